@@ -1,0 +1,494 @@
+/* forktop.h - the public API of the forktop engine.
+ *
+ * The engine runs multi-process workloads under one single-threaded
+ * supervisor loop: processes (a C function or an exec'd argv), pools of
+ * forked workers, shared-memory queues and subprocess helpers in the style
+ * of Python's multiprocessing and subprocess modules.  It never prints:
+ * everything that happens is reported as an ft_event to the hooks installed
+ * on the loop.
+ *
+ * Conventions: every function that can fail returns an int, 0 on success or
+ * a negative error code (FT_E* below, or -errno for a failed system call);
+ * ft_strerror() and ft_err_name() describe any of them.  Objects are opaque
+ * and freed with their _free function; _free(NULL) is a no-op.  Durations
+ * given as "timeout" are in seconds; a negative timeout waits forever.
+ *
+ * Blocking calls (join, get, wait, map, run, ...) turn the loop until what
+ * they wait for has happened, so events keep flowing while they wait.  They
+ * must not be called from inside a loop callback (FT_EBUSY).
+ */
+#ifndef FORKTOP_H
+#define FORKTOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FT_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- errors */
+
+/* forktop's own error codes; system errors are returned as -errno. */
+#define FT_ERRNO_MAP(XX)                                                          \
+  XX(EINVAL, -4001, "invalid argument")                                           \
+  XX(ESTATE, -4002, "operation not valid in the object's current state")          \
+  XX(ETIMEDOUT, -4003, "timed out")                                               \
+  XX(EBUSY, -4004, "blocking call made from inside a loop callback")              \
+  XX(ENOTREADY, -4005, "result is not ready")                                     \
+  XX(ERUNNING, -4006, "pool is still running (close or terminate it before join)") \
+  XX(ENOTRUNNING, -4007, "pool is not running (closed or terminated)")           \
+  XX(ETASK, -4008, "a task returned an error")                                    \
+  XX(EWORKER, -4009, "a worker died while running the task")                      \
+  XX(ECANCELED, -4010, "task canceled: the pool was terminated")                  \
+  XX(ECLOSED, -4011, "queue is closed")                                           \
+  XX(EFULL, -4012, "queue is full")                                               \
+  XX(EEMPTY, -4013, "queue is empty")                                             \
+  XX(E2BIG, -4014, "item or result larger than the buffer that must hold it")     \
+  XX(EFAILED, -4015, "child exited with a non-zero status")                       \
+  XX(EFORKED, -4016, "the loop belongs to the parent process")                    \
+  XX(EOF, -4017, "no more items")                                                 \
+  XX(ENOTEXITED, -4018, "process has not exited")
+
+typedef enum ft_errno {
+#define FT_ERR_ENUM_(name, value, msg) FT_##name = value,
+  FT_ERRNO_MAP(FT_ERR_ENUM_)
+#undef FT_ERR_ENUM_
+} ft_errno;
+
+/* Human-readable message for any error code (forktop's or -errno). */
+const char *ft_strerror(int err);
+/* Symbolic name for any error code ("FT_ETIMEDOUT", "ENOENT"). */
+const char *ft_err_name(int err);
+
+/* ----------------------------------------------------------- basic types */
+
+/* A read-only view of bytes. */
+typedef struct ft_slice {
+  const void *ptr;
+  size_t len;
+} ft_slice;
+
+/* A growable byte buffer owned by whoever holds it. */
+typedef struct ft_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+} ft_buf;
+
+/* Append n bytes to b, growing it; returns 0 or -ENOMEM. */
+int ft_buf_append(ft_buf *b, const void *p, size_t n);
+/* Append a printf-formatted string (without its NUL) to b. */
+int ft_buf_printf(ft_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Forget the contents but keep the memory. */
+void ft_buf_reset(ft_buf *b);
+/* Release the memory; the buffer is empty and reusable afterwards. */
+void ft_buf_free(ft_buf *b);
+
+/* Nanoseconds on CLOCK_MONOTONIC, the clock of every event time stamp. */
+uint64_t ft_now_ns(void);
+/* Number of online CPUs (at least 1). */
+int ft_cpu_count(void);
+
+typedef struct ft_loop ft_loop;
+typedef struct ft_process ft_process;
+typedef struct ft_pool ft_pool;
+typedef struct ft_result ft_result;
+typedef struct ft_iter ft_iter;
+typedef struct ft_queue ft_queue;
+typedef struct ft_popen ft_popen;
+typedef struct ft_timer ft_timer;
+
+/* ---------------------------------------------------------------- events */
+
+#define FT_EVENT_MAP(XX)                                                   \
+  XX(SPAWN, "spawn")             /* a child was forked */                  \
+  XX(EXEC, "exec")               /* a child exec'd a program (or failed) */ \
+  XX(EXIT, "exit")               /* a child or reparented orphan exited */ \
+  XX(OUTPUT, "output")           /* one line of a child's stdout/stderr */ \
+  XX(TASK_START, "task_start")   /* a worker started a task */             \
+  XX(TASK_DONE, "task_done")     /* a task returned success */             \
+  XX(TASK_FAIL, "task_fail")     /* a task failed or its worker died */    \
+  XX(WORKER_REPLACED, "worker_replaced") /* a pool worker was replaced */  \
+  XX(POOL_START, "pool_start")   /* a pool's workers were all forked */    \
+  XX(POOL_END, "pool_end")       /* a pool was joined or terminated */     \
+  XX(QUEUE, "queue")             /* a sample of a queue's counters */
+
+typedef enum ft_event_kind {
+#define FT_EV_ENUM_(name, str) FT_EV_##name,
+  FT_EVENT_MAP(FT_EV_ENUM_)
+#undef FT_EV_ENUM_
+      FT_EV_COUNT_
+} ft_event_kind;
+
+/* The wire name of an event kind ("task_done"). */
+const char *ft_event_kind_name(ft_event_kind kind);
+
+/* Why a pool worker was replaced. */
+typedef enum ft_replace_reason {
+  FT_REPLACE_DIED = 1,    /* it died (signal or unexpected exit) */
+  FT_REPLACE_RECYCLED = 2 /* it reached maxtasksperchild */
+} ft_replace_reason;
+
+/* Counters of a queue; they live in shared memory and any process may read them. */
+typedef struct ft_queue_stats {
+  uint64_t puts, gets;            /* items put / got so far */
+  uint64_t bytes_in, bytes_out;   /* payload bytes put / got */
+  uint64_t depth, depth_bytes;    /* items / bytes in the queue now */
+  uint64_t high_water;            /* largest depth seen */
+  uint64_t capacity;              /* most items it holds */
+  uint64_t capacity_bytes;        /* most payload bytes it holds */
+  uint64_t put_blocked_ns;        /* total time producers spent blocked */
+  uint64_t get_blocked_ns;        /* total time consumers spent blocked */
+  uint32_t producers_blocked;     /* producers blocked right now */
+  uint32_t consumers_blocked;     /* consumers blocked right now */
+  uint32_t owner_deaths;          /* times a process died holding the lock */
+  bool closed;
+} ft_queue_stats;
+
+/* One thing that happened.  Pointers inside are valid only during the hook call. */
+typedef struct ft_event {
+  ft_event_kind kind;
+  uint64_t t_ns;    /* CLOCK_MONOTONIC time stamp */
+  uint32_t host;    /* 0: this machine */
+  pid_t pid;        /* the process it is about (the worker, for tasks) */
+  pid_t ppid;       /* its parent */
+  const char *name; /* process, pool or queue name; never NULL */
+  union {
+    struct {
+      const char *role; /* "process", "worker", "subprocess" */
+      int worker;       /* worker number in its pool, or -1 */
+    } spawn;
+    struct {
+      const char *path; /* the program */
+      int err;          /* 0 on success, -errno when exec failed */
+    } exec;
+    struct {
+      int code;        /* exit status, valid when signal == 0 */
+      int signal;      /* terminating signal, or 0 */
+      bool core;       /* a core was dumped */
+      bool orphan;     /* a reparented descendant, not one forktop forked */
+      uint64_t runtime_ns;
+    } exit;
+    struct {
+      int stream;       /* 1 stdout, 2 stderr */
+      const char *line; /* without its newline; not NUL-terminated */
+      size_t len;
+      bool truncated; /* the line was longer than the limit and was cut */
+    } output;
+    struct {
+      uint64_t task;    /* pool-wide task number, in submission order */
+      uint64_t item;    /* index within its map / batch */
+      uint64_t batch;   /* which submission (apply_async or map call) */
+      int worker;       /* worker number */
+      int status;       /* 0, FT_ETASK, FT_EWORKER, FT_ECANCELED, FT_E2BIG */
+      int code;         /* the task's return code (FT_ETASK) or worker exit code */
+      int signal;       /* the signal that killed the worker (FT_EWORKER) */
+      uint64_t dur_ns;  /* run time, for done / fail */
+    } task;
+    struct {
+      int worker;
+      pid_t old_pid;
+      pid_t new_pid;
+      ft_replace_reason reason;
+    } replaced;
+    struct {
+      int workers;
+    } pool;
+    ft_queue_stats queue;
+  } u;
+} ft_event;
+
+typedef void (*ft_event_fn)(const ft_event *ev, void *ud);
+
+/* ------------------------------------------------------------------ loop */
+
+typedef enum ft_run_mode {
+  FT_RUN_DEFAULT = 0, /* until ft_loop_stop() */
+  FT_RUN_ONCE,        /* one turn, sleeping until something happens */
+  FT_RUN_NOWAIT       /* one turn without sleeping */
+} ft_run_mode;
+
+/* Create the supervisor loop; it makes this process a child subreaper and
+ * takes SIGCHLD through a signalfd.  One loop per process. */
+int ft_loop_new(ft_loop **out);
+/* Kill (SIGKILL) and reap every child still alive, close every fd, free. */
+void ft_loop_free(ft_loop *loop);
+/* Turn the loop. */
+int ft_loop_run(ft_loop *loop, ft_run_mode mode);
+/* Make ft_loop_run(FT_RUN_DEFAULT) return after the current turn. */
+void ft_loop_stop(ft_loop *loop);
+/* Install a hook that receives every event; returns 0 or -ENOMEM. */
+int ft_loop_add_hook(ft_loop *loop, ft_event_fn fn, void *ud);
+/* Remove a hook installed with the same fn and ud. */
+void ft_loop_remove_hook(ft_loop *loop, ft_event_fn fn, void *ud);
+/* Install a function run once per turn, before the loop sleeps. */
+int ft_loop_add_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud);
+/* Call fn(signo, ud) from the loop when signo arrives (via the signalfd). */
+int ft_loop_on_signal(ft_loop *loop, int signo, void (*fn)(int signo, void *ud), void *ud);
+/* Watch fd for readability (and, when want_write, writability). */
+int ft_loop_watch_fd(ft_loop *loop, int fd, bool want_write,
+                     void (*fn)(int fd, uint32_t epoll_events, void *ud), void *ud);
+/* Stop watching fd (the fd itself stays open). */
+void ft_loop_unwatch_fd(ft_loop *loop, int fd);
+/* Interval between FT_EV_QUEUE samples (default 100 ms; 0 turns them off). */
+void ft_loop_set_sample_interval(ft_loop *loop, uint64_t ns);
+/* Number of children forked by this loop that have not been reaped. */
+int ft_loop_live_children(const ft_loop *loop);
+/* Signal every child still alive (for a clean stop: SIGTERM, then SIGKILL). */
+void ft_loop_signal_all(ft_loop *loop, int signo);
+
+/* A timer on the loop. */
+int ft_timer_new(ft_loop *loop, ft_timer **out);
+/* Fire fn after first_ns, then every repeat_ns (0: once). */
+int ft_timer_start(ft_timer *t, uint64_t first_ns, uint64_t repeat_ns, void (*fn)(ft_timer *, void *),
+                   void *ud);
+/* Disarm the timer. */
+void ft_timer_stop(ft_timer *t);
+/* Disarm and free the timer. */
+void ft_timer_free(ft_timer *t);
+
+/* --------------------------------------------------------------- process */
+
+typedef enum ft_stdio_mode {
+  FT_STDIO_DEFAULT = 0, /* stdin: /dev/null; stdout, stderr: FT_STDIO_CAPTURE */
+  FT_STDIO_CAPTURE,     /* lines become FT_EV_OUTPUT events (stdout / stderr only) */
+  FT_STDIO_PIPE,        /* a pipe the parent reads or writes (popen / communicate) */
+  FT_STDIO_INHERIT,     /* the parent's own fd */
+  FT_STDIO_NULL,        /* /dev/null */
+  FT_STDIO_FILE,        /* the file at path (created or truncated; appended with append) */
+  FT_STDIO_FD,          /* the caller's open fd */
+  FT_STDIO_STDOUT       /* stderr only: the same place as stdout (2>&1) */
+} ft_stdio_mode;
+
+typedef struct ft_stdio {
+  ft_stdio_mode mode;
+  const char *path; /* FT_STDIO_FILE */
+  bool append;      /* FT_STDIO_FILE */
+  int fd;           /* FT_STDIO_FD */
+} ft_stdio;
+
+/* The code a forked function runs; its return value is the exit status. */
+typedef int (*ft_target_fn)(void *arg);
+
+typedef struct ft_process_opts {
+  const char *name;     /* shown in events; default "process" or argv[0] */
+  ft_target_fn target;  /* run this function in the child ... */
+  void *arg;
+  char *const *argv;    /* ... or exec this argv (searched in PATH) */
+  char *const *envp;    /* environment for exec; NULL: inherit */
+  const char *cwd;      /* working directory; NULL: inherit */
+  ft_stdio in, out, err;
+  const char *role;     /* event role; default "process" */
+} ft_process_opts;
+
+/* Create a process (not started).  Exactly one of opts->target and opts->argv. */
+int ft_process_new(ft_loop *loop, const ft_process_opts *opts, ft_process **out);
+/* Fork it (and exec, for an argv).  An exec failure is returned as -errno. */
+int ft_process_start(ft_process *p);
+/* Wait until it exits; FT_ETIMEDOUT if it has not within timeout seconds. */
+int ft_process_join(ft_process *p, double timeout);
+/* Send SIGTERM. */
+int ft_process_terminate(ft_process *p);
+/* Send SIGKILL. */
+int ft_process_kill(ft_process *p);
+/* Send any signal (through its pidfd, so a recycled pid is never hit). */
+int ft_process_signal(ft_process *p, int signo);
+/* Started and not yet reaped. */
+bool ft_process_is_alive(const ft_process *p);
+/* Its exit code: status >= 0, or -signal as in Python; FT_ENOTEXITED before. */
+int ft_process_exitcode(const ft_process *p, int *code);
+/* Its pid (0 before start). */
+pid_t ft_process_pid(const ft_process *p);
+/* Its parent's pid (this process, for a child we forked). */
+pid_t ft_process_ppid(const ft_process *p);
+/* Its name. */
+const char *ft_process_name(const ft_process *p);
+/* For FT_STDIO_PIPE streams: the parent's end (0 stdin, 1 stdout, 2 stderr) or -1. */
+int ft_process_stdio_fd(const ft_process *p, int stream);
+/* Free; a process still running is killed (SIGKILL) and reaped by the loop. */
+void ft_process_free(ft_process *p);
+
+/* ------------------------------------------------------------------ pool */
+
+/* A task: read arg, write the result into out, return 0; or return a
+ * non-zero code and leave an error message in out. */
+typedef int (*ft_task_fn)(ft_slice arg, ft_buf *out);
+/* A starmap task: several arguments. */
+typedef int (*ft_star_fn)(size_t argc, const ft_slice *argv, ft_buf *out);
+/* Result callbacks run in the parent, from the loop. */
+typedef void (*ft_result_cb)(ft_result *r, void *ud);
+
+typedef struct ft_pool_opts {
+  const char *name;          /* default "pool" */
+  int workers;               /* default: online CPUs */
+  unsigned maxtasksperchild; /* 0: unlimited */
+  size_t result_ring_bytes;  /* per worker; default 1 MiB; bounds one chunk's results */
+  size_t arg_arena_bytes;    /* default 4 MiB; bounds one chunk's arguments */
+  ft_stdio out, err;         /* workers' stdout / stderr; default captured */
+  int (*initializer)(void *arg); /* run in each worker before its first task */
+  void *initarg;
+} ft_pool_opts;
+
+/* Per-item outcome of a result. */
+typedef struct ft_item {
+  int status;     /* 0, FT_ETASK, FT_EWORKER, FT_ECANCELED, FT_E2BIG */
+  int code;       /* task return code (FT_ETASK) or worker exit code (FT_EWORKER) */
+  int signal;     /* signal that killed the worker (FT_EWORKER) */
+  pid_t worker;   /* pid of the worker that ran it */
+  ft_slice value; /* the result, or the task's error message */
+} ft_item;
+
+typedef struct ft_pool_stats {
+  int workers;                 /* configured size */
+  int alive;                   /* workers alive now */
+  uint64_t dispatches;         /* chunks handed to workers */
+  uint64_t tasks_submitted, tasks_done, tasks_failed;
+  uint64_t workers_started;    /* forks, including replacements */
+  uint64_t workers_replaced;   /* after a death */
+  uint64_t workers_recycled;   /* after maxtasksperchild */
+  uint64_t start_ns;           /* time to fork the initial workers */
+} ft_pool_stats;
+
+/* Fork the workers. */
+int ft_pool_new(ft_loop *loop, const ft_pool_opts *opts, ft_pool **out);
+/* Submit one task; callback or error_callback runs when it ends. */
+int ft_pool_apply_async(ft_pool *p, ft_task_fn fn, ft_slice arg, ft_result_cb callback,
+                        ft_result_cb error_callback, void *ud, ft_result **out);
+/* Run fn over items (chunksize 0: Python's automatic rule) and wait.
+ * Returns 0 when every item succeeded, else the first failing item's status;
+ * *out is set either way and holds every item's outcome, in order. */
+int ft_pool_map(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, size_t chunksize,
+                ft_result **out);
+/* The same without waiting; callback or error_callback once all are done. */
+int ft_pool_map_async(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, size_t chunksize,
+                      ft_result_cb callback, ft_result_cb error_callback, void *ud,
+                      ft_result **out);
+/* Arguments of one starmap item. */
+typedef struct ft_args {
+  size_t argc;
+  const ft_slice *argv;
+} ft_args;
+/* starmap: fn(argc, argv) for each item; waits like ft_pool_map. */
+int ft_pool_starmap(ft_pool *p, ft_star_fn fn, const ft_args *items, size_t n, size_t chunksize,
+                    ft_result **out);
+/* starmap without waiting. */
+int ft_pool_starmap_async(ft_pool *p, ft_star_fn fn, const ft_args *items, size_t n,
+                          size_t chunksize, ft_result_cb callback, ft_result_cb error_callback,
+                          void *ud, ft_result **out);
+/* imap: an iterator yielding results in order (chunksize 0 means 1, as Python). */
+int ft_pool_imap(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, size_t chunksize,
+                 ft_iter **out);
+/* imap_unordered: results in completion order. */
+int ft_pool_imap_unordered(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n,
+                           size_t chunksize, ft_iter **out);
+/* No more submissions; workers exit once the queued work is done. */
+int ft_pool_close(ft_pool *p);
+/* Stop at once: workers get SIGTERM; unfinished tasks fail with FT_ECANCELED. */
+int ft_pool_terminate(ft_pool *p);
+/* Wait for the workers to exit; FT_ERUNNING before close or terminate. */
+int ft_pool_join(ft_pool *p, double timeout);
+/* Counters. */
+void ft_pool_stats_get(const ft_pool *p, ft_pool_stats *st);
+/* Pid of worker i (0 when none is alive in that slot). */
+pid_t ft_pool_worker_pid(const ft_pool *p, int i);
+/* The pool's name. */
+const char *ft_pool_name(const ft_pool *p);
+/* Terminate if needed, join, free.  Results still held stay valid. */
+void ft_pool_free(ft_pool *p);
+
+/* Wait for the result and give the first item's outcome; returns its status
+ * (0, FT_ETASK, FT_EWORKER, ...) or FT_ETIMEDOUT. */
+int ft_result_get(ft_result *r, double timeout, ft_item *item);
+/* Wait until ready; 0 or FT_ETIMEDOUT. */
+int ft_result_wait(ft_result *r, double timeout);
+/* Every item has ended. */
+bool ft_result_ready(const ft_result *r);
+/* 1 when ready and every item succeeded, 0 when some failed, FT_ENOTREADY. */
+int ft_result_successful(const ft_result *r);
+/* Number of items. */
+size_t ft_result_count(const ft_result *r);
+/* Number of failed items (so far). */
+size_t ft_result_failed(const ft_result *r);
+/* Outcome of item i; FT_ENOTREADY if it has not ended. */
+int ft_result_item(const ft_result *r, size_t i, ft_item *item);
+/* Release the caller's reference (the pool finishes the work regardless). */
+void ft_result_free(ft_result *r);
+
+/* Next result of an imap iterator: 0 with *index and *item set, FT_EOF when
+ * all were yielded, FT_ETIMEDOUT. */
+int ft_iter_next(ft_iter *it, double timeout, size_t *index, ft_item *item);
+/* Free the iterator. */
+void ft_iter_free(ft_iter *it);
+
+/* ----------------------------------------------------------------- queue */
+
+/* A bounded multi-producer multi-consumer queue of byte items in shared
+ * memory, usable by every process forked after it was made.  A process
+ * killed in the middle of put or get does not wedge it. */
+int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_bytes,
+                 ft_queue **out);
+/* Put an item; block up to timeout when full (0: do not block): FT_EFULL /
+ * FT_ETIMEDOUT when it stays full, FT_ECLOSED after close. */
+int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout);
+/* Get an item into buf: FT_E2BIG (with *len the size needed, item kept) when
+ * cap is too small; FT_EEMPTY / FT_ETIMEDOUT when none came; FT_ECLOSED
+ * once the queue is closed and drained. */
+int ft_queue_get(ft_queue *q, void *buf, size_t cap, size_t *len, double timeout);
+/* Close: puts fail, gets drain what is left and then fail with FT_ECLOSED. */
+int ft_queue_close(ft_queue *q);
+/* Read the counters (without taking the queue's lock). */
+void ft_queue_stats_get(const ft_queue *q, ft_queue_stats *st);
+/* The queue's name. */
+const char *ft_queue_name(const ft_queue *q);
+/* Unmap (in the parent: also stop sampling it). */
+void ft_queue_free(ft_queue *q);
+
+/* ------------------------------------------------------------ subprocess */
+
+typedef struct ft_run_opts {
+  const char *name;
+  char *const *envp;
+  const char *cwd;
+  ft_slice input;    /* written to stdin (stdin is a pipe when input.ptr != NULL) */
+  ft_stdio in, out, err; /* out / err FT_STDIO_PIPE: collected into the result */
+  double timeout;    /* <= 0: none; on expiry the child is killed, FT_ETIMEDOUT */
+} ft_run_opts;
+
+typedef struct ft_run_result {
+  int exitcode; /* >= 0, or -signal */
+  pid_t pid;
+  ft_buf out;   /* collected stdout (FT_STDIO_PIPE) */
+  ft_buf err;   /* collected stderr (FT_STDIO_PIPE) */
+} ft_run_result;
+
+/* Release the buffers of a run result. */
+void ft_run_result_free(ft_run_result *r);
+/* subprocess.call: run argv, wait, give its exit code (stdout/stderr captured as events). */
+int ft_subprocess_call(ft_loop *loop, char *const argv[], const ft_run_opts *opts, int *exitcode);
+/* subprocess.run: run argv with input, redirections and timeout; res filled. */
+int ft_subprocess_run(ft_loop *loop, char *const argv[], const ft_run_opts *opts, ft_run_result *res);
+/* subprocess.check_output: stdout collected into res->out; FT_EFAILED when the
+ * exit code is not 0 (res->exitcode and res->err tell why). */
+int ft_subprocess_check_output(ft_loop *loop, char *const argv[], const ft_run_opts *opts,
+                               ft_run_result *res);
+/* subprocess.Popen: start argv with the given stdio (FT_STDIO_PIPE for pipes). */
+int ft_popen_new(ft_loop *loop, char *const argv[], const ft_run_opts *opts, ft_popen **out);
+/* Popen.communicate: write input, close stdin, collect stdout and stderr
+ * until EOF, wait for exit. */
+int ft_popen_communicate(ft_popen *p, ft_slice input, double timeout, ft_run_result *res);
+/* Popen.wait. */
+int ft_popen_wait(ft_popen *p, double timeout, int *exitcode);
+/* The underlying process (pid, signals). */
+ft_process *ft_popen_process(ft_popen *p);
+/* Free (a running child is killed and reaped). */
+void ft_popen_free(ft_popen *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,574 @@
+/* ft_child.c - forking children with clean hands, capturing their output
+ * line by line, and reaping them (and any orphan handed to us). */
+#include "ft_internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ pid table */
+
+static size_t ft__ptab_slot(size_t cap, pid_t pid) {
+  return ((size_t)(uint32_t)pid * 2654435761u) & (cap - 1);
+}
+
+/* Make room for one more entry, so that the put after a fork cannot fail. */
+static int ft__ptab_reserve(ft_loop *loop) {
+  if ((loop->ptab_len + 1) * 2 > loop->ptab_cap) {
+    size_t cap = loop->ptab_cap * 2;
+    ft__child **t = ft__xalloc(cap * sizeof *t);
+    if (!t)
+      return -ENOMEM;
+    for (size_t i = 0; i < loop->ptab_cap; i++) {
+      ft__child *o = loop->ptab[i];
+      if (!o)
+        continue;
+      size_t j = ft__ptab_slot(cap, o->pid);
+      while (t[j])
+        j = (j + 1) & (cap - 1);
+      t[j] = o;
+    }
+    free(loop->ptab);
+    loop->ptab = t;
+    loop->ptab_cap = cap;
+  }
+  return 0;
+}
+
+int ft__ptab_put(ft_loop *loop, ft__child *c) {
+  int rc = ft__ptab_reserve(loop);
+  if (rc < 0)
+    return rc;
+  size_t j = ft__ptab_slot(loop->ptab_cap, c->pid);
+  while (loop->ptab[j])
+    j = (j + 1) & (loop->ptab_cap - 1);
+  loop->ptab[j] = c;
+  loop->ptab_len++;
+  return 0;
+}
+
+ft__child *ft__ptab_get(const ft_loop *loop, pid_t pid) {
+  size_t mask = loop->ptab_cap - 1;
+  for (size_t j = ft__ptab_slot(loop->ptab_cap, pid); loop->ptab[j]; j = (j + 1) & mask)
+    if (loop->ptab[j]->pid == pid)
+      return loop->ptab[j];
+  return NULL;
+}
+
+/* Linear probing with backward-shift deletion: no tombstones. */
+void ft__ptab_del(ft_loop *loop, pid_t pid) {
+  size_t mask = loop->ptab_cap - 1;
+  size_t j = ft__ptab_slot(loop->ptab_cap, pid);
+  while (loop->ptab[j] && loop->ptab[j]->pid != pid)
+    j = (j + 1) & mask;
+  if (!loop->ptab[j])
+    return;
+  loop->ptab[j] = NULL;
+  loop->ptab_len--;
+  for (size_t k = (j + 1) & mask; loop->ptab[k]; k = (k + 1) & mask) {
+    size_t home = ft__ptab_slot(loop->ptab_cap, loop->ptab[k]->pid);
+    /* Move k back to the hole j unless its home lies cyclically in (j, k]. */
+    bool stays = (j <= k) ? (home > j && home <= k) : (home > j || home <= k);
+    if (!stays) {
+      loop->ptab[j] = loop->ptab[k];
+      loop->ptab[k] = NULL;
+      j = k;
+    }
+  }
+}
+
+/* ------------------------------------------------------------- streams */
+
+static void ft__emit_line(ft__stream *s, const char *p, size_t n, bool truncated) {
+  ft__child *c = s->child;
+  ft_event ev = {.kind = FT_EV_OUTPUT, .pid = c->pid, .ppid = c->ppid, .name = c->name};
+  ev.u.output.stream = s->stream;
+  ev.u.output.line = p;
+  ev.u.output.len = n;
+  ev.u.output.truncated = truncated;
+  ft__emit(c->loop, &ev);
+}
+
+/* Split bytes into lines.  A line longer than FT_LINE_MAX is emitted cut,
+ * flagged truncated, and the rest of it is skipped: memory stays bounded
+ * however much a child writes. */
+static void ft__stream_feed(ft__stream *s, const char *p, size_t n) {
+  while (n) {
+    const char *nl = memchr(p, '\n', n);
+    size_t take = nl ? (size_t)(nl - p) : n;
+    if (s->discarding) {
+      if (nl)
+        s->discarding = false;
+    } else if (!s->len && nl && take <= FT_LINE_MAX) {
+      ft__emit_line(s, p, take, false); /* whole line in the read buffer */
+    } else {
+      size_t room = FT_LINE_MAX - s->len;
+      size_t copy = take < room ? take : room;
+      memcpy(s->line + s->len, p, copy);
+      s->len += copy;
+      if (take > copy) {
+        ft__emit_line(s, s->line, s->len, true);
+        s->len = 0;
+        s->discarding = !nl;
+      } else if (nl) {
+        ft__emit_line(s, s->line, s->len, false);
+        s->len = 0;
+      }
+    }
+    if (!nl)
+      break;
+    n -= take + 1;
+    p += take + 1;
+  }
+}
+
+static void ft__child_maybe_free(ft__child *c);
+
+void ft__stream_close(ft__stream *s) {
+  if (!s)
+    return;
+  if (s->len)
+    ft__emit_line(s, s->line, s->len, false); /* last line without newline */
+  ft__child *c = s->child;
+  ft__watch_close(c->loop, s->w);
+  c->streams[s->stream] = NULL;
+  free(s);
+}
+
+/* Read what is there (at most limit bytes); true at EOF or error. */
+static bool ft__stream_read(ft__stream *s, size_t limit) {
+  char buf[65536];
+  size_t got = 0;
+  while (got < limit) {
+    ssize_t n = read(s->w->fd, buf, sizeof buf);
+    if (n > 0) {
+      ft__stream_feed(s, buf, (size_t)n);
+      got += (size_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    return !(n < 0 && errno == EAGAIN);
+  }
+  return false;
+}
+
+static void ft__on_stream(ft_loop *loop, ft__watch *w, uint32_t events) {
+  (void)loop;
+  (void)events;
+  ft__stream *s = w->data;
+  ft__child *c = s->child;
+  if (ft__stream_read(s, FT_DRAIN_MAX)) {
+    ft__stream_close(s);
+    ft__child_maybe_free(c);
+  }
+}
+
+/* -------------------------------------------------------------- reaping */
+
+int ft__child_exitcode(const ft__child *c) { return c->exit_signal ? -c->exit_signal : c->exit_code; }
+
+int ft__child_signal(ft__child *c, int signo) {
+  if (c->reaped)
+    return FT_ESTATE;
+  if (c->pidfd >= 0) {
+    if (ft__pidfd_signal(c->pidfd, signo) < 0)
+      return -errno;
+    return 0;
+  }
+  return kill(c->pid, signo) < 0 ? -errno : 0;
+}
+
+static void ft__child_free(ft__child *c) {
+  for (int s = 0; s < 3; s++)
+    if (c->pipe_fd[s] >= 0)
+      close(c->pipe_fd[s]);
+  free(c->name);
+  free(c);
+}
+
+static void ft__child_maybe_free(ft__child *c) {
+  if (c->reaped && c->released && !c->streams[1] && !c->streams[2])
+    ft__child_free(c);
+}
+
+/* The owner lets go; a live child is killed and reaped later by the loop. */
+void ft__child_release(ft__child *c) {
+  if (!c)
+    return;
+  c->released = true;
+  c->on_exit = NULL;
+  c->owner = NULL;
+  if (!c->reaped)
+    ft__child_signal(c, SIGKILL);
+  ft__child_maybe_free(c);
+}
+
+static void ft__dispatch_exit(ft_loop *loop, ft__child *c, const siginfo_t *si) {
+  c->reaped = true;
+  c->end_ns = ft_now_ns();
+  c->exit_signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
+  c->exit_code = si->si_code == CLD_EXITED ? si->si_status : 0;
+  c->core = si->si_code == CLD_DUMPED;
+  loop->live_children--;
+  ft__ptab_del(loop, c->pid);
+  ft__watch_close(loop, c->pidw);
+  c->pidw = NULL;
+  c->pidfd = -1;
+  /* Drain what the child wrote before it died so its output precedes its
+   * exit; a grandchild may still hold the pipe, so do not wait for EOF. */
+  for (int s = 1; s <= 2; s++)
+    if (c->streams[s] && ft__stream_read(c->streams[s], FT_DRAIN_MAX))
+      ft__stream_close(c->streams[s]);
+  ft_event ev = {.kind = FT_EV_EXIT, .pid = c->pid, .ppid = c->ppid, .name = c->name};
+  ev.u.exit.code = c->exit_code;
+  ev.u.exit.signal = c->exit_signal;
+  ev.u.exit.core = c->core;
+  ev.u.exit.runtime_ns = c->end_ns - c->start_ns;
+  ft__emit(loop, &ev);
+  if (c->on_exit)
+    c->on_exit(c, c->owner);
+  ft__child_maybe_free(c);
+}
+
+static void ft__dispatch_orphan(ft_loop *loop, const siginfo_t *si, const char *comm) {
+  ft_event ev = {.kind = FT_EV_EXIT, .pid = si->si_pid, .ppid = loop->pid, .name = comm};
+  ev.u.exit.code = si->si_code == CLD_EXITED ? si->si_status : 0;
+  ev.u.exit.signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
+  ev.u.exit.core = si->si_code == CLD_DUMPED;
+  ev.u.exit.orphan = true;
+  ft__emit(loop, &ev);
+}
+
+/* Reap every exited child.  Each zombie is first peeked at with WNOWAIT so
+ * that an orphan's name can still be read from /proc before it is reaped;
+ * every round reaps one process, so the walk always ends. */
+void ft__loop_reap(ft_loop *loop) {
+  for (;;) {
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+      if (errno == EINTR)
+        continue;
+      return;
+    }
+    if (si.si_pid == 0)
+      return;
+    ft__child *c = ft__ptab_get(loop, si.si_pid);
+    char comm[64] = "";
+    if (!c)
+      ft__read_comm(si.si_pid, comm, sizeof comm);
+    siginfo_t done;
+    memset(&done, 0, sizeof done);
+    if (waitid(P_PID, (id_t)si.si_pid, &done, WEXITED | WNOHANG) < 0 || done.si_pid == 0)
+      continue;
+    if (c)
+      ft__dispatch_exit(loop, c, &done);
+    else
+      ft__dispatch_orphan(loop, &done, comm);
+  }
+}
+
+static void ft__on_pidfd(ft_loop *loop, ft__watch *w, uint32_t events) {
+  (void)w;
+  (void)events;
+  ft__loop_reap(loop);
+}
+
+void ft__children_free_all(ft_loop *loop) {
+  for (size_t i = 0; i < loop->ptab_cap && loop->ptab; i++) {
+    ft__child *c = loop->ptab[i];
+    if (!c)
+      continue;
+    loop->ptab[i] = NULL;
+    ft__child_free(c);
+  }
+  loop->ptab_len = 0;
+}
+
+/* ------------------------------------------------------------- spawning */
+
+/* Child and parent ends of one standard stream. */
+typedef struct ft__fdpair {
+  int child;  /* what becomes fd 0/1/2 in the child, or -1 for inherit */
+  int parent; /* what the parent keeps (pipe end), or -1 */
+  bool to_stdout; /* stderr: 2>&1 */
+} ft__fdpair;
+
+static int ft__stdio_prepare(const ft_stdio *io, int target, ft__fdpair *p) {
+  p->child = p->parent = -1;
+  p->to_stdout = false;
+  ft_stdio_mode mode = io->mode;
+  if (mode == FT_STDIO_DEFAULT)
+    mode = target == 0 ? FT_STDIO_NULL : FT_STDIO_CAPTURE;
+  int rdonly = target == 0;
+  switch (mode) {
+  case FT_STDIO_NULL:
+    p->child = open("/dev/null", (rdonly ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+    return p->child < 0 ? -errno : 0;
+  case FT_STDIO_CAPTURE:
+    if (target == 0)
+      return FT_EINVAL;
+    /* fallthrough */
+  case FT_STDIO_PIPE: {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+      return -errno;
+    p->child = rdonly ? fds[0] : fds[1];
+    p->parent = rdonly ? fds[1] : fds[0];
+    ft__set_cloexec_nonblock(p->parent, true);
+    return 0;
+  }
+  case FT_STDIO_INHERIT:
+    return 0;
+  case FT_STDIO_FILE: {
+    if (!io->path)
+      return FT_EINVAL;
+    int fl = rdonly ? O_RDONLY : (O_WRONLY | O_CREAT | (io->append ? O_APPEND : O_TRUNC));
+    p->child = open(io->path, fl | O_CLOEXEC, 0666);
+    return p->child < 0 ? -errno : 0;
+  }
+  case FT_STDIO_FD:
+    if (io->fd < 0)
+      return FT_EINVAL;
+    p->child = fcntl(io->fd, F_DUPFD_CLOEXEC, 3);
+    return p->child < 0 ? -errno : 0;
+  case FT_STDIO_STDOUT:
+    if (target != 2)
+      return FT_EINVAL;
+    p->to_stdout = true;
+    return 0;
+  default:
+    return FT_EINVAL;
+  }
+}
+
+static void ft__fdpair_close(ft__fdpair *p) {
+  if (p->child >= 0)
+    close(p->child);
+  if (p->parent >= 0)
+    close(p->parent);
+  p->child = p->parent = -1;
+}
+
+static void ft__child_write_errno(int fd, int err) {
+  ssize_t n;
+  do
+    n = write(fd, &err, sizeof err);
+  while (n < 0 && errno == EINTR);
+}
+
+/* Runs in the child between fork and exec (or the target function):
+ * default signal dispositions, an empty mask, stdio in place, the parent's
+ * loop fds closed.  Leaves only with exec or _exit. */
+static void ft__child_main(ft_loop *loop, const ft__spawn_opts *o, ft__fdpair io[3], int errfd) {
+  for (int s = 1; s < NSIG; s++)
+    if (s != SIGKILL && s != SIGSTOP)
+      signal(s, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+
+  /* Lift child ends out of 0..2 first so that dup2 never clobbers one. */
+  for (int t = 0; t < 3; t++)
+    if (io[t].child >= 0 && io[t].child < 3) {
+      int fd = fcntl(io[t].child, F_DUPFD_CLOEXEC, 3);
+      if (fd < 0)
+        goto fail;
+      io[t].child = fd;
+    }
+  for (int t = 0; t < 3; t++)
+    if (io[t].child >= 0 && dup2(io[t].child, t) < 0)
+      goto fail;
+  if (io[2].to_stdout && dup2(1, 2) < 0)
+    goto fail;
+  if (o->cwd && chdir(o->cwd) < 0)
+    goto fail;
+
+  if (o->argv) {
+    if (o->envp)
+      execvpe(o->argv[0], o->argv, o->envp);
+    else
+      execvp(o->argv[0], o->argv);
+    goto fail;
+  }
+  /* A forked function: the parent's loop is not ours to use. */
+  close(errfd);
+  ft__loop_close_in_child(loop, o->keep_fds, o->nkeep);
+  for (int t = 0; t < 3; t++)
+    if (io[t].child >= 3)
+      close(io[t].child);
+  /* Output the parent had buffered but not flushed is not ours to repeat. */
+  __fpurge(stdout);
+  __fpurge(stderr);
+  int rc = o->target(o->arg);
+  fflush(NULL);
+  _exit(rc & 0xff);
+
+fail:
+  ft__child_write_errno(errfd, errno);
+  _exit(127);
+}
+
+static ft__stream *ft__stream_new(ft__child *c, int stream, int fd) {
+  ft__stream *s = ft__xalloc(sizeof *s);
+  if (!s)
+    return NULL;
+  s->child = c;
+  s->stream = stream;
+  s->w = ft__watch_new(c->loop, fd, EPOLLIN, ft__on_stream, s, true);
+  if (!s->w) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* Wait for the child's report over the close-on-exec pipe: EOF means exec
+ * (or setup, for a function) succeeded, an int is the errno of the failure. */
+static int ft__read_exec_result(int fd) {
+  int err = 0;
+  ssize_t n;
+  do
+    n = read(fd, &err, sizeof err);
+  while (n < 0 && errno == EINTR);
+  return n == (ssize_t)sizeof err ? -err : 0;
+}
+
+/* Fork a child as o describes.  For an argv, an exec failure comes back as
+ * -errno (the child is reaped here and its exit reported). */
+int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
+  ft__fdpair io[3] = {{-1, -1, false}, {-1, -1, false}, {-1, -1, false}};
+  int errpipe[2] = {-1, -1};
+  ft__child *c = NULL;
+  int rc = ft__loop_check(loop);
+  if (rc == FT_EBUSY)
+    rc = 0; /* spawning from a callback is fine: it does not turn the loop */
+  if (rc)
+    return rc;
+  if (!o->target == !o->argv)
+    return FT_EINVAL;
+
+  c = ft__xalloc(sizeof *c);
+  if (!c)
+    return -ENOMEM;
+  c->loop = loop;
+  c->pidfd = -1;
+  c->pipe_fd[0] = c->pipe_fd[1] = c->pipe_fd[2] = -1;
+  c->worker = o->worker;
+  c->role = o->role ? o->role : "process";
+  c->name = ft__strdup(o->name ? o->name : o->argv ? o->argv[0] : "process");
+  c->on_exit = o->on_exit;
+  c->owner = o->owner;
+  if (!c->name) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  const ft_stdio *ios[3] = {&o->in, &o->out, &o->err};
+  for (int t = 0; t < 3; t++)
+    if ((rc = ft__stdio_prepare(ios[t], t, &io[t])) < 0)
+      goto fail;
+  if (pipe2(errpipe, O_CLOEXEC) < 0) {
+    rc = -errno;
+    goto fail;
+  }
+  if ((rc = ft__ptab_reserve(loop)) < 0)
+    goto fail;
+
+  /* Block every signal across fork so that no handler of ours runs in the
+   * child before it has reset the dispositions. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  c->start_ns = ft_now_ns();
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(errpipe[0]);
+    ft__child_main(loop, o, io, errpipe[1]);
+  }
+  int fork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (pid < 0) {
+    rc = -fork_errno;
+    goto fail;
+  }
+  c->pid = pid;
+  c->ppid = loop->pid;
+  close(errpipe[1]);
+  errpipe[1] = -1;
+  for (int t = 0; t < 3; t++)
+    if (io[t].child >= 0) {
+      close(io[t].child);
+      io[t].child = -1;
+    }
+  ft__ptab_put(loop, c); /* cannot fail: room was reserved */
+  loop->live_children++;
+
+  /* From here the child exists: failures kill it and let the loop reap it. */
+  c->pidfd = ft__pidfd_open(pid);
+  if (c->pidfd >= 0) {
+    c->pidw = ft__watch_new(loop, c->pidfd, EPOLLIN, ft__on_pidfd, c, true);
+    if (!c->pidw) {
+      close(c->pidfd);
+      c->pidfd = -1;
+    }
+  }
+  for (int t = 0; t < 3; t++) {
+    if (io[t].parent < 0)
+      continue;
+    ft_stdio_mode m = ios[t]->mode == FT_STDIO_DEFAULT ? FT_STDIO_CAPTURE : ios[t]->mode;
+    if (t > 0 && m == FT_STDIO_CAPTURE) {
+      c->streams[t] = ft__stream_new(c, t, io[t].parent);
+      if (!c->streams[t])
+        close(io[t].parent);
+    } else {
+      c->pipe_fd[t] = io[t].parent;
+    }
+    io[t].parent = -1;
+  }
+
+  ft_event ev = {.kind = FT_EV_SPAWN, .pid = pid, .ppid = c->ppid, .name = c->name,
+                 .t_ns = c->start_ns};
+  ev.u.spawn.role = c->role;
+  ev.u.spawn.worker = o->worker;
+  ft__emit(loop, &ev);
+
+  if (o->argv) {
+    rc = ft__read_exec_result(errpipe[0]);
+    ft_event ex = {.kind = FT_EV_EXEC, .pid = pid, .ppid = c->ppid, .name = c->name};
+    ex.u.exec.path = o->argv[0];
+    ex.u.exec.err = rc;
+    ft__emit(loop, &ex);
+    if (rc < 0) {
+      /* The child is about to _exit(127): reap it now so its exit is
+       * reported before the caller hears of the failure. */
+      siginfo_t si;
+      memset(&si, 0, sizeof si);
+      while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 && errno == EINTR) {
+      }
+      c->on_exit = NULL;
+      ft__dispatch_exit(loop, c, &si);
+      close(errpipe[0]);
+      c->released = true;
+      ft__child_maybe_free(c);
+      return rc;
+    }
+  }
+  close(errpipe[0]);
+  *out = c;
+  return 0;
+
+fail:
+  for (int t = 0; t < 3; t++)
+    ft__fdpair_close(&io[t]);
+  if (errpipe[0] >= 0)
+    close(errpipe[0]);
+  if (errpipe[1] >= 0)
+    close(errpipe[1]);
+  if (c)
+    ft__child_free(c);
+  return rc;
+}

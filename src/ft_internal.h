@@ -1,0 +1,211 @@
+/* ft_internal.h - private structures and helpers shared by the engine's files. */
+#ifndef FT_INTERNAL_H
+#define FT_INTERNAL_H
+
+#include "forktop.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define FT_NS_PER_S 1000000000ull
+/* Longest captured line; longer ones are cut and flagged truncated. */
+#define FT_LINE_MAX 8192
+/* How much output is read from a stream at once when its child exits. */
+#define FT_DRAIN_MAX (1u << 20)
+
+/* ------------------------------------------------------------ fd watches */
+
+typedef struct ft__watch ft__watch;
+typedef void (*ft__watch_cb)(ft_loop *loop, ft__watch *w, uint32_t events);
+
+/* An fd in the epoll set.  Watches are allocated by the loop and freed at
+ * the end of a loop turn, so a watch closed from a callback is never used
+ * after free by a later event of the same epoll batch. */
+struct ft__watch {
+  int fd;
+  uint32_t events;
+  ft__watch_cb cb;
+  void *data;
+  bool closed;
+  bool own_fd; /* close fd with the watch; also closed in forked children */
+  ft__watch *prev, *next;
+};
+
+ft__watch *ft__watch_new(ft_loop *loop, int fd, uint32_t events, ft__watch_cb cb, void *data,
+                         bool own_fd);
+int ft__watch_modify(ft_loop *loop, ft__watch *w, uint32_t events);
+void ft__watch_close(ft_loop *loop, ft__watch *w);
+
+/* --------------------------------------------------------------- children */
+
+typedef struct ft__child ft__child;
+typedef void (*ft__exit_cb)(ft__child *c, void *owner);
+
+/* The read side of a captured stdout or stderr. */
+typedef struct ft__stream {
+  ft__watch *w;
+  ft__child *child;
+  int stream; /* 1 or 2 */
+  bool discarding; /* the rest of an over-long line is being skipped */
+  size_t len;
+  char line[FT_LINE_MAX];
+} ft__stream;
+
+/* A process forked by the loop.  Owned by the loop: it is freed once it is
+ * reaped, its captured streams reached EOF, and its owner released it. */
+struct ft__child {
+  ft_loop *loop;
+  pid_t pid, ppid;
+  char *name;
+  const char *role;
+  int worker;
+  int pidfd;
+  ft__watch *pidw;
+  ft__stream *streams[3]; /* [1] stdout, [2] stderr when captured */
+  int pipe_fd[3];         /* parent ends of FT_STDIO_PIPE streams, or -1 */
+  uint64_t start_ns, end_ns;
+  bool reaped;
+  bool released;
+  bool core;
+  int exit_code;   /* valid when reaped and exit_signal == 0 */
+  int exit_signal; /* terminating signal or 0 */
+  ft__exit_cb on_exit;
+  void *owner;
+};
+
+typedef struct ft__spawn_opts {
+  const char *name;
+  const char *role;
+  int worker;
+  ft_target_fn target;
+  void *arg;
+  char *const *argv;
+  char *const *envp;
+  const char *cwd;
+  ft_stdio in, out, err;
+  const int *keep_fds; /* loop-owned fds the forked function keeps */
+  int nkeep;
+  ft__exit_cb on_exit;
+  void *owner;
+} ft__spawn_opts;
+
+int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out);
+/* The owner lets go; a live child is killed and reaped later by the loop. */
+void ft__child_release(ft__child *c);
+/* Python-style exit code: status >= 0 or -signal. */
+int ft__child_exitcode(const ft__child *c);
+int ft__child_signal(ft__child *c, int signo);
+/* Reap every child that has exited and dispatch their exits. */
+void ft__loop_reap(ft_loop *loop);
+/* Free every child record (loop teardown, after all were reaped). */
+void ft__children_free_all(ft_loop *loop);
+/* In a forked child: close the fds of the parent's loop except keep[]. */
+void ft__loop_close_in_child(ft_loop *loop, const int *keep, int nkeep);
+void ft__stream_close(ft__stream *s);
+
+/* pid -> child table */
+int ft__ptab_put(ft_loop *loop, ft__child *c);
+ft__child *ft__ptab_get(const ft_loop *loop, pid_t pid);
+void ft__ptab_del(ft_loop *loop, pid_t pid);
+
+/* -------------------------------------------------------------- the loop */
+
+typedef struct ft__hook {
+  ft_event_fn fn;
+  void *ud;
+} ft__hook;
+
+typedef struct ft__sleep_fn {
+  void (*fn)(ft_loop *, void *);
+  void *ud;
+} ft__sleep_fn;
+
+/* An engine-internal prepare step run each turn before sleeping; returns true
+ * when it has more to do right away (the loop then does not sleep). */
+typedef struct ft__prepare {
+  bool (*fn)(ft_loop *, void *);
+  void *ud;
+} ft__prepare;
+
+typedef struct ft__sig {
+  void (*fn)(int, void *);
+  void *ud;
+} ft__sig;
+
+struct ft_timer {
+  ft_loop *loop;
+  uint64_t deadline, repeat;
+  void (*fn)(ft_timer *, void *);
+  void *ud;
+  int heap_index; /* -1 when not armed */
+};
+
+struct ft_loop {
+  pid_t pid;
+  int epfd;
+  int sigfd;
+  ft__watch *sigw;
+  sigset_t sigmask, oldmask;
+  int prev_subreaper;
+  bool stop;
+  int depth; /* > 0 while callbacks of a turn run */
+  uint64_t t0;
+  ft__watch *watches;      /* live watches */
+  ft__watch *closed;       /* watches to free at the end of the turn */
+  ft__hook *hooks;
+  size_t nhooks, caphooks;
+  ft__sleep_fn *sleepers;
+  size_t nsleepers;
+  ft__prepare *prepares;
+  size_t nprepares;
+  ft__sig sigs[65];
+  ft_timer **heap;
+  size_t nheap, capheap;
+  /* pid table (open addressing) */
+  ft__child **ptab;
+  size_t ptab_cap, ptab_len;
+  int live_children;
+  ft__child *dead; /* reaped, released children waiting to be freed */
+  /* queues sampled into FT_EV_QUEUE events */
+  ft_queue **queues;
+  size_t nqueues;
+  ft_timer *sample_timer;
+  uint64_t sample_ns;
+};
+
+/* Turn the loop until done(ud) or the deadline (ns on CLOCK_MONOTONIC, 0 = never). */
+int ft__loop_run_until(ft_loop *loop, bool (*done)(void *), void *ud, uint64_t deadline);
+/* Deadline for a timeout in seconds (negative: 0, never). */
+uint64_t ft__deadline(double timeout);
+/* 0 if the loop can run blocking calls here, FT_EBUSY / FT_EFORKED if not. */
+int ft__loop_check(const ft_loop *loop);
+int ft__loop_add_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud);
+void ft__loop_remove_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud);
+int ft__loop_add_queue(ft_loop *loop, ft_queue *q);
+void ft__loop_remove_queue(ft_loop *loop, ft_queue *q);
+void ft__queue_sample(ft_queue *q, ft_event *ev);
+
+/* Fill in time, host and defaults, and hand ev to every hook. */
+void ft__emit(ft_loop *loop, ft_event *ev);
+
+/* ------------------------------------------------------------------ misc */
+
+void *ft__xalloc(size_t n); /* calloc; NULL on failure */
+char *ft__strdup(const char *s);
+void ft__set_cloexec_nonblock(int fd, bool nonblock);
+int ft__pidfd_open(pid_t pid);
+int ft__pidfd_signal(int pidfd, int signo);
+/* Read /proc/PID/comm into buf (empty string on failure). */
+void ft__read_comm(pid_t pid, char *buf, size_t cap);
+/* Sleep on a shared futex word while it still holds val (deadline 0: forever). */
+int ft__futex_wait(_Atomic uint32_t *addr, uint32_t val, uint64_t deadline);
+void ft__futex_wake(_Atomic uint32_t *addr, int n);
+
+/* Set in a forked function's child so that engine objects of the parent refuse work. */
+extern pid_t ft__owner_pid;
+
+#endif

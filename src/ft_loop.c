@@ -1,0 +1,630 @@
+/* ft_loop.c - the supervisor loop: epoll over a signalfd, fd watches,
+ * timers, before-sleep hooks and event hooks. */
+#include "ft_internal.h"
+
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events);
+static void ft__timers_run(ft_loop *loop);
+
+/* ------------------------------------------------------------- watches */
+
+ft__watch *ft__watch_new(ft_loop *loop, int fd, uint32_t events, ft__watch_cb cb, void *data,
+                         bool own_fd) {
+  ft__watch *w = ft__xalloc(sizeof *w);
+  if (!w)
+    return NULL;
+  w->fd = fd;
+  w->events = events;
+  w->cb = cb;
+  w->data = data;
+  w->own_fd = own_fd;
+  struct epoll_event ev = {.events = events, .data.ptr = w};
+  if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    int e = errno;
+    free(w);
+    errno = e;
+    return NULL;
+  }
+  w->next = loop->watches;
+  if (loop->watches)
+    loop->watches->prev = w;
+  loop->watches = w;
+  return w;
+}
+
+int ft__watch_modify(ft_loop *loop, ft__watch *w, uint32_t events) {
+  struct epoll_event ev = {.events = events, .data.ptr = w};
+  if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
+    return -errno;
+  w->events = events;
+  return 0;
+}
+
+/* Remove from epoll, close the fd if owned, and free at the end of the turn. */
+void ft__watch_close(ft_loop *loop, ft__watch *w) {
+  if (!w || w->closed)
+    return;
+  epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+  if (w->own_fd)
+    close(w->fd);
+  w->closed = true;
+  if (w->prev)
+    w->prev->next = w->next;
+  else
+    loop->watches = w->next;
+  if (w->next)
+    w->next->prev = w->prev;
+  w->prev = NULL;
+  w->next = loop->closed;
+  loop->closed = w;
+}
+
+static void ft__watches_free_closed(ft_loop *loop) {
+  while (loop->closed) {
+    ft__watch *w = loop->closed;
+    loop->closed = w->next;
+    free(w);
+  }
+}
+
+/* ---------------------------------------------------------------- loop */
+
+/* Create the loop: epoll, a signalfd for SIGCHLD and SIGPIPE, subreaper. */
+int ft_loop_new(ft_loop **out) {
+  int rc;
+  ft_loop *loop = ft__xalloc(sizeof *loop);
+  if (!loop)
+    return -ENOMEM;
+  loop->epfd = loop->sigfd = -1;
+  loop->pid = getpid();
+  loop->t0 = ft_now_ns();
+  loop->sample_ns = 100 * 1000 * 1000;
+
+  loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (loop->epfd < 0)
+    goto fail_errno;
+
+  /* SIGCHLD and SIGPIPE are taken through the signalfd: SIGCHLD drives
+   * reaping, and a write to a pipe whose reader is gone fails with EPIPE
+   * instead of killing us (the pending SIGPIPE is read and dropped). */
+  sigemptyset(&loop->sigmask);
+  sigaddset(&loop->sigmask, SIGCHLD);
+  sigaddset(&loop->sigmask, SIGPIPE);
+  if ((rc = pthread_sigmask(SIG_BLOCK, &loop->sigmask, &loop->oldmask)) != 0) {
+    errno = rc;
+    goto fail_errno;
+  }
+  loop->sigfd = signalfd(-1, &loop->sigmask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (loop->sigfd < 0)
+    goto fail_errno;
+  loop->sigw = ft__watch_new(loop, loop->sigfd, EPOLLIN, ft__on_signalfd, NULL, true);
+  if (!loop->sigw)
+    goto fail_errno;
+
+  if (prctl(PR_GET_CHILD_SUBREAPER, &loop->prev_subreaper) < 0)
+    loop->prev_subreaper = 0;
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+    goto fail_errno;
+
+  loop->ptab_cap = 64;
+  loop->ptab = ft__xalloc(loop->ptab_cap * sizeof *loop->ptab);
+  if (!loop->ptab)
+    goto fail_nomem;
+  *out = loop;
+  return 0;
+
+fail_nomem:
+  errno = ENOMEM;
+fail_errno:
+  rc = -errno;
+  ft_loop_free(loop);
+  *out = NULL;
+  return rc;
+}
+
+/* Kill every live child of this process (those we forked and any orphans
+ * reparented to us) and reap them all, so nothing outlives the loop.  Killing
+ * a child can hand us its own children (we are their subreaper), so this
+ * goes in rounds until no child is left. */
+static void ft__loop_kill_and_reap_all(ft_loop *loop) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+  for (;;) {
+    ft_loop_signal_all(loop, SIGKILL);
+    FILE *f = fopen(path, "re");
+    if (f) {
+      int pid;
+      while (fscanf(f, "%d", &pid) == 1)
+        if (!ft__ptab_get(loop, pid))
+          kill(pid, SIGKILL);
+      fclose(f);
+    }
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) < 0) {
+      if (errno == EINTR)
+        continue;
+      break; /* ECHILD: none left */
+    }
+    ft__loop_reap(loop);
+  }
+}
+
+/* Free the loop; children are killed and reaped first. */
+void ft_loop_free(ft_loop *loop) {
+  if (!loop)
+    return;
+  bool owner = loop->pid == getpid();
+  if (owner && loop->ptab) {
+    loop->depth++;
+    ft__loop_kill_and_reap_all(loop);
+    loop->depth--;
+  }
+  ft_timer_free(loop->sample_timer);
+  for (ft__watch *w = loop->watches, *n; w; w = n) {
+    n = w->next;
+    ft__watch_close(loop, w);
+  }
+  ft__watches_free_closed(loop);
+  ft__children_free_all(loop);
+  if (loop->epfd >= 0)
+    close(loop->epfd);
+  if (owner) {
+    if (!loop->prev_subreaper)
+      prctl(PR_SET_CHILD_SUBREAPER, 0);
+    /* Drop any SIGPIPE still pending before the mask is restored. */
+    struct timespec zero = {0, 0};
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    while (sigtimedwait(&pipe_set, NULL, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &loop->oldmask, NULL);
+  }
+  for (size_t i = 0; i < loop->nheap; i++)
+    loop->heap[i]->heap_index = -1;
+  free(loop->heap);
+  free(loop->ptab);
+  free(loop->hooks);
+  free(loop->sleepers);
+  free(loop->prepares);
+  free(loop->queues);
+  free(loop);
+}
+
+int ft__loop_check(const ft_loop *loop) {
+  if (!loop)
+    return FT_EINVAL;
+  if (loop->pid != getpid())
+    return FT_EFORKED;
+  if (loop->depth > 0)
+    return FT_EBUSY;
+  return 0;
+}
+
+static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events) {
+  (void)events;
+  struct signalfd_siginfo si[16];
+  bool chld = false;
+  for (;;) {
+    ssize_t n = read(w->fd, si, sizeof si);
+    if (n <= 0)
+      break;
+    for (size_t i = 0; i < (size_t)n / sizeof si[0]; i++) {
+      int signo = (int)si[i].ssi_signo;
+      if (signo == SIGCHLD)
+        chld = true;
+      else if (signo > 0 && signo < 65 && loop->sigs[signo].fn)
+        loop->sigs[signo].fn(signo, loop->sigs[signo].ud);
+    }
+  }
+  if (chld)
+    ft__loop_reap(loop);
+}
+
+/* epoll_pwait2 for its nanosecond timeout; where the kernel (or valgrind)
+ * lacks it, epoll_wait with the timeout rounded up to a millisecond. */
+static int ft__epoll_wait(int epfd, struct epoll_event *evs, int n, const struct timespec *ts) {
+  static bool no_pwait2;
+  if (!no_pwait2) {
+    int rc = epoll_pwait2(epfd, evs, n, ts, NULL);
+    if (rc >= 0 || errno != ENOSYS)
+      return rc;
+    no_pwait2 = true;
+  }
+  int ms = -1;
+  if (ts) {
+    uint64_t ns = (uint64_t)ts->tv_sec * FT_NS_PER_S + (uint64_t)ts->tv_nsec;
+    ms = ns > (uint64_t)INT32_MAX * 1000000ull ? INT32_MAX : (int)((ns + 999999) / 1000000);
+  }
+  return epoll_wait(epfd, evs, n, ms);
+}
+
+/* One turn: prepare steps, before-sleep hooks, epoll, callbacks, timers. */
+static int ft__loop_turn(ft_loop *loop, bool may_sleep, uint64_t deadline) {
+  bool busy = false;
+  loop->depth++;
+  for (size_t i = 0; i < loop->nprepares; i++)
+    if (loop->prepares[i].fn(loop, loop->prepares[i].ud))
+      busy = true;
+  for (size_t i = 0; i < loop->nsleepers; i++)
+    loop->sleepers[i].fn(loop, loop->sleepers[i].ud);
+  loop->depth--;
+
+  struct timespec ts = {0, 0}, *tsp = &ts;
+  if (may_sleep && !busy && !loop->stop) {
+    uint64_t wake = deadline;
+    if (loop->nheap && (!wake || loop->heap[0]->deadline < wake))
+      wake = loop->heap[0]->deadline;
+    if (!wake) {
+      tsp = NULL;
+    } else {
+      uint64_t now = ft_now_ns();
+      uint64_t d = wake > now ? wake - now : 0;
+      ts.tv_sec = (time_t)(d / FT_NS_PER_S);
+      ts.tv_nsec = (long)(d % FT_NS_PER_S);
+    }
+  }
+  struct epoll_event evs[64];
+  int n = ft__epoll_wait(loop->epfd, evs, 64, tsp);
+  if (n < 0 && errno != EINTR)
+    return -errno;
+  loop->depth++;
+  for (int i = 0; i < n; i++) {
+    ft__watch *w = evs[i].data.ptr;
+    if (!w->closed)
+      w->cb(loop, w, evs[i].events);
+  }
+  ft__timers_run(loop);
+  loop->depth--;
+  ft__watches_free_closed(loop);
+  return 0;
+}
+
+int ft__loop_run_until(ft_loop *loop, bool (*done)(void *), void *ud, uint64_t deadline) {
+  int rc = ft__loop_check(loop);
+  if (rc)
+    return rc;
+  while (!done(ud)) {
+    if (deadline && ft_now_ns() >= deadline)
+      return FT_ETIMEDOUT;
+    if ((rc = ft__loop_turn(loop, true, deadline)) < 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* Turn the loop. */
+int ft_loop_run(ft_loop *loop, ft_run_mode mode) {
+  int rc = ft__loop_check(loop);
+  if (rc)
+    return rc;
+  if (mode == FT_RUN_ONCE || mode == FT_RUN_NOWAIT)
+    return ft__loop_turn(loop, mode == FT_RUN_ONCE, 0);
+  loop->stop = false;
+  while (!loop->stop)
+    if ((rc = ft__loop_turn(loop, true, 0)) < 0)
+      return rc;
+  loop->stop = false;
+  return 0;
+}
+
+/* Make ft_loop_run return after this turn. */
+void ft_loop_stop(ft_loop *loop) { loop->stop = true; }
+
+/* ---------------------------------------------------------------- hooks */
+
+/* Install an event hook. */
+int ft_loop_add_hook(ft_loop *loop, ft_event_fn fn, void *ud) {
+  if (loop->nhooks == loop->caphooks) {
+    size_t cap = loop->caphooks ? loop->caphooks * 2 : 4;
+    ft__hook *h = realloc(loop->hooks, cap * sizeof *h);
+    if (!h)
+      return -ENOMEM;
+    loop->hooks = h;
+    loop->caphooks = cap;
+  }
+  loop->hooks[loop->nhooks++] = (ft__hook){fn, ud};
+  return 0;
+}
+
+/* Remove an event hook. */
+void ft_loop_remove_hook(ft_loop *loop, ft_event_fn fn, void *ud) {
+  for (size_t i = 0; i < loop->nhooks; i++)
+    if (loop->hooks[i].fn == fn && loop->hooks[i].ud == ud) {
+      memmove(&loop->hooks[i], &loop->hooks[i + 1], (loop->nhooks - i - 1) * sizeof *loop->hooks);
+      loop->nhooks--;
+      return;
+    }
+}
+
+void ft__emit(ft_loop *loop, ft_event *ev) {
+  if (!ev->t_ns)
+    ev->t_ns = ft_now_ns();
+  if (!ev->name)
+    ev->name = "";
+  /* A hook may remove itself; walk a snapshot of the count. */
+  size_t n = loop->nhooks;
+  for (size_t i = 0; i < n && i < loop->nhooks; i++)
+    loop->hooks[i].fn(ev, loop->hooks[i].ud);
+}
+
+/* Install a before-sleep function. */
+int ft_loop_add_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud) {
+  ft__sleep_fn *s = realloc(loop->sleepers, (loop->nsleepers + 1) * sizeof *s);
+  if (!s)
+    return -ENOMEM;
+  loop->sleepers = s;
+  s[loop->nsleepers++] = (ft__sleep_fn){fn, ud};
+  return 0;
+}
+
+int ft__loop_add_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud) {
+  ft__prepare *p = realloc(loop->prepares, (loop->nprepares + 1) * sizeof *p);
+  if (!p)
+    return -ENOMEM;
+  loop->prepares = p;
+  p[loop->nprepares++] = (ft__prepare){fn, ud};
+  return 0;
+}
+
+void ft__loop_remove_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud) {
+  for (size_t i = 0; i < loop->nprepares; i++)
+    if (loop->prepares[i].fn == fn && loop->prepares[i].ud == ud) {
+      memmove(&loop->prepares[i], &loop->prepares[i + 1],
+              (loop->nprepares - i - 1) * sizeof *loop->prepares);
+      loop->nprepares--;
+      return;
+    }
+}
+
+/* Route a signal through the signalfd to fn. */
+int ft_loop_on_signal(ft_loop *loop, int signo, void (*fn)(int, void *), void *ud) {
+  if (signo <= 0 || signo >= 65 || signo == SIGCHLD || signo == SIGKILL || signo == SIGSTOP)
+    return FT_EINVAL;
+  loop->sigs[signo] = (ft__sig){fn, ud};
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, signo);
+  if (fn) {
+    sigaddset(&loop->sigmask, signo);
+    pthread_sigmask(SIG_BLOCK, &one, NULL);
+  } else if (signo != SIGPIPE) {
+    sigdelset(&loop->sigmask, signo);
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+  }
+  if (signalfd(loop->sigfd, &loop->sigmask, 0) < 0)
+    return -errno;
+  return 0;
+}
+
+typedef struct ft__user_watch {
+  void (*fn)(int, uint32_t, void *);
+  void *ud;
+} ft__user_watch;
+
+static void ft__user_watch_cb(ft_loop *loop, ft__watch *w, uint32_t events) {
+  (void)loop;
+  ft__user_watch *u = w->data;
+  u->fn(w->fd, events, u->ud);
+}
+
+/* Watch a caller's fd. */
+int ft_loop_watch_fd(ft_loop *loop, int fd, bool want_write, void (*fn)(int, uint32_t, void *),
+                     void *ud) {
+  ft__user_watch *u = ft__xalloc(sizeof *u);
+  if (!u)
+    return -ENOMEM;
+  u->fn = fn;
+  u->ud = ud;
+  uint32_t evs = EPOLLIN | (want_write ? EPOLLOUT : 0);
+  if (!ft__watch_new(loop, fd, evs, ft__user_watch_cb, u, false)) {
+    int e = -errno;
+    free(u);
+    return e;
+  }
+  return 0;
+}
+
+/* Stop watching a caller's fd. */
+void ft_loop_unwatch_fd(ft_loop *loop, int fd) {
+  for (ft__watch *w = loop->watches; w; w = w->next)
+    if (w->fd == fd && w->cb == ft__user_watch_cb) {
+      free(w->data);
+      w->data = NULL;
+      ft__watch_close(loop, w);
+      return;
+    }
+}
+
+/* In a forked child the parent's loop is dead: close every fd it owns
+ * (epoll, signalfd, pidfds, other children's pipes) except keep[], so the
+ * child holds nothing it must not (a sibling's stdin would never see EOF). */
+void ft__loop_close_in_child(ft_loop *loop, const int *keep, int nkeep) {
+  for (ft__watch *w = loop->watches; w; w = w->next) {
+    bool kept = false;
+    for (int i = 0; i < nkeep; i++)
+      kept |= keep[i] == w->fd;
+    if (w->own_fd && !kept)
+      close(w->fd);
+  }
+  for (size_t i = 0; i < loop->ptab_cap; i++) {
+    ft__child *c = loop->ptab[i];
+    if (!c)
+      continue;
+    for (int s = 0; s < 3; s++)
+      if (c->pipe_fd[s] >= 0)
+        close(c->pipe_fd[s]);
+  }
+  close(loop->epfd);
+}
+
+/* Children forked by this loop and not yet reaped. */
+int ft_loop_live_children(const ft_loop *loop) { return loop->live_children; }
+
+/* Signal every live child. */
+void ft_loop_signal_all(ft_loop *loop, int signo) {
+  for (size_t i = 0; i < loop->ptab_cap; i++) {
+    ft__child *c = loop->ptab[i];
+    if (c && !c->reaped)
+      ft__child_signal(c, signo);
+  }
+}
+
+/* --------------------------------------------------------------- timers */
+
+static void ft__heap_swap(ft_loop *loop, size_t a, size_t b) {
+  ft_timer *t = loop->heap[a];
+  loop->heap[a] = loop->heap[b];
+  loop->heap[b] = t;
+  loop->heap[a]->heap_index = (int)a;
+  loop->heap[b]->heap_index = (int)b;
+}
+
+static void ft__heap_fix(ft_loop *loop, size_t i) {
+  while (i > 0 && loop->heap[(i - 1) / 2]->deadline > loop->heap[i]->deadline) {
+    ft__heap_swap(loop, i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < loop->nheap && loop->heap[l]->deadline < loop->heap[m]->deadline)
+      m = l;
+    if (r < loop->nheap && loop->heap[r]->deadline < loop->heap[m]->deadline)
+      m = r;
+    if (m == i)
+      break;
+    ft__heap_swap(loop, i, m);
+    i = m;
+  }
+}
+
+/* Create a timer. */
+int ft_timer_new(ft_loop *loop, ft_timer **out) {
+  ft_timer *t = ft__xalloc(sizeof *t);
+  if (!t)
+    return -ENOMEM;
+  t->loop = loop;
+  t->heap_index = -1;
+  *out = t;
+  return 0;
+}
+
+/* Arm a timer. */
+int ft_timer_start(ft_timer *t, uint64_t first_ns, uint64_t repeat_ns, void (*fn)(ft_timer *, void *),
+                   void *ud) {
+  ft_loop *loop = t->loop;
+  ft_timer_stop(t);
+  if (loop->nheap == loop->capheap) {
+    size_t cap = loop->capheap ? loop->capheap * 2 : 8;
+    ft_timer **h = realloc(loop->heap, cap * sizeof *h);
+    if (!h)
+      return -ENOMEM;
+    loop->heap = h;
+    loop->capheap = cap;
+  }
+  t->deadline = ft_now_ns() + first_ns;
+  t->repeat = repeat_ns;
+  t->fn = fn;
+  t->ud = ud;
+  t->heap_index = (int)loop->nheap;
+  loop->heap[loop->nheap++] = t;
+  ft__heap_fix(loop, (size_t)t->heap_index);
+  return 0;
+}
+
+/* Disarm a timer. */
+void ft_timer_stop(ft_timer *t) {
+  if (!t || t->heap_index < 0)
+    return;
+  ft_loop *loop = t->loop;
+  size_t i = (size_t)t->heap_index;
+  t->heap_index = -1;
+  loop->nheap--;
+  if (i != loop->nheap) {
+    loop->heap[i] = loop->heap[loop->nheap];
+    loop->heap[i]->heap_index = (int)i;
+    ft__heap_fix(loop, i);
+  }
+}
+
+/* Disarm and free a timer. */
+void ft_timer_free(ft_timer *t) {
+  if (!t)
+    return;
+  ft_timer_stop(t);
+  free(t);
+}
+
+static void ft__timers_run(ft_loop *loop) {
+  uint64_t now = ft_now_ns();
+  while (loop->nheap && loop->heap[0]->deadline <= now) {
+    ft_timer *t = loop->heap[0];
+    ft_timer_stop(t);
+    if (t->repeat) {
+      /* Re-arm before the callback, which may stop or free the timer. */
+      uint64_t next = t->deadline + t->repeat;
+      if (next <= now)
+        next = now + t->repeat;
+      ft_timer_start(t, next - now, t->repeat, t->fn, t->ud);
+    }
+    t->fn(t, t->ud);
+  }
+}
+
+/* ---------------------------------------------------- queue sampling */
+
+static void ft__sample_tick(ft_timer *t, void *ud) {
+  (void)t;
+  ft_loop *loop = ud;
+  for (size_t i = 0; i < loop->nqueues; i++) {
+    ft_event ev = {.kind = FT_EV_QUEUE, .pid = loop->pid, .ppid = getppid()};
+    ft__queue_sample(loop->queues[i], &ev);
+    ft__emit(loop, &ev);
+  }
+}
+
+static void ft__sample_arm(ft_loop *loop) {
+  if (!loop->sample_timer)
+    return;
+  if (loop->nqueues && loop->sample_ns)
+    ft_timer_start(loop->sample_timer, loop->sample_ns, loop->sample_ns, ft__sample_tick, loop);
+  else
+    ft_timer_stop(loop->sample_timer);
+}
+
+int ft__loop_add_queue(ft_loop *loop, ft_queue *q) {
+  ft_queue **qs = realloc(loop->queues, (loop->nqueues + 1) * sizeof *qs);
+  if (!qs)
+    return -ENOMEM;
+  loop->queues = qs;
+  qs[loop->nqueues++] = q;
+  if (!loop->sample_timer && ft_timer_new(loop, &loop->sample_timer) < 0)
+    return -ENOMEM;
+  if (loop->nqueues == 1)
+    ft__sample_arm(loop);
+  return 0;
+}
+
+void ft__loop_remove_queue(ft_loop *loop, ft_queue *q) {
+  for (size_t i = 0; i < loop->nqueues; i++)
+    if (loop->queues[i] == q) {
+      loop->queues[i] = loop->queues[--loop->nqueues];
+      break;
+    }
+  if (!loop->nqueues)
+    ft__sample_arm(loop);
+}
+
+/* Interval of queue samples. */
+void ft_loop_set_sample_interval(ft_loop *loop, uint64_t ns) {
+  loop->sample_ns = ns;
+  ft__sample_arm(loop);
+}

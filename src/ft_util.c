@@ -1,0 +1,141 @@
+/* ft_util.c - byte buffers, clocks, and small system-call wrappers. */
+#include "ft_internal.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Append n bytes to b, growing it geometrically. */
+int ft_buf_append(ft_buf *b, const void *p, size_t n) {
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + n)
+      cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d)
+      return -ENOMEM;
+    b->data = d;
+    b->cap = cap;
+  }
+  if (n)
+    memcpy(b->data + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+/* Append a formatted string. */
+int ft_buf_printf(ft_buf *b, const char *fmt, ...) {
+  char small[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return FT_EINVAL;
+  if ((size_t)n < sizeof small)
+    return ft_buf_append(b, small, (size_t)n);
+  char *big = malloc((size_t)n + 1);
+  if (!big)
+    return -ENOMEM;
+  va_start(ap, fmt);
+  vsnprintf(big, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  int rc = ft_buf_append(b, big, (size_t)n);
+  free(big);
+  return rc;
+}
+
+/* Forget the contents, keep the memory. */
+void ft_buf_reset(ft_buf *b) { b->len = 0; }
+
+/* Release the memory. */
+void ft_buf_free(ft_buf *b) {
+  if (!b)
+    return;
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+/* Monotonic time in nanoseconds. */
+uint64_t ft_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * FT_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+/* Online CPUs, at least 1. */
+int ft_cpu_count(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+void *ft__xalloc(size_t n) { return calloc(1, n); }
+
+char *ft__strdup(const char *s) { return s ? strdup(s) : NULL; }
+
+void ft__set_cloexec_nonblock(int fd, bool nonblock) {
+  int fl = fcntl(fd, F_GETFD);
+  if (fl >= 0)
+    fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+  if (nonblock) {
+    fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+      fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  }
+}
+
+int ft__pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int ft__pidfd_signal(int pidfd, int signo) {
+  return (int)syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0);
+}
+
+void ft__read_comm(pid_t pid, char *buf, size_t cap) {
+  char path[64];
+  buf[0] = '\0';
+  snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  ssize_t n = read(fd, buf, cap - 1);
+  close(fd);
+  if (n <= 0)
+    return;
+  if (buf[n - 1] == '\n')
+    n--;
+  buf[n] = '\0';
+}
+
+/* Deadline in CLOCK_MONOTONIC ns for a timeout in seconds; 0 means never. */
+uint64_t ft__deadline(double timeout) {
+  if (timeout < 0)
+    return 0;
+  uint64_t d = ft_now_ns() + (uint64_t)(timeout * 1e9);
+  return d ? d : 1;
+}
+
+/* Wait on a process-shared futex word.  Returns 0 when woken (or the value
+ * had already changed), FT_ETIMEDOUT at the deadline. */
+int ft__futex_wait(_Atomic uint32_t *addr, uint32_t val, uint64_t deadline) {
+  struct timespec ts, *tsp = NULL;
+  if (deadline) {
+    ts.tv_sec = (time_t)(deadline / FT_NS_PER_S);
+    ts.tv_nsec = (long)(deadline % FT_NS_PER_S);
+    tsp = &ts;
+  }
+  /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
+  long rc = syscall(SYS_futex, addr, FUTEX_WAIT_BITSET, val, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
+  if (rc < 0 && errno == ETIMEDOUT)
+    return FT_ETIMEDOUT;
+  return 0;
+}
+
+void ft__futex_wake(_Atomic uint32_t *addr, int n) {
+  syscall(SYS_futex, addr, FUTEX_WAKE, n, NULL, NULL, 0);
+}

@@ -1,0 +1,48 @@
+/* ft_test.h - shared test fixture: a loop with an event recorder, and a
+ * teardown that proves the test left no child and no new fd behind. */
+#ifndef FT_TEST_H
+#define FT_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "forktop.h"
+
+/* A copy of one event, with its strings owned. */
+typedef struct ft_rec_event {
+  ft_event ev;
+  char *name;
+  char *line; /* output events: the line, NUL-terminated */
+} ft_rec_event;
+
+typedef struct ft_test {
+  ft_loop *loop;
+  ft_rec_event *evs;
+  size_t nevs, capevs;
+  int fds_before[256];
+  int nfds_before;
+} ft_test;
+
+/* cmocka setup / teardown. */
+int ft_test_setup(void **state);
+int ft_test_teardown(void **state);
+/* Run a group with an alarm so that a hang fails instead of wedging. */
+int ft_test_run(const char *name, const struct CMUnitTest *tests, size_t n, unsigned timeout_s);
+#define FT_TEST_RUN(tests, timeout_s) \
+  ft_test_run(__FILE__, tests, sizeof(tests) / sizeof((tests)[0]), timeout_s)
+#define FT_TEST(fn) cmocka_unit_test_setup_teardown(fn, ft_test_setup, ft_test_teardown)
+
+/* Recorded events of a kind (optionally for one pid; 0 = any). */
+size_t ft_test_count(const ft_test *t, ft_event_kind kind, pid_t pid);
+/* The i-th recorded event of a kind for pid (0 = any), or NULL. */
+const ft_rec_event *ft_test_find(const ft_test *t, ft_event_kind kind, pid_t pid, size_t i);
+/* Forget recorded events. */
+void ft_test_clear(ft_test *t);
+/* Number of distinct worker pids seen in task events of the given kind. */
+size_t ft_test_distinct_task_pids(const ft_test *t, ft_event_kind kind);
+
+#endif
