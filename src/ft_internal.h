@@ -112,6 +112,10 @@ int ft__ptab_put(ft_loop *loop, ft__child *c);
 ft__child *ft__ptab_get(const ft_loop *loop, pid_t pid);
 void ft__ptab_del(ft_loop *loop, pid_t pid);
 
+/* Take ownership of the parent end of a process's FT_STDIO_PIPE stream. */
+int ft__process_take_fd(ft_process *p, int stream);
+ft_loop *ft__process_loop(const ft_process *p);
+
 /* -------------------------------------------------------------- the loop */
 
 typedef struct ft__hook {
@@ -204,8 +208,5 @@ void ft__read_comm(pid_t pid, char *buf, size_t cap);
 /* Sleep on a shared futex word while it still holds val (deadline 0: forever). */
 int ft__futex_wait(_Atomic uint32_t *addr, uint32_t val, uint64_t deadline);
 void ft__futex_wake(_Atomic uint32_t *addr, int n);
-
-/* Set in a forked function's child so that engine objects of the parent refuse work. */
-extern pid_t ft__owner_pid;
 
 #endif

@@ -165,6 +165,17 @@ int ft_process_stdio_fd(const ft_process *p, int stream) {
   return p->child->pipe_fd[stream];
 }
 
+/* Take ownership of the parent end of a FT_STDIO_PIPE stream (-1 if none). */
+int ft__process_take_fd(ft_process *p, int stream) {
+  if (!p || !p->child || stream < 0 || stream > 2)
+    return -1;
+  int fd = p->child->pipe_fd[stream];
+  p->child->pipe_fd[stream] = -1;
+  return fd;
+}
+
+ft_loop *ft__process_loop(const ft_process *p) { return p->loop; }
+
 /* Free; a live child is killed and reaped by the loop. */
 void ft_process_free(ft_process *p) {
   if (!p)
