@@ -191,7 +191,7 @@ static void ft__child_free(ft__child *c) {
 }
 
 static void ft__child_maybe_free(ft__child *c) {
-  if (c->reaped && c->released && !c->streams[1] && !c->streams[2])
+  if (!c->dispatching && c->reaped && c->released && !c->streams[1] && !c->streams[2])
     ft__child_free(c);
 }
 
@@ -228,9 +228,12 @@ static void ft__dispatch_exit(ft_loop *loop, ft__child *c, const siginfo_t *si) 
   ev.u.exit.signal = c->exit_signal;
   ev.u.exit.core = c->core;
   ev.u.exit.runtime_ns = c->end_ns - c->start_ns;
+  /* A hook or the owner may release c from here; keep it until we are done. */
+  c->dispatching = true;
   ft__emit(loop, &ev);
   if (c->on_exit)
     c->on_exit(c, c->owner);
+  c->dispatching = false;
   ft__child_maybe_free(c);
 }
 

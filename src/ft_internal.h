@@ -70,6 +70,7 @@ struct ft__child {
   uint64_t start_ns, end_ns;
   bool reaped;
   bool released;
+  bool dispatching; /* inside its exit dispatch: not freed until it ends */
   bool core;
   int exit_code;   /* valid when reaped and exit_signal == 0 */
   int exit_signal; /* terminating signal or 0 */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events);
+static void ft__prepares_compact(ft_loop *loop);
 static void ft__timers_run(ft_loop *loop);
 
 /* ------------------------------------------------------------- watches */
@@ -248,15 +249,20 @@ static int ft__epoll_wait(int epfd, struct epoll_event *evs, int n, const struct
 }
 
 /* One turn: prepare steps, before-sleep hooks, epoll, callbacks, timers. */
-static int ft__loop_turn(ft_loop *loop, bool may_sleep, uint64_t deadline) {
+static int ft__loop_turn(ft_loop *loop, bool may_sleep, uint64_t deadline, bool (*done)(void *),
+                         void *ud) {
   bool busy = false;
   loop->depth++;
+  ft__prepares_compact(loop);
   for (size_t i = 0; i < loop->nprepares; i++)
-    if (loop->prepares[i].fn(loop, loop->prepares[i].ud))
+    if (loop->prepares[i].fn && loop->prepares[i].fn(loop, loop->prepares[i].ud))
       busy = true;
   for (size_t i = 0; i < loop->nsleepers; i++)
     loop->sleepers[i].fn(loop, loop->sleepers[i].ud);
   loop->depth--;
+  /* The prepare steps may have finished what the caller waits for. */
+  if (done && done(ud))
+    busy = true;
 
   struct timespec ts = {0, 0}, *tsp = &ts;
   if (may_sleep && !busy && !loop->stop) {
@@ -295,7 +301,7 @@ int ft__loop_run_until(ft_loop *loop, bool (*done)(void *), void *ud, uint64_t d
   while (!done(ud)) {
     if (deadline && ft_now_ns() >= deadline)
       return FT_ETIMEDOUT;
-    if ((rc = ft__loop_turn(loop, true, deadline)) < 0)
+    if ((rc = ft__loop_turn(loop, true, deadline, done, ud)) < 0)
       return rc;
   }
   return 0;
@@ -307,10 +313,10 @@ int ft_loop_run(ft_loop *loop, ft_run_mode mode) {
   if (rc)
     return rc;
   if (mode == FT_RUN_ONCE || mode == FT_RUN_NOWAIT)
-    return ft__loop_turn(loop, mode == FT_RUN_ONCE, 0);
+    return ft__loop_turn(loop, mode == FT_RUN_ONCE, 0, NULL, NULL);
   loop->stop = false;
   while (!loop->stop)
-    if ((rc = ft__loop_turn(loop, true, 0)) < 0)
+    if ((rc = ft__loop_turn(loop, true, 0, NULL, NULL)) < 0)
       return rc;
   loop->stop = false;
   return 0;
@@ -375,14 +381,22 @@ int ft__loop_add_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud)
   return 0;
 }
 
+/* Removal only blanks the entry; the turn compacts the array before it
+ * walks it, so removing from inside a prepare step skips nobody. */
 void ft__loop_remove_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud) {
   for (size_t i = 0; i < loop->nprepares; i++)
     if (loop->prepares[i].fn == fn && loop->prepares[i].ud == ud) {
-      memmove(&loop->prepares[i], &loop->prepares[i + 1],
-              (loop->nprepares - i - 1) * sizeof *loop->prepares);
-      loop->nprepares--;
+      loop->prepares[i].fn = NULL;
       return;
     }
+}
+
+static void ft__prepares_compact(ft_loop *loop) {
+  size_t k = 0;
+  for (size_t i = 0; i < loop->nprepares; i++)
+    if (loop->prepares[i].fn)
+      loop->prepares[k++] = loop->prepares[i];
+  loop->nprepares = k;
 }
 
 /* Route a signal through the signalfd to fn. */

@@ -1,0 +1,554 @@
+/* ft_pool.c - Pool: forked workers, submissions (apply_async, map, starmap,
+ * imap), close / terminate / join, and the supervision of workers: a worker
+ * that dies fails the chunk it held and is replaced; restarts back off. */
+#include "ft_pool_int.h"
+
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define FT__QUICK_DEATH_NS (100ull * 1000 * 1000)
+#define FT__TERM_GRACE_NS (1000ull * 1000 * 1000)
+#define FT__MAX_QUICK_DEATHS 5
+
+static int ft__worker_spawn(ft_pool *p, ft__worker *wk);
+static void ft__pool_arm_respawn(ft_pool *p);
+
+/* ------------------------------------------------------------ workers */
+
+static void ft__worker_reset_ring(ft_pool *p, int w) {
+  ft__ring *r = ft__pool_ring(p, w);
+  atomic_store(&r->head, 0);
+  atomic_store(&r->tail, 0);
+  atomic_store(&r->recycled, 0);
+  atomic_store(&r->writer_waiting, 0);
+}
+
+/* Whether a worker that left should be replaced: while the pool runs, and
+ * after close only while queued or pending work needs hands. */
+static bool ft__pool_wants_workers(const ft_pool *p) {
+  return !p->terminated && (!p->closed || ft__pool_has_work(p));
+}
+
+/* A worker exited.  Its committed results are taken first, then whatever it
+ * still held fails with its signal or exit code, then it is replaced. */
+static void ft__worker_on_exit(ft__child *c, void *owner) {
+  ft__worker *wk = owner;
+  ft_pool *p = wk->pool;
+  int w = wk->idx;
+  ft__pool_drain_ring(p, w);
+  bool recycled = atomic_load(&ft__pool_ring(p, w)->recycled);
+  int code = ft__child_exitcode(c);
+  ft__pool_fail_running(p, w, p->terminated ? FT_ECANCELED : FT_EWORKER, code > 0 ? code : 0,
+                        code < 0 ? -code : 0);
+  ft__child_release(c);
+  wk->child = NULL;
+  p->alive--;
+  wk->state = FT__W_EMPTY;
+  ft__worker_reset_ring(p, w);
+  if (!ft__pool_wants_workers(p)) {
+    wk->state = FT__W_GONE;
+    return;
+  }
+  wk->old_pid = wk->pid;
+  wk->reason = recycled ? FT_REPLACE_RECYCLED : FT_REPLACE_DIED;
+  if (recycled)
+    p->stats.workers_recycled++;
+  else
+    p->stats.workers_replaced++;
+  uint64_t now = ft_now_ns();
+  /* s6-style backoff: a worker that dies young without finishing a task
+   * waits longer each time before it is restarted, so a crash at start-up
+   * cannot turn into a fork storm. */
+  if (!recycled && wk->tasks == 0 && now - wk->started_ns < FT__QUICK_DEATH_NS)
+    wk->quick_deaths++;
+  else
+    wk->quick_deaths = 0;
+  if (!wk->quick_deaths) {
+    ft__worker_spawn(p, wk);
+    return;
+  }
+  /* Workers that cannot even start (an initializer failing, say) would
+   * leave the work waiting forever: after a few deaths in a row with no
+   * worker alive, fail the work with the cause instead of hanging. */
+  if (wk->quick_deaths >= FT__MAX_QUICK_DEATHS && p->alive == 0)
+    ft__pool_cancel_all(p, FT_EWORKER, code > 0 ? code : 0, code < 0 ? -code : 0);
+  unsigned shift = wk->quick_deaths > 7 ? 7 : wk->quick_deaths - 1;
+  wk->respawn_at = now + (8ull * 1000 * 1000 << shift); /* 8 ms .. ~1 s */
+  ft__pool_arm_respawn(p);
+}
+
+static void ft__pool_on_respawn(ft_timer *t, void *ud) {
+  (void)t;
+  ft_pool *p = ud;
+  uint64_t now = ft_now_ns();
+  for (int w = 0; w < p->nworkers; w++) {
+    ft__worker *wk = &p->workers[w];
+    if (wk->state != FT__W_EMPTY || wk->respawn_at > now)
+      continue;
+    if (ft__pool_wants_workers(p))
+      ft__worker_spawn(p, wk);
+    else
+      wk->state = FT__W_GONE;
+  }
+  ft__pool_arm_respawn(p);
+}
+
+static void ft__pool_arm_respawn(ft_pool *p) {
+  uint64_t first = 0;
+  for (int w = 0; w < p->nworkers; w++)
+    if (p->workers[w].state == FT__W_EMPTY && (!first || p->workers[w].respawn_at < first))
+      first = p->workers[w].respawn_at;
+  if (!first) {
+    ft_timer_stop(p->respawn_timer);
+    return;
+  }
+  uint64_t now = ft_now_ns();
+  ft_timer_start(p->respawn_timer, first > now ? first - now : 0, 0, ft__pool_on_respawn, p);
+}
+
+/* Fork the worker of slot wk.  On failure the slot waits for a retry; if no
+ * worker is left at all, the work fails with the error rather than hang. */
+static int ft__worker_spawn(ft_pool *p, ft__worker *wk) {
+  ft__worker_reset_ring(p, wk->idx);
+  ft__spawn_opts so = {.name = p->name, .role = "worker", .worker = wk->idx,
+                       .target = ft__pool_worker_main, .arg = wk, .out = p->out, .err = p->err,
+                       .keep_fds = &p->efd, .nkeep = 1, .on_exit = ft__worker_on_exit,
+                       .owner = wk};
+  ft__child *c;
+  int rc = ft__spawn(p->loop, &so, &c);
+  if (rc < 0) {
+    wk->state = FT__W_EMPTY;
+    wk->quick_deaths++;
+    unsigned shift = wk->quick_deaths > 7 ? 7 : wk->quick_deaths - 1;
+    wk->respawn_at = ft_now_ns() + (8ull * 1000 * 1000 << shift);
+    if (p->alive == 0)
+      ft__pool_cancel_all(p, rc, 0, 0);
+    ft__pool_arm_respawn(p);
+    return rc;
+  }
+  wk->child = c;
+  wk->pid = c->pid;
+  wk->state = FT__W_ALIVE;
+  wk->started_ns = c->start_ns;
+  wk->tasks = 0;
+  p->alive++;
+  p->stats.workers_started++;
+  if (wk->old_pid) {
+    ft_event ev = {.kind = FT_EV_WORKER_REPLACED, .pid = c->pid, .ppid = c->ppid, .name = p->name};
+    ev.u.replaced.worker = wk->idx;
+    ev.u.replaced.old_pid = wk->old_pid;
+    ev.u.replaced.new_pid = c->pid;
+    ev.u.replaced.reason = wk->reason;
+    ft__emit(p->loop, &ev);
+    wk->old_pid = 0;
+  }
+  return 0;
+}
+
+static void ft__pool_on_eventfd(ft_loop *loop, ft__watch *w, uint32_t events) {
+  (void)loop;
+  (void)events;
+  uint64_t v;
+  ssize_t n = read(w->fd, &v, sizeof v); /* the drain happens in prepare */
+  (void)n;
+}
+
+/* ---------------------------------------------------------------- pool */
+
+/* Create a pool and fork its workers. */
+int ft_pool_new(ft_loop *loop, const ft_pool_opts *opts, ft_pool **out) {
+  ft_pool_opts dflt = {0};
+  int rc;
+  *out = NULL;
+  if (!opts)
+    opts = &dflt;
+  if ((rc = ft__loop_check(loop)) < 0 && rc != FT_EBUSY)
+    return rc;
+  int n = opts->workers > 0 ? opts->workers : ft_cpu_count();
+  if (opts->workers < 0 || n > FT__MAX_WORKERS)
+    return FT_EINVAL;
+  ft_pool *p = ft__xalloc(sizeof *p);
+  if (!p)
+    return -ENOMEM;
+  p->loop = loop;
+  p->efd = -1;
+  p->map = MAP_FAILED;
+  p->nworkers = n;
+  p->maxtasks = opts->maxtasksperchild;
+  p->out = opts->out;
+  p->err = opts->err;
+  p->initializer = opts->initializer;
+  p->initarg = opts->initarg;
+  p->name = ft__strdup(opts->name ? opts->name : "pool");
+  p->workers = ft__xalloc((size_t)n * sizeof *p->workers);
+  if (!p->name || !p->workers) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  long page = sysconf(_SC_PAGESIZE);
+  p->ring_cap = opts->result_ring_bytes ? FT__ALIGN8(opts->result_ring_bytes) : (1u << 20);
+  if (p->ring_cap < 4096)
+    p->ring_cap = 4096;
+  p->ring_stride = (sizeof(ft__ring) + p->ring_cap + (size_t)page - 1) & ~((size_t)page - 1);
+  p->arena_cap = opts->arg_arena_bytes ? FT__ALIGN8(opts->arg_arena_bytes) : (4u << 20);
+  size_t head = (sizeof(ft__pool_shm) + (size_t)page - 1) & ~((size_t)page - 1);
+  size_t arena = (p->arena_cap + (size_t)page - 1) & ~((size_t)page - 1);
+  p->map_len = head + arena + (size_t)n * p->ring_stride;
+  p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
+                -1, 0);
+  if (p->map == MAP_FAILED) {
+    rc = -errno;
+    goto fail;
+  }
+  p->shm = p->map;
+  p->arena = (char *)p->map + head;
+  p->rings = p->arena + arena;
+  p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (p->efd < 0) {
+    rc = -errno;
+    goto fail;
+  }
+  p->shm->efd = p->efd;
+  p->efw = ft__watch_new(loop, p->efd, EPOLLIN, ft__pool_on_eventfd, p, true);
+  if (!p->efw) {
+    rc = -errno;
+    goto fail;
+  }
+  if ((rc = ft_timer_new(loop, &p->respawn_timer)) < 0 ||
+      (rc = ft__loop_add_prepare(loop, ft__pool_prepare, p)) < 0)
+    goto fail;
+  p->stats.workers = n;
+  uint64_t t0 = ft_now_ns();
+  for (int w = 0; w < n; w++) {
+    p->workers[w] = (ft__worker){.pool = p, .idx = w};
+    if ((rc = ft__worker_spawn(p, &p->workers[w])) < 0 && p->alive == 0)
+      goto fail; /* not one worker: the pool cannot work */
+  }
+  p->stats.start_ns = ft_now_ns() - t0;
+  ft_event ev = {.kind = FT_EV_POOL_START, .pid = loop->pid, .ppid = getppid(), .name = p->name};
+  ev.u.pool.workers = p->alive;
+  ft__emit(loop, &ev);
+  *out = p;
+  return 0;
+
+fail:
+  ft_pool_free(p);
+  return rc;
+}
+
+/* ---------------------------------------------------------- submission */
+
+/* Append one item in wire form: [u32 len][u32 pad][bytes][pad to 8]. */
+static int ft__wire_put(ft_buf *b, const void *data, size_t len) {
+  static const char zeros[8];
+  uint32_t h[2] = {(uint32_t)len, 0};
+  if (len > UINT32_MAX)
+    return FT_E2BIG;
+  int rc = ft_buf_append(b, h, sizeof h);
+  if (!rc)
+    rc = ft_buf_append(b, data, len);
+  if (!rc)
+    rc = ft_buf_append(b, zeros, FT__ALIGN8(len) - len);
+  return rc;
+}
+
+/* Build a result for n items; args are copied, so the caller's buffers may
+ * go as soon as the submission returns. */
+static int ft__result_new(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *items,
+                          const ft_args *star, size_t n, size_t chunksize, ft_result **out) {
+  ft_buf args = {0};
+  int rc = -ENOMEM;
+  ft_result *r = ft__xalloc(sizeof *r);
+  if (!r)
+    return -ENOMEM;
+  r->arg_off = malloc((n + 1) * sizeof *r->arg_off);
+  r->items = ft__xalloc((n ? n : 1) * sizeof *r->items);
+  r->order = malloc((n ? n : 1) * sizeof *r->order);
+  if (!r->arg_off || !r->items || !r->order)
+    goto fail;
+  for (size_t i = 0; i < n; i++) {
+    r->arg_off[i] = args.len;
+    if (kind == FT__KIND_TASK) {
+      if ((rc = ft__wire_put(&args, items[i].ptr, items[i].len)) < 0)
+        goto fail;
+      continue;
+    }
+    /* starmap: [u32 total][pad][u32 argc][pad] then each argument in wire form */
+    size_t at = args.len;
+    uint32_t h[4] = {0, 0, (uint32_t)star[i].argc, 0};
+    if ((rc = ft_buf_append(&args, h, sizeof h)) < 0)
+      goto fail;
+    for (size_t k = 0; k < star[i].argc; k++)
+      if ((rc = ft__wire_put(&args, star[i].argv[k].ptr, star[i].argv[k].len)) < 0)
+        goto fail;
+    uint32_t total = (uint32_t)(args.len - at - 8);
+    memcpy(args.data + at, &total, sizeof total);
+  }
+  r->arg_off[n] = args.len;
+  r->args = args.data;
+  r->pool = p;
+  r->refs = 2; /* the caller's and the pool's */
+  r->fn = fn;
+  r->kind = kind;
+  r->n = n;
+  r->chunksize = chunksize ? chunksize : 1;
+  r->batch = p->next_batch++;
+  r->task0 = p->next_task;
+  p->next_task += n;
+  p->stats.tasks_submitted += n;
+  *out = r;
+  return 0;
+fail:
+  ft_buf_free(&args);
+  free(r->arg_off);
+  free(r->items);
+  free(r->order);
+  free(r);
+  return rc;
+}
+
+static int ft__submit(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *items,
+                      const ft_args *star, size_t n, size_t chunksize, ft_result_cb cb,
+                      ft_result_cb ecb, void *ud, ft_result **out) {
+  if (out)
+    *out = NULL;
+  if (!p || !fn || (n && !items && !star))
+    return FT_EINVAL;
+  if (p->closed || p->terminated)
+    return FT_ENOTRUNNING;
+  ft_result *r;
+  int rc = ft__result_new(p, fn, kind, items, star, n, chunksize, &r);
+  if (rc < 0)
+    return rc;
+  r->cb = cb;
+  r->ecb = ecb;
+  r->ud = ud;
+  if (!out)
+    r->refs--; /* nobody holds it but the pool */
+  else
+    *out = r;
+  if (n == 0) { /* nothing to do: ready at once */
+    r->ready = true;
+    if (cb)
+      cb(r, ud);
+    ft__result_unref(r);
+    return 0;
+  }
+  r->in_pending = true;
+  if (p->pending_tail)
+    p->pending_tail->next_pending = r;
+  else
+    p->pending_head = r;
+  p->pending_tail = r;
+  /* A pool whose workers all failed to fork tries again for new work. */
+  if (p->alive == 0)
+    for (int w = 0; w < p->nworkers; w++)
+      if (p->workers[w].state == FT__W_EMPTY)
+        p->workers[w].respawn_at = 0;
+  ft__pool_arm_respawn(p);
+  return 0;
+}
+
+/* Python's rule: chunksize = ceil(n / (4 * workers)). */
+static size_t ft__auto_chunksize(const ft_pool *p, size_t n) {
+  size_t d = (size_t)p->nworkers * 4;
+  size_t c = n / d + (n % d ? 1 : 0);
+  return c ? c : 1;
+}
+
+/* Submit one task. */
+int ft_pool_apply_async(ft_pool *p, ft_task_fn fn, ft_slice arg, ft_result_cb callback,
+                        ft_result_cb error_callback, void *ud, ft_result **out) {
+  return ft__submit(p, (uintptr_t)fn, FT__KIND_TASK, &arg, NULL, 1, 1, callback, error_callback,
+                    ud, out);
+}
+
+/* map without waiting. */
+int ft_pool_map_async(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, size_t chunksize,
+                      ft_result_cb callback, ft_result_cb error_callback, void *ud,
+                      ft_result **out) {
+  if (!p)
+    return FT_EINVAL;
+  return ft__submit(p, (uintptr_t)fn, FT__KIND_TASK, items, NULL, n,
+                    chunksize ? chunksize : ft__auto_chunksize(p, n), callback, error_callback,
+                    ud, out);
+}
+
+/* starmap without waiting. */
+int ft_pool_starmap_async(ft_pool *p, ft_star_fn fn, const ft_args *items, size_t n,
+                          size_t chunksize, ft_result_cb callback, ft_result_cb error_callback,
+                          void *ud, ft_result **out) {
+  if (!p)
+    return FT_EINVAL;
+  return ft__submit(p, (uintptr_t)fn, FT__KIND_STAR, NULL, items, n,
+                    chunksize ? chunksize : ft__auto_chunksize(p, n), callback, error_callback,
+                    ud, out);
+}
+
+static int ft__wait_all(ft_pool *p, int rc, ft_result **out) {
+  if (rc < 0)
+    return rc;
+  ft_item first;
+  rc = ft_result_get(*out, -1, &first);
+  (void)p;
+  return rc;
+}
+
+/* map: submit and wait. */
+int ft_pool_map(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, size_t chunksize,
+                ft_result **out) {
+  int rc = p ? ft__loop_check(p->loop) : FT_EINVAL;
+  if (rc < 0)
+    return rc;
+  return ft__wait_all(p, ft_pool_map_async(p, fn, items, n, chunksize, NULL, NULL, NULL, out), out);
+}
+
+/* starmap: submit and wait. */
+int ft_pool_starmap(ft_pool *p, ft_star_fn fn, const ft_args *items, size_t n, size_t chunksize,
+                    ft_result **out) {
+  int rc = p ? ft__loop_check(p->loop) : FT_EINVAL;
+  if (rc < 0)
+    return rc;
+  return ft__wait_all(p, ft_pool_starmap_async(p, fn, items, n, chunksize, NULL, NULL, NULL, out),
+                      out);
+}
+
+static int ft__imap(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, size_t chunksize,
+                    bool ordered, ft_iter **out) {
+  *out = NULL;
+  ft_iter *it = ft__xalloc(sizeof *it);
+  if (!it)
+    return -ENOMEM;
+  int rc = ft__submit(p, (uintptr_t)fn, FT__KIND_TASK, items, NULL, n, chunksize ? chunksize : 1,
+                      NULL, NULL, NULL, &it->res);
+  if (rc < 0) {
+    free(it);
+    return rc;
+  }
+  it->ordered = ordered;
+  *out = it;
+  return 0;
+}
+
+/* imap: results in order. */
+int ft_pool_imap(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, size_t chunksize,
+                 ft_iter **out) {
+  return ft__imap(p, fn, items, n, chunksize, true, out);
+}
+
+/* imap_unordered: results as they come. */
+int ft_pool_imap_unordered(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n,
+                           size_t chunksize, ft_iter **out) {
+  return ft__imap(p, fn, items, n, chunksize, false, out);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+/* No more submissions; workers leave once the queued work is done. */
+int ft_pool_close(ft_pool *p) {
+  if (!p)
+    return FT_EINVAL;
+  p->closed = true;
+  return 0;
+}
+
+static void ft__pool_on_grace(ft_timer *t, void *ud) {
+  (void)t;
+  ft_pool *p = ud;
+  for (int w = 0; w < p->nworkers; w++)
+    if (p->workers[w].state == FT__W_ALIVE)
+      ft__child_signal(p->workers[w].child, SIGKILL);
+}
+
+/* Stop now: SIGTERM to the workers (SIGKILL after a grace period), every
+ * unfinished task fails with FT_ECANCELED. */
+int ft_pool_terminate(ft_pool *p) {
+  if (!p)
+    return FT_EINVAL;
+  if (p->terminated)
+    return 0;
+  p->terminated = p->closed = true;
+  atomic_store(&p->shm->closing, 1);
+  atomic_fetch_add(&p->shm->publish_seq, 1);
+  ft__futex_wake(&p->shm->publish_seq, INT32_MAX);
+  for (int w = 0; w < p->nworkers; w++) {
+    ft__worker *wk = &p->workers[w];
+    if (wk->state == FT__W_ALIVE)
+      ft__child_signal(wk->child, SIGTERM);
+    else
+      wk->state = FT__W_GONE;
+  }
+  ft__pool_cancel_all(p, FT_ECANCELED, 0, 0);
+  ft_timer_start(p->respawn_timer, FT__TERM_GRACE_NS, 0, ft__pool_on_grace, p);
+  return 0;
+}
+
+static bool ft__pool_joined(void *ud) {
+  ft_pool *p = ud;
+  return p->alive == 0 && !p->pending_head &&
+         p->oldest == atomic_load_explicit(&p->shm->published, memory_order_relaxed);
+}
+
+/* Wait for every worker to exit; FT_ERUNNING before close or terminate. */
+int ft_pool_join(ft_pool *p, double timeout) {
+  if (!p)
+    return FT_EINVAL;
+  if (!p->closed && !p->terminated)
+    return FT_ERUNNING;
+  int rc = ft__loop_run_until(p->loop, ft__pool_joined, p, ft__deadline(timeout));
+  if (rc == 0 && !p->ended) {
+    p->ended = true;
+    ft_timer_stop(p->respawn_timer);
+    ft_event ev = {.kind = FT_EV_POOL_END, .pid = p->loop->pid, .ppid = getppid(), .name = p->name};
+    ev.u.pool.workers = p->nworkers;
+    ft__emit(p->loop, &ev);
+  }
+  return rc;
+}
+
+/* Counters. */
+void ft_pool_stats_get(const ft_pool *p, ft_pool_stats *st) {
+  *st = p->stats;
+  st->alive = p->alive;
+}
+
+/* Pid of worker i, 0 if none. */
+pid_t ft_pool_worker_pid(const ft_pool *p, int i) {
+  if (!p || i < 0 || i >= p->nworkers || p->workers[i].state != FT__W_ALIVE)
+    return 0;
+  return p->workers[i].pid;
+}
+
+/* Name. */
+const char *ft_pool_name(const ft_pool *p) { return p ? p->name : NULL; }
+
+/* Terminate if needed and free; workers still alive are killed and left
+ * to the loop to reap. */
+void ft_pool_free(ft_pool *p) {
+  if (!p)
+    return;
+  if (p->shm && p->workers) {
+    if (!p->terminated && !p->ended)
+      ft_pool_terminate(p);
+    for (int w = 0; w < p->nworkers; w++)
+      if (p->workers[w].state == FT__W_ALIVE) {
+        ft__child_release(p->workers[w].child);
+        p->workers[w].state = FT__W_GONE;
+      }
+  }
+  ft__loop_remove_prepare(p->loop, ft__pool_prepare, p);
+  ft_timer_free(p->respawn_timer);
+  if (p->efw)
+    ft__watch_close(p->loop, p->efw); /* closes the eventfd */
+  else if (p->efd >= 0)
+    close(p->efd);
+  if (p->map != MAP_FAILED)
+    munmap(p->map, p->map_len);
+  ft_buf_free(&p->scratch);
+  free(p->workers);
+  free(p->name);
+  free(p);
+}

@@ -1,0 +1,347 @@
+/* ft_pool_io.c - the parent's side of a pool's shared memory: publishing
+ * chunks into slots, draining the workers' result rings, and turning what
+ * comes back into item outcomes and task events. */
+#include "ft_pool_int.h"
+
+#include <limits.h>
+#include <unistd.h>
+
+static ft__chunk *ft__chunk_of(ft_pool *p, uint64_t seq) {
+  ft__chunk *ch = &p->chunks[seq & (FT__SLOTS - 1)];
+  return ch->live && ch->seq == seq ? ch : NULL;
+}
+
+static void ft__emit_task(ft_pool *p, ft_event_kind kind, ft_result *r, size_t i, int w, pid_t pid,
+                          uint64_t t, const ft__item_out *it, uint64_t dur) {
+  ft_event ev = {.kind = kind, .t_ns = t, .pid = pid, .ppid = p->loop->pid, .name = p->name};
+  ev.u.task.task = r->task0 + i;
+  ev.u.task.item = i;
+  ev.u.task.batch = r->batch;
+  ev.u.task.worker = w;
+  if (it) {
+    ev.u.task.status = it->status;
+    ev.u.task.code = it->code;
+    ev.u.task.signal = it->signal;
+  }
+  ev.u.task.dur_ns = dur;
+  ft__emit(p->loop, &ev);
+}
+
+static char *ft__result_store(ft_result *r, const void *v, size_t len) {
+  ft__block *b = r->blocks;
+  if (!b || b->cap - b->used < len) {
+    size_t cap = len > 65536 ? len : 65536;
+    ft__block *nb = malloc(sizeof *nb + cap);
+    if (!nb)
+      return NULL;
+    nb->next = b;
+    nb->used = 0;
+    nb->cap = cap;
+    r->blocks = b = nb;
+  }
+  char *d = b->data + b->used;
+  if (len)
+    memcpy(d, v, len);
+  b->used += len;
+  return d;
+}
+
+/* Record item i's outcome (once); when the last item ends the result is
+ * ready, its callback runs and the pool drops its reference. */
+void ft__result_item_done(ft_result *r, size_t i, int status, int code, int signo, pid_t worker,
+                          const void *value, size_t len) {
+  ft__item_out *it = &r->items[i];
+  if (it->done)
+    return;
+  it->value = ft__result_store(r, value, len);
+  it->len = it->value ? len : 0;
+  if (!it->value && !status)
+    status = -ENOMEM;
+  it->status = status;
+  it->code = code;
+  it->signal = signo;
+  it->worker = worker;
+  it->done = true;
+  r->order[r->ndone++] = i;
+  if (r->pool) {
+    if (status)
+      r->pool->stats.tasks_failed++;
+    else
+      r->pool->stats.tasks_done++;
+  }
+  if (status)
+    r->nfailed++;
+  if (r->ndone < r->n)
+    return;
+  r->ready = true;
+  if (r->nfailed ? r->ecb : r->cb)
+    (r->nfailed ? r->ecb : r->cb)(r, r->ud);
+  ft__result_unref(r);
+}
+
+static void ft__chunk_free(ft_pool *p, ft__chunk *ch) {
+  ch->live = false;
+  atomic_store_explicit(&p->shm->slots[ch->seq & (FT__SLOTS - 1)].state,
+                        FT__STATE(ch->seq, 0, FT__SLOT_FREE), memory_order_release);
+  uint64_t pub = atomic_load_explicit(&p->shm->published, memory_order_relaxed);
+  while (p->oldest < pub && !p->chunks[p->oldest & (FT__SLOTS - 1)].live)
+    p->oldest++;
+}
+
+/* Fail the items of a chunk that have no outcome yet. */
+static void ft__chunk_fail_rest(ft_pool *p, ft__chunk *ch, int status, int code, int signo,
+                                pid_t pid) {
+  ft_result *r = ch->res;
+  ft__item_out it = {.status = status, .code = code, .signal = signo};
+  uint64_t now = ft_now_ns();
+  while (ch->ndone < ch->nitems) {
+    size_t i = ch->first + ch->ndone++;
+    ft__emit_task(p, FT_EV_TASK_FAIL, r, i, ch->worker, pid, now, &it,
+                  ch->started ? now - ch->t_start : 0);
+    ft__result_item_done(r, i, status, code, signo, pid, NULL, 0);
+  }
+  ft__chunk_free(p, ch);
+}
+
+static void ft__pool_on_record(ft_pool *p, int w, const ft__rec *h, const char *body) {
+  ft__chunk *ch = ft__chunk_of(p, h->seq);
+  if (!ch)
+    return; /* canceled by terminate while the worker was running it */
+  ft__worker *wk = &p->workers[w];
+  if (h->type == FT__REC_START) {
+    ch->started = true;
+    ch->t_start = h->t;
+    ch->worker = w;
+    ft__emit_task(p, FT_EV_TASK_START, ch->res, ch->first, w, wk->pid, h->t, NULL, 0);
+    return;
+  }
+  ft_result *r = ch->res;
+  for (uint32_t k = 0; k < h->count; k++) {
+    ft__rec_item it;
+    memcpy(&it, body, sizeof it);
+    const char *val = body + sizeof it;
+    body += sizeof it + FT__ALIGN8(it.len);
+    size_t i = ch->first + h->first + k;
+    if (h->first + k > 0)
+      ft__emit_task(p, FT_EV_TASK_START, r, i, w, wk->pid, it.t_start, NULL, 0);
+    ft__item_out o = {.status = it.status, .code = it.code};
+    ft__emit_task(p, it.status ? FT_EV_TASK_FAIL : FT_EV_TASK_DONE, r, i, w, wk->pid, it.t_end, &o,
+                  it.t_end - it.t_start);
+    ch->ndone++;
+    ft__result_item_done(r, i, it.status, it.code, 0, wk->pid, val, it.len);
+  }
+  if (ch->ndone == ch->nitems) {
+    wk->tasks++;
+    ft__chunk_free(p, ch);
+  }
+}
+
+static void ft__ring_copy(ft__ring *r, uint64_t cap, uint64_t pos, void *dst, size_t len) {
+  const char *d = ft__ring_data(r);
+  size_t off = pos % cap, first = len < cap - off ? len : cap - off;
+  memcpy(dst, d + off, first);
+  memcpy((char *)dst + first, d, len - first);
+}
+
+/* Process every record worker w has committed, then tell it about the
+ * room if it waits for some (tail stored, fence, then the flag checked:
+ * the mirror of the worker's flag-then-look in ft__ring_put). */
+bool ft__pool_drain_ring(ft_pool *p, int w) {
+  ft__ring *r = ft__pool_ring(p, w);
+  uint64_t cap = p->ring_cap;
+  uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+  uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+  if (tail == head)
+    return false;
+  while (tail < head) {
+    ft__rec h;
+    ft__ring_copy(r, cap, tail, &h, sizeof h);
+    size_t off = (tail + sizeof h) % cap, blen = h.len - sizeof h;
+    const char *body = ft__ring_data(r) + off;
+    if (off + blen > cap) { /* the record wraps: make it contiguous */
+      if (p->scratch.cap < blen) {
+        char *nd = realloc(p->scratch.data, blen);
+        if (!nd)
+          break; /* try again next turn */
+        p->scratch.data = nd;
+        p->scratch.cap = blen;
+      }
+      ft__ring_copy(r, cap, tail + sizeof h, p->scratch.data, blen);
+      body = p->scratch.data;
+    }
+    ft__pool_on_record(p, w, &h, body);
+    tail += h.len;
+  }
+  atomic_store_explicit(&r->tail, tail, memory_order_release);
+  atomic_thread_fence(memory_order_seq_cst);
+  if (atomic_load(&r->writer_waiting)) {
+    atomic_store(&r->writer_waiting, 0);
+    atomic_fetch_add(&r->tail_seq, 1);
+    ft__futex_wake(&r->tail_seq, 1);
+  }
+  return true;
+}
+
+/* Fail what worker w was running (it died): status and its code or signal. */
+void ft__pool_fail_running(ft_pool *p, int w, int status, int code, int signo) {
+  uint64_t pub = atomic_load_explicit(&p->shm->published, memory_order_relaxed);
+  pid_t pid = p->workers[w].pid;
+  for (uint64_t s = p->oldest; s < pub; s++) {
+    ft__chunk *ch = ft__chunk_of(p, s);
+    if (!ch)
+      continue;
+    uint64_t st = atomic_load(&p->shm->slots[s & (FT__SLOTS - 1)].state);
+    if (FT__STATE_TAG(st) == FT__SLOT_RUNNING && FT__STATE_WORKER(st) == w &&
+        FT__STATE_SEQ(st) == s) {
+      ch->worker = w;
+      ft__chunk_fail_rest(p, ch, status, code, signo, pid);
+    }
+  }
+}
+
+/* Fail everything not finished: pending items and every live chunk. */
+void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo) {
+  uint64_t pub = atomic_load_explicit(&p->shm->published, memory_order_relaxed);
+  for (uint64_t s = p->oldest; s < pub; s++) {
+    ft__chunk *ch = ft__chunk_of(p, s);
+    if (ch) {
+      pid_t pid = ch->started ? p->workers[ch->worker].pid : 0;
+      ft__chunk_fail_rest(p, ch, status, code, signo, pid);
+    }
+  }
+  while (p->pending_head) {
+    ft_result *r = p->pending_head;
+    p->pending_head = r->next_pending;
+    r->in_pending = false;
+    r->refs++; /* keep r alive across its own completion */
+    while (r->next_pub < r->n) {
+      size_t i = r->next_pub++;
+      ft__item_out it = {.status = status, .code = code, .signal = signo};
+      ft__emit_task(p, FT_EV_TASK_FAIL, r, i, -1, 0, ft_now_ns(), &it, 0);
+      ft__result_item_done(r, i, status, code, signo, 0, NULL, 0);
+    }
+    ft__result_unref(r);
+  }
+  p->pending_tail = NULL;
+}
+
+/* Work queued in a slot or still pending in the parent. */
+bool ft__pool_has_work(const ft_pool *p) {
+  if (p->pending_head)
+    return true;
+  uint64_t pub = atomic_load_explicit(&p->shm->published, memory_order_relaxed);
+  for (uint64_t s = p->oldest; s < pub; s++)
+    if (FT__STATE_TAG(atomic_load(&p->shm->slots[s & (FT__SLOTS - 1)].state)) == FT__SLOT_QUEUED)
+      return true;
+  return false;
+}
+
+static bool ft__pool_has_chunks(const ft_pool *p) {
+  return p->oldest < atomic_load_explicit(&p->shm->published, memory_order_relaxed);
+}
+
+/* A result leaves the pending list as soon as its last item is handed
+ * out, before any outcome can complete (and free) it. */
+static void ft__pending_pop_if_done(ft_pool *p, ft_result *r) {
+  if (r->next_pub < r->n || p->pending_head != r)
+    return;
+  p->pending_head = r->next_pending;
+  if (!p->pending_head)
+    p->pending_tail = NULL;
+  r->next_pending = NULL;
+  r->in_pending = false;
+}
+
+/* Publish as many pending chunks as slots and arena room allow.  A slot's
+ * fields are written before its state becomes QUEUED (release) and the
+ * state before `published` moves (release), so a worker that sees the new
+ * `published` sees a complete slot. */
+static bool ft__pool_publish(ft_pool *p) {
+  ft__pool_shm *shm = p->shm;
+  uint64_t seq = atomic_load_explicit(&shm->published, memory_order_relaxed);
+  uint64_t first_seq = seq;
+  while (p->pending_head && seq - p->oldest < FT__SLOTS) {
+    ft_result *r = p->pending_head;
+    size_t k = r->n - r->next_pub < r->chunksize ? r->n - r->next_pub : r->chunksize;
+    size_t a0 = r->arg_off[r->next_pub];
+    while (k > 1 && r->arg_off[r->next_pub + k] - a0 > p->arena_cap)
+      k--;
+    size_t bytes = r->arg_off[r->next_pub + k] - a0;
+    if (bytes > p->arena_cap) { /* one item larger than the whole arena */
+      size_t i = r->next_pub++;
+      ft__item_out it = {.status = FT_E2BIG};
+      ft__pending_pop_if_done(p, r);
+      ft__emit_task(p, FT_EV_TASK_FAIL, r, i, -1, 0, ft_now_ns(), &it, 0);
+      ft__result_item_done(r, i, FT_E2BIG, 0, 0, 0, NULL, 0);
+      continue;
+    }
+    uint64_t off = p->arena_head, pos = off % p->arena_cap;
+    if (pos + bytes > p->arena_cap)
+      off += p->arena_cap - pos; /* never wrap one chunk's arguments */
+    uint64_t arena_tail =
+        p->oldest < seq ? p->chunks[p->oldest & (FT__SLOTS - 1)].arena_start : p->arena_head;
+    if (off + bytes - arena_tail > p->arena_cap)
+      break; /* wait for older chunks to finish */
+    memcpy(p->arena + off % p->arena_cap, r->args + a0, bytes);
+    ft__chunk *ch = &p->chunks[seq & (FT__SLOTS - 1)];
+    *ch = (ft__chunk){.seq = seq, .res = r, .first = r->next_pub, .nitems = (uint32_t)k,
+                      .arena_start = p->arena_head, .arena_end = off + bytes, .live = true,
+                      .worker = -1};
+    ft__slot *sl = &shm->slots[seq & (FT__SLOTS - 1)];
+    sl->fn = r->fn;
+    sl->kind = r->kind;
+    sl->nitems = (uint32_t)k;
+    sl->arg_off = off % p->arena_cap;
+    sl->arg_len = bytes;
+    atomic_store_explicit(&sl->state, FT__STATE(seq, 0, FT__SLOT_QUEUED), memory_order_release);
+    p->arena_head = off + bytes;
+    r->next_pub += k;
+    ft__pending_pop_if_done(p, r);
+    seq++;
+    atomic_store_explicit(&shm->published, seq, memory_order_release);
+    p->stats.dispatches++;
+  }
+  if (seq != first_seq) {
+    atomic_fetch_add(&shm->publish_seq, 1);
+    uint32_t idle = atomic_load(&shm->idle);
+    if (idle)
+      ft__futex_wake(&shm->publish_seq, seq - first_seq < idle ? (int)(seq - first_seq) : INT_MAX);
+  }
+  return seq != first_seq;
+}
+
+/* Once per loop turn: drain every ring, publish pending work, and arm the
+ * wake-up (returns true, so the loop does not sleep, when anything moved).
+ * parent_sleeping is set and then the rings are looked at again
+ * (sequentially consistent), mirroring the workers' commit-then-look: a
+ * record committed after our look finds the flag set and writes the eventfd. */
+bool ft__pool_prepare(ft_loop *loop, void *ud) {
+  (void)loop;
+  ft_pool *p = ud;
+  ft__pool_shm *shm = p->shm;
+  bool progress = false;
+  atomic_store_explicit(&shm->parent_sleeping, 0, memory_order_relaxed);
+  for (int w = 0; w < p->nworkers; w++)
+    progress |= ft__pool_drain_ring(p, w);
+  if (!p->terminated)
+    progress |= ft__pool_publish(p);
+  if (p->closed && !p->pending_head && !atomic_load(&shm->closing)) {
+    atomic_store(&shm->closing, 1);
+    atomic_fetch_add(&shm->publish_seq, 1);
+    ft__futex_wake(&shm->publish_seq, INT_MAX);
+  }
+  /* Something happened this turn: let the caller look before we sleep. */
+  if (progress)
+    return true;
+  if (!ft__pool_has_chunks(p))
+    return false;
+  atomic_store(&shm->parent_sleeping, 1);
+  for (int w = 0; w < p->nworkers; w++) {
+    ft__ring *r = ft__pool_ring(p, w);
+    if (atomic_load(&r->head) != atomic_load_explicit(&r->tail, memory_order_relaxed)) {
+      atomic_store(&shm->parent_sleeping, 0);
+      return true;
+    }
+  }
+  return false;
+}

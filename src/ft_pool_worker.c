@@ -1,0 +1,229 @@
+/* ft_pool_worker.c - a pool worker: claim a chunk, run its items, write
+ * the results into this worker's ring, until the pool closes. */
+#include "ft_pool_int.h"
+
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#define FT__SPIN 256
+
+static inline void ft__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/* Advance the claim hint to at least to (it only ever grows). */
+static void ft__hint_raise(ft__pool_shm *shm, uint64_t to) {
+  uint64_t h = atomic_load_explicit(&shm->hint, memory_order_relaxed);
+  while (h < to && !atomic_compare_exchange_weak(&shm->hint, &h, to)) {
+  }
+}
+
+/* Claim the oldest queued slot.  A slot below `published` that is not
+ * QUEUED for its own sequence number has been claimed (or finished) and can
+ * never be queued again for that number, so the hint may pass it.  The CAS
+ * both takes the slot and records which worker holds it, which is what lets
+ * the parent fail exactly that chunk if this process dies. */
+static bool ft__try_claim(ft__pool_shm *shm, int w, uint64_t *seq_out) {
+  uint64_t pub = atomic_load_explicit(&shm->published, memory_order_acquire);
+  uint64_t s = atomic_load_explicit(&shm->hint, memory_order_relaxed);
+  for (; s < pub; s++) {
+    ft__slot *sl = &shm->slots[s & (FT__SLOTS - 1)];
+    uint64_t want = FT__STATE(s, 0, FT__SLOT_QUEUED);
+    if (atomic_load_explicit(&sl->state, memory_order_acquire) != want)
+      continue;
+    if (atomic_compare_exchange_strong(&sl->state, &want, FT__STATE(s, w, FT__SLOT_RUNNING))) {
+      ft__hint_raise(shm, s + 1);
+      *seq_out = s;
+      return true;
+    }
+  }
+  ft__hint_raise(shm, pub);
+  return false;
+}
+
+/* Wait for a chunk.  The idle count is raised before publish_seq is read,
+ * and the parent bumps publish_seq before it reads the idle count (both
+ * sequentially consistent), so a publish can never slip between our last
+ * look and our sleep unnoticed.  False when the pool is closing and no work
+ * is left. */
+static bool ft__claim(ft__pool_shm *shm, int w, uint64_t *seq) {
+  for (;;) {
+    for (int i = 0; i < FT__SPIN; i++) {
+      if (ft__try_claim(shm, w, seq))
+        return true;
+      ft__cpu_relax();
+    }
+    atomic_fetch_add(&shm->idle, 1);
+    uint32_t ps = atomic_load(&shm->publish_seq);
+    if (ft__try_claim(shm, w, seq)) {
+      atomic_fetch_sub(&shm->idle, 1);
+      return true;
+    }
+    if (atomic_load(&shm->closing)) {
+      atomic_fetch_sub(&shm->idle, 1);
+      return false;
+    }
+    ft__futex_wait(&shm->publish_seq, ps, 0);
+    atomic_fetch_sub(&shm->idle, 1);
+  }
+}
+
+static void ft__wake_parent(ft__pool_shm *shm) {
+  if (atomic_load(&shm->parent_sleeping) && atomic_exchange(&shm->parent_sleeping, 0)) {
+    uint64_t one = 1;
+    ssize_t n = write(shm->efd, &one, sizeof one);
+    (void)n;
+  }
+}
+
+/* Copy a record into the ring, waiting for room.  Room is announced by the
+ * parent bumping tail_seq after it stores a new tail; we flag ourselves as
+ * waiting, read tail_seq, and only then look at the tail, so a tail move
+ * between the look and the futex wait changes tail_seq and the wait returns. */
+static void ft__ring_put(ft_pool *p, ft__ring *r, const void *data, size_t len) {
+  ft__pool_shm *shm = p->shm;
+  uint64_t cap = p->ring_cap;
+  uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+  while (head + len - atomic_load_explicit(&r->tail, memory_order_acquire) > cap) {
+    ft__wake_parent(shm);
+    atomic_store(&r->writer_waiting, 1);
+    uint32_t ts = atomic_load(&r->tail_seq);
+    if (head + len - atomic_load(&r->tail) <= cap)
+      break;
+    ft__futex_wait(&r->tail_seq, ts, 0);
+  }
+  atomic_store_explicit(&r->writer_waiting, 0, memory_order_relaxed);
+  char *d = ft__ring_data(r);
+  size_t off = head % cap, first = len < cap - off ? len : cap - off;
+  memcpy(d + off, data, first);
+  memcpy(d, (const char *)data + first, len - first);
+  atomic_store_explicit(&r->head, head + len, memory_order_release);
+  atomic_thread_fence(memory_order_seq_cst);
+  ft__wake_parent(shm);
+}
+
+typedef struct ft__wctx {
+  ft_pool *pool;
+  ft__ring *ring;
+  ft_buf rec;  /* a RESULT record being built */
+  ft_buf out;  /* one task's result */
+  uint64_t seq;
+  uint32_t first, count;
+} ft__wctx;
+
+static void ft__flush(ft__wctx *c) {
+  if (!c->count)
+    return;
+  ft__rec *h = (ft__rec *)c->rec.data;
+  h->len = (uint32_t)c->rec.len;
+  h->type = FT__REC_RESULT;
+  h->seq = c->seq;
+  h->t = 0;
+  h->first = c->first;
+  h->count = c->count;
+  ft__ring_put(c->pool, c->ring, c->rec.data, c->rec.len);
+  c->first += c->count;
+  c->count = 0;
+  c->rec.len = sizeof(ft__rec);
+}
+
+/* Append one item's outcome; flush first when the record would pass half
+ * the ring, so one record always fits. */
+static void ft__add_result(ft__wctx *c, int rc, uint64_t t0, uint64_t t1) {
+  size_t limit = c->pool->ring_cap / 2;
+  ft__rec_item it = {.status = rc ? FT_ETASK : 0, .code = rc, .t_start = t0, .t_end = t1};
+  size_t vlen = c->out.len;
+  if (sizeof(ft__rec) + sizeof it + FT__ALIGN8(vlen) > limit) {
+    it.status = FT_E2BIG;
+    vlen = 0;
+  }
+  if (c->rec.len + sizeof it + FT__ALIGN8(vlen) > limit)
+    ft__flush(c);
+  it.len = (uint32_t)vlen;
+  static const char zeros[8];
+  if (ft_buf_append(&c->rec, &it, sizeof it) < 0 || ft_buf_append(&c->rec, c->out.data, vlen) < 0 ||
+      ft_buf_append(&c->rec, zeros, FT__ALIGN8(vlen) - vlen) < 0)
+    _exit(70); /* out of memory: the parent fails the chunk and replaces us */
+  c->count++;
+}
+
+/* Run every item of a claimed slot. */
+static void ft__run_chunk(ft__wctx *c, const ft__slot *sl) {
+  ft_pool *p = c->pool;
+  const char *a = p->arena + sl->arg_off;
+  ft_slice small[16];
+  for (uint32_t i = 0; i < sl->nitems; i++) {
+    uint32_t len;
+    memcpy(&len, a, sizeof len);
+    const char *data = a + 8;
+    a += 8 + FT__ALIGN8(len);
+    ft_buf_reset(&c->out);
+    uint64_t t0 = ft_now_ns();
+    int rc;
+    if (sl->kind == FT__KIND_STAR) {
+      uint32_t argc;
+      memcpy(&argc, data, sizeof argc);
+      ft_slice *argv = argc <= 16 ? small : malloc(argc * sizeof *argv);
+      if (!argv)
+        _exit(70);
+      const char *q = data + 8;
+      for (uint32_t k = 0; k < argc; k++) {
+        uint32_t l;
+        memcpy(&l, q, sizeof l);
+        argv[k] = (ft_slice){q + 8, l};
+        q += 8 + FT__ALIGN8(l);
+      }
+      rc = ((ft_star_fn)sl->fn)(argc, argv, &c->out);
+      if (argv != small)
+        free(argv);
+    } else {
+      rc = ((ft_task_fn)sl->fn)((ft_slice){data, len}, &c->out);
+    }
+    uint64_t t1 = ft_now_ns();
+    /* Output printed by the task shows up live, not when the worker exits. */
+    if (__fpending(stdout))
+      fflush(stdout);
+    ft__add_result(c, rc, t0, t1);
+  }
+  ft__flush(c);
+}
+
+/* The body of a worker process (runs in the child; returns its exit status). */
+int ft__pool_worker_main(void *arg) {
+  ft__worker *wk = arg;
+  ft_pool *p = wk->pool;
+  ft__pool_shm *shm = p->shm;
+  /* Never outlive the supervisor. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != p->loop->pid)
+    return 1;
+  if (p->initializer) {
+    int rc = p->initializer(p->initarg);
+    if (rc)
+      return rc;
+  }
+  ft__wctx c = {.pool = p, .ring = ft__pool_ring(p, wk->idx)};
+  ft__rec start = {.len = sizeof start, .type = FT__REC_START};
+  if (ft_buf_append(&c.rec, &start, sizeof start) < 0)
+    return 70;
+  unsigned done = 0;
+  uint64_t seq;
+  while (ft__claim(shm, wk->idx, &seq)) {
+    const ft__slot *sl = &shm->slots[seq & (FT__SLOTS - 1)];
+    start.seq = seq;
+    start.t = ft_now_ns();
+    ft__ring_put(p, c.ring, &start, sizeof start);
+    c.seq = seq;
+    c.first = c.count = 0;
+    ft__run_chunk(&c, sl);
+    if (p->maxtasks && ++done >= p->maxtasks) {
+      atomic_store(&c.ring->recycled, 1);
+      break;
+    }
+  }
+  return 0;
+}

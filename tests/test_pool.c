@@ -1,0 +1,488 @@
+/* test_pool.c - Pool: apply_async, map, map_async, starmap, imap,
+ * chunksize, maxtasksperchild, close/join/terminate, and workers that die. */
+#include "ft_test.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int put_u64(ft_buf *out, uint64_t v) { return ft_buf_append(out, &v, sizeof v); }
+
+static uint64_t get_u64(ft_slice s) {
+  uint64_t v = 0;
+  assert_int_equal(s.len, sizeof v);
+  memcpy(&v, s.ptr, sizeof v);
+  return v;
+}
+
+/* Sleep the given milliseconds, return our pid. */
+static int sleep_ms(ft_slice arg, ft_buf *out) {
+  uint32_t ms;
+  memcpy(&ms, arg.ptr, sizeof ms);
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+  return put_u64(out, (uint64_t)getpid());
+}
+
+static int square(ft_slice arg, ft_buf *out) {
+  uint64_t v = get_u64(arg);
+  return put_u64(out, v * v);
+}
+
+static int my_pid(ft_slice arg, ft_buf *out) {
+  (void)arg;
+  return put_u64(out, (uint64_t)getpid());
+}
+
+typedef struct counter {
+  int ok, err;
+} counter;
+
+static void count_ok(ft_result *r, void *ud) {
+  (void)r;
+  ((counter *)ud)->ok++;
+}
+
+static void count_err(ft_result *r, void *ud) {
+  (void)r;
+  ((counter *)ud)->err++;
+}
+
+static ft_pool *new_pool(ft_test *t, int workers, unsigned maxtasks) {
+  ft_pool *p;
+  ft_pool_opts o = {.name = "testpool", .workers = workers, .maxtasksperchild = maxtasks};
+  assert_int_equal(ft_pool_new(t->loop, &o, &p), 0);
+  return p;
+}
+
+static void close_join_free(ft_pool *p) {
+  assert_int_equal(ft_pool_close(p), 0);
+  assert_int_equal(ft_pool_join(p, 30), 0);
+  ft_pool_free(p);
+}
+
+/* The seed: Pool(35), 35 apply_async random sleeps; all complete, on many workers. */
+static void test_pool35_apply_async_random_sleeps(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 35, 0);
+  ft_pool_stats st;
+  ft_pool_stats_get(p, &st);
+  assert_int_equal(st.alive, 35);
+  assert_int_equal(ft_test_count(t, FT_EV_SPAWN, 0), 35);
+  srand(42);
+  ft_result *rs[35];
+  counter c = {0, 0};
+  for (int i = 0; i < 35; i++) {
+    uint32_t ms = (uint32_t)(rand() % 300);
+    assert_int_equal(ft_pool_apply_async(p, sleep_ms, (ft_slice){&ms, sizeof ms}, count_ok,
+                                         count_err, &c, &rs[i]),
+                     0);
+  }
+  for (int i = 0; i < 35; i++) {
+    ft_item it;
+    assert_int_equal(ft_result_get(rs[i], 10, &it), 0);
+    assert_int_equal(it.status, 0);
+    assert_true(ft_result_ready(rs[i]));
+    assert_int_equal(ft_result_successful(rs[i]), 1);
+    assert_int_equal((pid_t)get_u64(it.value), it.worker);
+    ft_result_free(rs[i]);
+  }
+  assert_int_equal(c.ok, 35);
+  assert_int_equal(c.err, 0);
+  assert_int_equal(ft_test_count(t, FT_EV_TASK_START, 0), 35);
+  assert_int_equal(ft_test_count(t, FT_EV_TASK_DONE, 0), 35);
+  assert_true(ft_test_distinct_task_pids(t, FT_EV_TASK_DONE) >= 5);
+  close_join_free(p);
+  assert_int_equal(ft_test_count(t, FT_EV_EXIT, 0), 35);
+  assert_int_equal(ft_test_count(t, FT_EV_POOL_END, 0), 1);
+}
+
+/* map and map_async with a callback: results in order. */
+static void test_map_and_map_async_in_order(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  enum { N = 1000 };
+  uint64_t vals[N];
+  ft_slice items[N];
+  for (int i = 0; i < N; i++) {
+    vals[i] = (uint64_t)i;
+    items[i] = (ft_slice){&vals[i], sizeof vals[i]};
+  }
+  ft_result *r;
+  assert_int_equal(ft_pool_map(p, square, items, N, 0, &r), 0);
+  assert_int_equal(ft_result_count(r), N);
+  for (size_t i = 0; i < N; i++) {
+    ft_item it;
+    assert_int_equal(ft_result_item(r, i, &it), 0);
+    assert_int_equal(get_u64(it.value), i * i);
+  }
+  ft_result_free(r);
+
+  counter c = {0, 0};
+  assert_int_equal(ft_pool_map_async(p, square, items, N, 10, count_ok, count_err, &c, &r), 0);
+  assert_false(ft_result_ready(r));
+  assert_int_equal(ft_result_successful(r), FT_ENOTREADY);
+  assert_int_equal(ft_result_wait(r, 10), 0);
+  assert_int_equal(c.ok, 1);
+  ft_item it;
+  assert_int_equal(ft_result_item(r, N - 1, &it), 0);
+  assert_int_equal(get_u64(it.value), (uint64_t)(N - 1) * (N - 1));
+  ft_result_free(r);
+  close_join_free(p);
+}
+
+static int add(size_t argc, const ft_slice *argv, ft_buf *out) {
+  uint64_t s = 0;
+  for (size_t i = 0; i < argc; i++)
+    s += get_u64(argv[i]);
+  return put_u64(out, s);
+}
+
+/* starmap: several arguments per item. */
+static void test_starmap(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  enum { N = 50 };
+  uint64_t a[N], b[N];
+  ft_slice sl[N][2];
+  ft_args items[N];
+  for (int i = 0; i < N; i++) {
+    a[i] = (uint64_t)i;
+    b[i] = (uint64_t)i * 100;
+    sl[i][0] = (ft_slice){&a[i], 8};
+    sl[i][1] = (ft_slice){&b[i], 8};
+    items[i] = (ft_args){2, sl[i]};
+  }
+  ft_result *r;
+  assert_int_equal(ft_pool_starmap(p, add, items, N, 3, &r), 0);
+  for (size_t i = 0; i < N; i++) {
+    ft_item it;
+    ft_result_item(r, i, &it);
+    assert_int_equal(get_u64(it.value), i * 101);
+  }
+  ft_result_free(r);
+  close_join_free(p);
+}
+
+/* The number of dispatches is ceil(n / chunksize); Python's automatic rule otherwise. */
+static void test_chunksize_dispatches(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  uint64_t v = 3;
+  ft_slice items[100];
+  for (int i = 0; i < 100; i++)
+    items[i] = (ft_slice){&v, 8};
+  ft_result *r;
+  ft_pool_stats st;
+  assert_int_equal(ft_pool_map(p, square, items, 100, 7, &r), 0);
+  ft_result_free(r);
+  ft_pool_stats_get(p, &st);
+  assert_int_equal(st.dispatches, 15); /* ceil(100 / 7) */
+  assert_int_equal(ft_pool_map(p, square, items, 100, 0, &r), 0);
+  ft_result_free(r);
+  ft_pool_stats_get(p, &st);
+  assert_int_equal(st.dispatches, 15 + 8); /* auto: ceil(100 / 8) = 13 per chunk */
+  assert_int_equal(st.tasks_done, 200);
+  close_join_free(p);
+}
+
+/* maxtasksperchild: workers are recycled and new pids appear. */
+static void test_maxtasksperchild(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 2);
+  ft_slice items[10];
+  for (int i = 0; i < 10; i++)
+    items[i] = (ft_slice){"", 0};
+  ft_result *r;
+  assert_int_equal(ft_pool_map(p, my_pid, items, 10, 1, &r), 0);
+  pid_t seen[10];
+  size_t nseen = 0;
+  for (size_t i = 0; i < 10; i++) {
+    ft_item it;
+    ft_result_item(r, i, &it);
+    pid_t pid = (pid_t)get_u64(it.value);
+    size_t j = 0;
+    while (j < nseen && seen[j] != pid)
+      j++;
+    if (j == nseen)
+      seen[nseen++] = pid;
+  }
+  ft_result_free(r);
+  assert_true(nseen >= 5); /* 10 tasks, at most 2 per process */
+  ft_pool_stats st;
+  ft_pool_stats_get(p, &st);
+  assert_true(st.workers_recycled >= 3);
+  const ft_rec_event *rep = ft_test_find(t, FT_EV_WORKER_REPLACED, 0, 0);
+  assert_non_null(rep);
+  assert_int_equal(rep->ev.u.replaced.reason, FT_REPLACE_RECYCLED);
+  assert_int_not_equal(rep->ev.u.replaced.old_pid, rep->ev.u.replaced.new_pid);
+  close_join_free(p);
+}
+
+/* Item 7 kills its worker (SIGKILL), item 9 segfaults, item 11 _exits(3). */
+static int fragile(ft_slice arg, ft_buf *out) {
+  uint64_t v = get_u64(arg);
+  if (v == 7)
+    raise(SIGKILL);
+  if (v == 9)
+    raise(SIGSEGV);
+  if (v == 11)
+    _exit(3);
+  usleep(2000);
+  return put_u64(out, v);
+}
+
+/* Workers that die mid-task fail that task, are replaced, and the rest finishes. */
+static void test_worker_killed_mid_task(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  enum { N = 40 };
+  uint64_t vals[N];
+  ft_slice items[N];
+  for (int i = 0; i < N; i++) {
+    vals[i] = (uint64_t)i;
+    items[i] = (ft_slice){&vals[i], 8};
+  }
+  ft_result *r;
+  assert_int_equal(ft_pool_map(p, fragile, items, N, 1, &r), FT_EWORKER);
+  assert_int_equal(ft_result_failed(r), 3);
+  assert_int_equal(ft_result_successful(r), 0);
+  for (size_t i = 0; i < N; i++) {
+    ft_item it;
+    assert_int_equal(ft_result_item(r, i, &it), 0);
+    if (i == 7) {
+      assert_int_equal(it.status, FT_EWORKER);
+      assert_int_equal(it.signal, SIGKILL);
+    } else if (i == 9) {
+      assert_int_equal(it.status, FT_EWORKER);
+      assert_int_equal(it.signal, SIGSEGV);
+    } else if (i == 11) {
+      assert_int_equal(it.status, FT_EWORKER);
+      assert_int_equal(it.signal, 0);
+      assert_int_equal(it.code, 3);
+    } else {
+      assert_int_equal(it.status, 0);
+      assert_int_equal(get_u64(it.value), i);
+    }
+  }
+  ft_item first;
+  assert_int_equal(ft_result_get(r, 1, &first), FT_EWORKER);
+  assert_int_equal(first.signal, SIGKILL); /* the first failing item, 7 */
+  ft_result_free(r);
+  ft_pool_stats st;
+  ft_pool_stats_get(p, &st);
+  assert_int_equal(st.workers_replaced, 3);
+  assert_int_equal(st.alive, 2);
+  assert_int_equal(ft_test_count(t, FT_EV_WORKER_REPLACED, 0), 3);
+  assert_int_equal(ft_test_count(t, FT_EV_TASK_FAIL, 0), 3);
+  close_join_free(p);
+}
+
+static int fails_on_odd(ft_slice arg, ft_buf *out) {
+  uint64_t v = get_u64(arg);
+  if (v % 2) {
+    ft_buf_printf(out, "odd item %llu", (unsigned long long)v);
+    return 5;
+  }
+  return put_u64(out, v);
+}
+
+/* A task returning an error: FT_ETASK with its code and message, error callback. */
+static void test_task_returns_error(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  uint64_t v = 3;
+  counter c = {0, 0};
+  ft_result *r;
+  assert_int_equal(
+      ft_pool_apply_async(p, fails_on_odd, (ft_slice){&v, 8}, count_ok, count_err, &c, &r), 0);
+  ft_item it;
+  assert_int_equal(ft_result_get(r, 10, &it), FT_ETASK);
+  assert_int_equal(it.code, 5);
+  assert_int_equal(it.value.len, strlen("odd item 3"));
+  assert_memory_equal(it.value.ptr, "odd item 3", it.value.len);
+  assert_int_equal(c.err, 1);
+  assert_int_equal(c.ok, 0);
+  ft_result_free(r);
+  close_join_free(p);
+}
+
+/* join before close is an error, as in Python; so is submitting after close. */
+static void test_join_before_close(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 1, 0);
+  assert_int_equal(ft_pool_join(p, 1), FT_ERUNNING);
+  assert_string_equal(ft_err_name(FT_ERUNNING), "FT_ERUNNING");
+  assert_non_null(strstr(ft_strerror(FT_ERUNNING), "still running"));
+  assert_int_equal(ft_pool_close(p), 0);
+  uint64_t v = 1;
+  ft_result *r;
+  assert_int_equal(ft_pool_apply_async(p, square, (ft_slice){&v, 8}, NULL, NULL, NULL, &r),
+                   FT_ENOTRUNNING);
+  assert_null(r);
+  assert_int_equal(ft_pool_join(p, 10), 0);
+  ft_pool_free(p);
+}
+
+/* imap yields in order; imap_unordered yields each index once. */
+static void test_imap(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  enum { N = 64 };
+  uint64_t vals[N];
+  ft_slice items[N];
+  for (int i = 0; i < N; i++) {
+    vals[i] = (uint64_t)i;
+    items[i] = (ft_slice){&vals[i], 8};
+  }
+  ft_iter *it;
+  assert_int_equal(ft_pool_imap(p, square, items, N, 0, &it), 0);
+  size_t idx;
+  ft_item item;
+  for (size_t i = 0; i < N; i++) {
+    assert_int_equal(ft_iter_next(it, 10, &idx, &item), 0);
+    assert_int_equal(idx, i);
+    assert_int_equal(get_u64(item.value), i * i);
+  }
+  assert_int_equal(ft_iter_next(it, 10, &idx, &item), FT_EOF);
+  ft_iter_free(it);
+
+  assert_int_equal(ft_pool_imap_unordered(p, square, items, N, 4, &it), 0);
+  bool seen[N] = {false};
+  for (size_t i = 0; i < N; i++) {
+    assert_int_equal(ft_iter_next(it, 10, &idx, &item), 0);
+    assert_false(seen[idx]);
+    seen[idx] = true;
+    assert_int_equal(get_u64(item.value), idx * idx);
+  }
+  assert_int_equal(ft_iter_next(it, 10, &idx, &item), FT_EOF);
+  ft_iter_free(it);
+  close_join_free(p);
+}
+
+/* terminate: running and queued tasks are canceled, workers get SIGTERM. */
+static void test_terminate(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  uint32_t ms = 20000;
+  ft_result *rs[5];
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(
+        ft_pool_apply_async(p, sleep_ms, (ft_slice){&ms, 4}, NULL, NULL, NULL, &rs[i]), 0);
+  /* let two of them start */
+  uint64_t end = ft_now_ns() + 5000000000ull;
+  while (ft_test_count(t, FT_EV_TASK_START, 0) < 2 && ft_now_ns() < end)
+    ft_loop_run(t->loop, FT_RUN_ONCE);
+  assert_int_equal(ft_pool_terminate(p), 0);
+  for (int i = 0; i < 5; i++) {
+    ft_item it;
+    assert_int_equal(ft_result_get(rs[i], 1, &it), FT_ECANCELED);
+    ft_result_free(rs[i]);
+  }
+  uint64_t t0 = ft_now_ns();
+  assert_int_equal(ft_pool_join(p, 10), 0);
+  assert_true(ft_now_ns() - t0 < 5000000000ull);
+  for (size_t i = 0; i < 2; i++) {
+    const ft_rec_event *ex = ft_test_find(t, FT_EV_EXIT, 0, i);
+    assert_non_null(ex);
+    assert_int_equal(ex->ev.u.exit.signal, SIGTERM);
+  }
+  ft_pool_free(p);
+}
+
+static int big_result(ft_slice arg, ft_buf *out) {
+  size_t n = (size_t)get_u64(arg);
+  char *b = malloc(n);
+  memset(b, 'z', n);
+  int rc = ft_buf_append(out, b, n);
+  free(b);
+  return rc;
+}
+
+/* A result that cannot fit the ring fails with FT_E2BIG; big ones that fit arrive whole. */
+static void test_result_sizes(void **state) {
+  ft_test *t = *state;
+  ft_pool *p;
+  ft_pool_opts o = {.workers = 2, .result_ring_bytes = 8192};
+  assert_int_equal(ft_pool_new(t->loop, &o, &p), 0);
+  uint64_t sizes[4] = {100, 3000, 3500, 5000};
+  ft_slice items[4];
+  for (int i = 0; i < 4; i++)
+    items[i] = (ft_slice){&sizes[i], 8};
+  ft_result *r;
+  assert_int_equal(ft_pool_map(p, big_result, items, 4, 4, &r), FT_E2BIG);
+  ft_item it;
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(ft_result_item(r, (size_t)i, &it), 0);
+    assert_int_equal(it.status, 0);
+    assert_int_equal(it.value.len, sizes[i]);
+    assert_int_equal(((const char *)it.value.ptr)[sizes[i] - 1], 'z');
+  }
+  assert_int_equal(ft_result_item(r, 3, &it), 0);
+  assert_int_equal(it.status, FT_E2BIG);
+  ft_result_free(r);
+  close_join_free(p);
+}
+
+static int init_fails(void *arg) {
+  (void)arg;
+  return 3;
+}
+
+/* Workers that cannot start fail the work instead of hanging. */
+static void test_initializer_failure_does_not_hang(void **state) {
+  ft_test *t = *state;
+  ft_pool *p;
+  ft_pool_opts o = {.workers = 1, .initializer = init_fails};
+  assert_int_equal(ft_pool_new(t->loop, &o, &p), 0);
+  uint64_t v = 2;
+  ft_result *r;
+  assert_int_equal(ft_pool_apply_async(p, square, (ft_slice){&v, 8}, NULL, NULL, NULL, &r), 0);
+  ft_item it;
+  assert_int_equal(ft_result_get(r, 20, &it), FT_EWORKER);
+  assert_int_equal(it.code, 3);
+  ft_result_free(r);
+  ft_pool_terminate(p);
+  assert_int_equal(ft_pool_join(p, 10), 0);
+  ft_pool_free(p);
+}
+
+/* A worker killed while idle is replaced. */
+static void test_idle_worker_killed_is_replaced(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  pid_t victim = ft_pool_worker_pid(p, 0);
+  assert_true(victim > 0);
+  kill(victim, SIGKILL);
+  uint64_t end = ft_now_ns() + 5000000000ull;
+  while (ft_test_count(t, FT_EV_WORKER_REPLACED, 0) < 1 && ft_now_ns() < end)
+    ft_loop_run(t->loop, FT_RUN_ONCE);
+  const ft_rec_event *rep = ft_test_find(t, FT_EV_WORKER_REPLACED, 0, 0);
+  assert_non_null(rep);
+  assert_int_equal(rep->ev.u.replaced.old_pid, victim);
+  assert_int_equal(rep->ev.u.replaced.reason, FT_REPLACE_DIED);
+  assert_int_equal(ft_pool_worker_pid(p, 0), rep->ev.u.replaced.new_pid);
+  close_join_free(p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      FT_TEST(test_pool35_apply_async_random_sleeps),
+      FT_TEST(test_map_and_map_async_in_order),
+      FT_TEST(test_starmap),
+      FT_TEST(test_chunksize_dispatches),
+      FT_TEST(test_maxtasksperchild),
+      FT_TEST(test_worker_killed_mid_task),
+      FT_TEST(test_task_returns_error),
+      FT_TEST(test_join_before_close),
+      FT_TEST(test_imap),
+      FT_TEST(test_terminate),
+      FT_TEST(test_result_sizes),
+      FT_TEST(test_initializer_failure_does_not_hang),
+      FT_TEST(test_idle_worker_killed_is_replaced),
+  };
+  return FT_TEST_RUN(tests, 110);
+}
