@@ -105,6 +105,11 @@ static void ft__stream_feed(ft__stream *s, const char *p, size_t n) {
     } else if (!s->len && nl && take <= FT_LINE_MAX) {
       ft__emit_line(s, p, take, false); /* whole line in the read buffer */
     } else {
+      if (!s->line && !(s->line = malloc(FT_LINE_MAX))) {
+        ft__emit_line(s, p, take < FT_LINE_MAX ? take : FT_LINE_MAX, !nl || take > FT_LINE_MAX);
+        s->discarding = !nl; /* no memory to wait for the rest: show what we have */
+        goto next;
+      }
       size_t room = FT_LINE_MAX - s->len;
       size_t copy = take < room ? take : room;
       memcpy(s->line + s->len, p, copy);
@@ -118,6 +123,7 @@ static void ft__stream_feed(ft__stream *s, const char *p, size_t n) {
         s->len = 0;
       }
     }
+  next:
     if (!nl)
       break;
     n -= take + 1;
@@ -135,6 +141,7 @@ void ft__stream_close(ft__stream *s) {
   ft__child *c = s->child;
   ft__watch_close(c->loop, s->w);
   c->streams[s->stream] = NULL;
+  free(s->line);
   free(s);
 }
 
@@ -299,19 +306,21 @@ typedef struct ft__fdpair {
   int child;  /* what becomes fd 0/1/2 in the child, or -1 for inherit */
   int parent; /* what the parent keeps (pipe end), or -1 */
   bool to_stdout; /* stderr: 2>&1 */
+  bool borrowed;  /* child is the loop's /dev/null: not ours to close */
 } ft__fdpair;
 
-static int ft__stdio_prepare(const ft_stdio *io, int target, ft__fdpair *p) {
+static int ft__stdio_prepare(ft_loop *loop, const ft_stdio *io, int target, ft__fdpair *p) {
   p->child = p->parent = -1;
-  p->to_stdout = false;
+  p->to_stdout = p->borrowed = false;
   ft_stdio_mode mode = io->mode;
   if (mode == FT_STDIO_DEFAULT)
     mode = target == 0 ? FT_STDIO_NULL : FT_STDIO_CAPTURE;
   int rdonly = target == 0;
   switch (mode) {
   case FT_STDIO_NULL:
-    p->child = open("/dev/null", (rdonly ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
-    return p->child < 0 ? -errno : 0;
+    p->child = loop->devnull;
+    p->borrowed = true;
+    return 0;
   case FT_STDIO_CAPTURE:
     if (target == 0)
       return FT_EINVAL;
@@ -322,7 +331,9 @@ static int ft__stdio_prepare(const ft_stdio *io, int target, ft__fdpair *p) {
       return -errno;
     p->child = rdonly ? fds[0] : fds[1];
     p->parent = rdonly ? fds[1] : fds[0];
-    ft__set_cloexec_nonblock(p->parent, true);
+    /* Only the parent's end is non-blocking; the child's stays blocking. */
+    if (fcntl(p->parent, F_SETFL, O_NONBLOCK) < 0)
+      return -errno;
     return 0;
   }
   case FT_STDIO_INHERIT:
@@ -350,7 +361,7 @@ static int ft__stdio_prepare(const ft_stdio *io, int target, ft__fdpair *p) {
 }
 
 static void ft__fdpair_close(ft__fdpair *p) {
-  if (p->child >= 0)
+  if (p->child >= 0 && !p->borrowed)
     close(p->child);
   if (p->parent >= 0)
     close(p->parent);
@@ -367,10 +378,45 @@ static void ft__child_write_errno(int fd, int err) {
 /* Runs in the child between fork and exec (or the target function):
  * default signal dispositions, an empty mask, stdio in place, the parent's
  * loop fds closed.  Leaves only with exec or _exit. */
-static void ft__child_main(ft_loop *loop, const ft__spawn_opts *o, ft__fdpair io[3], int errfd) {
-  for (int s = 1; s < NSIG; s++)
-    if (s != SIGKILL && s != SIGSTOP)
+/* Parse the hex mask after "key" in /proc/self/status text. */
+static uint64_t ft__status_mask(const char *text, const char *key) {
+  const char *p = strstr(text, key);
+  uint64_t m = 0;
+  if (!p)
+    return ~0ull;
+  for (p += strlen(key); *p == '\t' || *p == ' '; p++) {
+  }
+  for (; *p && *p != '\n'; p++) {
+    int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+    if (d < 0)
+      return ~0ull;
+    m = m << 4 | (uint64_t)d;
+  }
+  return m;
+}
+
+/* Reset to the default every signal that is caught or ignored.  The kernel
+ * says which in /proc/self/status (one read instead of 64 sigactions); if
+ * it cannot be read, every signal is reset. */
+static void ft__child_reset_signals(void) {
+  char text[4096];
+  uint64_t mask = ~0ull;
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n > 0) {
+      text[n] = '\0';
+      mask = ft__status_mask(text, "SigIgn:") | ft__status_mask(text, "SigCgt:");
+    }
+  }
+  for (int s = 1; s < NSIG && s <= 64; s++)
+    if ((mask >> (s - 1)) & 1 && s != SIGKILL && s != SIGSTOP)
       signal(s, SIG_DFL);
+}
+
+static void ft__child_main(ft_loop *loop, const ft__spawn_opts *o, ft__fdpair io[3], int errfd) {
+  ft__child_reset_signals();
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -399,20 +445,28 @@ static void ft__child_main(ft_loop *loop, const ft__spawn_opts *o, ft__fdpair io
     goto fail;
   }
   /* A forked function: the parent's loop is not ours to use. */
-  close(errfd);
   ft__loop_close_in_child(loop, o->keep_fds, o->nkeep);
   for (int t = 0; t < 3; t++)
-    if (io[t].child >= 3)
+    if (io[t].child >= 3 && !io[t].borrowed)
       close(io[t].child);
   /* Output the parent had buffered but not flushed is not ours to repeat. */
-  __fpurge(stdout);
-  __fpurge(stderr);
+  if (__fpending(stdout))
+    __fpurge(stdout);
+  if (__fpending(stderr))
+    __fpurge(stderr);
   int rc = o->target(o->arg);
-  fflush(NULL);
+  /* Flush what the function printed, as Python does before os._exit: only
+   * stdout and stderr, since the parent's other FILEs may hold unflushed
+   * data of the parent's that must not be written twice. */
+  if (__fpending(stdout))
+    fflush(stdout);
+  if (__fpending(stderr))
+    fflush(stderr);
   _exit(rc & 0xff);
 
 fail:
-  ft__child_write_errno(errfd, errno);
+  if (errfd >= 0)
+    ft__child_write_errno(errfd, errno);
   _exit(127);
 }
 
@@ -442,9 +496,14 @@ static int ft__read_exec_result(int fd) {
 }
 
 /* Fork a child as o describes.  For an argv, an exec failure comes back as
- * -errno (the child is reaped here and its exit reported). */
+ * -errno (the child is reaped here and its exit reported).
+ *
+ * Everything that can be written before the fork is: after it, every page
+ * the parent writes is a copy-on-write fault (about 15 us on this kind of
+ * machine), so the parent's post-fork work is kept to the pid, the table
+ * entry and the pidfd. */
 int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
-  ft__fdpair io[3] = {{-1, -1, false}, {-1, -1, false}, {-1, -1, false}};
+  ft__fdpair io[3] = {{-1, -1, false, false}, {-1, -1, false, false}, {-1, -1, false, false}};
   int errpipe[2] = {-1, -1};
   ft__child *c = NULL;
   int rc = ft__loop_check(loop);
@@ -466,15 +525,29 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
   c->name = ft__strdup(o->name ? o->name : o->argv ? o->argv[0] : "process");
   c->on_exit = o->on_exit;
   c->owner = o->owner;
+  c->ppid = loop->pid;
   if (!c->name) {
     rc = -ENOMEM;
     goto fail;
   }
   const ft_stdio *ios[3] = {&o->in, &o->out, &o->err};
-  for (int t = 0; t < 3; t++)
-    if ((rc = ft__stdio_prepare(ios[t], t, &io[t])) < 0)
+  for (int t = 0; t < 3; t++) {
+    if ((rc = ft__stdio_prepare(loop, ios[t], t, &io[t])) < 0)
       goto fail;
-  if (pipe2(errpipe, O_CLOEXEC) < 0) {
+    if (io[t].parent < 0)
+      continue;
+    ft_stdio_mode m = ios[t]->mode == FT_STDIO_DEFAULT ? FT_STDIO_CAPTURE : ios[t]->mode;
+    if (t > 0 && m == FT_STDIO_CAPTURE) {
+      if (!(c->streams[t] = ft__stream_new(c, t, io[t].parent))) {
+        rc = -ENOMEM;
+        goto fail;
+      }
+    } else {
+      c->pipe_fd[t] = io[t].parent;
+    }
+    io[t].parent = -1;
+  }
+  if (o->argv && pipe2(errpipe, O_CLOEXEC) < 0) {
     rc = -errno;
     goto fail;
   }
@@ -489,7 +562,8 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
   c->start_ns = ft_now_ns();
   pid_t pid = fork();
   if (pid == 0) {
-    close(errpipe[0]);
+    if (errpipe[0] >= 0)
+      close(errpipe[0]);
     ft__child_main(loop, o, io, errpipe[1]);
   }
   int fork_errno = errno;
@@ -499,38 +573,18 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
     goto fail;
   }
   c->pid = pid;
-  c->ppid = loop->pid;
-  close(errpipe[1]);
-  errpipe[1] = -1;
+  if (errpipe[1] >= 0)
+    close(errpipe[1]);
   for (int t = 0; t < 3; t++)
-    if (io[t].child >= 0) {
-      close(io[t].child);
-      io[t].child = -1;
-    }
+    ft__fdpair_close(&io[t]);
   ft__ptab_put(loop, c); /* cannot fail: room was reserved */
   loop->live_children++;
-
-  /* From here the child exists: failures kill it and let the loop reap it. */
+  /* Without a pidfd (an old kernel, valgrind), signals go by pid and exits
+   * are still seen through SIGCHLD. */
   c->pidfd = ft__pidfd_open(pid);
-  if (c->pidfd >= 0) {
-    c->pidw = ft__watch_new(loop, c->pidfd, EPOLLIN, ft__on_pidfd, c, true);
-    if (!c->pidw) {
-      close(c->pidfd);
-      c->pidfd = -1;
-    }
-  }
-  for (int t = 0; t < 3; t++) {
-    if (io[t].parent < 0)
-      continue;
-    ft_stdio_mode m = ios[t]->mode == FT_STDIO_DEFAULT ? FT_STDIO_CAPTURE : ios[t]->mode;
-    if (t > 0 && m == FT_STDIO_CAPTURE) {
-      c->streams[t] = ft__stream_new(c, t, io[t].parent);
-      if (!c->streams[t])
-        close(io[t].parent);
-    } else {
-      c->pipe_fd[t] = io[t].parent;
-    }
-    io[t].parent = -1;
+  if (c->pidfd >= 0 && !(c->pidw = ft__watch_new(loop, c->pidfd, EPOLLIN, ft__on_pidfd, c, true))) {
+    close(c->pidfd);
+    c->pidfd = -1;
   }
 
   ft_event ev = {.kind = FT_EV_SPAWN, .pid = pid, .ppid = c->ppid, .name = c->name,
@@ -541,6 +595,7 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
 
   if (o->argv) {
     rc = ft__read_exec_result(errpipe[0]);
+    close(errpipe[0]);
     ft_event ex = {.kind = FT_EV_EXEC, .pid = pid, .ppid = c->ppid, .name = c->name};
     ex.u.exec.path = o->argv[0];
     ex.u.exec.err = rc;
@@ -554,13 +609,11 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
       }
       c->on_exit = NULL;
       ft__dispatch_exit(loop, c, &si);
-      close(errpipe[0]);
       c->released = true;
       ft__child_maybe_free(c);
       return rc;
     }
   }
-  close(errpipe[0]);
   *out = c;
   return 0;
 
@@ -571,7 +624,11 @@ fail:
     close(errpipe[0]);
   if (errpipe[1] >= 0)
     close(errpipe[1]);
-  if (c)
-    ft__child_free(c);
+  for (int t = 1; t < 3; t++)
+    if (c->streams[t]) {
+      ft__watch_close(loop, c->streams[t]->w);
+      free(c->streams[t]);
+    }
+  ft__child_free(c);
   return rc;
 }

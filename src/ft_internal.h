@@ -52,7 +52,7 @@ typedef struct ft__stream {
   int stream; /* 1 or 2 */
   bool discarding; /* the rest of an over-long line is being skipped */
   size_t len;
-  char line[FT_LINE_MAX];
+  char *line; /* FT_LINE_MAX bytes, allocated when a partial line must wait */
 } ft__stream;
 
 /* A process forked by the loop.  Owned by the loop: it is freed once it is
@@ -152,6 +152,7 @@ struct ft_timer {
 struct ft_loop {
   pid_t pid;
   int epfd;
+  int devnull; /* /dev/null for children's stdin, opened once */
   int sigfd;
   ft__watch *sigw;
   sigset_t sigmask, oldmask;
@@ -186,6 +187,8 @@ struct ft_loop {
 int ft__loop_run_until(ft_loop *loop, bool (*done)(void *), void *ud, uint64_t deadline);
 /* Deadline for a timeout in seconds (negative: 0, never). */
 uint64_t ft__deadline(double timeout);
+/* This process's pid. */
+pid_t ft__getpid(void);
 /* 0 if the loop can run blocking calls here, FT_EBUSY / FT_EFORKED if not. */
 int ft__loop_check(const ft_loop *loop);
 int ft__loop_add_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud);

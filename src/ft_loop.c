@@ -2,6 +2,7 @@
  * timers, before-sleep hooks and event hooks. */
 #include "ft_internal.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -83,13 +84,16 @@ int ft_loop_new(ft_loop **out) {
   ft_loop *loop = ft__xalloc(sizeof *loop);
   if (!loop)
     return -ENOMEM;
-  loop->epfd = loop->sigfd = -1;
-  loop->pid = getpid();
+  loop->epfd = loop->sigfd = loop->devnull = -1;
+  loop->pid = ft__getpid();
   loop->t0 = ft_now_ns();
   loop->sample_ns = 100 * 1000 * 1000;
 
   loop->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (loop->epfd < 0)
+    goto fail_errno;
+  loop->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (loop->devnull < 0)
     goto fail_errno;
 
   /* SIGCHLD and SIGPIPE are taken through the signalfd: SIGCHLD drives
@@ -162,7 +166,7 @@ static void ft__loop_kill_and_reap_all(ft_loop *loop) {
 void ft_loop_free(ft_loop *loop) {
   if (!loop)
     return;
-  bool owner = loop->pid == getpid();
+  bool owner = loop->pid == ft__getpid();
   if (owner && loop->ptab) {
     loop->depth++;
     ft__loop_kill_and_reap_all(loop);
@@ -177,6 +181,8 @@ void ft_loop_free(ft_loop *loop) {
   ft__children_free_all(loop);
   if (loop->epfd >= 0)
     close(loop->epfd);
+  if (loop->devnull >= 0)
+    close(loop->devnull);
   if (owner) {
     if (!loop->prev_subreaper)
       prctl(PR_SET_CHILD_SUBREAPER, 0);
@@ -200,10 +206,14 @@ void ft_loop_free(ft_loop *loop) {
   free(loop);
 }
 
+/* getpid, not cached: a cache refreshed by an atfork handler costs every
+ * forked child a copy-on-write fault, far more than this system call. */
+pid_t ft__getpid(void) { return getpid(); }
+
 int ft__loop_check(const ft_loop *loop) {
   if (!loop)
     return FT_EINVAL;
-  if (loop->pid != getpid())
+  if (loop->pid != ft__getpid())
     return FT_EFORKED;
   if (loop->depth > 0)
     return FT_EBUSY;
@@ -478,6 +488,7 @@ void ft__loop_close_in_child(ft_loop *loop, const int *keep, int nkeep) {
         close(c->pipe_fd[s]);
   }
   close(loop->epfd);
+  close(loop->devnull);
 }
 
 /* Children forked by this loop and not yet reaped. */
