@@ -203,6 +203,8 @@ void ft__emit(ft_loop *loop, ft_event *ev);
 /* ------------------------------------------------------------------ misc */
 
 void *ft__xalloc(size_t n); /* calloc; NULL on failure */
+void *ft__big_alloc(size_t n); /* zeroed; huge pages when large */
+void ft__big_free(void *p, size_t n);
 char *ft__strdup(const char *s);
 void ft__set_cloexec_nonblock(int fd, bool nonblock);
 int ft__pidfd_open(pid_t pid);

@@ -241,54 +241,66 @@ fail:
 
 /* ---------------------------------------------------------- submission */
 
-/* Append one item in wire form: [u32 len][u32 pad][bytes][pad to 8]. */
-static int ft__wire_put(ft_buf *b, const void *data, size_t len) {
-  static const char zeros[8];
+/* Write one item in wire form at d; returns the bytes written. */
+static size_t ft__wire_write(char *d, const void *data, size_t len) {
   uint32_t h[2] = {(uint32_t)len, 0};
-  if (len > UINT32_MAX)
-    return FT_E2BIG;
-  int rc = ft_buf_append(b, h, sizeof h);
-  if (!rc)
-    rc = ft_buf_append(b, data, len);
-  if (!rc)
-    rc = ft_buf_append(b, zeros, FT__ALIGN8(len) - len);
-  return rc;
+  memcpy(d, h, sizeof h);
+  if (len)
+    memcpy(d + 8, data, len);
+  memset(d + 8 + len, 0, FT__ALIGN8(len) - len);
+  return 8 + FT__ALIGN8(len);
 }
 
-/* Build a result for n items; args are copied, so the caller's buffers may
- * go as soon as the submission returns. */
+/* Build a result for n items.  The arguments are copied (so the caller's
+ * buffers may go as soon as the submission returns) into one buffer sized
+ * in a first pass: a map of millions of items must not pay for regrowth. */
 static int ft__result_new(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *items,
-                          const ft_args *star, size_t n, size_t chunksize, ft_result **out) {
-  ft_buf args = {0};
-  int rc = -ENOMEM;
+                          const ft_args *star, size_t n, size_t chunksize, bool unordered,
+                          ft_result **out) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (kind == FT__KIND_TASK) {
+      if (items[i].len > UINT32_MAX)
+        return FT_E2BIG;
+      total += 8 + FT__ALIGN8(items[i].len);
+      continue;
+    }
+    size_t one = 8;
+    for (size_t k = 0; k < star[i].argc; k++)
+      one += 8 + FT__ALIGN8(star[i].argv[k].len);
+    if (one > UINT32_MAX || star[i].argc > UINT32_MAX)
+      return FT_E2BIG;
+    total += 8 + one;
+  }
   ft_result *r = ft__xalloc(sizeof *r);
   if (!r)
     return -ENOMEM;
-  r->arg_off = malloc((n + 1) * sizeof *r->arg_off);
-  r->items = ft__xalloc((n ? n : 1) * sizeof *r->items);
-  r->order = malloc((n ? n : 1) * sizeof *r->order);
-  if (!r->arg_off || !r->items || !r->order)
-    goto fail;
+  r->n = n;
+  r->args_len = total;
+  r->args = ft__big_alloc(total);
+  r->items = ft__big_alloc(n * sizeof *r->items);
+  r->order = unordered ? ft__big_alloc(n * sizeof *r->order) : NULL;
+  if (!r->args || !r->items || (unordered && !r->order)) {
+    r->refs = 1;
+    ft__result_unref(r);
+    return -ENOMEM;
+  }
+  char *d = r->args;
   for (size_t i = 0; i < n; i++) {
-    r->arg_off[i] = args.len;
     if (kind == FT__KIND_TASK) {
-      if ((rc = ft__wire_put(&args, items[i].ptr, items[i].len)) < 0)
-        goto fail;
+      d += ft__wire_write(d, items[i].ptr, items[i].len);
       continue;
     }
-    /* starmap: [u32 total][pad][u32 argc][pad] then each argument in wire form */
-    size_t at = args.len;
+    /* starmap: [u32 size][pad][u32 argc][pad], then each argument in wire form */
+    char *at = d;
     uint32_t h[4] = {0, 0, (uint32_t)star[i].argc, 0};
-    if ((rc = ft_buf_append(&args, h, sizeof h)) < 0)
-      goto fail;
+    memcpy(d, h, sizeof h);
+    d += sizeof h;
     for (size_t k = 0; k < star[i].argc; k++)
-      if ((rc = ft__wire_put(&args, star[i].argv[k].ptr, star[i].argv[k].len)) < 0)
-        goto fail;
-    uint32_t total = (uint32_t)(args.len - at - 8);
-    memcpy(args.data + at, &total, sizeof total);
+      d += ft__wire_write(d, star[i].argv[k].ptr, star[i].argv[k].len);
+    uint32_t size = (uint32_t)(d - at - 8);
+    memcpy(at, &size, sizeof size);
   }
-  r->arg_off[n] = args.len;
-  r->args = args.data;
   r->pool = p;
   r->refs = 2; /* the caller's and the pool's */
   r->fn = fn;
@@ -301,18 +313,11 @@ static int ft__result_new(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slic
   p->stats.tasks_submitted += n;
   *out = r;
   return 0;
-fail:
-  ft_buf_free(&args);
-  free(r->arg_off);
-  free(r->items);
-  free(r->order);
-  free(r);
-  return rc;
 }
 
 static int ft__submit(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *items,
-                      const ft_args *star, size_t n, size_t chunksize, ft_result_cb cb,
-                      ft_result_cb ecb, void *ud, ft_result **out) {
+                      const ft_args *star, size_t n, size_t chunksize, bool unordered,
+                      ft_result_cb cb, ft_result_cb ecb, void *ud, ft_result **out) {
   if (out)
     *out = NULL;
   if (!p || !fn || (n && !items && !star))
@@ -320,7 +325,7 @@ static int ft__submit(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *i
   if (p->closed || p->terminated)
     return FT_ENOTRUNNING;
   ft_result *r;
-  int rc = ft__result_new(p, fn, kind, items, star, n, chunksize, &r);
+  int rc = ft__result_new(p, fn, kind, items, star, n, chunksize, unordered, &r);
   if (rc < 0)
     return rc;
   r->cb = cb;
@@ -362,8 +367,8 @@ static size_t ft__auto_chunksize(const ft_pool *p, size_t n) {
 /* Submit one task. */
 int ft_pool_apply_async(ft_pool *p, ft_task_fn fn, ft_slice arg, ft_result_cb callback,
                         ft_result_cb error_callback, void *ud, ft_result **out) {
-  return ft__submit(p, (uintptr_t)fn, FT__KIND_TASK, &arg, NULL, 1, 1, callback, error_callback,
-                    ud, out);
+  return ft__submit(p, (uintptr_t)fn, FT__KIND_TASK, &arg, NULL, 1, 1, false, callback,
+                    error_callback, ud, out);
 }
 
 /* map without waiting. */
@@ -373,8 +378,8 @@ int ft_pool_map_async(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n
   if (!p)
     return FT_EINVAL;
   return ft__submit(p, (uintptr_t)fn, FT__KIND_TASK, items, NULL, n,
-                    chunksize ? chunksize : ft__auto_chunksize(p, n), callback, error_callback,
-                    ud, out);
+                    chunksize ? chunksize : ft__auto_chunksize(p, n), false, callback,
+                    error_callback, ud, out);
 }
 
 /* starmap without waiting. */
@@ -384,8 +389,8 @@ int ft_pool_starmap_async(ft_pool *p, ft_star_fn fn, const ft_args *items, size_
   if (!p)
     return FT_EINVAL;
   return ft__submit(p, (uintptr_t)fn, FT__KIND_STAR, NULL, items, n,
-                    chunksize ? chunksize : ft__auto_chunksize(p, n), callback, error_callback,
-                    ud, out);
+                    chunksize ? chunksize : ft__auto_chunksize(p, n), false, callback,
+                    error_callback, ud, out);
 }
 
 static int ft__wait_all(ft_pool *p, int rc, ft_result **out) {
@@ -423,7 +428,7 @@ static int ft__imap(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, 
   if (!it)
     return -ENOMEM;
   int rc = ft__submit(p, (uintptr_t)fn, FT__KIND_TASK, items, NULL, n, chunksize ? chunksize : 1,
-                      NULL, NULL, NULL, &it->res);
+                      !ordered, NULL, NULL, NULL, &it->res);
   if (rc < 0) {
     free(it);
     return rc;

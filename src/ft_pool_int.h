@@ -90,6 +90,13 @@ typedef struct ft__rec_item {
 
 #define FT__ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
 
+/* Bytes of the item in wire form at p: [u32 len][u32 pad][len bytes][pad to 8]. */
+static inline size_t ft__wire_size(const char *p) {
+  uint32_t len;
+  memcpy(&len, p, sizeof len);
+  return 8 + FT__ALIGN8(len);
+}
+
 /* ------------------------------------------------------ parent side */
 
 typedef enum ft__worker_state {
@@ -126,12 +133,14 @@ typedef struct ft__chunk {
   int worker;
 } ft__chunk;
 
+/* One item's outcome: 24 bytes, since a map may hold millions of them. */
 typedef struct ft__item_out {
-  int status, code, signal;
+  int32_t status, code;
   pid_t worker;
+  uint16_t signal;
   bool done;
+  uint32_t len;
   const char *value;
-  size_t len;
 } ft__item_out;
 
 /* Memory for result values: blocks that never move, so an ft_item handed
@@ -151,11 +160,12 @@ struct ft_result {
   uint32_t kind;
   size_t n, chunksize;
   size_t next_pub;  /* next item to publish */
+  size_t pub_off;   /* its offset in args */
   char *args;       /* items in wire form, back to back */
-  size_t *arg_off;  /* n + 1 offsets into args */
+  size_t args_len;
   ft__item_out *items;
   size_t ndone, nfailed;
-  size_t *order;    /* completion order (for imap_unordered) */
+  size_t *order;    /* completion order (imap_unordered only, else NULL) */
   ft__block *blocks;
   ft_result_cb cb, ecb;
   void *ud;

@@ -13,6 +13,8 @@ static ft__chunk *ft__chunk_of(ft_pool *p, uint64_t seq) {
 
 static void ft__emit_task(ft_pool *p, ft_event_kind kind, ft_result *r, size_t i, int w, pid_t pid,
                           uint64_t t, const ft__item_out *it, uint64_t dur) {
+  if (!p->loop->nhooks)
+    return; /* nobody listens: a map of millions need not build events */
   ft_event ev = {.kind = kind, .t_ns = t, .pid = pid, .ppid = p->loop->pid, .name = p->name};
   ev.u.task.task = r->task0 + i;
   ev.u.task.item = i;
@@ -30,7 +32,10 @@ static void ft__emit_task(ft_pool *p, ft_event_kind kind, ft_result *r, size_t i
 static char *ft__result_store(ft_result *r, const void *v, size_t len) {
   ft__block *b = r->blocks;
   if (!b || b->cap - b->used < len) {
-    size_t cap = len > 65536 ? len : 65536;
+    /* Blocks grow with the result, up to 4 MiB each. */
+    size_t cap = b ? (b->cap < (4u << 20) ? b->cap * 2 : b->cap) : 16384;
+    if (cap < len)
+      cap = len;
     ft__block *nb = malloc(sizeof *nb + cap);
     if (!nb)
       return NULL;
@@ -54,15 +59,17 @@ void ft__result_item_done(ft_result *r, size_t i, int status, int code, int sign
   if (it->done)
     return;
   it->value = ft__result_store(r, value, len);
-  it->len = it->value ? len : 0;
+  it->len = it->value ? (uint32_t)len : 0;
   if (!it->value && !status)
     status = -ENOMEM;
   it->status = status;
   it->code = code;
-  it->signal = signo;
+  it->signal = (uint16_t)signo;
   it->worker = worker;
   it->done = true;
-  r->order[r->ndone++] = i;
+  if (r->order)
+    r->order[r->ndone] = i;
+  r->ndone++;
   if (r->pool) {
     if (status)
       r->pool->stats.tasks_failed++;
@@ -262,13 +269,18 @@ static bool ft__pool_publish(ft_pool *p) {
   uint64_t first_seq = seq;
   while (p->pending_head && seq - p->oldest < FT__SLOTS) {
     ft_result *r = p->pending_head;
-    size_t k = r->n - r->next_pub < r->chunksize ? r->n - r->next_pub : r->chunksize;
-    size_t a0 = r->arg_off[r->next_pub];
-    while (k > 1 && r->arg_off[r->next_pub + k] - a0 > p->arena_cap)
-      k--;
-    size_t bytes = r->arg_off[r->next_pub + k] - a0;
+    size_t want = r->n - r->next_pub < r->chunksize ? r->n - r->next_pub : r->chunksize;
+    size_t a0 = r->pub_off, bytes = 0, k = 0;
+    while (k < want) { /* as many items as the chunk wants and the arena holds */
+      size_t one = ft__wire_size(r->args + a0 + bytes);
+      if (k > 0 && bytes + one > p->arena_cap)
+        break;
+      bytes += one;
+      k++;
+    }
     if (bytes > p->arena_cap) { /* one item larger than the whole arena */
       size_t i = r->next_pub++;
+      r->pub_off += bytes;
       ft__item_out it = {.status = FT_E2BIG};
       ft__pending_pop_if_done(p, r);
       ft__emit_task(p, FT_EV_TASK_FAIL, r, i, -1, 0, ft_now_ns(), &it, 0);
@@ -296,6 +308,7 @@ static bool ft__pool_publish(ft_pool *p) {
     atomic_store_explicit(&sl->state, FT__STATE(seq, 0, FT__SLOT_QUEUED), memory_order_release);
     p->arena_head = off + bytes;
     r->next_pub += k;
+    r->pub_off += bytes;
     ft__pending_pop_if_done(p, r);
     seq++;
     atomic_store_explicit(&shm->published, seq, memory_order_release);

@@ -70,10 +70,9 @@ void ft__result_unref(ft_result *r) {
     r->blocks = b->next;
     free(b);
   }
-  free(r->args);
-  free(r->arg_off);
-  free(r->items);
-  free(r->order);
+  ft__big_free(r->args, r->args_len);
+  ft__big_free(r->items, r->n * sizeof *r->items);
+  ft__big_free(r->order, r->n * sizeof *r->order);
   free(r);
 }
 

@@ -6,6 +6,7 @@
 #include <linux/futex.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,4 +139,29 @@ int ft__futex_wait(_Atomic uint32_t *addr, uint32_t val, uint64_t deadline) {
 
 void ft__futex_wake(_Atomic uint32_t *addr, int n) {
   syscall(SYS_futex, addr, FUTEX_WAKE, n, NULL, NULL, 0);
+}
+
+/* Large buffers (a map's arguments and outcomes) come from mmap with
+ * transparent huge pages asked for: first touching 4 KiB pages costs a
+ * fault each, and a map of millions of items would spend most of its time
+ * there.  Small ones come from malloc.  Both are zeroed. */
+#define FT__BIG (2u << 20)
+
+void *ft__big_alloc(size_t n) {
+  if (n < FT__BIG)
+    return calloc(1, n ? n : 1);
+  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  madvise(p, n, MADV_HUGEPAGE);
+  return p;
+}
+
+void ft__big_free(void *p, size_t n) {
+  if (!p)
+    return;
+  if (n < FT__BIG)
+    free(p);
+  else
+    munmap(p, n);
 }
