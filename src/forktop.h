@@ -89,6 +89,11 @@ void ft_buf_reset(ft_buf *b);
 /* Release the memory; the buffer is empty and reusable afterwards. */
 void ft_buf_free(ft_buf *b);
 
+/* The name of a signal ("SIGKILL" for 9), or "SIG?" for one without a name. */
+const char *ft_signal_name(int signo);
+/* Parse a signal: "SIGKILL", "KILL", "sigkill" or "9"; 0 or FT_EINVAL. */
+int ft_parse_signal(const char *s, int *out);
+
 /* Nanoseconds on CLOCK_MONOTONIC, the clock of every event time stamp. */
 uint64_t ft_now_ns(void);
 /* Number of online CPUs (at least 1). */
@@ -204,6 +209,15 @@ typedef struct ft_event {
 } ft_event;
 
 typedef void (*ft_event_fn)(const ft_event *ev, void *ud);
+
+/* One event as one line of JSON (newline included) appended to out; the
+ * schema is in docs/json.md.  t0 is the run's start: "t" is seconds since. */
+int ft_event_to_json(const ft_event *ev, uint64_t t0, ft_buf *out);
+/* Parse one line written by ft_event_to_json back into an event (t_ns is
+ * the line's "t" in nanoseconds).  Strings of the event point into *strings,
+ * valid until the next call with the same buffer.  FT_EINVAL for a line that
+ * is not an event (the summary line, say), or is malformed. */
+int ft_event_from_json(const char *line, size_t len, ft_event *ev, ft_buf *strings);
 
 /* ------------------------------------------------------------------ loop */
 

@@ -6,6 +6,7 @@
 #include <linux/futex.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -164,4 +165,47 @@ void ft__big_free(void *p, size_t n) {
     free(p);
   else
     munmap(p, n);
+}
+
+static const struct {
+  int signo;
+  const char *name;
+} ft__signals[] = {
+    {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},     {SIGILL, "SIGILL"},
+    {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},
+    {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"},     {SIGUSR2, "SIGUSR2"},
+    {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},     {SIGSTKFLT, "SIGSTKFLT"},
+    {SIGCHLD, "SIGCHLD"}, {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"},     {SIGTSTP, "SIGTSTP"},
+    {SIGTTIN, "SIGTTIN"}, {SIGTTOU, "SIGTTOU"}, {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"},
+    {SIGXFSZ, "SIGXFSZ"}, {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"}, {SIGWINCH, "SIGWINCH"},
+    {SIGIO, "SIGIO"},     {SIGPWR, "SIGPWR"},   {SIGSYS, "SIGSYS"},
+};
+
+/* "SIGKILL" for 9; "SIG?" for a number with no name. */
+const char *ft_signal_name(int signo) {
+  for (size_t i = 0; i < FT_ARRAY_LEN(ft__signals); i++)
+    if (ft__signals[i].signo == signo)
+      return ft__signals[i].name;
+  return "SIG?";
+}
+
+/* "SIGKILL", "KILL", "sigkill" or "9" -> 9. */
+int ft_parse_signal(const char *s, int *out) {
+  if (!s || !*s)
+    return FT_EINVAL;
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (*end == '\0') {
+    if (v <= 0 || v >= 65)
+      return FT_EINVAL;
+    *out = (int)v;
+    return 0;
+  }
+  const char *bare = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+  for (size_t i = 0; i < FT_ARRAY_LEN(ft__signals); i++)
+    if (strcasecmp(bare, ft__signals[i].name + 3) == 0) {
+      *out = ft__signals[i].signo;
+      return 0;
+    }
+  return FT_EINVAL;
 }

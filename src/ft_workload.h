@@ -1,0 +1,112 @@
+/* ft_workload.h - workload files (INI, read with libinih) parsed into a plan
+ * that the runner executes.  The format is documented in workloads/README.md.
+ *
+ * A plan is plain data: the parser validates everything (unknown sections,
+ * keys and task kinds, bad numbers and durations, duplicates, queues used
+ * but not declared, cycles in `after`) so the runner never meets a bad one. */
+#ifndef FT_WORKLOAD_H
+#define FT_WORKLOAD_H
+
+#include "forktop.h"
+
+/* What one step of a task or a process does. */
+typedef enum ft_step_kind {
+  FT_STEP_SLEEP, /* sleep d_min (or uniform in [d_min, d_max]) seconds */
+  FT_STEP_CPU,   /* n units of fixed CPU work */
+  FT_STEP_ALLOC, /* allocate and touch n bytes, hold for d_min seconds */
+  FT_STEP_PRINT, /* print text ({} -> the item) to stdout */
+  FT_STEP_EXEC,  /* run argv ({} -> the item) and wait; shell: argv is {"sh","-c",cmd} */
+  FT_STEP_FAIL,  /* the task fails with code n */
+  FT_STEP_CRASH, /* the process kills itself with signal n */
+  FT_STEP_LEAK,  /* fork a child that sleeps d_min seconds and outlives its parent */
+  FT_STEP_PUT,   /* put values (or count items of size bytes) on queue, pace d_min apart */
+  FT_STEP_GET,   /* get count items (0: until the queue closes) from queue; print them */
+  FT_STEP_RELAY  /* get from queue, put on queue2, until queue closes */
+} ft_step_kind;
+
+typedef struct ft_step {
+  ft_step_kind kind;
+  double prob;         /* chance this step runs, 0..1 (the "N%" suffix); 1 by default */
+  double d_min, d_max; /* durations in seconds; d_max > d_min means a random range */
+  uint64_t n;          /* cpu units, alloc bytes, fail code, crash signal, put/get count */
+  uint64_t size;       /* put: bytes of each generated item */
+  char *text;          /* print: the text */
+  char **argv;         /* exec: NULL-terminated */
+  int queue;           /* put / get / relay: index into plan->queues, else -1 */
+  int queue2;          /* relay: destination queue, else -1 */
+  char **values;       /* put: explicit items (NULL-terminated), or NULL */
+  bool print;          /* get / relay: print each item */
+} ft_step;
+
+typedef enum ft_submit {
+  FT_SUBMIT_APPLY_ASYNC,
+  FT_SUBMIT_MAP,
+  FT_SUBMIT_MAP_ASYNC,
+  FT_SUBMIT_STARMAP,
+  FT_SUBMIT_IMAP,
+  FT_SUBMIT_IMAP_UNORDERED
+} ft_submit;
+
+typedef struct ft_plan_pool {
+  char *name;
+  int line;           /* where its section starts */
+  int workers;        /* 0: online CPUs */
+  ft_submit submit;
+  size_t chunksize;   /* 0: Python's rule */
+  unsigned maxtasksperchild;
+  char **items;       /* the items, as strings (count N gives "0".."N-1") */
+  size_t nitems;
+  ft_step *steps;     /* what each task does, in order */
+  size_t nsteps;
+  char *after;        /* start when this process or pool has finished, or NULL */
+  double chaos_kill_rate; /* SIGKILL a random busy worker this many times a second */
+} ft_plan_pool;
+
+typedef struct ft_plan_process {
+  char *name;
+  int line;
+  int count;          /* instances (name.1, name.2, ... when > 1) */
+  ft_step *steps;     /* what it does, in order */
+  size_t nsteps;
+  char *after;        /* start when this process or pool has finished, or NULL */
+  char *stop_when;    /* SIGTERM it when this process or pool has finished, or NULL */
+} ft_plan_process;
+
+typedef struct ft_plan_queue {
+  char *name;
+  int line;
+  size_t capacity;    /* items */
+  size_t bytes;       /* payload bytes */
+  char *close_after;  /* close it when this process or pool has finished, or NULL */
+} ft_plan_queue;
+
+typedef struct ft_plan {
+  char *path;
+  char *name;
+  char *description;
+  uint64_t seed;
+  ft_plan_pool *pools;
+  size_t npools;
+  ft_plan_process *procs;
+  size_t nprocs;
+  ft_plan_queue *queues;
+  size_t nqueues;
+} ft_plan;
+
+/* Parse the workload file at path, applying overrides ("key=value" or
+ * "section.key=value", as given to -s).  On error returns a negative code
+ * and leaves one "file:line: what is wrong" line in err. */
+int ft_plan_load(const char *path, char *const *overrides, size_t noverrides, ft_plan **out,
+                 ft_buf *err);
+/* Parse from a string (tests, fuzzing); name is used in messages. */
+int ft_plan_parse(const char *name, const char *text, char *const *overrides, size_t noverrides,
+                  ft_plan **out, ft_buf *err);
+/* Free a plan. */
+void ft_plan_free(ft_plan *plan);
+
+/* Parse a duration ("1.5", "250ms", "2s", "1m", "1h"): seconds in *out; 0 or FT_EINVAL. */
+int ft_parse_duration(const char *s, double *out);
+/* Parse a size ("4096", "64K", "1M", "2G"; powers of 1024): bytes in *out. */
+int ft_parse_size(const char *s, uint64_t *out);
+
+#endif
