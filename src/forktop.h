@@ -120,7 +120,8 @@ typedef struct ft_timer ft_timer;
   XX(TASK_FAIL, "task_fail")     /* a task failed or its worker died */    \
   XX(WORKER_REPLACED, "worker_replaced") /* a pool worker was replaced */  \
   XX(POOL_START, "pool_start")   /* a pool's workers were all forked */    \
-  XX(POOL_END, "pool_end")       /* a pool was joined or terminated */     \
+  XX(POOL_END, "pool_end")       /* a pool's workers have all exited */    \
+  XX(SUBMIT, "submit")           /* tasks were submitted to a pool */      \
   XX(QUEUE, "queue")             /* a sample of a queue's counters */
 
 typedef enum ft_event_kind {
@@ -204,6 +205,11 @@ typedef struct ft_event {
     struct {
       int workers;
     } pool;
+    struct {
+      uint64_t batch; /* the submission's number within its pool */
+      uint64_t first; /* pool-wide number of its first task */
+      uint64_t count; /* how many tasks */
+    } submit;
     ft_queue_stats queue;
   } u;
 } ft_event;
@@ -242,6 +248,8 @@ int ft_loop_add_hook(ft_loop *loop, ft_event_fn fn, void *ud);
 void ft_loop_remove_hook(ft_loop *loop, ft_event_fn fn, void *ud);
 /* Install a function run once per turn, before the loop sleeps. */
 int ft_loop_add_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud);
+/* Remove a before-sleep function (not from inside one). */
+void ft_loop_remove_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud);
 /* Call fn(signo, ud) from the loop when signo arrives (via the signalfd). */
 int ft_loop_on_signal(ft_loop *loop, int signo, void (*fn)(int signo, void *ud), void *ud);
 /* Watch fd for readability (and, when want_write, writability). */

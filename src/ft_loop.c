@@ -382,6 +382,17 @@ int ft_loop_add_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void 
   return 0;
 }
 
+/* Remove a before-sleep function installed with the same fn and ud. */
+void ft_loop_remove_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud) {
+  for (size_t i = 0; i < loop->nsleepers; i++)
+    if (loop->sleepers[i].fn == fn && loop->sleepers[i].ud == ud) {
+      memmove(&loop->sleepers[i], &loop->sleepers[i + 1],
+              (loop->nsleepers - i - 1) * sizeof *loop->sleepers);
+      loop->nsleepers--;
+      return;
+    }
+}
+
 int ft__loop_add_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud) {
   ft__prepare *p = realloc(loop->prepares, (loop->nprepares + 1) * sizeof *p);
   if (!p)

@@ -26,6 +26,18 @@ static void ft__worker_reset_ring(ft_pool *p, int w) {
   atomic_store(&r->writer_waiting, 0);
 }
 
+/* Once a closed pool has no worker left and nothing to do, say so (once). */
+static void ft__pool_maybe_end(ft_pool *p) {
+  if (p->ended || p->alive || !p->closed || p->pending_head ||
+      p->oldest != atomic_load_explicit(&p->shm->published, memory_order_relaxed))
+    return;
+  p->ended = true;
+  ft_timer_stop(p->respawn_timer);
+  ft_event ev = {.kind = FT_EV_POOL_END, .pid = p->loop->pid, .ppid = getppid(), .name = p->name};
+  ev.u.pool.workers = p->nworkers;
+  ft__emit(p->loop, &ev);
+}
+
 /* Whether a worker that left should be replaced: while the pool runs, and
  * after close only while queued or pending work needs hands. */
 static bool ft__pool_wants_workers(const ft_pool *p) {
@@ -50,6 +62,7 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   ft__worker_reset_ring(p, w);
   if (!ft__pool_wants_workers(p)) {
     wk->state = FT__W_GONE;
+    ft__pool_maybe_end(p);
     return;
   }
   wk->old_pid = wk->pid;
@@ -94,6 +107,7 @@ static void ft__pool_on_respawn(ft_timer *t, void *ud) {
       wk->state = FT__W_GONE;
   }
   ft__pool_arm_respawn(p);
+  ft__pool_maybe_end(p);
 }
 
 static void ft__pool_arm_respawn(ft_pool *p) {
@@ -342,6 +356,12 @@ static int ft__submit(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *i
     ft__result_unref(r);
     return 0;
   }
+  ft_event ev = {.kind = FT_EV_SUBMIT, .pid = p->loop->pid, .ppid = getppid(), .name = p->name};
+  ev.u.submit.batch = r->batch;
+  ev.u.submit.first = r->task0;
+  ev.u.submit.count = n;
+  if (p->loop->nhooks)
+    ft__emit(p->loop, &ev);
   r->in_pending = true;
   if (p->pending_tail)
     p->pending_tail->next_pending = r;
@@ -504,13 +524,8 @@ int ft_pool_join(ft_pool *p, double timeout) {
   if (!p->closed && !p->terminated)
     return FT_ERUNNING;
   int rc = ft__loop_run_until(p->loop, ft__pool_joined, p, ft__deadline(timeout));
-  if (rc == 0 && !p->ended) {
-    p->ended = true;
-    ft_timer_stop(p->respawn_timer);
-    ft_event ev = {.kind = FT_EV_POOL_END, .pid = p->loop->pid, .ppid = getppid(), .name = p->name};
-    ev.u.pool.workers = p->nworkers;
-    ft__emit(p->loop, &ev);
-  }
+  if (rc == 0)
+    ft__pool_maybe_end(p);
   return rc;
 }
 
