@@ -20,6 +20,8 @@ static void ft__pool_arm_respawn(ft_pool *p);
 
 static void ft__worker_reset_ring(ft_pool *p, int w) {
   ft__ring *r = ft__pool_ring(p, w);
+  atomic_store(&r->progress_seq, UINT64_MAX);
+  atomic_store(&r->progress, 0);
   atomic_store(&r->head, 0);
   atomic_store(&r->tail, 0);
   atomic_store(&r->recycled, 0);
@@ -28,7 +30,7 @@ static void ft__worker_reset_ring(ft_pool *p, int w) {
 
 /* Once a closed pool has no worker left and nothing to do, say so (once). */
 static void ft__pool_maybe_end(ft_pool *p) {
-  if (p->ended || p->alive || !p->closed || p->pending_head ||
+  if (p->ended || p->alive || !p->closed || p->pending_head || p->retries ||
       p->oldest != atomic_load_explicit(&p->shm->published, memory_order_relaxed))
     return;
   p->ended = true;
@@ -513,7 +515,7 @@ int ft_pool_terminate(ft_pool *p) {
 
 static bool ft__pool_joined(void *ud) {
   ft_pool *p = ud;
-  return p->alive == 0 && !p->pending_head &&
+  return p->alive == 0 && !p->pending_head && !p->retries &&
          p->oldest == atomic_load_explicit(&p->shm->published, memory_order_relaxed);
 }
 

@@ -46,7 +46,9 @@ typedef struct ft__slot {
 typedef struct ft__ring {
   _Atomic uint64_t head; /* bytes committed by the worker */
   _Atomic uint32_t recycled; /* the worker left after maxtasksperchild */
-  char pad0_[FT__CACHELINE - 12];
+  _Atomic uint32_t progress; /* items of progress_seq's chunk finished */
+  _Atomic uint64_t progress_seq;
+  char pad0_[FT__CACHELINE - 24];
   _Atomic uint64_t tail;           /* bytes consumed by the parent */
   _Atomic uint32_t tail_seq;       /* futex: bumped when a waiting writer may go on */
   _Atomic uint32_t writer_waiting; /* the worker sleeps for room */
@@ -126,6 +128,7 @@ typedef struct ft__chunk {
   size_t first;     /* index of the first item within res */
   uint32_t nitems;
   uint32_t ndone;   /* items whose outcome is known */
+  size_t args_off;  /* its first item's offset in res->args */
   uint64_t arena_start, arena_end;
   bool live;        /* published and not yet freed */
   bool started;
@@ -174,6 +177,13 @@ struct ft_result {
   ft_result *next_pending;
 };
 
+/* Items to publish again: the unstarted rest of a dead worker's chunk. */
+typedef struct ft__retry {
+  struct ft__retry *next;
+  ft_result *r;
+  size_t item, end, off; /* next item to publish, end, its offset in r->args */
+} ft__retry;
+
 struct ft_iter {
   ft_result *res;
   bool ordered;
@@ -205,6 +215,7 @@ struct ft_pool {
   uint64_t oldest;     /* oldest seq not yet freed */
   uint64_t arena_head; /* next arena offset (monotonic) */
   ft_result *pending_head, *pending_tail;
+  ft__retry *retries;
   uint64_t next_task, next_batch;
   bool closed, terminated, ended;
   ft_timer *respawn_timer;

@@ -189,10 +189,34 @@ bool ft__pool_drain_ring(ft_pool *p, int w) {
   return true;
 }
 
-/* Fail what worker w was running (it died): status and its code or signal. */
+/* Items of a chunk that its dead worker never started go back to the
+ * front of the line, to be run by the others. */
+static void ft__chunk_requeue(ft_pool *p, ft__chunk *ch, uint32_t from) {
+  ft__retry *rt = ft__xalloc(sizeof *rt);
+  if (!rt)
+    return; /* no memory: they fail with the chunk instead */
+  size_t off = ch->args_off;
+  for (uint32_t i = 0; i < from; i++)
+    off += ft__wire_size(ch->res->args + off);
+  *rt = (ft__retry){.r = ch->res, .item = ch->first + from, .end = ch->first + ch->nitems,
+                    .off = off};
+  ch->res->refs++;
+  ft__retry **tail = &p->retries;
+  while (*tail)
+    tail = &(*tail)->next;
+  *tail = rt;
+  ch->nitems = from; /* what is left of this chunk is what it did run */
+}
+
+/* Fail what worker w was running (it died): the item it was in fails with
+ * the signal or code; the items after it in the chunk are run again by
+ * another worker (unless the pool is going away); items it finished whose
+ * results it had not yet written fail with it too, since their results
+ * are gone. */
 void ft__pool_fail_running(ft_pool *p, int w, int status, int code, int signo) {
   uint64_t pub = atomic_load_explicit(&p->shm->published, memory_order_relaxed);
   pid_t pid = p->workers[w].pid;
+  ft__ring *ring = ft__pool_ring(p, w);
   for (uint64_t s = p->oldest; s < pub; s++) {
     ft__chunk *ch = ft__chunk_of(p, s);
     if (!ch)
@@ -201,6 +225,11 @@ void ft__pool_fail_running(ft_pool *p, int w, int status, int code, int signo) {
     if (FT__STATE_TAG(st) == FT__SLOT_RUNNING && FT__STATE_WORKER(st) == w &&
         FT__STATE_SEQ(st) == s) {
       ch->worker = w;
+      uint32_t running = ch->ndone;
+      if (atomic_load(&ring->progress_seq) == s)
+        running = atomic_load(&ring->progress);
+      if (status == FT_EWORKER && running + 1 < ch->nitems)
+        ft__chunk_requeue(p, ch, running + 1);
       ft__chunk_fail_rest(p, ch, status, code, signo, pid);
     }
   }
@@ -208,6 +237,17 @@ void ft__pool_fail_running(ft_pool *p, int w, int status, int code, int signo) {
 
 /* Fail everything not finished: pending items and every live chunk. */
 void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo) {
+  while (p->retries) {
+    ft__retry *rt = p->retries;
+    p->retries = rt->next;
+    for (size_t i = rt->item; i < rt->end; i++) {
+      ft__item_out it = {.status = status, .code = code, .signal = signo};
+      ft__emit_task(p, FT_EV_TASK_FAIL, rt->r, i, -1, 0, ft_now_ns(), &it, 0);
+      ft__result_item_done(rt->r, i, status, code, signo, 0, NULL, 0);
+    }
+    ft__result_unref(rt->r);
+    free(rt);
+  }
   uint64_t pub = atomic_load_explicit(&p->shm->published, memory_order_relaxed);
   for (uint64_t s = p->oldest; s < pub; s++) {
     ft__chunk *ch = ft__chunk_of(p, s);
@@ -234,7 +274,7 @@ void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo) {
 
 /* Work queued in a slot or still pending in the parent. */
 bool ft__pool_has_work(const ft_pool *p) {
-  if (p->pending_head)
+  if (p->pending_head || p->retries)
     return true;
   uint64_t pub = atomic_load_explicit(&p->shm->published, memory_order_relaxed);
   for (uint64_t s = p->oldest; s < pub; s++)
@@ -259,18 +299,56 @@ static void ft__pending_pop_if_done(ft_pool *p, ft_result *r) {
   r->in_pending = false;
 }
 
-/* Publish as many pending chunks as slots and arena room allow.  A slot's
- * fields are written before its state becomes QUEUED (release) and the
- * state before `published` moves (release), so a worker that sees the new
+/* Where the next chunk comes from: a retry (items a dead worker never
+ * started) before the pending submissions, in order. */
+typedef struct ft__src {
+  ft_result *r;
+  size_t *next, *off; /* the cursor to advance */
+  size_t end;
+  ft__retry *retry;   /* or NULL for a pending result */
+} ft__src;
+
+static bool ft__next_source(ft_pool *p, ft__src *src) {
+  if (p->retries) {
+    ft__retry *rt = p->retries;
+    *src = (ft__src){rt->r, &rt->item, &rt->off, rt->end, rt};
+    return true;
+  }
+  if (p->pending_head) {
+    ft_result *r = p->pending_head;
+    *src = (ft__src){r, &r->next_pub, &r->pub_off, r->n, NULL};
+    return true;
+  }
+  return false;
+}
+
+/* The source ran dry: drop the retry, or pop the result from pending. */
+static void ft__source_done(ft_pool *p, ft__src *src) {
+  if (*src->next < src->end)
+    return;
+  if (src->retry) {
+    p->retries = src->retry->next;
+    ft__result_unref(src->retry->r);
+    free(src->retry);
+  } else {
+    ft__pending_pop_if_done(p, src->r);
+  }
+}
+
+/* Publish as many chunks as slots and arena room allow.  A slot's fields
+ * are written before its state becomes QUEUED (release) and the state
+ * before `published` moves (release), so a worker that sees the new
  * `published` sees a complete slot. */
 static bool ft__pool_publish(ft_pool *p) {
   ft__pool_shm *shm = p->shm;
   uint64_t seq = atomic_load_explicit(&shm->published, memory_order_relaxed);
   uint64_t first_seq = seq;
-  while (p->pending_head && seq - p->oldest < FT__SLOTS) {
-    ft_result *r = p->pending_head;
-    size_t want = r->n - r->next_pub < r->chunksize ? r->n - r->next_pub : r->chunksize;
-    size_t a0 = r->pub_off, bytes = 0, k = 0;
+  ft__src src;
+  while (seq - p->oldest < FT__SLOTS && ft__next_source(p, &src)) {
+    ft_result *r = src.r;
+    size_t left = src.end - *src.next;
+    size_t want = left < r->chunksize ? left : r->chunksize;
+    size_t a0 = *src.off, bytes = 0, k = 0;
     while (k < want) { /* as many items as the chunk wants and the arena holds */
       size_t one = ft__wire_size(r->args + a0 + bytes);
       if (k > 0 && bytes + one > p->arena_cap)
@@ -279,12 +357,14 @@ static bool ft__pool_publish(ft_pool *p) {
       k++;
     }
     if (bytes > p->arena_cap) { /* one item larger than the whole arena */
-      size_t i = r->next_pub++;
-      r->pub_off += bytes;
+      size_t i = (*src.next)++;
+      *src.off += bytes;
       ft__item_out it = {.status = FT_E2BIG};
-      ft__pending_pop_if_done(p, r);
+      r->refs++; /* r must outlive its own completion here */
+      ft__source_done(p, &src);
       ft__emit_task(p, FT_EV_TASK_FAIL, r, i, -1, 0, ft_now_ns(), &it, 0);
       ft__result_item_done(r, i, FT_E2BIG, 0, 0, 0, NULL, 0);
+      ft__result_unref(r);
       continue;
     }
     uint64_t off = p->arena_head, pos = off % p->arena_cap;
@@ -296,9 +376,9 @@ static bool ft__pool_publish(ft_pool *p) {
       break; /* wait for older chunks to finish */
     memcpy(p->arena + off % p->arena_cap, r->args + a0, bytes);
     ft__chunk *ch = &p->chunks[seq & (FT__SLOTS - 1)];
-    *ch = (ft__chunk){.seq = seq, .res = r, .first = r->next_pub, .nitems = (uint32_t)k,
-                      .arena_start = p->arena_head, .arena_end = off + bytes, .live = true,
-                      .worker = -1};
+    *ch = (ft__chunk){.seq = seq, .res = r, .first = *src.next, .nitems = (uint32_t)k,
+                      .args_off = a0, .arena_start = p->arena_head, .arena_end = off + bytes,
+                      .live = true, .worker = -1};
     ft__slot *sl = &shm->slots[seq & (FT__SLOTS - 1)];
     sl->fn = r->fn;
     sl->kind = r->kind;
@@ -307,9 +387,9 @@ static bool ft__pool_publish(ft_pool *p) {
     sl->arg_len = bytes;
     atomic_store_explicit(&sl->state, FT__STATE(seq, 0, FT__SLOT_QUEUED), memory_order_release);
     p->arena_head = off + bytes;
-    r->next_pub += k;
-    r->pub_off += bytes;
-    ft__pending_pop_if_done(p, r);
+    *src.next += k;
+    *src.off += bytes;
+    ft__source_done(p, &src);
     seq++;
     atomic_store_explicit(&shm->published, seq, memory_order_release);
     p->stats.dispatches++;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #define FT__SPIN 256
+#define FT__FLUSH_NS (2ull * 1000 * 1000)
 
 static inline void ft__cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -113,6 +114,7 @@ typedef struct ft__wctx {
   ft_buf out;  /* one task's result */
   uint64_t seq;
   uint32_t first, count;
+  uint64_t last_flush;
 } ft__wctx;
 
 static void ft__flush(ft__wctx *c) {
@@ -189,6 +191,13 @@ static void ft__run_chunk(ft__wctx *c, const ft__slot *sl) {
     if (__fpending(stdout))
       fflush(stdout);
     ft__add_result(c, rc, t0, t1);
+    atomic_store_explicit(&c->ring->progress, i + 1, memory_order_release);
+    /* Slow items report one by one (a death then loses no result); fast
+     * ones are batched, at most a few milliseconds' worth. */
+    if (t1 - c->last_flush > FT__FLUSH_NS) {
+      ft__flush(c);
+      c->last_flush = t1;
+    }
     t0 = t1;
   }
   ft__flush(c);
@@ -217,7 +226,9 @@ int ft__pool_worker_main(void *arg) {
   while (ft__claim(shm, wk->idx, &seq)) {
     const ft__slot *sl = &shm->slots[seq & (FT__SLOTS - 1)];
     start.seq = seq;
-    start.t = ft_now_ns();
+    start.t = c.last_flush = ft_now_ns();
+    atomic_store_explicit(&c.ring->progress, 0, memory_order_relaxed);
+    atomic_store_explicit(&c.ring->progress_seq, seq, memory_order_release);
     ft__ring_put(p, c.ring, &start, sizeof start);
     c.seq = seq;
     c.first = c.count = 0;

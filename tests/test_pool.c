@@ -281,6 +281,40 @@ static void test_worker_killed_mid_task(void **state) {
   close_join_free(p);
 }
 
+/* With chunks, only the item that was running fails; the chunk's unstarted
+ * items are run again by another worker. */
+static void test_worker_killed_mid_chunk_requeues_the_rest(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  enum { N = 30 };
+  uint64_t vals[N];
+  ft_slice items[N];
+  for (int i = 0; i < N; i++) {
+    vals[i] = (uint64_t)i + 100;
+    items[i] = (ft_slice){&vals[i], 8};
+  }
+  vals[13] = 7; /* fragile: SIGKILL */
+  ft_result *r;
+  assert_int_equal(ft_pool_map(p, fragile, items, N, 10, &r), FT_EWORKER);
+  assert_int_equal(ft_result_failed(r), 1);
+  for (size_t i = 0; i < N; i++) {
+    ft_item it;
+    assert_int_equal(ft_result_item(r, i, &it), 0);
+    if (i == 13) {
+      assert_int_equal(it.status, FT_EWORKER);
+      assert_int_equal(it.signal, SIGKILL);
+    } else {
+      assert_int_equal(it.status, 0);
+      assert_int_equal(get_u64(it.value), vals[i]);
+    }
+  }
+  ft_result_free(r);
+  ft_pool_stats st;
+  ft_pool_stats_get(p, &st);
+  assert_int_equal(st.dispatches, 4); /* 3 chunks, and the rest of the broken one */
+  close_join_free(p);
+}
+
 static int fails_on_odd(ft_slice arg, ft_buf *out) {
   uint64_t v = get_u64(arg);
   if (v % 2) {
@@ -476,6 +510,7 @@ int main(void) {
       FT_TEST(test_chunksize_dispatches),
       FT_TEST(test_maxtasksperchild),
       FT_TEST(test_worker_killed_mid_task),
+      FT_TEST(test_worker_killed_mid_chunk_requeues_the_rest),
       FT_TEST(test_task_returns_error),
       FT_TEST(test_join_before_close),
       FT_TEST(test_imap),
