@@ -349,7 +349,7 @@ typedef struct ft_pool_opts {
   const char *name;          /* default "pool" */
   int workers;               /* default: online CPUs */
   unsigned maxtasksperchild; /* 0: unlimited */
-  size_t result_ring_bytes;  /* per worker; default 1 MiB; bounds one chunk's results */
+  size_t result_ring_bytes;  /* per worker; default 256 KiB; half of it bounds one result */
   size_t arg_arena_bytes;    /* default 4 MiB; bounds one chunk's arguments */
   ft_stdio out, err;         /* workers' stdout / stderr; default captured */
   int (*initializer)(void *arg); /* run in each worker before its first task */

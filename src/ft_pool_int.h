@@ -143,7 +143,10 @@ typedef struct ft__item_out {
   uint16_t signal;
   bool done;
   uint32_t len;
-  const char *value;
+  union {
+    const char *value; /* len > 8: in the result's blocks */
+    char inline_[8];   /* len <= 8: right here */
+  } v;
 } ft__item_out;
 
 /* Memory for result values: blocks that never move, so an ft_item handed
@@ -166,6 +169,8 @@ struct ft_result {
   size_t pub_off;   /* its offset in args */
   char *args;       /* items in wire form, back to back */
   size_t args_len;
+  size_t *chunk_off; /* nchunks + 1 offsets in args where chunks begin */
+  size_t nchunks;
   ft__item_out *items;
   size_t ndone, nfailed;
   size_t *order;    /* completion order (imap_unordered only, else NULL) */

@@ -58,10 +58,16 @@ void ft__result_item_done(ft_result *r, size_t i, int status, int code, int sign
   ft__item_out *it = &r->items[i];
   if (it->done)
     return;
-  it->value = ft__result_store(r, value, len);
-  it->len = it->value ? (uint32_t)len : 0;
-  if (!it->value && !status)
-    status = -ENOMEM;
+  if (len <= sizeof it->v.inline_) {
+    if (len)
+      memcpy(it->v.inline_, value, len);
+    it->len = (uint32_t)len;
+  } else {
+    it->v.value = ft__result_store(r, value, len);
+    it->len = it->v.value ? (uint32_t)len : 0;
+    if (!it->v.value && !status)
+      status = -ENOMEM;
+  }
   it->status = status;
   it->code = code;
   it->signal = (uint16_t)signo;
@@ -349,6 +355,12 @@ static bool ft__pool_publish(ft_pool *p) {
     size_t left = src.end - *src.next;
     size_t want = left < r->chunksize ? left : r->chunksize;
     size_t a0 = *src.off, bytes = 0, k = 0;
+    size_t c = *src.next / r->chunksize;
+    if (!src.retry && *src.next % r->chunksize == 0 &&
+        r->chunk_off[c + 1] - r->chunk_off[c] <= p->arena_cap) {
+      k = want; /* a whole chunk, as planned at submission */
+      bytes = r->chunk_off[c + 1] - r->chunk_off[c];
+    }
     while (k < want) { /* as many items as the chunk wants and the arena holds */
       size_t one = ft__wire_size(r->args + a0 + bytes);
       if (k > 0 && bytes + one > p->arena_cap)

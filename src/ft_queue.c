@@ -1,3 +1,408 @@
-/* ft_queue.c - placeholder, replaced by the shared-memory queue. */
+/* ft_queue.c - a bounded multi-producer multi-consumer queue of byte items
+ * in shared memory, for every process forked after it was made.
+ *
+ * One anonymous shared mapping: a header and a byte ring of records
+ * [u32 len][u32 pad][bytes][pad to 8].  Producers serialise on one robust
+ * process-shared mutex and consumers on another (a two-lock queue), so a
+ * producer and a consumer never contend: they meet only through the tail
+ * and head words.  Every change becomes visible at its last step (tail or
+ * head stored with release), so a process killed in the middle of a put or
+ * a get leaves a queue that is whole: the next one to take that side's
+ * mutex is told EOWNERDEAD, marks it consistent, and goes on.  Waiting is
+ * done on futex words, never on a condition variable: a waiter killed
+ * inside pthread_cond_wait can wedge glibc's condvar for everyone else. */
 #include "ft_internal.h"
-void ft__queue_sample(ft_queue *q, ft_event *ev) { (void)q; (void)ev; }
+
+#include <limits.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define FT__Q_DEFAULT_ITEMS 1000
+#define FT__Q_DEFAULT_BYTES (1u << 20)
+#define FT__Q_SPIN 400
+#define FT__ALIGN8_Q(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
+#define FT__Q_LINE 64
+
+/* Called (when set) in the middle of a put, with the lock held and half the
+ * item copied: the tests use it to kill a producer at the worst moment. */
+void (*ft__queue_put_midpoint_hook)(void);
+
+/* One side of the queue: its lock, its end of the ring, its counters.
+ * Three cache lines: what this side writes on every operation; what it
+ * writes now and then (its cached view of the other side, its waiting
+ * statistics); and what the other side reads on every operation (seq and
+ * waiters, which change only when someone sleeps). */
+typedef struct ft__qside {
+  _Alignas(FT__Q_LINE) pthread_mutex_t lock;
+  _Atomic uint64_t pos;     /* tail (producers) or head (consumers), monotonic */
+  _Atomic uint64_t items;   /* puts or gets */
+  _Atomic uint64_t bytes;   /* bytes in or out */
+  _Alignas(FT__Q_LINE) uint64_t seen_pos; /* the other side's pos, items, bytes when last */
+  uint64_t seen_items, seen_bytes;        /* looked at (under this side's lock) */
+  _Atomic uint32_t blocked;               /* of this side, blocked right now */
+  _Atomic uint64_t blocked_ns;
+  _Alignas(FT__Q_LINE) _Atomic uint32_t seq; /* futex: bumped after a commit when the other side waits */
+  _Atomic uint32_t waiters;                  /* of this side, asleep on the other side's seq */
+} ft__qside;
+
+typedef struct ft__qshm {
+  uint64_t ring_cap, max_items, max_bytes;
+  _Atomic uint32_t closed;
+  _Atomic uint32_t owner_deaths;
+  _Atomic uint64_t high_water;
+  ft__qside put;
+  ft__qside get;
+  _Alignas(FT__Q_LINE) char ring[];
+} ft__qshm;
+
+struct ft_queue {
+  ft_loop *loop;
+  pid_t owner; /* the process that made it */
+  char *name;
+  ft__qshm *shm;
+  size_t map_len;
+};
+
+static inline void ft__q_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/* Make a queue (before forking the processes that use it). */
+int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_bytes,
+                 ft_queue **out) {
+  int rc;
+  *out = NULL;
+  if (!loop || !name)
+    return FT_EINVAL;
+  if (!max_items)
+    max_items = FT__Q_DEFAULT_ITEMS;
+  if (!max_bytes)
+    max_bytes = FT__Q_DEFAULT_BYTES;
+  ft_queue *q = ft__xalloc(sizeof *q);
+  if (!q)
+    return -ENOMEM;
+  q->loop = loop;
+  q->owner = getpid();
+  q->name = strdup(name);
+  /* Room for every byte and every record header (with its padding). */
+  uint64_t ring = (uint64_t)max_bytes + 16 * (uint64_t)max_items;
+  q->map_len = sizeof(ft__qshm) + ring;
+  q->shm = mmap(NULL, q->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
+                -1, 0);
+  if (q->shm == MAP_FAILED) {
+    q->shm = NULL;
+    rc = -errno;
+    goto fail;
+  }
+  if (!q->name) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  ft__qshm *s = q->shm;
+  s->ring_cap = ring;
+  s->max_items = max_items;
+  s->max_bytes = max_bytes;
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  rc = pthread_mutex_init(&s->put.lock, &a);
+  if (!rc)
+    rc = pthread_mutex_init(&s->get.lock, &a);
+  pthread_mutexattr_destroy(&a);
+  if (rc) {
+    rc = -rc;
+    goto fail;
+  }
+  if ((rc = ft__loop_add_queue(loop, q)) < 0)
+    goto fail;
+  *out = q;
+  return 0;
+fail:
+  if (q->shm)
+    munmap(q->shm, q->map_len);
+  free(q->name);
+  free(q);
+  return rc;
+}
+
+/* Take one side's lock; a holder that died leaves it to us, and since every
+ * change commits last, the state it left is consistent as it stands. */
+static void ft__q_lock(ft__qshm *s, ft__qside *side) {
+  if (pthread_mutex_lock(&side->lock) == EOWNERDEAD) {
+    atomic_fetch_add(&s->owner_deaths, 1);
+    pthread_mutex_consistent(&side->lock);
+  }
+}
+
+static void ft__q_unlock(ft__qside *side) { pthread_mutex_unlock(&side->lock); }
+
+static void ft__q_copy_in(ft__qshm *s, uint64_t at, const void *src, size_t n) {
+  size_t off = at % s->ring_cap, first = n < s->ring_cap - off ? n : s->ring_cap - off;
+  memcpy(s->ring + off, src, first);
+  memcpy(s->ring, (const char *)src + first, n - first);
+}
+
+static void ft__q_copy_out(const ft__qshm *s, uint64_t at, void *dst, size_t n) {
+  size_t off = at % s->ring_cap, first = n < s->ring_cap - off ? n : s->ring_cap - off;
+  memcpy(dst, s->ring + off, first);
+  memcpy((char *)dst + first, s->ring, n - first);
+}
+
+/* After a commit on side `me`: if anyone of the other side sleeps, bump our
+ * seq and wake one.  The commit was stored before the fence and the
+ * sleeper registers before it looks (ft__q_block), so either we see the
+ * sleeper or the sleeper sees the commit. */
+static void ft__q_notify(ft__qside *me, ft__qside *other) {
+  atomic_thread_fence(memory_order_seq_cst);
+  if (atomic_load_explicit(&other->waiters, memory_order_relaxed)) {
+    atomic_fetch_add(&me->seq, 1);
+    ft__futex_wake(&me->seq, 1);
+  }
+}
+
+/* Block side `me` until the other side commits, the queue closes, or the
+ * deadline passes.  The side's lock is released meanwhile (a producer
+ * asleep on a full queue must not hold up the others, nor their timeouts)
+ * and taken again before returning.  Spin first (two processes on two
+ * cores usually meet within microseconds), then sleep on the other side's
+ * seq; ready() is looked at again after registering as a waiter, so no
+ * commit is missed.  Returns FT_ETIMEDOUT at the deadline. */
+static int ft__q_block(ft__qshm *s, ft__qside *me, ft__qside *other, bool (*ready)(const ft__qshm *, const void *),
+                       const void *ud, uint64_t deadline) {
+  ft__q_unlock(me);
+  int rc = 0;
+  for (int i = 0; i < FT__Q_SPIN; i++) {
+    if (ready(s, ud))
+      goto out;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  atomic_fetch_add(&me->blocked, 1);
+  atomic_fetch_add(&me->waiters, 1); /* seq_cst: before the look below */
+  uint32_t seen = atomic_load(&other->seq);
+  uint64_t t0 = ft_now_ns();
+  if (!ready(s, ud)) {
+    if (deadline && t0 >= deadline)
+      rc = FT_ETIMEDOUT;
+    else
+      rc = ft__futex_wait(&other->seq, seen, deadline);
+  }
+  atomic_fetch_sub(&me->waiters, 1);
+  atomic_fetch_sub(&me->blocked, 1);
+  atomic_fetch_add(&me->blocked_ns, ft_now_ns() - t0);
+out:
+  ft__q_lock(s, me);
+  return rc;
+}
+
+typedef struct ft__q_need {
+  uint64_t bytes; /* ring bytes of the record */
+  size_t len;     /* payload */
+} ft__q_need;
+
+/* Room for the record?  First against the producers' cached view of the
+ * consumers (stale only in the safe direction: it sees fewer gets than there
+ * were), and only when that says no, against the consumers' real counters.
+ * Called with the producers' lock held. */
+static bool ft__q_has_room(ft__qshm *s, const ft__q_need *n) {
+  ft__qside *p = &s->put;
+  uint64_t puts = atomic_load_explicit(&p->items, memory_order_relaxed);
+  uint64_t bin = atomic_load_explicit(&p->bytes, memory_order_relaxed);
+  uint64_t tail = atomic_load_explicit(&p->pos, memory_order_relaxed);
+  for (int fresh = 0; fresh < 2; fresh++) {
+    if (puts - p->seen_items < s->max_items && bin - p->seen_bytes + n->len <= s->max_bytes &&
+        tail + n->bytes - p->seen_pos <= s->ring_cap)
+      return true;
+    if (fresh)
+      break;
+    p->seen_pos = atomic_load_explicit(&s->get.pos, memory_order_acquire);
+    p->seen_items = atomic_load_explicit(&s->get.items, memory_order_relaxed);
+    p->seen_bytes = atomic_load_explicit(&s->get.bytes, memory_order_relaxed);
+  }
+  return false;
+}
+
+/* The same, for a blocked producer, without the lock: fresh loads, no cache. */
+static bool ft__q_room_now(const ft__qshm *s, const void *ud) {
+  const ft__q_need *n = ud;
+  uint64_t gets = atomic_load(&s->get.items), bout = atomic_load(&s->get.bytes);
+  uint64_t head = atomic_load_explicit(&s->get.pos, memory_order_acquire);
+  return atomic_load(&s->closed) ||
+         (atomic_load(&s->put.items) - gets < s->max_items &&
+          atomic_load(&s->put.bytes) - bout + n->len <= s->max_bytes &&
+          atomic_load(&s->put.pos) + n->bytes - head <= s->ring_cap);
+}
+
+/* An item to take at head?  Against the consumers' cached tail first.
+ * Called with the consumers' lock held. */
+static bool ft__q_has_item(ft__qshm *s, uint64_t head) {
+  ft__qside *g = &s->get;
+  if (g->seen_pos != head)
+    return true;
+  g->seen_pos = atomic_load_explicit(&s->put.pos, memory_order_acquire);
+  return g->seen_pos != head;
+}
+
+/* The same, for a blocked consumer, without the lock. */
+static bool ft__q_item_now(const ft__qshm *s, const void *ud) {
+  (void)ud;
+  return atomic_load(&s->closed) ||
+         atomic_load_explicit(&s->put.pos, memory_order_acquire) != atomic_load(&s->get.pos);
+}
+
+/* Put an item, blocking up to timeout while the queue is full. */
+int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout) {
+  if (!q || (!data && len))
+    return FT_EINVAL;
+  ft__qshm *s = q->shm;
+  if (len > s->max_bytes || len > UINT32_MAX)
+    return FT_E2BIG;
+  ft__q_need need = {8 + FT__ALIGN8_Q(len), len};
+  uint64_t deadline = timeout > 0 ? ft__deadline(timeout) : 0;
+  ft__q_lock(s, &s->put);
+  for (;;) {
+    if (atomic_load(&s->closed)) {
+      ft__q_unlock(&s->put);
+      return FT_ECLOSED;
+    }
+    if (ft__q_has_room(s, &need))
+      break;
+    int rc = timeout == 0 ? FT_EFULL : ft__q_block(s, &s->put, &s->get, ft__q_room_now, &need, deadline);
+    if (rc < 0 && !ft__q_has_room(s, &need)) {
+      ft__q_unlock(&s->put);
+      return rc;
+    }
+  }
+  uint64_t tail = atomic_load_explicit(&s->put.pos, memory_order_relaxed);
+  uint32_t h[2] = {(uint32_t)len, 0};
+  ft__q_copy_in(s, tail, h, sizeof h);
+  if (ft__queue_put_midpoint_hook && len) {
+    ft__q_copy_in(s, tail + 8, data, len / 2);
+    ft__queue_put_midpoint_hook();
+  }
+  ft__q_copy_in(s, tail + 8, data, len);
+  /* Commit: the counters first (readers of the tail trust them), then the
+   * tail with release; only now does the item exist. */
+  uint64_t puts = atomic_load_explicit(&s->put.items, memory_order_relaxed) + 1;
+  atomic_store_explicit(&s->put.items, puts, memory_order_relaxed);
+  atomic_store_explicit(&s->put.bytes, atomic_load_explicit(&s->put.bytes, memory_order_relaxed) + len,
+                        memory_order_relaxed);
+  atomic_store_explicit(&s->put.pos, tail + need.bytes, memory_order_release);
+  /* The high-water mark without a cache miss per put: the cached view
+   * overestimates the depth, so only when it passes the mark is the real
+   * depth read (and the cache refreshed with it). */
+  if (puts - s->put.seen_items > atomic_load_explicit(&s->high_water, memory_order_relaxed)) {
+    s->put.seen_pos = atomic_load_explicit(&s->get.pos, memory_order_acquire);
+    s->put.seen_items = atomic_load_explicit(&s->get.items, memory_order_relaxed);
+    s->put.seen_bytes = atomic_load_explicit(&s->get.bytes, memory_order_relaxed);
+    uint64_t depth = puts - s->put.seen_items;
+    if (depth > atomic_load_explicit(&s->high_water, memory_order_relaxed))
+      atomic_store_explicit(&s->high_water, depth, memory_order_relaxed);
+  }
+  ft__q_unlock(&s->put);
+  ft__q_notify(&s->put, &s->get);
+  return 0;
+}
+
+/* Get an item into buf, blocking up to timeout while the queue is empty. */
+int ft_queue_get(ft_queue *q, void *buf, size_t cap, size_t *len, double timeout) {
+  if (!q || !len || (!buf && cap))
+    return FT_EINVAL;
+  ft__qshm *s = q->shm;
+  uint64_t deadline = timeout > 0 ? ft__deadline(timeout) : 0;
+  ft__q_lock(s, &s->get);
+  uint64_t head;
+  for (;;) {
+    head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
+    if (ft__q_has_item(s, head))
+      break;
+    if (atomic_load(&s->closed)) {
+      ft__q_unlock(&s->get);
+      return FT_ECLOSED;
+    }
+    int rc = timeout == 0 ? FT_EEMPTY : ft__q_block(s, &s->get, &s->put, ft__q_item_now, NULL, deadline);
+    if (rc < 0) {
+      head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
+      if (ft__q_has_item(s, head))
+        break;
+      ft__q_unlock(&s->get);
+      return rc;
+    }
+  }
+  uint32_t h[2];
+  ft__q_copy_out(s, head, h, sizeof h);
+  *len = h[0];
+  if (h[0] > cap) {
+    ft__q_unlock(&s->get);
+    return FT_E2BIG;
+  }
+  ft__q_copy_out(s, head + 8, buf, h[0]);
+  /* Commit: counters, then the head with release; the item is gone only now. */
+  atomic_store_explicit(&s->get.items, atomic_load_explicit(&s->get.items, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+  atomic_store_explicit(&s->get.bytes, atomic_load_explicit(&s->get.bytes, memory_order_relaxed) + h[0],
+                        memory_order_relaxed);
+  atomic_store_explicit(&s->get.pos, head + 8 + FT__ALIGN8_Q(h[0]), memory_order_release);
+  ft__q_unlock(&s->get);
+  ft__q_notify(&s->get, &s->put);
+  return 0;
+}
+
+/* Close: puts fail; gets drain and then fail; everyone blocked wakes. */
+int ft_queue_close(ft_queue *q) {
+  if (!q)
+    return FT_EINVAL;
+  ft__qshm *s = q->shm;
+  atomic_store(&s->closed, 1);
+  atomic_fetch_add(&s->put.seq, 1);
+  atomic_fetch_add(&s->get.seq, 1);
+  ft__futex_wake(&s->put.seq, INT_MAX);
+  ft__futex_wake(&s->get.seq, INT_MAX);
+  return 0;
+}
+
+/* Read the counters without a lock (each is one atomic word; the pairs are
+ * read gets-first so the depth is never negative). */
+void ft_queue_stats_get(const ft_queue *q, ft_queue_stats *st) {
+  ft__qshm *s = q->shm;
+  memset(st, 0, sizeof *st);
+  st->gets = atomic_load(&s->get.items);
+  st->bytes_out = atomic_load(&s->get.bytes);
+  st->puts = atomic_load(&s->put.items);
+  st->bytes_in = atomic_load(&s->put.bytes);
+  st->depth = st->puts >= st->gets ? st->puts - st->gets : 0;
+  st->depth_bytes = st->bytes_in >= st->bytes_out ? st->bytes_in - st->bytes_out : 0;
+  st->high_water = atomic_load(&s->high_water);
+  st->capacity = s->max_items;
+  st->capacity_bytes = s->max_bytes;
+  st->put_blocked_ns = atomic_load(&s->put.blocked_ns);
+  st->get_blocked_ns = atomic_load(&s->get.blocked_ns);
+  st->producers_blocked = atomic_load(&s->put.blocked);
+  st->consumers_blocked = atomic_load(&s->get.blocked);
+  st->owner_deaths = atomic_load(&s->owner_deaths);
+  st->closed = atomic_load(&s->closed) != 0;
+}
+
+/* The queue's name. */
+const char *ft_queue_name(const ft_queue *q) { return q ? q->name : NULL; }
+
+void ft__queue_sample(ft_queue *q, ft_event *ev) {
+  ev->name = q->name;
+  ft_queue_stats_get(q, &ev->u.queue);
+}
+
+/* Unmap; in the process that made it, also stop sampling it. */
+void ft_queue_free(ft_queue *q) {
+  if (!q)
+    return;
+  if (q->owner == getpid())
+    ft__loop_remove_queue(q->loop, q);
+  munmap(q->shm, q->map_len);
+  free(q->name);
+  free(q);
+}

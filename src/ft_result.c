@@ -6,7 +6,7 @@ static void ft__item_copy(const ft__item_out *o, ft_item *item) {
   item->code = o->code;
   item->signal = o->signal;
   item->worker = o->worker;
-  item->value = (ft_slice){o->value, o->len};
+  item->value = (ft_slice){o->len <= sizeof o->v.inline_ ? o->v.inline_ : o->v.value, o->len};
 }
 
 static bool ft__result_is_ready(void *ud) { return ((ft_result *)ud)->ready; }
@@ -73,6 +73,7 @@ void ft__result_unref(ft_result *r) {
   ft__big_free(r->args, r->args_len);
   ft__big_free(r->items, r->n * sizeof *r->items);
   ft__big_free(r->order, r->n * sizeof *r->order);
+  ft__big_free(r->chunk_off, (r->nchunks + 1) * sizeof *r->chunk_off);
   free(r);
 }
 
