@@ -259,6 +259,8 @@ int ft_loop_watch_fd(ft_loop *loop, int fd, bool want_write,
 void ft_loop_unwatch_fd(ft_loop *loop, int fd);
 /* Interval between FT_EV_QUEUE samples (default 100 ms; 0 turns them off). */
 void ft_loop_set_sample_interval(ft_loop *loop, uint64_t ns);
+/* Live children of this process, the adopted orphans included (read from /proc). */
+int ft_loop_children(const ft_loop *loop);
 /* Number of children forked by this loop that have not been reaped. */
 int ft_loop_live_children(const ft_loop *loop);
 /* Signal every child still alive (for a clean stop: SIGTERM, then SIGKILL). */

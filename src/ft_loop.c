@@ -502,6 +502,20 @@ void ft__loop_close_in_child(ft_loop *loop, const int *keep, int nkeep) {
   close(loop->devnull);
 }
 
+/* Live children of this process, forked or adopted (from /proc). */
+int ft_loop_children(const ft_loop *loop) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)loop->pid);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return -errno;
+  int n = 0, pid;
+  while (fscanf(f, "%d", &pid) == 1)
+    n++;
+  fclose(f);
+  return n;
+}
+
 /* Children forked by this loop and not yet reaped. */
 int ft_loop_live_children(const ft_loop *loop) { return loop->live_children; }
 
@@ -652,6 +666,10 @@ int ft__loop_add_queue(ft_loop *loop, ft_queue *q) {
 void ft__loop_remove_queue(ft_loop *loop, ft_queue *q) {
   for (size_t i = 0; i < loop->nqueues; i++)
     if (loop->queues[i] == q) {
+      /* A last sample, so the stream ends with the queue's final counts. */
+      ft_event ev = {.kind = FT_EV_QUEUE, .pid = loop->pid, .ppid = getppid()};
+      ft__queue_sample(q, &ev);
+      ft__emit(loop, &ev);
       loop->queues[i] = loop->queues[--loop->nqueues];
       break;
     }

@@ -1,9 +1,144 @@
-/* main.c - the forktop program (placeholder until the runner lands). */
-#include <stdio.h>
+/* main.c - forktop's command line: run, list, replay, help, version. */
+#include "ui.h"
 
-#include "forktop.h"
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void) {
-  printf("forktop %s\n", FT_VERSION);
-  return 0;
+#define UI_DEFAULT_WORKLOAD "tour"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: forktop [OPTIONS] [run] [WORKLOAD]\n"
+          "       forktop list\n"
+          "       forktop replay [OPTIONS] FILE\n"
+          "\n"
+          "Runs a multi-process workload and shows its processes, tasks, queues and\n"
+          "exit codes as they happen.  WORKLOAD is a path to a workload file or the\n"
+          "name of a shipped one (see `forktop list`); the default is \"" UI_DEFAULT_WORKLOAD "\".\n"
+          "\n"
+          "options:\n"
+          "  --headless          print what happens as readable lines, then a summary\n"
+          "  --json              print one JSON object per event (schema: docs/json.md)\n"
+          "  --record FILE       also write the JSON event stream to FILE\n"
+          "  -s, --set KEY=VALUE override a workload key (workers=8, main.tasks=100);\n"
+          "                      may be repeated\n"
+          "  -d TENTHS           dashboard refresh delay in tenths of a second (default 1)\n"
+          "  --ascii             draw the tree with ASCII instead of Unicode\n"
+          "  --speed X           replay: X times the recorded pace (default 1; 0: at once)\n"
+          "  -h, --help          show this help\n"
+          "  -V, --version       show the version\n"
+          "\n"
+          "exit status: 0 every task and process succeeded; 1 something failed;\n"
+          "2 usage or workload-file error; 128+N stopped by signal N.\n");
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "forktop: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\nTry 'forktop --help'.\n");
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  ui_opts o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1};
+  char **sets = calloc((size_t)argc, sizeof *sets);
+  static const struct option longs[] = {
+      {"headless", no_argument, NULL, 'H'}, {"json", no_argument, NULL, 'J'},
+      {"record", required_argument, NULL, 'R'}, {"set", required_argument, NULL, 's'},
+      {"ascii", no_argument, NULL, 'A'},      {"speed", required_argument, NULL, 'S'},
+      {"help", no_argument, NULL, 'h'},       {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0}};
+  int c, status = 2;
+  char *end;
+  opterr = 0;
+  /* GNU getopt permutes: options may come before or after the command and
+   * the workload; everything after "--" is left alone. */
+  while ((c = getopt_long(argc, argv, "s:d:hV", longs, NULL)) != -1) {
+    switch (c) {
+    case 'H':
+      o.mode = UI_HEADLESS;
+      break;
+    case 'J':
+      o.mode = UI_JSON;
+      break;
+    case 'R':
+      o.record = optarg;
+      break;
+    case 's':
+      if (!strchr(optarg, '=') || optarg[0] == '=') {
+        status = usage_error("-s %s: expected KEY=VALUE", optarg);
+        goto done;
+      }
+      sets[o.nsets++] = optarg;
+      break;
+    case 'd':
+      o.delay_tenths = (int)strtol(optarg, &end, 10);
+      if (*end || o.delay_tenths < 1 || o.delay_tenths > 600) {
+        status = usage_error("-d %s: expected tenths of a second, 1 to 600", optarg);
+        goto done;
+      }
+      break;
+    case 'A':
+      o.ascii = true;
+      break;
+    case 'S':
+      o.speed = strtod(optarg, &end);
+      if (*end || o.speed < 0) {
+        status = usage_error("--speed %s: expected a factor >= 0", optarg);
+        goto done;
+      }
+      break;
+    case 'h':
+      usage(stdout);
+      status = 0;
+      goto done;
+    case 'V':
+      printf("forktop %s\n", FT_VERSION);
+      status = 0;
+      goto done;
+    default:
+      status = usage_error("unknown option '%s'", argv[optind - 1]);
+      goto done;
+    }
+  }
+  o.sets = sets;
+  if (optind < argc && strcmp(argv[optind], "run") == 0)
+    optind++;
+  const char *cmd = optind < argc ? argv[optind] : NULL;
+  if (cmd && strcmp(cmd, "list") == 0) {
+    if (optind + 1 < argc) {
+      status = usage_error("list takes no argument (got '%s')", argv[optind + 1]);
+      goto done;
+    }
+    status = ui_list_workloads(stdout);
+    goto done;
+  }
+  if (cmd && strcmp(cmd, "replay") == 0) {
+    if (optind + 2 != argc) {
+      status = usage_error("%s", "replay takes exactly one FILE");
+      goto done;
+    }
+    if (o.mode == UI_DASHBOARD)
+      o.mode = UI_HEADLESS; /* the dashboard replays once it exists */
+    status = ui_replay(argv[optind + 1], &o);
+    goto done;
+  }
+  if (optind + 1 < argc) {
+    status = usage_error("unexpected argument '%s'", argv[optind + 1]);
+    goto done;
+  }
+  const char *name = cmd ? cmd : UI_DEFAULT_WORKLOAD;
+  char *path = ui_find_workload(name);
+  if (!path) {
+    status = usage_error("no workload named '%s' (see 'forktop list')", name);
+    goto done;
+  }
+  if (o.mode == UI_DASHBOARD)
+    o.mode = UI_HEADLESS; /* until the dashboard lands, forktop runs headless */
+  status = ui_run_workload(path, &o);
+  free(path);
+done:
+  free(sets);
+  return status;
 }

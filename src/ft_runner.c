@@ -1,0 +1,485 @@
+/* ft_runner.c - run a workload plan: queues first, then every pool and
+ * process whose `after` is satisfied; `stop_when` and `close_after` rules
+ * applied as parts finish; outcomes tallied from the events. */
+#include "ft_runner_int.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+/* The runner whose plan a forked worker or process executes: set before
+ * any fork, inherited by every child. */
+static ft_runner *ft__self;
+
+static int ft__unit_find(const ft_runner *r, const char *name) {
+  if (!name)
+    return -1;
+  for (size_t i = 0; i < r->nunits; i++)
+    if (strcmp(r->units[i].name, name) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* ------------------------------------------------------------ children */
+
+static uint64_t ft__item_seed(const ft_runner *r, size_t unit, size_t item) {
+  uint64_t s = r->plan->seed ^ (0x9E3779B97F4A7C15ull * (unit + 1)) ^ (item * 0xD1B54A32D192ED03ull);
+  return ft__rand_next(&s);
+}
+
+/* A pool task: [u32 unit][u32 item index][item text]. */
+static int ft__pool_task(ft_slice arg, ft_buf *out) {
+  uint32_t h[2];
+  memcpy(h, arg.ptr, sizeof h);
+  ft_runner *r = ft__self;
+  const ft_plan_pool *pp = &r->plan->pools[r->units[h[0]].idx];
+  size_t len = arg.len - sizeof h;
+  char *item = malloc(len + 1);
+  if (!item)
+    return 70;
+  memcpy(item, (const char *)arg.ptr + sizeof h, len);
+  item[len] = '\0';
+  int rc = ft__steps_run(r, pp->steps, pp->nsteps, item, ft__item_seed(r, h[0], h[1]), out);
+  free(item);
+  return rc;
+}
+
+/* starmap: the item's words are the arguments; {} is them joined by spaces. */
+static int ft__pool_star(size_t argc, const ft_slice *argv, ft_buf *out) {
+  ft_buf joined = {0};
+  uint32_t h[2];
+  memcpy(h, argv[0].ptr, sizeof h);
+  int rc = ft_buf_append(&joined, h, sizeof h);
+  for (size_t i = 1; i < argc && !rc; i++) {
+    if (i > 1)
+      rc = ft_buf_append(&joined, " ", 1);
+    if (!rc)
+      rc = ft_buf_append(&joined, argv[i].ptr, argv[i].len);
+  }
+  if (!rc)
+    rc = ft__pool_task((ft_slice){joined.data, joined.len}, out);
+  ft_buf_free(&joined);
+  return rc;
+}
+
+typedef struct ft__proc_arg {
+  size_t unit;
+  int instance;
+} ft__proc_arg;
+
+static int ft__proc_main(void *arg) {
+  ft__proc_arg *a = arg;
+  ft_runner *r = ft__self;
+  const ft_plan_process *pp = &r->plan->procs[r->units[a->unit].idx];
+  char item[16];
+  snprintf(item, sizeof item, "%d", a->instance);
+  ft_buf out = {0};
+  int rc = ft__steps_run(r, pp->steps, pp->nsteps, item, ft__item_seed(r, a->unit, (size_t)a->instance),
+                         &out);
+  if (rc && out.len)
+    fprintf(stderr, "%.*s\n", (int)out.len, out.data);
+  ft_buf_free(&out);
+  return rc;
+}
+
+/* ------------------------------------------------------------- starting */
+
+static void ft__chaos_tick(ft_timer *t, void *ud) {
+  (void)t;
+  ft__unit *u = ud;
+  ft_pool_stats st;
+  ft_pool_stats_get(u->pool, &st);
+  int w = (int)(ft__rand_next(&ft__self->rng) % (uint64_t)st.workers);
+  pid_t pid = ft_pool_worker_pid(u->pool, w);
+  if (pid > 0)
+    kill(pid, SIGKILL);
+}
+
+static int ft__start_pool(ft_runner *r, size_t ui) {
+  ft__unit *u = &r->units[ui];
+  const ft_plan_pool *pp = &r->plan->pools[u->idx];
+  ft_pool_opts o = {.name = pp->name, .workers = pp->workers,
+                    .maxtasksperchild = pp->maxtasksperchild};
+  int rc = ft_pool_new(r->loop, &o, &u->pool);
+  if (rc < 0)
+    return rc;
+  size_t n = pp->nitems, total = 0;
+  for (size_t i = 0; i < n; i++)
+    total += 8 + strlen(pp->items[i]);
+  u->argbuf = malloc(total ? total : 1);
+  u->args = calloc(n ? n : 1, sizeof *u->args);
+  if (!u->argbuf || !u->args)
+    return -ENOMEM;
+  char *d = u->argbuf;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t h[2] = {(uint32_t)ui, (uint32_t)i};
+    size_t len = strlen(pp->items[i]);
+    memcpy(d, h, sizeof h);
+    memcpy(d + sizeof h, pp->items[i], len);
+    u->args[i] = (ft_slice){d, sizeof h + len};
+    d += sizeof h + len;
+  }
+  r->sum.tasks += n;
+  switch (pp->submit) {
+  case FT_SUBMIT_APPLY_ASYNC:
+    u->results = calloc(n ? n : 1, sizeof *u->results);
+    if (!u->results)
+      return -ENOMEM;
+    for (size_t i = 0; i < n; i++, u->nresults++)
+      if ((rc = ft_pool_apply_async(u->pool, ft__pool_task, u->args[i], NULL, NULL, NULL,
+                                    &u->results[i])) < 0)
+        return rc;
+    break;
+  case FT_SUBMIT_MAP:
+  case FT_SUBMIT_MAP_ASYNC:
+    /* The runner never blocks the loop: map is map_async waited on here. */
+    u->results = calloc(1, sizeof *u->results);
+    if (!u->results)
+      return -ENOMEM;
+    u->nresults = 1;
+    rc = ft_pool_map_async(u->pool, ft__pool_task, u->args, n, pp->chunksize, NULL, NULL, NULL,
+                           &u->results[0]);
+    break;
+  case FT_SUBMIT_STARMAP: {
+    ft_args *star = calloc(n ? n : 1, sizeof *star);
+    ft_slice *words = calloc(total + n + 1, sizeof *words);
+    rc = star && words ? 0 : -ENOMEM;
+    size_t w = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+      star[i].argv = &words[w];
+      words[w++] = (ft_slice){u->args[i].ptr, 8}; /* the header as argument 0 */
+      const char *s = pp->items[i];
+      while (*s) {
+        while (*s == ' ' || *s == '\t')
+          s++;
+        size_t l = strcspn(s, " \t");
+        if (l)
+          words[w++] = (ft_slice){(const char *)u->args[i].ptr + 8 + (s - pp->items[i]), l};
+        s += l;
+      }
+      star[i].argc = (size_t)(&words[w] - star[i].argv);
+    }
+    u->results = calloc(1, sizeof *u->results);
+    if (!rc && u->results) {
+      u->nresults = 1;
+      rc = ft_pool_starmap_async(u->pool, ft__pool_star, star, n, pp->chunksize, NULL, NULL, NULL,
+                                 &u->results[0]);
+    } else if (!rc) {
+      rc = -ENOMEM;
+    }
+    free(star);
+    free(words);
+    break;
+  }
+  case FT_SUBMIT_IMAP:
+    rc = ft_pool_imap(u->pool, ft__pool_task, u->args, n, pp->chunksize, &u->iter);
+    break;
+  case FT_SUBMIT_IMAP_UNORDERED:
+    rc = ft_pool_imap_unordered(u->pool, ft__pool_task, u->args, n, pp->chunksize, &u->iter);
+    break;
+  }
+  if (rc < 0)
+    return rc;
+  if (pp->chaos_kill_rate > 0) {
+    uint64_t every = (uint64_t)(1e9 / pp->chaos_kill_rate);
+    if ((rc = ft_timer_new(r->loop, &u->chaos)) < 0 ||
+        (rc = ft_timer_start(u->chaos, every, every, ft__chaos_tick, u)) < 0)
+      return rc;
+  }
+  return 0;
+}
+
+static int ft__start_proc(ft_runner *r, size_t ui) {
+  ft__unit *u = &r->units[ui];
+  const ft_plan_process *pp = &r->plan->procs[u->idx];
+  u->nprocs = pp->count > 0 ? pp->count : 1;
+  u->procs = calloc((size_t)u->nprocs, sizeof *u->procs);
+  u->names = calloc((size_t)u->nprocs, sizeof *u->names);
+  ft__proc_arg *args = calloc((size_t)u->nprocs, sizeof *args);
+  if (!u->procs || !u->names || !args) {
+    free(args);
+    return -ENOMEM;
+  }
+  int rc = 0;
+  for (int i = 0; i < u->nprocs && !rc; i++) {
+    char name[256];
+    if (u->nprocs > 1)
+      snprintf(name, sizeof name, "%s.%d", pp->name, i + 1);
+    else
+      snprintf(name, sizeof name, "%s", pp->name);
+    u->names[i] = strdup(name);
+    args[i] = (ft__proc_arg){ui, i + 1};
+    ft_process_opts o = {.name = u->names[i], .target = ft__proc_main, .arg = &args[i]};
+    if (!u->names[i])
+      rc = -ENOMEM;
+    else if (!(rc = ft_process_new(r->loop, &o, &u->procs[i])))
+      rc = ft_process_start(u->procs[i]);
+  }
+  free(args); /* the children have their copies */
+  return rc;
+}
+
+static void ft__unit_start(ft_runner *r, size_t ui) {
+  ft__unit *u = &r->units[ui];
+  if (u->state != FT__U_WAITING || r->stopping)
+    return;
+  u->state = FT__U_RUNNING;
+  int rc = u->is_pool ? ft__start_pool(r, ui) : ft__start_proc(r, ui);
+  if (rc < 0) {
+    /* What could not start counts as failed; what did start runs on. */
+    r->sum.failed++;
+    if (u->pool)
+      ft_pool_close(u->pool);
+  }
+}
+
+/* --------------------------------------------------------- progressing */
+
+static bool ft__unit_work_done(ft__unit *u) {
+  if (u->iter) {
+    size_t idx;
+    ft_item it;
+    int rc;
+    /* Consume what is ready; inside the loop a wait returns FT_EBUSY. */
+    while ((rc = ft_iter_next(u->iter, 0, &idx, &it)) == 0)
+      u->yielded++;
+    return rc == FT_EOF;
+  }
+  for (size_t i = 0; i < u->nresults; i++)
+    if (!ft_result_ready(u->results[i]))
+      return false;
+  return true;
+}
+
+static void ft__unit_finished(ft_runner *r, size_t ui);
+
+static void ft__unit_poll(ft_runner *r, size_t ui) {
+  ft__unit *u = &r->units[ui];
+  if (u->state != FT__U_RUNNING)
+    return;
+  if (u->is_pool) {
+    if (!u->pool) {
+      ft__unit_finished(r, ui);
+      return;
+    }
+    if (ft__unit_work_done(u))
+      ft_pool_close(u->pool);
+    ft_pool_stats st;
+    ft_pool_stats_get(u->pool, &st);
+    if (ft__unit_work_done(u) && st.alive == 0)
+      ft__unit_finished(r, ui);
+    return;
+  }
+  for (int i = 0; i < u->nprocs; i++)
+    if (u->procs[i] && ft_process_is_alive(u->procs[i]))
+      return;
+  ft__unit_finished(r, ui);
+}
+
+static void ft__unit_stop(ft_runner *r, ft__unit *u) {
+  u->stopped = true;
+  if (u->state == FT__U_WAITING) {
+    u->state = FT__U_FINISHED; /* it never needs to run */
+    return;
+  }
+  if (u->pool)
+    ft_pool_terminate(u->pool);
+  for (int i = 0; i < u->nprocs; i++)
+    if (u->procs[i])
+      ft_process_terminate(u->procs[i]);
+  (void)r;
+}
+
+/* A part finished: start what waited for it, stop what was to stop with
+ * it, close the queues to be closed after it. */
+static void ft__unit_finished(ft_runner *r, size_t ui) {
+  ft__unit *u = &r->units[ui];
+  u->state = FT__U_FINISHED;
+  ft_timer_free(u->chaos);
+  u->chaos = NULL;
+  for (size_t i = 0; i < r->nunits; i++) {
+    if (r->units[i].after == (int)ui)
+      ft__unit_start(r, i);
+    if (r->units[i].stop_when == (int)ui && r->units[i].state != FT__U_FINISHED)
+      ft__unit_stop(r, &r->units[i]);
+  }
+  for (size_t q = 0; q < r->plan->nqueues; q++)
+    if (r->plan->queues[q].close_after && strcmp(r->plan->queues[q].close_after, u->name) == 0)
+      ft_queue_close(r->queues[q]);
+}
+
+/* Each loop turn, before sleeping: move every part along.  When a part
+ * finished this turn, the loop must not sleep (the caller looks at
+ * ft_runner_done between turns), so this is a prepare step that says so. */
+static bool ft__runner_tick(ft_loop *loop, void *ud) {
+  (void)loop;
+  ft_runner *r = ud;
+  if (!r->started)
+    return false;
+  size_t finished = 0;
+  for (size_t i = 0; i < r->nunits; i++) {
+    bool was = r->units[i].state == FT__U_FINISHED;
+    ft__unit_poll(r, i);
+    finished += !was && r->units[i].state == FT__U_FINISHED;
+  }
+  return finished > 0;
+}
+
+static void ft__runner_hook(const ft_event *ev, void *ud) {
+  ft_runner *r = ud;
+  switch (ev->kind) {
+  case FT_EV_SPAWN:
+    r->sum.processes++;
+    break;
+  case FT_EV_EXIT:
+    if (ev->u.exit.orphan) {
+      r->sum.orphans++;
+      break;
+    }
+    r->sum.exited++;
+    if (ev->u.exit.code || ev->u.exit.signal) {
+      /* A process stopped by its stop rule was meant to end that way. */
+      bool excused = false;
+      for (size_t i = 0; i < r->nunits && !excused; i++)
+        for (int k = 0; k < r->units[i].nprocs; k++)
+          if (r->units[i].stopped && ft_process_pid(r->units[i].procs[k]) == ev->pid)
+            excused = true;
+      if (!excused && !r->stopping)
+        r->sum.failed++;
+    }
+    break;
+  case FT_EV_TASK_DONE:
+    r->sum.tasks_done++;
+    break;
+  case FT_EV_TASK_FAIL:
+    r->sum.tasks_failed++;
+    break;
+  default:
+    break;
+  }
+}
+
+/* ----------------------------------------------------------------- api */
+
+/* Make a runner for plan. */
+int ft_runner_new(ft_loop *loop, const ft_plan *plan, ft_runner **out) {
+  int rc = -ENOMEM;
+  ft_runner *r = ft__xalloc(sizeof *r);
+  if (!r)
+    return -ENOMEM;
+  r->loop = loop;
+  r->plan = plan;
+  r->rng = plan->seed;
+  r->nunits = plan->npools + plan->nprocs;
+  r->units = ft__xalloc((r->nunits ? r->nunits : 1) * sizeof *r->units);
+  r->queues = ft__xalloc((plan->nqueues ? plan->nqueues : 1) * sizeof *r->queues);
+  if (!r->units || !r->queues)
+    goto fail;
+  for (size_t i = 0; i < r->nunits; i++) {
+    ft__unit *u = &r->units[i];
+    u->is_pool = i < plan->npools;
+    u->idx = u->is_pool ? i : i - plan->npools;
+    u->name = u->is_pool ? plan->pools[u->idx].name : plan->procs[u->idx].name;
+  }
+  for (size_t i = 0; i < r->nunits; i++) {
+    ft__unit *u = &r->units[i];
+    u->after = ft__unit_find(r, u->is_pool ? plan->pools[u->idx].after : plan->procs[u->idx].after);
+    u->stop_when = u->is_pool ? -1 : ft__unit_find(r, plan->procs[u->idx].stop_when);
+  }
+  if ((rc = ft_loop_add_hook(loop, ft__runner_hook, r)) < 0 ||
+      (rc = ft__loop_add_prepare(loop, ft__runner_tick, r)) < 0 ||
+      (rc = ft_timer_new(loop, &r->grace)) < 0)
+    goto fail;
+  *out = r;
+  return 0;
+fail:
+  ft_runner_free(r);
+  *out = NULL;
+  return rc;
+}
+
+/* Create the queues, then start what waits for nothing. */
+int ft_runner_start(ft_runner *r) {
+  ft__self = r;
+  for (size_t q = 0; q < r->plan->nqueues; q++) {
+    const ft_plan_queue *pq = &r->plan->queues[q];
+    int rc = ft_queue_new(r->loop, pq->name, pq->capacity, pq->bytes, &r->queues[q]);
+    if (rc < 0)
+      return rc;
+  }
+  r->started = true;
+  for (size_t i = 0; i < r->nunits; i++)
+    if (r->units[i].after < 0)
+      ft__unit_start(r, i);
+  return 0;
+}
+
+/* Every part finished or will never start. */
+bool ft_runner_done(const ft_runner *r) {
+  for (size_t i = 0; i < r->nunits; i++) {
+    const ft__unit *u = &r->units[i];
+    if (u->state == FT__U_RUNNING || (u->state == FT__U_WAITING && !r->stopping))
+      return false;
+  }
+  return true;
+}
+
+static void ft__grace_over(ft_timer *t, void *ud) {
+  (void)t;
+  ft_loop_signal_all(((ft_runner *)ud)->loop, SIGKILL);
+}
+
+/* Stop: nothing new starts, everything running gets SIGTERM, then SIGKILL. */
+void ft_runner_stop(ft_runner *r, double grace_s) {
+  if (r->stopping)
+    return;
+  r->stopping = true;
+  r->sum.interrupted = true;
+  for (size_t i = 0; i < r->nunits; i++) {
+    ft__unit *u = &r->units[i];
+    if (u->state == FT__U_RUNNING)
+      ft__unit_stop(r, u);
+  }
+  ft_loop_signal_all(r->loop, SIGTERM);
+  ft_timer_start(r->grace, (uint64_t)(grace_s * 1e9), 0, ft__grace_over, r);
+}
+
+/* Counts so far. */
+void ft_runner_summary(const ft_runner *r, ft_run_summary *s) { *s = r->sum; }
+
+/* 0 when all succeeded. */
+int ft_runner_exit_status(const ft_runner *r) {
+  return r->sum.failed || r->sum.tasks_failed || r->sum.interrupted ? 1 : 0;
+}
+
+/* Free the runner. */
+void ft_runner_free(ft_runner *r) {
+  if (!r)
+    return;
+  ft_loop_remove_hook(r->loop, ft__runner_hook, r);
+  ft__loop_remove_prepare(r->loop, ft__runner_tick, r);
+  for (size_t i = 0; i < r->nunits; i++) {
+    ft__unit *u = &r->units[i];
+    for (size_t k = 0; k < u->nresults; k++)
+      ft_result_free(u->results[k]);
+    free(u->results);
+    ft_iter_free(u->iter);
+    ft_pool_free(u->pool);
+    ft_timer_free(u->chaos);
+    free(u->args);
+    free(u->argbuf);
+    for (int k = 0; k < u->nprocs; k++) {
+      ft_process_free(u->procs[k]);
+      free(u->names ? u->names[k] : NULL);
+    }
+    free(u->procs);
+    free(u->names);
+  }
+  for (size_t q = 0; r->queues && q < r->plan->nqueues; q++)
+    ft_queue_free(r->queues[q]);
+  ft_timer_free(r->grace);
+  free(r->units);
+  free(r->queues);
+  if (ft__self == r)
+    ft__self = NULL;
+  free(r);
+}

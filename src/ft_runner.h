@@ -1,0 +1,37 @@
+/* ft_runner.h - run a workload plan on a loop: queues, pools and processes
+ * started in dependency order, stop rules applied, outcomes tallied. */
+#ifndef FT_RUNNER_H
+#define FT_RUNNER_H
+
+#include "ft_workload.h"
+
+typedef struct ft_runner ft_runner;
+
+typedef struct ft_run_summary {
+  unsigned processes;      /* processes the workload forked (workers included) */
+  unsigned exited;         /* of them, exited so far */
+  unsigned failed;         /* exited with a failure (not counting those stopped by a rule) */
+  uint64_t tasks;          /* tasks submitted */
+  uint64_t tasks_done;
+  uint64_t tasks_failed;
+  unsigned orphans;        /* reparented descendants reaped */
+  bool interrupted;        /* stopped by ft_runner_stop */
+} ft_run_summary;
+
+/* Make a runner for plan (which must outlive it); nothing starts yet.
+ * It installs its own event hook to keep its tallies. */
+int ft_runner_new(ft_loop *loop, const ft_plan *plan, ft_runner **out);
+/* Create the queues and start every part that waits for nothing. */
+int ft_runner_start(ft_runner *r);
+/* Every part has finished (or was never started because of a stop). */
+bool ft_runner_done(const ft_runner *r);
+/* Stop everything: SIGTERM now, SIGKILL after grace_s seconds. */
+void ft_runner_stop(ft_runner *r, double grace_s);
+/* Counts so far. */
+void ft_runner_summary(const ft_runner *r, ft_run_summary *s);
+/* 0 when every task and process succeeded, else 1. */
+int ft_runner_exit_status(const ft_runner *r);
+/* Free (anything still running is killed and left to the loop to reap). */
+void ft_runner_free(ft_runner *r);
+
+#endif

@@ -1,0 +1,49 @@
+/* ft_runner_int.h - the runner's private structures, shared with ft_steps.c. */
+#ifndef FT_RUNNER_INT_H
+#define FT_RUNNER_INT_H
+
+#include "ft_internal.h"
+#include "ft_runner.h"
+
+typedef enum ft__ustate { FT__U_WAITING, FT__U_RUNNING, FT__U_FINISHED } ft__ustate;
+
+/* A pool or a process section, in one namespace. */
+typedef struct ft__unit {
+  bool is_pool;
+  size_t idx;             /* into plan->pools or plan->procs */
+  const char *name;
+  ft__ustate state;
+  int after, stop_when;   /* unit indexes, or -1 */
+  bool stopped;           /* terminated by a stop rule: its signal is no failure */
+  /* pool */
+  ft_pool *pool;
+  ft_result **results;    /* one per apply_async, or one for the whole map */
+  size_t nresults;
+  ft_iter *iter;          /* imap / imap_unordered */
+  size_t yielded;
+  ft_slice *args;         /* encoded task arguments */
+  char *argbuf;
+  ft_timer *chaos;
+  /* process */
+  ft_process **procs;
+  int nprocs;
+  char **names;
+} ft__unit;
+
+struct ft_runner {
+  ft_loop *loop;
+  const ft_plan *plan;
+  ft__unit *units;
+  size_t nunits;
+  ft_queue **queues;
+  ft_timer *grace;
+  bool started, stopping;
+  uint64_t rng;
+  ft_run_summary sum;
+};
+
+uint64_t ft__rand_next(uint64_t *state);
+int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item, uint64_t seed,
+                  ft_buf *out);
+
+#endif

@@ -1,0 +1,278 @@
+/* ft_steps.c - the built-in task kinds of workload files, run inside a
+ * forked worker or process: sleep, cpu, alloc, print, exec, fail, crash,
+ * leak, put, get, relay. */
+#include "ft_runner_int.h"
+
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* splitmix64: small, fast, and good enough for sleep ranges and N% steps. */
+uint64_t ft__rand_next(uint64_t *state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static double ft__rand_unit(uint64_t *state) {
+  return (double)(ft__rand_next(state) >> 11) / 9007199254740992.0;
+}
+
+static void ft__sleep_s(double s) {
+  if (s <= 0)
+    return;
+  struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+  }
+}
+
+/* Fixed work, not fixed time: n rounds of a 64-bit mix, so that twice the
+ * workers finish the same work in half the time when there are cores. */
+static uint64_t ft__cpu_work(uint64_t n) {
+  uint64_t x = 0x12345678;
+  for (uint64_t i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+  }
+  return x;
+}
+
+/* text with "{}" replaced by item, "{pid}" and "{ppid}" by this process's. */
+static char *ft__subst(const char *text, const char *item) {
+  ft_buf b = {0};
+  for (const char *p = text; *p;) {
+    const char *q = strchr(p, '{');
+    size_t n = q ? (size_t)(q - p) : strlen(p);
+    if (ft_buf_append(&b, p, n) < 0)
+      goto fail;
+    if (!q)
+      break;
+    int rc;
+    if (strncmp(q, "{}", 2) == 0) {
+      rc = ft_buf_append(&b, item, strlen(item));
+      p = q + 2;
+    } else if (strncmp(q, "{pid}", 5) == 0) {
+      rc = ft_buf_printf(&b, "%d", (int)getpid());
+      p = q + 5;
+    } else if (strncmp(q, "{ppid}", 6) == 0) {
+      rc = ft_buf_printf(&b, "%d", (int)getppid());
+      p = q + 6;
+    } else {
+      rc = ft_buf_append(&b, "{", 1);
+      p = q + 1;
+    }
+    if (rc < 0)
+      goto fail;
+  }
+  if (ft_buf_append(&b, "", 1) < 0)
+    goto fail;
+  return b.data;
+fail:
+  ft_buf_free(&b);
+  return NULL;
+}
+
+/* Run argv (with {} replaced) and wait: 0, its exit code, or 128+signal;
+ * a program that cannot start is an error with its errno. */
+static int ft__step_exec(const ft_step *s, const char *item, ft_buf *out) {
+  size_t n = 0;
+  while (s->argv[n])
+    n++;
+  char **argv = calloc(n + 1, sizeof *argv);
+  int rc = -ENOMEM;
+  if (!argv)
+    return 70;
+  for (size_t i = 0; i < n; i++)
+    if (!(argv[i] = ft__subst(s->argv[i], item)))
+      goto done;
+  pid_t pid;
+  int err = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+  if (err) {
+    ft_buf_printf(out, "exec %s: %s", argv[0], strerror(err));
+    rc = 127;
+    goto done;
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (rc)
+    ft_buf_printf(out, "%s exited with %d", argv[0], rc);
+done:
+  for (size_t i = 0; i < n; i++)
+    free(argv[i]);
+  free(argv);
+  return rc < 0 ? 70 : rc;
+}
+
+static int ft__put(ft_queue *q, const char *data, size_t len, ft_buf *out) {
+  int rc = ft_queue_put(q, data, len, -1);
+  if (rc < 0) {
+    ft_buf_printf(out, "put on %s: %s", ft_queue_name(q), ft_strerror(rc));
+    return 1;
+  }
+  return 0;
+}
+
+static int ft__step_put(ft_runner *r, const ft_step *s, const char *item, ft_buf *out) {
+  ft_queue *q = r->queues[s->queue];
+  if (s->values) {
+    for (size_t i = 0; s->values[i]; i++) {
+      if (i)
+        ft__sleep_s(s->d_min);
+      char *v = ft__subst(s->values[i], item);
+      int rc = v ? ft__put(q, v, strlen(v), out) : 70;
+      free(v);
+      if (rc)
+        return rc;
+    }
+    return 0;
+  }
+  size_t size = s->size ? s->size : strlen(item);
+  char *buf = malloc(size ? size : 1);
+  if (!buf)
+    return 70;
+  for (size_t k = 0; k < size; k++)
+    buf[k] = s->size ? (char)('a' + k % 26) : item[k];
+  int rc = 0;
+  for (uint64_t i = 0; i < s->n && !rc; i++) {
+    if (i)
+      ft__sleep_s(s->d_min);
+    rc = ft__put(q, buf, size, out);
+  }
+  free(buf);
+  return rc;
+}
+
+/* get (count items, or until the queue is closed) and relay. */
+static int ft__step_get(ft_runner *r, const ft_step *s, ft_buf *out) {
+  ft_queue *q = r->queues[s->queue];
+  ft_queue *to = s->kind == FT_STEP_RELAY ? r->queues[s->queue2] : NULL;
+  size_t cap = 65536;
+  char *buf = malloc(cap);
+  if (!buf)
+    return 70;
+  int rc = 0;
+  for (uint64_t got = 0; !s->n || got < s->n; got++) {
+    size_t len;
+    int g = ft_queue_get(q, buf, cap, &len, -1);
+    if (g == FT_E2BIG) {
+      char *nb = realloc(buf, len);
+      if (!nb) {
+        rc = 70;
+        break;
+      }
+      buf = nb;
+      cap = len;
+      got--;
+      continue;
+    }
+    if (g == FT_ECLOSED)
+      break;
+    if (g < 0) {
+      ft_buf_printf(out, "get from %s: %s", ft_queue_name(q), ft_strerror(g));
+      rc = 1;
+      break;
+    }
+    if (s->print) {
+      printf("%.*s\n", (int)len, buf);
+      fflush(stdout);
+    }
+    if (to && (rc = ft__put(to, buf, len, out)))
+      break;
+  }
+  free(buf);
+  return rc;
+}
+
+static void ft__step_leak(double seconds) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    ft__sleep_s(seconds);
+    _exit(0);
+  }
+}
+
+/* Run the steps for one item.  Returns 0, or the failing step's code with a
+ * message in out; a crash step does not return. */
+int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item, uint64_t seed,
+                  ft_buf *out) {
+  uint64_t rng = seed;
+  for (size_t i = 0; i < n; i++) {
+    const ft_step *s = &steps[i];
+    if (s->prob < 1 && ft__rand_unit(&rng) >= s->prob)
+      continue;
+    switch (s->kind) {
+    case FT_STEP_SLEEP:
+      ft__sleep_s(s->d_max > s->d_min ? s->d_min + (s->d_max - s->d_min) * ft__rand_unit(&rng)
+                                      : s->d_min);
+      break;
+    case FT_STEP_CPU: {
+      volatile uint64_t sink = ft__cpu_work(s->n);
+      (void)sink;
+      break;
+    }
+    case FT_STEP_ALLOC: {
+      char *m = malloc(s->n ? s->n : 1);
+      if (!m) {
+        ft_buf_printf(out, "alloc %llu bytes: out of memory", (unsigned long long)s->n);
+        return 1;
+      }
+      memset(m, 1, s->n);
+      ft__sleep_s(s->d_min);
+      free(m);
+      break;
+    }
+    case FT_STEP_PRINT: {
+      char *t = ft__subst(s->text, item);
+      if (t) {
+        printf("%s\n", t);
+        fflush(stdout);
+      }
+      free(t);
+      break;
+    }
+    case FT_STEP_EXEC: {
+      int rc = ft__step_exec(s, item, out);
+      if (rc)
+        return rc;
+      break;
+    }
+    case FT_STEP_FAIL:
+      ft_buf_printf(out, "failed on purpose with code %d", (int)s->n);
+      return (int)s->n;
+    case FT_STEP_CRASH: {
+      sigset_t one;
+      sigemptyset(&one);
+      sigaddset(&one, (int)s->n);
+      signal((int)s->n, SIG_DFL);
+      sigprocmask(SIG_UNBLOCK, &one, NULL);
+      raise((int)s->n);
+      break;
+    }
+    case FT_STEP_LEAK:
+      ft__step_leak(s->d_min);
+      break;
+    case FT_STEP_PUT: {
+      int rc = ft__step_put(r, s, item, out);
+      if (rc)
+        return rc;
+      break;
+    }
+    case FT_STEP_GET:
+    case FT_STEP_RELAY: {
+      int rc = ft__step_get(r, s, out);
+      if (rc)
+        return rc;
+      break;
+    }
+    }
+  }
+  return 0;
+}

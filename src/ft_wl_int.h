@@ -1,0 +1,11 @@
+/* ft_wl_int.h - shared between the workload parser's two files. */
+#ifndef FT_WL_INT_H
+#define FT_WL_INT_H
+
+#include "ft_workload.h"
+
+int ft__parse_count(const char *s, uint64_t *out);
+int ft__steps_parse(const char *value, ft_step **out, size_t *nout, ft_buf *why);
+void ft__step_free(ft_step *st);
+
+#endif

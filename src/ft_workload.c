@@ -1,0 +1,775 @@
+/* ft_workload.c - workload files: read with libinih into raw sections,
+ * overrides (-s) applied, then checked and turned into a plan.  Every
+ * error is one line, "file:line: what is wrong", and a bad file yields no
+ * plan at all.
+ *
+ * libinih is fed through our own line reader, which counts lines (so every
+ * key knows its line), sees section headers as they come (so a section
+ * without keys is still checked), strips leading blanks (no continuation
+ * lines), cuts " #" comments, and hides ';' from inih's inline comments
+ * (';' separates steps). */
+#include "ft_internal.h"
+#include "ft_wl_int.h"
+
+#include <ctype.h>
+#include <ini.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#define FT__SEMI '\x1f' /* ';' while inih looks */
+
+enum { FT__S_WORKLOAD, FT__S_POOL, FT__S_PROCESS, FT__S_QUEUE };
+static const char *const ft__sec_kinds[] = {"workload", "pool", "process", "queue"};
+static const char *const ft__keys[][10] = {
+    {"name", "description", "seed"},
+    {"workers", "submit", "chunksize", "maxtasksperchild", "items", "tasks", "task", "after", "chaos"},
+    {"run", "count", "after", "stop_when"},
+    {"capacity", "bytes", "close_after"},
+};
+
+typedef struct ft__kv {
+  char *key, *value;
+  int line; /* 0: from -s */
+  const char *origin; /* the -s argument, when line is 0 */
+} ft__kv;
+
+typedef struct ft__sec {
+  int kind;
+  char *name;
+  int line;
+  ft__kv *kv;
+  size_t nkv;
+} ft__sec;
+
+typedef struct ft__wl {
+  const char *path;
+  char *dir;
+  ft__sec *secs;
+  size_t nsecs;
+  int line;
+  bool failed;
+  ft_buf *err;
+  /* the reader's source */
+  const char *text;
+  FILE *file;
+} ft__wl;
+
+static int ft__fail(ft__wl *w, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int ft__fail(ft__wl *w, int line, const char *fmt, ...) {
+  if (w->failed)
+    return FT_EINVAL; /* the first error is the one reported */
+  w->failed = true;
+  ft_buf_reset(w->err);
+  if (line > 0)
+    ft_buf_printf(w->err, "%s:%d: ", w->path, line);
+  else
+    ft_buf_printf(w->err, "%s: ", w->path);
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  ft_buf_printf(w->err, "%s", msg);
+  return FT_EINVAL;
+}
+
+/* Where a key came from, for messages: "path:LINE: " or "-s ARG: ". */
+static int ft__fail_kv(ft__wl *w, const ft__kv *kv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int ft__fail_kv(ft__wl *w, const ft__kv *kv, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (kv->line)
+    return ft__fail(w, kv->line, "%s", msg);
+  if (w->failed)
+    return FT_EINVAL;
+  w->failed = true;
+  ft_buf_reset(w->err);
+  ft_buf_printf(w->err, "-s %s: %s", kv->origin, msg);
+  return FT_EINVAL;
+}
+
+static ft__sec *ft__find(ft__wl *w, const char *name) {
+  for (size_t i = 0; i < w->nsecs; i++)
+    if (w->secs[i].name && strcmp(w->secs[i].name, name) == 0)
+      return &w->secs[i];
+  return NULL;
+}
+
+static bool ft__key_known(int kind, const char *key) {
+  for (size_t i = 0; i < 10 && ft__keys[kind][i]; i++)
+    if (strcmp(ft__keys[kind][i], key) == 0)
+      return true;
+  return false;
+}
+
+static const char *ft__sec_label(const ft__sec *s, char *buf, size_t cap) {
+  if (s->kind == FT__S_WORKLOAD)
+    snprintf(buf, cap, "[workload]");
+  else
+    snprintf(buf, cap, "[%s %s]", ft__sec_kinds[s->kind], s->name);
+  return buf;
+}
+
+/* A section header seen by the reader: "[kind NAME]". */
+static void ft__section(ft__wl *w, char *line) {
+  char *end = strrchr(line, ']');
+  if (!end || end[1]) {
+    ft__fail(w, w->line, "bad section header \"%s\"", line);
+    return;
+  }
+  *end = '\0';
+  char *kind = line + 1;
+  while (isspace((unsigned char)*kind))
+    kind++;
+  char *name = kind + strcspn(kind, " \t");
+  if (*name)
+    *name++ = '\0';
+  while (isspace((unsigned char)*name))
+    name++;
+  char *ne = name + strlen(name);
+  while (ne > name && isspace((unsigned char)ne[-1]))
+    *--ne = '\0';
+  int k = -1;
+  for (int i = 0; i < 4; i++)
+    if (strcmp(kind, ft__sec_kinds[i]) == 0)
+      k = i;
+  if (k < 0) {
+    ft__fail(w, w->line,
+             "unknown section [%s]; expected [workload], [pool NAME], [process NAME] or [queue NAME]",
+             kind);
+    return;
+  }
+  if (k == FT__S_WORKLOAD && *name) {
+    ft__fail(w, w->line, "[workload] takes no name");
+    return;
+  }
+  if (k != FT__S_WORKLOAD && !*name) {
+    ft__fail(w, w->line, "[%s] needs a name: [%s NAME]", kind, kind);
+    return;
+  }
+  if (k != FT__S_WORKLOAD && strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789_-") != strlen(name)) {
+    ft__fail(w, w->line, "bad name \"%s\": use letters, digits, '_' and '-'", name);
+    return;
+  }
+  for (size_t i = 0; i < w->nsecs; i++) {
+    ft__sec *o = &w->secs[i];
+    if (k == FT__S_WORKLOAD && o->kind == FT__S_WORKLOAD) {
+      ft__fail(w, w->line, "a second [workload] section (the first is at line %d)", o->line);
+      return;
+    }
+    if (k != FT__S_WORKLOAD && o->name && strcmp(o->name, name) == 0) {
+      ft__fail(w, w->line, "duplicate name \"%s\" (first used at line %d)", name, o->line);
+      return;
+    }
+  }
+  ft__sec *ns = realloc(w->secs, (w->nsecs + 1) * sizeof *ns);
+  if (!ns) {
+    ft__fail(w, w->line, "out of memory");
+    return;
+  }
+  w->secs = ns;
+  w->secs[w->nsecs++] = (ft__sec){.kind = k, .name = k ? strdup(name) : NULL, .line = w->line};
+}
+
+static int ft__add_kv(ft__sec *s, const char *key, const char *value, int line, const char *origin) {
+  ft__kv *nk = realloc(s->kv, (s->nkv + 1) * sizeof *nk);
+  if (!nk)
+    return -ENOMEM;
+  s->kv = nk;
+  s->kv[s->nkv++] = (ft__kv){strdup(key), strdup(value), line, origin};
+  return 0;
+}
+
+/* inih's handler: one key of the current section. */
+static int ft__handler(void *user, const char *section, const char *key, const char *value) {
+  (void)section;
+  ft__wl *w = user;
+  if (w->failed)
+    return 0;
+  if (!w->nsecs)
+    return ft__fail(w, w->line, "\"%s\" outside of any section", key), 0;
+  ft__sec *s = &w->secs[w->nsecs - 1];
+  char label[160];
+  if (!ft__key_known(s->kind, key))
+    return ft__fail(w, w->line, "unknown key \"%s\" in %s", key, ft__sec_label(s, label, sizeof label)),
+           0;
+  for (size_t i = 0; i < s->nkv; i++)
+    if (strcmp(s->kv[i].key, key) == 0)
+      return ft__fail(w, w->line, "duplicate key \"%s\" in %s (first at line %d)", key,
+                      ft__sec_label(s, label, sizeof label), s->kv[i].line),
+             0;
+  char v[INI_MAX_LINE + 1];
+  snprintf(v, sizeof v, "%s", value);
+  for (char *p = v; *p; p++)
+    if (*p == FT__SEMI)
+      *p = ';';
+  if (!*v)
+    return ft__fail(w, w->line, "empty value for \"%s\"", key), 0;
+  if (ft__add_kv(s, key, v, w->line, NULL) < 0)
+    return ft__fail(w, w->line, "out of memory"), 0;
+  return 1;
+}
+
+/* inih's reader: one line at a time, prepared as the comment at the top says. */
+static char *ft__reader(char *str, int num, void *stream) {
+  ft__wl *w = stream;
+  char line[4096];
+  for (;;) {
+    size_t n = 0;
+    if (w->file) {
+      if (!fgets(line, sizeof line, w->file))
+        return NULL;
+      n = strlen(line);
+    } else {
+      if (!*w->text)
+        return NULL;
+      n = strcspn(w->text, "\n");
+      if (n >= sizeof line)
+        n = sizeof line - 1;
+      memcpy(line, w->text, n);
+      line[n] = '\0';
+      w->text += n + (w->text[n] == '\n');
+    }
+    w->line++;
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+      line[--n] = '\0';
+    char *p = line;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p == '#' || *p == ';' || !*p) {
+      snprintf(str, (size_t)num, "\n"); /* a blank line keeps inih's count and ours equal */
+      return str;
+    }
+    char *hash = strstr(p, " #");
+    if (hash)
+      *hash = '\0';
+    for (char *q = p; *q; q++)
+      if (*q == ';')
+        *q = FT__SEMI;
+    if (strlen(p) + 2 > (size_t)num) {
+      ft__fail(w, w->line, "line too long (at most %d characters)", num - 2);
+      snprintf(str, (size_t)num, "\n");
+      return str;
+    }
+    if (*p == '[') {
+      char hdr[4096];
+      snprintf(hdr, sizeof hdr, "%s", p);
+      for (char *q = hdr; *q; q++)
+        if (*q == FT__SEMI)
+          *q = ';';
+      if (!w->failed)
+        ft__section(w, hdr);
+    }
+    snprintf(str, (size_t)num, "%s\n", p);
+    return str;
+  }
+}
+
+static void ft__wl_free(ft__wl *w) {
+  for (size_t i = 0; i < w->nsecs; i++) {
+    for (size_t k = 0; k < w->secs[i].nkv; k++) {
+      free(w->secs[i].kv[k].key);
+      free(w->secs[i].kv[k].value);
+    }
+    free(w->secs[i].kv);
+    free(w->secs[i].name);
+  }
+  free(w->secs);
+  free(w->dir);
+}
+
+/* ------------------------------------------------------------ overrides */
+
+static int ft__override(ft__wl *w, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  if (!eq || eq == arg)
+    return ft__fail_kv(w, &(ft__kv){.origin = arg}, "expected KEY=VALUE or NAME.KEY=VALUE");
+  char key[256];
+  snprintf(key, sizeof key, "%.*s", (int)(eq - arg), arg);
+  const char *value = eq + 1;
+  char *dot = strchr(key, '.');
+  size_t hits = 0;
+  for (size_t i = 0; i < w->nsecs; i++) {
+    ft__sec *s = &w->secs[i];
+    const char *k = key;
+    if (dot) {
+      *dot = '\0';
+      bool mine = s->kind == FT__S_WORKLOAD ? strcmp(key, "workload") == 0 : strcmp(key, s->name) == 0;
+      *dot = '.';
+      if (!mine)
+        continue;
+      k = dot + 1;
+      if (!ft__key_known(s->kind, k)) {
+        char label[160];
+        return ft__fail_kv(w, &(ft__kv){.origin = arg}, "%s has no key \"%s\"",
+                           ft__sec_label(s, label, sizeof label), k);
+      }
+    } else if (!ft__key_known(s->kind, k)) {
+      continue;
+    }
+    hits++;
+    size_t j = 0;
+    while (j < s->nkv && strcmp(s->kv[j].key, k) != 0)
+      j++;
+    if (j == s->nkv) {
+      if (ft__add_kv(s, k, value, 0, arg) < 0)
+        return -ENOMEM;
+    } else {
+      free(s->kv[j].value);
+      s->kv[j].value = strdup(value);
+      s->kv[j].line = 0;
+      s->kv[j].origin = arg;
+    }
+  }
+  if (!hits && dot) {
+    *dot = '\0';
+    return ft__fail_kv(w, &(ft__kv){.origin = arg}, "no section named \"%s\"", key);
+  }
+  if (!hits)
+    return ft__fail_kv(w, &(ft__kv){.origin = arg}, "no section has a key \"%s\"", key);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- build */
+
+static char *ft__basename_noext(const char *path) {
+  const char *b = strrchr(path, '/');
+  b = b ? b + 1 : path;
+  size_t n = strlen(b);
+  if (n > 4 && strcmp(b + n - 4, ".ini") == 0)
+    n -= 4;
+  return strndup(b, n);
+}
+
+static int ft__count_kv(ft__wl *w, const ft__kv *kv, uint64_t lo, uint64_t hi, uint64_t *out) {
+  if (ft__parse_count(kv->value, out) < 0)
+    return ft__fail_kv(w, kv, "%s: \"%s\" is not a whole number", kv->key, kv->value);
+  if (*out < lo || *out > hi)
+    return ft__fail_kv(w, kv, "%s: %s is out of range (%llu to %llu)", kv->key, kv->value,
+                       (unsigned long long)lo, (unsigned long long)hi);
+  return 0;
+}
+
+static int ft__items_push(ft_plan_pool *p, const char *s, size_t n) {
+  char **ni = realloc(p->items, (p->nitems + 1) * sizeof *ni);
+  if (!ni)
+    return -ENOMEM;
+  p->items = ni;
+  if (!(p->items[p->nitems] = strndup(s, n)))
+    return -ENOMEM;
+  p->nitems++;
+  return 0;
+}
+
+static int ft__items_lines(ft__wl *w, const ft__kv *kv, ft_plan_pool *p, FILE *f) {
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  int rc = 0;
+  while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+      n--;
+    if (n)
+      rc = ft__items_push(p, line, (size_t)n);
+  }
+  free(line);
+  if (rc < 0)
+    return ft__fail_kv(w, kv, "items: out of memory");
+  return 0;
+}
+
+/* items = N | a, b, c | @path | - */
+static int ft__items(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
+  const char *v = kv->value;
+  uint64_t count;
+  if (strcmp(kv->key, "tasks") == 0 || ft__parse_count(v, &count) == 0) {
+    if (ft__count_kv(w, kv, 0, 100000000, &count) < 0)
+      return FT_EINVAL;
+    p->items = calloc(count ? count : 1, sizeof *p->items);
+    if (!p->items)
+      return ft__fail_kv(w, kv, "items: out of memory");
+    for (uint64_t i = 0; i < count; i++) {
+      char num[24];
+      snprintf(num, sizeof num, "%llu", (unsigned long long)i);
+      if (!(p->items[i] = strdup(num)))
+        return ft__fail_kv(w, kv, "items: out of memory");
+      p->nitems++;
+    }
+    return 0;
+  }
+  if (strcmp(v, "-") == 0)
+    return ft__items_lines(w, kv, p, stdin);
+  if (v[0] == '@') {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s%s%s", v[1] == '/' ? "" : w->dir, v[1] == '/' ? "" : "/", v + 1);
+    FILE *f = fopen(path, "re");
+    if (!f)
+      return ft__fail_kv(w, kv, "items: %s: %s", path, strerror(errno));
+    int rc = ft__items_lines(w, kv, p, f);
+    fclose(f);
+    return rc;
+  }
+  for (const char *q = v;;) {
+    while (*q == ' ' || *q == '\t')
+      q++;
+    size_t n = strcspn(q, ",");
+    size_t t = n;
+    while (t && (q[t - 1] == ' ' || q[t - 1] == '\t'))
+      t--;
+    if (!t)
+      return ft__fail_kv(w, kv, "items: empty item in \"%s\"", v);
+    if (ft__items_push(p, q, t) < 0)
+      return ft__fail_kv(w, kv, "items: out of memory");
+    if (!q[n])
+      break;
+    q += n + 1;
+  }
+  return 0;
+}
+
+static int ft__steps_kv(ft__wl *w, const ft__kv *kv, ft_step **steps, size_t *n) {
+  ft_buf why = {0};
+  int rc = ft__steps_parse(kv->value, steps, n, &why);
+  if (rc < 0)
+    ft__fail_kv(w, kv, "%s: %.*s", kv->key, (int)why.len, why.data ? why.data : "out of memory");
+  ft_buf_free(&why);
+  return rc;
+}
+
+static int ft__name_kv(ft__wl *w, const ft__kv *kv, char **out, bool exits_ok) {
+  char name[256];
+  snprintf(name, sizeof name, "%s", kv->value);
+  size_t n = strlen(name);
+  if (exits_ok && n > 6 && strcmp(name + n - 6, " exits") == 0)
+    name[n - 6] = '\0';
+  ft__sec *s = ft__find(w, name);
+  if (!s || s->kind == FT__S_QUEUE)
+    return ft__fail_kv(w, kv, "%s: \"%s\" names no process or pool", kv->key, name);
+  *out = strdup(name);
+  return *out ? 0 : -ENOMEM;
+}
+
+static int ft__pool_kv(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
+  uint64_t v;
+  const char *k = kv->key;
+  if (strcmp(k, "workers") == 0) {
+    if (ft__count_kv(w, kv, 0, 4096, &v) < 0)
+      return FT_EINVAL;
+    p->workers = (int)v;
+  } else if (strcmp(k, "chunksize") == 0) {
+    if (ft__count_kv(w, kv, 0, UINT32_MAX, &v) < 0)
+      return FT_EINVAL;
+    p->chunksize = (size_t)v;
+  } else if (strcmp(k, "maxtasksperchild") == 0) {
+    if (ft__count_kv(w, kv, 0, UINT32_MAX, &v) < 0)
+      return FT_EINVAL;
+    p->maxtasksperchild = (unsigned)v;
+  } else if (strcmp(k, "submit") == 0) {
+    static const char *const modes[] = {"apply_async", "map", "map_async", "starmap", "imap",
+                                        "imap_unordered"};
+    size_t i = 0;
+    while (i < FT_ARRAY_LEN(modes) && strcmp(modes[i], kv->value))
+      i++;
+    if (i == FT_ARRAY_LEN(modes))
+      return ft__fail_kv(w, kv, "submit: \"%s\" is not one of apply_async, map, map_async, starmap, "
+                                "imap, imap_unordered",
+                         kv->value);
+    p->submit = (ft_submit)i;
+  } else if (strcmp(k, "items") == 0 || strcmp(k, "tasks") == 0) {
+    if (p->items)
+      return ft__fail_kv(w, kv, "items and tasks both given: keep one");
+    return ft__items(w, kv, p);
+  } else if (strcmp(k, "task") == 0) {
+    return ft__steps_kv(w, kv, &p->steps, &p->nsteps);
+  } else if (strcmp(k, "after") == 0) {
+    return ft__name_kv(w, kv, &p->after, true);
+  } else if (strcmp(k, "chaos") == 0) {
+    char *end;
+    if (strncmp(kv->value, "kill-worker=", 12) != 0 ||
+        !((p->chaos_kill_rate = strtod(kv->value + 12, &end)) > 0) || (*end && strcmp(end, "/s")))
+      return ft__fail_kv(w, kv, "chaos: expected kill-worker=RATE (kills a second), got \"%s\"",
+                         kv->value);
+  }
+  return 0;
+}
+
+static int ft__proc_kv(ft__wl *w, const ft__kv *kv, ft_plan_process *p) {
+  uint64_t v;
+  if (strcmp(kv->key, "run") == 0)
+    return ft__steps_kv(w, kv, &p->steps, &p->nsteps);
+  if (strcmp(kv->key, "count") == 0) {
+    if (ft__count_kv(w, kv, 1, 10000, &v) < 0)
+      return FT_EINVAL;
+    p->count = (int)v;
+    return 0;
+  }
+  if (strcmp(kv->key, "after") == 0)
+    return ft__name_kv(w, kv, &p->after, true);
+  return ft__name_kv(w, kv, &p->stop_when, true);
+}
+
+static int ft__queue_kv(ft__wl *w, const ft__kv *kv, ft_plan_queue *q) {
+  uint64_t v;
+  if (strcmp(kv->key, "capacity") == 0) {
+    if (ft__count_kv(w, kv, 1, 100000000, &v) < 0)
+      return FT_EINVAL;
+    q->capacity = (size_t)v;
+    return 0;
+  }
+  if (strcmp(kv->key, "bytes") == 0) {
+    if (ft_parse_size(kv->value, &v) < 0 || v == 0 || v > (1ull << 34))
+      return ft__fail_kv(w, kv, "bytes: \"%s\" is not a size from 1 to 16G", kv->value);
+    q->bytes = (size_t)v;
+    return 0;
+  }
+  return ft__name_kv(w, kv, &q->close_after, true);
+}
+
+static const ft__kv *ft__kv_of(const ft__sec *s, const char *key) {
+  for (size_t i = 0; i < s->nkv; i++)
+    if (strcmp(s->kv[i].key, key) == 0)
+      return &s->kv[i];
+  return NULL;
+}
+
+/* Resolve the queue names in steps to indexes. */
+static int ft__resolve_steps(ft__wl *w, const ft__kv *kv, ft_plan *plan, ft_step *st, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (st[i].kind != FT_STEP_PUT && st[i].kind != FT_STEP_GET && st[i].kind != FT_STEP_RELAY)
+      continue;
+    for (int which = 0; which < (st[i].kind == FT_STEP_RELAY ? 2 : 1); which++) {
+      const char *name = which ? st[i].values[0] : st[i].text;
+      int q = -1;
+      for (size_t k = 0; k < plan->nqueues; k++)
+        if (strcmp(plan->queues[k].name, name) == 0)
+          q = (int)k;
+      if (q < 0)
+        return ft__fail_kv(w, kv, "%s: queue \"%s\" is not declared", kv->key, name);
+      if (which)
+        st[i].queue2 = q;
+      else
+        st[i].queue = q;
+    }
+    free(st[i].text);
+    st[i].text = NULL;
+    if (st[i].kind == FT_STEP_RELAY) {
+      free(st[i].values[0]);
+      free(st[i].values);
+      st[i].values = NULL;
+    }
+  }
+  return 0;
+}
+
+static const char *ft__after_of(const ft_plan *plan, const char *name) {
+  for (size_t i = 0; i < plan->npools; i++)
+    if (strcmp(plan->pools[i].name, name) == 0)
+      return plan->pools[i].after;
+  for (size_t i = 0; i < plan->nprocs; i++)
+    if (strcmp(plan->procs[i].name, name) == 0)
+      return plan->procs[i].after;
+  return NULL;
+}
+
+/* A cycle in `after` would wait forever: name it. */
+static int ft__check_cycles(ft__wl *w, const ft_plan *plan) {
+  for (size_t i = 0; i < w->nsecs; i++) {
+    const ft__sec *s = &w->secs[i];
+    if (s->kind != FT__S_POOL && s->kind != FT__S_PROCESS)
+      continue;
+    const ft__kv *kv = ft__kv_of(s, "after");
+    if (!kv)
+      continue;
+    const char *at = ft__after_of(plan, s->name);
+    size_t steps = 0;
+    while (at && steps <= w->nsecs && strcmp(at, s->name) != 0) {
+      at = ft__after_of(plan, at);
+      steps++;
+    }
+    if (!at || steps > w->nsecs)
+      continue;
+    ft_buf chain = {0};
+    ft_buf_printf(&chain, "%s", s->name);
+    for (const char *c = ft__after_of(plan, s->name);; c = ft__after_of(plan, c)) {
+      ft_buf_printf(&chain, " -> %s", c);
+      if (strcmp(c, s->name) == 0)
+        break;
+    }
+    int rc = ft__fail_kv(w, kv, "after: a cycle that would wait forever: %.*s", (int)chain.len,
+                         chain.data);
+    ft_buf_free(&chain);
+    return rc;
+  }
+  return 0;
+}
+
+static int ft__build(ft__wl *w, ft_plan **out) {
+  ft_plan *plan = ft__xalloc(sizeof *plan);
+  if (!plan)
+    return -ENOMEM;
+  *out = plan;
+  plan->path = strdup(w->path);
+  plan->seed = 1;
+  size_t np = 0, nr = 0, nq = 0;
+  for (size_t i = 0; i < w->nsecs; i++) {
+    np += w->secs[i].kind == FT__S_POOL;
+    nr += w->secs[i].kind == FT__S_PROCESS;
+    nq += w->secs[i].kind == FT__S_QUEUE;
+  }
+  plan->pools = ft__xalloc((np ? np : 1) * sizeof *plan->pools);
+  plan->procs = ft__xalloc((nr ? nr : 1) * sizeof *plan->procs);
+  plan->queues = ft__xalloc((nq ? nq : 1) * sizeof *plan->queues);
+  if (!plan->path || !plan->pools || !plan->procs || !plan->queues)
+    return ft__fail(w, 0, "out of memory");
+  for (size_t i = 0; i < w->nsecs; i++)
+    if (w->secs[i].kind == FT__S_QUEUE)
+      plan->queues[plan->nqueues++] = (ft_plan_queue){.name = strdup(w->secs[i].name),
+                                                      .line = w->secs[i].line, .capacity = 1000,
+                                                      .bytes = 1u << 20};
+  if (!np && !nr)
+    return ft__fail(w, 0, "no [pool NAME] or [process NAME]: nothing to run");
+  size_t qi = 0;
+  for (size_t i = 0; i < w->nsecs && !w->failed; i++) {
+    ft__sec *s = &w->secs[i];
+    char label[160];
+    if (s->kind == FT__S_WORKLOAD) {
+      for (size_t k = 0; k < s->nkv && !w->failed; k++) {
+        ft__kv *kv = &s->kv[k];
+        if (strcmp(kv->key, "seed") == 0)
+          ft__count_kv(w, kv, 0, UINT64_MAX, &plan->seed);
+        else if (strcmp(kv->key, "name") == 0)
+          plan->name = strdup(kv->value);
+        else
+          plan->description = strdup(kv->value);
+      }
+    } else if (s->kind == FT__S_POOL) {
+      ft_plan_pool *p = &plan->pools[plan->npools++];
+      p->name = strdup(s->name);
+      p->line = s->line;
+      for (size_t k = 0; k < s->nkv && !w->failed; k++)
+        ft__pool_kv(w, &s->kv[k], p);
+      const ft__kv *task = ft__kv_of(s, "task");
+      if (!w->failed && !task)
+        ft__fail(w, s->line, "%s has no \"task\"", ft__sec_label(s, label, sizeof label));
+      else if (!w->failed && !ft__kv_of(s, "items") && !ft__kv_of(s, "tasks"))
+        ft__fail(w, s->line, "%s has no \"items\" (or \"tasks\")", ft__sec_label(s, label, sizeof label));
+      else if (!w->failed)
+        ft__resolve_steps(w, task, plan, p->steps, p->nsteps);
+    } else if (s->kind == FT__S_PROCESS) {
+      ft_plan_process *p = &plan->procs[plan->nprocs++];
+      p->name = strdup(s->name);
+      p->line = s->line;
+      p->count = 1;
+      for (size_t k = 0; k < s->nkv && !w->failed; k++)
+        ft__proc_kv(w, &s->kv[k], p);
+      const ft__kv *run = ft__kv_of(s, "run");
+      if (!w->failed && !run)
+        ft__fail(w, s->line, "%s has no \"run\"", ft__sec_label(s, label, sizeof label));
+      else if (!w->failed)
+        ft__resolve_steps(w, run, plan, p->steps, p->nsteps);
+      if (!w->failed && p->after && strcmp(p->after, p->name) == 0)
+        ft__fail_kv(w, ft__kv_of(s, "after"), "after: a process cannot wait for itself");
+      if (!w->failed && p->stop_when && strcmp(p->stop_when, p->name) == 0)
+        ft__fail_kv(w, ft__kv_of(s, "stop_when"), "stop_when: a process cannot stop on itself");
+    } else {
+      ft_plan_queue *q = &plan->queues[qi++];
+      for (size_t k = 0; k < s->nkv && !w->failed; k++)
+        ft__queue_kv(w, &s->kv[k], q);
+    }
+  }
+  if (!w->failed)
+    ft__check_cycles(w, plan);
+  if (!w->failed && !plan->name)
+    plan->name = ft__basename_noext(w->path);
+  return w->failed ? FT_EINVAL : 0;
+}
+
+/* Parse text (from path, or a string) into a plan. */
+static int ft__load(const char *path, const char *text, FILE *f, char *const *overrides, size_t nov,
+                    ft_plan **out, ft_buf *err) {
+  ft__wl w = {.path = path, .err = err, .text = text, .file = f};
+  ft_buf_reset(err);
+  *out = NULL;
+  char *pc = strdup(path);
+  w.dir = strdup(pc ? dirname(pc) : ".");
+  free(pc);
+  int rc = ini_parse_stream(ft__reader, &w, ft__handler, &w);
+  if (rc != 0 && !w.failed)
+    ft__fail(&w, rc > 0 ? rc : 0, "cannot be parsed");
+  for (size_t i = 0; i < nov && !w.failed; i++)
+    ft__override(&w, overrides[i]);
+  if (!w.failed)
+    rc = ft__build(&w, out);
+  ft__wl_free(&w);
+  if (w.failed) {
+    ft_plan_free(*out);
+    *out = NULL;
+    return FT_EINVAL;
+  }
+  return rc;
+}
+
+/* Parse the workload file at path. */
+int ft_plan_load(const char *path, char *const *overrides, size_t noverrides, ft_plan **out,
+                 ft_buf *err) {
+  FILE *f = fopen(path, "re");
+  if (!f) {
+    ft_buf_reset(err);
+    ft_buf_printf(err, "%s: %s", path, strerror(errno));
+    *out = NULL;
+    return -errno;
+  }
+  int rc = ft__load(path, NULL, f, overrides, noverrides, out, err);
+  fclose(f);
+  return rc;
+}
+
+/* Parse a workload from a string. */
+int ft_plan_parse(const char *name, const char *text, char *const *overrides, size_t noverrides,
+                  ft_plan **out, ft_buf *err) {
+  return ft__load(name, text, NULL, overrides, noverrides, out, err);
+}
+
+/* Free a plan. */
+void ft_plan_free(ft_plan *plan) {
+  if (!plan)
+    return;
+  for (size_t i = 0; i < plan->npools; i++) {
+    ft_plan_pool *p = &plan->pools[i];
+    free(p->name);
+    free(p->after);
+    for (size_t k = 0; k < p->nitems; k++)
+      free(p->items[k]);
+    free(p->items);
+    for (size_t k = 0; k < p->nsteps; k++)
+      ft__step_free(&p->steps[k]);
+    free(p->steps);
+  }
+  for (size_t i = 0; i < plan->nprocs; i++) {
+    ft_plan_process *p = &plan->procs[i];
+    free(p->name);
+    free(p->after);
+    free(p->stop_when);
+    for (size_t k = 0; k < p->nsteps; k++)
+      ft__step_free(&p->steps[k]);
+    free(p->steps);
+  }
+  for (size_t i = 0; i < plan->nqueues; i++) {
+    free(plan->queues[i].name);
+    free(plan->queues[i].close_after);
+  }
+  free(plan->pools);
+  free(plan->procs);
+  free(plan->queues);
+  free(plan->path);
+  free(plan->name);
+  free(plan->description);
+  free(plan);
+}

@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Integration tests of the forktop program: every shipped workload runs
+headless and as JSON (shortened with -s), and its events are checked for
+what that example must show; bad command lines and bad workload files give
+usage errors; a recording replays to the same events; Ctrl-C stops cleanly.
+
+Every run carries a unique tag in its environment; after each test no
+process with that tag may be alive (nothing left behind).
+
+usage: test_cli.py FORKTOP_BINARY WORKLOADS_DIR
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+FORKTOP = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build/forktop"
+WORKLOADS = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else "workloads"
+TIMEOUT = 60
+
+
+def tagged_pids(tag):
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/environ", "rb") as f:
+                if tag.encode() in f.read():
+                    pids.append(int(d))
+        except OSError:
+            pass
+    return pids
+
+
+class ForktopCase(unittest.TestCase):
+    def setUp(self):
+        self.tag = "FORKTOP_TEST_TAG=" + uuid.uuid4().hex
+        self.env = dict(os.environ, FORKTOP_TEST_TAG=self.tag.split("=", 1)[1],
+                        FORKTOP_WORKLOADS=WORKLOADS)
+
+    def tearDown(self):
+        deadline = time.time() + 5
+        left = tagged_pids(self.tag)
+        while left and time.time() < deadline:
+            time.sleep(0.05)
+            left = tagged_pids(self.tag)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        self.assertEqual(left, [], "processes left behind")
+
+    def run_ft(self, *args, stdin=None, timeout=TIMEOUT):
+        return subprocess.run([FORKTOP, *args], capture_output=True, text=True, env=self.env,
+                              input=stdin, timeout=timeout)
+
+    def run_json(self, *args, expect=0):
+        p = self.run_ft("run", *args, "--json")
+        self.assertEqual(p.returncode, expect, p.stderr + p.stdout[-2000:])
+        evs = [json.loads(line) for line in p.stdout.splitlines()]
+        self.assertTrue(evs, "no events")
+        for e in evs:
+            for k in ("t", "ev", "pid", "ppid") if e["ev"] != "summary" else ("t", "ev"):
+                self.assertIn(k, e, e)
+        self.assertEqual(evs[-1]["ev"], "summary")
+        self.assertEqual(evs[-1]["exit_status"], expect)
+        return evs[:-1], evs[-1]
+
+    @staticmethod
+    def kinds(evs, kind, **match):
+        return [e for e in evs if e["ev"] == kind and all(e.get(k) == v for k, v in match.items())]
+
+    def output_lines(self, evs, name=None):
+        return [e["line"] for e in evs if e["ev"] == "output" and (name is None or e.get("name") == name)]
+
+
+class Workloads(ForktopCase):
+    def test_fork(self):
+        evs, s = self.run_json("fork")
+        spawns = self.kinds(evs, "spawn")
+        self.assertGreaterEqual(len(spawns), 1)
+        me = os.getpid()
+        for sp in spawns:
+            self.assertNotEqual(sp["pid"], sp["ppid"])
+        exits = self.kinds(evs, "exit")
+        self.assertEqual(len(exits), len(spawns))
+        self.assertTrue(all(e.get("code") == 0 for e in exits))
+        self.assertNotEqual(me, spawns[0]["ppid"])  # the supervisor is forktop, not us
+
+    def test_process_123(self):
+        evs, s = self.run_json("process-123")
+        self.assertEqual(self.output_lines(evs), ["1", "2", "3"])
+        self.assertEqual([e.get("code") for e in self.kinds(evs, "exit")], [0])
+
+    def test_pool_sleep(self):
+        evs, s = self.run_json("pool-sleep", "-s", "main.tasks=12", "-s", "main.workers=4",
+                               "-s", "main.task=sleep 10ms..100ms")
+        self.assertEqual(len(self.kinds(evs, "task_done")), 12)
+        self.assertGreater(len({e["worker_pid"] for e in self.kinds(evs, "task_done")}), 1)
+        self.assertEqual(s["tasks_done"], 12)
+        self.assertEqual(s["tasks_failed"], 0)
+
+    def test_pool_map(self):
+        evs, s = self.run_json("pool-map")
+        self.assertGreater(s["tasks_done"], 0)
+        self.assertEqual(s["tasks_failed"], 0)
+        self.assertEqual(len(self.kinds(evs, "pool_end")), len(self.kinds(evs, "pool_start")))
+
+    def test_maxtasks(self):
+        evs, s = self.run_json("maxtasks")
+        replaced = self.kinds(evs, "worker_replaced", reason="recycled")
+        self.assertGreater(len(replaced), 0)
+        for r in replaced:
+            self.assertNotEqual(r["old_pid"], r["new_pid"])
+
+    def test_subprocess(self):
+        evs, s = self.run_json("subprocess")
+        self.assertEqual(s["exit_status"], 0)
+        lines = self.output_lines(evs)
+        self.assertTrue(any(l[:3] in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun") for l in lines), lines)
+
+    def test_queue(self):
+        evs, s = self.run_json("queue", "-s", "writer.run=put q A B C pace=100ms")
+        self.assertEqual(self.output_lines(evs, "reader"), ["A", "B", "C"])
+        samples = self.kinds(evs, "queue", queue="q")
+        self.assertTrue(samples)
+        self.assertEqual(samples[-1]["puts"], 3)
+        self.assertEqual(samples[-1]["gets"], 3)
+        reader_exit = [e for e in self.kinds(evs, "exit") if e.get("name") == "reader"]
+        self.assertEqual(len(reader_exit), 1)
+        self.assertEqual(reader_exit[0].get("signal"), "SIGTERM")
+
+    def test_cpu_map(self):
+        evs, s = self.run_json("cpu-map", "-s", "workers=2", "-s", "tasks=8")
+        self.assertEqual(s["tasks_done"], 8)
+
+    def test_pipeline(self):
+        evs, s = self.run_json("pipeline")
+        self.assertEqual(s["exit_status"], 0)
+        self.assertTrue(self.kinds(evs, "queue"))
+
+    def test_crashy(self):
+        evs, s = self.run_json("crashy", "-s", "tasks=40", "-s", "workers=2", expect=1)
+        fails = self.kinds(evs, "task_fail")
+        self.assertTrue(fails)
+        self.assertTrue(all(f.get("signal") == "SIGKILL" for f in fails))
+        self.assertEqual(s["tasks_done"] + s["tasks_failed"], 40)
+        self.assertEqual(len(self.kinds(evs, "worker_replaced", reason="died")), len(fails))
+
+    def test_leaky(self):
+        evs, s = self.run_json("leaky")
+        orphans = [e for e in self.kinds(evs, "exit") if e.get("orphan")]
+        self.assertEqual(len(orphans), 1, orphans)
+
+    def test_tour_headless(self):
+        p = self.run_ft("run", "tour", "--headless", "-s", "workload.seed=7", timeout=90)
+        self.assertIn(p.returncode, (0, 1), p.stderr)
+        self.assertIn("summary:", p.stdout)
+
+
+class CommandLine(ForktopCase):
+    def test_help_and_version(self):
+        p = self.run_ft("--help")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("usage: forktop", p.stdout)
+        p = self.run_ft("--version")
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex(p.stdout, r"^forktop \d+\.\d+\.\d+")
+
+    def test_list(self):
+        p = self.run_ft("list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        names = [l.split()[0] for l in p.stdout.splitlines()]
+        for w in ("tour", "queue", "pool-sleep", "crashy"):
+            self.assertIn(w, names)
+
+    def test_usage_errors(self):
+        for args in (["--bogus"], ["-d", "0"], ["-d", "x"], ["-s", "novalue"], ["run", "no-such-workload"],
+                     ["list", "extra"], ["replay"], ["run", "queue", "extra"], ["--speed", "-1", "replay", "x"]):
+            p = self.run_ft(*args)
+            self.assertEqual(p.returncode, 2, (args, p.stdout, p.stderr))
+            self.assertTrue(p.stderr.startswith("forktop: "), (args, p.stderr))
+
+    def test_bad_workload_file(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
+            f.write("[workload]\nname = bad\n[pool main]\nworkers = many\ntask = sleep 1s\n")
+        try:
+            p = self.run_ft("run", f.name, "--headless")
+            self.assertEqual(p.returncode, 2)
+            self.assertIn(f"{f.name}:4:", p.stderr)
+            self.assertEqual(p.stdout, "")
+        finally:
+            os.unlink(f.name)
+
+    def test_bad_override(self):
+        p = self.run_ft("run", "queue", "--headless", "-s", "nosuchkey=1")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("nosuchkey", p.stderr)
+
+    def test_exit_status_failure(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
+            f.write("[workload]\nname = failing\n[pool p]\nworkers = 2\nitems = 4\ntask = fail 3\n")
+        try:
+            p = self.run_ft("run", f.name, "--headless")
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn("4 failed", p.stdout)
+        finally:
+            os.unlink(f.name)
+
+    def test_hostile_output_is_inert(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
+            f.write("[workload]\nname = hostile\n[process p]\n"
+                    "run = shell printf '\\033[2J\\033]52\\;c\\;aGk=\\007\\033]0\\;owned\\007bad\\377end\\n'\n")
+        try:
+            p = subprocess.run([FORKTOP, "run", f.name, "--headless"], capture_output=True, env=self.env,
+                               timeout=TIMEOUT)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertNotIn(b"\x1b", p.stdout)
+            self.assertNotIn(b"\x07", p.stdout)
+            self.assertIn(b"\\x1b[2J", p.stdout)
+            p = subprocess.run([FORKTOP, "run", f.name, "--json"], capture_output=True, env=self.env,
+                               timeout=TIMEOUT)
+            for line in p.stdout.decode().splitlines():
+                json.loads(line)
+        finally:
+            os.unlink(f.name)
+
+
+class RecordReplay(ForktopCase):
+    def test_round_trip(self):
+        with tempfile.TemporaryDirectory() as d:
+            rec = os.path.join(d, "rec.jsonl")
+            p = self.run_ft("run", "queue", "--headless", "--record", rec, "-s", "writer.run=put q A B C pace=50ms")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(rec) as f:
+                recorded = [json.loads(l) for l in f]
+            self.assertEqual(recorded[-1]["ev"], "summary")
+            p = self.run_ft("replay", rec, "--json", "--speed", "0")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            replayed = [json.loads(l) for l in p.stdout.splitlines()]
+            strip = lambda evs: [e for e in evs if e["ev"] != "summary"]
+            self.assertEqual(strip(replayed), strip(recorded))
+            p = self.run_ft("replay", rec, "--headless", "--speed", "0")
+            self.assertEqual(p.returncode, 0)
+            self.assertIn("| A", p.stdout)
+
+    def test_replay_errors(self):
+        p = self.run_ft("replay", "/nonexistent/rec.jsonl")
+        self.assertEqual(p.returncode, 2)
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+            f.write('{"t":0.1,"ev":"spawn","pid":5,"ppid":4,"role":"process"}\nnot json\n')
+        try:
+            p = self.run_ft("replay", f.name, "--speed", "0")
+            self.assertEqual(p.returncode, 2)
+            self.assertIn(f"{f.name}:2:", p.stderr)
+        finally:
+            os.unlink(f.name)
+
+
+class Signals(ForktopCase):
+    def test_sigint_stops_cleanly(self):
+        p = subprocess.Popen([FORKTOP, "run", "pool-sleep", "--headless", "-s", "main.task=sleep 30s"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 128 + signal.SIGINT, err)
+        self.assertIn("interrupted", out)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"])

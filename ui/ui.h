@@ -1,0 +1,64 @@
+/* ui.h - the forktop program's shared declarations. */
+#ifndef FT_UI_H
+#define FT_UI_H
+
+#include <stdio.h>
+
+#include "forktop.h"
+#include "ft_runner.h"
+
+#define UI_MAX_QUEUES 64
+
+typedef struct ui_qseen {
+  char name[64];
+  uint64_t puts, gets, last_t;
+  bool closed;
+} ui_qseen;
+
+/* The headless printer: one line per event. */
+typedef struct ui_printer {
+  FILE *out;
+  uint64_t t0;
+  ui_qseen q[UI_MAX_QUEUES];
+  size_t nq;
+} ui_printer;
+
+void ui_printer_event(const ft_event *ev, void *ud);
+void ui_sanitize(const char *s, size_t n, ft_buf *out);
+
+/* The JSON stream: events buffered, written once per loop turn. */
+typedef struct ui_json {
+  FILE *out;
+  uint64_t t0;
+  ft_buf buf;
+  bool failed; /* a write failed (disk full, closed pipe) */
+} ui_json;
+
+void ui_json_event(const ft_event *ev, void *ud);
+void ui_json_flush(ui_json *j);
+void ui_json_summary(ui_json *j, const char *workload, const ft_run_summary *s, int status,
+                     uint64_t now);
+
+/* What the command line asked for. */
+typedef enum ui_mode { UI_DASHBOARD, UI_HEADLESS, UI_JSON } ui_mode;
+
+typedef struct ui_opts {
+  ui_mode mode;
+  const char *record;     /* --record FILE */
+  char **sets;            /* -s key=value */
+  size_t nsets;
+  int delay_tenths;       /* -d */
+  bool ascii;
+  double speed;           /* replay: 0 = as fast as possible */
+} ui_opts;
+
+/* Run a workload file; returns the exit status. */
+int ui_run_workload(const char *path, const ui_opts *o);
+/* Replay a recording; returns the exit status. */
+int ui_replay(const char *path, const ui_opts *o);
+/* Find a shipped workload by name (or accept a path); NULL if none. */
+char *ui_find_workload(const char *arg);
+/* Print the shipped workloads with their descriptions. */
+int ui_list_workloads(FILE *out);
+
+#endif

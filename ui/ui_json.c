@@ -1,0 +1,45 @@
+/* ui_json.c - the newline-delimited JSON event stream (--json, --record). */
+#include "ui.h"
+
+#include <string.h>
+
+/* Buffer one event as a JSON line; a big buffer is written at once. */
+void ui_json_event(const ft_event *ev, void *ud) {
+  ui_json *j = ud;
+  ft_event_to_json(ev, j->t0, &j->buf);
+  if (j->buf.len >= (1u << 16))
+    ui_json_flush(j);
+}
+
+/* Write what is buffered (called once per loop turn, before sleeping). */
+void ui_json_flush(ui_json *j) {
+  if (!j->buf.len)
+    return;
+  if (!j->failed && (fwrite(j->buf.data, 1, j->buf.len, j->out) != j->buf.len || fflush(j->out)))
+    j->failed = true;
+  ft_buf_reset(&j->buf);
+}
+
+/* The last line: the counts and the exit status. */
+void ui_json_summary(ui_json *j, const char *workload, const ft_run_summary *s, int status,
+                     uint64_t now) {
+  ft_buf name = {0};
+  /* the workload name comes from a file: escape it the simple way */
+  for (const char *p = workload; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      ft_buf_append(&name, "\\", 1);
+    if ((unsigned char)*p >= 0x20)
+      ft_buf_append(&name, p, 1);
+  }
+  ft_buf_append(&name, "", 1);
+  ft_buf_printf(&j->buf,
+                "{\"t\":%.6f,\"ev\":\"summary\",\"workload\":\"%s\",\"processes\":%u,\"exited\":%u,"
+                "\"failed\":%u,\"orphans\":%u,\"tasks\":%llu,\"tasks_done\":%llu,\"tasks_failed\":%llu,"
+                "\"interrupted\":%s,\"exit_status\":%d}\n",
+                now > j->t0 ? (double)(now - j->t0) / 1e9 : 0.0, name.data, s->processes, s->exited,
+                s->failed, s->orphans, (unsigned long long)s->tasks,
+                (unsigned long long)s->tasks_done, (unsigned long long)s->tasks_failed,
+                s->interrupted ? "true" : "false", status);
+  ft_buf_free(&name);
+  ui_json_flush(j);
+}

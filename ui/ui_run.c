@@ -1,0 +1,218 @@
+/* ui_run.c - a headless or JSON session: load the workload, run it under
+ * the loop, stop it cleanly on SIGINT / SIGTERM / SIGHUP, report. */
+#include "ui.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct ui_session {
+  ft_loop *loop;
+  ft_runner *runner;
+  ui_json *json, *record;
+  int signo;
+} ui_session;
+
+static void ui_on_signal(int signo, void *ud) {
+  ui_session *s = ud;
+  if (!s->signo)
+    s->signo = signo;
+  ft_runner_stop(s->runner, 2.0);
+}
+
+#define UI_LINGER_NS (3ull * 1000 * 1000 * 1000)
+
+static void ui_wake(ft_timer *t, void *ud) {
+  (void)t;
+  (void)ud;
+}
+
+static void ui_flush_streams(ft_loop *loop, void *ud) {
+  (void)loop;
+  ui_session *s = ud;
+  if (s->json)
+    ui_json_flush(s->json);
+  if (s->record)
+    ui_json_flush(s->record);
+}
+
+static void ui_print_summary(FILE *f, const char *name, const ft_run_summary *sum, double secs,
+                             int status) {
+  fprintf(f, "summary: %s: %u processes (%u exited, %u failed", name, sum->processes, sum->exited,
+          sum->failed);
+  if (sum->orphans)
+    fprintf(f, ", %u orphans reaped", sum->orphans);
+  fprintf(f, "), %llu tasks (%llu done, %llu failed), %.2f s%s, exit status %d\n",
+          (unsigned long long)sum->tasks, (unsigned long long)sum->tasks_done,
+          (unsigned long long)sum->tasks_failed, secs, sum->interrupted ? ", interrupted" : "",
+          status);
+}
+
+/* Run a workload headless (or as JSON); returns the process exit status. */
+int ui_run_workload(const char *path, const ui_opts *o) {
+  ft_buf err = {0};
+  ft_plan *plan = NULL;
+  ft_loop *loop = NULL;
+  ui_session s = {0};
+  ui_printer pr = {.out = stdout};
+  ui_json json = {.out = stdout}, rec = {0};
+  int status = 2, rc;
+
+  if ((rc = ft_plan_load(path, o->sets, o->nsets, &plan, &err)) < 0) {
+    fprintf(stderr, "forktop: %.*s\n", (int)err.len, err.data ? err.data : ft_strerror(rc));
+    goto done;
+  }
+  if (o->record && !(rec.out = fopen(o->record, "we"))) {
+    fprintf(stderr, "forktop: --record %s: %s\n", o->record, strerror(errno));
+    goto done;
+  }
+  status = 1;
+  if ((rc = ft_loop_new(&loop)) < 0 || (rc = ft_runner_new(loop, plan, &s.runner)) < 0) {
+    fprintf(stderr, "forktop: cannot start: %s\n", ft_strerror(rc));
+    goto done;
+  }
+  s.loop = loop;
+  uint64_t t0 = ft_now_ns();
+  pr.t0 = json.t0 = rec.t0 = t0;
+  if (o->mode == UI_JSON) {
+    s.json = &json;
+    ft_loop_add_hook(loop, ui_json_event, &json);
+  } else {
+    ft_loop_add_hook(loop, ui_printer_event, &pr);
+    printf("forktop %s: running %s (%s) under pid %d\n", FT_VERSION, plan->name, path,
+           (int)getpid());
+  }
+  if (rec.out) {
+    s.record = &rec;
+    ft_loop_add_hook(loop, ui_json_event, &rec);
+  }
+  ft_loop_add_before_sleep(loop, ui_flush_streams, &s);
+  ft_loop_on_signal(loop, SIGINT, ui_on_signal, &s);
+  ft_loop_on_signal(loop, SIGTERM, ui_on_signal, &s);
+  ft_loop_on_signal(loop, SIGHUP, ui_on_signal, &s);
+
+  if ((rc = ft_runner_start(s.runner)) < 0)
+    fprintf(stderr, "forktop: %s: %s\n", plan->name, ft_strerror(rc));
+  while (rc >= 0 && !ft_runner_done(s.runner))
+    if ((rc = ft_loop_run(loop, FT_RUN_ONCE)) < 0)
+      fprintf(stderr, "forktop: loop: %s\n", ft_strerror(rc));
+  if (rc < 0)
+    ft_runner_stop(s.runner, 0.5);
+  /* Orphans the workload left (reparented to us) get a moment to end on
+   * their own, so their exits are seen; ft_loop_free kills what remains. */
+  ft_timer *linger = NULL;
+  uint64_t until = ft_now_ns() + UI_LINGER_NS;
+  if (!s.signo && ft_timer_new(loop, &linger) == 0)
+    ft_timer_start(linger, UI_LINGER_NS, 0, ui_wake, NULL);
+  while (!s.signo && rc >= 0 && ft_loop_children(loop) > 0 && ft_now_ns() < until)
+    rc = ft_loop_run(loop, FT_RUN_ONCE);
+  ft_timer_free(linger);
+  ft_run_summary sum;
+  ft_runner_summary(s.runner, &sum);
+  status = s.signo ? 128 + s.signo : rc < 0 ? 1 : ft_runner_exit_status(s.runner);
+  /* Whatever the workload left behind (a leaked child, say) is killed and
+   * reaped by ft_loop_free; the hooks still report those exits. */
+  ft_runner_free(s.runner);
+  s.runner = NULL;
+  ft_loop_free(loop);
+  loop = NULL;
+  uint64_t now = ft_now_ns();
+  if (o->mode == UI_JSON)
+    ui_json_summary(&json, plan->name, &sum, status, now);
+  else
+    ui_print_summary(stdout, plan->name, &sum, (double)(now - t0) / 1e9, status);
+  if (rec.out)
+    ui_json_summary(&rec, plan->name, &sum, status, now);
+  if (json.failed || rec.failed) {
+    fprintf(stderr, "forktop: writing the event stream failed\n");
+    if (!status)
+      status = 1;
+  }
+done:
+  ft_runner_free(s.runner);
+  ft_loop_free(loop);
+  if (rec.out)
+    fclose(rec.out);
+  ft_buf_free(&json.buf);
+  ft_buf_free(&rec.buf);
+  ft_buf_free(&err);
+  ft_plan_free(plan);
+  fflush(stdout);
+  return status;
+}
+
+/* --------------------------------------------------------------- finding */
+
+static const char *ui_workload_dirs[4];
+
+static void ui_dirs_init(void) {
+  size_t n = 0;
+  const char *env = getenv("FORKTOP_WORKLOADS");
+  if (env && *env)
+    ui_workload_dirs[n++] = env;
+  ui_workload_dirs[n++] = FT_SOURCE_WORKLOAD_DIR;
+  ui_workload_dirs[n++] = FT_WORKLOAD_DIR;
+  ui_workload_dirs[n] = NULL;
+}
+
+/* A path that exists, or the name of a shipped workload ("queue" or "queue.ini"). */
+char *ui_find_workload(const char *arg) {
+  if (strchr(arg, '/') || access(arg, R_OK) == 0)
+    return strdup(arg);
+  ui_dirs_init();
+  for (size_t i = 0; ui_workload_dirs[i]; i++) {
+    char path[PATH_MAX];
+    size_t l = strlen(arg);
+    snprintf(path, sizeof path, "%s/%s%s", ui_workload_dirs[i], arg,
+             l > 4 && strcmp(arg + l - 4, ".ini") == 0 ? "" : ".ini");
+    if (access(path, R_OK) == 0)
+      return strdup(path);
+  }
+  return NULL;
+}
+
+static int ui_cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Print "name  description" for every shipped workload. */
+int ui_list_workloads(FILE *out) {
+  ui_dirs_init();
+  for (size_t i = 0; ui_workload_dirs[i]; i++) {
+    DIR *d = opendir(ui_workload_dirs[i]);
+    if (!d)
+      continue;
+    char *names[256];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 256) {
+      size_t l = strlen(e->d_name);
+      if (l > 4 && strcmp(e->d_name + l - 4, ".ini") == 0)
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, ui_cmp);
+    for (size_t k = 0; k < n; k++) {
+      char path[PATH_MAX];
+      snprintf(path, sizeof path, "%s/%s", ui_workload_dirs[i], names[k]);
+      ft_plan *plan;
+      ft_buf err = {0};
+      if (ft_plan_load(path, NULL, 0, &plan, &err) == 0) {
+        fprintf(out, "%-14s %s\n", plan->name, plan->description ? plan->description : "");
+        ft_plan_free(plan);
+      } else {
+        fprintf(out, "%-14s (does not parse: %.*s)\n", names[k], (int)err.len, err.data);
+      }
+      ft_buf_free(&err);
+      free(names[k]);
+    }
+    return 0; /* the first directory that exists is the one */
+  }
+  fprintf(stderr, "forktop: no workload directory found (set FORKTOP_WORKLOADS)\n");
+  return 1;
+}
