@@ -243,7 +243,7 @@ int ft_event_from_json(const char *line, size_t len, ft_event *ev, ft_buf *strin
   int rc = FT_EINVAL;
   memset(ev, 0, sizeof *ev);
   ft_buf_reset(strings);
-  json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
   if (!json_is_object(o))
     goto done;
   json_t *evk = json_object_get(o, "ev");

@@ -703,6 +703,17 @@ static int ft__load(const char *path, const char *text, FILE *f, char *const *ov
   int rc = ini_parse_stream(ft__reader, &w, ft__handler, &w);
   if (rc != 0 && !w.failed)
     ft__fail(&w, rc > 0 ? rc : 0, "cannot be parsed");
+  /* [workload] may be left out; -s workload.KEY=... still has a home. */
+  bool has_workload = false;
+  for (size_t i = 0; i < w.nsecs; i++)
+    has_workload |= w.secs[i].kind == FT__S_WORKLOAD;
+  if (!has_workload && !w.failed) {
+    ft__sec *ns = realloc(w.secs, (w.nsecs + 1) * sizeof *ns);
+    if (ns) {
+      w.secs = ns;
+      w.secs[w.nsecs++] = (ft__sec){.kind = FT__S_WORKLOAD, .line = 0};
+    }
+  }
   for (size_t i = 0; i < nov && !w.failed; i++)
     ft__override(&w, overrides[i]);
   if (!w.failed)
