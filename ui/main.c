@@ -1,5 +1,6 @@
 /* main.c - forktop's command line: run, list, replay, help, version. */
 #include "ui.h"
+#include "ui_bench.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@ static void usage(FILE *f) {
           "usage: forktop [OPTIONS] [run] [WORKLOAD]\n"
           "       forktop list\n"
           "       forktop replay [OPTIONS] FILE\n"
+          "       forktop bench WORKLOAD [--workers LIST] [--runs N] [--warmup N] [EXPORTS]\n"
           "\n"
           "Runs a multi-process workload and shows its processes, tasks, queues and\n"
           "exit codes as they happen.  WORKLOAD is a path to a workload file or the\n"
@@ -26,6 +28,14 @@ static void usage(FILE *f) {
           "  -d TENTHS           dashboard refresh delay in tenths of a second (default 1)\n"
           "  --ascii             draw the tree with ASCII instead of Unicode\n"
           "  --speed X           replay: X times the recorded pace (default 1; 0: at once)\n"
+          "\n"
+          "bench options:\n"
+          "  --workers LIST      pool sizes: 1,2,4,8 or 1..8 or 1..16:2 (default 1,2,4,... up\n"
+          "                      to twice the CPUs)\n"
+          "  --runs N            measured runs per size (default 3)\n"
+          "  --warmup N          unmeasured runs first (default 1)\n"
+          "  --export-json F, --export-csv F, --export-markdown F, --export-svg F\n"
+          "                      write the results (every run, the statistics, the fit)\n"
           "  -h, --help          show this help\n"
           "  -V, --version       show the version\n"
           "\n"
@@ -48,9 +58,15 @@ int main(int argc, char **argv) {
       {"record", required_argument, NULL, 'R'}, {"set", required_argument, NULL, 's'},
       {"ascii", no_argument, NULL, 'A'},      {"speed", required_argument, NULL, 'S'},
       {"help", no_argument, NULL, 'h'},       {"version", no_argument, NULL, 'V'},
+      {"workers", required_argument, NULL, 'W'}, {"runs", required_argument, NULL, 'N'},
+      {"warmup", required_argument, NULL, 'U'}, {"export-json", required_argument, NULL, 'j'},
+      {"export-csv", required_argument, NULL, 'c'}, {"export-markdown", required_argument, NULL, 'm'},
+      {"export-svg", required_argument, NULL, 'g'},
       {NULL, 0, NULL, 0}};
   int c, status = 2;
-  char *end;
+  char *end, why[256];
+  ui_bench_opts bo = {.runs = 3, .warmup = 1};
+  const char *workers_arg = NULL;
   opterr = 0;
   /* GNU getopt permutes: options may come before or after the command and
    * the workload; everything after "--" is left alone. */
@@ -89,6 +105,35 @@ int main(int argc, char **argv) {
         goto done;
       }
       break;
+    case 'W':
+      workers_arg = optarg;
+      if (ui_bench_parse_sizes(optarg, &bo, why, sizeof why) < 0) {
+        status = usage_error("%s", why);
+        goto done;
+      }
+      break;
+    case 'N':
+    case 'U': {
+      long v = strtol(optarg, &end, 10);
+      if (*end || !*optarg || v < (c == 'N' ? 1 : 0) || v > 1000) {
+        status = usage_error(c == 'N' ? "--runs %s: expected 1 to 1000" : "--warmup %s: expected 0 to 1000", optarg);
+        goto done;
+      }
+      *(c == 'N' ? &bo.runs : &bo.warmup) = (int)v;
+      break;
+    }
+    case 'j':
+      bo.export_json = optarg;
+      break;
+    case 'c':
+      bo.export_csv = optarg;
+      break;
+    case 'm':
+      bo.export_md = optarg;
+      break;
+    case 'g':
+      bo.export_svg = optarg;
+      break;
     case 'h':
       usage(stdout);
       status = 0;
@@ -122,6 +167,23 @@ int main(int argc, char **argv) {
     if (o.mode == UI_DASHBOARD)
       o.mode = UI_HEADLESS; /* the dashboard replays once it exists */
     status = ui_replay(argv[optind + 1], &o);
+    goto done;
+  }
+  if (cmd && strcmp(cmd, "bench") == 0) {
+    if (optind + 2 != argc) {
+      status = usage_error("%s", "bench takes exactly one WORKLOAD");
+      goto done;
+    }
+    char *path = ui_find_workload(argv[optind + 1]);
+    if (!path) {
+      status = usage_error("no workload named '%s' (see 'forktop list')", argv[optind + 1]);
+      goto done;
+    }
+    if (!workers_arg) /* 1, 2, 4, ... up to twice the CPUs */
+      for (int w = 1; w <= 2 * ft_cpu_count() && bo.nsizes < UI_BENCH_MAX_SIZES; w *= 2)
+        bo.sizes[bo.nsizes++] = w;
+    status = ui_bench(path, &o, &bo);
+    free(path);
     goto done;
   }
   if (optind + 1 < argc) {
