@@ -77,7 +77,7 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   /* s6-style backoff: a worker that dies young without finishing a task
    * waits longer each time before it is restarted, so a crash at start-up
    * cannot turn into a fork storm. */
-  if (!recycled && wk->tasks == 0 && now - wk->started_ns < FT__QUICK_DEATH_NS)
+  if (!recycled && wk->records == 0 && now - wk->started_ns < FT__QUICK_DEATH_NS)
     wk->quick_deaths++;
   else
     wk->quick_deaths = 0;
@@ -150,6 +150,7 @@ static int ft__worker_spawn(ft_pool *p, ft__worker *wk) {
   wk->state = FT__W_ALIVE;
   wk->started_ns = c->start_ns;
   wk->tasks = 0;
+  wk->records = 0;
   p->alive++;
   p->stats.workers_started++;
   if (wk->old_pid) {

@@ -117,8 +117,9 @@ typedef struct ft__worker {
   ft_replace_reason reason;
   uint64_t started_ns;
   uint64_t respawn_at; /* EMPTY: when to try again */
-  unsigned quick_deaths; /* deaths in a row soon after start: backoff */
-  unsigned tasks;        /* results received from this process */
+  unsigned quick_deaths; /* deaths in a row before doing anything: backoff */
+  unsigned tasks;        /* chunks this process finished */
+  unsigned records;      /* records received from this process */
 } ft__worker;
 
 /* What the parent knows about a published slot. */

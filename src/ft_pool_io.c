@@ -121,6 +121,7 @@ static void ft__pool_on_record(ft_pool *p, int w, const ft__rec *h, const char *
   if (!ch)
     return; /* canceled by terminate while the worker was running it */
   ft__worker *wk = &p->workers[w];
+  wk->records++; /* it got as far as working: its death is no start-up failure */
   if (h->type == FT__REC_START) {
     ch->started = true;
     ch->t_start = h->t;

@@ -9,6 +9,7 @@
 
 #define FT__SPIN 256
 #define FT__FLUSH_NS (2ull * 1000 * 1000)
+#define FT__SLOW_ITEM_NS (50ull * 1000)
 
 static inline void ft__cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -192,9 +193,10 @@ static void ft__run_chunk(ft__wctx *c, const ft__slot *sl) {
       fflush(stdout);
     ft__add_result(c, rc, t0, t1);
     atomic_store_explicit(&c->ring->progress, i + 1, memory_order_release);
-    /* Slow items report one by one (a death then loses no result); fast
-     * ones are batched, at most a few milliseconds' worth. */
-    if (t1 - c->last_flush > FT__FLUSH_NS) {
+    /* Items slower than 50 us report one by one (a death then loses no
+     * result, and the cost is lost in the item's own time); fast ones are
+     * batched, at most 2 ms' worth. */
+    if (t1 - t0 > FT__SLOW_ITEM_NS || t1 - c->last_flush > FT__FLUSH_NS) {
       ft__flush(c);
       c->last_flush = t1;
     }

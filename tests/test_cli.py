@@ -325,7 +325,87 @@ class Bench(ForktopCase):
         self.assertIn("needs a workload with a [pool NAME]", p.stderr)
 
 
+class Chaos(ForktopCase):
+    def test_chaos_kill_worker(self):
+        """10,000 tasks while workers are SIGKILLed at random: every task ends
+        done or failed, failures name the signal, workers are replaced."""
+        evs, s = self.run_json("cpu-map", "-s", "tasks=10000", "-s", "task=cpu 100k", "-s", "workers=2",
+                               "--chaos", "kill-worker=40", expect=1)
+        fails = self.kinds(evs, "task_fail")
+        replaced = self.kinds(evs, "worker_replaced", reason="died")
+        self.assertEqual(s["tasks_done"] + s["tasks_failed"], 10000)
+        self.assertEqual(len(self.kinds(evs, "task_done")) + len(fails), 10000)
+        self.assertGreater(len(replaced), 10)
+        self.assertTrue(all(f.get("signal") == "SIGKILL" for f in fails))
+        self.assertLessEqual(len(fails), len(replaced))  # at most the task each dead worker held
+        tasks = sorted(e["task"] for e in evs if e["ev"] in ("task_done", "task_fail"))
+        self.assertEqual(tasks, list(range(10000)))  # each task ended exactly once
+
+    def test_chaos_usage(self):
+        p = self.run_ft("run", "cpu-map", "--chaos", "explode=1")
+        self.assertEqual(p.returncode, 2)
+        p = self.run_ft("run", "queue", "--chaos", "kill-worker=5")  # no pool to apply it to
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("chaos", p.stderr)
+
+
 class Signals(ForktopCase):
+    def test_sigterm_and_sighup(self):
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            p = subprocess.Popen([FORKTOP, "run", "pool-sleep", "--json", "-s", "main.task=sleep 30s"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+            time.sleep(1.0)
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=20)
+            self.assertEqual(p.returncode, 128 + sig, err)
+            summary = json.loads(out.splitlines()[-1])
+            self.assertTrue(summary["interrupted"])
+            exits = [json.loads(l) for l in out.splitlines() if '"ev":"exit"' in l]
+            self.assertEqual(len(exits), 35)
+            self.assertTrue(all(e.get("signal") == "SIGTERM" for e in exits))
+
+    def test_child_ignoring_sigterm_gets_sigkill(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
+            f.write("[workload]\nname = stubborn\n[process p]\nrun = shell trap '' TERM\\; sleep 60\n")
+        try:
+            p = subprocess.Popen([FORKTOP, "run", f.name, "--json"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=self.env)
+            time.sleep(1.0)
+            t0 = time.time()
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=20)
+            self.assertEqual(p.returncode, 128 + signal.SIGINT, err)
+            self.assertLess(time.time() - t0, 10)
+            exits = [json.loads(l) for l in out.splitlines() if '"ev":"exit"' in l]
+            # the process dies of SIGTERM; the shell under it, which ignores
+            # SIGTERM, comes back to forktop as an orphan and gets SIGKILL
+            self.assertEqual(exits[0].get("signal"), "SIGTERM")
+            self.assertTrue(exits[1:])
+            self.assertTrue(all(e.get("orphan") and e.get("signal") == "SIGKILL" for e in exits[1:]))
+        finally:
+            os.unlink(f.name)
+
+    def test_sigtstp_and_sigcont(self):
+        p = subprocess.Popen([FORKTOP, "run", "process-123", "--json", "-s",
+                              "counter.run=print 1; sleep 1s; print 2"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTSTP)
+        time.sleep(0.5)
+        with open(f"/proc/{p.pid}/stat") as f:
+            self.assertEqual(f.read().rsplit(")", 1)[1].split()[0], "T")  # forktop stopped
+        children = [int(c) for c in open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()]
+        for c in children:
+            with open(f"/proc/{c}/stat") as f:
+                self.assertEqual(f.read().rsplit(")", 1)[1].split()[0], "T")  # and its workload
+        time.sleep(1.0)  # stopped: the workload does not finish meanwhile
+        self.assertIsNone(p.poll())
+        p.send_signal(signal.SIGCONT)
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 0, err)
+        lines = [json.loads(l)["line"] for l in out.splitlines() if '"ev":"output"' in l]
+        self.assertEqual(lines, ["1", "2"])
+
     def test_sigint_stops_cleanly(self):
         p = subprocess.Popen([FORKTOP, "run", "pool-sleep", "--headless", "-s", "main.task=sleep 30s"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)

@@ -26,6 +26,8 @@ static void usage(FILE *f) {
           "  -s, --set KEY=VALUE override a workload key (workers=8, main.tasks=100);\n"
           "                      may be repeated\n"
           "  -d TENTHS           dashboard refresh delay in tenths of a second (default 1)\n"
+          "  --chaos kill-worker=RATE\n"
+          "                      SIGKILL a random pool worker RATE times a second\n"
           "  --ascii             draw the tree with ASCII instead of Unicode\n"
           "  --speed X           replay: X times the recorded pace (default 1; 0: at once)\n"
           "\n"
@@ -61,7 +63,7 @@ int main(int argc, char **argv) {
       {"workers", required_argument, NULL, 'W'}, {"runs", required_argument, NULL, 'N'},
       {"warmup", required_argument, NULL, 'U'}, {"export-json", required_argument, NULL, 'j'},
       {"export-csv", required_argument, NULL, 'c'}, {"export-markdown", required_argument, NULL, 'm'},
-      {"export-svg", required_argument, NULL, 'g'},
+      {"export-svg", required_argument, NULL, 'g'}, {"chaos", required_argument, NULL, 'C'},
       {NULL, 0, NULL, 0}};
   int c, status = 2;
   char *end, why[256];
@@ -120,6 +122,17 @@ int main(int argc, char **argv) {
         goto done;
       }
       *(c == 'N' ? &bo.runs : &bo.warmup) = (int)v;
+      break;
+    }
+    case 'C': {
+      /* --chaos kill-worker=RATE is the workload key chaos, in every pool */
+      static char chaos[128];
+      if (strncmp(optarg, "kill-worker=", 12) != 0) {
+        status = usage_error("--chaos %s: expected kill-worker=RATE (kills a second)", optarg);
+        goto done;
+      }
+      snprintf(chaos, sizeof chaos, "chaos=%s", optarg);
+      sets[o.nsets++] = chaos;
       break;
     }
     case 'j':

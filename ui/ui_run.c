@@ -32,6 +32,22 @@ static void ui_wake(ft_timer *t, void *ud) {
   (void)ud;
 }
 
+/* Ctrl-Z: the workload stops with us (SIGSTOP to every child), then we
+ * stop; SIGCONT wakes us, and we wake them. */
+static void ui_on_tstp(int signo, void *ud) {
+  (void)signo;
+  ui_session *s = ud;
+  fflush(stdout);
+  ft_loop_signal_all(s->loop, SIGSTOP);
+  raise(SIGSTOP);
+}
+
+static void ui_on_cont(int signo, void *ud) {
+  (void)signo;
+  ui_session *s = ud;
+  ft_loop_signal_all(s->loop, SIGCONT);
+}
+
 static void ui_flush_streams(ft_loop *loop, void *ud) {
   (void)loop;
   ui_session *s = ud;
@@ -95,6 +111,8 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   ft_loop_on_signal(loop, SIGINT, ui_on_signal, &s);
   ft_loop_on_signal(loop, SIGTERM, ui_on_signal, &s);
   ft_loop_on_signal(loop, SIGHUP, ui_on_signal, &s);
+  ft_loop_on_signal(loop, SIGTSTP, ui_on_tstp, &s);
+  ft_loop_on_signal(loop, SIGCONT, ui_on_cont, &s);
 
   if ((rc = ft_runner_start(s.runner)) < 0)
     fprintf(stderr, "forktop: %s: %s\n", plan->name, ft_strerror(rc));
