@@ -124,7 +124,7 @@ class Workloads(ForktopCase):
         self.assertTrue(any(l[:3] in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun") for l in lines), lines)
 
     def test_queue(self):
-        evs, s = self.run_json("queue", "-s", "writer.run=put q A B C pace=100ms")
+        evs, s = self.run_json("queue", "-s", "writer.run=put q A B C pace=100ms; sleep 100ms")
         self.assertEqual(self.output_lines(evs, "reader"), ["A", "B", "C"])
         samples = self.kinds(evs, "queue", queue="q")
         self.assertTrue(samples)
@@ -234,7 +234,7 @@ class RecordReplay(ForktopCase):
     def test_round_trip(self):
         with tempfile.TemporaryDirectory() as d:
             rec = os.path.join(d, "rec.jsonl")
-            p = self.run_ft("run", "queue", "--headless", "--record", rec, "-s", "writer.run=put q A B C pace=50ms")
+            p = self.run_ft("run", "queue", "--headless", "--record", rec, "-s", "writer.run=put q A B C pace=50ms; sleep 100ms")
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(rec) as f:
                 recorded = [json.loads(l) for l in f]
