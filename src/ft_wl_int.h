@@ -4,7 +4,11 @@
 
 #include "ft_workload.h"
 
+#define FT__MAX_ITEMS 1000000 /* items of one pool */
+
 int ft__parse_count(const char *s, uint64_t *out);
+int ft__items_parse(const char *value, bool count_only, const char *dir, char ***items, size_t *n,
+                    ft_buf *why);
 int ft__steps_parse(const char *value, ft_step **out, size_t *nout, ft_buf *why);
 void ft__step_free(ft_step *st);
 

@@ -1,10 +1,12 @@
 /* ft_wl_steps.c - the small languages inside workload values: durations,
- * sizes, counts, and the steps of a task ("sleep 0..3s; crash SIGKILL 10%"). */
+ * sizes, counts, lists of items, and the steps of a task
+ * ("sleep 0..3s; crash SIGKILL 10%"). */
 #include "ft_internal.h"
 #include "ft_workload.h"
 #include "ft_wl_int.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <strings.h>
@@ -83,8 +85,90 @@ int ft__parse_count(const char *s, uint64_t *out) {
   return 0;
 }
 
+/* Append the len bytes at s to *items; the array doubles at each power of two. */
+static int ft__items_push(char ***items, size_t *n, const char *s, size_t len) {
+  if (*n >= FT__MAX_ITEMS)
+    return FT_E2BIG;
+  if ((*n & (*n - 1)) == 0) {
+    char **ni = realloc(*items, (*n ? 2 * *n : 1) * sizeof *ni);
+    if (!ni)
+      return -ENOMEM;
+    *items = ni;
+  }
+  if (!((*items)[*n] = strndup(s, len)))
+    return -ENOMEM;
+  (*n)++;
+  return 0;
+}
+
+/* One item per non-empty line of f. */
+static int ft__items_lines(FILE *f, char ***items, size_t *n) {
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  int rc = 0;
+  while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+      len--;
+    if (len)
+      rc = ft__items_push(items, n, line, (size_t)len);
+  }
+  free(line);
+  return rc;
+}
+
+/* A pool's items: a count N ("0" .. "N-1"; the only form when count_only),
+ * a list "a, b, c", "@path" (one per line; a relative path is taken from
+ * dir) or "-" (stdin).  Appended to *items; *why says what is wrong. */
+int ft__items_parse(const char *value, bool count_only, const char *dir, char ***items, size_t *n,
+                    ft_buf *why) {
+  uint64_t count;
+  int rc = 0;
+  if (count_only || ft__parse_count(value, &count) == 0) {
+    if (ft__parse_count(value, &count) < 0)
+      return ft_buf_printf(why, "\"%s\" is not a whole number", value), FT_EINVAL;
+    if (count > FT__MAX_ITEMS)
+      return ft_buf_printf(why, "%s is out of range (0 to %d)", value, FT__MAX_ITEMS), FT_EINVAL;
+    for (uint64_t i = 0; i < count && rc == 0; i++) {
+      char num[24];
+      rc = ft__items_push(items, n, num, (size_t)snprintf(num, sizeof num, "%llu", (unsigned long long)i));
+    }
+  } else if (strcmp(value, "-") == 0) {
+    rc = ft__items_lines(stdin, items, n);
+  } else if (value[0] == '@') {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s%s%s", value[1] == '/' ? "" : dir, value[1] == '/' ? "" : "/",
+             value + 1);
+    FILE *f = fopen(path, "re");
+    if (!f)
+      return ft_buf_printf(why, "%s: %s", path, strerror(errno)), FT_EINVAL;
+    rc = ft__items_lines(f, items, n);
+    fclose(f);
+  } else {
+    for (const char *q = value; rc == 0;) {
+      while (*q == ' ' || *q == '\t')
+        q++;
+      size_t len = strcspn(q, ","), t = len;
+      while (t && (q[t - 1] == ' ' || q[t - 1] == '\t'))
+        t--;
+      if (!t)
+        return ft_buf_printf(why, "empty item in \"%s\"", value), FT_EINVAL;
+      rc = ft__items_push(items, n, q, t);
+      if (!q[len])
+        break;
+      q += len + 1;
+    }
+  }
+  if (rc == FT_E2BIG)
+    return ft_buf_printf(why, "more than %d items", FT__MAX_ITEMS), FT_EINVAL;
+  if (rc < 0)
+    return ft_buf_printf(why, "out of memory"), rc;
+  return 0;
+}
+
 /* Split like a shell splits words: blanks separate, '...' and "..." quote,
- * a backslash escapes the next character.  No expansion of any kind. */
+ * a backslash escapes the next character (inside "..." only $ ` " and \,
+ * as in sh; inside '...' nothing).  No expansion of any kind. */
 static int ft__split_words(const char *s, char ***out, const char **why) {
   size_t n = 0, cap = 8;
   char **v = calloc(cap, sizeof *v);
@@ -105,7 +189,7 @@ static int ft__split_words(const char *s, char ***out, const char **why) {
         q = 0;
       } else if (!q && (*s == '\'' || *s == '"')) {
         q = *s;
-      } else if (*s == '\\' && q != '\'' && s[1]) {
+      } else if (*s == '\\' && s[1] && (!q || (q == '"' && strchr("$`\"\\", s[1])))) {
         s++;
         ft_buf_append(&w, s, 1);
       } else {
@@ -241,10 +325,8 @@ static int ft__step_queue(char **w, int n, ft_step *st, ft_buf *why) {
 static const char *const ft__kinds[] = {"sleep", "cpu",   "alloc", "print", "exec",  "fail",
                                         "crash", "leak",  "put",   "get",   "relay", "shell"};
 
-/* Parse one step; a trailing " N%" sets its probability. */
-static int ft__step_parse(const char *text, ft_step *st, ft_buf *why) {
-  char buf[1024];
-  snprintf(buf, sizeof buf, "%s", text);
+/* Parse one step (buf is trimmed, and cut here); a trailing " N%" sets its probability. */
+static int ft__step_parse(char *buf, ft_step *st, ft_buf *why) {
   *st = (ft_step){.prob = 1, .queue = -1, .queue2 = -1};
   char *pct = strrchr(buf, ' ');
   if (pct && pct[1] && pct[strlen(pct) - 1] == '%') {
@@ -361,16 +443,14 @@ int ft__steps_parse(const char *value, ft_step **out, size_t *nout, ft_buf *why)
   for (const char *p = value; *p; p++)
     n += *p == ';';
   ft_step *v = calloc(n, sizeof *v);
-  if (!v)
-    return -ENOMEM;
+  char *one = malloc(strlen(value) + 1); /* one step at a time */
   size_t k = 0;
   const char *p = value;
-  int rc = 0;
+  int rc = v && one ? 0 : -ENOMEM;
   while (rc == 0) {
     size_t l = ft__step_len(p);
-    char one[1024];
     size_t o = 0;
-    for (size_t i = 0; i < l && o + 1 < sizeof one; i++) {
+    for (size_t i = 0; i < l; i++) {
       if (p[i] == '\\' && p[i + 1] == ';')
         i++;
       one[o++] = p[i];
@@ -396,13 +476,16 @@ int ft__steps_parse(const char *value, ft_step **out, size_t *nout, ft_buf *why)
       break;
     p += l + 1;
   }
-  if (rc < 0) {
-    for (size_t i = 0; i < k; i++)
-      ft__step_free(&v[i]);
-    free(v);
-    return rc;
-  }
+  if (rc < 0)
+    goto fail;
+  free(one);
   *out = v;
   *nout = k;
   return 0;
+fail:
+  for (size_t i = 0; v && i < k; i++)
+    ft__step_free(&v[i]);
+  free(v);
+  free(one);
+  return rc;
 }

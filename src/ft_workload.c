@@ -7,7 +7,9 @@
  * key knows its line), sees section headers as they come (so a section
  * without keys is still checked), strips leading blanks (no continuation
  * lines), cuts " #" comments, and hides ';' from inih's inline comments
- * (';' separates steps). */
+ * (';' separates steps).  Debian's libinih holds at most 198 characters of a
+ * line, so the reader keeps the value of a longer line itself and hands
+ * inih "key=" plus a marker; the handler swaps the value back in. */
 #include "ft_internal.h"
 #include "ft_wl_int.h"
 
@@ -19,6 +21,8 @@
 #include <stdio.h>
 
 #define FT__SEMI '\x1f' /* ';' while inih looks */
+#define FT__LONG "\x1e"  /* the value of a long line, kept in ft__wl.long_value */
+#define FT__LINE_MAX 4096 /* longest line of a workload file, newline included */
 
 enum { FT__S_WORKLOAD, FT__S_POOL, FT__S_PROCESS, FT__S_QUEUE };
 static const char *const ft__sec_kinds[] = {"workload", "pool", "process", "queue"};
@@ -54,6 +58,7 @@ typedef struct ft__wl {
   /* the reader's source */
   const char *text;
   FILE *file;
+  char long_value[FT__LINE_MAX]; /* the value of the current line, when too long for inih */
 } ft__wl;
 
 static int ft__fail(ft__wl *w, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -205,8 +210,8 @@ static int ft__handler(void *user, const char *section, const char *key, const c
       return ft__fail(w, w->line, "duplicate key \"%s\" in %s (first at line %d)", key,
                       ft__sec_label(s, label, sizeof label), s->kv[i].line),
              0;
-  char v[INI_MAX_LINE + 1];
-  snprintf(v, sizeof v, "%s", value);
+  char v[FT__LINE_MAX];
+  snprintf(v, sizeof v, "%s", strcmp(value, FT__LONG) == 0 ? w->long_value : value);
   for (char *p = v; *p; p++)
     if (*p == FT__SEMI)
       *p = ';';
@@ -217,59 +222,90 @@ static int ft__handler(void *user, const char *section, const char *key, const c
   return 1;
 }
 
+/* Read one line of the source into line (FT__LINE_MAX bytes) without its
+ * newline; false at the end.  A longer line is consumed whole and flagged. */
+static bool ft__read_line(ft__wl *w, char *line, bool *too_long) {
+  size_t n;
+  *too_long = false;
+  if (w->file) {
+    if (!fgets(line, FT__LINE_MAX, w->file))
+      return false;
+    n = strlen(line);
+    if (n == FT__LINE_MAX - 1 && line[n - 1] != '\n') {
+      char rest[256];
+      *too_long = true;
+      while (fgets(rest, sizeof rest, w->file) && !strchr(rest, '\n'))
+        ;
+    }
+  } else {
+    if (!*w->text)
+      return false;
+    n = strcspn(w->text, "\n");
+    *too_long = n >= FT__LINE_MAX - 1;
+    size_t keep = *too_long ? 0 : n;
+    memcpy(line, w->text, keep);
+    line[keep] = '\0';
+    w->text += n + (w->text[n] == '\n');
+    n = keep;
+  }
+  while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+    line[--n] = '\0';
+  return true;
+}
+
 /* inih's reader: one line at a time, prepared as the comment at the top says. */
 static char *ft__reader(char *str, int num, void *stream) {
   ft__wl *w = stream;
-  char line[4096];
-  for (;;) {
-    size_t n = 0;
-    if (w->file) {
-      if (!fgets(line, sizeof line, w->file))
-        return NULL;
-      n = strlen(line);
-    } else {
-      if (!*w->text)
-        return NULL;
-      n = strcspn(w->text, "\n");
-      if (n >= sizeof line)
-        n = sizeof line - 1;
-      memcpy(line, w->text, n);
-      line[n] = '\0';
-      w->text += n + (w->text[n] == '\n');
-    }
-    w->line++;
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-      line[--n] = '\0';
-    char *p = line;
-    while (*p == ' ' || *p == '\t')
-      p++;
-    if (*p == '#' || *p == ';' || !*p) {
-      snprintf(str, (size_t)num, "\n"); /* a blank line keeps inih's count and ours equal */
-      return str;
-    }
-    char *hash = strstr(p, " #");
-    if (hash)
-      *hash = '\0';
-    for (char *q = p; *q; q++)
-      if (*q == ';')
-        *q = FT__SEMI;
-    if (strlen(p) + 2 > (size_t)num) {
-      ft__fail(w, w->line, "line too long (at most %d characters)", num - 2);
-      snprintf(str, (size_t)num, "\n");
-      return str;
-    }
-    if (*p == '[') {
-      char hdr[4096];
-      snprintf(hdr, sizeof hdr, "%s", p);
-      for (char *q = hdr; *q; q++)
-        if (*q == FT__SEMI)
-          *q = ';';
-      if (!w->failed)
-        ft__section(w, hdr);
-    }
-    snprintf(str, (size_t)num, "%s\n", p);
+  char line[FT__LINE_MAX];
+  bool too_long;
+  if (!ft__read_line(w, line, &too_long))
+    return NULL;
+  w->line++;
+  snprintf(str, (size_t)num, "\n"); /* a blank line keeps inih's count and ours equal */
+  if (too_long) {
+    ft__fail(w, w->line, "line too long (at most %d characters)", FT__LINE_MAX - 2);
     return str;
   }
+  char *p = line + (w->line == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0); /* a BOM */
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (*p == '#' || *p == ';' || !*p || w->failed)
+    return str;
+  char *hash = strstr(p, " #");
+  if (hash)
+    *hash = '\0';
+  char *e = p + strlen(p);
+  while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+    *--e = '\0';
+  if (*p == '[') { /* ours to check; inih only needs to see a section */
+    ft__section(w, p);
+    snprintf(str, (size_t)num, "[s]\n");
+    return str;
+  }
+  char *sep = strpbrk(p, "=:");
+  if (!sep) {
+    ft__fail(w, w->line, "expected KEY = VALUE, got \"%s\"", p);
+    return str;
+  }
+  for (char *q = p; *q; q++)
+    if (*q == ';')
+      *q = FT__SEMI;
+  if (strlen(p) + 2 > (size_t)num) {
+    snprintf(w->long_value, sizeof w->long_value, "%s", sep + 1);
+    char *b = w->long_value;
+    while (*b == ' ' || *b == '\t')
+      b++;
+    memmove(w->long_value, b, strlen(b) + 1);
+    sep[1] = '\0';
+    if (strlen(p) + sizeof FT__LONG + 1 > (size_t)num) {
+      ft__fail(w, w->line, "key too long");
+      return str;
+    }
+    snprintf(str, (size_t)num, "%s%s\n", p, FT__LONG);
+    return str;
+  }
+  snprintf(str, (size_t)num, "%s\n", p);
+  return str;
 }
 
 static void ft__wl_free(ft__wl *w) {
@@ -286,6 +322,10 @@ static void ft__wl_free(ft__wl *w) {
 }
 
 /* ------------------------------------------------------------ overrides */
+
+static bool ft__is_items_key(const char *k) {
+  return strcmp(k, "items") == 0 || strcmp(k, "tasks") == 0;
+}
 
 static int ft__override(ft__wl *w, const char *arg) {
   const char *eq = strchr(arg, '=');
@@ -315,17 +355,24 @@ static int ft__override(ft__wl *w, const char *arg) {
       continue;
     }
     hits++;
+    /* items and tasks are one key: an override of either replaces the other. */
     size_t j = 0;
-    while (j < s->nkv && strcmp(s->kv[j].key, k) != 0)
+    while (j < s->nkv && strcmp(s->kv[j].key, k) != 0 &&
+           !(ft__is_items_key(k) && ft__is_items_key(s->kv[j].key)))
       j++;
     if (j == s->nkv) {
       if (ft__add_kv(s, k, value, 0, arg) < 0)
-        return -ENOMEM;
+        return ft__fail_kv(w, &(ft__kv){.origin = arg}, "out of memory");
     } else {
+      char *nk = strdup(k), *nv = strdup(value);
+      if (!nk || !nv) {
+        free(nk);
+        free(nv);
+        return ft__fail_kv(w, &(ft__kv){.origin = arg}, "out of memory");
+      }
+      free(s->kv[j].key);
       free(s->kv[j].value);
-      s->kv[j].value = strdup(value);
-      s->kv[j].line = 0;
-      s->kv[j].origin = arg;
+      s->kv[j] = (ft__kv){nk, nv, 0, arg};
     }
   }
   if (!hits && dot) {
@@ -357,81 +404,15 @@ static int ft__count_kv(ft__wl *w, const ft__kv *kv, uint64_t lo, uint64_t hi, u
   return 0;
 }
 
-static int ft__items_push(ft_plan_pool *p, const char *s, size_t n) {
-  char **ni = realloc(p->items, (p->nitems + 1) * sizeof *ni);
-  if (!ni)
-    return -ENOMEM;
-  p->items = ni;
-  if (!(p->items[p->nitems] = strndup(s, n)))
-    return -ENOMEM;
-  p->nitems++;
-  return 0;
-}
-
-static int ft__items_lines(ft__wl *w, const ft__kv *kv, ft_plan_pool *p, FILE *f) {
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t n;
-  int rc = 0;
-  while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-      n--;
-    if (n)
-      rc = ft__items_push(p, line, (size_t)n);
-  }
-  free(line);
-  if (rc < 0)
-    return ft__fail_kv(w, kv, "items: out of memory");
-  return 0;
-}
-
-/* items = N | a, b, c | @path | - */
+/* items = N | a, b, c | @path | - ; tasks = N */
 static int ft__items(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
-  const char *v = kv->value;
-  uint64_t count;
-  if (strcmp(kv->key, "tasks") == 0 || ft__parse_count(v, &count) == 0) {
-    if (ft__count_kv(w, kv, 0, 100000000, &count) < 0)
-      return FT_EINVAL;
-    p->items = calloc(count ? count : 1, sizeof *p->items);
-    if (!p->items)
-      return ft__fail_kv(w, kv, "items: out of memory");
-    for (uint64_t i = 0; i < count; i++) {
-      char num[24];
-      snprintf(num, sizeof num, "%llu", (unsigned long long)i);
-      if (!(p->items[i] = strdup(num)))
-        return ft__fail_kv(w, kv, "items: out of memory");
-      p->nitems++;
-    }
-    return 0;
-  }
-  if (strcmp(v, "-") == 0)
-    return ft__items_lines(w, kv, p, stdin);
-  if (v[0] == '@') {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s%s%s", v[1] == '/' ? "" : w->dir, v[1] == '/' ? "" : "/", v + 1);
-    FILE *f = fopen(path, "re");
-    if (!f)
-      return ft__fail_kv(w, kv, "items: %s: %s", path, strerror(errno));
-    int rc = ft__items_lines(w, kv, p, f);
-    fclose(f);
-    return rc;
-  }
-  for (const char *q = v;;) {
-    while (*q == ' ' || *q == '\t')
-      q++;
-    size_t n = strcspn(q, ",");
-    size_t t = n;
-    while (t && (q[t - 1] == ' ' || q[t - 1] == '\t'))
-      t--;
-    if (!t)
-      return ft__fail_kv(w, kv, "items: empty item in \"%s\"", v);
-    if (ft__items_push(p, q, t) < 0)
-      return ft__fail_kv(w, kv, "items: out of memory");
-    if (!q[n])
-      break;
-    q += n + 1;
-  }
-  return 0;
+  ft_buf why = {0};
+  int rc = ft__items_parse(kv->value, strcmp(kv->key, "tasks") == 0, w->dir, &p->items,
+                           &p->nitems, &why);
+  if (rc < 0)
+    ft__fail_kv(w, kv, "%s: %.*s", kv->key, (int)why.len, why.data ? why.data : "out of memory");
+  ft_buf_free(&why);
+  return rc;
 }
 
 static int ft__steps_kv(ft__wl *w, const ft__kv *kv, ft_step **steps, size_t *n) {
@@ -483,8 +464,6 @@ static int ft__pool_kv(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
                          kv->value);
     p->submit = (ft_submit)i;
   } else if (strcmp(k, "items") == 0 || strcmp(k, "tasks") == 0) {
-    if (p->items)
-      return ft__fail_kv(w, kv, "items and tasks both given: keep one");
     return ft__items(w, kv, p);
   } else if (strcmp(k, "task") == 0) {
     return ft__steps_kv(w, kv, &p->steps, &p->nsteps);
@@ -653,6 +632,9 @@ static int ft__build(ft__wl *w, ft_plan **out) {
       ft_plan_pool *p = &plan->pools[plan->npools++];
       p->name = strdup(s->name);
       p->line = s->line;
+      const ft__kv *items = ft__kv_of(s, "items"), *tasks = ft__kv_of(s, "tasks");
+      if (items && tasks) /* blame the later one */
+        ft__fail_kv(w, items > tasks ? items : tasks, "items and tasks both given: keep one");
       for (size_t k = 0; k < s->nkv && !w->failed; k++)
         ft__pool_kv(w, &s->kv[k], p);
       const ft__kv *task = ft__kv_of(s, "task");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ft_workload.h"
 
@@ -153,11 +154,43 @@ static void test_malformed_files(void **state) {
        "t.ini:3: after: a cycle that would wait forever: a -> b -> a"},
       {"[queue q]\nbytes = 0\n" POOL, "t.ini:2: bytes: \"0\" is not a size from 1 to 16G"},
       {POOL "items = 4\n", "t.ini:4: items and tasks both given: keep one"},
+      {"[pool p]\ntasks = 0\ntask = sleep 1s\nitems = a\n", "t.ini:4: items and tasks both given: keep one"},
+      {"[pool p]\ntasks = 2000000\ntask = sleep 1s\n", "t.ini:2: tasks: 2000000 is out of range (0 to 1000000)"},
       {"[pool p]\nitems = a,,b\ntask = sleep 1s\n", "t.ini:2: items: empty item in \"a,,b\""},
       {"[pool p]\nitems = @nonexistent-file\ntask = sleep 1s\n", "t.ini:2: items: ./nonexistent-file: No such file or directory"},
       {POOL "chaos = kill-worker=fast\n", "t.ini:4: chaos: expected kill-worker=RATE (kills a second), got \"kill-worker=fast\""},
       {"[workload]\nname = x\n", "t.ini: no [pool NAME] or [process NAME]: nothing to run"},
       {"[pool p q]\n", "t.ini:1: bad name \"p q\": use letters, digits, '_' and '-'"},
+      {"[pool p\n", "t.ini:1: bad section header \"[pool p\""},
+      {"[process x]\nrun print a\n", "t.ini:2: expected KEY = VALUE, got \"run print a\""},
+      {"[process x]\nrun = print a\nstop_when = nobody exits\n", "t.ini:3: stop_when: \"nobody\" names no process or pool"},
+      {"[process x]\nrun = print a\nstop_when = x\n", "t.ini:3: stop_when: a process cannot stop on itself"},
+      {"[queue q]\nclose_after = nope\n" POOL, "t.ini:2: close_after: \"nope\" names no process or pool"},
+      {"[queue q]\ncapacity = lots\n" POOL, "t.ini:2: capacity: \"lots\" is not a whole number"},
+      {"[queue q]\nbytes = 1Q\n" POOL, "t.ini:2: bytes: \"1Q\" is not a size from 1 to 16G"},
+      {"[workload]\nseed = -1\n" POOL, "t.ini:2: seed: \"-1\" is not a whole number"},
+      {"[workload]\nsalt = 1\n", "t.ini:2: unknown key \"salt\" in [workload]"},
+      {"[workload]\n\n\n[pool p]\ntasks = many\ntask = sleep 1s\n", "t.ini:5: tasks: \"many\" is not a whole number"},
+      {"[process x]\ncount = 0\nrun = print a\n", "t.ini:2: count: 0 is out of range (1 to 10000)"},
+      {"[process x]\nrun = cpu lots\n", "t.ini:2: run: cpu: \"lots\" is not a count of work units"},
+      {"[process x]\nrun = alloc 1Q\n", "t.ini:2: run: alloc: bad size \"1Q\""},
+      {"[process x]\nrun = alloc 1M forever\n", "t.ini:2: run: alloc: bad duration \"forever\""},
+      {"[process x]\nrun = sleep\n", "t.ini:2: run: sleep needs an argument"},
+      {"[process x]\nrun = leak soon\n", "t.ini:2: run: bad duration \"soon\""},
+      {"[process x]\nrun = exec\n", "t.ini:2: run: exec needs an argument"},
+      {"[process x]\nrun = crash 99 50%\n", "t.ini:2: run: crash: \"99\" is not a signal"},
+      {"[process x]\nrun = fail 256\n", "t.ini:2: run: fail: \"256\" is not an exit code from 1 to 255"},
+      {"[process x]\nrun = print a 5x%\n", "t.ini:2: run: bad percentage \"5x%\""},
+      {"[queue q]\n[process x]\nrun = relay q\n", "t.ini:3: run: relay needs two queues"},
+      {"[queue q]\n[process x]\nrun = relay q r\n", "t.ini:3: run: queue \"r\" is not declared"},
+      {"[queue q]\n[process x]\nrun = get q now\n", "t.ini:3: run: get: unexpected \"now\""},
+      {"[queue q]\n[process x]\nrun = put q count=3 speed=2\n", "t.ini:3: run: unknown option \"speed\""},
+      {"[queue q]\n[process x]\nrun = put q A count=3\n", "t.ini:3: run: put takes values or count=N, not both"},
+      {"[queue q]\n[process x]\nrun = put q count=2 pace=often\n", "t.ini:3: run: pace: bad duration \"often\""},
+      {"[process a]\nrun = print a\nafter = c\n[process b]\nrun = print b\nafter = a\n"
+       "[process c]\nrun = print c\nafter = b\n",
+       "t.ini:3: after: a cycle that would wait forever: a -> c -> b -> a"},
+      {"[pool p]\ntasks = 1\ntask = sleep 1s\nafter = p\n", "t.ini:4: after: a cycle that would wait forever: p -> p"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     parse_err(cases[i].text, NULL, 0, cases[i].message);
@@ -246,12 +279,186 @@ static void test_separators_and_comments(void **state) {
   ft_plan_free(p);
 }
 
+/* What each step kind keeps, including words split like a shell splits them. */
+static void test_steps(void **state) {
+  (void)state;
+  ft_plan *p = parse_ok(
+      "[queue q]\n[queue r]\n"
+      "[process x]\n"
+      "run = sleep 250ms..1s; sleep 1.5..2; sleep 0..3s 50%; alloc 64M 1s; leak 2s; "
+      "exec printf \"%s\\n \\$HOME\" a\\ b 'c\\d' \"\" ; shell date -R | cat; "
+      "put q count=5 size=1K pace=10ms; get q count=3 print; relay q r print; get r; fail 3 1%\n",
+      NULL, 0);
+  const ft_step *st = p->procs[0].steps;
+  assert_int_equal(p->procs[0].nsteps, 12);
+  assert_int_equal(st[0].kind, FT_STEP_SLEEP);
+  assert_true(st[0].d_min == 0.25 && st[0].d_max == 1 && st[0].prob == 1);
+  assert_true(st[1].d_min == 1.5 && st[1].d_max == 2);
+  assert_true(st[2].d_min == 0 && st[2].d_max == 3 && st[2].prob == 0.5);
+  assert_int_equal(st[3].kind, FT_STEP_ALLOC);
+  assert_int_equal(st[3].n, 64u << 20);
+  assert_true(st[3].d_min == 1);
+  assert_int_equal(st[4].kind, FT_STEP_LEAK);
+  assert_true(st[4].d_min == 2);
+  assert_int_equal(st[5].kind, FT_STEP_EXEC);
+  assert_string_equal(st[5].argv[0], "printf");
+  assert_string_equal(st[5].argv[1], "%s\\n $HOME"); /* in "...", \ keeps itself before n */
+  assert_string_equal(st[5].argv[2], "a b");
+  assert_string_equal(st[5].argv[3], "c\\d"); /* in '...', nothing is special */
+  assert_string_equal(st[5].argv[4], "");
+  assert_null(st[5].argv[5]);
+  assert_int_equal(st[6].kind, FT_STEP_EXEC);
+  assert_string_equal(st[6].argv[0], "sh");
+  assert_string_equal(st[6].argv[1], "-c");
+  assert_string_equal(st[6].argv[2], "date -R | cat");
+  assert_null(st[6].argv[3]);
+  assert_int_equal(st[7].kind, FT_STEP_PUT);
+  assert_int_equal(st[7].queue, 0);
+  assert_int_equal(st[7].n, 5);
+  assert_int_equal(st[7].size, 1024);
+  assert_true(st[7].d_min == 0.01);
+  assert_null(st[7].values);
+  assert_int_equal(st[8].kind, FT_STEP_GET);
+  assert_int_equal(st[8].n, 3);
+  assert_true(st[8].print);
+  assert_int_equal(st[9].kind, FT_STEP_RELAY);
+  assert_int_equal(st[9].queue, 0);
+  assert_int_equal(st[9].queue2, 1);
+  assert_true(st[9].print);
+  assert_int_equal(st[10].kind, FT_STEP_GET);
+  assert_int_equal(st[10].queue, 1);
+  assert_int_equal(st[10].n, 0);
+  assert_false(st[10].print);
+  assert_int_equal(st[10].queue2, -1);
+  assert_int_equal(st[11].kind, FT_STEP_FAIL);
+  assert_true(st[11].prob == 0.01);
+  ft_plan_free(p);
+  p = parse_ok("[process x]\nrun = fail 3 1%; crash KILL; crash 15; print 100%\n", NULL, 0);
+  st = p->procs[0].steps;
+  assert_int_equal(st[0].kind, FT_STEP_FAIL);
+  assert_int_equal(st[0].n, 3);
+  assert_true(st[0].prob == 0.01);
+  assert_int_equal(st[1].n, 9);
+  assert_int_equal(st[2].n, 15);
+  assert_int_equal(st[3].kind, FT_STEP_PRINT); /* "print" with only a percentage prints "" */
+  assert_string_equal(st[3].text, "");
+  assert_int_equal(st[0].queue, -1);
+  ft_plan_free(p);
+}
+
+/* Items: a count, a list, a file next to the workload file; defaults. */
+static void test_items_and_defaults(void **state) {
+  (void)state;
+  ft_plan *p = parse_ok("[pool a]\ntasks = 3\ntask = sleep 1s\n"
+                        "[pool b]\nitems = x y, z\ntask = print {}\n",
+                        NULL, 0);
+  assert_string_equal(p->name, "t"); /* the file name without .ini */
+  assert_null(p->description);
+  assert_int_equal(p->seed, 1);
+  assert_int_equal(p->pools[0].workers, 0);
+  assert_int_equal(p->pools[0].submit, FT_SUBMIT_APPLY_ASYNC);
+  assert_int_equal(p->pools[0].nitems, 3);
+  assert_string_equal(p->pools[0].items[0], "0");
+  assert_string_equal(p->pools[0].items[2], "2");
+  assert_int_equal(p->pools[1].nitems, 2);
+  assert_string_equal(p->pools[1].items[0], "x y");
+  assert_string_equal(p->pools[1].items[1], "z");
+  assert_null(p->pools[1].after);
+  ft_plan_free(p);
+  ft_plan_free(NULL);
+
+  char dir[] = "/tmp/ft-wl-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char ini[64], list[64];
+  snprintf(ini, sizeof ini, "%s/w.ini", dir);
+  snprintf(list, sizeof list, "%s/list.txt", dir);
+  FILE *f = fopen(list, "w");
+  assert_non_null(f);
+  fputs("alpha\n\nbeta gamma\r\n", f);
+  fclose(f);
+  f = fopen(ini, "w");
+  assert_non_null(f);
+  fputs("[pool p]\nitems = @list.txt\ntask = print {}\n", f);
+  fclose(f);
+  ft_buf err = {0};
+  assert_int_equal(ft_plan_load(ini, NULL, 0, &p, &err), 0);
+  assert_string_equal(p->name, "w");
+  assert_string_equal(p->path, ini);
+  assert_int_equal(p->pools[0].nitems, 2);
+  assert_string_equal(p->pools[0].items[0], "alpha");
+  assert_string_equal(p->pools[0].items[1], "beta gamma");
+  ft_plan_free(p);
+  ft_buf_free(&err);
+  unlink(ini);
+  unlink(list);
+  rmdir(dir);
+}
+
+/* Lines longer than libinih's own buffer, a BOM, CRLF, blanks after a header. */
+static void test_long_lines_and_odd_text(void **state) {
+  (void)state;
+  char text[3000];
+  int n = snprintf(text, sizeof text, "[process x]\nrun = print ");
+  memset(text + n, 'a', 2000);
+  snprintf(text + n + 2000, sizeof text - (size_t)n - 2000, "; print b\n");
+  ft_plan *p = parse_ok(text, NULL, 0);
+  assert_int_equal(p->procs[0].nsteps, 2);
+  assert_int_equal(strlen(p->procs[0].steps[0].text), 2000);
+  assert_string_equal(p->procs[0].steps[1].text, "b");
+  ft_plan_free(p);
+
+  char *big = malloc(6000);
+  assert_non_null(big);
+  n = snprintf(big, 6000, "[process x]\nrun = print ");
+  memset(big + n, 'a', 5000);
+  strcpy(big + n + 5000, "\n");
+  parse_err(big, NULL, 0, "t.ini:2: line too long (at most 4094 characters)");
+  free(big);
+
+  p = parse_ok("\xEF\xBB\xBF[process x]   \r\nrun: print a: b\r\n\r\n; a comment\n", NULL, 0);
+  assert_string_equal(p->procs[0].steps[0].text, "a: b");
+  ft_plan_free(p);
+}
+
+/* Overrides apply in order, after the file, and are checked like the file. */
+static void test_override_order(void **state) {
+  (void)state;
+  const char *text = "[workload]\nseed = 2\n[pool main]\nworkers = 1\ntasks = 3\ntask = sleep 1s\n";
+  char *sets[] = {"workers=2", "main.workers=3", "seed=9", "workload.seed=10"};
+  ft_plan *p = parse_ok(text, sets, 4);
+  assert_int_equal(p->pools[0].workers, 3);
+  assert_int_equal(p->seed, 10);
+  ft_plan_free(p);
+  /* items and tasks are one key to -s: the last one wins. */
+  char *sets2[] = {"main.task=sleep 1s; print {}", "main.items=a, b", "main.tasks=4"};
+  p = parse_ok(text, sets2, 2);
+  assert_int_equal(p->pools[0].nsteps, 2);
+  assert_int_equal(p->pools[0].nitems, 2);
+  assert_string_equal(p->pools[0].items[1], "b");
+  ft_plan_free(p);
+  p = parse_ok(text, sets2, 3);
+  assert_int_equal(p->pools[0].nitems, 4);
+  ft_plan_free(p);
+  char *sets3[] = {"main.task=slep 1s"};
+  parse_err(text, sets3, 1,
+            "-s main.task=slep 1s: task: unknown step \"slep\" (expected sleep, cpu, alloc, print, "
+            "exec, shell, fail, crash, leak, put, get or relay)");
+  char *sets4[] = {"main.after=main"};
+  parse_err(text, sets4, 1, "-s main.after=main: after: a cycle that would wait forever: main -> main");
+  char *sets5[] = {"workload.name=renamed"}; /* [workload] may be left out of the file */
+  p = parse_ok("[process x]\nrun = print a\n", sets5, 1);
+  assert_string_equal(p->name, "renamed");
+  ft_plan_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       FT_TEST(test_shipped_workloads_parse), FT_TEST(test_plan_contents),
       FT_TEST(test_malformed_files),         FT_TEST(test_missing_file),
       FT_TEST(test_overrides),               FT_TEST(test_units),
-      FT_TEST(test_separators_and_comments),
+      FT_TEST(test_separators_and_comments), FT_TEST(test_steps),
+      FT_TEST(test_items_and_defaults),      FT_TEST(test_long_lines_and_odd_text),
+      FT_TEST(test_override_order),
   };
   return FT_TEST_RUN(tests, 60);
 }
