@@ -1,362 +1,526 @@
-/* ft_json.c - events as newline-delimited JSON, and back (docs/json.md). */
+/* ft_json.c - events as newline-delimited JSON, and back (schema: docs/json.md).
+ *
+ * The encoder builds one jansson object per event and dumps it compactly
+ * straight into the caller's buffer (no intermediate string).  The decoder
+ * is strict about the fields it knows (type and range: a line that breaks
+ * them is FT_EINVAL) and ignores every field it does not know. */
 #include "ft_internal.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
-#include <stdio.h>
 
-/* Child output is arbitrary bytes; JSON strings are UTF-8.  Every byte that
- * is not part of a valid UTF-8 sequence becomes U+FFFD, so the encoder never
- * fails and readers always get valid JSON. */
-static void ft__utf8_clean(const char *s, size_t n, ft_buf *out) {
+/* Largest value of a time field (seconds) a reader accepts: about 31 years.
+ * Times are written with microsecond precision and 15 significant digits,
+ * which is exact below this bound. */
+#define FT_JSON_MAX_SECONDS 1e9
+/* Cleaned strings up to this size are built on the stack. */
+#define FT_JSON_STACK 4096
+#define FT_JSON_DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
+/* ------------------------------------------------------------ UTF-8 */
+
+/* Length of the valid UTF-8 sequence starting at p (n bytes available), or
+ * 0: overlong forms, surrogates and code points above U+10FFFF are invalid. */
+static size_t ft__utf8_seq(const unsigned char *p, size_t n) {
+  unsigned c = p[0], cp, min;
+  size_t len;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2, cp = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3, cp = c & 0x0F, min = 0x800;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4, cp = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (len > n)
+    return 0;
+  for (size_t k = 1; k < len; k++) {
+    if ((p[k] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (p[k] & 0x3Fu);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return len;
+}
+
+/* Copy s to dst (when dst is not NULL) with every byte that is not part of a
+ * valid UTF-8 sequence replaced by U+FFFD.  Returns the cleaned length; it
+ * equals n exactly when s is valid UTF-8 (a replacement is 3 bytes). */
+static size_t ft__utf8_clean(const char *s, size_t n, char *dst) {
+  static const char repl[3] = {'\xEF', '\xBF', '\xBD'};
   const unsigned char *p = (const unsigned char *)s;
-  static const char repl[] = "\xEF\xBF\xBD";
+  size_t o = 0;
   for (size_t i = 0; i < n;) {
-    unsigned char c = p[i];
-    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    bool ok = len > 0 && i + len <= n;
-    for (size_t k = 1; ok && k < len; k++)
-      ok = (p[i + k] & 0xC0) == 0x80;
-    if (ok && len == 2)
-      ok = c >= 0xC2;
-    if (ok && len == 3) {
-      unsigned cp = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
-      ok = cp >= 0x800 && !(cp >= 0xD800 && cp <= 0xDFFF);
-    }
-    if (ok && len == 4) {
-      unsigned cp = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3Fu) << 12) | ((p[i + 2] & 0x3Fu) << 6) |
-                    (p[i + 3] & 0x3Fu);
-      ok = cp >= 0x10000 && cp <= 0x10FFFF;
-    }
-    if (!ok) {
-      ft_buf_append(out, repl, 3);
-      i++;
-    } else {
-      ft_buf_append(out, p + i, len);
-      i += len;
-    }
+    size_t len = p[i] < 0x80 ? 1 : ft__utf8_seq(p + i, n - i);
+    if (dst)
+      memcpy(dst + o, len ? (const char *)p + i : repl, len ? len : 3);
+    o += len ? len : 3;
+    i += len ? len : 1;
+  }
+  return o;
+}
+
+/* A JSON string of arbitrary bytes (NULL: ""), cleaned to valid UTF-8. */
+static json_t *ft__jstr(const char *s, size_t n) {
+  if (!s)
+    s = "", n = 0;
+  if (n > SIZE_MAX / 3)
+    return NULL;
+  size_t m = ft__utf8_clean(s, n, NULL);
+  if (m == n)
+    return json_stringn_nocheck(s, n);
+  char stack[FT_JSON_STACK];
+  char *d = m <= sizeof stack ? stack : malloc(m);
+  if (!d)
+    return NULL;
+  ft__utf8_clean(s, n, d);
+  json_t *v = json_stringn_nocheck(d, m);
+  if (d != stack)
+    free(d);
+  return v;
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* The object being built; bad once any allocation failed. */
+typedef struct ft__jw {
+  json_t *o;
+  bool bad;
+} ft__jw;
+
+static void ft__put(ft__jw *w, const char *k, json_t *v) {
+  /* json_object_set_new_nocheck drops v when it fails; keys are ASCII literals */
+  if (!v || json_object_set_new_nocheck(w->o, k, v) < 0)
+    w->bad = true;
+}
+
+static void ft__put_int(ft__jw *w, const char *k, long long v) { ft__put(w, k, json_integer(v)); }
+
+static void ft__put_u64(ft__jw *w, const char *k, uint64_t v) {
+  ft__put(w, k, json_integer(v > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)v));
+}
+
+static void ft__put_str(ft__jw *w, const char *k, const char *s) {
+  ft__put(w, k, ft__jstr(s, s ? strlen(s) : 0));
+}
+
+/* Nanoseconds as seconds, cut to the microsecond. */
+static void ft__put_secs(ft__jw *w, const char *k, uint64_t ns) {
+  ft__put(w, k, json_real((double)(ns / 1000u) / 1e6));
+}
+
+static void ft__put_task(ft__jw *w, const ft_event *ev) {
+  ft__put_str(w, "pool", ev->name);
+  ft__put_u64(w, "task", ev->u.task.task);
+  ft__put_u64(w, "item", ev->u.task.item);
+  ft__put_u64(w, "batch", ev->u.task.batch);
+  ft__put_int(w, "worker", ev->u.task.worker);
+  ft__put_int(w, "worker_pid", ev->pid);
+  if (ev->kind == FT_EV_TASK_START)
+    return;
+  ft__put_secs(w, "dur", ev->u.task.dur_ns);
+  if (ev->kind != FT_EV_TASK_FAIL)
+    return;
+  ft__put(w, "status", json_string_nocheck(ft_err_name(ev->u.task.status)));
+  if (ev->u.task.code)
+    ft__put_int(w, "code", ev->u.task.code);
+  if (ev->u.task.signal) {
+    ft__put(w, "signal", json_string_nocheck(ft_signal_name(ev->u.task.signal)));
+    ft__put_int(w, "signo", ev->u.task.signal);
   }
 }
 
-static int ft__set(json_t *o, const char *k, json_t *v) { return json_object_set_new(o, k, v); }
-
-static int ft__set_str(json_t *o, const char *k, const char *s, size_t n) {
-  ft_buf b = {0};
-  ft__utf8_clean(s, n, &b);
-  json_t *v = json_stringn(b.data ? b.data : "", b.len);
-  ft_buf_free(&b);
-  return ft__set(o, k, v);
+static void ft__put_queue(ft__jw *w, const ft_event *ev) {
+  const ft_queue_stats *q = &ev->u.queue;
+  ft__put_str(w, "queue", ev->name);
+  ft__put_u64(w, "puts", q->puts);
+  ft__put_u64(w, "gets", q->gets);
+  ft__put_u64(w, "bytes_in", q->bytes_in);
+  ft__put_u64(w, "bytes_out", q->bytes_out);
+  ft__put_u64(w, "depth", q->depth);
+  ft__put_u64(w, "depth_bytes", q->depth_bytes);
+  ft__put_u64(w, "high_water", q->high_water);
+  ft__put_u64(w, "capacity", q->capacity);
+  ft__put_u64(w, "capacity_bytes", q->capacity_bytes);
+  ft__put_secs(w, "put_blocked", q->put_blocked_ns);
+  ft__put_secs(w, "get_blocked", q->get_blocked_ns);
+  ft__put_int(w, "producers_blocked", q->producers_blocked);
+  ft__put_int(w, "consumers_blocked", q->consumers_blocked);
+  ft__put_int(w, "owner_deaths", q->owner_deaths);
+  ft__put(w, "closed", json_boolean(q->closed));
 }
 
-static json_t *ft__secs(uint64_t ns) { return json_real((double)(ns / 1000) / 1e6); }
-
-static void ft__task_fields(json_t *o, const ft_event *ev) {
-  ft__set_str(o, "pool", ev->name, strlen(ev->name));
-  ft__set(o, "task", json_integer((json_int_t)ev->u.task.task));
-  ft__set(o, "item", json_integer((json_int_t)ev->u.task.item));
-  ft__set(o, "batch", json_integer((json_int_t)ev->u.task.batch));
-  ft__set(o, "worker", json_integer(ev->u.task.worker));
-  ft__set(o, "worker_pid", json_integer(ev->pid));
-  if (ev->kind == FT_EV_TASK_START)
-    return;
-  ft__set(o, "dur", ft__secs(ev->u.task.dur_ns));
-  if (ev->kind != FT_EV_TASK_FAIL)
-    return;
-  ft__set(o, "status", json_string(ft_err_name(ev->u.task.status)));
-  if (ev->u.task.code)
-    ft__set(o, "code", json_integer(ev->u.task.code));
-  if (ev->u.task.signal)
-    ft__set(o, "signal", json_string(ft_signal_name(ev->u.task.signal)));
-}
-
-static void ft__queue_fields(json_t *o, const ft_queue_stats *q) {
-  ft__set(o, "puts", json_integer((json_int_t)q->puts));
-  ft__set(o, "gets", json_integer((json_int_t)q->gets));
-  ft__set(o, "bytes_in", json_integer((json_int_t)q->bytes_in));
-  ft__set(o, "bytes_out", json_integer((json_int_t)q->bytes_out));
-  ft__set(o, "depth", json_integer((json_int_t)q->depth));
-  ft__set(o, "depth_bytes", json_integer((json_int_t)q->depth_bytes));
-  ft__set(o, "high_water", json_integer((json_int_t)q->high_water));
-  ft__set(o, "capacity", json_integer((json_int_t)q->capacity));
-  ft__set(o, "capacity_bytes", json_integer((json_int_t)q->capacity_bytes));
-  ft__set(o, "put_blocked", ft__secs(q->put_blocked_ns));
-  ft__set(o, "get_blocked", ft__secs(q->get_blocked_ns));
-  ft__set(o, "producers_blocked", json_integer(q->producers_blocked));
-  ft__set(o, "consumers_blocked", json_integer(q->consumers_blocked));
-  ft__set(o, "owner_deaths", json_integer(q->owner_deaths));
-  ft__set(o, "closed", json_boolean(q->closed));
-}
-
-/* One event as one JSON line appended to out. */
-int ft_event_to_json(const ft_event *ev, uint64_t t0, ft_buf *out) {
-  json_t *o = json_object();
-  if (!o)
-    return -ENOMEM;
-  ft__set(o, "t", ft__secs(ev->t_ns > t0 ? ev->t_ns - t0 : 0));
-  ft__set(o, "ev", json_string(ft_event_kind_name(ev->kind)));
-  ft__set(o, "pid", json_integer(ev->pid));
-  ft__set(o, "ppid", json_integer(ev->ppid));
-  if (ev->host)
-    ft__set(o, "host", json_integer(ev->host));
-  if (ev->name && *ev->name && ev->kind != FT_EV_QUEUE)
-    ft__set_str(o, "name", ev->name, strlen(ev->name));
+static void ft__put_kind(ft__jw *w, const ft_event *ev) {
   switch (ev->kind) {
   case FT_EV_SPAWN:
-    ft__set(o, "role", json_string(ev->u.spawn.role ? ev->u.spawn.role : "process"));
+    ft__put_str(w, "role", ev->u.spawn.role ? ev->u.spawn.role : "process");
     if (ev->u.spawn.worker >= 0)
-      ft__set(o, "worker", json_integer(ev->u.spawn.worker));
+      ft__put_int(w, "worker", ev->u.spawn.worker);
     break;
   case FT_EV_EXEC:
-    if (ev->u.exec.path)
-      ft__set_str(o, "path", ev->u.exec.path, strlen(ev->u.exec.path));
+    ft__put_str(w, "path", ev->u.exec.path);
     if (ev->u.exec.err) {
-      ft__set(o, "error", json_string(ft_err_name(ev->u.exec.err)));
-      ft__set(o, "errno", json_integer(-ev->u.exec.err));
+      ft__put(w, "error", json_string_nocheck(ft_err_name(ev->u.exec.err)));
+      ft__put_int(w, "errno", -(long long)ev->u.exec.err);
     }
     break;
   case FT_EV_EXIT:
     if (ev->u.exit.signal) {
-      ft__set(o, "signal", json_string(ft_signal_name(ev->u.exit.signal)));
-      ft__set(o, "signo", json_integer(ev->u.exit.signal));
+      ft__put(w, "signal", json_string_nocheck(ft_signal_name(ev->u.exit.signal)));
+      ft__put_int(w, "signo", ev->u.exit.signal);
     } else {
-      ft__set(o, "code", json_integer(ev->u.exit.code));
+      ft__put_int(w, "code", ev->u.exit.code);
     }
     if (ev->u.exit.core)
-      ft__set(o, "core", json_true());
+      ft__put(w, "core", json_true());
     if (ev->u.exit.orphan)
-      ft__set(o, "orphan", json_true());
-    ft__set(o, "runtime", ft__secs(ev->u.exit.runtime_ns));
+      ft__put(w, "orphan", json_true());
+    ft__put_secs(w, "runtime", ev->u.exit.runtime_ns);
     break;
   case FT_EV_OUTPUT:
-    ft__set(o, "stream", json_string(ev->u.output.stream == 2 ? "stderr" : "stdout"));
-    ft__set_str(o, "line", ev->u.output.line, ev->u.output.len);
+    ft__put(w, "stream", json_string_nocheck(ev->u.output.stream == 2 ? "stderr" : "stdout"));
+    ft__put(w, "line", ft__jstr(ev->u.output.line, ev->u.output.line ? ev->u.output.len : 0));
     if (ev->u.output.truncated)
-      ft__set(o, "truncated", json_true());
+      ft__put(w, "truncated", json_true());
     break;
   case FT_EV_TASK_START:
   case FT_EV_TASK_DONE:
   case FT_EV_TASK_FAIL:
-    ft__task_fields(o, ev);
+    ft__put_task(w, ev);
     break;
   case FT_EV_WORKER_REPLACED:
-    ft__set(o, "worker", json_integer(ev->u.replaced.worker));
-    ft__set(o, "old_pid", json_integer(ev->u.replaced.old_pid));
-    ft__set(o, "new_pid", json_integer(ev->u.replaced.new_pid));
-    ft__set(o, "reason",
-            json_string(ev->u.replaced.reason == FT_REPLACE_RECYCLED ? "recycled" : "died"));
+    ft__put_int(w, "worker", ev->u.replaced.worker);
+    ft__put_int(w, "old_pid", ev->u.replaced.old_pid);
+    ft__put_int(w, "new_pid", ev->u.replaced.new_pid);
+    ft__put(
+        w, "reason",
+        json_string_nocheck(ev->u.replaced.reason == FT_REPLACE_RECYCLED ? "recycled" : "died"));
     break;
   case FT_EV_POOL_START:
   case FT_EV_POOL_END:
-    ft__set(o, "workers", json_integer(ev->u.pool.workers));
+    ft__put_int(w, "workers", ev->u.pool.workers);
     break;
   case FT_EV_SUBMIT:
-    ft__set(o, "batch", json_integer((json_int_t)ev->u.submit.batch));
-    ft__set(o, "first", json_integer((json_int_t)ev->u.submit.first));
-    ft__set(o, "count", json_integer((json_int_t)ev->u.submit.count));
+    ft__put_u64(w, "batch", ev->u.submit.batch);
+    ft__put_u64(w, "first", ev->u.submit.first);
+    ft__put_u64(w, "count", ev->u.submit.count);
     break;
   case FT_EV_QUEUE:
-    ft__set_str(o, "queue", ev->name, strlen(ev->name));
-    ft__queue_fields(o, &ev->u.queue);
+    ft__put_queue(w, ev);
     break;
   default:
     break;
   }
-  char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-  json_decref(o);
-  if (!s)
+}
+
+static int ft__dump_cb(const char *buf, size_t size, void *data) {
+  return ft_buf_append(data, buf, size) < 0 ? -1 : 0;
+}
+
+/* Dump o compactly onto out: through a stack buffer (one append) when it
+ * fits, as most events do, else piece by piece. */
+static int ft__dump(const json_t *o, ft_buf *out) {
+  char tmp[1024];
+  size_t n = json_dumpb(o, tmp, sizeof tmp, FT_JSON_DUMP_FLAGS);
+  if (n == 0)
     return -ENOMEM;
-  int rc = ft_buf_append(out, s, strlen(s));
-  if (!rc)
-    rc = ft_buf_append(out, "\n", 1);
-  free(s);
-  return rc;
+  if (n <= sizeof tmp)
+    return ft_buf_append(out, tmp, n);
+  return json_dump_callback(o, ft__dump_cb, out, FT_JSON_DUMP_FLAGS) < 0 ? -ENOMEM : 0;
 }
 
-/* ------------------------------------------------------------- reading */
-
-/* Copy a string field into the strings buffer; its offset, or -1. */
-static ssize_t ft__keep(ft_buf *strings, json_t *o, const char *k) {
-  json_t *v = json_object_get(o, k);
-  if (!json_is_string(v))
-    return -1;
-  size_t at = strings->len;
-  if (ft_buf_append(strings, json_string_value(v), json_string_length(v)) < 0 ||
-      ft_buf_append(strings, "", 1) < 0)
-    return -1;
-  return (ssize_t)at;
+/* Append ev to out as one line of compact JSON, newline included (schema in
+ * docs/json.md); "t" is seconds since t0.  Returns 0, FT_EINVAL for a NULL
+ * argument or an unknown kind, or -ENOMEM; on failure out is unchanged. */
+int ft_event_to_json(const ft_event *ev, uint64_t t0, ft_buf *out) {
+  if (!ev || !out || (unsigned)ev->kind >= FT_EV_COUNT_)
+    return FT_EINVAL;
+  size_t len0 = out->len;
+  ft__jw w = {json_object(), false};
+  if (!w.o)
+    goto fail;
+  ft__put_secs(&w, "t", ev->t_ns > t0 ? ev->t_ns - t0 : 0);
+  ft__put(&w, "ev", json_string_nocheck(ft_event_kind_name(ev->kind)));
+  ft__put_int(&w, "pid", ev->pid);
+  ft__put_int(&w, "ppid", ev->ppid);
+  if (ev->name && *ev->name)
+    ft__put_str(&w, "name", ev->name);
+  if (ev->host)
+    ft__put_int(&w, "host", ev->host);
+  ft__put_kind(&w, ev);
+  if (w.bad || ft__dump(w.o, out) < 0 || ft_buf_append(out, "\n", 1) < 0)
+    goto fail;
+  json_decref(w.o);
+  return 0;
+fail:
+  json_decref(w.o);
+  out->len = len0;
+  return -ENOMEM;
 }
 
-static bool ft__int(json_t *o, const char *k, long long lo, long long hi, long long *out) {
-  json_t *v = json_object_get(o, k);
-  if (!json_is_integer(v))
-    return false;
-  long long x = json_integer_value(v);
-  if (x < lo || x > hi)
-    return false;
-  *out = x;
-  return true;
+/* ------------------------------------------------------------ reading */
+
+/* The object being read; bad once a known field was missing or wrong. */
+typedef struct ft__jr {
+  json_t *o;
+  bool bad;
+} ft__jr;
+
+static json_t *ft__get(ft__jr *r, const char *k, bool required) {
+  json_t *v = json_object_get(r->o, k);
+  if (!v && required)
+    r->bad = true;
+  return v;
 }
 
-static long long ft__int_or(json_t *o, const char *k, long long lo, long long hi, long long dflt) {
-  long long x;
-  return ft__int(o, k, lo, hi, &x) ? x : dflt;
+/* An integer field in [lo, hi]; dflt when absent (and not required). */
+static long long ft__int(ft__jr *r, const char *k, bool required, long long lo, long long hi,
+                         long long dflt) {
+  json_t *v = ft__get(r, k, required);
+  if (!v)
+    return dflt;
+  if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+    r->bad = true;
+    return dflt;
+  }
+  return json_integer_value(v);
 }
 
-static uint64_t ft__ns(json_t *o, const char *k) {
-  json_t *v = json_object_get(o, k);
-  double s = json_is_number(v) ? json_number_value(v) : 0;
-  if (!(s >= 0) || s > 1e9)
+static uint64_t ft__u64(ft__jr *r, const char *k) {
+  return (uint64_t)ft__int(r, k, true, 0, LLONG_MAX, 0);
+}
+
+/* A time in seconds (integer or real, 0 to FT_JSON_MAX_SECONDS) as ns,
+ * rounded to the microsecond. */
+static uint64_t ft__secs(ft__jr *r, const char *k, bool required) {
+  json_t *v = ft__get(r, k, required);
+  if (!v)
     return 0;
-  return (uint64_t)llround(s * 1e6) * 1000;
+  double s = json_is_number(v) ? json_number_value(v) : -1;
+  if (!(s >= 0 && s <= FT_JSON_MAX_SECONDS)) {
+    r->bad = true;
+    return 0;
+  }
+  return (uint64_t)llround(s * 1e6) * 1000u;
 }
 
-static ft_event_kind ft__kind_of(const char *name) {
-  for (int k = 0; k < FT_EV_COUNT_; k++)
-    if (strcmp(ft_event_kind_name((ft_event_kind)k), name) == 0)
-      return (ft_event_kind)k;
-  return FT_EV_COUNT_;
+/* A boolean field; false when absent (and not required). */
+static bool ft__bool(ft__jr *r, const char *k, bool required) {
+  json_t *v = ft__get(r, k, required);
+  if (v && !json_is_boolean(v))
+    r->bad = true;
+  return json_is_true(v);
 }
 
-static int ft__signal_field(json_t *o, const char *k) {
-  json_t *v = json_object_get(o, k);
-  int sig = 0;
-  if (json_is_string(v) && ft_parse_signal(json_string_value(v), &sig) == 0)
-    return sig;
+/* A string field (NULL when absent); valid while r->o lives.  Without len
+ * the caller wants a C string (a name), and one holding a NUL is refused. */
+static const char *ft__str(ft__jr *r, const char *k, bool required, size_t *len) {
+  json_t *v = ft__get(r, k, required);
+  if (v && (!json_is_string(v) || (!len && strlen(json_string_value(v)) != json_string_length(v))))
+    r->bad = true;
+  if (!json_is_string(v))
+    return NULL;
+  if (len)
+    *len = json_string_length(v);
+  return json_string_value(v);
+}
+
+/* Index of s in names[0..n), or -1 (and bad) when s is set but not there. */
+static int ft__enum(ft__jr *r, const char *s, const char *const *names, int n) {
+  for (int i = 0; s && i < n; i++)
+    if (strcmp(s, names[i]) == 0)
+      return i;
+  if (s)
+    r->bad = true;
+  return -1;
+}
+
+/* A signal: "signo" (1 to 64) if present, else the "signal" name; 0 if neither. */
+static int ft__signal(ft__jr *r) {
+  int signo = (int)ft__int(r, "signo", false, 1, 64, 0);
+  const char *name = ft__str(r, "signal", false, NULL);
+  if (!signo && name && ft_parse_signal(name, &signo) < 0)
+    r->bad = true;
+  return signo;
+}
+
+/* The error code whose ft_err_name() is s: "OK", an FT_E* name or an errno name. */
+static int ft__status(ft__jr *r, const char *s) {
+  static const int own[] = {
+#define FT_ERR_CODE_(name, value, msg) value,
+      FT_ERRNO_MAP(FT_ERR_CODE_)
+#undef FT_ERR_CODE_
+  };
+  if (!s || strcmp(s, "OK") == 0)
+    return 0;
+  for (size_t i = 0; i < FT_ARRAY_LEN(own); i++)
+    if (strcmp(s, ft_err_name(own[i])) == 0)
+      return own[i];
+  for (int e = 1; e < 256 && strcmp(s, "UNKNOWN") != 0; e++)
+    if (strcmp(s, ft_err_name(-e)) == 0)
+      return -e;
+  r->bad = true;
   return 0;
 }
 
-static int ft__status_field(json_t *o) {
-  json_t *v = json_object_get(o, "status");
-  if (!json_is_string(v))
-    return 0;
-  const char *s = json_string_value(v);
-  static const int codes[] = {FT_ETASK, FT_EWORKER, FT_ECANCELED, FT_E2BIG, -ENOMEM, -EAGAIN};
-  for (size_t i = 0; i < FT_ARRAY_LEN(codes); i++)
-    if (strcmp(ft_err_name(codes[i]), s) == 0)
-      return codes[i];
-  return FT_ETASK;
-}
-
-/* Parse one JSON line back into an event. */
-int ft_event_from_json(const char *line, size_t len, ft_event *ev, ft_buf *strings) {
-  json_error_t jerr;
-  int rc = FT_EINVAL;
-  memset(ev, 0, sizeof *ev);
-  ft_buf_reset(strings);
-  json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-  if (!json_is_object(o))
-    goto done;
-  json_t *evk = json_object_get(o, "ev");
-  if (!json_is_string(evk) || !json_is_number(json_object_get(o, "t")))
-    goto done;
-  ft_event_kind kind = ft__kind_of(json_string_value(evk));
-  long long pid, ppid;
-  if (kind == FT_EV_COUNT_ || !ft__int(o, "pid", 0, INT32_MAX, &pid) ||
-      !ft__int(o, "ppid", 0, INT32_MAX, &ppid))
-    goto done;
-  ev->kind = kind;
-  ev->t_ns = ft__ns(o, "t");
-  ev->pid = (pid_t)pid;
-  ev->ppid = (pid_t)ppid;
-  ev->host = (uint32_t)ft__int_or(o, "host", 0, UINT32_MAX, 0);
-  /* Offsets first, pointers last: the buffer may move while it grows. */
-  ssize_t name = ft__keep(strings, o, kind == FT_EV_QUEUE ? "queue" : kind >= FT_EV_TASK_START &&
-                                                                          kind <= FT_EV_TASK_FAIL
-                                                                      ? "pool"
-                                                                      : "name");
-  ssize_t s1 = -1;
-  switch (kind) {
+/* The fields of kind k into ev; its strings besides the name into *s1. */
+static void ft__get_kind(ft__jr *r, ft_event *ev, const char **s1, size_t *n1) {
+  static const char *const streams[] = {"stdout", "stderr"};
+  static const char *const reasons[] = {"died", "recycled"};
+  switch (ev->kind) {
   case FT_EV_SPAWN:
-    s1 = ft__keep(strings, o, "role");
-    ev->u.spawn.worker = (int)ft__int_or(o, "worker", 0, INT32_MAX, -1);
+    *s1 = ft__str(r, "role", true, n1);
+    ev->u.spawn.worker = (int)ft__int(r, "worker", false, 0, INT_MAX, -1);
     break;
   case FT_EV_EXEC:
-    s1 = ft__keep(strings, o, "path");
-    ev->u.exec.err = -(int)ft__int_or(o, "errno", 0, 4095, 0);
+    *s1 = ft__str(r, "path", true, n1);
+    ft__str(r, "error", false, NULL); /* the name of errno; errno is what counts */
+    ev->u.exec.err = -(int)ft__int(r, "errno", false, 1, 3999, 0);
     break;
   case FT_EV_EXIT:
-    ev->u.exit.signal = (int)ft__int_or(o, "signo", 0, 64, 0);
+    ev->u.exit.signal = ft__signal(r);
     if (!ev->u.exit.signal)
-      ev->u.exit.signal = ft__signal_field(o, "signal");
-    ev->u.exit.code = (int)ft__int_or(o, "code", -255, 255, 0);
-    ev->u.exit.core = json_is_true(json_object_get(o, "core"));
-    ev->u.exit.orphan = json_is_true(json_object_get(o, "orphan"));
-    ev->u.exit.runtime_ns = ft__ns(o, "runtime");
+      ev->u.exit.code = (int)ft__int(r, "code", true, INT_MIN, INT_MAX, 0);
+    ev->u.exit.core = ft__bool(r, "core", false);
+    ev->u.exit.orphan = ft__bool(r, "orphan", false);
+    ev->u.exit.runtime_ns = ft__secs(r, "runtime", true);
     break;
-  case FT_EV_OUTPUT: {
-    json_t *st = json_object_get(o, "stream");
-    ev->u.output.stream = json_is_string(st) && strcmp(json_string_value(st), "stderr") == 0 ? 2 : 1;
-    s1 = ft__keep(strings, o, "line");
-    if (s1 < 0)
-      goto done;
-    ev->u.output.len = json_string_length(json_object_get(o, "line")); /* NULs included */
-    ev->u.output.truncated = json_is_true(json_object_get(o, "truncated"));
+  case FT_EV_OUTPUT:
+    ev->u.output.stream = 1 + ft__enum(r, ft__str(r, "stream", true, NULL), streams, 2);
+    *s1 = ft__str(r, "line", true, n1);
+    ev->u.output.len = *s1 ? *n1 : 0; /* NUL bytes included */
+    ev->u.output.truncated = ft__bool(r, "truncated", false);
     break;
-  }
   case FT_EV_TASK_START:
   case FT_EV_TASK_DONE:
   case FT_EV_TASK_FAIL:
-    ev->u.task.task = (uint64_t)ft__int_or(o, "task", 0, INT64_MAX, 0);
-    ev->u.task.item = (uint64_t)ft__int_or(o, "item", 0, INT64_MAX, 0);
-    ev->u.task.batch = (uint64_t)ft__int_or(o, "batch", 0, INT64_MAX, 0);
-    ev->u.task.worker = (int)ft__int_or(o, "worker", -1, INT32_MAX, -1);
-    ev->u.task.dur_ns = ft__ns(o, "dur");
-    if (kind == FT_EV_TASK_FAIL) {
-      ev->u.task.status = ft__status_field(o);
-      ev->u.task.code = (int)ft__int_or(o, "code", INT32_MIN, INT32_MAX, 0);
-      ev->u.task.signal = ft__signal_field(o, "signal");
-    }
+    ev->u.task.task = ft__u64(r, "task");
+    ev->u.task.item = ft__u64(r, "item");
+    ev->u.task.batch = ft__u64(r, "batch");
+    ev->u.task.worker = (int)ft__int(r, "worker", true, -1, INT_MAX, 0);
+    ft__int(r, "worker_pid", false, 0, INT_MAX, 0); /* = pid */
+    if (ev->kind == FT_EV_TASK_START)
+      break;
+    ev->u.task.dur_ns = ft__secs(r, "dur", true);
+    if (ev->kind == FT_EV_TASK_DONE)
+      break;
+    ev->u.task.status = ft__status(r, ft__str(r, "status", true, NULL));
+    ev->u.task.code = (int)ft__int(r, "code", false, INT_MIN, INT_MAX, 0);
+    ev->u.task.signal = ft__signal(r);
     break;
-  case FT_EV_WORKER_REPLACED: {
-    json_t *r = json_object_get(o, "reason");
-    ev->u.replaced.worker = (int)ft__int_or(o, "worker", 0, INT32_MAX, 0);
-    ev->u.replaced.old_pid = (pid_t)ft__int_or(o, "old_pid", 0, INT32_MAX, 0);
-    ev->u.replaced.new_pid = (pid_t)ft__int_or(o, "new_pid", 0, INT32_MAX, 0);
-    ev->u.replaced.reason = json_is_string(r) && strcmp(json_string_value(r), "recycled") == 0
+  case FT_EV_WORKER_REPLACED:
+    ev->u.replaced.worker = (int)ft__int(r, "worker", true, INT_MIN, INT_MAX, 0);
+    ev->u.replaced.old_pid = (pid_t)ft__int(r, "old_pid", true, 0, INT_MAX, 0);
+    ev->u.replaced.new_pid = (pid_t)ft__int(r, "new_pid", true, 0, INT_MAX, 0);
+    ev->u.replaced.reason = ft__enum(r, ft__str(r, "reason", true, NULL), reasons, 2) == 1
                                 ? FT_REPLACE_RECYCLED
                                 : FT_REPLACE_DIED;
     break;
-  }
   case FT_EV_POOL_START:
   case FT_EV_POOL_END:
-    ev->u.pool.workers = (int)ft__int_or(o, "workers", 0, INT32_MAX, 0);
+    ev->u.pool.workers = (int)ft__int(r, "workers", true, INT_MIN, INT_MAX, 0);
     break;
   case FT_EV_SUBMIT:
-    ev->u.submit.batch = (uint64_t)ft__int_or(o, "batch", 0, INT64_MAX, 0);
-    ev->u.submit.first = (uint64_t)ft__int_or(o, "first", 0, INT64_MAX, 0);
-    ev->u.submit.count = (uint64_t)ft__int_or(o, "count", 0, INT64_MAX, 0);
+    ev->u.submit.batch = ft__u64(r, "batch");
+    ev->u.submit.first = ft__u64(r, "first");
+    ev->u.submit.count = ft__u64(r, "count");
     break;
   case FT_EV_QUEUE: {
     ft_queue_stats *q = &ev->u.queue;
-    q->puts = (uint64_t)ft__int_or(o, "puts", 0, INT64_MAX, 0);
-    q->gets = (uint64_t)ft__int_or(o, "gets", 0, INT64_MAX, 0);
-    q->bytes_in = (uint64_t)ft__int_or(o, "bytes_in", 0, INT64_MAX, 0);
-    q->bytes_out = (uint64_t)ft__int_or(o, "bytes_out", 0, INT64_MAX, 0);
-    q->depth = (uint64_t)ft__int_or(o, "depth", 0, INT64_MAX, 0);
-    q->depth_bytes = (uint64_t)ft__int_or(o, "depth_bytes", 0, INT64_MAX, 0);
-    q->high_water = (uint64_t)ft__int_or(o, "high_water", 0, INT64_MAX, 0);
-    q->capacity = (uint64_t)ft__int_or(o, "capacity", 0, INT64_MAX, 0);
-    q->capacity_bytes = (uint64_t)ft__int_or(o, "capacity_bytes", 0, INT64_MAX, 0);
-    q->put_blocked_ns = ft__ns(o, "put_blocked");
-    q->get_blocked_ns = ft__ns(o, "get_blocked");
-    q->producers_blocked = (uint32_t)ft__int_or(o, "producers_blocked", 0, UINT32_MAX, 0);
-    q->consumers_blocked = (uint32_t)ft__int_or(o, "consumers_blocked", 0, UINT32_MAX, 0);
-    q->owner_deaths = (uint32_t)ft__int_or(o, "owner_deaths", 0, UINT32_MAX, 0);
-    q->closed = json_is_true(json_object_get(o, "closed"));
+    q->puts = ft__u64(r, "puts");
+    q->gets = ft__u64(r, "gets");
+    q->bytes_in = ft__u64(r, "bytes_in");
+    q->bytes_out = ft__u64(r, "bytes_out");
+    q->depth = ft__u64(r, "depth");
+    q->depth_bytes = ft__u64(r, "depth_bytes");
+    q->high_water = ft__u64(r, "high_water");
+    q->capacity = ft__u64(r, "capacity");
+    q->capacity_bytes = ft__u64(r, "capacity_bytes");
+    q->put_blocked_ns = ft__secs(r, "put_blocked", true);
+    q->get_blocked_ns = ft__secs(r, "get_blocked", true);
+    q->producers_blocked = (uint32_t)ft__int(r, "producers_blocked", true, 0, UINT32_MAX, 0);
+    q->consumers_blocked = (uint32_t)ft__int(r, "consumers_blocked", true, 0, UINT32_MAX, 0);
+    q->owner_deaths = (uint32_t)ft__int(r, "owner_deaths", true, 0, UINT32_MAX, 0);
+    q->closed = ft__bool(r, "closed", true);
     break;
   }
   default:
-    goto done;
+    r->bad = true;
+    break;
   }
-  ev->name = name >= 0 ? strings->data + name : "";
+}
+
+/* Copy s (n bytes) and a NUL into b; its offset, or (size_t)-1 on ENOMEM. */
+static size_t ft__keep(ft_buf *b, const char *s, size_t n) {
+  size_t at = b->len;
+  if (ft_buf_append(b, s ? s : "", s ? n : 0) < 0 || ft_buf_append(b, "", 1) < 0)
+    return (size_t)-1;
+  return at;
+}
+
+/* Parse one line written by ft_event_to_json (len bytes; a trailing newline
+ * is allowed) into ev; t_ns is "t" in nanoseconds.  strings is reset, and
+ * the event's strings point into it, NUL-terminated.  Returns 0, FT_EINVAL
+ * for a malformed line or one that is not an event (unknown "ev", such as
+ * the summary), or -ENOMEM.  On failure ev is zeroed with name "". */
+int ft_event_from_json(const char *line, size_t len, ft_event *ev, ft_buf *strings) {
+  static const char *const kinds[] = {
+#define FT_EV_STR_(name, str) str,
+      FT_EVENT_MAP(FT_EV_STR_)
+#undef FT_EV_STR_
+  };
+  int rc = FT_EINVAL;
+  ft__jr r = {NULL, false};
+  if (!ev)
+    return FT_EINVAL;
+  memset(ev, 0, sizeof *ev);
+  ev->name = "";
+  if (!line || !strings)
+    goto fail;
+  ft_buf_reset(strings);
+  json_error_t jerr;
+  r.o = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+  if (!json_is_object(r.o))
+    goto fail;
+  int kind = ft__enum(&r, ft__str(&r, "ev", true, NULL), kinds, (int)FT_ARRAY_LEN(kinds));
+  if (r.bad)
+    goto fail;
+  ev->kind = (ft_event_kind)kind;
+  ev->t_ns = ft__secs(&r, "t", true);
+  ev->pid = (pid_t)ft__int(&r, "pid", true, 0, INT_MAX, 0);
+  ev->ppid = (pid_t)ft__int(&r, "ppid", true, 0, INT_MAX, 0);
+  ev->host = (uint32_t)ft__int(&r, "host", false, 0, UINT32_MAX, 0);
+  size_t nlen = 0, n1 = 0;
+  const char *name = ft__str(&r, "name", false, &nlen), *s1 = NULL;
+  if (kind >= FT_EV_TASK_START && kind <= FT_EV_TASK_FAIL)
+    name = ft__str(&r, "pool", true, &nlen);
+  else if (kind == FT_EV_QUEUE)
+    name = ft__str(&r, "queue", true, &nlen);
+  ft__get_kind(&r, ev, &s1, &n1);
+  if (r.bad)
+    goto fail;
+  /* offsets first, pointers last: the buffer may move while it grows */
+  rc = -ENOMEM;
+  size_t at_name = ft__keep(strings, name, nlen), at_s1 = ft__keep(strings, s1, n1);
+  if (at_name == (size_t)-1 || at_s1 == (size_t)-1)
+    goto fail;
+  ev->name = strings->data + at_name;
   if (kind == FT_EV_SPAWN)
-    ev->u.spawn.role = s1 >= 0 ? strings->data + s1 : "process";
+    ev->u.spawn.role = strings->data + at_s1;
   else if (kind == FT_EV_EXEC)
-    ev->u.exec.path = s1 >= 0 ? strings->data + s1 : "";
+    ev->u.exec.path = strings->data + at_s1;
   else if (kind == FT_EV_OUTPUT)
-    ev->u.output.line = strings->data + s1;
-  rc = 0;
-done:
-  json_decref(o);
+    ev->u.output.line = strings->data + at_s1;
+  json_decref(r.o);
+  return 0;
+fail:
+  json_decref(r.o);
+  memset(ev, 0, sizeof *ev);
+  ev->name = "";
   return rc;
 }
