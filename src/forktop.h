@@ -122,6 +122,7 @@ typedef struct ft_timer ft_timer;
   XX(POOL_START, "pool_start")   /* a pool's workers were all forked */    \
   XX(POOL_END, "pool_end")       /* a pool's workers have all exited */    \
   XX(SUBMIT, "submit")           /* tasks were submitted to a pool */      \
+  XX(ERROR, "error")             /* something failed and was survived */   \
   XX(QUEUE, "queue")             /* a sample of a queue's counters */
 
 typedef enum ft_event_kind {
@@ -205,6 +206,10 @@ typedef struct ft_event {
     struct {
       int workers;
     } pool;
+    struct {
+      int err;          /* the error code (FT_E* or -errno) */
+      const char *what; /* what could not be done, e.g. "fork worker 3" */
+    } error;
     struct {
       uint64_t batch; /* the submission's number within its pool */
       uint64_t first; /* pool-wide number of its first task */

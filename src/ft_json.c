@@ -213,6 +213,11 @@ static void ft__put_kind(ft__jw *w, const ft_event *ev) {
   case FT_EV_QUEUE:
     ft__put_queue(w, ev);
     break;
+  case FT_EV_ERROR:
+    ft__put_str(w, "what", ev->u.error.what);
+    ft__put(w, "error", json_string_nocheck(ft_err_name(ev->u.error.err)));
+    ft__put(w, "message", json_string_nocheck(ft_strerror(ev->u.error.err)));
+    break;
   default:
     break;
   }
@@ -449,6 +454,11 @@ static void ft__get_kind(ft__jr *r, ft_event *ev, const char **s1, size_t *n1) {
     q->closed = ft__bool(r, "closed", true);
     break;
   }
+  case FT_EV_ERROR:
+    *s1 = ft__str(r, "what", true, n1);
+    ev->u.error.err = ft__status(r, ft__str(r, "error", true, NULL));
+    ft__str(r, "message", false, NULL);
+    break;
   default:
     r->bad = true;
     break;
@@ -516,6 +526,8 @@ int ft_event_from_json(const char *line, size_t len, ft_event *ev, ft_buf *strin
     ev->u.exec.path = strings->data + at_s1;
   else if (kind == FT_EV_OUTPUT)
     ev->u.output.line = strings->data + at_s1;
+  else if (kind == FT_EV_ERROR)
+    ev->u.error.what = strings->data + at_s1;
   json_decref(r.o);
   return 0;
 fail:

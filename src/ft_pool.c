@@ -136,6 +136,15 @@ static int ft__worker_spawn(ft_pool *p, ft__worker *wk) {
   ft__child *c;
   int rc = ft__spawn(p->loop, &so, &c);
   if (rc < 0) {
+    if (!wk->spawn_failed) { /* said once, until a fork works again */
+      char what[64];
+      snprintf(what, sizeof what, "fork worker %d", wk->idx);
+      ft_event ev = {.kind = FT_EV_ERROR, .pid = p->loop->pid, .ppid = getppid(), .name = p->name};
+      ev.u.error.err = rc;
+      ev.u.error.what = what;
+      ft__emit(p->loop, &ev);
+    }
+    wk->spawn_failed = true;
     wk->state = FT__W_EMPTY;
     wk->quick_deaths++;
     unsigned shift = wk->quick_deaths > 7 ? 7 : wk->quick_deaths - 1;
@@ -147,6 +156,7 @@ static int ft__worker_spawn(ft_pool *p, ft__worker *wk) {
   }
   wk->child = c;
   wk->pid = c->pid;
+  wk->spawn_failed = false;
   wk->state = FT__W_ALIVE;
   wk->started_ns = c->start_ns;
   wk->tasks = 0;

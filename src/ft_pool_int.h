@@ -120,6 +120,7 @@ typedef struct ft__worker {
   unsigned quick_deaths; /* deaths in a row before doing anything: backoff */
   unsigned tasks;        /* chunks this process finished */
   unsigned records;      /* records received from this process */
+  bool spawn_failed;     /* the last fork for this slot failed (and was reported) */
 } ft__worker;
 
 /* What the parent knows about a published slot. */

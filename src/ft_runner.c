@@ -225,7 +225,12 @@ static void ft__unit_start(ft_runner *r, size_t ui) {
   u->state = FT__U_RUNNING;
   int rc = u->is_pool ? ft__start_pool(r, ui) : ft__start_proc(r, ui);
   if (rc < 0) {
-    /* What could not start counts as failed; what did start runs on. */
+    /* What could not start counts as failed, and says why; what did
+     * start runs on. */
+    ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = u->name};
+    ev.u.error.err = rc;
+    ev.u.error.what = u->is_pool ? "start the pool" : "start the process";
+    ft__emit(r->loop, &ev);
     r->sum.failed++;
     if (u->pool)
       ft_pool_close(u->pool);

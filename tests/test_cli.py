@@ -11,6 +11,7 @@ usage: test_cli.py FORKTOP_BINARY WORKLOADS_DIR
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -347,6 +348,33 @@ class Chaos(ForktopCase):
         p = self.run_ft("run", "queue", "--chaos", "kill-worker=5")  # no pool to apply it to
         self.assertEqual(p.returncode, 2)
         self.assertIn("chaos", p.stderr)
+
+
+class Exhaustion(ForktopCase):
+    POOL = ["-s", "main.workers=35", "-s", "main.tasks=35", "-s", "main.task=sleep 10ms"]
+
+    def test_few_file_descriptors_fewer_workers(self):
+        p = subprocess.run(["prlimit", "--nofile=24", FORKTOP, "run", "pool-sleep", "--json", *self.POOL],
+                           capture_output=True, text=True, env=self.env, timeout=TIMEOUT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        evs = [json.loads(l) for l in p.stdout.splitlines()]
+        errors = [e for e in evs if e["ev"] == "error"]
+        self.assertTrue(errors)
+        self.assertTrue(all(e["error"] == "EMFILE" and e["what"].startswith("fork worker") for e in errors))
+        self.assertEqual(evs[-1]["tasks_done"], 35)  # carried on with fewer workers
+        self.assertLess(len([e for e in evs if e["ev"] == "spawn"]), 35)
+
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"), "needs root to drop to nobody")
+    def test_no_process_allowed(self):
+        # RLIMIT_NPROC binds only unprivileged users: run as nobody
+        p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            "prlimit", "--nproc=1", FORKTOP, "run", "pool-sleep", "--json", *self.POOL],
+                           capture_output=True, text=True, env=self.env, timeout=TIMEOUT)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        evs = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertIn(("EAGAIN", "start the pool"),
+                      [(e["error"], e["what"]) for e in evs if e["ev"] == "error"])
+        self.assertEqual(evs[-1]["failed"], 1)
 
 
 class Signals(ForktopCase):

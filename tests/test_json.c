@@ -92,6 +92,10 @@ static void assert_same(const ft_event *a, const ft_event *b) {
   case FT_EV_QUEUE:
     assert_memory_equal(&a->u.queue, &b->u.queue, sizeof a->u.queue);
     break;
+  case FT_EV_ERROR:
+    assert_int_equal(a->u.error.err, b->u.error.err);
+    assert_string_equal(a->u.error.what, b->u.error.what);
+    break;
   default:
     fail_msg("unexpected kind %d", a->kind);
   }
@@ -245,6 +249,12 @@ static void test_round_trip_pool_kinds(void **state) {
   e.u.submit.first = 10;
   e.u.submit.count = 5;
   round_trip(&e, "\"batch\":1,\"first\":10,\"count\":5}");
+  e = base(FT_EV_ERROR);
+  e.u.error.err = -EMFILE;
+  e.u.error.what = "fork worker 5";
+  round_trip(&e, "\"what\":\"fork worker 5\",\"error\":\"EMFILE\",\"message\":\"Too many open files\"}");
+  e.u.error.err = FT_ENOTRUNNING;
+  round_trip(&e, "\"error\":\"FT_ENOTRUNNING\"");
   e = base(FT_EV_QUEUE);
   e.name = "q";
   round_trip(&e, "\"queue\":\"q\",\"puts\":0,");

@@ -122,6 +122,10 @@ void ui_printer_event(const ft_event *ev, void *ud) {
   case FT_EV_POOL_END:
     fprintf(f, "[%8.3f] pool     %-16s finished\n", t, ev->name);
     break;
+  case FT_EV_ERROR:
+    fprintf(f, "[%8.3f] ERROR    %-16s cannot %s: %s\n", t, ev->name, ev->u.error.what,
+            ft_strerror(ev->u.error.err));
+    break;
   case FT_EV_QUEUE: {
     const ft_queue_stats *q = &ev->u.queue;
     ui_qseen *seen = NULL;
