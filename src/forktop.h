@@ -243,6 +243,8 @@ typedef enum ft_run_mode {
 int ft_loop_new(ft_loop **out);
 /* Kill (SIGKILL) and reap every child still alive, close every fd, free. */
 void ft_loop_free(ft_loop *loop);
+/* Make ft_loop_free leave live children running (forktop check without --kill). */
+void ft_loop_disown(ft_loop *loop);
 /* Turn the loop. */
 int ft_loop_run(ft_loop *loop, ft_run_mode mode);
 /* Make ft_loop_run(FT_RUN_DEFAULT) return after the current turn. */

@@ -288,6 +288,21 @@ static void ft__on_pidfd(ft_loop *loop, ft__watch *w, uint32_t events) {
   ft__loop_reap(loop);
 }
 
+/* At loop teardown: close every captured stream still open (a grandchild
+ * may hold the pipe after its parent was reaped), freeing the children
+ * that only waited for them. */
+void ft__streams_close_all(ft_loop *loop) {
+  for (ft__watch *w = loop->watches, *n; w; w = n) {
+    n = w->next;
+    if (w->cb != ft__on_stream)
+      continue;
+    ft__stream *s = w->data;
+    ft__child *c = s->child;
+    ft__stream_close(s); /* unlinks w alone: n stays valid */
+    ft__child_maybe_free(c);
+  }
+}
+
 void ft__children_free_all(ft_loop *loop) {
   for (size_t i = 0; i < loop->ptab_cap && loop->ptab; i++) {
     ft__child *c = loop->ptab[i];

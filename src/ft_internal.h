@@ -102,6 +102,8 @@ int ft__child_exitcode(const ft__child *c);
 int ft__child_signal(ft__child *c, int signo);
 /* Reap every child that has exited and dispatch their exits. */
 void ft__loop_reap(ft_loop *loop);
+/* Close the captured streams still open (loop teardown). */
+void ft__streams_close_all(ft_loop *loop);
 /* Free every child record (loop teardown, after all were reaped). */
 void ft__children_free_all(ft_loop *loop);
 /* In a forked child: close the fds of the parent's loop except keep[]. */
@@ -158,6 +160,7 @@ struct ft_loop {
   sigset_t sigmask, oldmask;
   int prev_subreaper;
   bool stop;
+  bool disowned; /* ft_loop_free leaves live children alone */
   int depth; /* > 0 while callbacks of a turn run */
   uint64_t t0;
   ft__watch *watches;      /* live watches */

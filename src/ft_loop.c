@@ -162,17 +162,26 @@ static void ft__loop_kill_and_reap_all(ft_loop *loop) {
   }
 }
 
+/* Let the children live on after ft_loop_free (they are reaped if they
+ * have already exited, and otherwise left to the next reaper up). */
+void ft_loop_disown(ft_loop *loop) { loop->disowned = true; }
+
 /* Free the loop; children are killed and reaped first. */
 void ft_loop_free(ft_loop *loop) {
   if (!loop)
     return;
   bool owner = loop->pid == ft__getpid();
-  if (owner && loop->ptab) {
+  if (owner && loop->ptab && loop->disowned) {
+    loop->depth++;
+    ft__loop_reap(loop);
+    loop->depth--;
+  } else if (owner && loop->ptab) {
     loop->depth++;
     ft__loop_kill_and_reap_all(loop);
     loop->depth--;
   }
   ft_timer_free(loop->sample_timer);
+  ft__streams_close_all(loop);
   for (ft__watch *w = loop->watches, *n; w; w = n) {
     n = w->next;
     ft__watch_close(loop, w);

@@ -377,6 +377,82 @@ class Exhaustion(ForktopCase):
         self.assertEqual(evs[-1]["failed"], 1)
 
 
+FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "leaks.py")
+
+
+class Check(ForktopCase):
+    def check(self, *args, expect):
+        p = self.run_ft("check", "--json", *args[:-1], "--", sys.executable, FIXTURE, *args[-1])
+        self.assertEqual(p.returncode, expect, p.stderr + p.stdout)
+        return json.loads(p.stdout)
+
+    def end(self, report):
+        for proc in report["leaked_processes"]:
+            try:
+                os.kill(proc["pid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def test_clean(self):
+        r = self.check(["clean"], expect=0)
+        self.assertEqual(r["leaks"], 0)
+        self.assertEqual(r["exit_code"], 0)
+        p = self.run_ft("check", "--", sys.executable, FIXTURE, "clean")
+        self.assertIn("result: clean", p.stdout)
+
+    def test_command_failure_is_reported_not_a_leak(self):
+        r = self.check(["fail"], expect=0)
+        self.assertEqual(r["exit_code"], 4)
+
+    def test_double_forked_daemon(self):
+        r = self.check(["daemon"], expect=3)
+        self.end(r)
+        [proc] = r["leaked_processes"]
+        self.assertIn("leaks.py daemon", proc["cmdline"])
+        self.assertTrue(proc["orphan"])
+        self.assertTrue(proc["parents"].startswith("forktop("))
+
+    def test_grandchild_outlives_parent_and_kill(self):
+        r = self.check("--kill", ["grandchild"], expect=3)
+        [proc] = r["leaked_processes"]
+        self.assertEqual(r["killed"], [{"pid": proc["pid"], "signal": "SIGTERM"}])
+        time.sleep(0.1)
+        with self.assertRaises(ProcessLookupError):
+            os.kill(proc["pid"], 0)
+
+    def test_unreaped_child(self):
+        r = self.check(["unreaped"], expect=3)
+        [z] = r["zombies"]
+        self.assertEqual(z["parent"], os.path.basename(sys.executable)[:15])
+        self.assertGreater(z["unreaped_for"], 0.5)
+        self.assertEqual(z["fate"], "parent exited; reaped by forktop")
+        self.assertEqual(r["leaked_processes"], [])
+
+    def test_shared_memory_left_behind(self):
+        name = "forktop-test-" + uuid.uuid4().hex[:8]
+        try:
+            r = self.check(["shm", name], expect=3)
+            self.assertEqual(r["shm"], [{"path": f"/dev/shm/{name}", "bytes": 4096}])
+        finally:
+            os.unlink(f"/dev/shm/{name}")
+
+    @unittest.skipUnless(shutil.which("ipcmk"), "needs ipcmk")
+    def test_sysv_ipc_left_behind(self):
+        r = self.check(["sysv"], expect=3)
+        [obj] = r["sysv_ipc"]
+        self.assertTrue(obj["object"].startswith("shm id "))
+        subprocess.run(["ipcrm", "-m", obj["object"].split()[2]], check=True)
+
+    def test_usage(self):
+        for args in (["check"], ["check", "--"], ["check", "--grace", "x", "--", "true"],
+                     ["check", "extra", "--", "true"]):
+            p = self.run_ft(*args)
+            self.assertEqual(p.returncode, 2, args)
+        p = self.run_ft("check", "--", "/nonexistent/program")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("No such file", p.stderr)
+
+
 class Signals(ForktopCase):
     def test_sigterm_and_sighup(self):
         for sig in (signal.SIGTERM, signal.SIGHUP):
