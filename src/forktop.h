@@ -123,6 +123,7 @@ typedef struct ft_timer ft_timer;
   XX(POOL_END, "pool_end")       /* a pool's workers have all exited */    \
   XX(SUBMIT, "submit")           /* tasks were submitted to a pool */      \
   XX(ERROR, "error")             /* something failed and was survived */   \
+  XX(ZOMBIE, "zombie")           /* a watched process is a zombie its parent does not reap */ \
   XX(QUEUE, "queue")             /* a sample of a queue's counters */
 
 typedef enum ft_event_kind {
@@ -175,7 +176,7 @@ typedef struct ft_event {
       int err;          /* 0 on success, -errno when exec failed */
     } exec;
     struct {
-      int code;        /* exit status, valid when signal == 0 */
+      int code;        /* exit status, valid when signal == 0; -1 unknown (watched by scanning) */
       int signal;      /* terminating signal, or 0 */
       bool core;       /* a core was dumped */
       bool orphan;     /* a reparented descendant, not one forktop forked */

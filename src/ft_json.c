@@ -213,6 +213,8 @@ static void ft__put_kind(ft__jw *w, const ft_event *ev) {
   case FT_EV_QUEUE:
     ft__put_queue(w, ev);
     break;
+  case FT_EV_ZOMBIE:
+    break; /* pid, ppid (the parent that does not reap it) and name say it all */
   case FT_EV_ERROR:
     ft__put_str(w, "what", ev->u.error.what);
     ft__put(w, "error", json_string_nocheck(ft_err_name(ev->u.error.err)));
@@ -454,6 +456,8 @@ static void ft__get_kind(ft__jr *r, ft_event *ev, const char **s1, size_t *n1) {
     q->closed = ft__bool(r, "closed", true);
     break;
   }
+  case FT_EV_ZOMBIE:
+    break;
   case FT_EV_ERROR:
     *s1 = ft__str(r, "what", true, n1);
     ev->u.error.err = ft__status(r, ft__str(r, "error", true, NULL));

@@ -453,6 +453,85 @@ class Check(ForktopCase):
         self.assertIn("No such file", p.stderr)
 
 
+class Watch(ForktopCase):
+    def watch_json(self, *cmd, expect=0):
+        opts = [c for c in cmd if c.startswith("--")]
+        cmd = [c for c in cmd if not c.startswith("--")]
+        p = subprocess.run([FORKTOP, "--json", *opts, "--", *cmd], capture_output=True, text=True,
+                           env=self.env, timeout=TIMEOUT)
+        self.assertEqual(p.returncode, expect, p.stderr)
+        evs = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual(evs[-1]["ev"], "summary")
+        return evs[:-1], evs[-1]
+
+    @unittest.skipUnless(os.geteuid() == 0, "the process-event connector needs root")
+    def test_storm_of_short_lived_processes_loses_none(self):
+        evs, s = self.watch_json("sh", "-c", "for i in $(seq 1000); do /bin/true; done; exit 5", expect=5)
+        self.assertEqual(s["mode"], "connector")
+        shell = [e for e in evs if e["ev"] == "spawn" and e["role"] == "command"][0]["pid"]
+        # a thousand /bin/true and the subshell of $(seq 1000), all children of the shell
+        exits = [e for e in evs if e["ev"] == "exit" and e["ppid"] == shell]
+        self.assertEqual(len(exits), 1001)
+        self.assertTrue(all(e["code"] == 0 for e in exits))
+        self.assertEqual(s["unknown"], 0)
+
+    @unittest.skipUnless(os.geteuid() == 0, "the process-event connector needs root")
+    def test_grandchildren_exit_codes_and_orphans(self):
+        evs, s = self.watch_json("sh", "-c", "sh -c 'exit 3'; sh -c 'kill -9 $$'; (sleep 0.2; exit 4) & exit 0")
+        codes = [(e.get("code"), e.get("signal")) for e in evs if e["ev"] == "exit"]
+        self.assertIn((3, None), codes)
+        self.assertIn((None, "SIGKILL"), codes)
+        orphans = [e for e in evs if e["ev"] == "exit" and e.get("orphan")]
+        self.assertEqual([o["code"] for o in orphans], [4])
+        self.assertEqual(s["exit_status"], 0)
+
+    def test_scan_mode_without_the_connector(self):
+        evs, s = self.watch_json("--scan", "sh", "-c", "sleep 0.5 & sleep 0.3; exit 2", expect=2)
+        self.assertEqual(s["mode"], "scan")
+        names = [e.get("name") for e in evs if e["ev"] == "spawn"]
+        self.assertIn("sleep", names)  # lived long enough to be seen
+
+    def test_python_multiprocessing_unmodified(self):
+        script = ("import multiprocessing as mp\n"
+                  "def sq(x): return x * x\n"
+                  "if __name__ == '__main__':\n"
+                  "    with mp.Pool(3) as p: print(sum(p.map(sq, range(100))))\n")
+        evs, s = self.watch_json(sys.executable, "-c", script)
+        self.assertIn("328350", [e["line"] for e in evs if e["ev"] == "output"])
+        self.assertGreaterEqual(s["processes"], 4)  # python and its three workers
+
+    def test_attach_to_running_tree_read_only(self):
+        tree = subprocess.Popen([sys.executable, "-c",
+                                 "import os,time\n"
+                                 "for i in range(2):\n"
+                                 "    if os.fork() == 0: time.sleep(30); os._exit(0)\n"
+                                 "time.sleep(30)\n"], env=self.env)
+        try:
+            time.sleep(0.5)
+            p = subprocess.Popen([FORKTOP, "--json", "-p", str(tree.pid)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=self.env)
+            time.sleep(1.0)
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=20)
+            self.assertEqual(p.returncode, 128 + signal.SIGINT, err)
+            spawns = [json.loads(l) for l in out.splitlines() if '"ev":"spawn"' in l]
+            self.assertEqual(len(spawns), 2)
+            self.assertTrue(all(e["ppid"] == tree.pid for e in spawns))
+            self.assertIsNone(tree.poll())  # read-only: the tree lives on
+        finally:
+            tree.kill()
+            tree.wait()
+            for pid in tagged_pids(self.tag):
+                os.kill(pid, signal.SIGKILL)
+
+    def test_usage(self):
+        for args in (["-p", "x"], ["-p", "1", "--", "true"], ["run", "queue", "--", "true"], ["--"]):
+            p = self.run_ft(*args)
+            self.assertEqual(p.returncode, 2, args)
+        p = self.run_ft("-p", "999999999")
+        self.assertEqual(p.returncode, 2)
+
+
 class Signals(ForktopCase):
     def test_sigterm_and_sighup(self):
         for sig in (signal.SIGTERM, signal.SIGHUP):

@@ -12,6 +12,8 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: forktop [OPTIONS] [run] [WORKLOAD]\n"
+          "       forktop [OPTIONS] -- CMD [ARGS...]      watch a command's whole tree\n"
+          "       forktop [OPTIONS] -p PID                watch a running tree, read-only\n"
           "       forktop list\n"
           "       forktop replay [OPTIONS] FILE\n"
           "       forktop bench WORKLOAD [--workers LIST] [--runs N] [--warmup N] [EXPORTS]\n"
@@ -32,6 +34,8 @@ static void usage(FILE *f) {
           "                      SIGKILL a random pool worker RATE times a second\n"
           "  --ascii             draw the tree with ASCII instead of Unicode\n"
           "  --speed X           replay: X times the recorded pace (default 1; 0: at once)\n"
+          "  --scan              watch by scanning /proc, even where the kernel's process-\n"
+          "                      event connector would see every process\n"
           "\n"
           "check runs CMD; once it has exited and --grace seconds (default 1) have\n"
           "passed, it reports the processes still running, the zombies a parent did\n"
@@ -72,6 +76,7 @@ int main(int argc, char **argv) {
       {"export-csv", required_argument, NULL, 'c'}, {"export-markdown", required_argument, NULL, 'm'},
       {"export-svg", required_argument, NULL, 'g'}, {"chaos", required_argument, NULL, 'C'},
       {"grace", required_argument, NULL, 'G'},    {"kill", no_argument, NULL, 'K'},
+      {"scan", no_argument, NULL, 'Z'},
       {NULL, 0, NULL, 0}};
   int c, status = 2;
   char *end, why[256];
@@ -87,10 +92,11 @@ int main(int argc, char **argv) {
       break;
     }
   const char *workers_arg = NULL;
+  pid_t watch_pid = 0;
   opterr = 0;
   /* GNU getopt permutes: options may come before or after the command and
    * the workload; everything after "--" is left alone. */
-  while ((c = getopt_long(argc, argv, "s:d:hV", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "s:d:p:hV", longs, NULL)) != -1) {
     switch (c) {
     case 'H':
       o.mode = UI_HEADLESS;
@@ -163,6 +169,18 @@ int main(int argc, char **argv) {
     case 'K':
       co.kill = true;
       break;
+    case 'Z':
+      o.scan_only = true;
+      break;
+    case 'p': {
+      long v = strtol(optarg, &end, 10);
+      if (*end || !*optarg || v < 1 || v > INT32_MAX) {
+        status = usage_error("-p %s: expected a process id", optarg);
+        goto done;
+      }
+      watch_pid = (pid_t)v;
+      break;
+    }
     case 'j':
       bo.export_json = optarg;
       break;
@@ -201,9 +219,14 @@ int main(int argc, char **argv) {
     status = ui_check_run(cmdv, &co);
     goto done;
   }
-  if (cmdv) {
-    status = usage_error("%s", "watching a command (forktop -- CMD) is not supported yet; "
-                               "use forktop check -- CMD");
+  if (cmdv || watch_pid) {
+    if (cmd || (cmdv && watch_pid) || (cmdv && !cmdv[0])) {
+      status = usage_error("%s", "use forktop [OPTIONS] -- CMD [ARGS...] or forktop -p PID");
+      goto done;
+    }
+    if (o.mode == UI_DASHBOARD)
+      o.mode = UI_HEADLESS; /* until the dashboard lands */
+    status = cmdv ? ui_watch_command(cmdv, &o) : ui_watch_pid(watch_pid, &o);
     goto done;
   }
   if (cmd && strcmp(cmd, "list") == 0) {

@@ -50,12 +50,17 @@ typedef struct ui_opts {
   int delay_tenths;       /* -d */
   bool ascii;
   double speed;           /* replay: 0 = as fast as possible */
+  bool scan_only;         /* watch by scanning even where the connector works */
 } ui_opts;
 
 /* Run a workload file; returns the exit status. */
 int ui_run_workload(const char *path, const ui_opts *o);
 /* Replay a recording; returns the exit status. */
 int ui_replay(const char *path, const ui_opts *o);
+/* forktop -- CMD: run argv and watch its whole tree; returns the exit status. */
+int ui_watch_command(char *const *argv, const ui_opts *o);
+/* forktop -p PID: watch a running tree, read-only. */
+int ui_watch_pid(pid_t pid, const ui_opts *o);
 /* Find a shipped workload by name (or accept a path); NULL if none. */
 char *ui_find_workload(const char *arg);
 /* Print the shipped workloads with their descriptions. */

@@ -74,10 +74,17 @@ void ui_printer_event(const ft_event *ev, void *ud) {
               ft_strerror(ev->u.exec.err));
     break;
   case FT_EV_EXIT:
+    if (!ev->u.exit.signal && ev->u.exit.code < 0) {
+      fprintf(f, "[%8.3f] exit     %-16s pid %d (status unknown: seen by scanning)\n", t, ev->name,
+              ev->pid);
+      break;
+    }
     ui_exit_text(ev, what, sizeof what);
     if (ev->u.exit.orphan)
       fprintf(f, "[%8.3f] exit     %-16s pid %d %s (orphan, reparented to forktop)\n", t, ev->name,
               ev->pid, what);
+    else if (!ev->u.exit.runtime_ns) /* watched, not forked by us: no start time */
+      fprintf(f, "[%8.3f] exit     %-16s pid %d %s\n", t, ev->name, ev->pid, what);
     else
       fprintf(f, "[%8.3f] exit     %-16s pid %d %s after %.3f s\n", t, ev->name, ev->pid, what,
               (double)ev->u.exit.runtime_ns / 1e9);
@@ -121,6 +128,10 @@ void ui_printer_event(const ft_event *ev, void *ud) {
     break;
   case FT_EV_POOL_END:
     fprintf(f, "[%8.3f] pool     %-16s finished\n", t, ev->name);
+    break;
+  case FT_EV_ZOMBIE:
+    fprintf(f, "[%8.3f] ZOMBIE   %-16s pid %d: its parent %d does not reap it\n", t, ev->name, ev->pid,
+            ev->ppid);
     break;
   case FT_EV_ERROR:
     fprintf(f, "[%8.3f] ERROR    %-16s cannot %s: %s\n", t, ev->name, ev->u.error.what,

@@ -1,0 +1,201 @@
+/* ui_watch.c - `forktop -- CMD` and `forktop -p PID`: watch a whole process
+ * tree that is not a workload file, headless or as JSON. */
+#include "ui.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ft_watch.h"
+
+#define UI_LINGER_NS (3ull * 1000 * 1000 * 1000)
+#define UI_GRACE_NS (2ull * 1000 * 1000 * 1000)
+
+typedef struct ui_wsession {
+  ft_loop *loop;
+  ft_timer *grace;
+  int signo;
+  bool root_gone, read_only;
+  unsigned spawns, exits, failed, zombies, orphans, unknown;
+  ui_json *json;
+} ui_wsession;
+
+static void ui_tally(const ft_event *ev, void *ud) {
+  ui_wsession *s = ud;
+  if (ev->kind == FT_EV_SPAWN)
+    s->spawns++;
+  if (ev->kind == FT_EV_ZOMBIE)
+    s->zombies++;
+  if (ev->kind != FT_EV_EXIT)
+    return;
+  s->exits++;
+  s->orphans += ev->u.exit.orphan;
+  if (!ev->u.exit.signal && ev->u.exit.code < 0)
+    s->unknown++;
+  else if (ev->u.exit.signal || ev->u.exit.code)
+    s->failed++;
+}
+
+static void ui_kill_all(ft_timer *t, void *ud) {
+  (void)t;
+  ft_loop_signal_all(((ui_wsession *)ud)->loop, SIGKILL);
+}
+
+/* Ctrl-C and friends: a command we started is stopped (SIGTERM, SIGKILL
+ * after a grace period); a tree we only watch (-p) is left alone. */
+static void ui_wsignal(int signo, void *ud) {
+  ui_wsession *s = ud;
+  if (!s->signo)
+    s->signo = signo;
+  if (s->read_only) {
+    s->root_gone = true;
+    return;
+  }
+  ft_loop_signal_all(s->loop, SIGTERM);
+  ft_timer_start(s->grace, UI_GRACE_NS, 0, ui_kill_all, s);
+}
+
+static void ui_wflush(ft_loop *loop, void *ud) {
+  (void)loop;
+  ui_wsession *s = ud;
+  if (s->json)
+    ui_json_flush(s->json);
+}
+
+static void ui_wake(ft_timer *t, void *ud) {
+  (void)t;
+  (void)ud;
+}
+
+static void ui_root_exit(int fd, uint32_t events, void *ud) {
+  (void)fd;
+  (void)events;
+  ((ui_wsession *)ud)->root_gone = true;
+}
+
+/* Watch argv (started here) or an existing pid; returns the exit status. */
+static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
+  ui_wsession s = {.read_only = !argv};
+  ui_printer pr = {.out = stdout};
+  ui_json json = {.out = stdout};
+  ft_process *p = NULL;
+  ft_watch *w = NULL;
+  ft_timer *linger = NULL;
+  int pidfd = -1, status = 1, rc;
+  if ((rc = ft_loop_new(&s.loop)) < 0 || (rc = ft_timer_new(s.loop, &s.grace)) < 0 ||
+      (rc = ft_timer_new(s.loop, &linger)) < 0) {
+    fprintf(stderr, "forktop: %s\n", ft_strerror(rc));
+    goto done;
+  }
+  uint64_t t0 = ft_now_ns();
+  pr.t0 = json.t0 = t0;
+  if (o->mode == UI_JSON) {
+    s.json = &json;
+    ft_loop_add_hook(s.loop, ui_json_event, &json);
+  } else {
+    ft_loop_add_hook(s.loop, ui_printer_event, &pr);
+  }
+  ft_loop_add_hook(s.loop, ui_tally, &s);
+  ft_loop_add_before_sleep(s.loop, ui_wflush, &s);
+  ft_loop_on_signal(s.loop, SIGINT, ui_wsignal, &s);
+  ft_loop_on_signal(s.loop, SIGTERM, ui_wsignal, &s);
+  ft_loop_on_signal(s.loop, SIGHUP, ui_wsignal, &s);
+  /* A command's tree is all of forktop's descendants (what it leaves
+   * behind comes back to us), watched before the command starts so that
+   * nothing it forks early is missed; a running tree is the target's. */
+  if (argv && (rc = ft_watch_new(s.loop, getpid(), !o->scan_only, &w)) < 0) {
+    fprintf(stderr, "forktop: cannot watch: %s\n", ft_strerror(rc));
+    goto done;
+  }
+  if (argv) {
+    ft_process_opts po = {.argv = argv, .role = "command"};
+    if ((rc = ft_process_new(s.loop, &po, &p)) < 0 || (rc = ft_process_start(p)) < 0) {
+      fprintf(stderr, "forktop: cannot run %s: %s\n", argv[0], ft_strerror(rc));
+      status = rc == -ENOENT ? 127 : 126;
+      goto done;
+    }
+    target = ft_process_pid(p);
+  } else {
+    pidfd = (int)syscall(SYS_pidfd_open, target, 0);
+    if (pidfd < 0) {
+      fprintf(stderr, "forktop: -p %d: %s\n", (int)target, strerror(errno));
+      status = 2;
+      goto done;
+    }
+    ft_loop_watch_fd(s.loop, pidfd, false, ui_root_exit, &s);
+    if ((rc = ft_watch_new(s.loop, target, !o->scan_only, &w)) < 0) {
+      fprintf(stderr, "forktop: cannot watch: %s\n", ft_strerror(rc));
+      goto done;
+    }
+  }
+  if (o->mode != UI_JSON)
+    printf("forktop %s: watching %s (pid %d) %s\n", FT_VERSION, argv ? argv[0] : "a running tree",
+           (int)target,
+           strcmp(ft_watch_mode(w), "connector") == 0
+               ? "with the kernel's process-event connector (every process is seen)"
+               : o->scan_only ? "by scanning /proc ten times a second (--scan)"
+                              : "by scanning /proc ten times a second (the connector needs root)");
+  fflush(stdout);
+  while (!s.root_gone && (!p || ft_process_is_alive(p)))
+    if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0)
+      break;
+  /* what the command left gets a moment to end (and be reported) */
+  uint64_t until = ft_now_ns() + UI_LINGER_NS;
+  ft_timer_start(linger, UI_LINGER_NS, 0, ui_wake, NULL);
+  while (!s.read_only && ft_loop_children(s.loop) > 0 && ft_now_ns() < until)
+    ft_loop_run(s.loop, FT_RUN_ONCE);
+  int code = 0;
+  if (p && ft_process_exitcode(p, &code) == 0)
+    status = code >= 0 ? code : 128 - code;
+  else
+    status = 0;
+  if (s.signo)
+    status = 128 + s.signo;
+  const char *mode = ft_watch_mode(w);
+  ft_watch_free(w);
+  w = NULL;
+  ft_timer_free(s.grace);
+  s.grace = NULL;
+  ft_timer_free(linger);
+  linger = NULL;
+  if (s.read_only)
+    ft_loop_disown(s.loop); /* never ours to end */
+  ft_loop_free(s.loop);     /* kills and reaps what the command left behind */
+  s.loop = NULL;
+  double secs = (double)(ft_now_ns() - t0) / 1e9;
+  if (o->mode == UI_JSON) {
+    ft_buf_printf(&json.buf,
+                  "{\"t\":%.6f,\"ev\":\"summary\",\"pid\":%d,\"mode\":\"%s\",\"processes\":%u,"
+                  "\"exited\":%u,\"failed\":%u,\"unknown\":%u,\"orphans\":%u,\"zombies\":%u,"
+                  "\"exit_status\":%d}\n",
+                  secs, (int)target, mode, s.spawns, s.exits, s.failed, s.unknown, s.orphans, s.zombies,
+                  status);
+    ui_json_flush(&json);
+  } else {
+    printf("summary: %u processes seen (%u exited, %u failed, %u with unknown status, %u orphans "
+           "reaped), %u zombies, %.2f s, exit status %d\n",
+           s.spawns, s.exits, s.failed, s.unknown, s.orphans, s.zombies, secs, status);
+  }
+done:
+  ft_watch_free(w);
+  ft_timer_free(linger);
+  ft_timer_free(s.grace);
+  ft_process_free(p);
+  if (s.loop && s.read_only)
+    ft_loop_disown(s.loop);
+  ft_loop_free(s.loop);
+  if (pidfd >= 0)
+    close(pidfd);
+  ft_buf_free(&json.buf);
+  fflush(stdout);
+  return status;
+}
+
+/* forktop -- CMD ARGS */
+int ui_watch_command(char *const *argv, const ui_opts *o) { return ui_watch(argv, 0, o); }
+
+/* forktop -p PID */
+int ui_watch_pid(pid_t pid, const ui_opts *o) { return ui_watch(NULL, pid, o); }
