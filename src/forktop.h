@@ -80,6 +80,8 @@ typedef struct ft_buf {
   size_t cap;
 } ft_buf;
 
+/* Make room for n more bytes; returns 0 or -ENOMEM. */
+int ft_buf_reserve(ft_buf *b, size_t n);
 /* Append n bytes to b, growing it; returns 0 or -ENOMEM. */
 int ft_buf_append(ft_buf *b, const void *p, size_t n);
 /* Append a printf-formatted string (without its NUL) to b. */

@@ -27,20 +27,6 @@ struct ft_popen {
 
 /* ------------------------------------------------------------- helpers */
 
-static int ft__buf_reserve(ft_buf *b, size_t n) {
-  if (b->cap - b->len >= n)
-    return 0;
-  size_t cap = b->cap ? b->cap : FT__READ_CHUNK;
-  while (cap - b->len < n)
-    cap *= 2;
-  char *d = realloc(b->data, cap);
-  if (!d)
-    return -ENOMEM;
-  b->data = d;
-  b->cap = cap;
-  return 0;
-}
-
 static void ft__popen_io_error(ft_popen *p, int err) {
   if (!p->io_err)
     p->io_err = err;
@@ -88,7 +74,7 @@ static void ft__popen_on_output(ft_loop *loop, ft__watch *w, uint32_t events) {
   for (size_t got = 0;;) {
     if (got >= FT_DRAIN_MAX)
       return; /* more later: epoll is level-triggered */
-    int rc = ft__buf_reserve(b, FT__READ_CHUNK);
+    int rc = ft_buf_reserve(b, FT__READ_CHUNK);
     if (rc < 0) {
       ft__popen_io_error(p, rc); /* stop reading; the child gets EPIPE */
       break;

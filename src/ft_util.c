@@ -12,18 +12,25 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Make room for n more bytes, growing geometrically. */
+int ft_buf_reserve(ft_buf *b, size_t n) {
+  if (b->cap - b->len >= n)
+    return 0;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap - b->len < n)
+    cap *= 2;
+  char *d = realloc(b->data, cap);
+  if (!d)
+    return -ENOMEM;
+  b->data = d;
+  b->cap = cap;
+  return 0;
+}
+
 /* Append n bytes to b, growing it geometrically. */
 int ft_buf_append(ft_buf *b, const void *p, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + n)
-      cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d)
-      return -ENOMEM;
-    b->data = d;
-    b->cap = cap;
-  }
+  if (ft_buf_reserve(b, n) < 0)
+    return -ENOMEM;
   if (n)
     memcpy(b->data + b->len, p, n);
   b->len += n;

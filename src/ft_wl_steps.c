@@ -36,14 +36,20 @@ int ft_parse_duration(const char *s, double *out) {
   return 0;
 }
 
-/* Parse a size: "4096", "64K", "1M", "2G" (also KB/KiB forms), powers of 1024. */
-int ft_parse_size(const char *s, uint64_t *out) {
-  char *end;
+/* The leading decimal digits of s (at least one); *end after them. */
+static int ft__leading_uint(const char *s, unsigned long long *v, char **end) {
   if (!s || !isdigit((unsigned char)*s))
     return FT_EINVAL;
   errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno)
+  *v = strtoull(s, end, 10);
+  return errno ? FT_EINVAL : 0;
+}
+
+/* Parse a size: "4096", "64K", "1M", "2G" (also KB/KiB forms), powers of 1024. */
+int ft_parse_size(const char *s, uint64_t *out) {
+  char *end;
+  unsigned long long v;
+  if (ft__leading_uint(s, &v, &end) < 0)
     return FT_EINVAL;
   unsigned shift = 0;
   if (*end) {
@@ -64,11 +70,8 @@ int ft_parse_size(const char *s, uint64_t *out) {
 /* A whole number >= 0 with an optional k / M / G suffix (powers of 1000). */
 int ft__parse_count(const char *s, uint64_t *out) {
   char *end;
-  if (!s || !isdigit((unsigned char)*s))
-    return FT_EINVAL;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno)
+  unsigned long long v;
+  if (ft__leading_uint(s, &v, &end) < 0)
     return FT_EINVAL;
   uint64_t mul = 1;
   if (*end) {
