@@ -143,7 +143,10 @@ static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events) {
       struct cn_msg *cm = NLMSG_DATA(h);
       if (cm->id.idx != CN_IDX_PROC || cm->id.val != CN_VAL_PROC)
         continue;
-      struct proc_event *pe = (struct proc_event *)cm->data;
+      /* cn_msg's data is only 4-byte aligned; proc_event holds a u64 */
+      struct proc_event ev_copy, *pe = &ev_copy;
+      memset(&ev_copy, 0, sizeof ev_copy);
+      memcpy(&ev_copy, cm->data, cm->len < sizeof ev_copy ? cm->len : sizeof ev_copy);
       switch (pe->what) {
       case PROC_EVENT_FORK: {
         pid_t parent = pe->event_data.fork.parent_tgid, child = pe->event_data.fork.child_tgid;
