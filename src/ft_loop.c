@@ -13,6 +13,7 @@
 
 static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events);
 static void ft__prepares_compact(ft_loop *loop);
+static void ft__user_watch_cb(ft_loop *loop, ft__watch *w, uint32_t events);
 static void ft__timers_run(ft_loop *loop);
 
 /* ------------------------------------------------------------- watches */
@@ -184,6 +185,8 @@ void ft_loop_free(ft_loop *loop) {
   ft__streams_close_all(loop);
   for (ft__watch *w = loop->watches, *n; w; w = n) {
     n = w->next;
+    if (w->cb == ft__user_watch_cb) /* a caller's fd: its record is ours */
+      free(w->data);
     ft__watch_close(loop, w);
   }
   ft__watches_free_closed(loop);
