@@ -362,7 +362,7 @@ typedef struct ft_pool_opts {
   int workers;               /* default: online CPUs */
   unsigned maxtasksperchild; /* 0: unlimited */
   size_t result_ring_bytes;  /* per worker; default 256 KiB; half of it bounds one result */
-  size_t arg_arena_bytes;    /* default 4 MiB; bounds one chunk's arguments */
+  size_t arg_arena_bytes;    /* default 1 MiB; bounds one chunk's arguments */
   ft_stdio out, err;         /* workers' stdout / stderr; default captured */
   int (*initializer)(void *arg); /* run in each worker before its first task */
   void *initarg;

@@ -214,6 +214,7 @@ int ft__pool_worker_main(void *arg) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != p->loop->pid)
     return 1;
+
   if (p->initializer) {
     int rc = p->initializer(p->initarg);
     if (rc)
