@@ -151,3 +151,130 @@ double ft_tree_age(uint64_t start_ticks) {
   double start = (double)start_ticks / (double)sysconf(_SC_CLK_TCK);
   return up > start ? up - start : 0;
 }
+
+/* ---------------------------------------------------------------- pipes */
+
+/* The inode of fd's pipe, and whether fd writes to it; 0 if not a pipe. */
+static uint64_t ft__pipe_inode(pid_t pid, const char *fd, bool *write) {
+  char path[96], target[64];
+  snprintf(path, sizeof path, "/proc/%d/fd/%.16s", (int)pid, fd);
+  ssize_t n = readlink(path, target, sizeof target - 1);
+  if (n <= 0)
+    return 0;
+  target[n] = '\0';
+  unsigned long long ino;
+  if (sscanf(target, "pipe:[%llu]", &ino) != 1)
+    return 0;
+  snprintf(path, sizeof path, "/proc/%d/fdinfo/%.16s", (int)pid, fd);
+  FILE *f = fopen(path, "re");
+  unsigned flags = 0;
+  char line[128];
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "flags: %o", &flags) == 1)
+      break;
+  if (f)
+    fclose(f);
+  *write = (flags & O_ACCMODE) == O_WRONLY;
+  return ino;
+}
+
+typedef struct ft__pfd {
+  uint64_t inode;
+  ft_pipe_end end;
+} ft__pfd;
+
+/* Every pipe end pid holds. */
+static int ft__pipe_ends(pid_t pid, ft__pfd **v, size_t *n, size_t *cap) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+  DIR *d = opendir(path);
+  if (!d)
+    return -errno;
+  char comm[32];
+  ft__read_comm(pid, comm, sizeof comm);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    bool w;
+    uint64_t ino = e->d_name[0] == '.' ? 0 : ft__pipe_inode(pid, e->d_name, &w);
+    if (!ino)
+      continue;
+    if (*n == *cap) {
+      size_t nc = *cap ? *cap * 2 : 32;
+      ft__pfd *nv = realloc(*v, nc * sizeof *nv);
+      if (!nv) {
+        closedir(d);
+        return -ENOMEM;
+      }
+      *v = nv;
+      *cap = nc;
+    }
+    ft__pfd *p = &(*v)[(*n)++];
+    p->inode = ino;
+    p->end = (ft_pipe_end){.pid = pid, .fd = atoi(e->d_name), .write = w};
+    snprintf(p->end.comm, sizeof p->end.comm, "%s", comm);
+  }
+  closedir(d);
+  return 0;
+}
+
+/* The pipes pid holds, each with every end held by pid or by a process in
+ * among[] (the tree on screen): who writes into what pid reads, and back. */
+int ft_tree_pipes(pid_t pid, const pid_t *among, size_t namong, ft_pipe **out, size_t *nout) {
+  ft__pfd *mine = NULL, *others = NULL;
+  size_t nm = 0, cm = 0, no = 0, co = 0;
+  *out = NULL;
+  *nout = 0;
+  int rc = ft__pipe_ends(pid, &mine, &nm, &cm);
+  for (size_t i = 0; rc == 0 && i < namong; i++)
+    if (among[i] != pid)
+      ft__pipe_ends(among[i], &others, &no, &co); /* gone meanwhile: fine */
+  ft_pipe *pipes = rc == 0 ? calloc(nm ? nm : 1, sizeof *pipes) : NULL;
+  if (!pipes) {
+    free(mine);
+    free(others);
+    return rc < 0 ? rc : -ENOMEM;
+  }
+  size_t np = 0;
+  for (size_t i = 0; i < nm; i++) {
+    ft_pipe *p = NULL;
+    for (size_t k = 0; k < np; k++)
+      if (pipes[k].inode == mine[i].inode)
+        p = &pipes[k];
+    if (!p) {
+      p = &pipes[np++];
+      p->inode = mine[i].inode;
+      for (size_t k = 0; k < no && p->nends < FT_PIPE_ENDS; k++)
+        if (others[k].inode == p->inode)
+          p->ends[p->nends++] = others[k].end;
+    }
+    if (p->nends < FT_PIPE_ENDS)
+      p->ends[p->nends++] = mine[i].end;
+  }
+  free(mine);
+  free(others);
+  *out = pipes;
+  *nout = np;
+  return 0;
+}
+
+/* Bytes a process has read and written so far (/proc/PID/io). */
+int ft_tree_io(pid_t pid, uint64_t *rchar, uint64_t *wchar) {
+  char path[64], line[128];
+  snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return -errno;
+  unsigned long long v;
+  int got = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (sscanf(line, "rchar: %llu", &v) == 1) {
+      *rchar = v;
+      got++;
+    } else if (sscanf(line, "wchar: %llu", &v) == 1) {
+      *wchar = v;
+      got++;
+    }
+  }
+  fclose(f);
+  return got == 2 ? 0 : -EINVAL;
+}

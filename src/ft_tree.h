@@ -2,6 +2,7 @@
 #ifndef FT_TREE_H
 #define FT_TREE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -32,5 +33,27 @@ ssize_t ft_tree_find(const ft_tree *t, pid_t pid);
 void ft_tree_free(ft_tree *t);
 /* Seconds a process started at start_ticks has lived. */
 double ft_tree_age(uint64_t start_ticks);
+
+#define FT_PIPE_ENDS 16
+
+/* One end of a pipe: who holds it, as which fd, reading or writing. */
+typedef struct ft_pipe_end {
+  pid_t pid;
+  int fd;
+  bool write;
+  char comm[32];
+} ft_pipe_end;
+
+typedef struct ft_pipe {
+  uint64_t inode;
+  ft_pipe_end ends[FT_PIPE_ENDS];
+  size_t nends;
+} ft_pipe;
+
+/* The pipes pid holds, each with its ends held by pid or by processes in
+ * among[]; *out is malloc'd (free it). */
+int ft_tree_pipes(pid_t pid, const pid_t *among, size_t namong, ft_pipe **out, size_t *nout);
+/* Bytes read and written so far by pid (rchar, wchar of /proc/PID/io). */
+int ft_tree_io(pid_t pid, uint64_t *rchar, uint64_t *wchar);
 
 #endif
