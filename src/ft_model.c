@@ -1,0 +1,824 @@
+/* ft_model.c - the state built from events: processes keyed by host and
+ * pid, pools, queues, an exit log and bounded rings of output.  Every
+ * event is applied in O(1) (a hash lookup); the work that walks every
+ * process (expiry, totals) is done by ft_model_tick, once per frame. */
+#include "ft_model.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FT__NS 1000000000ull
+
+struct ft_model {
+  ft_model_opts o;
+  ft_model_snap snap;
+  ft_mproc *procs;
+  size_t nprocs, capprocs;
+  int32_t *map; /* open addressing: index into procs, -1 empty */
+  size_t mapcap;
+  ft_mpool *pools;
+  size_t npools, cappools;
+  ft_mqueue *queues;
+  size_t nqueues, capqueues;
+  ft_mexit *log;
+  size_t nlog, loghead; /* loghead: the slot the next entry goes to */
+  ft_mlines all;
+  ft_mtotals tot;
+  uint64_t gen, last_t, now, t0;
+  pid_t root;
+  long hz;
+};
+
+static void ft__copy_name(char *dst, size_t cap, const char *src) {
+  size_t n = src ? strnlen(src, cap - 1) : 0;
+  memcpy(dst, src ? src : "", n);
+  dst[n] = '\0';
+}
+
+/* ------------------------------------------------------------ output */
+
+/* The i-th line kept, 0 being the oldest. */
+const ft_mline *ft_mlines_get(const ft_mlines *r, size_t i) {
+  if (!r || i >= r->n)
+    return NULL;
+  return &r->slot[(r->head + i) % r->cap];
+}
+
+static void ft__mlines_drop_oldest(ft_mlines *r) {
+  ft_mline *l = &r->slot[r->head];
+  r->bytes -= l->len;
+  free(l->text);
+  l->text = NULL;
+  r->head = (r->head + 1) % r->cap;
+  r->n--;
+}
+
+static int ft__mlines_add(ft_mlines *r, size_t cap, size_t max_bytes, const ft_event *ev) {
+  if (!cap)
+    return 0;
+  if (!r->slot) {
+    if (!(r->slot = calloc(cap, sizeof *r->slot)))
+      return -ENOMEM;
+    r->cap = (uint32_t)cap;
+  }
+  size_t len = ev->u.output.len;
+  bool cut = ev->u.output.truncated;
+  if (len > max_bytes) {
+    len = max_bytes;
+    cut = true;
+  }
+  char *text = malloc(len ? len : 1);
+  if (!text)
+    return -ENOMEM;
+  memcpy(text, ev->u.output.line, len);
+  while (r->n && (r->n == r->cap || r->bytes + len > max_bytes))
+    ft__mlines_drop_oldest(r);
+  ft_mline *l = &r->slot[(r->head + r->n) % r->cap];
+  *l = (ft_mline){ev->t_ns, ev->pid, (uint8_t)ev->u.output.stream, cut, (uint32_t)len, text};
+  r->n++;
+  r->bytes += len;
+  r->total++;
+  return 0;
+}
+
+static void ft__mlines_free(ft_mlines *r) {
+  while (r->n)
+    ft__mlines_drop_oldest(r);
+  free(r->slot);
+  memset(r, 0, sizeof *r);
+}
+
+static int ft__mlines_copy(const ft_mlines *src, ft_mlines *dst) {
+  memset(dst, 0, sizeof *dst);
+  if (!src->n)
+    return 0;
+  if (!(dst->slot = calloc(src->n, sizeof *dst->slot)))
+    return -ENOMEM;
+  dst->cap = src->n;
+  for (size_t i = 0; i < src->n; i++) {
+    const ft_mline *l = ft_mlines_get(src, i);
+    ft_mline *d = &dst->slot[i];
+    *d = *l;
+    if (!(d->text = malloc(l->len ? l->len : 1))) {
+      ft__mlines_free(dst);
+      return -ENOMEM;
+    }
+    memcpy(d->text, l->text, l->len);
+    dst->n++;
+    dst->bytes += l->len;
+  }
+  dst->total = src->total;
+  return 0;
+}
+
+/* ---------------------------------------------------------- processes */
+
+/* Whether a process ended badly. */
+bool ft_mproc_failed(const ft_mproc *p) { return p->exited && (p->code || p->signal); }
+
+static size_t ft__hash(uint32_t host, pid_t pid) {
+  uint64_t k = ((uint64_t)host << 32) ^ (uint32_t)pid;
+  k *= 0x9E3779B97F4A7C15ull;
+  return (size_t)(k >> 17);
+}
+
+static int ft__map_rebuild(ft_model *m, size_t want) {
+  size_t cap = 64;
+  while (cap < want * 2)
+    cap *= 2;
+  if (cap != m->mapcap) {
+    int32_t *map = malloc(cap * sizeof *map);
+    if (!map)
+      return -ENOMEM;
+    free(m->map);
+    m->map = map;
+    m->mapcap = cap;
+  }
+  memset(m->map, 0xff, m->mapcap * sizeof *m->map);
+  for (size_t i = 0; i < m->nprocs; i++) {
+    size_t h = ft__hash(m->procs[i].host, m->procs[i].pid) & (m->mapcap - 1);
+    while (m->map[h] >= 0)
+      h = (h + 1) & (m->mapcap - 1);
+    m->map[h] = (int32_t)i;
+  }
+  return 0;
+}
+
+static ft_mproc *ft__find(const ft_model *m, uint32_t host, pid_t pid) {
+  if (!m->mapcap)
+    return NULL;
+  for (size_t h = ft__hash(host, pid) & (m->mapcap - 1); m->map[h] >= 0;
+       h = (h + 1) & (m->mapcap - 1)) {
+    ft_mproc *p = &m->procs[m->map[h]];
+    if (p->pid == pid && p->host == host)
+      return p;
+  }
+  return NULL;
+}
+
+/* Room for one more element in an array of n (doubling); 0 or -ENOMEM. */
+static int ft__grow(void **arr, size_t *cap, size_t n, size_t size) {
+  if (n < *cap)
+    return 0;
+  size_t c = *cap ? *cap * 2 : 8;
+  void *a = realloc(*arr, c * size);
+  if (!a)
+    return -ENOMEM;
+  *arr = a;
+  *cap = c;
+  return 0;
+}
+
+/* A fresh row for pid; a row the pid had before (a reused pid) is reset. */
+static ft_mproc *ft__proc_new(ft_model *m, uint32_t host, pid_t pid, uint64_t t) {
+  ft_mproc *p = ft__find(m, host, pid);
+  if (p) {
+    if (!p->exited && p->role != FT_MROLE_ROOT && m->tot.running)
+      m->tot.running--; /* its exit was never seen */
+    ft__mlines_free(&p->out);
+  } else {
+    if (ft__grow((void **)&m->procs, &m->capprocs, m->nprocs, sizeof *m->procs) < 0)
+      return NULL;
+    p = &m->procs[m->nprocs++];
+    p->host = host;
+    p->pid = pid;
+    if (m->nprocs * 2 > m->mapcap) {
+      if (ft__map_rebuild(m, m->nprocs) < 0) {
+        m->nprocs--;
+        return NULL;
+      }
+    } else {
+      size_t h = ft__hash(host, pid) & (m->mapcap - 1);
+      while (m->map[h] >= 0)
+        h = (h + 1) & (m->mapcap - 1);
+      m->map[h] = (int32_t)(m->nprocs - 1);
+    }
+  }
+  memset(p, 0, sizeof *p);
+  p->host = host;
+  p->pid = pid;
+  p->worker = -1;
+  p->t_start = t;
+  return p;
+}
+
+static void ft__root_learn(ft_model *m, pid_t pid, uint64_t t) {
+  if (m->root || pid <= 0)
+    return;
+  m->root = pid;
+  ft_mproc *r = ft__proc_new(m, 0, pid, m->t0 ? m->t0 : t);
+  if (!r)
+    return;
+  r->role = FT_MROLE_ROOT;
+  r->ppid = 0;
+  ft__copy_name(r->name, sizeof r->name, "forktop");
+}
+
+/* Events the supervisor sends about itself carry its parent as ppid. */
+static void ft__root_parent(ft_model *m, const ft_event *ev) {
+  ft_mproc *r = m->root ? ft__find(m, 0, m->root) : NULL;
+  if (r && !r->ppid && ev->pid == m->root && ev->ppid > 0 && ev->ppid != m->root)
+    r->ppid = ev->ppid;
+}
+
+static ft_mrole ft__role(const char *s) {
+  if (s && strcmp(s, "worker") == 0)
+    return FT_MROLE_WORKER;
+  if (s && strcmp(s, "subprocess") == 0)
+    return FT_MROLE_SUBPROCESS;
+  return FT_MROLE_PROCESS;
+}
+
+/* ----------------------------------------------------- pools, queues */
+
+static ft_mpool *ft__pool(ft_model *m, const char *name) {
+  for (size_t i = 0; i < m->npools; i++)
+    if (strncmp(m->pools[i].name, name, FT_MODEL_NAME_MAX - 1) == 0)
+      return &m->pools[i];
+  if (ft__grow((void **)&m->pools, &m->cappools, m->npools, sizeof *m->pools) < 0)
+    return NULL;
+  ft_mpool *p = &m->pools[m->npools++];
+  memset(p, 0, sizeof *p);
+  ft__copy_name(p->name, sizeof p->name, name);
+  p->eta_s = -1;
+  return p;
+}
+
+static ft_mqueue *ft__queue(ft_model *m, const char *name) {
+  for (size_t i = 0; i < m->nqueues; i++)
+    if (strncmp(m->queues[i].name, name, FT_MODEL_NAME_MAX - 1) == 0)
+      return &m->queues[i];
+  if (ft__grow((void **)&m->queues, &m->capqueues, m->nqueues, sizeof *m->queues) < 0)
+    return NULL;
+  ft_mqueue *q = &m->queues[m->nqueues++];
+  memset(q, 0, sizeof *q);
+  ft__copy_name(q->name, sizeof q->name, name);
+  return q;
+}
+
+static uint64_t ft__sec(const ft_model *m, uint64_t t) {
+  return t > m->t0 ? (t - m->t0) / FT__NS : 0;
+}
+
+static void ft__queue_sample(ft_model *m, ft_mqueue *q, const ft_event *ev) {
+  uint64_t prev_depth = q->st.depth;
+  q->st = ev->u.queue;
+  if (!q->t_first)
+    q->t_first = ev->t_ns;
+  q->t_last = ev->t_ns;
+  /* rates: differences over about the last second and a half */
+  unsigned newest = (q->hhead + FT_MODEL_HIST - 1) % FT_MODEL_HIST;
+  if (!q->nhist || ev->t_ns >= q->hist_t[newest] + FT__NS / 10) {
+    q->hist_t[q->hhead] = ev->t_ns;
+    q->hist_puts[q->hhead] = q->st.puts;
+    q->hist_gets[q->hhead] = q->st.gets;
+    q->hhead = (q->hhead + 1) % FT_MODEL_HIST;
+    if (q->nhist < FT_MODEL_HIST)
+      q->nhist++;
+  }
+  unsigned oldest = (q->hhead + FT_MODEL_HIST - q->nhist) % FT_MODEL_HIST;
+  for (unsigned k = 0; k + 1 < q->nhist; k++) {
+    unsigned i = (oldest + k) % FT_MODEL_HIST;
+    if (ev->t_ns - q->hist_t[i] <= 3 * FT__NS / 2)
+      break;
+    oldest = (i + 1) % FT_MODEL_HIST;
+  }
+  if (ev->t_ns > q->hist_t[oldest]) {
+    double dt = (double)(ev->t_ns - q->hist_t[oldest]) / 1e9;
+    q->put_rate = (double)(q->st.puts - q->hist_puts[oldest]) / dt;
+    q->get_rate = (double)(q->st.gets - q->hist_gets[oldest]) / dt;
+  }
+  /* the sparkline: the highest depth of each second */
+  uint64_t sec = ft__sec(m, ev->t_ns);
+  if (!q->spark_any) {
+    memset(q->spark, 0, sizeof q->spark);
+    q->spark_any = true;
+    q->spark_sec = sec;
+    q->spark[sec % FT_MODEL_SPARK] = q->st.depth;
+  } else if (sec > q->spark_sec) {
+    uint64_t from = sec - q->spark_sec > FT_MODEL_SPARK ? sec - FT_MODEL_SPARK : q->spark_sec;
+    for (uint64_t s = from + 1; s < sec; s++)
+      q->spark[s % FT_MODEL_SPARK] = prev_depth;
+    q->spark[sec % FT_MODEL_SPARK] = q->st.depth;
+    q->spark_sec = sec;
+  } else if (sec == q->spark_sec && q->st.depth > q->spark[sec % FT_MODEL_SPARK]) {
+    q->spark[sec % FT_MODEL_SPARK] = q->st.depth;
+  }
+}
+
+/* The last minute of a queue's depth, oldest first. */
+void ft_mqueue_spark(const ft_mqueue *q, uint64_t t0, uint64_t now, uint64_t out[FT_MODEL_SPARK]) {
+  uint64_t nowsec = now > t0 ? (now - t0) / FT__NS : 0;
+  uint64_t first = q->t_first > t0 ? (q->t_first - t0) / FT__NS : 0;
+  for (uint64_t i = 0; i < FT_MODEL_SPARK; i++) {
+    out[i] = 0;
+    if (!q->spark_any || nowsec + i < FT_MODEL_SPARK - 1)
+      continue;
+    uint64_t s = nowsec + i - (FT_MODEL_SPARK - 1);
+    if (s < first)
+      continue;
+    if (s > q->spark_sec)
+      out[i] = q->st.depth;
+    else if (s + FT_MODEL_SPARK > q->spark_sec)
+      out[i] = q->spark[s % FT_MODEL_SPARK];
+  }
+}
+
+/* ----------------------------------------------------------- exit log */
+
+static ft_mexit *ft__log(ft_model *m, ft_mexit_kind kind, const ft_event *ev) {
+  if (!m->log || !m->o.log_max)
+    return NULL;
+  ft_mexit *e = &m->log[m->loghead];
+  m->loghead = (m->loghead + 1) % m->o.log_max;
+  if (m->nlog < m->o.log_max)
+    m->nlog++;
+  memset(e, 0, sizeof *e);
+  e->kind = kind;
+  e->t_ns = ev->t_ns;
+  e->pid = ev->pid;
+  e->worker = -1;
+  ft__copy_name(e->name, sizeof e->name, ev->name);
+  return e;
+}
+
+/* The i-th entry of the exit log, newest first. */
+const ft_mexit *ft_model_snap_exit(const ft_model_snap *s, size_t i) {
+  if (!s || i >= s->nexits)
+    return NULL;
+  return &s->exits[(s->exit_head + s->exit_cap - 1 - i) % s->exit_cap];
+}
+
+/* ------------------------------------------------------------- events */
+
+static void ft__apply_exit(ft_model *m, const ft_event *ev) {
+  ft_mproc *p = ft__find(m, ev->host, ev->pid);
+  if (p && p->exited && !ev->u.exit.orphan)
+    return; /* said twice */
+  if (!p || p->exited) {
+    if (!(p = ft__proc_new(m, ev->host, ev->pid, ev->t_ns)))
+      return;
+    p->role = ev->u.exit.orphan ? FT_MROLE_ORPHAN : FT_MROLE_PROCESS;
+    p->ppid = ev->u.exit.orphan ? m->root : ev->ppid;
+    ft__copy_name(p->name, sizeof p->name, ev->name);
+  } else if (p->role != FT_MROLE_ROOT && m->tot.running) {
+    m->tot.running--;
+  }
+  p->exited = true;
+  p->busy = false;
+  p->t_exit = ev->t_ns;
+  p->code = ev->u.exit.code;
+  p->signal = ev->u.exit.signal;
+  p->core = ev->u.exit.core;
+  p->orphan = ev->u.exit.orphan;
+  if (p->orphan)
+    m->tot.orphans++;
+  else
+    m->tot.exited++;
+  if (!p->orphan && ft_mproc_failed(p))
+    m->tot.failed++;
+  ft_mexit *e = ft__log(m, FT_MEXIT_EXIT, ev);
+  if (e) {
+    e->role = p->role;
+    e->worker = p->worker;
+    if (p->role == FT_MROLE_WORKER)
+      ft__copy_name(e->name, sizeof e->name, p->name);
+    e->code = p->code;
+    e->signal = p->signal;
+    e->core = p->core;
+    e->orphan = p->orphan;
+    e->runtime_ns = ev->u.exit.runtime_ns;
+  }
+}
+
+static void ft__apply_task(ft_model *m, const ft_event *ev) {
+  ft_mpool *pool = ft__pool(m, ev->name);
+  ft_mproc *p = ev->pid > 0 ? ft__find(m, ev->host, ev->pid) : NULL;
+  switch (ev->kind) {
+  case FT_EV_TASK_START:
+    if (p && !p->exited) {
+      p->busy = true;
+      p->task = ev->u.task.task;
+      p->task_t = ev->t_ns;
+    }
+    break;
+  default: { /* FT_EV_TASK_DONE, FT_EV_TASK_FAIL */
+    bool ok = ev->kind == FT_EV_TASK_DONE;
+    if (pool) {
+      *(ok ? &pool->done : &pool->failed) += 1;
+      pool->t_last = ev->t_ns;
+    }
+    *(ok ? &m->tot.tasks_done : &m->tot.tasks_failed) += 1;
+    if (p) {
+      *(ok ? &p->tasks_done : &p->tasks_failed) += 1;
+      if (p->busy && p->task == ev->u.task.task)
+        p->busy = false;
+    }
+    ft_mexit *e = ok ? NULL : ft__log(m, FT_MEXIT_TASK_FAIL, ev);
+    if (e) {
+      e->role = FT_MROLE_WORKER;
+      e->worker = ev->u.task.worker;
+      e->task = ev->u.task.task;
+      e->status = ev->u.task.status;
+      e->code = ev->u.task.code;
+      e->signal = ev->u.task.signal;
+      e->runtime_ns = ev->u.task.dur_ns;
+    }
+    break;
+  }
+  }
+}
+
+static void ft__apply_replaced(ft_model *m, const ft_event *ev) {
+  ft_mpool *pool = ft__pool(m, ev->name);
+  if (pool) {
+    if (ev->u.replaced.reason == FT_REPLACE_RECYCLED)
+      pool->recycled++;
+    else
+      pool->replaced++;
+  }
+  ft_mproc *old = ft__find(m, ev->host, ev->u.replaced.old_pid);
+  if (old) {
+    old->replaced_by = ev->u.replaced.new_pid;
+    old->replace_reason = ev->u.replaced.reason;
+  }
+  ft_mproc *nw = ft__find(m, ev->host, ev->u.replaced.new_pid);
+  if (nw)
+    nw->replaces = ev->u.replaced.old_pid;
+  ft_mexit *e = ft__log(m, FT_MEXIT_REPLACED, ev);
+  if (e) {
+    e->role = FT_MROLE_WORKER;
+    e->pid = ev->u.replaced.old_pid;
+    e->new_pid = ev->u.replaced.new_pid;
+    e->worker = ev->u.replaced.worker;
+    e->reason = ev->u.replaced.reason;
+  }
+}
+
+/* Pool starts and ends, and submissions (whose counts make the totals). */
+static int ft__apply_pool(ft_model *m, const ft_event *ev) {
+  ft_mpool *pool = ft__pool(m, ev->name);
+  if (!pool)
+    return -ENOMEM;
+  if (ev->kind == FT_EV_POOL_START) {
+    pool->started = true;
+    pool->t_start = ev->t_ns;
+    pool->workers = ev->u.pool.workers;
+  } else if (ev->kind == FT_EV_POOL_END) {
+    pool->ended = true;
+    pool->t_end = ev->t_ns;
+  } else {
+    pool->total += ev->u.submit.count;
+    if (!pool->t_first)
+      pool->t_first = ev->t_ns;
+    m->tot.tasks_total += ev->u.submit.count;
+  }
+  return 0;
+}
+
+/* Apply one event. */
+int ft_model_apply(ft_model *m, const ft_event *ev) {
+  int rc = 0;
+  if (!m->t0) {
+    m->t0 = ev->t_ns ? ev->t_ns : 1;
+    ft_mproc *r = m->root ? ft__find(m, 0, m->root) : NULL;
+    if (r && !r->t_start)
+      r->t_start = m->t0;
+  }
+  if (ev->t_ns > m->last_t)
+    m->last_t = ev->t_ns;
+  m->gen++;
+  if (ev->kind == FT_EV_POOL_START || ev->kind == FT_EV_POOL_END || ev->kind == FT_EV_SUBMIT ||
+      ev->kind == FT_EV_QUEUE) { /* the supervisor's own events */
+    ft__root_learn(m, ev->pid, ev->t_ns);
+    ft__root_parent(m, ev);
+  }
+  ft_mproc *p;
+  switch (ev->kind) {
+  case FT_EV_SPAWN:
+    ft__root_learn(m, ev->ppid, ev->t_ns);
+    if (!(p = ft__proc_new(m, ev->host, ev->pid, ev->t_ns)))
+      return -ENOMEM;
+    p->ppid = ev->ppid;
+    p->role = ft__role(ev->u.spawn.role);
+    p->worker = ev->u.spawn.worker;
+    ft__copy_name(p->name, sizeof p->name, ev->name);
+    m->tot.spawned++;
+    m->tot.running++;
+    break;
+  case FT_EV_EXEC:
+    if ((p = ft__find(m, ev->host, ev->pid))) {
+      p->exec_err = ev->u.exec.err;
+      ft__copy_name(p->cmd, sizeof p->cmd, ev->u.exec.path);
+    }
+    break;
+  case FT_EV_EXIT:
+    ft__root_learn(m, ev->u.exit.orphan ? ev->ppid : 0, ev->t_ns);
+    ft__apply_exit(m, ev);
+    break;
+  case FT_EV_OUTPUT:
+    if ((p = ft__find(m, ev->host, ev->pid)))
+      rc = ft__mlines_add(&p->out, m->o.out_lines, m->o.out_bytes, ev);
+    if (ft__mlines_add(&m->all, m->o.all_lines, m->o.all_lines * 1024, ev) < 0)
+      rc = -ENOMEM;
+    break;
+  case FT_EV_TASK_START:
+  case FT_EV_TASK_DONE:
+  case FT_EV_TASK_FAIL:
+    ft__apply_task(m, ev);
+    break;
+  case FT_EV_WORKER_REPLACED:
+    ft__apply_replaced(m, ev);
+    break;
+  case FT_EV_POOL_START:
+  case FT_EV_POOL_END:
+  case FT_EV_SUBMIT:
+    rc = ft__apply_pool(m, ev);
+    break;
+  case FT_EV_ERROR: {
+    ft_mexit *e = ft__log(m, FT_MEXIT_ERROR, ev);
+    if (e) {
+      e->status = ev->u.error.err;
+      ft__copy_name(e->what, sizeof e->what, ev->u.error.what);
+    }
+    break;
+  }
+  case FT_EV_QUEUE: {
+    ft_mqueue *q = ft__queue(m, ev->name);
+    if (!q)
+      return -ENOMEM;
+    ft__queue_sample(m, q, ev);
+    break;
+  }
+  default:
+    break;
+  }
+  return rc;
+}
+
+/* ft_model_apply as a loop hook. */
+void ft_model_hook(const ft_event *ev, void *ud) { (void)ft_model_apply(ud, ev); }
+
+/* ---------------------------------------------------------------- tick */
+
+static int ft__cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Drop exited rows past their linger time, and the oldest exited rows
+ * beyond max_exited; the pid map is rebuilt once if anything went. */
+static void ft__expire(ft_model *m, uint64_t now) {
+  size_t nexited = 0;
+  for (size_t i = 0; i < m->nprocs; i++)
+    nexited += m->procs[i].exited;
+  uint64_t cut = now > m->o.linger_ns ? now - m->o.linger_ns : 0;
+  if (nexited > m->o.max_exited) {
+    uint64_t *ts = malloc(nexited * sizeof *ts);
+    if (ts) {
+      size_t k = 0;
+      for (size_t i = 0; i < m->nprocs; i++)
+        if (m->procs[i].exited)
+          ts[k++] = m->procs[i].t_exit;
+      qsort(ts, k, sizeof *ts, ft__cmp_u64);
+      uint64_t keep_from = ts[k - m->o.max_exited]; /* rows that exited before go */
+      if (keep_from > cut)
+        cut = keep_from;
+      free(ts);
+    }
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < m->nprocs; i++) {
+    ft_mproc *p = &m->procs[i];
+    if (p->exited && p->t_exit < cut) {
+      ft__mlines_free(&p->out);
+      continue;
+    }
+    if (k != i)
+      m->procs[k] = *p;
+    k++;
+  }
+  if (k != m->nprocs) {
+    m->nprocs = k;
+    m->gen++;
+    ft__map_rebuild(m, m->nprocs ? m->nprocs : 1);
+  }
+}
+
+static void ft__pool_rate(ft_mpool *p, uint64_t now) {
+  uint64_t n = p->done + p->failed;
+  unsigned newest = (p->hhead + FT_MODEL_HIST - 1) % FT_MODEL_HIST;
+  if (!p->nhist || now >= p->hist_t[newest] + FT__NS / 4) {
+    p->hist_t[p->hhead] = now;
+    p->hist_n[p->hhead] = n;
+    p->hhead = (p->hhead + 1) % FT_MODEL_HIST;
+    if (p->nhist < FT_MODEL_HIST)
+      p->nhist++;
+  }
+  unsigned oldest = (p->hhead + FT_MODEL_HIST - p->nhist) % FT_MODEL_HIST;
+  double dt = now > p->hist_t[oldest] ? (double)(now - p->hist_t[oldest]) / 1e9 : 0;
+  if (dt > 0.2)
+    p->rate = (double)(n - p->hist_n[oldest]) / dt;
+  uint64_t left = p->total > n ? p->total - n : 0;
+  uint64_t from = p->t_first ? p->t_first : p->t_start;
+  if (!left && p->total && from && p->t_last > from)
+    p->rate = (double)n / ((double)(p->t_last - from) / 1e9); /* all ended: the run's own rate */
+  if (!left)
+    p->eta_s = p->total ? 0 : -1;
+  else
+    p->eta_s = p->rate > 0 ? (double)left / p->rate : -1;
+}
+
+/* Move time on. */
+void ft_model_tick(ft_model *m, uint64_t now) {
+  m->now = now;
+  ft__expire(m, now);
+  for (size_t i = 0; i < m->npools; i++)
+    ft__pool_rate(&m->pools[i], now);
+  for (size_t i = 0; i < m->nqueues; i++) {
+    ft_mqueue *q = &m->queues[i];
+    if (q->t_last && now > q->t_last + 2 * FT__NS)
+      q->put_rate = q->get_rate = 0; /* no samples any more: nothing moves */
+  }
+  m->tot.cpu = 0;
+  m->tot.rss_kb = 0;
+  m->tot.zombies = 0;
+  for (size_t i = 0; i < m->nprocs; i++) {
+    const ft_mproc *p = &m->procs[i];
+    if (p->exited)
+      continue;
+    m->tot.cpu += p->cpu;
+    m->tot.rss_kb += p->rss_kb;
+    m->tot.zombies += p->state == 'Z';
+  }
+}
+
+/* ------------------------------------------------------------ reading */
+
+/* The current state, read-only. */
+const ft_model_snap *ft_model_snapshot(ft_model *m) {
+  ft_model_snap *s = &m->snap;
+  s->t0 = m->t0;
+  s->now = m->now > m->last_t ? m->now : m->last_t;
+  s->gen = m->gen;
+  s->root_pid = m->root;
+  s->procs = m->procs;
+  s->nprocs = m->nprocs;
+  s->pools = m->pools;
+  s->npools = m->npools;
+  s->queues = m->queues;
+  s->nqueues = m->nqueues;
+  s->exits = m->log;
+  s->nexits = m->nlog;
+  s->exit_head = m->loghead;
+  s->exit_cap = m->o.log_max;
+  s->all_output = &m->all;
+  s->totals = m->tot;
+  return s;
+}
+
+/* A number that changes whenever the model does. */
+uint64_t ft_model_gen(const ft_model *m) { return m->gen; }
+
+/* The newest event's time. */
+uint64_t ft_model_last_t(const ft_model *m) { return m->last_t; }
+
+/* Whether pid is alive in the model. */
+bool ft_model_alive(const ft_model *m, pid_t pid) {
+  const ft_mproc *p = ft__find(m, 0, pid);
+  return p && !p->exited;
+}
+
+/* Index of a process in a snapshot (a linear walk: snapshots are small
+ * next to the cost of drawing them, and copies have no map). */
+ssize_t ft_model_snap_find(const ft_model_snap *s, pid_t pid) {
+  for (size_t i = 0; i < s->nprocs; i++)
+    if (s->procs[i].pid == pid)
+      return (ssize_t)i;
+  return -1;
+}
+
+/* Record a read of one process. */
+void ft_model_set_stat(ft_model *m, const ft_mstat *st, uint64_t now) {
+  ft_mproc *p = ft__find(m, 0, st->pid);
+  if (!p || p->exited)
+    return;
+  if (p->scan_t && now > p->scan_t && st->ticks >= p->scan_ticks)
+    p->cpu = (double)(st->ticks - p->scan_ticks) / (double)m->hz /
+             ((double)(now - p->scan_t) / 1e9) * 100.0;
+  if (p->state != st->state || p->rss_kb != st->rss_kb || p->threads != st->threads)
+    m->gen++;
+  p->state = st->state;
+  p->threads = st->threads;
+  p->rss_kb = st->rss_kb;
+  p->scan_ticks = st->ticks;
+  p->scan_t = now;
+}
+
+/* ------------------------------------------------------- copies, life */
+
+typedef struct ft__snap_copy {
+  ft_model_snap s;
+  ft_mproc *procs;
+  ft_mpool *pools;
+  ft_mqueue *queues;
+  ft_mexit *exits;
+  ft_mlines all;
+} ft__snap_copy;
+
+static void *ft__dup(const void *src, size_t n, size_t size) {
+  void *d = malloc((n + 1) * size);
+  if (d && n)
+    memcpy(d, src, n * size);
+  return d;
+}
+
+/* Free a copy. */
+void ft_model_snap_free(ft_model_snap *s) {
+  if (!s)
+    return;
+  ft__snap_copy *c = (ft__snap_copy *)s;
+  for (size_t i = 0; c->procs && i < s->nprocs; i++)
+    ft__mlines_free(&c->procs[i].out);
+  free(c->procs);
+  free(c->pools);
+  free(c->queues);
+  free(c->exits);
+  ft__mlines_free(&c->all);
+  free(c);
+}
+
+/* A deep copy of a snapshot: the arrays, and every ring of output. */
+int ft_model_snap_copy(const ft_model_snap *s, ft_model_snap **out) {
+  ft__snap_copy *c = calloc(1, sizeof *c);
+  if (!c)
+    return -ENOMEM;
+  c->s = *s;
+  c->s.nprocs = 0; /* processes whose output is copied: what free releases */
+  c->s.procs = c->procs = ft__dup(s->procs, s->nprocs, sizeof *c->procs);
+  c->s.pools = c->pools = ft__dup(s->pools, s->npools, sizeof *c->pools);
+  c->s.queues = c->queues = ft__dup(s->queues, s->nqueues, sizeof *c->queues);
+  c->s.exits = c->exits = ft__dup(s->exits, s->exits ? s->exit_cap : 0, sizeof *c->exits);
+  c->s.all_output = &c->all;
+  if (!c->procs || !c->pools || !c->queues || !c->exits)
+    goto fail;
+  for (size_t i = 0; i < s->nprocs; i++, c->s.nprocs++)
+    if (ft__mlines_copy(&s->procs[i].out, &c->procs[i].out) < 0)
+      goto fail;
+  if (s->all_output && ft__mlines_copy(s->all_output, &c->all) < 0)
+    goto fail;
+  *out = &c->s;
+  return 0;
+fail:
+  ft_model_snap_free(&c->s);
+  return -ENOMEM;
+}
+
+/* Make an empty model. */
+int ft_model_new(const ft_model_opts *opts, ft_model **out) {
+  ft_model *m = calloc(1, sizeof *m);
+  if (!m)
+    return -ENOMEM;
+  if (opts)
+    m->o = *opts;
+  if (!m->o.linger_ns)
+    m->o.linger_ns = 30 * FT__NS;
+  if (!m->o.max_exited)
+    m->o.max_exited = 500;
+  if (!m->o.out_lines)
+    m->o.out_lines = 64;
+  if (!m->o.out_bytes)
+    m->o.out_bytes = 16 * 1024;
+  if (!m->o.all_lines)
+    m->o.all_lines = 256;
+  if (!m->o.log_max)
+    m->o.log_max = 512;
+  m->t0 = m->o.t0;
+  m->hz = sysconf(_SC_CLK_TCK);
+  if (m->hz <= 0)
+    m->hz = 100;
+  if (!(m->log = calloc(m->o.log_max, sizeof *m->log)) || ft__map_rebuild(m, 32) < 0) {
+    ft_model_free(m);
+    return -ENOMEM;
+  }
+  ft__root_learn(m, m->o.root_pid, m->t0);
+  *out = m;
+  return 0;
+}
+
+/* Free the model. */
+void ft_model_free(ft_model *m) {
+  if (!m)
+    return;
+  for (size_t i = 0; i < m->nprocs; i++)
+    ft__mlines_free(&m->procs[i].out);
+  ft__mlines_free(&m->all);
+  free(m->procs);
+  free(m->map);
+  free(m->pools);
+  free(m->queues);
+  free(m->log);
+  free(m);
+}

@@ -1,0 +1,790 @@
+/* ui_cells.c - the display list laid out as a grid of styled cells: the
+ * header, the process tree, pools, queues, the exit log, the output of the
+ * selected process, the bottom bar and pop-ups.  Child output and every
+ * name are written through ui_put_text, which makes them inert.  No curses
+ * here: ui_term.c copies the grid to the terminal. */
+#include "ui_view.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#define UI__NS 1000000000ull
+
+/* ---------------------------------------------------------------- grid */
+
+/* Size the grid. */
+int ui_grid_resize(ui_grid *g, int w, int h) {
+  if (w < 0)
+    w = 0;
+  if (h < 0)
+    h = 0;
+  if (w != g->w || h != g->h || !g->cells) {
+    ui_cell *c = malloc(((size_t)w * (size_t)h + 1) * sizeof *c);
+    if (!c)
+      return -1;
+    free(g->cells);
+    g->cells = c;
+    g->w = w;
+    g->h = h;
+  }
+  for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+    g->cells[i] = (ui_cell){' ', UI_S_NORMAL};
+  return 0;
+}
+
+/* Release the grid. */
+void ui_grid_free(ui_grid *g) {
+  free(g->cells);
+  g->cells = NULL;
+  g->w = g->h = 0;
+}
+
+static size_t ui__utf8_encode(uint32_t cp, char *o) {
+  if (cp < 0x80) {
+    o[0] = (char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    o[0] = (char)(0xC0 | (cp >> 6));
+    o[1] = (char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    o[0] = (char)(0xE0 | (cp >> 12));
+    o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  o[0] = (char)(0xF0 | (cp >> 18));
+  o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+  o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+  o[3] = (char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* The grid's row y as UTF-8 text, trailing blanks dropped. */
+char *ui_grid_line(const ui_grid *g, int y, char *out, size_t cap) {
+  size_t k = 0, end = 0;
+  if (!cap)
+    return out;
+  for (int x = 0; y >= 0 && y < g->h && x < g->w; x++) {
+    const ui_cell *c = UI_CELL(g, x, y);
+    if (!c->ch)
+      continue;
+    char b[4];
+    size_t n = ui__utf8_encode(c->ch, b);
+    if (k + n + 1 > cap)
+      break;
+    memcpy(out + k, b, n);
+    k += n;
+    if (c->ch != ' ')
+      end = k;
+  }
+  out[end] = '\0';
+  return out;
+}
+
+/* ---------------------------------------------------------------- text */
+
+/* Set one cell (outside the grid: nothing). */
+void ui_grid_set(ui_grid *g, int x, int y, uint32_t ch, ui_style st) {
+  if (x >= 0 && y >= 0 && x < g->w && y < g->h)
+    *UI_CELL(g, x, y) = (ui_cell){ch, (uint8_t)st};
+}
+
+/* Put an escape sequence's text, as far as it fits. */
+static int ui__put_escape(ui_grid *g, int x, int y, int room, const char *esc) {
+  int k = 0;
+  for (; esc[k] && k < room; k++)
+    ui_grid_set(g, x + k, y, (uint32_t)(unsigned char)esc[k], UI_S_ESCAPED);
+  return k;
+}
+
+/* Code points that are printable but can still fool the eye or the
+ * terminal: C1 controls, bidi overrides and isolates, separators. */
+static bool ui__cp_hostile(uint32_t cp) {
+  return (cp >= 0x80 && cp < 0xA0) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+         cp == 0x2029 || cp == 0xFEFF;
+}
+
+/* Decode one UTF-8 sequence at p (n bytes left); 0 when it is not valid. */
+static size_t ui__utf8_decode(const unsigned char *p, size_t n, uint32_t *cp) {
+  unsigned char c = p[0];
+  size_t len = c < 0x80             ? 1
+               : (c & 0xE0) == 0xC0 ? 2
+               : (c & 0xF0) == 0xE0 ? 3
+               : (c & 0xF8) == 0xF0 ? 4
+                                    : 0;
+  if (!len || len > n)
+    return 0;
+  uint32_t v = len == 1 ? c : len == 2 ? c & 0x1Fu : len == 3 ? c & 0x0Fu : c & 0x07u;
+  for (size_t k = 1; k < len; k++) {
+    if ((p[k] & 0xC0) != 0x80)
+      return 0;
+    v = (v << 6) | (p[k] & 0x3Fu);
+  }
+  static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+    return 0;
+  *cp = v;
+  return len;
+}
+
+/* Write untrusted text, made inert. */
+int ui_put_text(ui_grid *g, int x, int y, int maxw, ui_style st, const char *s, size_t n,
+                bool utf8) {
+  if (y < 0 || y >= g->h || x >= g->w || maxw <= 0)
+    return 0;
+  if (x + maxw > g->w)
+    maxw = g->w - x;
+  const unsigned char *p = (const unsigned char *)s;
+  int col = 0;
+  char esc[16];
+  for (size_t i = 0; i < n && col < maxw;) {
+    unsigned char c = p[i];
+    uint32_t cp = 0;
+    size_t len = c < 0x80 ? 1 : utf8 ? ui__utf8_decode(p + i, n - i, &cp) : 0;
+    if (c < 0x80)
+      cp = c;
+    if (c == '\t') {
+      do
+        ui_grid_set(g, x + col++, y, ' ', st);
+      while (col % 8 && col < maxw);
+      i++;
+      continue;
+    }
+    if (!len || cp < 0x20 || cp == 0x7F) {
+      snprintf(esc, sizeof esc, "\\x%02x", c);
+      col += ui__put_escape(g, x + col, y, maxw - col, esc);
+      i++;
+      continue;
+    }
+    int w = cp < 0x80 ? 1 : wcwidth((wchar_t)cp);
+    if (ui__cp_hostile(cp) || w < 1 || w > 2) {
+      snprintf(esc, sizeof esc, "\\u{%x}", (unsigned)cp);
+      col += ui__put_escape(g, x + col, y, maxw - col, esc);
+      i += len;
+      continue;
+    }
+    if (col + w > maxw)
+      break;
+    ui_grid_set(g, x + col, y, cp, st);
+    if (w == 2)
+      ui_grid_set(g, x + col + 1, y, 0, st);
+    col += w;
+    i += len;
+  }
+  return col;
+}
+
+/* printf into the grid (our own text, still written through the filter). */
+int ui_grid_printf(ui_grid *g, int x, int y, int maxw, ui_style st, bool utf8, const char *fmt,
+                   ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return 0;
+  return ui_put_text(g, x, y, maxw, st, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1,
+                     utf8);
+}
+
+/* Blank w cells in a style. */
+void ui_grid_fill(ui_grid *g, int x, int y, int w, ui_style st) {
+  for (int i = 0; i < w; i++)
+    ui_grid_set(g, x + i, y, ' ', st);
+}
+
+/* Give a row a style (a selection), keeping the colours of bars. */
+void ui_grid_restyle(ui_grid *g, int x, int y, int w, ui_style st) {
+  for (int i = 0; i < w; i++)
+    if (x + i >= 0 && x + i < g->w && y >= 0 && y < g->h) {
+      ui_cell *c = UI_CELL(g, x + i, y);
+      if (c->style != UI_S_BAR_DONE && c->style != UI_S_BAR_FAIL && c->style != UI_S_BAR_EMPTY)
+        c->style = (uint8_t)st;
+    }
+}
+
+/* Right-align text in a field of width w. */
+static void ui__right(ui_grid *g, int x, int y, int w, ui_style st, bool utf8, const char *s) {
+  int n = (int)strlen(s);
+  ui_put_text(g, x + (n < w ? w - n : 0), y, w, st, s, strlen(s), utf8);
+}
+
+/* ------------------------------------------------------------ formats */
+
+static void ui__fmt_kb(char *b, size_t cap, uint64_t kb) {
+  if (kb < 1024)
+    snprintf(b, cap, "%lluK", (unsigned long long)kb);
+  else if (kb < 1024 * 1024)
+    snprintf(b, cap, "%.1fM", (double)kb / 1024);
+  else
+    snprintf(b, cap, "%.2fG", (double)kb / (1024 * 1024));
+}
+
+static void ui__fmt_bytes(char *b, size_t cap, uint64_t n) {
+  if (n < 1024)
+    snprintf(b, cap, "%lluB", (unsigned long long)n);
+  else
+    ui__fmt_kb(b, cap, n / 1024);
+}
+
+static void ui__fmt_dur(char *b, size_t cap, uint64_t ns) {
+  uint64_t s = ns / UI__NS;
+  if (s < 60)
+    snprintf(b, cap, "%.1fs", (double)ns / 1e9);
+  else if (s < 3600)
+    snprintf(b, cap, "%llu:%02llu", (unsigned long long)(s / 60), (unsigned long long)(s % 60));
+  else if (s < 86400)
+    snprintf(b, cap, "%lluh%02llu", (unsigned long long)(s / 3600),
+             (unsigned long long)(s / 60 % 60));
+  else
+    snprintf(b, cap, "%llud%02lluh", (unsigned long long)(s / 86400),
+             (unsigned long long)(s / 3600 % 24));
+}
+
+static void ui__fmt_exit(char *b, size_t cap, int code, int sig, bool core) {
+  if (sig)
+    snprintf(b, cap, "%s%s", ft_signal_name(sig), core ? " (core)" : "");
+  else
+    snprintf(b, cap, "exit %d", code);
+}
+
+static ui_style ui__head_style(const ui_view *v, ui_panel p) {
+  return v->focus == p ? UI_S_HEADER_FOCUS : UI_S_HEADER;
+}
+
+/* The selected row is marked in the focused panel; the tree's selection
+ * (whose output shows) stays visible, dimmer, when another panel has focus. */
+static ui_style ui__sel_style(const ui_view *v, ui_panel p, size_t i) {
+  if (i != v->sel[p])
+    return UI_S_NORMAL;
+  return v->focus == p ? UI_S_SEL : p == UI_P_TREE ? UI_S_SEL_DIM : UI_S_NORMAL;
+}
+
+/* --------------------------------------------------------------- header */
+
+static void ui__header(ui_grid *g, ui_view *v) {
+  const ft_model_snap *s = v->snap;
+  int W = g->w;
+  if (g->h < 1)
+    return;
+  ui_grid_fill(g, 0, 0, W, UI_S_TITLE);
+  char el[32] = "0.0s";
+  uint64_t until = v->finished && v->t_end ? v->t_end : v->now;
+  if (s && s->t0 && until > s->t0)
+    ui__fmt_dur(el, sizeof el, until - s->t0);
+  int x = ui_grid_printf(g, 0, 0, W, UI_S_TITLE, v->utf8, " forktop %s ", FT_VERSION);
+  x += ui_put_text(g, x, 0, W - x, UI_S_TITLE, v->title, strlen(v->title), v->utf8);
+  x += ui_grid_printf(g, x, 0, W - x, UI_S_TITLE, v->utf8, "  %s", el);
+  char right[128];
+  size_t k = 0;
+  right[0] = '\0';
+  if (v->filter[0])
+    k += (size_t)snprintf(right + k, sizeof right - k, "filter \"%s\"  ", v->filter);
+  if (v->paused && k < sizeof right)
+    k += (size_t)snprintf(right + k, sizeof right - k, "PAUSED  ");
+  if (v->replay && k < sizeof right)
+    k += (size_t)snprintf(right + k, sizeof right - k, "REPLAY  ");
+  if (k < sizeof right) {
+    if (v->finished)
+      snprintf(right + k, sizeof right - k, "finished, exit status %d ", v->exit_status);
+    else
+      snprintf(right + k, sizeof right - k, "running ");
+  }
+  int rn = (int)strlen(right);
+  if (rn < W - x - 1)
+    ui_grid_printf(g, W - rn, 0, rn, v->finished && v->exit_status ? UI_S_FAIL : UI_S_TITLE,
+                   v->utf8, "%s", right);
+  if (v->layout.compact || g->h < 2 || !s)
+    return;
+  const ft_mtotals *t = &s->totals;
+  char cpu[32], mem[32];
+  snprintf(cpu, sizeof cpu, "%.1f%%", t->cpu);
+  ui__fmt_kb(mem, sizeof mem, t->rss_kb);
+  x = ui_grid_printf(g, 0, 1, W, UI_S_NORMAL, v->utf8, " Processes: %u running, %u exited",
+                     t->running, t->exited);
+  if (t->failed)
+    x += ui_grid_printf(g, x, 1, W - x, UI_S_FAIL, v->utf8, ", %u failed", t->failed);
+  if (t->orphans)
+    x += ui_grid_printf(g, x, 1, W - x, UI_S_WARN, v->utf8, ", %u orphans", t->orphans);
+  if (t->zombies)
+    x += ui_grid_printf(g, x, 1, W - x, UI_S_WARN, v->utf8, ", %u zombies", t->zombies);
+  x += ui_grid_printf(g, x, 1, W - x, UI_S_NORMAL, v->utf8, "   Tasks: %llu/%llu done",
+                      (unsigned long long)t->tasks_done, (unsigned long long)t->tasks_total);
+  if (t->tasks_failed)
+    x += ui_grid_printf(g, x, 1, W - x, UI_S_FAIL, v->utf8, ", %llu failed",
+                        (unsigned long long)t->tasks_failed);
+  if (!v->replay) /* a recording has no /proc to read */
+    ui_grid_printf(g, x, 1, W - x, UI_S_NORMAL, v->utf8, "   CPU %s  Mem %s", cpu, mem);
+}
+
+/* ----------------------------------------------------------------- tree */
+
+typedef struct ui__cols {
+  int pid, ppid, st, cpu, rss, age, name, task; /* widths; 0 = not shown */
+} ui__cols;
+
+static ui__cols ui__tree_cols(int w) {
+  ui__cols c = {.pid = 7, .st = 2};
+  int used = c.pid + c.st, name_min = 22;
+  int *opt[] = {&c.task, &c.cpu, &c.rss, &c.age, &c.ppid};
+  int want[] = {w < 100 ? 20 : 26, 6, 7, 7, 7};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    if (used + want[i] + name_min <= w) {
+      *opt[i] = want[i];
+      used += want[i];
+    }
+  if (used + name_min > w && w > used) /* very narrow: the name takes what is left */
+    name_min = w - used;
+  c.name = w - used > 0 ? w - used : 0;
+  if (c.task && c.name > 56) {
+    int more = c.name - 56 > 18 ? 18 : c.name - 56;
+    c.task += more;
+    c.name -= more;
+  }
+  return c;
+}
+
+static void ui__tree_header(ui_grid *g, const ui_view *v, ui_rect r, const ui__cols *c) {
+  ui_style st = ui__head_style(v, UI_P_TREE);
+  ui_grid_fill(g, r.x, r.y, r.w, st);
+  int x = r.x;
+  const char *sorted = ui_sort_name(v->sort);
+#define UI__HEAD(width, label, right)                                                              \
+  do {                                                                                             \
+    if (width) {                                                                                   \
+      char h_[32];                                                                                 \
+      snprintf(h_, sizeof h_, "%s%s", label, strcmp(label, sorted) == 0 ? "*" : "");               \
+      if (right)                                                                                   \
+        ui__right(g, x, r.y, (width)-1, st, v->utf8, h_);                                          \
+      else                                                                                         \
+        ui_put_text(g, x, r.y, (width)-1, st, h_, strlen(h_), v->utf8);                            \
+      x += (width);                                                                                \
+    }                                                                                              \
+  } while (0)
+  UI__HEAD(c->pid, "PID", true);
+  UI__HEAD(c->ppid, "PPID", true);
+  UI__HEAD(c->st, "S", false);
+  UI__HEAD(c->cpu, "CPU%", true);
+  UI__HEAD(c->rss, "RSS", true);
+  UI__HEAD(c->age, "AGE", true);
+  UI__HEAD(c->name, "PROCESS", false);
+  UI__HEAD(c->task, "TASK / EXIT", false);
+#undef UI__HEAD
+  (void)x;
+}
+
+static int ui__prefix(ui_grid *g, const ui_view *v, int x, int y, int room, const ui_row *r) {
+  if (!r->depth || room <= 0)
+    return 0;
+  const char *bar = v->ascii ? "|  " : "\xe2\x94\x82  ";
+  const char *tee = v->ascii ? "|- " : "\xe2\x94\x9c\xe2\x94\x80 ";
+  const char *ell = v->ascii ? "`- " : "\xe2\x94\x94\xe2\x94\x80 ";
+  int levels = r->depth, max = room > 11 ? (room - 8) / 3 : 1;
+  int skip = levels > max ? levels - max : 0;
+  int col = 0;
+  for (int a = 1 + skip; a < levels; a++) {
+    bool line = a < 64 && (r->guides >> a) & 1;
+    col += ui_put_text(g, x + col, y, room - col, UI_S_DIM, line ? bar : "   ",
+                       strlen(line ? bar : "   "), v->utf8);
+  }
+  const char *end = r->last ? ell : tee;
+  col += ui_put_text(g, x + col, y, room - col, UI_S_DIM, end, strlen(end), v->utf8);
+  return col;
+}
+
+static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const ui__cols *c,
+                         size_t i) {
+  const ft_model_snap *s = v->snap;
+  const ui_row *row = &v->rows[i];
+  const ft_mproc *p = &s->procs[row->proc];
+  bool failed = ft_mproc_failed(p);
+  ui_style base = failed ? UI_S_FAIL : p->exited || row->context ? UI_S_DIM : UI_S_NORMAL;
+  char b[64];
+  int x = r.x;
+  snprintf(b, sizeof b, "%d", (int)p->pid);
+  ui__right(g, x, y, c->pid - 1, base, v->utf8, b);
+  x += c->pid;
+  if (c->ppid) {
+    snprintf(b, sizeof b, "%d", (int)p->ppid);
+    ui__right(g, x, y, c->ppid - 1, base, v->utf8, p->ppid ? b : "-");
+    x += c->ppid;
+  }
+  char stc = p->exited ? 'X' : p->state ? p->state : '-';
+  ui_put_text(g, x, y, 1, stc == 'Z' ? UI_S_WARN : base, &stc, 1, v->utf8);
+  x += c->st;
+  bool read = p->state && !p->exited;
+  if (c->cpu) {
+    snprintf(b, sizeof b, "%.1f", p->cpu);
+    ui__right(g, x, y, c->cpu - 1, base, v->utf8, read ? b : "-");
+    x += c->cpu;
+  }
+  if (c->rss) {
+    ui__fmt_kb(b, sizeof b, p->rss_kb);
+    ui__right(g, x, y, c->rss - 1, base, v->utf8, read ? b : "-");
+    x += c->rss;
+  }
+  if (c->age) {
+    uint64_t end = p->exited ? p->t_exit : v->now;
+    ui__fmt_dur(b, sizeof b, end > p->t_start ? end - p->t_start : 0);
+    ui__right(g, x, y, c->age - 1, base, v->utf8, b);
+    x += c->age;
+  }
+  /* PROCESS: the tree, the role, tags */
+  int room = c->name - 1, col = ui__prefix(g, v, x, y, room, row);
+  if (p->role == FT_MROLE_WORKER)
+    col += ui_grid_printf(g, x + col, y, room - col, base, v->utf8, "%s worker %d", p->name,
+                          p->worker);
+  else
+    col += ui_put_text(g, x + col, y, room - col, base, p->name, strlen(p->name), v->utf8);
+  if (p->role == FT_MROLE_ROOT && room >= 30)
+    col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " (supervisor)");
+  else if (p->role == FT_MROLE_SUBPROCESS)
+    col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " (subprocess)");
+  if (p->cmd[0] && strcmp(p->cmd, p->name) != 0) {
+    col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " $ ");
+    col += ui_put_text(g, x + col, y, room - col, UI_S_DIM, p->cmd, strlen(p->cmd), v->utf8);
+  }
+  if (p->orphan || p->role == FT_MROLE_ORPHAN)
+    col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [orphan]");
+  if (p->state == 'Z' && !p->exited)
+    col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [zombie]");
+  if (row->folded)
+    col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [+%u]",
+                          (unsigned)row->hidden);
+  x += c->name;
+  /* TASK / EXIT */
+  if (!c->task)
+    return;
+  room = c->task;
+  const char *arrow = v->ascii ? "->" : "\xe2\x86\x92";
+  col = 0;
+  if (p->exited) {
+    ui__fmt_exit(b, sizeof b, p->code, p->signal, p->core);
+    col += ui_put_text(g, x, y, room, failed ? UI_S_FAIL : UI_S_DIM, b, strlen(b), v->utf8);
+    if (p->replaced_by)
+      col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " %s %s %d",
+                            p->replace_reason == FT_REPLACE_RECYCLED ? "recycled" : "replaced",
+                            arrow, (int)p->replaced_by);
+  } else if (p->exec_err) {
+    ui_grid_printf(g, x, y, room, UI_S_FAIL, v->utf8, "exec: %s", ft_strerror(p->exec_err));
+  } else if (p->role == FT_MROLE_WORKER) {
+    if (p->busy) {
+      ui__fmt_dur(b, sizeof b, v->now > p->task_t ? v->now - p->task_t : 0);
+      col += ui_grid_printf(g, x, y, room, base, v->utf8, "task %llu %s",
+                            (unsigned long long)p->task, b);
+    } else {
+      col += ui_grid_printf(g, x, y, room, UI_S_DIM, v->utf8, "idle");
+    }
+    col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " (%llu done",
+                          (unsigned long long)p->tasks_done);
+    if (p->tasks_failed)
+      col += ui_grid_printf(g, x + col, y, room - col, UI_S_FAIL, v->utf8, ", %llu failed",
+                            (unsigned long long)p->tasks_failed);
+    ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, ")");
+  }
+}
+
+static void ui__tree(ui_grid *g, ui_view *v) {
+  ui_rect r = v->layout.panel[UI_P_TREE], L = v->layout.list[UI_P_TREE];
+  if (r.h <= 0)
+    return;
+  ui__cols c = ui__tree_cols(r.w);
+  ui__tree_header(g, v, r, &c);
+  for (int k = 0; k < L.h; k++) {
+    size_t i = v->top[UI_P_TREE] + (size_t)k;
+    if (i >= v->nrows)
+      break;
+    ui__tree_row(g, v, L, L.y + k, &c, i);
+    ui_style sel = ui__sel_style(v, UI_P_TREE, i);
+    if (sel != UI_S_NORMAL)
+      ui_grid_restyle(g, L.x, L.y + k, L.w, sel);
+  }
+  if (!v->nrows && L.h > 0)
+    ui_grid_printf(g, L.x + 1, L.y, L.w - 1, UI_S_DIM, v->utf8,
+                   v->filter[0] ? "no process matches the filter" : "no process yet");
+}
+
+/* --------------------------------------------------------- pools, queues */
+
+static int ui__bar(ui_grid *g, const ui_view *v, int x, int y, int w, uint64_t total, uint64_t a,
+                   uint64_t b) {
+  if (w < 3)
+    return 0;
+  int inner = w - 2, na = 0, nb = 0;
+  if (total) {
+    na = (int)((double)a * inner / (double)total);
+    nb = (int)((double)b * inner / (double)total);
+    if (b && !nb)
+      nb = 1; /* a failure is never invisible */
+    if (na + nb > inner)
+      na = inner - nb;
+  }
+  uint32_t full = v->ascii ? '#' : 0x2588, fail = v->ascii ? 'x' : 0x2588,
+           empty = v->ascii ? '.' : 0x2591;
+  ui_grid_set(g, x, y, v->ascii ? '[' : 0x2595, UI_S_DIM);
+  for (int i = 0; i < inner; i++)
+    ui_grid_set(g, x + 1 + i, y,
+                i < na        ? full
+                : i < na + nb ? fail
+                              : empty,
+                i < na        ? UI_S_BAR_DONE
+                : i < na + nb ? UI_S_BAR_FAIL
+                              : UI_S_BAR_EMPTY);
+  ui_grid_set(g, x + w - 1, y, v->ascii ? ']' : 0x258F, UI_S_DIM);
+  return w;
+}
+
+static void ui__pools(ui_grid *g, ui_view *v) {
+  ui_rect r = v->layout.panel[UI_P_POOLS], L = v->layout.list[UI_P_POOLS];
+  if (r.h <= 0)
+    return;
+  const ft_model_snap *s = v->snap;
+  ui_grid_fill(g, r.x, r.y, r.w, ui__head_style(v, UI_P_POOLS));
+  ui_grid_printf(g, r.x, r.y, r.w, ui__head_style(v, UI_P_POOLS), v->utf8, " Pools (%zu)",
+                 s ? s->npools : 0);
+  size_t n = s ? s->npools : 0;
+  int namew = 4;
+  for (size_t i = 0; i < n; i++)
+    if ((int)strlen(s->pools[i].name) > namew)
+      namew = (int)strlen(s->pools[i].name);
+  if (namew > 16)
+    namew = 16;
+  for (int k = 0; k < L.h; k++) {
+    size_t i = v->top[UI_P_POOLS] + (size_t)k;
+    if (i >= n)
+      break;
+    const ft_mpool *p = &s->pools[i];
+    int y = L.y + k, x = L.x + 1, end = L.x + L.w;
+    ui_put_text(g, x, y, namew, UI_S_NORMAL, p->name, strlen(p->name), v->utf8);
+    x = L.x + 2 + (namew > 12 ? namew : 12);
+    int bw = L.w / 4 < 10 ? 10 : L.w / 4 > 40 ? 40 : L.w / 4;
+    if (x + bw < end)
+      x += ui__bar(g, v, x, y, bw, p->total, p->done, p->failed) + 1;
+    x += ui_grid_printf(g, x, y, end - x, UI_S_NORMAL, v->utf8, "%llu/%llu",
+                        (unsigned long long)(p->done + p->failed), (unsigned long long)p->total);
+    if (p->failed)
+      x += ui_grid_printf(g, x, y, end - x, UI_S_FAIL, v->utf8, " %llu failed",
+                          (unsigned long long)p->failed);
+    x += ui_grid_printf(g, x, y, end - x, UI_S_NORMAL, v->utf8, "  %.1f/s", p->rate);
+    if (p->total && p->done + p->failed >= p->total)
+      x += ui_grid_printf(g, x, y, end - x, UI_S_OK, v->utf8, "  done");
+    else if (p->eta_s >= 0) {
+      char d[32];
+      ui__fmt_dur(d, sizeof d, (uint64_t)(p->eta_s * 1e9));
+      x += ui_grid_printf(g, x, y, end - x, UI_S_NORMAL, v->utf8, "  ETA %s", d);
+    }
+    x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "  %d workers", p->workers);
+    if (p->replaced)
+      x += ui_grid_printf(g, x, y, end - x, UI_S_WARN, v->utf8, ", %u replaced", p->replaced);
+    if (p->recycled)
+      x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, ", %u recycled", p->recycled);
+    if (p->ended)
+      ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, ", ended");
+    ui_style sel = ui__sel_style(v, UI_P_POOLS, i);
+    if (sel != UI_S_NORMAL)
+      ui_grid_restyle(g, L.x, y, L.w, sel);
+  }
+}
+
+static void ui__queues(ui_grid *g, ui_view *v) {
+  ui_rect r = v->layout.panel[UI_P_QUEUES], L = v->layout.list[UI_P_QUEUES];
+  if (r.h <= 0)
+    return;
+  const ft_model_snap *s = v->snap;
+  ui_grid_fill(g, r.x, r.y, r.w, ui__head_style(v, UI_P_QUEUES));
+  ui_grid_printf(g, r.x, r.y, r.w, ui__head_style(v, UI_P_QUEUES), v->utf8, " Queues (%zu)",
+                 s ? s->nqueues : 0);
+  size_t n = s ? s->nqueues : 0;
+  static const uint32_t blocks[8] = {0x2581, 0x2582, 0x2583, 0x2584,
+                                     0x2585, 0x2586, 0x2587, 0x2588};
+  static const char ascii[8] = {'_', '.', ':', '-', '=', '+', '*', '#'};
+  for (int k = 0; k < L.h; k++) {
+    size_t i = v->top[UI_P_QUEUES] + (size_t)k;
+    if (i >= n)
+      break;
+    const ft_mqueue *q = &s->queues[i];
+    int y = L.y + k, x = L.x + 1, end = L.x + L.w;
+    ui_put_text(g, x, y, 12, UI_S_NORMAL, q->name, strlen(q->name), v->utf8);
+    x = L.x + 14;
+    int bw = L.w / 8 < 8 ? 8 : L.w / 8 > 20 ? 20 : L.w / 8;
+    if (x + bw < end)
+      x += ui__bar(g, v, x, y, bw, q->st.capacity, q->st.depth, 0) + 1;
+    x += ui_grid_printf(g, x, y, end - x, UI_S_NORMAL, v->utf8,
+                        "%llu/%llu  put %.1f/s get %.1f/s  ", (unsigned long long)q->st.depth,
+                        (unsigned long long)q->st.capacity, q->put_rate, q->get_rate);
+    uint64_t sp[FT_MODEL_SPARK], top = q->st.capacity;
+    ft_mqueue_spark(q, s->t0, v->now > s->now ? v->now : s->now, sp);
+    if (!top)
+      for (int j = 0; j < FT_MODEL_SPARK; j++)
+        top = sp[j] > top ? sp[j] : top;
+    char bi[16], bo[16];
+    ui__fmt_bytes(bi, sizeof bi, q->st.bytes_in);
+    ui__fmt_bytes(bo, sizeof bo, q->st.depth_bytes);
+    x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "%s in, %s held, hw %llu", bi, bo,
+                        (unsigned long long)q->st.high_water);
+    ui_style bst = q->st.producers_blocked || q->st.consumers_blocked ? UI_S_WARN : UI_S_DIM;
+    x += ui_grid_printf(g, x, y, end - x, bst, v->utf8, ", blocked %u put/%u get",
+                        q->st.producers_blocked, q->st.consumers_blocked);
+    if (q->st.owner_deaths)
+      x += ui_grid_printf(g, x, y, end - x, UI_S_FAIL, v->utf8, ", %u lock-holder deaths",
+                          q->st.owner_deaths);
+    if (q->st.closed)
+      x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, ", closed");
+    /* the sparkline of the last minute takes what is left, up to a minute */
+    int sw = end - x - 2;
+    sw = sw > FT_MODEL_SPARK ? FT_MODEL_SPARK : sw < 8 ? 0 : sw;
+    for (int j = 0; j < sw; j++) {
+      uint64_t d = sp[FT_MODEL_SPARK - sw + j];
+      int lvl = top ? (int)((double)d * 7 / (double)top + (d ? 0.999 : 0)) : 0;
+      lvl = lvl > 7 ? 7 : lvl;
+      ui_grid_set(g, x + 1 + j, y, v->ascii ? (uint32_t)ascii[lvl] : blocks[lvl], UI_S_BAR_DONE);
+    }
+    ui_style sel = ui__sel_style(v, UI_P_QUEUES, i);
+    if (sel != UI_S_NORMAL)
+      ui_grid_restyle(g, L.x, y, L.w, sel);
+  }
+}
+
+/* ------------------------------------------------------- exits, output */
+
+static void ui__exit_row(ui_grid *g, const ui_view *v, int x, int y, int w, const ft_mexit *e) {
+  const ft_model_snap *s = v->snap;
+  char t[32], what[128];
+  int end = x + w;
+  ui__fmt_dur(t, sizeof t, e->t_ns > s->t0 ? e->t_ns - s->t0 : 0);
+  x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "%7s ", t);
+  x += ui_grid_printf(g, x, y, end - x, UI_S_NORMAL, v->utf8, "%6d ", (int)e->pid);
+  ui_style st = UI_S_FAIL;
+  switch (e->kind) {
+  case FT_MEXIT_EXIT:
+    ui__fmt_exit(what, sizeof what, e->code, e->signal, e->core);
+    st = e->code || e->signal ? UI_S_FAIL : UI_S_OK;
+    break;
+  case FT_MEXIT_REPLACED:
+    snprintf(what, sizeof what, "%s %s %d",
+             e->reason == FT_REPLACE_RECYCLED ? "recycled" : "replaced",
+             v->ascii ? "->" : "\xe2\x86\x92", (int)e->new_pid);
+    st = e->reason == FT_REPLACE_RECYCLED ? UI_S_DIM : UI_S_WARN;
+    break;
+  case FT_MEXIT_TASK_FAIL:
+    if (e->status == FT_EWORKER && e->signal)
+      snprintf(what, sizeof what, "task %llu: worker died (%s)", (unsigned long long)e->task,
+               ft_signal_name(e->signal));
+    else if (e->status == FT_ETASK)
+      snprintf(what, sizeof what, "task %llu failed: code %d", (unsigned long long)e->task,
+               e->code);
+    else
+      snprintf(what, sizeof what, "task %llu: %s", (unsigned long long)e->task,
+               ft_strerror(e->status));
+    break;
+  default:
+    snprintf(what, sizeof what, "cannot %s: %s", e->what, ft_strerror(e->status));
+    break;
+  }
+  x += ui_put_text(g, x, y, end - x, st, what, strlen(what), v->utf8);
+  x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "  ");
+  if (e->worker >= 0 && e->kind != FT_MEXIT_ERROR)
+    x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "%.*s worker %d", FT_MODEL_NAME_MAX,
+                        e->name, e->worker);
+  else
+    x += ui_put_text(g, x, y, end - x, UI_S_DIM, e->name, strlen(e->name), v->utf8);
+  if (e->orphan)
+    ui_grid_printf(g, x, y, end - x, UI_S_WARN, v->utf8, " [orphan]");
+}
+
+static void ui__exits(ui_grid *g, ui_view *v) {
+  ui_rect r = v->layout.panel[UI_P_EXITS], L = v->layout.list[UI_P_EXITS];
+  if (r.h <= 0)
+    return;
+  const ft_model_snap *s = v->snap;
+  ui_style hs = ui__head_style(v, UI_P_EXITS);
+  ui_grid_fill(g, r.x, r.y, r.w, hs);
+  ui_grid_printf(g, r.x, r.y, r.w, hs, v->utf8, " Exits (%zu, newest first)", s ? s->nexits : 0);
+  for (int k = 0; s && k < L.h; k++) {
+    size_t i = v->top[UI_P_EXITS] + (size_t)k;
+    const ft_mexit *e = ft_model_snap_exit(s, i);
+    if (!e)
+      break;
+    ui__exit_row(g, v, L.x, L.y + k, L.w - 1, e);
+    ui_style sel = ui__sel_style(v, UI_P_EXITS, i);
+    if (sel != UI_S_NORMAL)
+      ui_grid_restyle(g, L.x, L.y + k, L.w - 1, sel);
+  }
+}
+
+static void ui__output(ui_grid *g, ui_view *v) {
+  ui_rect r = v->layout.panel[UI_P_OUTPUT], L = v->layout.list[UI_P_OUTPUT];
+  if (r.h <= 0)
+    return;
+  const ft_model_snap *s = v->snap;
+  ui_style hs = ui__head_style(v, UI_P_OUTPUT);
+  ui_grid_fill(g, r.x, r.y, r.w, hs);
+  pid_t pid = ui_view_output_pid(v);
+  const ft_mlines *o = ui_view_output(v);
+  bool everyone = !s || !pid || pid == s->root_pid;
+  if (everyone)
+    ui_grid_printf(g, r.x, r.y, r.w, hs, v->utf8, " Output of every process");
+  else
+    ui_grid_printf(g, r.x, r.y, r.w, hs, v->utf8, " Output of %d", (int)pid);
+  if (!v->layout.compact) /* a left border against the exit log */
+    for (int k = 0; k < L.h; k++)
+      ui_grid_set(g, L.x, L.y + k, v->ascii ? '|' : 0x2502, UI_S_DIM);
+  int x0 = v->layout.compact ? L.x : L.x + 1, w = L.x + L.w - x0;
+  if (!o || !o->n) {
+    if (L.h > 0)
+      ui_grid_printf(g, x0 + 1, L.y, w - 1, UI_S_DIM, v->utf8,
+                     o ? "no output yet" : "no output kept");
+    return;
+  }
+  for (int k = 0; k < L.h; k++) {
+    size_t i = v->top[UI_P_OUTPUT] + (size_t)k;
+    const ft_mline *l = ft_mlines_get(o, i);
+    if (!l)
+      break;
+    int y = L.y + k, x = x0;
+    if (everyone)
+      x += ui_grid_printf(g, x, y, w, UI_S_DIM, v->utf8, "%6d ", (int)l->pid);
+    x += ui_put_text(g, x, y, x0 + w - x, l->stream == 2 ? UI_S_WARN : UI_S_NORMAL, l->text, l->len,
+                     v->utf8);
+    if (l->truncated)
+      ui_grid_printf(g, x, y, x0 + w - x, UI_S_DIM, v->utf8, " [cut]");
+    if (i == v->sel[UI_P_OUTPUT] && v->focus == UI_P_OUTPUT && !v->out_follow)
+      ui_grid_restyle(g, x0, y, w, UI_S_SEL);
+  }
+}
+
+/* Lay the view out and draw it. */
+void ui_cells_render(ui_grid *g, ui_view *v) {
+  ui_grid_resize(g, g->w, g->h);
+  ui_view_layout(v, g->w, g->h);
+  ui__header(g, v);
+  if (v->snap) {
+    ui__tree(g, v);
+    ui__pools(g, v);
+    ui__queues(g, v);
+    ui__exits(g, v);
+    ui__output(g, v);
+  }
+  if (v->layout.compact && g->h >= 3) {
+    /* one panel at a time: say which, and that Tab moves on */
+    static const char *names[UI_P_COUNT] = {"processes", "pools", "queues", "exits", "output"};
+    ui_rect r = v->layout.panel[v->focus];
+    if (v->focus != UI_P_TREE && r.h > 0) {
+      char b[48];
+      snprintf(b, sizeof b, "[%s  Tab]", names[v->focus]);
+      int n = (int)strlen(b);
+      if (n < r.w)
+        ui_grid_printf(g, r.x + r.w - n - 1, r.y, n, UI_S_HEADER_FOCUS, v->utf8, "%s", b);
+    }
+  }
+  ui_keys_draw(g, v);
+}

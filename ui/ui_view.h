@@ -1,0 +1,281 @@
+/* ui_view.h - the dashboard's parts that never touch curses, and the small
+ * interface of the one file that does.
+ *
+ *   snapshot --ui_view_build--> display list (tree rows: folded, sorted, filtered)
+ *   display list --ui_cells_render--> grid of styled cells (laid out, sanitized)
+ *   grid --ui_term_draw--> the terminal (ui_term.c, the only curses file)
+ *   key --ui_keys_handle--> view changes, or an action for the engine
+ *
+ * Everything but ui_term is unit-tested (tests/test_view.c). */
+#ifndef UI_VIEW_H
+#define UI_VIEW_H
+
+#include "forktop.h"
+#include "ft_model.h"
+
+/* ---------------------------------------------------------------- view */
+
+typedef enum ui_panel {
+  UI_P_TREE,   /* the process tree */
+  UI_P_POOLS,  /* a progress bar per pool */
+  UI_P_QUEUES, /* depth, rates, sparkline per queue */
+  UI_P_EXITS,  /* the exit log, newest first */
+  UI_P_OUTPUT, /* the selected process's output */
+  UI_P_COUNT
+} ui_panel;
+
+typedef enum ui_sort {
+  UI_SORT_PID,
+  UI_SORT_CPU,
+  UI_SORT_RSS,
+  UI_SORT_AGE,
+  UI_SORT_NAME,
+  UI_SORT_COUNT
+} ui_sort;
+
+typedef enum ui_mode {
+  UI_MODE_NORMAL,
+  UI_MODE_FILTER, /* typing the filter */
+  UI_MODE_HELP,   /* the help box */
+  UI_MODE_SIGNAL, /* the signal menu */
+  UI_MODE_QUIT    /* "stop the workload or leave it running headless?" */
+} ui_mode;
+
+/* One row of the process tree. */
+typedef struct ui_row {
+  uint32_t proc;   /* index in the snapshot's procs */
+  uint16_t depth;  /* 0 for the root */
+  uint64_t guides; /* bit d set: the ancestor at depth d has siblings below it */
+  bool last;       /* the last of its siblings */
+  bool has_children;
+  bool folded;
+  bool context;    /* shown only because a descendant matches the filter */
+  uint32_t hidden; /* processes folded away under it */
+} ui_row;
+
+typedef struct ui_rect {
+  int x, y, w, h;
+} ui_rect;
+
+/* Where the cells put each panel, so that keys can page and the mouse can
+ * find rows.  A panel with h == 0 is not shown. */
+typedef struct ui_layout {
+  int w, h;
+  bool compact; /* below 80x24: one panel at a time */
+  ui_rect panel[UI_P_COUNT];
+  ui_rect list[UI_P_COUNT]; /* the panel's list rows (under its title) */
+} ui_layout;
+
+#define UI_FILTER_MAX 64
+
+typedef struct ui_view {
+  const ft_model_snap *snap; /* what rows refer to */
+  ui_row *rows;              /* the display list of the tree */
+  size_t nrows, caprows;
+  uint64_t built_gen;
+  bool dirty; /* state changed: build again even if the model did not */
+  /* chrome */
+  char title[64];
+  bool ascii, utf8, replay, paused, finished;
+  int exit_status;
+  uint64_t now;
+  uint64_t t_end;   /* when the workload finished (the elapsed time stops there) */
+  char status[128]; /* a message for the bottom bar */
+  uint64_t status_until;
+  /* state */
+  ui_mode mode;
+  ui_panel focus;
+  ui_sort sort;
+  char filter[UI_FILTER_MAX];
+  pid_t sel_pid; /* the selected process */
+  size_t sel[UI_P_COUNT], top[UI_P_COUNT];
+  bool out_follow; /* the output panel sticks to the newest line */
+  pid_t *folded;
+  size_t nfolded, capfolded;
+  int sig_sel; /* selection in the signal menu */
+  ui_layout layout;
+  /* scratch of the build, kept between frames */
+  int32_t *map, *parent, *kids, *kid0, *order;
+  uint32_t *desc;
+  uint8_t *keep;
+  void *stack;
+  size_t mapcap, scratch_cap;
+} ui_view;
+
+/* Start a view; title is the workload's name. */
+void ui_view_init(ui_view *v, const char *title, bool ascii, bool utf8, bool replay);
+/* Release what the view holds. */
+void ui_view_free(ui_view *v);
+/* Turn a snapshot into the display list (only when it or the view changed);
+ * 0 or -ENOMEM. */
+int ui_view_build(ui_view *v, const ft_model_snap *s);
+/* Number of rows of a panel's list. */
+size_t ui_view_count(const ui_view *v, ui_panel p);
+/* The selected process, or NULL. */
+const ft_mproc *ui_view_selected(const ui_view *v);
+/* The process whose output the output panel shows (the root: everyone's). */
+pid_t ui_view_output_pid(const ui_view *v);
+/* The output lines the output panel shows. */
+const ft_mlines *ui_view_output(const ui_view *v);
+/* Move a panel's selection by delta rows (clamped). */
+void ui_view_move(ui_view *v, ui_panel p, long delta);
+/* Select row i of a panel (clamped). */
+void ui_view_select(ui_view *v, ui_panel p, size_t i);
+/* Whether pid's subtree is folded. */
+bool ui_view_is_folded(const ui_view *v, pid_t pid);
+/* Fold or unfold pid's subtree. */
+void ui_view_set_fold(ui_view *v, pid_t pid, bool fold);
+/* Fold every process that has children (fold) or unfold all (!fold). */
+void ui_view_fold_all(ui_view *v, bool fold);
+/* Set the filter text ("" for none). */
+void ui_view_set_filter(ui_view *v, const char *text);
+/* Lay the panels out on a w x h screen (below 80x24: one panel at a time)
+ * and scroll every list so that its selection shows. */
+void ui_view_layout(ui_view *v, int w, int h);
+/* Show a message in the bottom bar for a few seconds. */
+void ui_view_say(ui_view *v, const char *msg);
+/* The name of a sort key ("CPU%"). */
+const char *ui_sort_name(ui_sort s);
+
+/* ---------------------------------------------------------------- cells */
+
+typedef enum ui_style {
+  UI_S_NORMAL,
+  UI_S_TITLE,  /* the top line */
+  UI_S_HEADER, /* a panel's title and column names */
+  UI_S_HEADER_FOCUS,
+  UI_S_SEL,     /* the selected row of the focused panel */
+  UI_S_SEL_DIM, /* the selected row of another panel */
+  UI_S_DIM,     /* an exited process, quiet text */
+  UI_S_FAIL,    /* a failure */
+  UI_S_OK,      /* success */
+  UI_S_WARN,    /* orphans, zombies, stderr */
+  UI_S_BAR_DONE,
+  UI_S_BAR_FAIL,
+  UI_S_BAR_EMPTY,
+  UI_S_KEY, /* a key in the bottom bar */
+  UI_S_KEYTEXT,
+  UI_S_ESCAPED, /* bytes of child output shown as escapes */
+  UI_S_BOX,     /* a pop-up box */
+  UI_S_COUNT
+} ui_style;
+
+/* One screen cell: a code point and a style.  A wide character's second
+ * cell has ch == 0.  Every ch is printable: controls never get here. */
+typedef struct ui_cell {
+  uint32_t ch;
+  uint8_t style;
+} ui_cell;
+
+typedef struct ui_grid {
+  int w, h;
+  ui_cell *cells;
+} ui_grid;
+
+/* Size the grid (contents cleared); 0 or -ENOMEM. */
+int ui_grid_resize(ui_grid *g, int w, int h);
+/* Release the grid. */
+void ui_grid_free(ui_grid *g);
+/* The cell at x, y (no bounds check). */
+#define UI_CELL(g, x, y) (&(g)->cells[(size_t)(y) * (size_t)(g)->w + (size_t)(x)])
+/* Write n bytes of untrusted text at x, y within maxw columns, made inert:
+ * controls, escapes, invalid UTF-8, bidi overrides and zero-width code
+ * points become visible \xNN / \u{...} escapes; tabs become spaces.
+ * Returns the columns used. */
+int ui_put_text(ui_grid *g, int x, int y, int maxw, ui_style st, const char *s, size_t n,
+                bool utf8);
+/* Set one cell (outside the grid: nothing); ch must be printable. */
+void ui_grid_set(ui_grid *g, int x, int y, uint32_t ch, ui_style st);
+/* Blank w cells of row y in a style. */
+void ui_grid_fill(ui_grid *g, int x, int y, int w, ui_style st);
+/* Give w cells of row y a style (a selection), keeping the colours of bars. */
+void ui_grid_restyle(ui_grid *g, int x, int y, int w, ui_style st);
+/* printf into the grid through ui_put_text; returns the columns used. */
+int ui_grid_printf(ui_grid *g, int x, int y, int maxw, ui_style st, bool utf8, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+/* Lay the view out on the grid and draw every panel into it. */
+void ui_cells_render(ui_grid *g, ui_view *v);
+/* The grid's row y as UTF-8 text (for tests and screen dumps); returns out. */
+char *ui_grid_line(const ui_grid *g, int y, char *out, size_t cap);
+
+/* ----------------------------------------------------------------- keys */
+
+/* Keys that are not characters (above the Unicode range). */
+enum {
+  UI_K_NONE = 0,
+  UI_K_UP = 0x110001,
+  UI_K_DOWN,
+  UI_K_LEFT,
+  UI_K_RIGHT,
+  UI_K_PGUP,
+  UI_K_PGDN,
+  UI_K_HOME,
+  UI_K_END,
+  UI_K_ENTER,
+  UI_K_TAB,
+  UI_K_BTAB,
+  UI_K_ESC,
+  UI_K_BACKSPACE,
+  UI_K_F1,
+  UI_K_F9,
+  UI_K_F10,
+  UI_K_MOUSE,
+  UI_K_CTRL_C, /* the terminal is raw: these come as keys, not signals */
+  UI_K_CTRL_Z
+};
+
+typedef struct ui_key {
+  int code;   /* a character or UI_K_* */
+  int x, y;   /* UI_K_MOUSE: where */
+  int button; /* UI_K_MOUSE: 1 left click, 4 wheel up, 5 wheel down */
+} ui_key;
+
+typedef enum ui_act {
+  UI_ACT_NONE,   /* nothing for the caller (the view may have changed) */
+  UI_ACT_QUIT,   /* quit, stopping the workload */
+  UI_ACT_DETACH, /* quit, leaving the workload running headless */
+  UI_ACT_SIGNAL, /* send signo to pid */
+  UI_ACT_PAUSE,  /* the display was paused or resumed (v->paused says which) */
+  UI_ACT_SUSPEND /* Ctrl-Z: give the terminal back and stop, workload and all */
+} ui_act;
+
+typedef struct ui_action {
+  ui_act kind;
+  pid_t pid;
+  int signo;
+} ui_action;
+
+/* The signals of the k menu, in order. */
+extern const int ui_menu_signals[];
+extern const size_t ui_menu_nsignals;
+
+/* What a key does to the view, and what the caller must do. */
+ui_action ui_keys_handle(ui_view *v, const ui_key *k);
+/* Draw the bottom bar (the keys) and the pop-up of the current mode. */
+void ui_keys_draw(ui_grid *g, ui_view *v);
+
+/* ------------------------------------------------------------- terminal */
+
+typedef struct ui_term ui_term;
+
+/* Take over the terminal (stdin and stdout must be one); color unless
+ * NO_COLOR is set.  -ENOTTY when there is no terminal. */
+int ui_term_open(ui_term **out);
+/* Whether the terminal takes UTF-8 / colours. */
+bool ui_term_utf8(const ui_term *t);
+/* Its size. */
+void ui_term_size(const ui_term *t, int *w, int *h);
+/* The window changed size (SIGWINCH): ask the kernel and resize. */
+void ui_term_resize(ui_term *t);
+/* Draw the grid; only what changed since the last draw goes out. */
+void ui_term_draw(ui_term *t, const ui_grid *g);
+/* The next key or mouse event without waiting; false when none. */
+bool ui_term_key(ui_term *t, ui_key *k);
+/* Give the terminal back for a while (Ctrl-Z): its modes and its screen. */
+void ui_term_suspend(ui_term *t);
+/* Take it again after a suspend and draw everything on the next draw. */
+void ui_term_resume(ui_term *t);
+/* Restore the terminal and free (NULL is a no-op). */
+void ui_term_close(ui_term *t);
+
+#endif
