@@ -182,6 +182,7 @@ typedef struct ft_event {
       int signal;      /* terminating signal, or 0 */
       bool core;       /* a core was dumped */
       bool orphan;     /* a reparented descendant, not one forktop forked */
+      bool requested;  /* it died of a signal forktop sent it (terminate, kill, a stop rule) */
       uint64_t runtime_ns;
     } exit;
     struct {

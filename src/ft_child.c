@@ -181,6 +181,8 @@ int ft__child_exitcode(const ft__child *c) { return c->exit_signal ? -c->exit_si
 int ft__child_signal(ft__child *c, int signo) {
   if (c->reaped)
     return FT_ESTATE;
+  if (signo > 0 && signo < 64)
+    c->sent |= 1ull << signo;
   if (c->pidfd >= 0) {
     if (ft__pidfd_signal(c->pidfd, signo) < 0)
       return -errno;
@@ -234,6 +236,7 @@ static void ft__dispatch_exit(ft_loop *loop, ft__child *c, const siginfo_t *si) 
   ev.u.exit.code = c->exit_code;
   ev.u.exit.signal = c->exit_signal;
   ev.u.exit.core = c->core;
+  ev.u.exit.requested = c->exit_signal > 0 && c->exit_signal < 64 && (c->sent >> c->exit_signal & 1);
   ev.u.exit.runtime_ns = c->end_ns - c->start_ns;
   /* A hook or the owner may release c from here; keep it until we are done. */
   c->dispatching = true;

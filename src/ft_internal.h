@@ -74,6 +74,7 @@ struct ft__child {
   bool core;
   int exit_code;   /* valid when reaped and exit_signal == 0 */
   int exit_signal; /* terminating signal or 0 */
+  uint64_t sent;   /* signals sent through ft__child_signal, bit n for signal n */
   ft__exit_cb on_exit;
   void *owner;
 };

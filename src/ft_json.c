@@ -180,6 +180,8 @@ static void ft__put_kind(ft__jw *w, const ft_event *ev) {
       ft__put(w, "core", json_true());
     if (ev->u.exit.orphan)
       ft__put(w, "orphan", json_true());
+    if (ev->u.exit.requested)
+      ft__put(w, "requested", json_true());
     ft__put_secs(w, "runtime", ev->u.exit.runtime_ns);
     break;
   case FT_EV_OUTPUT:
@@ -395,6 +397,7 @@ static void ft__get_kind(ft__jr *r, ft_event *ev, const char **s1, size_t *n1) {
       ev->u.exit.code = (int)ft__int(r, "code", true, INT_MIN, INT_MAX, 0);
     ev->u.exit.core = ft__bool(r, "core", false);
     ev->u.exit.orphan = ft__bool(r, "orphan", false);
+    ev->u.exit.requested = ft__bool(r, "requested", false);
     ev->u.exit.runtime_ns = ft__secs(r, "runtime", true);
     break;
   case FT_EV_OUTPUT:

@@ -116,7 +116,9 @@ static int ft__mlines_copy(const ft_mlines *src, ft_mlines *dst) {
 /* ---------------------------------------------------------- processes */
 
 /* Whether a process ended badly. */
-bool ft_mproc_failed(const ft_mproc *p) { return p->exited && (p->code || p->signal); }
+bool ft_mproc_failed(const ft_mproc *p) {
+  return p->exited && (p->code || (p->signal && !p->requested));
+}
 
 static size_t ft__hash(uint32_t host, pid_t pid) {
   uint64_t k = ((uint64_t)host << 32) ^ (uint32_t)pid;
@@ -373,6 +375,7 @@ static void ft__apply_exit(ft_model *m, const ft_event *ev) {
   p->signal = ev->u.exit.signal;
   p->core = ev->u.exit.core;
   p->orphan = ev->u.exit.orphan;
+  p->requested = ev->u.exit.requested;
   if (p->orphan)
     m->tot.orphans++;
   else
@@ -389,6 +392,7 @@ static void ft__apply_exit(ft_model *m, const ft_event *ev) {
     e->signal = p->signal;
     e->core = p->core;
     e->orphan = p->orphan;
+    e->requested = p->requested;
     e->runtime_ns = ev->u.exit.runtime_ns;
   }
 }

@@ -61,6 +61,7 @@ typedef struct ft_mproc {
   int exec_err;                 /* -errno when its exec failed */
   uint64_t t_start, t_exit;     /* spawn (or first seen) and exit times */
   bool exited, orphan, core;
+  bool requested; /* it died of a signal forktop sent (a stop): not a failure */
   int code, signal; /* exit code (signal == 0) or terminating signal */
   /* tasks, for pool workers */
   bool busy;       /* holds a task now */
@@ -79,7 +80,8 @@ typedef struct ft_mproc {
   ft_mlines out;               /* its output */
 } ft_mproc;
 
-/* Whether a process ended badly (a non-zero code or a signal). */
+/* Whether a process ended badly (a non-zero code, or a signal forktop did
+ * not send it). */
 bool ft_mproc_failed(const ft_mproc *p);
 
 /* --------------------------------------------------------- pools, queues */
@@ -132,7 +134,7 @@ typedef struct ft_mexit {
   int worker;                   /* worker number or -1 */
   char name[FT_MODEL_NAME_MAX]; /* process or pool name */
   int code, signal;             /* exit, or the task's code / the worker's signal */
-  bool core, orphan;
+  bool core, orphan, requested;
   int status; /* FT_MEXIT_TASK_FAIL: FT_ETASK, FT_EWORKER, ...; ERROR: the error */
   uint64_t task;
   ft_replace_reason reason;

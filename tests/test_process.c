@@ -135,6 +135,7 @@ static void test_exit_codes(void **state) {
   const ft_rec_event *ex = ft_test_find(t, FT_EV_EXIT, 0, 1);
   assert_non_null(ex);
   assert_int_equal(ex->ev.u.exit.signal, SIGSEGV);
+  assert_false(ex->ev.u.exit.requested); /* it crashed: nobody asked */
 }
 
 /* join with a timeout returns FT_ETIMEDOUT; terminate gives -SIGTERM. */
@@ -154,6 +155,9 @@ static void test_join_timeout_and_terminate(void **state) {
   int code = 0;
   assert_int_equal(ft_process_exitcode(p, &code), 0);
   assert_int_equal(code, -SIGTERM);
+  const ft_rec_event *ex = ft_test_find(t, FT_EV_EXIT, ft_process_pid(p), 0);
+  assert_non_null(ex);
+  assert_true(ex->ev.u.exit.requested); /* the SIGTERM was ours */
   assert_int_equal(ft_process_kill(p), 0); /* a finished process: no-op */
   ft_process_free(p);
 }

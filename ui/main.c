@@ -274,8 +274,6 @@ int main(int argc, char **argv) {
     status = usage_error("no workload named '%s' (see 'forktop list')", name);
     goto done;
   }
-  if (o.mode == UI_DASHBOARD)
-    o.mode = UI_HEADLESS; /* until the dashboard lands, forktop runs headless */
   status = ui_run_workload(path, &o);
   free(path);
 done:

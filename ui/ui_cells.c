@@ -250,9 +250,10 @@ static void ui__fmt_dur(char *b, size_t cap, uint64_t ns) {
              (unsigned long long)(s / 3600 % 24));
 }
 
-static void ui__fmt_exit(char *b, size_t cap, int code, int sig, bool core) {
+static void ui__fmt_exit(char *b, size_t cap, int code, int sig, bool core, bool requested) {
   if (sig)
-    snprintf(b, cap, "%s%s", ft_signal_name(sig), core ? " (core)" : "");
+    snprintf(b, cap, "%s%s%s", ft_signal_name(sig), core ? " (core)" : "",
+             requested ? " (stopped)" : "");
   else
     snprintf(b, cap, "exit %d", code);
 }
@@ -468,7 +469,7 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const u
   const char *arrow = v->ascii ? "->" : "\xe2\x86\x92";
   col = 0;
   if (p->exited) {
-    ui__fmt_exit(b, sizeof b, p->code, p->signal, p->core);
+    ui__fmt_exit(b, sizeof b, p->code, p->signal, p->core, p->requested);
     col += ui_put_text(g, x, y, room, failed ? UI_S_FAIL : UI_S_DIM, b, strlen(b), v->utf8);
     if (p->replaced_by)
       col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " %s %s %d",
@@ -666,8 +667,8 @@ static void ui__exit_row(ui_grid *g, const ui_view *v, int x, int y, int w, cons
   ui_style st = UI_S_FAIL;
   switch (e->kind) {
   case FT_MEXIT_EXIT:
-    ui__fmt_exit(what, sizeof what, e->code, e->signal, e->core);
-    st = e->code || e->signal ? UI_S_FAIL : UI_S_OK;
+    ui__fmt_exit(what, sizeof what, e->code, e->signal, e->core, e->requested);
+    st = e->code || (e->signal && !e->requested) ? UI_S_FAIL : e->signal ? UI_S_DIM : UI_S_OK;
     break;
   case FT_MEXIT_REPLACED:
     snprintf(what, sizeof what, "%s %s %d",

@@ -38,6 +38,7 @@ struct ui_dash {
   bool due, redraw;
   bool hooked, sleeping, watching, winch;
   ui_dash_state state;
+  int signo; /* Ctrl-C, a key in a raw terminal, quits as SIGINT would */
   pid_t *visible;
   size_t capvisible;
 };
@@ -108,6 +109,18 @@ static void ui__tick(ft_timer *t, void *ud) {
   d->due = true;
 }
 
+/* Ctrl-Z (a key in the raw terminal, or SIGTSTP from outside): the
+ * terminal goes back to the shell and the workload stops with us; when the
+ * shell continues us (fg), they go on too and the screen is drawn again. */
+void ui_dash_suspend(ui_dash *d) {
+  ui_term_suspend(d->term);
+  ft_loop_signal_all(d->loop, SIGSTOP);
+  raise(SIGSTOP);
+  ft_loop_signal_all(d->loop, SIGCONT);
+  ui_term_resume(d->term);
+  d->redraw = true;
+}
+
 static void ui__act(ui_dash *d, ui_action a) {
   ui_view *v = &d->view;
   char msg[96];
@@ -115,6 +128,7 @@ static void ui__act(ui_dash *d, ui_action a) {
   case UI_ACT_QUIT:
   case UI_ACT_DETACH:
     d->state = a.kind == UI_ACT_QUIT ? UI_DASH_QUIT : UI_DASH_DETACH;
+    d->signo = a.signo;
     ft_loop_stop(d->loop);
     break;
   case UI_ACT_SIGNAL:
@@ -126,13 +140,7 @@ static void ui__act(ui_dash *d, ui_action a) {
     ui_view_say(v, msg);
     break;
   case UI_ACT_SUSPEND:
-    /* Ctrl-Z: the terminal goes back to the shell, the workload stops
-     * with us; when the shell continues us (fg), they go on too. */
-    ui_term_suspend(d->term);
-    ft_loop_signal_all(d->loop, SIGSTOP);
-    raise(SIGSTOP);
-    ft_loop_signal_all(d->loop, SIGCONT);
-    ui_term_resume(d->term);
+    ui_dash_suspend(d);
     break;
   case UI_ACT_PAUSE:
     ft_model_snap_free(d->frozen);
@@ -228,6 +236,9 @@ void ui_dash_set_finished(ui_dash *d, int exit_status) {
 
 /* What the user asked. */
 ui_dash_state ui_dash_state_get(const ui_dash *d) { return d->state; }
+
+/* The signal a quit stands for (SIGINT for Ctrl-C), or 0. */
+int ui_dash_signal(const ui_dash *d) { return d->signo; }
 
 /* Restore the terminal and free. */
 void ui_dash_free(ui_dash *d) {

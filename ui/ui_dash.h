@@ -39,6 +39,11 @@ void ui_dash_set_finished(ui_dash *d, int exit_status);
 /* What the user asked: UI_DASH_RUNNING, UI_DASH_QUIT or UI_DASH_DETACH.  q
  * while work still runs asks first ("stop it or leave it running headless?"). */
 ui_dash_state ui_dash_state_get(const ui_dash *d);
+/* The signal a quit stands for: SIGINT when it was Ctrl-C (the terminal is
+ * raw, so Ctrl-C is a key), 0 for q. */
+int ui_dash_signal(const ui_dash *d);
+/* Give the terminal back and stop, workload and all, until SIGCONT. */
+void ui_dash_suspend(ui_dash *d);
 /* Restore the terminal and free; safe at any point, also after a signal
  * (NULL is a no-op).  Call it before ft_loop_free. */
 void ui_dash_free(ui_dash *d);

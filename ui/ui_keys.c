@@ -180,7 +180,7 @@ static ui_action ui__filter_key(ui_view *v, const ui_key *k) {
 ui_action ui_keys_handle(ui_view *v, const ui_key *k) {
   if (k->code == UI_K_CTRL_C) { /* as SIGINT would: stop the workload and quit */
     v->mode = UI_MODE_NORMAL;
-    return (ui_action){UI_ACT_QUIT, 0, 0};
+    return (ui_action){UI_ACT_QUIT, 0, SIGINT};
   }
   if (k->code == UI_K_CTRL_Z)
     return (ui_action){UI_ACT_SUSPEND, 0, 0};

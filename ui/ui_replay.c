@@ -60,7 +60,7 @@ int ui_replay(const char *path, const ui_opts *o) {
     last_t = ev.t_ns;
     spawns += ev.kind == FT_EV_SPAWN;
     exits += ev.kind == FT_EV_EXIT;
-    failed += ev.kind == FT_EV_EXIT && !ev.u.exit.orphan && (ev.u.exit.code || ev.u.exit.signal);
+    failed += ev.kind == FT_EV_EXIT && !ev.u.exit.orphan && (ev.u.exit.code || (ev.u.exit.signal && !ev.u.exit.requested));
     done += ev.kind == FT_EV_TASK_DONE;
     tfail += ev.kind == FT_EV_TASK_FAIL;
     if (o->mode == UI_JSON) {

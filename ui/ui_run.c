@@ -1,20 +1,25 @@
-/* ui_run.c - a headless or JSON session: load the workload, run it under
- * the loop, stop it cleanly on SIGINT / SIGTERM / SIGHUP, report. */
+/* ui_run.c - a session: load the workload, run it under the loop with the
+ * dashboard, the headless printer or the JSON stream, stop it cleanly on
+ * SIGINT / SIGTERM / SIGHUP (or q in the dashboard), report. */
 #include "ui.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "ui_dash.h"
+
 typedef struct ui_session {
   ft_loop *loop;
   ft_runner *runner;
   ui_json *json, *record;
+  ui_dash *dash;
   int signo;
 } ui_session;
 
@@ -37,6 +42,10 @@ static void ui_wake(ft_timer *t, void *ud) {
 static void ui_on_tstp(int signo, void *ud) {
   (void)signo;
   ui_session *s = ud;
+  if (s->dash) {
+    ui_dash_suspend(s->dash);
+    return;
+  }
   fflush(stdout);
   ft_loop_signal_all(s->loop, SIGSTOP);
   raise(SIGSTOP);
@@ -69,7 +78,41 @@ static void ui_print_summary(FILE *f, const char *name, const ft_run_summary *su
           status);
 }
 
-/* Run a workload headless (or as JSON); returns the process exit status. */
+/* While the dashboard owns the terminal, a message printed to stderr would
+ * be drawn over: it is kept and printed once the terminal is restored. */
+static char ui_complaints[1024];
+
+static void ui_complain(ui_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ui_complain(ui_session *s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (s->dash) {
+    size_t n = strlen(ui_complaints);
+    vsnprintf(ui_complaints + n, sizeof ui_complaints - n, fmt, ap);
+  } else {
+    vfprintf(stderr, fmt, ap);
+  }
+  va_end(ap);
+}
+
+static void flush_complaints(ui_session *s) {
+  (void)s;
+  fputs(ui_complaints, stderr);
+  ui_complaints[0] = '\0';
+}
+
+/* Open the dashboard; without a terminal (or when it cannot open) the
+ * session runs headless, and says why unless it was simply no terminal. */
+static void ui_open_dashboard(ui_session *s, const char *name, const ui_opts *o) {
+  ui_dash_opts d = {.title = name, .delay_tenths = o->delay_tenths, .ascii = o->ascii};
+  int rc = ui_dash_new(s->loop, &d, &s->dash);
+  if (rc < 0 && rc != -ENOTTY)
+    fprintf(stderr, "forktop: cannot open the dashboard (%s); running headless\n", ft_strerror(rc));
+  if (rc < 0)
+    s->dash = NULL;
+}
+
+/* Run a workload in the dashboard, headless or as JSON; returns the exit status. */
 int ui_run_workload(const char *path, const ui_opts *o) {
   ft_buf err = {0};
   ft_plan *plan = NULL;
@@ -95,10 +138,12 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   s.loop = loop;
   uint64_t t0 = ft_now_ns();
   pr.t0 = json.t0 = rec.t0 = t0;
+  if (o->mode == UI_DASHBOARD)
+    ui_open_dashboard(&s, plan->name, o);
   if (o->mode == UI_JSON) {
     s.json = &json;
     ft_loop_add_hook(loop, ui_json_event, &json);
-  } else {
+  } else if (!s.dash) {
     ft_loop_add_hook(loop, ui_printer_event, &pr);
     printf("forktop %s: running %s (%s) under pid %d\n", FT_VERSION, plan->name, path,
            (int)getpid());
@@ -114,25 +159,58 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   ft_loop_on_signal(loop, SIGTSTP, ui_on_tstp, &s);
   ft_loop_on_signal(loop, SIGCONT, ui_on_cont, &s);
 
+  bool quit = false;
   if ((rc = ft_runner_start(s.runner)) < 0)
-    fprintf(stderr, "forktop: %s: %s\n", plan->name, ft_strerror(rc));
-  while (rc >= 0 && !ft_runner_done(s.runner))
+    ui_complain(&s, "forktop: %s: %s\n", plan->name, ft_strerror(rc));
+  while (rc >= 0 && !ft_runner_done(s.runner)) {
     if ((rc = ft_loop_run(loop, FT_RUN_ONCE)) < 0)
-      fprintf(stderr, "forktop: loop: %s\n", ft_strerror(rc));
+      ui_complain(&s, "forktop: loop: %s\n", ft_strerror(rc));
+    if (!s.dash || quit)
+      continue;
+    if (ui_dash_state_get(s.dash) == UI_DASH_QUIT) {
+      /* q (after asking) or Ctrl-C: stop the work, then leave */
+      quit = true;
+      if (!s.signo)
+        s.signo = ui_dash_signal(s.dash);
+      ft_runner_stop(s.runner, 2.0);
+    } else if (ui_dash_state_get(s.dash) == UI_DASH_DETACH) {
+      /* leave it running headless: the printer takes over the terminal */
+      ui_dash_free(s.dash);
+      s.dash = NULL;
+      ft_loop_add_hook(loop, ui_printer_event, &pr);
+      printf("forktop: the dashboard closed; %s goes on headless under pid %d (Ctrl-C stops it)\n",
+             plan->name, (int)getpid());
+      fflush(stdout);
+    }
+  }
   if (rc < 0)
     ft_runner_stop(s.runner, 0.5);
-  /* Orphans the workload left (reparented to us) get a moment to end on
-   * their own, so their exits are seen; ft_loop_free kills what remains. */
+  uint64_t t_end = ft_now_ns(); /* the summary's time is the work's, not the user's */
+  if (s.dash && !quit && !s.signo && rc >= 0) {
+    /* The work is done; the dashboard shows the final state (and what the
+     * workload left behind, live) until the user quits. */
+    ui_dash_set_finished(s.dash, ft_runner_exit_status(s.runner));
+    while (!s.signo && rc >= 0 && ui_dash_state_get(s.dash) == UI_DASH_RUNNING)
+      rc = ft_loop_run(loop, FT_RUN_ONCE);
+    if (!s.signo && ui_dash_state_get(s.dash) == UI_DASH_QUIT)
+      s.signo = ui_dash_signal(s.dash);
+  }
+  /* the terminal is restored before anything more is printed */
+  ui_dash_free(s.dash);
+  s.dash = NULL;
+  flush_complaints(&s);
   ft_timer *linger = NULL;
   uint64_t until = ft_now_ns() + UI_LINGER_NS;
-  if (!s.signo && ft_timer_new(loop, &linger) == 0)
+  if (!s.signo && !quit && ft_timer_new(loop, &linger) == 0)
     ft_timer_start(linger, UI_LINGER_NS, 0, ui_wake, NULL);
-  while (!s.signo && rc >= 0 && ft_loop_children(loop) > 0 && ft_now_ns() < until)
+  while (!s.signo && !quit && rc >= 0 && ft_loop_children(loop) > 0 && ft_now_ns() < until)
     rc = ft_loop_run(loop, FT_RUN_ONCE);
   ft_timer_free(linger);
   ft_run_summary sum;
   ft_runner_summary(s.runner, &sum);
   status = s.signo ? 128 + s.signo : rc < 0 ? 1 : ft_runner_exit_status(s.runner);
+  if (quit && !s.signo && !status)
+    status = 1; /* stopped by the user before the work was done */
   /* Whatever the workload left behind (a leaked child, say) is killed and
    * reaped by ft_loop_free; the hooks still report those exits. */
   ft_runner_free(s.runner);
@@ -143,7 +221,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   if (o->mode == UI_JSON)
     ui_json_summary(&json, plan->name, &sum, status, now);
   else
-    ui_print_summary(stdout, plan->name, &sum, (double)(now - t0) / 1e9, status);
+    ui_print_summary(stdout, plan->name, &sum, (double)(t_end - t0) / 1e9, status);
   if (rec.out)
     ui_json_summary(&rec, plan->name, &sum, status, now);
   if (json.failed || rec.failed) {
@@ -152,6 +230,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
       status = 1;
   }
 done:
+  ui_dash_free(s.dash);
   ft_runner_free(s.runner);
   ft_loop_free(loop);
   if (rec.out)

@@ -35,7 +35,7 @@ static void ui_tally(const ft_event *ev, void *ud) {
   s->orphans += ev->u.exit.orphan;
   if (!ev->u.exit.signal && ev->u.exit.code < 0)
     s->unknown++;
-  else if (ev->u.exit.signal || ev->u.exit.code)
+  else if ((ev->u.exit.signal && !ev->u.exit.requested) || ev->u.exit.code)
     s->failed++;
 }
 

@@ -5,8 +5,7 @@
 # killed too, so a test never hangs and never leaves a process behind.
 #
 # Usage in a test:  . "$(dirname "$0")/lib.sh" "$@"
-# Exit codes: 0 pass, 1 fail, 77 skip (no tmux; or, unless FT_SCREEN_STRICT=1,
-# a forktop that does not open the dashboard yet).
+# Exit codes: 0 pass, 1 fail, 77 skip (no tmux).
 
 FORKTOP=${1:?usage: $0 FORKTOP_BINARY}
 case $FORKTOP in /*) ;; *) FORKTOP=$(pwd)/$FORKTOP ;; esac
@@ -114,17 +113,9 @@ wait_for() {
   return 1
 }
 
-# The dashboard is up (or, with a forktop that prints lines, skip).
+# The dashboard is up.
 wait_dashboard() {
-  wait_for 'forktop \(supervisor\)|q Quit|under pid|^\[ *[0-9.]+\] ' 15 || fail "the dashboard did not appear"
-  if wait_for 'forktop \(supervisor\)|q Quit' 1; then
-    return 0
-  fi
-  if [ "${FT_SCREEN_STRICT:-0}" = 1 ]; then
-    fail "forktop printed lines instead of opening the dashboard"
-  fi
-  echo "SKIP: $TEST: this forktop does not open the dashboard yet (headless output)"
-  exit 77
+  wait_for 'forktop \(supervisor\)|q Quit' 15 || fail "the dashboard did not appear"
 }
 
 alive() { kill -0 "$FT_PID" 2>/dev/null; }
