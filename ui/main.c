@@ -242,8 +242,6 @@ int main(int argc, char **argv) {
       status = usage_error("%s", "replay takes exactly one FILE");
       goto done;
     }
-    if (o.mode == UI_DASHBOARD)
-      o.mode = UI_HEADLESS; /* the dashboard replays once it exists */
     status = ui_replay(argv[optind + 1], &o);
     goto done;
   }

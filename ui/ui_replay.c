@@ -1,12 +1,31 @@
 /* ui_replay.c - play a recorded JSON event stream back, at its own pace or
- * faster, through the same printers a live run uses. */
+ * faster: in the dashboard when there is a terminal, otherwise through the
+ * same printers a live run uses. */
 #include "ui.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "ui_dash.h"
+
+#define UI_REPLAY_BATCH 4096 /* events fed to the dashboard per loop turn, at most */
+
+/* A recording being read, one event at a time. */
+typedef struct ui_reader {
+  FILE *f;
+  const char *path;
+  ft_buf strings;
+  char *line;
+  size_t cap, lineno;
+  char err[512]; /* why reading stopped, when it was an error */
+  /* what the summary line says */
+  unsigned spawns, exits, failed;
+  uint64_t done, tfail, last_t;
+} ui_reader;
 
 /* Is this line a JSON object with an "ev" we do not know (a newer forktop,
  * or the summary)?  Such lines are skipped; anything else is malformed. */
@@ -18,70 +37,165 @@ static bool ui_is_foreign_event(const char *line, size_t len) {
   return ok;
 }
 
+/* The next event: 1, 0 at the end, -1 for a malformed or unreadable file
+ * (r->err says which line and why). */
+static int ui_reader_next(ui_reader *r, ft_event *ev) {
+  ssize_t n;
+  while ((n = getline(&r->line, &r->cap, r->f)) > 0) {
+    r->lineno++;
+    while (n > 0 && (r->line[n - 1] == '\n' || r->line[n - 1] == '\r'))
+      n--;
+    if (n == 0)
+      continue;
+    if (ft_event_from_json(r->line, (size_t)n, ev, &r->strings) < 0) {
+      if (ui_is_foreign_event(r->line, (size_t)n))
+        continue;
+      snprintf(r->err, sizeof r->err, "%s:%zu: not a forktop event", r->path, r->lineno);
+      return -1;
+    }
+    r->last_t = ev->t_ns;
+    r->spawns += ev->kind == FT_EV_SPAWN;
+    r->exits += ev->kind == FT_EV_EXIT;
+    r->failed += ev->kind == FT_EV_EXIT && !ev->u.exit.orphan &&
+                 (ev->u.exit.code || (ev->u.exit.signal && !ev->u.exit.requested));
+    r->done += ev->kind == FT_EV_TASK_DONE;
+    r->tfail += ev->kind == FT_EV_TASK_FAIL;
+    return 1;
+  }
+  if (ferror(r->f)) {
+    snprintf(r->err, sizeof r->err, "%s: %s", r->path, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
 static void ui_sleep_until(uint64_t when) {
   struct timespec ts = {(time_t)(when / 1000000000ull), (long)(when % 1000000000ull)};
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
   }
 }
 
+/* ------------------------------------------------------------ dashboard */
+
+typedef struct ui_rdash {
+  ui_reader *r;
+  const ui_opts *o;
+  ft_loop *loop;
+  ft_timer *timer;
+  ui_dash *dash;
+  uint64_t start;
+  ft_event pending;
+  bool have, ended;
+  int status, signo;
+} ui_rdash;
+
+/* Feed the events that are due (a bounded batch, so keys stay answered),
+ * then sleep until the next one is. */
+static void ui_feed(ft_timer *t, void *ud) {
+  (void)t;
+  ui_rdash *s = ud;
+  for (int n = 0; n < UI_REPLAY_BATCH; n++) {
+    if (!s->have) {
+      int rc = ui_reader_next(s->r, &s->pending);
+      if (rc <= 0) {
+        s->ended = true;
+        s->status = rc < 0 ? 2 : 0;
+        ui_dash_set_finished(s->dash, s->status);
+        return;
+      }
+      s->have = true;
+    }
+    if (s->o->speed > 0) {
+      uint64_t due = s->start + (uint64_t)((double)s->pending.t_ns / s->o->speed), now = ft_now_ns();
+      if (due > now) {
+        ft_timer_start(s->timer, due - now, 0, ui_feed, s);
+        return;
+      }
+    }
+    ui_dash_event(&s->pending, s->dash);
+    s->have = false;
+  }
+  ft_timer_start(s->timer, 1, 0, ui_feed, s);
+}
+
+static void ui_rsignal(int signo, void *ud) {
+  ui_rdash *s = ud;
+  s->signo = signo;
+  ft_loop_stop(s->loop);
+}
+
+/* Replay in the dashboard; -ENOTTY without a terminal (nothing was read). */
+static int ui_replay_dash(ui_reader *r, const ui_opts *o, int *status) {
+  ui_rdash s = {.r = r, .o = o};
+  int rc;
+  if ((rc = ft_loop_new(&s.loop)) < 0 || (rc = ft_timer_new(s.loop, &s.timer)) < 0)
+    goto fail;
+  ui_dash_opts d = {.title = r->path, .delay_tenths = o->delay_tenths, .ascii = o->ascii, .replay = true};
+  if ((rc = ui_dash_new(s.loop, &d, &s.dash)) < 0)
+    goto fail;
+  ft_loop_on_signal(s.loop, SIGINT, ui_rsignal, &s);
+  ft_loop_on_signal(s.loop, SIGTERM, ui_rsignal, &s);
+  ft_loop_on_signal(s.loop, SIGHUP, ui_rsignal, &s);
+  s.start = ft_now_ns();
+  ft_timer_start(s.timer, 1, 0, ui_feed, &s);
+  while (!s.signo && ui_dash_state_get(s.dash) == UI_DASH_RUNNING)
+    if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0)
+      break;
+  if (!s.signo)
+    s.signo = ui_dash_signal(s.dash);
+  *status = s.signo ? 128 + s.signo : s.status;
+  rc = 0;
+fail:
+  ui_dash_free(s.dash);
+  ft_timer_free(s.timer);
+  ft_loop_free(s.loop);
+  return rc;
+}
+
 /* Replay path; returns the exit status (2 for an unreadable or malformed file). */
 int ui_replay(const char *path, const ui_opts *o) {
-  FILE *f = fopen(path, "re");
-  if (!f) {
+  ui_reader r = {.path = path};
+  if (!(r.f = fopen(path, "re"))) {
     fprintf(stderr, "forktop: %s: %s\n", path, strerror(errno));
     return 2;
   }
   ui_printer pr = {.out = stdout, .t0 = 0};
   ui_json json = {.out = stdout, .t0 = 0};
-  ft_buf strings = {0};
-  char *line = NULL;
-  size_t cap = 0, lineno = 0;
-  ssize_t n;
   int status = 0;
-  unsigned spawns = 0, exits = 0, failed = 0;
-  uint64_t done = 0, tfail = 0, last_t = 0;
-  uint64_t start = ft_now_ns();
-  while ((n = getline(&line, &cap, f)) > 0) {
-    lineno++;
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-      n--;
-    if (n == 0)
-      continue;
-    ft_event ev;
-    if (ft_event_from_json(line, (size_t)n, &ev, &strings) < 0) {
-      if (ui_is_foreign_event(line, (size_t)n))
-        continue;
-      fprintf(stderr, "forktop: %s:%zu: not a forktop event\n", path, lineno);
-      status = 2;
-      break;
-    }
-    if (o->speed > 0)
-      ui_sleep_until(start + (uint64_t)((double)ev.t_ns / o->speed));
-    last_t = ev.t_ns;
-    spawns += ev.kind == FT_EV_SPAWN;
-    exits += ev.kind == FT_EV_EXIT;
-    failed += ev.kind == FT_EV_EXIT && !ev.u.exit.orphan && (ev.u.exit.code || (ev.u.exit.signal && !ev.u.exit.requested));
-    done += ev.kind == FT_EV_TASK_DONE;
-    tfail += ev.kind == FT_EV_TASK_FAIL;
-    if (o->mode == UI_JSON) {
-      ui_json_event(&ev, &json);
-    } else {
-      ui_printer_event(&ev, &pr);
-    }
+  bool shown = false;
+  if (o->mode == UI_DASHBOARD) {
+    int rc = ui_replay_dash(&r, o, &status);
+    if (rc < 0 && rc != -ENOTTY)
+      fprintf(stderr, "forktop: cannot open the dashboard (%s); replaying headless\n", ft_strerror(rc));
+    shown = rc == 0;
   }
-  if (ferror(f)) {
-    fprintf(stderr, "forktop: %s: %s\n", path, strerror(errno));
+  if (!shown) {
+    uint64_t start = ft_now_ns();
+    ft_event ev;
+    int rc;
+    while ((rc = ui_reader_next(&r, &ev)) > 0) {
+      if (o->speed > 0)
+        ui_sleep_until(start + (uint64_t)((double)ev.t_ns / o->speed));
+      if (o->mode == UI_JSON)
+        ui_json_event(&ev, &json);
+      else
+        ui_printer_event(&ev, &pr);
+    }
+    status = rc < 0 ? 2 : 0;
+    ui_json_flush(&json);
+  }
+  if (r.err[0]) {
+    fprintf(stderr, "forktop: %s\n", r.err);
     status = 2;
   }
-  ui_json_flush(&json);
   if (o->mode != UI_JSON && status == 0)
     printf("summary (replayed): %u processes (%u exited, %u failed), %llu tasks done, %llu failed, "
            "%.2f s recorded\n",
-           spawns, exits, failed, (unsigned long long)done, (unsigned long long)tfail,
-           (double)last_t / 1e9);
-  free(line);
-  ft_buf_free(&strings);
+           r.spawns, r.exits, r.failed, (unsigned long long)r.done, (unsigned long long)r.tfail,
+           (double)r.last_t / 1e9);
+  free(r.line);
+  ft_buf_free(&r.strings);
   ft_buf_free(&json.buf);
-  fclose(f);
+  fclose(r.f);
   return status;
 }
