@@ -2,7 +2,7 @@
  * pid, pools, queues, an exit log and bounded rings of output.  Every
  * event is applied in O(1) (a hash lookup); the work that walks every
  * process (expiry, totals) is done by ft_model_tick, once per frame. */
-#include "ft_model.h"
+#include "ft_model_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -35,82 +35,6 @@ static void ft__copy_name(char *dst, size_t cap, const char *src) {
   size_t n = src ? strnlen(src, cap - 1) : 0;
   memcpy(dst, src ? src : "", n);
   dst[n] = '\0';
-}
-
-/* ------------------------------------------------------------ output */
-
-/* The i-th line kept, 0 being the oldest. */
-const ft_mline *ft_mlines_get(const ft_mlines *r, size_t i) {
-  if (!r || i >= r->n)
-    return NULL;
-  return &r->slot[(r->head + i) % r->cap];
-}
-
-static void ft__mlines_drop_oldest(ft_mlines *r) {
-  ft_mline *l = &r->slot[r->head];
-  r->bytes -= l->len;
-  free(l->text);
-  l->text = NULL;
-  r->head = (r->head + 1) % r->cap;
-  r->n--;
-}
-
-static int ft__mlines_add(ft_mlines *r, size_t cap, size_t max_bytes, const ft_event *ev) {
-  if (!cap)
-    return 0;
-  if (!r->slot) {
-    if (!(r->slot = calloc(cap, sizeof *r->slot)))
-      return -ENOMEM;
-    r->cap = (uint32_t)cap;
-  }
-  size_t len = ev->u.output.len;
-  bool cut = ev->u.output.truncated;
-  if (len > max_bytes) {
-    len = max_bytes;
-    cut = true;
-  }
-  char *text = malloc(len ? len : 1);
-  if (!text)
-    return -ENOMEM;
-  memcpy(text, ev->u.output.line, len);
-  while (r->n && (r->n == r->cap || r->bytes + len > max_bytes))
-    ft__mlines_drop_oldest(r);
-  ft_mline *l = &r->slot[(r->head + r->n) % r->cap];
-  *l = (ft_mline){ev->t_ns, ev->pid, (uint8_t)ev->u.output.stream, cut, (uint32_t)len, text};
-  r->n++;
-  r->bytes += len;
-  r->total++;
-  return 0;
-}
-
-static void ft__mlines_free(ft_mlines *r) {
-  while (r->n)
-    ft__mlines_drop_oldest(r);
-  free(r->slot);
-  memset(r, 0, sizeof *r);
-}
-
-static int ft__mlines_copy(const ft_mlines *src, ft_mlines *dst) {
-  memset(dst, 0, sizeof *dst);
-  if (!src->n)
-    return 0;
-  if (!(dst->slot = calloc(src->n, sizeof *dst->slot)))
-    return -ENOMEM;
-  dst->cap = src->n;
-  for (size_t i = 0; i < src->n; i++) {
-    const ft_mline *l = ft_mlines_get(src, i);
-    ft_mline *d = &dst->slot[i];
-    *d = *l;
-    if (!(d->text = malloc(l->len ? l->len : 1))) {
-      ft__mlines_free(dst);
-      return -ENOMEM;
-    }
-    memcpy(d->text, l->text, l->len);
-    dst->n++;
-    dst->bytes += l->len;
-  }
-  dst->total = src->total;
-  return 0;
 }
 
 /* ---------------------------------------------------------- processes */
@@ -636,8 +560,43 @@ static void ft__pool_rate(ft_mpool *p, uint64_t now) {
 }
 
 /* Move time on. */
+/* Whether pid's chain of parents in the model reaches forktop (bounded:
+ * pids recycled into a loop must not hang us). */
+static bool ft__under_root(const ft_model *m, pid_t pid) {
+  for (int depth = 0; depth < 64 && pid > 0; depth++) {
+    if (pid == m->root)
+      return true;
+    const ft_mproc *p = ft__find(m, 0, pid);
+    if (!p)
+      return false;
+    pid = p->ppid;
+  }
+  return false;
+}
+
+/* A live process whose parent exited was handed to forktop, the child
+ * subreaper, by the kernel: show it there, marked as an orphan.  (A tree
+ * watched with -p is not below forktop: its orphans go elsewhere, and the
+ * /proc reads say where.) */
+static void ft__reparent(ft_model *m) {
+  if (!m->root)
+    return;
+  for (size_t i = 0; i < m->nprocs; i++) {
+    ft_mproc *p = &m->procs[i];
+    if (p->exited || p->ppid == m->root || p->ppid <= 0)
+      continue;
+    const ft_mproc *parent = ft__find(m, p->host, p->ppid);
+    if (parent && parent->exited && ft__under_root(m, parent->ppid)) {
+      p->ppid = m->root;
+      p->orphan = true;
+      m->gen++;
+    }
+  }
+}
+
 void ft_model_tick(ft_model *m, uint64_t now) {
   m->now = now;
+  ft__reparent(m); /* before expiry: the exited parent must still be known */
   ft__expire(m, now);
   for (size_t i = 0; i < m->npools; i++)
     ft__pool_rate(&m->pools[i], now);
@@ -714,6 +673,12 @@ void ft_model_set_stat(ft_model *m, const ft_mstat *st, uint64_t now) {
              ((double)(now - p->scan_t) / 1e9) * 100.0;
   if (p->state != st->state || p->rss_kb != st->rss_kb || p->threads != st->threads)
     m->gen++;
+  if (st->ppid > 0 && st->ppid != p->ppid && p->ppid > 0) {
+    /* reparented since we last knew */
+    p->ppid = st->ppid;
+    p->orphan = p->orphan || st->ppid == m->root;
+    m->gen++;
+  }
   p->state = st->state;
   p->threads = st->threads;
   p->rss_kb = st->rss_kb;
@@ -721,64 +686,7 @@ void ft_model_set_stat(ft_model *m, const ft_mstat *st, uint64_t now) {
   p->scan_t = now;
 }
 
-/* ------------------------------------------------------- copies, life */
-
-typedef struct ft__snap_copy {
-  ft_model_snap s;
-  ft_mproc *procs;
-  ft_mpool *pools;
-  ft_mqueue *queues;
-  ft_mexit *exits;
-  ft_mlines all;
-} ft__snap_copy;
-
-static void *ft__dup(const void *src, size_t n, size_t size) {
-  void *d = malloc((n + 1) * size);
-  if (d && n)
-    memcpy(d, src, n * size);
-  return d;
-}
-
-/* Free a copy. */
-void ft_model_snap_free(ft_model_snap *s) {
-  if (!s)
-    return;
-  ft__snap_copy *c = (ft__snap_copy *)s;
-  for (size_t i = 0; c->procs && i < s->nprocs; i++)
-    ft__mlines_free(&c->procs[i].out);
-  free(c->procs);
-  free(c->pools);
-  free(c->queues);
-  free(c->exits);
-  ft__mlines_free(&c->all);
-  free(c);
-}
-
-/* A deep copy of a snapshot: the arrays, and every ring of output. */
-int ft_model_snap_copy(const ft_model_snap *s, ft_model_snap **out) {
-  ft__snap_copy *c = calloc(1, sizeof *c);
-  if (!c)
-    return -ENOMEM;
-  c->s = *s;
-  c->s.nprocs = 0; /* processes whose output is copied: what free releases */
-  c->s.procs = c->procs = ft__dup(s->procs, s->nprocs, sizeof *c->procs);
-  c->s.pools = c->pools = ft__dup(s->pools, s->npools, sizeof *c->pools);
-  c->s.queues = c->queues = ft__dup(s->queues, s->nqueues, sizeof *c->queues);
-  c->s.exits = c->exits = ft__dup(s->exits, s->exits ? s->exit_cap : 0, sizeof *c->exits);
-  c->s.all_output = &c->all;
-  if (!c->procs || !c->pools || !c->queues || !c->exits)
-    goto fail;
-  for (size_t i = 0; i < s->nprocs; i++, c->s.nprocs++)
-    if (ft__mlines_copy(&s->procs[i].out, &c->procs[i].out) < 0)
-      goto fail;
-  if (s->all_output && ft__mlines_copy(s->all_output, &c->all) < 0)
-    goto fail;
-  *out = &c->s;
-  return 0;
-fail:
-  ft_model_snap_free(&c->s);
-  return -ENOMEM;
-}
+/* ------------------------------------------------------------- life */
 
 /* Make an empty model. */
 int ft_model_new(const ft_model_opts *opts, ft_model **out) {

@@ -153,6 +153,40 @@ static void test_orphan_row(void **state) {
 
 /* Workers hold tasks; pools count submitted, done and failed tasks and
  * derive a rate and an ETA as time moves on. */
+/* A grandchild whose parent exits is the subreaper's now: at the next tick
+ * it hangs under forktop, marked as an orphan; its exit is counted as one.
+ * A process outside forktop's tree (-p) moves where /proc says, unmarked. */
+static void test_reparented_to_root(void **state) {
+  (void)state;
+  ft_model *m = mk(0, 0);
+  spawn(m, T0 + 1, 2001, "sh", "watched", -1);
+  ft_event ev = {.kind = FT_EV_SPAWN, .t_ns = T0 + 2, .pid = 2002, .ppid = 2001, .name = "sleep"};
+  ev.u.spawn.worker = -1;
+  assert_int_equal(ft_model_apply(m, &ev), 0);
+  ft_model_tick(m, T0 + 3);
+  assert_int_equal(find(m, 2002)->ppid, 2001);
+  assert_false(find(m, 2002)->orphan);
+  uint64_t gen = ft_model_gen(m);
+  die(m, T0 + 4, 2001, "sh", 0, 0, false);
+  ft_model_tick(m, T0 + 5);
+  assert_int_equal(find(m, 2002)->ppid, ROOT);
+  assert_true(find(m, 2002)->orphan);
+  assert_true(ft_model_gen(m) > gen);
+  die(m, T0 + 6, 2002, "sleep", 0, 0, true);
+  assert_int_equal(ft_model_snapshot(m)->totals.orphans, 1);
+  /* outside forktop's tree: the parent is unknown, nothing moves on a tick */
+  ev = (ft_event){.kind = FT_EV_SPAWN, .t_ns = T0 + 7, .pid = 3002, .ppid = 3001, .name = "x"};
+  ev.u.spawn.worker = -1;
+  assert_int_equal(ft_model_apply(m, &ev), 0);
+  ft_model_tick(m, T0 + 8);
+  assert_int_equal(find(m, 3002)->ppid, 3001);
+  ft_mstat st = {.pid = 3002, .ppid = 1, .state = 'S'};
+  ft_model_set_stat(m, &st, T0 + 9);
+  assert_int_equal(find(m, 3002)->ppid, 1);
+  assert_false(find(m, 3002)->orphan);
+  ft_model_free(m);
+}
+
 static void test_pool_progress(void **state) {
   (void)state;
   ft_model *m = mk(0, 0);
@@ -517,6 +551,7 @@ int main(void) {
       FT_TEST(test_tree_and_exits),
       FT_TEST(test_root_learned_from_events),
       FT_TEST(test_orphan_row),
+      FT_TEST(test_reparented_to_root),
       FT_TEST(test_pool_progress),
       FT_TEST(test_worker_replaced),
       FT_TEST(test_expiry),

@@ -224,8 +224,6 @@ int main(int argc, char **argv) {
       status = usage_error("%s", "use forktop [OPTIONS] -- CMD [ARGS...] or forktop -p PID");
       goto done;
     }
-    if (o.mode == UI_DASHBOARD)
-      o.mode = UI_HEADLESS; /* until the dashboard lands */
     status = cmdv ? ui_watch_command(cmdv, &o) : ui_watch_pid(watch_pid, &o);
     goto done;
   }

@@ -294,6 +294,8 @@ static void ui__header(ui_grid *g, ui_view *v) {
     k += (size_t)snprintf(right + k, sizeof right - k, "PAUSED  ");
   if (v->replay && k < sizeof right)
     k += (size_t)snprintf(right + k, sizeof right - k, "REPLAY  ");
+  if (v->note[0] && k < sizeof right)
+    k += (size_t)snprintf(right + k, sizeof right - k, "%s  ", v->note);
   if (k < sizeof right) {
     if (v->finished)
       snprintf(right + k, sizeof right - k, "finished, exit status %d ", v->exit_status);

@@ -200,6 +200,7 @@ int ui_dash_new(ft_loop *loop, const ui_dash_opts *o, ui_dash **out) {
   if ((rc = ui_term_open(&d->term)) < 0)
     goto fail;
   ui_view_init(&d->view, d->title, o->ascii, ui_term_utf8(d->term), o->replay);
+  d->view.observer = o->observer;
   if (!o->replay) {
     if ((rc = ft_loop_add_hook(loop, ui_dash_event, d)) < 0)
       goto fail;
@@ -231,6 +232,12 @@ void ui_dash_set_finished(ui_dash *d, int exit_status) {
   d->view.exit_status = exit_status;
   d->view.t_end = ui__now(d);
   d->due = true; /* one last tick: the final rates and totals */
+  d->redraw = true;
+}
+
+/* A note for the header (how a watched tree is seen). */
+void ui_dash_set_note(ui_dash *d, const char *note) {
+  snprintf(d->view.note, sizeof d->view.note, "%s", note ? note : "");
   d->redraw = true;
 }
 

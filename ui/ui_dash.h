@@ -20,6 +20,7 @@ typedef struct ui_dash_opts {
   int delay_tenths;  /* refresh period, default 1 (10 updates a second), -d as in top */
   bool ascii;        /* --ascii: tree drawn with ASCII */
   bool replay;       /* showing a recording: no signals can be sent */
+  bool observer;     /* watching a tree forktop does not own (-p): q quits at once */
 } ui_dash_opts;
 
 /* What the user asked. */
@@ -36,6 +37,8 @@ int ui_dash_new(ft_loop *loop, const ui_dash_opts *o, ui_dash **out);
 void ui_dash_event(const ft_event *ev, void *dash);
 /* The workload has finished: say so in the header, keep showing the final state. */
 void ui_dash_set_finished(ui_dash *d, int exit_status);
+/* A short note for the header, e.g. how a watched tree is seen. */
+void ui_dash_set_note(ui_dash *d, const char *note);
 /* What the user asked: UI_DASH_RUNNING, UI_DASH_QUIT or UI_DASH_DETACH.  q
  * while work still runs asks first ("stop it or leave it running headless?"). */
 ui_dash_state ui_dash_state_get(const ui_dash *d);

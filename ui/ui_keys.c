@@ -310,7 +310,7 @@ ui_action ui_keys_handle(ui_view *v, const ui_key *k) {
   case 'q':
   case 'Q':
   case UI_K_F10:
-    if (v->finished || v->replay)
+    if (v->finished || v->replay || v->observer)
       return (ui_action){UI_ACT_QUIT, 0, 0};
     v->mode = UI_MODE_QUIT;
     break;

@@ -76,6 +76,8 @@ typedef struct ui_view {
   bool dirty; /* state changed: build again even if the model did not */
   /* chrome */
   char title[64];
+  char note[64]; /* shown in the header: how a watched tree is seen */
+  bool observer;  /* watching a tree that is not ours (-p): q quits at once */
   bool ascii, utf8, replay, paused, finished;
   int exit_status;
   uint64_t now;

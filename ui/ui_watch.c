@@ -1,5 +1,5 @@
 /* ui_watch.c - `forktop -- CMD` and `forktop -p PID`: watch a whole process
- * tree that is not a workload file, headless or as JSON. */
+ * tree that is not a workload file, in the dashboard, headless or as JSON. */
 #include "ui.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ft_watch.h"
+#include "ui_dash.h"
 
 #define UI_LINGER_NS (3ull * 1000 * 1000 * 1000)
 #define UI_GRACE_NS (2ull * 1000 * 1000 * 1000)
@@ -21,6 +22,8 @@ typedef struct ui_wsession {
   bool root_gone, read_only;
   unsigned spawns, exits, failed, zombies, orphans, unknown;
   ui_json *json;
+  ui_dash *dash;
+  bool quit; /* the user asked the dashboard to stop the command */
 } ui_wsession;
 
 static void ui_tally(const ft_event *ev, void *ud) {
@@ -44,6 +47,14 @@ static void ui_kill_all(ft_timer *t, void *ud) {
   ft_loop_signal_all(((ui_wsession *)ud)->loop, SIGKILL);
 }
 
+static void ui_wstop(ui_wsession *s);
+
+/* Give the terminal back (before anything is printed). */
+static void ui_wclose(ui_wsession *s) {
+  ui_dash_free(s->dash);
+  s->dash = NULL;
+}
+
 /* Ctrl-C and friends: a command we started is stopped (SIGTERM, SIGKILL
  * after a grace period); a tree we only watch (-p) is left alone. */
 static void ui_wsignal(int signo, void *ud) {
@@ -54,8 +65,7 @@ static void ui_wsignal(int signo, void *ud) {
     s->root_gone = true;
     return;
   }
-  ft_loop_signal_all(s->loop, SIGTERM);
-  ft_timer_start(s->grace, UI_GRACE_NS, 0, ui_kill_all, s);
+  ui_wstop(s);
 }
 
 static void ui_wflush(ft_loop *loop, void *ud) {
@@ -68,6 +78,35 @@ static void ui_wflush(ft_loop *loop, void *ud) {
 static void ui_wake(ft_timer *t, void *ud) {
   (void)t;
   (void)ud;
+}
+
+/* Stop the command's tree: SIGTERM now, SIGKILL after the grace period. */
+static void ui_wstop(ui_wsession *s) {
+  ft_loop_signal_all(s->loop, SIGTERM);
+  ft_timer_start(s->grace, UI_GRACE_NS, 0, ui_kill_all, s);
+}
+
+/* After a loop turn: what the user asked of the dashboard.  Returns false
+ * when watching should end now. */
+static bool ui_wdash(ui_wsession *s, ui_printer *pr) {
+  if (!s->dash || s->quit)
+    return true;
+  ui_dash_state st = ui_dash_state_get(s->dash);
+  if (st == UI_DASH_QUIT) {
+    s->quit = true;
+    if (!s->signo)
+      s->signo = ui_dash_signal(s->dash);
+    if (s->read_only)
+      return false; /* not ours to stop: just stop looking */
+    ui_wstop(s);
+  } else if (st == UI_DASH_DETACH) {
+    ui_dash_free(s->dash);
+    s->dash = NULL;
+    ft_loop_add_hook(s->loop, ui_printer_event, pr);
+    printf("forktop: the dashboard closed; watching goes on headless (Ctrl-C stops it)\n");
+    fflush(stdout);
+  }
+  return true;
 }
 
 static void ui_root_exit(int fd, uint32_t events, void *ud) {
@@ -92,10 +131,30 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   }
   uint64_t t0 = ft_now_ns();
   pr.t0 = json.t0 = t0;
+  if (!argv && (pidfd = (int)syscall(SYS_pidfd_open, target, 0)) < 0) {
+    fprintf(stderr, "forktop: -p %d: %s\n", (int)target, strerror(errno));
+    status = 2;
+    goto done;
+  }
+  char title[64];
+  if (argv)
+    snprintf(title, sizeof title, "%s", argv[0]);
+  else
+    snprintf(title, sizeof title, "pid %d", (int)target);
+  if (o->mode == UI_DASHBOARD) {
+    /* opened before watching starts: the first scan reports the tree at once */
+    ui_dash_opts d = {.title = title, .delay_tenths = o->delay_tenths, .ascii = o->ascii,
+                      .observer = s.read_only};
+    rc = ui_dash_new(s.loop, &d, &s.dash);
+    if (rc < 0 && rc != -ENOTTY)
+      fprintf(stderr, "forktop: cannot open the dashboard (%s); watching headless\n", ft_strerror(rc));
+    if (rc < 0)
+      s.dash = NULL;
+  }
   if (o->mode == UI_JSON) {
     s.json = &json;
     ft_loop_add_hook(s.loop, ui_json_event, &json);
-  } else {
+  } else if (!s.dash) {
     ft_loop_add_hook(s.loop, ui_printer_event, &pr);
   }
   ft_loop_add_hook(s.loop, ui_tally, &s);
@@ -107,51 +166,62 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
    * behind comes back to us), watched before the command starts so that
    * nothing it forks early is missed; a running tree is the target's. */
   if (argv && (rc = ft_watch_new(s.loop, getpid(), !o->scan_only, &w)) < 0) {
+    ui_wclose(&s);
     fprintf(stderr, "forktop: cannot watch: %s\n", ft_strerror(rc));
     goto done;
   }
   if (argv) {
     ft_process_opts po = {.argv = argv, .role = "command"};
     if ((rc = ft_process_new(s.loop, &po, &p)) < 0 || (rc = ft_process_start(p)) < 0) {
+      ui_wclose(&s);
       fprintf(stderr, "forktop: cannot run %s: %s\n", argv[0], ft_strerror(rc));
       status = rc == -ENOENT ? 127 : 126;
       goto done;
     }
     target = ft_process_pid(p);
   } else {
-    pidfd = (int)syscall(SYS_pidfd_open, target, 0);
-    if (pidfd < 0) {
-      fprintf(stderr, "forktop: -p %d: %s\n", (int)target, strerror(errno));
-      status = 2;
-      goto done;
-    }
     ft_loop_watch_fd(s.loop, pidfd, false, ui_root_exit, &s);
     if ((rc = ft_watch_new(s.loop, target, !o->scan_only, &w)) < 0) {
+      ui_wclose(&s);
       fprintf(stderr, "forktop: cannot watch: %s\n", ft_strerror(rc));
       goto done;
     }
   }
-  if (o->mode != UI_JSON)
+  bool connector = strcmp(ft_watch_mode(w), "connector") == 0;
+  if (s.dash)
+    ui_dash_set_note(s.dash, connector ? "connector: every process seen" : "scanning /proc 10/s");
+  else if (o->mode != UI_JSON)
     printf("forktop %s: watching %s (pid %d) %s\n", FT_VERSION, argv ? argv[0] : "a running tree",
            (int)target,
-           strcmp(ft_watch_mode(w), "connector") == 0
-               ? "with the kernel's process-event connector (every process is seen)"
+           connector ? "with the kernel's process-event connector (every process is seen)"
                : o->scan_only ? "by scanning /proc ten times a second (--scan)"
                               : "by scanning /proc ten times a second (the connector needs root)");
   fflush(stdout);
   while (!s.root_gone && (!p || ft_process_is_alive(p)))
-    if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0)
+    if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0 || !ui_wdash(&s, &pr))
       break;
-  /* what the command left gets a moment to end (and be reported) */
-  uint64_t until = ft_now_ns() + UI_LINGER_NS;
-  ft_timer_start(linger, UI_LINGER_NS, 0, ui_wake, NULL);
-  while (!s.read_only && ft_loop_children(s.loop) > 0 && ft_now_ns() < until)
-    ft_loop_run(s.loop, FT_RUN_ONCE);
   int code = 0;
   if (p && ft_process_exitcode(p, &code) == 0)
     status = code >= 0 ? code : 128 - code;
   else
     status = 0;
+  if (s.dash && !s.quit && !s.signo) {
+    /* The dashboard keeps showing the tree (and what the command left
+     * behind, live) until the user quits. */
+    ui_dash_set_finished(s.dash, status);
+    while (!s.signo && ui_dash_state_get(s.dash) == UI_DASH_RUNNING)
+      if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0)
+        break;
+    if (!s.signo)
+      s.signo = ui_dash_signal(s.dash);
+  } else if (!s.quit) {
+    /* what the command left gets a moment to end (and be reported) */
+    uint64_t until = ft_now_ns() + UI_LINGER_NS;
+    ft_timer_start(linger, UI_LINGER_NS, 0, ui_wake, NULL);
+    while (!s.read_only && ft_loop_children(s.loop) > 0 && ft_now_ns() < until)
+      ft_loop_run(s.loop, FT_RUN_ONCE);
+  }
+  ui_wclose(&s);
   if (s.signo)
     status = 128 + s.signo;
   const char *mode = ft_watch_mode(w);
@@ -180,6 +250,7 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
            s.spawns, s.exits, s.failed, s.unknown, s.orphans, s.zombies, secs, status);
   }
 done:
+  ui_wclose(&s);
   ft_watch_free(w);
   ft_timer_free(linger);
   ft_timer_free(s.grace);
