@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ft_model.h"
 #include "ui_view.h"
@@ -637,13 +639,107 @@ static void test_many_processes(void **state) {
   fx_free(f);
 }
 
+static void pump(int in, int out) {
+  static char buf[65536];
+  for (;;) {
+    if (out >= 0 && write(out, buf, sizeof buf) < 0)
+      _exit(1);
+    if (in >= 0 && read(in, buf, sizeof buf) <= 0)
+      _exit(0);
+  }
+}
+
+/* The pipes panel: two real processes joined by a pipe, one writing and
+ * one reading; the writer's pipe is found with the reader at its other
+ * end, both have rates after two reads, and the panel names them. */
+static void test_pipes_panel(void **state) {
+  (void)state;
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t w = fork();
+  if (w == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    close(p[1]);
+    pump(-1, 1);
+  }
+  pid_t r = fork();
+  if (r == 0) {
+    dup2(p[0], 0);
+    close(p[0]);
+    close(p[1]);
+    pump(0, -1);
+  }
+  close(p[0]);
+  close(p[1]);
+  ui_io *io = calloc(1, sizeof *io);
+  pid_t among[] = {r};
+  assert_int_equal(ui_io_update(io, w, among, 1, ft_now_ns()), 0);
+  usleep(200 * 1000);
+  assert_int_equal(ui_io_update(io, w, among, 1, ft_now_ns()), 0);
+  const ft_pipe *pp = NULL;
+  for (size_t i = 0; i < io->npipes; i++)
+    for (size_t k = 0; k < io->pipes[i].nends; k++)
+      if (io->pipes[i].ends[k].pid == r && io->pipes[i].ends[k].fd == 0)
+        pp = &io->pipes[i]; /* (both may share other pipes: the test's stderr) */
+  assert_non_null(pp);
+  bool writer_end = false, reader_end = false;
+  for (size_t k = 0; k < pp->nends; k++) {
+    writer_end |= pp->ends[k].pid == w && pp->ends[k].fd == 1 && pp->ends[k].write;
+    reader_end |= pp->ends[k].pid == r && pp->ends[k].fd == 0 && !pp->ends[k].write;
+  }
+  assert_true(writer_end);
+  assert_true(reader_end);
+  const ui_io_rate *wr = ui_io_rate_of(io, w), *rr = ui_io_rate_of(io, r);
+  assert_non_null(wr);
+  assert_non_null(rr);
+  assert_true(wr->rated && wr->wr > 0);
+  assert_true(rr->rated && rr->rr > 0);
+  kill(w, SIGKILL);
+  kill(r, SIGKILL);
+  waitpid(w, NULL, 0);
+  waitpid(r, NULL, 0);
+
+  fx *f = fx_new(false);
+  f->v.show_io = true;
+  f->v.io = *io;
+  render(f, 160, 40);
+  char want[96];
+  snprintf(want, sizeof want, "Pipes and I/O of %d", (int)w);
+  assert_true(find_line(f, want) > 0);
+  int y = find_line(f, "fd 1 \xe2\x86\x92 pipe");
+  assert_true(y > 0);
+  snprintf(want, sizeof want, "\xe2\x86\x92 %d ", (int)r);
+  int yr = find_line(f, want);
+  assert_true(yr > y);
+  assert_non_null(strstr(f->line, "(fd 0)"));
+  assert_non_null(strstr(f->line, "reads "));
+  /* ASCII, and a panel too small for it all */
+  f->v.ascii = true;
+  f->v.utf8 = false;
+  render(f, 60, 20);
+  assert_grid_inert(&f->g);
+  render(f, 20, 5);
+  f->v.ascii = false;
+  f->v.utf8 = true;
+  render(f, 160, 40);
+  /* i toggles it */
+  ui_key k = {.code = 'i'};
+  ui_keys_handle(&f->v, &k);
+  assert_false(f->v.show_io);
+  render(f, 160, 40);
+  assert_true(find_line(f, "Pipes and I/O") < 0);
+  fx_free(f);
+  free(io);
+}
+
 int main(void) {
   setlocale(LC_CTYPE, "C.UTF-8");
   const struct CMUnitTest tests[] = {
       FT_TEST(test_tree_rows),     FT_TEST(test_folding),          FT_TEST(test_sorting),
       FT_TEST(test_filtering),     FT_TEST(test_exit_rows),        FT_TEST(test_hostile_output),
       FT_TEST(test_narrow_widths), FT_TEST(test_pools_and_queues), FT_TEST(test_keys),
-      FT_TEST(test_paused_copy),   FT_TEST(test_many_processes),
+      FT_TEST(test_paused_copy),   FT_TEST(test_many_processes),   FT_TEST(test_pipes_panel),
   };
   return FT_TEST_RUN(tests, 120);
 }

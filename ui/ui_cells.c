@@ -730,6 +730,10 @@ static void ui__output(ui_grid *g, ui_view *v) {
     return;
   const ft_model_snap *s = v->snap;
   ui_style hs = ui__head_style(v, UI_P_OUTPUT);
+  if (v->show_io) {
+    ui_io_render(g, v, r, L, hs);
+    return;
+  }
   ui_grid_fill(g, r.x, r.y, r.w, hs);
   pid_t pid = ui_view_output_pid(v);
   const ft_mlines *o = ui_view_output(v);

@@ -74,6 +74,27 @@ static void ui__scan(ui_dash *d, uint64_t now) {
   d->last_scan = now;
 }
 
+/* The pipes panel: the shown process's pipes and everyone's rates, read
+ * at most twice a second while it is open, at once when it changes. */
+static void ui__io(ui_dash *d, uint64_t now) {
+  ui_view *v = &d->view;
+  pid_t pid = ui_view_output_pid(v);
+  if (!pid)
+    pid = getpid();
+  if (v->io.pid == pid && v->io.t && now < v->io.t + UI__SCAN_MIN_NS)
+    return;
+  const ft_model_snap *s = ft_model_snapshot(d->model);
+  size_t n = 0;
+  pid_t *among = malloc((s->nprocs + 1) * sizeof *among);
+  if (!among)
+    return;
+  for (size_t i = 0; i < s->nprocs; i++)
+    if (!s->procs[i].exited)
+      among[n++] = s->procs[i].pid;
+  ui_io_update(&v->io, pid, among, n, now);
+  free(among);
+}
+
 static void ui__frame(ui_dash *d) {
   ui_view *v = &d->view;
   uint64_t now = ui__now(d);
@@ -87,6 +108,8 @@ static void ui__frame(ui_dash *d) {
   d->redraw = false;
   if (!v->paused)
     v->now = now;
+  if (v->show_io && !v->paused && !d->o.replay)
+    ui__io(d, ft_now_ns());
   ui_view_build(v, v->paused && d->frozen ? d->frozen : ft_model_snapshot(d->model));
   int w, h;
   ui_term_size(d->term, &w, &h);

@@ -297,6 +297,14 @@ ui_action ui_keys_handle(ui_view *v, const ui_key *k) {
   case UI_K_F9:
     ui__open_signal_menu(v);
     break;
+  case 'i':
+    if (v->replay) {
+      ui_view_say(v, "a recording has no pipes to read");
+      break;
+    }
+    v->show_io = !v->show_io;
+    v->dirty = true;
+    break;
   case 'p':
   case 'P':
     v->paused = !v->paused;
@@ -343,7 +351,8 @@ static void ui__keybar(ui_grid *g, ui_view *v) {
     int prio;
   } keys[] = {{"?", "Help", 0},     {"Tab", "Panel", 1}, {"Enter", "Fold", 3},
               {"c", "Fold all", 6}, {"/", "Filter", 2},  {"s", "Sort", 4},
-              {"k", "Signal", 2},   {"p", "Pause", 5},   {"q", "Quit", 0}};
+              {"k", "Signal", 2},   {"i", "Pipes", 5},   {"p", "Pause", 5},
+              {"q", "Quit", 0}};
   const size_t nk = sizeof keys / sizeof keys[0];
   int maxprio = 6;
   for (; maxprio > 0; maxprio--) {
@@ -407,6 +416,8 @@ static void ui__overlay(ui_grid *g, ui_view *v) {
                                        "/                  filter (Esc clears)",
                                        "s                  sort: PID, CPU%, RSS, AGE, PROCESS",
                                        "k, F9              send a signal to the process",
+                                       "i                  pipes of the process, who holds their",
+                                       "                   other ends, read and write rates",
                                        "p                  pause or resume the display",
                                        "mouse              click selects, wheel scrolls",
                                        "q, F10             quit (asks while work runs)",

@@ -12,6 +12,7 @@
 
 #include "forktop.h"
 #include "ft_model.h"
+#include "ft_tree.h"
 
 /* ---------------------------------------------------------------- view */
 
@@ -57,6 +58,37 @@ typedef struct ui_rect {
   int x, y, w, h;
 } ui_rect;
 
+/* ------------------------------------------------------ pipes and I/O */
+
+#define UI_IO_PIPES 16 /* pipes of the selected process shown */
+#define UI_IO_RATES 32 /* processes whose rates are kept */
+
+/* A process's I/O counters (rchar, wchar) and the rates between two reads. */
+typedef struct ui_io_rate {
+  pid_t pid;
+  uint64_t r, w, t;
+  double rr, wr; /* bytes a second */
+  bool known;    /* the counters could be read */
+  bool rated;    /* and an earlier read gave rates */
+} ui_io_rate;
+
+/* The pipes of one process, with the holders of their other ends. */
+typedef struct ui_io {
+  pid_t pid;
+  uint64_t t;   /* when it was read; 0 never */
+  int err;      /* -errno when its fds could not be read */
+  ft_pipe pipes[UI_IO_PIPES];
+  size_t npipes, more;
+  ui_io_rate rates[UI_IO_RATES];
+  size_t nrates;
+} ui_io;
+
+/* Read pid's pipes, their other ends among[0..n), and everyone's rates
+ * (from the previous read in io); 0 or -errno. */
+int ui_io_update(ui_io *io, pid_t pid, const pid_t *among, size_t n, uint64_t now);
+/* The rates known for pid, or NULL. */
+const ui_io_rate *ui_io_rate_of(const ui_io *io, pid_t pid);
+
 /* Where the cells put each panel, so that keys can page and the mouse can
  * find rows.  A panel with h == 0 is not shown. */
 typedef struct ui_layout {
@@ -78,6 +110,8 @@ typedef struct ui_view {
   char title[64];
   char note[64]; /* shown in the header: how a watched tree is seen */
   bool observer;  /* watching a tree that is not ours (-p): q quits at once */
+  bool show_io;   /* the output panel shows the selected process's pipes and I/O */
+  ui_io io;       /* what it shows (the dashboard reads it from /proc) */
   bool ascii, utf8, replay, paused, finished;
   int exit_status;
   uint64_t now;
@@ -195,6 +229,8 @@ void ui_grid_restyle(ui_grid *g, int x, int y, int w, ui_style st);
 /* printf into the grid through ui_put_text; returns the columns used. */
 int ui_grid_printf(ui_grid *g, int x, int y, int maxw, ui_style st, bool utf8, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+/* Draw the pipes and I/O panel: its title in r, its lines in list. */
+void ui_io_render(ui_grid *g, const ui_view *v, ui_rect r, ui_rect list, ui_style title);
 /* Lay the view out on the grid and draw every panel into it. */
 void ui_cells_render(ui_grid *g, ui_view *v);
 /* The grid's row y as UTF-8 text (for tests and screen dumps); returns out. */
