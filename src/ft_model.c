@@ -436,6 +436,19 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
     m->tot.spawned++;
     m->tot.running++;
     break;
+  case FT_EV_ZOMBIE:
+    /* a watched process whose parent does not reap it */
+    if (!(p = ft__find(m, ev->host, ev->pid))) {
+      if (!(p = ft__proc_new(m, ev->host, ev->pid, ev->t_ns)))
+        return -ENOMEM;
+      ft__copy_name(p->name, sizeof p->name, ev->name);
+      m->tot.spawned++;
+      m->tot.running++;
+    }
+    p->ppid = ev->ppid;
+    p->zombie = true;
+    p->state = 'Z';
+    break;
   case FT_EV_EXEC:
     if ((p = ft__find(m, ev->host, ev->pid))) {
       p->exec_err = ev->u.exec.err;
@@ -608,9 +621,20 @@ void ft_model_tick(ft_model *m, uint64_t now) {
   m->tot.cpu = 0;
   m->tot.rss_kb = 0;
   m->tot.zombies = 0;
+  for (size_t i = 0; i < m->nprocs; i++)
+    m->procs[i].zombie_kids = 0;
   for (size_t i = 0; i < m->nprocs; i++) {
     const ft_mproc *p = &m->procs[i];
-    if (p->exited)
+    if (!p->zombie)
+      continue;
+    m->tot.zombies++;
+    ft_mproc *parent = ft__find(m, p->host, p->ppid);
+    if (parent)
+      parent->zombie_kids++; /* the parent that fails to reap it */
+  }
+  for (size_t i = 0; i < m->nprocs; i++) {
+    const ft_mproc *p = &m->procs[i];
+    if (p->exited || p->zombie)
       continue;
     m->tot.cpu += p->cpu;
     m->tot.rss_kb += p->rss_kb;
@@ -664,6 +688,17 @@ ssize_t ft_model_snap_find(const ft_model_snap *s, pid_t pid) {
 }
 
 /* Record a read of one process. */
+/* A zombie has been reaped. */
+void ft_model_zombie_gone(ft_model *m, pid_t pid) {
+  ft_mproc *p = ft__find(m, 0, pid);
+  if (p && p->zombie) {
+    p->zombie = false;
+    p->state = 0; /* unknown until the next read (if it is still there at all) */
+    m->gen++;
+  }
+}
+
+/* Record a read of pid. */
 void ft_model_set_stat(ft_model *m, const ft_mstat *st, uint64_t now) {
   ft_mproc *p = ft__find(m, 0, st->pid);
   if (!p || p->exited)

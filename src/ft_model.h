@@ -62,6 +62,8 @@ typedef struct ft_mproc {
   uint64_t t_start, t_exit;     /* spawn (or first seen) and exit times */
   bool exited, orphan, core;
   bool requested; /* it died of a signal forktop sent (a stop): not a failure */
+  bool zombie;    /* exited, and its parent does not reap it (a zombie event) */
+  unsigned zombie_kids; /* children of it that are zombies it does not reap */
   int code, signal; /* exit code (signal == 0) or terminating signal */
   /* tasks, for pool workers */
   bool busy;       /* holds a task now */
@@ -219,6 +221,8 @@ typedef struct ft_mstat {
   uint64_t rss_kb;
 } ft_mstat;
 
+/* A zombie of the model has been reaped (or is gone): unmark it. */
+void ft_model_zombie_gone(ft_model *m, pid_t pid);
 /* Record a read of pid taken at time now (CPU % comes from the previous one). */
 void ft_model_set_stat(ft_model *m, const ft_mstat *st, uint64_t now);
 /* Free the model (NULL is a no-op). */

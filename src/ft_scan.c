@@ -7,6 +7,7 @@
  * keeps the totals of the whole tree fresh within a few seconds.  Every
  * item asked for comes from /proc/PID/stat: one file per process. */
 #include "ft_model.h"
+#include "ft_tree.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -110,6 +111,17 @@ int ft_scan_update(ft_scan *s, ft_model *m, const pid_t *pids, size_t n, size_t 
   }
   for (size_t off = 0; off < k; off += FT__SCAN_BATCH)
     ft__scan_batch(s, m, s->pids + off, k - off < FT__SCAN_BATCH ? k - off : FT__SCAN_BATCH, now);
+  /* Zombies stay marked until their parent reaps them (or dies, and the
+   * subreaper does): then /proc no longer shows them as zombies. */
+  const ft_model_snap *snap = ft_model_snapshot(m);
+  for (size_t i = 0; i < snap->nprocs; i++) {
+    const ft_mproc *p = &snap->procs[i];
+    if (!p->zombie || p->host != 0)
+      continue;
+    ft_tree_proc tp;
+    if (ft_tree_read(p->pid, &tp) < 0 || tp.state != 'Z')
+      ft_model_zombie_gone(m, p->pid);
+  }
   return 0;
 }
 

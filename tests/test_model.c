@@ -187,6 +187,29 @@ static void test_reparented_to_root(void **state) {
   ft_model_free(m);
 }
 
+/* A zombie event marks the process and counts it against the parent that
+ * fails to reap it, until the zombie is gone. */
+static void test_zombies_per_parent(void **state) {
+  (void)state;
+  ft_model *m = mk(0, 0);
+  spawn(m, T0 + 1, 2001, "parent", "watched", -1);
+  for (pid_t z = 2002; z <= 2004; z++) {
+    ft_event ev = {.kind = FT_EV_ZOMBIE, .t_ns = T0 + 2, .pid = z, .ppid = 2001, .name = "kid"};
+    assert_int_equal(ft_model_apply(m, &ev), 0);
+  }
+  ft_model_tick(m, T0 + 3);
+  assert_true(find(m, 2003)->zombie);
+  assert_int_equal(find(m, 2003)->ppid, 2001);
+  assert_int_equal(find(m, 2001)->zombie_kids, 3);
+  assert_int_equal(ft_model_snapshot(m)->totals.zombies, 3);
+  ft_model_zombie_gone(m, 2003);
+  ft_model_tick(m, T0 + 4);
+  assert_false(find(m, 2003)->zombie);
+  assert_int_equal(find(m, 2001)->zombie_kids, 2);
+  assert_int_equal(ft_model_snapshot(m)->totals.zombies, 2);
+  ft_model_free(m);
+}
+
 static void test_pool_progress(void **state) {
   (void)state;
   ft_model *m = mk(0, 0);
@@ -552,6 +575,7 @@ int main(void) {
       FT_TEST(test_root_learned_from_events),
       FT_TEST(test_orphan_row),
       FT_TEST(test_reparented_to_root),
+      FT_TEST(test_zombies_per_parent),
       FT_TEST(test_pool_progress),
       FT_TEST(test_worker_replaced),
       FT_TEST(test_expiry),

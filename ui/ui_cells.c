@@ -458,8 +458,11 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const u
   }
   if (p->orphan || p->role == FT_MROLE_ORPHAN)
     col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [orphan]");
-  if (p->state == 'Z' && !p->exited)
+  if (p->zombie || (p->state == 'Z' && !p->exited))
     col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [zombie]");
+  if (p->zombie_kids)
+    col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [%u unreaped]",
+                          p->zombie_kids);
   if (row->folded)
     col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [+%u]",
                           (unsigned)row->hidden);

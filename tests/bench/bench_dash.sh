@@ -1,16 +1,21 @@
 #!/bin/sh
-# bench_dash.sh FORKTOP_BINARY [PROCESSES] - what the dashboard costs.
+# bench_dash.sh FORKTOP_BINARY [PROCESSES] - what the dashboard costs, side
+# by side with its anchors in one run.
 #
 # 1. forktop's own CPU while it shows PROCESSES (default 2000) live
 #    processes at 10 updates a second in a 120x40 tmux pane, measured from
 #    /proc over 10 s once every process is up; the same workload headless
-#    for comparison.  Target: at most 5 % of one CPU.
+#    for comparison, and the anchors: a bare C loop reading every
+#    /proc/PID/stat ten times a second (anchor_procscan, built next to this
+#    script), and htop -d 1 in the same pane when htop is installed.
+#    Target: at most 5 % of one CPU.
 # 2. The wall time a fixed-work workload (two workers, short CPU tasks)
 #    loses to the dashboard against headless: the pool's own start-to-end
 #    time from a --record stream, median of 3 runs each.  Target: <= 2 %.
 #
 # A benchmark, not a test: it prints figures and never fails on them.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../screen/lib.sh" "$@"
+ANCHOR=$(dirname "$FORKTOP")/tests/bench/anchor_procscan
 N=${2:-2000}
 HZ=$(getconf CLK_TCK)
 WORK=$(mktemp -d)
@@ -64,10 +69,49 @@ cpu_of() {
   FT_PID=
 }
 
+# anchor_of [htop]: forktop headless holds the N processes; the anchor runs 10 s
+anchor_of() {
+  start 120 40 --headless run "$WORK/many.ini"
+  deadline=$(($(date +%s) + 120))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    [ "$(ps -o pid= --ppid "$FT_PID" | wc -l)" -ge "$N" ] && break
+    sleep 0.5
+  done
+  sleep 2
+  if [ "${1:-}" = htop ]; then
+    tm split-window -t "$SESSION" "htop -d 1"
+    sleep 1
+    hp=$(pgrep -n -x htop)
+    t1=$(ticks "$hp")
+    s1=$(date +%s.%N)
+    sleep 10
+    t2=$(ticks "$hp")
+    s2=$(date +%s.%N)
+    awk -v a="$t1" -v b="$t2" -v x="$s1" -v y="$s2" -v hz="$HZ" \
+      'BEGIN { printf "%.2f", (b - a) / hz / (y - x) * 100 }'
+  else
+    "$ANCHOR" "$FT_PID" 10 | awk '{ print $2 }'
+  fi
+  tm kill-server
+  i=0
+  while kill -0 "$FT_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  FT_PID=
+}
+
 dash=$(cpu_of)
 echo "forktop CPU showing $N live processes, dashboard at 10 Hz: $dash %"
 head=$(cpu_of --headless)
 echo "forktop CPU with the same workload headless:             $head %"
+if [ -x "$ANCHOR" ]; then
+  bare=$(anchor_of)
+  echo "anchor: a bare C loop reading every /proc/PID/stat at 10 Hz: $bare %" \
+    "(forktop's dashboard: $(awk -v a="$bare" -v b="$dash" 'BEGIN { printf "%.1fx", a / b }') less)"
+fi
+if command -v htop >/dev/null 2>&1; then
+  h=$(anchor_of htop)
+  echo "anchor: htop -d 1 showing the same tree:                  $h %" \
+    "(forktop's dashboard: $(awk -v a="$h" -v b="$dash" 'BEGIN { printf "%.1fx", a / b }') less)"
+fi
 
 # wall_of MODE: the pool's start-to-end time, from the recorded stream
 wall_of() {
