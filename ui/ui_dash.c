@@ -95,21 +95,34 @@ static void ui__io(ui_dash *d, uint64_t now) {
   free(among);
 }
 
+/* The view's rows point into the snapshot it was built from, and an event
+ * may since have grown (moved) the model's arrays: anything that reads the
+ * rows between frames (the /proc reads, a key) rebuilds it first.  Paused,
+ * the view shows a copy that never moves. */
+static void ui__rebuild(ui_dash *d) {
+  ui_view *v = &d->view;
+  ui_view_build(v, v->paused && d->frozen ? d->frozen : ft_model_snapshot(d->model));
+}
+
 static void ui__frame(ui_dash *d) {
   ui_view *v = &d->view;
   uint64_t now = ui__now(d);
   if (d->due && !v->paused) {
     ft_model_tick(d->model, now);
     if (d->scan &&
-        now >= d->last_scan + (d->period > UI__SCAN_MIN_NS ? d->period : UI__SCAN_MIN_NS))
+        now >= d->last_scan + (d->period > UI__SCAN_MIN_NS ? d->period : UI__SCAN_MIN_NS)) {
+      ui__rebuild(d);
       ui__scan(d, now);
+    }
   }
   d->due = false;
   d->redraw = false;
   if (!v->paused)
     v->now = now;
-  if (v->show_io && !v->paused && !d->o.replay)
+  if (v->show_io && !v->paused && !d->o.replay) {
+    ui__rebuild(d);
     ui__io(d, ft_now_ns());
+  }
   ui_view_build(v, v->paused && d->frozen ? d->frozen : ft_model_snapshot(d->model));
   int w, h;
   ui_term_size(d->term, &w, &h);
@@ -182,6 +195,7 @@ static void ui__on_stdin(int fd, uint32_t events, void *ud) {
   /* bounded: a terminal that never runs dry must not hold the loop */
   for (int n = 0; n < 256 && ui_term_key(d->term, &k); n++) {
     d->redraw = true;
+    ui__rebuild(d);
     if (k.code != UI_K_NONE)
       ui__act(d, ui_keys_handle(&d->view, &k));
   }

@@ -32,6 +32,11 @@ unset LC_ALL LC_CTYPE NO_COLOR
 CONF=${TMPDIR:-/tmp}/ftscreen-$$.conf
 echo 'set -g set-clipboard on' >"$CONF"
 tm() { tmux -L "$SOCK" -f "$CONF" "$@"; }
+# In a sanitizer build, a report would only scribble on the pane: send
+# reports to files instead, and fail the test when there is one.
+SANLOG=${TMPDIR:-/tmp}/ftscreen-$$-san
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANLOG"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$SANLOG"
 
 # Every process below $1, deepest last.
 descendants() {
@@ -44,6 +49,7 @@ descendants() {
 cleanup() {
   set +e
   rm -f "$CONF"
+  sanitizer_check
   pids=
   [ -n "$FT_PID" ] && pids="$FT_PID $(descendants "$FT_PID")"
   tm kill-server 2>/dev/null
@@ -61,6 +67,19 @@ cleanup() {
       kill -KILL "$p" 2>/dev/null
     fi
   done
+  sanitizer_check
+}
+
+# A sanitizer report from any process of the test fails it.
+sanitizer_check() {
+  for f in "$SANLOG".*; do
+    [ -e "$f" ] || continue
+    echo "FAIL: $TEST: a sanitizer report ($f):"
+    cat "$f"
+    rm -f "$f"
+    SAN_FAILED=1
+  done
+  [ -z "${SAN_FAILED:-}" ] || exit 1
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
