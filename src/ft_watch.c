@@ -96,6 +96,12 @@ static void ft__wspawn(ft_watch *w, pid_t pid, pid_t ppid) {
   if (ft__wfind(w, pid) || !(p = ft__wadd(w, pid, ppid)))
     return;
   ft__read_comm(pid, p->comm, sizeof p->comm);
+  if (!p->comm[0]) {
+    /* gone already (its exit came first): a child starts with its parent's name */
+    const ft__wproc *parent = ft__wfind(w, ppid);
+    if (parent)
+      memcpy(p->comm, parent->comm, sizeof p->comm);
+  }
   p->ours = ft__ptab_get(w->loop, pid) != NULL;
   if (!p->ours)
     ft__wemit(w, FT_EV_SPAWN, pid, ppid, p->comm);
@@ -111,6 +117,8 @@ static void ft__wexit(ft_watch *w, pid_t pid, pid_t ppid, bool known, int code, 
     return;
   char comm[32];
   bool ours = p->ours;
+  if (ppid <= 0)
+    ppid = p->ppid; /* the kernel did not say (an exit reported before its fork) */
   memcpy(comm, p->comm, sizeof comm);
   ft__wdel(w, pid);
   if (ours || ppid == w->loop->pid || ft__ptab_get(w->loop, pid))
@@ -167,7 +175,10 @@ static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events) {
         pid_t pid = pe->event_data.exec.process_tgid;
         ft__wproc *p = ft__wfind(w, pid);
         if (pe->event_data.exec.process_pid == pid && p) {
-          ft__read_comm(pid, p->comm, sizeof p->comm);
+          char comm[sizeof p->comm];
+          ft__read_comm(pid, comm, sizeof comm);
+          if (comm[0]) /* gone already: keep the name it had */
+            memcpy(p->comm, comm, sizeof comm);
           if (!p->ours)
             ft__wemit(w, FT_EV_EXEC, pid, p->ppid, p->comm);
         }

@@ -473,6 +473,7 @@ class Watch(ForktopCase):
         exits = [e for e in evs if e["ev"] == "exit" and e["ppid"] == shell]
         self.assertEqual(len(exits), 1001)
         self.assertTrue(all(e["code"] == 0 for e in exits))
+        self.assertTrue(all(e.get("name") for e in exits))  # even those gone before /proc was read
         self.assertEqual(s["unknown"], 0)
 
     @unittest.skipUnless(os.geteuid() == 0, "the process-event connector needs root")
