@@ -1,6 +1,7 @@
 /* ui_bench.c - `forktop bench`: run one workload at several pool sizes,
  * several times each, and say which size runs it fastest and why. */
 #include "ui_bench.h"
+#include "ui.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -126,8 +127,10 @@ static void ui_probe_rss(ft_timer *t, void *ud) {
 
 static double ui_tv(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
 
-/* Run the workload once at `workers`; 0, or -1 when it could not run. */
-static int ui_bench_once(const char *path, const ui_opts *uo, int workers, ui_bench_run *out) {
+/* Run the workload once at `workers`; 0, 1 when the live view stopped it
+ * (nothing measured), or -1 when it could not run.  Messages go to errf. */
+static int ui_bench_once(const char *path, const ui_opts *uo, int workers, ui_bench_run *out,
+                         ui_bench_live *live, FILE *errf) {
   char wset[32];
   snprintf(wset, sizeof wset, "workers=%d", workers);
   char **sets = calloc(uo->nsets + 1, sizeof *sets);
@@ -143,24 +146,30 @@ static int ui_bench_once(const char *path, const ui_opts *uo, int workers, ui_be
   ui_probe probe = {0};
   int rc = ft_plan_load(path, sets, uo->nsets + 1, &plan, &err);
   if (rc < 0) {
-    fprintf(stderr, "forktop: %.*s\n", (int)err.len, err.data);
+    fprintf(errf, "forktop: %.*s\n", (int)err.len, err.data);
     goto done;
   }
   if ((rc = ft_loop_new(&loop)) < 0 || (rc = ft_runner_new(loop, plan, &r)) < 0 ||
       (rc = ft_timer_new(loop, &t)) < 0) {
-    fprintf(stderr, "forktop: cannot run: %s\n", ft_strerror(rc));
+    fprintf(errf, "forktop: cannot run: %s\n", ft_strerror(rc));
     goto done;
   }
   probe.loop = loop;
   ft_loop_add_hook(loop, ui_probe_hook, &probe);
   ft_timer_start(t, 20 * 1000 * 1000, 50 * 1000 * 1000, ui_probe_rss, &probe);
+  if (live && ui_bench_live_attach(live, loop, r) < 0)
+    fprintf(errf, "forktop: the live view cannot follow this run\n");
   struct rusage ru0, ru1;
   getrusage(RUSAGE_CHILDREN, &ru0);
   uint64_t t0 = ft_now_ns();
   rc = ft_runner_start(r);
+  /* q, Ctrl-C or a stop signal in the live view stops the runner; the
+   * loop runs on until the workload is gone */
   while (rc >= 0 && !ft_runner_done(r))
     rc = ft_loop_run(loop, FT_RUN_ONCE);
   uint64_t t1 = ft_now_ns();
+  ui_bench_live_detach(live); /* before the runner and the loop go */
+  bool aborted = ui_bench_live_aborted(live) != 0;
   ft_run_summary sum;
   ft_runner_summary(r, &sum);
   out->exit_status = rc < 0 ? 1 : ft_runner_exit_status(r);
@@ -177,15 +186,16 @@ static int ui_bench_once(const char *path, const ui_opts *uo, int workers, ui_be
   out->peak_rss_kb = probe.peak_rss_kb;
   out->tasks = sum.tasks;
   out->tasks_failed = sum.tasks_failed;
-  rc = 0;
+  rc = aborted ? 1 : 0;
 done:
+  ui_bench_live_detach(live);
   ft_timer_free(t);
   ft_runner_free(r);
   ft_loop_free(loop);
   ft_plan_free(plan);
   ft_buf_free(&err);
   free(sets);
-  return rc < 0 ? -1 : 0;
+  return rc < 0 ? -1 : rc;
 }
 
 /* ------------------------------------------------------------- the sweep */
@@ -285,6 +295,66 @@ static int ui_bench_export(const char *path, int (*fn)(const ui_bench_result *, 
   return 0;
 }
 
+/* While the live view has the terminal, what would be printed is kept in
+ * memory and printed once the terminal is restored. */
+typedef struct ui_bench_out {
+  FILE *out, *err;
+  char *obuf, *ebuf;
+  size_t olen, elen;
+} ui_bench_out;
+
+static bool ui_bench_out_hold(ui_bench_out *o) {
+  o->out = open_memstream(&o->obuf, &o->olen);
+  o->err = open_memstream(&o->ebuf, &o->elen);
+  return o->out && o->err;
+}
+
+static void ui_bench_out_release(ui_bench_out *o) {
+  if (o->out && o->out != stdout && fclose(o->out) == 0)
+    fwrite(o->obuf, 1, o->olen, stdout);
+  if (o->err && o->err != stderr && fclose(o->err) == 0)
+    fwrite(o->ebuf, 1, o->elen, stderr);
+  free(o->obuf);
+  free(o->ebuf);
+  *o = (ui_bench_out){.out = stdout, .err = stderr};
+}
+
+/* Open the live view when the dashboard is asked for and there is a
+ * terminal; without one (or when it cannot open) the sweep prints lines. */
+static ui_bench_live *ui_bench_live_start(const ui_opts *uo, const ui_bench_opts *bo,
+                                          const char *name, const ui_bench_result *res,
+                                          ui_bench_out *o) {
+  ui_bench_live *live = NULL;
+  if (uo->mode != UI_DASHBOARD)
+    return NULL;
+  int rc = ui_bench_live_open(bo, uo->delay_tenths, uo->ascii, name, res, &live);
+  if (rc < 0 && rc != -ENOTTY)
+    fprintf(stderr, "forktop: cannot open the live view (%s); printing lines\n", ft_strerror(rc));
+  if (rc < 0)
+    return NULL;
+  if (!ui_bench_out_hold(o)) {
+    ui_bench_live_close(live);
+    ui_bench_out_release(o);
+    return NULL;
+  }
+  return live;
+}
+
+/* The sweep was stopped (q, Ctrl-C, a signal): what was measured so far. */
+static void ui_bench_partial(ui_bench_result *res, int stop) {
+  if (stop == 1)
+    printf("forktop bench: stopped with q");
+  else
+    printf("forktop bench: stopped by %s", ft_signal_name(stop - 128));
+  if (!res->nsizes) {
+    printf("; nothing was measured\n");
+    return;
+  }
+  printf("; what was measured so far:\n");
+  ui_bench_finish(res);
+  ui_bench_table(res, stdout);
+}
+
 /* Run the sweep; the exit status says whether every run succeeded. */
 int ui_bench(const char *path, const ui_opts *uo, const ui_bench_opts *bo) {
   ft_plan *plan;
@@ -306,32 +376,69 @@ int ui_bench(const char *path, const ui_opts *uo, const ui_bench_opts *bo) {
   res.runs = bo->runs;
   res.warmup = bo->warmup;
   ui_bench_machine(&res);
-  int status = 0;
-  printf("forktop bench: %s, pool sizes", plan->name);
+  ui_bench_out o = {.out = stdout, .err = stderr};
+  ui_bench_live *live = ui_bench_live_start(uo, bo, plan->name, &res, &o);
+  int status = 0, stop = 0; /* stop: the exit status the live view asked for */
+  size_t finished = 0;      /* sizes summarised */
+  fprintf(o.out, "forktop bench: %s, pool sizes", plan->name);
   for (size_t i = 0; i < bo->nsizes; i++)
-    printf(" %d", bo->sizes[i]);
-  printf(", %d run(s) each after %d warm-up run(s)\n", bo->runs, bo->warmup);
-  for (size_t i = 0; i < bo->nsizes && status == 0; i++) {
+    fprintf(o.out, " %d", bo->sizes[i]);
+  fprintf(o.out, ", %d run(s) each after %d warm-up run(s)\n", bo->runs, bo->warmup);
+  for (size_t i = 0; i < bo->nsizes && status == 0 && !stop; i++) {
     ui_bench_size *z = &res.sizes[res.nsizes++];
     z->workers = bo->sizes[i];
     z->runs = calloc((size_t)bo->runs, sizeof *z->runs);
     for (int k = -bo->warmup; k < bo->runs; k++) {
       ui_bench_run run = {0};
-      if (ui_bench_once(path, uo, z->workers, &run) < 0) {
+      if (live)
+        ui_bench_live_run_begin(live, i, k);
+      int rc = ui_bench_once(path, uo, z->workers, &run, live, o.err);
+      if (rc < 0) {
         status = 2;
         break;
       }
-      printf("  %3d workers, %s %d: %.3f s%s\n", z->workers, k < 0 ? "warm-up" : "run", k < 0 ? k + bo->warmup + 1 : k + 1,
-             run.wall, run.exit_status ? " (failed)" : "");
-      fflush(stdout);
-      if (k >= 0)
-        z->runs[z->nruns++] = run;
+      if (rc == 0) {
+        fprintf(o.out, "  %3d workers, %s %d: %.3f s%s\n", z->workers, k < 0 ? "warm-up" : "run",
+                k < 0 ? k + bo->warmup + 1 : k + 1, run.wall, run.exit_status ? " (failed)" : "");
+        fflush(o.out);
+        if (k >= 0)
+          z->runs[z->nruns++] = run;
+      }
+      if (live) {
+        ui_bench_live_poll(live, finished);
+        if ((stop = ui_bench_live_aborted(live)))
+          break;
+      }
     }
-    if (z->nruns)
+    if (z->nruns) {
       ui_bench_finish_size(&res, z);
+      if (!stop)
+        finished++;
+    } else if (stop) {
+      free(z->runs); /* stopped before its first measured run */
+      *z = (ui_bench_size){0};
+      res.nsizes--;
+    }
+    if (live && !stop) {
+      ui_bench_live_poll(live, finished);
+      stop = ui_bench_live_aborted(live);
+    }
   }
-  if (status == 0) {
+  bool complete = status == 0 && !stop;
+  if (complete) {
     ui_bench_finish(&res);
+    if (live)
+      ui_bench_live_finish(live, res.nsizes);
+  }
+  /* the terminal is restored before anything is printed */
+  int asked = ui_bench_live_close(live);
+  if (asked)
+    stop = asked;
+  ui_bench_out_release(&o);
+  if (status == 0 && !complete) {
+    ui_bench_partial(&res, stop);
+    status = stop;
+  } else if (status == 0) {
     ui_bench_table(&res, stdout);
     for (size_t i = 0; i < res.nsizes; i++)
       if (res.sizes[i].failed_runs)
@@ -341,6 +448,8 @@ int ui_bench(const char *path, const ui_opts *uo, const ui_bench_opts *bo) {
         ui_bench_export(bo->export_md, ui_bench_export_markdown, &res) < 0 ||
         ui_bench_export(bo->export_svg, ui_bench_export_svg, &res) < 0)
       status = 1;
+    if (stop) /* a stop signal while the final screen showed */
+      status = stop;
   }
   for (size_t i = 0; i < res.nsizes; i++)
     free(res.sizes[i].runs);

@@ -521,8 +521,9 @@ static void ui__tree(ui_grid *g, ui_view *v) {
 
 /* --------------------------------------------------------- pools, queues */
 
-static int ui__bar(ui_grid *g, const ui_view *v, int x, int y, int w, uint64_t total, uint64_t a,
-                   uint64_t b) {
+/* A progress bar of w cells: a done, b failed, out of total. */
+int ui_grid_bar(ui_grid *g, int x, int y, int w, bool ascii, uint64_t total, uint64_t a,
+                uint64_t b) {
   if (w < 3)
     return 0;
   int inner = w - 2, na = 0, nb = 0;
@@ -534,9 +535,9 @@ static int ui__bar(ui_grid *g, const ui_view *v, int x, int y, int w, uint64_t t
     if (na + nb > inner)
       na = inner - nb;
   }
-  uint32_t full = v->ascii ? '#' : 0x2588, fail = v->ascii ? 'x' : 0x2588,
-           empty = v->ascii ? '.' : 0x2591;
-  ui_grid_set(g, x, y, v->ascii ? '[' : 0x2595, UI_S_DIM);
+  uint32_t full = ascii ? '#' : 0x2588, fail = ascii ? 'x' : 0x2588,
+           empty = ascii ? '.' : 0x2591;
+  ui_grid_set(g, x, y, ascii ? '[' : 0x2595, UI_S_DIM);
   for (int i = 0; i < inner; i++)
     ui_grid_set(g, x + 1 + i, y,
                 i < na        ? full
@@ -545,7 +546,7 @@ static int ui__bar(ui_grid *g, const ui_view *v, int x, int y, int w, uint64_t t
                 i < na        ? UI_S_BAR_DONE
                 : i < na + nb ? UI_S_BAR_FAIL
                               : UI_S_BAR_EMPTY);
-  ui_grid_set(g, x + w - 1, y, v->ascii ? ']' : 0x258F, UI_S_DIM);
+  ui_grid_set(g, x + w - 1, y, ascii ? ']' : 0x258F, UI_S_DIM);
   return w;
 }
 
@@ -574,7 +575,7 @@ static void ui__pools(ui_grid *g, ui_view *v) {
     x = L.x + 2 + (namew > 12 ? namew : 12);
     int bw = L.w / 4 < 10 ? 10 : L.w / 4 > 40 ? 40 : L.w / 4;
     if (x + bw < end)
-      x += ui__bar(g, v, x, y, bw, p->total, p->done, p->failed) + 1;
+      x += ui_grid_bar(g, x, y, bw, v->ascii, p->total, p->done, p->failed) + 1;
     x += ui_grid_printf(g, x, y, end - x, UI_S_NORMAL, v->utf8, "%llu/%llu",
                         (unsigned long long)(p->done + p->failed), (unsigned long long)p->total);
     if (p->failed)
@@ -623,7 +624,7 @@ static void ui__queues(ui_grid *g, ui_view *v) {
     x = L.x + 14;
     int bw = L.w / 8 < 8 ? 8 : L.w / 8 > 20 ? 20 : L.w / 8;
     if (x + bw < end)
-      x += ui__bar(g, v, x, y, bw, q->st.capacity, q->st.depth, 0) + 1;
+      x += ui_grid_bar(g, x, y, bw, v->ascii, q->st.capacity, q->st.depth, 0) + 1;
     x += ui_grid_printf(g, x, y, end - x, UI_S_NORMAL, v->utf8,
                         "%llu/%llu  put %.1f/s get %.1f/s  ", (unsigned long long)q->st.depth,
                         (unsigned long long)q->st.capacity, q->put_rate, q->get_rate);

@@ -229,6 +229,10 @@ void ui_grid_restyle(ui_grid *g, int x, int y, int w, ui_style st);
 /* printf into the grid through ui_put_text; returns the columns used. */
 int ui_grid_printf(ui_grid *g, int x, int y, int maxw, ui_style st, bool utf8, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+/* A progress bar of w cells: a done, b failed, out of total (ASCII or
+ * block characters); returns w. */
+int ui_grid_bar(ui_grid *g, int x, int y, int w, bool ascii, uint64_t total, uint64_t a,
+                uint64_t b);
 /* Draw the pipes and I/O panel: its title in r, its lines in list. */
 void ui_io_render(ui_grid *g, const ui_view *v, ui_rect r, ui_rect list, ui_style title);
 /* Lay the view out on the grid and draw every panel into it. */
