@@ -413,10 +413,10 @@ static uint64_t ft__status_mask(const char *text, const char *key) {
   return m;
 }
 
-/* Reset to the default every signal that is caught or ignored.  The kernel
- * says which in /proc/self/status (one read instead of 64 sigactions); if
- * it cannot be read, every signal is reset. */
-static void ft__child_reset_signals(void) {
+/* The signals that are caught or ignored (bit s-1 for signal s).  The
+ * kernel says which in /proc/self/status (one read instead of 64
+ * sigactions); if it cannot be read, every signal counts. */
+static uint64_t ft__handled_signals(void) {
   char text[4096];
   uint64_t mask = ~0ull;
   int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
@@ -428,13 +428,19 @@ static void ft__child_reset_signals(void) {
       mask = ft__status_mask(text, "SigIgn:") | ft__status_mask(text, "SigCgt:");
     }
   }
+  return mask;
+}
+
+/* In the child: every signal in mask back to its default disposition. */
+static void ft__child_reset_signals(uint64_t mask) {
   for (int s = 1; s < NSIG && s <= 64; s++)
     if ((mask >> (s - 1)) & 1 && s != SIGKILL && s != SIGSTOP)
       signal(s, SIG_DFL);
 }
 
-static void ft__child_main(ft_loop *loop, const ft__spawn_opts *o, ft__fdpair io[3], int errfd) {
-  ft__child_reset_signals();
+static void ft__child_main(ft_loop *loop, const ft__spawn_opts *o, ft__fdpair io[3], int errfd,
+                           uint64_t handled) {
+  ft__child_reset_signals(handled);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -577,12 +583,19 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  /* Which signals the child must reset is read here, in the parent, not in
+   * the child: there every page written after the fork is a copy-on-write
+   * fault, and /proc/self/status needs a page of buffer.  With every
+   * signal blocked nothing of ours can install a handler in between; the
+   * engine is single-threaded, so only another thread of the application
+   * could, and a handler it caught would be reset by exec anyway. */
+  uint64_t handled = ft__handled_signals();
   c->start_ns = ft_now_ns();
   pid_t pid = fork();
   if (pid == 0) {
     if (errpipe[0] >= 0)
       close(errpipe[0]);
-    ft__child_main(loop, o, io, errpipe[1]);
+    ft__child_main(loop, o, io, errpipe[1], handled);
   }
   int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);

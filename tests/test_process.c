@@ -138,6 +138,37 @@ static void test_exit_codes(void **state) {
   assert_false(ex->ev.u.exit.requested); /* it crashed: nobody asked */
 }
 
+static void on_usr2(int signo) { (void)signo; }
+
+/* 0 when every signal has its default disposition and none is blocked. */
+static int check_signals(void *arg) {
+  (void)arg;
+  sigset_t mask;
+  sigprocmask(SIG_SETMASK, NULL, &mask);
+  for (int s = 1; s < 32; s++) {
+    struct sigaction sa;
+    if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) < 0)
+      continue;
+    if (sa.sa_handler != SIG_DFL)
+      return 10 + s;
+    if (sigismember(&mask, s))
+      return 50 + s;
+  }
+  return 0;
+}
+
+/* A child starts with default dispositions and an empty mask, whatever the
+ * parent ignores, catches or blocks (the loop blocks SIGCHLD and SIGPIPE). */
+static void test_child_signals_reset(void **state) {
+  ft_test *t = *state;
+  struct sigaction ign = {.sa_handler = SIG_IGN}, h = {.sa_handler = on_usr2}, old1, old2;
+  sigaction(SIGUSR1, &ign, &old1);
+  sigaction(SIGUSR2, &h, &old2);
+  assert_int_equal(run_target(t, check_signals, NULL), 0);
+  sigaction(SIGUSR1, &old1, NULL);
+  sigaction(SIGUSR2, &old2, NULL);
+}
+
 /* join with a timeout returns FT_ETIMEDOUT; terminate gives -SIGTERM. */
 static void test_join_timeout_and_terminate(void **state) {
   ft_test *t = *state;
@@ -324,6 +355,7 @@ int main(void) {
       FT_TEST(test_process_prints_1_2_3),
       FT_TEST(test_exit_codes),
       FT_TEST(test_join_timeout_and_terminate),
+      FT_TEST(test_child_signals_reset),
       FT_TEST(test_exec_missing_program),
       FT_TEST(test_exec_not_executable),
       FT_TEST(test_exec_echo),
