@@ -134,6 +134,50 @@ static void test_map_and_map_async_in_order(void **state) {
   close_join_free(p);
 }
 
+/* Big maps one after another, each on a new pool: their bookkeeping takes
+ * megabytes (huge-page mappings); every result is right every time, a
+ * failure included. */
+static int square_or_fail(ft_slice arg, ft_buf *out) {
+  uint64_t v = get_u64(arg);
+  if (v == 7777)
+    return 3;
+  return put_u64(out, v * v);
+}
+
+static void test_big_maps_reuse_buffers(void **state) {
+  ft_test *t = *state;
+  enum { N = 70000 }; /* its outcomes take more than 2 MiB: a big buffer */
+  uint64_t *vals = malloc(N * sizeof *vals);
+  ft_slice *items = malloc(N * sizeof *items);
+  size_t n = N;
+  for (int round = 0; round < 3; round++) {
+    ft_pool *p = new_pool(t, 2, 0);
+    for (size_t i = 0; i < n; i++) {
+      vals[i] = (uint64_t)i + (uint64_t)round * 1000000u;
+      items[i] = (ft_slice){&vals[i], sizeof vals[i]};
+    }
+    ft_result *r;
+    int rc = ft_pool_map(p, square_or_fail, items, n, round == 1 ? 0 : 1000, &r);
+    assert_int_equal(rc, round == 0 ? FT_ETASK : 0);
+    assert_int_equal(ft_result_count(r), n);
+    for (size_t i = 0; i < n; i++) {
+      ft_item it;
+      assert_int_equal(ft_result_item(r, i, &it), 0);
+      if (round == 0 && i == 7777) {
+        assert_int_equal(it.status, FT_ETASK);
+        assert_int_equal(it.code, 3);
+        continue;
+      }
+      assert_int_equal(it.status, 0);
+      assert_int_equal(get_u64(it.value), vals[i] * vals[i]);
+    }
+    ft_result_free(r);
+    close_join_free(p);
+  }
+  free(vals);
+  free(items);
+}
+
 static int add(size_t argc, const ft_slice *argv, ft_buf *out) {
   uint64_t s = 0;
   for (size_t i = 0; i < argc; i++)
@@ -506,6 +550,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       FT_TEST(test_pool35_apply_async_random_sleeps),
       FT_TEST(test_map_and_map_async_in_order),
+      FT_TEST(test_big_maps_reuse_buffers),
       FT_TEST(test_starmap),
       FT_TEST(test_chunksize_dispatches),
       FT_TEST(test_maxtasksperchild),
