@@ -47,55 +47,55 @@ INI
 
 ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 
-# cpu_of MODE...: start forktop, wait until all N are running, measure 10 s
-cpu_of() {
-  start 120 40 "$@" run "$WORK/many.ini"
-  deadline=$(($(date +%s) + 120))
-  while [ "$(date +%s)" -lt "$deadline" ]; do
-    [ "$(ps -o pid= --ppid "$FT_PID" | wc -l)" -ge "$N" ] && break
-    sleep 0.5
-  done
-  sleep 2 # the spawn burst is over
-  t1=$(ticks "$FT_PID")
-  s1=$(date +%s.%N)
-  sleep 10
-  t2=$(ticks "$FT_PID")
-  s2=$(date +%s.%N)
-  awk -v a="$t1" -v b="$t2" -v x="$s1" -v y="$s2" -v hz="$HZ" \
-    'BEGIN { printf "%.2f", (b - a) / hz / (y - x) * 100 }'
-  tm kill-server
-  i=0
-  while kill -0 "$FT_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  FT_PID=
-}
-
-# anchor_of [htop]: forktop headless holds the N processes; the anchor runs 10 s
-anchor_of() {
-  start 120 40 --headless run "$WORK/many.ini"
+# all_up: wait until forktop has its N children, and the spawn burst is over
+all_up() {
   deadline=$(($(date +%s) + 120))
   while [ "$(date +%s)" -lt "$deadline" ]; do
     [ "$(ps -o pid= --ppid "$FT_PID" | wc -l)" -ge "$N" ] && break
     sleep 0.5
   done
   sleep 2
-  if [ "${1:-}" = htop ]; then
-    tm split-window -t "$SESSION" "htop -d 1"
-    sleep 1
-    hp=$(pgrep -n -x htop)
-    t1=$(ticks "$hp")
-    s1=$(date +%s.%N)
-    sleep 10
-    t2=$(ticks "$hp")
-    s2=$(date +%s.%N)
-    awk -v a="$t1" -v b="$t2" -v x="$s1" -v y="$s2" -v hz="$HZ" \
-      'BEGIN { printf "%.2f", (b - a) / hz / (y - x) * 100 }'
-  else
-    "$ANCHOR" "$FT_PID" 10 | awk '{ print $2 }'
-  fi
+}
+
+# cpu_pct PID: its CPU over the next 10 s, in % of one CPU
+cpu_pct() {
+  t1=$(ticks "$1")
+  s1=$(date +%s.%N)
+  sleep 10
+  t2=$(ticks "$1")
+  s2=$(date +%s.%N)
+  awk -v a="$t1" -v b="$t2" -v x="$s1" -v y="$s2" -v hz="$HZ" \
+    'BEGIN { printf "%.2f", (b - a) / hz / (y - x) * 100 }'
+}
+
+# stop: end this forktop (its pane goes, it gets SIGHUP) and wait for it
+stop() {
   tm kill-server
   i=0
   while kill -0 "$FT_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
   FT_PID=
+}
+
+# cpu_of MODE...: forktop's own CPU while it holds the N processes
+cpu_of() {
+  start 120 40 "$@" run "$WORK/many.ini"
+  all_up
+  cpu_pct "$FT_PID"
+  stop
+}
+
+# anchor_of [htop]: forktop headless holds the N processes; the anchor runs 10 s
+anchor_of() {
+  start 120 40 --headless run "$WORK/many.ini"
+  all_up
+  if [ "${1:-}" = htop ]; then
+    tm split-window -t "$SESSION" "htop -d 1"
+    sleep 1
+    cpu_pct "$(pgrep -n -x htop)"
+  else
+    "$ANCHOR" "$FT_PID" 10 | awk '{ print $2 }'
+  fi
+  stop
 }
 
 dash=$(cpu_of)
