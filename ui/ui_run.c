@@ -21,6 +21,7 @@ typedef struct ui_session {
   ui_json *json, *record;
   ui_dash *dash;
   int signo;
+  char complaints[1024]; /* said while the dashboard had the screen */
 } ui_session;
 
 static void ui_on_signal(int signo, void *ud) {
@@ -80,25 +81,22 @@ static void ui_print_summary(FILE *f, const char *name, const ft_run_summary *su
 
 /* While the dashboard owns the terminal, a message printed to stderr would
  * be drawn over: it is kept and printed once the terminal is restored. */
-static char ui_complaints[1024];
-
 static void ui_complain(ui_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void ui_complain(ui_session *s, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   if (s->dash) {
-    size_t n = strlen(ui_complaints);
-    vsnprintf(ui_complaints + n, sizeof ui_complaints - n, fmt, ap);
+    size_t n = strlen(s->complaints);
+    vsnprintf(s->complaints + n, sizeof s->complaints - n, fmt, ap);
   } else {
     vfprintf(stderr, fmt, ap);
   }
   va_end(ap);
 }
 
-static void flush_complaints(ui_session *s) {
-  (void)s;
-  fputs(ui_complaints, stderr);
-  ui_complaints[0] = '\0';
+static void ui_complaints_flush(ui_session *s) {
+  fputs(s->complaints, stderr);
+  s->complaints[0] = '\0';
 }
 
 /* Open the dashboard; without a terminal (or when it cannot open) the
@@ -198,7 +196,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   /* the terminal is restored before anything more is printed */
   ui_dash_free(s.dash);
   s.dash = NULL;
-  flush_complaints(&s);
+  ui_complaints_flush(&s);
   ft_timer *linger = NULL;
   uint64_t until = ft_now_ns() + UI_LINGER_NS;
   if (!s.signo && !quit && ft_timer_new(loop, &linger) == 0)
