@@ -118,6 +118,15 @@ void ui_view_say(ui_view *v, const char *msg) {
 
 /* ------------------------------------------------------------ building */
 
+/* realloc *p to n elements of size bytes; false (and *p untouched) on failure. */
+static bool ui__grow(void **p, size_t n, size_t size) {
+  void *q = realloc(*p, n * size);
+  if (!q)
+    return false;
+  *p = q;
+  return true;
+}
+
 static int ui__reserve(ui_view *v, size_t n) {
   size_t mapcap = 64;
   while (mapcap < 2 * (n + 1))
@@ -133,33 +142,19 @@ static int ui__reserve(ui_view *v, size_t n) {
   if (n + 2 <= v->scratch_cap && n <= v->caprows)
     return 0;
   size_t cap = n + 2 > 2 * v->scratch_cap ? n + 2 : 2 * v->scratch_cap;
-  int32_t *parent = realloc(v->parent, cap * sizeof *parent);
-  if (parent)
-    v->parent = parent;
-  int32_t *kids = realloc(v->kids, cap * sizeof *kids);
-  if (kids)
-    v->kids = kids;
-  int32_t *kid0 = realloc(v->kid0, (cap + 1) * sizeof *kid0);
-  if (kid0)
-    v->kid0 = kid0;
-  int32_t *order = realloc(v->order, cap * sizeof *order);
-  if (order)
-    v->order = order;
-  uint32_t *desc = realloc(v->desc, cap * sizeof *desc);
-  if (desc)
-    v->desc = desc;
-  uint8_t *keep = realloc(v->keep, cap * sizeof *keep);
-  if (keep)
-    v->keep = keep;
-  ui__frame *stack = realloc(v->stack, cap * sizeof *stack);
-  if (stack)
-    v->stack = stack;
-  ui_row *rows = realloc(v->rows, cap * sizeof *rows);
-  if (rows) {
-    v->rows = rows;
+  /* each array grows on its own: one that fails keeps its old block */
+  bool ok = ui__grow((void **)&v->parent, cap, sizeof *v->parent);
+  ok &= ui__grow((void **)&v->kids, cap, sizeof *v->kids);
+  ok &= ui__grow((void **)&v->kid0, cap + 1, sizeof *v->kid0);
+  ok &= ui__grow((void **)&v->order, cap, sizeof *v->order);
+  ok &= ui__grow((void **)&v->desc, cap, sizeof *v->desc);
+  ok &= ui__grow((void **)&v->keep, cap, sizeof *v->keep);
+  ok &= ui__grow((void **)&v->stack, cap, sizeof(ui__frame));
+  if (ui__grow((void **)&v->rows, cap, sizeof *v->rows))
     v->caprows = cap;
-  }
-  if (!parent || !kids || !kid0 || !order || !desc || !keep || !stack || !rows)
+  else
+    ok = false;
+  if (!ok)
     return -ENOMEM;
   v->scratch_cap = cap;
   return 0;
