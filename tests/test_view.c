@@ -563,6 +563,11 @@ static void test_keys(void **state) {
   assert_int_equal(f->v.mode, UI_MODE_QUIT);
   render(f, 120, 40);
   assert_true(find_line(f, "leave it running headless") > 0);
+  assert_true(find_line(f, "The workload is still running.") > 0);
+  snprintf(f->v.note, sizeof f->v.note, "connector: every process seen"); /* watching */
+  render(f, 120, 40);
+  assert_true(find_line(f, "The command is still running.") > 0);
+  f->v.note[0] = '\0';
   k.code = UI_K_ESC;
   ui_keys_handle(&f->v, &k);
   assert_int_equal(f->v.mode, UI_MODE_NORMAL);
@@ -574,9 +579,12 @@ static void test_keys(void **state) {
   ui_keys_handle(&f->v, &k);
   k.code = 's';
   assert_int_equal(ui_keys_handle(&f->v, &k).kind, UI_ACT_QUIT);
-  /* Ctrl-C (the terminal is raw) stops and quits at once; Ctrl-Z suspends */
+  /* Ctrl-C (the terminal is raw) stops and quits at once, as SIGINT would;
+   * Ctrl-Z suspends */
   k.code = UI_K_CTRL_C;
-  assert_int_equal(ui_keys_handle(&f->v, &k).kind, UI_ACT_QUIT);
+  ui_action ca = ui_keys_handle(&f->v, &k);
+  assert_int_equal(ca.kind, UI_ACT_QUIT);
+  assert_int_equal(ca.signo, SIGINT);
   k.code = UI_K_CTRL_Z;
   assert_int_equal(ui_keys_handle(&f->v, &k).kind, UI_ACT_SUSPEND);
   /* once the work has finished, q quits at once; the clock stops */

@@ -440,7 +440,9 @@ static void ui__overlay(ui_grid *g, ui_view *v) {
     snprintf(title, sizeof title, "send to %d (Enter, Esc)", (int)v->sel_pid);
     ui__box(g, v, title, ptrs, n, v->sig_sel);
   } else if (v->mode == UI_MODE_QUIT) {
-    static const char *const ask[] = {"The workload is still running.", "", "s   stop it and quit",
+    char first[64];
+    snprintf(first, sizeof first, "The %s is still running.", v->note[0] ? "command" : "workload");
+    const char *const ask[] = {first, "", "s   stop it and quit",
                                       "d   leave it running headless", "Esc keep watching"};
     ui__box(g, v, "quit?", ask, 5, -1);
   }
