@@ -470,6 +470,22 @@ class Watch(ForktopCase):
         self.assertEqual(evs[-1]["ev"], "summary")
         return evs[:-1], evs[-1]
 
+    def test_record_a_watch_and_replay_it(self):
+        with tempfile.TemporaryDirectory() as d:
+            rec = os.path.join(d, "w.jsonl")
+            p = self.run_ft("--headless", "--record", rec, "--", "sh", "-c", "sleep 0.1 & exit 2")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            evs = [json.loads(l) for l in open(rec)]
+            self.assertEqual(evs[-1]["ev"], "summary")
+            self.assertEqual(evs[-1]["exit_status"], 2)
+            self.assertIn((2, None), [(e.get("code"), e.get("signal")) for e in evs if e["ev"] == "exit"])
+            r = self.run_ft("replay", "--speed", "0", "--headless", rec)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("code 2", r.stdout)
+            bad = self.run_ft("--record", rec, "replay", rec)
+            self.assertEqual(bad.returncode, 2)
+            self.assertIn("--record does not apply to replay", bad.stderr)
+
     @unittest.skipUnless(os.geteuid() == 0, "the process-event connector needs root")
     def test_storm_of_short_lived_processes_loses_none(self):
         evs, s = self.watch_json("sh", "-c", "for i in $(seq 1000); do /bin/true; done; exit 5", expect=5)

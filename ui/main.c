@@ -210,6 +210,11 @@ int main(int argc, char **argv) {
   if (optind < argc && strcmp(argv[optind], "run") == 0)
     optind++;
   const char *cmd = optind < argc ? argv[optind] : NULL;
+  if (o.record && cmd &&
+      (!strcmp(cmd, "replay") || !strcmp(cmd, "list") || !strcmp(cmd, "bench") || !strcmp(cmd, "check"))) {
+    status = usage_error("--record does not apply to %s (it records a run or a watch)", cmd);
+    goto done;
+  }
   if (cmd && strcmp(cmd, "check") == 0) {
     if (optind + 1 < argc || !cmdv || !cmdv[0]) {
       status = usage_error("%s", "usage: forktop check [--grace S] [--kill] [--json] -- CMD [ARGS...]");

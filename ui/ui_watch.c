@@ -21,7 +21,7 @@ typedef struct ui_wsession {
   int signo;
   bool root_gone, read_only;
   unsigned spawns, exits, failed, zombies, orphans, unknown;
-  ui_json *json;
+  ui_json *json, *record;
   ui_dash *dash;
   bool quit; /* the user asked the dashboard to stop the command */
 } ui_wsession;
@@ -73,6 +73,8 @@ static void ui_wflush(ft_loop *loop, void *ud) {
   ui_wsession *s = ud;
   if (s->json)
     ui_json_flush(s->json);
+  if (s->record)
+    ui_json_flush(s->record);
 }
 
 static void ui_wake(ft_timer *t, void *ud) {
@@ -119,7 +121,7 @@ static void ui_root_exit(int fd, uint32_t events, void *ud) {
 static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   ui_wsession s = {.read_only = !argv};
   ui_printer pr = {.out = stdout};
-  ui_json json = {.out = stdout};
+  ui_json json = {.out = stdout}, rec = {0};
   ft_process *p = NULL;
   ft_watch *w = NULL;
   ft_timer *linger = NULL;
@@ -130,7 +132,12 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
     goto done;
   }
   uint64_t t0 = ft_now_ns();
-  pr.t0 = json.t0 = t0;
+  pr.t0 = json.t0 = rec.t0 = t0;
+  if (o->record && !(rec.out = fopen(o->record, "we"))) {
+    fprintf(stderr, "forktop: --record %s: %s\n", o->record, strerror(errno));
+    status = 2;
+    goto done;
+  }
   if (!argv && (pidfd = (int)syscall(SYS_pidfd_open, target, 0)) < 0) {
     fprintf(stderr, "forktop: -p %d: %s\n", (int)target, strerror(errno));
     status = 2;
@@ -156,6 +163,10 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
     ft_loop_add_hook(s.loop, ui_json_event, &json);
   } else if (!s.dash) {
     ft_loop_add_hook(s.loop, ui_printer_event, &pr);
+  }
+  if (rec.out) {
+    s.record = &rec;
+    ft_loop_add_hook(s.loop, ui_json_event, &rec);
   }
   ft_loop_add_hook(s.loop, ui_tally, &s);
   ft_loop_add_before_sleep(s.loop, ui_wflush, &s);
@@ -236,15 +247,24 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   ft_loop_free(s.loop);     /* kills and reaps what the command left behind */
   s.loop = NULL;
   double secs = (double)(ft_now_ns() - t0) / 1e9;
-  if (o->mode == UI_JSON) {
-    ft_buf_printf(&json.buf,
+  ui_json *streams[2] = {o->mode == UI_JSON ? &json : NULL, rec.out ? &rec : NULL};
+  for (int k = 0; k < 2; k++) {
+    if (!streams[k])
+      continue;
+    ft_buf_printf(&streams[k]->buf,
                   "{\"t\":%.6f,\"ev\":\"summary\",\"pid\":%d,\"mode\":\"%s\",\"processes\":%u,"
                   "\"exited\":%u,\"failed\":%u,\"unknown\":%u,\"orphans\":%u,\"zombies\":%u,"
                   "\"exit_status\":%d}\n",
                   secs, (int)target, mode, s.spawns, s.exits, s.failed, s.unknown, s.orphans, s.zombies,
                   status);
-    ui_json_flush(&json);
-  } else {
+    ui_json_flush(streams[k]);
+  }
+  if (json.failed || rec.failed) {
+    fprintf(stderr, "forktop: writing the event stream failed\n");
+    if (!status)
+      status = 1;
+  }
+  if (o->mode != UI_JSON) {
     printf("summary: %u processes seen (%u exited, %u failed, %u with unknown status, %u orphans "
            "reaped), %u zombies, %.2f s, exit status %d\n",
            s.spawns, s.exits, s.failed, s.unknown, s.orphans, s.zombies, secs, status);
@@ -261,6 +281,9 @@ done:
   if (pidfd >= 0)
     close(pidfd);
   ft_buf_free(&json.buf);
+  ft_buf_free(&rec.buf);
+  if (rec.out)
+    fclose(rec.out);
   fflush(stdout);
   return status;
 }
