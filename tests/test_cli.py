@@ -186,6 +186,16 @@ class CommandLine(ForktopCase):
             self.assertEqual(p.returncode, 2, (args, p.stdout, p.stderr))
             self.assertTrue(p.stderr.startswith("forktop: "), (args, p.stderr))
 
+    def test_options_that_do_not_apply(self):
+        for args, stray in ((["--speed", "2", "run", "fork"], "--speed"),
+                            (["--scan", "run", "fork"], "--scan"),
+                            (["-s", "workers=2", "--", "true"], "-s/--chaos"),
+                            (["--chaos", "kill-worker=1", "list"], "-s/--chaos"),
+                            (["--record", "x.jsonl", "bench", "cpu-map"], "--record")):
+            p = self.run_ft(*args)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertIn(stray + " does not apply to", p.stderr)
+
     def test_bad_workload_file(self):
         with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
             f.write("[workload]\nname = bad\n[pool main]\nworkers = many\ntask = sleep 1s\n")

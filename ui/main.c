@@ -93,6 +93,7 @@ int main(int argc, char **argv) {
     }
   const char *workers_arg = NULL;
   pid_t watch_pid = 0;
+  bool speed_given = false;
   opterr = 0;
   /* GNU getopt permutes: options may come before or after the command and
    * the workload; everything after "--" is left alone. */
@@ -125,6 +126,7 @@ int main(int argc, char **argv) {
       o.ascii = true;
       break;
     case 'S':
+      speed_given = true;
       o.speed = strtod(optarg, &end);
       if (*end || o.speed < 0) {
         status = usage_error("--speed %s: expected a factor >= 0", optarg);
@@ -210,10 +212,25 @@ int main(int argc, char **argv) {
   if (optind < argc && strcmp(argv[optind], "run") == 0)
     optind++;
   const char *cmd = optind < argc ? argv[optind] : NULL;
-  if (o.record && cmd &&
-      (!strcmp(cmd, "replay") || !strcmp(cmd, "list") || !strcmp(cmd, "bench") || !strcmp(cmd, "check"))) {
-    status = usage_error("--record does not apply to %s (it records a run or a watch)", cmd);
-    goto done;
+  {
+    /* an option given where it means nothing is a usage error, not dropped */
+    const char *what = cmd && (!strcmp(cmd, "replay") || !strcmp(cmd, "list") ||
+                               !strcmp(cmd, "bench") || !strcmp(cmd, "check"))
+                           ? cmd
+                       : cmdv || watch_pid ? "watch"
+                                           : "run";
+    bool run = !strcmp(what, "run"), watch = !strcmp(what, "watch");
+    const char *stray = o.record && !run && !watch       ? "--record"
+                        : o.nsets && !run && strcmp(what, "bench") ? "-s/--chaos"
+                        : speed_given && strcmp(what, "replay")  ? "--speed"
+                        : o.scan_only && !watch                  ? "--scan"
+                                                                 : NULL;
+    if (stray) {
+      char msg[96];
+      snprintf(msg, sizeof msg, "%s does not apply to %s", stray, what);
+      status = usage_error("%s", msg);
+      goto done;
+    }
   }
   if (cmd && strcmp(cmd, "check") == 0) {
     if (optind + 1 < argc || !cmdv || !cmdv[0]) {
