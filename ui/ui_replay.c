@@ -141,7 +141,7 @@ static int ui_replay_dash(ui_reader *r, const ui_opts *o, int *status) {
   while (!s.signo && ui_dash_state_get(s.dash) == UI_DASH_RUNNING)
     if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0)
       break;
-  if (!s.signo)
+  if (!s.signo && !s.ended) /* Ctrl-C once it has all been shown is just a quit */
     s.signo = ui_dash_signal(s.dash);
   *status = s.signo ? 128 + s.signo : s.status;
   rc = 0;

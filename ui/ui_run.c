@@ -184,14 +184,15 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   if (rc < 0)
     ft_runner_stop(s.runner, 0.5);
   uint64_t t_end = ft_now_ns(); /* the summary's time is the work's, not the user's */
+  bool lingered = false;
   if (s.dash && !quit && !s.signo && rc >= 0) {
     /* The work is done; the dashboard shows the final state (and what the
-     * workload left behind, live) until the user quits. */
+     * workload left behind, live) until the user quits, with q or Ctrl-C
+     * alike: the exit status is the work's. */
     ui_dash_set_finished(s.dash, ft_runner_exit_status(s.runner));
     while (!s.signo && rc >= 0 && ui_dash_state_get(s.dash) == UI_DASH_RUNNING)
       rc = ft_loop_run(loop, FT_RUN_ONCE);
-    if (!s.signo && ui_dash_state_get(s.dash) == UI_DASH_QUIT)
-      s.signo = ui_dash_signal(s.dash);
+    lingered = true;
   }
   /* the terminal is restored before anything more is printed */
   ui_dash_free(s.dash);
@@ -199,9 +200,10 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   ui_complaints_flush(&s);
   ft_timer *linger = NULL;
   uint64_t until = ft_now_ns() + UI_LINGER_NS;
-  if (!s.signo && !quit && ft_timer_new(loop, &linger) == 0)
+  if (!s.signo && !quit && !lingered && ft_timer_new(loop, &linger) == 0)
     ft_timer_start(linger, UI_LINGER_NS, 0, ui_wake, NULL);
-  while (!s.signo && !quit && rc >= 0 && ft_loop_children(loop) > 0 && ft_now_ns() < until)
+  while (!s.signo && !quit && !lingered && rc >= 0 && ft_loop_children(loop) > 0 &&
+         ft_now_ns() < until)
     rc = ft_loop_run(loop, FT_RUN_ONCE);
   ft_timer_free(linger);
   ft_run_summary sum;

@@ -218,13 +218,12 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
     status = 0;
   if (s.dash && !s.quit && !s.signo) {
     /* The dashboard keeps showing the tree (and what the command left
-     * behind, live) until the user quits. */
+     * behind, live) until the user quits, with q or Ctrl-C alike: the exit
+     * status is the command's. */
     ui_dash_set_finished(s.dash, status);
     while (!s.signo && ui_dash_state_get(s.dash) == UI_DASH_RUNNING)
       if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0)
         break;
-    if (!s.signo)
-      s.signo = ui_dash_signal(s.dash);
   } else if (!s.quit) {
     /* what the command left gets a moment to end (and be reported) */
     uint64_t until = ft_now_ns() + UI_LINGER_NS;

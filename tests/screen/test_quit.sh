@@ -42,6 +42,15 @@ wait_for '^TTY=sane' 5 || fail "the terminal modes were not restored"
 tm kill-server
 FT_PID=
 
+# so does Ctrl-C: the status is the work's, not an interruption's
+start 120 40 run pool-sleep -s main.tasks=5 -s "main.task=sleep 10ms"
+wait_dashboard
+wait_for 'finished, exit status 0' 20 || fail "did not finish"
+tm send-keys -t "$SESSION" C-c
+wait_for '^EXIT=0' 10 || fail "Ctrl-C on a finished run did not quit with its status"
+tm kill-server
+FT_PID=
+
 # Ctrl-C (a key: the terminal is raw) stops the workload and restores too
 start 120 40 run pool-sleep -s main.tasks=200 -s "main.task=sleep 1s..3s"
 wait_dashboard
