@@ -734,11 +734,14 @@ static void ui__output(ui_grid *g, ui_view *v) {
     return;
   const ft_model_snap *s = v->snap;
   ui_style hs = ui__head_style(v, UI_P_OUTPUT);
-  if (v->show_io) {
+  ui_grid_fill(g, r.x, r.y, r.w, hs);
+  if (!v->layout.compact) /* a left border against the exit log */
+    for (int k = 0; k < L.h; k++)
+      ui_grid_set(g, L.x, L.y + k, v->ascii ? '|' : 0x2502, UI_S_DIM);
+  if (v->show_io) { /* the same panel, showing the pipes instead */
     ui_io_render(g, v, r, L, hs);
     return;
   }
-  ui_grid_fill(g, r.x, r.y, r.w, hs);
   pid_t pid = ui_view_output_pid(v);
   const ft_mlines *o = ui_view_output(v);
   bool everyone = !s || !pid || pid == s->root_pid;
@@ -746,9 +749,6 @@ static void ui__output(ui_grid *g, ui_view *v) {
     ui_grid_printf(g, r.x, r.y, r.w, hs, v->utf8, " Output of every process");
   else
     ui_grid_printf(g, r.x, r.y, r.w, hs, v->utf8, " Output of %d", (int)pid);
-  if (!v->layout.compact) /* a left border against the exit log */
-    for (int k = 0; k < L.h; k++)
-      ui_grid_set(g, L.x, L.y + k, v->ascii ? '|' : 0x2502, UI_S_DIM);
   int x0 = v->layout.compact ? L.x : L.x + 1, w = L.x + L.w - x0;
   if (!o || !o->n) {
     if (L.h > 0)

@@ -96,15 +96,12 @@ static const char *ui__comm(const ft_pipe *p, pid_t pid) {
   return "";
 }
 
-/* Draw the panel: its title in r, its lines in list. */
+/* Draw the panel's title text in r (its bar and border are the output
+ * panel's, drawn by the cells) and its lines in list. */
 void ui_io_render(ui_grid *g, const ui_view *v, ui_rect r, ui_rect list, ui_style title) {
   const ui_io *io = &v->io;
-  ui_grid_fill(g, r.x, r.y, r.w, title);
   ui_grid_printf(g, r.x, r.y, r.w, title, v->utf8, " Pipes and I/O of %d  (i: output)",
                  (int)io->pid);
-  if (!v->layout.compact) /* a left border against the exit log */
-    for (int k = 0; k < list.h; k++)
-      ui_grid_set(g, list.x, list.y + k, v->ascii ? '|' : 0x2502, UI_S_DIM);
   int x0 = v->layout.compact ? list.x : list.x + 2, w = list.x + list.w - x0;
   int y = list.y, end = list.y + list.h;
   if (y >= end)

@@ -233,7 +233,8 @@ int ui_grid_printf(ui_grid *g, int x, int y, int maxw, ui_style st, bool utf8, c
  * block characters); returns w. */
 int ui_grid_bar(ui_grid *g, int x, int y, int w, bool ascii, uint64_t total, uint64_t a,
                 uint64_t b);
-/* Draw the pipes and I/O panel: its title in r, its lines in list. */
+/* Draw the pipes and I/O panel in the output panel's place: its title text
+ * in r (on the bar the cells drew), its lines in list. */
 void ui_io_render(ui_grid *g, const ui_view *v, ui_rect r, ui_rect list, ui_style title);
 /* Lay the view out on the grid and draw every panel into it. */
 void ui_cells_render(ui_grid *g, ui_view *v);
