@@ -21,6 +21,7 @@
 #define FT__SLOTS 1024u /* chunks in flight at most; a power of two */
 #define FT__MAX_WORKERS 4096
 #define FT__CACHELINE 64
+#define FT__ARENA_WIN (128u << 10) /* the arena window chunks start in */
 
 /* slot state word: seq << 16 | worker << 2 | tag */
 enum { FT__SLOT_FREE = 0, FT__SLOT_QUEUED = 1, FT__SLOT_RUNNING = 2 };
@@ -59,7 +60,8 @@ typedef struct ft__pool_shm {
   _Atomic uint32_t publish_seq; /* futex: bumped on publish and on closing */
   _Atomic uint32_t idle;        /* workers asleep on publish_seq */
   _Atomic uint32_t closing;     /* no more work will be published */
-  char pad0_[FT__CACHELINE - 12];
+  _Atomic uint32_t timed;       /* someone listens for task events: time every item */
+  char pad0_[FT__CACHELINE - 16];
   _Atomic uint64_t published; /* slots published so far (next seq) */
   char pad1_[FT__CACHELINE - 8];
   _Atomic uint64_t hint; /* no queued slot below this seq */
@@ -210,7 +212,8 @@ struct ft_pool {
   size_t map_len;
   ft__pool_shm *shm;
   char *arena;
-  size_t arena_cap;
+  size_t arena_cap; /* the whole arena: the largest item's arguments */
+  size_t arena_win; /* the part in use: chunks go round in it (see ft__pool_publish) */
   char *rings;
   size_t ring_cap, ring_stride;
   int efd;

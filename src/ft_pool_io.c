@@ -357,14 +357,30 @@ static bool ft__pool_publish(ft_pool *p) {
     size_t want = left < r->chunksize ? left : r->chunksize;
     size_t a0 = *src.off, bytes = 0, k = 0;
     size_t c = *src.next / r->chunksize;
+    /* An item bigger than a quarter of the window grows the window (up to
+     * the whole arena), once nothing is in flight: chunk offsets are taken
+     * modulo the window, so it can change only while no chunk uses it. */
+    size_t first = ft__wire_size(r->args + a0);
+    if (first > p->arena_win / 4 && p->arena_win < p->arena_cap && first <= p->arena_cap) {
+      if (p->oldest < seq)
+        break; /* wait for the chunks in flight */
+      while (p->arena_win < 4 * first && p->arena_win < p->arena_cap)
+        p->arena_win *= 2;
+      if (p->arena_win > p->arena_cap)
+        p->arena_win = p->arena_cap;
+    }
+    /* A chunk takes at most a quarter of the window, so several are in
+     * flight and no worker waits for another's chunk to free the room;
+     * a bigger one goes out in pieces (each piece is a dispatch). */
+    size_t most = p->arena_win / 4;
     if (!src.retry && *src.next % r->chunksize == 0 &&
-        r->chunk_off[c + 1] - r->chunk_off[c] <= p->arena_cap) {
+        r->chunk_off[c + 1] - r->chunk_off[c] <= most) {
       k = want; /* a whole chunk, as planned at submission */
       bytes = r->chunk_off[c + 1] - r->chunk_off[c];
     }
-    while (k < want) { /* as many items as the chunk wants and the arena holds */
+    while (k < want) { /* as many items as the chunk wants and the room allows */
       size_t one = ft__wire_size(r->args + a0 + bytes);
-      if (k > 0 && bytes + one > p->arena_cap)
+      if (k > 0 && bytes + one > most)
         break;
       bytes += one;
       k++;
@@ -380,14 +396,17 @@ static bool ft__pool_publish(ft_pool *p) {
       ft__result_unref(r);
       continue;
     }
-    uint64_t off = p->arena_head, pos = off % p->arena_cap;
-    if (pos + bytes > p->arena_cap)
-      off += p->arena_cap - pos; /* never wrap one chunk's arguments */
+    size_t win = p->arena_win;
+    if (p->oldest == seq)
+      p->arena_head = 0; /* nothing in flight: start the window afresh, so any chunk fits */
+    uint64_t off = p->arena_head, pos = off % win;
+    if (pos + bytes > win)
+      off += win - pos; /* never wrap one chunk's arguments */
     uint64_t arena_tail =
         p->oldest < seq ? p->chunks[p->oldest & (FT__SLOTS - 1)].arena_start : p->arena_head;
-    if (off + bytes - arena_tail > p->arena_cap)
+    if (off + bytes - arena_tail > win)
       break; /* wait for older chunks to finish */
-    memcpy(p->arena + off % p->arena_cap, r->args + a0, bytes);
+    memcpy(p->arena + off % win, r->args + a0, bytes);
     ft__chunk *ch = &p->chunks[seq & (FT__SLOTS - 1)];
     *ch = (ft__chunk){.seq = seq, .res = r, .first = *src.next, .nitems = (uint32_t)k,
                       .args_off = a0, .arena_start = p->arena_head, .arena_end = off + bytes,
@@ -396,7 +415,7 @@ static bool ft__pool_publish(ft_pool *p) {
     sl->fn = r->fn;
     sl->kind = r->kind;
     sl->nitems = (uint32_t)k;
-    sl->arg_off = off % p->arena_cap;
+    sl->arg_off = off % win;
     sl->arg_len = bytes;
     atomic_store_explicit(&sl->state, FT__STATE(seq, 0, FT__SLOT_QUEUED), memory_order_release);
     p->arena_head = off + bytes;
@@ -427,6 +446,9 @@ bool ft__pool_prepare(ft_loop *loop, void *ud) {
   ft__pool_shm *shm = p->shm;
   bool progress = false;
   atomic_store_explicit(&shm->parent_sleeping, 0, memory_order_relaxed);
+  uint32_t timed = p->loop->nhooks > 0;
+  if (atomic_load_explicit(&shm->timed, memory_order_relaxed) != timed)
+    atomic_store_explicit(&shm->timed, timed, memory_order_relaxed);
   for (int w = 0; w < p->nworkers; w++)
     progress |= ft__pool_drain_ring(p, w);
   if (!p->terminated)

@@ -505,6 +505,61 @@ static void test_result_sizes(void **state) {
   close_join_free(p);
 }
 
+/* The length and a checksum of the argument. */
+static int arg_digest(ft_slice arg, ft_buf *out) {
+  uint64_t d[2] = {arg.len, 0};
+  for (size_t i = 0; i < arg.len; i++)
+    d[1] = d[1] * 31 + ((const unsigned char *)arg.ptr)[i];
+  return ft_buf_append(out, d, sizeof d);
+}
+
+/* Arguments of every size up to the arena reach the task whole, small ones
+ * before and after big ones (the arena's window grows for them, while
+ * other chunks are in flight); one bigger than the arena fails alone. */
+static void test_argument_sizes(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  enum { N = 60 };
+  size_t sizes[N];
+  for (size_t i = 0; i < N; i++)
+    sizes[i] = 8 + i % 5;
+  sizes[20] = 40u << 10;           /* over a quarter of the 128 KiB window */
+  sizes[21] = 200u << 10;          /* over the window */
+  sizes[30] = (1u << 20) - 8;      /* the whole 1 MiB arena, with its header */
+  sizes[40] = (1u << 20) + 1;      /* too big */
+  sizes[41] = 100u << 10;
+  ft_slice items[N];
+  for (size_t i = 0; i < N; i++) {
+    unsigned char *b = malloc(sizes[i]);
+    assert_non_null(b);
+    for (size_t k = 0; k < sizes[i]; k++)
+      b[k] = (unsigned char)(k * 7 + i);
+    items[i] = (ft_slice){b, sizes[i]};
+  }
+  ft_result *r;
+  assert_int_equal(ft_pool_map(p, arg_digest, items, N, 3, &r), FT_E2BIG);
+  for (size_t i = 0; i < N; i++) {
+    ft_item it;
+    assert_int_equal(ft_result_item(r, i, &it), 0);
+    if (i == 40) {
+      assert_int_equal(it.status, FT_E2BIG);
+      continue;
+    }
+    assert_int_equal(it.status, 0);
+    uint64_t want[2];
+    ft_buf b = {0};
+    assert_int_equal(arg_digest(items[i], &b), 0);
+    memcpy(want, b.data, sizeof want);
+    ft_buf_free(&b);
+    assert_int_equal(it.value.len, sizeof want);
+    assert_memory_equal(it.value.ptr, want, sizeof want);
+  }
+  ft_result_free(r);
+  for (size_t i = 0; i < N; i++)
+    free((void *)items[i].ptr);
+  close_join_free(p);
+}
+
 static int init_fails(void *arg) {
   (void)arg;
   return 3;
@@ -552,6 +607,7 @@ int main(void) {
       FT_TEST(test_map_and_map_async_in_order),
       FT_TEST(test_big_maps_reuse_buffers),
       FT_TEST(test_starmap),
+      FT_TEST(test_argument_sizes),
       FT_TEST(test_chunksize_dispatches),
       FT_TEST(test_maxtasksperchild),
       FT_TEST(test_worker_killed_mid_task),
