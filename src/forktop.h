@@ -362,8 +362,10 @@ typedef struct ft_pool_opts {
   const char *name;          /* default "pool" */
   int workers;               /* default: online CPUs */
   unsigned maxtasksperchild; /* 0: unlimited */
-  size_t result_ring_bytes;  /* per worker; default 256 KiB; half of it bounds one result */
-  size_t arg_arena_bytes;    /* default 1 MiB; bounds one chunk's arguments */
+  size_t result_ring_bytes;  /* per worker; default 256 KiB; half of it bounds one result
+                                (results go round a 64 KiB window of it until a bigger one comes) */
+  size_t arg_arena_bytes;    /* default 1 MiB; bounds one item's arguments (chunks go round a
+                                128 KiB window of it, grown when a bigger item comes) */
   ft_stdio out, err;         /* workers' stdout / stderr; default captured */
   int (*initializer)(void *arg); /* run in each worker before its first task */
   void *initarg;
@@ -396,7 +398,8 @@ int ft_pool_apply_async(ft_pool *p, ft_task_fn fn, ft_slice arg, ft_result_cb ca
                         ft_result_cb error_callback, void *ud, ft_result **out);
 /* Run fn over items (chunksize 0: Python's automatic rule) and wait.
  * Returns 0 when every item succeeded, else the first failing item's status;
- * *out is set either way and holds every item's outcome, in order. */
+ * *out is set either way and holds every item's outcome, in order.  The
+ * items are read where they are (not copied) while it waits. */
 int ft_pool_map(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, size_t chunksize,
                 ft_result **out);
 /* The same without waiting; callback or error_callback once all are done. */

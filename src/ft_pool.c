@@ -243,6 +243,10 @@ int ft_pool_new(ft_loop *loop, const ft_pool_opts *opts, ft_pool **out) {
   p->shm = p->map;
   p->arena = (char *)p->map + head;
   p->rings = p->arena + arena;
+  /* Results go round a window of each ring, grown only for big results,
+   * for the same reason as the arena's window: fewer pages to fault in. */
+  for (int w = 0; w < n; w++)
+    atomic_store(&ft__pool_ring(p, w)->wrap, p->ring_cap < FT__RING_WIN ? p->ring_cap : FT__RING_WIN);
   p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (p->efd < 0) {
     rc = -errno;
@@ -279,23 +283,42 @@ fail:
 /* ---------------------------------------------------------- submission */
 
 /* Write one item in wire form at d; returns the bytes written. */
-static size_t ft__wire_write(char *d, const void *data, size_t len) {
-  uint32_t h[2] = {(uint32_t)len, 0};
-  memcpy(d, h, sizeof h);
-  if (len)
-    memcpy(d + 8, data, len);
-  memset(d + 8 + len, 0, FT__ALIGN8(len) - len);
-  return 8 + FT__ALIGN8(len);
+/* Copy the arguments into r->args in wire form and note where each chunk
+ * starts, so publishing need not walk. */
+static void ft__args_write(ft_result *r, const ft_slice *items, const ft_args *star) {
+  size_t n = r->n, chunksize = r->chunksize;
+  char *d = r->args;
+  for (size_t i = 0; i < n; i++) {
+    if (i % chunksize == 0) /* where each chunk starts, so publishing need not walk */
+      r->chunk_off[i / chunksize] = (size_t)(d - r->args);
+    if (r->kind == FT__KIND_TASK) {
+      d += ft__wire_write(d, items[i].ptr, items[i].len);
+      continue;
+    }
+    /* starmap: [u32 size][pad][u32 argc][pad], then each argument in wire form */
+    char *at = d;
+    uint32_t h[4] = {0, 0, (uint32_t)star[i].argc, 0};
+    memcpy(d, h, sizeof h);
+    d += sizeof h;
+    for (size_t k = 0; k < star[i].argc; k++)
+      d += ft__wire_write(d, star[i].argv[k].ptr, star[i].argv[k].len);
+    uint32_t size = (uint32_t)(d - at - 8);
+    memcpy(at, &size, sizeof size);
+  }
+  r->chunk_off[r->nchunks] = r->args_len;
 }
 
 /* Build a result for n items.  The arguments are copied (so the caller's
  * buffers may go as soon as the submission returns) into one buffer sized
- * in a first pass: a map of millions of items must not pay for regrowth. */
+ * in a first pass: a map of millions of items must not pay for regrowth.
+ * With borrow (map, which waits for the end before it returns) they are
+ * not: chunks are written into the arena straight from the caller's items,
+ * which saves writing and faulting in a second copy of them all. */
 static int ft__result_new(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *items,
                           const ft_args *star, size_t n, size_t chunksize, bool unordered,
-                          ft_result **out) {
+                          bool borrow, ft_result **out) {
   size_t total = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n && !borrow; i++) {
     if (kind == FT__KIND_TASK) {
       if (items[i].len > UINT32_MAX)
         return FT_E2BIG;
@@ -314,43 +337,29 @@ static int ft__result_new(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slic
     return -ENOMEM;
   if (!chunksize)
     chunksize = 1;
-  r->n = n;
-  r->args_len = total;
-  r->nchunks = (n + chunksize - 1) / chunksize;
-  r->args = ft__big_alloc(total);
-  r->items = ft__big_alloc(n * sizeof *r->items);
-  r->order = unordered ? ft__big_alloc(n * sizeof *r->order) : NULL;
-  r->chunk_off = ft__big_alloc((r->nchunks + 1) * sizeof *r->chunk_off);
-  if (!r->args || !r->items || (unordered && !r->order) || !r->chunk_off) {
-    r->refs = 1;
-    ft__result_unref(r);
-    return -ENOMEM;
-  }
-  char *d = r->args;
-  for (size_t i = 0; i < n; i++) {
-    if (i % chunksize == 0) /* where each chunk starts, so publishing need not walk */
-      r->chunk_off[i / chunksize] = (size_t)(d - r->args);
-    if (kind == FT__KIND_TASK) {
-      d += ft__wire_write(d, items[i].ptr, items[i].len);
-      continue;
-    }
-    /* starmap: [u32 size][pad][u32 argc][pad], then each argument in wire form */
-    char *at = d;
-    uint32_t h[4] = {0, 0, (uint32_t)star[i].argc, 0};
-    memcpy(d, h, sizeof h);
-    d += sizeof h;
-    for (size_t k = 0; k < star[i].argc; k++)
-      d += ft__wire_write(d, star[i].argv[k].ptr, star[i].argv[k].len);
-    uint32_t size = (uint32_t)(d - at - 8);
-    memcpy(at, &size, sizeof size);
-  }
-  r->chunk_off[r->nchunks] = total;
-  r->pool = p;
-  r->refs = 2; /* the caller's and the pool's */
   r->fn = fn;
   r->kind = kind;
   r->n = n;
   r->chunksize = chunksize;
+  r->args_len = total;
+  r->nchunks = (n + chunksize - 1) / chunksize;
+  r->items = ft__big_alloc(n * sizeof *r->items);
+  r->order = unordered ? ft__big_alloc(n * sizeof *r->order) : NULL;
+  if (borrow) {
+    r->src = items;
+  } else {
+    r->args = ft__big_alloc(total);
+    r->chunk_off = ft__big_alloc((r->nchunks + 1) * sizeof *r->chunk_off);
+  }
+  if (!r->items || (unordered && !r->order) || (!borrow && (!r->args || !r->chunk_off))) {
+    r->refs = 1;
+    ft__result_unref(r);
+    return -ENOMEM;
+  }
+  if (!borrow)
+    ft__args_write(r, items, star);
+  r->pool = p;
+  r->refs = 2; /* the caller's and the pool's */
   r->batch = p->next_batch++;
   r->task0 = p->next_task;
   p->next_task += n;
@@ -360,7 +369,7 @@ static int ft__result_new(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slic
 }
 
 static int ft__submit(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *items,
-                      const ft_args *star, size_t n, size_t chunksize, bool unordered,
+                      const ft_args *star, size_t n, size_t chunksize, bool unordered, bool borrow,
                       ft_result_cb cb, ft_result_cb ecb, void *ud, ft_result **out) {
   if (out)
     *out = NULL;
@@ -369,7 +378,7 @@ static int ft__submit(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *i
   if (p->closed || p->terminated)
     return FT_ENOTRUNNING;
   ft_result *r;
-  int rc = ft__result_new(p, fn, kind, items, star, n, chunksize, unordered, &r);
+  int rc = ft__result_new(p, fn, kind, items, star, n, chunksize, unordered, borrow, &r);
   if (rc < 0)
     return rc;
   r->cb = cb;
@@ -417,7 +426,7 @@ static size_t ft__auto_chunksize(const ft_pool *p, size_t n) {
 /* Submit one task. */
 int ft_pool_apply_async(ft_pool *p, ft_task_fn fn, ft_slice arg, ft_result_cb callback,
                         ft_result_cb error_callback, void *ud, ft_result **out) {
-  return ft__submit(p, (uintptr_t)fn, FT__KIND_TASK, &arg, NULL, 1, 1, false, callback,
+  return ft__submit(p, (uintptr_t)fn, FT__KIND_TASK, &arg, NULL, 1, 1, false, false, callback,
                     error_callback, ud, out);
 }
 
@@ -428,7 +437,7 @@ int ft_pool_map_async(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n
   if (!p)
     return FT_EINVAL;
   return ft__submit(p, (uintptr_t)fn, FT__KIND_TASK, items, NULL, n,
-                    chunksize ? chunksize : ft__auto_chunksize(p, n), false, callback,
+                    chunksize ? chunksize : ft__auto_chunksize(p, n), false, false, callback,
                     error_callback, ud, out);
 }
 
@@ -439,7 +448,7 @@ int ft_pool_starmap_async(ft_pool *p, ft_star_fn fn, const ft_args *items, size_
   if (!p)
     return FT_EINVAL;
   return ft__submit(p, (uintptr_t)fn, FT__KIND_STAR, NULL, items, n,
-                    chunksize ? chunksize : ft__auto_chunksize(p, n), false, callback,
+                    chunksize ? chunksize : ft__auto_chunksize(p, n), false, false, callback,
                     error_callback, ud, out);
 }
 
@@ -458,7 +467,17 @@ int ft_pool_map(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, size
   int rc = p ? ft__loop_check(p->loop) : FT_EINVAL;
   if (rc < 0)
     return rc;
-  return ft__wait_all(p, ft_pool_map_async(p, fn, items, n, chunksize, NULL, NULL, NULL, out), out);
+  /* The items are borrowed, not copied: they stay the caller's until we
+   * return, and we return only once every item has ended ... */
+  rc = ft__submit(p, (uintptr_t)fn, FT__KIND_TASK, items, NULL, n,
+                  chunksize ? chunksize : ft__auto_chunksize(p, n), false, true, NULL, NULL, NULL,
+                  out);
+  rc = ft__wait_all(p, rc, out);
+  /* ... or when the wait itself failed: then what is not yet in the arena
+   * fails with that error rather than outlive the caller's buffers. */
+  if (rc < 0 && *out && !ft_result_ready(*out))
+    ft__pool_cancel_result(p, *out, rc);
+  return rc;
 }
 
 /* starmap: submit and wait. */
@@ -478,7 +497,7 @@ static int ft__imap(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, 
   if (!it)
     return -ENOMEM;
   int rc = ft__submit(p, (uintptr_t)fn, FT__KIND_TASK, items, NULL, n, chunksize ? chunksize : 1,
-                      !ordered, NULL, NULL, NULL, &it->res);
+                      !ordered, false, NULL, NULL, NULL, &it->res);
   if (rc < 0) {
     free(it);
     return rc;

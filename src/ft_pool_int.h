@@ -22,6 +22,7 @@
 #define FT__MAX_WORKERS 4096
 #define FT__CACHELINE 64
 #define FT__ARENA_WIN (128u << 10) /* the arena window chunks start in */
+#define FT__RING_WIN (64u << 10)   /* the result ring window records start in */
 
 /* slot state word: seq << 16 | worker << 2 | tag */
 enum { FT__SLOT_FREE = 0, FT__SLOT_QUEUED = 1, FT__SLOT_RUNNING = 2 };
@@ -49,7 +50,8 @@ typedef struct ft__ring {
   _Atomic uint32_t recycled; /* the worker left after maxtasksperchild */
   _Atomic uint32_t progress; /* items of progress_seq's chunk finished */
   _Atomic uint64_t progress_seq;
-  char pad0_[FT__CACHELINE - 24];
+  _Atomic uint64_t wrap; /* the window of the ring in use (see ft__ring_grow) */
+  char pad0_[FT__CACHELINE - 32];
   _Atomic uint64_t tail;           /* bytes consumed by the parent */
   _Atomic uint32_t tail_seq;       /* futex: bumped when a waiting writer may go on */
   _Atomic uint32_t writer_waiting; /* the worker sleeps for room */
@@ -99,6 +101,19 @@ static inline size_t ft__wire_size(const char *p) {
   uint32_t len;
   memcpy(&len, p, sizeof len);
   return 8 + FT__ALIGN8(len);
+}
+
+/* Bytes in wire form of a slice of len bytes. */
+static inline size_t ft__wire_len(size_t len) { return 8 + FT__ALIGN8(len); }
+
+/* Write a slice in wire form at d; returns the bytes written. */
+static inline size_t ft__wire_write(char *d, const void *data, size_t len) {
+  uint32_t h[2] = {(uint32_t)len, 0};
+  memcpy(d, h, sizeof h);
+  if (len)
+    memcpy(d + 8, data, len);
+  memset(d + 8 + len, 0, FT__ALIGN8(len) - len);
+  return ft__wire_len(len);
 }
 
 /* ------------------------------------------------------ parent side */
@@ -171,7 +186,8 @@ struct ft_result {
   size_t n, chunksize;
   size_t next_pub;  /* next item to publish */
   size_t pub_off;   /* its offset in args */
-  char *args;       /* items in wire form, back to back */
+  char *args;       /* items in wire form, back to back ... */
+  const ft_slice *src; /* ... or the caller's own items (map, which waits for them) */
   size_t args_len;
   size_t *chunk_off; /* nchunks + 1 offsets in args where chunks begin */
   size_t nchunks;
@@ -238,6 +254,7 @@ bool ft__pool_prepare(ft_loop *loop, void *ud);
 bool ft__pool_drain_ring(ft_pool *p, int w);
 void ft__pool_fail_running(ft_pool *p, int w, int status, int code, int signo);
 void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo);
+void ft__pool_cancel_result(ft_pool *p, ft_result *r, int status);
 void ft__result_item_done(ft_result *r, size_t i, int status, int code, int signo, pid_t worker,
                           const void *value, size_t len);
 bool ft__pool_has_work(const ft_pool *p);

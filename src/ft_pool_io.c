@@ -92,6 +92,11 @@ void ft__result_item_done(ft_result *r, size_t i, int status, int code, int sign
   ft__result_unref(r);
 }
 
+/* Wire bytes of item i of r, found at offset off of r->args when copied. */
+static size_t ft__arg_wire(const ft_result *r, size_t i, size_t off) {
+  return r->src ? ft__wire_len(r->src[i].len) : ft__wire_size(r->args + off);
+}
+
 static void ft__chunk_free(ft_pool *p, ft__chunk *ch) {
   ch->live = false;
   atomic_store_explicit(&p->shm->slots[ch->seq & (FT__SLOTS - 1)].state,
@@ -130,17 +135,20 @@ static void ft__pool_on_record(ft_pool *p, int w, const ft__rec *h, const char *
     return;
   }
   ft_result *r = ch->res;
+  bool heard = p->loop->nhooks > 0; /* a map of millions need not call for nobody */
   for (uint32_t k = 0; k < h->count; k++) {
     ft__rec_item it;
     memcpy(&it, body, sizeof it);
     const char *val = body + sizeof it;
     body += sizeof it + FT__ALIGN8(it.len);
     size_t i = ch->first + h->first + k;
-    if (h->first + k > 0)
-      ft__emit_task(p, FT_EV_TASK_START, r, i, w, wk->pid, it.t_start, NULL, 0);
-    ft__item_out o = {.status = it.status, .code = it.code};
-    ft__emit_task(p, it.status ? FT_EV_TASK_FAIL : FT_EV_TASK_DONE, r, i, w, wk->pid, it.t_end, &o,
-                  it.t_end - it.t_start);
+    if (heard) {
+      if (h->first + k > 0)
+        ft__emit_task(p, FT_EV_TASK_START, r, i, w, wk->pid, it.t_start, NULL, 0);
+      ft__item_out o = {.status = it.status, .code = it.code};
+      ft__emit_task(p, it.status ? FT_EV_TASK_FAIL : FT_EV_TASK_DONE, r, i, w, wk->pid, it.t_end,
+                    &o, it.t_end - it.t_start);
+    }
     ch->ndone++;
     ft__result_item_done(r, i, it.status, it.code, 0, wk->pid, val, it.len);
   }
@@ -162,8 +170,10 @@ static void ft__ring_copy(ft__ring *r, uint64_t cap, uint64_t pos, void *dst, si
  * the mirror of the worker's flag-then-look in ft__ring_put). */
 bool ft__pool_drain_ring(ft_pool *p, int w) {
   ft__ring *r = ft__pool_ring(p, w);
-  uint64_t cap = p->ring_cap;
   uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+  /* Read after head: the worker changes the window only when the ring is
+   * empty, and before it commits a record under the new one. */
+  uint64_t cap = atomic_load_explicit(&r->wrap, memory_order_relaxed);
   uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
   if (tail == head)
     return false;
@@ -204,7 +214,7 @@ static void ft__chunk_requeue(ft_pool *p, ft__chunk *ch, uint32_t from) {
     return; /* no memory: they fail with the chunk instead */
   size_t off = ch->args_off;
   for (uint32_t i = 0; i < from; i++)
-    off += ft__wire_size(ch->res->args + off);
+    off += ft__arg_wire(ch->res, ch->first + i, off);
   *rt = (ft__retry){.r = ch->res, .item = ch->first + from, .end = ch->first + ch->nitems,
                     .off = off};
   ch->res->refs++;
@@ -277,6 +287,45 @@ void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo) {
     ft__result_unref(r);
   }
   p->pending_tail = NULL;
+}
+
+static void ft__item_cancel(ft_pool *p, ft_result *r, size_t i, int status) {
+  ft__item_out it = {.status = status};
+  ft__emit_task(p, FT_EV_TASK_FAIL, r, i, -1, 0, ft_now_ns(), &it, 0);
+  ft__result_item_done(r, i, status, 0, 0, 0, NULL, 0);
+}
+
+/* Fail the items of r that are not yet in the arena (still pending, or
+ * waiting to be run again): r's arguments are about to go. */
+void ft__pool_cancel_result(ft_pool *p, ft_result *r, int status) {
+  r->refs++; /* keep r alive across its own completion */
+  for (ft__retry **rp = &p->retries; *rp;) {
+    ft__retry *rt = *rp;
+    if (rt->r != r) {
+      rp = &rt->next;
+      continue;
+    }
+    *rp = rt->next;
+    for (size_t i = rt->item; i < rt->end; i++)
+      ft__item_cancel(p, r, i, status);
+    ft__result_unref(r);
+    free(rt);
+  }
+  if (r->in_pending) {
+    ft_result **rp = &p->pending_head, *prev = NULL;
+    while (*rp != r) {
+      prev = *rp;
+      rp = &(*rp)->next_pending;
+    }
+    *rp = r->next_pending;
+    if (p->pending_tail == r)
+      p->pending_tail = prev;
+    r->next_pending = NULL;
+    r->in_pending = false;
+    while (r->next_pub < r->n)
+      ft__item_cancel(p, r, r->next_pub++, status);
+  }
+  ft__result_unref(r);
 }
 
 /* Work queued in a slot or still pending in the parent. */
@@ -360,7 +409,7 @@ static bool ft__pool_publish(ft_pool *p) {
     /* An item bigger than a quarter of the window grows the window (up to
      * the whole arena), once nothing is in flight: chunk offsets are taken
      * modulo the window, so it can change only while no chunk uses it. */
-    size_t first = ft__wire_size(r->args + a0);
+    size_t first = ft__arg_wire(r, *src.next, a0);
     if (first > p->arena_win / 4 && p->arena_win < p->arena_cap && first <= p->arena_cap) {
       if (p->oldest < seq)
         break; /* wait for the chunks in flight */
@@ -373,13 +422,13 @@ static bool ft__pool_publish(ft_pool *p) {
      * flight and no worker waits for another's chunk to free the room;
      * a bigger one goes out in pieces (each piece is a dispatch). */
     size_t most = p->arena_win / 4;
-    if (!src.retry && *src.next % r->chunksize == 0 &&
+    if (!src.retry && r->chunk_off && *src.next % r->chunksize == 0 &&
         r->chunk_off[c + 1] - r->chunk_off[c] <= most) {
       k = want; /* a whole chunk, as planned at submission */
       bytes = r->chunk_off[c + 1] - r->chunk_off[c];
     }
     while (k < want) { /* as many items as the chunk wants and the room allows */
-      size_t one = ft__wire_size(r->args + a0 + bytes);
+      size_t one = ft__arg_wire(r, *src.next + k, a0 + bytes);
       if (k > 0 && bytes + one > most)
         break;
       bytes += one;
@@ -406,7 +455,13 @@ static bool ft__pool_publish(ft_pool *p) {
         p->oldest < seq ? p->chunks[p->oldest & (FT__SLOTS - 1)].arena_start : p->arena_head;
     if (off + bytes - arena_tail > win)
       break; /* wait for older chunks to finish */
-    memcpy(p->arena + off % win, r->args + a0, bytes);
+    if (r->src) { /* borrowed: straight from the caller's items */
+      char *d = p->arena + off % win;
+      for (size_t q = *src.next; q < *src.next + k; q++)
+        d += ft__wire_write(d, r->src[q].ptr, r->src[q].len);
+    } else {
+      memcpy(p->arena + off % win, r->args + a0, bytes);
+    }
     ft__chunk *ch = &p->chunks[seq & (FT__SLOTS - 1)];
     *ch = (ft__chunk){.seq = seq, .res = r, .first = *src.next, .nitems = (uint32_t)k,
                       .args_off = a0, .arena_start = p->arena_head, .arena_end = off + bytes,

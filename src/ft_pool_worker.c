@@ -88,12 +88,9 @@ static void ft__wake_parent(ft__pool_shm *shm) {
  * parent bumping tail_seq after it stores a new tail; we flag ourselves as
  * waiting, read tail_seq, and only then look at the tail, so a tail move
  * between the look and the futex wait changes tail_seq and the wait returns. */
-static void ft__ring_put(ft_pool *p, ft__ring *r, const void *data, size_t len) {
-  ft__pool_shm *shm = p->shm;
-  uint64_t cap = p->ring_cap;
-  uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+static void ft__ring_wait_room(ft_pool *p, ft__ring *r, uint64_t head, size_t len, uint64_t cap) {
   while (head + len - atomic_load_explicit(&r->tail, memory_order_acquire) > cap) {
-    ft__wake_parent(shm);
+    ft__wake_parent(p->shm);
     atomic_store(&r->writer_waiting, 1);
     uint32_t ts = atomic_load(&r->tail_seq);
     if (head + len - atomic_load(&r->tail) <= cap)
@@ -101,6 +98,29 @@ static void ft__ring_put(ft_pool *p, ft__ring *r, const void *data, size_t len) 
     ft__futex_wait(&r->tail_seq, ts, 0);
   }
   atomic_store_explicit(&r->writer_waiting, 0, memory_order_relaxed);
+}
+
+/* Make the ring's window hold a record of len bytes in its half (never
+ * past the whole ring).  Positions are taken modulo the window, so it
+ * changes only once the parent has read everything (waiting for room for
+ * the whole window is waiting for an empty ring); the parent reads the
+ * window after the head, and we store it before the next head. */
+static void ft__ring_grow(ft_pool *p, ft__ring *r, size_t len) {
+  uint64_t wrap = atomic_load_explicit(&r->wrap, memory_order_relaxed);
+  if (2 * len <= wrap || wrap >= p->ring_cap)
+    return;
+  uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+  ft__ring_wait_room(p, r, head, wrap, wrap);
+  while (wrap < 2 * len && wrap < p->ring_cap)
+    wrap *= 2;
+  atomic_store_explicit(&r->wrap, wrap < p->ring_cap ? wrap : p->ring_cap, memory_order_relaxed);
+}
+
+static void ft__ring_put(ft_pool *p, ft__ring *r, const void *data, size_t len) {
+  ft__pool_shm *shm = p->shm;
+  uint64_t cap = atomic_load_explicit(&r->wrap, memory_order_relaxed);
+  uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+  ft__ring_wait_room(p, r, head, len, cap);
   char *d = ft__ring_data(r);
   size_t off = head % cap, first = len < cap - off ? len : cap - off;
   memcpy(d + off, data, first);
@@ -139,20 +159,29 @@ static void ft__flush(ft__wctx *c) {
 /* Append one item's outcome; flush first when the record would pass half
  * the ring, so one record always fits. */
 static void ft__add_result(ft__wctx *c, int rc, uint64_t t0, uint64_t t1) {
-  size_t limit = c->pool->ring_cap / 2;
   ft__rec_item it = {.status = rc ? FT_ETASK : 0, .code = rc, .t_start = t0, .t_end = t1};
   size_t vlen = c->out.len;
-  if (sizeof(ft__rec) + sizeof it + FT__ALIGN8(vlen) > limit) {
+  if (sizeof(ft__rec) + sizeof it + FT__ALIGN8(vlen) > c->pool->ring_cap / 2) {
     it.status = FT_E2BIG;
     vlen = 0;
   }
-  if (c->rec.len + sizeof it + FT__ALIGN8(vlen) > limit)
+  size_t need = sizeof it + FT__ALIGN8(vlen);
+  size_t limit = atomic_load_explicit(&c->ring->wrap, memory_order_relaxed) / 2;
+  if (c->rec.len + need > limit) {
     ft__flush(c);
+    ft__ring_grow(c->pool, c->ring, sizeof(ft__rec) + need); /* a result too big for the window */
+  }
   it.len = (uint32_t)vlen;
-  static const char zeros[8];
-  if (ft_buf_append(&c->rec, &it, sizeof it) < 0 || ft_buf_append(&c->rec, c->out.data, vlen) < 0 ||
-      ft_buf_append(&c->rec, zeros, FT__ALIGN8(vlen) - vlen) < 0)
+  if (ft_buf_reserve(&c->rec, need) < 0)
     _exit(70); /* out of memory: the parent fails the chunk and replaces us */
+  /* One reservation, then plain stores: this runs once per item. */
+  char *d = c->rec.data + c->rec.len;
+  memcpy(d, &it, sizeof it);
+  if (vlen) {
+    memset(d + need - 8, 0, 8); /* the padding (the value overwrites what it covers) */
+    memcpy(d + sizeof it, c->out.data, vlen);
+  }
+  c->rec.len += need;
   c->count++;
 }
 

@@ -327,7 +327,7 @@ static void test_worker_killed_mid_task(void **state) {
 
 /* With chunks, only the item that was running fails; the chunk's unstarted
  * items are run again by another worker. */
-static void test_worker_killed_mid_chunk_requeues_the_rest(void **state) {
+static void requeue_case(void **state, bool async) {
   ft_test *t = *state;
   ft_pool *p = new_pool(t, 2, 0);
   enum { N = 30 };
@@ -339,7 +339,16 @@ static void test_worker_killed_mid_chunk_requeues_the_rest(void **state) {
   }
   vals[13] = 7; /* fragile: SIGKILL */
   ft_result *r;
-  assert_int_equal(ft_pool_map(p, fragile, items, N, 10, &r), FT_EWORKER);
+  if (async) { /* arguments copied at submission, gone from the caller at once */
+    assert_int_equal(ft_pool_map_async(p, fragile, items, N, 10, NULL, NULL, NULL, &r), 0);
+    uint64_t saved[N];
+    memcpy(saved, vals, sizeof vals);
+    memset(vals, 0xee, sizeof vals);
+    assert_int_equal(ft_result_wait(r, 30), 0);
+    memcpy(vals, saved, sizeof vals);
+  } else { /* map: arguments read from the caller's items */
+    assert_int_equal(ft_pool_map(p, fragile, items, N, 10, &r), FT_EWORKER);
+  }
   assert_int_equal(ft_result_failed(r), 1);
   for (size_t i = 0; i < N; i++) {
     ft_item it;
@@ -357,6 +366,16 @@ static void test_worker_killed_mid_chunk_requeues_the_rest(void **state) {
   ft_pool_stats_get(p, &st);
   assert_int_equal(st.dispatches, 4); /* 3 chunks, and the rest of the broken one */
   close_join_free(p);
+}
+
+/* The rest of a killed worker's chunk runs again elsewhere: for map, whose
+ * arguments are the caller's own, and for map_async, which copies them. */
+static void test_worker_killed_mid_chunk_requeues_the_rest(void **state) {
+  requeue_case(state, false);
+}
+
+static void test_worker_killed_mid_chunk_requeues_the_rest_async(void **state) {
+  requeue_case(state, true);
 }
 
 static int fails_on_odd(ft_slice arg, ft_buf *out) {
@@ -505,6 +524,33 @@ static void test_result_sizes(void **state) {
   close_join_free(p);
 }
 
+/* Results bigger than the ring's starting window (64 KiB) arrive whole,
+ * small ones around them too; one over half the ring fails alone. */
+static void test_big_results_grow_the_ring(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  uint64_t sizes[7] = {10, 40000, 10, 100000, 131072, 20, 60000};
+  ft_slice items[7];
+  for (int i = 0; i < 7; i++)
+    items[i] = (ft_slice){&sizes[i], 8};
+  ft_result *r;
+  assert_int_equal(ft_pool_map(p, big_result, items, 7, 2, &r), FT_E2BIG);
+  for (size_t i = 0; i < 7; i++) {
+    ft_item it;
+    assert_int_equal(ft_result_item(r, i, &it), 0);
+    if (i == 4) {
+      assert_int_equal(it.status, FT_E2BIG);
+      continue;
+    }
+    assert_int_equal(it.status, 0);
+    assert_int_equal(it.value.len, sizes[i]);
+    const char *v = it.value.ptr;
+    assert_true(v[0] == 'z' && v[sizes[i] - 1] == 'z');
+  }
+  ft_result_free(r);
+  close_join_free(p);
+}
+
 /* The length and a checksum of the argument. */
 static int arg_digest(ft_slice arg, ft_buf *out) {
   uint64_t d[2] = {arg.len, 0};
@@ -612,11 +658,13 @@ int main(void) {
       FT_TEST(test_maxtasksperchild),
       FT_TEST(test_worker_killed_mid_task),
       FT_TEST(test_worker_killed_mid_chunk_requeues_the_rest),
+      FT_TEST(test_worker_killed_mid_chunk_requeues_the_rest_async),
       FT_TEST(test_task_returns_error),
       FT_TEST(test_join_before_close),
       FT_TEST(test_imap),
       FT_TEST(test_terminate),
       FT_TEST(test_result_sizes),
+      FT_TEST(test_big_results_grow_the_ring),
       FT_TEST(test_initializer_failure_does_not_hang),
       FT_TEST(test_idle_worker_killed_is_replaced),
   };
