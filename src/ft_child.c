@@ -469,7 +469,7 @@ static void ft__child_main(ft_loop *loop, const ft__spawn_opts *o, ft__fdpair io
     goto fail;
   }
   /* A forked function: the parent's loop is not ours to use. */
-  ft__loop_close_in_child(loop, o->keep_fds, o->nkeep);
+  ft__loop_close_in_child(loop);
   for (int t = 0; t < 3; t++)
     if (io[t].child >= 3 && !io[t].borrowed)
       close(io[t].child);
@@ -575,7 +575,8 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
     rc = -errno;
     goto fail;
   }
-  if ((rc = ft__ptab_reserve(loop)) < 0)
+  if ((rc = ft__ptab_reserve(loop)) < 0 ||
+      (o->target && (rc = ft__loop_child_fds(loop, o->keep_fds, o->nkeep)) < 0))
     goto fail;
 
   /* Block every signal across fork so that no handler of ours runs in the

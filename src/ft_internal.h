@@ -108,7 +108,8 @@ void ft__streams_close_all(ft_loop *loop);
 /* Free every child record (loop teardown, after all were reaped). */
 void ft__children_free_all(ft_loop *loop);
 /* In a forked child: close the fds of the parent's loop except keep[]. */
-void ft__loop_close_in_child(ft_loop *loop, const int *keep, int nkeep);
+int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep);
+void ft__loop_close_in_child(const ft_loop *loop);
 void ft__stream_close(ft__stream *s);
 
 /* pid -> child table */
@@ -180,6 +181,8 @@ struct ft_loop {
   size_t ptab_cap, ptab_len;
   int live_children;
   ft__child *dead; /* reaped, released children waiting to be freed */
+  int *cfds;       /* the fds a forked function closes, sorted (ft__loop_child_fds) */
+  size_t ncfds, capcfds;
   /* queues sampled into FT_EV_QUEUE events */
   ft_queue **queues;
   size_t nqueues;
