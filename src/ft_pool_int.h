@@ -21,8 +21,12 @@
 #define FT__SLOTS 1024u /* chunks in flight at most; a power of two */
 #define FT__MAX_WORKERS 4096
 #define FT__CACHELINE 64
+#ifndef FT__ARENA_WIN
 #define FT__ARENA_WIN (128u << 10) /* the arena window chunks start in */
-#define FT__RING_WIN (64u << 10)   /* the result ring window records start in */
+#endif
+#ifndef FT__RING_WIN
+#define FT__RING_WIN (64u << 10) /* the result ring window records start in */
+#endif
 
 /* slot state word: seq << 16 | worker << 2 | tag */
 enum { FT__SLOT_FREE = 0, FT__SLOT_QUEUED = 1, FT__SLOT_RUNNING = 2 };
