@@ -108,6 +108,7 @@ void ft__streams_close_all(ft_loop *loop);
 /* Free every child record (loop teardown, after all were reaped). */
 void ft__children_free_all(ft_loop *loop);
 /* In a forked child: close the fds of the parent's loop except keep[]. */
+int ft__grow(void **arr, size_t *cap, size_t n, size_t size);
 int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep);
 void ft__loop_close_in_child(const ft_loop *loop);
 void ft__stream_close(ft__stream *s);

@@ -352,14 +352,8 @@ void ft_loop_stop(ft_loop *loop) { loop->stop = true; }
 
 /* Install an event hook. */
 int ft_loop_add_hook(ft_loop *loop, ft_event_fn fn, void *ud) {
-  if (loop->nhooks == loop->caphooks) {
-    size_t cap = loop->caphooks ? loop->caphooks * 2 : 4;
-    ft__hook *h = realloc(loop->hooks, cap * sizeof *h);
-    if (!h)
-      return -ENOMEM;
-    loop->hooks = h;
-    loop->caphooks = cap;
-  }
+  if (ft__grow((void **)&loop->hooks, &loop->caphooks, loop->nhooks, sizeof *loop->hooks) < 0)
+    return -ENOMEM;
   loop->hooks[loop->nhooks++] = (ft__hook){fn, ud};
   return 0;
 }
@@ -506,14 +500,8 @@ static int ft__int_cmp(const void *a, const void *b) {
 static int ft__cfds_add(ft_loop *loop, int fd) {
   if (fd < 0)
     return 0;
-  if (loop->ncfds == loop->capcfds) {
-    size_t cap = loop->capcfds ? loop->capcfds * 2 : 64;
-    int *n = realloc(loop->cfds, cap * sizeof *n);
-    if (!n)
-      return -ENOMEM;
-    loop->cfds = n;
-    loop->capcfds = cap;
-  }
+  if (ft__grow((void **)&loop->cfds, &loop->capcfds, loop->ncfds, sizeof *loop->cfds) < 0)
+    return -ENOMEM;
   loop->cfds[loop->ncfds++] = fd;
   return 0;
 }

@@ -84,19 +84,6 @@ static ft_mproc *ft__find(const ft_model *m, uint32_t host, pid_t pid) {
   return NULL;
 }
 
-/* Room for one more element in an array of n (doubling); 0 or -ENOMEM. */
-static int ft__grow(void **arr, size_t *cap, size_t n, size_t size) {
-  if (n < *cap)
-    return 0;
-  size_t c = *cap ? *cap * 2 : 8;
-  void *a = realloc(*arr, c * size);
-  if (!a)
-    return -ENOMEM;
-  *arr = a;
-  *cap = c;
-  return 0;
-}
-
 /* A fresh row for pid; a row the pid had before (a reused pid) is reset. */
 static ft_mproc *ft__proc_new(ft_model *m, uint32_t host, pid_t pid, uint64_t t) {
   ft_mproc *p = ft__find(m, host, pid);

@@ -72,14 +72,8 @@ void ft_tree_cmdline(pid_t pid, char *buf, size_t cap) {
 }
 
 static int ft__tree_push(ft_tree *t, const ft_tree_proc *p) {
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    ft_tree_proc *v = realloc(t->procs, cap * sizeof *v);
-    if (!v)
-      return -ENOMEM;
-    t->procs = v;
-    t->cap = cap;
-  }
+  if (ft__grow((void **)&t->procs, &t->cap, t->n, sizeof *t->procs) < 0)
+    return -ENOMEM;
   t->procs[t->n++] = *p;
   return 0;
 }

@@ -27,6 +27,19 @@ int ft_buf_reserve(ft_buf *b, size_t n) {
   return 0;
 }
 
+/* Room for one more element in an array of n (doubling); 0 or -ENOMEM. */
+int ft__grow(void **arr, size_t *cap, size_t n, size_t size) {
+  if (n < *cap)
+    return 0;
+  size_t c = *cap ? *cap * 2 : 8;
+  void *a = realloc(*arr, c * size);
+  if (!a)
+    return -ENOMEM;
+  *arr = a;
+  *cap = c;
+  return 0;
+}
+
 /* Append n bytes to b, growing it geometrically. */
 int ft_buf_append(ft_buf *b, const void *p, size_t n) {
   if (ft_buf_reserve(b, n) < 0)
