@@ -107,8 +107,10 @@ void ft__loop_reap(ft_loop *loop);
 void ft__streams_close_all(ft_loop *loop);
 /* Free every child record (loop teardown, after all were reaped). */
 void ft__children_free_all(ft_loop *loop);
-/* In a forked child: close the fds of the parent's loop except keep[]. */
+/* Room for one more element in an array of n, doubling; 0 or -ENOMEM. */
 int ft__grow(void **arr, size_t *cap, size_t n, size_t size);
+/* Before forking a function: list the loop's fds its child must close
+ * (all but keep[]); in the child: close them. */
 int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep);
 void ft__loop_close_in_child(const ft_loop *loop);
 void ft__stream_close(ft__stream *s);
