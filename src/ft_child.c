@@ -15,10 +15,12 @@ static size_t ft__ptab_slot(size_t cap, pid_t pid) {
   return ((size_t)(uint32_t)pid * 2654435761u) & (cap - 1);
 }
 
-/* Make room for one more entry, so that the put after a fork cannot fail. */
-static int ft__ptab_reserve(ft_loop *loop) {
-  if ((loop->ptab_len + 1) * 2 > loop->ptab_cap) {
+/* Make room for n more entries, so that the puts after a fork cannot fail. */
+static int ft__ptab_reserve(ft_loop *loop, int n) {
+  if ((loop->ptab_len + (size_t)n) * 2 > loop->ptab_cap) {
     size_t cap = loop->ptab_cap * 2;
+    while ((loop->ptab_len + (size_t)n) * 2 > cap)
+      cap *= 2;
     ft__child **t = ft__xalloc(cap * sizeof *t);
     if (!t)
       return -ENOMEM;
@@ -39,7 +41,7 @@ static int ft__ptab_reserve(ft_loop *loop) {
 }
 
 int ft__ptab_put(ft_loop *loop, ft__child *c) {
-  int rc = ft__ptab_reserve(loop);
+  int rc = ft__ptab_reserve(loop, 1);
   if (rc < 0)
     return rc;
   size_t j = ft__ptab_slot(loop->ptab_cap, c->pid);
@@ -519,26 +521,37 @@ static int ft__read_exec_result(int fd) {
   return n == (ssize_t)sizeof err ? -err : 0;
 }
 
-/* Fork a child as o describes.  For an argv, an exec failure comes back as
- * -errno (the child is reaped here and its exit reported).
- *
- * Everything that can be written before the fork is: after it, every page
- * the parent writes is a copy-on-write fault (about 15 us on this kind of
- * machine), so the parent's post-fork work is kept to the pid, the table
- * entry and the pidfd. */
-int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
-  ft__fdpair io[3] = {{-1, -1, false, false}, {-1, -1, false, false}, {-1, -1, false, false}};
-  int errpipe[2] = {-1, -1};
-  ft__child *c = NULL;
-  int rc = ft__loop_check(loop);
-  if (rc == FT_EBUSY)
-    rc = 0; /* spawning from a callback is fine: it does not turn the loop */
-  if (rc)
-    return rc;
+/* A child between its preparation and its fork. */
+typedef struct ft__prep {
+  ft__fdpair io[3];
+  int errpipe[2];
+  ft__child *c;
+} ft__prep;
+
+/* Undo a preparation (the fork failed, or never happened). */
+static void ft__spawn_abort(ft_loop *loop, ft__prep *s) {
+  for (int t = 0; t < 3; t++)
+    ft__fdpair_close(&s->io[t]);
+  for (int e = 0; e < 2; e++)
+    if (s->errpipe[e] >= 0)
+      close(s->errpipe[e]);
+  for (int t = 1; t < 3 && s->c; t++)
+    if (s->c->streams[t]) {
+      ft__watch_close(loop, s->c->streams[t]->w);
+      free(s->c->streams[t]);
+    }
+  ft__child_free(s->c);
+  s->c = NULL;
+}
+
+/* Everything but the fork: the child's record, its stdio (pipes and the
+ * watches on their parent ends) and, for an argv, the exec report pipe. */
+static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s) {
+  *s = (ft__prep){.io = {{-1, -1, false, false}, {-1, -1, false, false}, {-1, -1, false, false}},
+                  .errpipe = {-1, -1}};
   if (!o->target == !o->argv)
     return FT_EINVAL;
-
-  c = ft__xalloc(sizeof *c);
+  ft__child *c = s->c = ft__xalloc(sizeof *c);
   if (!c)
     return -ENOMEM;
   c->loop = loop;
@@ -550,65 +563,68 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
   c->on_exit = o->on_exit;
   c->owner = o->owner;
   c->ppid = loop->pid;
-  if (!c->name) {
-    rc = -ENOMEM;
-    goto fail;
-  }
+  int rc = c->name ? 0 : -ENOMEM;
   const ft_stdio *ios[3] = {&o->in, &o->out, &o->err};
-  for (int t = 0; t < 3; t++) {
-    if ((rc = ft__stdio_prepare(loop, ios[t], t, &io[t])) < 0)
-      goto fail;
-    if (io[t].parent < 0)
+  for (int t = 0; t < 3 && !rc; t++) {
+    if ((rc = ft__stdio_prepare(loop, ios[t], t, &s->io[t])) < 0 || s->io[t].parent < 0)
       continue;
     ft_stdio_mode m = ios[t]->mode == FT_STDIO_DEFAULT ? FT_STDIO_CAPTURE : ios[t]->mode;
     if (t > 0 && m == FT_STDIO_CAPTURE) {
-      if (!(c->streams[t] = ft__stream_new(c, t, io[t].parent))) {
+      if (!(c->streams[t] = ft__stream_new(c, t, s->io[t].parent))) {
         rc = -ENOMEM;
-        goto fail;
+        continue;
       }
     } else {
-      c->pipe_fd[t] = io[t].parent;
+      c->pipe_fd[t] = s->io[t].parent;
     }
-    io[t].parent = -1;
+    s->io[t].parent = -1;
   }
-  if (o->argv && pipe2(errpipe, O_CLOEXEC) < 0) {
+  if (!rc && o->argv && pipe2(s->errpipe, O_CLOEXEC) < 0)
     rc = -errno;
-    goto fail;
-  }
-  if ((rc = ft__ptab_reserve(loop)) < 0 ||
-      (o->target && (rc = ft__loop_child_fds(loop, o->keep_fds, o->nkeep)) < 0))
-    goto fail;
+  if (rc)
+    ft__spawn_abort(loop, s);
+  return rc;
+}
 
-  /* Block every signal across fork so that no handler of ours runs in the
-   * child before it has reset the dispositions. */
-  sigset_t all, old;
+/* Block every signal across fork so that no handler of ours runs in the
+ * child before it has reset the dispositions, and read which signals the
+ * child must reset.  That is read here, in the parent, not in the child:
+ * there every page written after the fork is a copy-on-write fault, and
+ * /proc/self/status needs a page of buffer.  With every signal blocked
+ * nothing of ours can install a handler in between; the engine is
+ * single-threaded, so only another thread of the application could, and a
+ * handler it caught would be reset by exec anyway. */
+static uint64_t ft__fork_begin(sigset_t *old) {
+  sigset_t all;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  /* Which signals the child must reset is read here, in the parent, not in
-   * the child: there every page written after the fork is a copy-on-write
-   * fault, and /proc/self/status needs a page of buffer.  With every
-   * signal blocked nothing of ours can install a handler in between; the
-   * engine is single-threaded, so only another thread of the application
-   * could, and a handler it caught would be reset by exec anyway. */
-  uint64_t handled = ft__handled_signals();
-  c->start_ns = ft_now_ns();
+  pthread_sigmask(SIG_SETMASK, &all, old);
+  return ft__handled_signals();
+}
+
+/* Fork a prepared child; in the parent, its pid or -errno (the signal mask
+ * is the caller's to restore). */
+static pid_t ft__spawn_fork(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s,
+                            uint64_t handled) {
+  s->c->start_ns = ft_now_ns();
   pid_t pid = fork();
   if (pid == 0) {
-    if (errpipe[0] >= 0)
-      close(errpipe[0]);
-    ft__child_main(loop, o, io, errpipe[1], handled);
+    if (s->errpipe[0] >= 0)
+      close(s->errpipe[0]);
+    ft__child_main(loop, o, s->io, s->errpipe[1], handled);
   }
-  int fork_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (pid < 0) {
-    rc = -fork_errno;
-    goto fail;
-  }
+  return pid < 0 ? -errno : pid;
+}
+
+/* The parent's side once the child runs: its table entry and pidfd, the
+ * spawn event and, for an argv, the exec's report. */
+static int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s, pid_t pid,
+                            ft__child **out) {
+  ft__child *c = s->c;
   c->pid = pid;
-  if (errpipe[1] >= 0)
-    close(errpipe[1]);
+  if (s->errpipe[1] >= 0)
+    close(s->errpipe[1]);
   for (int t = 0; t < 3; t++)
-    ft__fdpair_close(&io[t]);
+    ft__fdpair_close(&s->io[t]);
   ft__ptab_put(loop, c); /* cannot fail: room was reserved */
   loop->live_children++;
   /* Without a pidfd (an old kernel, valgrind), signals go by pid and exits
@@ -626,8 +642,8 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
   ft__emit(loop, &ev);
 
   if (o->argv) {
-    rc = ft__read_exec_result(errpipe[0]);
-    close(errpipe[0]);
+    int rc = ft__read_exec_result(s->errpipe[0]);
+    close(s->errpipe[0]);
     ft_event ex = {.kind = FT_EV_EXEC, .pid = pid, .ppid = c->ppid, .name = c->name};
     ex.u.exec.path = o->argv[0];
     ex.u.exec.err = rc;
@@ -648,19 +664,80 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
   }
   *out = c;
   return 0;
+}
 
-fail:
-  for (int t = 0; t < 3; t++)
-    ft__fdpair_close(&io[t]);
-  if (errpipe[0] >= 0)
-    close(errpipe[0]);
-  if (errpipe[1] >= 0)
-    close(errpipe[1]);
-  for (int t = 1; t < 3; t++)
-    if (c->streams[t]) {
-      ft__watch_close(loop, c->streams[t]->w);
-      free(c->streams[t]);
+static int ft__spawn_check(ft_loop *loop) {
+  int rc = ft__loop_check(loop);
+  return rc == FT_EBUSY ? 0 : rc; /* spawning from a callback is fine: it does not turn the loop */
+}
+
+/* Fork a child as o describes.  For an argv, an exec failure comes back as
+ * -errno (the child is reaped here and its exit reported).
+ *
+ * Everything that can be written before the fork is: after it, every page
+ * the parent writes is a copy-on-write fault (about 15 us on this kind of
+ * machine), so the parent's post-fork work is kept to the pid, the table
+ * entry and the pidfd. */
+int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
+  int rc = ft__spawn_check(loop);
+  ft__prep s;
+  if (rc || (rc = ft__spawn_prepare(loop, o, &s)) < 0)
+    return rc;
+  if ((rc = ft__ptab_reserve(loop, 1)) < 0 ||
+      (o->target && (rc = ft__loop_child_fds(loop, o->keep_fds, o->nkeep, NULL, 0)) < 0)) {
+    ft__spawn_abort(loop, &s);
+    return rc;
+  }
+  sigset_t old;
+  uint64_t handled = ft__fork_begin(&old);
+  pid_t pid = ft__spawn_fork(loop, o, &s, handled);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (pid < 0) {
+    ft__spawn_abort(loop, &s);
+    return pid;
+  }
+  return ft__spawn_finish(loop, o, &s, pid, out);
+}
+
+/* Fork n forked-function children at once (a pool's workers), all keeping
+ * the same fds (o[0].keep_fds): every preparation first, then the forks back
+ * to back, then the parent's bookkeeping for each.  Between two forks the
+ * parent then writes next to nothing, where one at a time it wrote a dozen
+ * pages (records, pipes, watches, the pid table) after each fork, every one
+ * a copy-on-write fault with a TLB flush sent to the other CPU.  Each child
+ * closes the others' pipe ends along with the loop's fds.  rc[i] is 0 with
+ * out[i] set, or child i's error. */
+void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **out, int *rc) {
+  ft__prep *s = ft__xalloc((size_t)n * sizeof *s);
+  int *ends = ft__xalloc((size_t)n * 3 * sizeof *ends);
+  int err = !s || !ends ? -ENOMEM : ft__spawn_check(loop), nends = 0;
+  for (int i = 0; i < n; i++) {
+    rc[i] = err ? err : o[i].target ? ft__spawn_prepare(loop, &o[i], &s[i]) : FT_EINVAL;
+    for (int t = 0; t < 3 && !rc[i]; t++)
+      if (s[i].io[t].child >= 0 && !s[i].io[t].borrowed)
+        ends[nends++] = s[i].io[t].child;
+  }
+  if (!err && ((err = ft__ptab_reserve(loop, n)) < 0 ||
+               (err = ft__loop_child_fds(loop, o[0].keep_fds, o[0].nkeep, ends, nends)) < 0))
+    for (int i = 0; i < n; i++)
+      if (!rc[i]) {
+        ft__spawn_abort(loop, &s[i]);
+        rc[i] = err;
+      }
+  sigset_t old;
+  uint64_t handled = ft__fork_begin(&old);
+  for (int i = 0; i < n; i++)
+    if (!rc[i])
+      rc[i] = ft__spawn_fork(loop, &o[i], &s[i], handled); /* a pid, for now */
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  for (int i = 0; i < n; i++) {
+    if (rc[i] < 0) {
+      if (s && s[i].c)
+        ft__spawn_abort(loop, &s[i]);
+      continue;
     }
-  ft__child_free(c);
-  return rc;
+    rc[i] = ft__spawn_finish(loop, &o[i], &s[i], (pid_t)rc[i], &out[i]);
+  }
+  free(s);
+  free(ends);
 }

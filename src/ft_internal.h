@@ -96,6 +96,8 @@ typedef struct ft__spawn_opts {
 } ft__spawn_opts;
 
 int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out);
+/* Fork n forked functions at once; rc[i] is 0 (out[i] set) or child i's error. */
+void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **out, int *rc);
 /* The owner lets go; a live child is killed and reaped later by the loop. */
 void ft__child_release(ft__child *c);
 /* Python-style exit code: status >= 0 or -signal. */
@@ -110,8 +112,8 @@ void ft__children_free_all(ft_loop *loop);
 /* Room for one more element in an array of n, doubling; 0 or -ENOMEM. */
 int ft__grow(void **arr, size_t *cap, size_t n, size_t size);
 /* Before forking a function: list the loop's fds its child must close
- * (all but keep[]); in the child: close them. */
-int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep);
+ * (all but keep[], and also[]); in the child: close them. */
+int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep, const int *also, int nalso);
 void ft__loop_close_in_child(const ft_loop *loop);
 void ft__stream_close(ft__stream *s);
 

@@ -127,14 +127,25 @@ static void ft__pool_arm_respawn(ft_pool *p) {
 
 /* Fork the worker of slot wk.  On failure the slot waits for a retry; if no
  * worker is left at all, the work fails with the error rather than hang. */
-static int ft__worker_spawn(ft_pool *p, ft__worker *wk) {
+static ft__spawn_opts ft__worker_opts(ft_pool *p, ft__worker *wk) {
   ft__worker_reset_ring(p, wk->idx);
-  ft__spawn_opts so = {.name = p->name, .role = "worker", .worker = wk->idx,
-                       .target = ft__pool_worker_main, .arg = wk, .out = p->out, .err = p->err,
-                       .keep_fds = &p->efd, .nkeep = 1, .on_exit = ft__worker_on_exit,
-                       .owner = wk};
-  ft__child *c;
+  return (ft__spawn_opts){.name = p->name, .role = "worker", .worker = wk->idx,
+                          .target = ft__pool_worker_main, .arg = wk, .out = p->out, .err = p->err,
+                          .keep_fds = &p->efd, .nkeep = 1, .on_exit = ft__worker_on_exit,
+                          .owner = wk};
+}
+
+static int ft__worker_spawned(ft_pool *p, ft__worker *wk, int rc, ft__child *c);
+
+static int ft__worker_spawn(ft_pool *p, ft__worker *wk) {
+  ft__spawn_opts so = ft__worker_opts(p, wk);
+  ft__child *c = NULL;
   int rc = ft__spawn(p->loop, &so, &c);
+  return ft__worker_spawned(p, wk, rc, c);
+}
+
+/* Take note of a worker's fork: rc 0 and its child, or the error. */
+static int ft__worker_spawned(ft_pool *p, ft__worker *wk, int rc, ft__child *c) {
   if (rc < 0) {
     if (!wk->spawn_failed) { /* said once, until a fork works again */
       char what[64];
@@ -272,11 +283,27 @@ int ft_pool_new(ft_loop *loop, const ft_pool_opts *opts, ft_pool **out) {
     goto fail;
   p->stats.workers = n;
   uint64_t t0 = ft_now_ns();
-  for (int w = 0; w < n; w++) {
-    p->workers[w] = (ft__worker){.pool = p, .idx = w};
-    if ((rc = ft__worker_spawn(p, &p->workers[w])) < 0 && p->alive == 0)
-      goto fail; /* not one worker: the pool cannot work */
+  /* All the workers are forked in one batch (see ft__spawn_batch). */
+  ft__spawn_opts *so = ft__xalloc((size_t)n * sizeof *so);
+  ft__child **cs = ft__xalloc((size_t)n * sizeof *cs);
+  int *rcs = ft__xalloc((size_t)n * sizeof *rcs);
+  bool room = so && cs && rcs;
+  if (room) {
+    for (int w = 0; w < n; w++) {
+      p->workers[w] = (ft__worker){.pool = p, .idx = w};
+      so[w] = ft__worker_opts(p, &p->workers[w]);
+    }
+    ft__spawn_batch(loop, so, n, cs, rcs);
+    for (int w = 0; w < n; w++)
+      rc = ft__worker_spawned(p, &p->workers[w], rcs[w], cs[w]);
   }
+  free(so);
+  free(cs);
+  free(rcs);
+  if (!room)
+    rc = -ENOMEM;
+  if (p->alive == 0)
+    goto fail; /* not one worker: the pool cannot work */
   p->stats.start_ns = ft_now_ns() - t0;
   ft_event ev = {.kind = FT_EV_POOL_START, .pid = loop->pid, .ppid = getppid(), .name = p->name};
   ev.u.pool.workers = p->alive;

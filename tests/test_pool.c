@@ -2,6 +2,7 @@
  * chunksize, maxtasksperchild, close/join/terminate, and workers that die. */
 #include "ft_test.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -551,6 +552,74 @@ static void test_big_results_grow_the_ring(void **state) {
   close_join_free(p);
 }
 
+/* This process's fds above 2: the pipes' inodes (set, n), and how many are
+ * pidfds or epoll instances (returned). */
+static int fd_scan(uint64_t *pipes, size_t *n, size_t cap) {
+  int anon = 0;
+  *n = 0;
+  DIR *d = opendir("/proc/self/fd");
+  if (!d)
+    return -1;
+  for (struct dirent *e; (e = readdir(d));) {
+    int fd = atoi(e->d_name);
+    char path[64], target[128];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t len = fd < 3 || fd == dirfd(d) ? -1 : readlink(path, target, sizeof target - 1);
+    if (len < 0)
+      continue;
+    target[len] = '\0';
+    if (!strncmp(target, "pipe:[", 6) && *n < cap)
+      pipes[(*n)++] = strtoull(target + 6, NULL, 10);
+    anon += strstr(target, "pidfd") || strstr(target, "eventpoll");
+  }
+  closedir(d);
+  return anon;
+}
+
+/* A worker's view: [pidfds and epolls, then the inode of every pipe it holds]. */
+static int foreign_fds(ft_slice arg, ft_buf *out) {
+  (void)arg;
+  uint64_t v[65];
+  size_t n;
+  int anon = fd_scan(v + 1, &n, 64);
+  if (anon < 0)
+    return 1;
+  v[0] = (uint64_t)anon;
+  return ft_buf_append(out, v, (n + 1) * sizeof *v);
+}
+
+/* Workers forked together hold none of each other's pipes (a sibling's
+ * stdout would never reach EOF), nor the parent's pidfds or epoll.  Pipes
+ * the test process had before the pool (inherited from whoever ran it) may
+ * be held: they are not the loop's. */
+static void test_workers_hold_no_foreign_fds(void **state) {
+  ft_test *t = *state;
+  uint64_t before[64], after[64];
+  size_t nbefore, nafter;
+  assert_true(fd_scan(before, &nbefore, 64) >= 0);
+  ft_pool *p = new_pool(t, 4, 0);
+  assert_true(fd_scan(after, &nafter, 64) >= 0);
+  assert_true(nafter >= nbefore + 8); /* stdout and stderr of 4 workers */
+  ft_slice items[8] = {{0}};
+  ft_result *r;
+  assert_int_equal(ft_pool_map(p, foreign_fds, items, 8, 1, &r), 0);
+  for (size_t i = 0; i < 8; i++) {
+    ft_item it;
+    assert_int_equal(ft_result_item(r, i, &it), 0);
+    const uint64_t *v = it.value.ptr;
+    assert_int_equal(v[0], 0);
+    for (size_t k = 1; k < it.value.len / sizeof *v; k++)
+      for (size_t a = 0; a < nafter; a++) {
+        bool pools = true; /* a pipe made with the pool */
+        for (size_t b = 0; b < nbefore; b++)
+          pools &= before[b] != after[a];
+        assert_false(pools && v[k] == after[a]);
+      }
+  }
+  ft_result_free(r);
+  close_join_free(p);
+}
+
 /* The length and a checksum of the argument. */
 static int arg_digest(ft_slice arg, ft_buf *out) {
   uint64_t d[2] = {arg.len, 0};
@@ -653,6 +722,7 @@ int main(void) {
       FT_TEST(test_map_and_map_async_in_order),
       FT_TEST(test_big_maps_reuse_buffers),
       FT_TEST(test_starmap),
+      FT_TEST(test_workers_hold_no_foreign_fds),
       FT_TEST(test_argument_sizes),
       FT_TEST(test_chunksize_dispatches),
       FT_TEST(test_maxtasksperchild),
