@@ -113,11 +113,16 @@ static inline size_t ft__wire_len(size_t len) { return 8 + FT__ALIGN8(len); }
 /* Write a slice in wire form at d; returns the bytes written. */
 static inline size_t ft__wire_write(char *d, const void *data, size_t len) {
   uint32_t h[2] = {(uint32_t)len, 0};
+  uint64_t zero = 0;
+  size_t padded = FT__ALIGN8(len);
   memcpy(d, h, sizeof h);
-  if (len)
+  if (padded != len) /* zero the last word first: the value covers all but the padding */
+    memcpy(d + padded, &zero, sizeof zero);
+  if (len == 8) /* the common case, without a call */
+    memcpy(d + 8, data, 8);
+  else if (len)
     memcpy(d + 8, data, len);
-  memset(d + 8 + len, 0, FT__ALIGN8(len) - len);
-  return ft__wire_len(len);
+  return 8 + padded;
 }
 
 /* ------------------------------------------------------ parent side */
