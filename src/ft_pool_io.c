@@ -59,7 +59,9 @@ void ft__result_item_done(ft_result *r, size_t i, int status, int code, int sign
   if (it->done)
     return;
   if (len <= sizeof it->v.inline_) {
-    if (len)
+    if (len == sizeof it->v.inline_) /* the common case, without a call */
+      memcpy(it->v.inline_, value, sizeof it->v.inline_);
+    else if (len)
       memcpy(it->v.inline_, value, len);
     it->len = (uint32_t)len;
   } else {

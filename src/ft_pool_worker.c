@@ -179,7 +179,10 @@ static void ft__add_result(ft__wctx *c, int rc, uint64_t t0, uint64_t t1) {
   memcpy(d, &it, sizeof it);
   if (vlen) {
     memset(d + need - 8, 0, 8); /* the padding (the value overwrites what it covers) */
-    memcpy(d + sizeof it, c->out.data, vlen);
+    if (vlen == 8) /* the common case, without a call */
+      memcpy(d + sizeof it, c->out.data, 8);
+    else
+      memcpy(d + sizeof it, c->out.data, vlen);
   }
   c->rec.len += need;
   c->count++;
