@@ -172,7 +172,7 @@ static void ft__add_result(ft__wctx *c, int rc, uint64_t t0, uint64_t t1) {
     ft__ring_grow(c->pool, c->ring, sizeof(ft__rec) + need); /* a result too big for the window */
   }
   it.len = (uint32_t)vlen;
-  if (ft_buf_reserve(&c->rec, need) < 0)
+  if (c->rec.cap - c->rec.len < need && ft_buf_reserve(&c->rec, need) < 0)
     _exit(70); /* out of memory: the parent fails the chunk and replaces us */
   /* One reservation, then plain stores: this runs once per item. */
   char *d = c->rec.data + c->rec.len;
