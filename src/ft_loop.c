@@ -486,13 +486,6 @@ void ft_loop_unwatch_fd(ft_loop *loop, int fd) {
     }
 }
 
-/* Before forking a function: list, sorted, the loop's fds the child must
- * not hold (epoll, /dev/null, every watched fd but those in keep, other
- * children's pipes, and also[]: the child ends of siblings forked in the
- * same batch).  Done in the parent, where these structures are warm: a
- * child walking them faults in every page they sit on, and with a pool's
- * workers each closing the others' pipes one by one, Pool(35) spent a tenth
- * of its time there.  0 or -ENOMEM. */
 static int ft__int_cmp(const void *a, const void *b) {
   int x = *(const int *)a, y = *(const int *)b;
   return (x > y) - (x < y);
@@ -507,6 +500,13 @@ static int ft__cfds_add(ft_loop *loop, int fd) {
   return 0;
 }
 
+/* Before forking a function: list, sorted, the loop's fds the child must
+ * not hold (epoll, /dev/null, every watched fd but those in keep, other
+ * children's pipes, and also[]: the child ends of siblings forked in the
+ * same batch).  Done in the parent, where these structures are warm: a
+ * child walking them faults in every page they sit on, and with a pool's
+ * workers each closing the others' pipes one by one, Pool(35) spent a tenth
+ * of its time there.  0 or -ENOMEM. */
 int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep, const int *also, int nalso) {
   loop->ncfds = 0;
   int rc = ft__cfds_add(loop, loop->epfd);
