@@ -254,16 +254,20 @@ void ft__pool_fail_running(ft_pool *p, int w, int status, int code, int signo) {
   }
 }
 
+/* Fail item i of r, which no worker ran. */
+static void ft__item_cancel(ft_pool *p, ft_result *r, size_t i, int status, int code, int signo) {
+  ft__item_out it = {.status = status, .code = code, .signal = (uint16_t)signo};
+  ft__emit_task(p, FT_EV_TASK_FAIL, r, i, -1, 0, ft_now_ns(), &it, 0);
+  ft__result_item_done(r, i, status, code, signo, 0, NULL, 0);
+}
+
 /* Fail everything not finished: pending items and every live chunk. */
 void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo) {
   while (p->retries) {
     ft__retry *rt = p->retries;
     p->retries = rt->next;
-    for (size_t i = rt->item; i < rt->end; i++) {
-      ft__item_out it = {.status = status, .code = code, .signal = signo};
-      ft__emit_task(p, FT_EV_TASK_FAIL, rt->r, i, -1, 0, ft_now_ns(), &it, 0);
-      ft__result_item_done(rt->r, i, status, code, signo, 0, NULL, 0);
-    }
+    for (size_t i = rt->item; i < rt->end; i++)
+      ft__item_cancel(p, rt->r, i, status, code, signo);
     ft__result_unref(rt->r);
     free(rt);
   }
@@ -280,21 +284,11 @@ void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo) {
     p->pending_head = r->next_pending;
     r->in_pending = false;
     r->refs++; /* keep r alive across its own completion */
-    while (r->next_pub < r->n) {
-      size_t i = r->next_pub++;
-      ft__item_out it = {.status = status, .code = code, .signal = signo};
-      ft__emit_task(p, FT_EV_TASK_FAIL, r, i, -1, 0, ft_now_ns(), &it, 0);
-      ft__result_item_done(r, i, status, code, signo, 0, NULL, 0);
-    }
+    while (r->next_pub < r->n)
+      ft__item_cancel(p, r, r->next_pub++, status, code, signo);
     ft__result_unref(r);
   }
   p->pending_tail = NULL;
-}
-
-static void ft__item_cancel(ft_pool *p, ft_result *r, size_t i, int status) {
-  ft__item_out it = {.status = status};
-  ft__emit_task(p, FT_EV_TASK_FAIL, r, i, -1, 0, ft_now_ns(), &it, 0);
-  ft__result_item_done(r, i, status, 0, 0, 0, NULL, 0);
 }
 
 /* Fail the items of r that are not yet in the arena (still pending, or
@@ -309,7 +303,7 @@ void ft__pool_cancel_result(ft_pool *p, ft_result *r, int status) {
     }
     *rp = rt->next;
     for (size_t i = rt->item; i < rt->end; i++)
-      ft__item_cancel(p, r, i, status);
+      ft__item_cancel(p, r, i, status, 0, 0);
     ft__result_unref(r);
     free(rt);
   }
@@ -325,7 +319,7 @@ void ft__pool_cancel_result(ft_pool *p, ft_result *r, int status) {
     r->next_pending = NULL;
     r->in_pending = false;
     while (r->next_pub < r->n)
-      ft__item_cancel(p, r, r->next_pub++, status);
+      ft__item_cancel(p, r, r->next_pub++, status, 0, 0);
   }
   ft__result_unref(r);
 }
