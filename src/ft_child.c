@@ -1,6 +1,7 @@
 /* ft_child.c - forking children with clean hands, capturing their output
  * line by line, and reaping them (and any orphan handed to us). */
 #include "ft_internal.h"
+#include "ft_sys.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@ static int ft__ptab_reserve(ft_loop *loop, int n) {
     size_t cap = loop->ptab_cap * 2;
     while ((loop->ptab_len + (size_t)n) * 2 > cap)
       cap *= 2;
-    ft__child **t = ft__xalloc(cap * sizeof *t);
+    ft__child **t = ft__shared_alloc(cap * sizeof *t);
     if (!t)
       return -ENOMEM;
     for (size_t i = 0; i < loop->ptab_cap; i++) {
@@ -33,7 +34,7 @@ static int ft__ptab_reserve(ft_loop *loop, int n) {
         j = (j + 1) & (cap - 1);
       t[j] = o;
     }
-    free(loop->ptab);
+    ft__shared_free(loop->ptab, loop->ptab_cap * sizeof *t);
     loop->ptab = t;
     loop->ptab_cap = cap;
   }
@@ -141,6 +142,8 @@ void ft__stream_close(ft__stream *s) {
   if (s->len)
     ft__emit_line(s, s->line, s->len, false); /* last line without newline */
   ft__child *c = s->child;
+  if (s->hold >= 0)
+    close(s->hold);
   ft__watch_close(c->loop, s->w);
   c->streams[s->stream] = NULL;
   free(s->line);
@@ -149,10 +152,10 @@ void ft__stream_close(ft__stream *s) {
 
 /* Read what is there (at most limit bytes); true at EOF or error. */
 static bool ft__stream_read(ft__stream *s, size_t limit) {
-  char buf[65536];
+  char *buf = s->child->loop->scratch->rbuf;
   size_t got = 0;
   while (got < limit) {
-    ssize_t n = read(s->w->fd, buf, sizeof buf);
+    ssize_t n = read(s->w->fd, buf, sizeof s->child->loop->scratch->rbuf);
     if (n > 0) {
       ft__stream_feed(s, buf, (size_t)n);
       got += (size_t)n;
@@ -230,10 +233,18 @@ static void ft__dispatch_exit(ft_loop *loop, ft__child *c, const siginfo_t *si) 
   c->pidw = NULL;
   c->pidfd = -1;
   /* Drain what the child wrote before it died so its output precedes its
-   * exit; a grandchild may still hold the pipe, so do not wait for EOF. */
-  for (int s = 1; s <= 2; s++)
-    if (c->streams[s] && ft__stream_read(c->streams[s], FT_DRAIN_MAX))
-      ft__stream_close(c->streams[s]);
+   * exit; a grandchild may still hold the pipe, so do not wait for EOF.
+   * Our copy of the child's end goes first (see ft__spawn_finish), so
+   * that without a grandchild this read ends at EOF. */
+  for (int s = 1; s <= 2; s++) {
+    ft__stream *st = c->streams[s];
+    if (st && st->hold >= 0) {
+      close(st->hold);
+      st->hold = -1;
+    }
+    if (st && ft__stream_read(st, FT_DRAIN_MAX))
+      ft__stream_close(st);
+  }
   ft_event ev = {.kind = FT_EV_EXIT, .pid = c->pid, .ppid = c->ppid, .name = c->name};
   ev.u.exit.code = c->exit_code;
   ev.u.exit.signal = c->exit_signal;
@@ -389,15 +400,16 @@ static void ft__fdpair_close(ft__fdpair *p) {
 }
 
 static void ft__child_write_errno(int fd, int err) {
-  ssize_t n;
-  do
-    n = write(fd, &err, sizeof err);
-  while (n < 0 && errno == EINTR);
+  while (ft__sys_write(fd, &err, sizeof err) == -EINTR) {
+  }
 }
 
-/* Runs in the child between fork and exec (or the target function):
- * default signal dispositions, an empty mask, stdio in place, the parent's
- * loop fds closed.  Leaves only with exec or _exit. */
+/* What the parent works out for its children just before forking. */
+typedef struct ft__forkinfo {
+  uint64_t handled; /* signals to reset (bit s-1 for signal s) */
+  bool purge;       /* stdout or stderr holds the parent's unflushed output */
+} ft__forkinfo;
+
 /* Parse the hex mask after "key" in /proc/self/status text. */
 static uint64_t ft__status_mask(const char *text, const char *key) {
   const char *p = strstr(text, key);
@@ -417,50 +429,64 @@ static uint64_t ft__status_mask(const char *text, const char *key) {
 
 /* The signals that are caught or ignored (bit s-1 for signal s).  The
  * kernel says which in /proc/self/status (one read instead of 64
- * sigactions); if it cannot be read, every signal counts. */
-static uint64_t ft__handled_signals(void) {
-  char text[4096];
+ * sigactions); if it cannot be read, every signal counts.  SIGKILL and
+ * SIGSTOP cannot be reset, and the C library's own real-time signals
+ * (below SIGRTMIN) are the library's business, so none of them count. */
+static uint64_t ft__handled_signals(ft_loop *loop) {
+  char *text = loop->scratch->status;
   uint64_t mask = ~0ull;
   int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
-    ssize_t n = read(fd, text, sizeof text - 1);
+    ssize_t n = read(fd, text, sizeof loop->scratch->status - 1);
     close(fd);
     if (n > 0) {
       text[n] = '\0';
       mask = ft__status_mask(text, "SigIgn:") | ft__status_mask(text, "SigCgt:");
     }
   }
+  mask &= ~(1ull << (SIGKILL - 1) | 1ull << (SIGSTOP - 1));
+  for (int s = 32; s < SIGRTMIN && s <= 64; s++)
+    mask &= ~(1ull << (s - 1));
   return mask;
 }
 
-/* In the child: every signal in mask back to its default disposition. */
-static void ft__child_reset_signals(uint64_t mask) {
-  for (int s = 1; s < NSIG && s <= 64; s++)
-    if ((mask >> (s - 1)) & 1 && s != SIGKILL && s != SIGSTOP)
-      signal(s, SIG_DFL);
+/* Whether f holds output not yet written.  __fpending would say, but in a
+ * child that is one more libc page to fault in (see ft_sys.h); glibc's
+ * FILE shows it directly. */
+static bool ft__pending(FILE *f) {
+#ifdef __GLIBC__
+  return f->_IO_write_ptr > f->_IO_write_base;
+#else
+  return __fpending(f) > 0;
+#endif
 }
 
+/* Runs in the child between fork and exec (or the target function):
+ * default signal dispositions, an empty mask, stdio in place, the parent's
+ * loop fds closed.  Leaves only with exec or _exit.  Up to the function or
+ * the exec, every system call is made inline (ft_sys.h). */
 static void ft__child_main(ft_loop *loop, const ft__spawn_opts *o, ft__fdpair io[3], int errfd,
-                           uint64_t handled) {
-  ft__child_reset_signals(handled);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+                           const ft__forkinfo *fi) {
+  long err = 0;
+  for (int s = 1; s <= 64; s++)
+    if ((fi->handled >> (s - 1)) & 1)
+      ft__sys_sigdefault(s);
+  ft__sys_unblock_all();
 
   /* Lift child ends out of 0..2 first so that dup2 never clobbers one. */
   for (int t = 0; t < 3; t++)
     if (io[t].child >= 0 && io[t].child < 3) {
-      int fd = fcntl(io[t].child, F_DUPFD_CLOEXEC, 3);
-      if (fd < 0)
+      long fd = ft__sys_dupfd_cloexec(io[t].child, 3);
+      if ((err = fd) < 0)
         goto fail;
-      io[t].child = fd;
+      io[t].child = (int)fd;
     }
   for (int t = 0; t < 3; t++)
-    if (io[t].child >= 0 && dup2(io[t].child, t) < 0)
+    if (io[t].child >= 0 && (err = ft__sys_dup2(io[t].child, t)) < 0)
       goto fail;
-  if (io[2].to_stdout && dup2(1, 2) < 0)
+  if (io[2].to_stdout && (err = ft__sys_dup2(1, 2)) < 0)
     goto fail;
-  if (o->cwd && chdir(o->cwd) < 0)
+  if (o->cwd && (err = ft__sys_chdir(o->cwd)) < 0)
     goto fail;
 
   if (o->argv) {
@@ -468,32 +494,33 @@ static void ft__child_main(ft_loop *loop, const ft__spawn_opts *o, ft__fdpair io
       execvpe(o->argv[0], o->argv, o->envp);
     else
       execvp(o->argv[0], o->argv);
+    err = -errno;
     goto fail;
   }
   /* A forked function: the parent's loop is not ours to use. */
   ft__loop_close_in_child(loop);
   for (int t = 0; t < 3; t++)
     if (io[t].child >= 3 && !io[t].borrowed)
-      close(io[t].child);
+      ft__sys_close(io[t].child);
   /* Output the parent had buffered but not flushed is not ours to repeat. */
-  if (__fpending(stdout))
+  if (fi->purge) {
     __fpurge(stdout);
-  if (__fpending(stderr))
     __fpurge(stderr);
+  }
   int rc = o->target(o->arg);
   /* Flush what the function printed, as Python does before os._exit: only
    * stdout and stderr, since the parent's other FILEs may hold unflushed
    * data of the parent's that must not be written twice. */
-  if (__fpending(stdout))
+  if (ft__pending(stdout))
     fflush(stdout);
-  if (__fpending(stderr))
+  if (ft__pending(stderr))
     fflush(stderr);
-  _exit(rc & 0xff);
+  ft__sys_exit(rc & 0xff);
 
 fail:
   if (errfd >= 0)
-    ft__child_write_errno(errfd, errno);
-  _exit(127);
+    ft__child_write_errno(errfd, (int)-err);
+  ft__sys_exit(127);
 }
 
 static ft__stream *ft__stream_new(ft__child *c, int stream, int fd) {
@@ -502,6 +529,7 @@ static ft__stream *ft__stream_new(ft__child *c, int stream, int fd) {
     return NULL;
   s->child = c;
   s->stream = stream;
+  s->hold = -1;
   s->w = ft__watch_new(c->loop, fd, EPOLLIN, ft__on_stream, s, true);
   if (!s->w) {
     free(s);
@@ -593,24 +621,27 @@ static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s
  * /proc/self/status needs a page of buffer.  With every signal blocked
  * nothing of ours can install a handler in between; the engine is
  * single-threaded, so only another thread of the application could, and a
- * handler it caught would be reset by exec anyway. */
-static uint64_t ft__fork_begin(sigset_t *old) {
+ * handler it caught would be reset by exec anyway.  Whether the child must
+ * drop the parent's unflushed stdio is decided here too, for the same
+ * reason. */
+static void ft__fork_begin(ft_loop *loop, sigset_t *old, ft__forkinfo *fi) {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, old);
-  return ft__handled_signals();
+  fi->handled = ft__handled_signals(loop);
+  fi->purge = ft__pending(stdout) || ft__pending(stderr);
 }
 
 /* Fork a prepared child; in the parent, its pid or -errno (the signal mask
  * is the caller's to restore). */
 static pid_t ft__spawn_fork(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s,
-                            uint64_t handled) {
+                            const ft__forkinfo *fi) {
   s->c->start_ns = ft_now_ns();
   pid_t pid = fork();
   if (pid == 0) {
     if (s->errpipe[0] >= 0)
-      close(s->errpipe[0]);
-    ft__child_main(loop, o, s->io, s->errpipe[1], handled);
+      ft__sys_close(s->errpipe[0]);
+    ft__child_main(loop, o, s->io, s->errpipe[1], fi);
   }
   return pid < 0 ? -errno : pid;
 }
@@ -623,6 +654,19 @@ static int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s,
   c->pid = pid;
   if (s->errpipe[1] >= 0)
     close(s->errpipe[1]);
+  /* The parent keeps the child's end of each captured pipe until the child
+   * is reaped.  The kernel closes an exiting child's files before it
+   * reports the exit, so otherwise every child would wake us twice as it
+   * dies: once for the end of its output, once for its exit, each a round
+   * of context switches (on this kind of machine the dearest part of a
+   * short-lived child).  Held, the pipe ends when we close our copy at the
+   * reap, after its last bytes were read; a grandchild that still holds
+   * it keeps the stream open, as before. */
+  for (int t = 1; t < 3; t++)
+    if (c->streams[t]) {
+      c->streams[t]->hold = s->io[t].child;
+      s->io[t].child = -1;
+    }
   for (int t = 0; t < 3; t++)
     ft__fdpair_close(&s->io[t]);
   ft__ptab_put(loop, c); /* cannot fail: room was reserved */
@@ -689,8 +733,9 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
     return rc;
   }
   sigset_t old;
-  uint64_t handled = ft__fork_begin(&old);
-  pid_t pid = ft__spawn_fork(loop, o, &s, handled);
+  ft__forkinfo fi;
+  ft__fork_begin(loop, &old, &fi);
+  pid_t pid = ft__spawn_fork(loop, o, &s, &fi);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (pid < 0) {
     ft__spawn_abort(loop, &s);
@@ -725,10 +770,11 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
         rc[i] = err;
       }
   sigset_t old;
-  uint64_t handled = ft__fork_begin(&old);
+  ft__forkinfo fi;
+  ft__fork_begin(loop, &old, &fi);
   for (int i = 0; i < n; i++)
     if (!rc[i])
-      rc[i] = ft__spawn_fork(loop, &o[i], &s[i], handled); /* a pid, for now */
+      rc[i] = ft__spawn_fork(loop, &o[i], &s[i], &fi); /* a pid, for now */
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   for (int i = 0; i < n; i++) {
     if (rc[i] < 0) {

@@ -9,6 +9,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 
 #define FT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define FT_NS_PER_S 1000000000ull
@@ -50,6 +52,7 @@ typedef struct ft__stream {
   ft__watch *w;
   ft__child *child;
   int stream; /* 1 or 2 */
+  int hold;   /* the child's end of the pipe, kept until it is reaped, or -1 */
   bool discarding; /* the rest of an over-long line is being skipped */
   size_t len;
   char *line; /* FT_LINE_MAX bytes, allocated when a partial line must wait */
@@ -158,6 +161,17 @@ struct ft_timer {
   int heap_index; /* -1 when not armed */
 };
 
+/* Buffers for what a turn reads, in shared memory rather than on the
+ * stack: writing there after a fork costs no fault (ft__shared_alloc).
+ * Each has one user, and turns do not nest. */
+#define FT__NEVS 64
+typedef struct ft__scratch {
+  struct epoll_event evs[FT__NEVS];
+  struct signalfd_siginfo si[16];
+  char status[4096]; /* /proc/self/status, read before each fork */
+  char rbuf[65536];  /* children's captured output */
+} ft__scratch;
+
 struct ft_loop {
   pid_t pid;
   int epfd;
@@ -193,6 +207,7 @@ struct ft_loop {
   size_t nqueues;
   ft_timer *sample_timer;
   uint64_t sample_ns;
+  ft__scratch *scratch;
 };
 
 /* Turn the loop until done(ud) or the deadline (ns on CLOCK_MONOTONIC, 0 = never). */
@@ -217,6 +232,8 @@ void ft__emit(ft_loop *loop, ft_event *ev);
 void *ft__xalloc(size_t n); /* calloc; NULL on failure */
 void *ft__big_alloc(size_t n); /* zeroed; huge pages when large */
 void ft__big_free(void *p, size_t n);
+void *ft__shared_alloc(size_t n); /* zeroed, MAP_SHARED: see ft_util.c */
+void ft__shared_free(void *p, size_t n);
 char *ft__strdup(const char *s);
 void ft__set_cloexec_nonblock(int fd, bool nonblock);
 int ft__pidfd_open(pid_t pid);

@@ -1,6 +1,7 @@
 /* ft_loop.c - the supervisor loop: epoll over a signalfd, fd watches,
  * timers, before-sleep hooks and event hooks. */
 #include "ft_internal.h"
+#include "ft_sys.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -120,8 +121,9 @@ int ft_loop_new(ft_loop **out) {
     goto fail_errno;
 
   loop->ptab_cap = 64;
-  loop->ptab = ft__xalloc(loop->ptab_cap * sizeof *loop->ptab);
-  if (!loop->ptab)
+  loop->ptab = ft__shared_alloc(loop->ptab_cap * sizeof *loop->ptab);
+  loop->scratch = ft__shared_alloc(sizeof *loop->scratch);
+  if (!loop->ptab || !loop->scratch)
     goto fail_nomem;
   *out = loop;
   return 0;
@@ -167,16 +169,42 @@ static void ft__loop_kill_and_reap_all(ft_loop *loop) {
  * have already exited, and otherwise left to the next reaper up). */
 void ft_loop_disown(ft_loop *loop) { loop->disowned = true; }
 
+/* ft_loop_free in a forked child: close this process's copies of the
+ * loop's fds and free its copies of the records.  The pid table is not
+ * walked: it lives in memory shared with the parent (ft__shared_alloc),
+ * where the entries are the parent's current children, not this copy's.
+ * Forktop's own children closed all of these as they started; this is
+ * for a child the application forked itself. */
+static void ft__loop_free_inherited(ft_loop *loop) {
+  for (ft__watch *w = loop->watches, *n; w; w = n) {
+    n = w->next;
+    if (w->own_fd)
+      close(w->fd);
+    free(w);
+  }
+  if (loop->epfd >= 0)
+    close(loop->epfd);
+  if (loop->devnull >= 0)
+    close(loop->devnull);
+  ft__shared_free(loop->ptab, loop->ptab_cap * sizeof *loop->ptab);
+  ft__shared_free(loop->scratch, sizeof *loop->scratch);
+  free(loop);
+}
+
 /* Free the loop; children are killed and reaped first. */
 void ft_loop_free(ft_loop *loop) {
   if (!loop)
     return;
   bool owner = loop->pid == ft__getpid();
-  if (owner && loop->ptab && loop->disowned) {
+  if (!owner) {
+    ft__loop_free_inherited(loop);
+    return;
+  }
+  if (loop->ptab && loop->disowned) {
     loop->depth++;
     ft__loop_reap(loop);
     loop->depth--;
-  } else if (owner && loop->ptab) {
+  } else if (loop->ptab) {
     loop->depth++;
     ft__loop_kill_and_reap_all(loop);
     loop->depth--;
@@ -195,7 +223,7 @@ void ft_loop_free(ft_loop *loop) {
     close(loop->epfd);
   if (loop->devnull >= 0)
     close(loop->devnull);
-  if (owner) {
+  {
     if (!loop->prev_subreaper)
       prctl(PR_SET_CHILD_SUBREAPER, 0);
     /* Drop any SIGPIPE still pending before the mask is restored. */
@@ -210,12 +238,13 @@ void ft_loop_free(ft_loop *loop) {
   for (size_t i = 0; i < loop->nheap; i++)
     loop->heap[i]->heap_index = -1;
   free(loop->heap);
-  free(loop->ptab);
+  ft__shared_free(loop->ptab, loop->ptab_cap * sizeof *loop->ptab);
   free(loop->cfds);
   free(loop->hooks);
   free(loop->sleepers);
   free(loop->prepares);
   free(loop->queues);
+  ft__shared_free(loop->scratch, sizeof *loop->scratch);
   free(loop);
 }
 
@@ -235,10 +264,10 @@ int ft__loop_check(const ft_loop *loop) {
 
 static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events) {
   (void)events;
-  struct signalfd_siginfo si[16];
+  struct signalfd_siginfo *si = loop->scratch->si;
   bool chld = false;
   for (;;) {
-    ssize_t n = read(w->fd, si, sizeof si);
+    ssize_t n = read(w->fd, si, sizeof loop->scratch->si);
     if (n <= 0)
       break;
     for (size_t i = 0; i < (size_t)n / sizeof si[0]; i++) {
@@ -301,8 +330,8 @@ static int ft__loop_turn(ft_loop *loop, bool may_sleep, uint64_t deadline, bool 
       ts.tv_nsec = (long)(d % FT_NS_PER_S);
     }
   }
-  struct epoll_event evs[64];
-  int n = ft__epoll_wait(loop->epfd, evs, 64, tsp);
+  struct epoll_event *evs = loop->scratch->evs;
+  int n = ft__epoll_wait(loop->epfd, evs, FT__NEVS, tsp);
   if (n < 0 && errno != EINTR)
     return -errno;
   loop->depth++;
@@ -525,6 +554,9 @@ int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep, const int *als
     ft__child *c = loop->ptab[i];
     for (int s = 0; c && s < 3 && !rc; s++)
       rc = ft__cfds_add(loop, c->pipe_fd[s]);
+    for (int s = 1; c && s < 3 && !rc; s++)
+      if (c->streams[s])
+        rc = ft__cfds_add(loop, c->streams[s]->hold);
   }
   if (rc)
     return rc;
@@ -534,15 +566,15 @@ int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep, const int *als
 
 /* In a forked function's child: close what ft__loop_child_fds listed, a
  * run of consecutive fds (the usual case: they were opened one after the
- * other) in one call. */
+ * other) in one call, made inline (ft_sys.h). */
 void ft__loop_close_in_child(const ft_loop *loop) {
   for (size_t i = 0; i < loop->ncfds;) {
     size_t j = i;
     while (j + 1 < loop->ncfds && loop->cfds[j + 1] <= loop->cfds[j] + 1)
       j++;
-    if (close_range((unsigned)loop->cfds[i], (unsigned)loop->cfds[j], 0) < 0)
+    if (ft__sys_close_range((unsigned)loop->cfds[i], (unsigned)loop->cfds[j]) < 0)
       for (size_t k = i; k <= j; k++)
-        close(loop->cfds[k]);
+        ft__sys_close(loop->cfds[k]);
     i = j + 1;
   }
 }

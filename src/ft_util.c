@@ -40,6 +40,32 @@ int ft__grow(void **arr, size_t *cap, size_t n, size_t size) {
   return 0;
 }
 
+/* Memory the parent writes while its children live, in a shared mapping.
+ *
+ * fork write-protects every private page of the parent, so the first write
+ * to each one after every fork is a fault (about 25 us on a virtual
+ * machine, as much as the fork's own work); a shared mapping stays
+ * writable.  The loop keeps there what it writes on every start and that
+ * holds no pointer into private memory: its pid table and its read
+ * buffers.  A forked child sees this memory as the parent changes it, so
+ * a child never reads it (ft_loop_free in a child leaves the pid table
+ * alone).  Zeroed, populated, rounded up to whole pages. */
+static size_t ft__page_round(size_t n) {
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  return n ? (n + pg - 1) / pg * pg : pg;
+}
+
+void *ft__shared_alloc(size_t n) {
+  size_t len = ft__page_round(n);
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void ft__shared_free(void *p, size_t n) {
+  if (p)
+    munmap(p, ft__page_round(n));
+}
+
 /* Append n bytes to b, growing it geometrically. */
 int ft_buf_append(ft_buf *b, const void *p, size_t n) {
   if (ft_buf_reserve(b, n) < 0)

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -145,9 +146,9 @@ static int check_signals(void *arg) {
   (void)arg;
   sigset_t mask;
   sigprocmask(SIG_SETMASK, NULL, &mask);
-  for (int s = 1; s < 32; s++) {
+  for (int s = 1; s <= SIGRTMAX; s++) {
     struct sigaction sa;
-    if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) < 0)
+    if (s == SIGKILL || s == SIGSTOP || (s >= 32 && s < SIGRTMIN) || sigaction(s, NULL, &sa) < 0)
       continue;
     if (sa.sa_handler != SIG_DFL)
       return 10 + s;
@@ -158,15 +159,18 @@ static int check_signals(void *arg) {
 }
 
 /* A child starts with default dispositions and an empty mask, whatever the
- * parent ignores, catches or blocks (the loop blocks SIGCHLD and SIGPIPE). */
+ * parent ignores, catches or blocks (the loop blocks SIGCHLD and SIGPIPE),
+ * real-time signals included. */
 static void test_child_signals_reset(void **state) {
   ft_test *t = *state;
-  struct sigaction ign = {.sa_handler = SIG_IGN}, h = {.sa_handler = on_usr2}, old1, old2;
+  struct sigaction ign = {.sa_handler = SIG_IGN}, h = {.sa_handler = on_usr2}, old1, old2, old3;
   sigaction(SIGUSR1, &ign, &old1);
   sigaction(SIGUSR2, &h, &old2);
+  sigaction(SIGRTMIN + 1, &h, &old3);
   assert_int_equal(run_target(t, check_signals, NULL), 0);
   sigaction(SIGUSR1, &old1, NULL);
   sigaction(SIGUSR2, &old2, NULL);
+  sigaction(SIGRTMIN + 1, &old3, NULL);
 }
 
 /* join with a timeout returns FT_ETIMEDOUT; terminate gives -SIGTERM. */
@@ -349,6 +353,93 @@ static void test_child_holds_no_loop_fds(void **state) {
   ft_process_free(sleeper);
 }
 
+
+/* An argv in a directory that does not exist: the chdir's errno comes back. */
+static void test_exec_bad_cwd(void **state) {
+  ft_test *t = *state;
+  char *argv[] = {"true", NULL};
+  ft_process *p;
+  ft_process_opts o = {.argv = argv, .cwd = "/nonexistent/forktop"};
+  assert_int_equal(ft_process_new(t->loop, &o, &p), 0);
+  assert_int_equal(ft_process_start(p), -ENOENT);
+  ft_process_free(p);
+}
+
+static int print_child(void *arg) {
+  (void)arg;
+  printf("child\n");
+  return 0;
+}
+
+/* What the parent buffered in stdout and had not flushed is not written
+ * again by the child: its captured output is its own. */
+static void test_parent_unflushed_output_not_repeated(void **state) {
+  ft_test *t = *state;
+  fflush(stdout);
+  fputs("parent-unflushed", stdout); /* no newline: held, buffered or not */
+  int code = run_target(t, print_child, NULL);
+  __fpurge(stdout);
+  assert_int_equal(code, 0);
+  assert_int_equal(ft_test_count(t, FT_EV_OUTPUT, 0), 1);
+  assert_string_equal(ft_test_find(t, FT_EV_OUTPUT, 0, 0)->line, "child");
+}
+
+static int late_grandchild(void *arg) {
+  (void)arg;
+  printf("early\n");
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    usleep(200 * 1000);
+    printf("late\n");
+    fflush(stdout);
+    _exit(0);
+  }
+  return pid > 0 ? 0 : 1;
+}
+
+/* A grandchild that keeps the pipe keeps the stream: its line arrives after
+ * its parent's exit, and the pipe closes when it exits. */
+static void test_grandchild_output_after_exit(void **state) {
+  ft_test *t = *state;
+  assert_int_equal(run_target(t, late_grandchild, NULL), 0);
+  assert_int_equal(ft_test_count(t, FT_EV_OUTPUT, 0), 1);
+  uint64_t end = ft_now_ns() + 10ull * 1000000000ull;
+  while ((ft_test_count(t, FT_EV_OUTPUT, 0) < 2 || ft_test_count(t, FT_EV_EXIT, 0) < 2) &&
+         ft_now_ns() < end)
+    assert_int_equal(ft_loop_run(t->loop, FT_RUN_ONCE), 0);
+  assert_string_equal(ft_test_find(t, FT_EV_OUTPUT, 0, 1)->line, "late");
+  assert_true(ft_test_find(t, FT_EV_EXIT, 0, 1)->ev.u.exit.orphan);
+}
+
+/* A child the application forks itself may free its copy of the loop: that
+ * closes its fds there and leaves the parent's children alone (the pid
+ * table is shared memory).  The parent still joins its Process. */
+static void test_loop_free_in_forked_child(void **state) {
+  ft_test *t = *state;
+  ft_process *p;
+  ft_process_opts o = {.target = sleep_long};
+  assert_int_equal(ft_process_new(t->loop, &o, &p), 0);
+  assert_int_equal(ft_process_start(p), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    ft_loop_free(t->loop);
+    _exit(0);
+  }
+  assert_true(pid > 0);
+  run_until_events(t, FT_EV_EXIT, 1); /* the forked child, reaped as ours */
+  assert_int_equal(ft_test_find(t, FT_EV_EXIT, 0, 0)->ev.pid, pid);
+  assert_int_equal(ft_process_terminate(p), 0);
+  assert_int_equal(ft_process_join(p, 10), 0);
+  int code = 0;
+  assert_int_equal(ft_process_exitcode(p, &code), 0);
+  assert_int_equal(code, -SIGTERM);
+  const ft_rec_event *ex = ft_test_find(t, FT_EV_EXIT, ft_process_pid(p), 0);
+  assert_non_null(ex);
+  assert_false(ex->ev.u.exit.orphan);
+  ft_process_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       FT_TEST(test_fork_reports_pid_and_ppid),
@@ -364,6 +455,10 @@ int main(void) {
       FT_TEST(test_long_lines_bounded),
       FT_TEST(test_stdout_to_file),
       FT_TEST(test_child_holds_no_loop_fds),
+      FT_TEST(test_exec_bad_cwd),
+      FT_TEST(test_parent_unflushed_output_not_repeated),
+      FT_TEST(test_grandchild_output_after_exit),
+      FT_TEST(test_loop_free_in_forked_child),
   };
   return FT_TEST_RUN(tests, 100);
 }
