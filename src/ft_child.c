@@ -407,7 +407,6 @@ static void ft__child_write_errno(int fd, int err) {
 /* What the parent works out for its children just before forking. */
 typedef struct ft__forkinfo {
   uint64_t handled; /* signals to reset (bit s-1 for signal s) */
-  bool purge;       /* stdout or stderr holds the parent's unflushed output */
 } ft__forkinfo;
 
 /* Parse the hex mask after "key" in /proc/self/status text. */
@@ -502,11 +501,6 @@ static void ft__child_main(ft_loop *loop, const ft__spawn_opts *o, ft__fdpair io
   for (int t = 0; t < 3; t++)
     if (io[t].child >= 3 && !io[t].borrowed)
       ft__sys_close(io[t].child);
-  /* Output the parent had buffered but not flushed is not ours to repeat. */
-  if (fi->purge) {
-    __fpurge(stdout);
-    __fpurge(stderr);
-  }
   int rc = o->target(o->arg);
   /* Flush what the function printed, as Python does before os._exit: only
    * stdout and stderr, since the parent's other FILEs may hold unflushed
@@ -614,22 +608,33 @@ static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s
   return rc;
 }
 
-/* Block every signal across fork so that no handler of ours runs in the
- * child before it has reset the dispositions, and read which signals the
- * child must reset.  That is read here, in the parent, not in the child:
- * there every page written after the fork is a copy-on-write fault, and
- * /proc/self/status needs a page of buffer.  With every signal blocked
- * nothing of ours can install a handler in between; the engine is
- * single-threaded, so only another thread of the application could, and a
- * handler it caught would be reset by exec anyway.  Whether the child must
- * drop the parent's unflushed stdio is decided here too, for the same
- * reason. */
-static void ft__fork_begin(ft_loop *loop, sigset_t *old, ft__forkinfo *fi) {
+/* Get ready to fork: flush the caller's stdout and stderr if a forked
+ * function is to run (functions), block every signal, and read which
+ * signals the child must reset.
+ *
+ * The flush, as Python's multiprocessing does before it forks: output the
+ * parent had buffered would otherwise be written again by every child.
+ * (Dropping it in the child instead cost each child two faults, on libc's
+ * code and on the FILE.)  An exec'd child drops it with the rest of its
+ * memory, so then there is nothing to flush.
+ *
+ * Signals are blocked across fork so that no handler of ours runs in the
+ * child before it has reset the dispositions.  Which those are is read
+ * here, in the parent, not in the child: there every page written after
+ * the fork is a copy-on-write fault, and /proc/self/status needs a page of
+ * buffer.  With every signal blocked nothing of ours can install a handler
+ * in between; the engine is single-threaded, so only another thread of the
+ * application could, and a handler it caught would be reset by exec
+ * anyway. */
+static void ft__fork_begin(ft_loop *loop, bool functions, sigset_t *old, ft__forkinfo *fi) {
+  if (functions && ft__pending(stdout))
+    fflush(stdout);
+  if (functions && ft__pending(stderr))
+    fflush(stderr);
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, old);
   fi->handled = ft__handled_signals(loop);
-  fi->purge = ft__pending(stdout) || ft__pending(stderr);
 }
 
 /* Fork a prepared child; in the parent, its pid or -errno (the signal mask
@@ -734,7 +739,7 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
   }
   sigset_t old;
   ft__forkinfo fi;
-  ft__fork_begin(loop, &old, &fi);
+  ft__fork_begin(loop, o->target != NULL, &old, &fi);
   pid_t pid = ft__spawn_fork(loop, o, &s, &fi);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (pid < 0) {
@@ -771,7 +776,7 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
       }
   sigset_t old;
   ft__forkinfo fi;
-  ft__fork_begin(loop, &old, &fi);
+  ft__fork_begin(loop, true, &old, &fi);
   for (int i = 0; i < n; i++)
     if (!rc[i])
       rc[i] = ft__spawn_fork(loop, &o[i], &s[i], &fi); /* a pid, for now */
