@@ -83,102 +83,6 @@ void ft__ptab_del(ft_loop *loop, pid_t pid) {
   }
 }
 
-/* ------------------------------------------------------------- streams */
-
-static void ft__emit_line(ft__stream *s, const char *p, size_t n, bool truncated) {
-  ft__child *c = s->child;
-  ft_event ev = {.kind = FT_EV_OUTPUT, .pid = c->pid, .ppid = c->ppid, .name = c->name};
-  ev.u.output.stream = s->stream;
-  ev.u.output.line = p;
-  ev.u.output.len = n;
-  ev.u.output.truncated = truncated;
-  ft__emit(c->loop, &ev);
-}
-
-/* Split bytes into lines.  A line longer than FT_LINE_MAX is emitted cut,
- * flagged truncated, and the rest of it is skipped: memory stays bounded
- * however much a child writes. */
-static void ft__stream_feed(ft__stream *s, const char *p, size_t n) {
-  while (n) {
-    const char *nl = memchr(p, '\n', n);
-    size_t take = nl ? (size_t)(nl - p) : n;
-    if (s->discarding) {
-      if (nl)
-        s->discarding = false;
-    } else if (!s->len && nl && take <= FT_LINE_MAX) {
-      ft__emit_line(s, p, take, false); /* whole line in the read buffer */
-    } else {
-      if (!s->line && !(s->line = malloc(FT_LINE_MAX))) {
-        ft__emit_line(s, p, take < FT_LINE_MAX ? take : FT_LINE_MAX, !nl || take > FT_LINE_MAX);
-        s->discarding = !nl; /* no memory to wait for the rest: show what we have */
-        goto next;
-      }
-      size_t room = FT_LINE_MAX - s->len;
-      size_t copy = take < room ? take : room;
-      memcpy(s->line + s->len, p, copy);
-      s->len += copy;
-      if (take > copy) {
-        ft__emit_line(s, s->line, s->len, true);
-        s->len = 0;
-        s->discarding = !nl;
-      } else if (nl) {
-        ft__emit_line(s, s->line, s->len, false);
-        s->len = 0;
-      }
-    }
-  next:
-    if (!nl)
-      break;
-    n -= take + 1;
-    p += take + 1;
-  }
-}
-
-static void ft__child_maybe_free(ft__child *c);
-
-void ft__stream_close(ft__stream *s) {
-  if (!s)
-    return;
-  if (s->len)
-    ft__emit_line(s, s->line, s->len, false); /* last line without newline */
-  ft__child *c = s->child;
-  if (s->hold >= 0)
-    close(s->hold);
-  ft__watch_close(c->loop, s->w);
-  c->streams[s->stream] = NULL;
-  free(s->line);
-  free(s);
-}
-
-/* Read what is there (at most limit bytes); true at EOF or error. */
-static bool ft__stream_read(ft__stream *s, size_t limit) {
-  char *buf = s->child->loop->scratch->rbuf;
-  size_t got = 0;
-  while (got < limit) {
-    ssize_t n = read(s->w->fd, buf, sizeof s->child->loop->scratch->rbuf);
-    if (n > 0) {
-      ft__stream_feed(s, buf, (size_t)n);
-      got += (size_t)n;
-      continue;
-    }
-    if (n < 0 && errno == EINTR)
-      continue;
-    return !(n < 0 && errno == EAGAIN);
-  }
-  return false;
-}
-
-static void ft__on_stream(ft_loop *loop, ft__watch *w, uint32_t events) {
-  (void)loop;
-  (void)events;
-  ft__stream *s = w->data;
-  ft__child *c = s->child;
-  if (ft__stream_read(s, FT_DRAIN_MAX)) {
-    ft__stream_close(s);
-    ft__child_maybe_free(c);
-  }
-}
-
 /* -------------------------------------------------------------- reaping */
 
 int ft__child_exitcode(const ft__child *c) { return c->exit_signal ? -c->exit_signal : c->exit_code; }
@@ -204,7 +108,7 @@ static void ft__child_free(ft__child *c) {
   free(c);
 }
 
-static void ft__child_maybe_free(ft__child *c) {
+void ft__child_maybe_free(ft__child *c) {
   if (!c->dispatching && c->reaped && c->released && !c->streams[1] && !c->streams[2])
     ft__child_free(c);
 }
@@ -302,21 +206,6 @@ static void ft__on_pidfd(ft_loop *loop, ft__watch *w, uint32_t events) {
   (void)w;
   (void)events;
   ft__loop_reap(loop);
-}
-
-/* At loop teardown: close every captured stream still open (a grandchild
- * may hold the pipe after its parent was reaped), freeing the children
- * that only waited for them. */
-void ft__streams_close_all(ft_loop *loop) {
-  for (ft__watch *w = loop->watches, *n; w; w = n) {
-    n = w->next;
-    if (w->cb != ft__on_stream)
-      continue;
-    ft__stream *s = w->data;
-    ft__child *c = s->child;
-    ft__stream_close(s); /* unlinks w alone: n stays valid */
-    ft__child_maybe_free(c);
-  }
 }
 
 void ft__children_free_all(ft_loop *loop) {
@@ -515,21 +404,6 @@ fail:
   if (errfd >= 0)
     ft__child_write_errno(errfd, (int)-err);
   ft__sys_exit(127);
-}
-
-static ft__stream *ft__stream_new(ft__child *c, int stream, int fd) {
-  ft__stream *s = ft__xalloc(sizeof *s);
-  if (!s)
-    return NULL;
-  s->child = c;
-  s->stream = stream;
-  s->hold = -1;
-  s->w = ft__watch_new(c->loop, fd, EPOLLIN, ft__on_stream, s, true);
-  if (!s->w) {
-    free(s);
-    return NULL;
-  }
-  return s;
 }
 
 /* Wait for the child's report over the close-on-exec pipe: EOF means exec

@@ -118,7 +118,14 @@ int ft__grow(void **arr, size_t *cap, size_t n, size_t size);
  * (all but keep[], and also[]); in the child: close them. */
 int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep, const int *also, int nalso);
 void ft__loop_close_in_child(const ft_loop *loop);
+/* Emit a last partial line, stop watching, free (ft_stream.c). */
 void ft__stream_close(ft__stream *s);
+/* A captured stream of c on fd, the parent's end, watched. */
+ft__stream *ft__stream_new(ft__child *c, int stream, int fd);
+/* Read what is there (at most limit bytes); true at EOF or error. */
+bool ft__stream_read(ft__stream *s, size_t limit);
+/* Free c if it is reaped, released and its streams are closed. */
+void ft__child_maybe_free(ft__child *c);
 
 /* pid -> child table */
 int ft__ptab_put(ft_loop *loop, ft__child *c);

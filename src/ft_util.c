@@ -123,7 +123,17 @@ int ft_cpu_count(void) {
   return n > 0 ? (int)n : 1;
 }
 
-void *ft__xalloc(size_t n) { return calloc(1, n); }
+/* Zeroed memory for a record.  malloc and memset, not calloc: glibc's
+ * calloc skips the per-thread cache and works on the arena itself, whose
+ * pages are written on every call; after each fork those are
+ * copy-on-write faults (two per Process start, measured), where the
+ * cache's one page is shared by all small sizes. */
+void *ft__xalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (p)
+    memset(p, 0, n);
+  return p;
+}
 
 char *ft__strdup(const char *s) { return s ? strdup(s) : NULL; }
 
