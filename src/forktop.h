@@ -345,7 +345,9 @@ pid_t ft_process_ppid(const ft_process *p);
 const char *ft_process_name(const ft_process *p);
 /* For FT_STDIO_PIPE streams: the parent's end (0 stdin, 1 stdout, 2 stderr) or -1. */
 int ft_process_stdio_fd(const ft_process *p, int stream);
-/* Free; a process still running is killed (SIGKILL) and reaped by the loop. */
+/* Free; a process still running is killed (SIGKILL) and reaped by the loop.
+ * In a forked child of the loop's process it does nothing (the record is
+ * the parent's); ft_process_new there fails with FT_EFORKED. */
 void ft_process_free(ft_process *p);
 
 /* ------------------------------------------------------------------ pool */

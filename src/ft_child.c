@@ -10,6 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+_Static_assert(sizeof(ft__child) <= FT__SLAB_BLOCK, "a child's record fits a slab block");
+_Static_assert(sizeof(ft__stream) <= FT__SLAB_BLOCK, "a stream fits a slab block");
+_Static_assert(sizeof(ft__watch) <= FT__SLAB_BLOCK, "a watch fits a slab block");
+
 /* ------------------------------------------------------------ pid table */
 
 static size_t ft__ptab_slot(size_t cap, pid_t pid) {
@@ -104,8 +108,8 @@ static void ft__child_free(ft__child *c) {
   for (int s = 0; s < 3; s++)
     if (c->pipe_fd[s] >= 0)
       close(c->pipe_fd[s]);
-  free(c->name);
-  free(c);
+  ft__name_free(c->name, c->namebuf);
+  ft__slab_free(c->slab, c);
 }
 
 void ft__child_maybe_free(ft__child *c) {
@@ -177,28 +181,30 @@ static void ft__dispatch_orphan(ft_loop *loop, const siginfo_t *si, const char *
  * that an orphan's name can still be read from /proc before it is reaped;
  * every round reaps one process, so the walk always ends. */
 void ft__loop_reap(ft_loop *loop) {
+  /* In the loop's shared buffers, not on the stack (see ft__scratch);
+   * nothing a dispatch runs can reap in turn (the loop refuses to turn). */
+  siginfo_t *si = &loop->scratch->peek, *done = &loop->scratch->done;
+  char *comm = loop->scratch->comm;
   for (;;) {
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
-      if (errno == EINTR)
-        continue;
+    memset(si, 0, sizeof *si);
+    long r = ft__sys_waitid(P_ALL, 0, si, WEXITED | WNOHANG | WNOWAIT);
+    if (r == -EINTR)
+      continue;
+    if (r < 0)
       return;
-    }
-    if (si.si_pid == 0)
+    if (si->si_pid == 0)
       return;
-    ft__child *c = ft__ptab_get(loop, si.si_pid);
-    char comm[64] = "";
+    ft__child *c = ft__ptab_get(loop, si->si_pid);
+    comm[0] = '\0';
     if (!c)
-      ft__read_comm(si.si_pid, comm, sizeof comm);
-    siginfo_t done;
-    memset(&done, 0, sizeof done);
-    if (waitid(P_PID, (id_t)si.si_pid, &done, WEXITED | WNOHANG) < 0 || done.si_pid == 0)
+      ft__read_comm(si->si_pid, comm, sizeof loop->scratch->comm);
+    memset(done, 0, sizeof *done);
+    if (ft__sys_waitid(P_PID, si->si_pid, done, WEXITED | WNOHANG) < 0 || done->si_pid == 0)
       continue;
     if (c)
-      ft__dispatch_exit(loop, c, &done);
+      ft__dispatch_exit(loop, c, done);
     else
-      ft__dispatch_orphan(loop, &done, comm);
+      ft__dispatch_orphan(loop, done, comm);
   }
 }
 
@@ -295,8 +301,30 @@ static void ft__child_write_errno(int fd, int err) {
 
 /* What the parent works out for its children just before forking. */
 typedef struct ft__forkinfo {
-  uint64_t handled; /* signals to reset (bit s-1 for signal s) */
+  uint64_t handled;         /* signals to reset (bit s-1 for signal s) */
+  const ft__fdlist *close;  /* the loop's fds, for a forked function */
 } ft__forkinfo;
+
+/* The code a child runs between fork and its function or exec is kept
+ * together, in one section (GCC and clang put "hot" functions at the
+ * front of .text): a child maps each page of code it runs with a fault
+ * of its own, and spread over the file this path took three. */
+#define FT__CHILD_PATH __attribute__((hot, noinline))
+
+/* In a forked function's child: close what ft__loop_child_fds listed, a
+ * run of consecutive fds (the usual case: they were opened one after the
+ * other) in one call. */
+static void ft__child_close_fds(const ft__fdlist *l) {
+  for (size_t i = 0; i < l->n;) {
+    size_t j = i;
+    while (j + 1 < l->n && l->fds[j + 1] <= l->fds[j] + 1)
+      j++;
+    if (ft__sys_close_range((unsigned)l->fds[i], (unsigned)l->fds[j]) < 0)
+      for (size_t k = i; k <= j; k++)
+        ft__sys_close(l->fds[k]);
+    i = j + 1;
+  }
+}
 
 /* Parse the hex mask after "key" in /proc/self/status text. */
 static uint64_t ft__status_mask(const char *text, const char *key) {
@@ -353,8 +381,8 @@ static bool ft__pending(FILE *f) {
  * default signal dispositions, an empty mask, stdio in place, the parent's
  * loop fds closed.  Leaves only with exec or _exit.  Up to the function or
  * the exec, every system call is made inline (ft_sys.h). */
-static void ft__child_main(ft_loop *loop, const ft__spawn_opts *o, ft__fdpair io[3], int errfd,
-                           const ft__forkinfo *fi) {
+FT__CHILD_PATH static void ft__child_main(const ft__spawn_opts *o, ft__fdpair io[3], int errfd,
+                                          const ft__forkinfo *fi) {
   long err = 0;
   for (int s = 1; s <= 64; s++)
     if ((fi->handled >> (s - 1)) & 1)
@@ -386,7 +414,7 @@ static void ft__child_main(ft_loop *loop, const ft__spawn_opts *o, ft__fdpair io
     goto fail;
   }
   /* A forked function: the parent's loop is not ours to use. */
-  ft__loop_close_in_child(loop);
+  ft__child_close_fds(fi->close);
   for (int t = 0; t < 3; t++)
     if (io[t].child >= 3 && !io[t].borrowed)
       ft__sys_close(io[t].child);
@@ -434,7 +462,7 @@ static void ft__spawn_abort(ft_loop *loop, ft__prep *s) {
   for (int t = 1; t < 3 && s->c; t++)
     if (s->c->streams[t]) {
       ft__watch_close(loop, s->c->streams[t]->w);
-      free(s->c->streams[t]);
+      ft__slab_free(loop->slab, s->c->streams[t]);
     }
   ft__child_free(s->c);
   s->c = NULL;
@@ -447,15 +475,17 @@ static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s
                   .errpipe = {-1, -1}};
   if (!o->target == !o->argv)
     return FT_EINVAL;
-  ft__child *c = s->c = ft__xalloc(sizeof *c);
+  ft__child *c = s->c = ft__slab_alloc(loop->slab);
   if (!c)
     return -ENOMEM;
   c->loop = loop;
+  c->slab = loop->slab;
   c->pidfd = -1;
   c->pipe_fd[0] = c->pipe_fd[1] = c->pipe_fd[2] = -1;
   c->worker = o->worker;
   c->role = o->role ? o->role : "process";
-  c->name = ft__strdup(o->name ? o->name : o->argv ? o->argv[0] : "process");
+  c->name = ft__name_dup(o->name ? o->name : o->argv ? o->argv[0] : "process", c->namebuf,
+                         sizeof c->namebuf);
   c->on_exit = o->on_exit;
   c->owner = o->owner;
   c->ppid = loop->pid;
@@ -482,9 +512,9 @@ static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s
   return rc;
 }
 
-/* Get ready to fork: flush the caller's stdout and stderr if a forked
- * function is to run (functions), block every signal, and read which
- * signals the child must reset.
+/* Get ready to fork: flush the caller's stdout and stderr if forked
+ * functions are to run (functions: the fds they close; NULL for an exec),
+ * block every signal, and read which signals the child must reset.
  *
  * The flush, as Python's multiprocessing does before it forks: output the
  * parent had buffered would otherwise be written again by every child.
@@ -500,7 +530,8 @@ static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s
  * in between; the engine is single-threaded, so only another thread of the
  * application could, and a handler it caught would be reset by exec
  * anyway. */
-static void ft__fork_begin(ft_loop *loop, bool functions, sigset_t *old, ft__forkinfo *fi) {
+static void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t *old,
+                           ft__forkinfo *fi) {
   if (functions && ft__pending(stdout))
     fflush(stdout);
   if (functions && ft__pending(stderr))
@@ -509,18 +540,19 @@ static void ft__fork_begin(ft_loop *loop, bool functions, sigset_t *old, ft__for
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, old);
   fi->handled = ft__handled_signals(loop);
+  fi->close = functions;
 }
 
 /* Fork a prepared child; in the parent, its pid or -errno (the signal mask
  * is the caller's to restore). */
-static pid_t ft__spawn_fork(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s,
-                            const ft__forkinfo *fi) {
+FT__CHILD_PATH static pid_t ft__spawn_fork(const ft__spawn_opts *o, ft__prep *s,
+                                           const ft__forkinfo *fi) {
   s->c->start_ns = ft_now_ns();
   pid_t pid = fork();
   if (pid == 0) {
     if (s->errpipe[0] >= 0)
       ft__sys_close(s->errpipe[0]);
-    ft__child_main(loop, o, s->io, s->errpipe[1], fi);
+    ft__child_main(o, s->io, s->errpipe[1], fi);
   }
   return pid < 0 ? -errno : pid;
 }
@@ -597,25 +629,33 @@ static int ft__spawn_check(ft_loop *loop) {
 /* Fork a child as o describes.  For an argv, an exec failure comes back as
  * -errno (the child is reaped here and its exit reported).
  *
- * Everything that can be written before the fork is: after it, every page
- * the parent writes is a copy-on-write fault (about 15 us on this kind of
- * machine), so the parent's post-fork work is kept to the pid, the table
- * entry and the pidfd. */
+ * Everything that can be written before the fork is: after it, every
+ * private page the parent writes is a copy-on-write fault (about 25 us on
+ * this kind of machine), so the parent's post-fork work is kept to the
+ * pid, the table entry and the pidfd, and what it writes sits in shared
+ * memory (the slab, the pid table) where it can. */
 int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
   int rc = ft__spawn_check(loop);
   ft__prep s;
   if (rc || (rc = ft__spawn_prepare(loop, o, &s)) < 0)
     return rc;
+  /* The child reads its options from this copy on the stack: o may sit in
+   * the slab, shared memory it has not mapped and whose later contents
+   * are the parent's. */
+  ft__spawn_opts snap = *o;
+  ft__fdlist fl = {.fds = fl.inline_fds};
   if ((rc = ft__ptab_reserve(loop, 1)) < 0 ||
-      (o->target && (rc = ft__loop_child_fds(loop, o->keep_fds, o->nkeep, NULL, 0)) < 0)) {
+      (o->target && (rc = ft__loop_child_fds(loop, o->keep_fds, o->nkeep, NULL, 0, &fl)) < 0)) {
+    ft__fdlist_free(&fl);
     ft__spawn_abort(loop, &s);
     return rc;
   }
   sigset_t old;
   ft__forkinfo fi;
-  ft__fork_begin(loop, o->target != NULL, &old, &fi);
-  pid_t pid = ft__spawn_fork(loop, o, &s, &fi);
+  ft__fork_begin(loop, o->target ? &fl : NULL, &old, &fi);
+  pid_t pid = ft__spawn_fork(&snap, &s, &fi);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  ft__fdlist_free(&fl);
   if (pid < 0) {
     ft__spawn_abort(loop, &s);
     return pid;
@@ -641,8 +681,9 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
       if (s[i].io[t].child >= 0 && !s[i].io[t].borrowed)
         ends[nends++] = s[i].io[t].child;
   }
+  ft__fdlist fl = {.fds = fl.inline_fds};
   if (!err && ((err = ft__ptab_reserve(loop, n)) < 0 ||
-               (err = ft__loop_child_fds(loop, o[0].keep_fds, o[0].nkeep, ends, nends)) < 0))
+               (err = ft__loop_child_fds(loop, o[0].keep_fds, o[0].nkeep, ends, nends, &fl)) < 0))
     for (int i = 0; i < n; i++)
       if (!rc[i]) {
         ft__spawn_abort(loop, &s[i]);
@@ -650,11 +691,12 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
       }
   sigset_t old;
   ft__forkinfo fi;
-  ft__fork_begin(loop, true, &old, &fi);
+  ft__fork_begin(loop, &fl, &old, &fi);
   for (int i = 0; i < n; i++)
     if (!rc[i])
-      rc[i] = ft__spawn_fork(loop, &o[i], &s[i], &fi); /* a pid, for now */
+      rc[i] = ft__spawn_fork(&o[i], &s[i], &fi); /* a pid, for now */
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  ft__fdlist_free(&fl);
   for (int i = 0; i < n; i++) {
     if (rc[i] < 0) {
       if (s && s[i].c)

@@ -22,6 +22,10 @@
 /* ------------------------------------------------------------ fd watches */
 
 typedef struct ft__watch ft__watch;
+
+/* Fixed-size blocks in shared memory for the loop's per-child records. */
+#define FT__SLAB_BLOCK 320
+typedef struct ft__slab ft__slab;
 typedef void (*ft__watch_cb)(ft_loop *loop, ft__watch *w, uint32_t events);
 
 /* An fd in the epoll set.  Watches are allocated by the loop and freed at
@@ -62,8 +66,10 @@ typedef struct ft__stream {
  * reaped, its captured streams reached EOF, and its owner released it. */
 struct ft__child {
   ft_loop *loop;
+  ft__slab *slab; /* where this record lives: it may outlive the loop */
   pid_t pid, ppid;
-  char *name;
+  char *name; /* namebuf, or the heap for a long one */
+  char namebuf[64];
   const char *role;
   int worker;
   int pidfd;
@@ -114,10 +120,19 @@ void ft__streams_close_all(ft_loop *loop);
 void ft__children_free_all(ft_loop *loop);
 /* Room for one more element in an array of n, doubling; 0 or -ENOMEM. */
 int ft__grow(void **arr, size_t *cap, size_t n, size_t size);
+/* The fds a forked function's child closes, sorted.  It lives on the
+ * forking caller's stack: each child reads its own copy of the list as it
+ * was at its fork, whatever the parent forks next. */
+typedef struct ft__fdlist {
+  int *fds; /* inline, or the heap for a long list */
+  size_t n, cap;
+  int inline_fds[64];
+} ft__fdlist;
 /* Before forking a function: list the loop's fds its child must close
- * (all but keep[], and also[]); in the child: close them. */
-int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep, const int *also, int nalso);
-void ft__loop_close_in_child(const ft_loop *loop);
+ * (all but keep[], and also[]).  0 or -ENOMEM; ft__fdlist_free after. */
+int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep, const int *also, int nalso,
+                       ft__fdlist *l);
+void ft__fdlist_free(ft__fdlist *l);
 /* Emit a last partial line, stop watching, free (ft_stream.c). */
 void ft__stream_close(ft__stream *s);
 /* A captured stream of c on fd, the parent's end, watched. */
@@ -176,6 +191,8 @@ typedef struct ft__scratch {
   struct epoll_event evs[FT__NEVS];
   struct signalfd_siginfo si[16];
   char status[4096]; /* /proc/self/status, read before each fork */
+  siginfo_t peek, done; /* ft__loop_reap's waitid */
+  char comm[64];        /* an orphan's name */
   char rbuf[65536];  /* children's captured output */
 } ft__scratch;
 
@@ -207,14 +224,13 @@ struct ft_loop {
   size_t ptab_cap, ptab_len;
   int live_children;
   ft__child *dead; /* reaped, released children waiting to be freed */
-  int *cfds;       /* the fds a forked function closes, sorted (ft__loop_child_fds) */
-  size_t ncfds, capcfds;
   /* queues sampled into FT_EV_QUEUE events */
   ft_queue **queues;
   size_t nqueues;
   ft_timer *sample_timer;
   uint64_t sample_ns;
   ft__scratch *scratch;
+  ft__slab *slab; /* watches, children, streams, processes */
 };
 
 /* Turn the loop until done(ud) or the deadline (ns on CLOCK_MONOTONIC, 0 = never). */
@@ -241,6 +257,18 @@ void *ft__big_alloc(size_t n); /* zeroed; huge pages when large */
 void ft__big_free(void *p, size_t n);
 void *ft__shared_alloc(size_t n); /* zeroed, MAP_SHARED: see ft_util.c */
 void ft__shared_free(void *p, size_t n);
+/* Zeroed FT__SLAB_BLOCK-byte records in shared memory (see ft_util.c):
+ * the slab is unmapped once released and its last block freed.  Only the
+ * process that made it (ft__slab_owned) may allocate or free. */
+ft__slab *ft__slab_new(void);
+bool ft__slab_owned(const ft__slab *s);
+void *ft__slab_alloc(ft__slab *s);
+void ft__slab_free(ft__slab *s, void *p);
+void ft__slab_release(ft__slab *s);
+/* A copy of s in buf[cap] when it fits, else strdup'ed (NULL if that
+ * fails); ft__name_free frees the latter only. */
+char *ft__name_dup(const char *s, char *buf, size_t cap);
+void ft__name_free(char *name, const char *buf);
 char *ft__strdup(const char *s);
 void ft__set_cloexec_nonblock(int fd, bool nonblock);
 int ft__pidfd_open(pid_t pid);

@@ -1,7 +1,6 @@
 /* ft_loop.c - the supervisor loop: epoll over a signalfd, fd watches,
  * timers, before-sleep hooks and event hooks. */
 #include "ft_internal.h"
-#include "ft_sys.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,9 +20,11 @@ static void ft__timers_run(ft_loop *loop);
 
 ft__watch *ft__watch_new(ft_loop *loop, int fd, uint32_t events, ft__watch_cb cb, void *data,
                          bool own_fd) {
-  ft__watch *w = ft__xalloc(sizeof *w);
-  if (!w)
+  ft__watch *w = ft__slab_alloc(loop->slab);
+  if (!w) {
+    errno = ENOMEM;
     return NULL;
+  }
   w->fd = fd;
   w->events = events;
   w->cb = cb;
@@ -32,7 +33,7 @@ ft__watch *ft__watch_new(ft_loop *loop, int fd, uint32_t events, ft__watch_cb cb
   struct epoll_event ev = {.events = events, .data.ptr = w};
   if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
     int e = errno;
-    free(w);
+    ft__slab_free(loop->slab, w);
     errno = e;
     return NULL;
   }
@@ -74,7 +75,7 @@ static void ft__watches_free_closed(ft_loop *loop) {
   while (loop->closed) {
     ft__watch *w = loop->closed;
     loop->closed = w->next;
-    free(w);
+    ft__slab_free(loop->slab, w);
   }
 }
 
@@ -88,6 +89,8 @@ int ft_loop_new(ft_loop **out) {
     return -ENOMEM;
   loop->epfd = loop->sigfd = loop->devnull = -1;
   loop->pid = ft__getpid();
+  if (!(loop->slab = ft__slab_new()))
+    goto fail_nomem;
   loop->t0 = ft_now_ns();
   loop->sample_ns = 100 * 1000 * 1000;
 
@@ -170,18 +173,16 @@ static void ft__loop_kill_and_reap_all(ft_loop *loop) {
 void ft_loop_disown(ft_loop *loop) { loop->disowned = true; }
 
 /* ft_loop_free in a forked child: close this process's copies of the
- * loop's fds and free its copies of the records.  The pid table is not
- * walked: it lives in memory shared with the parent (ft__shared_alloc),
- * where the entries are the parent's current children, not this copy's.
- * Forktop's own children closed all of these as they started; this is
+ * loop's own fds (epoll, signalfd, /dev/null) and unmap its copies of
+ * the buffers.  Watches, children and the pid table are not walked (nor
+ * the slab's bookkeeping written):
+ * they live in memory shared with the parent (ft__shared_alloc, the
+ * slab), where they are the parent's current ones, not this copy's.
+ * Forktop's own children closed every loop fd as they started; this is
  * for a child the application forked itself. */
 static void ft__loop_free_inherited(ft_loop *loop) {
-  for (ft__watch *w = loop->watches, *n; w; w = n) {
-    n = w->next;
-    if (w->own_fd)
-      close(w->fd);
-    free(w);
-  }
+  if (loop->sigfd >= 0)
+    close(loop->sigfd);
   if (loop->epfd >= 0)
     close(loop->epfd);
   if (loop->devnull >= 0)
@@ -239,12 +240,12 @@ void ft_loop_free(ft_loop *loop) {
     loop->heap[i]->heap_index = -1;
   free(loop->heap);
   ft__shared_free(loop->ptab, loop->ptab_cap * sizeof *loop->ptab);
-  free(loop->cfds);
   free(loop->hooks);
   free(loop->sleepers);
   free(loop->prepares);
   free(loop->queues);
   ft__shared_free(loop->scratch, sizeof *loop->scratch);
+  ft__slab_release(loop->slab);
   free(loop);
 }
 
@@ -266,18 +267,19 @@ static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events) {
   (void)events;
   struct signalfd_siginfo *si = loop->scratch->si;
   bool chld = false;
-  for (;;) {
-    ssize_t n = read(w->fd, si, sizeof loop->scratch->si);
-    if (n <= 0)
-      break;
-    for (size_t i = 0; i < (size_t)n / sizeof si[0]; i++) {
+  /* Until a short read, which emptied the queue: no further read to meet
+   * EAGAIN (an errno write, on a page of its own after each fork). */
+  ssize_t n;
+  do {
+    n = read(w->fd, si, sizeof loop->scratch->si);
+    for (ssize_t i = 0; i < n / (ssize_t)sizeof si[0]; i++) {
       int signo = (int)si[i].ssi_signo;
       if (signo == SIGCHLD)
         chld = true;
       else if (signo > 0 && signo < 65 && loop->sigs[signo].fn)
         loop->sigs[signo].fn(signo, loop->sigs[signo].ud);
     }
-  }
+  } while (n == (ssize_t)sizeof loop->scratch->si);
   if (chld)
     ft__loop_reap(loop);
 }
@@ -520,13 +522,29 @@ static int ft__int_cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static int ft__cfds_add(ft_loop *loop, int fd) {
+static int ft__fdlist_add(ft__fdlist *l, int fd) {
   if (fd < 0)
     return 0;
-  if (ft__grow((void **)&loop->cfds, &loop->capcfds, loop->ncfds, sizeof *loop->cfds) < 0)
-    return -ENOMEM;
-  loop->cfds[loop->ncfds++] = fd;
+  if (l->n == l->cap) {
+    size_t cap = l->cap * 2;
+    int *a = l->fds == l->inline_fds ? malloc(cap * sizeof *a) : realloc(l->fds, cap * sizeof *a);
+    if (!a)
+      return -ENOMEM;
+    if (l->fds == l->inline_fds)
+      memcpy(a, l->inline_fds, l->n * sizeof *a);
+    l->fds = a;
+    l->cap = cap;
+  }
+  l->fds[l->n++] = fd;
   return 0;
+}
+
+void ft__fdlist_free(ft__fdlist *l) {
+  if (l->fds != l->inline_fds)
+    free(l->fds);
+  l->fds = l->inline_fds;
+  l->n = 0;
+  l->cap = sizeof l->inline_fds / sizeof l->inline_fds[0];
 }
 
 /* Before forking a function: list, sorted, the loop's fds the child must
@@ -535,48 +553,36 @@ static int ft__cfds_add(ft_loop *loop, int fd) {
  * same batch).  Done in the parent, where these structures are warm: a
  * child walking them faults in every page they sit on, and with a pool's
  * workers each closing the others' pipes one by one, Pool(35) spent a tenth
- * of its time there.  0 or -ENOMEM. */
-int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep, const int *also, int nalso) {
-  loop->ncfds = 0;
-  int rc = ft__cfds_add(loop, loop->epfd);
+ * of its time there.  0 or -ENOMEM (l is then still to be freed). */
+int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep, const int *also, int nalso,
+                       ft__fdlist *l) {
+  l->fds = l->inline_fds;
+  l->n = 0;
+  l->cap = sizeof l->inline_fds / sizeof l->inline_fds[0];
+  int rc = ft__fdlist_add(l, loop->epfd);
   for (int i = 0; i < nalso && !rc; i++)
-    rc = ft__cfds_add(loop, also[i]);
+    rc = ft__fdlist_add(l, also[i]);
   if (!rc)
-    rc = ft__cfds_add(loop, loop->devnull);
+    rc = ft__fdlist_add(l, loop->devnull);
   for (ft__watch *w = loop->watches; w && !rc; w = w->next) {
     bool kept = false;
     for (int i = 0; i < nkeep; i++)
       kept |= keep[i] == w->fd;
     if (w->own_fd && !kept)
-      rc = ft__cfds_add(loop, w->fd);
+      rc = ft__fdlist_add(l, w->fd);
   }
   for (size_t i = 0; i < loop->ptab_cap && !rc; i++) {
     ft__child *c = loop->ptab[i];
     for (int s = 0; c && s < 3 && !rc; s++)
-      rc = ft__cfds_add(loop, c->pipe_fd[s]);
+      rc = ft__fdlist_add(l, c->pipe_fd[s]);
     for (int s = 1; c && s < 3 && !rc; s++)
       if (c->streams[s])
-        rc = ft__cfds_add(loop, c->streams[s]->hold);
+        rc = ft__fdlist_add(l, c->streams[s]->hold);
   }
   if (rc)
     return rc;
-  qsort(loop->cfds, loop->ncfds, sizeof *loop->cfds, ft__int_cmp);
+  qsort(l->fds, l->n, sizeof *l->fds, ft__int_cmp);
   return 0;
-}
-
-/* In a forked function's child: close what ft__loop_child_fds listed, a
- * run of consecutive fds (the usual case: they were opened one after the
- * other) in one call, made inline (ft_sys.h). */
-void ft__loop_close_in_child(const ft_loop *loop) {
-  for (size_t i = 0; i < loop->ncfds;) {
-    size_t j = i;
-    while (j + 1 < loop->ncfds && loop->cfds[j + 1] <= loop->cfds[j] + 1)
-      j++;
-    if (ft__sys_close_range((unsigned)loop->cfds[i], (unsigned)loop->cfds[j]) < 0)
-      for (size_t k = i; k <= j; k++)
-        ft__sys_close(loop->cfds[k]);
-    i = j + 1;
-  }
 }
 
 /* Live children of this process, forked or adopted (from /proc). */

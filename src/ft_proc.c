@@ -6,6 +6,7 @@
 
 struct ft_process {
   ft_loop *loop;
+  ft__slab *slab; /* where this record lives: it may outlive the loop */
   ft__spawn_opts so;
   char **argv; /* our copies */
   char **envp;
@@ -14,7 +15,12 @@ struct ft_process {
   pid_t pid, ppid;
   bool exited;
   int exitcode;
+  char namebuf[40]; /* name, unless it is longer */
 };
+
+/* A Process is a slab record (see ft__slab_alloc): the parent writes it
+ * after every fork. */
+_Static_assert(sizeof(struct ft_process) <= FT__SLAB_BLOCK, "a Process fits a slab block");
 
 static void ft__strv_free(char **v) {
   if (!v)
@@ -55,15 +61,19 @@ int ft_process_new(ft_loop *loop, const ft_process_opts *opts, ft_process **out)
   *out = NULL;
   if (!loop || !opts || !opts->target == !opts->argv || (opts->argv && !opts->argv[0]))
     return FT_EINVAL;
-  ft_process *p = ft__xalloc(sizeof *p);
+  if (loop->pid != ft__getpid())
+    return FT_EFORKED;
+  ft_process *p = ft__slab_alloc(loop->slab);
   if (!p)
     return -ENOMEM;
+  p->slab = loop->slab;
   p->loop = loop;
   if ((rc = ft__strv_dup(opts->argv, &p->argv)) < 0 || (rc = ft__strv_dup(opts->envp, &p->envp)) < 0)
     goto fail;
   rc = -ENOMEM;
-  if (!ft__dup_opt(opts->name ? opts->name : opts->argv ? opts->argv[0] : "process", &p->name) ||
-      !ft__dup_opt(opts->cwd, &p->cwd) || !ft__dup_opt(opts->in.path, &p->in_path) ||
+  p->name = ft__name_dup(opts->name ? opts->name : opts->argv ? opts->argv[0] : "process",
+                         p->namebuf, sizeof p->namebuf);
+  if (!p->name || !ft__dup_opt(opts->cwd, &p->cwd) || !ft__dup_opt(opts->in.path, &p->in_path) ||
       !ft__dup_opt(opts->out.path, &p->out_path) || !ft__dup_opt(opts->err.path, &p->err_path))
     goto fail;
   ft__spawn_opts *so = &p->so;
@@ -176,17 +186,19 @@ int ft__process_take_fd(ft_process *p, int stream) {
 
 ft_loop *ft__process_loop(const ft_process *p) { return p->loop; }
 
-/* Free; a live child is killed and reaped by the loop. */
+/* Free; a live child is killed and reaped by the loop.  In a forked child
+ * of the loop's process this does nothing: the record is the parent's, in
+ * memory shared with it (ft__slab_alloc). */
 void ft_process_free(ft_process *p) {
-  if (!p)
+  if (!p || !ft__slab_owned(p->slab))
     return;
   ft__child_release(p->child);
   ft__strv_free(p->argv);
   ft__strv_free(p->envp);
-  free(p->name);
+  ft__name_free(p->name, p->namebuf);
   free(p->cwd);
   free(p->in_path);
   free(p->out_path);
   free(p->err_path);
-  free(p);
+  ft__slab_free(p->slab, p);
 }

@@ -65,7 +65,7 @@ void ft__stream_close(ft__stream *s) {
   ft__watch_close(c->loop, s->w);
   c->streams[s->stream] = NULL;
   free(s->line);
-  free(s);
+  ft__slab_free(c->slab, s);
 }
 
 /* Read what is there (at most limit bytes); true at EOF or error. */
@@ -99,7 +99,7 @@ static void ft__on_stream(ft_loop *loop, ft__watch *w, uint32_t events) {
 
 /* A captured stream of c on fd (the parent's end), watched. */
 ft__stream *ft__stream_new(ft__child *c, int stream, int fd) {
-  ft__stream *s = ft__xalloc(sizeof *s);
+  ft__stream *s = ft__slab_alloc(c->slab);
   if (!s)
     return NULL;
   s->child = c;
@@ -107,7 +107,7 @@ ft__stream *ft__stream_new(ft__child *c, int stream, int fd) {
   s->hold = -1;
   s->w = ft__watch_new(c->loop, fd, EPOLLIN, ft__on_stream, s, true);
   if (!s->w) {
-    free(s);
+    ft__slab_free(c->slab, s);
     return NULL;
   }
   return s;

@@ -10,8 +10,11 @@
  * the cost of starting a Process.  Made here inline, these calls run
  * from the page of forktop's code the child is already executing.
  *
- * Each returns what the kernel does: >= 0, or -errno.  Elsewhere than
- * x86-64 and arm64 they go through libc's syscall(). */
+ * Each returns what the kernel does: >= 0, or -errno, and leaves errno
+ * alone: the parent uses ft__sys_waitid for that (errno is on the
+ * thread's own page, one more to fault in after every fork when a reap
+ * ends with ECHILD).  Elsewhere than x86-64 and arm64 they go through
+ * libc's syscall(). */
 #ifndef FT_SYS_H
 #define FT_SYS_H
 
@@ -20,33 +23,39 @@
 #include <sys/syscall.h>
 
 #if defined(__x86_64__)
-static inline long ft__sys4(long n, long a, long b, long c, long d) {
+static inline long ft__sys5(long n, long a, long b, long c, long d, long e) {
   register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
   long ret;
   __asm__ volatile("syscall"
                    : "=a"(ret)
-                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
+                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
                    : "rcx", "r11", "memory");
   return ret;
 }
 #elif defined(__aarch64__)
-static inline long ft__sys4(long n, long a, long b, long c, long d) {
+static inline long ft__sys5(long n, long a, long b, long c, long d, long e) {
   register long x8 __asm__("x8") = n;
   register long x0 __asm__("x0") = a;
   register long x1 __asm__("x1") = b;
   register long x2 __asm__("x2") = c;
   register long x3 __asm__("x3") = d;
-  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+  register long x4 __asm__("x4") = e;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
   return x0;
 }
 #else
 #include <errno.h>
 #include <unistd.h>
-static inline long ft__sys4(long n, long a, long b, long c, long d) {
-  long r = syscall(n, a, b, c, d);
+static inline long ft__sys5(long n, long a, long b, long c, long d, long e) {
+  long r = syscall(n, a, b, c, d, e);
   return r < 0 ? -errno : r;
 }
 #endif
+
+static inline long ft__sys4(long n, long a, long b, long c, long d) {
+  return ft__sys5(n, a, b, c, d, 0);
+}
 
 /* The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty mask,
  * whatever the architecture's field order. */
@@ -83,6 +92,10 @@ static inline long ft__sys_chdir(const char *path) { return ft__sys4(SYS_chdir, 
 
 static inline long ft__sys_write(int fd, const void *p, unsigned long n) {
   return ft__sys4(SYS_write, fd, (long)p, (long)n, 0);
+}
+
+static inline long ft__sys_waitid(int idtype, long id, void *info, int options) {
+  return ft__sys5(SYS_waitid, idtype, id, (long)info, options, 0);
 }
 
 static inline _Noreturn void ft__sys_exit(int code) {

@@ -66,6 +66,118 @@ void ft__shared_free(void *p, size_t n) {
     munmap(p, ft__page_round(n));
 }
 
+/* Records the parent writes while its children live: a Process, a child's
+ * record, its streams, the loop's watches.  From malloc they sat on
+ * private pages, and each start wrote five or six of them after its fork
+ * (measured), each a copy-on-write fault; here they come from the loop's
+ * shared memory (ft__shared_alloc) in fixed-size blocks.  Only the loop's
+ * own process allocates and frees (callers check), and a forked child
+ * never reads a block: it sees them change under it.
+ *
+ * Chunks of 64 KiB, each starting with a link to the one before, are
+ * unmapped once the loop is freed and the last block with it: a Process
+ * may be freed after its loop, as before.  Under AddressSanitizer a free
+ * block is poisoned, so a use after free is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FT__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FT__ASAN 1
+#endif
+#endif
+#ifdef FT__ASAN
+#include <sanitizer/asan_interface.h>
+#define ft__poison(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define ft__unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define ft__poison(p, n) ((void)(p), (void)(n))
+#define ft__unpoison(p, n) ((void)(p), (void)(n))
+#endif
+
+#define FT__SLAB_CHUNK ((size_t)64 * 1024)
+
+struct ft__slab {
+  void *free;       /* free blocks, linked through their first word */
+  char *next, *end; /* the unused rest of the newest chunk */
+  char *chunks;     /* newest chunk; each starts with a link to the previous */
+  size_t live;      /* blocks handed out and not freed */
+  bool released;    /* the loop is gone: unmap when live reaches 0 */
+  pid_t pid;        /* the process that owns it */
+};
+
+ft__slab *ft__slab_new(void) {
+  ft__slab *s = ft__shared_alloc(sizeof *s);
+  if (s)
+    s->pid = getpid();
+  return s;
+}
+
+bool ft__slab_owned(const ft__slab *s) { return s && s->pid == getpid(); }
+
+static void ft__slab_unmap(ft__slab *s) {
+  for (char *c = s->chunks, *prev; c; c = prev) {
+    prev = *(void **)c;
+    ft__unpoison(c, FT__SLAB_CHUNK);
+    ft__shared_free(c, FT__SLAB_CHUNK);
+  }
+  ft__shared_free(s, sizeof *s);
+}
+
+void *ft__slab_alloc(ft__slab *s) {
+  char *p = s->free;
+  if (p) {
+    ft__unpoison(p, FT__SLAB_BLOCK);
+    s->free = *(void **)p;
+  } else {
+    if (!s->next || (size_t)(s->end - s->next) < FT__SLAB_BLOCK) {
+      char *c = ft__shared_alloc(FT__SLAB_CHUNK);
+      if (!c)
+        return NULL;
+      *(void **)c = s->chunks;
+      s->chunks = c;
+      s->next = c + FT__SLAB_BLOCK; /* the first block holds the link */
+      s->end = c + FT__SLAB_CHUNK;
+    }
+    p = s->next;
+    s->next += FT__SLAB_BLOCK;
+  }
+  memset(p, 0, FT__SLAB_BLOCK);
+  s->live++;
+  return p;
+}
+
+void ft__slab_free(ft__slab *s, void *p) {
+  if (!p)
+    return;
+  *(void **)p = s->free;
+  s->free = p;
+  ft__poison((char *)p + sizeof(void *), FT__SLAB_BLOCK - sizeof(void *));
+  if (--s->live == 0 && s->released)
+    ft__slab_unmap(s);
+}
+
+void ft__slab_release(ft__slab *s) {
+  if (!s)
+    return;
+  s->released = true;
+  if (s->live == 0)
+    ft__slab_unmap(s);
+}
+
+/* A copy of s in buf when it fits, else on the heap (ft__name_free). */
+char *ft__name_dup(const char *s, char *buf, size_t cap) {
+  size_t n = strlen(s);
+  if (n >= cap)
+    return strdup(s);
+  memcpy(buf, s, n + 1);
+  return buf;
+}
+
+void ft__name_free(char *name, const char *buf) {
+  if (name != buf)
+    free(name);
+}
+
 /* Append n bytes to b, growing it geometrically. */
 int ft_buf_append(ft_buf *b, const void *p, size_t n) {
   if (ft_buf_reserve(b, n) < 0)

@@ -449,6 +449,31 @@ static void test_loop_free_in_forked_child(void **state) {
   ft_process_free(p);
 }
 
+/* A Process may be freed after its loop (the dashboard's watch does): its
+ * record outlives the loop's own memory. */
+static void test_process_freed_after_loop(void **state) {
+  (void)state;
+  ft_loop *loop;
+  assert_int_equal(ft_loop_new(&loop), 0);
+  ft_process *p;
+  ft_process_opts o = {.target = print_child};
+  assert_int_equal(ft_process_new(loop, &o, &p), 0);
+  assert_int_equal(ft_process_start(p), 0);
+  assert_int_equal(ft_process_join(p, 10), 0);
+  ft_process *running;
+  ft_process_opts so = {.target = sleep_long};
+  assert_int_equal(ft_process_new(loop, &so, &running), 0);
+  assert_int_equal(ft_process_start(running), 0);
+  ft_loop_free(loop); /* kills and reaps the sleeper */
+  int code = 0;
+  assert_int_equal(ft_process_exitcode(p, &code), 0);
+  assert_int_equal(code, 0);
+  assert_int_equal(ft_process_exitcode(running, &code), 0);
+  assert_int_equal(code, -SIGKILL);
+  ft_process_free(p);
+  ft_process_free(running);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       FT_TEST(test_fork_reports_pid_and_ppid),
@@ -468,6 +493,7 @@ int main(void) {
       FT_TEST(test_parent_output_flushed_not_repeated),
       FT_TEST(test_grandchild_output_after_exit),
       FT_TEST(test_loop_free_in_forked_child),
+      FT_TEST(test_process_freed_after_loop),
   };
   return FT_TEST_RUN(tests, 100);
 }
