@@ -245,7 +245,9 @@ typedef enum ft_run_mode {
 /* Create the supervisor loop; it makes this process a child subreaper and
  * takes SIGCHLD through a signalfd.  One loop per process. */
 int ft_loop_new(ft_loop **out);
-/* Kill (SIGKILL) and reap every child still alive, close every fd, free. */
+/* Kill (SIGKILL) and reap every child still alive, close every fd, free.
+ * In a child forked from the loop's process it only closes that child's
+ * copies of the loop's own fds: the loop's records are its parent's. */
 void ft_loop_free(ft_loop *loop);
 /* Make ft_loop_free leave live children running (forktop check without --kill). */
 void ft_loop_disown(ft_loop *loop);
@@ -307,7 +309,10 @@ typedef struct ft_stdio {
   int fd;           /* FT_STDIO_FD */
 } ft_stdio;
 
-/* The code a forked function runs; its return value is the exit status. */
+/* The code a forked function runs; its return value is the exit status.
+ * What it printed to stdout and stderr is flushed after it returns; what
+ * the parent had buffered there is flushed before the fork, as Python
+ * does, so that no child writes it again. */
 typedef int (*ft_target_fn)(void *arg);
 
 typedef struct ft_process_opts {

@@ -572,9 +572,14 @@ static int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s,
    * of context switches (on this kind of machine the dearest part of a
    * short-lived child).  Held, the pipe ends when we close our copy at the
    * reap, after its last bytes were read; a grandchild that still holds
-   * it keeps the stream open, as before. */
+   * it keeps the stream open, as before.
+   *
+   * Each hold is an fd, two more per live child.  fds are numbered lowest
+   * first, so a high number means many are in use: past half the limit
+   * the end is closed as it used to be, and a spawn never fails for want
+   * of an fd that a hold took. */
   for (int t = 1; t < 3; t++)
-    if (c->streams[t]) {
+    if (c->streams[t] && s->io[t].child < loop->hold_below) {
       c->streams[t]->hold = s->io[t].child;
       s->io[t].child = -1;
     }

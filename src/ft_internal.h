@@ -204,6 +204,7 @@ struct ft_loop {
   ft__watch *sigw;
   sigset_t sigmask, oldmask;
   int prev_subreaper;
+  int hold_below; /* fds from here up are not held (ft__spawn_finish) */
   bool stop;
   bool disowned; /* ft_loop_free leaves live children alone */
   int depth; /* > 0 while callbacks of a turn run */

@@ -3,9 +3,11 @@
 #include "ft_internal.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -91,6 +93,10 @@ int ft_loop_new(ft_loop **out) {
   loop->pid = ft__getpid();
   if (!(loop->slab = ft__slab_new()))
     goto fail_nomem;
+  struct rlimit rl;
+  loop->hold_below = INT_MAX;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)INT_MAX)
+    loop->hold_below = (int)(rl.rlim_cur / 2);
   loop->t0 = ft_now_ns();
   loop->sample_ns = 100 * 1000 * 1000;
 

@@ -9,6 +9,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -173,6 +174,18 @@ static void test_child_signals_reset(void **state) {
   sigaction(SIGRTMIN + 1, &old3, NULL);
 }
 
+/* Terminate p, join it: its exit code is -SIGTERM; its exit event. */
+static const ft_rec_event *terminate_and_join(ft_test *t, ft_process *p) {
+  assert_int_equal(ft_process_terminate(p), 0);
+  assert_int_equal(ft_process_join(p, 10), 0);
+  int code = 0;
+  assert_int_equal(ft_process_exitcode(p, &code), 0);
+  assert_int_equal(code, -SIGTERM);
+  const ft_rec_event *ex = ft_test_find(t, FT_EV_EXIT, ft_process_pid(p), 0);
+  assert_non_null(ex);
+  return ex;
+}
+
 /* join with a timeout returns FT_ETIMEDOUT; terminate gives -SIGTERM. */
 static void test_join_timeout_and_terminate(void **state) {
   ft_test *t = *state;
@@ -185,13 +198,7 @@ static void test_join_timeout_and_terminate(void **state) {
   assert_int_equal(ft_process_join(p, 0.2), FT_ETIMEDOUT);
   assert_true(ft_now_ns() - t0 >= 190000000ull);
   assert_true(ft_process_is_alive(p));
-  assert_int_equal(ft_process_terminate(p), 0);
-  assert_int_equal(ft_process_join(p, 10), 0);
-  int code = 0;
-  assert_int_equal(ft_process_exitcode(p, &code), 0);
-  assert_int_equal(code, -SIGTERM);
-  const ft_rec_event *ex = ft_test_find(t, FT_EV_EXIT, ft_process_pid(p), 0);
-  assert_non_null(ex);
+  const ft_rec_event *ex = terminate_and_join(t, p);
   assert_true(ex->ev.u.exit.requested); /* the SIGTERM was ours */
   assert_int_equal(ft_process_kill(p), 0); /* a finished process: no-op */
   ft_process_free(p);
@@ -438,14 +445,7 @@ static void test_loop_free_in_forked_child(void **state) {
   assert_true(pid > 0);
   run_until_events(t, FT_EV_EXIT, 1); /* the forked child, reaped as ours */
   assert_int_equal(ft_test_find(t, FT_EV_EXIT, 0, 0)->ev.pid, pid);
-  assert_int_equal(ft_process_terminate(p), 0);
-  assert_int_equal(ft_process_join(p, 10), 0);
-  int code = 0;
-  assert_int_equal(ft_process_exitcode(p, &code), 0);
-  assert_int_equal(code, -SIGTERM);
-  const ft_rec_event *ex = ft_test_find(t, FT_EV_EXIT, ft_process_pid(p), 0);
-  assert_non_null(ex);
-  assert_false(ex->ev.u.exit.orphan);
+  assert_false(terminate_and_join(t, p)->ev.u.exit.orphan);
   ft_process_free(p);
 }
 
@@ -474,6 +474,53 @@ static void test_process_freed_after_loop(void **state) {
   ft_process_free(running);
 }
 
+static int say_up_then_sleep(void *arg) {
+  (void)arg;
+  printf("up\n");
+  fflush(stdout);
+  sleep(30);
+  return 0;
+}
+
+static void count_output(const ft_event *ev, void *ud) {
+  if (ev->kind == FT_EV_OUTPUT)
+    (*(int *)ud)++;
+}
+
+/* The parent keeps two fds per live child whose output it captures, but
+ * not past half the fd limit: a dozen children with 64 fds allowed all
+ * start (holding for all would need ~70), and their output still comes. */
+static void test_many_processes_near_the_fd_limit(void **state) {
+  (void)state;
+  struct rlimit saved, low;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  low = saved;
+  low.rlim_cur = 64;
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+  ft_loop *loop;
+  assert_int_equal(ft_loop_new(&loop), 0);
+  int lines = 0;
+  assert_int_equal(ft_loop_add_hook(loop, count_output, &lines), 0);
+  enum { N = 12 };
+  ft_process *p[N];
+  int rc[N];
+  for (int i = 0; i < N; i++) {
+    ft_process_opts o = {.target = say_up_then_sleep};
+    assert_int_equal(ft_process_new(loop, &o, &p[i]), 0);
+    rc[i] = ft_process_start(p[i]);
+  }
+  uint64_t end = ft_now_ns() + 10ull * 1000000000ull;
+  while (lines < N && ft_now_ns() < end)
+    assert_int_equal(ft_loop_run(loop, FT_RUN_ONCE), 0);
+  for (int i = 0; i < N; i++)
+    ft_process_free(p[i]);
+  ft_loop_free(loop);
+  setrlimit(RLIMIT_NOFILE, &saved);
+  for (int i = 0; i < N; i++)
+    assert_int_equal(rc[i], 0);
+  assert_int_equal(lines, N);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       FT_TEST(test_fork_reports_pid_and_ppid),
@@ -494,6 +541,7 @@ int main(void) {
       FT_TEST(test_grandchild_output_after_exit),
       FT_TEST(test_loop_free_in_forked_child),
       FT_TEST(test_process_freed_after_loop),
+      FT_TEST(test_many_processes_near_the_fd_limit),
   };
   return FT_TEST_RUN(tests, 100);
 }
