@@ -224,7 +224,6 @@ struct ft_loop {
   ft__child **ptab;
   size_t ptab_cap, ptab_len;
   int live_children;
-  ft__child *dead; /* reaped, released children waiting to be freed */
   /* queues sampled into FT_EV_QUEUE events */
   ft_queue **queues;
   size_t nqueues;
