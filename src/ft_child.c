@@ -314,7 +314,7 @@ typedef struct ft__forkinfo {
 /* In a forked function's child: close what ft__loop_child_fds listed, a
  * run of consecutive fds (the usual case: they were opened one after the
  * other) in one call. */
-static void ft__child_close_fds(const ft__fdlist *l) {
+static inline void ft__child_close_fds(const ft__fdlist *l) {
   for (size_t i = 0; i < l->n;) {
     size_t j = i;
     while (j + 1 < l->n && l->fds[j + 1] <= l->fds[j] + 1)

@@ -22,10 +22,9 @@
 /* ------------------------------------------------------------ fd watches */
 
 typedef struct ft__watch ft__watch;
-
 /* Fixed-size blocks in shared memory for the loop's per-child records. */
-#define FT__SLAB_BLOCK 320
 typedef struct ft__slab ft__slab;
+#define FT__SLAB_BLOCK 320
 typedef void (*ft__watch_cb)(ft_loop *loop, ft__watch *w, uint32_t events);
 
 /* An fd in the epoll set.  Watches are allocated by the loop and freed at
@@ -252,7 +251,7 @@ void ft__emit(ft_loop *loop, ft_event *ev);
 
 /* ------------------------------------------------------------------ misc */
 
-void *ft__xalloc(size_t n); /* calloc; NULL on failure */
+void *ft__xalloc(size_t n); /* zeroed; NULL on failure */
 void *ft__big_alloc(size_t n); /* zeroed; huge pages when large */
 void ft__big_free(void *p, size_t n);
 void *ft__shared_alloc(size_t n); /* zeroed, MAP_SHARED: see ft_util.c */

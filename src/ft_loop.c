@@ -179,13 +179,12 @@ static void ft__loop_kill_and_reap_all(ft_loop *loop) {
 void ft_loop_disown(ft_loop *loop) { loop->disowned = true; }
 
 /* ft_loop_free in a forked child: close this process's copies of the
- * loop's own fds (epoll, signalfd, /dev/null) and unmap its copies of
- * the buffers.  Watches, children and the pid table are not walked (nor
- * the slab's bookkeeping written):
- * they live in memory shared with the parent (ft__shared_alloc, the
- * slab), where they are the parent's current ones, not this copy's.
- * Forktop's own children closed every loop fd as they started; this is
- * for a child the application forked itself. */
+ * loop's own fds (epoll, signalfd, /dev/null) and unmap its copies of the
+ * buffers.  Watches, children and the pid table are not walked, nor the
+ * slab's bookkeeping written: they live in memory shared with the parent
+ * (ft__shared_alloc, the slab), where they are the parent's current ones,
+ * not this copy's.  Forktop's own children closed every loop fd as they
+ * started; this is for a child the application forked itself. */
 static void ft__loop_free_inherited(ft_loop *loop) {
   if (loop->sigfd >= 0)
     close(loop->sigfd);
@@ -230,18 +229,16 @@ void ft_loop_free(ft_loop *loop) {
     close(loop->epfd);
   if (loop->devnull >= 0)
     close(loop->devnull);
-  {
-    if (!loop->prev_subreaper)
-      prctl(PR_SET_CHILD_SUBREAPER, 0);
-    /* Drop any SIGPIPE still pending before the mask is restored. */
-    struct timespec zero = {0, 0};
-    sigset_t pipe_set;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    while (sigtimedwait(&pipe_set, NULL, &zero) > 0) {
-    }
-    pthread_sigmask(SIG_SETMASK, &loop->oldmask, NULL);
+  if (!loop->prev_subreaper)
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+  /* Drop any SIGPIPE still pending before the mask is restored. */
+  struct timespec zero = {0, 0};
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  while (sigtimedwait(&pipe_set, NULL, &zero) > 0) {
   }
+  pthread_sigmask(SIG_SETMASK, &loop->oldmask, NULL);
   for (size_t i = 0; i < loop->nheap; i++)
     loop->heap[i]->heap_index = -1;
   free(loop->heap);
@@ -545,12 +542,16 @@ static int ft__fdlist_add(ft__fdlist *l, int fd) {
   return 0;
 }
 
+static void ft__fdlist_init(ft__fdlist *l) {
+  l->fds = l->inline_fds;
+  l->n = 0;
+  l->cap = FT_ARRAY_LEN(l->inline_fds);
+}
+
 void ft__fdlist_free(ft__fdlist *l) {
   if (l->fds != l->inline_fds)
     free(l->fds);
-  l->fds = l->inline_fds;
-  l->n = 0;
-  l->cap = sizeof l->inline_fds / sizeof l->inline_fds[0];
+  ft__fdlist_init(l);
 }
 
 /* Before forking a function: list, sorted, the loop's fds the child must
@@ -562,9 +563,7 @@ void ft__fdlist_free(ft__fdlist *l) {
  * of its time there.  0 or -ENOMEM (l is then still to be freed). */
 int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep, const int *also, int nalso,
                        ft__fdlist *l) {
-  l->fds = l->inline_fds;
-  l->n = 0;
-  l->cap = sizeof l->inline_fds / sizeof l->inline_fds[0];
+  ft__fdlist_init(l);
   int rc = ft__fdlist_add(l, loop->epfd);
   for (int i = 0; i < nalso && !rc; i++)
     rc = ft__fdlist_add(l, also[i]);
