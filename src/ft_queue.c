@@ -64,12 +64,6 @@ struct ft_queue {
   size_t map_len;
 };
 
-static inline void ft__q_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 /* Make a queue (before forking the processes that use it). */
 int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_bytes,
                  ft_queue **out) {

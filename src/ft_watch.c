@@ -215,20 +215,16 @@ static int ft__connector_open(ft_watch *w) {
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
   struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0};
-  struct {
-    struct nlmsghdr h;
-    struct cn_msg cm;
-    enum proc_cn_mcast_op op;
-  } __attribute__((packed)) msg;
-  memset(&msg, 0, sizeof msg);
-  msg.h.nlmsg_len = sizeof msg;
-  msg.h.nlmsg_type = NLMSG_DONE;
-  msg.h.nlmsg_pid = 0;
-  msg.cm.id.idx = CN_IDX_PROC;
-  msg.cm.id.val = CN_VAL_PROC;
-  msg.cm.len = sizeof msg.op;
-  msg.op = PROC_CN_MCAST_LISTEN;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || send(fd, &msg, sizeof msg, 0) < 0) {
+  /* nlmsghdr, cn_msg, then the op, laid out by hand: cn_msg ends in a
+   * flexible array, so it cannot sit inside a struct in ISO C */
+  enum proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
+  char msg[sizeof(struct nlmsghdr) + sizeof(struct cn_msg) + sizeof op] __attribute__((aligned(8)));
+  struct nlmsghdr h = {.nlmsg_len = sizeof msg, .nlmsg_type = NLMSG_DONE, .nlmsg_pid = 0};
+  struct cn_msg cm = {.id = {.idx = CN_IDX_PROC, .val = CN_VAL_PROC}, .len = sizeof op};
+  memcpy(msg, &h, sizeof h);
+  memcpy(msg + sizeof h, &cm, sizeof cm);
+  memcpy(msg + sizeof h + sizeof cm, &op, sizeof op);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || send(fd, msg, sizeof msg, 0) < 0) {
     int e = -errno;
     close(fd);
     return e;
