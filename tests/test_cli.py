@@ -20,63 +20,8 @@ import time
 import unittest
 import uuid
 
-FORKTOP = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build/forktop"
-WORKLOADS = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else "workloads"
-TIMEOUT = 60
-
-
-def tagged_pids(tag):
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/environ", "rb") as f:
-                if tag.encode() in f.read():
-                    pids.append(int(d))
-        except OSError:
-            pass
-    return pids
-
-
-class ForktopCase(unittest.TestCase):
-    def setUp(self):
-        self.tag = "FORKTOP_TEST_TAG=" + uuid.uuid4().hex
-        self.env = dict(os.environ, FORKTOP_TEST_TAG=self.tag.split("=", 1)[1],
-                        FORKTOP_WORKLOADS=WORKLOADS)
-
-    def tearDown(self):
-        deadline = time.time() + 5
-        left = tagged_pids(self.tag)
-        while left and time.time() < deadline:
-            time.sleep(0.05)
-            left = tagged_pids(self.tag)
-        for pid in left:
-            os.kill(pid, signal.SIGKILL)
-        self.assertEqual(left, [], "processes left behind")
-
-    def run_ft(self, *args, stdin=None, timeout=TIMEOUT):
-        return subprocess.run([FORKTOP, *args], capture_output=True, text=True, env=self.env,
-                              input=stdin, timeout=timeout)
-
-    def run_json(self, *args, expect=0):
-        p = self.run_ft("run", *args, "--json")
-        self.assertEqual(p.returncode, expect, p.stderr + p.stdout[-2000:])
-        evs = [json.loads(line) for line in p.stdout.splitlines()]
-        self.assertTrue(evs, "no events")
-        for e in evs:
-            for k in ("t", "ev", "pid", "ppid") if e["ev"] != "summary" else ("t", "ev"):
-                self.assertIn(k, e, e)
-        self.assertEqual(evs[-1]["ev"], "summary")
-        self.assertEqual(evs[-1]["exit_status"], expect)
-        return evs[:-1], evs[-1]
-
-    @staticmethod
-    def kinds(evs, kind, **match):
-        return [e for e in evs if e["ev"] == kind and all(e.get(k) == v for k, v in match.items())]
-
-    def output_lines(self, evs, name=None):
-        return [e["line"] for e in evs if e["ev"] == "output" and (name is None or e.get("name") == name)]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ftcase import FORKTOP, WORKLOADS, TIMEOUT, ForktopCase, tagged_pids, wait_for  # noqa: E402
 
 
 class Workloads(ForktopCase):

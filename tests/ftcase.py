@@ -1,0 +1,103 @@
+"""Shared ground for the program's Python tests: every run is tagged through
+its environment, and after each test no tagged process may be alive and the
+test process holds no descriptor it did not hold before (nothing left
+behind).  Also ways to wait by polling instead of sleeping.
+
+A test file imports this, subclasses ForktopCase, and is run by ctest as
+`python3 tests/test_X.py FORKTOP_BINARY WORKLOADS_DIR`.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+import uuid
+
+FORKTOP = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build/forktop"
+WORKLOADS = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else "workloads"
+TIMEOUT = 60
+
+
+def tagged_pids(tag):
+    """Every live process whose environment holds tag ("NAME=value")."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/environ", "rb") as f:
+                if tag.encode() in f.read().split(b"\0"):
+                    pids.append(int(d))
+        except OSError:
+            pass
+    return pids
+
+
+def open_fds():
+    """The descriptors this process holds now."""
+    return set(os.listdir("/proc/self/fd"))
+
+
+def wait_for(pred, timeout=10.0, step=0.01):
+    """Poll pred() until it is true (returns its value) or timeout (returns it false)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(step)
+
+
+class ForktopCase(unittest.TestCase):
+    def setUp(self):
+        self.tag = "FORKTOP_TEST_TAG=" + uuid.uuid4().hex
+        self.env = dict(os.environ, FORKTOP_TEST_TAG=self.tag.split("=", 1)[1],
+                        FORKTOP_WORKLOADS=WORKLOADS)
+        self.fds_before = open_fds()
+
+    def tearDown(self):
+        left = wait_for(lambda: not tagged_pids(self.tag), timeout=5) or tagged_pids(self.tag)
+        left = [] if left is True else left
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.assertEqual(left, [], "processes left behind")
+        extra = wait_for(lambda: not (open_fds() - self.fds_before), timeout=2) or \
+            (open_fds() - self.fds_before)
+        self.assertTrue(extra is True, f"descriptors left open: {extra}")
+
+    def run_ft(self, *args, stdin=None, timeout=TIMEOUT, **kw):
+        return subprocess.run([FORKTOP, *args], capture_output=True, text=True, env=self.env,
+                              input=stdin, timeout=timeout, **kw)
+
+    def json_events(self, p, expect=0):
+        """The events and the summary of a finished --json run."""
+        self.assertEqual(p.returncode, expect, p.stderr + p.stdout[-2000:])
+        evs = [json.loads(line) for line in p.stdout.splitlines()]
+        self.assertTrue(evs, "no events")
+        self.assertEqual(evs[-1]["ev"], "summary")
+        return evs[:-1], evs[-1]
+
+    def run_json(self, *args, expect=0):
+        p = self.run_ft("run", *args, "--json")
+        evs, s = self.json_events(p, expect)
+        for e in evs:
+            for k in ("t", "ev", "pid", "ppid"):
+                self.assertIn(k, e, e)
+        self.assertEqual(s["exit_status"], expect)
+        return evs, s
+
+    @staticmethod
+    def kinds(evs, kind, **match):
+        return [e for e in evs if e["ev"] == kind and all(e.get(k) == v for k, v in match.items())]
+
+    def output_lines(self, evs, name=None):
+        return [e["line"] for e in evs if e["ev"] == "output" and (name is None or e.get("name") == name)]
+
+
+def main():
+    unittest.main(argv=[sys.argv[0], "-v"])
