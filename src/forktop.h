@@ -20,6 +20,7 @@
 #ifndef FORKTOP_H
 #define FORKTOP_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,22 +34,25 @@ extern "C" {
 
 /* ---------------------------------------------------------------- errors */
 
-/* forktop's own error codes; system errors are returned as -errno. */
+/* forktop's error codes.  Where an errno means the same thing the code is
+ * that -errno (FT_EINVAL == -EINVAL, as libuv's UV_EINVAL), so a caller may
+ * compare with either; codes with no errno counterpart are below -4000.
+ * Every other error is returned as -errno. */
 #define FT_ERRNO_MAP(XX)                                                          \
-  XX(EINVAL, -4001, "invalid argument")                                           \
+  XX(EINVAL, -EINVAL, "invalid argument")                                         \
   XX(ESTATE, -4002, "operation not valid in the object's current state")          \
-  XX(ETIMEDOUT, -4003, "timed out")                                               \
-  XX(EBUSY, -4004, "blocking call made from inside a loop callback")              \
+  XX(ETIMEDOUT, -ETIMEDOUT, "timed out")                                         \
+  XX(EBUSY, -EBUSY, "busy (a blocking call from inside a loop callback?)")         \
   XX(ENOTREADY, -4005, "result is not ready")                                     \
   XX(ERUNNING, -4006, "pool is still running (close or terminate it before join)") \
   XX(ENOTRUNNING, -4007, "pool is not running (closed or terminated)")           \
   XX(ETASK, -4008, "a task returned an error")                                    \
   XX(EWORKER, -4009, "a worker died while running the task")                      \
-  XX(ECANCELED, -4010, "task canceled: the pool was terminated")                  \
+  XX(ECANCELED, -ECANCELED, "canceled (a task of a terminated pool?)")                    \
   XX(ECLOSED, -4011, "queue is closed")                                           \
   XX(EFULL, -4012, "queue is full")                                               \
   XX(EEMPTY, -4013, "queue is empty")                                             \
-  XX(E2BIG, -4014, "item or result larger than the buffer that must hold it")     \
+  XX(E2BIG, -E2BIG, "too big (an item, result or argument list past its limit)")   \
   XX(EFAILED, -4015, "child exited with a non-zero status")                       \
   XX(EFORKED, -4016, "the loop belongs to the parent process")                    \
   XX(EOF, -4017, "no more items")                                                 \
