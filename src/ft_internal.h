@@ -195,6 +195,11 @@ typedef struct ft__scratch {
   char rbuf[65536];  /* children's captured output */
 } ft__scratch;
 
+typedef struct ft__sampler {
+  void (*fn)(ft_loop *loop, void *ud);
+  void *ud;
+} ft__sampler;
+
 struct ft_loop {
   pid_t pid;
   int epfd;
@@ -223,9 +228,9 @@ struct ft_loop {
   ft__child **ptab;
   size_t ptab_cap, ptab_len;
   int live_children;
-  /* queues sampled into FT_EV_QUEUE events */
-  ft_queue **queues;
-  size_t nqueues;
+  /* what is sampled into events every sample_ns (queues' counters) */
+  ft__sampler *samplers;
+  size_t nsamplers;
   ft_timer *sample_timer;
   uint64_t sample_ns;
   ft__scratch *scratch;
@@ -242,9 +247,11 @@ pid_t ft__getpid(void);
 int ft__loop_check(const ft_loop *loop);
 int ft__loop_add_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud);
 void ft__loop_remove_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud);
-int ft__loop_add_queue(ft_loop *loop, ft_queue *q);
-void ft__loop_remove_queue(ft_loop *loop, ft_queue *q);
-void ft__queue_sample(ft_queue *q, ft_event *ev);
+/* Call fn(loop, ud) at every sample interval until removed (a queue emits
+ * its counters so); the loop knows nothing of what is sampled. */
+int ft__loop_add_sampler(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud);
+/* Stop sampling ud (no call is made after this returns). */
+void ft__loop_remove_sampler(ft_loop *loop, void *ud);
 
 /* Fill in time, host and defaults, and hand ev to every hook. */
 void ft__emit(ft_loop *loop, ft_event *ev);

@@ -246,7 +246,7 @@ void ft_loop_free(ft_loop *loop) {
   free(loop->hooks);
   free(loop->sleepers);
   free(loop->prepares);
-  free(loop->queues);
+  free(loop->samplers);
   ft__shared_free(loop->scratch, sizeof *loop->scratch);
   ft__slab_release(loop->slab);
   free(loop);
@@ -717,55 +717,51 @@ static void ft__timers_run(ft_loop *loop) {
   }
 }
 
-/* ---------------------------------------------------- queue sampling */
+/* ---------------------------------------------------------- sampling */
 
 static void ft__sample_tick(ft_timer *t, void *ud) {
   (void)t;
   ft_loop *loop = ud;
-  for (size_t i = 0; i < loop->nqueues; i++) {
-    ft_event ev = {.kind = FT_EV_QUEUE, .pid = loop->pid, .ppid = getppid()};
-    ft__queue_sample(loop->queues[i], &ev);
-    ft__emit(loop, &ev);
-  }
+  for (size_t i = 0; i < loop->nsamplers; i++)
+    loop->samplers[i].fn(loop, loop->samplers[i].ud);
 }
 
 static void ft__sample_arm(ft_loop *loop) {
   if (!loop->sample_timer)
     return;
-  if (loop->nqueues && loop->sample_ns)
+  if (loop->nsamplers && loop->sample_ns)
     ft_timer_start(loop->sample_timer, loop->sample_ns, loop->sample_ns, ft__sample_tick, loop);
   else
     ft_timer_stop(loop->sample_timer);
 }
 
-int ft__loop_add_queue(ft_loop *loop, ft_queue *q) {
-  ft_queue **qs = realloc(loop->queues, (loop->nqueues + 1) * sizeof *qs);
-  if (!qs)
-    return -ENOMEM;
-  loop->queues = qs;
-  qs[loop->nqueues++] = q;
+/* Sample ud at every interval.  Everything that can fail is done before the
+ * sampler is recorded, so a failure leaves no pointer to ud behind. */
+int ft__loop_add_sampler(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud) {
   if (!loop->sample_timer && ft_timer_new(loop, &loop->sample_timer) < 0)
     return -ENOMEM;
-  if (loop->nqueues == 1)
+  ft__sampler *v = realloc(loop->samplers, (loop->nsamplers + 1) * sizeof *v);
+  if (!v)
+    return -ENOMEM;
+  loop->samplers = v;
+  v[loop->nsamplers++] = (ft__sampler){.fn = fn, .ud = ud};
+  if (loop->nsamplers == 1)
     ft__sample_arm(loop);
   return 0;
 }
 
-void ft__loop_remove_queue(ft_loop *loop, ft_queue *q) {
-  for (size_t i = 0; i < loop->nqueues; i++)
-    if (loop->queues[i] == q) {
-      /* A last sample, so the stream ends with the queue's final counts. */
-      ft_event ev = {.kind = FT_EV_QUEUE, .pid = loop->pid, .ppid = getppid()};
-      ft__queue_sample(q, &ev);
-      ft__emit(loop, &ev);
-      loop->queues[i] = loop->queues[--loop->nqueues];
+/* Stop sampling ud. */
+void ft__loop_remove_sampler(ft_loop *loop, void *ud) {
+  for (size_t i = 0; i < loop->nsamplers; i++)
+    if (loop->samplers[i].ud == ud) {
+      loop->samplers[i] = loop->samplers[--loop->nsamplers];
       break;
     }
-  if (!loop->nqueues)
+  if (!loop->nsamplers)
     ft__sample_arm(loop);
 }
 
-/* Interval of queue samples. */
+/* Interval of samples (queues' counters). */
 void ft_loop_set_sample_interval(ft_loop *loop, uint64_t ns) {
   loop->sample_ns = ns;
   ft__sample_arm(loop);

@@ -64,6 +64,8 @@ struct ft_queue {
   size_t map_len;
 };
 
+static void ft__queue_sample(ft_loop *loop, void *ud);
+
 /* Make a queue (before forking the processes that use it). */
 int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_bytes,
                  ft_queue **out) {
@@ -111,7 +113,7 @@ int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_b
     rc = -rc;
     goto fail;
   }
-  if ((rc = ft__loop_add_queue(loop, q)) < 0)
+  if ((rc = ft__loop_add_sampler(loop, ft__queue_sample, q)) < 0)
     goto fail;
   *out = q;
   return 0;
@@ -385,17 +387,23 @@ void ft_queue_stats_get(const ft_queue *q, ft_queue_stats *st) {
 /* The queue's name. */
 const char *ft_queue_name(const ft_queue *q) { return q ? q->name : NULL; }
 
-void ft__queue_sample(ft_queue *q, ft_event *ev) {
-  ev->name = q->name;
-  ft_queue_stats_get(q, &ev->u.queue);
+/* The loop's sampler: the queue's counters as an FT_EV_QUEUE event. */
+static void ft__queue_sample(ft_loop *loop, void *ud) {
+  ft_queue *q = ud;
+  ft_event ev = {.kind = FT_EV_QUEUE, .pid = loop->pid, .ppid = getppid(), .name = q->name};
+  ft_queue_stats_get(q, &ev.u.queue);
+  ft__emit(loop, &ev);
 }
 
 /* Unmap; in the process that made it, also stop sampling it. */
 void ft_queue_free(ft_queue *q) {
   if (!q)
     return;
-  if (q->owner == getpid())
-    ft__loop_remove_queue(q->loop, q);
+  if (q->owner == getpid()) {
+    /* a last sample, so the stream ends with the queue's final counts */
+    ft__queue_sample(q->loop, q);
+    ft__loop_remove_sampler(q->loop, q);
+  }
   munmap(q->shm, q->map_len);
   free(q->name);
   free(q);
