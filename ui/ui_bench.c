@@ -226,7 +226,7 @@ static void ui_bench_finish_size(ui_bench_result *res, ui_bench_size *z) {
     if (z->runs[i].peak_rss_kb > z->peak_rss_kb)
       z->peak_rss_kb = z->runs[i].peak_rss_kb;
   }
-  ft_stats_summary(walls, n, &z->wall);
+  ui_stats_summary(walls, n, &z->wall);
   z->tasks_per_s = z->wall.mean > 0 ? (double)tasks / (double)n / z->wall.mean : 0;
   z->startup_ms = startup / (double)n * 1000;
   z->cpu_util = z->wall.mean > 0 ? cpu / (double)n / z->wall.mean / res->cpus : 0;
@@ -255,8 +255,8 @@ static void ui_bench_finish(ui_bench_result *res) {
     z->speedup = z->wall.mean > 0 ? res->sizes[0].wall.mean / z->wall.mean : 0;
     z->efficiency = z->speedup * res->sizes[0].workers / z->workers;
   }
-  ft_stats_amdahl(workers, means, res->nsizes, &res->fit);
-  res->recommended = res->sizes[ft_stats_recommend(workers, means, res->nsizes, 0.05)].workers;
+  ui_stats_amdahl(workers, means, res->nsizes, &res->fit);
+  res->recommended = res->sizes[ui_stats_recommend(workers, means, res->nsizes, 0.05)].workers;
 }
 
 static void ui_bench_table(const ui_bench_result *res, FILE *f) {

@@ -7,8 +7,8 @@
 #include <stdio.h>
 
 #include "forktop.h"
-#include "ft_runner.h"
-#include "ft_stats.h"
+typedef struct ft_runner ft_runner; /* ft_runner.h; the view needs only the name */
+#include "ui_stats.h"
 
 /* ui.h's options, by name only: ui.h and ui_view.h cannot both be included
  * (each has its own ui_mode), and the live view needs ui_view.h. */
@@ -38,7 +38,7 @@ typedef struct ui_bench_size {
   int workers;
   ui_bench_run *runs;
   size_t nruns;
-  ft_summary wall;
+  ui_summary wall;
   double tasks_per_s, speedup, efficiency, cpu_util, startup_ms;
   uint64_t peak_rss_kb, tasks_failed;
   int failed_runs;
@@ -53,7 +53,7 @@ typedef struct ui_bench_result {
   int runs, warmup;
   ui_bench_size sizes[UI_BENCH_MAX_SIZES];
   size_t nsizes;
-  ft_amdahl fit;
+  ui_amdahl fit;
   int recommended;
 } ui_bench_result;
 

@@ -127,10 +127,10 @@ int ui_bench_export_svg(const ui_bench_result *r, FILE *f) {
           X(minw), Y(1), X(maxw), Y(maxw / minw));
   if (r->fit.ok) {
     fprintf(f, "<polyline fill=\"none\" stroke=\"#d62728\" stroke-width=\"2\" points=\"");
-    double base = ft_stats_amdahl_speedup(&r->fit, minw);
+    double base = ui_stats_amdahl_speedup(&r->fit, minw);
     for (int k = 0; k <= 50; k++) {
       double w = minw + (maxw - minw) * k / 50;
-      fprintf(f, "%.1f,%.1f ", X(w), Y(ft_stats_amdahl_speedup(&r->fit, w) / base));
+      fprintf(f, "%.1f,%.1f ", X(w), Y(ui_stats_amdahl_speedup(&r->fit, w) / base));
     }
     fprintf(f, "\"/>\n");
   }

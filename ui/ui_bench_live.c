@@ -11,6 +11,7 @@
  * is up they come through its signalfd, and between runs and at the end
  * they are collected with sigtimedwait.  Any of them, q, or Ctrl-C (a key:
  * the terminal is raw) stops the running workload and ends the sweep. */
+#include "ft_runner.h"
 #include "ui_bench.h"
 
 #include <errno.h>

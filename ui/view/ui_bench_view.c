@@ -32,7 +32,7 @@ double ui_bench_view_speedup(const ui_bench_state *s, size_t i) {
 }
 
 /* The Amdahl fit over the finished sizes (ok only with two or more). */
-static void ui__fit(const ui_bench_state *s, ft_amdahl *fit) {
+static void ui__fit(const ui_bench_state *s, ui_amdahl *fit) {
   memset(fit, 0, sizeof *fit);
   double workers[UI_BENCH_MAX_SIZES], means[UI_BENCH_MAX_SIZES];
   size_t n = 0;
@@ -41,7 +41,7 @@ static void ui__fit(const ui_bench_state *s, ft_amdahl *fit) {
     means[n++] = s->res->sizes[i].wall.mean;
   }
   if (n >= 2)
-    ft_stats_amdahl(workers, means, n, fit);
+    ui_stats_amdahl(workers, means, n, fit);
 }
 
 /* ------------------------------------------------------------ the header */
@@ -161,7 +161,7 @@ static void ui__table(ui_grid *g, const ui_bench_state *s, int x, int y, int w, 
   if (!extra)
     return;
   yy++; /* a blank line, then the fit and the recommendation */
-  ft_amdahl fit;
+  ui_amdahl fit;
   ui__fit(s, &fit);
   if (fit.ok) {
     if (fit.serial > 0)
@@ -228,7 +228,7 @@ static void ui__chart(ui_grid *g, const ui_bench_state *s, int x, int y, int w, 
   if (w < UI__CHART_MIN_W || h < UI__CHART_MIN_H || !s->nsizes)
     return;
   bool uni = ui__uni(s);
-  ft_amdahl fit;
+  ui_amdahl fit;
   ui__fit(s, &fit);
   ui__legend(g, s, x, y, w, fit.ok);
   const int lw = 6; /* "10.0x " */
@@ -272,10 +272,10 @@ static void ui__chart(ui_grid *g, const ui_bench_state *s, int x, int y, int w, 
       ui_grid_set(g, col, ui_bench_chart_row(&c, wk / c.wmin), uni ? 0xB7 : '.', UI_S_DIM);
   }
   if (fit.ok) {
-    double base = ft_stats_amdahl_speedup(&fit, c.wmin);
+    double base = ui_stats_amdahl_speedup(&fit, c.wmin);
     for (int col = c.x; col < c.x + c.w; col++) {
       double wk = c.wmin + (c.wmax - c.wmin) * (c.w > 1 ? (double)(col - c.x) / (c.w - 1) : 0);
-      double sp = base > 0 ? ft_stats_amdahl_speedup(&fit, wk) / base : 0;
+      double sp = base > 0 ? ui_stats_amdahl_speedup(&fit, wk) / base : 0;
       ui_grid_set(g, col, ui_bench_chart_row(&c, sp), uni ? 0x2022 : '+', UI_S_WARN);
     }
   }

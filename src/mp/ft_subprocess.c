@@ -1,4 +1,4 @@
-/* ft_subproc.c - subprocess.call, run, check_output, and Popen with
+/* ft_subprocess.c - subprocess.call, run, check_output, and Popen with
  * communicate and wait, built on ft_process and the loop.
  *
  * Every exchange with a child goes through the loop: its stdin is written

@@ -1,4 +1,4 @@
-/* ft_proc.c - Process: a C function or an exec'd argv in a child, with
+/* ft_process.c - Process: a C function or an exec'd argv in a child, with
  * start, join, terminate, kill and a Python-style exit code. */
 #include "ft_internal.h"
 

@@ -1,5 +1,5 @@
-/* ft_stats.c - timing statistics and Amdahl's law for `forktop bench`. */
-#include "ft_stats.h"
+/* ui_stats.c - timing statistics and Amdahl's law for `forktop bench`. */
+#include "ui_stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@ static int ft__cmp_double(const void *a, const void *b) {
 }
 
 /* Median without disturbing v. */
-double ft_stats_median(const double *v, size_t n) {
+double ui_stats_median(const double *v, size_t n) {
   double small[64], *s = n <= 64 ? small : malloc(n * sizeof *s);
   if (!s)
     return NAN;
@@ -25,7 +25,7 @@ double ft_stats_median(const double *v, size_t n) {
 
 /* Mean, sample sd, median, extremes, and outliers by the modified z-score
  * (0.6745 (x - median) / MAD > 3.5, Iglewicz and Hoaglin), as hyperfine. */
-void ft_stats_summary(const double *v, size_t n, ft_summary *out) {
+void ui_stats_summary(const double *v, size_t n, ui_summary *out) {
   memset(out, 0, sizeof *out);
   out->n = n;
   if (!n)
@@ -42,13 +42,13 @@ void ft_stats_summary(const double *v, size_t n, ft_summary *out) {
   for (size_t i = 0; i < n; i++)
     ss += (v[i] - out->mean) * (v[i] - out->mean);
   out->sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
-  out->median = ft_stats_median(v, n);
+  out->median = ui_stats_median(v, n);
   double dev[64], *d = n <= 64 ? dev : malloc(n * sizeof *d);
   if (!d)
     return;
   for (size_t i = 0; i < n; i++)
     d[i] = fabs(v[i] - out->median);
-  double mad = ft_stats_median(d, n);
+  double mad = ui_stats_median(d, n);
   for (size_t i = 0; i < n && mad > 0; i++)
     out->outliers += 0.6745 * d[i] / mad > 3.5;
   if (d != dev)
@@ -57,7 +57,7 @@ void ft_stats_summary(const double *v, size_t n, ft_summary *out) {
 
 /* Least squares of T = a + b x with x = 1/n: a = t1 s, b = t1 (1 - s), so
  * s = a / (a + b).  The error of s comes from the covariance of (a, b). */
-void ft_stats_amdahl(const double *workers, const double *times, size_t n, ft_amdahl *out) {
+void ui_stats_amdahl(const double *workers, const double *times, size_t n, ui_amdahl *out) {
   memset(out, 0, sizeof *out);
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
   size_t distinct = 0;
@@ -102,12 +102,12 @@ void ft_stats_amdahl(const double *workers, const double *times, size_t n, ft_am
 }
 
 /* 1 / (s + (1 - s) / n). */
-double ft_stats_amdahl_speedup(const ft_amdahl *a, double n) {
+double ui_stats_amdahl_speedup(const ui_amdahl *a, double n) {
   return 1.0 / (a->serial + (1.0 - a->serial) / n);
 }
 
 /* The smallest size within tolerance of the best time. */
-size_t ft_stats_recommend(const double *workers, const double *times, size_t n, double tolerance) {
+size_t ui_stats_recommend(const double *workers, const double *times, size_t n, double tolerance) {
   size_t best = 0;
   for (size_t i = 1; i < n; i++)
     if (times[i] < times[best])

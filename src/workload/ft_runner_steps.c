@@ -1,4 +1,4 @@
-/* ft_steps.c - the built-in task kinds of workload files, run inside a
+/* ft_runner_steps.c - the built-in task kinds of workload files, run inside a
  * forked worker or process: sleep, cpu, alloc, print, exec, fail, crash,
  * leak, put, get, relay. */
 #include "ft_runner_int.h"

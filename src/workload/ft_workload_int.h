@@ -1,6 +1,6 @@
-/* ft_wl_int.h - shared between the workload parser's two files. */
-#ifndef FT_WL_INT_H
-#define FT_WL_INT_H
+/* ft_workload_int.h - shared between the workload parser's two files. */
+#ifndef FT_WORKLOAD_INT_H
+#define FT_WORKLOAD_INT_H
 
 #include "ft_workload.h"
 

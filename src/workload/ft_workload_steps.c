@@ -1,9 +1,9 @@
-/* ft_wl_steps.c - the small languages inside workload values: durations,
+/* ft_workload_steps.c - the small languages inside workload values: durations,
  * sizes, counts, lists of items, and the steps of a task
  * ("sleep 0..3s; crash SIGKILL 10%"). */
 #include "ft_internal.h"
 #include "ft_workload.h"
-#include "ft_wl_int.h"
+#include "ft_workload_int.h"
 
 #include <ctype.h>
 #include <limits.h>

@@ -11,7 +11,7 @@
  * line, so the reader keeps the value of a longer line itself and hands
  * inih "key=" plus a marker; the handler swaps the value back in. */
 #include "ft_internal.h"
-#include "ft_wl_int.h"
+#include "ft_workload_int.h"
 
 #include <ctype.h>
 #include <ini.h>
