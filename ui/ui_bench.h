@@ -10,8 +10,7 @@
 typedef struct ft_runner ft_runner; /* ft_runner.h; the view needs only the name */
 #include "ui_stats.h"
 
-/* ui.h's options, by name only: ui.h and ui_view.h cannot both be included
- * (each has its own ui_mode), and the live view needs ui_view.h. */
+/* ui.h's options, by name only: the live view includes this header without ui.h. */
 struct ui_opts;
 
 #define UI_BENCH_MAX_SIZES 64

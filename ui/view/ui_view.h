@@ -34,13 +34,13 @@ typedef enum ui_sort {
   UI_SORT_COUNT
 } ui_sort;
 
-typedef enum ui_mode {
+typedef enum ui_view_mode { /* what the keys do now */
   UI_MODE_NORMAL,
   UI_MODE_FILTER, /* typing the filter */
   UI_MODE_HELP,   /* the help box */
   UI_MODE_SIGNAL, /* the signal menu */
   UI_MODE_QUIT    /* "stop the workload or leave it running headless?" */
-} ui_mode;
+} ui_view_mode;
 
 /* One row of the process tree. */
 typedef struct ui_row {
@@ -119,7 +119,7 @@ typedef struct ui_view {
   char status[128]; /* a message for the bottom bar */
   uint64_t status_until;
   /* state */
-  ui_mode mode;
+  ui_view_mode mode;
   ui_panel focus;
   ui_sort sort;
   char filter[UI_FILTER_MAX];
