@@ -377,9 +377,13 @@ class Check(ForktopCase):
         r = self.check("--kill", ["grandchild"], expect=3)
         [proc] = r["leaked_processes"]
         self.assertEqual(r["killed"], [{"pid": proc["pid"], "signal": "SIGTERM"}])
-        time.sleep(0.1)
-        with self.assertRaises(ProcessLookupError):
-            os.kill(proc["pid"], 0)
+        def gone():
+            try:
+                os.kill(proc["pid"], 0)
+                return False
+            except ProcessLookupError:
+                return True
+        self.assertTrue(wait_for(gone, timeout=5), "the killed leftover is still alive")
 
     def test_unreaped_child(self):
         r = self.check(["unreaped"], expect=3)
@@ -485,7 +489,7 @@ class Watch(ForktopCase):
                                  "    if os.fork() == 0: time.sleep(30); os._exit(0)\n"
                                  "time.sleep(30)\n"], env=self.env)
         try:
-            time.sleep(0.5)
+            self.assertTrue(wait_for(lambda: len(tagged_pids(self.tag)) >= 3), "the tree never forked")
             p = subprocess.Popen([FORKTOP, "--json", "-p", str(tree.pid)], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True, env=self.env)
             time.sleep(1.0)
@@ -511,11 +515,32 @@ class Watch(ForktopCase):
 
 
 class Signals(ForktopCase):
+    """Each test waits, by polling, until the work it signals is really
+    running (its processes exist), never for a fixed time."""
+
+    def wait_tagged(self, pred, what):
+        """Poll the test's tagged processes ({pid: comm}) until pred holds."""
+        def procs():
+            out = {}
+            for pid in tagged_pids(self.tag):
+                try:
+                    with open(f"/proc/{pid}/comm") as f:
+                        out[pid] = f.read().strip()
+                except OSError:
+                    pass
+            return out
+        ok = wait_for(lambda: pred(procs()), timeout=20)
+        self.assertTrue(ok, f"never saw {what}: {procs()}")
+
+    def state(self, pid):
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+
     def test_sigterm_and_sighup(self):
         for sig in (signal.SIGTERM, signal.SIGHUP):
             p = subprocess.Popen([FORKTOP, "run", "pool-sleep", "--json", "-s", "main.task=sleep 30s"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
-            time.sleep(1.0)
+            self.wait_tagged(lambda ps: len(ps) >= 36, "forktop and its 35 workers")
             p.send_signal(sig)
             out, err = p.communicate(timeout=20)
             self.assertEqual(p.returncode, 128 + sig, err)
@@ -531,7 +556,8 @@ class Signals(ForktopCase):
         try:
             p = subprocess.Popen([FORKTOP, "run", f.name, "--json"], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True, env=self.env)
-            time.sleep(1.0)
+            # the shell has set its trap once it runs sleep
+            self.wait_tagged(lambda ps: "sleep" in ps.values(), "the stubborn shell's sleep")
             t0 = time.time()
             p.send_signal(signal.SIGINT)
             out, err = p.communicate(timeout=20)
@@ -550,16 +576,16 @@ class Signals(ForktopCase):
         p = subprocess.Popen([FORKTOP, "run", "process-123", "--json", "-s",
                               "counter.run=print 1; sleep 1s; print 2"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
-        time.sleep(0.5)
+        self.wait_tagged(lambda ps: len(ps) >= 2, "the counter process")
         p.send_signal(signal.SIGTSTP)
-        time.sleep(0.5)
-        with open(f"/proc/{p.pid}/stat") as f:
-            self.assertEqual(f.read().rsplit(")", 1)[1].split()[0], "T")  # forktop stopped
+        self.assertTrue(wait_for(lambda: self.state(p.pid) == "T"), "forktop did not stop")
         children = [int(c) for c in open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()]
+        self.assertTrue(children, "forktop has no workload to stop")
         for c in children:
-            with open(f"/proc/{c}/stat") as f:
-                self.assertEqual(f.read().rsplit(")", 1)[1].split()[0], "T")  # and its workload
-        time.sleep(1.0)  # stopped: the workload does not finish meanwhile
+            self.assertTrue(wait_for(lambda: self.state(c) == "T"), f"child {c} did not stop")
+        # Stopped, the workload must not finish: this waits on purpose for
+        # longer than the counter's 1 s sleep, to show that nothing runs.
+        time.sleep(1.2)
         self.assertIsNone(p.poll())
         p.send_signal(signal.SIGCONT)
         out, err = p.communicate(timeout=20)
@@ -570,7 +596,7 @@ class Signals(ForktopCase):
     def test_sigint_stops_cleanly(self):
         p = subprocess.Popen([FORKTOP, "run", "pool-sleep", "--headless", "-s", "main.task=sleep 30s"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
-        time.sleep(1.0)
+        self.wait_tagged(lambda ps: len(ps) >= 36, "forktop and its 35 workers")
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=20)
         self.assertEqual(p.returncode, 128 + signal.SIGINT, err)
