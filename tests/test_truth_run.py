@@ -53,6 +53,17 @@ class TruthRun(ForktopCase):
                     got += fh.read().splitlines()
         self.assertEqual(sorted(got), sorted(items))
 
+    # 2. alloc really faults its pages in: the process's peak RSS (VmHWM, from
+    # /proc, read by a shell it runs) grows by the size.
+    def test_alloc_grows_rss(self):
+        wl = self.workload("[workload]\nname = alloc\n[process p]\n"
+                           "run = shell grep VmHWM /proc/$PPID/status; alloc 64M; "
+                           "shell grep VmHWM /proc/$PPID/status\n")
+        evs, s = self.run_json(wl)
+        kb = [int(line.split()[1]) for line in self.output_lines(evs) if line.startswith("VmHWM")]
+        self.assertEqual(len(kb), 2, self.output_lines(evs))
+        self.assertGreaterEqual(kb[1] - kb[0], 60 * 1024, kb)
+
 
 if __name__ == "__main__":
     main()

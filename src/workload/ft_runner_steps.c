@@ -43,6 +43,20 @@ static uint64_t ft__cpu_work(uint64_t n) {
   return x;
 }
 
+/* Write one byte in every page through a volatile pointer: a memset of
+ * memory that is freed unread is dead code the compiler may drop, and then
+ * the pages are never faulted in and RSS does not grow. */
+static void ft__touch(char *m, uint64_t n) {
+  long page = sysconf(_SC_PAGESIZE);
+  volatile char *v = m;
+  if (page <= 0)
+    page = 4096;
+  for (uint64_t k = 0; k < n; k += (uint64_t)page)
+    v[k] = 1;
+  if (n)
+    v[n - 1] = 1;
+}
+
 /* item in single quotes for sh, each ' written as '\'' : whatever the item
  * holds (;, $(...), `...`, quotes, newlines) stays one literal word. */
 static int ft__append_quoted(ft_buf *b, const char *item) {
@@ -250,7 +264,7 @@ int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item
         ft_buf_printf(out, "alloc %llu bytes: out of memory", (unsigned long long)s->n);
         return 1;
       }
-      memset(m, 1, s->n);
+      ft__touch(m, s->n);
       ft__sleep_s(s->d_min);
       free(m);
       break;
