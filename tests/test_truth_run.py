@@ -64,6 +64,39 @@ class TruthRun(ForktopCase):
         self.assertEqual(len(kb), 2, self.output_lines(evs))
         self.assertGreaterEqual(kb[1] - kb[0], 60 * 1024, kb)
 
+    # 3. what tasks exec is in the stream under its real parent, with its
+    # exit code, and counted in the summary.  Short-lived programs are only
+    # all seen with the kernel's connector (root).
+    def test_exec_children_are_reported(self):
+        if os.geteuid() != 0:
+            self.skipTest("the process-event connector needs root")
+        for rnd in range(3):
+            d = os.path.join(self.dir, "r%d" % rnd)
+            os.mkdir(d)
+            wl = self.workload("[workload]\nname = execs\n[pool p]\nworkers = 2\nitems = 8\n"
+                               "task = exec sh -c 'echo $? {} > %s/pid.$$\\; exit {}'\n" % d,
+                               name="e%d.ini" % rnd)
+            p = self.run_ft("run", wl, "--json")
+            evs, s = self.json_events(p, expect=1)
+            truth = {}
+            for f in os.listdir(d):
+                with open(os.path.join(d, f)) as fh:
+                    truth[int(f.split(".")[1])] = int(fh.read().split()[1])
+            self.assertEqual(sorted(truth.values()), list(range(8)))
+            workers = {e["pid"] for e in self.kinds(evs, "spawn", role="worker")}
+            self.assertEqual(len(workers), 2)
+            spawns = {e["pid"]: e for e in self.kinds(evs, "spawn", role="watched")}
+            exits = {e["pid"]: e for e in self.kinds(evs, "exit")}
+            for pid, code in truth.items():
+                self.assertIn(pid, spawns, "round %d: no spawn for %d" % (rnd, pid))
+                self.assertIn(spawns[pid]["ppid"], workers)
+                self.assertIn(pid, exits, "round %d: no exit for %d" % (rnd, pid))
+                self.assertEqual(exits[pid].get("code"), code, exits[pid])
+                self.assertEqual(exits[pid]["ppid"], spawns[pid]["ppid"])
+            self.assertEqual(s["processes"], 2 + len(truth), s)
+            self.assertEqual(s["exited"], 2 + len(truth), s)
+            self.assertEqual(s["tasks_failed"], 7, s)
+
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ft_watch.h"
 #include "ui_dash.h"
 
 typedef struct ui_session {
@@ -118,6 +119,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   ui_session s = {0};
   ui_printer pr = {.out = stdout};
   ui_json json = {.out = stdout}, rec = {0};
+  ft_watch *w = NULL;
   int status = 2, rc;
 
   if ((rc = ft_plan_load(path, o->sets, o->nsets, &plan, &err)) < 0) {
@@ -134,6 +136,13 @@ int ui_run_workload(const char *path, const ui_opts *o) {
     goto done;
   }
   s.loop = loop;
+  /* What the workload's tasks and processes run (exec, shell, leak) is part
+   * of it too: every descendant of forktop is watched, from before the
+   * first fork, and reported under its real parent. */
+  if ((rc = ft_watch_new(loop, getpid(), !o->scan_only, &w)) < 0) {
+    fprintf(stderr, "forktop: cannot watch the workload's descendants: %s\n", ft_strerror(rc));
+    goto done;
+  }
   uint64_t t0 = ft_now_ns();
   pr.t0 = json.t0 = rec.t0 = t0;
   if (o->mode == UI_DASHBOARD)
@@ -215,6 +224,8 @@ int ui_run_workload(const char *path, const ui_opts *o) {
    * reaped by ft_loop_free; the hooks still report those exits. */
   ft_runner_free(s.runner);
   s.runner = NULL;
+  ft_watch_free(w);
+  w = NULL;
   ft_loop_free(loop);
   loop = NULL;
   uint64_t now = ft_now_ns();
@@ -232,6 +243,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
 done:
   ui_dash_free(s.dash);
   ft_runner_free(s.runner);
+  ft_watch_free(w);
   ft_loop_free(loop);
   if (rec.out)
     fclose(rec.out);

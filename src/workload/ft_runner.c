@@ -22,7 +22,8 @@ static int ft__unit_find(const ft_runner *r, const char *name) {
 /* ------------------------------------------------------------ children */
 
 static uint64_t ft__item_seed(const ft_runner *r, size_t unit, size_t item) {
-  uint64_t s = r->plan->seed ^ (0x9E3779B97F4A7C15ull * (unit + 1)) ^ (item * 0xD1B54A32D192ED03ull);
+  uint64_t s =
+      r->plan->seed ^ (0x9E3779B97F4A7C15ull * (unit + 1)) ^ (item * 0xD1B54A32D192ED03ull);
   return ft__rand_next(&s);
 }
 
@@ -73,8 +74,8 @@ static int ft__proc_main(void *arg) {
   char item[16];
   snprintf(item, sizeof item, "%d", a->instance);
   ft_buf out = {0};
-  int rc = ft__steps_run(r, pp->steps, pp->nsteps, item, ft__item_seed(r, a->unit, (size_t)a->instance),
-                         &out);
+  int rc = ft__steps_run(r, pp->steps, pp->nsteps, item,
+                         ft__item_seed(r, a->unit, (size_t)a->instance), &out);
   if (rc && out.len)
     fprintf(stderr, "%.*s\n", (int)out.len, out.data);
   ft_buf_free(&out);
@@ -97,8 +98,8 @@ static void ft__chaos_tick(ft_timer *t, void *ud) {
 static int ft__start_pool(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
   const ft_plan_pool *pp = &r->plan->pools[u->idx];
-  ft_pool_opts o = {.name = pp->name, .workers = pp->workers,
-                    .maxtasksperchild = pp->maxtasksperchild};
+  ft_pool_opts o = {
+      .name = pp->name, .workers = pp->workers, .maxtasksperchild = pp->maxtasksperchild};
   int rc = ft_pool_new(r->loop, &o, &u->pool);
   if (rc < 0)
     return rc;
@@ -232,6 +233,7 @@ static void ft__unit_start(ft_runner *r, size_t ui) {
     ev.u.error.what = u->is_pool ? "start the pool" : "start the process";
     ft__emit(r->loop, &ev);
     r->sum.failed++;
+    r->own_failed++;
     if (u->pool)
       ft_pool_close(u->pool);
   }
@@ -329,29 +331,68 @@ static bool ft__runner_tick(ft_loop *loop, void *ud) {
   return finished > 0;
 }
 
+/* Descendants the watch reported (role "watched": what tasks and processes
+ * exec, shell steps, leaked children) are counted like the workload's own;
+ * one that outlives its parent comes back to forktop and is reaped as an
+ * orphan, so its spawn may have been counted already (or, when the watch
+ * only scans, never seen). */
+static bool ft__watched_take(ft_runner *r, pid_t pid) {
+  for (size_t i = 0; i < r->nwatched; i++)
+    if (r->watched[i] == pid) {
+      r->watched[i] = r->watched[--r->nwatched];
+      return true;
+    }
+  return false;
+}
+
+static void ft__watched_add(ft_runner *r, pid_t pid) {
+  if (r->nwatched == r->capwatched) {
+    size_t cap = r->capwatched ? r->capwatched * 2 : 64;
+    pid_t *v = realloc(r->watched, cap * sizeof *v);
+    if (!v)
+      return; /* then its exit is counted as one never seen */
+    r->watched = v;
+    r->capwatched = cap;
+  }
+  r->watched[r->nwatched++] = pid;
+}
+
+static bool ft__excused(const ft_runner *r, pid_t pid) {
+  /* A process stopped by its stop rule was meant to end that way. */
+  for (size_t i = 0; i < r->nunits; i++)
+    for (int k = 0; k < r->units[i].nprocs; k++)
+      if (r->units[i].stopped && ft_process_pid(r->units[i].procs[k]) == pid)
+        return true;
+  return false;
+}
+
 static void ft__runner_hook(const ft_event *ev, void *ud) {
   ft_runner *r = ud;
   switch (ev->kind) {
   case FT_EV_SPAWN:
     r->sum.processes++;
+    if (ev->u.spawn.role && strcmp(ev->u.spawn.role, "watched") == 0)
+      ft__watched_add(r, ev->pid);
     break;
-  case FT_EV_EXIT:
+  case FT_EV_EXIT: {
+    bool watched = ft__watched_take(r, ev->pid);
     if (ev->u.exit.orphan) {
       r->sum.orphans++;
-      break;
+      if (!watched)
+        r->sum.processes++; /* born and reparented between two scans */
     }
     r->sum.exited++;
-    if (ev->u.exit.code || ev->u.exit.signal) {
-      /* A process stopped by its stop rule was meant to end that way. */
-      bool excused = false;
-      for (size_t i = 0; i < r->nunits && !excused; i++)
-        for (int k = 0; k < r->units[i].nprocs; k++)
-          if (r->units[i].stopped && ft_process_pid(r->units[i].procs[k]) == ev->pid)
-            excused = true;
-      if (!excused && !r->stopping)
-        r->sum.failed++;
-    }
+    bool bad = ev->u.exit.signal || ev->u.exit.code > 0; /* -1: not known */
+    if (!bad || r->stopping || ft__excused(r, ev->pid))
+      break;
+    r->sum.failed++;
+    /* Only the workload's own processes decide its exit status: a task's
+     * program that fails fails its task (a shell's "false || true" does
+     * not fail the work). */
+    if (!watched && !ev->u.exit.orphan)
+      r->own_failed++;
     break;
+  }
   case FT_EV_TASK_DONE:
     r->sum.tasks_done++;
     break;
@@ -453,7 +494,7 @@ void ft_runner_summary(const ft_runner *r, ft_run_summary *s) { *s = r->sum; }
 
 /* 0 when all succeeded. */
 int ft_runner_exit_status(const ft_runner *r) {
-  return r->sum.failed || r->sum.tasks_failed || r->sum.interrupted ? 1 : 0;
+  return r->own_failed || r->sum.tasks_failed || r->sum.interrupted ? 1 : 0;
 }
 
 /* Free the runner. */
@@ -482,6 +523,7 @@ void ft_runner_free(ft_runner *r) {
   for (size_t q = 0; r->queues && q < r->plan->nqueues; q++)
     ft_queue_free(r->queues[q]);
   ft_timer_free(r->grace);
+  free(r->watched);
   free(r->units);
   free(r->queues);
   if (ft__self == r)
