@@ -97,6 +97,42 @@ class TruthRun(ForktopCase):
             self.assertEqual(s["exited"], 2 + len(truth), s)
             self.assertEqual(s["tasks_failed"], 7, s)
 
+    # 4. work that could not start as asked is said plainly, the exit status
+    # is not 0, and nothing hangs (a descriptor limit of 64 stops forks).
+    @staticmethod
+    def low_fds():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    def test_pool_short_of_workers(self):
+        wl = self.workload("[workload]\nname = short\n[pool p]\nworkers = 2000\nitems = 50\n"
+                           "task = sleep 1ms\n")
+        p = self.run_ft("run", wl, "--json", timeout=30, preexec_fn=self.low_fds)
+        evs, s = self.json_events(p, expect=1)
+        started = len(self.kinds(evs, "spawn", role="worker"))
+        self.assertLess(started, 2000)
+        self.assertIn("pool p: started", s.get("error", ""), s)
+        self.assertIn("of 2000 workers", s["error"])
+        self.assertGreater(s["not_started"], 0, s)
+        self.assertEqual(s["exit_status"], 1)
+        h = self.run_ft("run", wl, "--headless", timeout=30, preexec_fn=self.low_fds)
+        self.assertEqual(h.returncode, 1, h.stdout[-500:])
+        self.assertIn("did not run as asked: pool p: started", h.stdout)
+        self.assertIn("not started", h.stdout.splitlines()[-2])
+
+    def test_process_group_partly_started(self):
+        # the readers that start wait on a queue whose writer cannot start:
+        # before, forktop waited with them forever.
+        wl = self.workload("[workload]\nname = partly\n[queue q]\n[process r]\ncount = 200\n"
+                           "run = get q count=1\n[process w]\nrun = put q count=200\n")
+        for mode in ("--json", "--headless"):
+            p = self.run_ft("run", wl, mode, timeout=30, preexec_fn=self.low_fds)
+            self.assertEqual(p.returncode, 1, p.stdout[-500:] + p.stderr)
+            self.assertIn("process r: started", p.stdout)
+        s = json.loads(self.run_ft("run", wl, "--json", timeout=30,
+                                   preexec_fn=self.low_fds).stdout.splitlines()[-1])
+        self.assertIn("of 200", s["error"])
+        self.assertGreater(s["not_started"], 0)
+
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,7 @@ typedef struct ui_session {
   ui_json *json, *record;
   ui_dash *dash;
   int signo;
+  bool noted;            /* the dashboard shows why the work did not run as asked */
   char complaints[1024]; /* said while the dashboard had the screen */
 } ui_session;
 
@@ -74,10 +75,16 @@ static void ui_print_summary(FILE *f, const char *name, const ft_run_summary *su
           sum->failed);
   if (sum->orphans)
     fprintf(f, ", %u orphans reaped", sum->orphans);
-  fprintf(f, "), %llu tasks (%llu done, %llu failed), %.2f s%s, exit status %d\n",
-          (unsigned long long)sum->tasks, (unsigned long long)sum->tasks_done,
-          (unsigned long long)sum->tasks_failed, secs, sum->interrupted ? ", interrupted" : "",
+  if (sum->not_started)
+    fprintf(f, ", %u not started", sum->not_started);
+  fprintf(f, "), %llu tasks (%llu done, %llu failed", (unsigned long long)sum->tasks,
+          (unsigned long long)sum->tasks_done, (unsigned long long)sum->tasks_failed);
+  if (sum->tasks_not_run)
+    fprintf(f, ", %llu not run", (unsigned long long)sum->tasks_not_run);
+  fprintf(f, "), %.2f s%s, exit status %d\n", secs, sum->interrupted ? ", interrupted" : "",
           status);
+  if (sum->error[0])
+    fprintf(f, "forktop: %s: did not run as asked: %s\n", name, sum->error);
 }
 
 /* While the dashboard owns the terminal, a message printed to stderr would
@@ -109,6 +116,19 @@ static void ui_open_dashboard(ui_session *s, const char *name, const ui_opts *o)
     fprintf(stderr, "forktop: cannot open the dashboard (%s); running headless\n", ft_strerror(rc));
   if (rc < 0)
     s->dash = NULL;
+}
+
+/* Work that did not start as asked is said in the dashboard's header as
+ * soon as the runner knows it (headless and JSON say it in the summary). */
+static void ui_note_problem(ui_session *s) {
+  ft_run_summary sum;
+  ft_runner_summary(s->runner, &sum);
+  if (sum.error[0] && !s->noted) {
+    char note[300];
+    snprintf(note, sizeof note, "NOT AS ASKED: %s", sum.error);
+    ui_dash_set_note(s->dash, note);
+    s->noted = true;
+  }
 }
 
 /* Run a workload in the dashboard, headless or as JSON; returns the exit status. */
@@ -174,6 +194,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
       ui_complain(&s, "forktop: loop: %s\n", ft_strerror(rc));
     if (!s.dash || quit)
       continue;
+    ui_note_problem(&s);
     if (ui_dash_state_get(s.dash) == UI_DASH_QUIT) {
       /* q (after asking) or Ctrl-C: stop the work, then leave */
       quit = true;
@@ -198,6 +219,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
     /* The work is done; the dashboard shows the final state (and what the
      * workload left behind, live) until the user quits, with q or Ctrl-C
      * alike: the exit status is the work's. */
+    ui_note_problem(&s);
     ui_dash_set_finished(s.dash, ft_runner_exit_status(s.runner));
     while (!s.signo && rc >= 0 && ui_dash_state_get(s.dash) == UI_DASH_RUNNING)
       rc = ft_loop_run(loop, FT_RUN_ONCE);

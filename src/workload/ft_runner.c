@@ -3,6 +3,7 @@
  * applied as parts finish; outcomes tallied from the events. */
 #include "ft_runner_int.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -17,6 +18,18 @@ static int ft__unit_find(const ft_runner *r, const char *name) {
     if (strcmp(r->units[i].name, name) == 0)
       return (int)i;
   return -1;
+}
+
+/* The first reason the work does not run as the plan asks: kept for the
+ * summary, and it makes the exit status non-zero. */
+static void ft__problem(ft_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ft__problem(ft_runner *r, const char *fmt, ...) {
+  if (r->sum.error[0])
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->sum.error, sizeof r->sum.error, fmt, ap);
+  va_end(ap);
 }
 
 /* ------------------------------------------------------------ children */
@@ -103,6 +116,16 @@ static int ft__start_pool(ft_runner *r, size_t ui) {
   int rc = ft_pool_new(r->loop, &o, &u->pool);
   if (rc < 0)
     return rc;
+  /* A pool that could fork only some of its workers (a low descriptor or
+   * process limit) runs on with those, and retries the others; but the work
+   * did not start as asked, and the summary and exit status say so. */
+  ft_pool_stats st;
+  ft_pool_stats_get(u->pool, &st);
+  if (st.alive < st.workers) {
+    r->sum.not_started += (unsigned)(st.workers - st.alive);
+    ft__problem(r, "pool %s: started %d of %d workers (%s)", pp->name, st.alive, st.workers,
+                r->last_err ? ft_strerror(r->last_err) : "fork failed");
+  }
   size_t n = pp->nitems, total = 0;
   for (size_t i = 0; i < n; i++)
     total += 8 + strlen(pp->items[i]);
@@ -226,16 +249,32 @@ static void ft__unit_start(ft_runner *r, size_t ui) {
   u->state = FT__U_RUNNING;
   int rc = u->is_pool ? ft__start_pool(r, ui) : ft__start_proc(r, ui);
   if (rc < 0) {
-    /* What could not start counts as failed, and says why; what did
-     * start runs on. */
+    /* What could not start counts as failed and says why.  The rest of
+     * the work cannot run as asked (processes that did start may wait
+     * forever on a queue that a part that never started was to feed), so
+     * the run stops: SIGTERM, SIGKILL after the grace period. */
     ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = u->name};
     ev.u.error.err = rc;
     ev.u.error.what = u->is_pool ? "start the pool" : "start the process";
     ft__emit(r->loop, &ev);
     r->sum.failed++;
     r->own_failed++;
+    if (u->is_pool) {
+      const ft_plan_pool *pp = &r->plan->pools[u->idx];
+      if (!u->pool)
+        r->sum.not_started += (unsigned)(pp->workers > 0 ? pp->workers : 1);
+      ft__problem(r, "pool %s could not start: %s", u->name, ft_strerror(rc));
+    } else {
+      int started = 0;
+      for (int k = 0; k < u->nprocs; k++)
+        started += u->procs && u->procs[k] && ft_process_pid(u->procs[k]) > 0;
+      r->sum.not_started += (unsigned)(u->nprocs - started);
+      ft__problem(r, "process %s: started %d of %d (%s)", u->name, started, u->nprocs,
+                  ft_strerror(rc));
+    }
     if (u->pool)
       ft_pool_close(u->pool);
+    ft_runner_stop(r, 2.0);
   }
 }
 
@@ -393,6 +432,9 @@ static void ft__runner_hook(const ft_event *ev, void *ud) {
       r->own_failed++;
     break;
   }
+  case FT_EV_ERROR:
+    r->last_err = ev->u.error.err;
+    break;
   case FT_EV_TASK_DONE:
     r->sum.tasks_done++;
     break;
@@ -494,7 +536,7 @@ void ft_runner_summary(const ft_runner *r, ft_run_summary *s) { *s = r->sum; }
 
 /* 0 when all succeeded. */
 int ft_runner_exit_status(const ft_runner *r) {
-  return r->own_failed || r->sum.tasks_failed || r->sum.interrupted ? 1 : 0;
+  return r->own_failed || r->sum.tasks_failed || r->sum.interrupted || r->sum.error[0] ? 1 : 0;
 }
 
 /* Free the runner. */

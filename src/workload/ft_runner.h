@@ -8,14 +8,17 @@
 typedef struct ft_runner ft_runner;
 
 typedef struct ft_run_summary {
-  unsigned processes;      /* processes the workload forked (workers included) */
-  unsigned exited;         /* of them, exited so far */
-  unsigned failed;         /* exited with a failure (not counting those stopped by a rule) */
-  uint64_t tasks;          /* tasks submitted */
+  unsigned processes; /* processes the workload forked (workers included) */
+  unsigned exited;    /* of them, exited so far */
+  unsigned failed;    /* exited with a failure (not counting those stopped by a rule) */
+  uint64_t tasks;     /* tasks submitted */
   uint64_t tasks_done;
   uint64_t tasks_failed;
-  unsigned orphans;        /* reparented descendants reaped */
-  bool interrupted;        /* stopped by ft_runner_stop */
+  unsigned orphans;       /* reparented descendants reaped */
+  unsigned not_started;   /* processes the plan asked for that could not be started */
+  uint64_t tasks_not_run; /* tasks never submitted, or cancelled before they ran */
+  bool interrupted;       /* stopped by ft_runner_stop */
+  char error[256];        /* why the work did not run as asked ("" when it did) */
 } ft_run_summary;
 
 /* Make a runner for plan (which must outlive it); nothing starts yet.

@@ -40,6 +40,7 @@ struct ft_runner {
   bool started, stopping;
   uint64_t rng;
   ft_run_summary sum;
+  int last_err;        /* the errno of the latest error event, for the summary's cause */
   unsigned own_failed; /* of sum.failed, the workload's own processes (workers, processes) */
   pid_t *watched;      /* descendants reported by the watch and not yet exited */
   size_t nwatched, capwatched;
