@@ -133,6 +133,46 @@ class TruthRun(ForktopCase):
         self.assertIn("of 200", s["error"])
         self.assertGreater(s["not_started"], 0)
 
+    # 5. a stop gives the whole tree the documented grace: SIGTERM, then
+    # SIGKILL after 2 s, grandchildren included.
+    def start_and_stop(self, run, signo, ready):
+        wl = self.workload("[workload]\nname = grace\n[process p]\nrun = %s\n" % run)
+        p = subprocess.Popen([FORKTOP, "run", wl, "--json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=self.env)
+        try:
+            self.assertTrue(wait_for(lambda: os.path.exists(ready), timeout=10), "never ready")
+            t = time.monotonic()
+            p.send_signal(signo)
+            out, err = p.communicate(timeout=20)
+            took = time.monotonic() - t
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        self.assertEqual(p.returncode, 128 + signo, err)
+        return json.loads(out.splitlines()[-1]), took
+
+    def test_stop_gives_grandchildren_grace(self):
+        for i, signo in enumerate([signal.SIGTERM, signal.SIGINT] * 3):
+            d = os.path.join(self.dir, "g%d" % i)
+            os.mkdir(d)
+            run = ("shell trap 'echo $$ > %s/termed\\; exit 0' TERM\\; echo $$ > %s/ready\\; "
+                   "sleep 30 & wait" % (d, d))
+            s, took = self.start_and_stop(run, signo, os.path.join(d, "ready"))
+            self.assertTrue(os.path.exists(os.path.join(d, "termed")),
+                            "round %d: the grandchild got no SIGTERM" % i)
+            self.assertLess(took, 1.9)
+            self.assertEqual(s["processes"], s["exited"], s)
+
+    def test_stop_kills_after_grace(self):
+        d = self.dir
+        run = "shell trap '' TERM\\; echo $$ > %s/ready\\; sleep 30\\; echo late > %s/late" % (d, d)
+        s, took = self.start_and_stop(run, signal.SIGTERM, os.path.join(d, "ready"))
+        self.assertGreaterEqual(took, 1.9)
+        self.assertLess(took, 5)
+        self.assertFalse(os.path.exists(os.path.join(d, "late")))
+        self.assertEqual(s["processes"], s["exited"], s)
+
 
 if __name__ == "__main__":
     main()

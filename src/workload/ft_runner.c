@@ -2,6 +2,7 @@
  * process whose `after` is satisfied; `stop_when` and `close_after` rules
  * applied as parts finish; outcomes tallied from the events. */
 #include "ft_runner_int.h"
+#include "ft_tree.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -370,30 +371,35 @@ static bool ft__runner_tick(ft_loop *loop, void *ud) {
   return finished > 0;
 }
 
-/* Descendants the watch reported (role "watched": what tasks and processes
- * exec, shell steps, leaked children) are counted like the workload's own;
- * one that outlives its parent comes back to forktop and is reaped as an
- * orphan, so its spawn may have been counted already (or, when the watch
- * only scans, never seen). */
-static bool ft__watched_take(ft_runner *r, pid_t pid) {
-  for (size_t i = 0; i < r->nwatched; i++)
-    if (r->watched[i] == pid) {
-      r->watched[i] = r->watched[--r->nwatched];
-      return true;
+/* Every spawn seen is kept until its exit, so that each process is counted
+ * once: descendants the watch reported (role "watched": what tasks and
+ * processes exec, shell steps, leaked children) like the workload's own.
+ * One that outlives its parent comes back to forktop and is reaped as an
+ * orphan: its spawn may have been counted already, or (when the watch only
+ * scans) never seen; and its exit may be reported twice (by the loop that
+ * reaps it and by the watch that saw it go): the second is not counted.
+ * Returns 0 not seen, 1 seen (ours), 2 seen (watched). */
+static int ft__live_take(ft_runner *r, pid_t pid) {
+  for (size_t i = 0; i < r->nlive; i++)
+    if (r->live[i].pid == pid) {
+      int kind = r->live[i].watched ? 2 : 1;
+      r->live[i] = r->live[--r->nlive];
+      return kind;
     }
-  return false;
+  return 0;
 }
 
-static void ft__watched_add(ft_runner *r, pid_t pid) {
-  if (r->nwatched == r->capwatched) {
-    size_t cap = r->capwatched ? r->capwatched * 2 : 64;
-    pid_t *v = realloc(r->watched, cap * sizeof *v);
+static void ft__live_add(ft_runner *r, pid_t pid, bool watched) {
+  if (r->nlive == r->caplive) {
+    size_t cap = r->caplive ? r->caplive * 2 : 64;
+    void *v = realloc(r->live, cap * sizeof *r->live);
     if (!v)
       return; /* then its exit is counted as one never seen */
-    r->watched = v;
-    r->capwatched = cap;
+    r->live = v;
+    r->caplive = cap;
   }
-  r->watched[r->nwatched++] = pid;
+  r->live[r->nlive].pid = pid;
+  r->live[r->nlive++].watched = watched;
 }
 
 static bool ft__excused(const ft_runner *r, pid_t pid) {
@@ -410,15 +416,17 @@ static void ft__runner_hook(const ft_event *ev, void *ud) {
   switch (ev->kind) {
   case FT_EV_SPAWN:
     r->sum.processes++;
-    if (ev->u.spawn.role && strcmp(ev->u.spawn.role, "watched") == 0)
-      ft__watched_add(r, ev->pid);
+    ft__live_add(r, ev->pid, ev->u.spawn.role && strcmp(ev->u.spawn.role, "watched") == 0);
     break;
   case FT_EV_EXIT: {
-    bool watched = ft__watched_take(r, ev->pid);
+    int seen = ft__live_take(r, ev->pid);
+    bool watched = seen == 2;
     if (ev->u.exit.orphan) {
       r->sum.orphans++;
-      if (!watched)
+      if (!seen)
         r->sum.processes++; /* born and reparented between two scans */
+    } else if (!seen) {
+      break; /* its exit was counted already */
     }
     r->sum.exited++;
     bool bad = ev->u.exit.signal || ev->u.exit.code > 0; /* -1: not known */
@@ -501,22 +509,51 @@ int ft_runner_start(ft_runner *r) {
   return 0;
 }
 
-/* Every part finished or will never start. */
+/* Every part finished or will never start; after a stop, also every
+ * descendant has gone (or could not be made to go, a second after SIGKILL),
+ * so that what is reported and counted is what happened, and nothing is
+ * left for ft_loop_free to kill unseen. */
 bool ft_runner_done(const ft_runner *r) {
   for (size_t i = 0; i < r->nunits; i++) {
     const ft__unit *u = &r->units[i];
     if (u->state == FT__U_RUNNING || (u->state == FT__U_WAITING && !r->stopping))
       return false;
   }
-  return true;
+  return !r->stopping || r->given_up || ft_loop_children(r->loop) <= 0;
+}
+
+/* Signal the whole tree below forktop: the loop's own children through
+ * their pidfds, then every other descendant (what tasks exec, leaked
+ * children, orphans) by pid.  A process forked after the scan misses this
+ * round; the SIGKILL round scans again, and ft_loop_free kills in rounds
+ * until no child is left.  A pid could be reused between the scan and the
+ * kill only by a process that is not ours if the scanned one was reaped in
+ * between: the scanned ones are our descendants, and ours are reaped only
+ * by this loop (not yet), theirs only by their parents, all being stopped. */
+static void ft__signal_tree(ft_runner *r, int signo) {
+  ft_loop_signal_all(r->loop, signo);
+  ft_tree t = {0};
+  if (ft_tree_scan(getpid(), &t) == 0)
+    for (size_t i = 0; i < t.n; i++)
+      if (!ft__ptab_get(r->loop, t.procs[i].pid))
+        kill(t.procs[i].pid, signo);
+  ft_tree_free(&t);
+}
+
+static void ft__give_up(ft_timer *t, void *ud) {
+  (void)t;
+  ((ft_runner *)ud)->given_up = true;
 }
 
 static void ft__grace_over(ft_timer *t, void *ud) {
-  (void)t;
-  ft_loop_signal_all(((ft_runner *)ud)->loop, SIGKILL);
+  ft_runner *r = ud;
+  r->killed = true;
+  ft__signal_tree(r, SIGKILL);
+  ft_timer_start(t, 1000ull * 1000 * 1000, 0, ft__give_up, r);
 }
 
-/* Stop: nothing new starts, everything running gets SIGTERM, then SIGKILL. */
+/* Stop: nothing new starts, everything running gets SIGTERM (the whole
+ * tree, grandchildren included), then SIGKILL after grace_s seconds. */
 void ft_runner_stop(ft_runner *r, double grace_s) {
   if (r->stopping)
     return;
@@ -527,7 +564,7 @@ void ft_runner_stop(ft_runner *r, double grace_s) {
     if (u->state == FT__U_RUNNING)
       ft__unit_stop(r, u);
   }
-  ft_loop_signal_all(r->loop, SIGTERM);
+  ft__signal_tree(r, SIGTERM);
   ft_timer_start(r->grace, (uint64_t)(grace_s * 1e9), 0, ft__grace_over, r);
 }
 
@@ -565,7 +602,7 @@ void ft_runner_free(ft_runner *r) {
   for (size_t q = 0; r->queues && q < r->plan->nqueues; q++)
     ft_queue_free(r->queues[q]);
   ft_timer_free(r->grace);
-  free(r->watched);
+  free(r->live);
   free(r->units);
   free(r->queues);
   if (ft__self == r)

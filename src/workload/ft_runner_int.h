@@ -38,12 +38,17 @@ struct ft_runner {
   ft_queue **queues;
   ft_timer *grace;
   bool started, stopping;
+  bool killed;   /* the grace period is over: SIGKILL was sent to the whole tree */
+  bool given_up; /* a second after that: stop waiting for what will not die */
   uint64_t rng;
   ft_run_summary sum;
   int last_err;        /* the errno of the latest error event, for the summary's cause */
   unsigned own_failed; /* of sum.failed, the workload's own processes (workers, processes) */
-  pid_t *watched;      /* descendants reported by the watch and not yet exited */
-  size_t nwatched, capwatched;
+  struct {
+    pid_t pid;
+    bool watched; /* reported by the watch, not forked by the workload's engine */
+  } * live;       /* spawns seen and not yet exited */
+  size_t nlive, caplive;
 };
 
 uint64_t ft__rand_next(uint64_t *state);
