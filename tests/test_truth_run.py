@@ -173,6 +173,25 @@ class TruthRun(ForktopCase):
         self.assertFalse(os.path.exists(os.path.join(d, "late")))
         self.assertEqual(s["processes"], s["exited"], s)
 
+    # 6. producers blocked on a queue whose every consumer has died end with
+    # a clear cause and a non-zero exit instead of waiting forever.
+    def test_dead_consumers_do_not_hang_producers(self):
+        readers = ["get q count=3", "get q count=2; crash SIGKILL", "get q count=1; fail 5"]
+        for i in range(6):
+            wl = self.workload("[workload]\nname = dead\n[queue q]\ncapacity = 2\n"
+                               "[process writer]\ncount = 2\nrun = put q count=100\n"
+                               "[process reader]\ncount = 2\nrun = %s\n" % readers[i % 3],
+                               name="d%d.ini" % i)
+            p = self.run_ft("run", wl, "--json", timeout=20)
+            evs, s = self.json_events(p, expect=1)
+            self.assertIn("queue q: every consumer has ended", s.get("error", ""), s)
+            errs = [e for e in self.kinds(evs, "error", name="q")]
+            self.assertTrue(errs, "no error event for the queue")
+            self.assertFalse(s["interrupted"], s)
+            codes = [e.get("code") for e in self.kinds(evs, "exit") if e.get("name", "").startswith("writer")]
+            self.assertEqual(codes, [1, 1])
+            self.assertIn("put on q: queue is closed", self.output_lines(evs))
+
 
 if __name__ == "__main__":
     main()

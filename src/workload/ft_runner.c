@@ -354,6 +354,47 @@ static void ft__unit_finished(ft_runner *r, size_t ui) {
       ft_queue_close(r->queues[q]);
 }
 
+/* Does unit ui take from queue q (get, or relay from it), or put on it
+ * (put, or relay to it)? */
+static bool ft__unit_uses(const ft_runner *r, size_t ui, int q, bool put) {
+  const ft__unit *u = &r->units[ui];
+  const ft_step *st = u->is_pool ? r->plan->pools[u->idx].steps : r->plan->procs[u->idx].steps;
+  size_t n = u->is_pool ? r->plan->pools[u->idx].nsteps : r->plan->procs[u->idx].nsteps;
+  for (size_t i = 0; i < n; i++) {
+    if (put && ((st[i].kind == FT_STEP_PUT && st[i].queue == q) ||
+                (st[i].kind == FT_STEP_RELAY && st[i].queue2 == q)))
+      return true;
+    if (!put && (st[i].kind == FT_STEP_GET || st[i].kind == FT_STEP_RELAY) && st[i].queue == q)
+      return true;
+  }
+  return false;
+}
+
+/* A producer blocked on a full queue that nothing will ever take from
+ * again (every part that gets from it has finished, or none does) would
+ * wait forever.  The queue is closed: the blocked puts end with "queue
+ * closed", so the producers fail, and the run says why. */
+static void ft__queues_check(ft_runner *r) {
+  for (size_t q = 0; q < r->plan->nqueues; q++) {
+    ft_queue_stats st;
+    ft_queue_stats_get(r->queues[q], &st);
+    if (st.closed || st.producers_blocked == 0)
+      continue;
+    bool consumer_left = false;
+    for (size_t i = 0; i < r->nunits && !consumer_left; i++)
+      consumer_left = r->units[i].state != FT__U_FINISHED && ft__unit_uses(r, i, (int)q, false);
+    if (consumer_left)
+      continue;
+    const char *name = r->plan->queues[q].name;
+    ft__problem(r, "queue %s: every consumer has ended and its producers wait on it", name);
+    ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = name};
+    ev.u.error.err = FT_ECLOSED;
+    ev.u.error.what = "feed the queue: every consumer has ended (closing it)";
+    ft__emit(r->loop, &ev);
+    ft_queue_close(r->queues[q]);
+  }
+}
+
 /* Each loop turn, before sleeping: move every part along.  When a part
  * finished this turn, the loop must not sleep (the caller looks at
  * ft_runner_done between turns), so this is a prepare step that says so. */
@@ -368,6 +409,7 @@ static bool ft__runner_tick(ft_loop *loop, void *ud) {
     ft__unit_poll(r, i);
     finished += !was && r->units[i].state == FT__U_FINISHED;
   }
+  ft__queues_check(r);
   return finished > 0;
 }
 
