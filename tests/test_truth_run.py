@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -191,6 +192,68 @@ class TruthRun(ForktopCase):
             codes = [e.get("code") for e in self.kinds(evs, "exit") if e.get("name", "").startswith("writer")]
             self.assertEqual(codes, [1, 1])
             self.assertIn("put on q: queue is closed", self.output_lines(evs))
+
+    # 7. counts after a stop and after cleanup add up: what is killed at the
+    # end is counted, and tasks that never ran are "not run".
+    def test_leftovers_killed_at_cleanup_are_counted(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = left\n[process p]\ncount = 2\n"
+                           "run = shell sleep 30 & echo $! > %s/pid.{}\n" % d)
+        evs, s = self.run_json(wl)
+        pids = []
+        for f in os.listdir(d):
+            if f.startswith("pid."):
+                with open(os.path.join(d, f)) as fh:
+                    pids.append(int(fh.read()))
+        self.assertEqual(len(pids), 2)
+        exits = {e["pid"]: e for e in self.kinds(evs, "exit")}
+        for pid in pids:
+            self.assertIn(pid, exits)
+            self.assertEqual(exits[pid].get("signal"), "SIGKILL", exits[pid])
+        self.assertEqual(s["orphans"], 2, s)
+        self.assertEqual(s["processes"], s["exited"], s)
+
+    def test_tasks_not_run_after_a_stop(self):
+        for rnd in range(3):
+            d = os.path.join(self.dir, "n%d" % rnd)
+            os.mkdir(d)
+            wl = self.workload("[workload]\nname = stopped\n[pool a]\nworkers = 2\nitems = 20\n"
+                               "task = shell touch %s/s.{}; sleep 300ms; shell touch %s/d.{}\n"
+                               "[pool b]\nafter = a\nworkers = 2\nitems = 7\ntask = sleep 1ms\n"
+                               % (d, d), name="n%d.ini" % rnd)
+            p = subprocess.Popen([FORKTOP, "run", wl, "--json"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=self.env)
+            lines = []
+            killer = threading.Timer(20, p.kill)  # reading stdout must not hang the test
+            killer.start()
+            try:
+                # stop once forktop has reported two tasks done
+                ok = False
+                for line in p.stdout:
+                    lines.append(line)
+                    if sum('"ev":"task_done"' in x for x in lines) >= 2:
+                        ok = True
+                        break
+                p.send_signal(signal.SIGINT)
+                out, err = p.communicate(timeout=20)
+                out = "".join(lines) + out
+            finally:
+                killer.cancel()
+                if p.poll() is None:
+                    p.kill()
+                    p.communicate()
+            self.assertTrue(ok)
+            self.assertEqual(p.returncode, 128 + signal.SIGINT, err)
+            s = json.loads(out.splitlines()[-1])
+            started = sum(f.startswith("s.") for f in os.listdir(d))
+            done = sum(f.startswith("d.") for f in os.listdir(d))
+            ran = s["tasks_done"] + s["tasks_failed"]
+            self.assertEqual(ran + s["tasks_not_run"], 27, s)
+            self.assertGreaterEqual(s["tasks_not_run"], 7, s)
+            self.assertTrue(started <= ran <= started + 2, (started, s))
+            self.assertTrue(s["tasks_done"] <= done <= s["tasks_done"] + 2, (done, s))
+            h = s["tasks_not_run"]
+            self.assertGreater(h, 0)
 
 
 if __name__ == "__main__":

@@ -237,6 +237,15 @@ int ui_run_workload(const char *path, const ui_opts *o) {
          ft_now_ns() < until)
     rc = ft_loop_run(loop, FT_RUN_ONCE);
   ft_timer_free(linger);
+  /* What is still alive is killed while the runner counts, so that the
+   * summary holds every exit (ft_loop_free would kill it unseen). */
+  if (rc >= 0 && ft_runner_kill_rest(s.runner) > 0 && ft_timer_new(loop, &linger) == 0) {
+    until = ft_now_ns() + 1000ull * 1000 * 1000;
+    ft_timer_start(linger, 1000ull * 1000 * 1000, 0, ui_wake, NULL);
+    while (rc >= 0 && ft_loop_children(loop) > 0 && ft_now_ns() < until)
+      rc = ft_loop_run(loop, FT_RUN_ONCE);
+    ft_timer_free(linger);
+  }
   ft_run_summary sum;
   ft_runner_summary(s.runner, &sum);
   status = s.signo ? 128 + s.signo : rc < 0 ? 1 : ft_runner_exit_status(s.runner);

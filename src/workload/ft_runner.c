@@ -472,7 +472,7 @@ static void ft__runner_hook(const ft_event *ev, void *ud) {
     }
     r->sum.exited++;
     bool bad = ev->u.exit.signal || ev->u.exit.code > 0; /* -1: not known */
-    if (!bad || r->stopping || ft__excused(r, ev->pid))
+    if (!bad || r->stopping || r->cleaning || ft__excused(r, ev->pid))
       break;
     r->sum.failed++;
     /* Only the workload's own processes decide its exit status: a task's
@@ -489,7 +489,11 @@ static void ft__runner_hook(const ft_event *ev, void *ud) {
     r->sum.tasks_done++;
     break;
   case FT_EV_TASK_FAIL:
-    r->sum.tasks_failed++;
+    /* cancelled before any worker took it (a stop): it did not run */
+    if (ev->u.task.status == FT_ECANCELED && ev->u.task.worker < 0)
+      r->sum.tasks_not_run++;
+    else
+      r->sum.tasks_failed++;
     break;
   default:
     break;
@@ -610,8 +614,28 @@ void ft_runner_stop(ft_runner *r, double grace_s) {
   ft_timer_start(r->grace, (uint64_t)(grace_s * 1e9), 0, ft__grace_over, r);
 }
 
-/* Counts so far. */
-void ft_runner_summary(const ft_runner *r, ft_run_summary *s) { *s = r->sum; }
+/* Counts so far.  A pool that never started (a stop came first, or what it
+ * waited for failed) submitted none of its items: they count as not run. */
+void ft_runner_summary(const ft_runner *r, ft_run_summary *s) {
+  *s = r->sum;
+  for (size_t i = 0; i < r->nunits; i++) {
+    const ft__unit *u = &r->units[i];
+    if (u->is_pool && !u->args)
+      s->tasks_not_run += r->plan->pools[u->idx].nitems;
+  }
+}
+
+/* What is still alive once the work is over (a leaked child, a program a
+ * task left running) is killed here, while the runner still counts: the
+ * loop reaps it (an orphan) and its exit is in the summary, not a failure
+ * of the work.  Returns the number of processes signalled. */
+int ft_runner_kill_rest(ft_runner *r) {
+  r->cleaning = true;
+  int n = ft_loop_children(r->loop);
+  if (n > 0)
+    ft__signal_tree(r, SIGKILL);
+  return n;
+}
 
 /* 0 when all succeeded. */
 int ft_runner_exit_status(const ft_runner *r) {

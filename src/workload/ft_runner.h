@@ -13,7 +13,7 @@ typedef struct ft_run_summary {
   unsigned failed;    /* exited with a failure (not counting those stopped by a rule) */
   uint64_t tasks;     /* tasks submitted */
   uint64_t tasks_done;
-  uint64_t tasks_failed;
+  uint64_t tasks_failed;  /* ran (a worker took them) and failed */
   unsigned orphans;       /* reparented descendants reaped */
   unsigned not_started;   /* processes the plan asked for that could not be started */
   uint64_t tasks_not_run; /* tasks never submitted, or cancelled before they ran */
@@ -32,6 +32,10 @@ bool ft_runner_done(const ft_runner *r);
 void ft_runner_stop(ft_runner *r, double grace_s);
 /* Counts so far. */
 void ft_runner_summary(const ft_runner *r, ft_run_summary *s);
+/* Kill (SIGKILL) whatever of the workload's tree is still alive once its
+ * work is over; the loop's next turns reap it and the runner counts those
+ * exits (not as failures).  Returns how many direct children there were. */
+int ft_runner_kill_rest(ft_runner *r);
 /* 0 when every task and process succeeded, else 1. */
 int ft_runner_exit_status(const ft_runner *r);
 /* Free (anything still running is killed and left to the loop to reap). */

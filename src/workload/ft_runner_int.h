@@ -39,6 +39,7 @@ struct ft_runner {
   ft_timer *grace;
   bool started, stopping;
   bool killed;   /* the grace period is over: SIGKILL was sent to the whole tree */
+  bool cleaning; /* ft_runner_kill_rest: exits now are no failures */
   bool given_up; /* a second after that: stop waiting for what will not die */
   uint64_t rng;
   ft_run_summary sum;
