@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ft_watch.h"
 #include "ui_dash.h"
 
 typedef struct ui_session {
@@ -21,6 +22,7 @@ typedef struct ui_session {
   ui_json *json, *record;
   ui_dash *dash;
   int signo;
+  bool noted;            /* the dashboard shows why the work did not run as asked */
   char complaints[1024]; /* said while the dashboard had the screen */
 } ui_session;
 
@@ -73,10 +75,16 @@ static void ui_print_summary(FILE *f, const char *name, const ft_run_summary *su
           sum->failed);
   if (sum->orphans)
     fprintf(f, ", %u orphans reaped", sum->orphans);
-  fprintf(f, "), %llu tasks (%llu done, %llu failed), %.2f s%s, exit status %d\n",
-          (unsigned long long)sum->tasks, (unsigned long long)sum->tasks_done,
-          (unsigned long long)sum->tasks_failed, secs, sum->interrupted ? ", interrupted" : "",
+  if (sum->not_started)
+    fprintf(f, ", %u not started", sum->not_started);
+  fprintf(f, "), %llu tasks (%llu done, %llu failed", (unsigned long long)sum->tasks,
+          (unsigned long long)sum->tasks_done, (unsigned long long)sum->tasks_failed);
+  if (sum->tasks_not_run)
+    fprintf(f, ", %llu not run", (unsigned long long)sum->tasks_not_run);
+  fprintf(f, "), %.2f s%s, exit status %d\n", secs, sum->interrupted ? ", interrupted" : "",
           status);
+  if (sum->error[0])
+    fprintf(f, "forktop: %s: did not run as asked: %s\n", name, sum->error);
 }
 
 /* While the dashboard owns the terminal, a message printed to stderr would
@@ -110,6 +118,19 @@ static void ui_open_dashboard(ui_session *s, const char *name, const ui_opts *o)
     s->dash = NULL;
 }
 
+/* Work that did not start as asked is said in the dashboard's header as
+ * soon as the runner knows it (headless and JSON say it in the summary). */
+static void ui_note_problem(ui_session *s) {
+  ft_run_summary sum;
+  ft_runner_summary(s->runner, &sum);
+  if (sum.error[0] && !s->noted) {
+    char note[300];
+    snprintf(note, sizeof note, "NOT AS ASKED: %s", sum.error);
+    ui_dash_set_note(s->dash, note);
+    s->noted = true;
+  }
+}
+
 /* Run a workload in the dashboard, headless or as JSON; returns the exit status. */
 int ui_run_workload(const char *path, const ui_opts *o) {
   ft_buf err = {0};
@@ -118,6 +139,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   ui_session s = {0};
   ui_printer pr = {.out = stdout};
   ui_json json = {.out = stdout}, rec = {0};
+  ft_watch *w = NULL;
   int status = 2, rc;
 
   if ((rc = ft_plan_load(path, o->sets, o->nsets, &plan, &err)) < 0) {
@@ -134,6 +156,13 @@ int ui_run_workload(const char *path, const ui_opts *o) {
     goto done;
   }
   s.loop = loop;
+  /* What the workload's tasks and processes run (exec, shell, leak) is part
+   * of it too: every descendant of forktop is watched, from before the
+   * first fork, and reported under its real parent. */
+  if ((rc = ft_watch_new(loop, getpid(), !o->scan_only, &w)) < 0) {
+    fprintf(stderr, "forktop: cannot watch the workload's descendants: %s\n", ft_strerror(rc));
+    goto done;
+  }
   uint64_t t0 = ft_now_ns();
   pr.t0 = json.t0 = rec.t0 = t0;
   if (o->mode == UI_DASHBOARD)
@@ -165,6 +194,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
       ui_complain(&s, "forktop: loop: %s\n", ft_strerror(rc));
     if (!s.dash || quit)
       continue;
+    ui_note_problem(&s);
     if (ui_dash_state_get(s.dash) == UI_DASH_QUIT) {
       /* q (after asking) or Ctrl-C: stop the work, then leave */
       quit = true;
@@ -189,6 +219,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
     /* The work is done; the dashboard shows the final state (and what the
      * workload left behind, live) until the user quits, with q or Ctrl-C
      * alike: the exit status is the work's. */
+    ui_note_problem(&s);
     ui_dash_set_finished(s.dash, ft_runner_exit_status(s.runner));
     while (!s.signo && rc >= 0 && ui_dash_state_get(s.dash) == UI_DASH_RUNNING)
       rc = ft_loop_run(loop, FT_RUN_ONCE);
@@ -206,6 +237,15 @@ int ui_run_workload(const char *path, const ui_opts *o) {
          ft_now_ns() < until)
     rc = ft_loop_run(loop, FT_RUN_ONCE);
   ft_timer_free(linger);
+  /* What is still alive is killed while the runner counts, so that the
+   * summary holds every exit (ft_loop_free would kill it unseen). */
+  if (rc >= 0 && ft_runner_kill_rest(s.runner) > 0 && ft_timer_new(loop, &linger) == 0) {
+    until = ft_now_ns() + 1000ull * 1000 * 1000;
+    ft_timer_start(linger, 1000ull * 1000 * 1000, 0, ui_wake, NULL);
+    while (rc >= 0 && ft_loop_children(loop) > 0 && ft_now_ns() < until)
+      rc = ft_loop_run(loop, FT_RUN_ONCE);
+    ft_timer_free(linger);
+  }
   ft_run_summary sum;
   ft_runner_summary(s.runner, &sum);
   status = s.signo ? 128 + s.signo : rc < 0 ? 1 : ft_runner_exit_status(s.runner);
@@ -215,6 +255,8 @@ int ui_run_workload(const char *path, const ui_opts *o) {
    * reaped by ft_loop_free; the hooks still report those exits. */
   ft_runner_free(s.runner);
   s.runner = NULL;
+  ft_watch_free(w);
+  w = NULL;
   ft_loop_free(loop);
   loop = NULL;
   uint64_t now = ft_now_ns();
@@ -232,6 +274,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
 done:
   ui_dash_free(s.dash);
   ft_runner_free(s.runner);
+  ft_watch_free(w);
   ft_loop_free(loop);
   if (rec.out)
     fclose(rec.out);

@@ -2,7 +2,9 @@
  * process whose `after` is satisfied; `stop_when` and `close_after` rules
  * applied as parts finish; outcomes tallied from the events. */
 #include "ft_runner_int.h"
+#include "ft_tree.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -19,10 +21,23 @@ static int ft__unit_find(const ft_runner *r, const char *name) {
   return -1;
 }
 
+/* The first reason the work does not run as the plan asks: kept for the
+ * summary, and it makes the exit status non-zero. */
+static void ft__problem(ft_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ft__problem(ft_runner *r, const char *fmt, ...) {
+  if (r->sum.error[0])
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->sum.error, sizeof r->sum.error, fmt, ap);
+  va_end(ap);
+}
+
 /* ------------------------------------------------------------ children */
 
 static uint64_t ft__item_seed(const ft_runner *r, size_t unit, size_t item) {
-  uint64_t s = r->plan->seed ^ (0x9E3779B97F4A7C15ull * (unit + 1)) ^ (item * 0xD1B54A32D192ED03ull);
+  uint64_t s =
+      r->plan->seed ^ (0x9E3779B97F4A7C15ull * (unit + 1)) ^ (item * 0xD1B54A32D192ED03ull);
   return ft__rand_next(&s);
 }
 
@@ -73,8 +88,8 @@ static int ft__proc_main(void *arg) {
   char item[16];
   snprintf(item, sizeof item, "%d", a->instance);
   ft_buf out = {0};
-  int rc = ft__steps_run(r, pp->steps, pp->nsteps, item, ft__item_seed(r, a->unit, (size_t)a->instance),
-                         &out);
+  int rc = ft__steps_run(r, pp->steps, pp->nsteps, item,
+                         ft__item_seed(r, a->unit, (size_t)a->instance), &out);
   if (rc && out.len)
     fprintf(stderr, "%.*s\n", (int)out.len, out.data);
   ft_buf_free(&out);
@@ -97,11 +112,21 @@ static void ft__chaos_tick(ft_timer *t, void *ud) {
 static int ft__start_pool(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
   const ft_plan_pool *pp = &r->plan->pools[u->idx];
-  ft_pool_opts o = {.name = pp->name, .workers = pp->workers,
-                    .maxtasksperchild = pp->maxtasksperchild};
+  ft_pool_opts o = {
+      .name = pp->name, .workers = pp->workers, .maxtasksperchild = pp->maxtasksperchild};
   int rc = ft_pool_new(r->loop, &o, &u->pool);
   if (rc < 0)
     return rc;
+  /* A pool that could fork only some of its workers (a low descriptor or
+   * process limit) runs on with those, and retries the others; but the work
+   * did not start as asked, and the summary and exit status say so. */
+  ft_pool_stats st;
+  ft_pool_stats_get(u->pool, &st);
+  if (st.alive < st.workers) {
+    r->sum.not_started += (unsigned)(st.workers - st.alive);
+    ft__problem(r, "pool %s: started %d of %d workers (%s)", pp->name, st.alive, st.workers,
+                r->last_err ? ft_strerror(r->last_err) : "fork failed");
+  }
   size_t n = pp->nitems, total = 0;
   for (size_t i = 0; i < n; i++)
     total += 8 + strlen(pp->items[i]);
@@ -225,15 +250,32 @@ static void ft__unit_start(ft_runner *r, size_t ui) {
   u->state = FT__U_RUNNING;
   int rc = u->is_pool ? ft__start_pool(r, ui) : ft__start_proc(r, ui);
   if (rc < 0) {
-    /* What could not start counts as failed, and says why; what did
-     * start runs on. */
+    /* What could not start counts as failed and says why.  The rest of
+     * the work cannot run as asked (processes that did start may wait
+     * forever on a queue that a part that never started was to feed), so
+     * the run stops: SIGTERM, SIGKILL after the grace period. */
     ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = u->name};
     ev.u.error.err = rc;
     ev.u.error.what = u->is_pool ? "start the pool" : "start the process";
     ft__emit(r->loop, &ev);
     r->sum.failed++;
+    r->own_failed++;
+    if (u->is_pool) {
+      const ft_plan_pool *pp = &r->plan->pools[u->idx];
+      if (!u->pool)
+        r->sum.not_started += (unsigned)(pp->workers > 0 ? pp->workers : 1);
+      ft__problem(r, "pool %s could not start: %s", u->name, ft_strerror(rc));
+    } else {
+      int started = 0;
+      for (int k = 0; k < u->nprocs; k++)
+        started += u->procs && u->procs[k] && ft_process_pid(u->procs[k]) > 0;
+      r->sum.not_started += (unsigned)(u->nprocs - started);
+      ft__problem(r, "process %s: started %d of %d (%s)", u->name, started, u->nprocs,
+                  ft_strerror(rc));
+    }
     if (u->pool)
       ft_pool_close(u->pool);
+    ft_runner_stop(r, 2.0);
   }
 }
 
@@ -312,6 +354,47 @@ static void ft__unit_finished(ft_runner *r, size_t ui) {
       ft_queue_close(r->queues[q]);
 }
 
+/* Does unit ui take from queue q (get, or relay from it), or put on it
+ * (put, or relay to it)? */
+static bool ft__unit_uses(const ft_runner *r, size_t ui, int q, bool put) {
+  const ft__unit *u = &r->units[ui];
+  const ft_step *st = u->is_pool ? r->plan->pools[u->idx].steps : r->plan->procs[u->idx].steps;
+  size_t n = u->is_pool ? r->plan->pools[u->idx].nsteps : r->plan->procs[u->idx].nsteps;
+  for (size_t i = 0; i < n; i++) {
+    if (put && ((st[i].kind == FT_STEP_PUT && st[i].queue == q) ||
+                (st[i].kind == FT_STEP_RELAY && st[i].queue2 == q)))
+      return true;
+    if (!put && (st[i].kind == FT_STEP_GET || st[i].kind == FT_STEP_RELAY) && st[i].queue == q)
+      return true;
+  }
+  return false;
+}
+
+/* A producer blocked on a full queue that nothing will ever take from
+ * again (every part that gets from it has finished, or none does) would
+ * wait forever.  The queue is closed: the blocked puts end with "queue
+ * closed", so the producers fail, and the run says why. */
+static void ft__queues_check(ft_runner *r) {
+  for (size_t q = 0; q < r->plan->nqueues; q++) {
+    ft_queue_stats st;
+    ft_queue_stats_get(r->queues[q], &st);
+    if (st.closed || st.producers_blocked == 0)
+      continue;
+    bool consumer_left = false;
+    for (size_t i = 0; i < r->nunits && !consumer_left; i++)
+      consumer_left = r->units[i].state != FT__U_FINISHED && ft__unit_uses(r, i, (int)q, false);
+    if (consumer_left)
+      continue;
+    const char *name = r->plan->queues[q].name;
+    ft__problem(r, "queue %s: every consumer has ended and its producers wait on it", name);
+    ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = name};
+    ev.u.error.err = FT_ECLOSED;
+    ev.u.error.what = "feed the queue: every consumer has ended (closing it)";
+    ft__emit(r->loop, &ev);
+    ft_queue_close(r->queues[q]);
+  }
+}
+
 /* Each loop turn, before sleeping: move every part along.  When a part
  * finished this turn, the loop must not sleep (the caller looks at
  * ft_runner_done between turns), so this is a prepare step that says so. */
@@ -326,7 +409,48 @@ static bool ft__runner_tick(ft_loop *loop, void *ud) {
     ft__unit_poll(r, i);
     finished += !was && r->units[i].state == FT__U_FINISHED;
   }
+  ft__queues_check(r);
   return finished > 0;
+}
+
+/* Every spawn seen is kept until its exit, so that each process is counted
+ * once: descendants the watch reported (role "watched": what tasks and
+ * processes exec, shell steps, leaked children) like the workload's own.
+ * One that outlives its parent comes back to forktop and is reaped as an
+ * orphan: its spawn may have been counted already, or (when the watch only
+ * scans) never seen; and its exit may be reported twice (by the loop that
+ * reaps it and by the watch that saw it go): the second is not counted.
+ * Returns 0 not seen, 1 seen (ours), 2 seen (watched). */
+static int ft__live_take(ft_runner *r, pid_t pid) {
+  for (size_t i = 0; i < r->nlive; i++)
+    if (r->live[i].pid == pid) {
+      int kind = r->live[i].watched ? 2 : 1;
+      r->live[i] = r->live[--r->nlive];
+      return kind;
+    }
+  return 0;
+}
+
+static void ft__live_add(ft_runner *r, pid_t pid, bool watched) {
+  if (r->nlive == r->caplive) {
+    size_t cap = r->caplive ? r->caplive * 2 : 64;
+    void *v = realloc(r->live, cap * sizeof *r->live);
+    if (!v)
+      return; /* then its exit is counted as one never seen */
+    r->live = v;
+    r->caplive = cap;
+  }
+  r->live[r->nlive].pid = pid;
+  r->live[r->nlive++].watched = watched;
+}
+
+static bool ft__excused(const ft_runner *r, pid_t pid) {
+  /* A process stopped by its stop rule was meant to end that way. */
+  for (size_t i = 0; i < r->nunits; i++)
+    for (int k = 0; k < r->units[i].nprocs; k++)
+      if (r->units[i].stopped && ft_process_pid(r->units[i].procs[k]) == pid)
+        return true;
+  return false;
 }
 
 static void ft__runner_hook(const ft_event *ev, void *ud) {
@@ -334,29 +458,42 @@ static void ft__runner_hook(const ft_event *ev, void *ud) {
   switch (ev->kind) {
   case FT_EV_SPAWN:
     r->sum.processes++;
+    ft__live_add(r, ev->pid, ev->u.spawn.role && strcmp(ev->u.spawn.role, "watched") == 0);
     break;
-  case FT_EV_EXIT:
+  case FT_EV_EXIT: {
+    int seen = ft__live_take(r, ev->pid);
+    bool watched = seen == 2;
     if (ev->u.exit.orphan) {
       r->sum.orphans++;
-      break;
+      if (!seen)
+        r->sum.processes++; /* born and reparented between two scans */
+    } else if (!seen) {
+      break; /* its exit was counted already */
     }
     r->sum.exited++;
-    if (ev->u.exit.code || ev->u.exit.signal) {
-      /* A process stopped by its stop rule was meant to end that way. */
-      bool excused = false;
-      for (size_t i = 0; i < r->nunits && !excused; i++)
-        for (int k = 0; k < r->units[i].nprocs; k++)
-          if (r->units[i].stopped && ft_process_pid(r->units[i].procs[k]) == ev->pid)
-            excused = true;
-      if (!excused && !r->stopping)
-        r->sum.failed++;
-    }
+    bool bad = ev->u.exit.signal || ev->u.exit.code > 0; /* -1: not known */
+    if (!bad || r->stopping || r->cleaning || ft__excused(r, ev->pid))
+      break;
+    r->sum.failed++;
+    /* Only the workload's own processes decide its exit status: a task's
+     * program that fails fails its task (a shell's "false || true" does
+     * not fail the work). */
+    if (!watched && !ev->u.exit.orphan)
+      r->own_failed++;
+    break;
+  }
+  case FT_EV_ERROR:
+    r->last_err = ev->u.error.err;
     break;
   case FT_EV_TASK_DONE:
     r->sum.tasks_done++;
     break;
   case FT_EV_TASK_FAIL:
-    r->sum.tasks_failed++;
+    /* cancelled before any worker took it (a stop): it did not run */
+    if (ev->u.task.status == FT_ECANCELED && ev->u.task.worker < 0)
+      r->sum.tasks_not_run++;
+    else
+      r->sum.tasks_failed++;
     break;
   default:
     break;
@@ -418,22 +555,51 @@ int ft_runner_start(ft_runner *r) {
   return 0;
 }
 
-/* Every part finished or will never start. */
+/* Every part finished or will never start; after a stop, also every
+ * descendant has gone (or could not be made to go, a second after SIGKILL),
+ * so that what is reported and counted is what happened, and nothing is
+ * left for ft_loop_free to kill unseen. */
 bool ft_runner_done(const ft_runner *r) {
   for (size_t i = 0; i < r->nunits; i++) {
     const ft__unit *u = &r->units[i];
     if (u->state == FT__U_RUNNING || (u->state == FT__U_WAITING && !r->stopping))
       return false;
   }
-  return true;
+  return !r->stopping || r->given_up || ft_loop_children(r->loop) <= 0;
+}
+
+/* Signal the whole tree below forktop: the loop's own children through
+ * their pidfds, then every other descendant (what tasks exec, leaked
+ * children, orphans) by pid.  A process forked after the scan misses this
+ * round; the SIGKILL round scans again, and ft_loop_free kills in rounds
+ * until no child is left.  A pid could be reused between the scan and the
+ * kill only by a process that is not ours if the scanned one was reaped in
+ * between: the scanned ones are our descendants, and ours are reaped only
+ * by this loop (not yet), theirs only by their parents, all being stopped. */
+static void ft__signal_tree(ft_runner *r, int signo) {
+  ft_loop_signal_all(r->loop, signo);
+  ft_tree t = {0};
+  if (ft_tree_scan(getpid(), &t) == 0)
+    for (size_t i = 0; i < t.n; i++)
+      if (!ft__ptab_get(r->loop, t.procs[i].pid))
+        kill(t.procs[i].pid, signo);
+  ft_tree_free(&t);
+}
+
+static void ft__give_up(ft_timer *t, void *ud) {
+  (void)t;
+  ((ft_runner *)ud)->given_up = true;
 }
 
 static void ft__grace_over(ft_timer *t, void *ud) {
-  (void)t;
-  ft_loop_signal_all(((ft_runner *)ud)->loop, SIGKILL);
+  ft_runner *r = ud;
+  r->killed = true;
+  ft__signal_tree(r, SIGKILL);
+  ft_timer_start(t, 1000ull * 1000 * 1000, 0, ft__give_up, r);
 }
 
-/* Stop: nothing new starts, everything running gets SIGTERM, then SIGKILL. */
+/* Stop: nothing new starts, everything running gets SIGTERM (the whole
+ * tree, grandchildren included), then SIGKILL after grace_s seconds. */
 void ft_runner_stop(ft_runner *r, double grace_s) {
   if (r->stopping)
     return;
@@ -444,16 +610,36 @@ void ft_runner_stop(ft_runner *r, double grace_s) {
     if (u->state == FT__U_RUNNING)
       ft__unit_stop(r, u);
   }
-  ft_loop_signal_all(r->loop, SIGTERM);
+  ft__signal_tree(r, SIGTERM);
   ft_timer_start(r->grace, (uint64_t)(grace_s * 1e9), 0, ft__grace_over, r);
 }
 
-/* Counts so far. */
-void ft_runner_summary(const ft_runner *r, ft_run_summary *s) { *s = r->sum; }
+/* Counts so far.  A pool that never started (a stop came first, or what it
+ * waited for failed) submitted none of its items: they count as not run. */
+void ft_runner_summary(const ft_runner *r, ft_run_summary *s) {
+  *s = r->sum;
+  for (size_t i = 0; i < r->nunits; i++) {
+    const ft__unit *u = &r->units[i];
+    if (u->is_pool && !u->args)
+      s->tasks_not_run += r->plan->pools[u->idx].nitems;
+  }
+}
+
+/* What is still alive once the work is over (a leaked child, a program a
+ * task left running) is killed here, while the runner still counts: the
+ * loop reaps it (an orphan) and its exit is in the summary, not a failure
+ * of the work.  Returns the number of processes signalled. */
+int ft_runner_kill_rest(ft_runner *r) {
+  r->cleaning = true;
+  int n = ft_loop_children(r->loop);
+  if (n > 0)
+    ft__signal_tree(r, SIGKILL);
+  return n;
+}
 
 /* 0 when all succeeded. */
 int ft_runner_exit_status(const ft_runner *r) {
-  return r->sum.failed || r->sum.tasks_failed || r->sum.interrupted ? 1 : 0;
+  return r->own_failed || r->sum.tasks_failed || r->sum.interrupted || r->sum.error[0] ? 1 : 0;
 }
 
 /* Free the runner. */
@@ -482,6 +668,7 @@ void ft_runner_free(ft_runner *r) {
   for (size_t q = 0; r->queues && q < r->plan->nqueues; q++)
     ft_queue_free(r->queues[q]);
   ft_timer_free(r->grace);
+  free(r->live);
   free(r->units);
   free(r->queues);
   if (ft__self == r)

@@ -8,14 +8,17 @@
 typedef struct ft_runner ft_runner;
 
 typedef struct ft_run_summary {
-  unsigned processes;      /* processes the workload forked (workers included) */
-  unsigned exited;         /* of them, exited so far */
-  unsigned failed;         /* exited with a failure (not counting those stopped by a rule) */
-  uint64_t tasks;          /* tasks submitted */
+  unsigned processes; /* processes the workload forked (workers included) */
+  unsigned exited;    /* of them, exited so far */
+  unsigned failed;    /* exited with a failure (not counting those stopped by a rule) */
+  uint64_t tasks;     /* tasks submitted */
   uint64_t tasks_done;
-  uint64_t tasks_failed;
-  unsigned orphans;        /* reparented descendants reaped */
-  bool interrupted;        /* stopped by ft_runner_stop */
+  uint64_t tasks_failed;  /* ran (a worker took them) and failed */
+  unsigned orphans;       /* reparented descendants reaped */
+  unsigned not_started;   /* processes the plan asked for that could not be started */
+  uint64_t tasks_not_run; /* tasks never submitted, or cancelled before they ran */
+  bool interrupted;       /* stopped by ft_runner_stop */
+  char error[256];        /* why the work did not run as asked ("" when it did) */
 } ft_run_summary;
 
 /* Make a runner for plan (which must outlive it); nothing starts yet.
@@ -29,6 +32,10 @@ bool ft_runner_done(const ft_runner *r);
 void ft_runner_stop(ft_runner *r, double grace_s);
 /* Counts so far. */
 void ft_runner_summary(const ft_runner *r, ft_run_summary *s);
+/* Kill (SIGKILL) whatever of the workload's tree is still alive once its
+ * work is over; the loop's next turns reap it and the runner counts those
+ * exits (not as failures).  Returns how many direct children there were. */
+int ft_runner_kill_rest(ft_runner *r);
 /* 0 when every task and process succeeded, else 1. */
 int ft_runner_exit_status(const ft_runner *r);
 /* Free (anything still running is killed and left to the loop to reap). */

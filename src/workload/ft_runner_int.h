@@ -10,18 +10,18 @@ typedef enum ft__ustate { FT__U_WAITING, FT__U_RUNNING, FT__U_FINISHED } ft__ust
 /* A pool or a process section, in one namespace. */
 typedef struct ft__unit {
   bool is_pool;
-  size_t idx;             /* into plan->pools or plan->procs */
+  size_t idx; /* into plan->pools or plan->procs */
   const char *name;
   ft__ustate state;
-  int after, stop_when;   /* unit indexes, or -1 */
-  bool stopped;           /* terminated by a stop rule: its signal is no failure */
+  int after, stop_when; /* unit indexes, or -1 */
+  bool stopped;         /* terminated by a stop rule: its signal is no failure */
   /* pool */
   ft_pool *pool;
-  ft_result **results;    /* one per apply_async, or one for the whole map */
+  ft_result **results; /* one per apply_async, or one for the whole map */
   size_t nresults;
-  ft_iter *iter;          /* imap / imap_unordered */
+  ft_iter *iter; /* imap / imap_unordered */
   size_t yielded;
-  ft_slice *args;         /* encoded task arguments */
+  ft_slice *args; /* encoded task arguments */
   char *argbuf;
   ft_timer *chaos;
   /* process */
@@ -38,8 +38,18 @@ struct ft_runner {
   ft_queue **queues;
   ft_timer *grace;
   bool started, stopping;
+  bool killed;   /* the grace period is over: SIGKILL was sent to the whole tree */
+  bool cleaning; /* ft_runner_kill_rest: exits now are no failures */
+  bool given_up; /* a second after that: stop waiting for what will not die */
   uint64_t rng;
   ft_run_summary sum;
+  int last_err;        /* the errno of the latest error event, for the summary's cause */
+  unsigned own_failed; /* of sum.failed, the workload's own processes (workers, processes) */
+  struct {
+    pid_t pid;
+    bool watched; /* reported by the watch, not forked by the workload's engine */
+  } * live;       /* spawns seen and not yet exited */
+  size_t nlive, caplive;
 };
 
 uint64_t ft__rand_next(uint64_t *state);

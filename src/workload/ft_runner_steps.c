@@ -43,8 +43,36 @@ static uint64_t ft__cpu_work(uint64_t n) {
   return x;
 }
 
-/* text with "{}" replaced by item, "{pid}" and "{ppid}" by this process's. */
-static char *ft__subst(const char *text, const char *item) {
+/* Write one byte in every page through a volatile pointer: a memset of
+ * memory that is freed unread is dead code the compiler may drop, and then
+ * the pages are never faulted in and RSS does not grow. */
+static void ft__touch(char *m, uint64_t n) {
+  long page = sysconf(_SC_PAGESIZE);
+  volatile char *v = m;
+  if (page <= 0)
+    page = 4096;
+  for (uint64_t k = 0; k < n; k += (uint64_t)page)
+    v[k] = 1;
+  if (n)
+    v[n - 1] = 1;
+}
+
+/* item in single quotes for sh, each ' written as '\'' : whatever the item
+ * holds (;, $(...), `...`, quotes, newlines) stays one literal word. */
+static int ft__append_quoted(ft_buf *b, const char *item) {
+  if (ft_buf_append(b, "'", 1) < 0)
+    return -ENOMEM;
+  for (const char *p = item; *p; p++) {
+    int rc = *p == '\'' ? ft_buf_append(b, "'\\''", 4) : ft_buf_append(b, p, 1);
+    if (rc < 0)
+      return rc;
+  }
+  return ft_buf_append(b, "'", 1);
+}
+
+/* text with "{}" replaced by item (quoted for sh when quote is set),
+ * "{pid}" and "{ppid}" by this process's. */
+static char *ft__subst_q(const char *text, const char *item, bool quote) {
   ft_buf b = {0};
   for (const char *p = text; *p;) {
     const char *q = strchr(p, '{');
@@ -55,7 +83,7 @@ static char *ft__subst(const char *text, const char *item) {
       break;
     int rc;
     if (strncmp(q, "{}", 2) == 0) {
-      rc = ft_buf_append(&b, item, strlen(item));
+      rc = quote ? ft__append_quoted(&b, item) : ft_buf_append(&b, item, strlen(item));
       p = q + 2;
     } else if (strncmp(q, "{pid}", 5) == 0) {
       rc = ft_buf_printf(&b, "%d", (int)getpid());
@@ -78,6 +106,17 @@ fail:
   return NULL;
 }
 
+static char *ft__subst(const char *text, const char *item) {
+  return ft__subst_q(text, item, false);
+}
+
+/* A shell step's argv is {"sh", "-c", CMD}: CMD is shell code, so the item
+ * goes into it quoted (the same for an exec step that spells sh -c out). */
+static bool ft__is_shell(char *const *argv) {
+  return argv[0] && argv[1] && argv[2] && !argv[3] && strcmp(argv[0], "sh") == 0 &&
+         strcmp(argv[1], "-c") == 0;
+}
+
 /* Run argv (with {} replaced) and wait: 0, its exit code, or 128+signal;
  * a program that cannot start is an error with its errno. */
 static int ft__step_exec(const ft_step *s, const char *item, ft_buf *out) {
@@ -88,8 +127,9 @@ static int ft__step_exec(const ft_step *s, const char *item, ft_buf *out) {
   int rc = -ENOMEM;
   if (!argv)
     return 70;
+  bool shell = ft__is_shell(s->argv);
   for (size_t i = 0; i < n; i++)
-    if (!(argv[i] = ft__subst(s->argv[i], item)))
+    if (!(argv[i] = ft__subst_q(s->argv[i], item, shell && i == 2)))
       goto done;
   pid_t pid;
   int err = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
@@ -224,7 +264,7 @@ int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item
         ft_buf_printf(out, "alloc %llu bytes: out of memory", (unsigned long long)s->n);
         return 1;
       }
-      memset(m, 1, s->n);
+      ft__touch(m, s->n);
       ft__sleep_s(s->d_min);
       free(m);
       break;
