@@ -77,6 +77,21 @@ json_t *ui_check_str(const char *s) {
 
 /* ---------------------------------------------------------- watching */
 
+static void ui_cproc_add(ui_check *c, pid_t pid, pid_t ppid, uint64_t start, const char *comm,
+                         bool late) {
+  if (c->nprocs == c->capprocs) {
+    size_t cap = c->capprocs ? c->capprocs * 2 : 64;
+    ui_cproc *v = realloc(c->procs, cap * sizeof *v);
+    if (!v)
+      return;
+    c->procs = v;
+    c->capprocs = cap;
+  }
+  ui_cproc *p = &c->procs[c->nprocs++];
+  *p = (ui_cproc){.pid = pid, .ppid = ppid, .start = start, .late = late};
+  snprintf(p->comm, sizeof p->comm, "%s", comm);
+}
+
 /* Every scan: note the zombies in the tree, with their parents, and (where
  * fanotify is not had) the shared memory its processes hold. */
 static void ui_check_scan(ft_timer *t, void *ud) {
@@ -91,6 +106,14 @@ static void ui_check_scan(ft_timer *t, void *ud) {
     const ft_tree_proc *p = &c->tree.procs[i];
     if (p->state != 'Z' && nlive < (sizeof live / sizeof live[0]))
       live[nlive++] = p->pid;
+    /* Scanning only: this scan (twice as often as the watch's) may be the
+     * first to see it, while its parent is still the one that forked it. */
+    ui_cproc *r = ui_proc(c, p->pid);
+    if (r && !r->exited && p->state != 'Z' && (!r->start || r->start == p->start_ticks))
+      snprintf(r->comm, sizeof r->comm, "%s", p->comm); /* its name now, exec'd or not */
+    if (!c->connector && p->pid != c->root &&
+        (!r || r->exited || (r->start && r->start != p->start_ticks)))
+      ui_cproc_add(c, p->pid, p->ppid, p->start_ticks, p->comm, true);
     if (nlive == (sizeof live / sizeof live[0])) {
       ui_ipc_sample(c->ipc, live, nlive);
       nlive = 0;
@@ -129,19 +152,18 @@ static void ui_check_scan(ft_timer *t, void *ud) {
 static void ui_check_hook(const ft_event *ev, void *ud) {
   ui_check *c = ud;
   if (ev->kind == FT_EV_SPAWN) {
-    if (c->nprocs == c->capprocs) {
-      size_t cap = c->capprocs ? c->capprocs * 2 : 64;
-      ui_cproc *v = realloc(c->procs, cap * sizeof *v);
-      if (!v)
-        return;
-      c->procs = v;
-      c->capprocs = cap;
-    }
-    ui_cproc *p = &c->procs[c->nprocs++];
+    bool late = !c->connector && strcmp(ev->u.spawn.role, "watched") == 0;
     ft_tree_proc tp;
-    *p = (ui_cproc){.pid = ev->pid, .ppid = ev->ppid, .late = !c->connector && ev->ppid != c->self};
-    p->start = ft_tree_read(ev->pid, &tp) == 0 ? tp.start_ticks : 0;
-    snprintf(p->comm, sizeof p->comm, "%s", ev->name);
+    uint64_t start = ft_tree_read(ev->pid, &tp) == 0 ? tp.start_ticks : 0;
+    ui_cproc *p = ui_proc(c, ev->pid);
+    if (p && !p->exited && (!start || !p->start || start == p->start)) {
+      if (!late) { /* seen by a scan first, now its fork: that knows the parent */
+        p->ppid = ev->ppid;
+        p->late = false;
+      }
+      return;
+    }
+    ui_cproc_add(c, ev->pid, ev->ppid, start, ev->name, late);
     return;
   }
   ui_cproc *p = ui_proc(c, ev->pid);

@@ -57,6 +57,7 @@ struct ui_ipc {
   ft_loop *loop;
   int fan;         /* the fanotify descriptor, or -1 */
   bool lost;       /* fanotify dropped events: /proc evidence counts too */
+  bool blind;      /* fanotify does not say who (pid 0): /proc evidence */
   ui_seglist base; /* /dev/shm at the start */
   ui_seglist made; /* the latest creator of each name (fanotify) */
   ui_seglist held; /* names and inodes the tree held (/proc) */
@@ -195,6 +196,7 @@ static void ui_fan_drain(ui_ipc *x) {
         if (!s && !(s = ui_seg_add(&x->made)))
           continue;
         snprintf(s->name, sizeof s->name, "%s", name);
+        x->blind |= m->pid <= 0; /* not told who: the samples must say it */
         s->pid = m->pid;
         s->start = ui_start_of(m->pid);
       } else if (s) {
@@ -208,6 +210,26 @@ static void ui_fan_ready(int fd, uint32_t events, void *ud) {
   (void)fd;
   (void)events;
   ui_fan_drain(ud);
+}
+
+/* Whether fanotify will name the process behind each event: it does for a
+ * listener with CAP_SYS_ADMIN in the first user namespace only (others get
+ * pid 0). */
+static bool ui_fan_names_pids(void) {
+  char line[256];
+  unsigned long long caps = 0, a = 1, b = 1, n = 0;
+  FILE *f = fopen("/proc/self/status", "re");
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "CapEff: %llx", &caps) == 1)
+      break;
+  if (f)
+    fclose(f);
+  f = fopen("/proc/self/uid_map", "re");
+  if (f && fscanf(f, "%llu %llu %llu", &a, &b, &n) != 3)
+    n = 0;
+  if (f)
+    fclose(f);
+  return (caps >> 21 & 1) && a == 0 && b == 0 && n == 4294967295ull;
 }
 
 /* Watch /dev/shm with fanotify; -errno when it cannot be had. */
@@ -224,6 +246,7 @@ static int ui_fan_open(ui_ipc *x) {
     return e ? e : -EINVAL;
   }
   x->fan = fd;
+  x->blind = !ui_fan_names_pids();
   return 0;
 }
 
@@ -280,6 +303,9 @@ static void ui_proc_holds(ui_ipc *x, pid_t pid) {
 
 /* ------------------------------------------------------------------ API */
 
+/* Every creation in /dev/shm was seen with its creator. */
+static bool ui_creators(const ui_ipc *x) { return x->fan >= 0 && !x->lost && !x->blind; }
+
 /* Note what exists now and start watching /dev/shm. */
 int ui_ipc_new(ft_loop *loop, ui_ipc **out) {
   ui_ipc *x = calloc(1, sizeof *x);
@@ -296,13 +322,11 @@ int ui_ipc_new(ft_loop *loop, ui_ipc **out) {
 }
 
 /* "creator" (fanotify saw every creation) or "holder" (/proc samples). */
-const char *ui_ipc_evidence(const ui_ipc *x) {
-  return x->fan >= 0 && !x->lost ? "creator" : "holder";
-}
+const char *ui_ipc_evidence(const ui_ipc *x) { return ui_creators(x) ? "creator" : "holder"; }
 
 /* One scan of the tree's live processes: without fanotify, what they hold. */
 void ui_ipc_sample(ui_ipc *x, const pid_t *pids, size_t n) {
-  if (x->fan >= 0 && !x->lost)
+  if (ui_creators(x))
     return;
   for (size_t i = 0; i < n; i++)
     ui_proc_holds(x, pids[i]);
@@ -341,7 +365,7 @@ void ui_ipc_report(ui_ipc *x, ui_who_fn who, void *ud, json_t *shm, json_t *sysv
     if (m && m->pid > 0 && (c = who(m->pid, m->start, ud))) {
       ui_add(shm, "path", what, s->size, m->pid, c, "created by a process of the command");
       ++*leaks;
-    } else if ((!m || m->pid <= 0 || x->lost) && h && (c = who(h->pid, h->start, ud))) {
+    } else if ((!m || m->pid <= 0 || !ui_creators(x)) && h && (c = who(h->pid, h->start, ud))) {
       ui_add(shm, "path", what, s->size, h->pid, c,
              "held open or mapped by a process of the command");
       ++*leaks;
@@ -350,8 +374,8 @@ void ui_ipc_report(ui_ipc *x, ui_who_fn who, void *ud, json_t *shm, json_t *sysv
         snprintf(why, sizeof why, "created by pid %d, not a process of the command", (int)m->pid);
       else
         snprintf(why, sizeof why, "%s",
-                 x->fan >= 0 && !x->lost ? "its creation was not seen"
-                                         : "no process of the command was seen holding it");
+                 ui_creators(x) ? "its creation was not seen"
+                                : "no process of the command was seen holding it");
       ui_add(other, "object", what, s->size, 0, NULL, why);
     }
   }
