@@ -57,6 +57,11 @@ static ui_cproc *ui_proc(ui_check *c, pid_t pid) {
   return NULL;
 }
 
+/* Whether a pid named by the kernel (an object's creator or user) was a
+ * process of the tree.  Pids are reused: where both start times are known
+ * (fanotify's creator read when its event arrived, ours read at the spawn)
+ * they must agree; SysV's pids come without one, and a pid of the tree
+ * taken over by another process during the check would be mistaken. */
 static const char *ui_who(pid_t pid, uint64_t start, void *ud) {
   ui_check *c = ud;
   for (size_t i = c->nprocs; pid > 0 && i-- > 0;) {
@@ -67,13 +72,17 @@ static const char *ui_who(pid_t pid, uint64_t start, void *ud) {
   return NULL;
 }
 
-json_t *ui_check_str(const char *s) {
+/* n bytes of s through the one sanitizer, as a JSON string. */
+static json_t *ui_check_strn(const char *s, size_t n) {
   ft_buf b = {0};
-  ui_sanitize(s, strlen(s), &b);
+  ui_sanitize(s, n, &b);
   json_t *j = json_stringn(b.data ? b.data : "", b.len);
   ft_buf_free(&b);
   return j ? j : json_string("?");
 }
+
+/* s through the one sanitizer, as a JSON string. */
+json_t *ui_check_str(const char *s) { return ui_check_strn(s, strlen(s)); }
 
 /* ---------------------------------------------------------- watching */
 
@@ -248,7 +257,7 @@ static void ui_chain(ui_check *c, pid_t pid, json_t *e) {
   }
   const ui_cproc *r = ui_proc(c, pid);
   json_object_set_new(e, "real_ppid", r && !unknown ? json_integer(r->ppid) : json_null());
-  json_object_set_new(e, "parents", ui_check_str(b.data ? b.data : ""));
+  json_object_set_new(e, "parents", ui_check_strn(b.data ? b.data : "", b.len));
   json_object_set_new(e, "chain", chain);
   ft_buf_free(&b);
 }
@@ -358,7 +367,11 @@ int ui_check_run(char *const *argv, const ui_check_opts *o) {
   if (o->json)
     po.out = (ft_stdio){.mode = FT_STDIO_FD, .fd = 2};
   if ((rc = ft_process_new(c.loop, &po, &p)) < 0 || (rc = ft_process_start(p)) < 0) {
-    fprintf(stderr, "forktop: cannot run %s: %s\n", argv[0], ft_strerror(rc));
+    ft_buf name = {0};
+    ui_sanitize(argv[0], strlen(argv[0]), &name);
+    fprintf(stderr, "forktop: cannot run %.*s: %s\n", (int)name.len, name.data ? name.data : "",
+            ft_strerror(rc));
+    ft_buf_free(&name);
     goto done;
   }
   c.root = ft_process_pid(p);
