@@ -223,7 +223,9 @@ static void ui_chain(ui_check *c, pid_t pid, json_t *e) {
     const ui_cproc *r = ui_proc(c, p);
     ssize_t k = ft_tree_find(&c->tree, p);
     pid_t up = r ? r->ppid : k >= 0 ? c->tree.procs[k].ppid : 0;
-    if (r && r->late && up == c->self && p != c->root)
+    /* forktop forks the command only: any other process it holds was
+     * reparented before it was seen (scanning, or connector messages lost) */
+    if (up == c->self && p != c->root)
       unknown = true;
     if (up <= 0 || up == c->self || unknown || (!ui_proc(c, up) && ft_tree_find(&c->tree, up) < 0))
       break;

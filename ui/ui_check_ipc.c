@@ -155,6 +155,13 @@ static ui_sysv *ui_sysv_list(size_t *n) {
 
 /* ------------------------------------------------------------ fanotify */
 
+/* stat of /dev/shm/name, not following a symlink. */
+static int ui_stat_in(const char *name, struct stat *st) {
+  char p[300];
+  snprintf(p, sizeof p, UI_SHM_DIR "/%s", name);
+  return lstat(p, st) < 0 ? -errno : 0;
+}
+
 /* Read what fanotify has: each creation remembers its creator, each
  * removal forgets it.  Events of one fanotify queue come in order; two
  * identical events still queued merge their masks (a creation and a
@@ -199,6 +206,10 @@ static void ui_fan_drain(ui_ipc *x) {
         x->blind |= m->pid <= 0; /* not told who: the samples must say it */
         s->pid = m->pid;
         s->start = ui_start_of(m->pid);
+        /* the file it made, if it is still there: a later one of the same
+         * name whose making was not seen (events lost) is not this one */
+        struct stat st;
+        s->ino = ui_stat_in(name, &st) == 0 ? (uint64_t)st.st_ino : 0;
       } else if (s) {
         s->pid = 0; /* removed: whoever makes it next is its creator */
       }
@@ -362,6 +373,8 @@ void ui_ipc_report(ui_ipc *x, ui_who_fn who, void *ud, json_t *shm, json_t *sysv
     const ui_seg *m = x->fan >= 0 ? ui_seg_find(&x->made, s->name, 0) : NULL;
     const ui_seg *h = ui_seg_find(&x->held, s->name, s->ino);
     const char *c;
+    if (m && (m->ino && m->ino != s->ino))
+      m = NULL; /* the one whose making was seen is gone */
     if (m && m->pid > 0 && (c = who(m->pid, m->start, ud))) {
       ui_add(shm, "path", what, s->size, m->pid, c, "created by a process of the command");
       ++*leaks;
@@ -390,8 +403,8 @@ void ui_ipc_report(ui_ipc *x, ui_who_fn who, void *ud, json_t *shm, json_t *sysv
       old = x->sbase[k].kind == o->kind && x->sbase[k].id == o->id;
     if (old)
       continue;
-    snprintf(what, sizeof what, "%s id %lld key 0x%llx", ui_kinds[o->kind], o->id,
-             (unsigned long long)o->key);
+    snprintf(what, sizeof what, "%s id %lld key 0x%08x", ui_kinds[o->kind], o->id,
+             (unsigned)o->key);
     pid_t pid = 0;
     const char *c = NULL, *evidence = NULL;
     if (o->kind == 0 && (c = who(pid = o->pids[0], 0, ud))) {
