@@ -1,7 +1,15 @@
 /* ui_check.c - `forktop check -- CMD`: run CMD, and when it has exited and
  * a grace period has passed, report what it left behind: processes still
  * running, zombies their parents did not reap, shared memory and SysV IPC
- * objects.  Exit status 0 clean, 3 leaks, 1 forktop failed, 2 usage. */
+ * objects.  Exit status 0 clean, 3 leaks, 1 forktop failed, 2 usage.
+ *
+ * Every process of the tree is recorded as it is born, with the parent
+ * that forked it (the watch's spawn events: the connector's fork events as
+ * root, scans otherwise), so that a leaked process is shown with its real
+ * ancestry although it now belongs to forktop, and so that the pids the
+ * kernel names as the creators or users of IPC objects can be told to be
+ * the tree's or not (ui_check_ipc.c).  Every string of the report goes
+ * through ui_sanitize when the report is built. */
 #include "ui_check.h"
 
 #include <dirent.h>

@@ -378,7 +378,7 @@ void ui_ipc_report(ui_ipc *x, ui_who_fn who, void *ud, json_t *shm, json_t *sysv
     if (m && m->pid > 0 && (c = who(m->pid, m->start, ud))) {
       ui_add(shm, "path", what, s->size, m->pid, c, "created by a process of the command");
       ++*leaks;
-    } else if ((!m || m->pid <= 0 || !ui_creators(x)) && h && (c = who(h->pid, h->start, ud))) {
+    } else if ((!m || m->pid <= 0) && h && (c = who(h->pid, h->start, ud))) {
       ui_add(shm, "path", what, s->size, h->pid, c,
              "held open or mapped by a process of the command");
       ++*leaks;
