@@ -399,7 +399,7 @@ class Check(ForktopCase):
         name = "forktop-test-" + uuid.uuid4().hex[:8]
         try:
             r = self.check(["shm", name], expect=3)
-            self.assertEqual(r["shm"], [{"path": f"/dev/shm/{name}", "bytes": 4096}])
+            self.assertEqual([(s["path"], s["bytes"]) for s in r["shm"]], [(f"/dev/shm/{name}", 4096)])
         finally:
             os.unlink(f"/dev/shm/{name}")
 
