@@ -129,9 +129,16 @@ static void ft__pool_arm_respawn(ft_pool *p) {
  * worker is left at all, the work fails with the error rather than hang. */
 static ft__spawn_opts ft__worker_opts(ft_pool *p, ft__worker *wk) {
   ft__worker_reset_ring(p, wk->idx);
-  return (ft__spawn_opts){.name = p->name, .role = "worker", .worker = wk->idx,
-                          .target = ft__pool_worker_main, .arg = wk, .out = p->out, .err = p->err,
-                          .keep_fds = &p->efd, .nkeep = 1, .on_exit = ft__worker_on_exit,
+  return (ft__spawn_opts){.name = p->name,
+                          .role = "worker",
+                          .worker = wk->idx,
+                          .target = ft__pool_worker_main,
+                          .arg = wk,
+                          .out = p->out,
+                          .err = p->err,
+                          .keep_fds = &p->efd,
+                          .nkeep = 1,
+                          .on_exit = ft__worker_on_exit,
                           .owner = wk};
 }
 
@@ -243,8 +250,8 @@ int ft_pool_new(ft_loop *loop, const ft_pool_opts *opts, ft_pool **out) {
   size_t head = (sizeof(ft__pool_shm) + (size_t)page - 1) & ~((size_t)page - 1);
   size_t arena = (p->arena_cap + (size_t)page - 1) & ~((size_t)page - 1);
   p->map_len = head + arena + (size_t)n * p->ring_stride;
-  p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
-                -1, 0);
+  p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p->map == MAP_FAILED) {
     rc = -errno;
     goto fail;

@@ -50,7 +50,7 @@ typedef struct ft__slot {
 
 /* A single-producer (worker) single-consumer (parent) byte ring. */
 typedef struct ft__ring {
-  _Atomic uint64_t head; /* bytes committed by the worker */
+  _Atomic uint64_t head;     /* bytes committed by the worker */
   _Atomic uint32_t recycled; /* the worker left after maxtasksperchild */
   _Atomic uint32_t progress; /* items of progress_seq's chunk finished */
   _Atomic uint64_t progress_seq;
@@ -82,10 +82,10 @@ typedef struct ft__pool_shm {
 enum { FT__REC_START = 1, FT__REC_RESULT = 2 };
 
 typedef struct ft__rec {
-  uint32_t len;  /* whole record, header included */
+  uint32_t len; /* whole record, header included */
   uint32_t type;
-  uint64_t seq;  /* the slot's sequence number */
-  uint64_t t;    /* START: when the chunk began */
+  uint64_t seq;   /* the slot's sequence number */
+  uint64_t t;     /* START: when the chunk began */
   uint32_t first; /* RESULT: index of the first item within the chunk */
   uint32_t count; /* RESULT: items in this record */
 } ft__rec;
@@ -142,7 +142,7 @@ typedef struct ft__worker {
   pid_t old_pid; /* the pid it replaces, for the event */
   ft_replace_reason reason;
   uint64_t started_ns;
-  uint64_t respawn_at; /* EMPTY: when to try again */
+  uint64_t respawn_at;   /* EMPTY: when to try again */
   unsigned quick_deaths; /* deaths in a row before doing anything: backoff */
   unsigned tasks;        /* chunks this process finished */
   unsigned records;      /* records received from this process */
@@ -153,12 +153,12 @@ typedef struct ft__worker {
 typedef struct ft__chunk {
   uint64_t seq;
   ft_result *res;
-  size_t first;     /* index of the first item within res */
+  size_t first; /* index of the first item within res */
   uint32_t nitems;
-  uint32_t ndone;   /* items whose outcome is known */
-  size_t args_off;  /* its first item's offset in res->args */
+  uint32_t ndone;  /* items whose outcome is known */
+  size_t args_off; /* its first item's offset in res->args */
   uint64_t arena_start, arena_end;
-  bool live;        /* published and not yet freed */
+  bool live; /* published and not yet freed */
   bool started;
   uint64_t t_start;
   int worker;
@@ -187,22 +187,22 @@ typedef struct ft__block {
 
 struct ft_result {
   ft_pool *pool;
-  int refs;         /* the caller's and, while unfinished, the pool's */
+  int refs; /* the caller's and, while unfinished, the pool's */
   uint64_t batch;
-  uint64_t task0;   /* pool-wide number of item 0 */
+  uint64_t task0; /* pool-wide number of item 0 */
   uintptr_t fn;
   uint32_t kind;
   size_t n, chunksize;
-  size_t next_pub;  /* next item to publish */
-  size_t pub_off;   /* its offset in args */
-  char *args;       /* items in wire form, back to back ... */
+  size_t next_pub;     /* next item to publish */
+  size_t pub_off;      /* its offset in args */
+  char *args;          /* items in wire form, back to back ... */
   const ft_slice *src; /* ... or the caller's own items (map, which waits for them) */
   size_t args_len;
   size_t *chunk_off; /* nchunks + 1 offsets in args where chunks begin */
   size_t nchunks;
   ft__item_out *items;
   size_t ndone, nfailed;
-  size_t *order;    /* completion order (imap_unordered only, else NULL) */
+  size_t *order; /* completion order (imap_unordered only, else NULL) */
   ft__block *blocks;
   ft_result_cb cb, ecb;
   void *ud;

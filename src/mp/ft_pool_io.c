@@ -217,8 +217,8 @@ static void ft__chunk_requeue(ft_pool *p, ft__chunk *ch, uint32_t from) {
   size_t off = ch->args_off;
   for (uint32_t i = 0; i < from; i++)
     off += ft__arg_wire(ch->res, ch->first + i, off);
-  *rt = (ft__retry){.r = ch->res, .item = ch->first + from, .end = ch->first + ch->nitems,
-                    .off = off};
+  *rt = (ft__retry){
+      .r = ch->res, .item = ch->first + from, .end = ch->first + ch->nitems, .off = off};
   ch->res->refs++;
   ft__retry **tail = &p->retries;
   while (*tail)
@@ -357,7 +357,7 @@ typedef struct ft__src {
   ft_result *r;
   size_t *next, *off; /* the cursor to advance */
   size_t end;
-  ft__retry *retry;   /* or NULL for a pending result */
+  ft__retry *retry; /* or NULL for a pending result */
 } ft__src;
 
 static bool ft__next_source(ft_pool *p, ft__src *src) {
@@ -450,7 +450,7 @@ static bool ft__pool_publish(ft_pool *p) {
     uint64_t arena_tail =
         p->oldest < seq ? p->chunks[p->oldest & (FT__SLOTS - 1)].arena_start : p->arena_head;
     if (off + bytes - arena_tail > win)
-      break; /* wait for older chunks to finish */
+      break;      /* wait for older chunks to finish */
     if (r->src) { /* borrowed: straight from the caller's items */
       char *d = p->arena + off % win;
       for (size_t q = *src.next; q < *src.next + k; q++)
@@ -459,9 +459,15 @@ static bool ft__pool_publish(ft_pool *p) {
       memcpy(p->arena + off % win, r->args + a0, bytes);
     }
     ft__chunk *ch = &p->chunks[seq & (FT__SLOTS - 1)];
-    *ch = (ft__chunk){.seq = seq, .res = r, .first = *src.next, .nitems = (uint32_t)k,
-                      .args_off = a0, .arena_start = p->arena_head, .arena_end = off + bytes,
-                      .live = true, .worker = -1};
+    *ch = (ft__chunk){.seq = seq,
+                      .res = r,
+                      .first = *src.next,
+                      .nitems = (uint32_t)k,
+                      .args_off = a0,
+                      .arena_start = p->arena_head,
+                      .arena_end = off + bytes,
+                      .live = true,
+                      .worker = -1};
     ft__slot *sl = &shm->slots[seq & (FT__SLOTS - 1)];
     sl->fn = r->fn;
     sl->kind = r->kind;

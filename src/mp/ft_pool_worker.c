@@ -133,8 +133,8 @@ static void ft__ring_put(ft_pool *p, ft__ring *r, const void *data, size_t len) 
 typedef struct ft__wctx {
   ft_pool *pool;
   ft__ring *ring;
-  ft_buf rec;  /* a RESULT record being built */
-  ft_buf out;  /* one task's result */
+  ft_buf rec; /* a RESULT record being built */
+  ft_buf out; /* one task's result */
   uint64_t seq;
   uint32_t first, count;
   uint64_t last_flush;
@@ -179,7 +179,7 @@ static void ft__add_result(ft__wctx *c, int rc, uint64_t t0, uint64_t t1) {
   memcpy(d, &it, sizeof it);
   if (vlen) {
     memset(d + need - 8, 0, 8); /* the padding (the value overwrites what it covers) */
-    if (vlen == 8) /* the common case, without a call */
+    if (vlen == 8)              /* the common case, without a call */
       memcpy(d + sizeof it, c->out.data, 8);
     else
       memcpy(d + sizeof it, c->out.data, vlen);
