@@ -180,6 +180,12 @@ static int ft__worker_spawned(ft_pool *p, ft__worker *wk, int rc, ft__child *c) 
 
 /* Create a pool and fork its workers. */
 int ft_pool_new(ft_loop *loop, const ft_pool_opts *opts, ft_pool **out) {
+  return ft__pool_new(loop, opts, ft__transport_shm_new, out);
+}
+
+/* Create a pool reaching its workers through the transport make makes. */
+int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn make,
+                 ft_pool **out) {
   ft_pool_opts dflt = {0};
   int rc;
   *out = NULL;
@@ -206,7 +212,7 @@ int ft_pool_new(ft_loop *loop, const ft_pool_opts *opts, ft_pool **out) {
     rc = -ENOMEM;
     goto fail;
   }
-  if ((rc = ft__transport_shm_new(p, n, opts, &p->tr)) < 0)
+  if ((rc = make(p, n, opts, &p->tr)) < 0)
     goto fail;
   if ((rc = ft_timer_new(loop, &p->respawn_timer)) < 0 ||
       (rc = ft__loop_add_prepare(loop, ft__pool_prepare, p)) < 0)

@@ -186,8 +186,13 @@ struct ft__transport {
   ft_pool *pool;
 };
 
-/* The shared-memory transport for pool p of n workers. */
+/* Make a transport for pool p of n workers (opts as given to the pool). */
+typedef int (*ft__transport_new_fn)(ft_pool *p, int n, const ft_pool_opts *opts,
+                                    ft__transport **out);
+/* The shared-memory transport (ft_pool_new's). */
 int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, ft__transport **out);
+/* A pool whose workers are reached through the transport make makes. */
+int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn make, ft_pool **out);
 
 /* Called by transports: worker w began chunk seq at t. */
 void ft__pool_on_start(ft_pool *p, int w, uint64_t seq, uint64_t t);
