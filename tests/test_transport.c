@@ -149,7 +149,7 @@ static bool fake_collect(ft__transport *t, bool timed) {
       memcpy(d + sizeof it, &f->out[i].vals[k], 8);
       d += sizeof it + 8;
     }
-    ft__pool_on_results(t->pool, 0, &h, buf);
+    ft__pool_on_results(t->pool, 0, h.seq, h.first, h.count, buf);
   }
   f->nout = 0;
   /* Closed, and every chunk done: the idle workers leave. */

@@ -135,30 +135,32 @@ void ft__pool_on_start(ft_pool *p, int w, uint64_t seq, uint64_t t) {
   ft__emit_task(p, FT_EV_TASK_START, ch->res, ch->first, w, wk->pid, t, NULL, 0);
 }
 
-/* Worker w's outcomes of h->count items of chunk h->seq, from item h->first. */
-void ft__pool_on_results(ft_pool *p, int w, const ft__rec *h, const char *body) {
-  ft__chunk *ch = ft__chunk_of(p, h->seq);
+/* Worker w's outcomes of count items of chunk seq, from its item first. */
+void ft__pool_on_results(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32_t count,
+                         const char *body) {
+  ft__chunk *ch = ft__chunk_of(p, seq);
   if (!ch)
     return; /* canceled by terminate while the worker was running it */
   ft__worker *wk = &p->workers[w];
   wk->records++;
   ft_result *r = ch->res;
+  pid_t pid = wk->pid;
+  size_t i = ch->first + first;
   bool heard = p->loop->nhooks > 0; /* a map of millions need not call for nobody */
-  for (uint32_t k = 0; k < h->count; k++) {
+  for (uint32_t k = 0; k < count; k++, i++) {
     ft__rec_item it;
     memcpy(&it, body, sizeof it);
     const char *val = body + sizeof it;
     body += sizeof it + FT__ALIGN8(it.len);
-    size_t i = ch->first + h->first + k;
     if (heard) {
-      if (h->first + k > 0)
-        ft__emit_task(p, FT_EV_TASK_START, r, i, w, wk->pid, it.t_start, NULL, 0);
+      if (first + k > 0)
+        ft__emit_task(p, FT_EV_TASK_START, r, i, w, pid, it.t_start, NULL, 0);
       ft__item_out o = {.status = it.status, .code = it.code};
-      ft__emit_task(p, it.status ? FT_EV_TASK_FAIL : FT_EV_TASK_DONE, r, i, w, wk->pid, it.t_end,
-                    &o, it.t_end - it.t_start);
+      ft__emit_task(p, it.status ? FT_EV_TASK_FAIL : FT_EV_TASK_DONE, r, i, w, pid, it.t_end, &o,
+                    it.t_end - it.t_start);
     }
     ch->ndone++;
-    ft__result_item_done(r, i, it.status, it.code, 0, wk->pid, val, it.len);
+    ft__result_item_done(r, i, it.status, it.code, 0, pid, val, it.len);
   }
   if (ch->ndone == ch->nitems) {
     wk->tasks++;

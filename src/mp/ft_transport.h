@@ -196,7 +196,9 @@ int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn m
 
 /* Called by transports: worker w began chunk seq at t. */
 void ft__pool_on_start(ft_pool *p, int w, uint64_t seq, uint64_t t);
-/* Called by transports: a RESULT record h of worker w, its items at body. */
-void ft__pool_on_results(ft_pool *p, int w, const ft__rec *h, const char *body);
+/* Called by transports: worker w's outcomes of count items of chunk seq,
+ * from its item first: count x [ft__rec_item, value padded to 8] at body. */
+void ft__pool_on_results(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32_t count,
+                         const char *body);
 
 #endif

@@ -69,7 +69,7 @@ static bool ft__shm_drain(ft__shm *t, int w) {
     if (h.type == FT__REC_START)
       ft__pool_on_start(t->base.pool, w, h.seq, h.t);
     else
-      ft__pool_on_results(t->base.pool, w, &h, body);
+      ft__pool_on_results(t->base.pool, w, h.seq, h.first, h.count, body);
     tail += h.len;
   }
   atomic_store_explicit(&r->tail, tail, memory_order_release);
@@ -166,8 +166,9 @@ static int ft__shm_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t 
     return -EAGAIN; /* wait for older chunks to finish */
   if (c->src) {     /* borrowed: straight from the caller's items */
     char *d = t->arena + off % win;
+    const ft_slice *src = c->src;
     for (size_t q = 0; q < k; q++)
-      d += ft__wire_write(d, c->src[q].ptr, c->src[q].len);
+      d += ft__wire_write(d, src[q].ptr, src[q].len);
   } else {
     memcpy(t->arena + off % win, c->wire, bytes);
   }
