@@ -206,7 +206,10 @@ static int fake_new(ft_pool *p, int n, const ft_pool_opts *opts, ft__transport *
   return 0;
 }
 
-static int echo(ft_slice arg, ft_buf *out) { return ft_buf_append(out, arg.ptr, arg.len); }
+static int echo(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
+  return ft_buf_append(out, arg.ptr, arg.len);
+}
 
 typedef struct until {
   fake *f;

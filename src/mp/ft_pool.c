@@ -206,6 +206,7 @@ int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn m
   p->err = opts->err;
   p->initializer = opts->initializer;
   p->initarg = opts->initarg;
+  p->ctx = opts->ctx;
   p->name = ft__strdup(opts->name ? opts->name : "pool");
   p->workers = ft__xalloc((size_t)n * sizeof *p->workers);
   if (!p->name || !p->workers) {

@@ -114,6 +114,7 @@ struct ft_pool {
   ft_stdio out, err;
   int (*initializer)(void *);
   void *initarg;
+  void *ctx;         /* every task function's first argument */
   ft__transport *tr; /* how chunks reach the workers */
   /* parent bookkeeping */
   ft__worker *workers;

@@ -204,6 +204,7 @@ static void ft__run_chunk(ft__wctx *c, const ft__slot *sl) {
   const char *a = t->arena + sl->arg_off;
   ft_slice small[16];
   bool timed = atomic_load_explicit(&t->shm->timed, memory_order_relaxed);
+  void *ctx = t->base.pool->ctx;
   /* One clock read per item at most: an item ends when the next one starts. */
   uint64_t t0 = ft_now_ns();
   uint32_t every = 1, left = 1;
@@ -227,11 +228,11 @@ static void ft__run_chunk(ft__wctx *c, const ft__slot *sl) {
         argv[k] = (ft_slice){q + 8, l};
         q += 8 + FT__ALIGN8(l);
       }
-      rc = ((ft_star_fn)sl->fn)(argc, argv, &c->out);
+      rc = ((ft_star_fn)sl->fn)(ctx, argc, argv, &c->out);
       if (argv != small)
         free(argv);
     } else {
-      rc = ((ft_task_fn)sl->fn)((ft_slice){data, len}, &c->out);
+      rc = ((ft_task_fn)sl->fn)(ctx, (ft_slice){data, len}, &c->out);
     }
     /* Output printed by the task shows up live, not when the worker exits. */
     if (__fpending(stdout))
