@@ -5,8 +5,9 @@
  * (replacement, backoff, maxtasksperchild).  It never touches the channel
  * to a worker: it goes through the ops below, and the transport calls the
  * pool back (ft__pool_on_start, ft__pool_on_results) with what came in.
- * Shared memory (ft_transport_shm.c, its worker in
- * ft_transport_shm_worker.c) is the first transport.
+ * Every op is called in the parent, on the loop's thread; the worker's
+ * side is the transport's own.  Shared memory (ft_transport_shm.c, its
+ * worker in ft_transport_shm_worker.c) is the first transport.
  *
  * Chunks.  The pool numbers every chunk it hands out with a sequence
  * number `seq` (0, 1, 2, ... per pool, never reused), and keeps at most
@@ -14,7 +15,9 @@
  * a run of items of one result, all with one function; the pool offers
  * `n` items and the transport takes as many as fit (at least one unless
  * it has no room now).  Items travel in wire form (below); the function
- * travels as an address (a forked worker shares the parent's image).
+ * travels as an address, and the pool's ctx is read from the worker's
+ * forked copy of the pool (a forked worker shares the parent's image; a
+ * remote one needs functions registered by name, issue 16).
  *
  * Results.  A worker's results come back as records naming the chunk's
  * seq: a START (the worker began the chunk, at time t) and RESULT batches
@@ -34,6 +37,10 @@
  * it; the items after it go back to the front of the line for the others.
  * Ownership must be exact (recorded by the transport when the worker takes
  * a chunk, never inferred later), so a death fails exactly what was lost.
+ * The status the items fail with is the local process's exit status, as
+ * is: a transport whose process is a launcher (srun exits 128+N for
+ * signal N; a lost host has a cause of its own) will need worker_exited
+ * to say the real cause, which this interface does not carry yet.
  *
  * What a socket transport (workers on other hosts, started by srun) must
  * implement, op by op:
@@ -44,7 +51,11 @@
  *  - publish / kick: queue the chunk (frame it: seq, function by
  *    registered name, items in wire form) and send it to a worker that has
  *    room, recording which worker it went to; `kick` ends a batch (flush).
+ *    Copy what is taken before returning (map lends the caller's items).
  *    Refuse (FT_E2BIG) an item larger than a frame may be.
+ *  - retire: forget the chunk (its frames, its owner); has_queued: a
+ *    chunk not yet sent to any worker (it decides whether a dead worker
+ *    is replaced after close).
  *  - collect: read the connections (from the transport's own fd watches),
  *    length-check every frame, and hand START and RESULT records to the
  *    pool; frames from a worker or seq that is not current are refused.
