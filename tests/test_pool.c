@@ -20,7 +20,8 @@ static uint64_t get_u64(ft_slice s) {
 }
 
 /* Sleep the given milliseconds, return our pid. */
-static int sleep_ms(ft_slice arg, ft_buf *out) {
+static int sleep_ms(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
   uint32_t ms;
   memcpy(&ms, arg.ptr, sizeof ms);
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -28,12 +29,14 @@ static int sleep_ms(ft_slice arg, ft_buf *out) {
   return put_u64(out, (uint64_t)getpid());
 }
 
-static int square(ft_slice arg, ft_buf *out) {
+static int square(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
   uint64_t v = get_u64(arg);
   return put_u64(out, v * v);
 }
 
-static int my_pid(ft_slice arg, ft_buf *out) {
+static int my_pid(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
   (void)arg;
   return put_u64(out, (uint64_t)getpid());
 }
@@ -138,7 +141,8 @@ static void test_map_and_map_async_in_order(void **state) {
 /* Big maps one after another, each on a new pool: their bookkeeping takes
  * megabytes (huge-page mappings); every result is right every time, a
  * failure included. */
-static int square_or_fail(ft_slice arg, ft_buf *out) {
+static int square_or_fail(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
   uint64_t v = get_u64(arg);
   if (v == 7777)
     return 3;
@@ -179,11 +183,66 @@ static void test_big_maps_reuse_buffers(void **state) {
   free(items);
 }
 
-static int add(size_t argc, const ft_slice *argv, ft_buf *out) {
+static int add(void *ctx, size_t argc, const ft_slice *argv, ft_buf *out) {
+  (void)ctx;
   uint64_t s = 0;
   for (size_t i = 0; i < argc; i++)
     s += get_u64(argv[i]);
   return put_u64(out, s);
+}
+
+typedef struct scale {
+  uint64_t mul;
+  uint64_t calls; /* bumped by the tasks: in each worker's own copy */
+} scale;
+
+static int scaled(void *ctx, ft_slice arg, ft_buf *out) {
+  scale *sc = ctx;
+  sc->calls++;
+  return put_u64(out, get_u64(arg) * sc->mul);
+}
+
+static int add_scaled(void *ctx, size_t argc, const ft_slice *argv, ft_buf *out) {
+  const scale *sc = ctx;
+  uint64_t s = 0;
+  for (size_t i = 0; i < argc; i++)
+    s += get_u64(argv[i]);
+  return put_u64(out, s * sc->mul);
+}
+
+/* The pool's ctx reaches every task function, map and starmap alike; what
+ * a task writes through it stays in its worker. */
+static void test_ctx_reaches_tasks(void **state) {
+  ft_test *t = *state;
+  scale sc = {.mul = 7};
+  ft_pool *p;
+  assert_int_equal(ft_pool_new(t->loop, &(ft_pool_opts){.workers = 2, .ctx = &sc}, &p), 0);
+  enum { N = 40 };
+  uint64_t v[N];
+  ft_slice items[N];
+  ft_args star[N];
+  for (int i = 0; i < N; i++) {
+    v[i] = (uint64_t)i;
+    items[i] = (ft_slice){&v[i], 8};
+    star[i] = (ft_args){2, &items[i == N - 1 ? 0 : i]};
+  }
+  ft_result *r;
+  assert_int_equal(ft_pool_map(p, scaled, items, N, 3, &r), 0);
+  for (size_t i = 0; i < N; i++) {
+    ft_item it;
+    assert_int_equal(ft_result_item(r, i, &it), 0);
+    assert_int_equal(get_u64(it.value), i * 7);
+  }
+  ft_result_free(r);
+  assert_int_equal(ft_pool_starmap(p, add_scaled, star, N - 1, 2, &r), 0);
+  for (size_t i = 0; i < N - 1; i++) {
+    ft_item it;
+    assert_int_equal(ft_result_item(r, i, &it), 0);
+    assert_int_equal(get_u64(it.value), (2 * i + 1) * 7);
+  }
+  ft_result_free(r);
+  assert_int_equal(sc.calls, 0);
+  close_join_free(p);
 }
 
 /* starmap: several arguments per item. */
@@ -268,7 +327,8 @@ static void test_maxtasksperchild(void **state) {
 }
 
 /* Item 7 kills its worker (SIGKILL), item 9 segfaults, item 11 _exits(3). */
-static int fragile(ft_slice arg, ft_buf *out) {
+static int fragile(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
   uint64_t v = get_u64(arg);
   if (v == 7)
     raise(SIGKILL);
@@ -379,7 +439,8 @@ static void test_worker_killed_mid_chunk_requeues_the_rest_async(void **state) {
   requeue_case(state, true);
 }
 
-static int fails_on_odd(ft_slice arg, ft_buf *out) {
+static int fails_on_odd(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
   uint64_t v = get_u64(arg);
   if (v % 2) {
     ft_buf_printf(out, "odd item %llu", (unsigned long long)v);
@@ -468,8 +529,8 @@ static void test_terminate(void **state) {
   uint32_t ms = 20000;
   ft_result *rs[5];
   for (int i = 0; i < 5; i++)
-    assert_int_equal(
-        ft_pool_apply_async(p, sleep_ms, (ft_slice){&ms, 4}, NULL, NULL, NULL, &rs[i]), 0);
+    assert_int_equal(ft_pool_apply_async(p, sleep_ms, (ft_slice){&ms, 4}, NULL, NULL, NULL, &rs[i]),
+                     0);
   /* let two of them start */
   uint64_t end = ft_now_ns() + 5000000000ull;
   while (ft_test_count(t, FT_EV_TASK_START, 0) < 2 && ft_now_ns() < end)
@@ -491,7 +552,8 @@ static void test_terminate(void **state) {
   ft_pool_free(p);
 }
 
-static int big_result(ft_slice arg, ft_buf *out) {
+static int big_result(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
   size_t n = (size_t)get_u64(arg);
   char *b = malloc(n);
   memset(b, 'z', n);
@@ -577,7 +639,8 @@ static int fd_scan(uint64_t *pipes, size_t *n, size_t cap) {
 }
 
 /* A worker's view: [pidfds and epolls, then the inode of every pipe it holds]. */
-static int foreign_fds(ft_slice arg, ft_buf *out) {
+static int foreign_fds(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
   (void)arg;
   uint64_t v[65];
   size_t n;
@@ -621,7 +684,8 @@ static void test_workers_hold_no_foreign_fds(void **state) {
 }
 
 /* The length and a checksum of the argument. */
-static int arg_digest(ft_slice arg, ft_buf *out) {
+static int arg_digest(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
   uint64_t d[2] = {arg.len, 0};
   for (size_t i = 0; i < arg.len; i++)
     d[1] = d[1] * 31 + ((const unsigned char *)arg.ptr)[i];
@@ -638,10 +702,10 @@ static void test_argument_sizes(void **state) {
   size_t sizes[N];
   for (size_t i = 0; i < N; i++)
     sizes[i] = 8 + i % 5;
-  sizes[20] = 40u << 10;           /* over a quarter of the 128 KiB window */
-  sizes[21] = 200u << 10;          /* over the window */
-  sizes[30] = (1u << 20) - 8;      /* the whole 1 MiB arena, with its header */
-  sizes[40] = (1u << 20) + 1;      /* too big */
+  sizes[20] = 40u << 10;      /* over a quarter of the 128 KiB window */
+  sizes[21] = 200u << 10;     /* over the window */
+  sizes[30] = (1u << 20) - 8; /* the whole 1 MiB arena, with its header */
+  sizes[40] = (1u << 20) + 1; /* too big */
   sizes[41] = 100u << 10;
   ft_slice items[N];
   for (size_t i = 0; i < N; i++) {
@@ -663,7 +727,7 @@ static void test_argument_sizes(void **state) {
     assert_int_equal(it.status, 0);
     uint64_t want[2];
     ft_buf b = {0};
-    assert_int_equal(arg_digest(items[i], &b), 0);
+    assert_int_equal(arg_digest(NULL, items[i], &b), 0);
     memcpy(want, b.data, sizeof want);
     ft_buf_free(&b);
     assert_int_equal(it.value.len, sizeof want);
@@ -722,6 +786,7 @@ int main(void) {
       FT_TEST(test_map_and_map_async_in_order),
       FT_TEST(test_big_maps_reuse_buffers),
       FT_TEST(test_starmap),
+      FT_TEST(test_ctx_reaches_tasks),
       FT_TEST(test_workers_hold_no_foreign_fds),
       FT_TEST(test_argument_sizes),
       FT_TEST(test_chunksize_dispatches),

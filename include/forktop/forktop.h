@@ -362,10 +362,14 @@ void ft_process_free(ft_process *p);
 /* ------------------------------------------------------------------ pool */
 
 /* A task: read arg, write the result into out, return 0; or return a
- * non-zero code and leave an error message in out. */
-typedef int (*ft_task_fn)(ft_slice arg, ft_buf *out);
-/* A starmap task: several arguments. */
-typedef int (*ft_star_fn)(size_t argc, const ft_slice *argv, ft_buf *out);
+ * non-zero code and leave an error message in out.  ctx is the pool's
+ * (ft_pool_opts.ctx), seen in the worker, a forked copy of the caller: it
+ * points to what was at that address when the worker was forked (a
+ * replacement worker is forked later), and what a task writes there stays
+ * in its worker. */
+typedef int (*ft_task_fn)(void *ctx, ft_slice arg, ft_buf *out);
+/* A starmap task: several arguments; ctx as for ft_task_fn. */
+typedef int (*ft_star_fn)(void *ctx, size_t argc, const ft_slice *argv, ft_buf *out);
 /* Result callbacks run in the parent, from the loop. */
 typedef void (*ft_result_cb)(ft_result *r, void *ud);
 
@@ -380,6 +384,7 @@ typedef struct ft_pool_opts {
   ft_stdio out, err;         /* workers' stdout / stderr; default captured */
   int (*initializer)(void *arg); /* run in each worker before its first task */
   void *initarg;
+  void *ctx; /* passed to every task function (see ft_task_fn) */
 } ft_pool_opts;
 
 /* Per-item outcome of a result. */

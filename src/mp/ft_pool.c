@@ -4,9 +4,6 @@
 #include "ft_pool_int.h"
 
 #include <stdio.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #define FT__QUICK_DEATH_NS (100ull * 1000 * 1000)
@@ -18,20 +15,10 @@ static void ft__pool_arm_respawn(ft_pool *p);
 
 /* ------------------------------------------------------------ workers */
 
-static void ft__worker_reset_ring(ft_pool *p, int w) {
-  ft__ring *r = ft__pool_ring(p, w);
-  atomic_store(&r->progress_seq, UINT64_MAX);
-  atomic_store(&r->progress, 0);
-  atomic_store(&r->head, 0);
-  atomic_store(&r->tail, 0);
-  atomic_store(&r->recycled, 0);
-  atomic_store(&r->writer_waiting, 0);
-}
-
 /* Once a closed pool has no worker left and nothing to do, say so (once). */
 static void ft__pool_maybe_end(ft_pool *p) {
   if (p->ended || p->alive || !p->closed || p->pending_head || p->retries ||
-      p->oldest != atomic_load_explicit(&p->shm->published, memory_order_relaxed))
+      p->oldest != p->next_seq)
     return;
   p->ended = true;
   ft_timer_stop(p->respawn_timer);
@@ -52,8 +39,7 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   ft__worker *wk = owner;
   ft_pool *p = wk->pool;
   int w = wk->idx;
-  ft__pool_drain_ring(p, w);
-  bool recycled = atomic_load(&ft__pool_ring(p, w)->recycled);
+  bool recycled = p->tr->ops->worker_exited(p->tr, w);
   int code = ft__child_exitcode(c);
   ft__pool_fail_running(p, w, p->terminated ? FT_ECANCELED : FT_EWORKER, code > 0 ? code : 0,
                         code < 0 ? -code : 0);
@@ -61,7 +47,7 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   wk->child = NULL;
   p->alive--;
   wk->state = FT__W_EMPTY;
-  ft__worker_reset_ring(p, w);
+  p->tr->ops->worker_clear(p->tr, w);
   if (!ft__pool_wants_workers(p)) {
     wk->state = FT__W_GONE;
     ft__pool_maybe_end(p);
@@ -128,11 +114,15 @@ static void ft__pool_arm_respawn(ft_pool *p) {
 /* Fork the worker of slot wk.  On failure the slot waits for a retry; if no
  * worker is left at all, the work fails with the error rather than hang. */
 static ft__spawn_opts ft__worker_opts(ft_pool *p, ft__worker *wk) {
-  ft__worker_reset_ring(p, wk->idx);
-  return (ft__spawn_opts){.name = p->name, .role = "worker", .worker = wk->idx,
-                          .target = ft__pool_worker_main, .arg = wk, .out = p->out, .err = p->err,
-                          .keep_fds = &p->efd, .nkeep = 1, .on_exit = ft__worker_on_exit,
-                          .owner = wk};
+  ft__spawn_opts so = {.name = p->name,
+                       .role = "worker",
+                       .worker = wk->idx,
+                       .out = p->out,
+                       .err = p->err,
+                       .on_exit = ft__worker_on_exit,
+                       .owner = wk};
+  p->tr->ops->worker_start(p->tr, wk->idx, &so); /* what it runs, the fds it keeps */
+  return so;
 }
 
 static int ft__worker_spawned(ft_pool *p, ft__worker *wk, int rc, ft__child *c);
@@ -186,18 +176,16 @@ static int ft__worker_spawned(ft_pool *p, ft__worker *wk, int rc, ft__child *c) 
   return 0;
 }
 
-static void ft__pool_on_eventfd(ft_loop *loop, ft__watch *w, uint32_t events) {
-  (void)loop;
-  (void)events;
-  uint64_t v;
-  ssize_t n = read(w->fd, &v, sizeof v); /* the drain happens in prepare */
-  (void)n;
-}
-
 /* ---------------------------------------------------------------- pool */
 
 /* Create a pool and fork its workers. */
 int ft_pool_new(ft_loop *loop, const ft_pool_opts *opts, ft_pool **out) {
+  return ft__pool_new(loop, opts, ft__transport_shm_new, out);
+}
+
+/* Create a pool reaching its workers through the transport make makes. */
+int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn make,
+                 ft_pool **out) {
   ft_pool_opts dflt = {0};
   int rc;
   *out = NULL;
@@ -212,72 +200,21 @@ int ft_pool_new(ft_loop *loop, const ft_pool_opts *opts, ft_pool **out) {
   if (!p)
     return -ENOMEM;
   p->loop = loop;
-  p->efd = -1;
-  p->map = MAP_FAILED;
   p->nworkers = n;
   p->maxtasks = opts->maxtasksperchild;
   p->out = opts->out;
   p->err = opts->err;
   p->initializer = opts->initializer;
   p->initarg = opts->initarg;
+  p->ctx = opts->ctx;
   p->name = ft__strdup(opts->name ? opts->name : "pool");
   p->workers = ft__xalloc((size_t)n * sizeof *p->workers);
   if (!p->name || !p->workers) {
     rc = -ENOMEM;
     goto fail;
   }
-  long page = sysconf(_SC_PAGESIZE);
-  p->ring_cap = opts->result_ring_bytes ? FT__ALIGN8(opts->result_ring_bytes) : (256u << 10);
-  if (p->ring_cap < 4096)
-    p->ring_cap = 4096;
-  p->ring_stride = (sizeof(ft__ring) + p->ring_cap + (size_t)page - 1) & ~((size_t)page - 1);
-  /* The arena holds one item of up to 1 MiB, but chunks go round in a
-   * window of 128 KiB of it, grown only for bigger items: every process
-   * pays a fault (about 10 us here, even for a page the parent populated:
-   * a fork copies no page table of a shared mapping) for each shared page
-   * it first touches, and a 1 MiB window cost the parent and each worker
-   * 256 of them; measured on a fresh pool's 200,000-item map: 1 MiB 12,
-   * 128 KiB 18 M tasks/s. */
-  p->arena_cap = opts->arg_arena_bytes ? FT__ALIGN8(opts->arg_arena_bytes) : (1u << 20);
-  p->arena_win = p->arena_cap < FT__ARENA_WIN ? p->arena_cap : FT__ARENA_WIN;
-  size_t head = (sizeof(ft__pool_shm) + (size_t)page - 1) & ~((size_t)page - 1);
-  size_t arena = (p->arena_cap + (size_t)page - 1) & ~((size_t)page - 1);
-  p->map_len = head + arena + (size_t)n * p->ring_stride;
-  p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
-                -1, 0);
-  if (p->map == MAP_FAILED) {
-    rc = -errno;
+  if ((rc = make(p, n, opts, &p->tr)) < 0)
     goto fail;
-  }
-  p->shm = p->map;
-  p->arena = (char *)p->map + head;
-  p->rings = p->arena + arena;
-  size_t ring_win = p->ring_cap < FT__RING_WIN ? p->ring_cap : FT__RING_WIN;
-  /* What the work uses first (the header, the arena's window, each ring's
-   * window) is populated now, as part of the start-up: a first touch
-   * during the work costs a fault (about 15 us here).  The rest of the
-   * mapping is left to be faulted in if a big item or result ever needs
-   * it: populating all of it (9 MiB for 35 workers) cost Pool(35) 3 ms.
-   * (Without MADV_POPULATE_WRITE, before Linux 5.14, pages fault in.) */
-  madvise(p->map, head + p->arena_win, MADV_POPULATE_WRITE);
-  for (int w = 0; w < n; w++) {
-    ft__ring *r = ft__pool_ring(p, w);
-    madvise(r, sizeof *r + ring_win, MADV_POPULATE_WRITE);
-    /* Results go round a window of each ring, grown only for big results,
-     * for the same reason as the arena's window: fewer pages to fault in. */
-    atomic_store(&r->wrap, ring_win);
-  }
-  p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (p->efd < 0) {
-    rc = -errno;
-    goto fail;
-  }
-  p->shm->efd = p->efd;
-  p->efw = ft__watch_new(loop, p->efd, EPOLLIN, ft__pool_on_eventfd, p, true);
-  if (!p->efw) {
-    rc = -errno;
-    goto fail;
-  }
   if ((rc = ft_timer_new(loop, &p->respawn_timer)) < 0 ||
       (rc = ft__loop_add_prepare(loop, ft__pool_prepare, p)) < 0)
     goto fail;
@@ -348,8 +285,9 @@ static void ft__args_write(ft_result *r, const ft_slice *items, const ft_args *s
  * buffers may go as soon as the submission returns) into one buffer sized
  * in a first pass: a map of millions of items must not pay for regrowth.
  * With borrow (map, which waits for the end before it returns) they are
- * not: chunks are written into the arena straight from the caller's items,
- * which saves writing and faulting in a second copy of them all. */
+ * not: chunks are handed to the transport straight from the caller's items
+ * (shared memory copies them into its arena), which saves writing and
+ * faulting in a second copy of them all. */
 static int ft__result_new(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *items,
                           const ft_args *star, size_t n, size_t chunksize, bool unordered,
                           bool borrow, ft_result **out) {
@@ -509,8 +447,9 @@ int ft_pool_map(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, size
                   chunksize ? chunksize : ft__auto_chunksize(p, n), false, true, NULL, NULL, NULL,
                   out);
   rc = ft__wait_all(p, rc, out);
-  /* ... or when the wait itself failed: then what is not yet in the arena
-   * fails with that error rather than outlive the caller's buffers. */
+  /* ... or when the wait itself failed: then what is not yet published
+   * (a transport copies what it takes) fails with that error rather than
+   * outlive the caller's buffers. */
   if (rc < 0 && *out && !ft_result_ready(*out))
     ft__pool_cancel_result(p, *out, rc);
   return rc;
@@ -580,10 +519,8 @@ int ft_pool_terminate(ft_pool *p) {
     return FT_EINVAL;
   if (p->terminated)
     return 0;
-  p->terminated = p->closed = true;
-  atomic_store(&p->shm->closing, 1);
-  atomic_fetch_add(&p->shm->publish_seq, 1);
-  ft__futex_wake(&p->shm->publish_seq, INT32_MAX);
+  p->terminated = p->closed = p->told_close = true;
+  p->tr->ops->terminate(p->tr);
   for (int w = 0; w < p->nworkers; w++) {
     ft__worker *wk = &p->workers[w];
     if (wk->state == FT__W_ALIVE)
@@ -598,8 +535,7 @@ int ft_pool_terminate(ft_pool *p) {
 
 static bool ft__pool_joined(void *ud) {
   ft_pool *p = ud;
-  return p->alive == 0 && !p->pending_head && !p->retries &&
-         p->oldest == atomic_load_explicit(&p->shm->published, memory_order_relaxed);
+  return p->alive == 0 && !p->pending_head && !p->retries && p->oldest == p->next_seq;
 }
 
 /* Wait for every worker to exit; FT_ERUNNING before close or terminate. */
@@ -635,7 +571,7 @@ const char *ft_pool_name(const ft_pool *p) { return p ? p->name : NULL; }
 void ft_pool_free(ft_pool *p) {
   if (!p)
     return;
-  if (p->shm && p->workers) {
+  if (p->tr && p->workers) {
     if (!p->terminated && !p->ended)
       ft_pool_terminate(p);
     for (int w = 0; w < p->nworkers; w++)
@@ -646,13 +582,8 @@ void ft_pool_free(ft_pool *p) {
   }
   ft__loop_remove_prepare(p->loop, ft__pool_prepare, p);
   ft_timer_free(p->respawn_timer);
-  if (p->efw)
-    ft__watch_close(p->loop, p->efw); /* closes the eventfd */
-  else if (p->efd >= 0)
-    close(p->efd);
-  if (p->map != MAP_FAILED)
-    munmap(p->map, p->map_len);
-  ft_buf_free(&p->scratch);
+  if (p->tr)
+    p->tr->ops->free(p->tr);
   free(p->workers);
   free(p->name);
   free(p);

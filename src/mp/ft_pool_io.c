@@ -1,6 +1,7 @@
-/* ft_pool_io.c - the parent's side of a pool's shared memory: publishing
- * chunks into slots, draining the workers' result rings, and turning what
- * comes back into item outcomes and task events. */
+/* ft_pool_io.c - the pool's traffic with its workers, through its
+ * transport (ft_transport.h): cutting pending work into chunks and
+ * publishing them, turning the records that come back into item outcomes
+ * and task events, and failing or requeueing what a dead worker held. */
 #include "ft_pool_int.h"
 
 #include <limits.h>
@@ -101,10 +102,8 @@ static size_t ft__arg_wire(const ft_result *r, size_t i, size_t off) {
 
 static void ft__chunk_free(ft_pool *p, ft__chunk *ch) {
   ch->live = false;
-  atomic_store_explicit(&p->shm->slots[ch->seq & (FT__SLOTS - 1)].state,
-                        FT__STATE(ch->seq, 0, FT__SLOT_FREE), memory_order_release);
-  uint64_t pub = atomic_load_explicit(&p->shm->published, memory_order_relaxed);
-  while (p->oldest < pub && !p->chunks[p->oldest & (FT__SLOTS - 1)].live)
+  p->tr->ops->retire(p->tr, ch->seq);
+  while (p->oldest < p->next_seq && !p->chunks[p->oldest & (FT__SLOTS - 1)].live)
     p->oldest++;
 }
 
@@ -123,89 +122,50 @@ static void ft__chunk_fail_rest(ft_pool *p, ft__chunk *ch, int status, int code,
   ft__chunk_free(p, ch);
 }
 
-static void ft__pool_on_record(ft_pool *p, int w, const ft__rec *h, const char *body) {
-  ft__chunk *ch = ft__chunk_of(p, h->seq);
+/* Worker w began chunk seq at t. */
+void ft__pool_on_start(ft_pool *p, int w, uint64_t seq, uint64_t t) {
+  ft__chunk *ch = ft__chunk_of(p, seq);
   if (!ch)
     return; /* canceled by terminate while the worker was running it */
   ft__worker *wk = &p->workers[w];
   wk->records++; /* it got as far as working: its death is no start-up failure */
-  if (h->type == FT__REC_START) {
-    ch->started = true;
-    ch->t_start = h->t;
-    ch->worker = w;
-    ft__emit_task(p, FT_EV_TASK_START, ch->res, ch->first, w, wk->pid, h->t, NULL, 0);
-    return;
-  }
+  ch->started = true;
+  ch->t_start = t;
+  ch->worker = w;
+  ft__emit_task(p, FT_EV_TASK_START, ch->res, ch->first, w, wk->pid, t, NULL, 0);
+}
+
+/* Worker w's outcomes of count items of chunk seq, from its item first. */
+void ft__pool_on_results(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32_t count,
+                         const char *body) {
+  ft__chunk *ch = ft__chunk_of(p, seq);
+  if (!ch)
+    return; /* canceled by terminate while the worker was running it */
+  ft__worker *wk = &p->workers[w];
+  wk->records++;
   ft_result *r = ch->res;
+  pid_t pid = wk->pid;
+  size_t i = ch->first + first;
   bool heard = p->loop->nhooks > 0; /* a map of millions need not call for nobody */
-  for (uint32_t k = 0; k < h->count; k++) {
+  for (uint32_t k = 0; k < count; k++, i++) {
     ft__rec_item it;
     memcpy(&it, body, sizeof it);
     const char *val = body + sizeof it;
     body += sizeof it + FT__ALIGN8(it.len);
-    size_t i = ch->first + h->first + k;
     if (heard) {
-      if (h->first + k > 0)
-        ft__emit_task(p, FT_EV_TASK_START, r, i, w, wk->pid, it.t_start, NULL, 0);
+      if (first + k > 0)
+        ft__emit_task(p, FT_EV_TASK_START, r, i, w, pid, it.t_start, NULL, 0);
       ft__item_out o = {.status = it.status, .code = it.code};
-      ft__emit_task(p, it.status ? FT_EV_TASK_FAIL : FT_EV_TASK_DONE, r, i, w, wk->pid, it.t_end,
-                    &o, it.t_end - it.t_start);
+      ft__emit_task(p, it.status ? FT_EV_TASK_FAIL : FT_EV_TASK_DONE, r, i, w, pid, it.t_end, &o,
+                    it.t_end - it.t_start);
     }
     ch->ndone++;
-    ft__result_item_done(r, i, it.status, it.code, 0, wk->pid, val, it.len);
+    ft__result_item_done(r, i, it.status, it.code, 0, pid, val, it.len);
   }
   if (ch->ndone == ch->nitems) {
     wk->tasks++;
     ft__chunk_free(p, ch);
   }
-}
-
-static void ft__ring_copy(ft__ring *r, uint64_t cap, uint64_t pos, void *dst, size_t len) {
-  const char *d = ft__ring_data(r);
-  size_t off = pos % cap, first = len < cap - off ? len : cap - off;
-  memcpy(dst, d + off, first);
-  memcpy((char *)dst + first, d, len - first);
-}
-
-/* Process every record worker w has committed, then tell it about the
- * room if it waits for some (tail stored, fence, then the flag checked:
- * the mirror of the worker's flag-then-look in ft__ring_put). */
-bool ft__pool_drain_ring(ft_pool *p, int w) {
-  ft__ring *r = ft__pool_ring(p, w);
-  uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-  /* Read after head: the worker changes the window only when the ring is
-   * empty, and before it commits a record under the new one. */
-  uint64_t cap = atomic_load_explicit(&r->wrap, memory_order_relaxed);
-  uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-  if (tail == head)
-    return false;
-  while (tail < head) {
-    ft__rec h;
-    ft__ring_copy(r, cap, tail, &h, sizeof h);
-    size_t off = (tail + sizeof h) % cap, blen = h.len - sizeof h;
-    const char *body = ft__ring_data(r) + off;
-    if (off + blen > cap) { /* the record wraps: make it contiguous */
-      if (p->scratch.cap < blen) {
-        char *nd = realloc(p->scratch.data, blen);
-        if (!nd)
-          break; /* try again next turn */
-        p->scratch.data = nd;
-        p->scratch.cap = blen;
-      }
-      ft__ring_copy(r, cap, tail + sizeof h, p->scratch.data, blen);
-      body = p->scratch.data;
-    }
-    ft__pool_on_record(p, w, &h, body);
-    tail += h.len;
-  }
-  atomic_store_explicit(&r->tail, tail, memory_order_release);
-  atomic_thread_fence(memory_order_seq_cst);
-  if (atomic_load(&r->writer_waiting)) {
-    atomic_store(&r->writer_waiting, 0);
-    atomic_fetch_add(&r->tail_seq, 1);
-    ft__futex_wake(&r->tail_seq, 1);
-  }
-  return true;
 }
 
 /* Items of a chunk that its dead worker never started go back to the
@@ -217,8 +177,8 @@ static void ft__chunk_requeue(ft_pool *p, ft__chunk *ch, uint32_t from) {
   size_t off = ch->args_off;
   for (uint32_t i = 0; i < from; i++)
     off += ft__arg_wire(ch->res, ch->first + i, off);
-  *rt = (ft__retry){.r = ch->res, .item = ch->first + from, .end = ch->first + ch->nitems,
-                    .off = off};
+  *rt = (ft__retry){
+      .r = ch->res, .item = ch->first + from, .end = ch->first + ch->nitems, .off = off};
   ch->res->refs++;
   ft__retry **tail = &p->retries;
   while (*tail)
@@ -233,24 +193,20 @@ static void ft__chunk_requeue(ft_pool *p, ft__chunk *ch, uint32_t from) {
  * results it had not yet written fail with it too, since their results
  * are gone. */
 void ft__pool_fail_running(ft_pool *p, int w, int status, int code, int signo) {
-  uint64_t pub = atomic_load_explicit(&p->shm->published, memory_order_relaxed);
   pid_t pid = p->workers[w].pid;
-  ft__ring *ring = ft__pool_ring(p, w);
-  for (uint64_t s = p->oldest; s < pub; s++) {
+  for (uint64_t s = p->oldest; s < p->next_seq; s++) {
     ft__chunk *ch = ft__chunk_of(p, s);
     if (!ch)
       continue;
-    uint64_t st = atomic_load(&p->shm->slots[s & (FT__SLOTS - 1)].state);
-    if (FT__STATE_TAG(st) == FT__SLOT_RUNNING && FT__STATE_WORKER(st) == w &&
-        FT__STATE_SEQ(st) == s) {
-      ch->worker = w;
-      uint32_t running = ch->ndone;
-      if (atomic_load(&ring->progress_seq) == s)
-        running = atomic_load(&ring->progress);
-      if (status == FT_EWORKER && running + 1 < ch->nitems)
-        ft__chunk_requeue(p, ch, running + 1);
-      ft__chunk_fail_rest(p, ch, status, code, signo, pid);
-    }
+    uint32_t from = ch->ndone;
+    if (!p->tr->ops->held(p->tr, w, s, &from))
+      continue;
+    ch->worker = w;
+    if (from < ch->ndone) /* never run again what has an outcome */
+      from = ch->ndone;
+    if (status == FT_EWORKER && from < ch->nitems)
+      ft__chunk_requeue(p, ch, from);
+    ft__chunk_fail_rest(p, ch, status, code, signo, pid);
   }
 }
 
@@ -271,8 +227,7 @@ void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo) {
     ft__result_unref(rt->r);
     free(rt);
   }
-  uint64_t pub = atomic_load_explicit(&p->shm->published, memory_order_relaxed);
-  for (uint64_t s = p->oldest; s < pub; s++) {
+  for (uint64_t s = p->oldest; s < p->next_seq; s++) {
     ft__chunk *ch = ft__chunk_of(p, s);
     if (ch) {
       pid_t pid = ch->started ? p->workers[ch->worker].pid : 0;
@@ -291,7 +246,7 @@ void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo) {
   p->pending_tail = NULL;
 }
 
-/* Fail the items of r that are not yet in the arena (still pending, or
+/* Fail the items of r that are not yet published (still pending, or
  * waiting to be run again): r's arguments are about to go. */
 void ft__pool_cancel_result(ft_pool *p, ft_result *r, int status) {
   r->refs++; /* keep r alive across its own completion */
@@ -324,20 +279,12 @@ void ft__pool_cancel_result(ft_pool *p, ft_result *r, int status) {
   ft__result_unref(r);
 }
 
-/* Work queued in a slot or still pending in the parent. */
+/* Work published and not taken by a worker, or still pending in the pool. */
 bool ft__pool_has_work(const ft_pool *p) {
-  if (p->pending_head || p->retries)
-    return true;
-  uint64_t pub = atomic_load_explicit(&p->shm->published, memory_order_relaxed);
-  for (uint64_t s = p->oldest; s < pub; s++)
-    if (FT__STATE_TAG(atomic_load(&p->shm->slots[s & (FT__SLOTS - 1)].state)) == FT__SLOT_QUEUED)
-      return true;
-  return false;
+  return p->pending_head || p->retries || p->tr->ops->has_queued(p->tr);
 }
 
-static bool ft__pool_has_chunks(const ft_pool *p) {
-  return p->oldest < atomic_load_explicit(&p->shm->published, memory_order_relaxed);
-}
+static bool ft__pool_has_chunks(const ft_pool *p) { return p->oldest < p->next_seq; }
 
 /* A result leaves the pending list as soon as its last item is handed
  * out, before any outcome can complete (and free) it. */
@@ -357,7 +304,7 @@ typedef struct ft__src {
   ft_result *r;
   size_t *next, *off; /* the cursor to advance */
   size_t end;
-  ft__retry *retry;   /* or NULL for a pending result */
+  ft__retry *retry; /* or NULL for a pending result */
 } ft__src;
 
 static bool ft__next_source(ft_pool *p, ft__src *src) {
@@ -387,50 +334,29 @@ static void ft__source_done(ft_pool *p, ft__src *src) {
   }
 }
 
-/* Publish as many chunks as slots and arena room allow.  A slot's fields
- * are written before its state becomes QUEUED (release) and the state
- * before `published` moves (release), so a worker that sees the new
- * `published` sees a complete slot. */
+/* Publish as many chunks as the transport takes, the oldest work first;
+ * the transport says how many of the items offered fit (a chunk may go out
+ * in pieces, each a dispatch), or that it has no room this turn. */
 static bool ft__pool_publish(ft_pool *p) {
-  ft__pool_shm *shm = p->shm;
-  uint64_t seq = atomic_load_explicit(&shm->published, memory_order_relaxed);
-  uint64_t first_seq = seq;
+  ft__transport *t = p->tr;
+  uint64_t seq = p->next_seq, first_seq = seq;
   ft__src src;
   while (seq - p->oldest < FT__SLOTS && ft__next_source(p, &src)) {
     ft_result *r = src.r;
     size_t left = src.end - *src.next;
-    size_t want = left < r->chunksize ? left : r->chunksize;
-    size_t a0 = *src.off, bytes = 0, k = 0;
     size_t c = *src.next / r->chunksize;
-    /* An item bigger than a quarter of the window grows the window (up to
-     * the whole arena), once nothing is in flight: chunk offsets are taken
-     * modulo the window, so it can change only while no chunk uses it. */
-    size_t first = ft__arg_wire(r, *src.next, a0);
-    if (first > p->arena_win / 4 && p->arena_win < p->arena_cap && first <= p->arena_cap) {
-      if (p->oldest < seq)
-        break; /* wait for the chunks in flight */
-      while (p->arena_win < 4 * first && p->arena_win < p->arena_cap)
-        p->arena_win *= 2;
-      if (p->arena_win > p->arena_cap)
-        p->arena_win = p->arena_cap;
-    }
-    /* A chunk takes at most a quarter of the window, so several are in
-     * flight and no worker waits for another's chunk to free the room;
-     * a bigger one goes out in pieces (each piece is a dispatch). */
-    size_t most = p->arena_win / 4;
-    if (!src.retry && r->chunk_off && *src.next % r->chunksize == 0 &&
-        r->chunk_off[c + 1] - r->chunk_off[c] <= most) {
-      k = want; /* a whole chunk, as planned at submission */
-      bytes = r->chunk_off[c + 1] - r->chunk_off[c];
-    }
-    while (k < want) { /* as many items as the chunk wants and the room allows */
-      size_t one = ft__arg_wire(r, *src.next + k, a0 + bytes);
-      if (k > 0 && bytes + one > most)
-        break;
-      bytes += one;
-      k++;
-    }
-    if (bytes > p->arena_cap) { /* one item larger than the whole arena */
+    ft__chunk_args a = {
+        .seq = seq, .fn = r->fn, .kind = r->kind, .n = left < r->chunksize ? left : r->chunksize};
+    if (r->src)
+      a.src = r->src + *src.next;
+    else
+      a.wire = r->args + *src.off;
+    if (!src.retry && r->chunk_off && *src.next % r->chunksize == 0)
+      a.whole = r->chunk_off[c + 1] - r->chunk_off[c]; /* a whole chunk, as planned */
+    uint32_t k = 0;
+    size_t bytes = 0;
+    int rc = t->ops->publish(t, &a, &k, &bytes);
+    if (rc == FT_E2BIG) { /* an item too large to ever go out */
       size_t i = (*src.next)++;
       *src.off += bytes;
       ft__item_out it = {.status = FT_E2BIG};
@@ -441,86 +367,44 @@ static bool ft__pool_publish(ft_pool *p) {
       ft__result_unref(r);
       continue;
     }
-    size_t win = p->arena_win;
-    if (p->oldest == seq)
-      p->arena_head = 0; /* nothing in flight: start the window afresh, so any chunk fits */
-    uint64_t off = p->arena_head, pos = off % win;
-    if (pos + bytes > win)
-      off += win - pos; /* never wrap one chunk's arguments */
-    uint64_t arena_tail =
-        p->oldest < seq ? p->chunks[p->oldest & (FT__SLOTS - 1)].arena_start : p->arena_head;
-    if (off + bytes - arena_tail > win)
-      break; /* wait for older chunks to finish */
-    if (r->src) { /* borrowed: straight from the caller's items */
-      char *d = p->arena + off % win;
-      for (size_t q = *src.next; q < *src.next + k; q++)
-        d += ft__wire_write(d, r->src[q].ptr, r->src[q].len);
-    } else {
-      memcpy(p->arena + off % win, r->args + a0, bytes);
-    }
-    ft__chunk *ch = &p->chunks[seq & (FT__SLOTS - 1)];
-    *ch = (ft__chunk){.seq = seq, .res = r, .first = *src.next, .nitems = (uint32_t)k,
-                      .args_off = a0, .arena_start = p->arena_head, .arena_end = off + bytes,
-                      .live = true, .worker = -1};
-    ft__slot *sl = &shm->slots[seq & (FT__SLOTS - 1)];
-    sl->fn = r->fn;
-    sl->kind = r->kind;
-    sl->nitems = (uint32_t)k;
-    sl->arg_off = off % win;
-    sl->arg_len = bytes;
-    atomic_store_explicit(&sl->state, FT__STATE(seq, 0, FT__SLOT_QUEUED), memory_order_release);
-    p->arena_head = off + bytes;
+    if (rc < 0)
+      break; /* no room: wait for older chunks to finish */
+    p->chunks[seq & (FT__SLOTS - 1)] = (ft__chunk){.seq = seq,
+                                                   .res = r,
+                                                   .first = *src.next,
+                                                   .nitems = k,
+                                                   .args_off = *src.off,
+                                                   .live = true,
+                                                   .worker = -1};
     *src.next += k;
     *src.off += bytes;
     ft__source_done(p, &src);
-    seq++;
-    atomic_store_explicit(&shm->published, seq, memory_order_release);
+    p->next_seq = ++seq;
     p->stats.dispatches++;
   }
-  if (seq != first_seq) {
-    atomic_fetch_add(&shm->publish_seq, 1);
-    uint32_t idle = atomic_load(&shm->idle);
-    if (idle)
-      ft__futex_wake(&shm->publish_seq, seq - first_seq < idle ? (int)(seq - first_seq) : INT_MAX);
-  }
+  if (seq != first_seq)
+    t->ops->kick(t, seq - first_seq);
   return seq != first_seq;
 }
 
-/* Once per loop turn: drain every ring, publish pending work, and arm the
- * wake-up (returns true, so the loop does not sleep, when anything moved).
- * parent_sleeping is set and then the rings are looked at again
- * (sequentially consistent), mirroring the workers' commit-then-look: a
- * record committed after our look finds the flag set and writes the eventfd. */
+/* Once per loop turn: take what the workers sent, publish pending work,
+ * and arm the wake-up (returns true, so the loop does not sleep, when
+ * anything moved). */
 bool ft__pool_prepare(ft_loop *loop, void *ud) {
   (void)loop;
   ft_pool *p = ud;
-  ft__pool_shm *shm = p->shm;
-  bool progress = false;
-  atomic_store_explicit(&shm->parent_sleeping, 0, memory_order_relaxed);
-  uint32_t timed = p->loop->nhooks > 0;
-  if (atomic_load_explicit(&shm->timed, memory_order_relaxed) != timed)
-    atomic_store_explicit(&shm->timed, timed, memory_order_relaxed);
-  for (int w = 0; w < p->nworkers; w++)
-    progress |= ft__pool_drain_ring(p, w);
+  ft__transport *t = p->tr;
+  bool progress = t->ops->collect(t, p->loop->nhooks > 0);
   if (!p->terminated)
     progress |= ft__pool_publish(p);
-  if (p->closed && !p->pending_head && !atomic_load(&shm->closing)) {
-    atomic_store(&shm->closing, 1);
-    atomic_fetch_add(&shm->publish_seq, 1);
-    ft__futex_wake(&shm->publish_seq, INT_MAX);
+  if (p->closed && !p->pending_head && !p->told_close) {
+    p->told_close = true;
+    t->ops->close(t);
   }
   /* Something happened this turn: let the caller look before we sleep. */
   if (progress)
     return true;
   if (!ft__pool_has_chunks(p))
     return false;
-  atomic_store(&shm->parent_sleeping, 1);
-  for (int w = 0; w < p->nworkers; w++) {
-    ft__ring *r = ft__pool_ring(p, w);
-    if (atomic_load(&r->head) != atomic_load_explicit(&r->tail, memory_order_relaxed)) {
-      atomic_store(&shm->parent_sleeping, 0);
-      return true;
-    }
-  }
-  return false;
+  return t->ops->arm(t);
 }

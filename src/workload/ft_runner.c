@@ -8,10 +8,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-/* The runner whose plan a forked worker or process executes: set before
- * any fork, inherited by every child. */
-static ft_runner *ft__self;
-
 static int ft__unit_find(const ft_runner *r, const char *name) {
   if (!name)
     return -1;
@@ -41,11 +37,12 @@ static uint64_t ft__item_seed(const ft_runner *r, size_t unit, size_t item) {
   return ft__rand_next(&s);
 }
 
-/* A pool task: [u32 unit][u32 item index][item text]. */
-static int ft__pool_task(ft_slice arg, ft_buf *out) {
+/* A pool task: [u32 unit][u32 item index][item text]; ctx is the runner
+ * (the worker's copy of it). */
+static int ft__pool_task(void *ctx, ft_slice arg, ft_buf *out) {
   uint32_t h[2];
   memcpy(h, arg.ptr, sizeof h);
-  ft_runner *r = ft__self;
+  ft_runner *r = ctx;
   const ft_plan_pool *pp = &r->plan->pools[r->units[h[0]].idx];
   size_t len = arg.len - sizeof h;
   char *item = malloc(len + 1);
@@ -59,7 +56,7 @@ static int ft__pool_task(ft_slice arg, ft_buf *out) {
 }
 
 /* starmap: the item's words are the arguments; {} is them joined by spaces. */
-static int ft__pool_star(size_t argc, const ft_slice *argv, ft_buf *out) {
+static int ft__pool_star(void *ctx, size_t argc, const ft_slice *argv, ft_buf *out) {
   ft_buf joined = {0};
   uint32_t h[2];
   memcpy(h, argv[0].ptr, sizeof h);
@@ -71,19 +68,20 @@ static int ft__pool_star(size_t argc, const ft_slice *argv, ft_buf *out) {
       rc = ft_buf_append(&joined, argv[i].ptr, argv[i].len);
   }
   if (!rc)
-    rc = ft__pool_task((ft_slice){joined.data, joined.len}, out);
+    rc = ft__pool_task(ctx, (ft_slice){joined.data, joined.len}, out);
   ft_buf_free(&joined);
   return rc;
 }
 
 typedef struct ft__proc_arg {
+  ft_runner *r;
   size_t unit;
   int instance;
 } ft__proc_arg;
 
 static int ft__proc_main(void *arg) {
   ft__proc_arg *a = arg;
-  ft_runner *r = ft__self;
+  ft_runner *r = a->r;
   const ft_plan_process *pp = &r->plan->procs[r->units[a->unit].idx];
   char item[16];
   snprintf(item, sizeof item, "%d", a->instance);
@@ -103,7 +101,7 @@ static void ft__chaos_tick(ft_timer *t, void *ud) {
   ft__unit *u = ud;
   ft_pool_stats st;
   ft_pool_stats_get(u->pool, &st);
-  int w = (int)(ft__rand_next(&ft__self->rng) % (uint64_t)st.workers);
+  int w = (int)(ft__rand_next(&u->runner->rng) % (uint64_t)st.workers);
   pid_t pid = ft_pool_worker_pid(u->pool, w);
   if (pid > 0)
     kill(pid, SIGKILL);
@@ -113,7 +111,7 @@ static int ft__start_pool(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
   const ft_plan_pool *pp = &r->plan->pools[u->idx];
   ft_pool_opts o = {
-      .name = pp->name, .workers = pp->workers, .maxtasksperchild = pp->maxtasksperchild};
+      .name = pp->name, .workers = pp->workers, .maxtasksperchild = pp->maxtasksperchild, .ctx = r};
   int rc = ft_pool_new(r->loop, &o, &u->pool);
   if (rc < 0)
     return rc;
@@ -232,7 +230,7 @@ static int ft__start_proc(ft_runner *r, size_t ui) {
     else
       snprintf(name, sizeof name, "%s", pp->name);
     u->names[i] = strdup(name);
-    args[i] = (ft__proc_arg){ui, i + 1};
+    args[i] = (ft__proc_arg){r, ui, i + 1};
     ft_process_opts o = {.name = u->names[i], .target = ft__proc_main, .arg = &args[i]};
     if (!u->names[i])
       rc = -ENOMEM;
@@ -518,6 +516,7 @@ int ft_runner_new(ft_loop *loop, const ft_plan *plan, ft_runner **out) {
     goto fail;
   for (size_t i = 0; i < r->nunits; i++) {
     ft__unit *u = &r->units[i];
+    u->runner = r;
     u->is_pool = i < plan->npools;
     u->idx = u->is_pool ? i : i - plan->npools;
     u->name = u->is_pool ? plan->pools[u->idx].name : plan->procs[u->idx].name;
@@ -541,7 +540,6 @@ fail:
 
 /* Create the queues, then start what waits for nothing. */
 int ft_runner_start(ft_runner *r) {
-  ft__self = r;
   for (size_t q = 0; q < r->plan->nqueues; q++) {
     const ft_plan_queue *pq = &r->plan->queues[q];
     int rc = ft_queue_new(r->loop, pq->name, pq->capacity, pq->bytes, &r->queues[q]);
@@ -671,7 +669,5 @@ void ft_runner_free(ft_runner *r) {
   free(r->live);
   free(r->units);
   free(r->queues);
-  if (ft__self == r)
-    ft__self = NULL;
   free(r);
 }

@@ -9,6 +9,7 @@ typedef enum ft__ustate { FT__U_WAITING, FT__U_RUNNING, FT__U_FINISHED } ft__ust
 
 /* A pool or a process section, in one namespace. */
 typedef struct ft__unit {
+  ft_runner *runner;
   bool is_pool;
   size_t idx; /* into plan->pools or plan->procs */
   const char *name;

@@ -15,7 +15,10 @@ static void die(const char *what, int rc) {
   exit(1);
 }
 
-static int trivial(ft_slice arg, ft_buf *out) { return ft_buf_append(out, arg.ptr, arg.len); }
+static int trivial(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
+  return ft_buf_append(out, arg.ptr, arg.len);
+}
 
 static int nothing(void *arg) {
   (void)arg;

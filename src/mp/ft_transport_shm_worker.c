@@ -1,6 +1,8 @@
-/* ft_pool_worker.c - a pool worker: claim a chunk, run its items, write
- * the results into this worker's ring, until the pool closes. */
+/* ft_transport_shm_worker.c - a pool worker of the shared-memory
+ * transport: claim a chunk, run its items, write the results into this
+ * worker's ring, until the pool closes. */
 #include "ft_pool_int.h"
+#include "ft_transport_shm.h"
 
 #include <stdio.h>
 #include <stdio_ext.h>
@@ -88,9 +90,9 @@ static void ft__wake_parent(ft__pool_shm *shm) {
  * parent bumping tail_seq after it stores a new tail; we flag ourselves as
  * waiting, read tail_seq, and only then look at the tail, so a tail move
  * between the look and the futex wait changes tail_seq and the wait returns. */
-static void ft__ring_wait_room(ft_pool *p, ft__ring *r, uint64_t head, size_t len, uint64_t cap) {
+static void ft__ring_wait_room(ft__shm *t, ft__ring *r, uint64_t head, size_t len, uint64_t cap) {
   while (head + len - atomic_load_explicit(&r->tail, memory_order_acquire) > cap) {
-    ft__wake_parent(p->shm);
+    ft__wake_parent(t->shm);
     atomic_store(&r->writer_waiting, 1);
     uint32_t ts = atomic_load(&r->tail_seq);
     if (head + len - atomic_load(&r->tail) <= cap)
@@ -105,22 +107,22 @@ static void ft__ring_wait_room(ft_pool *p, ft__ring *r, uint64_t head, size_t le
  * changes only once the parent has read everything (waiting for room for
  * the whole window is waiting for an empty ring); the parent reads the
  * window after the head, and we store it before the next head. */
-static void ft__ring_grow(ft_pool *p, ft__ring *r, size_t len) {
+static void ft__ring_grow(ft__shm *t, ft__ring *r, size_t len) {
   uint64_t wrap = atomic_load_explicit(&r->wrap, memory_order_relaxed);
-  if (2 * len <= wrap || wrap >= p->ring_cap)
+  if (2 * len <= wrap || wrap >= t->ring_cap)
     return;
   uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-  ft__ring_wait_room(p, r, head, wrap, wrap);
-  while (wrap < 2 * len && wrap < p->ring_cap)
+  ft__ring_wait_room(t, r, head, wrap, wrap);
+  while (wrap < 2 * len && wrap < t->ring_cap)
     wrap *= 2;
-  atomic_store_explicit(&r->wrap, wrap < p->ring_cap ? wrap : p->ring_cap, memory_order_relaxed);
+  atomic_store_explicit(&r->wrap, wrap < t->ring_cap ? wrap : t->ring_cap, memory_order_relaxed);
 }
 
-static void ft__ring_put(ft_pool *p, ft__ring *r, const void *data, size_t len) {
-  ft__pool_shm *shm = p->shm;
+static void ft__ring_put(ft__shm *t, ft__ring *r, const void *data, size_t len) {
+  ft__pool_shm *shm = t->shm;
   uint64_t cap = atomic_load_explicit(&r->wrap, memory_order_relaxed);
   uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-  ft__ring_wait_room(p, r, head, len, cap);
+  ft__ring_wait_room(t, r, head, len, cap);
   char *d = ft__ring_data(r);
   size_t off = head % cap, first = len < cap - off ? len : cap - off;
   memcpy(d + off, data, first);
@@ -131,10 +133,10 @@ static void ft__ring_put(ft_pool *p, ft__ring *r, const void *data, size_t len) 
 }
 
 typedef struct ft__wctx {
-  ft_pool *pool;
+  ft__shm *t;
   ft__ring *ring;
-  ft_buf rec;  /* a RESULT record being built */
-  ft_buf out;  /* one task's result */
+  ft_buf rec; /* a RESULT record being built */
+  ft_buf out; /* one task's result */
   uint64_t seq;
   uint32_t first, count;
   uint64_t last_flush;
@@ -150,7 +152,7 @@ static void ft__flush(ft__wctx *c) {
   h->t = 0;
   h->first = c->first;
   h->count = c->count;
-  ft__ring_put(c->pool, c->ring, c->rec.data, c->rec.len);
+  ft__ring_put(c->t, c->ring, c->rec.data, c->rec.len);
   c->first += c->count;
   c->count = 0;
   c->rec.len = sizeof(ft__rec);
@@ -161,7 +163,7 @@ static void ft__flush(ft__wctx *c) {
 static void ft__add_result(ft__wctx *c, int rc, uint64_t t0, uint64_t t1) {
   ft__rec_item it = {.status = rc ? FT_ETASK : 0, .code = rc, .t_start = t0, .t_end = t1};
   size_t vlen = c->out.len;
-  if (sizeof(ft__rec) + sizeof it + FT__ALIGN8(vlen) > c->pool->ring_cap / 2) {
+  if (sizeof(ft__rec) + sizeof it + FT__ALIGN8(vlen) > c->t->ring_cap / 2) {
     it.status = FT_E2BIG;
     vlen = 0;
   }
@@ -169,7 +171,7 @@ static void ft__add_result(ft__wctx *c, int rc, uint64_t t0, uint64_t t1) {
   size_t limit = atomic_load_explicit(&c->ring->wrap, memory_order_relaxed) / 2;
   if (c->rec.len + need > limit) {
     ft__flush(c);
-    ft__ring_grow(c->pool, c->ring, sizeof(ft__rec) + need); /* a result too big for the window */
+    ft__ring_grow(c->t, c->ring, sizeof(ft__rec) + need); /* a result too big for the window */
   }
   it.len = (uint32_t)vlen;
   if (c->rec.cap - c->rec.len < need && ft_buf_reserve(&c->rec, need) < 0)
@@ -179,7 +181,7 @@ static void ft__add_result(ft__wctx *c, int rc, uint64_t t0, uint64_t t1) {
   memcpy(d, &it, sizeof it);
   if (vlen) {
     memset(d + need - 8, 0, 8); /* the padding (the value overwrites what it covers) */
-    if (vlen == 8) /* the common case, without a call */
+    if (vlen == 8)              /* the common case, without a call */
       memcpy(d + sizeof it, c->out.data, 8);
     else
       memcpy(d + sizeof it, c->out.data, vlen);
@@ -198,10 +200,11 @@ static void ft__add_result(ft__wctx *c, int rc, uint64_t t0, uint64_t t1) {
  * start and end.  Slow items are still seen within one stretch (at most 64
  * fast items), so the flush rules below keep their meaning. */
 static void ft__run_chunk(ft__wctx *c, const ft__slot *sl) {
-  ft_pool *p = c->pool;
-  const char *a = p->arena + sl->arg_off;
+  ft__shm *t = c->t;
+  const char *a = t->arena + sl->arg_off;
   ft_slice small[16];
-  bool timed = atomic_load_explicit(&p->shm->timed, memory_order_relaxed);
+  bool timed = atomic_load_explicit(&t->shm->timed, memory_order_relaxed);
+  void *ctx = t->base.pool->ctx;
   /* One clock read per item at most: an item ends when the next one starts. */
   uint64_t t0 = ft_now_ns();
   uint32_t every = 1, left = 1;
@@ -225,11 +228,11 @@ static void ft__run_chunk(ft__wctx *c, const ft__slot *sl) {
         argv[k] = (ft_slice){q + 8, l};
         q += 8 + FT__ALIGN8(l);
       }
-      rc = ((ft_star_fn)sl->fn)(argc, argv, &c->out);
+      rc = ((ft_star_fn)sl->fn)(ctx, argc, argv, &c->out);
       if (argv != small)
         free(argv);
     } else {
-      rc = ((ft_task_fn)sl->fn)((ft_slice){data, len}, &c->out);
+      rc = ((ft_task_fn)sl->fn)(ctx, (ft_slice){data, len}, &c->out);
     }
     /* Output printed by the task shows up live, not when the worker exits. */
     if (__fpending(stdout))
@@ -258,10 +261,11 @@ static void ft__run_chunk(ft__wctx *c, const ft__slot *sl) {
 }
 
 /* The body of a worker process (runs in the child; returns its exit status). */
-int ft__pool_worker_main(void *arg) {
-  ft__worker *wk = arg;
-  ft_pool *p = wk->pool;
-  ft__pool_shm *shm = p->shm;
+int ft__shm_worker_main(void *arg) {
+  ft__shm_worker *wk = arg;
+  ft__shm *t = wk->t;
+  ft_pool *p = t->base.pool;
+  ft__pool_shm *shm = t->shm;
   /* Never outlive the supervisor. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != p->loop->pid)
@@ -272,7 +276,7 @@ int ft__pool_worker_main(void *arg) {
     if (rc)
       return rc;
   }
-  ft__wctx c = {.pool = p, .ring = ft__pool_ring(p, wk->idx)};
+  ft__wctx c = {.t = t, .ring = ft__shm_ring(t, wk->idx)};
   ft__rec start = {.len = sizeof start, .type = FT__REC_START};
   if (ft_buf_append(&c.rec, &start, sizeof start) < 0)
     return 70;
@@ -284,7 +288,7 @@ int ft__pool_worker_main(void *arg) {
     start.t = c.last_flush = ft_now_ns();
     atomic_store_explicit(&c.ring->progress, 0, memory_order_relaxed);
     atomic_store_explicit(&c.ring->progress_seq, seq, memory_order_release);
-    ft__ring_put(p, c.ring, &start, sizeof start);
+    ft__ring_put(t, c.ring, &start, sizeof start);
     c.seq = seq;
     c.first = c.count = 0;
     ft__run_chunk(&c, sl);
