@@ -147,7 +147,10 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   int status = 2, rc;
 
   if ((rc = ft_plan_load(path, o->sets, o->nsets, &plan, &err)) < 0) {
-    fprintf(stderr, "forktop: %s\n", ui_safe_cstr(&shown, err.data ? err.data : ft_strerror(rc)));
+    if (!err.len) /* err is an ft_buf: not NUL-terminated */
+      ft_buf_printf(&err, "%s", ft_strerror(rc));
+    ui_sanitize(err.data, err.len, &shown);
+    fprintf(stderr, "forktop: %.*s\n", (int)shown.len, shown.data ? shown.data : "");
     goto done;
   }
   if (o->record && (rc = ui_file_create(o->record, &rec.out)) < 0) {
