@@ -164,6 +164,30 @@ class Hostile(ForktopCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assert_json_inert(p.stdout, "replay --json")
 
+    # --------------------------------------------------------------- bench
+
+    def test_bench_and_its_exports(self):
+        wl = os.path.join(self.dir, "b.ini")
+        with open(wl, "wb") as f:
+            f.write(b"[workload]\nname = " + WL_NAME + b" <&\"\xff\n[pool p]\ntasks = 2\n"
+                    b"task = sleep 0\n")
+        out = {k: os.path.join(self.dir, "out." + k) for k in ("json", "csv", "markdown", "svg")}
+        args = [a for k, v in out.items() for a in ("--export-" + k, v)]
+        p = self.ft("bench", wl, "--workers", "1", "--runs", "1", "--warmup", "0", *args)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assert_inert(p.stdout, "bench stdout")
+        self.assert_inert(p.stderr, "bench stderr")
+        files = {}
+        for k, v in out.items():
+            with open(v, "rb") as f:
+                files[k] = f.read()
+            self.assert_inert(files[k], "the %s export" % k)
+        self.assertIn(b"evil\\x1b]0;title\\x07\\u{202e}\\u{9d}", files["markdown"])
+        import xml.etree.ElementTree as ET
+        title = "".join(ET.fromstring(files["svg"]).itertext())
+        self.assertIn("evil\\x1b]0;title\\x07\\u{202e}\\u{9d} <&\"\\xff", title)
+        self.assertTrue(json.loads(files["json"])["workload"].startswith("evil"))
+
     # ---------------------------------------------------------------- list
 
     def test_list(self):
