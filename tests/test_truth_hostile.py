@@ -298,6 +298,9 @@ class Lookup(ForktopCase):
         self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
         self.assertIn("no workload named 'mine'", p.stderr)
         self.assertFalse(os.path.exists(marker))
+        p = run("pipeline.ini")  # a path, not the shipped pipeline
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn("no file 'pipeline.ini' here", p.stderr)
         p = run("./mine")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(os.path.exists(marker))
