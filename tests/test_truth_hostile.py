@@ -391,6 +391,36 @@ class SafeFiles(ForktopCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("--record %s: " % self.dir, p.stderr)
 
+    def test_record_where_no_new_file_can_be_made(self):
+        # a user may not create files in the directory, but the target is
+        # theirs: it is rewritten in place; a symlink there is refused
+        setpriv = shutil.which("setpriv")
+        if os.geteuid() != 0 or not setpriv:
+            self.skipTest("needs root (to run forktop as another user) and setpriv")
+        os.chmod(self.dir, 0o755)
+        nobody = 65534
+        mine = os.path.join(self.dir, "mine.jsonl")
+        with open(mine, "w") as f:
+            f.write("old\n" * 1000)
+        os.chown(mine, nobody, nobody)
+        victim = self.victim("victim")
+        link = os.path.join(self.dir, "link.jsonl")
+        os.symlink(victim, link)
+        os.chown(victim, nobody, nobody, follow_symlinks=True)
+        as_nobody = [setpriv, "--reuid=%d" % nobody, "--regid=%d" % nobody, "--clear-groups"]
+        p = subprocess.run([*as_nobody, FORKTOP, "run", "pipeline", "--headless", "--record", mine],
+                           capture_output=True, text=True, env=self.env, timeout=TIMEOUT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(mine) as f:
+            evs = [json.loads(line) for line in f]
+        self.assertEqual(evs[-1]["ev"], "summary")
+        p = subprocess.run([*as_nobody, FORKTOP, "run", "pipeline", "--headless", "--record", link],
+                           capture_output=True, text=True, env=self.env, timeout=TIMEOUT)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("--record %s: Permission denied" % link, p.stderr)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "secret\n")
+
     def test_bench_exports_through_symlinks(self):
         wl = os.path.join(self.dir, "b.ini")
         with open(wl, "w") as f:

@@ -17,7 +17,13 @@
  * a regular file between a check and the open still lands in the rename
  * route; the probe opens without O_CREAT or O_TRUNC, so it changes
  * nothing, and O_NONBLOCK, so a FIFO nobody reads fails instead of
- * hanging. */
+ * hanging.
+ *
+ * Where no new file can be made beside the target (a directory we may not
+ * write) but the target is a file of ours, it is truncated and rewritten
+ * as before, only when it is certainly no one else's: opened with
+ * O_NOFOLLOW (not a symlink), a regular file, owned by us, with one link
+ * (not a hard link to another file). */
 #include "ui.h"
 
 #include <errno.h>
@@ -55,6 +61,24 @@ static int ui_open_special(const char *path, int *fd) {
   return 0;
 }
 
+/* Rewrite path in place when it is a plain file of ours (see above). */
+static int ui_reuse_own(const char *path, FILE **out) {
+  int fd = open(path, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC), rc;
+  struct stat st;
+  if (fd < 0)
+    return errno == ELOOP ? -EACCES : -errno;
+  if (fstat(fd, &st) < 0)
+    rc = -errno;
+  else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)
+    rc = -EACCES;
+  else if (ftruncate(fd, 0) < 0 || !(*out = fdopen(fd, "w")))
+    rc = -errno;
+  else
+    return 0;
+  close(fd);
+  return rc;
+}
+
 /* Create path afresh for writing (see above); 0 and *out, or -errno. */
 int ui_file_create(const char *path, FILE **out) {
   int fd = -1, rc;
@@ -71,7 +95,7 @@ int ui_file_create(const char *path, FILE **out) {
         (int)sizeof tmp)
       return -ENAMETOOLONG;
     if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
-      return -errno;
+      return errno == EACCES || errno == EPERM || errno == EROFS ? ui_reuse_own(path, out) : -errno;
     mode_t mask = umask(0);
     umask(mask);
     if (fchmod(fd, 0644 & ~mask) < 0 || rename(tmp, path) < 0) {
