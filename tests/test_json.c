@@ -332,7 +332,20 @@ static void test_exact_text(void **state) {
   encode(&e, &b);
   assert_string_equal(b.data,
                       "{\"t\":0.0,\"ev\":\"output\",\"pid\":42,\"ppid\":7,\"stream\":\"stdout\","
-                      "\"line\":\"\\u001B[31mred\\u001B[0m\\t\\\"q\\\\\x7f/\"}\n");
+                      "\"line\":\"\\u001B[31mred\\u001B[0m\\t\\\"q\\\\\\u007F/\"}\n");
+  /* C1 and a bidi override: escaped as jansson escapes C0 */
+  e.u.output.line = "\xc2\x9b"
+                    "1m\xe2\x80\xae!";
+  e.u.output.len = strlen(e.u.output.line);
+  encode(&e, &b);
+  assert_string_equal(b.data,
+                      "{\"t\":0.0,\"ev\":\"output\",\"pid\":42,\"ppid\":7,\"stream\":\"stdout\","
+                      "\"line\":\"\\u009B1m\\u202E!\"}\n");
+  /* a string by the same rules, for lines written outside the encoder */
+  ft_buf_reset(&b);
+  assert_int_equal(ft_json_append_string(&b, "w\x1b]0;\xc2\x9d\xff\"", 9), 0);
+  assert_int_equal(b.len, strlen("\"w\\u001B]0;\\u009D\xef\xbf\xbd\\\"\""));
+  assert_memory_equal(b.data, "\"w\\u001B]0;\\u009D\xef\xbf\xbd\\\"\"", b.len);
   e = base(FT_EV_TASK_FAIL);
   e.u.task.task = 7;
   e.u.task.item = 3;
@@ -380,6 +393,24 @@ static void test_exact_text(void **state) {
   ft_buf_free(&b);
 }
 
+/* The encoded line holds nothing raw that would drive a terminal: no C0
+ * control but its final newline, no DEL, no C1 (U+0080-U+009F), no bidi
+ * control or separator: each is a \uXXXX escape. */
+static void assert_terminal_safe(const ft_buf *b) {
+  const unsigned char *p = (const unsigned char *)b->data;
+  assert_true(b->len > 0 && p[b->len - 1] == '\n');
+  for (size_t i = 0; i + 1 < b->len; i++) {
+    assert_true(p[i] >= 0x20 && p[i] != 0x7f);
+    if (p[i] == 0xc2)
+      assert_false(p[i + 1] >= 0x80 && p[i + 1] < 0xa0); /* C1 */
+    if (p[i] == 0xe2 && i + 2 < b->len) {
+      unsigned cp = 0x2000u | ((p[i + 1] & 0x3fu) << 6) | (p[i + 2] & 0x3fu);
+      assert_false((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+                   cp == 0x2028 || cp == 0x2029 || cp == 0x200e || cp == 0x200f);
+    }
+  }
+}
+
 /* Decode a hostile line: valid JSON, and the text given back is want. */
 static void hostile(const char *s, size_t n, const char *want, size_t want_len) {
   ft_event e = base(FT_EV_OUTPUT), back;
@@ -394,6 +425,7 @@ static void hostile(const char *s, size_t n, const char *want, size_t want_len) 
   assert_memory_equal(json_string_value(line), want, want_len);
   json_decref(o);
   assert_null(memchr(b.data, 0x1b, b.len)); /* escaped, never raw */
+  assert_terminal_safe(&b);
   assert_int_equal(ft_event_from_json(b.data, b.len, &back, &strings), 0);
   assert_int_equal(back.u.output.len, want_len);
   assert_memory_equal(back.u.output.line, want, want_len);
@@ -421,6 +453,18 @@ static void test_hostile_output(void **state) {
   HOSTILE("\x80x\xbf", FFFD "x" FFFD);
   HOSTILE("ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbd",
           "ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbd");
+  /* C1 controls as UTF-8 (CSI, OSC, ST), bidi overrides and isolates,
+   * separators: valid text, kept, but escaped in the stream */
+  HOSTILE("c1 \xc2\x9b"
+          "31m \xc2\x9d"
+          "0;x\xc2\x9c \xc2\x80\xc2\x9f",
+          "c1 \xc2\x9b"
+          "31m \xc2\x9d"
+          "0;x\xc2\x9c \xc2\x80\xc2\x9f");
+  HOSTILE("bidi \xe2\x80\xae"
+          "cod.exe \xe2\x81\xa6 \xe2\x80\xa8 \xe2\x80\xa9 \xe2\x80\x8f",
+          "bidi \xe2\x80\xae"
+          "cod.exe \xe2\x81\xa6 \xe2\x80\xa8 \xe2\x80\xa9 \xe2\x80\x8f");
 
   /* every byte value */
   char all[256], want_all[128 + 128 * 3];

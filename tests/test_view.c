@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ft_model.h"
+#include "ui_safe.h"
 #include "ui_view.h"
 
 #define S 1000000000ull
@@ -358,6 +359,49 @@ static void test_hostile_output(void **state) {
   assert_grid_inert(&f->g);
   assert_true(find_line(f, "x\\x1b]0;pwned\\x07") > 0);
   fx_free(f);
+}
+
+/* One set of rules: the plain-text sanitizer (the headless printer, list,
+ * replay, the summaries) and the cells give the same verdict on every
+ * character; only the tab is laid out differently (kept / spaces). */
+static void test_one_rule_for_text_and_cells(void **state) {
+  (void)state;
+  static const char evil[] = "A\x1b[2J\x1b]52;c;SGVsbG8=\x07"
+                             "B\r\b\x9b"
+                             "31m\xc2\x9b"
+                             "C\xe2\x80\xae"
+                             "D\xff\xfe\x00"
+                             "E\x7f\xc2\x85\xe2\x81\xa6\xe2\x80\xa8\xef\xbb\xbf\xc0\xaf"
+                             "\tF\xe4\xb8\xad\xc3\xa9!";
+  static const char want[] = "A\\x1b[2J\\x1b]52;c;SGVsbG8=\\x07B\\x0d\\x08\\x9b31m\\u{9b}C"
+                             "\\u{202e}D\\xff\\xfe\\x00E\\x7f\\u{85}\\u{2066}\\u{2028}"
+                             "\\u{feff}\\xc0\\xaf\tF\xe4\xb8\xad\xc3\xa9!";
+  ft_buf text = {0};
+  assert_int_equal(ui_safe_append(&text, evil, sizeof evil - 1, true), 0);
+  assert_int_equal(text.len, strlen(want));
+  assert_memory_equal(text.data, want, text.len);
+  /* the cells: the same text, the tab as spaces to the next stop */
+  ui_grid g = {0};
+  assert_int_equal(ui_grid_resize(&g, 300, 1), 0);
+  ui_put_text(&g, 0, 0, 300, UI_S_NORMAL, evil, sizeof evil - 1, true);
+  char line[1024], expect[1024];
+  size_t tab = (size_t)(strchr(want, '\t') - want), k = tab;
+  memcpy(expect, want, tab);
+  do
+    expect[k++] = ' ';
+  while (k % 8);
+  snprintf(expect + k, sizeof expect - k, "%s", want + tab + 1);
+  assert_string_equal(ui_grid_line(&g, 0, line, sizeof line), expect);
+  /* without UTF-8 every byte >= 0x80 is escaped, in both */
+  ft_buf_reset(&text);
+  assert_int_equal(ui_safe_append(&text, "\xc3\xa9\t.", 4, false), 0);
+  assert_int_equal(text.len, strlen("\\xc3\\xa9\t."));
+  assert_memory_equal(text.data, "\\xc3\\xa9\t.", text.len);
+  ui_grid_resize(&g, 300, 1);
+  ui_put_text(&g, 0, 0, 300, UI_S_NORMAL, "\xc3\xa9\t.", 4, false);
+  assert_string_equal(ui_grid_line(&g, 0, line, sizeof line), "\\xc3\\xa9        .");
+  ui_grid_free(&g);
+  ft_buf_free(&text);
 }
 
 /* Every size from 1x1 up renders without overrunning the grid; below
@@ -748,6 +792,7 @@ int main(void) {
       FT_TEST(test_filtering),     FT_TEST(test_exit_rows),        FT_TEST(test_hostile_output),
       FT_TEST(test_narrow_widths), FT_TEST(test_pools_and_queues), FT_TEST(test_keys),
       FT_TEST(test_paused_copy),   FT_TEST(test_many_processes),   FT_TEST(test_pipes_panel),
+      FT_TEST(test_one_rule_for_text_and_cells),
   };
   return FT_TEST_RUN(tests, 120);
 }

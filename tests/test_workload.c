@@ -157,7 +157,10 @@ static void test_malformed_files(void **state) {
       {"[pool p]\ntasks = 0\ntask = sleep 1s\nitems = a\n", "t.ini:4: items and tasks both given: keep one"},
       {"[pool p]\ntasks = 2000000\ntask = sleep 1s\n", "t.ini:2: tasks: 2000000 is out of range (0 to 1000000)"},
       {"[pool p]\nitems = a,,b\ntask = sleep 1s\n", "t.ini:2: items: empty item in \"a,,b\""},
-      {"[pool p]\nitems = @nonexistent-file\ntask = sleep 1s\n", "t.ini:2: items: ./nonexistent-file: No such file or directory"},
+      {"[pool p]\nitems = @nonexistent-file\ntask = sleep 1s\n", "t.ini:2: items file ./nonexistent-file: No such file or directory"},
+      /* an items file is bounded, and one that cannot be read is an error, not 0 tasks */
+      {"[pool p]\nitems = @/dev/zero\ntask = sleep 1s\n", "t.ini:2: items file /dev/zero: more than 67108864 bytes"},
+      {"[pool p]\nitems = @/\ntask = sleep 1s\n", "t.ini:2: items file /: Is a directory"},
       {POOL "chaos = kill-worker=fast\n", "t.ini:4: chaos: expected kill-worker=RATE (kills a second), got \"kill-worker=fast\""},
       {"[workload]\nname = x\n", "t.ini: no [pool NAME] or [process NAME]: nothing to run"},
       {"[pool p q]\n", "t.ini:1: bad name \"p q\": use letters, digits, '_' and '-'"},

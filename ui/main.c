@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define UI_DEFAULT_WORKLOAD "tour"
 
@@ -20,8 +21,9 @@ static void usage(FILE *f) {
           "       forktop check [--grace S] [--kill] [--json] -- CMD [ARGS...]\n"
           "\n"
           "Runs a multi-process workload and shows its processes, tasks, queues and\n"
-          "exit codes as they happen.  WORKLOAD is a path to a workload file or the\n"
-          "name of a shipped one (see `forktop list`); the default is \"" UI_DEFAULT_WORKLOAD "\".\n"
+          "exit codes as they happen.  WORKLOAD is the name of a shipped workload (see\n"
+          "`forktop list`; never a file in the current directory) or a path, which\n"
+          "has a '/' or ends in .ini (./mine, mine.ini); the default is \"" UI_DEFAULT_WORKLOAD "\".\n"
           "\n"
           "options:\n"
           "  --headless          print what happens as readable lines, then a summary\n"
@@ -57,10 +59,32 @@ static void usage(FILE *f) {
 }
 
 static int usage_error(const char *fmt, const char *arg) {
+  ft_buf shown = {0}; /* what was typed, shown inert */
   fprintf(stderr, "forktop: ");
-  fprintf(stderr, fmt, arg);
+  fprintf(stderr, fmt, ui_safe_cstr(&shown, arg));
   fprintf(stderr, "\nTry 'forktop --help'.\n");
+  ft_buf_free(&shown);
   return 2;
+}
+
+/* The workload argument as a file to load, or a usage error (2) said. */
+static int find_workload(const char *arg, char **path) {
+  if (!(*path = ui_find_workload(arg)))
+    return usage_error("no workload named '%s' (see 'forktop list'; a file here is ./NAME)", arg);
+  size_t n = strlen(arg);
+  if (n > 4 && strcmp(arg + n - 4, ".ini") == 0 && !strchr(arg, '/') && access(arg, F_OK) != 0) {
+    /* "queue.ini" is a file here; a shipped workload is named without .ini */
+    char stem[256];
+    snprintf(stem, sizeof stem, "%.*s", (int)(n - 4), arg);
+    char *shipped = ui_find_workload(stem);
+    if (shipped) {
+      free(shipped);
+      free(*path);
+      *path = NULL;
+      return usage_error("no file '%s' here (the shipped workload is named without .ini)", arg);
+    }
+  }
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -270,11 +294,9 @@ int main(int argc, char **argv) {
       status = usage_error("%s", "bench takes exactly one WORKLOAD");
       goto done;
     }
-    char *path = ui_find_workload(argv[optind + 1]);
-    if (!path) {
-      status = usage_error("no workload named '%s' (see 'forktop list')", argv[optind + 1]);
+    char *path;
+    if ((status = find_workload(argv[optind + 1], &path)) != 0)
       goto done;
-    }
     if (!workers_arg) /* 1, 2, 4, ... up to twice the CPUs */
       for (int w = 1; w <= 2 * ft_cpu_count() && bo.nsizes < UI_BENCH_MAX_SIZES; w *= 2)
         bo.sizes[bo.nsizes++] = w;
@@ -287,11 +309,9 @@ int main(int argc, char **argv) {
     goto done;
   }
   const char *name = cmd ? cmd : UI_DEFAULT_WORKLOAD;
-  char *path = ui_find_workload(name);
-  if (!path) {
-    status = usage_error("no workload named '%s' (see 'forktop list')", name);
+  char *path;
+  if ((status = find_workload(name, &path)) != 0)
     goto done;
-  }
   status = ui_run_workload(path, &o);
   free(path);
 done:

@@ -10,21 +10,33 @@
 #define UI_MAX_QUEUES 64
 
 typedef struct ui_qseen {
-  char name[64];
-  uint64_t puts, gets, last_t;
+  char name[256];
+  uint64_t puts, gets, last_t; /* the last sample printed */
   bool closed;
+  ft_queue_stats last; /* the last sample seen */
+  bool have_last;
 } ui_qseen;
 
-/* The headless printer: one line per event. */
+/* The headless printer: one line per event, stamped when it is printed
+ * (replay: with the recording's clock), so the lines go forward in time. */
 typedef struct ui_printer {
   FILE *out;
   uint64_t t0;
+  bool replay;     /* events come from a recording: their own times are the clock */
+  uint64_t last_t; /* the time of the last line */
   ui_qseen q[UI_MAX_QUEUES];
   size_t nq;
 } ui_printer;
 
+/* Print one event (an event hook: ud is the ui_printer). */
 void ui_printer_event(const ft_event *ev, void *ud);
+/* Print what the summary adds: each queue's final counts. */
+void ui_printer_finish(ui_printer *pr);
+/* Untrusted text made safe for a terminal (the one entry point for plain
+ * text; the rules are ui/view/ui_safe.c's), appended to out. */
 void ui_sanitize(const char *s, size_t n, ft_buf *out);
+/* s (NULL: "") sanitized into b as a C string; the caller frees b. */
+const char *ui_safe_cstr(ft_buf *b, const char *s);
 
 /* The JSON stream: events buffered, written once per loop turn. */
 typedef struct ui_json {
@@ -65,5 +77,8 @@ int ui_watch_pid(pid_t pid, const ui_opts *o);
 char *ui_find_workload(const char *arg);
 /* Print the shipped workloads with their descriptions. */
 int ui_list_workloads(FILE *out);
+/* Create path afresh for writing (--record, exports) without writing
+ * through a symlink: a new file renamed over it; 0 or -errno. */
+int ui_file_create(const char *path, FILE **out);
 
 #endif

@@ -146,7 +146,10 @@ static int ui_bench_once(const char *path, const ui_opts *uo, int workers, ui_be
   ui_probe probe = {0};
   int rc = ft_plan_load(path, sets, uo->nsets + 1, &plan, &err);
   if (rc < 0) {
-    fprintf(errf, "forktop: %.*s\n", (int)err.len, err.data);
+    ft_buf shown = {0};
+    ui_sanitize(err.data, err.len, &shown);
+    fprintf(errf, "forktop: %.*s\n", (int)shown.len, shown.data);
+    ft_buf_free(&shown);
     goto done;
   }
   if ((rc = ft_loop_new(&loop)) < 0 || (rc = ft_runner_new(loop, plan, &r)) < 0 ||
@@ -287,9 +290,14 @@ static int ui_bench_export(const char *path, int (*fn)(const ui_bench_result *, 
                            const ui_bench_result *res) {
   if (!path)
     return 0;
-  FILE *f = fopen(path, "we");
-  if (!f || fn(res, f) < 0 || fclose(f) != 0) {
-    fprintf(stderr, "forktop: %s: %s\n", path, strerror(errno));
+  FILE *f = NULL;
+  int rc = ui_file_create(path, &f); /* never through a symlink (ui_file.c) */
+  if (rc == 0 && fn(res, f) < 0)
+    rc = -EIO;
+  if (f && fclose(f) != 0 && rc == 0)
+    rc = -errno;
+  if (rc < 0) {
+    fprintf(stderr, "forktop: %s: %s\n", path, strerror(-rc));
     return -1;
   }
   return 0;
@@ -360,7 +368,10 @@ int ui_bench(const char *path, const ui_opts *uo, const ui_bench_opts *bo) {
   ft_plan *plan;
   ft_buf err = {0};
   if (ft_plan_load(path, uo->sets, uo->nsets, &plan, &err) < 0) {
-    fprintf(stderr, "forktop: %.*s\n", (int)err.len, err.data);
+    ft_buf shown = {0};
+    ui_sanitize(err.data, err.len, &shown);
+    fprintf(stderr, "forktop: %.*s\n", (int)shown.len, shown.data);
+    ft_buf_free(&shown);
     ft_buf_free(&err);
     return 2;
   }
@@ -380,7 +391,9 @@ int ui_bench(const char *path, const ui_opts *uo, const ui_bench_opts *bo) {
   ui_bench_live *live = ui_bench_live_start(uo, bo, plan->name, &res, &o);
   int status = 0, stop = 0; /* stop: the exit status the live view asked for */
   size_t finished = 0;      /* sizes summarised */
-  fprintf(o.out, "forktop bench: %s, pool sizes", plan->name);
+  ft_buf shown = {0};       /* the name comes from the file */
+  fprintf(o.out, "forktop bench: %s, pool sizes", ui_safe_cstr(&shown, plan->name));
+  ft_buf_free(&shown);
   for (size_t i = 0; i < bo->nsizes; i++)
     fprintf(o.out, " %d", bo->sizes[i]);
   fprintf(o.out, ", %d run(s) each after %d warm-up run(s)\n", bo->runs, bo->warmup);

@@ -1,16 +1,56 @@
 /* ui_bench_export.c - a sweep's results as JSON, CSV, Markdown and an SVG
  * chart of speedup against workers (measured, ideal, Amdahl's fit). */
+#include "ui.h"
 #include "ui_bench.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <string.h>
+
+/* A string from a file or the command line for a JSON export: as it is
+ * when it is valid UTF-8 (the dump escapes every non-ASCII character, so
+ * nothing in the file can drive a terminal that shows it), else as the
+ * terminal would show it. */
+static json_t *ui_export_jstr(const char *s) {
+  json_t *v = json_string(s ? s : "");
+  if (v)
+    return v;
+  ft_buf b = {0};
+  v = json_string(ui_safe_cstr(&b, s));
+  ft_buf_free(&b);
+  return v;
+}
+
+/* s for an SVG text node: made safe for a terminal, then XML-escaped. */
+static void ui_svg_text(FILE *f, const char *s) {
+  ft_buf b = {0};
+  for (const char *p = ui_safe_cstr(&b, s); *p; p++) {
+    switch (*p) {
+    case '&':
+      fputs("&amp;", f);
+      break;
+    case '<':
+      fputs("&lt;", f);
+      break;
+    case '>':
+      fputs("&gt;", f);
+      break;
+    case '"':
+      fputs("&quot;", f);
+      break;
+    default:
+      fputc(*p, f);
+    }
+  }
+  ft_buf_free(&b);
+}
 
 /* JSON: every run, the statistics, the fit, the machine (see docs/bench.md). */
 int ui_bench_export_json(const ui_bench_result *r, FILE *f) {
   json_t *o = json_object(), *sizes = json_array(), *m = json_object();
-  json_object_set_new(o, "workload", json_string(r->workload));
-  json_object_set_new(o, "path", json_string(r->path));
+  json_object_set_new(o, "workload", ui_export_jstr(r->workload));
+  json_object_set_new(o, "path", ui_export_jstr(r->path));
   json_object_set_new(o, "runs", json_integer(r->runs));
   json_object_set_new(o, "warmup", json_integer(r->warmup));
   json_object_set_new(m, "cpus", json_integer(r->cpus));
@@ -52,7 +92,8 @@ int ui_bench_export_json(const ui_bench_result *r, FILE *f) {
   else
     json_object_set_new(o, "amdahl", json_null());
   json_object_set_new(o, "recommended_workers", json_integer(r->recommended));
-  int rc = json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+  int rc = json_dumpf(
+      o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10) | JSON_ENSURE_ASCII);
   json_decref(o);
   fputc('\n', f);
   return rc < 0 ? -EIO : 0;
@@ -74,7 +115,9 @@ int ui_bench_export_csv(const ui_bench_result *r, FILE *f) {
 
 /* Markdown: the table, the fit, the recommendation, the machine. */
 int ui_bench_export_markdown(const ui_bench_result *r, FILE *f) {
-  fprintf(f, "# forktop bench: %s\n\n", r->workload);
+  ft_buf name = {0}; /* from the file: shown as a terminal would show it */
+  fprintf(f, "# forktop bench: %s\n\n", ui_safe_cstr(&name, r->workload));
+  ft_buf_free(&name);
   fprintf(f, "| workers | mean ± sd (s) | median (s) | min (s) | max (s) | tasks/s | speedup | "
              "efficiency | CPU | peak RSS | start-up | failed tasks |\n");
   fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -111,8 +154,9 @@ int ui_bench_export_svg(const ui_bench_result *r, FILE *f) {
              "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
           W, H, W, H);
   fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-  fprintf(f, "<text x=\"%.0f\" y=\"24\" font-size=\"15\">forktop bench: %s — speedup against workers</text>\n", L,
-          r->workload);
+  fprintf(f, "<text x=\"%.0f\" y=\"24\" font-size=\"15\">forktop bench: ", L);
+  ui_svg_text(f, r->workload);
+  fprintf(f, " — speedup against workers</text>\n");
   fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", L, H - B, W - R, H - B);
   fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", L, T, L, H - B);
   for (size_t i = 0; i < r->nsizes; i++)

@@ -20,39 +20,27 @@ void ui_json_flush(ui_json *j) {
   ft_buf_reset(&j->buf);
 }
 
-/* The last line: the counts and the exit status. */
+/* The last line: the counts and the exit status.  The workload's name and
+ * the error (which names parts of the file) are strings from a file:
+ * written by the stream's own string rules (ft_json_append_string). */
 void ui_json_summary(ui_json *j, const char *workload, const ft_run_summary *s, int status,
                      uint64_t now) {
-  ft_buf name = {0};
-  /* the workload name comes from a file: escape it the simple way */
-  for (const char *p = workload; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      ft_buf_append(&name, "\\", 1);
-    if ((unsigned char)*p >= 0x20)
-      ft_buf_append(&name, p, 1);
-  }
-  ft_buf_append(&name, "", 1);
-  ft_buf_printf(
-      &j->buf,
-      "{\"t\":%.6f,\"ev\":\"summary\",\"workload\":\"%s\",\"processes\":%u,\"exited\":%u,"
-      "\"failed\":%u,\"orphans\":%u,\"not_started\":%u,\"tasks\":%llu,\"tasks_done\":%llu,"
-      "\"tasks_failed\":%llu,\"tasks_not_run\":%llu,\"interrupted\":%s,",
-      now > j->t0 ? (double)(now - j->t0) / 1e9 : 0.0, name.data, s->processes, s->exited,
-      s->failed, s->orphans, s->not_started, (unsigned long long)s->tasks,
-      (unsigned long long)s->tasks_done, (unsigned long long)s->tasks_failed,
-      (unsigned long long)s->tasks_not_run, s->interrupted ? "true" : "false");
-  if (s->error[0]) {
-    /* why the work did not run as asked: names from the file, errno text */
-    ft_buf_append(&j->buf, "\"error\":\"", 9);
-    for (const char *p = s->error; *p; p++) {
-      if (*p == '"' || *p == '\\')
-        ft_buf_append(&j->buf, "\\", 1);
-      if ((unsigned char)*p >= 0x20)
-        ft_buf_append(&j->buf, p, 1);
-    }
-    ft_buf_append(&j->buf, "\",", 2);
+  ft_buf_printf(&j->buf, "{\"t\":%.6f,\"ev\":\"summary\",\"workload\":",
+                now > j->t0 ? (double)(now - j->t0) / 1e9 : 0.0);
+  ft_json_append_string(&j->buf, workload, strlen(workload));
+  ft_buf_printf(&j->buf,
+                ",\"processes\":%u,\"exited\":%u,\"failed\":%u,\"orphans\":%u,\"not_started\":%u,"
+                "\"tasks\":%llu,\"tasks_done\":%llu,\"tasks_failed\":%llu,\"tasks_not_run\":%llu,"
+                "\"interrupted\":%s,",
+                s->processes, s->exited, s->failed, s->orphans, s->not_started,
+                (unsigned long long)s->tasks, (unsigned long long)s->tasks_done,
+                (unsigned long long)s->tasks_failed, (unsigned long long)s->tasks_not_run,
+                s->interrupted ? "true" : "false");
+  if (s->error[0]) { /* why the work did not run as asked */
+    ft_buf_append(&j->buf, "\"error\":", 8);
+    ft_json_append_string(&j->buf, s->error, strlen(s->error));
+    ft_buf_append(&j->buf, ",", 1);
   }
   ft_buf_printf(&j->buf, "\"exit_status\":%d}\n", status);
-  ft_buf_free(&name);
   ui_json_flush(j);
 }

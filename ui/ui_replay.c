@@ -13,6 +13,9 @@
 #include "ui_dash.h"
 
 #define UI_REPLAY_BATCH 4096 /* events fed to the dashboard per loop turn, at most */
+/* Longest line of a recording: an event's output line is at most 8 KiB,
+ * which JSON escapes can make six times longer; this is ample. */
+#define UI_REPLAY_LINE_MAX 1048576
 
 /* A recording being read, one event at a time. */
 typedef struct ui_reader {
@@ -37,11 +40,50 @@ static bool ui_is_foreign_event(const char *line, size_t len) {
   return ok;
 }
 
+/* Read one line into r->line (newline kept, NUL-terminated): its length,
+ * 0 at the end, -1 for a read error or a line longer than
+ * UI_REPLAY_LINE_MAX (r->err says which).  The bound keeps memory bounded
+ * whatever the file is: `forktop replay /dev/zero` once grew by a
+ * gigabyte a second looking for the end of its first line. */
+static ssize_t ui_reader_line(ui_reader *r) {
+  size_t n = 0;
+  int c;
+  while ((c = getc_unlocked(r->f)) != EOF) {
+    if (n + 2 > r->cap) {
+      if (r->cap >= UI_REPLAY_LINE_MAX + 2) {
+        snprintf(r->err, sizeof r->err,
+                 "%s:%zu: a line longer than %d bytes: not a forktop recording", r->path,
+                 r->lineno + 1, UI_REPLAY_LINE_MAX);
+        return -1;
+      }
+      size_t ncap = r->cap ? 2 * r->cap : 4096;
+      ncap = ncap > UI_REPLAY_LINE_MAX + 2 ? UI_REPLAY_LINE_MAX + 2 : ncap;
+      char *nl = realloc(r->line, ncap);
+      if (!nl) {
+        snprintf(r->err, sizeof r->err, "%s:%zu: out of memory", r->path, r->lineno + 1);
+        return -1;
+      }
+      r->line = nl;
+      r->cap = ncap;
+    }
+    r->line[n++] = (char)c;
+    if (c == '\n')
+      break;
+  }
+  if (ferror(r->f)) {
+    snprintf(r->err, sizeof r->err, "%s: %s", r->path, strerror(errno));
+    return -1;
+  }
+  if (r->line)
+    r->line[n] = '\0';
+  return (ssize_t)n;
+}
+
 /* The next event: 1, 0 at the end, -1 for a malformed or unreadable file
  * (r->err says which line and why). */
 static int ui_reader_next(ui_reader *r, ft_event *ev) {
   ssize_t n;
-  while ((n = getline(&r->line, &r->cap, r->f)) > 0) {
+  while ((n = ui_reader_line(r)) > 0) {
     r->lineno++;
     while (n > 0 && (r->line[n - 1] == '\n' || r->line[n - 1] == '\r'))
       n--;
@@ -62,11 +104,7 @@ static int ui_reader_next(ui_reader *r, ft_event *ev) {
     r->tfail += ev->kind == FT_EV_TASK_FAIL;
     return 1;
   }
-  if (ferror(r->f)) {
-    snprintf(r->err, sizeof r->err, "%s: %s", r->path, strerror(errno));
-    return -1;
-  }
-  return 0;
+  return n < 0 ? -1 : 0;
 }
 
 static void ui_sleep_until(uint64_t when) {
@@ -159,7 +197,7 @@ int ui_replay(const char *path, const ui_opts *o) {
     fprintf(stderr, "forktop: %s: %s\n", path, strerror(errno));
     return 2;
   }
-  ui_printer pr = {.out = stdout, .t0 = 0};
+  ui_printer pr = {.out = stdout, .t0 = 0, .replay = true};
   ui_json json = {.out = stdout, .t0 = 0};
   int status = 0;
   bool shown = false;
@@ -188,6 +226,8 @@ int ui_replay(const char *path, const ui_opts *o) {
     fprintf(stderr, "forktop: %s\n", r.err);
     status = 2;
   }
+  if (o->mode != UI_JSON && !shown)
+    ui_printer_finish(&pr); /* each queue's final counts */
   if (o->mode != UI_JSON && status == 0)
     printf("summary (replayed): %u processes (%u exited, %u failed), %llu tasks done, %llu failed, "
            "%.2f s recorded\n",

@@ -3,7 +3,6 @@
  * SIGINT / SIGTERM / SIGHUP (or q in the dashboard), report. */
 #include "ui.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -71,6 +70,8 @@ static void ui_flush_streams(ft_loop *loop, void *ud) {
 
 static void ui_print_summary(FILE *f, const char *name, const ft_run_summary *sum, double secs,
                              int status) {
+  ft_buf safe = {0}; /* the name comes from the file, the error names its parts */
+  name = ui_safe_cstr(&safe, name);
   fprintf(f, "summary: %s: %u processes (%u exited, %u failed", name, sum->processes, sum->exited,
           sum->failed);
   if (sum->orphans)
@@ -83,8 +84,11 @@ static void ui_print_summary(FILE *f, const char *name, const ft_run_summary *su
     fprintf(f, ", %llu not run", (unsigned long long)sum->tasks_not_run);
   fprintf(f, "), %.2f s%s, exit status %d\n", secs, sum->interrupted ? ", interrupted" : "",
           status);
-  if (sum->error[0])
-    fprintf(f, "forktop: %s: did not run as asked: %s\n", name, sum->error);
+  if (sum->error[0]) {
+    fprintf(f, "forktop: %s: did not run as asked: ", name);
+    fprintf(f, "%s\n", ui_safe_cstr(&safe, sum->error));
+  }
+  ft_buf_free(&safe);
 }
 
 /* While the dashboard owns the terminal, a message printed to stderr would
@@ -133,7 +137,7 @@ static void ui_note_problem(ui_session *s) {
 
 /* Run a workload in the dashboard, headless or as JSON; returns the exit status. */
 int ui_run_workload(const char *path, const ui_opts *o) {
-  ft_buf err = {0};
+  ft_buf err = {0}, shown = {0};
   ft_plan *plan = NULL;
   ft_loop *loop = NULL;
   ui_session s = {0};
@@ -143,13 +147,17 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   int status = 2, rc;
 
   if ((rc = ft_plan_load(path, o->sets, o->nsets, &plan, &err)) < 0) {
-    fprintf(stderr, "forktop: %.*s\n", (int)err.len, err.data ? err.data : ft_strerror(rc));
+    if (!err.len) /* err is an ft_buf: not NUL-terminated */
+      ft_buf_printf(&err, "%s", ft_strerror(rc));
+    ui_sanitize(err.data, err.len, &shown);
+    fprintf(stderr, "forktop: %.*s\n", (int)shown.len, shown.data ? shown.data : "");
     goto done;
   }
-  if (o->record && !(rec.out = fopen(o->record, "we"))) {
-    fprintf(stderr, "forktop: --record %s: %s\n", o->record, strerror(errno));
+  if (o->record && (rc = ui_file_create(o->record, &rec.out)) < 0) {
+    fprintf(stderr, "forktop: --record %s: %s\n", o->record, strerror(-rc));
     goto done;
   }
+  const char *name = ui_safe_cstr(&shown, plan->name); /* for the terminal */
   status = 1;
   if ((rc = ft_loop_new(&loop)) < 0 || (rc = ft_runner_new(loop, plan, &s.runner)) < 0) {
     fprintf(stderr, "forktop: cannot start: %s\n", ft_strerror(rc));
@@ -172,8 +180,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
     ft_loop_add_hook(loop, ui_json_event, &json);
   } else if (!s.dash) {
     ft_loop_add_hook(loop, ui_printer_event, &pr);
-    printf("forktop %s: running %s (%s) under pid %d\n", FT_VERSION, plan->name, path,
-           (int)getpid());
+    printf("forktop %s: running %s (%s) under pid %d\n", FT_VERSION, name, path, (int)getpid());
   }
   if (rec.out) {
     s.record = &rec;
@@ -188,7 +195,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
 
   bool quit = false;
   if ((rc = ft_runner_start(s.runner)) < 0)
-    ui_complain(&s, "forktop: %s: %s\n", plan->name, ft_strerror(rc));
+    ui_complain(&s, "forktop: %s: %s\n", name, ft_strerror(rc));
   while (rc >= 0 && !ft_runner_done(s.runner)) {
     if ((rc = ft_loop_run(loop, FT_RUN_ONCE)) < 0)
       ui_complain(&s, "forktop: loop: %s\n", ft_strerror(rc));
@@ -207,7 +214,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
       s.dash = NULL;
       ft_loop_add_hook(loop, ui_printer_event, &pr);
       printf("forktop: the dashboard closed; %s goes on headless under pid %d (Ctrl-C stops it)\n",
-             plan->name, (int)getpid());
+             name, (int)getpid());
       fflush(stdout);
     }
   }
@@ -260,10 +267,12 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   ft_loop_free(loop);
   loop = NULL;
   uint64_t now = ft_now_ns();
-  if (o->mode == UI_JSON)
+  if (o->mode == UI_JSON) {
     ui_json_summary(&json, plan->name, &sum, status, now);
-  else
+  } else {
+    ui_printer_finish(&pr); /* each queue's final counts */
     ui_print_summary(stdout, plan->name, &sum, (double)(t_end - t0) / 1e9, status);
+  }
   if (rec.out)
     ui_json_summary(&rec, plan->name, &sum, status, now);
   if (json.failed || rec.failed) {
@@ -281,78 +290,8 @@ done:
   ft_buf_free(&json.buf);
   ft_buf_free(&rec.buf);
   ft_buf_free(&err);
+  ft_buf_free(&shown);
   ft_plan_free(plan);
   fflush(stdout);
   return status;
-}
-
-/* --------------------------------------------------------------- finding */
-
-static const char *ui_workload_dirs[4];
-
-static void ui_dirs_init(void) {
-  size_t n = 0;
-  const char *env = getenv("FORKTOP_WORKLOADS");
-  if (env && *env)
-    ui_workload_dirs[n++] = env;
-  ui_workload_dirs[n++] = FT_SOURCE_WORKLOAD_DIR;
-  ui_workload_dirs[n++] = FT_WORKLOAD_DIR;
-  ui_workload_dirs[n] = NULL;
-}
-
-/* A path that exists, or the name of a shipped workload ("queue" or "queue.ini"). */
-char *ui_find_workload(const char *arg) {
-  if (strchr(arg, '/') || access(arg, R_OK) == 0)
-    return strdup(arg);
-  ui_dirs_init();
-  for (size_t i = 0; ui_workload_dirs[i]; i++) {
-    char path[PATH_MAX];
-    size_t l = strlen(arg);
-    snprintf(path, sizeof path, "%s/%s%s", ui_workload_dirs[i], arg,
-             l > 4 && strcmp(arg + l - 4, ".ini") == 0 ? "" : ".ini");
-    if (access(path, R_OK) == 0)
-      return strdup(path);
-  }
-  return NULL;
-}
-
-static int ui_cmp(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Print "name  description" for every shipped workload. */
-int ui_list_workloads(FILE *out) {
-  ui_dirs_init();
-  for (size_t i = 0; ui_workload_dirs[i]; i++) {
-    DIR *d = opendir(ui_workload_dirs[i]);
-    if (!d)
-      continue;
-    char *names[256];
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < 256) {
-      size_t l = strlen(e->d_name);
-      if (l > 4 && strcmp(e->d_name + l - 4, ".ini") == 0)
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, ui_cmp);
-    for (size_t k = 0; k < n; k++) {
-      char path[PATH_MAX];
-      snprintf(path, sizeof path, "%s/%s", ui_workload_dirs[i], names[k]);
-      ft_plan *plan;
-      ft_buf err = {0};
-      if (ft_plan_load(path, NULL, 0, &plan, &err) == 0) {
-        fprintf(out, "%-14s %s\n", plan->name, plan->description ? plan->description : "");
-        ft_plan_free(plan);
-      } else {
-        fprintf(out, "%-14s (does not parse: %.*s)\n", names[k], (int)err.len, err.data);
-      }
-      ft_buf_free(&err);
-      free(names[k]);
-    }
-    return 0; /* the first directory that exists is the one */
-  }
-  fprintf(stderr, "forktop: no workload directory found (set FORKTOP_WORKLOADS)\n");
-  return 1;
 }

@@ -1,48 +1,41 @@
 /* ui_text.c - text made safe for a terminal, and the headless printer:
  * one readable line per event, in the spirit of the seed's own output. */
 #include "ui.h"
+#include "ui_safe.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* Copy n bytes of child output into out as text that cannot drive a
- * terminal: control characters (ESC, CR, BEL, ...) and bytes that are not
- * valid UTF-8 become visible \xNN escapes; valid UTF-8 passes through. */
-void ui_sanitize(const char *s, size_t n, ft_buf *out) {
-  const unsigned char *p = (const unsigned char *)s;
-  for (size_t i = 0; i < n;) {
-    unsigned char c = p[i];
-    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    bool ok = len > 0 && i + len <= n;
-    for (size_t k = 1; ok && k < len; k++)
-      ok = (p[i + k] & 0xC0) == 0x80;
-    if (ok && len == 2 && c < 0xC2)
-      ok = false; /* overlong */
-    if (ok && len == 3) {
-      unsigned cp = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
-      ok = cp >= 0x800 && !(cp >= 0xD800 && cp <= 0xDFFF);
-      /* C1 controls are not an issue here: they are two-byte sequences */
-    }
-    if (ok && len == 4) {
-      unsigned cp = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3Fu) << 12) | ((p[i + 2] & 0x3Fu) << 6) |
-                    (p[i + 3] & 0x3Fu);
-      ok = cp >= 0x10000 && cp <= 0x10FFFF;
-    }
-    if (ok && len == 2) {
-      unsigned cp = ((c & 0x1Fu) << 6) | (p[i + 1] & 0x3Fu);
-      ok = cp >= 0xA0; /* U+0080..U+009F are C1 control characters */
-    }
-    if (!ok || (len == 1 && (c < 0x20 || c == 0x7F) && c != '\t')) {
-      ft_buf_printf(out, "\\x%02x", c);
-      i++;
-      continue;
-    }
-    ft_buf_append(out, p + i, len);
-    i += len;
-  }
+/* Copy n bytes of untrusted text (child output, a name, a command line)
+ * into out as text that cannot drive a terminal, by the one set of rules
+ * in ui/view/ui_safe.c (the dashboard's cells follow the same): controls,
+ * C1, bidi overrides and invalid UTF-8 become visible \xNN / \u{X} escapes;
+ * tabs and other valid UTF-8 pass through. */
+void ui_sanitize(const char *s, size_t n, ft_buf *out) { ui_safe_append(out, s, n, true); }
+
+/* s (NULL: "") made safe for a terminal, NUL-terminated in b (reset
+ * first); the caller frees b. */
+const char *ui_safe_cstr(ft_buf *b, const char *s) {
+  ft_buf_reset(b);
+  if (s)
+    ui_sanitize(s, strlen(s), b);
+  if (ft_buf_append(b, "", 1) < 0)
+    return "";
+  return b->data;
 }
 
-static double ui_secs(const ui_printer *pr, uint64_t t) {
+/* The time a line shows, in seconds since the start.  Events reach the
+ * printer in the order forktop learns of them, but not all are stamped
+ * then: a worker stamps its task records itself, and they arrive after
+ * events the loop stamped later (a spawn, some output), so printing the
+ * events' own stamps made the lines go back in time.  A line therefore
+ * shows when it is printed: live, the clock now; in a replay, the
+ * recording's clock (the latest time it has reached). */
+static double ui_line_secs(ui_printer *pr, const ft_event *ev) {
+  uint64_t t = pr->replay ? ev->t_ns : ft_now_ns();
+  if (t < pr->last_t)
+    t = pr->last_t;
+  pr->last_t = t;
   return t > pr->t0 ? (double)(t - pr->t0) / 1e9 : 0.0;
 }
 
@@ -54,57 +47,98 @@ static void ui_exit_text(const ft_event *ev, char *buf, size_t cap) {
     snprintf(buf, cap, "code %d", ev->u.exit.code);
 }
 
+/* The queue's entry (made on first sight), or NULL when the table is full. */
+static ui_qseen *ui_queue_seen(ui_printer *pr, const char *name) {
+  for (size_t i = 0; i < pr->nq; i++)
+    if (strncmp(pr->q[i].name, name, sizeof pr->q[i].name - 1) == 0)
+      return &pr->q[i];
+  if (pr->nq >= UI_MAX_QUEUES)
+    return NULL;
+  ui_qseen *q = &pr->q[pr->nq++];
+  *q = (ui_qseen){.puts = UINT64_MAX, .gets = UINT64_MAX};
+  snprintf(q->name, sizeof q->name, "%s", name);
+  return q;
+}
+
+/* A queue sample: always kept (the summary prints the last), printed at
+ * most once a second and only when the counts changed. */
+static void ui_queue_line(ui_printer *pr, const ft_event *ev, const char *name) {
+  const ft_queue_stats *q = &ev->u.queue;
+  ui_qseen *seen = ui_queue_seen(pr, ev->name ? ev->name : "");
+  if (!seen)
+    return;
+  seen->last = *q;
+  seen->have_last = true;
+  if ((seen->puts == q->puts && seen->gets == q->gets && seen->closed == q->closed) ||
+      (seen->last_t && ev->t_ns - seen->last_t < 1000000000ull))
+    return;
+  seen->puts = q->puts;
+  seen->gets = q->gets;
+  seen->closed = q->closed;
+  seen->last_t = ev->t_ns;
+  fprintf(pr->out,
+          "[%8.3f] queue    %-16s depth %llu/%llu, %llu puts, %llu gets, high water %llu%s\n",
+          ui_line_secs(pr, ev), name, (unsigned long long)q->depth, (unsigned long long)q->capacity,
+          (unsigned long long)q->puts, (unsigned long long)q->gets,
+          (unsigned long long)q->high_water, q->closed ? ", closed" : "");
+}
+
 /* Print one event as a line (queue samples at most once a second, and
- * only when they changed). */
+ * only when they changed).  Every name, path and output line goes through
+ * ui_sanitize. */
 void ui_printer_event(const ft_event *ev, void *ud) {
   ui_printer *pr = ud;
   FILE *f = pr->out;
-  double t = ui_secs(pr, ev->t_ns);
   char what[96];
+  ft_buf nb = {0}, xb = {0};
+  const char *name = ui_safe_cstr(&nb, ev->name);
+  if (ev->kind == FT_EV_QUEUE) {
+    ui_queue_line(pr, ev, name);
+    ft_buf_free(&nb);
+    return;
+  }
+  double t = ui_line_secs(pr, ev);
   switch (ev->kind) {
   case FT_EV_SPAWN:
     if (ev->u.spawn.worker >= 0)
-      fprintf(f, "[%8.3f] spawn    %-16s pid %d ppid %d (worker %d)\n", t, ev->name, ev->pid,
-              ev->ppid, ev->u.spawn.worker);
+      fprintf(f, "[%8.3f] spawn    %-16s pid %d ppid %d (worker %d)\n", t, name, ev->pid, ev->ppid,
+              ev->u.spawn.worker);
     else
-      fprintf(f, "[%8.3f] spawn    %-16s pid %d ppid %d\n", t, ev->name, ev->pid, ev->ppid);
+      fprintf(f, "[%8.3f] spawn    %-16s pid %d ppid %d\n", t, name, ev->pid, ev->ppid);
     break;
   case FT_EV_EXEC:
     if (ev->u.exec.err)
-      fprintf(f, "[%8.3f] exec     %-16s pid %d: %s: %s\n", t, ev->name, ev->pid, ev->u.exec.path,
-              ft_strerror(ev->u.exec.err));
+      fprintf(f, "[%8.3f] exec     %-16s pid %d: %s: %s\n", t, name, ev->pid,
+              ui_safe_cstr(&xb, ev->u.exec.path), ft_strerror(ev->u.exec.err));
     break;
   case FT_EV_EXIT:
     if (!ev->u.exit.signal && ev->u.exit.code < 0) {
-      fprintf(f, "[%8.3f] exit     %-16s pid %d (status unknown: seen by scanning)\n", t, ev->name,
+      fprintf(f, "[%8.3f] exit     %-16s pid %d (status unknown: seen by scanning)\n", t, name,
               ev->pid);
       break;
     }
     ui_exit_text(ev, what, sizeof what);
     if (ev->u.exit.orphan)
-      fprintf(f, "[%8.3f] exit     %-16s pid %d %s (orphan, reparented to forktop)\n", t, ev->name,
+      fprintf(f, "[%8.3f] exit     %-16s pid %d %s (orphan, reparented to forktop)\n", t, name,
               ev->pid, what);
     else if (!ev->u.exit.runtime_ns) /* watched, not forked by us: no start time */
-      fprintf(f, "[%8.3f] exit     %-16s pid %d %s\n", t, ev->name, ev->pid, what);
+      fprintf(f, "[%8.3f] exit     %-16s pid %d %s\n", t, name, ev->pid, what);
     else
-      fprintf(f, "[%8.3f] exit     %-16s pid %d %s after %.3f s\n", t, ev->name, ev->pid, what,
+      fprintf(f, "[%8.3f] exit     %-16s pid %d %s after %.3f s\n", t, name, ev->pid, what,
               (double)ev->u.exit.runtime_ns / 1e9);
     break;
-  case FT_EV_OUTPUT: {
-    ft_buf line = {0};
-    ui_sanitize(ev->u.output.line, ev->u.output.len, &line);
-    fprintf(f, "[%8.3f] %-6s   %-16s pid %d | %.*s%s\n", t, ev->u.output.stream == 2 ? "stderr" : "stdout",
-            ev->name, ev->pid, (int)line.len, line.data ? line.data : "",
-            ev->u.output.truncated ? " [truncated]" : "");
-    ft_buf_free(&line);
+  case FT_EV_OUTPUT:
+    ui_sanitize(ev->u.output.line, ev->u.output.len, &xb);
+    fprintf(f, "[%8.3f] %-6s   %-16s pid %d | %.*s%s\n", t,
+            ev->u.output.stream == 2 ? "stderr" : "stdout", name, ev->pid, (int)xb.len,
+            xb.data ? xb.data : "", ev->u.output.truncated ? " [truncated]" : "");
     break;
-  }
   case FT_EV_TASK_START:
-    fprintf(f, "[%8.3f] start    %-16s task %llu on pid %d\n", t, ev->name,
+    fprintf(f, "[%8.3f] start    %-16s task %llu on pid %d\n", t, name,
             (unsigned long long)ev->u.task.task, ev->pid);
     break;
   case FT_EV_TASK_DONE:
-    fprintf(f, "[%8.3f] done     %-16s task %llu on pid %d in %.3f s\n", t, ev->name,
+    fprintf(f, "[%8.3f] done     %-16s task %llu on pid %d in %.3f s\n", t, name,
             (unsigned long long)ev->u.task.task, ev->pid, (double)ev->u.task.dur_ns / 1e9);
     break;
   case FT_EV_TASK_FAIL:
@@ -116,54 +150,49 @@ void ui_printer_event(const ft_event *ev, void *ud) {
       snprintf(what, sizeof what, "task failed with code %d", ev->u.task.code);
     else
       snprintf(what, sizeof what, "%s", ft_strerror(ev->u.task.status));
-    fprintf(f, "[%8.3f] FAILED   %-16s task %llu on pid %d: %s\n", t, ev->name,
+    fprintf(f, "[%8.3f] FAILED   %-16s task %llu on pid %d: %s\n", t, name,
             (unsigned long long)ev->u.task.task, ev->pid, what);
     break;
   case FT_EV_WORKER_REPLACED:
-    fprintf(f, "[%8.3f] replace  %-16s worker %d: pid %d -> %d (%s)\n", t, ev->name,
+    fprintf(f, "[%8.3f] replace  %-16s worker %d: pid %d -> %d (%s)\n", t, name,
             ev->u.replaced.worker, ev->u.replaced.old_pid, ev->u.replaced.new_pid,
             ev->u.replaced.reason == FT_REPLACE_RECYCLED ? "maxtasksperchild" : "died");
     break;
   case FT_EV_POOL_START:
-    fprintf(f, "[%8.3f] pool     %-16s %d workers started\n", t, ev->name, ev->u.pool.workers);
+    fprintf(f, "[%8.3f] pool     %-16s %d workers started\n", t, name, ev->u.pool.workers);
     break;
   case FT_EV_POOL_END:
-    fprintf(f, "[%8.3f] pool     %-16s finished\n", t, ev->name);
+    fprintf(f, "[%8.3f] pool     %-16s finished\n", t, name);
     break;
   case FT_EV_ZOMBIE:
-    fprintf(f, "[%8.3f] ZOMBIE   %-16s pid %d: its parent %d does not reap it\n", t, ev->name, ev->pid,
+    fprintf(f, "[%8.3f] ZOMBIE   %-16s pid %d: its parent %d does not reap it\n", t, name, ev->pid,
             ev->ppid);
     break;
   case FT_EV_ERROR:
-    fprintf(f, "[%8.3f] ERROR    %-16s cannot %s: %s\n", t, ev->name, ev->u.error.what,
-            ft_strerror(ev->u.error.err));
+    fprintf(f, "[%8.3f] ERROR    %-16s cannot %s: %s\n", t, name,
+            ui_safe_cstr(&xb, ev->u.error.what), ft_strerror(ev->u.error.err));
     break;
-  case FT_EV_QUEUE: {
-    const ft_queue_stats *q = &ev->u.queue;
-    ui_qseen *seen = NULL;
-    for (size_t i = 0; i < pr->nq; i++)
-      if (strcmp(pr->q[i].name, ev->name) == 0)
-        seen = &pr->q[i];
-    if (!seen && pr->nq < UI_MAX_QUEUES) {
-      seen = &pr->q[pr->nq++];
-      snprintf(seen->name, sizeof seen->name, "%s", ev->name);
-      seen->last_t = 0;
-      seen->puts = seen->gets = UINT64_MAX;
-    }
-    if (!seen || (seen->puts == q->puts && seen->gets == q->gets && seen->closed == q->closed) ||
-        (seen->last_t && ev->t_ns - seen->last_t < 1000000000ull))
-      break;
-    seen->puts = q->puts;
-    seen->gets = q->gets;
-    seen->closed = q->closed;
-    seen->last_t = ev->t_ns;
-    fprintf(f, "[%8.3f] queue    %-16s depth %llu/%llu, %llu puts, %llu gets, high water %llu%s\n", t,
-            ev->name, (unsigned long long)q->depth, (unsigned long long)q->capacity,
-            (unsigned long long)q->puts, (unsigned long long)q->gets,
-            (unsigned long long)q->high_water, q->closed ? ", closed" : "");
-    break;
-  }
   default:
     break;
   }
+  ft_buf_free(&nb);
+  ft_buf_free(&xb);
+}
+
+/* The summary's part of the printer: each queue's final counts, from the
+ * last sample (the engine samples a queue once more as it frees it). */
+void ui_printer_finish(ui_printer *pr) {
+  ft_buf nb = {0};
+  for (size_t i = 0; i < pr->nq; i++) {
+    const ui_qseen *s = &pr->q[i];
+    if (!s->have_last)
+      continue;
+    fprintf(pr->out,
+            "queue %s: %llu puts, %llu gets, %llu left (capacity %llu, high water %llu)%s\n",
+            ui_safe_cstr(&nb, s->name), (unsigned long long)s->last.puts,
+            (unsigned long long)s->last.gets, (unsigned long long)s->last.depth,
+            (unsigned long long)s->last.capacity, (unsigned long long)s->last.high_water,
+            s->last.closed ? ", closed" : "");
+  }
+  ft_buf_free(&nb);
 }

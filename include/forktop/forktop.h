@@ -237,6 +237,10 @@ int ft_event_to_json(const ft_event *ev, uint64_t t0, ft_buf *out);
  * valid until the next call with the same buffer.  FT_EINVAL for a line that
  * is not an event (the summary line, say), or is malformed. */
 int ft_event_from_json(const char *line, size_t len, ft_event *ev, ft_buf *strings);
+/* Append n bytes of s to out as a JSON string literal (quotes included),
+ * by the event stream's rules: cleaned to valid UTF-8, and every control
+ * (C0, DEL, C1) and bidi control written as \uXXXX.  0 or -ENOMEM. */
+int ft_json_append_string(ft_buf *out, const char *s, size_t n);
 
 /* ------------------------------------------------------------------ loop */
 

@@ -227,20 +227,100 @@ static void ft__put_kind(ft__jw *w, const ft_event *ev) {
   }
 }
 
+/* ------------------------------------------------- terminal-safe output */
+
+/* Characters jansson writes raw (it escapes only C0, '"' and '\\') that
+ * must not be raw in the stream, where `cat run.jsonl` or a log viewer
+ * shows them on a terminal: DEL, the C1 controls U+0080-U+009F (U+009B is
+ * CSI, U+009D OSC), the bidi marks, embeddings, overrides and isolates,
+ * the line and paragraph separators (which also end a line in JavaScript)
+ * and U+FEFF.  They are written as \uXXXX: the JSON value is unchanged. */
+static bool ft__json_escaped_cp(uint32_t cp) {
+  return cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+         cp == 0x2029 || cp == 0xFEFF;
+}
+
+/* The code point of the valid UTF-8 sequence at p of len bytes. */
+static uint32_t ft__utf8_cp(const unsigned char *p, size_t len) {
+  uint32_t cp = len == 1 ? p[0] : len == 2 ? p[0] & 0x1Fu : len == 3 ? p[0] & 0x0Fu : p[0] & 0x07u;
+  for (size_t k = 1; k < len; k++)
+    cp = (cp << 6) | (p[k] & 0x3Fu);
+  return cp;
+}
+
+/* Rewrite out->data[from..] (dumped JSON: valid UTF-8) with the characters
+ * above as \uXXXX; 0 or -ENOMEM (out unchanged then). */
+static int ft__json_escape_tail(ft_buf *out, size_t from) {
+  const unsigned char *p = (const unsigned char *)out->data;
+  size_t extra = 0;
+  for (size_t i = from; i < out->len;) {
+    size_t len = ft__utf8_seq(p + i, out->len - i);
+    len = len ? len : 1;
+    if (ft__json_escaped_cp(ft__utf8_cp(p + i, len)))
+      extra += 6 - len;
+    i += len;
+  }
+  if (!extra)
+    return 0;
+  size_t n = out->len - from;
+  char *copy = malloc(n);
+  if (!copy || ft_buf_reserve(out, extra + 1) < 0) { /* + 1: snprintf's NUL */
+    free(copy);
+    return -ENOMEM;
+  }
+  memcpy(copy, out->data + from, n);
+  out->len = from;
+  for (size_t i = 0; i < n;) {
+    const unsigned char *q = (const unsigned char *)copy + i;
+    size_t len = ft__utf8_seq(q, n - i);
+    len = len ? len : 1;
+    uint32_t cp = ft__utf8_cp(q, len);
+    if (ft__json_escaped_cp(cp)) {
+      out->len += (size_t)snprintf(out->data + out->len, 7, "\\u%04X", (unsigned)cp);
+    } else {
+      memcpy(out->data + out->len, q, len);
+      out->len += len;
+    }
+    i += len;
+  }
+  free(copy);
+  return 0;
+}
+
 static int ft__dump_cb(const char *buf, size_t size, void *data) {
   return ft_buf_append(data, buf, size) < 0 ? -1 : 0;
+}
+
+/* Append s (n bytes, any bytes) to out as a JSON string literal, quotes
+ * included, by the stream's rules: cleaned to valid UTF-8, controls and
+ * the characters above escaped.  0 or -ENOMEM (out unchanged then). */
+int ft_json_append_string(ft_buf *out, const char *s, size_t n) {
+  size_t len0 = out->len;
+  json_t *v = ft__jstr(s, n);
+  int rc = v ? 0 : -ENOMEM;
+  if (rc == 0 && json_dump_callback(v, ft__dump_cb, out, FT_JSON_DUMP_FLAGS | JSON_ENCODE_ANY) < 0)
+    rc = -ENOMEM;
+  if (rc == 0)
+    rc = ft__json_escape_tail(out, len0);
+  json_decref(v);
+  if (rc < 0)
+    out->len = len0;
+  return rc;
 }
 
 /* Dump o compactly onto out: through a stack buffer (one append) when it
  * fits, as most events do, else piece by piece. */
 static int ft__dump(const json_t *o, ft_buf *out) {
   char tmp[1024];
+  size_t len0 = out->len;
   size_t n = json_dumpb(o, tmp, sizeof tmp, FT_JSON_DUMP_FLAGS);
   if (n == 0)
     return -ENOMEM;
-  if (n <= sizeof tmp)
-    return ft_buf_append(out, tmp, n);
-  return json_dump_callback(o, ft__dump_cb, out, FT_JSON_DUMP_FLAGS) < 0 ? -ENOMEM : 0;
+  if (n <= sizeof tmp ? ft_buf_append(out, tmp, n) < 0
+                      : json_dump_callback(o, ft__dump_cb, out, FT_JSON_DUMP_FLAGS) < 0)
+    return -ENOMEM;
+  return ft__json_escape_tail(out, len0);
 }
 
 /* Append ev to out as one line of compact JSON, newline included (schema in

@@ -409,7 +409,10 @@ static int ft__items(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
   ft_buf why = {0};
   int rc = ft__items_parse(kv->value, strcmp(kv->key, "tasks") == 0, w->dir, &p->items,
                            &p->nitems, &why);
-  if (rc < 0)
+  /* an items file's errors name it ("items file X: ..."), the rest the key */
+  if (rc < 0 && why.len && (strncmp(why.data, "items ", 6) == 0))
+    ft__fail_kv(w, kv, "%.*s", (int)why.len, why.data);
+  else if (rc < 0)
     ft__fail_kv(w, kv, "%s: %.*s", kv->key, (int)why.len, why.data ? why.data : "out of memory");
   ft_buf_free(&why);
   return rc;

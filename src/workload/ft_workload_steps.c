@@ -104,19 +104,44 @@ static int ft__items_push(char ***items, size_t *n, const char *s, size_t len) {
   return 0;
 }
 
-/* One item per non-empty line of f. */
-static int ft__items_lines(FILE *f, char ***items, size_t *n) {
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
+/* One item per non-empty line of f (what), which may hold at most
+ * FT__ITEMS_FILE_MAX bytes: a file with no end (items=@/dev/zero) or one
+ * that cannot be read (a directory, an I/O error) is an error, never a
+ * run of however many items were read before it. */
+static int ft__items_lines(FILE *f, const char *what, char ***items, size_t *n, ft_buf *why) {
+  ft_buf all = {0};
   int rc = 0;
-  while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
-    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+  char chunk[65536];
+  for (;;) {
+    errno = 0;
+    size_t got = fread(chunk, 1, sizeof chunk, f);
+    if (got > FT__ITEMS_FILE_MAX - all.len) {
+      ft_buf_printf(why, "%s: more than %d bytes", what, FT__ITEMS_FILE_MAX);
+      rc = FT_EINVAL;
+      break;
+    }
+    if (ft_buf_append(&all, chunk, got) < 0) {
+      rc = -ENOMEM;
+      break;
+    }
+    if (got < sizeof chunk && ferror(f)) {
+      ft_buf_printf(why, "%s: %s", what, strerror(errno ? errno : EIO));
+      rc = FT_EINVAL;
+      break;
+    }
+    if (got < sizeof chunk && feof(f))
+      break;
+  }
+  for (size_t i = 0; rc == 0 && i < all.len;) {
+    const char *line = all.data + i, *nl = memchr(line, '\n', all.len - i);
+    size_t len = nl ? (size_t)(nl - line) : all.len - i;
+    i += len + 1;
+    while (len && line[len - 1] == '\r')
       len--;
     if (len)
-      rc = ft__items_push(items, n, line, (size_t)len);
+      rc = ft__items_push(items, n, line, len);
   }
-  free(line);
+  ft_buf_free(&all);
   return rc;
 }
 
@@ -137,16 +162,20 @@ int ft__items_parse(const char *value, bool count_only, const char *dir, char **
       rc = ft__items_push(items, n, num, (size_t)snprintf(num, sizeof num, "%llu", (unsigned long long)i));
     }
   } else if (strcmp(value, "-") == 0) {
-    rc = ft__items_lines(stdin, items, n);
+    if ((rc = ft__items_lines(stdin, "items from stdin", items, n, why)) == FT_EINVAL)
+      return rc;
   } else if (value[0] == '@') {
-    char path[PATH_MAX];
+    char path[PATH_MAX], what[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s%s%s", value[1] == '/' ? "" : dir, value[1] == '/' ? "" : "/",
              value + 1);
+    snprintf(what, sizeof what, "items file %s", path);
     FILE *f = fopen(path, "re");
     if (!f)
-      return ft_buf_printf(why, "%s: %s", path, strerror(errno)), FT_EINVAL;
-    rc = ft__items_lines(f, items, n);
+      return ft_buf_printf(why, "%s: %s", what, strerror(errno)), FT_EINVAL;
+    rc = ft__items_lines(f, what, items, n, why);
     fclose(f);
+    if (rc == FT_EINVAL)
+      return rc;
   } else {
     for (const char *q = value; rc == 0;) {
       while (*q == ' ' || *q == '\t')

@@ -1,8 +1,10 @@
 /* ui_cells.c - the display list laid out as a grid of styled cells: the
  * header, the process tree, pools, queues, the exit log, the output of the
  * selected process, the bottom bar and pop-ups.  Child output and every
- * name are written through ui_put_text, which makes them inert.  No curses
- * here: ui_term.c copies the grid to the terminal. */
+ * name are written through ui_put_text, which makes them inert by the
+ * rules of ui_safe.c.  No curses here: ui_term.c copies the grid to the
+ * terminal. */
+#include "ui_safe.h"
 #include "ui_view.h"
 
 #include <signal.h>
@@ -104,80 +106,40 @@ static int ui__put_escape(ui_grid *g, int x, int y, int room, const char *esc) {
   return k;
 }
 
-/* Code points that are printable but can still fool the eye or the
- * terminal: C1 controls, bidi overrides and isolates, separators. */
-static bool ui__cp_hostile(uint32_t cp) {
-  return (cp >= 0x80 && cp < 0xA0) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
-         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
-         cp == 0x2029 || cp == 0xFEFF;
-}
-
-/* Decode one UTF-8 sequence at p (n bytes left); 0 when it is not valid. */
-static size_t ui__utf8_decode(const unsigned char *p, size_t n, uint32_t *cp) {
-  unsigned char c = p[0];
-  size_t len = c < 0x80             ? 1
-               : (c & 0xE0) == 0xC0 ? 2
-               : (c & 0xF0) == 0xE0 ? 3
-               : (c & 0xF8) == 0xF0 ? 4
-                                    : 0;
-  if (!len || len > n)
-    return 0;
-  uint32_t v = len == 1 ? c : len == 2 ? c & 0x1Fu : len == 3 ? c & 0x0Fu : c & 0x07u;
-  for (size_t k = 1; k < len; k++) {
-    if ((p[k] & 0xC0) != 0x80)
-      return 0;
-    v = (v << 6) | (p[k] & 0x3Fu);
-  }
-  static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-  if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-    return 0;
-  *cp = v;
-  return len;
-}
-
-/* Write untrusted text, made inert. */
+/* Write untrusted text, made inert: the verdicts are ui_safe.c's, the one
+ * set of rules for everything that reaches a terminal.  A cell holds one
+ * code point of width 1 or 2, so the grid also escapes what it cannot lay
+ * out (zero-width and combining code points): that is layout, not safety. */
 int ui_put_text(ui_grid *g, int x, int y, int maxw, ui_style st, const char *s, size_t n,
                 bool utf8) {
   if (y < 0 || y >= g->h || x >= g->w || maxw <= 0)
     return 0;
   if (x + maxw > g->w)
     maxw = g->w - x;
-  const unsigned char *p = (const unsigned char *)s;
   int col = 0;
-  char esc[16];
   for (size_t i = 0; i < n && col < maxw;) {
-    unsigned char c = p[i];
-    uint32_t cp = 0;
-    size_t len = c < 0x80 ? 1 : utf8 ? ui__utf8_decode(p + i, n - i, &cp) : 0;
-    if (c < 0x80)
-      cp = c;
-    if (c == '\t') {
+    ui_safe_tok t;
+    ui_safe_next(s + i, n - i, utf8, &t);
+    i += t.len;
+    if (t.kind == UI_SAFE_TAB) {
       do
         ui_grid_set(g, x + col++, y, ' ', st);
       while (col % 8 && col < maxw);
-      i++;
       continue;
     }
-    if (!len || cp < 0x20 || cp == 0x7F) {
-      snprintf(esc, sizeof esc, "\\x%02x", c);
-      col += ui__put_escape(g, x + col, y, maxw - col, esc);
-      i++;
-      continue;
-    }
-    int w = cp < 0x80 ? 1 : wcwidth((wchar_t)cp);
-    if (ui__cp_hostile(cp) || w < 1 || w > 2) {
-      snprintf(esc, sizeof esc, "\\u{%x}", (unsigned)cp);
-      col += ui__put_escape(g, x + col, y, maxw - col, esc);
-      i += len;
+    int w = t.kind == UI_SAFE_ESCAPE ? 0 : t.cp < 0x80 ? 1 : wcwidth((wchar_t)t.cp);
+    if (t.kind == UI_SAFE_CHAR && (w < 1 || w > 2))
+      snprintf(t.esc, sizeof t.esc, "\\u{%x}", (unsigned)t.cp);
+    if (t.kind == UI_SAFE_ESCAPE || w < 1 || w > 2) {
+      col += ui__put_escape(g, x + col, y, maxw - col, t.esc);
       continue;
     }
     if (col + w > maxw)
       break;
-    ui_grid_set(g, x + col, y, cp, st);
+    ui_grid_set(g, x + col, y, t.cp, st);
     if (w == 2)
       ui_grid_set(g, x + col + 1, y, 0, st);
     col += w;
-    i += len;
   }
   return col;
 }
