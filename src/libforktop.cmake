@@ -85,6 +85,18 @@ foreach(d LIBDIR INCLUDEDIR)
     set(FT_PC_${d} "\${prefix}/${CMAKE_INSTALL_${d}}")
   endif()
 endforeach()
+# Without the shared library, -lforktop is the static one: what it needs is
+# then needed by every link, not only by --static ones.
+set(FT_PC_NEEDS "-lm -pthread")
+if(FT_BUILD_SHARED)
+  set(FT_PC_PRIVATE ".private")
+  set(FT_PC_LIBS "")
+  set(FT_PC_LIBS_PRIVATE "${FT_PC_NEEDS}")
+else()
+  set(FT_PC_PRIVATE "")
+  set(FT_PC_LIBS " ${FT_PC_NEEDS}")
+  set(FT_PC_LIBS_PRIVATE "")
+endif()
 set(FT_PC_PREFIX "@CMAKE_INSTALL_PREFIX@") # filled in by the second pass, at install
 configure_file(${CMAKE_CURRENT_LIST_DIR}/forktop.pc.in ${CMAKE_BINARY_DIR}/forktop.pc.in @ONLY)
 install(CODE "configure_file(\"${CMAKE_BINARY_DIR}/forktop.pc.in\" \"${CMAKE_BINARY_DIR}/forktop.pc\" @ONLY)")
