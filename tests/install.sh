@@ -48,11 +48,17 @@ pkg() { PKG_CONFIG_PATH=$pcdir pkg-config "$@"; }
 
 # ---- a DESTDIR install writes nothing outside DESTDIR and names the real prefix
 dest=$tmp/dest real=$tmp/real-prefix
+configured=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
+touch "$tmp/stamp"
 DESTDIR=$dest cmake --install "$build" --prefix "$real" >"$tmp/install.log" 2>&1 || {
   cat "$tmp/install.log" >&2
   die "DESTDIR install failed"
 }
 [ ! -e "$real" ] || say "a DESTDIR install wrote into the real prefix $real"
+if [ -d "$configured" ]; then
+  new=$(find "$configured" -newer "$tmp/stamp" 2>/dev/null | head -5)
+  [ -z "$new" ] || say "a DESTDIR install wrote into the configured prefix: $new"
+fi
 stray=$(find "$dest" -type f | grep -v "^$dest$real/" || true)
 [ -z "$stray" ] || say "a DESTDIR install wrote outside DESTDIR/PREFIX: $stray"
 dpc=$(find "$dest" -name forktop.pc)
