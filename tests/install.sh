@@ -79,9 +79,9 @@ if [ "$shared" = 1 ]; then
   grep -E '^[a-z].*[ *]ft_[a-z0-9_]+\(' "$prefix/include/forktop/forktop.h" |
     sed -E 's/^[^(]*[ *](ft_[a-z0-9_]+)\(.*/\1/' | sort -u >"$tmp/declared"
   extra=$(comm -23 "$tmp/exported" "$tmp/declared")
-  [ -z "$extra" ] || say "libforktop.so exports what the header does not declare: $(echo $extra)"
+  [ -z "$extra" ] || say "libforktop.so exports what the header does not declare: $(echo "$extra" | tr "\n" " ")"
   missing=$(comm -13 "$tmp/exported" "$tmp/declared")
-  [ -z "$missing" ] || say "the header declares what libforktop.so does not export: $(echo $missing)"
+  [ -z "$missing" ] || say "the header declares what libforktop.so does not export: $(echo "$missing" | tr "\n" " ")"
   [ -s "$tmp/exported" ] || say "libforktop.so exports nothing"
 fi
 
@@ -122,7 +122,7 @@ for c in "$src"/examples/*.c; do
   fi
   # the static library: libforktop.a and what pkg-config --static adds
   libs=$(pkg --static --libs forktop | sed 's/ *-lforktop */ -Wl,-Bstatic -lforktop -Wl,-Bdynamic /')
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086,SC2046
   if $cc -Wall -Wextra -Werror $san "$c" $(pkg --cflags forktop) $libs -o "$tmp/bin/$name.static"; then
     readelf -d "$tmp/bin/$name.static" | grep -q 'NEEDED.*libforktop' &&
       say "$name.static needs libforktop.so"
