@@ -15,7 +15,35 @@
  *
  * Blocking calls (join, get, wait, map, run, ...) turn the loop until what
  * they wait for has happened, so events keep flowing while they wait.  They
- * must not be called from inside a loop callback (FT_EBUSY).
+ * must not be called from inside a loop callback (FT_EBUSY).  Queue put and
+ * get block on the queue itself, without turning the loop.
+ *
+ * Threads: the engine is not thread-safe.  One loop per process, and the
+ * loop and everything made from it are used from the thread that created
+ * it.  ft_loop_new blocks SIGCHLD and SIGPIPE in the calling thread only:
+ * create the loop before starting other threads (they inherit the mask), or
+ * block SIGCHLD in them, else a SIGCHLD taken by another thread is lost and
+ * exits of adopted orphans go unseen until the next reap.  No other thread
+ * may wait for children: the loop reaps every child of the process.
+ *
+ * Fork: the loop reaps every child of the process, including ones forked
+ * with fork() or popen(), whose own waitpid may then fail with ECHILD.  In a
+ * child forked from the loop's process the loop is the parent's:
+ * ft_process_new and every call that turns the loop fail with FT_EFORKED,
+ * ft_process_free does nothing, and ft_loop_free only closes the child's
+ * copies of the loop's fds (call it only in a child of your own fork():
+ * Process targets and pool workers start with those fds already closed).
+ * Queues made before the fork work in the child.  A child may make a loop
+ * of its own.
+ *
+ * Ownership: what a call needs after it returns is copied (option strings,
+ * apply_async's argument, map_async's, starmap's and imap's items, queue
+ * items), except where a comment below says otherwise (ft_pool_map's items,
+ * ft_process_opts.role, the pool's stdio paths, user data pointers, which
+ * are borrowed).  Pointers a call gives back belong to the object they came
+ * from and live as long as it (an event's: the hook call; an ft_item's
+ * value: its result).  Free pools, queues and Popen objects before their
+ * loop.  docs/api.md has every function's errors and ownership.
  */
 #ifndef FORKTOP_H
 #define FORKTOP_H
@@ -251,11 +279,15 @@ typedef enum ft_run_mode {
 } ft_run_mode;
 
 /* Create the supervisor loop; it makes this process a child subreaper and
- * takes SIGCHLD through a signalfd.  One loop per process. */
+ * takes SIGCHLD through a signalfd.  One loop per process, used from the
+ * thread that creates it; SIGCHLD and SIGPIPE are blocked in that thread
+ * only (see "Threads" above). */
 int ft_loop_new(ft_loop **out);
 /* Kill (SIGKILL) and reap every child still alive, close every fd, free.
  * In a child forked from the loop's process it only closes that child's
- * copies of the loop's own fds: the loop's records are its parent's. */
+ * copies of the loop's own fds: the loop's records are its parent's.  Not
+ * in a Process target or a pool worker: those closed the fds as they
+ * started, and the numbers may since be the child's own fds. */
 void ft_loop_free(ft_loop *loop);
 /* Make ft_loop_free leave live children running (forktop check without --kill). */
 void ft_loop_disown(ft_loop *loop);
@@ -263,7 +295,8 @@ void ft_loop_disown(ft_loop *loop);
 int ft_loop_run(ft_loop *loop, ft_run_mode mode);
 /* Make ft_loop_run(FT_RUN_DEFAULT) return after the current turn. */
 void ft_loop_stop(ft_loop *loop);
-/* Install a hook that receives every event; returns 0 or -ENOMEM. */
+/* Install a hook that receives every event; returns 0 or -ENOMEM.  ud is
+ * borrowed until the hook is removed. */
 int ft_loop_add_hook(ft_loop *loop, ft_event_fn fn, void *ud);
 /* Remove a hook installed with the same fn and ud. */
 void ft_loop_remove_hook(ft_loop *loop, ft_event_fn fn, void *ud);
@@ -333,6 +366,10 @@ typedef struct ft_process_opts {
   ft_stdio in, out, err;
   const char *role;     /* event role; default "process" */
 } ft_process_opts;
+/* The strings and arrays of ft_process_opts are copied by ft_process_new,
+ * except role, which must outlive the process (a string literal).  arg is
+ * given as is to the target, which sees the child's copy of the parent's
+ * memory as it was at ft_process_start. */
 
 /* Create a process (not started).  Exactly one of opts->target and opts->argv. */
 int ft_process_new(ft_loop *loop, const ft_process_opts *opts, ft_process **out);
@@ -385,10 +422,12 @@ typedef struct ft_pool_opts {
                                 (results go round a 64 KiB window of it until a bigger one comes) */
   size_t arg_arena_bytes;    /* default 1 MiB; bounds one item's arguments (chunks go round a
                                 128 KiB window of it, grown when a bigger item comes) */
-  ft_stdio out, err;         /* workers' stdout / stderr; default captured */
+  ft_stdio out, err;         /* workers' stdout / stderr; default captured; a
+                                path is NOT copied: it must outlive the pool */
   int (*initializer)(void *arg); /* run in each worker before its first task */
-  void *initarg;
-  void *ctx; /* passed to every task function (see ft_task_fn) */
+  void *initarg;                 /* borrowed for the pool's life (replacement
+                                    workers are forked later) */
+  void *ctx; /* passed to every task function (see ft_task_fn); borrowed for the pool's life */
 } ft_pool_opts;
 
 /* Per-item outcome of a result. */
@@ -397,7 +436,8 @@ typedef struct ft_item {
   int code;       /* task return code (FT_ETASK) or worker exit code (FT_EWORKER) */
   int signal;     /* signal that killed the worker (FT_EWORKER) */
   pid_t worker;   /* pid of the worker that ran it */
-  ft_slice value; /* the result, or the task's error message */
+  ft_slice value; /* the result, or the task's error message; points into
+                     the result: valid until ft_result_free (ft_iter_free) */
 } ft_item;
 
 typedef struct ft_pool_stats {
@@ -422,7 +462,8 @@ int ft_pool_apply_async(ft_pool *p, ft_task_fn fn, ft_slice arg, ft_result_cb ca
  * items are read where they are (not copied) while it waits. */
 int ft_pool_map(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, size_t chunksize,
                 ft_result **out);
-/* The same without waiting; callback or error_callback once all are done. */
+/* The same without waiting; callback or error_callback once all are done.
+ * The items are copied before it returns. */
 int ft_pool_map_async(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, size_t chunksize,
                       ft_result_cb callback, ft_result_cb error_callback, void *ud,
                       ft_result **out);
@@ -456,7 +497,10 @@ void ft_pool_stats_get(const ft_pool *p, ft_pool_stats *st);
 pid_t ft_pool_worker_pid(const ft_pool *p, int i);
 /* The pool's name. */
 const char *ft_pool_name(const ft_pool *p);
-/* Terminate if needed, join, free.  Results still held stay valid. */
+/* Terminate if needed (the error callbacks of what that cancels run now)
+ * and free, without waiting: live workers are killed and reaped later by
+ * the loop (ft_pool_join first for an orderly end).  Results still held
+ * stay valid.  Free the pool before its loop. */
 void ft_pool_free(ft_pool *p);
 
 /* Wait for the result and give the first item's outcome; returns its status
@@ -474,7 +518,8 @@ size_t ft_result_count(const ft_result *r);
 size_t ft_result_failed(const ft_result *r);
 /* Outcome of item i; FT_ENOTREADY if it has not ended. */
 int ft_result_item(const ft_result *r, size_t i, ft_item *item);
-/* Release the caller's reference (the pool finishes the work regardless). */
+/* Release the caller's reference (the pool finishes the work regardless).
+ * A result callback's r is borrowed for the call: do not free it there. */
 void ft_result_free(ft_result *r);
 
 /* Next result of an imap iterator: 0 with *index and *item set, FT_EOF when
@@ -503,7 +548,7 @@ int ft_queue_close(ft_queue *q);
 void ft_queue_stats_get(const ft_queue *q, ft_queue_stats *st);
 /* The queue's name. */
 const char *ft_queue_name(const ft_queue *q);
-/* Unmap (in the parent: also stop sampling it). */
+/* Unmap (in the parent: also stop sampling it).  Before ft_loop_free. */
 void ft_queue_free(ft_queue *q);
 
 /* ------------------------------------------------------------ subprocess */
@@ -524,7 +569,8 @@ typedef struct ft_run_result {
   ft_buf err;   /* collected stderr (FT_STDIO_PIPE) */
 } ft_run_result;
 
-/* Release the buffers of a run result. */
+/* Release the buffers of a run result.  The calls below that fill a result
+ * zero it first: free an earlier one before reusing it. */
 void ft_run_result_free(ft_run_result *r);
 /* subprocess.call: run argv, wait, give its exit code (stdout/stderr captured as events). */
 int ft_subprocess_call(ft_loop *loop, char *const argv[], const ft_run_opts *opts, int *exitcode);
@@ -543,7 +589,7 @@ int ft_popen_communicate(ft_popen *p, ft_slice input, double timeout, ft_run_res
 int ft_popen_wait(ft_popen *p, double timeout, int *exitcode);
 /* The underlying process (pid, signals). */
 ft_process *ft_popen_process(ft_popen *p);
-/* Free (a running child is killed and reaped). */
+/* Free (a running child is killed and reaped).  Before ft_loop_free. */
 void ft_popen_free(ft_popen *p);
 
 #ifdef __cplusplus
