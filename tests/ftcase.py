@@ -100,4 +100,5 @@ class ForktopCase(unittest.TestCase):
 
 
 def main():
-    unittest.main(argv=[sys.argv[0], "-v"])
+    # extra arguments after the binary and the workloads go to unittest (-k NAME)
+    unittest.main(argv=[sys.argv[0], "-v", *sys.argv[3:]])
