@@ -12,12 +12,11 @@
  * terminal's Ctrl-C, Ctrl-\ and hangup never reach it.
  *
  * What forktop started is found two ways:
- * - a cgroup v2, forktop-<pid>, made under forktop's own and entered by
- *   forktop once the guardian (which stays outside) runs: every process of
- *   the run is born in it, and no double fork, setsid or scrubbed
- *   environment gets out.  The guardian writes 1 to its cgroup.kill, waits
- *   for "populated 0" in cgroup.events and removes it (and any cgroup a
- *   nested forktop left in it).
+ * - a cgroup v2, forktop-<pid>, made by the guardian (which stays
+ *   outside) under forktop's own and entered by forktop before its first
+ *   fork for the run: every process of the run is born in it, and no double fork, setsid or
+ * scrubbed environment gets out.  The guardian writes 1 to its cgroup.kill, waits for "populated 0"
+ * in cgroup.events and removes it (and any cgroup a nested forktop left in it).
  * - everywhere, an environment tag FORKTOP_GUARD=<pid>.<start time>, set
  *   in forktop's environment so that every program the run executes
  *   inherits it: the guardian stops and kills every process whose
@@ -64,7 +63,8 @@ struct ft_guard {
 /* What the guardian holds. */
 typedef struct ft__guardian {
   pid_t watched;
-  int pidfd; /* forktop's, or -1: gone already */
+  int pidfd; /* forktop's, or -1 (no pidfd here: the pipe tells) */
+  bool gone; /* forktop died before the guardian could watch it */
   int down, up, cg, cg_parent;
   const char *cg_name;
   const char *tag; /* "FORKTOP_GUARD=<pid>.<start time>" */
@@ -136,6 +136,15 @@ static bool ft__proc_tagged(pid_t pid, const char *tag, char **buf, size_t *cap)
   return ft__env_has(*buf, len, tag);
 }
 
+/* SIGKILL and close pidfds[0..n); returns 0. */
+static int ft__kill_all(const int *pidfds, int n) {
+  for (int i = 0; i < n; i++) {
+    ft__pidfd_signal(pidfds[i], SIGKILL);
+    close(pidfds[i]);
+  }
+  return 0;
+}
+
 /* One round: SIGSTOP every tagged process (so none forks on while its
  * kin are being found), then SIGKILL them.  Each is held by a pidfd from
  * before its environment is read, so a pid reused meanwhile is never hit.
@@ -152,28 +161,25 @@ static int ft__sweep_round(const ft__guardian *a, char **buf, size_t *cap) {
     if (*end || pid <= 0 || pid == getpid() || pid == a->watched)
       continue;
     int pfd = ft__pidfd_open((pid_t)pid);
-    if (pfd < 0)
-      continue;
+    if (pfd < 0 && errno != ENOSYS)
+      continue; /* gone */
     if (!ft__proc_tagged((pid_t)pid, a->tag, buf, cap)) {
-      close(pfd);
+      if (pfd >= 0)
+        close(pfd);
       continue;
     }
     found++;
+    if (pfd < 0) { /* no pidfds here (valgrind): by pid */
+      kill((pid_t)pid, SIGKILL);
+      continue;
+    }
     ft__pidfd_signal(pfd, SIGSTOP);
     fds[n++] = pfd;
-    if (n == (int)FT_ARRAY_LEN(fds)) {
-      for (int i = 0; i < n; i++) {
-        ft__pidfd_signal(fds[i], SIGKILL);
-        close(fds[i]);
-      }
-      n = 0;
-    }
+    if (n == (int)FT_ARRAY_LEN(fds))
+      n = ft__kill_all(fds, n);
   }
   closedir(d);
-  for (int i = 0; i < n; i++) {
-    ft__pidfd_signal(fds[i], SIGKILL);
-    close(fds[i]);
-  }
+  ft__kill_all(fds, n);
   return found;
 }
 
@@ -259,13 +265,14 @@ static int ft__cg_enter(int dir, pid_t pid) {
   return ft__cg_write(dir, "cgroup.procs", s);
 }
 
-/* Make forktop-<pid> under our own cgroup.  Under our own, not beside it:
- * a forktop run inside a run stays inside the outer run's cgroup (and is
+/* Where the run's cgroup goes: forktop-<pid> under our own cgroup (the
+ * guardian makes it: see ft__cg_make).  Under our own, not beside it: a
+ * forktop run inside a run stays inside the outer run's cgroup (and is
  * killed with it), and a cgroup that holds processes may always have a
  * child cgroup that gets them (v2's no-internal-process rule only bars it
  * when controllers are enabled below, which a cgroup with processes in it
  * cannot have). */
-static int ft__cgroup_make(ft_guard *g) {
+static int ft__cgroup_locate(ft_guard *g) {
   char mnt[PATH_MAX], own[PATH_MAX], dir[PATH_MAX];
   int rc;
   if ((rc = ft__cgroup2_mount(mnt, sizeof mnt)) < 0 || (rc = ft__cgroup_own(own, sizeof own)) < 0)
@@ -276,28 +283,27 @@ static int ft__cgroup_make(ft_guard *g) {
   snprintf(g->cg_name, sizeof g->cg_name, "forktop-%d", (int)g->pid);
   if ((g->cg_parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
     return -errno;
-  /* One left by a forktop of the same pid whose guardian was killed: reuse
-   * it if it is empty (rmdir fails when it is not). */
-  if (mkdirat(g->cg_parent, g->cg_name, 0755) < 0 &&
-      (errno != EEXIST || unlinkat(g->cg_parent, g->cg_name, AT_REMOVEDIR) < 0 ||
-       mkdirat(g->cg_parent, g->cg_name, 0755) < 0))
-    goto fail;
-  if ((g->cg = openat(g->cg_parent, g->cg_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-    int e = errno;
-    unlinkat(g->cg_parent, g->cg_name, AT_REMOVEDIR);
-    errno = e;
-    goto fail;
-  }
   size_t dl = strlen(dir); /* it fits: dir is shorter than PATH_MAX - sizeof cg_name */
   memcpy(g->cg_path, dir, dl);
   g->cg_path[dl] = '/';
   memcpy(g->cg_path + dl + 1, g->cg_name, strlen(g->cg_name) + 1);
   return 0;
-fail:
-  rc = -errno;
-  close(g->cg_parent);
-  g->cg_parent = -1;
-  return rc;
+}
+
+/* In the guardian: make the run's cgroup and open it; the fd, or -1.  The
+ * guardian makes it, not forktop, so that no moment exists where the
+ * cgroup is there and nobody would remove it if forktop died.  One left
+ * by a forktop of the same pid is reused if it is empty (rmdir fails when
+ * it is not). */
+static int ft__cg_make(int parent, const char *name) {
+  if (mkdirat(parent, name, 0755) < 0 &&
+      (errno != EEXIST || unlinkat(parent, name, AT_REMOVEDIR) < 0 ||
+       mkdirat(parent, name, 0755) < 0))
+    return -1;
+  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    unlinkat(parent, name, AT_REMOVEDIR);
+  return fd;
 }
 
 /* Remove dir/name and the cgroups below it, deepest first. */
@@ -388,15 +394,19 @@ static _Noreturn void ft__guardian_main(ft__guardian *a) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  char ready = 'R';
+  if (a->cg_parent >= 0)
+    a->cg = ft__cg_make(a->cg_parent, a->cg_name);
+  char ready = a->cg >= 0 ? 'C' : 'E'; /* a cgroup, or the environment tag alone */
   while (write(a->up, &ready, 1) < 0 && errno == EINTR) {
   }
 
-  /* Wait for forktop's end, or its word that the run ended.  EOF on the
-   * pipe (forktop and every forked child of its gone) is no word: the
-   * pidfd says the rest. */
+  /* Wait for forktop's end (its pidfd is readable), its word that the
+   * run ended ('D'), or the end of the pipe: only forktop holds its write
+   * end (the loop's children close it as they start, ft_guard_bind), so
+   * EOF too means forktop is gone, or let go without a word.  Where there
+   * is no pidfd (valgrind), the pipe alone tells. */
   struct pollfd p[2] = {{.fd = a->pidfd, .events = POLLIN}, {.fd = a->down, .events = POLLIN}};
-  while (a->pidfd >= 0) {
+  while (!a->gone) {
     if (poll(p, 2, -1) < 0) {
       if (errno == EINTR)
         continue;
@@ -407,10 +417,8 @@ static _Noreturn void ft__guardian_main(ft__guardian *a) {
     if (p[1].revents) {
       char c = 0;
       ssize_t n = read(a->down, &c, 1);
-      if (n == 1 && c == 'D')
-        break;
-      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
-        p[1].fd = -1;
+      if (n >= 0 || (errno != EINTR && errno != EAGAIN))
+        break; /* 'D', EOF or a broken pipe */
     }
   }
   uint64_t deadline = ft_now_ns() + FT__GUARD_KILL_NS;
@@ -453,10 +461,7 @@ static int ft__guard_fork(ft_guard *g, int down_r, int up_w) {
   pid_t mid = fork();
   if (mid == 0) {
     a.pidfd = ft__pidfd_open(g->pid);
-    if (a.pidfd >= 0 && getppid() != g->pid) {
-      close(a.pidfd);
-      a.pidfd = -1;
-    }
+    a.gone = getppid() != g->pid;
     setsid();
     pid_t gd = fork();
     if (gd == 0)
@@ -518,8 +523,8 @@ int ft_guard_start(unsigned flags, ft_guard **out) {
     rc = -errno;
     goto fail;
   }
-  if (!(flags & FT_GUARD_NO_CGROUP))
-    ft__cgroup_make(g); /* without one, the tag alone holds the run */
+  if (!(flags & FT_GUARD_NO_CGROUP) && ft__cgroup_locate(g) < 0)
+    g->cg_path[0] = '\0'; /* without a cgroup, the tag alone holds the run */
   if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) {
     rc = -errno;
     goto fail;
@@ -537,13 +542,16 @@ int ft_guard_start(unsigned flags, ft_guard **out) {
     goto fail;
   }
   /* In the cgroup from here on, and so is everything we start; the
-   * guardian stays outside.  If we cannot enter it, the tag holds the run. */
+   * guardian stays outside.  If we cannot enter it, the tag holds the run
+   * (and the guardian removes the empty cgroup at the end). */
+  if (ready == 'C')
+    g->cg = openat(g->cg_parent, g->cg_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (g->cg >= 0 && ft__cg_enter(g->cg, g->pid) < 0) {
     close(g->cg);
     g->cg = -1;
-    unlinkat(g->cg_parent, g->cg_name, AT_REMOVEDIR);
-    g->cg_path[0] = '\0';
   }
+  if (g->cg < 0)
+    g->cg_path[0] = '\0';
   *out = g;
   return 0;
 
@@ -554,9 +562,7 @@ fail:
     if (up[i] >= 0)
       close(up[i]);
   }
-  if (g->cg >= 0)
-    unlinkat(g->cg_parent, g->cg_name, AT_REMOVEDIR);
-  ft__guard_close(g);
+  ft__guard_close(g); /* a guardian that runs cleans up once the pipe ends */
   free(g);
   return rc;
 }
@@ -594,6 +600,10 @@ void ft_guard_free(ft_guard *g) {
   char c;
   while (told && ft__wait_readable(g->up, FT__GUARD_WAIT_MS) && read(g->up, &c, 1) > 0) {
   }
+  /* Untold, the guardian must not see the pipe end before we do: it
+   * would kill the cgroup we are still in.  The fd goes with us. */
+  if (!told && g->pid == getpid())
+    g->down = -1;
   ft__guard_close(g);
   free(g);
 }
