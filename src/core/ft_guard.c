@@ -49,8 +49,7 @@
 #define FT__GUARD_KILL_NS (5 * FT_NS_PER_S) /* the longest the guardian kills */
 
 struct ft_guard {
-  pid_t pid; /* forktop: who is guarded */
-  pid_t guardian;
+  pid_t pid;     /* forktop: who is guarded */
   int down;      /* ours to write: 'D' when the run ended normally */
   int up;        /* ours to read: a byte once the guardian runs, EOF once it has gone */
   int cg_parent; /* our own cgroup's directory, or -1 */
@@ -430,11 +429,11 @@ static _Noreturn void ft__guardian_main(ft__guardian *a) {
 
 /* ---------------------------------------------------------------- start */
 
-/* Fork the guardian (a double fork: see the top).  The middle process
- * opens forktop's pidfd while forktop is its parent: if getppid() is still
- * forktop once the pidfd is open, the pidfd is forktop's (a pid is not
- * reused while its process has unreaped children... nor while it is our
- * parent), else forktop is gone already and the guardian acts at once. */
+/* Fork the guardian (a double fork: see the top).  The race: forktop may
+ * die before its pidfd is open, and its pid be reused.  So the middle
+ * process, forktop's child, opens the pidfd and then checks that its
+ * parent is still forktop: if so, the pidfd is forktop's; if not, forktop
+ * is gone already and the guardian acts at once. */
 static int ft__guard_fork(ft_guard *g, int down_r, int up_w) {
   char tagenv[sizeof g->tag + sizeof FT_GUARD_ENV + 1];
   snprintf(tagenv, sizeof tagenv, "%s=%s", FT_GUARD_ENV, g->tag);
@@ -519,10 +518,6 @@ int ft_guard_start(unsigned flags, ft_guard **out) {
   g->down = g->up = g->cg = g->cg_parent = -1;
   if ((rc = ft__guard_make_tag(g->pid, g->tag, sizeof g->tag)) < 0)
     goto fail;
-  if (setenv(FT_GUARD_ENV, g->tag, 1) < 0) {
-    rc = -errno;
-    goto fail;
-  }
   if (!(flags & FT_GUARD_NO_CGROUP) && ft__cgroup_locate(g) < 0)
     g->cg_path[0] = '\0'; /* without a cgroup, the tag alone holds the run */
   if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) {
@@ -552,6 +547,13 @@ int ft_guard_start(unsigned flags, ft_guard **out) {
   }
   if (g->cg < 0)
     g->cg_path[0] = '\0';
+  /* Every program the run executes inherits the tag (setenv changes
+   * environ, which exec passes on; our own /proc/PID/environ keeps what
+   * we were started with, so the guardian never takes us for the run). */
+  if (setenv(FT_GUARD_ENV, g->tag, 1) < 0) {
+    rc = -errno;
+    goto fail;
+  }
   *out = g;
   return 0;
 
@@ -562,7 +564,11 @@ fail:
     if (up[i] >= 0)
       close(up[i]);
   }
-  ft__guard_close(g); /* a guardian that runs cleans up once the pipe ends */
+  /* A guardian that runs cleans up once the pipe ends, and kills the
+   * cgroup: out of it first, or (if we cannot) silent until we exit. */
+  if (g->cg >= 0 && ft__cg_enter(g->cg_parent, g->pid) < 0)
+    g->down = -1;
+  ft__guard_close(g);
   free(g);
   return rc;
 }
