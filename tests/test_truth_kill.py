@@ -54,7 +54,7 @@ task = shell sleep 600\\; echo never
 
 # forktop, writer x2, reader, sleeper x3, leaker and its leaked child, each
 # pool's 2 workers and what they run (2 sleep; 2 sh, 2 sleep).  forktop's
-# guardian is not counted here.
+# guardian is not counted here.  Both writers block on the full queue.
 EVERYONE = 1 + 2 + 1 + 3 + 2 + (2 + 2) + (2 + 2 + 2)
 WITHOUT_LEAK = EVERYONE - 2
 
@@ -112,7 +112,7 @@ class TruthKill(ForktopCase):
     def start(self, env=None, expect=EVERYONE, workload=None):
         """Start the run and wait until every process of it is up."""
         out = open(os.path.join(self.tmp.name, "out"), "w")
-        p = subprocess.Popen([FORKTOP, "run", workload or self.wl, "--headless"], stdout=out,
+        p = subprocess.Popen([FORKTOP, "run", workload or self.wl, "--json"], stdout=out,
                              stderr=subprocess.STDOUT, env=env or self.env, preexec_fn=no_core)
         out.close()
 
@@ -121,7 +121,7 @@ class TruthKill(ForktopCase):
                 return True
             pids = [q for q in tagged_pids(self.tag) if comm(q) != "forktop-guard"]
             sleeps = [q for q in pids if cmdline(q)[:2] == [b"sleep", b"600"]]
-            return len(pids) >= expect and len(sleeps) == 4
+            return len(pids) >= expect and len(sleeps) == 4 and '"producers_blocked":2' in self.output()
         ok = wait_for(up, timeout=20)
         self.assertTrue(ok, "the run did not come up: %d of %d tagged processes\n%s"
                         % (len(tagged_pids(self.tag)), expect, self.output()))
@@ -130,7 +130,7 @@ class TruthKill(ForktopCase):
 
     def output(self):
         with open(os.path.join(self.tmp.name, "out")) as f:
-            return f.read()[-3000:]
+            return f.read()[-5000:]
 
     def kill_and_check(self, p, signo):
         t0 = time.monotonic()
