@@ -387,7 +387,9 @@ FT__CHILD_PATH static void ft__child_main(const ft__spawn_opts *o, ft__fdpair io
                                           const ft__forkinfo *fi) {
   long err = 0;
   /* Die with the loop's process when asked (ft_guard_bind).  If it died
-   * before the prctl, we were already handed to another parent: leave. */
+   * before the prctl, we were already handed to another parent: leave.
+   * The kernel sends it when the forking THREAD ends: right only because
+   * the loop's thread is the program's only one (forktop's is). */
   if (fi->pdeathsig && (ft__sys_pdeathsig(fi->pdeathsig) < 0 || ft__sys_getppid() != fi->parent))
     ft__sys_exit(127);
   for (int s = 1; s <= 64; s++)
