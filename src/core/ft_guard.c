@@ -55,7 +55,6 @@ struct ft_guard {
   int cg_parent; /* our own cgroup's directory, or -1 */
   int cg;        /* the run's cgroup directory, or -1 */
   char cg_name[32];
-  char cg_path[PATH_MAX];
   char tag[64];
 };
 
@@ -276,16 +275,11 @@ static int ft__cgroup_locate(ft_guard *g) {
   int rc;
   if ((rc = ft__cgroup2_mount(mnt, sizeof mnt)) < 0 || (rc = ft__cgroup_own(own, sizeof own)) < 0)
     return rc;
-  if ((size_t)snprintf(dir, sizeof dir, "%s%s", mnt, strcmp(own, "/") ? own : "") >=
-      sizeof dir - sizeof g->cg_name)
+  if ((size_t)snprintf(dir, sizeof dir, "%s%s", mnt, strcmp(own, "/") ? own : "") >= sizeof dir)
     return -ENAMETOOLONG;
   snprintf(g->cg_name, sizeof g->cg_name, "forktop-%d", (int)g->pid);
   if ((g->cg_parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
     return -errno;
-  size_t dl = strlen(dir); /* it fits: dir is shorter than PATH_MAX - sizeof cg_name */
-  memcpy(g->cg_path, dir, dl);
-  g->cg_path[dl] = '/';
-  memcpy(g->cg_path + dl + 1, g->cg_name, strlen(g->cg_name) + 1);
   return 0;
 }
 
@@ -518,8 +512,8 @@ int ft_guard_start(unsigned flags, ft_guard **out) {
   g->down = g->up = g->cg = g->cg_parent = -1;
   if ((rc = ft__guard_make_tag(g->pid, g->tag, sizeof g->tag)) < 0)
     goto fail;
-  if (!(flags & FT_GUARD_NO_CGROUP) && ft__cgroup_locate(g) < 0)
-    g->cg_path[0] = '\0'; /* without a cgroup, the tag alone holds the run */
+  if (!(flags & FT_GUARD_NO_CGROUP))
+    ft__cgroup_locate(g); /* without a cgroup, the tag alone holds the run */
   if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) {
     rc = -errno;
     goto fail;
@@ -545,8 +539,6 @@ int ft_guard_start(unsigned flags, ft_guard **out) {
     close(g->cg);
     g->cg = -1;
   }
-  if (g->cg < 0)
-    g->cg_path[0] = '\0';
   /* Every program the run executes inherits the tag (setenv changes
    * environ, which exec passes on; our own /proc/PID/environ keeps what
    * we were started with, so the guardian never takes us for the run). */
@@ -572,12 +564,6 @@ fail:
   free(g);
   return rc;
 }
-
-const char *ft_guard_mode(const ft_guard *g) { return g->cg >= 0 ? "cgroup" : "environment"; }
-
-const char *ft_guard_cgroup(const ft_guard *g) { return g->cg >= 0 ? g->cg_path : NULL; }
-
-const char *ft_guard_tag(const ft_guard *g) { return g->tag; }
 
 /* The loop's forked children close the guard's pipes (as they close the
  * loop's own fds) and die with us.  PR_SET_PDEATHSIG fires when the

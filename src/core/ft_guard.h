@@ -15,20 +15,14 @@ enum {
 /* The environment variable that tags every process of a guarded run. */
 #define FT_GUARD_ENV "FORKTOP_GUARD"
 
-/* Start guarding this process: set FT_GUARD_ENV=<pid>.<start time> in our
- * environment (inherited by every program the run executes), put us in a
- * new cgroup v2 (forktop-<pid>, under our own) where one can be made, and
- * fork the guardian, outside it.  Call it before the run's first fork, with
- * no other thread running.  Once we are gone (exit, SIGKILL, any signal),
+/* Start guarding this process: fork the guardian, which makes a cgroup v2
+ * (forktop-<pid>, under our own) where it can; enter it (the guardian
+ * stays outside); set FT_GUARD_ENV=<pid>.<start time> in our environment
+ * (inherited by every program the run executes).  Call it before the
+ * run's first fork, with no other thread running.  Once we are gone (exit, SIGKILL, any signal),
  * the guardian kills every process in the cgroup and every tagged process,
  * removes the cgroup and exits.  0 or -errno (then nothing is guarded). */
 int ft_guard_start(unsigned flags, ft_guard **out);
-/* What holds the run: "cgroup" or "environment". */
-const char *ft_guard_mode(const ft_guard *g);
-/* The run's cgroup directory, or NULL without one. */
-const char *ft_guard_cgroup(const ft_guard *g);
-/* The tag's value ("<pid>.<start time>"). */
-const char *ft_guard_tag(const ft_guard *g);
 /* Have loop's children close the guard's fds, and get SIGKILL when we die
  * (PR_SET_PDEATHSIG: the environment tag's only hold on forked functions).
  * NULL is a no-op. */
