@@ -147,6 +147,21 @@ class TruthKill(ForktopCase):
         for _ in range(5):
             self.kill_and_check(self.start(), signal.SIGKILL)
 
+    # Killed at any moment of its start (before, while and after the
+    # guardian is made, as the first processes fork), forktop leaves
+    # nothing: no process, no cgroup.
+    def test_sigkill_at_any_moment(self):
+        for i in range(24):
+            p = subprocess.Popen([FORKTOP, "run", self.wl, "--json"], stdout=subprocess.DEVNULL,
+                                 env=self.env)
+            time.sleep(i * 0.003)
+            p.kill()
+            p.wait(timeout=10)
+            gone = wait_for(lambda: not tagged_pids(self.tag), timeout=2, step=0.005)
+            self.assertTrue(gone, "killed after %d ms: left %s" % (i * 3, tagged_pids(self.tag)))
+            self.assertTrue(wait_for(lambda: not forktop_cgroups(p.pid), timeout=2),
+                            "killed after %d ms: the cgroup is left" % (i * 3))
+
     def test_unhandled_signals_leave_nothing(self):
         for signo in (signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM):
             self.kill_and_check(self.start(), signo)
