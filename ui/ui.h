@@ -65,6 +65,8 @@ typedef struct ui_opts {
   bool scan_only;         /* watch by scanning even where the connector works */
 } ui_opts;
 
+/* Start guarding a run (ft_guard.h); NULL (said on stderr) if it cannot. */
+struct ft_guard *ui_guard_start(void);
 /* Run a workload file; returns the exit status. */
 int ui_run_workload(const char *path, const ui_opts *o);
 /* Replay a recording; returns the exit status. */

@@ -11,6 +11,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "ft_guard.h"
+
 /* ------------------------------------------------------------- sizes */
 
 static int ui_bench_add(ui_bench_opts *o, long v, char *err, size_t cap) {
@@ -130,7 +132,7 @@ static double ui_tv(struct timeval tv) { return (double)tv.tv_sec + (double)tv.t
 /* Run the workload once at `workers`; 0, 1 when the live view stopped it
  * (nothing measured), or -1 when it could not run.  Messages go to errf. */
 static int ui_bench_once(const char *path, const ui_opts *uo, int workers, ui_bench_run *out,
-                         ui_bench_live *live, FILE *errf) {
+                         ui_bench_live *live, ft_guard *guard, FILE *errf) {
   char wset[32];
   snprintf(wset, sizeof wset, "workers=%d", workers);
   char **sets = calloc(uo->nsets + 1, sizeof *sets);
@@ -158,6 +160,7 @@ static int ui_bench_once(const char *path, const ui_opts *uo, int workers, ui_be
     goto done;
   }
   probe.loop = loop;
+  ft_guard_bind(guard, loop);
   ft_loop_add_hook(loop, ui_probe_hook, &probe);
   ft_timer_start(t, 20 * 1000 * 1000, 50 * 1000 * 1000, ui_probe_rss, &probe);
   if (live && ui_bench_live_attach(live, loop, r) < 0)
@@ -388,6 +391,7 @@ int ui_bench(const char *path, const ui_opts *uo, const ui_bench_opts *bo) {
   res.warmup = bo->warmup;
   ui_bench_machine(&res);
   ui_bench_out o = {.out = stdout, .err = stderr};
+  ft_guard *guard = ui_guard_start(); /* nothing a run starts outlives us */
   ui_bench_live *live = ui_bench_live_start(uo, bo, plan->name, &res, &o);
   int status = 0, stop = 0; /* stop: the exit status the live view asked for */
   size_t finished = 0;      /* sizes summarised */
@@ -405,7 +409,7 @@ int ui_bench(const char *path, const ui_opts *uo, const ui_bench_opts *bo) {
       ui_bench_run run = {0};
       if (live)
         ui_bench_live_run_begin(live, i, k);
-      int rc = ui_bench_once(path, uo, z->workers, &run, live, o.err);
+      int rc = ui_bench_once(path, uo, z->workers, &run, live, guard, o.err);
       if (rc < 0) {
         status = 2;
         break;
@@ -464,6 +468,7 @@ int ui_bench(const char *path, const ui_opts *uo, const ui_bench_opts *bo) {
     if (stop) /* a stop signal while the final screen showed */
       status = stop;
   }
+  ft_guard_free(guard);
   for (size_t i = 0; i < res.nsizes; i++)
     free(res.sizes[i].runs);
   ft_plan_free(plan);

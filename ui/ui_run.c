@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ft_guard.h"
 #include "ft_watch.h"
 #include "ui_dash.h"
 
@@ -135,6 +136,19 @@ static void ui_note_problem(ui_session *s) {
   }
 }
 
+/* Guard a run (ft_guard.h): nothing it starts outlives forktop, whatever
+ * kills forktop.  FORKTOP_NO_CGROUP=1 makes it go by the environment tag
+ * alone (the tests try both ways).  NULL if it cannot: the run goes on. */
+ft_guard *ui_guard_start(void) {
+  const char *nocg = getenv("FORKTOP_NO_CGROUP");
+  ft_guard *g = NULL;
+  int rc = ft_guard_start(nocg && *nocg && strcmp(nocg, "0") ? FT_GUARD_NO_CGROUP : 0, &g);
+  if (rc < 0)
+    fprintf(stderr, "forktop: cannot guard the run (%s): what it starts may outlive forktop\n",
+            ft_strerror(rc));
+  return g;
+}
+
 /* Run a workload in the dashboard, headless or as JSON; returns the exit status. */
 int ui_run_workload(const char *path, const ui_opts *o) {
   ft_buf err = {0}, shown = {0};
@@ -144,6 +158,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   ui_printer pr = {.out = stdout};
   ui_json json = {.out = stdout}, rec = {0};
   ft_watch *w = NULL;
+  ft_guard *guard = NULL;
   int status = 2, rc;
 
   if ((rc = ft_plan_load(path, o->sets, o->nsets, &plan, &err)) < 0) {
@@ -159,11 +174,13 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   }
   const char *name = ui_safe_cstr(&shown, plan->name); /* for the terminal */
   status = 1;
+  guard = ui_guard_start(); /* before the run's first fork */
   if ((rc = ft_loop_new(&loop)) < 0 || (rc = ft_runner_new(loop, plan, &s.runner)) < 0) {
     fprintf(stderr, "forktop: cannot start: %s\n", ft_strerror(rc));
     goto done;
   }
   s.loop = loop;
+  ft_guard_bind(guard, loop);
   /* What the workload's tasks and processes run (exec, shell, leak) is part
    * of it too: every descendant of forktop is watched, from before the
    * first fork, and reported under its real parent. */
@@ -285,6 +302,7 @@ done:
   ft_runner_free(s.runner);
   ft_watch_free(w);
   ft_loop_free(loop);
+  ft_guard_free(guard); /* everything is reaped: the guardian may go */
   if (rec.out)
     fclose(rec.out);
   ft_buf_free(&json.buf);

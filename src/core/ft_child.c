@@ -301,8 +301,10 @@ static void ft__child_write_errno(int fd, int err) {
 
 /* What the parent works out for its children just before forking. */
 typedef struct ft__forkinfo {
-  uint64_t handled;         /* signals to reset (bit s-1 for signal s) */
-  const ft__fdlist *close;  /* the loop's fds, for a forked function */
+  uint64_t handled;        /* signals to reset (bit s-1 for signal s) */
+  const ft__fdlist *close; /* the loop's fds, for a forked function */
+  int pdeathsig;           /* the loop's child_pdeathsig */
+  pid_t parent;            /* the loop's process */
 } ft__forkinfo;
 
 /* The code a child runs between fork and its function or exec is kept
@@ -384,6 +386,12 @@ static bool ft__pending(FILE *f) {
 FT__CHILD_PATH static void ft__child_main(const ft__spawn_opts *o, ft__fdpair io[3], int errfd,
                                           const ft__forkinfo *fi) {
   long err = 0;
+  /* Die with the loop's process when asked (ft_guard_bind).  If it died
+   * before the prctl, we were already handed to another parent: leave.
+   * The kernel sends it when the forking THREAD ends: right only because
+   * the loop's thread is the program's only one (forktop's is). */
+  if (fi->pdeathsig && (ft__sys_pdeathsig(fi->pdeathsig) < 0 || ft__sys_getppid() != fi->parent))
+    ft__sys_exit(127);
   for (int s = 1; s <= 64; s++)
     if ((fi->handled >> (s - 1)) & 1)
       ft__sys_sigdefault(s);
@@ -541,6 +549,8 @@ static void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t 
   pthread_sigmask(SIG_SETMASK, &all, old);
   fi->handled = ft__handled_signals(loop);
   fi->close = functions;
+  fi->pdeathsig = loop->child_pdeathsig;
+  fi->parent = loop->pid;
 }
 
 /* Fork a prepared child; in the parent, its pid or -errno (the signal mask

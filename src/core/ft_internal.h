@@ -211,6 +211,10 @@ struct ft_loop {
   int hold_below; /* fds from here up are not held (ft__spawn_finish) */
   bool stop;
   bool disowned; /* ft_loop_free leaves live children alone */
+  /* the guard's pipes, which forked functions close, and the signal every
+   * child gets when we die, or 0 (ft_guard_bind) */
+  int guard_fds[2];
+  int child_pdeathsig;
   int depth; /* > 0 while callbacks of a turn run */
   uint64_t t0;
   ft__watch *watches;      /* live watches */

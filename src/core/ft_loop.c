@@ -90,6 +90,7 @@ int ft_loop_new(ft_loop **out) {
   if (!loop)
     return -ENOMEM;
   loop->epfd = loop->sigfd = loop->devnull = -1;
+  loop->guard_fds[0] = loop->guard_fds[1] = -1;
   loop->pid = ft__getpid();
   if (!(loop->slab = ft__slab_new()))
     goto fail_nomem;
@@ -569,6 +570,8 @@ int ft__loop_child_fds(ft_loop *loop, const int *keep, int nkeep, const int *als
     rc = ft__fdlist_add(l, also[i]);
   if (!rc)
     rc = ft__fdlist_add(l, loop->devnull);
+  for (int i = 0; i < 2 && !rc; i++)
+    rc = ft__fdlist_add(l, loop->guard_fds[i]);
   for (ft__watch *w = loop->watches; w && !rc; w = w->next) {
     bool kept = false;
     for (int i = 0; i < nkeep; i++)

@@ -98,6 +98,12 @@ static inline long ft__sys_waitid(int idtype, long id, void *info, int options) 
   return ft__sys5(SYS_waitid, idtype, id, (long)info, options, 0);
 }
 
+static inline long ft__sys_pdeathsig(int signo) {
+  return ft__sys4(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, signo, 0, 0);
+}
+
+static inline long ft__sys_getppid(void) { return ft__sys4(SYS_getppid, 0, 0, 0, 0); }
+
 static inline _Noreturn void ft__sys_exit(int code) {
   for (;;)
     ft__sys4(SYS_exit_group, code, 0, 0, 0);

@@ -1,0 +1,35 @@
+/* ft_guard.h - nothing a run starts outlives it, whatever kills forktop:
+ * a guardian process that ends the run's processes once forktop is gone. */
+#ifndef FT_GUARD_H
+#define FT_GUARD_H
+
+#include "forktop.h"
+
+typedef struct ft_guard ft_guard;
+
+/* ft_guard_start flags */
+enum {
+  FT_GUARD_NO_CGROUP = 1, /* do not try a cgroup: find the run's processes by their environment */
+};
+
+/* The environment variable that tags every process of a guarded run. */
+#define FT_GUARD_ENV "FORKTOP_GUARD"
+
+/* Start guarding this process: fork the guardian, which makes a cgroup v2
+ * (forktop-<pid>, under our own) where it can; enter it (the guardian
+ * stays outside); set FT_GUARD_ENV=<pid>.<start time> in our environment
+ * (inherited by every program the run executes).  Call it before the
+ * run's first fork, with no other thread running.  Once we are gone (exit, SIGKILL, any signal),
+ * the guardian kills every process in the cgroup and every tagged process,
+ * removes the cgroup and exits.  0 or -errno (then nothing is guarded). */
+int ft_guard_start(unsigned flags, ft_guard **out);
+/* Have loop's children close the guard's fds, and get SIGKILL when we die
+ * (PR_SET_PDEATHSIG: the environment tag's only hold on forked functions).
+ * NULL is a no-op. */
+void ft_guard_bind(ft_guard *g, ft_loop *loop);
+/* The run ended and everything it started was reaped: leave the cgroup,
+ * have the guardian kill what may remain and remove the cgroup, and wait
+ * (at most a few seconds) until it has.  NULL is a no-op. */
+void ft_guard_free(ft_guard *g);
+
+#endif
