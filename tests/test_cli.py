@@ -521,15 +521,19 @@ class Signals(ForktopCase):
     running (its processes exist), never for a fixed time."""
 
     def wait_tagged(self, pred, what):
-        """Poll the test's tagged processes ({pid: comm}) until pred holds."""
+        """Poll the test's tagged processes ({pid: comm}) until pred holds.
+        The run's guardian (forktop-guard) carries the tag too but is no part
+        of the workload, so it is left out."""
         def procs():
             out = {}
             for pid in tagged_pids(self.tag):
                 try:
                     with open(f"/proc/{pid}/comm") as f:
-                        out[pid] = f.read().strip()
+                        comm = f.read().strip()
                 except OSError:
-                    pass
+                    continue
+                if comm != "forktop-guard":
+                    out[pid] = comm
             return out
         ok = wait_for(lambda: pred(procs()), timeout=20)
         self.assertTrue(ok, f"never saw {what}: {procs()}")
