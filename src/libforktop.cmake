@@ -29,7 +29,7 @@ foreach(t ${FT_LIB_TARGETS})
                                     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_include_directories(${t} PRIVATE ${CMAKE_SOURCE_DIR}/include/forktop)
   # plain names, so the exported package needs no pkg-config targets
-  target_link_libraries(${t} PRIVATE ${JANSSON_LIBRARIES} m)
+  target_link_libraries(${t} PRIVATE ${JANSSON_LIBRARIES} m Threads::Threads)
   target_link_directories(${t} PRIVATE ${JANSSON_LIBRARY_DIRS})
   target_include_directories(${t} PRIVATE ${JANSSON_INCLUDE_DIRS})
 endforeach()

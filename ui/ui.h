@@ -65,5 +65,7 @@ int ui_watch_pid(pid_t pid, const ui_opts *o);
 char *ui_find_workload(const char *arg);
 /* Print the shipped workloads with their descriptions. */
 int ui_list_workloads(FILE *out);
+/* forktop worker (internal): a pool worker over TCP; argv[0] is "worker". */
+int ui_worker_main(int argc, char **argv);
 
 #endif
