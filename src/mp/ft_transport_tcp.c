@@ -48,6 +48,7 @@ typedef struct ft__tw {
   bool token_live; /* not yet used */
   ft__conn *c;
   uint64_t launched;
+  pid_t parent; /* the loop's process, which the launcher must not outlive */
   bool bye_sent, recycled;
   int inflight;
   char *argv[64];
@@ -70,7 +71,7 @@ typedef struct ft__tcp {
   int lfd;
   ft__watch *lw;
   char connect[64]; /* ADDR:PORT */
-  char *const *argv;
+  char **argv; /* the worker command (copied), NULL-terminated */
   ft_buf setup;
   uint32_t maxtasks;
   uint64_t heartbeat_ns;
@@ -362,6 +363,8 @@ static void ft__tcp_on_tick(ft_timer *tm, void *ud) {
 static int ft__tcp_launch(void *arg) {
   ft__tw *tw = arg;
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != tw->parent)
+    return 1; /* the parent died before the prctl */
   execvpe(tw->argv[0], tw->argv, tw->envp ? tw->envp : environ);
   return 127;
 }
@@ -370,6 +373,7 @@ static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   ft__tcp *t = (ft__tcp *)tr;
   ft__tw *tw = &t->ws[w];
   tw->launched = ft_now_ns();
+  tw->parent = t->base.pool->loop->pid;
   tw->bye_sent = tw->recycled = false;
   tw->inflight = 0;
   /* A fresh one-time token for every process started in this slot. */
@@ -570,6 +574,9 @@ static void ft__tcp_free(ft__transport *tr) {
     close(t->lfd);
   ft_timer_free(t->tick);
   ft_buf_free(&t->setup);
+  for (size_t i = 0; t->argv && t->argv[i]; i++)
+    free(t->argv[i]);
+  free(t->argv);
   free(t->ws);
   free(t);
 }
@@ -635,9 +642,20 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
     rc = FT_E2BIG;
     goto fail;
   }
+  /* Copied: replacements are started long after the caller's argv is gone. */
+  t->argv = ft__xalloc((na + 1) * sizeof *t->argv);
+  for (size_t i = 0; t->argv && i < na; i++)
+    if (!(t->argv[i] = ft__strdup(tc->argv[i]))) {
+      rc = -ENOMEM;
+      goto fail;
+    }
+  if (!t->argv) {
+    rc = -ENOMEM;
+    goto fail;
+  }
   for (int w = 0; w < n; w++) {
     for (size_t i = 0; i < na; i++)
-      t->ws[w].argv[i] = tc->argv[i];
+      t->ws[w].argv[i] = t->argv[i];
     t->ws[w].argv[na] = "--connect";
     t->ws[w].argv[na + 1] = t->connect;
   }
