@@ -10,8 +10,8 @@
  * connection that drops, a worker silent past the heartbeat, a connection
  * that never comes, or a frame that breaks the protocol makes us SIGKILL the
  * launcher, and the pool hears of it through that exit. */
-#include "ft_pool_int.h"
 #include "ft_transport_tcp.h"
+#include "ft_pool_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,11 +25,12 @@
 
 extern char **environ;
 
-#define FT__DEPTH 2                                    /* chunks sent to a worker at most */
-#define FT__HELLO_NS (2ull * 1000 * 1000 * 1000)       /* from accept to hello */
-#define FT__CONNECT_NS (10ull * 1000 * 1000 * 1000)    /* from launch to hello */
+#define FT__DEPTH 2                                 /* chunks sent to a worker at most */
+#define FT__HELLO_NS (2ull * 1000 * 1000 * 1000)    /* from accept to hello */
+#define FT__CONNECT_NS (10ull * 1000 * 1000 * 1000) /* from launch to hello */
 #define FT__TICK_NS (250ull * 1000 * 1000)
-#define FT__CHUNK_BYTES (1u << 20) /* a chunk's items take at most this (one item may take more) */
+#define FT__CHUNK_BYTES (1u << 20) /* a chunk's items take at most this (one item may take more)   \
+                                    */
 
 typedef struct ft__conn {
   struct ft__tcp *t;
@@ -71,7 +72,7 @@ typedef struct ft__tcp {
   int lfd;
   ft__watch *lw;
   char connect[64]; /* ADDR:PORT */
-  char **argv; /* the worker command (copied), NULL-terminated */
+  char **argv;      /* the worker command (copied), NULL-terminated */
   ft_buf setup;
   uint32_t maxtasks;
   uint64_t heartbeat_ns;
@@ -120,8 +121,7 @@ static void ft__conn_flush(ft__tcp *t, ft__conn *c) {
   if (c->out_off == c->out.len)
     c->out.len = c->out_off = 0;
   if (c->w && !c->eof)
-    ft__watch_modify(t->base.pool->loop, c->w,
-                     EPOLLIN | (c->out.len ? (uint32_t)EPOLLOUT : 0u));
+    ft__watch_modify(t->base.pool->loop, c->w, EPOLLIN | (c->out.len ? (uint32_t)EPOLLOUT : 0u));
 }
 
 static int ft__conn_send(ft__tcp *t, ft__conn *c, const void *frame, size_t len) {
@@ -461,8 +461,8 @@ static int ft__tcp_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t 
   char *f = malloc(head + bytes);
   if (!f)
     return -EAGAIN;
-  ft__f_chunk h = {{(uint32_t)(head + bytes), FT__F_CHUNK}, c->seq, c->kind, (uint32_t)k,
-                   (uint32_t)nlen, 0};
+  ft__f_chunk h = {
+      {(uint32_t)(head + bytes), FT__F_CHUNK}, c->seq, c->kind, (uint32_t)k, (uint32_t)nlen, 0};
   memcpy(f, &h, sizeof h);
   memset(f + sizeof h, 0, FT__ALIGN8(nlen));
   memcpy(f + sizeof h, name, nlen);
@@ -473,8 +473,8 @@ static int ft__tcp_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t 
   else
     memcpy(d, c->wire, bytes);
   free(ch->frame);
-  *ch = (ft__tchunk){.live = true, .owner = -1, .nitems = (uint32_t)k, .frame = f,
-                     .len = head + bytes};
+  *ch = (ft__tchunk){
+      .live = true, .owner = -1, .nitems = (uint32_t)k, .frame = f, .len = head + bytes};
   t->next = c->seq + 1;
   *taken = (uint32_t)k;
   return 0;

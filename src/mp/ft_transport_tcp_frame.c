@@ -53,9 +53,10 @@ long ft__frame_check(const char *buf, size_t avail, bool to_parent) {
   memcpy(&h, buf, sizeof h);
   if (h.len < sizeof h || h.len % 8 || h.len > FT__FRAME_MAX)
     return -EPROTO;
-  bool ok_type = to_parent ? (h.type == FT__F_HELLO || h.type == FT__F_START ||
-                              h.type == FT__F_RESULT || h.type == FT__F_BYE || h.type == FT__F_BEAT)
-                           : (h.type == FT__F_SETUP || h.type == FT__F_CHUNK || h.type == FT__F_BYE);
+  bool ok_type = to_parent
+                     ? (h.type == FT__F_HELLO || h.type == FT__F_START || h.type == FT__F_RESULT ||
+                        h.type == FT__F_BYE || h.type == FT__F_BEAT)
+                     : (h.type == FT__F_SETUP || h.type == FT__F_CHUNK || h.type == FT__F_BYE);
   if (!ok_type)
     return -EPROTO;
   if (avail < h.len)

@@ -110,7 +110,7 @@ static ft__sec *ft__find(ft__wl *w, const char *name) {
 }
 
 static bool ft__key_known(int kind, const char *key) {
-  for (size_t i = 0; i < 10 && ft__keys[kind][i]; i++)
+  for (size_t i = 0; i < FT_ARRAY_LEN(ft__keys[kind]) && ft__keys[kind][i]; i++)
     if (strcmp(ft__keys[kind][i], key) == 0)
       return true;
   return false;
