@@ -131,6 +131,32 @@ class Remote(ForktopCase):
             self.assertEqual([r["old_pid"] for r in rep], [pid])
             self.assertEqual(s["exit_status"], 1)
 
+    # A worker that falls silent (SIGSTOPped: no heartbeat) is killed once
+    # the heartbeat has passed: its task fails with SIGKILL, it is replaced,
+    # the run finishes.
+    def test_missed_heartbeat(self):
+        d = self.dir
+        wl = self.workload("[pool p]\nhosts = tcp\nheartbeat = 1s\nworkers = 2\nchunksize = 1\n"
+                           "submit = map\ntasks = 4\n"
+                           "task = shell echo $PPID > %s/pid.{}.tmp && mv %s/pid.{}.tmp %s/pid.{}; "
+                           "sleep 200ms\n" % (d, d, d))
+        proc = subprocess.Popen([FORKTOP, "run", wl, "--json"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env)
+        path = os.path.join(d, "pid.1")
+        self.assertTrue(wait_for(lambda: os.path.exists(path), timeout=20))
+        with open(path) as f:
+            pid = int(f.read())
+        os.kill(pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        out, err = proc.communicate(timeout=30)
+        evs, s = self.json_events(subprocess.CompletedProcess([], proc.returncode, out, err),
+                                  expect=1)
+        o = self.outcomes(evs)
+        self.assertEqual(o[1], ("task_fail", "FT_EWORKER", "SIGKILL"), o)
+        self.assertEqual({t for t, v in o.items() if v[0] == "task_done"}, {0, 2, 3})
+        self.assertEqual([r["old_pid"] for r in self.kinds(evs, "worker_replaced")], [pid])
+        self.assertGreater(time.monotonic() - t0, 0.7)  # not before the heartbeat passed
+
     # A worker whose pool is gone (the connection dropped) leaves at once,
     # even in the middle of a long task; one refused by its pool leaves too.
     def test_worker_leaves_when_connection_drops(self):
@@ -187,6 +213,7 @@ class Remote(ForktopCase):
             ("hosts = slurm:2", "not yet supported"),
             ("hosts = ssh", "is not one of local, tcp"),
             ("bind = 0.0.0.0.1", "not an IPv4 address"),
+            ("heartbeat = 1ms", "100ms or more"),
         ]
         for line, msg in cases:
             wl = self.workload("[pool p]\nitems = 2\ntask = cpu 1\n%s\n" % line)

@@ -27,10 +27,10 @@
 
 enum { FT__S_WORKLOAD, FT__S_POOL, FT__S_PROCESS, FT__S_QUEUE };
 static const char *const ft__sec_kinds[] = {"workload", "pool", "process", "queue"};
-static const char *const ft__keys[][12] = {
+static const char *const ft__keys[][13] = {
     {"name", "description", "seed"},
     {"workers", "submit", "chunksize", "maxtasksperchild", "items", "tasks", "task", "after", "chaos",
-     "hosts", "bind"},
+     "hosts", "bind", "heartbeat"},
     {"run", "count", "after", "stop_when"},
     {"capacity", "bytes", "close_after"},
 };
@@ -486,6 +486,10 @@ static int ft__pool_kv(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
                                 "remote path on this machine)");
     else
       return ft__fail_kv(w, kv, "hosts: \"%s\" is not one of local, tcp", kv->value);
+  } else if (strcmp(k, "heartbeat") == 0) {
+    if (ft_parse_duration(kv->value, &p->heartbeat) < 0 || p->heartbeat < 0.1)
+      return ft__fail_kv(w, kv, "heartbeat: expected a duration of 100ms or more, got \"%s\"",
+                         kv->value);
   } else if (strcmp(k, "bind") == 0) {
     unsigned char a[4];
     if (inet_pton(AF_INET, kv->value, a) != 1)

@@ -68,6 +68,7 @@ typedef struct ft_plan_pool {
   double chaos_kill_rate; /* SIGKILL a random busy worker this many times a second */
   ft_hosts hosts;     /* where the workers run */
   char *bind;         /* tcp: the address to listen on (default 127.0.0.1) */
+  double heartbeat;   /* tcp: seconds a worker may be silent before it is killed; 0: 3 s */
 } ft_plan_pool;
 
 typedef struct ft_plan_process {
