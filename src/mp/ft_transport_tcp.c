@@ -29,8 +29,9 @@ extern char **environ;
 #define FT__HELLO_NS (2ull * 1000 * 1000 * 1000)    /* from accept to hello */
 #define FT__CONNECT_NS (10ull * 1000 * 1000 * 1000) /* from launch to hello */
 #define FT__TICK_NS (250ull * 1000 * 1000)
-#define FT__CHUNK_BYTES (1u << 20) /* a chunk's items take at most this (one item may take more)   \
-                                    */
+#define FT__CHUNK_BYTES                                                                            \
+  (1u << 20) /* a chunk's items take at most this (one item may take more)                         \
+              */
 
 typedef struct ft__conn {
   struct ft__tcp *t;
@@ -58,6 +59,7 @@ typedef struct ft__tw {
 } ft__tw;
 
 typedef struct ft__tchunk {
+  uint64_t seq;
   bool live;
   int owner; /* -1: not sent yet */
   bool started;
@@ -217,7 +219,7 @@ static bool ft__tcp_frame(ft__tcp *t, int w, const char *f, bool *progress) {
   if (seq >= t->next)
     return false; /* never published */
   ft__tchunk *ch = &t->chunks[seq & (FT__SLOTS - 1)];
-  if (seq < t->oldest || !ch->live)
+  if (seq < t->oldest || !ch->live || ch->seq != seq)
     return true; /* retired: dropped */
   if (ch->owner != w)
     return false; /* not this worker's */
@@ -262,10 +264,14 @@ static bool ft__conn_parse(ft__tcp *t, ft__conn *c, bool *progress) {
     else
       ok = ft__tcp_frame(t, c->worker, f, progress);
     off += (size_t)len;
-    /* A pool callback may have ended the worker's connection. */
   }
-  if (!ok)
+  if (!ok) { /* nothing more is read from this connection */
     t->refused++;
+    c->eof = true;
+    off = c->in.len;
+    if (c->w)
+      ft__watch_modify(t->base.pool->loop, c->w, 0);
+  }
   memmove(c->in.data, c->in.data + off, c->in.len - off);
   c->in.len -= off;
   return ok;
@@ -415,7 +421,7 @@ static bool ft__tcp_worker_exited(ft__transport *tr, int w) {
 static bool ft__tcp_held(ft__transport *tr, int w, uint64_t seq, uint32_t *from) {
   ft__tcp *t = (ft__tcp *)tr;
   ft__tchunk *ch = &t->chunks[seq & (FT__SLOTS - 1)];
-  if (!ch->live || ch->owner != w)
+  if (!ch->live || ch->seq != seq || ch->owner != w)
     return false;
   if (!ch->started)
     *from = 0; /* sent, never begun: all of it runs elsewhere */
@@ -473,8 +479,12 @@ static int ft__tcp_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t 
   else
     memcpy(d, c->wire, bytes);
   free(ch->frame);
-  *ch = (ft__tchunk){
-      .live = true, .owner = -1, .nitems = (uint32_t)k, .frame = f, .len = head + bytes};
+  *ch = (ft__tchunk){.seq = c->seq,
+                     .live = true,
+                     .owner = -1,
+                     .nitems = (uint32_t)k,
+                     .frame = f,
+                     .len = head + bytes};
   t->next = c->seq + 1;
   *taken = (uint32_t)k;
   return 0;
