@@ -243,6 +243,11 @@ static void test_pool_refuses(void **state) {
   assert_int_equal(strlen(token), 64);
   pid_t first = ft_pool_worker_pid(p, 0);
 
+  /* a connection that never says hello (half of one here) */
+  int silent = dial(addr);
+  uint64_t t_silent = ft_now_ns();
+  assert_int_equal(send(silent, "\x30\0\0\0\1\0\0\0", 8, MSG_NOSIGNAL), 8);
+
   /* an unregistered function is refused at submission */
   ft_result *r = NULL;
   assert_int_equal(ft_pool_apply_async(p, task_b, (ft_slice){"x", 1}, NULL, NULL, NULL, &r),
@@ -301,6 +306,11 @@ static void test_pool_refuses(void **state) {
   close(good);
   /* the task was never started: it is not failed, it waits for a worker */
   assert_false(ft_result_ready(r));
+
+  /* the silent connection was closed, after the 2 s a hello may take */
+  TURN_UNTIL(T->loop, pull(silent, &in) == 0);
+  assert_true(ft_now_ns() - t_silent > 1900ull * 1000 * 1000);
+  close(silent);
 
   ft_result_free(r);
   ft_pool_terminate(p);
