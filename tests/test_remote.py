@@ -131,6 +131,19 @@ class Remote(ForktopCase):
             self.assertEqual([r["old_pid"] for r in rep], [pid])
             self.assertEqual(s["exit_status"], 1)
 
+    # Workers that crash at random (crashy.ini, seeded): the same tasks fail,
+    # with SIGKILL, as with hosts = local, and the rest is done.
+    def test_crashy_same_as_local(self):
+        res = {}
+        for hosts in ("local", "tcp"):
+            p = self.run_ft("run", os.path.join(self.env["FORKTOP_WORKLOADS"], "crashy.ini"),
+                            "-s", "main.hosts=" + hosts, "--json")
+            evs, s = self.json_events(p, expect=1)
+            res[hosts] = self.outcomes(evs)
+            self.assertEqual(len(res[hosts]), 60)
+        self.assertEqual(res["tcp"], res["local"])
+        self.assertTrue(any(v == ("task_fail", "FT_EWORKER", "SIGKILL") for v in res["tcp"].values()))
+
     # A worker that falls silent (SIGSTOPped: no heartbeat) is killed once
     # the heartbeat has passed: its task fails with SIGKILL, it is replaced,
     # the run finishes.
