@@ -7,7 +7,9 @@
  * pool back (ft__pool_on_start, ft__pool_on_results) with what came in.
  * Every op is called in the parent, on the loop's thread; the worker's
  * side is the transport's own.  Shared memory (ft_transport_shm.c, its
- * worker in ft_transport_shm_worker.c) is the first transport.
+ * worker in ft_transport_shm_worker.c) is the first transport; TCP
+ * (ft_transport_tcp*.c: workers as separate processes that connect back,
+ * functions by registered name) the second.
  *
  * Chunks.  The pool numbers every chunk it hands out with a sequence
  * number `seq` (0, 1, 2, ... per pool, never reused), and keeps at most
