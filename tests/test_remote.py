@@ -229,11 +229,16 @@ class Remote(ForktopCase):
             ("heartbeat = 1ms", "100ms or more"),
         ]
         for line, msg in cases:
-            wl = self.workload("[pool p]\nitems = 2\ntask = cpu 1\n%s\n" % line)
+            wl = self.workload("[pool p]\nitems = 2\ntask = cpu 1\n%s\n%s\n"
+                               % (line, "hosts = tcp" if "hosts" not in line else ""))
             p = self.run_ft("run", wl, "--headless")
             self.assertEqual(p.returncode, 2, p.stderr)
             self.assertIn("%s:4:" % wl, p.stderr)
             self.assertIn(msg, p.stderr)
+        wl = self.workload("[pool p]\nitems = 2\ntask = cpu 1\nbind = 127.0.0.1\n")
+        p = self.run_ft("run", wl, "--headless")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("%s:4: bind: applies only to hosts = tcp" % wl, p.stderr)
         wl = self.workload("[queue q]\n[pool p]\nhosts = tcp\nitems = 2\ntask = put q 1\n")
         p = self.run_ft("run", wl, "--headless")
         self.assertEqual(p.returncode, 2, p.stderr)

@@ -671,6 +671,11 @@ static int ft__build(ft__wl *w, ft_plan **out) {
         ft__fail(w, s->line, "%s has no \"items\" (or \"tasks\")", ft__sec_label(s, label, sizeof label));
       else if (!w->failed)
         ft__resolve_steps(w, task, plan, p->steps, p->nsteps);
+      const char *tcp_only[] = {"bind", "heartbeat"};
+      for (size_t k = 0; k < 2 && !w->failed && p->hosts == FT_HOSTS_LOCAL; k++)
+        if (ft__kv_of(s, tcp_only[k]))
+          ft__fail_kv(w, ft__kv_of(s, tcp_only[k]), "%s: applies only to hosts = tcp",
+                      tcp_only[k]);
       /* Queues live in this process: a worker elsewhere cannot reach them. */
       for (size_t k = 0; k < p->nsteps && !w->failed && p->hosts != FT_HOSTS_LOCAL; k++)
         if (p->steps[k].kind == FT_STEP_PUT || p->steps[k].kind == FT_STEP_GET ||
