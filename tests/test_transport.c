@@ -195,7 +195,9 @@ static const ft__transport_ops fake_ops = {
     .free = fake_free,
 };
 
-static int fake_new(ft_pool *p, int n, const ft_pool_opts *opts, ft__transport **out) {
+static int fake_new(ft_pool *p, int n, const ft_pool_opts *opts, const void *cfg,
+                    ft__transport **out) {
+  (void)cfg;
   (void)n;
   (void)opts;
   fake *f = calloc(1, sizeof *f);
@@ -262,7 +264,7 @@ static void test_death_fails_exactly_what_was_held(void **state) {
   ft_pool *p;
   ft_pool_opts o = {.workers = 1};
   int frees = fake_frees;
-  assert_int_equal(ft__pool_new(T->loop, &o, fake_new, &p), 0);
+  assert_int_equal(ft__pool_new(T->loop, &o, fake_new, NULL, &p), 0);
   fake *f = (fake *)p->tr;
   assert_int_equal(f->starts, 1);
   uint64_t vals[6] = {10, 11, 12, 13, 14, 15};
@@ -342,7 +344,7 @@ static void test_too_big_and_close(void **state) {
   ft_test *T = *state;
   ft_pool *p;
   ft_pool_opts o = {.workers = 2};
-  assert_int_equal(ft__pool_new(T->loop, &o, fake_new, &p), 0);
+  assert_int_equal(ft__pool_new(T->loop, &o, fake_new, NULL, &p), 0);
   fake *f = (fake *)p->tr;
   uint64_t a = 1, c = 3;
   char big[16] = {0};

@@ -88,6 +88,8 @@ static int find_workload(const char *arg, char **path) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "worker") == 0) /* internal: a hosts = tcp pool's worker */
+    return ui_worker_main(argc - 1, argv + 1);
   ui_opts o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1};
   char **sets = calloc((size_t)argc, sizeof *sets);
   static const struct option longs[] = {

@@ -82,5 +82,7 @@ int ui_list_workloads(FILE *out);
 /* Create path afresh for writing (--record, exports) without writing
  * through a symlink: a new file renamed over it; 0 or -errno. */
 int ui_file_create(const char *path, FILE **out);
+/* forktop worker (internal): a pool worker over TCP; argv[0] is "worker". */
+int ui_worker_main(int argc, char **argv);
 
 #endif

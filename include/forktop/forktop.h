@@ -84,7 +84,8 @@ extern "C" {
   XX(EFAILED, -4015, "child exited with a non-zero status")                       \
   XX(EFORKED, -4016, "the loop belongs to the parent process")                    \
   XX(EOF, -4017, "no more items")                                                 \
-  XX(ENOTEXITED, -4018, "process has not exited")
+  XX(ENOTEXITED, -4018, "process has not exited")                                \
+  XX(ENOTREG, -4019, "task function not registered by name (ft_task_register): a remote pool needs it")
 
 typedef enum ft_errno {
 #define FT_ERR_ENUM_(name, value, msg) FT_##name = value,
@@ -429,6 +430,39 @@ typedef struct ft_pool_opts {
                                     workers are forked later) */
   void *ctx; /* passed to every task function (see ft_task_fn); borrowed for the pool's life */
 } ft_pool_opts;
+
+/* ---------------------------------------------------- remote pool workers
+ * A pool whose workers are separate processes that connect back over TCP
+ * (the path pools on other hosts take) can run only functions registered
+ * by name, the same names in both programs: the name is what travels. */
+
+/* Register fn under name (at most 63 bytes); registering the same pair
+ * again is a no-op; another function under a taken name is FT_EINVAL. */
+int ft_task_register(const char *name, ft_task_fn fn);
+/* The same for a starmap function. */
+int ft_star_register(const char *name, ft_star_fn fn);
+
+/* How a TCP pool starts and reaches its workers. */
+typedef struct ft_pool_tcp {
+  const char *bind;  /* address to listen on (an ephemeral port); default 127.0.0.1 */
+  char *const *argv; /* the worker command; "--connect ADDR:PORT" is appended and the
+                        one-time token is passed in its environment (FORKTOP_TOKEN) */
+  ft_slice setup;    /* bytes given to every worker before its first task */
+  double heartbeat;  /* seconds; a worker silent longer is killed; default 3 */
+} ft_pool_tcp;
+
+/* A pool whose workers run argv and connect back over TCP (opts->initializer
+ * is not supported: FT_EINVAL).  Unregistered functions: FT_ENOTREG at submit. */
+int ft_pool_new_tcp(ft_loop *loop, const ft_pool_opts *opts, const ft_pool_tcp *tcp,
+                    ft_pool **out);
+
+/* Worker side: what setup gives becomes every task's ctx. */
+typedef int (*ft_worker_setup_fn)(ft_slice setup, void **ctx, void *ud);
+/* Be a TCP pool's worker: connect to addr ("HOST:PORT"), prove the token
+ * from the environment (FORKTOP_TOKEN, erased from it), run chunks until
+ * told to leave (returns 0) or the connection drops (returns 1).  Returns
+ * 2 with a message in err on a setup or protocol error. */
+int ft_worker_serve(const char *addr, ft_worker_setup_fn setup, void *ud, ft_buf *err);
 
 /* Per-item outcome of a result. */
 typedef struct ft_item {

@@ -180,12 +180,22 @@ static int ft__worker_spawned(ft_pool *p, ft__worker *wk, int rc, ft__child *c) 
 
 /* Create a pool and fork its workers. */
 int ft_pool_new(ft_loop *loop, const ft_pool_opts *opts, ft_pool **out) {
-  return ft__pool_new(loop, opts, ft__transport_shm_new, out);
+  return ft__pool_new(loop, opts, ft__transport_shm_new, NULL, out);
+}
+
+/* Create a pool whose workers run tcp->argv and connect back over TCP. */
+int ft_pool_new_tcp(ft_loop *loop, const ft_pool_opts *opts, const ft_pool_tcp *tcp,
+                    ft_pool **out) {
+  if (out)
+    *out = NULL;
+  if (!tcp || !tcp->argv || !tcp->argv[0] || (opts && opts->initializer))
+    return FT_EINVAL;
+  return ft__pool_new(loop, opts, ft__transport_tcp_new, tcp, out);
 }
 
 /* Create a pool reaching its workers through the transport make makes. */
 int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn make,
-                 ft_pool **out) {
+                 const void *cfg, ft_pool **out) {
   ft_pool_opts dflt = {0};
   int rc;
   *out = NULL;
@@ -213,7 +223,7 @@ int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn m
     rc = -ENOMEM;
     goto fail;
   }
-  if ((rc = make(p, n, opts, &p->tr)) < 0)
+  if ((rc = make(p, n, opts, cfg, &p->tr)) < 0)
     goto fail;
   if ((rc = ft_timer_new(loop, &p->respawn_timer)) < 0 ||
       (rc = ft__loop_add_prepare(loop, ft__pool_prepare, p)) < 0)
@@ -352,7 +362,10 @@ static int ft__submit(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *i
   if (p->closed || p->terminated)
     return FT_ENOTRUNNING;
   ft_result *r;
-  int rc = ft__result_new(p, fn, kind, items, star, n, chunksize, unordered, borrow, &r);
+  int rc = p->tr->ops->check_fn ? p->tr->ops->check_fn(p->tr, fn, kind) : 0;
+  if (rc < 0)
+    return rc;
+  rc = ft__result_new(p, fn, kind, items, star, n, chunksize, unordered, borrow, &r);
   if (rc < 0)
     return rc;
   r->cb = cb;

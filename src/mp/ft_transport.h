@@ -7,7 +7,9 @@
  * pool back (ft__pool_on_start, ft__pool_on_results) with what came in.
  * Every op is called in the parent, on the loop's thread; the worker's
  * side is the transport's own.  Shared memory (ft_transport_shm.c, its
- * worker in ft_transport_shm_worker.c) is the first transport.
+ * worker in ft_transport_shm_worker.c) is the first transport; TCP
+ * (ft_transport_tcp*.c: workers as separate processes that connect back,
+ * functions by registered name) the second.
  *
  * Chunks.  The pool numbers every chunk it hands out with a sequence
  * number `seq` (0, 1, 2, ... per pool, never reused), and keeps at most
@@ -190,6 +192,9 @@ typedef struct ft__transport_ops {
   /* Stop now: no more work is taken. */
   void (*terminate)(ft__transport *t);
   void (*free)(ft__transport *t);
+  /* Optional: whether fn (of kind) can be sent; a negative code refuses
+   * the submission (a remote transport needs functions registered by name). */
+  int (*check_fn)(ft__transport *t, uintptr_t fn, uint32_t kind);
 } ft__transport_ops;
 
 struct ft__transport {
@@ -197,13 +202,19 @@ struct ft__transport {
   ft_pool *pool;
 };
 
-/* Make a transport for pool p of n workers (opts as given to the pool). */
-typedef int (*ft__transport_new_fn)(ft_pool *p, int n, const ft_pool_opts *opts,
+/* Make a transport for pool p of n workers (opts as given to the pool;
+ * cfg the transport's own, as given to ft__pool_new). */
+typedef int (*ft__transport_new_fn)(ft_pool *p, int n, const ft_pool_opts *opts, const void *cfg,
                                     ft__transport **out);
 /* The shared-memory transport (ft_pool_new's). */
-int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, ft__transport **out);
+int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, const void *cfg,
+                          ft__transport **out);
+/* The TCP transport (ft_pool_new_tcp's; cfg is an ft_pool_tcp). */
+int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const void *cfg,
+                          ft__transport **out);
 /* A pool whose workers are reached through the transport make makes. */
-int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn make, ft_pool **out);
+int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn make,
+                 const void *cfg, ft_pool **out);
 
 /* Called by transports: worker w began chunk seq at t. */
 void ft__pool_on_start(ft_pool *p, int w, uint64_t seq, uint64_t t);

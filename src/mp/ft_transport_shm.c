@@ -301,7 +301,9 @@ static const ft__transport_ops ft__shm_ops = {
 };
 
 /* Make the shared mapping and the eventfd of pool p's n workers. */
-int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, ft__transport **out) {
+int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, const void *cfg,
+                          ft__transport **out) {
+  (void)cfg;
   int rc;
   *out = NULL;
   ft__shm *t = ft__xalloc(sizeof *t);

@@ -107,12 +107,44 @@ static void ft__chaos_tick(ft_timer *t, void *ud) {
     kill(pid, SIGKILL);
 }
 
+/* A pool with hosts = tcp: its workers are `forktop worker` processes
+ * (this very program, /proc/self/exe) that connect back over TCP and are
+ * sent the workload's text and overrides, from which they rebuild what a
+ * task runs: [path]\0[text]\0[override\0]... */
+static int ft__start_tcp_pool(ft_runner *r, const ft_plan_pool *pp, const ft_pool_opts *o,
+                              ft_pool **out) {
+  const ft_plan *plan = r->plan;
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n < 0)
+    return -errno;
+  exe[n] = '\0';
+  if (!plan->text)
+    return FT_EINVAL;
+  ft_buf setup = {0};
+  int rc = ft_buf_append(&setup, plan->path, strlen(plan->path) + 1);
+  if (!rc)
+    rc = ft_buf_append(&setup, plan->text, strlen(plan->text) + 1);
+  for (size_t i = 0; i < plan->nsets && !rc; i++)
+    rc = ft_buf_append(&setup, plan->sets[i], strlen(plan->sets[i]) + 1);
+  char *argv[] = {exe, "worker", NULL};
+  ft_pool_tcp tcp = {.bind = pp->bind,
+                     .argv = argv,
+                     .setup = {setup.data, setup.len},
+                     .heartbeat = pp->heartbeat};
+  if (!rc)
+    rc = ft_pool_new_tcp(r->loop, o, &tcp, out);
+  ft_buf_free(&setup);
+  return rc;
+}
+
 static int ft__start_pool(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
   const ft_plan_pool *pp = &r->plan->pools[u->idx];
   ft_pool_opts o = {
       .name = pp->name, .workers = pp->workers, .maxtasksperchild = pp->maxtasksperchild, .ctx = r};
-  int rc = ft_pool_new(r->loop, &o, &u->pool);
+  int rc = pp->hosts == FT_HOSTS_TCP ? ft__start_tcp_pool(r, pp, &o, &u->pool)
+                                     : ft_pool_new(r->loop, &o, &u->pool);
   if (rc < 0)
     return rc;
   /* A pool that could fork only some of its workers (a low descriptor or
@@ -500,12 +532,55 @@ static void ft__runner_hook(const ft_event *ev, void *ud) {
 
 /* ----------------------------------------------------------------- api */
 
+/* Register the pool task functions by name. */
+void ft_runner_register(void) {
+  ft_task_register("forktop.task", ft__pool_task);
+  ft_star_register("forktop.star", ft__pool_star);
+}
+
+/* The units of plan in r: pools first, then processes (the order the
+ * task arguments' unit numbers name, in a remote worker too). */
+static int ft__units_new(ft_runner *r, const ft_plan *plan) {
+  r->plan = plan;
+  r->rng = plan->seed;
+  r->nunits = plan->npools + plan->nprocs;
+  r->units = ft__xalloc((r->nunits ? r->nunits : 1) * sizeof *r->units);
+  r->queues = ft__xalloc((plan->nqueues ? plan->nqueues : 1) * sizeof *r->queues);
+  if (!r->units || !r->queues)
+    return -ENOMEM;
+  for (size_t i = 0; i < r->nunits; i++) {
+    ft__unit *u = &r->units[i];
+    u->runner = r;
+    u->is_pool = i < plan->npools;
+    u->idx = u->is_pool ? i : i - plan->npools;
+    u->name = u->is_pool ? plan->pools[u->idx].name : plan->procs[u->idx].name;
+  }
+  return 0;
+}
+
+/* A runner that only runs pool tasks (a remote worker's ctx). */
+int ft_runner_new_tasks(const ft_plan *plan, ft_runner **out) {
+  ft_runner *r = ft__xalloc(sizeof *r);
+  *out = NULL;
+  if (!r)
+    return -ENOMEM;
+  int rc = ft__units_new(r, plan);
+  if (rc < 0) {
+    ft_runner_free(r);
+    return rc;
+  }
+  ft_runner_register();
+  *out = r;
+  return 0;
+}
+
 /* Make a runner for plan. */
 int ft_runner_new(ft_loop *loop, const ft_plan *plan, ft_runner **out) {
   int rc = -ENOMEM;
   ft_runner *r = ft__xalloc(sizeof *r);
   if (!r)
     return -ENOMEM;
+  ft_runner_register();
   r->loop = loop;
   r->plan = plan;
   r->rng = plan->seed;
@@ -644,8 +719,10 @@ int ft_runner_exit_status(const ft_runner *r) {
 void ft_runner_free(ft_runner *r) {
   if (!r)
     return;
-  ft_loop_remove_hook(r->loop, ft__runner_hook, r);
-  ft__loop_remove_prepare(r->loop, ft__runner_tick, r);
+  if (r->loop) {
+    ft_loop_remove_hook(r->loop, ft__runner_hook, r);
+    ft__loop_remove_prepare(r->loop, ft__runner_tick, r);
+  }
   for (size_t i = 0; i < r->nunits; i++) {
     ft__unit *u = &r->units[i];
     for (size_t k = 0; k < u->nresults; k++)

@@ -38,6 +38,12 @@ void ft_runner_summary(const ft_runner *r, ft_run_summary *s);
 int ft_runner_kill_rest(ft_runner *r);
 /* 0 when every task and process succeeded, else 1. */
 int ft_runner_exit_status(const ft_runner *r);
+/* Register the runner's task functions by name (what a remote worker
+ * resolves); done by ft_runner_new too. */
+void ft_runner_register(void);
+/* A runner that only runs pool tasks, with no loop: a remote worker's ctx
+ * (ft_worker_serve), for plan parsed with ft_plan_parse_tasks. */
+int ft_runner_new_tasks(const ft_plan *plan, ft_runner **out);
 /* Free (anything still running is killed and left to the loop to reap). */
 void ft_runner_free(ft_runner *r);
 

@@ -13,6 +13,7 @@
 #include "ft_internal.h"
 #include "ft_workload_int.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <ini.h>
 #include <libgen.h>
@@ -26,9 +27,10 @@
 
 enum { FT__S_WORKLOAD, FT__S_POOL, FT__S_PROCESS, FT__S_QUEUE };
 static const char *const ft__sec_kinds[] = {"workload", "pool", "process", "queue"};
-static const char *const ft__keys[][10] = {
+static const char *const ft__keys[][13] = {
     {"name", "description", "seed"},
-    {"workers", "submit", "chunksize", "maxtasksperchild", "items", "tasks", "task", "after", "chaos"},
+    {"workers", "submit", "chunksize", "maxtasksperchild", "items", "tasks", "task", "after", "chaos",
+     "hosts", "bind", "heartbeat"},
     {"run", "count", "after", "stop_when"},
     {"capacity", "bytes", "close_after"},
 };
@@ -54,6 +56,7 @@ typedef struct ft__wl {
   size_t nsecs;
   int line;
   bool failed;
+  bool tasks_only; /* a remote worker's parse: items are neither read nor required */
   ft_buf *err;
   /* the reader's source */
   const char *text;
@@ -107,7 +110,7 @@ static ft__sec *ft__find(ft__wl *w, const char *name) {
 }
 
 static bool ft__key_known(int kind, const char *key) {
-  for (size_t i = 0; i < 10 && ft__keys[kind][i]; i++)
+  for (size_t i = 0; i < FT_ARRAY_LEN(ft__keys[kind]) && ft__keys[kind][i]; i++)
     if (strcmp(ft__keys[kind][i], key) == 0)
       return true;
   return false;
@@ -406,6 +409,8 @@ static int ft__count_kv(ft__wl *w, const ft__kv *kv, uint64_t lo, uint64_t hi, u
 
 /* items = N | a, b, c | @path | - ; tasks = N */
 static int ft__items(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
+  if (w->tasks_only)
+    return 0; /* a remote worker: the items come with the tasks */
   ft_buf why = {0};
   int rc = ft__items_parse(kv->value, strcmp(kv->key, "tasks") == 0, w->dir, &p->items,
                            &p->nitems, &why);
@@ -472,6 +477,28 @@ static int ft__pool_kv(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
     return ft__steps_kv(w, kv, &p->steps, &p->nsteps);
   } else if (strcmp(k, "after") == 0) {
     return ft__name_kv(w, kv, &p->after, true);
+  } else if (strcmp(k, "hosts") == 0) {
+    if (strcmp(kv->value, "local") == 0)
+      p->hosts = FT_HOSTS_LOCAL;
+    else if (strcmp(kv->value, "tcp") == 0)
+      p->hosts = FT_HOSTS_TCP;
+    else if (strcmp(kv->value, "slurm:0") == 0)
+      return ft__fail_kv(w, kv, "hosts: slurm:0 asks for no node (N must be 1 or more)");
+    else if (strncmp(kv->value, "slurm:", 6) == 0)
+      return ft__fail_kv(w, kv, "hosts: slurm:N is not yet supported (use tcp to test the "
+                                "remote path on this machine)");
+    else
+      return ft__fail_kv(w, kv, "hosts: \"%s\" is not one of local, tcp", kv->value);
+  } else if (strcmp(k, "heartbeat") == 0) {
+    if (ft_parse_duration(kv->value, &p->heartbeat) < 0 || p->heartbeat < 0.1)
+      return ft__fail_kv(w, kv, "heartbeat: expected a duration of 100ms or more, got \"%s\"",
+                         kv->value);
+  } else if (strcmp(k, "bind") == 0) {
+    unsigned char a[4];
+    if (inet_pton(AF_INET, kv->value, a) != 1)
+      return ft__fail_kv(w, kv, "bind: \"%s\" is not an IPv4 address", kv->value);
+    free(p->bind);
+    p->bind = strdup(kv->value);
   } else if (strcmp(k, "chaos") == 0) {
     char *end;
     if (strncmp(kv->value, "kill-worker=", 12) != 0 ||
@@ -643,10 +670,21 @@ static int ft__build(ft__wl *w, ft_plan **out) {
       const ft__kv *task = ft__kv_of(s, "task");
       if (!w->failed && !task)
         ft__fail(w, s->line, "%s has no \"task\"", ft__sec_label(s, label, sizeof label));
-      else if (!w->failed && !ft__kv_of(s, "items") && !ft__kv_of(s, "tasks"))
+      else if (!w->failed && !w->tasks_only && !ft__kv_of(s, "items") && !ft__kv_of(s, "tasks"))
         ft__fail(w, s->line, "%s has no \"items\" (or \"tasks\")", ft__sec_label(s, label, sizeof label));
       else if (!w->failed)
         ft__resolve_steps(w, task, plan, p->steps, p->nsteps);
+      const char *tcp_only[] = {"bind", "heartbeat"};
+      for (size_t k = 0; k < 2 && !w->failed && p->hosts == FT_HOSTS_LOCAL; k++)
+        if (ft__kv_of(s, tcp_only[k]))
+          ft__fail_kv(w, ft__kv_of(s, tcp_only[k]), "%s: applies only to hosts = tcp",
+                      tcp_only[k]);
+      /* Queues live in this process: a worker elsewhere cannot reach them. */
+      for (size_t k = 0; k < p->nsteps && !w->failed && p->hosts != FT_HOSTS_LOCAL; k++)
+        if (p->steps[k].kind == FT_STEP_PUT || p->steps[k].kind == FT_STEP_GET ||
+            p->steps[k].kind == FT_STEP_RELAY)
+          ft__fail_kv(w, task, "task: a pool with hosts = tcp cannot use queue steps (put, get, "
+                               "relay): its workers are separate processes");
     } else if (s->kind == FT__S_PROCESS) {
       ft_plan_process *p = &plan->procs[plan->nprocs++];
       p->name = strdup(s->name);
@@ -678,8 +716,8 @@ static int ft__build(ft__wl *w, ft_plan **out) {
 
 /* Parse text (from path, or a string) into a plan. */
 static int ft__load(const char *path, const char *text, FILE *f, char *const *overrides, size_t nov,
-                    ft_plan **out, ft_buf *err) {
-  ft__wl w = {.path = path, .err = err, .text = text, .file = f};
+                    bool tasks_only, ft_plan **out, ft_buf *err) {
+  ft__wl w = {.path = path, .err = err, .text = text, .file = f, .tasks_only = tasks_only};
   ft_buf_reset(err);
   *out = NULL;
   char *pc = strdup(path);
@@ -703,6 +741,14 @@ static int ft__load(const char *path, const char *text, FILE *f, char *const *ov
     ft__override(&w, overrides[i]);
   if (!w.failed)
     rc = ft__build(&w, out);
+  if (!w.failed && rc == 0 && nov) {
+    (*out)->sets = ft__xalloc(nov * sizeof *(*out)->sets);
+    for (size_t i = 0; (*out)->sets && i < nov; i++)
+      if (((*out)->sets[i] = strdup(overrides[i])))
+        (*out)->nsets++;
+    if ((*out)->nsets != nov)
+      rc = ft__fail(&w, 0, "out of memory");
+  }
   ft__wl_free(&w);
   if (w.failed) {
     ft_plan_free(*out);
@@ -722,7 +768,19 @@ int ft_plan_load(const char *path, char *const *overrides, size_t noverrides, ft
     *out = NULL;
     return -errno;
   }
-  int rc = ft__load(path, NULL, f, overrides, noverrides, out, err);
+  int rc = ft__load(path, NULL, f, overrides, noverrides, false, out, err);
+  /* Kept for remote workers, which are sent the text (and the overrides). */
+  ft_buf text = {0};
+  char chunk[4096];
+  size_t k;
+  rewind(f);
+  while (rc == 0 && (k = fread(chunk, 1, sizeof chunk, f)) > 0)
+    if (ft_buf_append(&text, chunk, k) < 0)
+      rc = -ENOMEM;
+  if (rc == 0 && ft_buf_append(&text, "", 1) == 0)
+    (*out)->text = text.data;
+  else
+    ft_buf_free(&text);
   fclose(f);
   return rc;
 }
@@ -730,7 +788,19 @@ int ft_plan_load(const char *path, char *const *overrides, size_t noverrides, ft
 /* Parse a workload from a string. */
 int ft_plan_parse(const char *name, const char *text, char *const *overrides, size_t noverrides,
                   ft_plan **out, ft_buf *err) {
-  return ft__load(name, text, NULL, overrides, noverrides, out, err);
+  int rc = ft__load(name, text, NULL, overrides, noverrides, false, out, err);
+  if (rc == 0 && !((*out)->text = strdup(text))) {
+    ft_plan_free(*out);
+    *out = NULL;
+    rc = -ENOMEM;
+  }
+  return rc;
+}
+
+/* Parse a workload's text for a remote worker: tasks only. */
+int ft_plan_parse_tasks(const char *name, const char *text, char *const *overrides,
+                        size_t noverrides, ft_plan **out, ft_buf *err) {
+  return ft__load(name, text, NULL, overrides, noverrides, true, out, err);
 }
 
 /* Free a plan. */
@@ -741,6 +811,7 @@ void ft_plan_free(ft_plan *plan) {
     ft_plan_pool *p = &plan->pools[i];
     free(p->name);
     free(p->after);
+    free(p->bind);
     for (size_t k = 0; k < p->nitems; k++)
       free(p->items[k]);
     free(p->items);
@@ -767,5 +838,9 @@ void ft_plan_free(ft_plan *plan) {
   free(plan->path);
   free(plan->name);
   free(plan->description);
+  free(plan->text);
+  for (size_t i = 0; i < plan->nsets; i++)
+    free(plan->sets[i]);
+  free(plan->sets);
   free(plan);
 }

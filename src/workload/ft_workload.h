@@ -47,6 +47,12 @@ typedef enum ft_submit {
   FT_SUBMIT_IMAP_UNORDERED
 } ft_submit;
 
+/* Where a pool's workers run. */
+typedef enum ft_hosts {
+  FT_HOSTS_LOCAL, /* forked children, shared memory (the default) */
+  FT_HOSTS_TCP    /* separate processes over loopback TCP: the remote path, tested locally */
+} ft_hosts;
+
 typedef struct ft_plan_pool {
   char *name;
   int line;           /* where its section starts */
@@ -60,6 +66,9 @@ typedef struct ft_plan_pool {
   size_t nsteps;
   char *after;        /* start when this process or pool has finished, or NULL */
   double chaos_kill_rate; /* SIGKILL a random busy worker this many times a second */
+  ft_hosts hosts;     /* where the workers run */
+  char *bind;         /* tcp: the address to listen on (default 127.0.0.1) */
+  double heartbeat;   /* tcp: seconds a worker may be silent before it is killed; 0: 3 s */
 } ft_plan_pool;
 
 typedef struct ft_plan_process {
@@ -91,6 +100,9 @@ typedef struct ft_plan {
   size_t nprocs;
   ft_plan_queue *queues;
   size_t nqueues;
+  char *text;         /* the workload's text as read (what a remote worker is sent) */
+  char **sets;        /* the overrides it was parsed with (sent too) */
+  size_t nsets;
 } ft_plan;
 
 /* Parse the workload file at path, applying overrides ("key=value" or
@@ -101,6 +113,10 @@ int ft_plan_load(const char *path, char *const *overrides, size_t noverrides, ft
 /* Parse from a string (tests, fuzzing); name is used in messages. */
 int ft_plan_parse(const char *name, const char *text, char *const *overrides, size_t noverrides,
                   ft_plan **out, ft_buf *err);
+/* Parse the text of a workload for a remote worker: only what tasks run
+ * (items are neither read nor required).  Errors as ft_plan_parse. */
+int ft_plan_parse_tasks(const char *name, const char *text, char *const *overrides,
+                        size_t noverrides, ft_plan **out, ft_buf *err);
 /* Free a plan. */
 void ft_plan_free(ft_plan *plan);
 

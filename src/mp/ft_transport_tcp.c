@@ -1,0 +1,686 @@
+/* ft_transport_tcp.c - the TCP worker transport, parent's side: a listener
+ * on one address (ephemeral port), one local launcher process per worker
+ * (it execs the worker command; srun will go in front of it), workers that
+ * connect back and prove a one-time token, chunks framed and sent to a
+ * worker with room (two in flight at most, so one waits while the other
+ * runs), results read from the connections.  The frames: ft_transport_tcp.h;
+ * the worker: ft_transport_tcp_worker.c.
+ *
+ * A death is only ever learnt from the launcher's exit (ft_transport.h): a
+ * connection that drops, a worker silent past the heartbeat, a connection
+ * that never comes, or a frame that breaks the protocol makes us SIGKILL the
+ * launcher, and the pool hears of it through that exit. */
+#include "ft_transport_tcp.h"
+#include "ft_pool_int.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define FT__DEPTH 2                                 /* chunks sent to a worker at most */
+#define FT__HELLO_NS (2ull * 1000 * 1000 * 1000)    /* from accept to hello */
+#define FT__CONNECT_NS (10ull * 1000 * 1000 * 1000) /* from launch to hello */
+#define FT__TICK_NS (250ull * 1000 * 1000)
+#define FT__CHUNK_BYTES                                                                            \
+  (1u << 20) /* a chunk's items take at most this (one item may take more)                         \
+              */
+
+typedef struct ft__conn {
+  struct ft__tcp *t;
+  int fd;
+  ft__watch *w;
+  int worker; /* -1 until its hello */
+  bool eof;
+  uint64_t t_open, last_heard;
+  ft_buf in, out;
+  size_t out_off;
+  struct ft__conn *next; /* connections without a worker yet */
+} ft__conn;
+
+typedef struct ft__tw {
+  uint8_t token[FT__TOKEN_LEN];
+  bool token_live; /* not yet used */
+  ft__conn *c;
+  uint64_t launched;
+  pid_t parent; /* the loop's process, which the launcher must not outlive */
+  bool bye_sent, recycled;
+  int inflight;
+  char *argv[64];
+  char **envp;
+  char tokenenv[16 + 2 * FT__TOKEN_LEN];
+} ft__tw;
+
+typedef struct ft__tchunk {
+  uint64_t seq;
+  bool live;
+  int owner; /* -1: not sent yet */
+  bool started;
+  uint32_t nitems, reported;
+  char *frame;
+  size_t len;
+} ft__tchunk;
+
+typedef struct ft__tcp {
+  ft__transport base;
+  int n;
+  int lfd;
+  ft__watch *lw;
+  char connect[64]; /* ADDR:PORT */
+  char **argv;      /* the worker command (copied), NULL-terminated */
+  ft_buf setup;
+  uint32_t maxtasks;
+  uint64_t heartbeat_ns;
+  ft_timer *tick;
+  ft__tw *ws;
+  ft__conn *pending;
+  ft__tchunk chunks[FT__SLOTS];
+  uint64_t oldest, next; /* seqs: oldest live, next to publish */
+  bool closing;
+  uint64_t refused; /* frames refused (a protocol break) */
+} ft__tcp;
+
+/* Kill worker w's launcher: how a death learnt from the channel reaches
+ * the pool (through that process's exit). */
+static void ft__tcp_kill(ft__tcp *t, int w) {
+  ft__worker *wk = &t->base.pool->workers[w];
+  if (wk->state == FT__W_ALIVE && wk->child)
+    ft__child_signal(wk->child, SIGKILL);
+}
+
+static void ft__conn_free(ft__tcp *t, ft__conn *c) {
+  if (!c)
+    return;
+  if (c->w)
+    ft__watch_close(t->base.pool->loop, c->w); /* closes the fd */
+  else if (c->fd >= 0)
+    close(c->fd);
+  ft_buf_free(&c->in);
+  ft_buf_free(&c->out);
+  free(c);
+}
+
+/* Write what c has queued; the rest waits for EPOLLOUT. */
+static void ft__conn_flush(ft__tcp *t, ft__conn *c) {
+  while (c->out_off < c->out.len) {
+    ssize_t k = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k < 0) {
+      if (errno != EAGAIN && c->worker >= 0)
+        ft__tcp_kill(t, c->worker); /* the link is gone */
+      break;
+    }
+    c->out_off += (size_t)k;
+  }
+  if (c->out_off == c->out.len)
+    c->out.len = c->out_off = 0;
+  if (c->w && !c->eof)
+    ft__watch_modify(t->base.pool->loop, c->w, EPOLLIN | (c->out.len ? (uint32_t)EPOLLOUT : 0u));
+}
+
+static int ft__conn_send(ft__tcp *t, ft__conn *c, const void *frame, size_t len) {
+  int rc = ft_buf_append(&c->out, frame, len);
+  if (rc == 0)
+    ft__conn_flush(t, c);
+  return rc;
+}
+
+/* Send worker w what it may take: queued chunks (oldest first), then BYE
+ * once closing and nothing is left to send. */
+static void ft__tcp_dispatch(ft__tcp *t) {
+  bool queued = false;
+  for (uint64_t s = t->oldest; s < t->next; s++) {
+    ft__tchunk *ch = &t->chunks[s & (FT__SLOTS - 1)];
+    if (!ch->live || ch->owner >= 0)
+      continue;
+    int best = -1;
+    for (int w = 0; w < t->n; w++) {
+      ft__tw *tw = &t->ws[w];
+      if (tw->c && !tw->c->eof && !tw->bye_sent && tw->inflight < FT__DEPTH &&
+          (best < 0 || tw->inflight < t->ws[best].inflight))
+        best = w;
+    }
+    if (best < 0) {
+      queued = true;
+      break;
+    }
+    ch->owner = best; /* ownership recorded as it is sent, never inferred */
+    t->ws[best].inflight++;
+    ft__conn_send(t, t->ws[best].c, ch->frame, ch->len);
+  }
+  if (!t->closing || queued)
+    return;
+  for (int w = 0; w < t->n; w++) {
+    ft__tw *tw = &t->ws[w];
+    if (tw->c && !tw->bye_sent) {
+      ft__fhdr bye = {sizeof bye, FT__F_BYE};
+      tw->bye_sent = true;
+      ft__conn_send(t, tw->c, &bye, sizeof bye);
+    }
+  }
+}
+
+/* A hello: the token names the worker slot it was made for; it is used
+ * once.  Every live token is compared, whichever matches. */
+static bool ft__tcp_hello(ft__tcp *t, ft__conn *c, const char *f) {
+  ft__f_hello h;
+  memcpy(&h, f, sizeof h);
+  int found = -1;
+  for (int w = 0; w < t->n; w++)
+    if (ft__token_eq(h.token, t->ws[w].token) && t->ws[w].token_live && found < 0)
+      found = w;
+  if (found < 0 || h.version != FT__TCP_VERSION || t->ws[found].c)
+    return false;
+  ft__tw *tw = &t->ws[found];
+  tw->token_live = false;
+  explicit_bzero(tw->token, sizeof tw->token);
+  tw->c = c;
+  c->worker = found;
+  ft__f_setup s = {{(uint32_t)(sizeof s + FT__ALIGN8(t->setup.len)), FT__F_SETUP},
+                   (uint32_t)found,
+                   t->maxtasks,
+                   (uint32_t)(t->heartbeat_ns / 1000000),
+                   (uint32_t)t->setup.len};
+  uint64_t zero = 0;
+  if (ft_buf_append(&c->out, &s, sizeof s) < 0 ||
+      ft_buf_append(&c->out, t->setup.data, t->setup.len) < 0 ||
+      ft_buf_append(&c->out, &zero, FT__ALIGN8(t->setup.len) - t->setup.len) < 0)
+    return false;
+  ft__conn_flush(t, c);
+  return true;
+}
+
+/* One frame from worker w's connection.  START and RESULT must name a
+ * chunk sent to this worker, in order: anything else is refused (false),
+ * and the worker is then killed.  A chunk retired meanwhile (a terminate)
+ * is no error: its late records are dropped. */
+static bool ft__tcp_frame(ft__tcp *t, int w, const char *f, bool *progress) {
+  ft__fhdr h;
+  memcpy(&h, f, sizeof h);
+  ft__tw *tw = &t->ws[w];
+  if (h.type == FT__F_BEAT)
+    return true;
+  if (h.type == FT__F_BYE) {
+    tw->recycled = true;
+    return true;
+  }
+  if (h.type != FT__F_START && h.type != FT__F_RESULT)
+    return false; /* a second hello */
+  uint64_t seq;
+  memcpy(&seq, f + sizeof h, sizeof seq);
+  if (seq >= t->next)
+    return false; /* never published */
+  ft__tchunk *ch = &t->chunks[seq & (FT__SLOTS - 1)];
+  if (seq < t->oldest || !ch->live || ch->seq != seq)
+    return true; /* retired: dropped */
+  if (ch->owner != w)
+    return false; /* not this worker's */
+  *progress = true;
+  if (h.type == FT__F_START) {
+    if (ch->started)
+      return false;
+    ft__f_start s;
+    memcpy(&s, f, sizeof s);
+    ch->started = true;
+    ft__pool_on_start(t->base.pool, w, seq, s.t);
+    return true;
+  }
+  ft__f_result r;
+  memcpy(&r, f, sizeof r);
+  if (!ch->started || r.first != ch->reported || r.count > ch->nitems - ch->reported)
+    return false;
+  ch->reported += r.count;
+  if (ch->reported == ch->nitems)
+    tw->inflight--;
+  ft__pool_on_results(t->base.pool, w, seq, r.first, r.count, f + sizeof r);
+  return true;
+}
+
+/* Hand over every whole frame c has buffered.  False when c must go. */
+static bool ft__conn_parse(ft__tcp *t, ft__conn *c, bool *progress) {
+  size_t off = 0;
+  bool ok = true;
+  while (ok) {
+    long len = ft__frame_check(c->in.data + off, c->in.len - off, true);
+    if (len == 0)
+      break;
+    if (len < 0) {
+      ok = false;
+      break;
+    }
+    const char *f = c->in.data + off;
+    ft__fhdr h;
+    memcpy(&h, f, sizeof h);
+    if (c->worker < 0)
+      ok = h.type == FT__F_HELLO && ft__tcp_hello(t, c, f);
+    else
+      ok = ft__tcp_frame(t, c->worker, f, progress);
+    off += (size_t)len;
+  }
+  if (!ok) { /* nothing more is read from this connection */
+    t->refused++;
+    c->eof = true;
+    off = c->in.len;
+    if (c->w)
+      ft__watch_modify(t->base.pool->loop, c->w, 0);
+  }
+  memmove(c->in.data, c->in.data + off, c->in.len - off);
+  c->in.len -= off;
+  return ok;
+}
+
+/* Read what the socket holds (up to a frame's worth a turn). */
+static void ft__conn_read(ft__tcp *t, ft__conn *c) {
+  size_t got = 0;
+  while (!c->eof && got < FT__FRAME_MAX) {
+    if (ft_buf_reserve(&c->in, 64u << 10) < 0)
+      break;
+    ssize_t k = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0) {
+      if (k == 0 || errno != EAGAIN) {
+        c->eof = true; /* the link is gone: the worker with it */
+        ft__watch_modify(t->base.pool->loop, c->w, 0);
+        if (c->worker >= 0)
+          ft__tcp_kill(t, c->worker);
+      }
+      break;
+    }
+    c->in.len += (size_t)k;
+    got += (size_t)k;
+    c->last_heard = ft_now_ns();
+  }
+}
+
+static void ft__conn_on_io(ft_loop *loop, ft__watch *w, uint32_t events) {
+  (void)loop;
+  ft__conn *c = w->data;
+  if (events & EPOLLOUT)
+    ft__conn_flush(c->t, c);
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+    ft__conn_read(c->t, c); /* the frames are handed over in collect */
+}
+
+static void ft__tcp_on_accept(ft_loop *loop, ft__watch *lw, uint32_t events) {
+  (void)events;
+  ft__tcp *t = lw->data;
+  for (;;) {
+    int fd = accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+      return;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ft__conn *c = ft__xalloc(sizeof *c);
+    if (!c) {
+      close(fd);
+      continue;
+    }
+    *c = (ft__conn){.t = t, .fd = fd, .worker = -1, .t_open = ft_now_ns()};
+    c->last_heard = c->t_open;
+    c->w = ft__watch_new(loop, fd, EPOLLIN, ft__conn_on_io, c, true);
+    if (!c->w) {
+      ft__conn_free(t, c);
+      continue;
+    }
+    c->next = t->pending;
+    t->pending = c;
+  }
+}
+
+/* Every 250 ms: a hello late by 2 s closes its connection; a worker that
+ * never connected in 10 s, or fell silent past the heartbeat, is killed. */
+static void ft__tcp_on_tick(ft_timer *tm, void *ud) {
+  (void)tm;
+  ft__tcp *t = ud;
+  uint64_t now = ft_now_ns();
+  for (ft__conn **cp = &t->pending; *cp;) {
+    ft__conn *c = *cp;
+    if (c->eof || now - c->t_open > FT__HELLO_NS) {
+      *cp = c->next;
+      ft__conn_free(t, c);
+    } else {
+      cp = &c->next;
+    }
+  }
+  for (int w = 0; w < t->n; w++) {
+    ft__tw *tw = &t->ws[w];
+    if (t->base.pool->workers[w].state != FT__W_ALIVE)
+      continue;
+    if (tw->c ? now - tw->c->last_heard > t->heartbeat_ns : now - tw->launched > FT__CONNECT_NS)
+      ft__tcp_kill(t, w);
+  }
+}
+
+/* ------------------------------------------------------------- the ops */
+
+/* The launcher: runs in the forked child (signals reset, the loop's fds
+ * closed), and execs the worker command with the token in its
+ * environment.  It dies with us (a remote launcher, srun, will be watched
+ * by its connection instead). */
+static int ft__tcp_launch(void *arg) {
+  ft__tw *tw = arg;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != tw->parent)
+    return 1; /* the parent died before the prctl */
+  execvpe(tw->argv[0], tw->argv, tw->envp ? tw->envp : environ);
+  return 127;
+}
+
+static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
+  ft__tcp *t = (ft__tcp *)tr;
+  ft__tw *tw = &t->ws[w];
+  tw->launched = ft_now_ns();
+  tw->parent = t->base.pool->loop->pid;
+  tw->bye_sent = tw->recycled = false;
+  tw->inflight = 0;
+  /* A fresh one-time token for every process started in this slot. */
+  tw->token_live = getrandom(tw->token, sizeof tw->token, 0) == (ssize_t)sizeof tw->token;
+  int k = snprintf(tw->tokenenv, sizeof tw->tokenenv, "FORKTOP_TOKEN=");
+  for (int i = 0; i < FT__TOKEN_LEN; i++)
+    k += snprintf(tw->tokenenv + k, sizeof tw->tokenenv - (size_t)k, "%02x", tw->token[i]);
+  size_t ne = 0;
+  while (environ[ne])
+    ne++;
+  free(tw->envp);
+  tw->envp = ft__xalloc((ne + 2) * sizeof *tw->envp);
+  if (tw->envp) {
+    size_t j = 0;
+    for (size_t i = 0; i < ne; i++)
+      if (strncmp(environ[i], "FORKTOP_TOKEN=", 14))
+        tw->envp[j++] = environ[i];
+    tw->envp[j++] = tw->tokenenv;
+  }
+  /* Without a token or an environment the worker cannot prove itself:
+   * its hello is refused and the connect deadline kills it. */
+  so->target = ft__tcp_launch;
+  so->arg = tw;
+}
+
+static bool ft__tcp_worker_exited(ft__transport *tr, int w) {
+  ft__tcp *t = (ft__tcp *)tr;
+  ft__tw *tw = &t->ws[w];
+  tw->token_live = false;
+  ft__conn *c = tw->c;
+  if (c) {
+    bool progress = false;
+    ft__conn_read(t, c); /* what the worker sent before it went */
+    ft__conn_parse(t, c, &progress);
+  }
+  return tw->recycled;
+}
+
+static bool ft__tcp_held(ft__transport *tr, int w, uint64_t seq, uint32_t *from) {
+  ft__tcp *t = (ft__tcp *)tr;
+  ft__tchunk *ch = &t->chunks[seq & (FT__SLOTS - 1)];
+  if (!ch->live || ch->seq != seq || ch->owner != w)
+    return false;
+  if (!ch->started)
+    *from = 0; /* sent, never begun: all of it runs elsewhere */
+  else
+    *from = (ch->reported > *from ? ch->reported : *from) + 1;
+  return true;
+}
+
+static void ft__tcp_worker_clear(ft__transport *tr, int w) {
+  ft__tcp *t = (ft__tcp *)tr;
+  ft__tw *tw = &t->ws[w];
+  ft__conn_free(t, tw->c); /* late frames from it are never read */
+  tw->c = NULL;
+  tw->inflight = 0;
+  for (uint64_t s = t->oldest; s < t->next; s++)
+    if (t->chunks[s & (FT__SLOTS - 1)].owner == w)
+      t->chunks[s & (FT__SLOTS - 1)].owner = -2; /* the pool dealt with it */
+}
+
+static int ft__tcp_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t *taken,
+                           size_t *bytes_out) {
+  ft__tcp *t = (ft__tcp *)tr;
+  if (c->seq - t->oldest >= FT__SLOTS)
+    return -EAGAIN;
+  const char *name = ft__task_name(c->fn, c->kind);
+  if (!name)
+    return FT_ENOTREG; /* submission checks this first */
+  size_t nlen = strlen(name), head = sizeof(ft__f_chunk) + FT__ALIGN8(nlen);
+  size_t bytes = 0, k = 0;
+  while (k < c->n) {
+    size_t one = c->src ? ft__wire_len(c->src[k].len) : ft__wire_size(c->wire + bytes);
+    if (k > 0 && bytes + one > FT__CHUNK_BYTES)
+      break;
+    bytes += one;
+    k++;
+    if (head + bytes > FT__FRAME_MAX) {
+      *bytes_out = bytes;
+      return FT_E2BIG; /* one item larger than a frame may be */
+    }
+  }
+  *bytes_out = bytes;
+  ft__tchunk *ch = &t->chunks[c->seq & (FT__SLOTS - 1)];
+  char *f = malloc(head + bytes);
+  if (!f)
+    return -EAGAIN;
+  ft__f_chunk h = {
+      {(uint32_t)(head + bytes), FT__F_CHUNK}, c->seq, c->kind, (uint32_t)k, (uint32_t)nlen, 0};
+  memcpy(f, &h, sizeof h);
+  memset(f + sizeof h, 0, FT__ALIGN8(nlen));
+  memcpy(f + sizeof h, name, nlen);
+  char *d = f + head;
+  if (c->src)
+    for (size_t q = 0; q < k; q++)
+      d += ft__wire_write(d, c->src[q].ptr, c->src[q].len);
+  else
+    memcpy(d, c->wire, bytes);
+  free(ch->frame);
+  *ch = (ft__tchunk){.seq = c->seq,
+                     .live = true,
+                     .owner = -1,
+                     .nitems = (uint32_t)k,
+                     .frame = f,
+                     .len = head + bytes};
+  t->next = c->seq + 1;
+  *taken = (uint32_t)k;
+  return 0;
+}
+
+static void ft__tcp_kick(ft__transport *tr, uint64_t n) {
+  (void)n;
+  ft__tcp_dispatch((ft__tcp *)tr);
+}
+
+static void ft__tcp_retire(ft__transport *tr, uint64_t seq) {
+  ft__tcp *t = (ft__tcp *)tr;
+  ft__tchunk *ch = &t->chunks[seq & (FT__SLOTS - 1)];
+  if (ch->owner >= 0 && ch->reported < ch->nitems && t->ws[ch->owner].inflight > 0)
+    t->ws[ch->owner].inflight--; /* canceled while a worker held it */
+  free(ch->frame);
+  *ch = (ft__tchunk){.owner = -1};
+  while (t->oldest < t->next && !t->chunks[t->oldest & (FT__SLOTS - 1)].live)
+    t->oldest++;
+}
+
+static bool ft__tcp_has_queued(const ft__transport *tr) {
+  const ft__tcp *t = (const ft__tcp *)tr;
+  for (uint64_t s = t->oldest; s < t->next; s++)
+    if (t->chunks[s & (FT__SLOTS - 1)].live && t->chunks[s & (FT__SLOTS - 1)].owner == -1)
+      return true;
+  return false;
+}
+
+static bool ft__tcp_collect(ft__transport *tr, bool timed) {
+  (void)timed; /* a remote worker times every item */
+  ft__tcp *t = (ft__tcp *)tr;
+  bool progress = false;
+  for (ft__conn **cp = &t->pending; *cp;) {
+    ft__conn *c = *cp;
+    bool ok = !c->in.len || ft__conn_parse(t, c, &progress);
+    if (c->worker >= 0) {
+      *cp = c->next; /* it is its worker's now */
+      progress = true;
+      if (!ok)
+        ft__tcp_kill(t, c->worker);
+    } else if (!ok) {
+      *cp = c->next; /* a bad hello: the connection goes, nothing else */
+      ft__conn_free(t, c);
+    } else {
+      cp = &c->next;
+    }
+  }
+  for (int w = 0; w < t->n; w++) {
+    ft__conn *c = t->ws[w].c;
+    if (c && c->in.len && !ft__conn_parse(t, c, &progress))
+      ft__tcp_kill(t, w); /* a refused frame: this worker is not to be trusted */
+  }
+  ft__tcp_dispatch(t);
+  return progress;
+}
+
+static bool ft__tcp_arm(ft__transport *tr) {
+  (void)tr;
+  return false; /* results come on fds the loop polls */
+}
+
+static void ft__tcp_close(ft__transport *tr) {
+  ft__tcp *t = (ft__tcp *)tr;
+  t->closing = true;
+  ft__tcp_dispatch(t);
+}
+
+static void ft__tcp_terminate(ft__transport *tr) { ft__tcp_close(tr); }
+
+static int ft__tcp_check_fn(ft__transport *tr, uintptr_t fn, uint32_t kind) {
+  (void)tr;
+  return ft__task_name(fn, kind) ? 0 : FT_ENOTREG;
+}
+
+static void ft__tcp_free(ft__transport *tr) {
+  ft__tcp *t = (ft__tcp *)tr;
+  if (!t)
+    return;
+  ft_loop *loop = t->base.pool->loop;
+  while (t->pending) {
+    ft__conn *c = t->pending;
+    t->pending = c->next;
+    ft__conn_free(t, c);
+  }
+  for (int w = 0; t->ws && w < t->n; w++) {
+    ft__conn_free(t, t->ws[w].c);
+    free(t->ws[w].envp);
+    explicit_bzero(t->ws[w].tokenenv, sizeof t->ws[w].tokenenv);
+    explicit_bzero(t->ws[w].token, sizeof t->ws[w].token);
+  }
+  for (size_t s = 0; s < FT__SLOTS; s++)
+    free(t->chunks[s].frame);
+  if (t->lw)
+    ft__watch_close(loop, t->lw); /* closes the listener: nothing listens after */
+  else if (t->lfd >= 0)
+    close(t->lfd);
+  ft_timer_free(t->tick);
+  ft_buf_free(&t->setup);
+  for (size_t i = 0; t->argv && t->argv[i]; i++)
+    free(t->argv[i]);
+  free(t->argv);
+  free(t->ws);
+  free(t);
+}
+
+static const ft__transport_ops ft__tcp_ops = {
+    .name = "tcp",
+    .worker_start = ft__tcp_worker_start,
+    .worker_exited = ft__tcp_worker_exited,
+    .held = ft__tcp_held,
+    .worker_clear = ft__tcp_worker_clear,
+    .publish = ft__tcp_publish,
+    .kick = ft__tcp_kick,
+    .retire = ft__tcp_retire,
+    .has_queued = ft__tcp_has_queued,
+    .collect = ft__tcp_collect,
+    .arm = ft__tcp_arm,
+    .close = ft__tcp_close,
+    .terminate = ft__tcp_terminate,
+    .free = ft__tcp_free,
+    .check_fn = ft__tcp_check_fn,
+};
+
+/* Listen on cfg's address (an ephemeral port) for pool p's n workers. */
+int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const void *cfg,
+                          ft__transport **out) {
+  const ft_pool_tcp *tc = cfg;
+  int rc;
+  *out = NULL;
+  ft__tcp *t = ft__xalloc(sizeof *t);
+  if (!t)
+    return -ENOMEM;
+  t->base = (ft__transport){.ops = &ft__tcp_ops, .pool = p};
+  t->n = n;
+  t->lfd = -1;
+  t->maxtasks = opts->maxtasksperchild;
+  t->heartbeat_ns = (uint64_t)((tc->heartbeat > 0 ? tc->heartbeat : 3.0) * 1e9);
+  for (size_t s = 0; s < FT__SLOTS; s++)
+    t->chunks[s].owner = -1;
+  t->ws = ft__xalloc((size_t)n * sizeof *t->ws);
+  if (!t->ws || ft_buf_append(&t->setup, tc->setup.ptr, tc->setup.len) < 0) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  if (inet_pton(AF_INET, tc->bind ? tc->bind : "127.0.0.1", &sa.sin_addr) != 1) {
+    rc = FT_EINVAL;
+    goto fail;
+  }
+  socklen_t sl = sizeof sa;
+  t->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (t->lfd < 0 || bind(t->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+      listen(t->lfd, n < 64 ? 64 : n) < 0 || getsockname(t->lfd, (struct sockaddr *)&sa, &sl) < 0) {
+    rc = -errno;
+    goto fail;
+  }
+  char host[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
+  snprintf(t->connect, sizeof t->connect, "%s:%u", host, (unsigned)ntohs(sa.sin_port));
+  size_t na = 0;
+  while (tc->argv[na])
+    na++;
+  if (na + 3 > FT_ARRAY_LEN(t->ws[0].argv)) {
+    rc = FT_E2BIG;
+    goto fail;
+  }
+  /* Copied: replacements are started long after the caller's argv is gone. */
+  t->argv = ft__xalloc((na + 1) * sizeof *t->argv);
+  for (size_t i = 0; t->argv && i < na; i++)
+    if (!(t->argv[i] = ft__strdup(tc->argv[i]))) {
+      rc = -ENOMEM;
+      goto fail;
+    }
+  if (!t->argv) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  for (int w = 0; w < n; w++) {
+    for (size_t i = 0; i < na; i++)
+      t->ws[w].argv[i] = t->argv[i];
+    t->ws[w].argv[na] = "--connect";
+    t->ws[w].argv[na + 1] = t->connect;
+  }
+  t->lw = ft__watch_new(p->loop, t->lfd, EPOLLIN, ft__tcp_on_accept, t, true);
+  if (!t->lw) {
+    rc = -errno;
+    goto fail;
+  }
+  if ((rc = ft_timer_new(p->loop, &t->tick)) < 0 ||
+      (rc = ft_timer_start(t->tick, FT__TICK_NS, FT__TICK_NS, ft__tcp_on_tick, t)) < 0)
+    goto fail;
+  *out = &t->base;
+  return 0;
+
+fail:
+  ft__tcp_free(&t->base);
+  return rc;
+}

@@ -1,0 +1,332 @@
+/* test_tcp.c - the TCP worker transport: the frame checks (truncated,
+ * oversized, malformed frames refused), the token comparison, the
+ * registry of task functions by name, and a pool whose "worker" is this
+ * test speaking the protocol by hand: a wrong token, a reused token and a
+ * chunk's wrong seq are refused, the last by killing the worker's launcher. */
+#include "ft_test.h"
+
+#include "ft_internal.h"
+#include "ft_transport_tcp.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static char frame[4096];
+
+/* A RESULT frame of two items (values of 3 and 8 bytes). */
+static size_t make_result(void) {
+  ft__f_result r = {{0, FT__F_RESULT}, 7, 0, 2};
+  size_t off = sizeof r;
+  for (int i = 0; i < 2; i++) {
+    ft__rec_item it = {.len = i ? 8u : 3u};
+    memcpy(frame + off, &it, sizeof it);
+    off += sizeof it;
+    memset(frame + off, 'v', 8);
+    off += 8;
+  }
+  r.h.len = (uint32_t)off;
+  memcpy(frame, &r, sizeof r);
+  return off;
+}
+
+/* A CHUNK frame for "fn" of two task items ("ab", 9 bytes). */
+static size_t make_chunk(void) {
+  ft__f_chunk c = {{0, FT__F_CHUNK}, 3, FT__KIND_TASK, 2, 2, 0};
+  size_t off = sizeof c;
+  memset(frame + off, 0, 8);
+  memcpy(frame + off, "fn", 2);
+  off += 8;
+  off += ft__wire_write(frame + off, "ab", 2);
+  off += ft__wire_write(frame + off, "123456789", 9);
+  c.h.len = (uint32_t)off;
+  memcpy(frame, &c, sizeof c);
+  return off;
+}
+
+static void test_frame_truncated(void **state) {
+  (void)state;
+  size_t (*makers[])(void) = {make_result, make_chunk};
+  for (size_t m = 0; m < 2; m++) {
+    size_t len = makers[m]();
+    bool to_parent = m == 0;
+    assert_int_equal(ft__frame_check(frame, len, to_parent), (long)len);
+    for (size_t k = 0; k < len; k++) /* every prefix: wait for more, never read past */
+      assert_int_equal(ft__frame_check(frame, k, to_parent), 0);
+    /* the wrong direction */
+    assert_int_equal(ft__frame_check(frame, len, !to_parent), -EPROTO);
+  }
+  ft__f_hello h = {{sizeof h, FT__F_HELLO}, FT__TCP_VERSION, 1, {0}};
+  assert_int_equal(ft__frame_check((char *)&h, sizeof h, true), (long)sizeof h);
+  assert_int_equal(ft__frame_check((char *)&h, sizeof h - 1, true), 0);
+}
+
+static void test_frame_oversized(void **state) {
+  (void)state;
+  ft__fhdr h = {FT__FRAME_MAX + 8, FT__F_RESULT};
+  /* refused from its header alone: nobody waits for 16 MiB that never come */
+  assert_int_equal(ft__frame_check((char *)&h, sizeof h, true), -EPROTO);
+  h.len = 12; /* not a multiple of 8 */
+  assert_int_equal(ft__frame_check((char *)&h, sizeof h, true), -EPROTO);
+  h.len = 4; /* shorter than a header */
+  assert_int_equal(ft__frame_check((char *)&h, sizeof h, true), -EPROTO);
+  h = (ft__fhdr){8, 99}; /* unknown type */
+  assert_int_equal(ft__frame_check((char *)&h, sizeof h, true), -EPROTO);
+  ft__fhdr big[2] = {{16, FT__F_BEAT}, {0, 0}}; /* a heartbeat with a body */
+  assert_int_equal(ft__frame_check((char *)big, sizeof big, true), -EPROTO);
+}
+
+static void test_frame_malformed(void **state) {
+  (void)state;
+  /* a RESULT whose count claims more items than its body holds */
+  size_t len = make_result();
+  ft__f_result r;
+  memcpy(&r, frame, sizeof r);
+  r.count = 3;
+  memcpy(frame, &r, sizeof r);
+  assert_int_equal(ft__frame_check(frame, len, true), -EPROTO);
+  /* ... or fewer (bytes left over) */
+  r.count = 1;
+  memcpy(frame, &r, sizeof r);
+  assert_int_equal(ft__frame_check(frame, len, true), -EPROTO);
+  /* an item value longer than the frame */
+  make_result();
+  ft__rec_item it;
+  memcpy(&it, frame + sizeof r, sizeof it);
+  it.len = 1u << 30;
+  memcpy(frame + sizeof r, &it, sizeof it);
+  assert_int_equal(ft__frame_check(frame, len, true), -EPROTO);
+  /* a CHUNK whose item length runs past the end, and one with no name */
+  len = make_chunk();
+  uint32_t huge = 0xfffffff0u;
+  memcpy(frame + sizeof(ft__f_chunk) + 8, &huge, sizeof huge);
+  assert_int_equal(ft__frame_check(frame, len, false), -EPROTO);
+  len = make_chunk();
+  ft__f_chunk c;
+  memcpy(&c, frame, sizeof c);
+  c.namelen = 0;
+  memcpy(frame, &c, sizeof c);
+  assert_int_equal(ft__frame_check(frame, len, false), -EPROTO);
+  /* a starmap item whose argc is more than its bytes can hold */
+  len = make_chunk();
+  memcpy(&c, frame, sizeof c);
+  c.kind = FT__KIND_STAR;
+  memcpy(frame, &c, sizeof c);
+  assert_int_equal(ft__frame_check(frame, len, false), -EPROTO);
+}
+
+static void test_token_eq(void **state) {
+  (void)state;
+  uint8_t a[FT__TOKEN_LEN], b[FT__TOKEN_LEN];
+  for (int i = 0; i < FT__TOKEN_LEN; i++)
+    a[i] = b[i] = (uint8_t)(i * 7);
+  assert_true(ft__token_eq(a, b));
+  for (int i = 0; i < FT__TOKEN_LEN; i++) { /* any one byte off */
+    b[i] ^= 1;
+    assert_false(ft__token_eq(a, b));
+    b[i] ^= 1;
+  }
+}
+
+static int task_a(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
+  return ft_buf_append(out, arg.ptr, arg.len);
+}
+
+static int task_b(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
+  (void)arg;
+  (void)out;
+  return 1;
+}
+
+static void test_registry(void **state) {
+  (void)state;
+  assert_int_equal(ft_task_register("test.a", task_a), 0);
+  assert_int_equal(ft_task_register("test.a", task_a), 0); /* again: no-op */
+  assert_int_equal(ft_task_register("test.a", task_b), FT_EINVAL);
+  assert_int_equal(ft_task_register("", task_b), FT_EINVAL);
+  assert_string_equal(ft__task_name((uintptr_t)task_a, FT__KIND_TASK), "test.a");
+  assert_null(ft__task_name((uintptr_t)task_b, FT__KIND_TASK));
+  assert_null(ft__task_name((uintptr_t)task_a, FT__KIND_STAR));
+  assert_true(ft__task_lookup("test.a", 6, FT__KIND_TASK) == (uintptr_t)task_a);
+  assert_true(ft__task_lookup("test.ab", 6, FT__KIND_TASK) == (uintptr_t)task_a);
+  assert_true(ft__task_lookup("test.", 5, FT__KIND_TASK) == 0);
+}
+
+/* ------------------------------------------------- a worker by hand */
+
+static char dir[64];
+
+/* Turn the loop until pred holds (or fail after ~10 s). */
+#define TURN_UNTIL(loop, pred)                                                                     \
+  do {                                                                                             \
+    int n_ = 0;                                                                                    \
+    while (!(pred) && n_++ < 10000) {                                                              \
+      ft_loop_run(loop, FT_RUN_NOWAIT);                                                            \
+      usleep(1000);                                                                                \
+    }                                                                                              \
+    assert_true(pred);                                                                             \
+  } while (0)
+
+/* What the launcher wrote: the token and the address (rewritten by each
+ * new launcher, atomically). */
+static bool read_launch(char *token, char *addr) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/launch", dir);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return false;
+  bool ok = fscanf(f, "%64s %63s", token, addr) == 2;
+  fclose(f);
+  return ok;
+}
+
+static int dial(const char *addr) {
+  char host[64];
+  snprintf(host, sizeof host, "%s", addr);
+  char *colon = strrchr(host, ':');
+  *colon = '\0';
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+  assert_int_equal(inet_pton(AF_INET, host, &sa.sin_addr), 1);
+  assert_string_equal(host, "127.0.0.1");
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  return fd;
+}
+
+static void send_hello(int fd, const char *hex) {
+  ft__f_hello h = {{sizeof h, FT__F_HELLO}, FT__TCP_VERSION, (uint32_t)getpid(), {0}};
+  for (int i = 0; i < FT__TOKEN_LEN; i++) {
+    unsigned v;
+    sscanf(hex + 2 * i, "%2x", &v);
+    h.token[i] = (uint8_t)v;
+  }
+  assert_int_equal(send(fd, &h, sizeof h, MSG_NOSIGNAL), (ssize_t)sizeof h);
+}
+
+/* Read from fd into b; 0 when the peer closed, 1 when bytes came, -1 not yet. */
+static int pull(int fd, ft_buf *b) {
+  char tmp[4096];
+  ssize_t k = recv(fd, tmp, sizeof tmp, 0);
+  if (k == 0)
+    return 0;
+  if (k < 0)
+    return -1;
+  ft_buf_append(b, tmp, (size_t)k);
+  return 1;
+}
+
+static void test_pool_refuses(void **state) {
+  ft_test *T = *state;
+  snprintf(dir, sizeof dir, "/tmp/ft_tcp_XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  char script[512];
+  /* The launcher stands for a worker: it says its token and address, then waits. */
+  snprintf(script, sizeof script,
+           "printf '%%s %%s\\n' \"$FORKTOP_TOKEN\" \"$2\" > %s/launch.tmp && "
+           "mv %s/launch.tmp %s/launch && exec sleep 30",
+           dir, dir, dir);
+  char *argv[] = {"sh", "-c", script, "sh", NULL};
+  ft_pool_tcp tcp = {.argv = argv, .setup = {"the setup", 9}};
+  ft_pool_opts o = {.workers = 1};
+  ft_pool *p = NULL;
+  assert_int_equal(ft_pool_new_tcp(T->loop, &o, &tcp, &p), 0);
+  char token[65] = "", addr[64] = "";
+  TURN_UNTIL(T->loop, read_launch(token, addr));
+  assert_int_equal(strlen(token), 64);
+  pid_t first = ft_pool_worker_pid(p, 0);
+
+  /* a connection that never says hello (half of one here) */
+  int silent = dial(addr);
+  uint64_t t_silent = ft_now_ns();
+  assert_int_equal(send(silent, "\x30\0\0\0\1\0\0\0", 8, MSG_NOSIGNAL), 8);
+
+  /* an unregistered function is refused at submission */
+  ft_result *r = NULL;
+  assert_int_equal(ft_pool_apply_async(p, task_b, (ft_slice){"x", 1}, NULL, NULL, NULL, &r),
+                   FT_ENOTREG);
+
+  /* a wrong token: the connection is closed, nothing else happens */
+  char bad[65];
+  memcpy(bad, token, sizeof bad);
+  bad[0] = bad[0] == '0' ? '1' : '0';
+  int fd = dial(addr);
+  send_hello(fd, bad);
+  ft_buf in = {0};
+  TURN_UNTIL(T->loop, pull(fd, &in) == 0);
+  assert_int_equal(in.len, 0);
+  close(fd);
+
+  /* the right token: the setup comes */
+  int good = dial(addr);
+  send_hello(good, token);
+  TURN_UNTIL(T->loop, (pull(good, &in), in.len >= sizeof(ft__f_setup) + 16));
+  assert_int_equal(ft__frame_check(in.data, in.len, false), (long)(sizeof(ft__f_setup) + 16));
+  ft__f_setup su;
+  memcpy(&su, in.data, sizeof su);
+  assert_int_equal(su.h.type, FT__F_SETUP);
+  assert_int_equal(su.len, 9);
+  assert_memory_equal(in.data + sizeof su, "the setup", 9);
+  ft_buf_reset(&in);
+
+  /* the same token again: used once, refused */
+  fd = dial(addr);
+  send_hello(fd, token);
+  TURN_UNTIL(T->loop, pull(fd, &in) == 0);
+  assert_int_equal(in.len, 0);
+  close(fd);
+
+  /* a task by name reaches the worker as a chunk */
+  assert_int_equal(ft_task_register("test.a", task_a), 0);
+  assert_int_equal(ft_pool_apply_async(p, task_a, (ft_slice){"x", 1}, NULL, NULL, NULL, &r), 0);
+  TURN_UNTIL(T->loop, (pull(good, &in), ft__frame_check(in.data, in.len, false) > 0));
+  ft__f_chunk c;
+  memcpy(&c, in.data, sizeof c);
+  assert_int_equal(c.h.type, FT__F_CHUNK);
+  assert_int_equal(c.nitems, 1);
+  assert_memory_equal(in.data + sizeof c, "test.a", 6);
+
+  /* a START for a seq it was never sent: refused, the launcher killed,
+   * and a new one started in its place */
+  ft__f_start st = {{sizeof st, FT__F_START}, c.seq + 5, 0};
+  assert_int_equal(send(good, &st, sizeof st, MSG_NOSIGNAL), (ssize_t)sizeof st);
+  TURN_UNTIL(T->loop, ft_pool_worker_pid(p, 0) != first && ft_pool_worker_pid(p, 0) > 0);
+  const ft_rec_event *ex = ft_test_find(T, FT_EV_EXIT, first, 0);
+  assert_non_null(ex);
+  assert_int_equal(ex->ev.u.exit.signal, SIGKILL);
+  ft_buf_reset(&in);
+  TURN_UNTIL(T->loop, pull(good, &in) == 0); /* and its connection closed */
+  close(good);
+  /* the task was never started: it is not failed, it waits for a worker */
+  assert_false(ft_result_ready(r));
+
+  /* the silent connection was closed, after the 2 s a hello may take */
+  TURN_UNTIL(T->loop, pull(silent, &in) == 0);
+  assert_true(ft_now_ns() - t_silent > 1900ull * 1000 * 1000);
+  close(silent);
+
+  ft_result_free(r);
+  ft_pool_terminate(p);
+  assert_int_equal(ft_pool_join(p, 10), 0);
+  ft_pool_free(p);
+  ft_buf_free(&in);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_frame_truncated), cmocka_unit_test(test_frame_oversized),
+      cmocka_unit_test(test_frame_malformed), cmocka_unit_test(test_token_eq),
+      cmocka_unit_test(test_registry),        FT_TEST(test_pool_refuses),
+  };
+  return FT_TEST_RUN(tests, 60);
+}
