@@ -165,6 +165,20 @@ class TruthRun(ForktopCase):
             self.assertLess(took, 1.9)
             self.assertEqual(s["processes"], s["exited"], s)
 
+    def test_process_born_during_the_stop_gets_sigterm(self):
+        # The shell survives SIGTERM (its trap) and then forks `sleep 30`:
+        # that sleep is born after the stop's signal round, and must get
+        # SIGTERM when it is seen rather than SIGKILL at the grace's end.
+        for i in range(4):
+            d = os.path.join(self.dir, "b%d" % i)
+            os.mkdir(d)
+            run = ("shell trap 'echo t >> %s/termed' TERM\; echo $$ > %s/ready\; "
+                   "sleep 0.3\; sleep 30" % (d, d))
+            s, took = self.start_and_stop(run, signal.SIGTERM, os.path.join(d, "ready"))
+            self.assertTrue(os.path.exists(os.path.join(d, "termed")), "round %d" % i)
+            self.assertLess(took, 1.9, "round %d: a late-born process waited out the grace" % i)
+            self.assertEqual(s["processes"], s["exited"], s)
+
     def test_stop_kills_after_grace(self):
         d = self.dir
         run = "shell trap '' TERM\\; echo $$ > %s/ready\\; sleep 30\\; echo late > %s/late" % (d, d)

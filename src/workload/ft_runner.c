@@ -489,6 +489,12 @@ static void ft__runner_hook(const ft_event *ev, void *ud) {
   case FT_EV_SPAWN:
     r->sum.processes++;
     ft__live_add(r, ev->pid, ev->u.spawn.role && strcmp(ev->u.spawn.role, "watched") == 0);
+    /* A process born after the stop's signal round (a shell's `sleep &`
+     * forked just then) missed it: it gets the stop's signal as it is
+     * seen, so it has the whole grace too, rather than SIGKILL at its end.
+     * The pid is fresh from its spawn and below us, not yet reaped. */
+    if (r->stopping)
+      kill(ev->pid, r->killed ? SIGKILL : SIGTERM);
     break;
   case FT_EV_EXIT: {
     int seen = ft__live_take(r, ev->pid);
@@ -644,8 +650,9 @@ bool ft_runner_done(const ft_runner *r) {
 /* Signal the whole tree below forktop: the loop's own children through
  * their pidfds, then every other descendant (what tasks exec, leaked
  * children, orphans) by pid.  A process forked after the scan misses this
- * round; the SIGKILL round scans again, and ft_loop_free kills in rounds
- * until no child is left.  A pid could be reused between the scan and the
+ * round but is signalled when its spawn is seen (ft__runner_hook); the
+ * SIGKILL round scans again, and ft_loop_free kills in rounds until no
+ * child is left.  A pid could be reused between the scan and the
  * kill only by a process that is not ours if the scanned one was reaped in
  * between: the scanned ones are our descendants, and ours are reaped only
  * by this loop (not yet), theirs only by their parents, all being stopped. */
