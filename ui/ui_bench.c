@@ -84,7 +84,6 @@ int ui_bench_parse_sizes(const char *s, ui_bench_opts *o, char *err, size_t cap)
 
 typedef struct ui_probe {
   ft_loop *loop;
-  uint64_t first_spawn[16]; /* per pool, by order of pool_start */
   double startup;
   uint64_t peak_rss_kb;
   uint64_t pool_spawn0; /* first worker spawn not yet matched to a pool_start */

@@ -249,12 +249,13 @@ static int ui_fan_open(ui_ipc *x) {
       fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY);
   if (fd < 0)
     return -errno;
-  if (fanotify_mark(fd, FAN_MARK_ADD, FAN_CREATE | FAN_DELETE | FAN_MOVED_TO | FAN_MOVED_FROM,
-                    AT_FDCWD, UI_SHM_DIR) < 0 ||
-      ft_loop_watch_fd(x->loop, fd, false, ui_fan_ready, x) < 0) {
-    int e = -errno;
+  int rc = fanotify_mark(fd, FAN_MARK_ADD, FAN_CREATE | FAN_DELETE | FAN_MOVED_TO | FAN_MOVED_FROM,
+                         AT_FDCWD, UI_SHM_DIR) < 0
+               ? -errno
+               : ft_loop_watch_fd(x->loop, fd, false, ui_fan_ready, x);
+  if (rc < 0) {
     close(fd);
-    return e ? e : -EINVAL;
+    return rc;
   }
   x->fan = fd;
   x->blind = !ui_fan_names_pids();

@@ -151,7 +151,8 @@ static void ui__tick(ft_timer *t, void *ud) {
 void ui_dash_suspend(ui_dash *d) {
   ui_term_suspend(d->term);
   ft_loop_signal_all(d->loop, SIGSTOP);
-  raise(SIGSTOP);
+  raise(SIGSTOP); /* returns once the shell continues us */
+  /* cppcheck-suppress unreachableCode ; raise(SIGSTOP) returns after SIGCONT */
   ft_loop_signal_all(d->loop, SIGCONT);
   ui_term_resume(d->term);
   d->redraw = true;
@@ -219,7 +220,7 @@ static void ui__on_winch(int signo, void *ud) {
 
 /* Take over the terminal and wire the dashboard to the loop. */
 int ui_dash_new(ft_loop *loop, const ui_dash_opts *o, ui_dash **out) {
-  int rc = -ENOMEM;
+  int rc;
   ui_dash *d = calloc(1, sizeof *d);
   if (!d)
     return -ENOMEM;

@@ -82,13 +82,13 @@ static int ui_reuse_own(const char *path, FILE **out) {
 /* Create path afresh for writing (see above); 0 and *out, or -errno. */
 int ui_file_create(const char *path, FILE **out) {
   int fd = -1, rc;
-  char tmp[PATH_MAX];
   *out = NULL;
   if (!path || !*path)
     return -ENOENT;
   if ((rc = ui_open_special(path, &fd)) < 0)
     return rc;
   if (rc == 1) {
+    char tmp[PATH_MAX];
     const char *slash = strrchr(path, '/');
     int dl = slash ? (int)(slash - path + 1) : 0;
     if (snprintf(tmp, sizeof tmp, "%.*s.%s.XXXXXX", dl, path, slash ? slash + 1 : path) >=

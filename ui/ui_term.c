@@ -274,10 +274,10 @@ bool ui_term_key(ui_term *t, ui_key *k) {
         k->code = UI_K_MOUSE;
         k->x = me.x;
         k->y = me.y;
-        k->button = me.bstate & BUTTON1_PRESSED   ? 1
-                    : me.bstate & BUTTON4_PRESSED ? 4
-                    : me.bstate & BUTTON5_PRESSED ? 5
-                                                  : 0;
+        k->button = (me.bstate & BUTTON1_PRESSED)   ? 1
+                    : (me.bstate & BUTTON4_PRESSED) ? 4
+                    : (me.bstate & BUTTON5_PRESSED) ? 5
+                                                    : 0;
         if (!k->button)
           continue;
         return true;

@@ -492,13 +492,18 @@ static bool ft__wait_readable(int fd, int ms) {
   }
 }
 
+static void ft__guard_close_fd(int *fd) {
+  if (*fd >= 0) {
+    close(*fd);
+    *fd = -1;
+  }
+}
+
 static void ft__guard_close(ft_guard *g) {
-  int *fds[] = {&g->down, &g->up, &g->cg, &g->cg_parent};
-  for (size_t i = 0; i < FT_ARRAY_LEN(fds); i++)
-    if (*fds[i] >= 0) {
-      close(*fds[i]);
-      *fds[i] = -1;
-    }
+  ft__guard_close_fd(&g->down);
+  ft__guard_close_fd(&g->up);
+  ft__guard_close_fd(&g->cg);
+  ft__guard_close_fd(&g->cg_parent);
 }
 
 /* Start guarding this process (see ft_guard.h). */

@@ -394,6 +394,7 @@ int ft_loop_add_hook(ft_loop *loop, ft_event_fn fn, void *ud) {
 }
 
 /* Remove an event hook. */
+// cppcheck-suppress constParameter ; fn and ud match what was added, by identity
 void ft_loop_remove_hook(ft_loop *loop, ft_event_fn fn, void *ud) {
   for (size_t i = 0; i < loop->nhooks; i++)
     if (loop->hooks[i].fn == fn && loop->hooks[i].ud == ud) {
@@ -425,6 +426,7 @@ int ft_loop_add_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void 
 }
 
 /* Remove a before-sleep function installed with the same fn and ud. */
+// cppcheck-suppress constParameter ; fn and ud match what was added, by identity
 void ft_loop_remove_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud) {
   for (size_t i = 0; i < loop->nsleepers; i++)
     if (loop->sleepers[i].fn == fn && loop->sleepers[i].ud == ud) {
@@ -446,6 +448,7 @@ int ft__loop_add_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud)
 
 /* Removal only blanks the entry; the turn compacts the array before it
  * walks it, so removing from inside a prepare step skips nobody. */
+// cppcheck-suppress constParameter ; fn and ud match what was added, by identity
 void ft__loop_remove_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud) {
   for (size_t i = 0; i < loop->nprepares; i++)
     if (loop->prepares[i].fn == fn && loop->prepares[i].ud == ud) {
@@ -754,6 +757,7 @@ int ft__loop_add_sampler(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud)
 }
 
 /* Stop sampling ud. */
+// cppcheck-suppress constParameter ; fn and ud match what was added, by identity
 void ft__loop_remove_sampler(ft_loop *loop, void *ud) {
   for (size_t i = 0; i < loop->nsamplers; i++)
     if (loop->samplers[i].ud == ud) {

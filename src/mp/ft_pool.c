@@ -406,7 +406,7 @@ static int ft__submit(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *i
 /* Python's rule: chunksize = ceil(n / (4 * workers)). */
 static size_t ft__auto_chunksize(const ft_pool *p, size_t n) {
   size_t d = (size_t)p->nworkers * 4;
-  size_t c = n / d + (n % d ? 1 : 0);
+  size_t c = n / d + ((n % d) ? 1 : 0);
   return c ? c : 1;
 }
 

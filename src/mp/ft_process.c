@@ -57,7 +57,7 @@ static bool ft__dup_opt(const char *s, char **dst) {
 
 /* Create a process; nothing runs until ft_process_start. */
 int ft_process_new(ft_loop *loop, const ft_process_opts *opts, ft_process **out) {
-  int rc = -ENOMEM;
+  int rc;
   *out = NULL;
   if (!loop || !opts || !opts->target == !opts->argv || (opts->argv && !opts->argv[0]))
     return FT_EINVAL;

@@ -83,10 +83,6 @@ void ft_result_free(ft_result *r) {
     ft__result_unref(r);
 }
 
-typedef struct ft__iter_wait {
-  ft_iter *it;
-} ft__iter_wait;
-
 static bool ft__iter_has_next(void *ud) {
   ft_iter *it = ud;
   ft_result *r = it->res;

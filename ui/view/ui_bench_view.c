@@ -47,11 +47,12 @@ static void ui__fit(const ui_bench_state *s, ui_amdahl *fit) {
 /* ------------------------------------------------------------ the header */
 
 static void ui__header(ui_grid *g, const ui_bench_state *s) {
-  char where[128], run[48];
+  char where[128];
   ui_grid_fill(g, 0, 0, g->w, UI_S_TITLE);
   if (s->finished) {
     snprintf(where, sizeof where, "finished: %zu size%s", s->done, s->done == 1 ? "" : "s");
   } else {
+    char run[48];
     int w = s->cur < s->nsizes ? s->sizes[s->cur] : 0;
     if (s->run < 0)
       snprintf(run, sizeof run, "warm-up %d of %d", s->run + s->warmup + 1, s->warmup);

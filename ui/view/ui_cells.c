@@ -101,7 +101,7 @@ void ui_grid_set(ui_grid *g, int x, int y, uint32_t ch, ui_style st) {
 /* Put an escape sequence's text, as far as it fits. */
 static int ui__put_escape(ui_grid *g, int x, int y, int room, const char *esc) {
   int k = 0;
-  for (; esc[k] && k < room; k++)
+  for (; k < room && esc[k]; k++)
     ui_grid_set(g, x + k, y, (uint32_t)(unsigned char)esc[k], UI_S_ESCAPED);
   return k;
 }
@@ -307,9 +307,7 @@ static ui__cols ui__tree_cols(int w) {
       *opt[i] = want[i];
       used += want[i];
     }
-  if (used + name_min > w && w > used) /* very narrow: the name takes what is left */
-    name_min = w - used;
-  c.name = w - used > 0 ? w - used : 0;
+  c.name = w - used > 0 ? w - used : 0; /* very narrow: the name takes what is left */
   if (c.task && c.name > 56) {
     int more = c.name - 56 > 18 ? 18 : c.name - 56;
     c.task += more;
@@ -439,7 +437,7 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const u
     ui__fmt_exit(b, sizeof b, p->code, p->signal, p->core, p->requested);
     col += ui_put_text(g, x, y, room, failed ? UI_S_FAIL : UI_S_DIM, b, strlen(b), v->utf8);
     if (p->replaced_by)
-      col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " %s %s %d",
+      ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " %s %s %d",
                             p->replace_reason == FT_REPLACE_RECYCLED ? "recycled" : "replaced",
                             arrow, (int)p->replaced_by);
   } else if (p->exec_err) {
@@ -749,9 +747,9 @@ void ui_cells_render(ui_grid *g, ui_view *v) {
   }
   if (v->layout.compact && g->h >= 3) {
     /* one panel at a time: say which, and that Tab moves on */
-    static const char *names[UI_P_COUNT] = {"processes", "pools", "queues", "exits", "output"};
     ui_rect r = v->layout.panel[v->focus];
     if (v->focus != UI_P_TREE && r.h > 0) {
+      static const char *names[UI_P_COUNT] = {"processes", "pools", "queues", "exits", "output"};
       char b[48];
       snprintf(b, sizeof b, "[%s  Tab]", names[v->focus]);
       int n = (int)strlen(b);
