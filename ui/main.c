@@ -14,6 +14,7 @@ static void usage(FILE *f) {
           "usage: forktop [OPTIONS] [run] [WORKLOAD]\n"
           "       forktop [OPTIONS] -- CMD [ARGS...]      watch a command's whole tree\n"
           "       forktop [OPTIONS] -p PID                watch a running tree, read-only\n"
+          "       forktop map [-j N] [--joblog F] [OPTIONS] -- CMD [ARGS...] {}  (see map --help)\n"
           "       forktop list\n"
           "       forktop replay [OPTIONS] FILE\n"
           "       forktop bench WORKLOAD [--workers LIST] [--runs N] [--warmup N] [EXPORTS]\n"
@@ -64,6 +65,9 @@ static int usage_error(const char *fmt, const char *arg) {
 }
 
 int main(int argc, char **argv) {
+  /* map parses its own options (the command's are its command's) */
+  if (argc > 1 && strcmp(argv[1], "map") == 0)
+    return ui_map_main(argc - 1, argv + 1);
   ui_opts o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1};
   char **sets = calloc((size_t)argc, sizeof *sets);
   static const struct option longs[] = {

@@ -67,6 +67,10 @@ static void ui_flush_streams(ft_loop *loop, void *ud) {
     ui_json_flush(s->json);
   if (s->record)
     ui_json_flush(s->record);
+  /* The headless printer's lines leave once per loop turn even into a pipe
+   * or a file (stdio would hold them in a block until the end). */
+  if (!s->dash)
+    fflush(stdout);
 }
 
 static void ui_print_summary(FILE *f, const char *name, const ft_run_summary *sum, double secs,
@@ -135,6 +139,21 @@ static void ui_note_problem(ui_session *s) {
 int ui_run_workload(const char *path, const ui_opts *o) {
   ft_buf err = {0};
   ft_plan *plan = NULL;
+  int status = 2, rc;
+  if ((rc = ft_plan_load(path, o->sets, o->nsets, &plan, &err)) < 0)
+    fprintf(stderr, "forktop: %.*s\n", (int)err.len, err.data ? err.data : ft_strerror(rc));
+  else
+    status = ui_run_plan(plan, path, o, NULL, NULL);
+  ft_buf_free(&err);
+  ft_plan_free(plan);
+  return status;
+}
+
+/* Run a plan (from a file, or built by map) in the dashboard, headless or
+ * as JSON, hook (when given) hearing every event too; returns the exit
+ * status. */
+int ui_run_plan(const ft_plan *plan, const char *path, const ui_opts *o, ft_event_fn hook,
+                void *hook_ud) {
   ft_loop *loop = NULL;
   ui_session s = {0};
   ui_printer pr = {.out = stdout};
@@ -142,10 +161,6 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   ft_watch *w = NULL;
   int status = 2, rc;
 
-  if ((rc = ft_plan_load(path, o->sets, o->nsets, &plan, &err)) < 0) {
-    fprintf(stderr, "forktop: %.*s\n", (int)err.len, err.data ? err.data : ft_strerror(rc));
-    goto done;
-  }
   if (o->record && !(rec.out = fopen(o->record, "we"))) {
     fprintf(stderr, "forktop: --record %s: %s\n", o->record, strerror(errno));
     goto done;
@@ -179,6 +194,8 @@ int ui_run_workload(const char *path, const ui_opts *o) {
     s.record = &rec;
     ft_loop_add_hook(loop, ui_json_event, &rec);
   }
+  if (hook)
+    ft_loop_add_hook(loop, hook, hook_ud);
   ft_loop_add_before_sleep(loop, ui_flush_streams, &s);
   ft_loop_on_signal(loop, SIGINT, ui_on_signal, &s);
   ft_loop_on_signal(loop, SIGTERM, ui_on_signal, &s);
@@ -280,8 +297,6 @@ done:
     fclose(rec.out);
   ft_buf_free(&json.buf);
   ft_buf_free(&rec.buf);
-  ft_buf_free(&err);
-  ft_plan_free(plan);
   fflush(stdout);
   return status;
 }
