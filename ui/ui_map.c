@@ -301,7 +301,7 @@ int ui_map_main(int argc, char **argv) {
   optind = 1;
   opterr = 0;
   /* "+": options end at CMD, whose own options are its own */
-  while ((c = getopt_long(argc, argv, "+j:d:h", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:j:d:h", longs, NULL)) != -1) {
     switch (c) {
     case 'j': {
       long v = strtol(optarg, &end, 10);
@@ -338,8 +338,6 @@ int ui_map_main(int argc, char **argv) {
     case ':':
       return ui_map_usage_error("option '%s' needs a value", argv[optind - 1]);
     default:
-      if (optopt && strchr("jd", optopt))
-        return ui_map_usage_error("option '%s' needs a value", argv[optind - 1]);
       return ui_map_usage_error("unknown option '%s'", argv[optind - 1]);
     }
   }

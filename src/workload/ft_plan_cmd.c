@@ -50,7 +50,9 @@ static int ft__append_word(ft_buf *b, const char *s, size_t n, bool quote) {
 /* The parts of an item GNU parallel names: {/} the basename (after the
  * last '/'), {//} the directory (before it; "." when there is none), {.}
  * the item without its extension, {/.} the basename without it.  An
- * extension is a last '.' after the last '/' (parallel's rule). */
+ * extension is a last '.' after the last '/' (parallel's rule, checked
+ * against GNU parallel 20221122: ".hidden" has no name left, {//} of "/x"
+ * is "/"). */
 static void ft__item_part(const char *item, const char *ph, const char **s, size_t *n) {
   const char *slash = strrchr(item, '/');
   const char *base = slash ? slash + 1 : item;
@@ -61,7 +63,8 @@ static void ft__item_part(const char *item, const char *ph, const char **s, size
   } else if (strcmp(ph, "{/}") == 0) {
     *s = base, *n = strlen(base);
   } else if (strcmp(ph, "{//}") == 0) {
-    *s = slash ? item : ".", *n = slash ? (size_t)(slash - item) : 1;
+    /* "/x" is in "/" */
+    *s = slash ? item : ".", *n = !slash ? 1 : slash == item ? 1 : (size_t)(slash - item);
   } else if (strcmp(ph, "{.}") == 0) {
     *s = item, *n = dot ? (size_t)(dot - item) : len;
   } else { /* {/.} */
