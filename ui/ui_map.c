@@ -367,12 +367,19 @@ int ui_map_main(int argc, char **argv) {
     fprintf(stderr, "forktop map: --joblog %s: %s\n", joblog, strerror(errno));
     goto done;
   }
-  if (m.joblog)
-    fputs("Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n", m.joblog);
+  /* written out now: nothing of the joblog may sit in a stdio buffer that
+   * a fork copies into a child */
+  if (m.joblog &&
+      (fputs("Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n",
+             m.joblog) < 0 ||
+       fflush(m.joblog)))
+    m.joblog_failed = true;
   if (nitems == 0) { /* nothing to run: no worker is forked either */
     if (o.mode != UI_JSON)
       fprintf(o.mode == UI_HEADLESS ? stdout : stderr, "forktop map: no input, nothing to run\n");
-    status = m.joblog && fflush(m.joblog) ? 1 : 0;
+    if (m.joblog_failed)
+      fprintf(stderr, "forktop map: writing the joblog %s failed\n", joblog);
+    status = m.joblog_failed ? 1 : 0;
     goto done;
   }
   int rc =
