@@ -137,6 +137,18 @@ class Map(ForktopCase):
         self.assertEqual(sorted(got), sorted(items))
         for f in ("INJECTED", "X", "Y", "Z"):
             self.assertFalse(os.path.exists(os.path.join(d, f)), f + " was created")
+        # -0: NUL-separated items, newlines inside them, the last unterminated
+        log = os.path.join(d, "joblog")
+        p = self.run_ft("map", "-0", "--json", "--joblog", log, "--", "printf", "<%s>\\n",
+                        stdin="a\nb\0c d\0e")
+        evs, s = self.json_events(p)
+        self.assertEqual(sorted(self.output_lines(evs)), ["<a", "<c d>", "<e>", "b>"])
+        self.assertEqual(sorted(r[8] for r in self.joblog(log)),
+                         ["printf '<%s>\\n' $'a\\nb'", "printf '<%s>\\n' 'c d'",
+                          "printf '<%s>\\n' e"])
+        p = self.run_ft("map", "--json", "--", "true", stdin="a\0b\n")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("stdin:1: the line holds a NUL byte", p.stderr)
         big = "x" * 100000 + " ;'"
         p = self.run_ft("map", "--json", "--", "sh", "-c", 'printf %s "$1" | wc -c', "sh", "{}",
                         stdin=big + "\n")

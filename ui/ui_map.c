@@ -207,16 +207,18 @@ static void ui_map_event(const ft_event *ev, void *ud) {
 
 /* ------------------------------------------------------------ the input */
 
-/* Every line of f (without its newline; of any length) as an item. */
-static int ui_read_items(FILE *f, char ***items, size_t *n, char *why, size_t whylen) {
+/* Every line of f (without its newline; of any length) as an item, or
+ * every NUL-terminated string with sep '\0' (find -print0, xargs -0). */
+static int ui_read_items(FILE *f, int sep, char ***items, size_t *n, char *why, size_t whylen) {
   char *line = NULL;
   size_t cap = 0, nalloc = 0;
   ssize_t len;
-  while ((len = getline(&line, &cap, f)) >= 0) {
-    if (len > 0 && line[len - 1] == '\n')
+  while ((len = getdelim(&line, &cap, sep, f)) >= 0) {
+    if (len > 0 && line[len - 1] == sep)
       line[--len] = '\0';
     if (strlen(line) != (size_t)len) {
-      snprintf(why, whylen, "stdin:%zu: the line holds a NUL byte", *n + 1);
+      snprintf(why, whylen, "stdin:%zu: the line holds a NUL byte (-0 reads NUL-separated items)",
+               *n + 1);
       goto fail;
     }
     if (ui_grow((void **)items, &nalloc, *n, sizeof **items) < 0 ||
@@ -252,6 +254,8 @@ static void ui_map_usage(FILE *f) {
          "\n"
          "options:\n"
          "  -j, --jobs N        workers (default: the online CPUs)\n"
+         "  -0, --null          items on stdin end with a NUL byte, not a newline\n"
+         "                      (find -print0), so they may hold newlines\n"
          "  --joblog FILE       write GNU parallel's joblog (Seq, Host, Starttime,\n"
          "                      JobRuntime, Send, Receive, Exitval, Signal, Command)\n"
          "  --headless          print what happens as readable lines, then a summary\n"
@@ -262,7 +266,8 @@ static void ui_map_usage(FILE *f) {
          "  -h, --help          show this help\n"
          "\n"
          "exit status: 0 every command succeeded (or there was no input); 1 a command\n"
-         "failed (exited non-zero, was killed, or could not start); 2 usage error;\n"
+         "failed (exited non-zero, was killed, or could not start), or stdin could\n"
+         "not be read as items; 2 usage error; "
          "128+N stopped by signal N.\n");
 }
 
@@ -287,13 +292,17 @@ static void ui_cmd_label(char *const *cmd, char *out, size_t n) {
 /* forktop map ...: argv[0] is "map". */
 int ui_map_main(int argc, char **argv) {
   ui_opts o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1};
-  static const struct option longs[] = {
-      {"jobs", required_argument, NULL, 'j'},   {"joblog", required_argument, NULL, 'L'},
-      {"headless", no_argument, NULL, 'H'},     {"json", no_argument, NULL, 'J'},
-      {"record", required_argument, NULL, 'R'}, {"ascii", no_argument, NULL, 'A'},
-      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+  static const struct option longs[] = {{"jobs", required_argument, NULL, 'j'},
+                                        {"joblog", required_argument, NULL, 'L'},
+                                        {"headless", no_argument, NULL, 'H'},
+                                        {"json", no_argument, NULL, 'J'},
+                                        {"record", required_argument, NULL, 'R'},
+                                        {"ascii", no_argument, NULL, 'A'},
+                                        {"help", no_argument, NULL, 'h'},
+                                        {"null", no_argument, NULL, '0'},
+                                        {NULL, 0, NULL, 0}};
   const char *joblog = NULL;
-  int workers = 0, c, status = 2;
+  int workers = 0, c, status = 2, sep_char = '\n';
   char *end, **items = NULL, why[256];
   size_t nitems = 0;
   ui_map m = {0};
@@ -301,7 +310,7 @@ int ui_map_main(int argc, char **argv) {
   optind = 1;
   opterr = 0;
   /* "+": options end at CMD, whose own options are its own */
-  while ((c = getopt_long(argc, argv, "+:j:d:h", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:0j:d:h", longs, NULL)) != -1) {
     switch (c) {
     case 'j': {
       long v = strtol(optarg, &end, 10);
@@ -319,6 +328,9 @@ int ui_map_main(int argc, char **argv) {
     }
     case 'L':
       joblog = optarg;
+      break;
+    case '0':
+      sep_char = '\0';
       break;
     case 'H':
       o.mode = UI_HEADLESS;
@@ -358,7 +370,7 @@ int ui_map_main(int argc, char **argv) {
     nitems = (size_t)(ncmd - sep - 1);
     items = &cmd[sep + 1];
     cmd[sep] = NULL;
-  } else if (ui_read_items(stdin, &items, &nitems, why, sizeof why) < 0) {
+  } else if (ui_read_items(stdin, sep_char, &items, &nitems, why, sizeof why) < 0) {
     fprintf(stderr, "forktop map: %s\n", why);
     status = 1;
     goto done;
