@@ -20,6 +20,7 @@
 #include "ui.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,21 @@ static int ui_map_usage_error(const char *msg, const char *arg) {
   return 2;
 }
 
+/* The items came on stdin (`find | forktop map ...`) and are all read:
+ * with the output on a terminal, the dashboard takes its keys from the
+ * terminal itself, as less and htop do, so a pipe in does not mean no
+ * dashboard.  The commands never read it: their stdin is /dev/null. */
+static void ui_keys_from_tty(const ui_opts *o) {
+  if (o->mode != UI_DASHBOARD || isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+    return;
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
+    return; /* no controlling terminal: it runs headless */
+  if (dup2(fd, STDIN_FILENO) >= 0)
+    clearerr(stdin);
+  close(fd);
+}
+
 /* The command as one line for the headless header and the dashboard. */
 static void ui_cmd_label(char *const *cmd, char *out, size_t n) {
   ft_buf b = {0}, s = {0};
@@ -374,6 +390,8 @@ int ui_map_main(int argc, char **argv) {
     fprintf(stderr, "forktop map: %s\n", why);
     status = 1;
     goto done;
+  } else {
+    ui_keys_from_tty(&o);
   }
   if (joblog && !(m.joblog = fopen(joblog, "we"))) {
     fprintf(stderr, "forktop map: --joblog %s: %s\n", joblog, strerror(errno));
