@@ -41,6 +41,7 @@ typedef struct ui_mworker {
     int code, signal;
   } * exits; /* its children's exits, in order */
   size_t nexits, hexits, capexits;
+  pid_t last_exit; /* an exit said twice (by the connector and a scan) counts once */
 } ui_mworker;
 
 typedef struct ui_map {
@@ -167,9 +168,10 @@ static void ui_map_event(const ft_event *ev, void *ud) {
       ui_worker(m, ev->pid, true);
     break;
   case FT_EV_EXIT:
-    if (!ev->u.exit.orphan && (w = ui_worker(m, ev->ppid, false)) &&
+    if (!ev->u.exit.orphan && (w = ui_worker(m, ev->ppid, false)) && w->last_exit != ev->pid &&
         ui_grow((void **)&w->exits, &w->capexits, w->nexits, sizeof *w->exits) == 0) {
       w->exits[w->nexits++] = (struct ui_mexit){ev->u.exit.code, ev->u.exit.signal};
+      w->last_exit = ev->pid;
       ui_pair(m, w);
     }
     break;
@@ -395,6 +397,7 @@ int ui_map_main(int argc, char **argv) {
   }
   if (joblog && !(m.joblog = fopen(joblog, "we"))) {
     fprintf(stderr, "forktop map: --joblog %s: %s\n", joblog, strerror(errno));
+    status = 1;
     goto done;
   }
   /* written out now: nothing of the joblog may sit in a stdio buffer that
