@@ -269,8 +269,8 @@ static void ui_map_usage(FILE *f) {
          "  -h, --help          show this help\n"
          "\n"
          "exit status: 0 every command succeeded (or there was no input); 1 a command\n"
-         "failed (exited non-zero, was killed, or could not start), or stdin could\n"
-         "not be read as items; 2 usage error; "
+         "failed (exited non-zero, was killed, or could not start), stdin could not\n"
+         "be read as items, or the joblog could not be written; 2 usage error;\n"
          "128+N stopped by signal N.\n");
 }
 
