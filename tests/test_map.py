@@ -203,6 +203,10 @@ class Map(ForktopCase):
             self.assertEqual(p.returncode, 2, (args, p.stdout, p.stderr))
             self.assertIn(says, p.stderr, args)
             self.assertEqual(p.stdout, "", args)
+        p = subprocess.run([FORKTOP, "--headless", "map", "--", "true", ":::", "a"],
+                           capture_output=True, text=True, env=self.env, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stdout)
+        self.assertIn("map comes first", p.stderr)
         h = self.run_ft("map", "--help")
         self.assertEqual(h.returncode, 0)
         self.assertIn("exit status", h.stdout)

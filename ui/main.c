@@ -236,6 +236,11 @@ int main(int argc, char **argv) {
       goto done;
     }
   }
+  if (cmd && strcmp(cmd, "map") == 0) {
+    status = usage_error("%s", "map comes first, its options after it: "
+                               "forktop map [OPTIONS] -- CMD");
+    goto done;
+  }
   if (cmd && strcmp(cmd, "check") == 0) {
     if (optind + 1 < argc || !cmdv || !cmdv[0]) {
       status = usage_error("%s", "usage: forktop check [--grace S] [--kill] [--json] -- CMD [ARGS...]");
