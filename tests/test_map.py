@@ -112,6 +112,20 @@ class Map(ForktopCase):
                               ":::", *items], capture_output=True, text=True, timeout=60)
         self.assertEqual(sorted(par.stdout.splitlines()), want, par.stderr)
 
+    # 3b. {#} is the job's number from 1 (the joblog's Seq), and counts as a
+    # placeholder: the item is not appended, as with parallel.
+    def test_job_number(self):
+        log = os.path.join(self.dir, "joblog")
+        p = self.run_ft("map", "-j", "2", "--json", "--joblog", log, "--", "echo", "{#}:{}",
+                        ":::", "a", "b", "c")
+        evs, s = self.json_events(p)
+        self.assertEqual(sorted(self.output_lines(evs)), ["1:a", "2:b", "3:c"])
+        self.assertEqual(sorted((r[0], r[8]) for r in self.joblog(log)),
+                         [("1", "echo 1:a"), ("2", "echo 2:b"), ("3", "echo 3:c")])
+        p = self.run_ft("map", "-j", "2", "--json", "--", "echo", "{#}", ":::", "x", "y")
+        evs, s = self.json_events(p)
+        self.assertEqual(sorted(self.output_lines(evs)), ["1", "2"])
+
     # 4. Items holding spaces, quotes, ;, $(...) and backquotes stay one
     # argument, and inside sh -c one literal word, never shell code; with
     # no placeholder the item is the last argument; items of any length.

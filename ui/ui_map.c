@@ -132,7 +132,8 @@ static void ui_job_write(ui_map *m, size_t i) {
   fprintf(m->joblog, "%zu\t:\t%.3f\t%10.3f\t0\t0\t%d\t%d\t", i + 1, start, (double)j->dur / 1e9,
           j->code, j->signal);
   char **argv = NULL;
-  if (ft_plan_exec_argv(m->plan->pools[0].steps[0].argv, m->plan->pools[0].items[i], &argv) == 0)
+  if (ft_plan_exec_argv(m->plan->pools[0].steps[0].argv, m->plan->pools[0].items[i], i + 1,
+                        &argv) == 0)
     for (size_t k = 0; argv[k]; k++) {
       if (k)
         fputc(' ', m->joblog);
@@ -250,10 +251,10 @@ static void ui_map_usage(FILE *f) {
          "Runs CMD once per line of stdin (or per ITEM after :::) on N workers, with\n"
          "the dashboard, --headless or --json as any run.  In CMD's arguments {} is\n"
          "the item, {.} the item without its extension, {/} its basename, {//} its\n"
-         "directory, {/.} its basename without extension; with none of them the item\n"
-         "is appended as the last argument.  No shell runs unless CMD is one (sh -c\n"
-         "'...'); the item is always one argument, and inside sh -c one shell word,\n"
-         "never shell code.\n"
+         "directory, {/.} its basename without extension, {#} the job's number from\n"
+         "1 (the joblog's Seq); with none of them the item is appended as the last\n"
+         "argument.  No shell runs unless CMD is one (sh -c '...'); the item is\n"
+         "always one argument, and inside sh -c one shell word, never shell code.\n"
          "\n"
          "options:\n"
          "  -j, --jobs N        workers (default: the online CPUs)\n"

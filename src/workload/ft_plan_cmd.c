@@ -72,7 +72,7 @@ static void ft__item_part(const char *item, const char *ph, const char **s, size
   }
 }
 
-static const char *const ft__placeholders[] = {"{}", "{.}", "{/}", "{//}", "{/.}", NULL};
+static const char *const ft__placeholders[] = {"{}", "{.}", "{/}", "{//}", "{/.}", "{#}", NULL};
 
 /* The item placeholder text starts with, or NULL. */
 static const char *ft__placeholder_at(const char *text) {
@@ -82,7 +82,7 @@ static const char *ft__placeholder_at(const char *text) {
   return NULL;
 }
 
-/* Does text hold an item placeholder ({}, {.}, {/}, {//}, {/.})? */
+/* Does text hold an item placeholder ({}, {.}, {/}, {//}, {/.}, {#})? */
 bool ft_plan_has_placeholder(const char *text) {
   for (const char *p = strchr(text, '{'); p; p = strchr(p + 1, '{'))
     if (ft__placeholder_at(p))
@@ -91,8 +91,8 @@ bool ft_plan_has_placeholder(const char *text) {
 }
 
 /* text with the item's placeholders replaced (each as one shell word when
- * quote is set), and {pid} / {ppid} by the calling process's. */
-int ft_plan_subst(const char *text, const char *item, bool quote, char **out) {
+ * quote is set), {#} by seq, and {pid} / {ppid} by the calling process's. */
+int ft_plan_subst(const char *text, const char *item, uint64_t seq, bool quote, char **out) {
   ft_buf b = {0};
   int rc = 0;
   *out = NULL;
@@ -104,7 +104,10 @@ int ft_plan_subst(const char *text, const char *item, bool quote, char **out) {
     if (!q)
       break;
     const char *ph = ft__placeholder_at(q);
-    if (ph) {
+    if (ph && strcmp(ph, "{#}") == 0) {
+      rc = ft_buf_printf(&b, "%llu", (unsigned long long)seq);
+      p = q + 3;
+    } else if (ph) {
       const char *s;
       size_t len;
       ft__item_part(item, ph, &s, &len);
@@ -141,7 +144,7 @@ static bool ft__is_shell(char *const *argv) {
 
 /* The argv an exec step runs for item: tmpl with the placeholders
  * replaced; NULL-terminated, freed with ft_plan_argv_free. */
-int ft_plan_exec_argv(char *const *tmpl, const char *item, char ***out) {
+int ft_plan_exec_argv(char *const *tmpl, const char *item, uint64_t seq, char ***out) {
   size_t n = 0;
   while (tmpl[n])
     n++;
@@ -152,7 +155,7 @@ int ft_plan_exec_argv(char *const *tmpl, const char *item, char ***out) {
     return -ENOMEM;
   bool shell = ft__is_shell(tmpl);
   for (size_t i = 0; i < n; i++)
-    if ((rc = ft_plan_subst(tmpl[i], item, shell && i == 2, &argv[i])) < 0)
+    if ((rc = ft_plan_subst(tmpl[i], item, seq, shell && i == 2, &argv[i])) < 0)
       goto fail;
   *out = argv;
   return 0;

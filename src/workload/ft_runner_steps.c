@@ -57,18 +57,19 @@ static void ft__touch(char *m, uint64_t n) {
     v[n - 1] = 1;
 }
 
-/* text with "{}" replaced by item, "{pid}" and "{ppid}" by this process's. */
-static char *ft__subst(const char *text, const char *item) {
+/* text with "{}" replaced by item, "{#}" by seq, "{pid}" and "{ppid}" by
+ * this process's. */
+static char *ft__subst(const char *text, const char *item, uint64_t seq) {
   char *t;
-  return ft_plan_subst(text, item, false, &t) < 0 ? NULL : t;
+  return ft_plan_subst(text, item, seq, false, &t) < 0 ? NULL : t;
 }
 
 /* Run argv (with {} replaced) and wait: 0, its exit code, or 128+signal;
  * a program that cannot start is an error with its errno. */
-static int ft__step_exec(const ft_step *s, const char *item, ft_buf *out) {
+static int ft__step_exec(const ft_step *s, const char *item, uint64_t seq, ft_buf *out) {
   char **argv;
   int rc = -ENOMEM;
-  if (ft_plan_exec_argv(s->argv, item, &argv) < 0)
+  if (ft_plan_exec_argv(s->argv, item, seq, &argv) < 0)
     return 70;
   pid_t pid;
   int err = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
@@ -101,13 +102,14 @@ static int ft__put(ft_queue *q, const char *data, size_t len, ft_buf *out) {
   return 0;
 }
 
-static int ft__step_put(ft_runner *r, const ft_step *s, const char *item, ft_buf *out) {
+static int ft__step_put(ft_runner *r, const ft_step *s, const char *item, uint64_t seq,
+                        ft_buf *out) {
   ft_queue *q = r->queues[s->queue];
   if (s->values) {
     for (size_t i = 0; s->values[i]; i++) {
       if (i)
         ft__sleep_s(s->d_min);
-      char *v = ft__subst(s->values[i], item);
+      char *v = ft__subst(s->values[i], item, seq);
       int rc = v ? ft__put(q, v, strlen(v), out) : 70;
       free(v);
       if (rc)
@@ -182,7 +184,8 @@ static void ft__step_leak(double seconds) {
 
 /* Run the steps for one item.  Returns 0, or the failing step's code with a
  * message in out; a crash step does not return. */
-int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item, uint64_t seed,
+int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item, uint64_t seq,
+                  uint64_t seed,
                   ft_buf *out) {
   uint64_t rng = seed;
   for (size_t i = 0; i < n; i++) {
@@ -211,7 +214,7 @@ int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item
       break;
     }
     case FT_STEP_PRINT: {
-      char *t = ft__subst(s->text, item);
+      char *t = ft__subst(s->text, item, seq);
       if (t) {
         printf("%s\n", t);
         fflush(stdout);
@@ -220,7 +223,7 @@ int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item
       break;
     }
     case FT_STEP_EXEC: {
-      int rc = ft__step_exec(s, item, out);
+      int rc = ft__step_exec(s, item, seq, out);
       if (rc)
         return rc;
       break;
@@ -241,7 +244,7 @@ int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item
       ft__step_leak(s->d_min);
       break;
     case FT_STEP_PUT: {
-      int rc = ft__step_put(r, s, item, out);
+      int rc = ft__step_put(r, s, item, seq, out);
       if (rc)
         return rc;
       break;

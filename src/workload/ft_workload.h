@@ -112,14 +112,15 @@ int ft_parse_size(const char *s, uint64_t *out);
 /* Commands over items (ft_plan_cmd.c). */
 /* Does text hold an item placeholder: {} (the item), {.} (without its
  * extension), {/} (basename), {//} (directory), {/.} (basename without
- * extension)? */
+ * extension), {#} (the task's number from 1)? */
 bool ft_plan_has_placeholder(const char *text);
 /* text with the item's placeholders replaced (each as one shell word when
- * quote is set), {pid} and {ppid} by the caller's; *out is malloc'd. */
-int ft_plan_subst(const char *text, const char *item, bool quote, char **out);
+ * quote is set), {#} by seq, {pid} and {ppid} by the caller's; *out is
+ * malloc'd. */
+int ft_plan_subst(const char *text, const char *item, uint64_t seq, bool quote, char **out);
 /* The argv an exec step with template tmpl runs for item (in `sh -c CMD`
  * the item is one shell word of CMD); free it with ft_plan_argv_free. */
-int ft_plan_exec_argv(char *const *tmpl, const char *item, char ***out);
+int ft_plan_exec_argv(char *const *tmpl, const char *item, uint64_t seq, char ***out);
 /* Free an argv from ft_plan_exec_argv; NULL is a no-op. */
 void ft_plan_argv_free(char **argv);
 /* A plan of one pool (named name, workers wide, 0: the online CPUs) running
