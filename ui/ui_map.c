@@ -14,9 +14,13 @@
  * two reach the loop in either order.  A worker runs its tasks one at a
  * time and each task forks exactly one direct child (posix_spawn, failed
  * exec included), so per worker the k-th task started is the k-th child
- * that exits: two queues per worker, paired front to front.  A task whose
- * command the watch did not see (watching by scanning /proc can miss a
- * short-lived one) is written at the end from the task's own code. */
+ * that exits: two queues per worker, paired front to front.  The pair is
+ * used only to tell a command killed by signal N from one that exited
+ * with 128 + N (the task's code is 128 + N either way), and only when the
+ * two agree: an exit the watch did not learn (a /proc scan knows no
+ * signal) or a pairing thrown off by an exit it missed leaves the task's
+ * own code, never another command's.  A task whose
+ * command was never heard of is written at the end. */
 #include "ui.h"
 
 #include <errno.h>
@@ -29,7 +33,8 @@
 
 typedef struct ui_job {
   uint64_t t_start, dur;
-  int code, signal; /* the command's, once known */
+  int code, signal; /* the task's: 128 + N when its command died of signal N */
+  int exit_signal;  /* the signal its command died of, as the watch saw it */
   bool started, ended, paired, written;
 } ui_job;
 
@@ -128,9 +133,12 @@ static void ui_job_write(ui_map *m, size_t i) {
   if (j->written || !m->joblog)
     return;
   j->written = true;
+  int code = j->code, signo = j->signal;
+  if (j->paired && j->exit_signal && code == 128 + j->exit_signal)
+    code = 0, signo = j->exit_signal; /* parallel's Exitval 0, Signal N */
   double start = m->wall0 + ((double)j->t_start - (double)m->mono0) / 1e9;
   fprintf(m->joblog, "%zu\t:\t%.3f\t%10.3f\t0\t0\t%d\t%d\t", i + 1, start, (double)j->dur / 1e9,
-          j->code, j->signal);
+          code, signo);
   char **argv = NULL;
   if (ft_plan_exec_argv(m->plan->pools[0].steps[0].argv, m->plan->pools[0].items[i], i + 1,
                         &argv) == 0)
@@ -151,10 +159,7 @@ static void ui_pair(ui_map *m, ui_mworker *w) {
     struct ui_mexit e = w->exits[w->hexits++];
     ui_job *j = &m->jobs[i];
     j->paired = true;
-    if (e.code >= 0 || e.signal) { /* -1: the watch did not learn it */
-      j->code = e.signal ? 0 : e.code;
-      j->signal = e.signal;
-    }
+    j->exit_signal = e.signal;
     if (j->ended)
       ui_job_write(m, i);
   }
@@ -196,10 +201,8 @@ static void ui_map_event(const ft_event *ev, void *ud) {
       j->dur = ev->u.task.dur_ns;
       if (!j->started)
         j->t_start = ev->t_ns - ev->u.task.dur_ns;
-      if (!j->paired) { /* until the command's own exit is heard */
-        j->code = ev->u.task.code;
-        j->signal = ev->u.task.signal;
-      }
+      j->code = ev->u.task.code;
+      j->signal = ev->u.task.signal;
       if (j->paired)
         ui_job_write(m, ev->u.task.item);
     }
@@ -267,6 +270,8 @@ static void ui_map_usage(FILE *f) {
          "  --record FILE       also write the JSON event stream to FILE\n"
          "  -d TENTHS           dashboard refresh delay in tenths of a second\n"
          "  --ascii             draw the tree with ASCII instead of Unicode\n"
+         "  --scan              watch the commands by scanning /proc, even where the\n"
+         "                      kernel's process-event connector would see each one\n"
          "  -h, --help          show this help\n"
          "\n"
          "exit status: 0 every command succeeded (or there was no input); 1 a command\n"
@@ -311,15 +316,12 @@ static void ui_cmd_label(char *const *cmd, char *out, size_t n) {
 /* forktop map ...: argv[0] is "map". */
 int ui_map_main(int argc, char **argv) {
   ui_opts o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1};
-  static const struct option longs[] = {{"jobs", required_argument, NULL, 'j'},
-                                        {"joblog", required_argument, NULL, 'L'},
-                                        {"headless", no_argument, NULL, 'H'},
-                                        {"json", no_argument, NULL, 'J'},
-                                        {"record", required_argument, NULL, 'R'},
-                                        {"ascii", no_argument, NULL, 'A'},
-                                        {"help", no_argument, NULL, 'h'},
-                                        {"null", no_argument, NULL, '0'},
-                                        {NULL, 0, NULL, 0}};
+  static const struct option longs[] = {
+      {"jobs", required_argument, NULL, 'j'},   {"joblog", required_argument, NULL, 'L'},
+      {"headless", no_argument, NULL, 'H'},     {"json", no_argument, NULL, 'J'},
+      {"record", required_argument, NULL, 'R'}, {"ascii", no_argument, NULL, 'A'},
+      {"help", no_argument, NULL, 'h'},         {"null", no_argument, NULL, '0'},
+      {"scan", no_argument, NULL, 'Z'},         {NULL, 0, NULL, 0}};
   const char *joblog = NULL;
   int workers = 0, c, status = 2, sep_char = '\n';
   char *end, **items = NULL, why[256];
@@ -362,6 +364,9 @@ int ui_map_main(int argc, char **argv) {
       break;
     case 'A':
       o.ascii = true;
+      break;
+    case 'Z':
+      o.scan_only = true;
       break;
     case 'h':
       ui_map_usage(stdout);
