@@ -19,8 +19,8 @@
  * with 128 + N (the task's code is 128 + N either way), and only when the
  * two agree: an exit the watch did not learn (a /proc scan knows no
  * signal) or a pairing thrown off by an exit it missed leaves the task's
- * own code, never another command's.  A task whose
- * command was never heard of is written at the end. */
+ * own code, never another command's.  A task whose command's exit was
+ * never heard of is written at the end of the run. */
 #include "ui.h"
 
 #include <errno.h>
