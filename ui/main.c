@@ -15,6 +15,7 @@ static void usage(FILE *f) {
           "usage: forktop [OPTIONS] [run] [WORKLOAD]\n"
           "       forktop [OPTIONS] -- CMD [ARGS...]      watch a command's whole tree\n"
           "       forktop [OPTIONS] -p PID                watch a running tree, read-only\n"
+          "       forktop map [-j N] [--joblog F] [OPTIONS] -- CMD [ARGS...] {}  (see map --help)\n"
           "       forktop list\n"
           "       forktop replay [OPTIONS] FILE\n"
           "       forktop bench WORKLOAD [--workers LIST] [--runs N] [--warmup N] [EXPORTS]\n"
@@ -90,6 +91,9 @@ static int find_workload(const char *arg, char **path) {
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "worker") == 0) /* internal: a hosts = tcp pool's worker */
     return ui_worker_main(argc - 1, argv + 1);
+  /* map parses its own options (the command's are its command's) */
+  if (argc > 1 && strcmp(argv[1], "map") == 0)
+    return ui_map_main(argc - 1, argv + 1);
   ui_opts o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1};
   char **sets = calloc((size_t)argc, sizeof *sets);
   static const struct option longs[] = {
@@ -257,6 +261,11 @@ int main(int argc, char **argv) {
       status = usage_error("%s", msg);
       goto done;
     }
+  }
+  if (cmd && strcmp(cmd, "map") == 0) {
+    status = usage_error("%s", "map comes first, its options after it: "
+                               "forktop map [OPTIONS] -- CMD");
+    goto done;
   }
   if (cmd && strcmp(cmd, "check") == 0) {
     if (optind + 1 < argc || !cmdv || !cmdv[0]) {

@@ -67,6 +67,10 @@ static void ui_flush_streams(ft_loop *loop, void *ud) {
     ui_json_flush(s->json);
   if (s->record)
     ui_json_flush(s->record);
+  /* The headless printer's lines leave once per loop turn even into a pipe
+   * or a file (stdio would hold them in a block until the end). */
+  if (!s->dash)
+    fflush(stdout);
 }
 
 static void ui_print_summary(FILE *f, const char *name, const ft_run_summary *sum, double secs,
@@ -153,6 +157,27 @@ ft_guard *ui_guard_start(void) {
 int ui_run_workload(const char *path, const ui_opts *o) {
   ft_buf err = {0}, shown = {0};
   ft_plan *plan = NULL;
+  int status = 2, rc;
+  if ((rc = ft_plan_load(path, o->sets, o->nsets, &plan, &err)) < 0) {
+    if (!err.len) /* err is an ft_buf: not NUL-terminated */
+      ft_buf_printf(&err, "%s", ft_strerror(rc));
+    ui_sanitize(err.data, err.len, &shown);
+    fprintf(stderr, "forktop: %.*s\n", (int)shown.len, shown.data ? shown.data : "");
+  } else {
+    status = ui_run_plan(plan, path, o, NULL, NULL);
+  }
+  ft_buf_free(&err);
+  ft_buf_free(&shown);
+  ft_plan_free(plan);
+  return status;
+}
+
+/* Run a plan (from a file, or built by map) in the dashboard, headless or
+ * as JSON, hook (when given) hearing every event too; returns the exit
+ * status. */
+int ui_run_plan(const ft_plan *plan, const char *path, const ui_opts *o, ft_event_fn hook,
+                void *hook_ud) {
+  ft_buf shown = {0};
   ft_loop *loop = NULL;
   ui_session s = {0};
   ui_printer pr = {.out = stdout};
@@ -161,13 +186,6 @@ int ui_run_workload(const char *path, const ui_opts *o) {
   ft_guard *guard = NULL;
   int status = 2, rc;
 
-  if ((rc = ft_plan_load(path, o->sets, o->nsets, &plan, &err)) < 0) {
-    if (!err.len) /* err is an ft_buf: not NUL-terminated */
-      ft_buf_printf(&err, "%s", ft_strerror(rc));
-    ui_sanitize(err.data, err.len, &shown);
-    fprintf(stderr, "forktop: %.*s\n", (int)shown.len, shown.data ? shown.data : "");
-    goto done;
-  }
   if (o->record && (rc = ui_file_create(o->record, &rec.out)) < 0) {
     fprintf(stderr, "forktop: --record %s: %s\n", o->record, strerror(-rc));
     goto done;
@@ -203,6 +221,8 @@ int ui_run_workload(const char *path, const ui_opts *o) {
     s.record = &rec;
     ft_loop_add_hook(loop, ui_json_event, &rec);
   }
+  if (hook)
+    ft_loop_add_hook(loop, hook, hook_ud);
   ft_loop_add_before_sleep(loop, ui_flush_streams, &s);
   ft_loop_on_signal(loop, SIGINT, ui_on_signal, &s);
   ft_loop_on_signal(loop, SIGTERM, ui_on_signal, &s);
@@ -307,9 +327,7 @@ done:
     fclose(rec.out);
   ft_buf_free(&json.buf);
   ft_buf_free(&rec.buf);
-  ft_buf_free(&err);
   ft_buf_free(&shown);
-  ft_plan_free(plan);
   fflush(stdout);
   return status;
 }

@@ -50,7 +50,8 @@ static int ft__pool_task(void *ctx, ft_slice arg, ft_buf *out) {
     return 70;
   memcpy(item, (const char *)arg.ptr + sizeof h, len);
   item[len] = '\0';
-  int rc = ft__steps_run(r, pp->steps, pp->nsteps, item, ft__item_seed(r, h[0], h[1]), out);
+  int rc = ft__steps_run(r, pp->steps, pp->nsteps, item, (uint64_t)h[1] + 1,
+                         ft__item_seed(r, h[0], h[1]), out);
   free(item);
   return rc;
 }
@@ -86,7 +87,7 @@ static int ft__proc_main(void *arg) {
   char item[16];
   snprintf(item, sizeof item, "%d", a->instance);
   ft_buf out = {0};
-  int rc = ft__steps_run(r, pp->steps, pp->nsteps, item,
+  int rc = ft__steps_run(r, pp->steps, pp->nsteps, item, (uint64_t)a->instance,
                          ft__item_seed(r, a->unit, (size_t)a->instance), &out);
   if (rc && out.len)
     fprintf(stderr, "%.*s\n", (int)out.len, out.data);

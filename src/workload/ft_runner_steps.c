@@ -57,84 +57,28 @@ static void ft__touch(char *m, uint64_t n) {
     v[n - 1] = 1;
 }
 
-/* item in single quotes for sh, each ' written as '\'' : whatever the item
- * holds (;, $(...), `...`, quotes, newlines) stays one literal word. */
-static int ft__append_quoted(ft_buf *b, const char *item) {
-  if (ft_buf_append(b, "'", 1) < 0)
-    return -ENOMEM;
-  for (const char *p = item; *p; p++) {
-    int rc = *p == '\'' ? ft_buf_append(b, "'\\''", 4) : ft_buf_append(b, p, 1);
-    if (rc < 0)
-      return rc;
-  }
-  return ft_buf_append(b, "'", 1);
-}
-
-/* text with "{}" replaced by item (quoted for sh when quote is set),
- * "{pid}" and "{ppid}" by this process's. */
-static char *ft__subst_q(const char *text, const char *item, bool quote) {
-  ft_buf b = {0};
-  for (const char *p = text; *p;) {
-    const char *q = strchr(p, '{');
-    size_t n = q ? (size_t)(q - p) : strlen(p);
-    if (ft_buf_append(&b, p, n) < 0)
-      goto fail;
-    if (!q)
-      break;
-    int rc;
-    if (strncmp(q, "{}", 2) == 0) {
-      rc = quote ? ft__append_quoted(&b, item) : ft_buf_append(&b, item, strlen(item));
-      p = q + 2;
-    } else if (strncmp(q, "{pid}", 5) == 0) {
-      rc = ft_buf_printf(&b, "%d", (int)getpid());
-      p = q + 5;
-    } else if (strncmp(q, "{ppid}", 6) == 0) {
-      rc = ft_buf_printf(&b, "%d", (int)getppid());
-      p = q + 6;
-    } else {
-      rc = ft_buf_append(&b, "{", 1);
-      p = q + 1;
-    }
-    if (rc < 0)
-      goto fail;
-  }
-  if (ft_buf_append(&b, "", 1) < 0)
-    goto fail;
-  return b.data;
-fail:
-  ft_buf_free(&b);
-  return NULL;
-}
-
-static char *ft__subst(const char *text, const char *item) {
-  return ft__subst_q(text, item, false);
-}
-
-/* A shell step's argv is {"sh", "-c", CMD}: CMD is shell code, so the item
- * goes into it quoted (the same for an exec step that spells sh -c out). */
-static bool ft__is_shell(char *const *argv) {
-  return argv[0] && argv[1] && argv[2] && !argv[3] && strcmp(argv[0], "sh") == 0 &&
-         strcmp(argv[1], "-c") == 0;
+/* text with "{}" replaced by item, "{#}" by seq, "{pid}" and "{ppid}" by
+ * this process's. */
+static char *ft__subst(const char *text, const char *item, uint64_t seq) {
+  char *t;
+  return ft_plan_subst(text, item, seq, false, &t) < 0 ? NULL : t;
 }
 
 /* Run argv (with {} replaced) and wait: 0, its exit code, or 128+signal;
  * a program that cannot start is an error with its errno. */
-static int ft__step_exec(const ft_step *s, const char *item, ft_buf *out) {
-  size_t n = 0;
-  while (s->argv[n])
-    n++;
-  char **argv = calloc(n + 1, sizeof *argv);
+static int ft__step_exec(const ft_step *s, const char *item, uint64_t seq, ft_buf *out) {
+  char **argv;
   int rc = -ENOMEM;
-  if (!argv)
+  if (ft_plan_exec_argv(s->argv, item, seq, &argv) < 0)
     return 70;
-  bool shell = ft__is_shell(s->argv);
-  for (size_t i = 0; i < n; i++)
-    if (!(argv[i] = ft__subst_q(s->argv[i], item, shell && i == 2)))
-      goto done;
   pid_t pid;
   int err = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
   if (err) {
     ft_buf_printf(out, "exec %s: %s", argv[0], strerror(err));
+    /* said on the worker's stderr too: captured, it is in the output pane
+     * and the stream next to the failed task */
+    fprintf(stderr, "forktop: exec %s: %s\n", argv[0], strerror(err));
+    fflush(stderr);
     rc = 127;
     goto done;
   }
@@ -145,9 +89,7 @@ static int ft__step_exec(const ft_step *s, const char *item, ft_buf *out) {
   if (rc)
     ft_buf_printf(out, "%s exited with %d", argv[0], rc);
 done:
-  for (size_t i = 0; i < n; i++)
-    free(argv[i]);
-  free(argv);
+  ft_plan_argv_free(argv);
   return rc < 0 ? 70 : rc;
 }
 
@@ -160,13 +102,14 @@ static int ft__put(ft_queue *q, const char *data, size_t len, ft_buf *out) {
   return 0;
 }
 
-static int ft__step_put(ft_runner *r, const ft_step *s, const char *item, ft_buf *out) {
+static int ft__step_put(ft_runner *r, const ft_step *s, const char *item, uint64_t seq,
+                        ft_buf *out) {
   ft_queue *q = r->queues[s->queue];
   if (s->values) {
     for (size_t i = 0; s->values[i]; i++) {
       if (i)
         ft__sleep_s(s->d_min);
-      char *v = ft__subst(s->values[i], item);
+      char *v = ft__subst(s->values[i], item, seq);
       int rc = v ? ft__put(q, v, strlen(v), out) : 70;
       free(v);
       if (rc)
@@ -241,7 +184,8 @@ static void ft__step_leak(double seconds) {
 
 /* Run the steps for one item.  Returns 0, or the failing step's code with a
  * message in out; a crash step does not return. */
-int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item, uint64_t seed,
+int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item, uint64_t seq,
+                  uint64_t seed,
                   ft_buf *out) {
   uint64_t rng = seed;
   for (size_t i = 0; i < n; i++) {
@@ -270,7 +214,7 @@ int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item
       break;
     }
     case FT_STEP_PRINT: {
-      char *t = ft__subst(s->text, item);
+      char *t = ft__subst(s->text, item, seq);
       if (t) {
         printf("%s\n", t);
         fflush(stdout);
@@ -279,7 +223,7 @@ int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item
       break;
     }
     case FT_STEP_EXEC: {
-      int rc = ft__step_exec(s, item, out);
+      int rc = ft__step_exec(s, item, seq, out);
       if (rc)
         return rc;
       break;
@@ -301,7 +245,7 @@ int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item
       ft__step_leak(s->d_min);
       break;
     case FT_STEP_PUT: {
-      int rc = ft__step_put(r, s, item, out);
+      int rc = ft__step_put(r, s, item, seq, out);
       if (rc)
         return rc;
       break;

@@ -125,4 +125,24 @@ int ft_parse_duration(const char *s, double *out);
 /* Parse a size ("4096", "64K", "1M", "2G"; powers of 1024): bytes in *out. */
 int ft_parse_size(const char *s, uint64_t *out);
 
+/* Commands over items (ft_plan_cmd.c). */
+/* Does text hold an item placeholder: {} (the item), {.} (without its
+ * extension), {/} (basename), {//} (directory), {/.} (basename without
+ * extension), {#} (the task's number from 1)? */
+bool ft_plan_has_placeholder(const char *text);
+/* text with the item's placeholders replaced (each as one shell word when
+ * quote is set), {#} by seq, {pid} and {ppid} by the caller's; *out is
+ * malloc'd. */
+int ft_plan_subst(const char *text, const char *item, uint64_t seq, bool quote, char **out);
+/* The argv an exec step with template tmpl runs for item (in `sh -c CMD`
+ * the item is one shell word of CMD); free it with ft_plan_argv_free. */
+int ft_plan_exec_argv(char *const *tmpl, const char *item, uint64_t seq, char ***out);
+/* Free an argv from ft_plan_exec_argv; NULL is a no-op. */
+void ft_plan_argv_free(char **argv);
+/* A plan of one pool (named name, workers wide, 0: the online CPUs) running
+ * argv once per item, without a shell; the item is appended as the last
+ * argument when argv holds no placeholder.  FT_EINVAL: empty command. */
+int ft_plan_command_pool(const char *name, char *const *argv, char *const *items, size_t nitems,
+                         int workers, ft_plan **out);
+
 #endif

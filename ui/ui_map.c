@@ -1,0 +1,475 @@
+/* ui_map.c - forktop map: a command pool without a workload file.
+ *
+ *   forktop map [-j N] [--joblog F] [--headless|--json] -- CMD ARG... {}
+ *
+ * runs CMD once per line of stdin (or per argument after `:::`), the item
+ * in place of {} (or appended when no placeholder is written), no shell.
+ * The plan is built in memory (one pool whose task execs CMD) and run by
+ * the same session as `forktop run`: dashboard, headless or JSON, every
+ * command watched as a descendant.  --joblog writes GNU parallel's joblog.
+ *
+ * The joblog pairs each task with the command it ran.  A task's events
+ * come from its worker over the pool's pipe; the command's exit (its own
+ * exit code, or the signal that killed it) comes from the watch, and the
+ * two reach the loop in either order.  A worker runs its tasks one at a
+ * time and each task forks exactly one direct child (posix_spawn, failed
+ * exec included), so per worker the k-th task started is the k-th child
+ * that exits: two queues per worker, paired front to front.  The pair is
+ * used only to tell a command killed by signal N from one that exited
+ * with 128 + N (the task's code is 128 + N either way), and only when the
+ * two agree: an exit the watch did not learn (a /proc scan knows no
+ * signal) or a pairing thrown off by an exit it missed leaves the task's
+ * own code, never another command's.  A task whose command's exit was
+ * never heard of is written at the end of the run. */
+#include "ui.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct ui_job {
+  uint64_t t_start, dur;
+  int code, signal; /* the task's: 128 + N when its command died of signal N */
+  int exit_signal;  /* the signal its command died of, as the watch saw it */
+  bool started, ended, paired, written;
+} ui_job;
+
+typedef struct ui_mworker {
+  pid_t pid;
+  size_t *started; /* items, in the order the worker started them */
+  size_t nstarted, hstarted, capstarted;
+  struct ui_mexit {
+    int code, signal;
+  } * exits; /* its children's exits, in order */
+  size_t nexits, hexits, capexits;
+  pid_t last_exit; /* an exit said twice (by the connector and a scan) counts once */
+} ui_mworker;
+
+typedef struct ui_map {
+  const ft_plan *plan;
+  FILE *joblog;
+  bool joblog_failed;
+  ui_job *jobs;
+  size_t njobs;
+  ui_mworker *w;
+  size_t nw;
+  uint64_t mono0;
+  double wall0;
+} ui_map;
+
+static int ui_grow(void **v, size_t *cap, size_t n, size_t size) {
+  if (n < *cap)
+    return 0;
+  size_t c = *cap ? *cap * 2 : 16;
+  void *p = realloc(*v, c * size);
+  if (!p)
+    return -ENOMEM;
+  *v = p;
+  *cap = c;
+  return 0;
+}
+
+static ui_mworker *ui_worker(ui_map *m, pid_t pid, bool add) {
+  for (size_t i = 0; i < m->nw; i++)
+    if (m->w[i].pid == pid)
+      return &m->w[i];
+  if (!add)
+    return NULL;
+  ui_mworker *w = realloc(m->w, (m->nw + 1) * sizeof *m->w);
+  if (!w)
+    return NULL;
+  m->w = w;
+  w = &m->w[m->nw++];
+  *w = (ui_mworker){.pid = pid};
+  return w;
+}
+
+/* One word of the Command column, as a shell would read it back: as it is
+ * when nothing in it is special, else in single quotes; a control
+ * character (a newline in an argument) as $'\n' so the line stays one. */
+static void ui_put_word(FILE *f, const char *s) {
+  bool plain = *s != '\0', ctl = false;
+  for (const char *p = s; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    ctl |= c < 0x20 || c == 0x7f;
+    plain &= strchr("-_./:,+=@%", c) || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+             (c >= 'A' && c <= 'Z');
+  }
+  if (plain) {
+    fputs(s, f);
+  } else if (ctl) {
+    fputs("$'", f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+      if (*p == '\n')
+        fputs("\\n", f);
+      else if (*p == '\t')
+        fputs("\\t", f);
+      else if (*p < 0x20 || *p == 0x7f)
+        fprintf(f, "\\x%02x", *p);
+      else if (*p == '\'' || *p == '\\')
+        fprintf(f, "\\%c", *p);
+      else
+        fputc(*p, f);
+    fputc('\'', f);
+  } else {
+    fputc('\'', f);
+    for (const char *p = s; *p; p++)
+      if (*p == '\'')
+        fputs("'\\''", f);
+      else
+        fputc(*p, f);
+    fputc('\'', f);
+  }
+}
+
+/* One joblog line, GNU parallel's columns: Seq Host Starttime JobRuntime
+ * Send Receive Exitval Signal Command. */
+static void ui_job_write(ui_map *m, size_t i) {
+  ui_job *j = &m->jobs[i];
+  if (j->written || !m->joblog)
+    return;
+  j->written = true;
+  int code = j->code, signo = j->signal;
+  if (j->paired && j->exit_signal && code == 128 + j->exit_signal)
+    code = 0, signo = j->exit_signal; /* parallel's Exitval 0, Signal N */
+  double start = m->wall0 + ((double)j->t_start - (double)m->mono0) / 1e9;
+  fprintf(m->joblog, "%zu\t:\t%.3f\t%10.3f\t0\t0\t%d\t%d\t", i + 1, start, (double)j->dur / 1e9,
+          code, signo);
+  char **argv = NULL;
+  if (ft_plan_exec_argv(m->plan->pools[0].steps[0].argv, m->plan->pools[0].items[i], i + 1,
+                        &argv) == 0)
+    for (size_t k = 0; argv[k]; k++) {
+      if (k)
+        fputc(' ', m->joblog);
+      ui_put_word(m->joblog, argv[k]);
+    }
+  ft_plan_argv_free(argv);
+  fputc('\n', m->joblog);
+  if (fflush(m->joblog))
+    m->joblog_failed = true;
+}
+
+static void ui_pair(ui_map *m, ui_mworker *w) {
+  while (w->hstarted < w->nstarted && w->hexits < w->nexits) {
+    size_t i = w->started[w->hstarted++];
+    struct ui_mexit e = w->exits[w->hexits++];
+    ui_job *j = &m->jobs[i];
+    j->paired = true;
+    j->exit_signal = e.signal;
+    if (j->ended)
+      ui_job_write(m, i);
+  }
+}
+
+static void ui_map_event(const ft_event *ev, void *ud) {
+  ui_map *m = ud;
+  ui_mworker *w;
+  switch (ev->kind) {
+  case FT_EV_SPAWN:
+    if (ev->u.spawn.role && strcmp(ev->u.spawn.role, "worker") == 0)
+      ui_worker(m, ev->pid, true);
+    break;
+  case FT_EV_EXIT:
+    if (!ev->u.exit.orphan && (w = ui_worker(m, ev->ppid, false)) && w->last_exit != ev->pid &&
+        ui_grow((void **)&w->exits, &w->capexits, w->nexits, sizeof *w->exits) == 0) {
+      w->exits[w->nexits++] = (struct ui_mexit){ev->u.exit.code, ev->u.exit.signal};
+      w->last_exit = ev->pid;
+      ui_pair(m, w);
+    }
+    break;
+  case FT_EV_TASK_START:
+    if (ev->u.task.item < m->njobs && !m->jobs[ev->u.task.item].started) {
+      ui_job *j = &m->jobs[ev->u.task.item];
+      j->started = true;
+      j->t_start = ev->t_ns;
+      if ((w = ui_worker(m, ev->pid, true)) &&
+          ui_grow((void **)&w->started, &w->capstarted, w->nstarted, sizeof *w->started) == 0) {
+        w->started[w->nstarted++] = ev->u.task.item;
+        ui_pair(m, w);
+      }
+    }
+    break;
+  case FT_EV_TASK_DONE:
+  case FT_EV_TASK_FAIL:
+    if (ev->u.task.item < m->njobs && ev->u.task.worker >= 0) {
+      ui_job *j = &m->jobs[ev->u.task.item];
+      j->ended = true;
+      j->dur = ev->u.task.dur_ns;
+      if (!j->started)
+        j->t_start = ev->t_ns - ev->u.task.dur_ns;
+      j->code = ev->u.task.code;
+      j->signal = ev->u.task.signal;
+      if (j->paired)
+        ui_job_write(m, ev->u.task.item);
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+/* ------------------------------------------------------------ the input */
+
+/* Every line of f (without its newline; of any length) as an item, or
+ * every NUL-terminated string with sep '\0' (find -print0, xargs -0). */
+static int ui_read_items(FILE *f, int sep, char ***items, size_t *n, char *why, size_t whylen) {
+  char *line = NULL;
+  size_t cap = 0, nalloc = 0;
+  ssize_t len;
+  while ((len = getdelim(&line, &cap, sep, f)) >= 0) {
+    if (len > 0 && line[len - 1] == sep)
+      line[--len] = '\0';
+    if (strlen(line) != (size_t)len) {
+      snprintf(why, whylen, "stdin:%zu: the line holds a NUL byte (-0 reads NUL-separated items)",
+               *n + 1);
+      goto fail;
+    }
+    if (ui_grow((void **)items, &nalloc, *n, sizeof **items) < 0 ||
+        !((*items)[*n] = strdup(line))) {
+      snprintf(why, whylen, "stdin: out of memory");
+      goto fail;
+    }
+    (*n)++;
+  }
+  if (ferror(f)) {
+    snprintf(why, whylen, "stdin: %s", strerror(errno));
+    goto fail;
+  }
+  free(line);
+  return 0;
+fail:
+  free(line);
+  return -1;
+}
+
+static void ui_map_usage(FILE *f) {
+  fprintf(
+      f, "usage: forktop map [-j N] [--joblog FILE] [--headless|--json] [OPTIONS] -- CMD [ARG...]\n"
+         "       forktop map [OPTIONS] -- CMD [ARG...] ::: ITEM...\n"
+         "\n"
+         "Runs CMD once per line of stdin (or per ITEM after :::) on N workers, with\n"
+         "the dashboard, --headless or --json as any run.  In CMD's arguments {} is\n"
+         "the item, {.} the item without its extension, {/} its basename, {//} its\n"
+         "directory, {/.} its basename without extension, {#} the job's number from\n"
+         "1 (the joblog's Seq); with none of them the item is appended as the last\n"
+         "argument.  No shell runs unless CMD is one (sh -c '...'); the item is\n"
+         "always one argument, and inside sh -c one shell word, never shell code.\n"
+         "\n"
+         "options:\n"
+         "  -j, --jobs N        workers (default: the online CPUs)\n"
+         "  -0, --null          items on stdin end with a NUL byte, not a newline\n"
+         "                      (find -print0), so they may hold newlines\n"
+         "  --joblog FILE       write GNU parallel's joblog (Seq, Host, Starttime,\n"
+         "                      JobRuntime, Send, Receive, Exitval, Signal, Command)\n"
+         "  --headless          print what happens as readable lines, then a summary\n"
+         "  --json              print one JSON object per event (schema: docs/json.md)\n"
+         "  --record FILE       also write the JSON event stream to FILE\n"
+         "  -d TENTHS           dashboard refresh delay in tenths of a second\n"
+         "  --ascii             draw the tree with ASCII instead of Unicode\n"
+         "  --scan              watch the commands by scanning /proc, even where the\n"
+         "                      kernel's process-event connector would see each one\n"
+         "  -h, --help          show this help\n"
+         "\n"
+         "exit status: 0 every command succeeded (or there was no input); 1 a command\n"
+         "failed (exited non-zero, was killed, or could not start), stdin could not\n"
+         "be read as items, or the joblog could not be written; 2 usage error;\n"
+         "128+N stopped by signal N.\n");
+}
+
+static int ui_map_usage_error(const char *msg, const char *arg) {
+  fprintf(stderr, "forktop map: ");
+  fprintf(stderr, msg, arg);
+  fprintf(stderr, "\nTry 'forktop map --help'.\n");
+  return 2;
+}
+
+/* The items came on stdin (`find | forktop map ...`) and are all read:
+ * with the output on a terminal, the dashboard takes its keys from the
+ * terminal itself, as less and htop do, so a pipe in does not mean no
+ * dashboard.  The commands never read it: their stdin is /dev/null. */
+static void ui_keys_from_tty(const ui_opts *o) {
+  if (o->mode != UI_DASHBOARD || isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+    return;
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
+    return; /* no controlling terminal: it runs headless */
+  if (dup2(fd, STDIN_FILENO) >= 0)
+    clearerr(stdin);
+  close(fd);
+}
+
+/* The command as one line for the headless header and the dashboard. */
+static void ui_cmd_label(char *const *cmd, char *out, size_t n) {
+  ft_buf b = {0}, s = {0};
+  for (size_t i = 0; cmd[i]; i++)
+    ft_buf_printf(&b, "%s%s", i ? " " : "", cmd[i]);
+  ui_sanitize(b.data ? b.data : "", b.len, &s);
+  snprintf(out, n, "%.*s", (int)s.len, s.data ? s.data : "");
+  ft_buf_free(&b);
+  ft_buf_free(&s);
+}
+
+/* forktop map ...: argv[0] is "map". */
+int ui_map_main(int argc, char **argv) {
+  ui_opts o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1};
+  static const struct option longs[] = {
+      {"jobs", required_argument, NULL, 'j'},   {"joblog", required_argument, NULL, 'L'},
+      {"headless", no_argument, NULL, 'H'},     {"json", no_argument, NULL, 'J'},
+      {"record", required_argument, NULL, 'R'}, {"ascii", no_argument, NULL, 'A'},
+      {"help", no_argument, NULL, 'h'},         {"null", no_argument, NULL, '0'},
+      {"scan", no_argument, NULL, 'Z'},         {NULL, 0, NULL, 0}};
+  const char *joblog = NULL;
+  int workers = 0, c, status = 2, sep_char = '\n';
+  char *end, **items = NULL, why[256];
+  size_t nitems = 0;
+  ui_map m = {0};
+  ft_plan *plan = NULL;
+  optind = 1;
+  opterr = 0;
+  /* "+": options end at CMD, whose own options are its own */
+  while ((c = getopt_long(argc, argv, "+:0j:d:h", longs, NULL)) != -1) {
+    switch (c) {
+    case 'j': {
+      long v = strtol(optarg, &end, 10);
+      if (*end || !*optarg || v < 1 || v > 4096)
+        return ui_map_usage_error("-j %s: expected a number of workers, 1 to 4096", optarg);
+      workers = (int)v;
+      break;
+    }
+    case 'd': {
+      long v = strtol(optarg, &end, 10);
+      if (*end || !*optarg || v < 1 || v > 600)
+        return ui_map_usage_error("-d %s: expected tenths of a second, 1 to 600", optarg);
+      o.delay_tenths = (int)v;
+      break;
+    }
+    case 'L':
+      joblog = optarg;
+      break;
+    case '0':
+      sep_char = '\0';
+      break;
+    case 'H':
+      o.mode = UI_HEADLESS;
+      break;
+    case 'J':
+      o.mode = UI_JSON;
+      break;
+    case 'R':
+      o.record = optarg;
+      break;
+    case 'A':
+      o.ascii = true;
+      break;
+    case 'Z':
+      o.scan_only = true;
+      break;
+    case 'h':
+      ui_map_usage(stdout);
+      return 0;
+    case ':':
+      return ui_map_usage_error("option '%s' needs a value", argv[optind - 1]);
+    default:
+      return ui_map_usage_error("unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  char **cmd = &argv[optind];
+  int ncmd = argc - optind, sep = -1;
+  for (int i = 0; i < ncmd; i++)
+    if (strcmp(cmd[i], ":::") == 0) {
+      if (sep >= 0)
+        return ui_map_usage_error("%s", "only one ::: list of items is supported");
+      sep = i;
+    }
+  if ((sep < 0 ? ncmd : sep) == 0)
+    return ui_map_usage_error("%s", "no command: write it after --, as in "
+                                    "forktop map -j 4 -- gzip {}");
+  if (!cmd[0][0])
+    return ui_map_usage_error("%s", "the command is an empty string");
+  if (sep >= 0) {
+    nitems = (size_t)(ncmd - sep - 1);
+    items = &cmd[sep + 1];
+    cmd[sep] = NULL;
+  } else if (ui_read_items(stdin, sep_char, &items, &nitems, why, sizeof why) < 0) {
+    fprintf(stderr, "forktop map: %s\n", why);
+    status = 1;
+    goto done;
+  } else {
+    ui_keys_from_tty(&o);
+  }
+  if (joblog && !(m.joblog = fopen(joblog, "we"))) {
+    fprintf(stderr, "forktop map: --joblog %s: %s\n", joblog, strerror(errno));
+    status = 1;
+    goto done;
+  }
+  /* written out now: nothing of the joblog may sit in a stdio buffer that
+   * a fork copies into a child */
+  if (m.joblog &&
+      (fputs("Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n",
+             m.joblog) < 0 ||
+       fflush(m.joblog)))
+    m.joblog_failed = true;
+  if (nitems == 0) { /* nothing to run: no worker is forked either */
+    if (o.mode != UI_JSON)
+      fprintf(o.mode == UI_HEADLESS ? stdout : stderr, "forktop map: no input, nothing to run\n");
+    if (m.joblog_failed)
+      fprintf(stderr, "forktop map: writing the joblog %s failed\n", joblog);
+    status = m.joblog_failed ? 1 : 0;
+    goto done;
+  }
+  int rc =
+      ft_plan_command_pool("map", cmd, items, nitems, workers ? workers : ft_cpu_count(), &plan);
+  if (rc < 0) {
+    fprintf(stderr, "forktop map: %s\n", ft_strerror(rc));
+    status = 1;
+    goto done;
+  }
+  /* no more workers than commands */
+  if ((size_t)plan->pools[0].workers > nitems)
+    plan->pools[0].workers = (int)nitems;
+  m.plan = plan;
+  m.njobs = nitems;
+  if (!(m.jobs = calloc(nitems, sizeof *m.jobs))) {
+    fprintf(stderr, "forktop map: out of memory\n");
+    status = 1;
+    goto done;
+  }
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  m.mono0 = ft_now_ns();
+  m.wall0 = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
+  char label[512];
+  ui_cmd_label(cmd, label, sizeof label);
+  status = ui_run_plan(plan, label, &o, ui_map_event, &m);
+  /* the tasks whose commands the watch did not see, from their own codes */
+  for (size_t i = 0; i < m.njobs; i++)
+    if (m.jobs[i].ended)
+      ui_job_write(&m, i);
+  if (m.joblog_failed) {
+    fprintf(stderr, "forktop map: writing the joblog %s failed\n", joblog);
+    if (!status)
+      status = 1;
+  }
+done:
+  if (m.joblog && fclose(m.joblog) && status == 0) {
+    fprintf(stderr, "forktop map: writing the joblog %s failed\n", joblog);
+    status = 1;
+  }
+  for (size_t i = 0; i < m.nw; i++) {
+    free(m.w[i].started);
+    free(m.w[i].exits);
+  }
+  free(m.w);
+  free(m.jobs);
+  ft_plan_free(plan);
+  if (sep < 0) {
+    for (size_t i = 0; i < nitems; i++)
+      free(items[i]);
+    free(items);
+  }
+  return status;
+}
