@@ -497,6 +497,13 @@ static void ft__runner_hook(const ft_event *ev, void *ud) {
     if (r->stopping)
       kill(ev->pid, r->killed ? SIGKILL : SIGTERM);
     break;
+  case FT_EV_EXEC:
+    /* ... and again once it has exec'd: a signal that lands between a
+     * shell's fork and its child's exec runs the shell's trap handler in
+     * the child and is lost with it. */
+    if (r->stopping && !ev->u.exec.err)
+      kill(ev->pid, r->killed ? SIGKILL : SIGTERM);
+    break;
   case FT_EV_EXIT: {
     int seen = ft__live_take(r, ev->pid);
     bool watched = seen == 2;
@@ -656,15 +663,32 @@ bool ft_runner_done(const ft_runner *r) {
  * child is left.  A pid could be reused between the scan and the
  * kill only by a process that is not ours if the scanned one was reaped in
  * between: the scanned ones are our descendants, and ours are reaped only
- * by this loop (not yet), theirs only by their parents, all being stopped. */
+ * by this loop (not yet), theirs only by their parents, all being stopped.
+ *
+ * The scan reads forktop's children, then theirs: a process whose parent
+ * dies between the two reads (the first signal kills it) is reparented to
+ * forktop after forktop's children were read, and is in neither list.  So
+ * the scan is repeated until a round finds no descendant it had not seen
+ * (a few rounds; each is cheap next to a stop). */
 static void ft__signal_tree(ft_runner *r, int signo) {
   ft_loop_signal_all(r->loop, signo);
-  ft_tree t = {0};
-  if (ft_tree_scan(getpid(), &t) == 0)
-    for (size_t i = 0; i < t.n; i++)
-      if (!ft__ptab_get(r->loop, t.procs[i].pid))
-        kill(t.procs[i].pid, signo);
+  ft_tree t = {0}, seen = {0};
+  for (int round = 0; round < 8 && ft_tree_scan(getpid(), &t) == 0; round++) {
+    bool fresh = false;
+    for (size_t i = 0; i < t.n; i++) {
+      pid_t pid = t.procs[i].pid;
+      if (ft__ptab_get(r->loop, pid) || ft_tree_find(&seen, pid) >= 0)
+        continue;
+      kill(pid, signo);
+      fresh = true;
+      if (ft__grow((void **)&seen.procs, &seen.cap, seen.n, sizeof *seen.procs) == 0)
+        seen.procs[seen.n++] = t.procs[i];
+    }
+    if (!fresh)
+      break;
+  }
   ft_tree_free(&t);
+  ft_tree_free(&seen);
 }
 
 static void ft__give_up(ft_timer *t, void *ud) {
