@@ -499,8 +499,9 @@ class Watch(ForktopCase):
             out, err = p.communicate(timeout=20)
             self.assertEqual(p.returncode, 128 + signal.SIGINT, err)
             spawns = [json.loads(l) for l in out.splitlines() if '"ev":"spawn"' in l]
-            self.assertEqual(len(spawns), 2)
-            self.assertTrue(all(e["ppid"] == tree.pid for e in spawns))
+            self.assertEqual(len(spawns), 3)  # the watched root first, then its two children
+            self.assertEqual(spawns[0]["pid"], tree.pid)
+            self.assertTrue(all(e["ppid"] == tree.pid for e in spawns[1:]))
             self.assertIsNone(tree.poll())  # read-only: the tree lives on
         finally:
             tree.kill()

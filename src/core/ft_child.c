@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -203,7 +204,7 @@ void ft__loop_reap(ft_loop *loop) {
       continue;
     if (c)
       ft__dispatch_exit(loop, c, done);
-    else
+    else if (!loop->orphan_fn || !loop->orphan_fn(loop, done, comm, loop->orphan_ud))
       ft__dispatch_orphan(loop, done, comm);
   }
 }
@@ -303,6 +304,8 @@ static void ft__child_write_errno(int fd, int err) {
 typedef struct ft__forkinfo {
   uint64_t handled;         /* signals to reset (bit s-1 for signal s) */
   const ft__fdlist *close;  /* the loop's fds, for a forked function */
+  int pdeath;               /* signal for the child when we die, or 0 */
+  pid_t parent;             /* our pid, as the child must see it */
 } ft__forkinfo;
 
 /* The code a child runs between fork and its function or exec is kept
@@ -388,6 +391,14 @@ FT__CHILD_PATH static void ft__child_main(const ft__spawn_opts *o, ft__fdpair io
     if ((fi->handled >> (s - 1)) & 1)
       ft__sys_sigdefault(s);
   ft__sys_unblock_all();
+  /* The signal we die with is asked for first and our pid checked after:
+   * had we died between the fork and the prctl, the child would already
+   * belong to another reaper and no signal would ever come. */
+  if (fi->pdeath) {
+    ft__sys4(SYS_prctl, PR_SET_PDEATHSIG, fi->pdeath, 0, 0);
+    if (ft__sys4(SYS_getppid, 0, 0, 0, 0) != fi->parent)
+      ft__sys4(SYS_kill, ft__sys4(SYS_getpid, 0, 0, 0, 0), fi->pdeath, 0, 0);
+  }
 
   /* Lift child ends out of 0..2 first so that dup2 never clobbers one. */
   for (int t = 0; t < 3; t++)
@@ -541,6 +552,8 @@ static void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t 
   pthread_sigmask(SIG_SETMASK, &all, old);
   fi->handled = ft__handled_signals(loop);
   fi->close = functions;
+  fi->pdeath = loop->pdeath_signal;
+  fi->parent = loop->pid;
 }
 
 /* Fork a prepared child; in the parent, its pid or -errno (the signal mask

@@ -195,6 +195,12 @@ typedef struct ft__scratch {
   char rbuf[65536];  /* children's captured output */
 } ft__scratch;
 
+/* Who reports a reaped orphan (a descendant the kernel handed to us, the
+ * subreaper): returns true when it did, or when that exit was said already
+ * (ft_watch.c); false leaves it to the loop.  comm is its name, read
+ * before the reap. */
+typedef bool (*ft__orphan_fn)(ft_loop *loop, const siginfo_t *si, const char *comm, void *ud);
+
 typedef struct ft__sampler {
   void (*fn)(ft_loop *loop, void *ud);
   void *ud;
@@ -235,6 +241,9 @@ struct ft_loop {
   uint64_t sample_ns;
   ft__scratch *scratch;
   ft__slab *slab; /* watches, children, streams, processes */
+  ft__orphan_fn orphan_fn; /* NULL: the loop reports orphans itself */
+  void *orphan_ud;
+  int pdeath_signal; /* what children get when this process dies (0: nothing) */
 };
 
 /* Turn the loop until done(ud) or the deadline (ns on CLOCK_MONOTONIC, 0 = never). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ft_internal.h"
@@ -144,6 +145,21 @@ double ft_tree_age(uint64_t start_ticks) {
   }
   double start = (double)start_ticks / (double)sysconf(_SC_CLK_TCK);
   return up > start ? up - start : 0;
+}
+
+/* /proc gives a start in clock ticks after boot (CLOCK_BOOTTIME, which
+ * counts suspended time too); events stamp CLOCK_MONOTONIC.  The age is
+ * the same on both clocks, so the start is now minus the age. */
+uint64_t ft_tree_start_ns(uint64_t start_ticks) {
+  struct timespec boot, mono;
+  long hz = sysconf(_SC_CLK_TCK);
+  if (hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &boot) < 0 || clock_gettime(CLOCK_MONOTONIC, &mono) < 0)
+    return 0;
+  uint64_t boot_ns = (uint64_t)boot.tv_sec * 1000000000ull + (uint64_t)boot.tv_nsec;
+  uint64_t mono_ns = (uint64_t)mono.tv_sec * 1000000000ull + (uint64_t)mono.tv_nsec;
+  uint64_t start = start_ticks * (1000000000ull / (uint64_t)hz);
+  uint64_t age = boot_ns > start ? boot_ns - start : 0;
+  return mono_ns > age ? mono_ns - age : 0;
 }
 
 /* ---------------------------------------------------------------- pipes */
