@@ -143,11 +143,14 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
     snprintf(title, sizeof title, "pid %d", (int)target);
   if (o->mode == UI_DASHBOARD) {
     /* opened before watching starts: the first scan reports the tree at once */
-    ui_dash_opts d = {.title = title, .delay_tenths = o->delay_tenths, .ascii = o->ascii,
+    ui_dash_opts d = {.title = title,
+                      .delay_tenths = o->delay_tenths,
+                      .ascii = o->ascii,
                       .observer = s.read_only};
     rc = ui_dash_new(s.loop, &d, &s.dash);
     if (rc < 0 && rc != -ENOTTY)
-      fprintf(stderr, "forktop: cannot open the dashboard (%s); watching headless\n", ft_strerror(rc));
+      fprintf(stderr, "forktop: cannot open the dashboard (%s); watching headless\n",
+              ft_strerror(rc));
     if (rc < 0)
       s.dash = NULL;
   }
@@ -169,8 +172,8 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   /* A command's tree is all of forktop's descendants (what it leaves
    * behind comes back to us), watched before the command starts so that
    * nothing it forks early is missed; a running tree is the target's. */
-  ft_watch_opts wo = {.root = argv ? getpid() : target, .connector = !o->scan_only,
-                      .with_root = !argv};
+  ft_watch_opts wo = {
+      .root = argv ? getpid() : target, .connector = !o->scan_only, .with_root = !argv};
   if ((rc = ft_watch_open(s.loop, &wo, &w)) < 0) {
     ui_wclose(&s);
     fprintf(stderr, "forktop: cannot watch%s: %s\n", argv ? "" : " that pid", ft_strerror(rc));
@@ -199,9 +202,9 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   else if (o->mode != UI_JSON)
     printf("forktop %s: watching %s (pid %d) %s\n", FT_VERSION, argv ? argv[0] : "a running tree",
            (int)target,
-           connector ? "with the kernel's process-event connector (every process is seen)"
-               : o->scan_only ? "by scanning /proc ten times a second (--scan)"
-                              : "by scanning /proc ten times a second (the connector needs root)");
+           connector      ? "with the kernel's process-event connector (every process is seen)"
+           : o->scan_only ? "by scanning /proc ten times a second (--scan)"
+                          : "by scanning /proc ten times a second (the connector needs root)");
   fflush(stdout);
   while (!s.stop && (p ? ft_process_is_alive(p) : !ft_watch_root_exited(w, NULL, NULL)))
     if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0 || !ui_wdash(&s, &pr))
@@ -255,8 +258,8 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
                   "{\"t\":%.6f,\"ev\":\"summary\",\"pid\":%d,\"mode\":\"%s\",\"processes\":%u,"
                   "\"exited\":%u,\"failed\":%u,\"unknown\":%u,\"orphans\":%u,\"zombies\":%u,"
                   "\"exit_status\":%s}\n",
-                  secs, (int)target, mode, s.spawns, s.exits, s.failed, s.unknown, s.orphans, s.zombies,
-                  st);
+                  secs, (int)target, mode, s.spawns, s.exits, s.failed, s.unknown, s.orphans,
+                  s.zombies, st);
     ui_json_flush(streams[k]);
   }
   if (json.failed || rec.failed) {

@@ -42,7 +42,8 @@ int ft_tree_read(pid_t pid, ft_tree_proc *p) {
   /* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
    * utime stime cutime cstime priority nice threads itrealvalue starttime vsize rss */
   if (sscanf(close_paren + 2,
-             "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %*u %ld",
+             "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %*u "
+             "%ld",
              &p->state, &ppid, &utime, &stime, &start, &rss) < 5)
     return -EINVAL;
   p->ppid = ppid;
@@ -153,7 +154,8 @@ double ft_tree_age(uint64_t start_ticks) {
 uint64_t ft_tree_start_ns(uint64_t start_ticks) {
   struct timespec boot, mono;
   long hz = sysconf(_SC_CLK_TCK);
-  if (hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &boot) < 0 || clock_gettime(CLOCK_MONOTONIC, &mono) < 0)
+  if (hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &boot) < 0 ||
+      clock_gettime(CLOCK_MONOTONIC, &mono) < 0)
     return 0;
   uint64_t boot_ns = (uint64_t)boot.tv_sec * 1000000000ull + (uint64_t)boot.tv_nsec;
   uint64_t mono_ns = (uint64_t)mono.tv_sec * 1000000000ull + (uint64_t)mono.tv_nsec;

@@ -9,7 +9,7 @@
 
 typedef struct ft_tree_proc {
   pid_t pid, ppid;
-  char state;           /* R, S, D, Z, T, ... */
+  char state; /* R, S, D, Z, T, ... */
   char comm[64];
   uint64_t start_ticks; /* after boot, in clock ticks */
   uint64_t cpu_ticks;   /* user + system */

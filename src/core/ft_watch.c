@@ -34,8 +34,8 @@
 #include "ft_tree.h"
 
 #define FT__SCAN_NS (100ull * 1000 * 1000)
-#define FT__EARLY 256  /* exits kept that came before their fork */
-#define FT__STATS 4096 /* taskstats records kept, newest last */
+#define FT__EARLY 256     /* exits kept that came before their fork */
+#define FT__STATS 4096    /* taskstats records kept, newest last */
 #define FT__GONE_SCANS 10 /* scans a vanished process waits for its connector exit */
 
 typedef struct ft__wproc {
@@ -50,7 +50,7 @@ typedef struct ft__wproc {
   bool said;      /* its exit was reported */
   bool exec_late; /* an exec read after /proc lost it: said, named, with its exit */
   bool zombie_said;
-  bool seen; /* in the latest scan */
+  bool seen;             /* in the latest scan */
   unsigned zombie_scans; /* scans in a row that found it a zombie */
   unsigned gone_scans;   /* scans that found it gone before its exit came */
 } ft__wproc;
@@ -120,10 +120,12 @@ static void ft__ts_drain(ft_watch *w) {
       continue; /* some were dropped: those exits keep the names /proc gave */
     if (n <= 0)
       return;
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+         h = NLMSG_NEXT(h, n)) {
       if (h->nlmsg_type != w->ts_family || h->nlmsg_len < NLMSG_LENGTH(GENL_HDRLEN))
         continue;
-      const char *a = (const char *)NLMSG_DATA(h) + GENL_HDRLEN, *end = (const char *)h + h->nlmsg_len;
+      const char *a = (const char *)NLMSG_DATA(h) + GENL_HDRLEN,
+                 *end = (const char *)h + h->nlmsg_len;
       while (a + NLA_HDRLEN <= end) {
         struct nlattr top;
         memcpy(&top, a, sizeof top);
@@ -222,7 +224,8 @@ static void ft__ts_open(ft_watch *w) {
   const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
   uint16_t family = 0;
   if (n > 0 && NLMSG_OK(h, (size_t)n) && h->nlmsg_type == GENL_ID_CTRL) {
-    const char *a = (const char *)NLMSG_DATA(h) + GENL_HDRLEN, *end = (const char *)h + h->nlmsg_len;
+    const char *a = (const char *)NLMSG_DATA(h) + GENL_HDRLEN,
+               *end = (const char *)h + h->nlmsg_len;
     while (a + NLA_HDRLEN <= end) {
       struct nlattr at;
       memcpy(&at, a, sizeof at);
@@ -237,8 +240,9 @@ static void ft__ts_open(ft_watch *w) {
   long ncpu = sysconf(_SC_NPROCESSORS_CONF);
   snprintf(cpus, sizeof cpus, "0-%ld", ncpu > 1 ? ncpu - 1 : 0);
   int err = -1;
-  if (family && (n = ft__genl_ask(fd, family, TASKSTATS_CMD_GET, TASKSTATS_CMD_ATTR_REGISTER_CPUMASK,
-                                  cpus, buf, sizeof buf)) > 0 &&
+  if (family &&
+      (n = ft__genl_ask(fd, family, TASKSTATS_CMD_GET, TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, cpus,
+                        buf, sizeof buf)) > 0 &&
       NLMSG_OK(h, (size_t)n) && h->nlmsg_type == NLMSG_ERROR) {
     struct nlmsgerr e;
     memcpy(&e, NLMSG_DATA(h), sizeof e);
@@ -463,7 +467,8 @@ static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events) {
       }
       return;
     }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+         h = NLMSG_NEXT(h, n)) {
       if (h->nlmsg_type != NLMSG_DONE)
         continue;
       struct cn_msg *cm = NLMSG_DATA(h);
@@ -659,7 +664,8 @@ int ft_watch_open(ft_loop *loop, const ft_watch_opts *o, ft_watch **out) {
   int rc = ft_timer_new(loop, &w->scan), fd = -1;
   if (rc == 0 && o->with_root && (fd = ft__pidfd_open(o->root)) < 0)
     rc = -errno;
-  if (rc == 0 && o->with_root && !(w->pidw = ft__watch_new(loop, fd, EPOLLIN, ft__on_root_exit, w, true))) {
+  if (rc == 0 && o->with_root &&
+      !(w->pidw = ft__watch_new(loop, fd, EPOLLIN, ft__on_root_exit, w, true))) {
     close(fd);
     rc = -ENOMEM;
   }

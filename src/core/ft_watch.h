@@ -8,9 +8,9 @@
 typedef struct ft_watch ft_watch;
 
 typedef struct ft_watch_opts {
-  pid_t root;      /* whose descendants; the loop's own pid for what the loop's children start */
-  bool connector;  /* use the process-event connector (and taskstats) when permitted */
-  bool with_root;  /* report root itself too (-p): its spawn, with its real start, and its exit */
+  pid_t root;     /* whose descendants; the loop's own pid for what the loop's children start */
+  bool connector; /* use the process-event connector (and taskstats) when permitted */
+  bool with_root; /* report root itself too (-p): its spawn, with its real start, and its exit */
 } ft_watch_opts;
 
 /* Report every descendant of o->root as events, each process (pid, start
