@@ -163,6 +163,14 @@ class TruthWatch(ForktopCase):
             # a real lifetime for every one, never 0.0
             self.assertEqual([e for e in exits.values() if not e["runtime"] > 0], [])
 
+    # The command's own later execs are told, and its exit has its last
+    # name (dash runs `sh -c 'CMD'`'s last command by exec).
+    @unittest.skipUnless(ROOT, "the process-event connector needs root")
+    def test_command_exec_names_its_exit(self):
+        evs, s = self.watch("--", "sh", "-c", "exec sleep 0.1")
+        self.assertEqual([e["path"] for e in evs if e["ev"] == "exec"], ["sh", "sleep"])
+        self.assertEqual([e["name"] for e in evs if e["ev"] == "exit"], ["sleep"])
+
     # 4. xargs fed on stdin: 200 children, every exit code right (before:
     # stdin was /dev/null and xargs ran one child).
     def test_xargs_on_stdin_every_exit_code(self):

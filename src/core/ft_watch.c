@@ -166,7 +166,11 @@ static void ft__ts_drain(ft_watch *w) {
 }
 
 /* The record of pid's exit (the oldest not taken: each exit has one),
- * after reading what is queued; NULL if there is none. */
+ * after reading what is queued; NULL if there is none.  Records of
+ * processes not ours stay until pushed out; one of them could be taken
+ * for ours only if its pid were reused while it is in the ring, and pids
+ * are handed out in turn: that takes pid_max forks, each one an exit
+ * (a record) too, far more than the ring holds. */
 static const ft__tstat *ft__ts_take(ft_watch *w, pid_t pid) {
   if (!w->stats)
     return NULL;
@@ -386,6 +390,30 @@ static bool ft__watch_orphan(ft_loop *loop, const siginfo_t *si, const char *com
 
 /* ------------------------------------------------------------ connector */
 
+/* One of the loop's own children exec'd.  The loop told of the exec it
+ * made (its argv[0]); a later one (`sh -c 'exec make'`) is told here, and
+ * the child takes the new name, which its exit then carries. */
+static void ft__wexec_ours(ft_watch *w, ft__wproc *p) {
+  ft__child *c = ft__ptab_get(w->loop, p->pid);
+  char comm[sizeof p->comm];
+  ft__read_comm(p->pid, comm, sizeof comm);
+  if (!c || !comm[0])
+    return;
+  const char *base = strrchr(c->name, '/') ? strrchr(c->name, '/') + 1 : c->name;
+  if (strncmp(base, comm, 15) == 0)
+    return; /* the exec the loop told of */
+  char *name = ft__name_dup(comm, c->namebuf, sizeof c->namebuf);
+  if (!name)
+    return;
+  char *old = c->name;
+  c->name = name;
+  ft__name_free(old, c->namebuf);
+  memcpy(p->comm, comm, sizeof comm);
+  ft_event ev = {.kind = FT_EV_EXEC, .pid = p->pid, .ppid = c->ppid, .name = c->name};
+  ev.u.exec.path = c->name;
+  ft__emit(w->loop, &ev);
+}
+
 static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
   switch (pe->what) {
   case PROC_EVENT_FORK: {
@@ -416,8 +444,12 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
   case PROC_EVENT_EXEC: {
     pid_t pid = pe->event_data.exec.process_tgid;
     ft__wproc *p = ft__wfind(w, pid);
-    if (pe->event_data.exec.process_pid != pid || !p || p->dead || p->ours)
+    if (pe->event_data.exec.process_pid != pid || !p || p->dead)
       return;
+    if (p->ours) {
+      ft__wexec_ours(w, p);
+      return;
+    }
     /* A zombie still has its name in /proc; a process reaped already has
      * none: then its exec is told with its exit, named by taskstats. */
     char comm[sizeof p->comm];
