@@ -602,9 +602,14 @@ static bool ft__wgone(ft_watch *w, ft__wproc *p, bool final) {
 
 /* Compare /proc with what we know: zombies named with their parent,
  * reaped ones forgotten (and, scanning alone, new ones spawned and the
- * vanished ones exited, status unknown). */
+ * vanished ones exited, status unknown).  With the connector (and nothing
+ * lost) the tree is known from its events: after the first scan no walk
+ * of /proc, only a read of each process known, and none of the loop's own
+ * children (the loop reaps them and says so): a pool of 2,000 workers
+ * costs no reads at all. */
 static void ft__wscan(ft_watch *w, bool initial, bool final) {
-  if (ft_tree_scan(w->o.root, &w->tree) < 0)
+  bool walk = initial || w->nl < 0 || w->lost;
+  if (walk && ft_tree_scan(w->o.root, &w->tree) < 0)
     return;
   for (size_t i = 0; i < w->n; i++)
     w->procs[i].seen = false;
@@ -615,15 +620,14 @@ static void ft__wscan(ft_watch *w, bool initial, bool final) {
       ft__wspawn(w, tp.pid, tp.ppid, born, &tp, born);
     }
   }
-  for (size_t i = 0; i < w->tree.n; i++) {
+  for (size_t i = 0; walk && i < w->tree.n; i++) {
     const ft_tree_proc *tp = &w->tree.procs[i];
     ft__wproc *p = ft__wfind(w, tp->pid);
     if (p && p->start_ticks && p->start_ticks != tp->start_ticks) {
       ft__wgone(w, p, true); /* its pid is another's now */
       p = NULL;
     }
-    /* with the connector, what it has not told of yet it will */
-    if (!p && (initial || w->nl < 0 || w->lost)) {
+    if (!p) {
       uint64_t born = ft_tree_start_ns(tp->start_ticks);
       p = ft__wspawn(w, tp->pid, tp->ppid, born, tp, initial ? born : 0);
     }
@@ -635,11 +639,15 @@ static void ft__wscan(ft_watch *w, bool initial, bool final) {
     ft_tree_proc tp;
     if (p->seen) {
       i++;
-      continue;
-    }
-    /* not below root: gone, or alive elsewhere (an orphan of a watched
-     * tree goes to init, or to another subreaper) */
-    if (ft_tree_read(p->pid, &tp) == 0 && (!p->start_ticks || tp.start_ticks == p->start_ticks)) {
+    } else if (p->ours) {
+      if (ft__ptab_get(w->loop, p->pid))
+        i++;
+      else
+        ft__wdel(w, p); /* reaped, and told, by the loop */
+    } else if (ft_tree_read(p->pid, &tp) == 0 &&
+               (!p->start_ticks || tp.start_ticks == p->start_ticks)) {
+      /* alive, or a zombie; below root or elsewhere (an orphan of a
+       * watched tree goes to init, or to another subreaper) */
       ft__wseen(w, p, &tp);
       i++;
     } else if (!ft__wgone(w, p, final)) {
