@@ -701,10 +701,12 @@ int ft_watch_open(ft_loop *loop, const ft_watch_opts *o, ft_watch **out) {
   w->nl = w->ts = -1;
   if (o->connector && ft__connector_open(w) == 0)
     ft__ts_open(w); /* not permitted: scanning alone */
+  /* Without pidfds (an old kernel, valgrind) the root's exit comes from
+   * the connector, or a scan finds it gone. */
   int rc = ft_timer_new(loop, &w->scan), fd = -1;
-  if (rc == 0 && o->with_root && (fd = ft__pidfd_open(o->root)) < 0)
-    rc = -errno;
-  if (rc == 0 && o->with_root &&
+  if (rc == 0 && o->with_root && (fd = ft__pidfd_open(o->root)) < 0 && errno == ESRCH)
+    rc = -ESRCH;
+  if (rc == 0 && fd >= 0 &&
       !(w->pidw = ft__watch_new(loop, fd, EPOLLIN, ft__on_root_exit, w, true))) {
     close(fd);
     rc = -ENOMEM;
