@@ -337,8 +337,10 @@ static void ft__wsay(ft_watch *w, ft__wproc *p, pid_t ppid, int code, int signo,
 static uint64_t ft__wlast_name(ft_watch *w, ft__wproc *p, unsigned *status, bool *got) {
   const ft__tstat *r = ft__ts_take(w, p->pid);
   *got = r != NULL;
-  if (!r)
+  if (!r) {
+    p->exec_late = false; /* that exec's name is lost: better unsaid than wrong */
     return 0;
+  }
   if (r->comm[0])
     memcpy(p->comm, r->comm, sizeof p->comm);
   if (status)
@@ -373,8 +375,8 @@ static bool ft__watch_orphan(ft_loop *loop, const siginfo_t *si, const char *com
   if (!p)
     return false; /* never seen: the loop tells it as it always did */
   if (!p->said) {
-    bool got;
-    uint64_t life = ft__wlast_name(w, p, NULL, &got);
+    bool got = false; /* a dead one had its record taken as it died */
+    uint64_t life = p->dead ? 0 : ft__wlast_name(w, p, NULL, &got);
     if (!got && comm && comm[0] && !p->dead)
       snprintf(p->comm, sizeof p->comm, "%s", comm);
     uint64_t end = p->died_ns ? p->died_ns : ft_now_ns();
