@@ -117,6 +117,20 @@ class TruthWatch(ForktopCase):
                 self.assertEqual((s["processes"], s["exited"], s["failed"]), (2, 2, 1), (what, s))
                 self.assertIn(child, [e["pid"] for e in evs if e["ev"] == "zombie"], what)
 
+    # What the command leaves behind is killed at the end, and a zombie of
+    # it whose exit was told already is not told again as it is reaped.
+    def test_leftover_with_a_zombie_is_told_once(self):
+        d = self.dir
+        cmd = "%s -c '%s' %s & sleep 0.2; exit 0" % (sys.executable, UNREAPED.replace(
+            "time.sleep(0.5)", "time.sleep(100)"), d)
+        evs, s = self.watch("--", "sh", "-c", cmd)
+        exits = self.assert_once(evs, "leftover")
+        (child,) = self.pids_in(d, "child")
+        self.assertEqual(exits[child].get("code"), 3, exits[child])
+        self.assertEqual(s["processes"], s["exited"], s)
+        killed = [e for e in exits.values() if e.get("signal") == "SIGKILL"]
+        self.assertEqual(len(killed), 1, exits)
+
     # 3. make -j2 over 200 C files: every command's exits counted as strace
     # counts them (before: 2-11 % of `as` were named `gcc`).
     @staticmethod

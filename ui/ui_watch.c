@@ -110,6 +110,19 @@ static bool ui_wdash(ui_wsession *s, ui_printer *pr) {
   return true;
 }
 
+/* SIGKILL every child of ours: the command's leftovers, adopted as
+ * orphans.  Only we can reap them, so none of these pids is reused. */
+static void ui_wkill_rest(void) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+  FILE *f = fopen(path, "re");
+  int pid;
+  while (f && fscanf(f, "%d", &pid) == 1)
+    kill(pid, SIGKILL);
+  if (f)
+    fclose(f);
+}
+
 /* Watch argv (started here) or an existing pid; returns the exit status. */
 static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   ui_wsession s = {.read_only = !argv};
@@ -235,6 +248,17 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   ui_wclose(&s);
   if (s.signo)
     status = 128 + s.signo, known = true;
+  if (!s.read_only) {
+    /* What the command left behind is killed while the watch still
+     * speaks for the orphans reaped (ft_loop_free would kill it too, but
+     * a zombie whose exit was told already would then be told again). */
+    uint64_t until = ft_now_ns() + UI_GRACE_NS;
+    ft_timer_start(linger, UI_GRACE_NS, 0, ui_wake, NULL);
+    while (ft_loop_children(s.loop) > 0 && ft_now_ns() < until) {
+      ui_wkill_rest();
+      ft_loop_run(s.loop, FT_RUN_ONCE);
+    }
+  }
   const char *mode = ft_watch_mode(w);
   ft_watch_free(w); /* what ended unseen is told now */
   w = NULL;
