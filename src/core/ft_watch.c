@@ -114,8 +114,8 @@ static void ft__wemit(ft_watch *w, ft_event_kind kind, const ft__wproc *p, uint6
 /* Read every taskstats record queued: each process that exited, as it was. */
 static void ft__ts_drain(ft_watch *w) {
   char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
-  for (;;) {
-    ssize_t n = w->ts >= 0 ? recv(w->ts, buf, sizeof buf, MSG_DONTWAIT) : -1;
+  while (w->ts >= 0) {
+    ssize_t n = recv(w->ts, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && errno == ENOBUFS)
       continue; /* some were dropped: those exits keep the names /proc gave */
     if (n <= 0)
