@@ -499,8 +499,9 @@ class Watch(ForktopCase):
             out, err = p.communicate(timeout=20)
             self.assertEqual(p.returncode, 128 + signal.SIGINT, err)
             spawns = [json.loads(l) for l in out.splitlines() if '"ev":"spawn"' in l]
-            self.assertEqual(len(spawns), 2)
-            self.assertTrue(all(e["ppid"] == tree.pid for e in spawns))
+            self.assertEqual(len(spawns), 3)  # the watched root first, then its two children
+            self.assertEqual(spawns[0]["pid"], tree.pid)
+            self.assertTrue(all(e["ppid"] == tree.pid for e in spawns[1:]))
             self.assertIsNone(tree.poll())  # read-only: the tree lives on
         finally:
             tree.kill()
@@ -571,10 +572,15 @@ class Signals(ForktopCase):
             self.assertLess(time.time() - t0, 10)
             exits = [json.loads(l) for l in out.splitlines() if '"ev":"exit"' in l]
             # the process dies of SIGTERM; the shell under it, which ignores
-            # SIGTERM, comes back to forktop as an orphan and gets SIGKILL
+            # SIGTERM, comes back to forktop as an orphan and gets SIGKILL;
+            # so does its sleep (which inherits the ignored SIGTERM), dying
+            # as the shell's child or as an orphan, whichever dies first
             self.assertEqual(exits[0].get("signal"), "SIGTERM")
-            self.assertTrue(exits[1:])
-            self.assertTrue(all(e.get("orphan") and e.get("signal") == "SIGKILL" for e in exits[1:]))
+            rest = exits[1:]
+            self.assertTrue(rest)
+            self.assertTrue(all(e.get("signal") == "SIGKILL" for e in rest), exits)
+            self.assertEqual(len({e["pid"] for e in rest}), len(rest), exits)  # each once
+            self.assertTrue(all(e.get("orphan") for e in rest if e["name"] == "sh"), exits)
         finally:
             os.unlink(f.name)
 

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ft_watch.h"
@@ -19,7 +18,7 @@ typedef struct ui_wsession {
   ft_loop *loop;
   ft_timer *grace;
   int signo;
-  bool root_gone, read_only;
+  bool stop, read_only;
   unsigned spawns, exits, failed, zombies, orphans, unknown;
   ui_json *json, *record;
   ui_dash *dash;
@@ -62,7 +61,7 @@ static void ui_wsignal(int signo, void *ud) {
   if (!s->signo)
     s->signo = signo;
   if (s->read_only) {
-    s->root_gone = true;
+    s->stop = true;
     return;
   }
   ui_wstop(s);
@@ -111,10 +110,17 @@ static bool ui_wdash(ui_wsession *s, ui_printer *pr) {
   return true;
 }
 
-static void ui_root_exit(int fd, uint32_t events, void *ud) {
-  (void)fd;
-  (void)events;
-  ((ui_wsession *)ud)->root_gone = true;
+/* SIGKILL every child of ours: the command's leftovers, adopted as
+ * orphans.  Only we can reap them, so none of these pids is reused. */
+static void ui_wkill_rest(void) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+  FILE *f = fopen(path, "re");
+  int pid;
+  while (f && fscanf(f, "%d", &pid) == 1)
+    kill(pid, SIGKILL);
+  if (f)
+    fclose(f);
 }
 
 /* Watch argv (started here) or an existing pid; returns the exit status. */
@@ -125,7 +131,7 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   ft_process *p = NULL;
   ft_watch *w = NULL;
   ft_timer *linger = NULL;
-  int pidfd = -1, status = 1, rc;
+  int status = 1, rc;
   if ((rc = ft_loop_new(&s.loop)) < 0 || (rc = ft_timer_new(s.loop, &s.grace)) < 0 ||
       (rc = ft_timer_new(s.loop, &linger)) < 0) {
     fprintf(stderr, "forktop: %s\n", ft_strerror(rc));
@@ -138,7 +144,7 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
     status = 2;
     goto done;
   }
-  if (!argv && (pidfd = (int)syscall(SYS_pidfd_open, target, 0)) < 0) {
+  if (!argv && kill(target, 0) < 0 && errno == ESRCH) {
     fprintf(stderr, "forktop: -p %d: %s\n", (int)target, strerror(errno));
     status = 2;
     goto done;
@@ -150,11 +156,14 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
     snprintf(title, sizeof title, "pid %d", (int)target);
   if (o->mode == UI_DASHBOARD) {
     /* opened before watching starts: the first scan reports the tree at once */
-    ui_dash_opts d = {.title = title, .delay_tenths = o->delay_tenths, .ascii = o->ascii,
+    ui_dash_opts d = {.title = title,
+                      .delay_tenths = o->delay_tenths,
+                      .ascii = o->ascii,
                       .observer = s.read_only};
     rc = ui_dash_new(s.loop, &d, &s.dash);
     if (rc < 0 && rc != -ENOTTY)
-      fprintf(stderr, "forktop: cannot open the dashboard (%s); watching headless\n", ft_strerror(rc));
+      fprintf(stderr, "forktop: cannot open the dashboard (%s); watching headless\n",
+              ft_strerror(rc));
     if (rc < 0)
       s.dash = NULL;
   }
@@ -176,13 +185,22 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   /* A command's tree is all of forktop's descendants (what it leaves
    * behind comes back to us), watched before the command starts so that
    * nothing it forks early is missed; a running tree is the target's. */
-  if (argv && (rc = ft_watch_new(s.loop, getpid(), !o->scan_only, &w)) < 0) {
+  ft_watch_opts wo = {
+      .root = argv ? getpid() : target, .connector = !o->scan_only, .with_root = !argv};
+  if ((rc = ft_watch_open(s.loop, &wo, &w)) < 0) {
     ui_wclose(&s);
-    fprintf(stderr, "forktop: cannot watch: %s\n", ft_strerror(rc));
+    fprintf(stderr, "forktop: cannot watch%s: %s\n", argv ? "" : " that pid", ft_strerror(rc));
+    status = argv ? 1 : 2;
     goto done;
   }
   if (argv) {
+    /* The command reads our stdin unless the dashboard reads the keys
+     * there (then /dev/null); it gets SIGHUP if forktop dies, as from a
+     * terminal that closes. */
     ft_process_opts po = {.argv = argv, .role = "command"};
+    if (!s.dash)
+      po.in.mode = FT_STDIO_INHERIT;
+    ft_loop_set_parent_death_signal(s.loop, SIGHUP);
     if ((rc = ft_process_new(s.loop, &po, &p)) < 0 || (rc = ft_process_start(p)) < 0) {
       ui_wclose(&s);
       fprintf(stderr, "forktop: cannot run %s: %s\n", argv[0], ft_strerror(rc));
@@ -190,13 +208,6 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
       goto done;
     }
     target = ft_process_pid(p);
-  } else {
-    ft_loop_watch_fd(s.loop, pidfd, false, ui_root_exit, &s);
-    if ((rc = ft_watch_new(s.loop, target, !o->scan_only, &w)) < 0) {
-      ui_wclose(&s);
-      fprintf(stderr, "forktop: cannot watch: %s\n", ft_strerror(rc));
-      goto done;
-    }
   }
   bool connector = strcmp(ft_watch_mode(w), "connector") == 0;
   if (s.dash)
@@ -204,23 +215,26 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   else if (o->mode != UI_JSON)
     printf("forktop %s: watching %s (pid %d) %s\n", FT_VERSION, argv ? argv[0] : "a running tree",
            (int)target,
-           connector ? "with the kernel's process-event connector (every process is seen)"
-               : o->scan_only ? "by scanning /proc ten times a second (--scan)"
-                              : "by scanning /proc ten times a second (the connector needs root)");
+           connector      ? "with the kernel's process-event connector (every process is seen)"
+           : o->scan_only ? "by scanning /proc ten times a second (--scan)"
+                          : "by scanning /proc ten times a second (the connector needs root)");
   fflush(stdout);
-  while (!s.root_gone && (!p || ft_process_is_alive(p)))
+  while (!s.stop && (p ? ft_process_is_alive(p) : !ft_watch_root_exited(w, NULL, NULL)))
     if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0 || !ui_wdash(&s, &pr))
       break;
-  int code = 0;
+  int code = 0, signo = 0;
+  bool known = true;
   if (p && ft_process_exitcode(p, &code) == 0)
     status = code >= 0 ? code : 128 - code;
+  else if (!p && ft_watch_root_exited(w, &code, &signo))
+    status = signo ? 128 + signo : code >= 0 ? code : (known = false, 0);
   else
     status = 0;
   if (s.dash && !s.quit && !s.signo) {
     /* The dashboard keeps showing the tree (and what the command left
      * behind, live) until the user quits, with q or Ctrl-C alike: the exit
      * status is the command's. */
-    ui_dash_set_finished(s.dash, status);
+    ui_dash_set_finished(s.dash, known ? status : -1);
     while (!s.signo && ui_dash_state_get(s.dash) == UI_DASH_RUNNING)
       if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0)
         break;
@@ -233,9 +247,20 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   }
   ui_wclose(&s);
   if (s.signo)
-    status = 128 + s.signo;
+    status = 128 + s.signo, known = true;
+  if (!s.read_only) {
+    /* What the command left behind is killed while the watch still
+     * speaks for the orphans reaped (ft_loop_free would kill it too, but
+     * a zombie whose exit was told already would then be told again). */
+    uint64_t until = ft_now_ns() + UI_GRACE_NS;
+    ft_timer_start(linger, UI_GRACE_NS, 0, ui_wake, NULL);
+    while (ft_loop_children(s.loop) > 0 && ft_now_ns() < until) {
+      ui_wkill_rest();
+      ft_loop_run(s.loop, FT_RUN_ONCE);
+    }
+  }
   const char *mode = ft_watch_mode(w);
-  ft_watch_free(w);
+  ft_watch_free(w); /* what ended unseen is told now */
   w = NULL;
   ft_timer_free(s.grace);
   s.grace = NULL;
@@ -250,12 +275,15 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   for (int k = 0; k < 2; k++) {
     if (!streams[k])
       continue;
+    char st[16] = "null";
+    if (known)
+      snprintf(st, sizeof st, "%d", status);
     ft_buf_printf(&streams[k]->buf,
                   "{\"t\":%.6f,\"ev\":\"summary\",\"pid\":%d,\"mode\":\"%s\",\"processes\":%u,"
                   "\"exited\":%u,\"failed\":%u,\"unknown\":%u,\"orphans\":%u,\"zombies\":%u,"
-                  "\"exit_status\":%d}\n",
-                  secs, (int)target, mode, s.spawns, s.exits, s.failed, s.unknown, s.orphans, s.zombies,
-                  status);
+                  "\"exit_status\":%s}\n",
+                  secs, (int)target, mode, s.spawns, s.exits, s.failed, s.unknown, s.orphans,
+                  s.zombies, st);
     ui_json_flush(streams[k]);
   }
   if (json.failed || rec.failed) {
@@ -264,9 +292,12 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
       status = 1;
   }
   if (o->mode != UI_JSON) {
+    char st[48] = "unknown (no connector)";
+    if (known)
+      snprintf(st, sizeof st, "%d", status);
     printf("summary: %u processes seen (%u exited, %u failed, %u with unknown status, %u orphans "
-           "reaped), %u zombies, %.2f s, exit status %d\n",
-           s.spawns, s.exits, s.failed, s.unknown, s.orphans, s.zombies, secs, status);
+           "reaped), %u zombies, %.2f s, exit status %s\n",
+           s.spawns, s.exits, s.failed, s.unknown, s.orphans, s.zombies, secs, st);
   }
 done:
   ui_wclose(&s);
@@ -277,8 +308,6 @@ done:
   if (s.loop && s.read_only)
     ft_loop_disown(s.loop);
   ft_loop_free(s.loop);
-  if (pidfd >= 0)
-    close(pidfd);
   ft_buf_free(&json.buf);
   ft_buf_free(&rec.buf);
   if (rec.out)

@@ -318,6 +318,9 @@ void ft_loop_set_sample_interval(ft_loop *loop, uint64_t ns);
 int ft_loop_children(const ft_loop *loop);
 /* Number of children forked by this loop that have not been reaped. */
 int ft_loop_live_children(const ft_loop *loop);
+/* Children forked from now on get signo (0: none) when this process dies,
+ * however it dies (PR_SET_PDEATHSIG); 0 or -EINVAL. */
+int ft_loop_set_parent_death_signal(ft_loop *loop, int signo);
 /* Signal every child still alive (for a clean stop: SIGTERM, then SIGKILL). */
 void ft_loop_signal_all(ft_loop *loop, int signo);
 

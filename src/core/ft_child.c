@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -203,7 +204,7 @@ void ft__loop_reap(ft_loop *loop) {
       continue;
     if (c)
       ft__dispatch_exit(loop, c, done);
-    else
+    else if (!loop->orphan_fn || !loop->orphan_fn(loop, done, comm, loop->orphan_ud))
       ft__dispatch_orphan(loop, done, comm);
   }
 }
@@ -301,10 +302,10 @@ static void ft__child_write_errno(int fd, int err) {
 
 /* What the parent works out for its children just before forking. */
 typedef struct ft__forkinfo {
-  uint64_t handled;        /* signals to reset (bit s-1 for signal s) */
-  const ft__fdlist *close; /* the loop's fds, for a forked function */
-  int pdeathsig;           /* the loop's child_pdeathsig */
-  pid_t parent;            /* the loop's process */
+  uint64_t handled;         /* signals to reset (bit s-1 for signal s) */
+  const ft__fdlist *close;  /* the loop's fds, for a forked function */
+  int pdeath;               /* signal for the child when we die, or 0 */
+  pid_t parent;             /* our pid, as the child must see it */
 } ft__forkinfo;
 
 /* The code a child runs between fork and its function or exec is kept
@@ -386,16 +387,22 @@ static bool ft__pending(FILE *f) {
 FT__CHILD_PATH static void ft__child_main(const ft__spawn_opts *o, ft__fdpair io[3], int errfd,
                                           const ft__forkinfo *fi) {
   long err = 0;
-  /* Die with the loop's process when asked (ft_guard_bind).  If it died
-   * before the prctl, we were already handed to another parent: leave.
-   * The kernel sends it when the forking THREAD ends: right only because
-   * the loop's thread is the program's only one (forktop's is). */
-  if (fi->pdeathsig && (ft__sys_pdeathsig(fi->pdeathsig) < 0 || ft__sys_getppid() != fi->parent))
-    ft__sys_exit(127);
   for (int s = 1; s <= 64; s++)
     if ((fi->handled >> (s - 1)) & 1)
       ft__sys_sigdefault(s);
   ft__sys_unblock_all();
+  /* Die with the loop's process when asked (ft_loop_set_parent_death_signal,
+   * ft_guard_bind).  The signal is asked for first and the parent checked
+   * after: had it died between the fork and the prctl, the child would
+   * already belong to another reaper and no signal would ever come, so it
+   * sends itself the signal.  The kernel sends it when the forking THREAD
+   * ends: right only because the loop's thread is the program's only one
+   * (forktop's is). */
+  if (fi->pdeath) {
+    ft__sys_pdeathsig(fi->pdeath);
+    if (ft__sys_getppid() != fi->parent)
+      ft__sys4(SYS_kill, ft__sys4(SYS_getpid, 0, 0, 0, 0), fi->pdeath, 0, 0);
+  }
 
   /* Lift child ends out of 0..2 first so that dup2 never clobbers one. */
   for (int t = 0; t < 3; t++)
@@ -549,7 +556,7 @@ static void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t 
   pthread_sigmask(SIG_SETMASK, &all, old);
   fi->handled = ft__handled_signals(loop);
   fi->close = functions;
-  fi->pdeathsig = loop->child_pdeathsig;
+  fi->pdeath = loop->pdeath_signal;
   fi->parent = loop->pid;
 }
 

@@ -579,7 +579,7 @@ void ft_guard_bind(ft_guard *g, ft_loop *loop) {
     return;
   loop->guard_fds[0] = g->down;
   loop->guard_fds[1] = g->up;
-  loop->child_pdeathsig = SIGKILL;
+  ft_loop_set_parent_death_signal(loop, SIGKILL);
 }
 
 /* The run is over (see ft_guard.h). */

@@ -195,6 +195,12 @@ typedef struct ft__scratch {
   char rbuf[65536];  /* children's captured output */
 } ft__scratch;
 
+/* Who reports a reaped orphan (a descendant the kernel handed to us, the
+ * subreaper): returns true when it did, or when that exit was said already
+ * (ft_watch.c); false leaves it to the loop.  comm is its name, read
+ * before the reap. */
+typedef bool (*ft__orphan_fn)(ft_loop *loop, const siginfo_t *si, const char *comm, void *ud);
+
 typedef struct ft__sampler {
   void (*fn)(ft_loop *loop, void *ud);
   void *ud;
@@ -211,10 +217,8 @@ struct ft_loop {
   int hold_below; /* fds from here up are not held (ft__spawn_finish) */
   bool stop;
   bool disowned; /* ft_loop_free leaves live children alone */
-  /* the guard's pipes, which forked functions close, and the signal every
-   * child gets when we die, or 0 (ft_guard_bind) */
+  /* the guard's pipes, which forked functions close (ft_guard_bind) */
   int guard_fds[2];
-  int child_pdeathsig;
   int depth; /* > 0 while callbacks of a turn run */
   uint64_t t0;
   ft__watch *watches;      /* live watches */
@@ -239,6 +243,9 @@ struct ft_loop {
   uint64_t sample_ns;
   ft__scratch *scratch;
   ft__slab *slab; /* watches, children, streams, processes */
+  ft__orphan_fn orphan_fn; /* NULL: the loop reports orphans itself */
+  void *orphan_ud;
+  int pdeath_signal; /* what children get when this process dies (0: nothing) */
 };
 
 /* Turn the loop until done(ud) or the deadline (ns on CLOCK_MONOTONIC, 0 = never). */

@@ -610,6 +610,15 @@ int ft_loop_children(const ft_loop *loop) {
   return n;
 }
 
+/* Children forked from now on get signo (0: nothing) when this process
+ * dies, however it dies: what a closing terminal gives its programs. */
+int ft_loop_set_parent_death_signal(ft_loop *loop, int signo) {
+  if (signo < 0 || signo >= 65)
+    return -EINVAL;
+  loop->pdeath_signal = signo;
+  return 0;
+}
+
 /* Children forked by this loop and not yet reaped. */
 int ft_loop_live_children(const ft_loop *loop) { return loop->live_children; }
 

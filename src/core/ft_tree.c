@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ft_internal.h"
@@ -41,7 +42,8 @@ int ft_tree_read(pid_t pid, ft_tree_proc *p) {
   /* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
    * utime stime cutime cstime priority nice threads itrealvalue starttime vsize rss */
   if (sscanf(close_paren + 2,
-             "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %*u %ld",
+             "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %*u "
+             "%ld",
              &p->state, &ppid, &utime, &stime, &start, &rss) < 5)
     return -EINVAL;
   p->ppid = ppid;
@@ -144,6 +146,22 @@ double ft_tree_age(uint64_t start_ticks) {
   }
   double start = (double)start_ticks / (double)sysconf(_SC_CLK_TCK);
   return up > start ? up - start : 0;
+}
+
+/* /proc gives a start in clock ticks after boot (CLOCK_BOOTTIME, which
+ * counts suspended time too); events stamp CLOCK_MONOTONIC.  The age is
+ * the same on both clocks, so the start is now minus the age. */
+uint64_t ft_tree_start_ns(uint64_t start_ticks) {
+  struct timespec boot, mono;
+  long hz = sysconf(_SC_CLK_TCK);
+  if (hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &boot) < 0 ||
+      clock_gettime(CLOCK_MONOTONIC, &mono) < 0)
+    return 0;
+  uint64_t boot_ns = (uint64_t)boot.tv_sec * 1000000000ull + (uint64_t)boot.tv_nsec;
+  uint64_t mono_ns = (uint64_t)mono.tv_sec * 1000000000ull + (uint64_t)mono.tv_nsec;
+  uint64_t start = start_ticks * (1000000000ull / (uint64_t)hz);
+  uint64_t age = boot_ns > start ? boot_ns - start : 0;
+  return mono_ns > age ? mono_ns - age : 0;
 }
 
 /* ---------------------------------------------------------------- pipes */

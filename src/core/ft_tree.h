@@ -9,7 +9,7 @@
 
 typedef struct ft_tree_proc {
   pid_t pid, ppid;
-  char state;           /* R, S, D, Z, T, ... */
+  char state; /* R, S, D, Z, T, ... */
   char comm[64];
   uint64_t start_ticks; /* after boot, in clock ticks */
   uint64_t cpu_ticks;   /* user + system */
@@ -33,6 +33,9 @@ ssize_t ft_tree_find(const ft_tree *t, pid_t pid);
 void ft_tree_free(ft_tree *t);
 /* Seconds a process started at start_ticks has lived. */
 double ft_tree_age(uint64_t start_ticks);
+/* The CLOCK_MONOTONIC time (ns, the clock of event time stamps) of a start
+ * at start_ticks; 0 if it cannot be told. */
+uint64_t ft_tree_start_ns(uint64_t start_ticks);
 
 #define FT_PIPE_ENDS 16
 

@@ -1,16 +1,30 @@
 /* ft_watch.c - watch a process tree forktop did not build: every
- * descendant of a root, its exec and its exit (with the code when it can
+ * descendant of a root, its execs and its exit (with the code when it can
  * be known), and zombies with the parent that fails to reap them.
  *
+ * A process is (pid, start time), seen once from its spawn to its reaping.
+ * Each one known has a record here from its fork (or the scan that first
+ * saw it) until it is reaped: a process that has exited stays, dead, while
+ * it is a zombie, so no scan can take it for a new one.  The record goes
+ * when /proc no longer shows that pid with that start time, or when the
+ * loop reaps it as an orphan (ft__watch_orphan says whether its exit was
+ * told already).
+ *
  * With the kernel's process-event connector (root or CAP_NET_ADMIN) every
- * fork, exec and exit is seen, however short-lived the process; without
- * it, the tree is scanned from /proc ten times a second, which sees what
- * lives long enough and cannot know the exit codes of others' children. */
+ * fork, exec and exit is seen, however short-lived the process, and the
+ * scan adds nothing the connector does not tell; taskstats then gives the
+ * name each process had as it exited (a program whose exec event is read
+ * after it was reaped can no longer be named from /proc) and its exact
+ * lifetime.  Without them, the tree is scanned from /proc ten times a
+ * second, which sees what lives long enough and cannot know the exit codes
+ * of others' children. */
 #include "ft_watch.h"
 
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
+#include <linux/genetlink.h>
 #include <linux/netlink.h>
+#include <linux/taskstats.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -20,35 +34,59 @@
 #include "ft_tree.h"
 
 #define FT__SCAN_NS (100ull * 1000 * 1000)
+#define FT__EARLY 256     /* exits kept that came before their fork */
+#define FT__STATS 4096    /* taskstats records kept, newest last */
+#define FT__GONE_SCANS 10 /* scans a vanished process waits for its connector exit */
 
 typedef struct ft__wproc {
   pid_t pid, ppid;
+  uint64_t start_ticks; /* its start in /proc (0: not read yet): with pid, who it is */
+  uint64_t born_ns;     /* its start on CLOCK_MONOTONIC (the connector's fork, or /proc's) */
+  uint64_t died_ns;     /* its exit on CLOCK_MONOTONIC, when the connector told */
+  unsigned status;      /* then its status, as wait(2) gives it */
   char comm[32];
-  bool ours;  /* forked by the loop: the loop reports it */
+  bool ours;      /* forked by the loop: the loop reports it */
+  bool dead;      /* it has exited; kept (a zombie) until it is reaped */
+  bool said;      /* its exit was reported */
+  bool exec_late; /* an exec read after /proc lost it: said, named, with its exit */
   bool zombie_said;
+  bool seen;             /* in the latest scan */
   unsigned zombie_scans; /* scans in a row that found it a zombie */
-  bool seen; /* in the latest scan */
+  unsigned gone_scans;   /* scans that found it gone before its exit came */
 } ft__wproc;
+
+/* A process as it exited, from taskstats. */
+typedef struct ft__tstat {
+  pid_t pid;
+  bool used;
+  unsigned status; /* as the connector's exit_code: wait status */
+  uint64_t etime_us;
+  char comm[32];
+} ft__tstat;
 
 struct ft_watch {
   ft_loop *loop;
-  pid_t root;
-  int nl; /* the connector socket, or -1 */
-  ft__watch *nlw;
+  ft_watch_opts o;
+  int nl, ts; /* the connector and taskstats sockets, or -1 */
+  uint16_t ts_family;
+  ft__watch *nlw, *tsw, *pidw;
   ft_timer *scan;
   ft_tree tree;
   ft__wproc *procs;
   size_t n, cap;
   uint64_t lost; /* connector messages dropped by the kernel */
-  /* Exits of processes not (yet) known: the connector delivers each CPU's
-   * events in order, but a child's exit on one CPU can overtake its fork
-   * on another.  A fork that finds its child here is followed at once by
-   * that exit. */
+  bool finished, root_exited;
+  int root_code, root_signo;
+  /* Exits of processes not (yet) known, kept in case their fork comes
+   * after them: an exit matches a fork only if it is not older. */
   struct {
     pid_t pid, ppid;
-    int status;
-  } early[256];
+    unsigned status;
+    uint64_t t_ns;
+  } early[FT__EARLY];
   unsigned nearly;
+  ft__tstat *stats; /* a ring: stats_next is where the next one goes */
+  size_t stats_next;
 };
 
 static ft__wproc *ft__wfind(ft_watch *w, pid_t pid) {
@@ -58,7 +96,185 @@ static ft__wproc *ft__wfind(ft_watch *w, pid_t pid) {
   return NULL;
 }
 
-static ft__wproc *ft__wadd(ft_watch *w, pid_t pid, pid_t ppid) {
+static void ft__wdel(ft_watch *w, ft__wproc *p) { *p = w->procs[--w->n]; }
+
+static void ft__wemit(ft_watch *w, ft_event_kind kind, const ft__wproc *p, uint64_t t_ns) {
+  ft_event ev = {.kind = kind, .pid = p->pid, .ppid = p->ppid, .name = p->comm, .t_ns = t_ns};
+  if (kind == FT_EV_SPAWN) {
+    ev.u.spawn.role = "watched";
+    ev.u.spawn.worker = -1;
+  }
+  if (kind == FT_EV_EXEC)
+    ev.u.exec.path = p->comm;
+  ft__emit(w->loop, &ev);
+}
+
+/* ------------------------------------------------------------ taskstats */
+
+/* Read every taskstats record queued: each process that exited, as it was. */
+static void ft__ts_drain(ft_watch *w) {
+  char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
+  while (w->ts >= 0) {
+    ssize_t n = recv(w->ts, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == ENOBUFS)
+      continue; /* some were dropped: those exits keep the names /proc gave */
+    if (n <= 0)
+      return;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+         h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_type != w->ts_family || h->nlmsg_len < NLMSG_LENGTH(GENL_HDRLEN))
+        continue;
+      const char *a = (const char *)NLMSG_DATA(h) + GENL_HDRLEN,
+                 *end = (const char *)h + h->nlmsg_len;
+      while (a + NLA_HDRLEN <= end) {
+        struct nlattr top;
+        memcpy(&top, a, sizeof top);
+        if (top.nla_len < NLA_HDRLEN || a + top.nla_len > end)
+          break;
+        if ((top.nla_type & NLA_TYPE_MASK) == TASKSTATS_TYPE_AGGR_PID) {
+          ft__tstat rec = {0};
+          struct taskstats st;
+          bool got = false;
+          memset(&st, 0, sizeof st);
+          for (const char *b = a + NLA_HDRLEN; b + NLA_HDRLEN <= a + top.nla_len;) {
+            struct nlattr in;
+            memcpy(&in, b, sizeof in);
+            if (in.nla_len < NLA_HDRLEN || b + in.nla_len > a + top.nla_len)
+              break;
+            size_t len = in.nla_len - NLA_HDRLEN;
+            if (in.nla_type == TASKSTATS_TYPE_PID && len >= sizeof(uint32_t)) {
+              uint32_t pid;
+              memcpy(&pid, b + NLA_HDRLEN, sizeof pid);
+              rec.pid = (pid_t)pid;
+            } else if (in.nla_type == TASKSTATS_TYPE_STATS) {
+              memcpy(&st, b + NLA_HDRLEN, len < sizeof st ? len : sizeof st);
+              got = true;
+            }
+            b += NLA_ALIGN(in.nla_len);
+          }
+          if (got && rec.pid > 0) {
+            rec.status = st.ac_exitcode;
+            rec.etime_us = st.ac_etime;
+            snprintf(rec.comm, sizeof rec.comm, "%.*s", (int)sizeof st.ac_comm, st.ac_comm);
+            w->stats[w->stats_next++ % FT__STATS] = rec;
+          }
+        }
+        a += NLA_ALIGN(top.nla_len);
+      }
+    }
+  }
+}
+
+/* The record of pid's exit (the oldest not taken: each exit has one),
+ * after reading what is queued; NULL if there is none.  Records of
+ * processes not ours stay until pushed out; one of them could be taken
+ * for ours only if its pid were reused while it is in the ring, and pids
+ * are handed out in turn: that takes pid_max forks, each one an exit
+ * (a record) too, far more than the ring holds. */
+static const ft__tstat *ft__ts_take(ft_watch *w, pid_t pid) {
+  if (!w->stats)
+    return NULL;
+  ft__ts_drain(w);
+  size_t first = w->stats_next > FT__STATS ? w->stats_next - FT__STATS : 0;
+  for (size_t i = first; i < w->stats_next; i++) {
+    ft__tstat *r = &w->stats[i % FT__STATS];
+    if (r->pid == pid && !r->used) {
+      r->used = true;
+      return r;
+    }
+  }
+  return NULL;
+}
+
+static void ft__on_taskstats(ft_loop *loop, ft__watch *nw, uint32_t events) {
+  (void)loop;
+  (void)events;
+  ft__ts_drain(nw->data);
+}
+
+/* Send a generic netlink request and, with ack, read the answer into buf. */
+static ssize_t ft__genl_ask(int fd, uint16_t type, uint8_t cmd, uint16_t attr, const char *val,
+                            char *buf, size_t cap) {
+  size_t vlen = strlen(val) + 1;
+  char msg[256] __attribute__((aligned(NLMSG_ALIGNTO)));
+  struct nlmsghdr h = {.nlmsg_len = (uint32_t)NLMSG_LENGTH(GENL_HDRLEN + NLA_HDRLEN + vlen),
+                       .nlmsg_type = type,
+                       .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK};
+  struct genlmsghdr g = {.cmd = cmd, .version = 1};
+  struct nlattr a = {.nla_len = (uint16_t)(NLA_HDRLEN + vlen), .nla_type = attr};
+  if (NLMSG_ALIGN(h.nlmsg_len) > sizeof msg)
+    return -EINVAL;
+  memset(msg, 0, sizeof msg);
+  memcpy(msg, &h, sizeof h);
+  memcpy(msg + NLMSG_HDRLEN, &g, sizeof g);
+  memcpy(msg + NLMSG_HDRLEN + GENL_HDRLEN, &a, sizeof a);
+  memcpy(msg + NLMSG_HDRLEN + GENL_HDRLEN + NLA_HDRLEN, val, vlen);
+  if (send(fd, msg, NLMSG_ALIGN(h.nlmsg_len), 0) < 0)
+    return -errno;
+  ssize_t n = recv(fd, buf, cap, 0);
+  return n < 0 ? -errno : n;
+}
+
+/* Listen to taskstats on every CPU: resolve the family, register. */
+static void ft__ts_open(ft_watch *w) {
+  char buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+  struct timeval tv = {.tv_sec = 1};
+  if (fd < 0)
+    return;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv); /* the answers are at once */
+  ssize_t n = ft__genl_ask(fd, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME,
+                           TASKSTATS_GENL_NAME, buf, sizeof buf);
+  const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+  uint16_t family = 0;
+  if (n > 0 && NLMSG_OK(h, (size_t)n) && h->nlmsg_type == GENL_ID_CTRL) {
+    const char *a = (const char *)NLMSG_DATA(h) + GENL_HDRLEN,
+               *end = (const char *)h + h->nlmsg_len;
+    while (a + NLA_HDRLEN <= end) {
+      struct nlattr at;
+      memcpy(&at, a, sizeof at);
+      if (at.nla_len < NLA_HDRLEN)
+        break;
+      if (at.nla_type == CTRL_ATTR_FAMILY_ID && at.nla_len >= NLA_HDRLEN + 2)
+        memcpy(&family, a + NLA_HDRLEN, sizeof family);
+      a += NLA_ALIGN(at.nla_len);
+    }
+  }
+  char cpus[32];
+  long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+  snprintf(cpus, sizeof cpus, "0-%ld", ncpu > 1 ? ncpu - 1 : 0);
+  int err = -1;
+  if (family &&
+      (n = ft__genl_ask(fd, family, TASKSTATS_CMD_GET, TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, cpus,
+                        buf, sizeof buf)) > 0 &&
+      NLMSG_OK(h, (size_t)n) && h->nlmsg_type == NLMSG_ERROR) {
+    struct nlmsgerr e;
+    memcpy(&e, NLMSG_DATA(h), sizeof e);
+    err = e.error;
+  }
+  int big = 8 << 20;
+  if (err != 0 || !(w->stats = calloc(FT__STATS, sizeof *w->stats))) {
+    close(fd);
+    return;
+  }
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  ft__set_cloexec_nonblock(fd, true);
+  w->ts = fd;
+  w->ts_family = family;
+  if (!(w->tsw = ft__watch_new(w->loop, fd, EPOLLIN, ft__on_taskstats, w, true))) {
+    close(fd);
+    w->ts = -1;
+  }
+}
+
+/* ------------------------------------------------------------ processes */
+
+/* A process we learnt of: a record, and its spawn (the loop speaks for its
+ * own children).  tp: what /proc said of it, or NULL to read it now; t_ns:
+ * the spawn's time stamp (0: now). */
+static ft__wproc *ft__wspawn(ft_watch *w, pid_t pid, pid_t ppid, uint64_t born_ns,
+                             const ft_tree_proc *tp, uint64_t t_ns) {
   if (w->n == w->cap) {
     size_t cap = w->cap ? w->cap * 2 : 64;
     ft__wproc *v = realloc(w->procs, cap * sizeof *v);
@@ -67,69 +283,209 @@ static ft__wproc *ft__wadd(ft_watch *w, pid_t pid, pid_t ppid) {
     w->procs = v;
     w->cap = cap;
   }
-  w->procs[w->n] = (ft__wproc){.pid = pid, .ppid = ppid};
-  return &w->procs[w->n++];
-}
-
-static void ft__wdel(ft_watch *w, pid_t pid) {
-  for (size_t i = 0; i < w->n; i++)
-    if (w->procs[i].pid == pid) {
-      w->procs[i] = w->procs[--w->n];
-      return;
-    }
-}
-
-static void ft__wemit(ft_watch *w, ft_event_kind kind, pid_t pid, pid_t ppid, const char *name) {
-  ft_event ev = {.kind = kind, .pid = pid, .ppid = ppid, .name = name};
-  if (kind == FT_EV_SPAWN) {
-    ev.u.spawn.role = "watched";
-    ev.u.spawn.worker = -1;
+  ft__wproc *p = &w->procs[w->n++];
+  *p = (ft__wproc){.pid = pid, .ppid = ppid, .born_ns = born_ns};
+  ft_tree_proc now;
+  if (!tp && ft_tree_read(pid, &now) == 0 && now.ppid == ppid)
+    tp = &now;
+  if (tp) {
+    p->start_ticks = tp->start_ticks;
+    if (!p->born_ns)
+      p->born_ns = ft_tree_start_ns(tp->start_ticks);
+    ft__read_comm(pid, p->comm, sizeof p->comm); /* all of it: stat's may be cut */
+    if (!p->comm[0])
+      snprintf(p->comm, sizeof p->comm, "%.31s", tp->comm);
   }
-  if (kind == FT_EV_EXEC)
-    ev.u.exec.path = name;
-  ft__emit(w->loop, &ev);
-}
-
-/* A descendant we learnt of: say so (the loop speaks for its own children). */
-static void ft__wspawn(ft_watch *w, pid_t pid, pid_t ppid) {
-  ft__wproc *p;
-  if (ft__wfind(w, pid) || !(p = ft__wadd(w, pid, ppid)))
-    return;
-  ft__read_comm(pid, p->comm, sizeof p->comm);
   if (!p->comm[0]) {
-    /* gone already (its exit came first): a child starts with its parent's name */
+    /* gone already: a child starts with its parent's name */
     const ft__wproc *parent = ft__wfind(w, ppid);
     if (parent)
       memcpy(p->comm, parent->comm, sizeof p->comm);
   }
+  if (!p->born_ns)
+    p->born_ns = ft_now_ns();
   p->ours = ft__ptab_get(w->loop, pid) != NULL;
   if (!p->ours)
-    ft__wemit(w, FT_EV_SPAWN, pid, ppid, p->comm);
+    ft__wemit(w, FT_EV_SPAWN, p, t_ns);
+  return p;
 }
 
-/* A descendant ended.  Our own children and the orphans handed to us are
- * reported by the loop when it reaps them, with their status; so are the
- * others here, when the connector told us their status (code >= -1 only
- * when known). */
-static void ft__wexit(ft_watch *w, pid_t pid, pid_t ppid, bool known, int code, int signo) {
-  ft__wproc *p = ft__wfind(w, pid);
-  if (!p)
-    return;
-  char comm[32];
-  bool ours = p->ours;
-  if (ppid <= 0)
-    ppid = p->ppid; /* the kernel did not say (an exit reported before its fork) */
-  memcpy(comm, p->comm, sizeof comm);
-  ft__wdel(w, pid);
-  if (ours || ppid == w->loop->pid || ft__ptab_get(w->loop, pid))
-    return; /* the loop's to report */
-  ft_event ev = {.kind = FT_EV_EXIT, .pid = pid, .ppid = ppid, .name = comm};
-  ev.u.exit.code = known ? code : -1;
-  ev.u.exit.signal = known ? signo : 0;
+/* Report p's exit (status: code, or signal when signo; code -1 unknown). */
+static void ft__wsay(ft_watch *w, ft__wproc *p, pid_t ppid, int code, int signo, bool orphan,
+                     uint64_t runtime_ns) {
+  if (p->exec_late) {
+    p->exec_late = false;
+    ft__wemit(w, FT_EV_EXEC, p, 0);
+  }
+  ft_event ev = {.kind = FT_EV_EXIT, .pid = p->pid, .ppid = ppid, .name = p->comm};
+  ev.u.exit.code = signo ? 0 : code;
+  ev.u.exit.signal = signo;
+  ev.u.exit.core = signo && (code & 0x80);
+  ev.u.exit.orphan = orphan;
+  ev.u.exit.runtime_ns = runtime_ns;
+  p->said = true;
+  if (p->pid == w->o.root && w->o.with_root) {
+    w->root_exited = true;
+    w->root_code = code;
+    w->root_signo = signo;
+  }
   ft__emit(w->loop, &ev);
 }
 
+/* What taskstats knew of p's exit: its last name (and p's exec said late
+ * gets it); the lifetime, or 0. */
+static uint64_t ft__wlast_name(ft_watch *w, ft__wproc *p, unsigned *status, bool *got) {
+  const ft__tstat *r = ft__ts_take(w, p->pid);
+  *got = r != NULL;
+  if (!r) {
+    p->exec_late = false; /* that exec's name is lost: better unsaid than wrong */
+    return 0;
+  }
+  if (r->comm[0])
+    memcpy(p->comm, r->comm, sizeof p->comm);
+  if (status)
+    *status = r->status;
+  return r->etime_us * 1000;
+}
+
+/* The connector says p exited (status as wait(2) gives it).  The loop
+ * reports its own children, and the orphans it reaps: then the record
+ * waits for the reap (ft__watch_orphan). */
+static void ft__wdied(ft_watch *w, ft__wproc *p, pid_t ppid, unsigned status, uint64_t t_ns) {
+  bool got;
+  uint64_t life = ft__wlast_name(w, p, NULL, &got);
+  p->dead = true;
+  p->died_ns = t_ns;
+  p->status = status;
+  if (ppid > 0)
+    p->ppid = ppid;
+  if (p->ours || (p->ppid == w->loop->pid && p->pid != w->o.root))
+    return;
+  if (!life)
+    life = t_ns > p->born_ns ? t_ns - p->born_ns : 0;
+  int signo = (int)(status & 0x7f);
+  ft__wsay(w, p, p->ppid, signo ? (int)status : (int)((status >> 8) & 0xff), signo, false, life);
+}
+
+/* The loop reaped pid, an orphan handed to us: tell its exit unless that
+ * was told already, and forget it (it is reaped). */
+static bool ft__watch_orphan(ft_loop *loop, const siginfo_t *si, const char *comm, void *ud) {
+  ft_watch *w = ud;
+  ft__wproc *p = ft__wfind(w, si->si_pid);
+  if (!p)
+    return false; /* never seen: the loop tells it as it always did */
+  if (!p->said) {
+    bool got = false; /* a dead one had its record taken as it died */
+    uint64_t life = p->dead ? 0 : ft__wlast_name(w, p, NULL, &got);
+    if (!got && comm && comm[0] && !p->dead)
+      snprintf(p->comm, sizeof p->comm, "%s", comm);
+    uint64_t end = p->died_ns ? p->died_ns : ft_now_ns();
+    if (!life)
+      life = end > p->born_ns ? end - p->born_ns : 0;
+    bool exited = si->si_code == CLD_EXITED;
+    int code = exited ? si->si_status : (si->si_code == CLD_DUMPED ? 0x80 : 0);
+    ft__wsay(w, p, loop->pid, code, exited ? 0 : si->si_status, true, life);
+  }
+  ft__wdel(w, p);
+  return true;
+}
+
 /* ------------------------------------------------------------ connector */
+
+/* One of the loop's own children exec'd.  The loop told of the exec it
+ * made (its argv[0]); a later one (`sh -c 'exec make'`) is told here, and
+ * the child takes the new name, which its exit then carries. */
+static void ft__wexec_ours(ft_watch *w, ft__wproc *p) {
+  ft__child *c = ft__ptab_get(w->loop, p->pid);
+  char comm[sizeof p->comm];
+  ft__read_comm(p->pid, comm, sizeof comm);
+  if (!c || !comm[0])
+    return;
+  const char *base = strrchr(c->name, '/') ? strrchr(c->name, '/') + 1 : c->name;
+  if (strncmp(base, comm, 15) == 0)
+    return; /* the exec the loop told of */
+  char *name = ft__name_dup(comm, c->namebuf, sizeof c->namebuf);
+  if (!name)
+    return;
+  char *old = c->name;
+  c->name = name;
+  ft__name_free(old, c->namebuf);
+  memcpy(p->comm, comm, sizeof comm);
+  ft_event ev = {.kind = FT_EV_EXEC, .pid = p->pid, .ppid = c->ppid, .name = c->name};
+  ev.u.exec.path = c->name;
+  ft__emit(w->loop, &ev);
+}
+
+static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
+  switch (pe->what) {
+  case PROC_EVENT_FORK: {
+    pid_t parent = pe->event_data.fork.parent_tgid, child = pe->event_data.fork.child_tgid;
+    if (pe->event_data.fork.child_pid != child)
+      return; /* a thread, not a process */
+    ft__wproc *pp = ft__wfind(w, parent), *p = ft__wfind(w, child);
+    if (parent != w->o.root && (!pp || pp->dead))
+      return;
+    /* A dead record under this pid is a process reaped since (its pid is
+     * reused); a live one was found by a scan before this was read. */
+    if (p && p->dead) {
+      ft__wdel(w, p);
+      p = NULL;
+    }
+    if (!p && !(p = ft__wspawn(w, child, parent, pe->timestamp_ns, NULL, 0)))
+      return;
+    if (p->born_ns > pe->timestamp_ns)
+      p->born_ns = pe->timestamp_ns;
+    for (unsigned i = 0; i < FT__EARLY; i++)
+      if (w->early[i].pid == child && w->early[i].t_ns >= pe->timestamp_ns) {
+        w->early[i].pid = 0;
+        ft__wdied(w, p, w->early[i].ppid, w->early[i].status, w->early[i].t_ns);
+        break;
+      }
+    return;
+  }
+  case PROC_EVENT_EXEC: {
+    pid_t pid = pe->event_data.exec.process_tgid;
+    ft__wproc *p = ft__wfind(w, pid);
+    if (pe->event_data.exec.process_pid != pid || !p || p->dead)
+      return;
+    if (p->ours) {
+      ft__wexec_ours(w, p);
+      return;
+    }
+    /* A zombie still has its name in /proc; a process reaped already has
+     * none: then its exec is told with its exit, named by taskstats. */
+    char comm[sizeof p->comm];
+    ft__read_comm(pid, comm, sizeof comm);
+    if (!comm[0]) {
+      p->exec_late = true;
+      return;
+    }
+    memcpy(p->comm, comm, sizeof comm);
+    ft__wemit(w, FT_EV_EXEC, p, 0);
+    return;
+  }
+  case PROC_EVENT_EXIT: {
+    pid_t pid = pe->event_data.exit.process_tgid;
+    if (pe->event_data.exit.process_pid != pid)
+      return;
+    ft__wproc *p = ft__wfind(w, pid);
+    if (!p) { /* maybe ahead of its fork: keep it a while */
+      unsigned k = w->nearly++ % FT__EARLY;
+      w->early[k].pid = pid;
+      w->early[k].ppid = pe->event_data.exit.parent_tgid;
+      w->early[k].status = pe->event_data.exit.exit_code;
+      w->early[k].t_ns = pe->timestamp_ns;
+      return;
+    }
+    if (!p->dead)
+      ft__wdied(w, p, pe->event_data.exit.parent_tgid, pe->event_data.exit.exit_code,
+                pe->timestamp_ns);
+    return;
+  }
+  default:
+    return;
+  }
+}
 
 static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events) {
   (void)loop;
@@ -137,71 +493,26 @@ static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events) {
   ft_watch *w = nw->data;
   char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
   for (;;) {
-    ssize_t n = recv(nw->fd, buf, sizeof buf, 0);
+    ssize_t n = recv(w->nl, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == ENOBUFS) {
-        w->lost++; /* the kernel dropped some: a scan fills the gap */
+        w->lost++; /* the kernel dropped some: the scans fill the gap */
         continue;
       }
       return;
     }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+         h = NLMSG_NEXT(h, n)) {
       if (h->nlmsg_type != NLMSG_DONE)
         continue;
       struct cn_msg *cm = NLMSG_DATA(h);
       if (cm->id.idx != CN_IDX_PROC || cm->id.val != CN_VAL_PROC)
         continue;
       /* cn_msg's data is only 4-byte aligned; proc_event holds a u64 */
-      struct proc_event ev_copy, *pe = &ev_copy;
-      memset(&ev_copy, 0, sizeof ev_copy);
-      memcpy(&ev_copy, cm->data, cm->len < sizeof ev_copy ? cm->len : sizeof ev_copy);
-      switch (pe->what) {
-      case PROC_EVENT_FORK: {
-        pid_t parent = pe->event_data.fork.parent_tgid, child = pe->event_data.fork.child_tgid;
-        if (pe->event_data.fork.child_pid != child)
-          break; /* a thread, not a process */
-        if (parent != w->root && !ft__wfind(w, parent))
-          break;
-        ft__wspawn(w, child, parent);
-        for (unsigned i = 0; i < w->nearly && i < FT_ARRAY_LEN(w->early); i++)
-          if (w->early[i].pid == child) {
-            int st = w->early[i].status;
-            w->early[i].pid = 0;
-            ft__wexit(w, child, w->early[i].ppid, true, (st >> 8) & 0xff, st & 0x7f);
-          }
-        break;
-      }
-      case PROC_EVENT_EXEC: {
-        pid_t pid = pe->event_data.exec.process_tgid;
-        ft__wproc *p = ft__wfind(w, pid);
-        if (pe->event_data.exec.process_pid == pid && p) {
-          char comm[sizeof p->comm];
-          ft__read_comm(pid, comm, sizeof comm);
-          if (comm[0]) /* gone already: keep the name it had */
-            memcpy(p->comm, comm, sizeof comm);
-          if (!p->ours)
-            ft__wemit(w, FT_EV_EXEC, pid, p->ppid, p->comm);
-        }
-        break;
-      }
-      case PROC_EVENT_EXIT: {
-        pid_t pid = pe->event_data.exit.process_tgid;
-        if (pe->event_data.exit.process_pid != pid)
-          break;
-        unsigned st = pe->event_data.exit.exit_code;
-        if (!ft__wfind(w, pid)) { /* maybe ahead of its fork: keep it a while */
-          unsigned k = w->nearly++ % FT_ARRAY_LEN(w->early);
-          w->early[k].pid = pid;
-          w->early[k].ppid = pe->event_data.exit.parent_tgid;
-          w->early[k].status = (int)st;
-          break;
-        }
-        ft__wexit(w, pid, pe->event_data.exit.parent_tgid, true, (int)((st >> 8) & 0xff), (int)(st & 0x7f));
-        break;
-      }
-      default:
-        break;
-      }
+      struct proc_event pe;
+      memset(&pe, 0, sizeof pe);
+      memcpy(&pe, cm->data, cm->len < sizeof pe ? cm->len : sizeof pe);
+      ft__connector_event(w, &pe);
     }
   }
 }
@@ -241,74 +552,186 @@ static int ft__connector_open(ft_watch *w) {
 
 /* ------------------------------------------------------------------ scan */
 
-/* Compare the tree with what we know: new ones spawned, missing ones
- * exited (status unknown), zombies named with their parent. */
-static void ft__watch_scan(ft_timer *t, void *ud) {
-  (void)t;
-  ft_watch *w = ud;
-  if (ft_tree_scan(w->root, &w->tree) < 0)
+/* What a scan read of p (in the tree, or found elsewhere by its pid). */
+static void ft__wseen(ft_watch *w, ft__wproc *p, const ft_tree_proc *tp) {
+  p->seen = true;
+  p->gone_scans = 0;
+  if (!p->start_ticks)
+    p->start_ticks = tp->start_ticks;
+  if (p->ours)
     return;
-  for (size_t i = 0; i < w->n; i++)
-    w->procs[i].seen = false;
-  for (size_t i = 0; i < w->tree.n; i++) {
-    const ft_tree_proc *tp = &w->tree.procs[i];
-    ft__wproc *p = ft__wfind(w, tp->pid);
-    if (!p) {
-      ft__wspawn(w, tp->pid, tp->ppid);
-      p = ft__wfind(w, tp->pid);
-    }
-    if (!p)
-      continue;
-    p->seen = true;
+  if (!p->dead) {
     p->ppid = tp->ppid;
-    if (strcmp(p->comm, tp->comm) != 0) /* exec'd between two scans */
-      snprintf(p->comm, sizeof p->comm, "%.31s", tp->comm);
-    p->zombie_scans = tp->state == 'Z' ? p->zombie_scans + 1 : 0;
-    /* a zombie for one scan is a child its parent is about to reap; for
-     * two (100 ms) its parent is not reaping it */
-    if (p->zombie_scans >= 2 && !p->zombie_said) {
-      p->zombie_said = true;
-      ft_event ev = {.kind = FT_EV_ZOMBIE, .pid = tp->pid, .ppid = tp->ppid, .name = tp->comm};
-      ft__emit(w->loop, &ev);
+    if (w->nl < 0 && tp->state != 'Z' && strncmp(p->comm, tp->comm, sizeof p->comm - 1) != 0) {
+      /* exec'd between two scans (the connector tells of execs itself) */
+      ft__read_comm(p->pid, p->comm, sizeof p->comm);
+      if (!p->comm[0])
+        snprintf(p->comm, sizeof p->comm, "%.31s", tp->comm);
+      ft__wemit(w, FT_EV_EXEC, p, 0);
     }
   }
-  /* With the connector every exit comes from it, with its status (a
-   * scan racing it would report some without); scanning reports them only
-   * alone, or when the kernel dropped connector messages. */
-  if (w->nl >= 0 && !w->lost)
-    return;
-  for (size_t i = 0; i < w->n;) {
-    if (w->procs[i].seen || w->procs[i].pid == w->root) {
-      i++;
-      continue;
-    }
-    ft__wexit(w, w->procs[i].pid, w->procs[i].ppid, false, 0, 0);
+  p->zombie_scans = tp->state == 'Z' ? p->zombie_scans + 1 : 0;
+  /* a zombie for one scan is a child its parent is about to reap; for
+   * two (100 ms) its parent is not reaping it */
+  if (p->zombie_scans >= 2 && !p->zombie_said) {
+    p->zombie_said = true;
+    ft_event ev = {.kind = FT_EV_ZOMBIE, .pid = p->pid, .ppid = tp->ppid, .name = p->comm};
+    ft__emit(w->loop, &ev);
   }
 }
 
-/* Watch the descendants of root (root itself is the caller's business;
- * give the loop's own pid to watch everything the loop's children start). */
-int ft_watch_new(ft_loop *loop, pid_t root, bool connector, ft_watch **out) {
+/* p is no longer in /proc (or its pid is another process's now): it was
+ * reaped.  Returns false while it waits for the connector's word. */
+static bool ft__wgone(ft_watch *w, ft__wproc *p, bool final) {
+  if (p->dead && !p->said && !p->ours) {
+    /* the loop's to reap, yet gone: what the connector said is all we have */
+    uint64_t end = p->died_ns > p->born_ns ? p->died_ns - p->born_ns : 0;
+    int signo = (int)(p->status & 0x7f);
+    ft__wsay(w, p, p->ppid, signo ? (int)p->status : (int)((p->status >> 8) & 0xff), signo, false,
+             end);
+  } else if (!p->dead && !p->ours) {
+    /* Reaped by its parent unseen.  With the connector its exit is on
+     * its way (the kernel queues it just after the parent can reap), so
+     * it gets a few scans, unless messages were lost. */
+    if (w->nl >= 0 && !w->lost && !final && ++p->gone_scans < FT__GONE_SCANS)
+      return false;
+    uint64_t now = ft_now_ns();
+    ft__wsay(w, p, p->ppid, -1, 0, false, now > p->born_ns ? now - p->born_ns : 0);
+  }
+  ft__wdel(w, p);
+  return true;
+}
+
+/* Compare /proc with what we know: zombies named with their parent,
+ * reaped ones forgotten (and, scanning alone, new ones spawned and the
+ * vanished ones exited, status unknown).  With the connector (and nothing
+ * lost) the tree is known from its events: after the first scan no walk
+ * of /proc, only a read of each process known, and none of the loop's own
+ * children (the loop reaps them and says so): a pool of 2,000 workers
+ * costs no reads at all. */
+static void ft__wscan(ft_watch *w, bool initial, bool final) {
+  bool walk = initial || w->nl < 0 || w->lost;
+  if (walk && ft_tree_scan(w->o.root, &w->tree) < 0)
+    return;
+  for (size_t i = 0; i < w->n; i++)
+    w->procs[i].seen = false;
+  if (w->o.with_root && initial) {
+    ft_tree_proc tp;
+    if (ft_tree_read(w->o.root, &tp) == 0) {
+      uint64_t born = ft_tree_start_ns(tp.start_ticks);
+      ft__wspawn(w, tp.pid, tp.ppid, born, &tp, born);
+    }
+  }
+  for (size_t i = 0; walk && i < w->tree.n; i++) {
+    const ft_tree_proc *tp = &w->tree.procs[i];
+    ft__wproc *p = ft__wfind(w, tp->pid);
+    if (p && p->start_ticks && p->start_ticks != tp->start_ticks) {
+      ft__wgone(w, p, true); /* its pid is another's now */
+      p = NULL;
+    }
+    if (!p) {
+      uint64_t born = ft_tree_start_ns(tp->start_ticks);
+      p = ft__wspawn(w, tp->pid, tp->ppid, born, tp, initial ? born : 0);
+    }
+    if (p)
+      ft__wseen(w, p, tp);
+  }
+  for (size_t i = 0; i < w->n;) {
+    ft__wproc *p = &w->procs[i];
+    ft_tree_proc tp;
+    if (p->seen) {
+      i++;
+    } else if (p->ours) {
+      if (ft__ptab_get(w->loop, p->pid))
+        i++;
+      else
+        ft__wdel(w, p); /* reaped, and told, by the loop */
+    } else if (ft_tree_read(p->pid, &tp) == 0 &&
+               (!p->start_ticks || tp.start_ticks == p->start_ticks)) {
+      /* alive, or a zombie; below root or elsewhere (an orphan of a
+       * watched tree goes to init, or to another subreaper) */
+      ft__wseen(w, p, &tp);
+      i++;
+    } else if (!ft__wgone(w, p, final)) {
+      i++;
+    }
+  }
+}
+
+static void ft__on_scan(ft_timer *t, void *ud) {
+  (void)t;
+  ft_watch *w = ud;
+  ft__wscan(w, false, false);
+}
+
+/* -p's root has exited: its status from the connector, else taskstats
+ * (queued before the pidfd can tell), else unknown. */
+static void ft__on_root_exit(ft_loop *loop, ft__watch *nw, uint32_t events) {
+  (void)events;
+  ft_watch *w = nw->data;
+  ft__watch_close(loop, w->pidw);
+  w->pidw = NULL;
+  if (w->nlw)
+    ft__on_connector(loop, w->nlw, 0);
+  ft__wproc *p = ft__wfind(w, w->o.root);
+  if (!p || p->said) {
+    w->root_exited = true;
+    return;
+  }
+  bool got;
+  unsigned status = 0;
+  uint64_t life = ft__wlast_name(w, p, &status, &got);
+  p->dead = true;
+  uint64_t now = ft_now_ns();
+  if (!life)
+    life = now > p->born_ns ? now - p->born_ns : 0;
+  int signo = got ? (int)(status & 0x7f) : 0;
+  int code = !got ? -1 : signo ? (int)status : (int)((status >> 8) & 0xff);
+  ft__wsay(w, p, p->ppid, code, signo, false, life);
+}
+
+/* -------------------------------------------------------------- the API */
+
+/* Watch o->root's descendants (and o->root, with with_root). */
+int ft_watch_open(ft_loop *loop, const ft_watch_opts *o, ft_watch **out) {
   *out = NULL;
   ft_watch *w = ft__xalloc(sizeof *w);
   if (!w)
     return -ENOMEM;
   w->loop = loop;
-  w->root = root;
-  w->nl = -1;
-  if (connector)
-    ft__connector_open(w); /* not permitted: scanning alone */
-  int rc = ft_timer_new(loop, &w->scan);
+  w->o = *o;
+  w->nl = w->ts = -1;
+  if (o->connector && ft__connector_open(w) == 0)
+    ft__ts_open(w); /* not permitted: scanning alone */
+  /* Without pidfds (an old kernel, valgrind) the root's exit comes from
+   * the connector, or a scan finds it gone. */
+  int rc = ft_timer_new(loop, &w->scan), fd = -1;
+  if (rc == 0 && o->with_root && (fd = ft__pidfd_open(o->root)) < 0 && errno == ESRCH)
+    rc = -ESRCH;
+  if (rc == 0 && fd >= 0 &&
+      !(w->pidw = ft__watch_new(loop, fd, EPOLLIN, ft__on_root_exit, w, true))) {
+    close(fd);
+    rc = -ENOMEM;
+  }
   if (rc < 0) {
+    w->finished = true; /* nothing to tell */
     ft_watch_free(w);
     return rc;
   }
+  loop->orphan_fn = ft__watch_orphan;
+  loop->orphan_ud = w;
   /* Subscribed first, then scanned: a process forked in between is seen
    * by one or the other (or both; the first to tell wins). */
-  ft__watch_scan(w->scan, w);
-  ft_timer_start(w->scan, FT__SCAN_NS, FT__SCAN_NS, ft__watch_scan, w);
+  ft__wscan(w, true, false);
+  ft_timer_start(w->scan, FT__SCAN_NS, FT__SCAN_NS, ft__on_scan, w);
   *out = w;
   return 0;
+}
+
+/* Watch root's descendants. */
+int ft_watch_new(ft_loop *loop, pid_t root, bool connector, ft_watch **out) {
+  ft_watch_opts o = {.root = root, .connector = connector};
+  return ft_watch_open(loop, &o, out);
 }
 
 /* "connector" or "scan". */
@@ -317,14 +740,46 @@ const char *ft_watch_mode(const ft_watch *w) { return w->nl >= 0 ? "connector" :
 /* Descendants known right now. */
 size_t ft_watch_count(const ft_watch *w) { return w->n; }
 
+/* Whether -p's root has exited, and how. */
+bool ft_watch_root_exited(const ft_watch *w, int *code, int *signo) {
+  if (code)
+    *code = w->root_code;
+  if (signo)
+    *signo = w->root_signo;
+  return w->root_exited;
+}
+
+/* Read what is queued, reap, and tell the exits of what is gone. */
+void ft_watch_finish(ft_watch *w) {
+  if (!w || w->finished)
+    return;
+  w->finished = true;
+  if (w->nlw)
+    ft__on_connector(w->loop, w->nlw, 0);
+  ft__ts_drain(w);
+  if (w->loop->depth == 0)
+    ft__loop_reap(w->loop); /* orphans reaped while we can still tell them */
+  ft__wscan(w, false, true);
+}
+
 /* Stop watching. */
 void ft_watch_free(ft_watch *w) {
   if (!w)
     return;
+  ft_watch_finish(w);
+  if (w->loop->orphan_ud == w) {
+    w->loop->orphan_fn = NULL;
+    w->loop->orphan_ud = NULL;
+  }
   if (w->nlw)
     ft__watch_close(w->loop, w->nlw);
+  if (w->tsw)
+    ft__watch_close(w->loop, w->tsw);
+  if (w->pidw)
+    ft__watch_close(w->loop, w->pidw);
   ft_timer_free(w->scan);
   ft_tree_free(&w->tree);
+  free(w->stats);
   free(w->procs);
   free(w);
 }

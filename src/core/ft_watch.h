@@ -7,14 +7,31 @@
 
 typedef struct ft_watch ft_watch;
 
-/* Report every descendant of root as events: spawn (role "watched"), exec,
- * exit (code -1 when it cannot be known), zombie.  Uses the process-event
- * connector when asked and permitted; scans /proc ten times a second always. */
+typedef struct ft_watch_opts {
+  pid_t root;     /* whose descendants; the loop's own pid for what the loop's children start */
+  bool connector; /* use the process-event connector (and taskstats) when permitted */
+  bool with_root; /* report root itself too (-p): its spawn, with its real start, and its exit */
+} ft_watch_opts;
+
+/* Report every descendant of o->root as events, each process (pid, start
+ * time) once: spawn (role "watched"), exec, exit (code -1 when it cannot be
+ * known), zombie.  Uses the connector when asked and permitted; scans /proc
+ * ten times a second always.  Exits of orphans reaped by the loop are
+ * reported here while the watch lives (ft__orphan_fn). */
+int ft_watch_open(ft_loop *loop, const ft_watch_opts *o, ft_watch **out);
+/* The same for root's descendants only (root itself is the caller's business). */
 int ft_watch_new(ft_loop *loop, pid_t root, bool connector, ft_watch **out);
 /* "connector" (every fork, exec and exit seen) or "scan" (polling only). */
 const char *ft_watch_mode(const ft_watch *w);
-/* Descendants known right now. */
+/* Descendants known right now (those exited but not yet reaped included). */
 size_t ft_watch_count(const ft_watch *w);
+/* With with_root: whether root has exited; *code and *signo its status
+ * (*code -1 when it cannot be known: no connector). */
+bool ft_watch_root_exited(const ft_watch *w, int *code, int *signo);
+/* Say what is left to say: read what the kernel has queued, and report
+ * the exits of descendants that are gone (their parents reaped them
+ * unseen).  ft_watch_free does it too. */
+void ft_watch_finish(ft_watch *w);
 /* Stop watching. */
 void ft_watch_free(ft_watch *w);
 

@@ -259,7 +259,9 @@ static void ui__header(ui_grid *g, ui_view *v) {
   if (v->note[0] && k < sizeof right)
     k += (size_t)snprintf(right + k, sizeof right - k, "%s  ", v->note);
   if (k < sizeof right) {
-    if (v->finished)
+    if (v->finished && v->exit_status < 0) /* -p without the connector */
+      snprintf(right + k, sizeof right - k, "finished, exit status unknown ");
+    else if (v->finished)
       snprintf(right + k, sizeof right - k, "finished, exit status %d ", v->exit_status);
     else
       snprintf(right + k, sizeof right - k, "running ");

@@ -121,6 +121,8 @@ static void ui__open_signal_menu(ui_view *v) {
   char msg[96];
   if (v->replay) {
     ui_view_say(v, "a recording: no signals can be sent");
+  } else if (v->observer) {
+    ui_view_say(v, "-p watches read-only: no signals are sent");
   } else if (!p) {
     ui_view_say(v, "no process selected");
   } else if (p->role == FT_MROLE_ROOT) {
@@ -358,14 +360,14 @@ static void ui__keybar(ui_grid *g, ui_view *v) {
   for (; maxprio > 0; maxprio--) {
     int need = x;
     for (size_t i = 0; i < nk; i++)
-      if (keys[i].prio <= maxprio && !(v->replay && keys[i].key[0] == 'k'))
+      if (keys[i].prio <= maxprio && !((v->replay || v->observer) && keys[i].key[0] == 'k'))
         need += (int)(strlen(keys[i].key) + strlen(keys[i].label)) + 3;
     if (need <= W)
       break;
   }
   for (size_t i = 0; i < nk && x < W; i++) {
     const char *label = keys[i].label;
-    if (keys[i].prio > maxprio || (v->replay && keys[i].key[0] == 'k'))
+    if (keys[i].prio > maxprio || ((v->replay || v->observer) && keys[i].key[0] == 'k'))
       continue;
     if (keys[i].key[0] == 'p' && v->paused)
       label = "Resume";
