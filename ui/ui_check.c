@@ -190,10 +190,11 @@ static void ui_check_hook(const ft_event *ev, void *ud) {
     return;
   if (p)
     p->exited = true;
-  if (!ev->u.exit.orphan)
-    return;
+  /* A zombie whose parent exits goes to forktop, the subreaper, which
+   * reaps it at once; its own exit was reported when it died, so that is
+   * known from its parent's exit (or from an orphan's reaping). */
   for (size_t k = 0; k < c->nzombies; k++)
-    if (c->zombies[k].pid == ev->pid) {
+    if (c->zombies[k].ppid == ev->pid || (ev->u.exit.orphan && c->zombies[k].pid == ev->pid)) {
       c->zombies[k].orphaned = true;
       c->zombies[k].last = ev->t_ns;
     }
