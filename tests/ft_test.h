@@ -32,7 +32,7 @@ int ft_test_setup(void **state);
 int ft_test_teardown(void **state);
 /* Run a group with an alarm so that a hang fails instead of wedging. */
 int ft_test_run(const char *name, const struct CMUnitTest *tests, size_t n, unsigned timeout_s);
-#define FT_TEST_RUN(tests, timeout_s) \
+#define FT_TEST_RUN(tests, timeout_s)                                                              \
   ft_test_run(__FILE__, tests, sizeof(tests) / sizeof((tests)[0]), timeout_s)
 #define FT_TEST(fn) cmocka_unit_test_setup_teardown(fn, ft_test_setup, ft_test_teardown)
 

@@ -277,7 +277,8 @@ static void test_round_trip_pool_kinds(void **state) {
   e = base(FT_EV_ERROR);
   e.u.error.err = -EMFILE;
   e.u.error.what = "fork worker 5";
-  round_trip(&e, "\"what\":\"fork worker 5\",\"error\":\"EMFILE\",\"message\":\"Too many open files\"}");
+  round_trip(
+      &e, "\"what\":\"fork worker 5\",\"error\":\"EMFILE\",\"message\":\"Too many open files\"}");
   e.u.error.err = FT_ENOTRUNNING;
   round_trip(&e, "\"error\":\"FT_ENOTRUNNING\"");
   e = base(FT_EV_QUEUE);

@@ -199,7 +199,7 @@ static void test_join_timeout_and_terminate(void **state) {
   assert_true(ft_now_ns() - t0 >= 190000000ull);
   assert_true(ft_process_is_alive(p));
   const ft_rec_event *ex = terminate_and_join(t, p);
-  assert_true(ex->ev.u.exit.requested); /* the SIGTERM was ours */
+  assert_true(ex->ev.u.exit.requested);    /* the SIGTERM was ours */
   assert_int_equal(ft_process_kill(p), 0); /* a finished process: no-op */
   ft_process_free(p);
 }
@@ -359,7 +359,6 @@ static void test_child_holds_no_loop_fds(void **state) {
   assert_int_equal(run_target(t, check_no_loop_fds, &limit), 0);
   ft_process_free(sleeper);
 }
-
 
 /* An argv in a directory that does not exist: the chdir's errno comes back. */
 static void test_exec_bad_cwd(void **state) {

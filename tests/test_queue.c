@@ -41,7 +41,8 @@ static void test_writer_reader(void **state) {
   ft_test *t = *state;
   assert_int_equal(ft_queue_new(t->loop, "q", 10, 1024, &q), 0);
   ft_process *w, *r;
-  ft_process_opts wo = {.name = "writer", .target = writer}, ro = {.name = "reader", .target = reader};
+  ft_process_opts wo = {.name = "writer", .target = writer},
+                  ro = {.name = "reader", .target = reader};
   assert_int_equal(ft_process_new(t->loop, &ro, &r), 0);
   assert_int_equal(ft_process_new(t->loop, &wo, &w), 0);
   assert_int_equal(ft_process_start(r), 0);
@@ -306,9 +307,12 @@ static void test_queue_samples(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      FT_TEST(test_writer_reader),          FT_TEST(test_full_and_empty_with_timeouts),
-      FT_TEST(test_sizes),                  FT_TEST(test_close_and_wakeups),
-      FT_TEST(test_many_producers_many_consumers), FT_TEST(test_producer_killed_mid_put),
+      FT_TEST(test_writer_reader),
+      FT_TEST(test_full_and_empty_with_timeouts),
+      FT_TEST(test_sizes),
+      FT_TEST(test_close_and_wakeups),
+      FT_TEST(test_many_producers_many_consumers),
+      FT_TEST(test_producer_killed_mid_put),
       FT_TEST(test_queue_samples),
   };
   return FT_TEST_RUN(tests, 100);

@@ -14,9 +14,9 @@
 enum { NP = 4, NC = 4, PER = 250000, TOTAL = NP * PER, MAX_KILLS = 120 };
 
 typedef struct shared {
-  _Atomic uint32_t progress[NP]; /* next sequence number each producer slot will put */
-  _Atomic uint32_t intent[NP];   /* the one it is putting now (its fate unknown if killed) */
-  _Atomic uint8_t got[TOTAL];    /* deliveries of each item, recorded by consumers */
+  _Atomic uint32_t progress[NP];  /* next sequence number each producer slot will put */
+  _Atomic uint32_t intent[NP];    /* the one it is putting now (its fate unknown if killed) */
+  _Atomic uint8_t got[TOTAL];     /* deliveries of each item, recorded by consumers */
   _Atomic uint8_t retried[TOTAL]; /* times put again by a replacement: may arrive more often */
 } shared;
 
@@ -50,8 +50,10 @@ static int consumer(void *arg) {
 
 static ft_process *start(ft_test *t, bool is_producer, int slot) {
   ft_process *p;
-  ft_process_opts o = {.target = is_producer ? producer : consumer, .arg = (void *)(uintptr_t)slot,
-                       .out = {.mode = FT_STDIO_NULL}, .err = {.mode = FT_STDIO_NULL}};
+  ft_process_opts o = {.target = is_producer ? producer : consumer,
+                       .arg = (void *)(uintptr_t)slot,
+                       .out = {.mode = FT_STDIO_NULL},
+                       .err = {.mode = FT_STDIO_NULL}};
   assert_int_equal(ft_process_new(t->loop, &o, &p), 0);
   assert_int_equal(ft_process_start(p), 0);
   return p;
@@ -122,9 +124,9 @@ static void test_stress_with_kills(void **state) {
   assert_int_equal(st.depth, 0);
   assert_int_equal(st.puts, st.gets);
   assert_true(st.gets >= TOTAL - lost);
-  print_message("%d kills (%d consumers), %llu lost in killed consumers, %llu re-put, %u owner deaths\n",
-                kills, consumer_kills, (unsigned long long)lost, (unsigned long long)twice,
-                st.owner_deaths);
+  print_message(
+      "%d kills (%d consumers), %llu lost in killed consumers, %llu re-put, %u owner deaths\n",
+      kills, consumer_kills, (unsigned long long)lost, (unsigned long long)twice, st.owner_deaths);
   ft_queue_free(q);
   munmap(sh, sizeof *sh);
 }

@@ -77,8 +77,9 @@ static void test_recommend(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      FT_TEST(test_summary),       FT_TEST(test_outliers), FT_TEST(test_amdahl_exact),
-      FT_TEST(test_amdahl_noisy_has_error), FT_TEST(test_recommend),
+      FT_TEST(test_summary),      FT_TEST(test_outliers),
+      FT_TEST(test_amdahl_exact), FT_TEST(test_amdahl_noisy_has_error),
+      FT_TEST(test_recommend),
   };
   return FT_TEST_RUN(tests, 30);
 }

@@ -24,8 +24,8 @@ static void test_pipes_and_their_other_ends(void **state) {
   assert_int_equal(pipe(fds), 0);
   rfd = fds[0];
   ft_process *p;
-  ft_process_opts o = {.target = hold_read_end, .out = {.mode = FT_STDIO_NULL},
-                       .err = {.mode = FT_STDIO_NULL}};
+  ft_process_opts o = {
+      .target = hold_read_end, .out = {.mode = FT_STDIO_NULL}, .err = {.mode = FT_STDIO_NULL}};
   assert_int_equal(ft_process_new(t->loop, &o, &p), 0);
   assert_int_equal(ft_process_start(p), 0);
   pid_t child = ft_process_pid(p), me = getpid();

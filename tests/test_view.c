@@ -788,10 +788,18 @@ static void test_pipes_panel(void **state) {
 int main(void) {
   setlocale(LC_CTYPE, "C.UTF-8");
   const struct CMUnitTest tests[] = {
-      FT_TEST(test_tree_rows),     FT_TEST(test_folding),          FT_TEST(test_sorting),
-      FT_TEST(test_filtering),     FT_TEST(test_exit_rows),        FT_TEST(test_hostile_output),
-      FT_TEST(test_narrow_widths), FT_TEST(test_pools_and_queues), FT_TEST(test_keys),
-      FT_TEST(test_paused_copy),   FT_TEST(test_many_processes),   FT_TEST(test_pipes_panel),
+      FT_TEST(test_tree_rows),
+      FT_TEST(test_folding),
+      FT_TEST(test_sorting),
+      FT_TEST(test_filtering),
+      FT_TEST(test_exit_rows),
+      FT_TEST(test_hostile_output),
+      FT_TEST(test_narrow_widths),
+      FT_TEST(test_pools_and_queues),
+      FT_TEST(test_keys),
+      FT_TEST(test_paused_copy),
+      FT_TEST(test_many_processes),
+      FT_TEST(test_pipes_panel),
       FT_TEST(test_one_rule_for_text_and_cells),
   };
   return FT_TEST_RUN(tests, 120);

@@ -67,15 +67,16 @@ static void test_shipped_workloads_parse(void **state) {
 /* The parts of a workload come out as written. */
 static void test_plan_contents(void **state) {
   (void)state;
-  ft_plan *p = parse_ok("# a comment\n"
-                        "[workload]\nname = demo\ndescription = it shows\nseed = 9\n"
-                        "[queue q]\ncapacity = 5\nbytes = 4K\nclose_after = w\n"
-                        "[process w]\ncount = 2\nrun = put q A B pace=250ms # a comment\n"
-                        "[pool main]\nworkers = 3\nsubmit = imap_unordered\nchunksize = 4\n"
-                        "maxtasksperchild = 7\nitems = a, b , c\n"
-                        "task = sleep 0..3s; cpu 2M; print hi {}; crash KILL 10%; exec echo 'a b' \"c\\\"d\"\n"
-                        "after = w exits\n",
-                        NULL, 0);
+  ft_plan *p = parse_ok(
+      "# a comment\n"
+      "[workload]\nname = demo\ndescription = it shows\nseed = 9\n"
+      "[queue q]\ncapacity = 5\nbytes = 4K\nclose_after = w\n"
+      "[process w]\ncount = 2\nrun = put q A B pace=250ms # a comment\n"
+      "[pool main]\nworkers = 3\nsubmit = imap_unordered\nchunksize = 4\n"
+      "maxtasksperchild = 7\nitems = a, b , c\n"
+      "task = sleep 0..3s; cpu 2M; print hi {}; crash KILL 10%; exec echo 'a b' \"c\\\"d\"\n"
+      "after = w exits\n",
+      NULL, 0);
   assert_string_equal(p->name, "demo");
   assert_string_equal(p->description, "it shows");
   assert_int_equal(p->seed, 9);
@@ -121,7 +122,8 @@ typedef struct bad_case {
 static void test_malformed_files(void **state) {
   (void)state;
   static const bad_case cases[] = {
-      {"[pooll p]\n", "t.ini:1: unknown section [pooll]; expected [workload], [pool NAME], [process NAME] or [queue NAME]"},
+      {"[pooll p]\n", "t.ini:1: unknown section [pooll]; expected [workload], [pool NAME], "
+                      "[process NAME] or [queue NAME]"},
       {"[pool]\ntask = sleep 1s\n", "t.ini:1: [pool] needs a name: [pool NAME]"},
       {"[workload x]\n", "t.ini:1: [workload] takes no name"},
       {"[workload]\n[workload]\n", "t.ini:2: a second [workload] section (the first is at line 1)"},
@@ -135,45 +137,64 @@ static void test_malformed_files(void **state) {
       {"[pool p]\nworkers =\n", "t.ini:2: empty value for \"workers\""},
       {POOL "workers = many\n", "t.ini:4: workers: \"many\" is not a whole number"},
       {POOL "workers = 5000\n", "t.ini:4: workers: 5000 is out of range (0 to 4096)"},
-      {POOL "submit = mapp\n", "t.ini:4: submit: \"mapp\" is not one of apply_async, map, map_async, starmap, imap, imap_unordered"},
-      {"[pool p]\ntasks = 2\ntask = slep 1s\n", "t.ini:3: task: unknown step \"slep\" (expected sleep, cpu, alloc, print, exec, shell, fail, crash, leak, put, get or relay)"},
+      {POOL "submit = mapp\n", "t.ini:4: submit: \"mapp\" is not one of apply_async, map, "
+                               "map_async, starmap, imap, imap_unordered"},
+      {"[pool p]\ntasks = 2\ntask = slep 1s\n",
+       "t.ini:3: task: unknown step \"slep\" (expected sleep, cpu, alloc, print, exec, shell, "
+       "fail, crash, leak, put, get or relay)"},
       {"[pool p]\ntasks = 2\ntask = sleep 3x\n", "t.ini:3: task: bad duration \"3x\""},
-      {"[pool p]\ntasks = 2\ntask = sleep 3s..1s\n", "t.ini:3: task: bad duration range \"3s..1s\""},
-      {"[pool p]\ntasks = 2\ntask = crash SIGFOO\n", "t.ini:3: task: crash: \"SIGFOO\" is not a signal"},
-      {"[pool p]\ntasks = 2\ntask = fail 0\n", "t.ini:3: task: fail: \"0\" is not an exit code from 1 to 255"},
+      {"[pool p]\ntasks = 2\ntask = sleep 3s..1s\n",
+       "t.ini:3: task: bad duration range \"3s..1s\""},
+      {"[pool p]\ntasks = 2\ntask = crash SIGFOO\n",
+       "t.ini:3: task: crash: \"SIGFOO\" is not a signal"},
+      {"[pool p]\ntasks = 2\ntask = fail 0\n",
+       "t.ini:3: task: fail: \"0\" is not an exit code from 1 to 255"},
       {"[pool p]\ntasks = 2\ntask = sleep 1s 150%\n", "t.ini:3: task: bad percentage \"150%\""},
       {"[pool p]\ntasks = 2\ntask = sleep 1s;; sleep 2s\n", "t.ini:3: task: empty step"},
-      {"[pool p]\ntasks = 2\ntask = exec echo 'oops\n", "t.ini:3: task: exec: unterminated ' quote"},
+      {"[pool p]\ntasks = 2\ntask = exec echo 'oops\n",
+       "t.ini:3: task: exec: unterminated ' quote"},
       {"[pool p]\ntasks = 2\ntask = put q A\n", "t.ini:3: task: queue \"q\" is not declared"},
-      {"[queue q]\n[pool p]\ntasks = 2\ntask = put q\n", "t.ini:4: task: put needs values or count=N"},
-      {"[queue q]\n[process p]\nrun = get q count=x\n", "t.ini:3: run: count: \"x\" is not a count"},
+      {"[queue q]\n[pool p]\ntasks = 2\ntask = put q\n",
+       "t.ini:4: task: put needs values or count=N"},
+      {"[queue q]\n[process p]\nrun = get q count=x\n",
+       "t.ini:3: run: count: \"x\" is not a count"},
       {POOL "after = nobody\n", "t.ini:4: after: \"nobody\" names no process or pool"},
       {"[queue q]\n" POOL "after = q\n", "t.ini:5: after: \"q\" names no process or pool"},
-      {"[process a]\nrun = print x\nafter = a\n", "t.ini:3: after: a process cannot wait for itself"},
+      {"[process a]\nrun = print x\nafter = a\n",
+       "t.ini:3: after: a process cannot wait for itself"},
       {"[process a]\nrun = print a\nafter = b\n[process b]\nrun = print b\nafter = a\n",
        "t.ini:3: after: a cycle that would wait forever: a -> b -> a"},
       {"[queue q]\nbytes = 0\n" POOL, "t.ini:2: bytes: \"0\" is not a size from 1 to 16G"},
       {POOL "items = 4\n", "t.ini:4: items and tasks both given: keep one"},
-      {"[pool p]\ntasks = 0\ntask = sleep 1s\nitems = a\n", "t.ini:4: items and tasks both given: keep one"},
-      {"[pool p]\ntasks = 2000000\ntask = sleep 1s\n", "t.ini:2: tasks: 2000000 is out of range (0 to 1000000)"},
+      {"[pool p]\ntasks = 0\ntask = sleep 1s\nitems = a\n",
+       "t.ini:4: items and tasks both given: keep one"},
+      {"[pool p]\ntasks = 2000000\ntask = sleep 1s\n",
+       "t.ini:2: tasks: 2000000 is out of range (0 to 1000000)"},
       {"[pool p]\nitems = a,,b\ntask = sleep 1s\n", "t.ini:2: items: empty item in \"a,,b\""},
-      {"[pool p]\nitems = @nonexistent-file\ntask = sleep 1s\n", "t.ini:2: items file ./nonexistent-file: No such file or directory"},
+      {"[pool p]\nitems = @nonexistent-file\ntask = sleep 1s\n",
+       "t.ini:2: items file ./nonexistent-file: No such file or directory"},
       /* an items file is bounded, and one that cannot be read is an error, not 0 tasks */
-      {"[pool p]\nitems = @/dev/zero\ntask = sleep 1s\n", "t.ini:2: items file /dev/zero: more than 67108864 bytes"},
+      {"[pool p]\nitems = @/dev/zero\ntask = sleep 1s\n",
+       "t.ini:2: items file /dev/zero: more than 67108864 bytes"},
       {"[pool p]\nitems = @/\ntask = sleep 1s\n", "t.ini:2: items file /: Is a directory"},
-      {POOL "chaos = kill-worker=fast\n", "t.ini:4: chaos: expected kill-worker=RATE (kills a second), got \"kill-worker=fast\""},
+      {POOL "chaos = kill-worker=fast\n",
+       "t.ini:4: chaos: expected kill-worker=RATE (kills a second), got \"kill-worker=fast\""},
       {"[workload]\nname = x\n", "t.ini: no [pool NAME] or [process NAME]: nothing to run"},
       {"[pool p q]\n", "t.ini:1: bad name \"p q\": use letters, digits, '_' and '-'"},
       {"[pool p\n", "t.ini:1: bad section header \"[pool p\""},
       {"[process x]\nrun print a\n", "t.ini:2: expected KEY = VALUE, got \"run print a\""},
-      {"[process x]\nrun = print a\nstop_when = nobody exits\n", "t.ini:3: stop_when: \"nobody\" names no process or pool"},
-      {"[process x]\nrun = print a\nstop_when = x\n", "t.ini:3: stop_when: a process cannot stop on itself"},
-      {"[queue q]\nclose_after = nope\n" POOL, "t.ini:2: close_after: \"nope\" names no process or pool"},
+      {"[process x]\nrun = print a\nstop_when = nobody exits\n",
+       "t.ini:3: stop_when: \"nobody\" names no process or pool"},
+      {"[process x]\nrun = print a\nstop_when = x\n",
+       "t.ini:3: stop_when: a process cannot stop on itself"},
+      {"[queue q]\nclose_after = nope\n" POOL,
+       "t.ini:2: close_after: \"nope\" names no process or pool"},
       {"[queue q]\ncapacity = lots\n" POOL, "t.ini:2: capacity: \"lots\" is not a whole number"},
       {"[queue q]\nbytes = 1Q\n" POOL, "t.ini:2: bytes: \"1Q\" is not a size from 1 to 16G"},
       {"[workload]\nseed = -1\n" POOL, "t.ini:2: seed: \"-1\" is not a whole number"},
       {"[workload]\nsalt = 1\n", "t.ini:2: unknown key \"salt\" in [workload]"},
-      {"[workload]\n\n\n[pool p]\ntasks = many\ntask = sleep 1s\n", "t.ini:5: tasks: \"many\" is not a whole number"},
+      {"[workload]\n\n\n[pool p]\ntasks = many\ntask = sleep 1s\n",
+       "t.ini:5: tasks: \"many\" is not a whole number"},
       {"[process x]\ncount = 0\nrun = print a\n", "t.ini:2: count: 0 is out of range (1 to 10000)"},
       {"[process x]\nrun = cpu lots\n", "t.ini:2: run: cpu: \"lots\" is not a count of work units"},
       {"[process x]\nrun = alloc 1Q\n", "t.ini:2: run: alloc: bad size \"1Q\""},
@@ -182,18 +203,23 @@ static void test_malformed_files(void **state) {
       {"[process x]\nrun = leak soon\n", "t.ini:2: run: bad duration \"soon\""},
       {"[process x]\nrun = exec\n", "t.ini:2: run: exec needs an argument"},
       {"[process x]\nrun = crash 99 50%\n", "t.ini:2: run: crash: \"99\" is not a signal"},
-      {"[process x]\nrun = fail 256\n", "t.ini:2: run: fail: \"256\" is not an exit code from 1 to 255"},
+      {"[process x]\nrun = fail 256\n",
+       "t.ini:2: run: fail: \"256\" is not an exit code from 1 to 255"},
       {"[process x]\nrun = print a 5x%\n", "t.ini:2: run: bad percentage \"5x%\""},
       {"[queue q]\n[process x]\nrun = relay q\n", "t.ini:3: run: relay needs two queues"},
       {"[queue q]\n[process x]\nrun = relay q r\n", "t.ini:3: run: queue \"r\" is not declared"},
       {"[queue q]\n[process x]\nrun = get q now\n", "t.ini:3: run: get: unexpected \"now\""},
-      {"[queue q]\n[process x]\nrun = put q count=3 speed=2\n", "t.ini:3: run: unknown option \"speed\""},
-      {"[queue q]\n[process x]\nrun = put q A count=3\n", "t.ini:3: run: put takes values or count=N, not both"},
-      {"[queue q]\n[process x]\nrun = put q count=2 pace=often\n", "t.ini:3: run: pace: bad duration \"often\""},
+      {"[queue q]\n[process x]\nrun = put q count=3 speed=2\n",
+       "t.ini:3: run: unknown option \"speed\""},
+      {"[queue q]\n[process x]\nrun = put q A count=3\n",
+       "t.ini:3: run: put takes values or count=N, not both"},
+      {"[queue q]\n[process x]\nrun = put q count=2 pace=often\n",
+       "t.ini:3: run: pace: bad duration \"often\""},
       {"[process a]\nrun = print a\nafter = c\n[process b]\nrun = print b\nafter = a\n"
        "[process c]\nrun = print c\nafter = b\n",
        "t.ini:3: after: a cycle that would wait forever: a -> c -> b -> a"},
-      {"[pool p]\ntasks = 1\ntask = sleep 1s\nafter = p\n", "t.ini:4: after: a cycle that would wait forever: p -> p"},
+      {"[pool p]\ntasks = 1\ntask = sleep 1s\nafter = p\n",
+       "t.ini:4: after: a cycle that would wait forever: p -> p"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     parse_err(cases[i].text, NULL, 0, cases[i].message);
@@ -275,7 +301,8 @@ static void test_units(void **state) {
 /* ';' separates steps, "\;" is a literal one, " #" starts a comment. */
 static void test_separators_and_comments(void **state) {
   (void)state;
-  ft_plan *p = parse_ok("[process x] # the only one\nrun = print a\\;b; print c # said twice\n", NULL, 0);
+  ft_plan *p =
+      parse_ok("[process x] # the only one\nrun = print a\\;b; print c # said twice\n", NULL, 0);
   assert_int_equal(p->procs[0].nsteps, 2);
   assert_string_equal(p->procs[0].steps[0].text, "a;b");
   assert_string_equal(p->procs[0].steps[1].text, "c");
@@ -447,7 +474,8 @@ static void test_override_order(void **state) {
             "-s main.task=slep 1s: task: unknown step \"slep\" (expected sleep, cpu, alloc, print, "
             "exec, shell, fail, crash, leak, put, get or relay)");
   char *sets4[] = {"main.after=main"};
-  parse_err(text, sets4, 1, "-s main.after=main: after: a cycle that would wait forever: main -> main");
+  parse_err(text, sets4, 1,
+            "-s main.after=main: after: a cycle that would wait forever: main -> main");
   char *sets5[] = {"workload.name=renamed"}; /* [workload] may be left out of the file */
   p = parse_ok("[process x]\nrun = print a\n", sets5, 1);
   assert_string_equal(p->name, "renamed");
@@ -456,11 +484,16 @@ static void test_override_order(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      FT_TEST(test_shipped_workloads_parse), FT_TEST(test_plan_contents),
-      FT_TEST(test_malformed_files),         FT_TEST(test_missing_file),
-      FT_TEST(test_overrides),               FT_TEST(test_units),
-      FT_TEST(test_separators_and_comments), FT_TEST(test_steps),
-      FT_TEST(test_items_and_defaults),      FT_TEST(test_long_lines_and_odd_text),
+      FT_TEST(test_shipped_workloads_parse),
+      FT_TEST(test_plan_contents),
+      FT_TEST(test_malformed_files),
+      FT_TEST(test_missing_file),
+      FT_TEST(test_overrides),
+      FT_TEST(test_units),
+      FT_TEST(test_separators_and_comments),
+      FT_TEST(test_steps),
+      FT_TEST(test_items_and_defaults),
+      FT_TEST(test_long_lines_and_odd_text),
       FT_TEST(test_override_order),
   };
   return FT_TEST_RUN(tests, 60);

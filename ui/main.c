@@ -24,7 +24,8 @@ static void usage(FILE *f) {
           "Runs a multi-process workload and shows its processes, tasks, queues and\n"
           "exit codes as they happen.  WORKLOAD is the name of a shipped workload (see\n"
           "`forktop list`; never a file in the current directory) or a path, which\n"
-          "has a '/' or ends in .ini (./mine, mine.ini); the default is \"" UI_DEFAULT_WORKLOAD "\".\n"
+          "has a '/' or ends in .ini (./mine, mine.ini); the default is \"" UI_DEFAULT_WORKLOAD
+          "\".\n"
           "\n"
           "options:\n"
           "  --headless          print what happens as readable lines, then a summary\n"
@@ -96,18 +97,26 @@ int main(int argc, char **argv) {
     return ui_map_main(argc - 1, argv + 1);
   ui_opts o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1};
   char **sets = calloc((size_t)argc, sizeof *sets);
-  static const struct option longs[] = {
-      {"headless", no_argument, NULL, 'H'}, {"json", no_argument, NULL, 'J'},
-      {"record", required_argument, NULL, 'R'}, {"set", required_argument, NULL, 's'},
-      {"ascii", no_argument, NULL, 'A'},      {"speed", required_argument, NULL, 'S'},
-      {"help", no_argument, NULL, 'h'},       {"version", no_argument, NULL, 'V'},
-      {"workers", required_argument, NULL, 'W'}, {"runs", required_argument, NULL, 'N'},
-      {"warmup", required_argument, NULL, 'U'}, {"export-json", required_argument, NULL, 'j'},
-      {"export-csv", required_argument, NULL, 'c'}, {"export-markdown", required_argument, NULL, 'm'},
-      {"export-svg", required_argument, NULL, 'g'}, {"chaos", required_argument, NULL, 'C'},
-      {"grace", required_argument, NULL, 'G'},    {"kill", no_argument, NULL, 'K'},
-      {"scan", no_argument, NULL, 'Z'},
-      {NULL, 0, NULL, 0}};
+  static const struct option longs[] = {{"headless", no_argument, NULL, 'H'},
+                                        {"json", no_argument, NULL, 'J'},
+                                        {"record", required_argument, NULL, 'R'},
+                                        {"set", required_argument, NULL, 's'},
+                                        {"ascii", no_argument, NULL, 'A'},
+                                        {"speed", required_argument, NULL, 'S'},
+                                        {"help", no_argument, NULL, 'h'},
+                                        {"version", no_argument, NULL, 'V'},
+                                        {"workers", required_argument, NULL, 'W'},
+                                        {"runs", required_argument, NULL, 'N'},
+                                        {"warmup", required_argument, NULL, 'U'},
+                                        {"export-json", required_argument, NULL, 'j'},
+                                        {"export-csv", required_argument, NULL, 'c'},
+                                        {"export-markdown", required_argument, NULL, 'm'},
+                                        {"export-svg", required_argument, NULL, 'g'},
+                                        {"chaos", required_argument, NULL, 'C'},
+                                        {"grace", required_argument, NULL, 'G'},
+                                        {"kill", no_argument, NULL, 'K'},
+                                        {"scan", no_argument, NULL, 'Z'},
+                                        {NULL, 0, NULL, 0}};
   int c, status = 2;
   char *end, why[256];
   ui_bench_opts bo = {.runs = 3, .warmup = 1};
@@ -174,7 +183,8 @@ int main(int argc, char **argv) {
     case 'U': {
       long v = strtol(optarg, &end, 10);
       if (*end || !*optarg || v < (c == 'N' ? 1 : 0) || v > 1000) {
-        status = usage_error(c == 'N' ? "--runs %s: expected 1 to 1000" : "--warmup %s: expected 0 to 1000", optarg);
+        status = usage_error(
+            c == 'N' ? "--runs %s: expected 1 to 1000" : "--warmup %s: expected 0 to 1000", optarg);
         goto done;
       }
       *(c == 'N' ? &bo.runs : &bo.warmup) = (int)v;
@@ -250,11 +260,11 @@ int main(int argc, char **argv) {
                        : cmdv || watch_pid ? "watch"
                                            : "run";
     bool run = !strcmp(what, "run"), watch = !strcmp(what, "watch");
-    const char *stray = o.record && !run && !watch       ? "--record"
+    const char *stray = o.record && !run && !watch                 ? "--record"
                         : o.nsets && !run && strcmp(what, "bench") ? "-s/--chaos"
-                        : speed_given && strcmp(what, "replay")  ? "--speed"
-                        : o.scan_only && !watch                  ? "--scan"
-                                                                 : NULL;
+                        : speed_given && strcmp(what, "replay")    ? "--speed"
+                        : o.scan_only && !watch                    ? "--scan"
+                                                                   : NULL;
     if (stray) {
       char msg[96];
       snprintf(msg, sizeof msg, "%s does not apply to %s", stray, what);
@@ -269,7 +279,8 @@ int main(int argc, char **argv) {
   }
   if (cmd && strcmp(cmd, "check") == 0) {
     if (optind + 1 < argc || !cmdv || !cmdv[0]) {
-      status = usage_error("%s", "usage: forktop check [--grace S] [--kill] [--json] -- CMD [ARGS...]");
+      status =
+          usage_error("%s", "usage: forktop check [--grace S] [--kill] [--json] -- CMD [ARGS...]");
       goto done;
     }
     co.json = o.mode == UI_JSON;

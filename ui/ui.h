@@ -56,13 +56,13 @@ typedef enum ui_mode { UI_DASHBOARD, UI_HEADLESS, UI_JSON } ui_mode;
 
 typedef struct ui_opts {
   ui_mode mode;
-  const char *record;     /* --record FILE */
-  char **sets;            /* -s key=value */
+  const char *record; /* --record FILE */
+  char **sets;        /* -s key=value */
   size_t nsets;
-  int delay_tenths;       /* -d */
+  int delay_tenths; /* -d */
   bool ascii;
-  double speed;           /* replay: 0 = as fast as possible */
-  bool scan_only;         /* watch by scanning even where the connector works */
+  double speed;   /* replay: 0 = as fast as possible */
+  bool scan_only; /* watch by scanning even where the connector works */
 } ui_opts;
 
 /* Start guarding a run (ft_guard.h); NULL (said on stderr) if it cannot. */

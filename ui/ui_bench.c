@@ -54,7 +54,8 @@ int ui_bench_parse_sizes(const char *s, ui_bench_opts *o, char *err, size_t cap)
       const char *colon = memchr(dots, ':', (size_t)(end - dots));
       if (!ui_num(p, dots, &a) || !ui_num(dots + 2, colon ? colon : end, &b) ||
           (colon && !ui_num(colon + 1, end, &step)) || step < 1 || b < a) {
-        snprintf(err, cap, "--workers: bad range \"%.*s\" (expected A..B or A..B:STEP)", (int)(end - p), p);
+        snprintf(err, cap, "--workers: bad range \"%.*s\" (expected A..B or A..B:STEP)",
+                 (int)(end - p), p);
         return -1;
       }
       for (long v = a; v <= b; v += step)
@@ -239,7 +240,8 @@ static void ui_bench_finish_size(ui_bench_result *res, ui_bench_size *z) {
   z->warnings[0] = '\0';
   if (z->wall.outliers)
     w += (size_t)snprintf(z->warnings + w, sizeof z->warnings - w,
-                          "%zu statistical outlier(s): the machine may have been busy. ", z->wall.outliers);
+                          "%zu statistical outlier(s): the machine may have been busy. ",
+                          z->wall.outliers);
   if (n > 1 && z->wall.mean > 0 && z->wall.sd / z->wall.mean > 0.10)
     w += (size_t)snprintf(z->warnings + w, sizeof z->warnings - w,
                           "noisy: the standard deviation is %.0f%% of the mean. ",
@@ -265,13 +267,15 @@ static void ui_bench_finish(ui_bench_result *res) {
 }
 
 static void ui_bench_table(const ui_bench_result *res, FILE *f) {
-  fprintf(f, "\n%-8s %-20s %8s %8s %8s %10s %8s %7s %6s %9s %8s %6s\n", "workers", "wall (mean ± sd)",
-          "median", "min", "max", "tasks/s", "speedup", "effic.", "cpu", "peak RSS", "startup", "failed");
+  fprintf(f, "\n%-8s %-20s %8s %8s %8s %10s %8s %7s %6s %9s %8s %6s\n", "workers",
+          "wall (mean ± sd)", "median", "min", "max", "tasks/s", "speedup", "effic.", "cpu",
+          "peak RSS", "startup", "failed");
   for (size_t i = 0; i < res->nsizes; i++) {
     const ui_bench_size *z = &res->sizes[i];
     char wall[32];
     snprintf(wall, sizeof wall, "%.3f ± %.3f s", z->wall.mean, z->wall.sd);
-    fprintf(f, "%-8d %-20s %8.3f %8.3f %8.3f %10.1f %7.2fx %6.0f%% %5.0f%% %7.1f MB %6.1f ms %6llu\n",
+    fprintf(f,
+            "%-8d %-20s %8.3f %8.3f %8.3f %10.1f %7.2fx %6.0f%% %5.0f%% %7.1f MB %6.1f ms %6llu\n",
             z->workers, wall, z->wall.median, z->wall.min, z->wall.max, z->tasks_per_s, z->speedup,
             100 * z->efficiency, 100 * z->cpu_util, (double)z->peak_rss_kb / 1024, z->startup_ms,
             (unsigned long long)z->tasks_failed);
@@ -280,10 +284,12 @@ static void ui_bench_table(const ui_bench_result *res, FILE *f) {
     if (res->sizes[i].warnings[0])
       fprintf(f, "warning: %d workers: %s\n", res->sizes[i].workers, res->sizes[i].warnings);
   if (res->fit.ok)
-    fprintf(f, "\nAmdahl's law: serial fraction %.3f ± %.3f, so at most %.1fx faster than one worker\n",
-            res->fit.serial, res->fit.serial_err,
-            res->fit.serial > 0 ? 1 / res->fit.serial : 1.0 / 0.0);
-  fprintf(f, "recommended pool size: %d (the smallest within 5%% of the fastest)\n", res->recommended);
+    fprintf(
+        f, "\nAmdahl's law: serial fraction %.3f ± %.3f, so at most %.1fx faster than one worker\n",
+        res->fit.serial, res->fit.serial_err,
+        res->fit.serial > 0 ? 1 / res->fit.serial : 1.0 / 0.0);
+  fprintf(f, "recommended pool size: %d (the smallest within 5%% of the fastest)\n",
+          res->recommended);
   fprintf(f, "machine: %d CPUs online, %d in our affinity, load %.2f %.2f %.2f, %s\n", res->cpus,
           res->affinity, res->loadavg[0], res->loadavg[1], res->loadavg[2], res->kernel);
 }

@@ -55,7 +55,8 @@ int ui_bench_export_json(const ui_bench_result *r, FILE *f) {
   json_object_set_new(o, "warmup", json_integer(r->warmup));
   json_object_set_new(m, "cpus", json_integer(r->cpus));
   json_object_set_new(m, "affinity", json_integer(r->affinity));
-  json_object_set_new(m, "loadavg", json_pack("[f,f,f]", r->loadavg[0], r->loadavg[1], r->loadavg[2]));
+  json_object_set_new(m, "loadavg",
+                      json_pack("[f,f,f]", r->loadavg[0], r->loadavg[1], r->loadavg[2]));
   json_object_set_new(m, "kernel", json_string(r->kernel));
   json_object_set_new(o, "machine", m);
   for (size_t i = 0; i < r->nsizes; i++) {
@@ -87,8 +88,9 @@ int ui_bench_export_json(const ui_bench_result *r, FILE *f) {
   }
   json_object_set_new(o, "sizes", sizes);
   if (r->fit.ok)
-    json_object_set_new(o, "amdahl", json_pack("{s:f,s:f,s:f}", "serial", r->fit.serial, "serial_err",
-                                                r->fit.serial_err, "t1", r->fit.t1));
+    json_object_set_new(o, "amdahl",
+                        json_pack("{s:f,s:f,s:f}", "serial", r->fit.serial, "serial_err",
+                                  r->fit.serial_err, "t1", r->fit.t1));
   else
     json_object_set_new(o, "amdahl", json_null());
   json_object_set_new(o, "recommended_workers", json_integer(r->recommended));
@@ -101,14 +103,16 @@ int ui_bench_export_json(const ui_bench_result *r, FILE *f) {
 
 /* CSV: one row per pool size. */
 int ui_bench_export_csv(const ui_bench_result *r, FILE *f) {
-  fprintf(f, "workers,runs,mean_s,sd_s,median_s,min_s,max_s,tasks_per_s,speedup,efficiency,cpu_util,"
-             "peak_rss_kb,startup_ms,tasks_failed,failed_runs\n");
+  fprintf(f,
+          "workers,runs,mean_s,sd_s,median_s,min_s,max_s,tasks_per_s,speedup,efficiency,cpu_util,"
+          "peak_rss_kb,startup_ms,tasks_failed,failed_runs\n");
   for (size_t i = 0; i < r->nsizes; i++) {
     const ui_bench_size *z = &r->sizes[i];
-    fprintf(f, "%d,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.4f,%.4f,%.4f,%llu,%.3f,%llu,%d\n", z->workers,
-            z->nruns, z->wall.mean, z->wall.sd, z->wall.median, z->wall.min, z->wall.max, z->tasks_per_s,
-            z->speedup, z->efficiency, z->cpu_util, (unsigned long long)z->peak_rss_kb, z->startup_ms,
-            (unsigned long long)z->tasks_failed, z->failed_runs);
+    fprintf(f, "%d,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.4f,%.4f,%.4f,%llu,%.3f,%llu,%d\n",
+            z->workers, z->nruns, z->wall.mean, z->wall.sd, z->wall.median, z->wall.min,
+            z->wall.max, z->tasks_per_s, z->speedup, z->efficiency, z->cpu_util,
+            (unsigned long long)z->peak_rss_kb, z->startup_ms, (unsigned long long)z->tasks_failed,
+            z->failed_runs);
   }
   return ferror(f) ? -EIO : 0;
 }
@@ -123,18 +127,25 @@ int ui_bench_export_markdown(const ui_bench_result *r, FILE *f) {
   fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < r->nsizes; i++) {
     const ui_bench_size *z = &r->sizes[i];
-    fprintf(f, "| %d | %.3f ± %.3f | %.3f | %.3f | %.3f | %.1f | %.2f× | %.0f %% | %.0f %% | %.1f MB | %.1f ms | %llu |\n",
+    fprintf(f,
+            "| %d | %.3f ± %.3f | %.3f | %.3f | %.3f | %.1f | %.2f× | %.0f %% | %.0f %% | %.1f MB "
+            "| %.1f ms | %llu |\n",
             z->workers, z->wall.mean, z->wall.sd, z->wall.median, z->wall.min, z->wall.max,
             z->tasks_per_s, z->speedup, 100 * z->efficiency, 100 * z->cpu_util,
             (double)z->peak_rss_kb / 1024, z->startup_ms, (unsigned long long)z->tasks_failed);
   }
   fprintf(f, "\n");
   if (r->fit.ok)
-    fprintf(f, "Amdahl's law fit: serial fraction **%.3f ± %.3f**.\n\n", r->fit.serial, r->fit.serial_err);
-  fprintf(f, "Recommended pool size: **%d** (the smallest within 5 %% of the fastest).\n\n", r->recommended);
-  fprintf(f, "%d runs per size after %d warm-up; %d CPUs online, %d in the affinity mask; load %.2f %.2f "
-             "%.2f; %s.\n",
-          r->runs, r->warmup, r->cpus, r->affinity, r->loadavg[0], r->loadavg[1], r->loadavg[2], r->kernel);
+    fprintf(f, "Amdahl's law fit: serial fraction **%.3f ± %.3f**.\n\n", r->fit.serial,
+            r->fit.serial_err);
+  fprintf(f, "Recommended pool size: **%d** (the smallest within 5 %% of the fastest).\n\n",
+          r->recommended);
+  fprintf(
+      f,
+      "%d runs per size after %d warm-up; %d CPUs online, %d in the affinity mask; load %.2f %.2f "
+      "%.2f; %s.\n",
+      r->runs, r->warmup, r->cpus, r->affinity, r->loadavg[0], r->loadavg[1], r->loadavg[2],
+      r->kernel);
   return ferror(f) ? -EIO : 0;
 }
 
@@ -150,24 +161,30 @@ int ui_bench_export_svg(const ui_bench_result *r, FILE *f) {
   maxs = fmax(maxs, maxw / minw) * 1.1;
 #define X(w) (L + ((w)-minw) / (maxw - minw > 0 ? maxw - minw : 1) * (W - L - R))
 #define Y(s) (H - B - (s) / maxs * (H - T - B))
-  fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-             "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
+  fprintf(f,
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+          "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
           W, H, W, H);
   fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
   fprintf(f, "<text x=\"%.0f\" y=\"24\" font-size=\"15\">forktop bench: ", L);
   ui_svg_text(f, r->workload);
   fprintf(f, " — speedup against workers</text>\n");
-  fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", L, H - B, W - R, H - B);
-  fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", L, T, L, H - B);
+  fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", L, H - B,
+          W - R, H - B);
+  fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", L, T, L,
+          H - B);
   for (size_t i = 0; i < r->nsizes; i++)
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>\n", X(r->sizes[i].workers),
-            H - B + 16, r->sizes[i].workers);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>\n",
+            X(r->sizes[i].workers), H - B + 16, r->sizes[i].workers);
   for (int k = 0; k <= 4; k++)
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.1f×</text>\n", L - 6, Y(maxs * k / 4) + 4,
-            maxs * k / 4);
-  fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">workers</text>\n", (L + W - R) / 2, H - 12);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.1f×</text>\n", L - 6,
+            Y(maxs * k / 4) + 4, maxs * k / 4);
+  fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">workers</text>\n", (L + W - R) / 2,
+          H - 12);
   /* ideal: speedup = workers / smallest */
-  fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"6 4\"/>\n",
+  fprintf(f,
+          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" "
+          "stroke-dasharray=\"6 4\"/>\n",
           X(minw), Y(1), X(maxw), Y(maxw / minw));
   if (r->fit.ok) {
     fprintf(f, "<polyline fill=\"none\" stroke=\"#d62728\" stroke-width=\"2\" points=\"");
@@ -183,14 +200,19 @@ int ui_bench_export_svg(const ui_bench_result *r, FILE *f) {
     fprintf(f, "%.1f,%.1f ", X(r->sizes[i].workers), Y(r->sizes[i].speedup));
   fprintf(f, "\"/>\n");
   for (size_t i = 0; i < r->nsizes; i++)
-    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#1f77b4\"><title>%d workers: %.2f×</title></circle>\n",
-            X(r->sizes[i].workers), Y(r->sizes[i].speedup), r->sizes[i].workers, r->sizes[i].speedup);
+    fprintf(f,
+            "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#1f77b4\"><title>%d workers: "
+            "%.2f×</title></circle>\n",
+            X(r->sizes[i].workers), Y(r->sizes[i].speedup), r->sizes[i].workers,
+            r->sizes[i].speedup);
   double lx = L + 12, ly = T + 8;
   fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#1f77b4\">● measured</text>\n", lx, ly);
   fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#999\">- - ideal</text>\n", lx, ly + 16);
   if (r->fit.ok)
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#d62728\">— Amdahl fit, serial fraction %.3f</text>\n", lx,
-            ly + 32, r->fit.serial);
+    fprintf(
+        f,
+        "<text x=\"%.1f\" y=\"%.1f\" fill=\"#d62728\">— Amdahl fit, serial fraction %.3f</text>\n",
+        lx, ly + 32, r->fit.serial);
   fprintf(f, "</svg>\n");
 #undef X
 #undef Y

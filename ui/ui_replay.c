@@ -144,7 +144,8 @@ static void ui_feed(ft_timer *t, void *ud) {
       s->have = true;
     }
     if (s->o->speed > 0) {
-      uint64_t due = s->start + (uint64_t)((double)s->pending.t_ns / s->o->speed), now = ft_now_ns();
+      uint64_t due = s->start + (uint64_t)((double)s->pending.t_ns / s->o->speed),
+               now = ft_now_ns();
       if (due > now) {
         ft_timer_start(s->timer, due - now, 0, ui_feed, s);
         return;
@@ -168,7 +169,8 @@ static int ui_replay_dash(ui_reader *r, const ui_opts *o, int *status) {
   int rc;
   if ((rc = ft_loop_new(&s.loop)) < 0 || (rc = ft_timer_new(s.loop, &s.timer)) < 0)
     goto fail;
-  ui_dash_opts d = {.title = r->path, .delay_tenths = o->delay_tenths, .ascii = o->ascii, .replay = true};
+  ui_dash_opts d = {
+      .title = r->path, .delay_tenths = o->delay_tenths, .ascii = o->ascii, .replay = true};
   if ((rc = ui_dash_new(s.loop, &d, &s.dash)) < 0)
     goto fail;
   ft_loop_on_signal(s.loop, SIGINT, ui_rsignal, &s);
@@ -204,7 +206,8 @@ int ui_replay(const char *path, const ui_opts *o) {
   if (o->mode == UI_DASHBOARD) {
     int rc = ui_replay_dash(&r, o, &status);
     if (rc < 0 && rc != -ENOTTY)
-      fprintf(stderr, "forktop: cannot open the dashboard (%s); replaying headless\n", ft_strerror(rc));
+      fprintf(stderr, "forktop: cannot open the dashboard (%s); replaying headless\n",
+              ft_strerror(rc));
     shown = rc == 0;
   }
   if (!shown) {

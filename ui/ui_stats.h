@@ -19,10 +19,10 @@ void ui_stats_summary(const double *v, size_t n, ui_summary *out);
 double ui_stats_median(const double *v, size_t n);
 
 typedef struct ui_amdahl {
-  double serial;      /* the serial fraction s, 0..1 */
-  double serial_err;  /* its standard error */
-  double t1;          /* the fitted time on one worker */
-  bool ok;            /* false when there are too few distinct sizes to fit */
+  double serial;     /* the serial fraction s, 0..1 */
+  double serial_err; /* its standard error */
+  double t1;         /* the fitted time on one worker */
+  bool ok;           /* false when there are too few distinct sizes to fit */
 } ui_amdahl;
 
 /* Fit T(n) = t1 * (s + (1 - s) / n) to (workers[i], times[i]) by least

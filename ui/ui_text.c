@@ -42,7 +42,8 @@ static double ui_line_secs(ui_printer *pr, const ft_event *ev) {
 static void ui_exit_text(const ft_event *ev, char *buf, size_t cap) {
   if (ev->u.exit.signal)
     snprintf(buf, cap, "%s%s%s", ft_signal_name(ev->u.exit.signal),
-             ev->u.exit.core ? " (core dumped)" : "", ev->u.exit.requested ? " (sent by forktop)" : "");
+             ev->u.exit.core ? " (core dumped)" : "",
+             ev->u.exit.requested ? " (sent by forktop)" : "");
   else
     snprintf(buf, cap, "code %d", ev->u.exit.code);
 }

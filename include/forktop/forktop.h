@@ -66,26 +66,27 @@ extern "C" {
  * that -errno (FT_EINVAL == -EINVAL, as libuv's UV_EINVAL), so a caller may
  * compare with either; codes with no errno counterpart are below -4000.
  * Every other error is returned as -errno. */
-#define FT_ERRNO_MAP(XX)                                                          \
-  XX(EINVAL, -EINVAL, "invalid argument")                                         \
-  XX(ESTATE, -4002, "operation not valid in the object's current state")          \
-  XX(ETIMEDOUT, -ETIMEDOUT, "timed out")                                         \
-  XX(EBUSY, -EBUSY, "busy (a blocking call from inside a loop callback?)")         \
-  XX(ENOTREADY, -4005, "result is not ready")                                     \
-  XX(ERUNNING, -4006, "pool is still running (close or terminate it before join)") \
-  XX(ENOTRUNNING, -4007, "pool is not running (closed or terminated)")           \
-  XX(ETASK, -4008, "a task returned an error")                                    \
-  XX(EWORKER, -4009, "a worker died while running the task")                      \
-  XX(ECANCELED, -ECANCELED, "canceled (a task of a terminated pool?)")                    \
-  XX(ECLOSED, -4011, "queue is closed")                                           \
-  XX(EFULL, -4012, "queue is full")                                               \
-  XX(EEMPTY, -4013, "queue is empty")                                             \
-  XX(E2BIG, -E2BIG, "too big (an item, result or argument list past its limit)")   \
-  XX(EFAILED, -4015, "child exited with a non-zero status")                       \
-  XX(EFORKED, -4016, "the loop belongs to the parent process")                    \
-  XX(EOF, -4017, "no more items")                                                 \
-  XX(ENOTEXITED, -4018, "process has not exited")                                \
-  XX(ENOTREG, -4019, "task function not registered by name (ft_task_register): a remote pool needs it")
+#define FT_ERRNO_MAP(XX)                                                                           \
+  XX(EINVAL, -EINVAL, "invalid argument")                                                          \
+  XX(ESTATE, -4002, "operation not valid in the object's current state")                           \
+  XX(ETIMEDOUT, -ETIMEDOUT, "timed out")                                                           \
+  XX(EBUSY, -EBUSY, "busy (a blocking call from inside a loop callback?)")                         \
+  XX(ENOTREADY, -4005, "result is not ready")                                                      \
+  XX(ERUNNING, -4006, "pool is still running (close or terminate it before join)")                 \
+  XX(ENOTRUNNING, -4007, "pool is not running (closed or terminated)")                             \
+  XX(ETASK, -4008, "a task returned an error")                                                     \
+  XX(EWORKER, -4009, "a worker died while running the task")                                       \
+  XX(ECANCELED, -ECANCELED, "canceled (a task of a terminated pool?)")                             \
+  XX(ECLOSED, -4011, "queue is closed")                                                            \
+  XX(EFULL, -4012, "queue is full")                                                                \
+  XX(EEMPTY, -4013, "queue is empty")                                                              \
+  XX(E2BIG, -E2BIG, "too big (an item, result or argument list past its limit)")                   \
+  XX(EFAILED, -4015, "child exited with a non-zero status")                                        \
+  XX(EFORKED, -4016, "the loop belongs to the parent process")                                     \
+  XX(EOF, -4017, "no more items")                                                                  \
+  XX(ENOTEXITED, -4018, "process has not exited")                                                  \
+  XX(ENOTREG, -4019,                                                                               \
+     "task function not registered by name (ft_task_register): a remote pool needs it")
 
 typedef enum ft_errno {
 #define FT_ERR_ENUM_(name, value, msg) FT_##name = value,
@@ -145,21 +146,21 @@ typedef struct ft_timer ft_timer;
 
 /* ---------------------------------------------------------------- events */
 
-#define FT_EVENT_MAP(XX)                                                   \
-  XX(SPAWN, "spawn")             /* a child was forked */                  \
-  XX(EXEC, "exec")               /* a child exec'd a program (or failed) */ \
-  XX(EXIT, "exit")               /* a child or reparented orphan exited */ \
-  XX(OUTPUT, "output")           /* one line of a child's stdout/stderr */ \
-  XX(TASK_START, "task_start")   /* a worker started a task */             \
-  XX(TASK_DONE, "task_done")     /* a task returned success */             \
-  XX(TASK_FAIL, "task_fail")     /* a task failed or its worker died */    \
-  XX(WORKER_REPLACED, "worker_replaced") /* a pool worker was replaced */  \
-  XX(POOL_START, "pool_start")   /* a pool's workers were all forked */    \
-  XX(POOL_END, "pool_end")       /* a pool's workers have all exited */    \
-  XX(SUBMIT, "submit")           /* tasks were submitted to a pool */      \
-  XX(ERROR, "error")             /* something failed and was survived */   \
-  XX(ZOMBIE, "zombie")           /* a watched process is a zombie its parent does not reap */ \
-  XX(QUEUE, "queue")             /* a sample of a queue's counters */
+#define FT_EVENT_MAP(XX)                                                                           \
+  XX(SPAWN, "spawn")                     /* a child was forked */                                  \
+  XX(EXEC, "exec")                       /* a child exec'd a program (or failed) */                \
+  XX(EXIT, "exit")                       /* a child or reparented orphan exited */                 \
+  XX(OUTPUT, "output")                   /* one line of a child's stdout/stderr */                 \
+  XX(TASK_START, "task_start")           /* a worker started a task */                             \
+  XX(TASK_DONE, "task_done")             /* a task returned success */                             \
+  XX(TASK_FAIL, "task_fail")             /* a task failed or its worker died */                    \
+  XX(WORKER_REPLACED, "worker_replaced") /* a pool worker was replaced */                          \
+  XX(POOL_START, "pool_start")           /* a pool's workers were all forked */                    \
+  XX(POOL_END, "pool_end")               /* a pool's workers have all exited */                    \
+  XX(SUBMIT, "submit")                   /* tasks were submitted to a pool */                      \
+  XX(ERROR, "error")                     /* something failed and was survived */                   \
+  XX(ZOMBIE, "zombie") /* a watched process is a zombie its parent does not reap */                \
+  XX(QUEUE, "queue")   /* a sample of a queue's counters */
 
 typedef enum ft_event_kind {
 #define FT_EV_ENUM_(name, str) FT_EV_##name,
@@ -179,17 +180,17 @@ typedef enum ft_replace_reason {
 
 /* Counters of a queue; they live in shared memory and any process may read them. */
 typedef struct ft_queue_stats {
-  uint64_t puts, gets;            /* items put / got so far */
-  uint64_t bytes_in, bytes_out;   /* payload bytes put / got */
-  uint64_t depth, depth_bytes;    /* items / bytes in the queue now */
-  uint64_t high_water;            /* largest depth seen */
-  uint64_t capacity;              /* most items it holds */
-  uint64_t capacity_bytes;        /* most payload bytes it holds */
-  uint64_t put_blocked_ns;        /* total time producers spent blocked */
-  uint64_t get_blocked_ns;        /* total time consumers spent blocked */
-  uint32_t producers_blocked;     /* producers blocked right now */
-  uint32_t consumers_blocked;     /* consumers blocked right now */
-  uint32_t owner_deaths;          /* times a process died holding the lock */
+  uint64_t puts, gets;          /* items put / got so far */
+  uint64_t bytes_in, bytes_out; /* payload bytes put / got */
+  uint64_t depth, depth_bytes;  /* items / bytes in the queue now */
+  uint64_t high_water;          /* largest depth seen */
+  uint64_t capacity;            /* most items it holds */
+  uint64_t capacity_bytes;      /* most payload bytes it holds */
+  uint64_t put_blocked_ns;      /* total time producers spent blocked */
+  uint64_t get_blocked_ns;      /* total time consumers spent blocked */
+  uint32_t producers_blocked;   /* producers blocked right now */
+  uint32_t consumers_blocked;   /* consumers blocked right now */
+  uint32_t owner_deaths;        /* times a process died holding the lock */
   bool closed;
 } ft_queue_stats;
 
@@ -211,11 +212,11 @@ typedef struct ft_event {
       int err;          /* 0 on success, -errno when exec failed */
     } exec;
     struct {
-      int code;        /* exit status, valid when signal == 0; -1 unknown (watched by scanning) */
-      int signal;      /* terminating signal, or 0 */
-      bool core;       /* a core was dumped */
-      bool orphan;     /* a reparented descendant, not one forktop forked */
-      bool requested;  /* it died of a signal forktop sent it (terminate, kill, a stop rule) */
+      int code;       /* exit status, valid when signal == 0; -1 unknown (watched by scanning) */
+      int signal;     /* terminating signal, or 0 */
+      bool core;      /* a core was dumped */
+      bool orphan;    /* a reparented descendant, not one forktop forked */
+      bool requested; /* it died of a signal forktop sent it (terminate, kill, a stop rule) */
       uint64_t runtime_ns;
     } exit;
     struct {
@@ -225,14 +226,14 @@ typedef struct ft_event {
       bool truncated; /* the line was longer than the limit and was cut */
     } output;
     struct {
-      uint64_t task;    /* pool-wide task number, in submission order */
-      uint64_t item;    /* index within its map / batch */
-      uint64_t batch;   /* which submission (apply_async or map call) */
-      int worker;       /* worker number */
-      int status;       /* 0, FT_ETASK, FT_EWORKER, FT_ECANCELED, FT_E2BIG */
-      int code;         /* the task's return code (FT_ETASK) or worker exit code */
-      int signal;       /* the signal that killed the worker (FT_EWORKER) */
-      uint64_t dur_ns;  /* run time, for done / fail */
+      uint64_t task;   /* pool-wide task number, in submission order */
+      uint64_t item;   /* index within its map / batch */
+      uint64_t batch;  /* which submission (apply_async or map call) */
+      int worker;      /* worker number */
+      int status;      /* 0, FT_ETASK, FT_EWORKER, FT_ECANCELED, FT_E2BIG */
+      int code;        /* the task's return code (FT_ETASK) or worker exit code */
+      int signal;      /* the signal that killed the worker (FT_EWORKER) */
+      uint64_t dur_ns; /* run time, for done / fail */
     } task;
     struct {
       int worker;
@@ -327,8 +328,8 @@ void ft_loop_signal_all(ft_loop *loop, int signo);
 /* A timer on the loop. */
 int ft_timer_new(ft_loop *loop, ft_timer **out);
 /* Fire fn after first_ns, then every repeat_ns (0: once). */
-int ft_timer_start(ft_timer *t, uint64_t first_ns, uint64_t repeat_ns, void (*fn)(ft_timer *, void *),
-                   void *ud);
+int ft_timer_start(ft_timer *t, uint64_t first_ns, uint64_t repeat_ns,
+                   void (*fn)(ft_timer *, void *), void *ud);
 /* Disarm the timer. */
 void ft_timer_stop(ft_timer *t);
 /* Disarm and free the timer. */
@@ -361,14 +362,14 @@ typedef struct ft_stdio {
 typedef int (*ft_target_fn)(void *arg);
 
 typedef struct ft_process_opts {
-  const char *name;     /* shown in events; default "process" or argv[0] */
-  ft_target_fn target;  /* run this function in the child ... */
+  const char *name;    /* shown in events; default "process" or argv[0] */
+  ft_target_fn target; /* run this function in the child ... */
   void *arg;
-  char *const *argv;    /* ... or exec this argv (searched in PATH) */
-  char *const *envp;    /* environment for exec; NULL: inherit */
-  const char *cwd;      /* working directory; NULL: inherit */
+  char *const *argv; /* ... or exec this argv (searched in PATH) */
+  char *const *envp; /* environment for exec; NULL: inherit */
+  const char *cwd;   /* working directory; NULL: inherit */
   ft_stdio in, out, err;
-  const char *role;     /* event role; default "process" */
+  const char *role; /* event role; default "process" */
 } ft_process_opts;
 /* The strings and arrays of ft_process_opts are copied by ft_process_new,
  * except role, which must outlive the process (a string literal).  arg is
@@ -419,15 +420,15 @@ typedef int (*ft_star_fn)(void *ctx, size_t argc, const ft_slice *argv, ft_buf *
 typedef void (*ft_result_cb)(ft_result *r, void *ud);
 
 typedef struct ft_pool_opts {
-  const char *name;          /* default "pool" */
-  int workers;               /* default: online CPUs */
-  unsigned maxtasksperchild; /* 0: unlimited */
-  size_t result_ring_bytes;  /* per worker; default 256 KiB; half of it bounds one result
-                                (results go round a 64 KiB window of it until a bigger one comes) */
-  size_t arg_arena_bytes;    /* default 1 MiB; bounds one item's arguments (chunks go round a
-                                128 KiB window of it, grown when a bigger item comes) */
-  ft_stdio out, err;         /* workers' stdout / stderr; default captured; a
-                                path is NOT copied: it must outlive the pool */
+  const char *name;              /* default "pool" */
+  int workers;                   /* default: online CPUs */
+  unsigned maxtasksperchild;     /* 0: unlimited */
+  size_t result_ring_bytes;      /* per worker; default 256 KiB; half of it bounds one result
+                                    (results go round a 64 KiB window of it until a bigger one comes) */
+  size_t arg_arena_bytes;        /* default 1 MiB; bounds one item's arguments (chunks go round a
+                                    128 KiB window of it, grown when a bigger item comes) */
+  ft_stdio out, err;             /* workers' stdout / stderr; default captured; a
+                                    path is NOT copied: it must outlive the pool */
   int (*initializer)(void *arg); /* run in each worker before its first task */
   void *initarg;                 /* borrowed for the pool's life (replacement
                                     workers are forked later) */
@@ -456,8 +457,7 @@ typedef struct ft_pool_tcp {
 
 /* A pool whose workers run argv and connect back over TCP (opts->initializer
  * is not supported: FT_EINVAL).  Unregistered functions: FT_ENOTREG at submit. */
-int ft_pool_new_tcp(ft_loop *loop, const ft_pool_opts *opts, const ft_pool_tcp *tcp,
-                    ft_pool **out);
+int ft_pool_new_tcp(ft_loop *loop, const ft_pool_opts *opts, const ft_pool_tcp *tcp, ft_pool **out);
 
 /* Worker side: what setup gives becomes every task's ctx. */
 typedef int (*ft_worker_setup_fn)(ft_slice setup, void **ctx, void *ud);
@@ -478,14 +478,14 @@ typedef struct ft_item {
 } ft_item;
 
 typedef struct ft_pool_stats {
-  int workers;                 /* configured size */
-  int alive;                   /* workers alive now */
-  uint64_t dispatches;         /* chunks handed to workers */
+  int workers;         /* configured size */
+  int alive;           /* workers alive now */
+  uint64_t dispatches; /* chunks handed to workers */
   uint64_t tasks_submitted, tasks_done, tasks_failed;
-  uint64_t workers_started;    /* forks, including replacements */
-  uint64_t workers_replaced;   /* after a death */
-  uint64_t workers_recycled;   /* after maxtasksperchild */
-  uint64_t start_ns;           /* time to fork the initial workers */
+  uint64_t workers_started;  /* forks, including replacements */
+  uint64_t workers_replaced; /* after a death */
+  uint64_t workers_recycled; /* after maxtasksperchild */
+  uint64_t start_ns;         /* time to fork the initial workers */
 } ft_pool_stats;
 
 /* Fork the workers. */
@@ -594,16 +594,16 @@ typedef struct ft_run_opts {
   const char *name;
   char *const *envp;
   const char *cwd;
-  ft_slice input;    /* written to stdin (stdin is a pipe when input.ptr != NULL) */
+  ft_slice input;        /* written to stdin (stdin is a pipe when input.ptr != NULL) */
   ft_stdio in, out, err; /* out / err FT_STDIO_PIPE: collected into the result */
-  double timeout;    /* <= 0: none; on expiry the child is killed, FT_ETIMEDOUT */
+  double timeout;        /* <= 0: none; on expiry the child is killed, FT_ETIMEDOUT */
 } ft_run_opts;
 
 typedef struct ft_run_result {
   int exitcode; /* >= 0, or -signal */
   pid_t pid;
-  ft_buf out;   /* collected stdout (FT_STDIO_PIPE) */
-  ft_buf err;   /* collected stderr (FT_STDIO_PIPE) */
+  ft_buf out; /* collected stdout (FT_STDIO_PIPE) */
+  ft_buf err; /* collected stderr (FT_STDIO_PIPE) */
 } ft_run_result;
 
 /* Release the buffers of a run result.  The calls below that fill a result
@@ -612,7 +612,8 @@ void ft_run_result_free(ft_run_result *r);
 /* subprocess.call: run argv, wait, give its exit code (stdout/stderr captured as events). */
 int ft_subprocess_call(ft_loop *loop, char *const argv[], const ft_run_opts *opts, int *exitcode);
 /* subprocess.run: run argv with input, redirections and timeout; res filled. */
-int ft_subprocess_run(ft_loop *loop, char *const argv[], const ft_run_opts *opts, ft_run_result *res);
+int ft_subprocess_run(ft_loop *loop, char *const argv[], const ft_run_opts *opts,
+                      ft_run_result *res);
 /* subprocess.check_output: stdout collected into res->out; FT_EFAILED when the
  * exit code is not 0 (res->exitcode and res->err tell why). */
 int ft_subprocess_check_output(ft_loop *loop, char *const argv[], const ft_run_opts *opts,

@@ -90,7 +90,9 @@ void ft__ptab_del(ft_loop *loop, pid_t pid) {
 
 /* -------------------------------------------------------------- reaping */
 
-int ft__child_exitcode(const ft__child *c) { return c->exit_signal ? -c->exit_signal : c->exit_code; }
+int ft__child_exitcode(const ft__child *c) {
+  return c->exit_signal ? -c->exit_signal : c->exit_code;
+}
 
 int ft__child_signal(ft__child *c, int signo) {
   if (c->reaped)
@@ -158,7 +160,8 @@ static void ft__dispatch_exit(ft_loop *loop, ft__child *c, const siginfo_t *si) 
   ev.u.exit.code = c->exit_code;
   ev.u.exit.signal = c->exit_signal;
   ev.u.exit.core = c->core;
-  ev.u.exit.requested = c->exit_signal > 0 && c->exit_signal < 64 && (c->sent >> c->exit_signal & 1);
+  ev.u.exit.requested =
+      c->exit_signal > 0 && c->exit_signal < 64 && (c->sent >> c->exit_signal & 1);
   ev.u.exit.runtime_ns = c->end_ns - c->start_ns;
   /* A hook or the owner may release c from here; keep it until we are done. */
   c->dispatching = true;
@@ -230,8 +233,8 @@ void ft__children_free_all(ft_loop *loop) {
 
 /* Child and parent ends of one standard stream. */
 typedef struct ft__fdpair {
-  int child;  /* what becomes fd 0/1/2 in the child, or -1 for inherit */
-  int parent; /* what the parent keeps (pipe end), or -1 */
+  int child;      /* what becomes fd 0/1/2 in the child, or -1 for inherit */
+  int parent;     /* what the parent keeps (pipe end), or -1 */
   bool to_stdout; /* stderr: 2>&1 */
   bool borrowed;  /* child is the loop's /dev/null: not ours to close */
 } ft__fdpair;
@@ -302,10 +305,10 @@ static void ft__child_write_errno(int fd, int err) {
 
 /* What the parent works out for its children just before forking. */
 typedef struct ft__forkinfo {
-  uint64_t handled;         /* signals to reset (bit s-1 for signal s) */
-  const ft__fdlist *close;  /* the loop's fds, for a forked function */
-  int pdeath;               /* signal for the child when we die, or 0 */
-  pid_t parent;             /* our pid, as the child must see it */
+  uint64_t handled;        /* signals to reset (bit s-1 for signal s) */
+  const ft__fdlist *close; /* the loop's fds, for a forked function */
+  int pdeath;              /* signal for the child when we die, or 0 */
+  pid_t parent;            /* our pid, as the child must see it */
 } ft__forkinfo;
 
 /* The code a child runs between fork and its function or exec is kept
@@ -499,8 +502,10 @@ static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s
   c->pipe_fd[0] = c->pipe_fd[1] = c->pipe_fd[2] = -1;
   c->worker = o->worker;
   c->role = o->role ? o->role : "process";
-  c->name = ft__name_dup(o->name ? o->name : o->argv ? o->argv[0] : "process", c->namebuf,
-                         sizeof c->namebuf);
+  c->name = ft__name_dup(o->name   ? o->name
+                         : o->argv ? o->argv[0]
+                                   : "process",
+                         c->namebuf, sizeof c->namebuf);
   c->on_exit = o->on_exit;
   c->owner = o->owner;
   c->ppid = loop->pid;
@@ -612,8 +617,8 @@ static int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s,
     c->pidfd = -1;
   }
 
-  ft_event ev = {.kind = FT_EV_SPAWN, .pid = pid, .ppid = c->ppid, .name = c->name,
-                 .t_ns = c->start_ns};
+  ft_event ev = {
+      .kind = FT_EV_SPAWN, .pid = pid, .ppid = c->ppid, .name = c->name, .t_ns = c->start_ns};
   ev.u.spawn.role = c->role;
   ev.u.spawn.worker = o->worker;
   ft__emit(loop, &ev);

@@ -9,8 +9,8 @@ const char *ft_strerror(int err) {
   switch (err) {
   case 0:
     return "success";
-#define FT_ERR_MSG_(name, value, msg) \
-  case value:                         \
+#define FT_ERR_MSG_(name, value, msg)                                                              \
+  case value:                                                                                      \
     return msg;
     FT_ERRNO_MAP(FT_ERR_MSG_)
 #undef FT_ERR_MSG_
@@ -27,8 +27,8 @@ const char *ft_err_name(int err) {
   switch (err) {
   case 0:
     return "OK";
-#define FT_ERR_NAME_(name, value, msg) \
-  case value:                          \
+#define FT_ERR_NAME_(name, value, msg)                                                             \
+  case value:                                                                                      \
     return "FT_" #name;
     FT_ERRNO_MAP(FT_ERR_NAME_)
 #undef FT_ERR_NAME_

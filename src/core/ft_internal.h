@@ -54,8 +54,8 @@ typedef void (*ft__exit_cb)(ft__child *c, void *owner);
 typedef struct ft__stream {
   ft__watch *w;
   ft__child *child;
-  int stream; /* 1 or 2 */
-  int hold;   /* the child's end of the pipe, kept until it is reaped, or -1 */
+  int stream;      /* 1 or 2 */
+  int hold;        /* the child's end of the pipe, kept until it is reaped, or -1 */
   bool discarding; /* the rest of an over-long line is being skipped */
   size_t len;
   char *line; /* FT_LINE_MAX bytes, allocated when a partial line must wait */
@@ -189,10 +189,10 @@ struct ft_timer {
 typedef struct ft__scratch {
   struct epoll_event evs[FT__NEVS];
   struct signalfd_siginfo si[16];
-  char status[4096]; /* /proc/self/status, read before each fork */
+  char status[4096];    /* /proc/self/status, read before each fork */
   siginfo_t peek, done; /* ft__loop_reap's waitid */
   char comm[64];        /* an orphan's name */
-  char rbuf[65536];  /* children's captured output */
+  char rbuf[65536];     /* children's captured output */
 } ft__scratch;
 
 /* Who reports a reaped orphan (a descendant the kernel handed to us, the
@@ -221,8 +221,8 @@ struct ft_loop {
   int guard_fds[2];
   int depth; /* > 0 while callbacks of a turn run */
   uint64_t t0;
-  ft__watch *watches;      /* live watches */
-  ft__watch *closed;       /* watches to free at the end of the turn */
+  ft__watch *watches; /* live watches */
+  ft__watch *closed;  /* watches to free at the end of the turn */
   ft__hook *hooks;
   size_t nhooks, caphooks;
   ft__sleep_fn *sleepers;
@@ -242,7 +242,7 @@ struct ft_loop {
   ft_timer *sample_timer;
   uint64_t sample_ns;
   ft__scratch *scratch;
-  ft__slab *slab; /* watches, children, streams, processes */
+  ft__slab *slab;          /* watches, children, streams, processes */
   ft__orphan_fn orphan_fn; /* NULL: the loop reports orphans itself */
   void *orphan_ud;
   int pdeath_signal; /* what children get when this process dies (0: nothing) */
@@ -269,7 +269,7 @@ void ft__emit(ft_loop *loop, ft_event *ev);
 
 /* ------------------------------------------------------------------ misc */
 
-void *ft__xalloc(size_t n); /* zeroed; NULL on failure */
+void *ft__xalloc(size_t n);    /* zeroed; NULL on failure */
 void *ft__big_alloc(size_t n); /* zeroed; huge pages when large */
 void ft__big_free(void *p, size_t n);
 void *ft__shared_alloc(size_t n); /* zeroed, MAP_SHARED: see ft_util.c */

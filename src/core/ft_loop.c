@@ -671,8 +671,8 @@ int ft_timer_new(ft_loop *loop, ft_timer **out) {
 }
 
 /* Arm a timer. */
-int ft_timer_start(ft_timer *t, uint64_t first_ns, uint64_t repeat_ns, void (*fn)(ft_timer *, void *),
-                   void *ud) {
+int ft_timer_start(ft_timer *t, uint64_t first_ns, uint64_t repeat_ns,
+                   void (*fn)(ft_timer *, void *), void *ud) {
   ft_loop *loop = t->loop;
   ft_timer_stop(t);
   if (loop->nheap == loop->capheap) {

@@ -128,4 +128,3 @@ void ft__streams_close_all(ft_loop *loop) {
     ft__child_maybe_free(c);
   }
 }
-

@@ -88,7 +88,9 @@ static inline long ft__sys_close_range(unsigned lo, unsigned hi) {
   return ft__sys4(SYS_close_range, lo, hi, 0, 0);
 }
 
-static inline long ft__sys_chdir(const char *path) { return ft__sys4(SYS_chdir, (long)path, 0, 0, 0); }
+static inline long ft__sys_chdir(const char *path) {
+  return ft__sys4(SYS_chdir, (long)path, 0, 0, 0);
+}
 
 static inline long ft__sys_write(int fd, const void *p, unsigned long n) {
   return ft__sys4(SYS_write, fd, (long)p, (long)n, 0);

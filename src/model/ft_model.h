@@ -61,10 +61,10 @@ typedef struct ft_mproc {
   int exec_err;                 /* -errno when its exec failed */
   uint64_t t_start, t_exit;     /* spawn (or first seen) and exit times */
   bool exited, orphan, core;
-  bool requested; /* it died of a signal forktop sent (a stop): not a failure */
-  bool zombie;    /* exited, and its parent does not reap it (a zombie event) */
+  bool requested;       /* it died of a signal forktop sent (a stop): not a failure */
+  bool zombie;          /* exited, and its parent does not reap it (a zombie event) */
   unsigned zombie_kids; /* children of it that are zombies it does not reap */
-  int code, signal; /* exit code (signal == 0) or terminating signal */
+  int code, signal;     /* exit code (signal == 0) or terminating signal */
   /* tasks, for pool workers */
   bool busy;       /* holds a task now */
   uint64_t task;   /* the task it holds, or its last one */

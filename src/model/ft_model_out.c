@@ -143,4 +143,3 @@ fail:
   ft_model_snap_free(&c->s);
   return -ENOMEM;
 }
-

@@ -68,10 +68,13 @@ int ft_process_new(ft_loop *loop, const ft_process_opts *opts, ft_process **out)
     return -ENOMEM;
   p->slab = loop->slab;
   p->loop = loop;
-  if ((rc = ft__strv_dup(opts->argv, &p->argv)) < 0 || (rc = ft__strv_dup(opts->envp, &p->envp)) < 0)
+  if ((rc = ft__strv_dup(opts->argv, &p->argv)) < 0 ||
+      (rc = ft__strv_dup(opts->envp, &p->envp)) < 0)
     goto fail;
   rc = -ENOMEM;
-  p->name = ft__name_dup(opts->name ? opts->name : opts->argv ? opts->argv[0] : "process",
+  p->name = ft__name_dup(opts->name   ? opts->name
+                         : opts->argv ? opts->argv[0]
+                                      : "process",
                          p->namebuf, sizeof p->namebuf);
   if (!p->name || !ft__dup_opt(opts->cwd, &p->cwd) || !ft__dup_opt(opts->in.path, &p->in_path) ||
       !ft__dup_opt(opts->out.path, &p->out_path) || !ft__dup_opt(opts->err.path, &p->err_path))

@@ -35,15 +35,16 @@ void (*ft__queue_put_midpoint_hook)(void);
  * waiters, which change only when someone sleeps). */
 typedef struct ft__qside {
   _Alignas(FT__Q_LINE) pthread_mutex_t lock;
-  _Atomic uint64_t pos;     /* tail (producers) or head (consumers), monotonic */
-  _Atomic uint64_t items;   /* puts or gets */
-  _Atomic uint64_t bytes;   /* bytes in or out */
+  _Atomic uint64_t pos;                   /* tail (producers) or head (consumers), monotonic */
+  _Atomic uint64_t items;                 /* puts or gets */
+  _Atomic uint64_t bytes;                 /* bytes in or out */
   _Alignas(FT__Q_LINE) uint64_t seen_pos; /* the other side's pos, items, bytes when last */
   uint64_t seen_items, seen_bytes;        /* looked at (under this side's lock) */
   _Atomic uint32_t blocked;               /* of this side, blocked right now */
   _Atomic uint64_t blocked_ns;
-  _Alignas(FT__Q_LINE) _Atomic uint32_t seq; /* futex: bumped after a commit when the other side waits */
-  _Atomic uint32_t waiters;                  /* of this side, asleep on the other side's seq */
+  _Alignas(
+      FT__Q_LINE) _Atomic uint32_t seq; /* futex: bumped after a commit when the other side waits */
+  _Atomic uint32_t waiters;             /* of this side, asleep on the other side's seq */
 } ft__qside;
 
 typedef struct ft__qshm {
@@ -86,8 +87,8 @@ int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_b
   /* Room for every byte and every record header (with its padding). */
   uint64_t ring = (uint64_t)max_bytes + 16 * (uint64_t)max_items;
   q->map_len = sizeof(ft__qshm) + ring;
-  q->shm = mmap(NULL, q->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
-                -1, 0);
+  q->shm = mmap(NULL, q->map_len, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (q->shm == MAP_FAILED) {
     q->shm = NULL;
     rc = -errno;
@@ -167,8 +168,9 @@ static void ft__q_notify(ft__qside *me, ft__qside *other) {
  * cores usually meet within microseconds), then sleep on the other side's
  * seq; ready() is looked at again after registering as a waiter, so no
  * commit is missed.  Returns FT_ETIMEDOUT at the deadline. */
-static int ft__q_block(ft__qshm *s, ft__qside *me, ft__qside *other, bool (*ready)(const ft__qshm *, const void *),
-                       const void *ud, uint64_t deadline) {
+static int ft__q_block(ft__qshm *s, ft__qside *me, ft__qside *other,
+                       bool (*ready)(const ft__qshm *, const void *), const void *ud,
+                       uint64_t deadline) {
   ft__q_unlock(me);
   int rc = 0;
   for (int i = 0; i < FT__Q_SPIN; i++) {
@@ -228,10 +230,9 @@ static bool ft__q_room_now(const ft__qshm *s, const void *ud) {
   const ft__q_need *n = ud;
   uint64_t gets = atomic_load(&s->get.items), bout = atomic_load(&s->get.bytes);
   uint64_t head = atomic_load_explicit(&s->get.pos, memory_order_acquire);
-  return atomic_load(&s->closed) ||
-         (atomic_load(&s->put.items) - gets < s->max_items &&
-          atomic_load(&s->put.bytes) - bout + n->len <= s->max_bytes &&
-          atomic_load(&s->put.pos) + n->bytes - head <= s->ring_cap);
+  return atomic_load(&s->closed) || (atomic_load(&s->put.items) - gets < s->max_items &&
+                                     atomic_load(&s->put.bytes) - bout + n->len <= s->max_bytes &&
+                                     atomic_load(&s->put.pos) + n->bytes - head <= s->ring_cap);
 }
 
 /* An item to take at head?  Against the consumers' cached tail first.
@@ -268,7 +269,8 @@ int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout) {
     }
     if (ft__q_has_room(s, &need))
       break;
-    int rc = timeout == 0 ? FT_EFULL : ft__q_block(s, &s->put, &s->get, ft__q_room_now, &need, deadline);
+    int rc =
+        timeout == 0 ? FT_EFULL : ft__q_block(s, &s->put, &s->get, ft__q_room_now, &need, deadline);
     if (rc < 0 && !ft__q_has_room(s, &need)) {
       ft__q_unlock(&s->put);
       return rc;
@@ -286,7 +288,8 @@ int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout) {
    * tail with release; only now does the item exist. */
   uint64_t puts = atomic_load_explicit(&s->put.items, memory_order_relaxed) + 1;
   atomic_store_explicit(&s->put.items, puts, memory_order_relaxed);
-  atomic_store_explicit(&s->put.bytes, atomic_load_explicit(&s->put.bytes, memory_order_relaxed) + len,
+  atomic_store_explicit(&s->put.bytes,
+                        atomic_load_explicit(&s->put.bytes, memory_order_relaxed) + len,
                         memory_order_relaxed);
   atomic_store_explicit(&s->put.pos, tail + need.bytes, memory_order_release);
   /* The high-water mark without a cache miss per put: the cached view
@@ -321,7 +324,8 @@ int ft_queue_get(ft_queue *q, void *buf, size_t cap, size_t *len, double timeout
       ft__q_unlock(&s->get);
       return FT_ECLOSED;
     }
-    int rc = timeout == 0 ? FT_EEMPTY : ft__q_block(s, &s->get, &s->put, ft__q_item_now, NULL, deadline);
+    int rc =
+        timeout == 0 ? FT_EEMPTY : ft__q_block(s, &s->get, &s->put, ft__q_item_now, NULL, deadline);
     if (rc < 0) {
       head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
       if (ft__q_has_item(s, head))
@@ -339,9 +343,11 @@ int ft_queue_get(ft_queue *q, void *buf, size_t cap, size_t *len, double timeout
   }
   ft__q_copy_out(s, head + 8, buf, h[0]);
   /* Commit: counters, then the head with release; the item is gone only now. */
-  atomic_store_explicit(&s->get.items, atomic_load_explicit(&s->get.items, memory_order_relaxed) + 1,
+  atomic_store_explicit(&s->get.items,
+                        atomic_load_explicit(&s->get.items, memory_order_relaxed) + 1,
                         memory_order_relaxed);
-  atomic_store_explicit(&s->get.bytes, atomic_load_explicit(&s->get.bytes, memory_order_relaxed) + h[0],
+  atomic_store_explicit(&s->get.bytes,
+                        atomic_load_explicit(&s->get.bytes, memory_order_relaxed) + h[0],
                         memory_order_relaxed);
   atomic_store_explicit(&s->get.pos, head + 8 + FT__ALIGN8_Q(h[0]), memory_order_release);
   ft__q_unlock(&s->get);

@@ -129,10 +129,8 @@ static int ft__start_tcp_pool(ft_runner *r, const ft_plan_pool *pp, const ft_poo
   for (size_t i = 0; i < plan->nsets && !rc; i++)
     rc = ft_buf_append(&setup, plan->sets[i], strlen(plan->sets[i]) + 1);
   char *argv[] = {exe, "worker", NULL};
-  ft_pool_tcp tcp = {.bind = pp->bind,
-                     .argv = argv,
-                     .setup = {setup.data, setup.len},
-                     .heartbeat = pp->heartbeat};
+  ft_pool_tcp tcp = {
+      .bind = pp->bind, .argv = argv, .setup = {setup.data, setup.len}, .heartbeat = pp->heartbeat};
   if (!rc)
     rc = ft_pool_new_tcp(r->loop, o, &tcp, out);
   ft_buf_free(&setup);

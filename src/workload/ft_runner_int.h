@@ -56,7 +56,6 @@ struct ft_runner {
 uint64_t ft__rand_next(uint64_t *state);
 /* seq: the task's number in its pool from 1 ({#}), or the instance number */
 int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item, uint64_t seq,
-                  uint64_t seed,
-                  ft_buf *out);
+                  uint64_t seed, ft_buf *out);
 
 #endif

@@ -185,8 +185,7 @@ static void ft__step_leak(double seconds) {
 /* Run the steps for one item.  Returns 0, or the failing step's code with a
  * message in out; a crash step does not return. */
 int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item, uint64_t seq,
-                  uint64_t seed,
-                  ft_buf *out) {
+                  uint64_t seed, ft_buf *out) {
   uint64_t rng = seed;
   for (size_t i = 0; i < n; i++) {
     const ft_step *s = &steps[i];

@@ -21,23 +21,23 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#define FT__SEMI '\x1f' /* ';' while inih looks */
-#define FT__LONG "\x1e"  /* the value of a long line, kept in ft__wl.long_value */
+#define FT__SEMI '\x1f'   /* ';' while inih looks */
+#define FT__LONG "\x1e"   /* the value of a long line, kept in ft__wl.long_value */
 #define FT__LINE_MAX 4096 /* longest line of a workload file, newline included */
 
 enum { FT__S_WORKLOAD, FT__S_POOL, FT__S_PROCESS, FT__S_QUEUE };
 static const char *const ft__sec_kinds[] = {"workload", "pool", "process", "queue"};
 static const char *const ft__keys[][13] = {
     {"name", "description", "seed"},
-    {"workers", "submit", "chunksize", "maxtasksperchild", "items", "tasks", "task", "after", "chaos",
-     "hosts", "bind", "heartbeat"},
+    {"workers", "submit", "chunksize", "maxtasksperchild", "items", "tasks", "task", "after",
+     "chaos", "hosts", "bind", "heartbeat"},
     {"run", "count", "after", "stop_when"},
     {"capacity", "bytes", "close_after"},
 };
 
 typedef struct ft__kv {
   char *key, *value;
-  int line; /* 0: from -s */
+  int line;           /* 0: from -s */
   const char *origin; /* the -s argument, when line is 0 */
 } ft__kv;
 
@@ -64,7 +64,8 @@ typedef struct ft__wl {
   char long_value[FT__LINE_MAX]; /* the value of the current line, when too long for inih */
 } ft__wl;
 
-static int ft__fail(ft__wl *w, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int ft__fail(ft__wl *w, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int ft__fail(ft__wl *w, int line, const char *fmt, ...) {
   if (w->failed)
     return FT_EINVAL; /* the first error is the one reported */
@@ -148,9 +149,10 @@ static void ft__section(ft__wl *w, char *line) {
     if (strcmp(kind, ft__sec_kinds[i]) == 0)
       k = i;
   if (k < 0) {
-    ft__fail(w, w->line,
-             "unknown section [%s]; expected [workload], [pool NAME], [process NAME] or [queue NAME]",
-             kind);
+    ft__fail(
+        w, w->line,
+        "unknown section [%s]; expected [workload], [pool NAME], [process NAME] or [queue NAME]",
+        kind);
     return;
   }
   if (k == FT__S_WORKLOAD && *name) {
@@ -186,7 +188,8 @@ static void ft__section(ft__wl *w, char *line) {
   w->secs[w->nsecs++] = (ft__sec){.kind = k, .name = k ? strdup(name) : NULL, .line = w->line};
 }
 
-static int ft__add_kv(ft__sec *s, const char *key, const char *value, int line, const char *origin) {
+static int ft__add_kv(ft__sec *s, const char *key, const char *value, int line,
+                      const char *origin) {
   ft__kv *nk = realloc(s->kv, (s->nkv + 1) * sizeof *nk);
   if (!nk)
     return -ENOMEM;
@@ -206,7 +209,8 @@ static int ft__handler(void *user, const char *section, const char *key, const c
   ft__sec *s = &w->secs[w->nsecs - 1];
   char label[160];
   if (!ft__key_known(s->kind, key))
-    return ft__fail(w, w->line, "unknown key \"%s\" in %s", key, ft__sec_label(s, label, sizeof label)),
+    return ft__fail(w, w->line, "unknown key \"%s\" in %s", key,
+                    ft__sec_label(s, label, sizeof label)),
            0;
   for (size_t i = 0; i < s->nkv; i++)
     if (strcmp(s->kv[i].key, key) == 0)
@@ -344,7 +348,8 @@ static int ft__override(ft__wl *w, const char *arg) {
     const char *k = key;
     if (dot) {
       *dot = '\0';
-      bool mine = s->kind == FT__S_WORKLOAD ? strcmp(key, "workload") == 0 : strcmp(key, s->name) == 0;
+      bool mine =
+          s->kind == FT__S_WORKLOAD ? strcmp(key, "workload") == 0 : strcmp(key, s->name) == 0;
       *dot = '.';
       if (!mine)
         continue;
@@ -412,8 +417,8 @@ static int ft__items(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
   if (w->tasks_only)
     return 0; /* a remote worker: the items come with the tasks */
   ft_buf why = {0};
-  int rc = ft__items_parse(kv->value, strcmp(kv->key, "tasks") == 0, w->dir, &p->items,
-                           &p->nitems, &why);
+  int rc = ft__items_parse(kv->value, strcmp(kv->key, "tasks") == 0, w->dir, &p->items, &p->nitems,
+                           &why);
   /* an items file's errors name it ("items file X: ..."), the rest the key */
   if (rc < 0 && why.len && (strncmp(why.data, "items ", 6) == 0))
     ft__fail_kv(w, kv, "%.*s", (int)why.len, why.data);
@@ -461,14 +466,15 @@ static int ft__pool_kv(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
       return FT_EINVAL;
     p->maxtasksperchild = (unsigned)v;
   } else if (strcmp(k, "submit") == 0) {
-    static const char *const modes[] = {"apply_async", "map", "map_async", "starmap", "imap",
-                                        "imap_unordered"};
+    static const char *const modes[] = {"apply_async", "map",  "map_async",
+                                        "starmap",     "imap", "imap_unordered"};
     size_t i = 0;
     while (i < FT_ARRAY_LEN(modes) && strcmp(modes[i], kv->value))
       i++;
     if (i == FT_ARRAY_LEN(modes))
-      return ft__fail_kv(w, kv, "submit: \"%s\" is not one of apply_async, map, map_async, starmap, "
-                                "imap, imap_unordered",
+      return ft__fail_kv(w, kv,
+                         "submit: \"%s\" is not one of apply_async, map, map_async, starmap, "
+                         "imap, imap_unordered",
                          kv->value);
     p->submit = (ft_submit)i;
   } else if (strcmp(k, "items") == 0 || strcmp(k, "tasks") == 0) {
@@ -485,8 +491,9 @@ static int ft__pool_kv(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
     else if (strcmp(kv->value, "slurm:0") == 0)
       return ft__fail_kv(w, kv, "hosts: slurm:0 asks for no node (N must be 1 or more)");
     else if (strncmp(kv->value, "slurm:", 6) == 0)
-      return ft__fail_kv(w, kv, "hosts: slurm:N is not yet supported (use tcp to test the "
-                                "remote path on this machine)");
+      return ft__fail_kv(w, kv,
+                         "hosts: slurm:N is not yet supported (use tcp to test the "
+                         "remote path on this machine)");
     else
       return ft__fail_kv(w, kv, "hosts: \"%s\" is not one of local, tcp", kv->value);
   } else if (strcmp(k, "heartbeat") == 0) {
@@ -640,7 +647,8 @@ static int ft__build(ft__wl *w, ft_plan **out) {
   for (size_t i = 0; i < w->nsecs; i++)
     if (w->secs[i].kind == FT__S_QUEUE)
       plan->queues[plan->nqueues++] = (ft_plan_queue){.name = strdup(w->secs[i].name),
-                                                      .line = w->secs[i].line, .capacity = 1000,
+                                                      .line = w->secs[i].line,
+                                                      .capacity = 1000,
                                                       .bytes = 1u << 20};
   if (!np && !nr)
     return ft__fail(w, 0, "no [pool NAME] or [process NAME]: nothing to run");
@@ -671,20 +679,21 @@ static int ft__build(ft__wl *w, ft_plan **out) {
       if (!w->failed && !task)
         ft__fail(w, s->line, "%s has no \"task\"", ft__sec_label(s, label, sizeof label));
       else if (!w->failed && !w->tasks_only && !ft__kv_of(s, "items") && !ft__kv_of(s, "tasks"))
-        ft__fail(w, s->line, "%s has no \"items\" (or \"tasks\")", ft__sec_label(s, label, sizeof label));
+        ft__fail(w, s->line, "%s has no \"items\" (or \"tasks\")",
+                 ft__sec_label(s, label, sizeof label));
       else if (!w->failed)
         ft__resolve_steps(w, task, plan, p->steps, p->nsteps);
       const char *tcp_only[] = {"bind", "heartbeat"};
       for (size_t k = 0; k < 2 && !w->failed && p->hosts == FT_HOSTS_LOCAL; k++)
         if (ft__kv_of(s, tcp_only[k]))
-          ft__fail_kv(w, ft__kv_of(s, tcp_only[k]), "%s: applies only to hosts = tcp",
-                      tcp_only[k]);
+          ft__fail_kv(w, ft__kv_of(s, tcp_only[k]), "%s: applies only to hosts = tcp", tcp_only[k]);
       /* Queues live in this process: a worker elsewhere cannot reach them. */
       for (size_t k = 0; k < p->nsteps && !w->failed && p->hosts != FT_HOSTS_LOCAL; k++)
         if (p->steps[k].kind == FT_STEP_PUT || p->steps[k].kind == FT_STEP_GET ||
             p->steps[k].kind == FT_STEP_RELAY)
-          ft__fail_kv(w, task, "task: a pool with hosts = tcp cannot use queue steps (put, get, "
-                               "relay): its workers are separate processes");
+          ft__fail_kv(w, task,
+                      "task: a pool with hosts = tcp cannot use queue steps (put, get, "
+                      "relay): its workers are separate processes");
     } else if (s->kind == FT__S_PROCESS) {
       ft_plan_process *p = &plan->procs[plan->nprocs++];
       p->name = strdup(s->name);

@@ -55,38 +55,38 @@ typedef enum ft_hosts {
 
 typedef struct ft_plan_pool {
   char *name;
-  int line;           /* where its section starts */
-  int workers;        /* 0: online CPUs */
+  int line;    /* where its section starts */
+  int workers; /* 0: online CPUs */
   ft_submit submit;
-  size_t chunksize;   /* 0: Python's rule */
+  size_t chunksize; /* 0: Python's rule */
   unsigned maxtasksperchild;
-  char **items;       /* the items, as strings (count N gives "0".."N-1") */
+  char **items; /* the items, as strings (count N gives "0".."N-1") */
   size_t nitems;
-  ft_step *steps;     /* what each task does, in order */
+  ft_step *steps; /* what each task does, in order */
   size_t nsteps;
-  char *after;        /* start when this process or pool has finished, or NULL */
+  char *after;            /* start when this process or pool has finished, or NULL */
   double chaos_kill_rate; /* SIGKILL a random busy worker this many times a second */
-  ft_hosts hosts;     /* where the workers run */
-  char *bind;         /* tcp: the address to listen on (default 127.0.0.1) */
-  double heartbeat;   /* tcp: seconds a worker may be silent before it is killed; 0: 3 s */
+  ft_hosts hosts;         /* where the workers run */
+  char *bind;             /* tcp: the address to listen on (default 127.0.0.1) */
+  double heartbeat;       /* tcp: seconds a worker may be silent before it is killed; 0: 3 s */
 } ft_plan_pool;
 
 typedef struct ft_plan_process {
   char *name;
   int line;
-  int count;          /* instances (name.1, name.2, ... when > 1) */
-  ft_step *steps;     /* what it does, in order */
+  int count;      /* instances (name.1, name.2, ... when > 1) */
+  ft_step *steps; /* what it does, in order */
   size_t nsteps;
-  char *after;        /* start when this process or pool has finished, or NULL */
-  char *stop_when;    /* SIGTERM it when this process or pool has finished, or NULL */
+  char *after;     /* start when this process or pool has finished, or NULL */
+  char *stop_when; /* SIGTERM it when this process or pool has finished, or NULL */
 } ft_plan_process;
 
 typedef struct ft_plan_queue {
   char *name;
   int line;
-  size_t capacity;    /* items */
-  size_t bytes;       /* payload bytes */
-  char *close_after;  /* close it when this process or pool has finished, or NULL */
+  size_t capacity;   /* items */
+  size_t bytes;      /* payload bytes */
+  char *close_after; /* close it when this process or pool has finished, or NULL */
 } ft_plan_queue;
 
 typedef struct ft_plan {
@@ -100,8 +100,8 @@ typedef struct ft_plan {
   size_t nprocs;
   ft_plan_queue *queues;
   size_t nqueues;
-  char *text;         /* the workload's text as read (what a remote worker is sent) */
-  char **sets;        /* the overrides it was parsed with (sent too) */
+  char *text;  /* the workload's text as read (what a remote worker is sent) */
+  char **sets; /* the overrides it was parsed with (sent too) */
   size_t nsets;
 } ft_plan;
 

@@ -4,7 +4,7 @@
 
 #include "ft_workload.h"
 
-#define FT__MAX_ITEMS 1000000 /* items of one pool */
+#define FT__MAX_ITEMS 1000000         /* items of one pool */
 #define FT__ITEMS_FILE_MAX (64 << 20) /* bytes of an items file (items = @FILE or -) */
 
 int ft__parse_count(const char *s, uint64_t *out);

@@ -159,7 +159,8 @@ int ft__items_parse(const char *value, bool count_only, const char *dir, char **
       return ft_buf_printf(why, "%s is out of range (0 to %d)", value, FT__MAX_ITEMS), FT_EINVAL;
     for (uint64_t i = 0; i < count && rc == 0; i++) {
       char num[24];
-      rc = ft__items_push(items, n, num, (size_t)snprintf(num, sizeof num, "%llu", (unsigned long long)i));
+      rc = ft__items_push(items, n, num,
+                          (size_t)snprintf(num, sizeof num, "%llu", (unsigned long long)i));
     }
   } else if (strcmp(value, "-") == 0) {
     if ((rc = ft__items_lines(stdin, "items from stdin", items, n, why)) == FT_EINVAL)
@@ -318,7 +319,8 @@ static int ft__step_option(const char *w, ft_step *st, ft_buf *why) {
 static int ft__step_queue(char **w, int n, ft_step *st, ft_buf *why) {
   int need = st->kind == FT_STEP_RELAY ? 3 : 2;
   if (n < need)
-    return ft_buf_printf(why, "%s needs %s", w[0], st->kind == FT_STEP_RELAY ? "two queues" : "a queue"),
+    return ft_buf_printf(why, "%s needs %s", w[0],
+                         st->kind == FT_STEP_RELAY ? "two queues" : "a queue"),
            FT_EINVAL;
   st->text = strdup(w[1]); /* the queue's name, resolved later */
   int first = 2;
@@ -354,8 +356,8 @@ static int ft__step_queue(char **w, int n, ft_step *st, ft_buf *why) {
   return 0;
 }
 
-static const char *const ft__kinds[] = {"sleep", "cpu",   "alloc", "print", "exec",  "fail",
-                                        "crash", "leak",  "put",   "get",   "relay", "shell"};
+static const char *const ft__kinds[] = {"sleep", "cpu",  "alloc", "print", "exec",  "fail",
+                                        "crash", "leak", "put",   "get",   "relay", "shell"};
 
 /* Parse one step (buf is trimmed, and cut here); a trailing " N%" sets its probability. */
 static int ft__step_parse(char *buf, ft_step *st, ft_buf *why) {
@@ -381,8 +383,9 @@ static int ft__step_parse(char *buf, ft_step *st, ft_buf *why) {
     if (strlen(ft__kinds[i]) == kl && strncmp(kw, ft__kinds[i], kl) == 0)
       kind = (int)i;
   if (kind < 0)
-    return ft_buf_printf(why, "unknown step \"%.*s\" (expected sleep, cpu, alloc, print, exec, shell, "
-                              "fail, crash, leak, put, get or relay)",
+    return ft_buf_printf(why,
+                         "unknown step \"%.*s\" (expected sleep, cpu, alloc, print, exec, shell, "
+                         "fail, crash, leak, put, get or relay)",
                          (int)kl, kw),
            FT_EINVAL;
   bool shell = kind == (int)FT_ARRAY_LEN(ft__kinds) - 1;

@@ -440,8 +440,8 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const u
     col += ui_put_text(g, x, y, room, failed ? UI_S_FAIL : UI_S_DIM, b, strlen(b), v->utf8);
     if (p->replaced_by)
       ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " %s %s %d",
-                            p->replace_reason == FT_REPLACE_RECYCLED ? "recycled" : "replaced",
-                            arrow, (int)p->replaced_by);
+                     p->replace_reason == FT_REPLACE_RECYCLED ? "recycled" : "replaced", arrow,
+                     (int)p->replaced_by);
   } else if (p->exec_err) {
     ui_grid_printf(g, x, y, room, UI_S_FAIL, v->utf8, "exec: %s", ft_strerror(p->exec_err));
   } else if (p->role == FT_MROLE_WORKER) {
@@ -497,8 +497,7 @@ int ui_grid_bar(ui_grid *g, int x, int y, int w, bool ascii, uint64_t total, uin
     if (na + nb > inner)
       na = inner - nb;
   }
-  uint32_t full = ascii ? '#' : 0x2588, fail = ascii ? 'x' : 0x2588,
-           empty = ascii ? '.' : 0x2591;
+  uint32_t full = ascii ? '#' : 0x2588, fail = ascii ? 'x' : 0x2588, empty = ascii ? '.' : 0x2591;
   ui_grid_set(g, x, y, ascii ? '[' : 0x2595, UI_S_DIM);
   for (int i = 0; i < inner; i++)
     ui_grid_set(g, x + 1 + i, y,

@@ -351,10 +351,9 @@ static void ui__keybar(ui_grid *g, ui_view *v) {
   static const struct {
     const char *key, *label;
     int prio;
-  } keys[] = {{"?", "Help", 0},     {"Tab", "Panel", 1}, {"Enter", "Fold", 3},
-              {"c", "Fold all", 6}, {"/", "Filter", 2},  {"s", "Sort", 4},
-              {"k", "Signal", 2},   {"i", "Pipes", 5},   {"p", "Pause", 5},
-              {"q", "Quit", 0}};
+  } keys[] = {{"?", "Help", 0},   {"Tab", "Panel", 1}, {"Enter", "Fold", 3}, {"c", "Fold all", 6},
+              {"/", "Filter", 2}, {"s", "Sort", 4},    {"k", "Signal", 2},   {"i", "Pipes", 5},
+              {"p", "Pause", 5},  {"q", "Quit", 0}};
   const size_t nk = sizeof keys / sizeof keys[0];
   int maxprio = 6;
   for (; maxprio > 0; maxprio--) {
@@ -444,8 +443,8 @@ static void ui__overlay(ui_grid *g, ui_view *v) {
   } else if (v->mode == UI_MODE_QUIT) {
     char first[64];
     snprintf(first, sizeof first, "The %s is still running.", v->note[0] ? "command" : "workload");
-    const char *const ask[] = {first, "", "s   stop it and quit",
-                                      "d   leave it running headless", "Esc keep watching"};
+    const char *const ask[] = {first, "", "s   stop it and quit", "d   leave it running headless",
+                               "Esc keep watching"};
     ui__box(g, v, "quit?", ask, 5, -1);
   }
 }

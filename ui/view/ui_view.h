@@ -35,11 +35,11 @@ typedef enum ui_sort {
 } ui_sort;
 
 typedef enum ui_view_mode { /* what the keys do now */
-  UI_MODE_NORMAL,
-  UI_MODE_FILTER, /* typing the filter */
-  UI_MODE_HELP,   /* the help box */
-  UI_MODE_SIGNAL, /* the signal menu */
-  UI_MODE_QUIT    /* "stop the workload or leave it running headless?" */
+                            UI_MODE_NORMAL,
+                            UI_MODE_FILTER, /* typing the filter */
+                            UI_MODE_HELP,   /* the help box */
+                            UI_MODE_SIGNAL, /* the signal menu */
+                            UI_MODE_QUIT    /* "stop the workload or leave it running headless?" */
 } ui_view_mode;
 
 /* One row of the process tree. */
@@ -75,8 +75,8 @@ typedef struct ui_io_rate {
 /* The pipes of one process, with the holders of their other ends. */
 typedef struct ui_io {
   pid_t pid;
-  uint64_t t;   /* when it was read; 0 never */
-  int err;      /* -errno when its fds could not be read */
+  uint64_t t; /* when it was read; 0 never */
+  int err;    /* -errno when its fds could not be read */
   ft_pipe pipes[UI_IO_PIPES];
   size_t npipes, more;
   ui_io_rate rates[UI_IO_RATES];
@@ -109,9 +109,9 @@ typedef struct ui_view {
   /* chrome */
   char title[64];
   char note[64]; /* shown in the header: how a watched tree is seen (set only when watching) */
-  bool observer;  /* watching a tree that is not ours (-p): q quits at once */
-  bool show_io;   /* the output panel shows the selected process's pipes and I/O */
-  ui_io io;       /* what it shows (the dashboard reads it from /proc) */
+  bool observer; /* watching a tree that is not ours (-p): q quits at once */
+  bool show_io;  /* the output panel shows the selected process's pipes and I/O */
+  ui_io io;      /* what it shows (the dashboard reads it from /proc) */
   bool ascii, utf8, replay, paused, finished;
   int exit_status;
   uint64_t now;
