@@ -260,11 +260,15 @@ int main(int argc, char **argv) {
                        : cmdv || watch_pid ? "watch"
                                            : "run";
     bool run = !strcmp(what, "run"), watch = !strcmp(what, "watch");
-    const char *stray = o.record && !run && !watch                 ? "--record"
-                        : o.nsets && !run && strcmp(what, "bench") ? "-s/--chaos"
-                        : speed_given && strcmp(what, "replay")    ? "--speed"
-                        : o.scan_only && !watch                    ? "--scan"
-                                                                   : NULL;
+    const char *stray = NULL;
+    if (o.record && !run && !watch)
+      stray = "--record";
+    else if (o.nsets && !run && strcmp(what, "bench"))
+      stray = "-s/--chaos";
+    else if (speed_given && strcmp(what, "replay"))
+      stray = "--speed";
+    else if (o.scan_only && !watch)
+      stray = "--scan";
     if (stray) {
       char msg[96];
       snprintf(msg, sizeof msg, "%s does not apply to %s", stray, what);

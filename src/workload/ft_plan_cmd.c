@@ -149,7 +149,7 @@ int ft_plan_exec_argv(char *const *tmpl, const char *item, uint64_t seq, char **
   while (tmpl[n])
     n++;
   char **argv = calloc(n + 1, sizeof *argv);
-  int rc = 0;
+  int rc;
   *out = NULL;
   if (!argv)
     return -ENOMEM;

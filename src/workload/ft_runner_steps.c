@@ -68,7 +68,7 @@ static char *ft__subst(const char *text, const char *item, uint64_t seq) {
  * a program that cannot start is an error with its errno. */
 static int ft__step_exec(const ft_step *s, const char *item, uint64_t seq, ft_buf *out) {
   char **argv;
-  int rc = -ENOMEM;
+  int rc;
   if (ft_plan_exec_argv(s->argv, item, seq, &argv) < 0)
     return 70;
   pid_t pid;
