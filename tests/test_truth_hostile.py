@@ -404,6 +404,19 @@ class SafeFiles(ForktopCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("--record %s: " % self.dir, p.stderr)
 
+    def test_watch_record_and_joblog_through_a_symlink(self):
+        # the same for a watch's --record and map's --joblog
+        for i, args in enumerate((["--headless", "--record", None, "--", "true"],
+                                  ["map", "--headless", "--joblog", None, "--", "true", ":::", "a"])):
+            victim = self.victim("victim%d" % i)
+            link = os.path.join(self.dir, "out%d" % i)
+            os.symlink(victim, link)
+            p = self.ft_run(*[link if a is None else a for a in args])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assert_untouched(victim, link)
+            with open(link) as f:
+                self.assertTrue(f.read(), "nothing written to the new file")
+
     def test_record_where_no_new_file_can_be_made(self):
         # a user may not create files in the directory, but the target is
         # theirs: it is rewritten in place; a symlink there is refused

@@ -401,8 +401,9 @@ int ui_map_main(int argc, char **argv) {
   } else {
     ui_keys_from_tty(&o);
   }
-  if (joblog && !(m.joblog = fopen(joblog, "we"))) {
-    fprintf(stderr, "forktop map: --joblog %s: %s\n", joblog, strerror(errno));
+  int frc;
+  if (joblog && (frc = ui_file_create(joblog, &m.joblog)) < 0) { /* never through a symlink */
+    fprintf(stderr, "forktop map: --joblog %s: %s\n", joblog, strerror(-frc));
     status = 1;
     goto done;
   }

@@ -139,8 +139,9 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   }
   uint64_t t0 = ft_now_ns();
   pr.t0 = json.t0 = rec.t0 = t0;
-  if (o->record && !(rec.out = fopen(o->record, "we"))) {
-    fprintf(stderr, "forktop: --record %s: %s\n", o->record, strerror(errno));
+  int frc;
+  if (o->record && (frc = ui_file_create(o->record, &rec.out)) < 0) { /* never through a symlink */
+    fprintf(stderr, "forktop: --record %s: %s\n", o->record, strerror(-frc));
     status = 2;
     goto done;
   }
