@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import uuid
@@ -52,6 +53,8 @@ def wait_for(pred, timeout=10.0, step=0.01):
 
 class ForktopCase(unittest.TestCase):
     def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()  # self.dir: the test's own, removed after it
+        self.dir = self.tmp.name
         self.tag = "FORKTOP_TEST_TAG=" + uuid.uuid4().hex
         self.env = dict(os.environ, FORKTOP_TEST_TAG=self.tag.split("=", 1)[1],
                         FORKTOP_WORKLOADS=WORKLOADS)
@@ -69,6 +72,14 @@ class ForktopCase(unittest.TestCase):
         extra = wait_for(lambda: not (open_fds() - self.fds_before), timeout=2) or \
             (open_fds() - self.fds_before)
         self.assertTrue(extra is True, f"descriptors left open: {extra}")
+        self.tmp.cleanup()
+
+    def workload(self, text, name="w.ini"):
+        """Write a workload file into the test's directory; its path."""
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
 
     def run_ft(self, *args, stdin=None, timeout=TIMEOUT, **kw):
         return subprocess.run([FORKTOP, *args], capture_output=True, text=True, env=self.env,

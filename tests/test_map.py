@@ -12,7 +12,6 @@ import select
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -22,14 +21,7 @@ HEADER = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tComm
 
 
 class Map(ForktopCase):
-    def setUp(self):
-        super().setUp()
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
 
-    def tearDown(self):
-        super().tearDown()
-        self.tmp.cleanup()
 
     def joblog(self, path):
         with open(path) as f:

@@ -15,7 +15,6 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -34,20 +33,7 @@ def listening_ports():
 
 
 class Remote(ForktopCase):
-    def setUp(self):
-        super().setUp()
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
 
-    def tearDown(self):
-        super().tearDown()
-        self.tmp.cleanup()
-
-    def workload(self, text, name="w.ini"):
-        path = os.path.join(self.dir, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
 
     def outcomes(self, evs):
         """task -> (ev, status, signal) of its last outcome."""

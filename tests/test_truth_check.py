@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -57,8 +56,6 @@ def control_bytes(data):
 class TruthCheck(ForktopCase):
     def setUp(self):
         super().setUp()
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
         self.shm = []  # /dev/shm files to remove
         self.sysv = []  # SysV shm ids to remove
         self.libc = ctypes.CDLL(None, use_errno=True)
@@ -72,7 +69,6 @@ class TruthCheck(ForktopCase):
         for shmid in self.sysv:
             self.libc.shmctl(shmid, IPC_RMID, None)
         super().tearDown()
-        self.tmp.cleanup()
 
     def path(self, name):
         return os.path.join(self.dir, name)

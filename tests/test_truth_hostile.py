@@ -79,8 +79,6 @@ def bounded_env(env):
 class Hostile(ForktopCase):
     def setUp(self):
         super().setUp()
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
         d = self.dir.encode()
         os.symlink("/bin/sleep", os.path.join(d, LINK_NAME))
         self.evil_py = os.path.join(self.dir, "evil.py")
@@ -92,9 +90,6 @@ class Hostile(ForktopCase):
                     b"\n[process q]\nrun = exec " + sys.executable.encode() + b" " +
                     self.evil_py.encode() + b"\n")
 
-    def tearDown(self):
-        super().tearDown()
-        self.tmp.cleanup()
 
     def ft(self, *args, env=None, **kw):
         """forktop's result with bytes out."""
@@ -265,14 +260,7 @@ class Hostile(ForktopCase):
 class Lookup(ForktopCase):
     """A bare name is a shipped workload, never a file in the current directory."""
 
-    def setUp(self):
-        super().setUp()
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
 
-    def tearDown(self):
-        super().tearDown()
-        self.tmp.cleanup()
 
     def planted(self, name, marker):
         with open(os.path.join(self.dir, name), "w") as f:
@@ -353,14 +341,7 @@ class Lookup(ForktopCase):
 class SafeFiles(ForktopCase):
     """--record and the bench exports never write through a symlink."""
 
-    def setUp(self):
-        super().setUp()
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
 
-    def tearDown(self):
-        super().tearDown()
-        self.tmp.cleanup()
 
     def victim(self, name):
         path = os.path.join(self.dir, name)
@@ -472,14 +453,7 @@ class SafeFiles(ForktopCase):
 class Bounded(ForktopCase):
     """Items files and recordings with no end are errors, in bounded memory."""
 
-    def setUp(self):
-        super().setUp()
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
 
-    def tearDown(self):
-        super().tearDown()
-        self.tmp.cleanup()
 
     def run_items(self, items, stdin=subprocess.DEVNULL):
         wl = os.path.join(self.dir, "w.ini")

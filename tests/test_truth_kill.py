@@ -13,7 +13,6 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -100,18 +99,13 @@ def no_core():
 class TruthKill(ForktopCase):
     def setUp(self):
         super().setUp()
-        self.tmp = tempfile.TemporaryDirectory()
-        self.wl = os.path.join(self.tmp.name, "killme.ini")
+        self.wl = os.path.join(self.dir, "killme.ini")
         with open(self.wl, "w") as f:
             f.write(WORKLOAD)
 
-    def tearDown(self):
-        super().tearDown()
-        self.tmp.cleanup()
-
     def start(self, env=None, expect=EVERYONE, workload=None):
         """Start the run and wait until every process of it is up."""
-        out = open(os.path.join(self.tmp.name, "out"), "w")
+        out = open(os.path.join(self.dir, "out"), "w")
         p = subprocess.Popen([FORKTOP, "run", workload or self.wl, "--json"], stdout=out,
                              stderr=subprocess.STDOUT, env=env or self.env, preexec_fn=no_core)
         out.close()
@@ -129,7 +123,7 @@ class TruthKill(ForktopCase):
         return p
 
     def output(self):
-        with open(os.path.join(self.tmp.name, "out")) as f:
+        with open(os.path.join(self.dir, "out")) as f:
             return f.read()[-5000:]
 
     def kill_and_check(self, p, signo):
@@ -190,7 +184,7 @@ class TruthKill(ForktopCase):
     # run.  A forked function's own fork that never execs (the leak step)
     # is not seen so, and is left out here.
     def test_sigkill_without_cgroup(self):
-        wl = os.path.join(self.tmp.name, "noleak.ini")
+        wl = os.path.join(self.dir, "noleak.ini")
         with open(wl, "w") as f:
             f.write(WORKLOAD.replace("leak 600s; ", ""))
         env = dict(self.env, FORKTOP_NO_CGROUP="1")
@@ -202,7 +196,7 @@ class TruthKill(ForktopCase):
     # A run that ends by itself leaves no guardian and no cgroup once
     # forktop has exited.
     def test_normal_end_leaves_nothing(self):
-        wl = os.path.join(self.tmp.name, "short.ini")
+        wl = os.path.join(self.dir, "short.ini")
         with open(wl, "w") as f:
             f.write("[workload]\nname = short\n[process p]\ncount = 2\nrun = leak 200ms\n"
                     "[pool q]\nworkers = 2\nitems = 4\ntask = shell true\n")

@@ -11,7 +11,6 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -20,20 +19,7 @@ from ftcase import FORKTOP, ForktopCase, main, wait_for  # noqa: E402
 
 
 class TruthRun(ForktopCase):
-    def setUp(self):
-        super().setUp()
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
 
-    def tearDown(self):
-        super().tearDown()
-        self.tmp.cleanup()
-
-    def workload(self, text, name="w.ini"):
-        path = os.path.join(self.dir, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
 
     # 1. shell steps: the item is one quoted word, never shell code.
     def test_shell_item_is_quoted(self):

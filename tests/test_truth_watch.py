@@ -12,7 +12,6 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -46,14 +45,7 @@ time.sleep(0.5)
 
 
 class TruthWatch(ForktopCase):
-    def setUp(self):
-        super().setUp()
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
 
-    def tearDown(self):
-        super().tearDown()
-        self.tmp.cleanup()
 
     def watch(self, *args, expect=0, stdin=None, timeout=60):
         p = self.run_ft("--json", *args, stdin=stdin, timeout=timeout)
