@@ -305,6 +305,23 @@ static void test_queue_samples(void **state) {
   ft_queue_free(q);
 }
 
+/* A queue may be freed after its loop (docs/api.md): it keeps no pointer to
+ * a freed loop (ASan and valgrind, which CI runs this under, catch one). */
+static void test_queue_outlives_its_loop(void **state) {
+  (void)state;
+  ft_loop *loop;
+  ft_queue *own;
+  assert_int_equal(ft_loop_new(&loop), 0);
+  assert_int_equal(ft_queue_new(loop, "outlives", 4, 64, &own), 0);
+  assert_int_equal(ft_queue_put(own, "x", 1, 0), 0);
+  ft_loop_free(loop);
+  char buf[8];
+  size_t n = 0;
+  assert_int_equal(ft_queue_get(own, buf, sizeof buf, &n, 0), 0);
+  assert_int_equal(n, 1);
+  ft_queue_free(own);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       FT_TEST(test_writer_reader),
@@ -314,6 +331,7 @@ int main(void) {
       FT_TEST(test_many_producers_many_consumers),
       FT_TEST(test_producer_killed_mid_put),
       FT_TEST(test_queue_samples),
+      FT_TEST(test_queue_outlives_its_loop),
   };
   return FT_TEST_RUN(tests, 100);
 }

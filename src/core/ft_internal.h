@@ -203,6 +203,7 @@ typedef bool (*ft__orphan_fn)(ft_loop *loop, const siginfo_t *si, const char *co
 
 typedef struct ft__sampler {
   void (*fn)(ft_loop *loop, void *ud);
+  void (*detach)(void *ud); /* the loop is going: forget it (may be NULL) */
   void *ud;
 } ft__sampler;
 
@@ -259,8 +260,10 @@ int ft__loop_check(const ft_loop *loop);
 int ft__loop_add_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud);
 void ft__loop_remove_prepare(ft_loop *loop, bool (*fn)(ft_loop *, void *), void *ud);
 /* Call fn(loop, ud) at every sample interval until removed (a queue emits
- * its counters so); the loop knows nothing of what is sampled. */
-int ft__loop_add_sampler(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud);
+ * its counters so); the loop knows nothing of what is sampled.  If the loop
+ * is freed first, detach(ud) is called, so ud drops its loop pointer. */
+int ft__loop_add_sampler(ft_loop *loop, void (*fn)(ft_loop *, void *), void (*detach)(void *),
+                         void *ud);
 /* Stop sampling ud (no call is made after this returns). */
 void ft__loop_remove_sampler(ft_loop *loop, void *ud);
 

@@ -247,6 +247,9 @@ void ft_loop_free(ft_loop *loop) {
   free(loop->hooks);
   free(loop->sleepers);
   free(loop->prepares);
+  for (size_t i = 0; i < loop->nsamplers; i++) /* a queue may outlive its loop */
+    if (loop->samplers[i].detach)
+      loop->samplers[i].detach(loop->samplers[i].ud);
   free(loop->samplers);
   ft__shared_free(loop->scratch, sizeof *loop->scratch);
   ft__slab_release(loop->slab);
@@ -752,14 +755,15 @@ static void ft__sample_arm(ft_loop *loop) {
 
 /* Sample ud at every interval.  Everything that can fail is done before the
  * sampler is recorded, so a failure leaves no pointer to ud behind. */
-int ft__loop_add_sampler(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud) {
+int ft__loop_add_sampler(ft_loop *loop, void (*fn)(ft_loop *, void *), void (*detach)(void *),
+                         void *ud) {
   if (!loop->sample_timer && ft_timer_new(loop, &loop->sample_timer) < 0)
     return -ENOMEM;
   ft__sampler *v = realloc(loop->samplers, (loop->nsamplers + 1) * sizeof *v);
   if (!v)
     return -ENOMEM;
   loop->samplers = v;
-  v[loop->nsamplers++] = (ft__sampler){.fn = fn, .ud = ud};
+  v[loop->nsamplers++] = (ft__sampler){.fn = fn, .detach = detach, .ud = ud};
   if (loop->nsamplers == 1)
     ft__sample_arm(loop);
   return 0;

@@ -66,6 +66,7 @@ struct ft_queue {
 };
 
 static void ft__queue_sample(ft_loop *loop, void *ud);
+static void ft__queue_detach(void *ud) { ((ft_queue *)ud)->loop = NULL; }
 
 /* Make a queue (before forking the processes that use it). */
 int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_bytes,
@@ -114,7 +115,7 @@ int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_b
     rc = -rc;
     goto fail;
   }
-  if ((rc = ft__loop_add_sampler(loop, ft__queue_sample, q)) < 0)
+  if ((rc = ft__loop_add_sampler(loop, ft__queue_sample, ft__queue_detach, q)) < 0)
     goto fail;
   *out = q;
   return 0;
@@ -405,7 +406,7 @@ static void ft__queue_sample(ft_loop *loop, void *ud) {
 void ft_queue_free(ft_queue *q) {
   if (!q)
     return;
-  if (q->owner == getpid()) {
+  if (q->owner == getpid() && q->loop) { /* (no loop: it was freed first) */
     /* a last sample, so the stream ends with the queue's final counts */
     ft__queue_sample(q->loop, q);
     ft__loop_remove_sampler(q->loop, q);
