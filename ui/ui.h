@@ -65,6 +65,80 @@ typedef struct ui_opts {
   bool scan_only; /* watch by scanning even where the connector works */
 } ui_opts;
 
+/* ------------------------------------------------------------ the session
+ * One session wiring for run (and map), watch and replay (ui_session.c):
+ * the loop, the dashboard or the headless printer or the JSON stream, the
+ * recording, the signals, the dashboard's answers, the linger once the work
+ * is done, and the streams' end.  What differs per command is in
+ * ui_session_mode and in the callers: how the work starts, when it is done,
+ * how it is stopped, the exit status and the summary. */
+struct ui_dash;
+struct ft_guard;
+
+typedef struct ui_session_mode {
+  const char *title;      /* the dashboard's title */
+  const char *headless;   /* "running": "cannot open the dashboard (...); running headless" */
+  const char *detached;   /* said when the dashboard closes and the work goes on headless */
+  bool guard;             /* guard the run (ui_guard_start) from before the loop exists */
+  bool observer;          /* the tree is not ours (-p): q quits at once, nothing is killed */
+  bool replay;            /* showing a recording: the caller feeds the dashboard */
+  bool job_control;       /* Ctrl-Z stops the work with us, SIGCONT wakes it */
+  bool stop_signals_tree; /* stop signals every child: the linger outlasts a signal */
+  void (*stop)(void *ud); /* stop the work (SIGINT, SIGTERM, SIGHUP, q) */
+  bool (*done)(void *ud); /* has the work ended? */
+  void (*turn)(void *ud); /* after each turn the dashboard shows (may be NULL) */
+  void *ud;
+} ui_session_mode;
+
+typedef struct ui_session {
+  ui_session_mode m;
+  const ui_opts *o;
+  ft_loop *loop;
+  struct ft_guard *guard;
+  struct ui_dash *dash; /* NULL: headless or JSON */
+  ui_printer pr;
+  ui_json json, rec;
+  ui_json *stream, *record; /* &json, &rec when asked, else NULL */
+  uint64_t t0;
+  int signo;             /* the first stopping signal (or Ctrl-C in the dashboard) */
+  bool quit;             /* the user quit the dashboard (or the session gave up) */
+  char complaints[1024]; /* said while the dashboard had the screen */
+} ui_session;
+
+/* Create the --record file (never through a symlink), start the guard when
+ * m asks, create the loop.  0; 2 when the recording cannot be made (said);
+ * -errno when the loop cannot (not said). Call ui_session_close either way. */
+int ui_session_open(ui_session *s, const ui_opts *o, const ui_session_mode *m);
+/* Start showing: the clock, the dashboard (or headless, saying why unless
+ * there is no terminal), the printer or JSON hook, the recording, the
+ * once-a-turn flush and the signals. */
+void ui_session_show(ui_session *s);
+/* Turn the loop until m.done, answering the dashboard (quit stops the
+ * work, detach goes on headless); 0, or the loop's error. */
+int ui_session_run(ui_session *s);
+/* Say something on stderr, or after the dashboard when it has the screen. */
+void ui_session_complain(ui_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Turn the loop until the user quits the dashboard (s->dash) or a
+ * signal comes; 0, or the loop's error. */
+int ui_session_until_quit(ui_session *s);
+/* The work is done with status (-1: unknown): the dashboard, unless quit,
+ * shows the end until the user quits; headless, unless quit or observing,
+ * what the work left gets a moment to end.  Then the terminal is restored
+ * and what was kept said.  0, or the loop's error. */
+int ui_session_linger(ui_session *s, int status);
+/* Turn the loop while it has children, for ns at most and while go_on
+ * (when given; called before every turn) says so; 0, or the loop's error. */
+int ui_session_wait(ui_session *s, uint64_t ns, bool (*go_on)(void *ud), void *ud);
+/* Give the terminal back and print what was kept. */
+void ui_session_end_dashboard(ui_session *s);
+/* Free the loop: what is ours and still alive is killed and reaped (the
+ * hooks report it), an observed tree is left alone. */
+void ui_session_free_loop(ui_session *s);
+/* status, or 1 when writing an event stream failed (said). */
+int ui_session_streams_ok(ui_session *s, int status);
+/* Free everything (the caller's engine objects first: the guard goes last). */
+void ui_session_close(ui_session *s);
+
 /* Start guarding a run (ft_guard.h); NULL (said on stderr) if it cannot. */
 struct ft_guard *ui_guard_start(void);
 /* Run a workload file; returns the exit status. */

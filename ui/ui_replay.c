@@ -116,15 +116,14 @@ static void ui_sleep_until(uint64_t when) {
 /* ------------------------------------------------------------ dashboard */
 
 typedef struct ui_rdash {
+  ui_session s;
   ui_reader *r;
   const ui_opts *o;
-  ft_loop *loop;
   ft_timer *timer;
-  ui_dash *dash;
   uint64_t start;
   ft_event pending;
   bool have, ended;
-  int status, signo;
+  int status;
 } ui_rdash;
 
 /* Feed the events that are due (a bounded batch, so keys stay answered),
@@ -138,7 +137,7 @@ static void ui_feed(ft_timer *t, void *ud) {
       if (rc <= 0) {
         s->ended = true;
         s->status = rc < 0 ? 2 : 0;
-        ui_dash_set_finished(s->dash, s->status);
+        ui_dash_set_finished(s->s.dash, s->status);
         return;
       }
       s->have = true;
@@ -151,44 +150,34 @@ static void ui_feed(ft_timer *t, void *ud) {
         return;
       }
     }
-    ui_dash_event(&s->pending, s->dash);
+    ui_dash_event(&s->pending, s->s.dash);
     s->have = false;
   }
   ft_timer_start(s->timer, 1, 0, ui_feed, s);
 }
 
-static void ui_rsignal(int signo, void *ud) {
-  ui_rdash *s = ud;
-  s->signo = signo;
-  ft_loop_stop(s->loop);
-}
-
-/* Replay in the dashboard; -ENOTTY without a terminal (nothing was read). */
+/* Replay in the dashboard; -ENOTTY without a terminal or when the
+ * dashboard cannot open (said; nothing was read). */
 static int ui_replay_dash(ui_reader *r, const ui_opts *o, int *status) {
-  ui_rdash s = {.r = r, .o = o};
+  ui_rdash x = {.r = r, .o = o};
+  ui_session_mode m = {.title = r->path, .headless = "replaying", .replay = true};
   int rc;
-  if ((rc = ft_loop_new(&s.loop)) < 0 || (rc = ft_timer_new(s.loop, &s.timer)) < 0)
+  if ((rc = ui_session_open(&x.s, o, &m)) < 0 || (rc = ft_timer_new(x.s.loop, &x.timer)) < 0)
     goto fail;
-  ui_dash_opts d = {
-      .title = r->path, .delay_tenths = o->delay_tenths, .ascii = o->ascii, .replay = true};
-  if ((rc = ui_dash_new(s.loop, &d, &s.dash)) < 0)
+  ui_session_show(&x.s);
+  rc = -ENOTTY;
+  if (!x.s.dash)
     goto fail;
-  ft_loop_on_signal(s.loop, SIGINT, ui_rsignal, &s);
-  ft_loop_on_signal(s.loop, SIGTERM, ui_rsignal, &s);
-  ft_loop_on_signal(s.loop, SIGHUP, ui_rsignal, &s);
-  s.start = ft_now_ns();
-  ft_timer_start(s.timer, 1, 0, ui_feed, &s);
-  while (!s.signo && ui_dash_state_get(s.dash) == UI_DASH_RUNNING)
-    if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0)
-      break;
-  if (!s.signo && !s.ended) /* Ctrl-C once it has all been shown is just a quit */
-    s.signo = ui_dash_signal(s.dash);
-  *status = s.signo ? 128 + s.signo : s.status;
+  x.start = ft_now_ns();
+  ft_timer_start(x.timer, 1, 0, ui_feed, &x);
+  ui_session_until_quit(&x.s);
+  if (!x.s.signo && !x.ended) /* Ctrl-C once it has all been shown is just a quit */
+    x.s.signo = ui_dash_signal(x.s.dash);
+  *status = x.s.signo ? 128 + x.s.signo : x.status;
   rc = 0;
 fail:
-  ui_dash_free(s.dash);
-  ft_timer_free(s.timer);
-  ft_loop_free(s.loop);
+  ft_timer_free(x.timer);
+  ui_session_close(&x.s);
   return rc;
 }
 
@@ -205,7 +194,7 @@ int ui_replay(const char *path, const ui_opts *o) {
   bool shown = false;
   if (o->mode == UI_DASHBOARD) {
     int rc = ui_replay_dash(&r, o, &status);
-    if (rc < 0 && rc != -ENOTTY)
+    if (rc < 0 && rc != -ENOTTY) /* the loop could not be made */
       fprintf(stderr, "forktop: cannot open the dashboard (%s); replaying headless\n",
               ft_strerror(rc));
     shown = rc == 0;

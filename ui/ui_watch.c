@@ -11,22 +11,20 @@
 #include "ft_watch.h"
 #include "ui_dash.h"
 
-#define UI_LINGER_NS (3ull * 1000 * 1000 * 1000)
 #define UI_GRACE_NS (2ull * 1000 * 1000 * 1000)
 
-typedef struct ui_wsession {
-  ft_loop *loop;
+/* What watching adds to the session. */
+typedef struct ui_watcher {
+  ui_session s;
   ft_timer *grace;
-  int signo;
+  ft_process *p; /* the command (NULL: -p) */
+  ft_watch *w;
   bool stop, read_only;
   unsigned spawns, exits, failed, zombies, orphans, unknown;
-  ui_json *json, *record;
-  ui_dash *dash;
-  bool quit; /* the user asked the dashboard to stop the command */
-} ui_wsession;
+} ui_watcher;
 
 static void ui_tally(const ft_event *ev, void *ud) {
-  ui_wsession *s = ud;
+  ui_watcher *s = ud;
   if (ev->kind == FT_EV_SPAWN)
     s->spawns++;
   if (ev->kind == FT_EV_ZOMBIE)
@@ -43,76 +41,31 @@ static void ui_tally(const ft_event *ev, void *ud) {
 
 static void ui_kill_all(ft_timer *t, void *ud) {
   (void)t;
-  ft_loop_signal_all(((ui_wsession *)ud)->loop, SIGKILL);
+  ft_loop_signal_all(((ui_watcher *)ud)->s.loop, SIGKILL);
 }
 
-static void ui_wstop(ui_wsession *s);
-
-/* Give the terminal back (before anything is printed). */
-static void ui_wclose(ui_wsession *s) {
-  ui_dash_free(s->dash);
-  s->dash = NULL;
-}
-
-/* Ctrl-C and friends: a command we started is stopped (SIGTERM, SIGKILL
- * after a grace period); a tree we only watch (-p) is left alone. */
-static void ui_wsignal(int signo, void *ud) {
-  ui_wsession *s = ud;
-  if (!s->signo)
-    s->signo = signo;
+/* Ctrl-C and friends, or q: a command we started is stopped (SIGTERM now,
+ * SIGKILL after a grace period); a tree we only watch (-p) is left alone,
+ * we just stop looking. */
+static void ui_wstop(void *ud) {
+  ui_watcher *s = ud;
   if (s->read_only) {
     s->stop = true;
     return;
   }
-  ui_wstop(s);
-}
-
-static void ui_wflush(ft_loop *loop, void *ud) {
-  (void)loop;
-  ui_wsession *s = ud;
-  if (s->json)
-    ui_json_flush(s->json);
-  if (s->record)
-    ui_json_flush(s->record);
-}
-
-static void ui_wake(ft_timer *t, void *ud) {
-  (void)t;
-  (void)ud;
-}
-
-/* Stop the command's tree: SIGTERM now, SIGKILL after the grace period. */
-static void ui_wstop(ui_wsession *s) {
-  ft_loop_signal_all(s->loop, SIGTERM);
+  ft_loop_signal_all(s->s.loop, SIGTERM);
   ft_timer_start(s->grace, UI_GRACE_NS, 0, ui_kill_all, s);
 }
 
-/* After a loop turn: what the user asked of the dashboard.  Returns false
- * when watching should end now. */
-static bool ui_wdash(ui_wsession *s, ui_printer *pr) {
-  if (!s->dash || s->quit)
-    return true;
-  ui_dash_state st = ui_dash_state_get(s->dash);
-  if (st == UI_DASH_QUIT) {
-    s->quit = true;
-    if (!s->signo)
-      s->signo = ui_dash_signal(s->dash);
-    if (s->read_only)
-      return false; /* not ours to stop: just stop looking */
-    ui_wstop(s);
-  } else if (st == UI_DASH_DETACH) {
-    ui_dash_free(s->dash);
-    s->dash = NULL;
-    ft_loop_add_hook(s->loop, ui_printer_event, pr);
-    printf("forktop: the dashboard closed; watching goes on headless (Ctrl-C stops it)\n");
-    fflush(stdout);
-  }
-  return true;
+static bool ui_wdone(void *ud) {
+  ui_watcher *s = ud;
+  return s->stop || (s->p ? !ft_process_is_alive(s->p) : ft_watch_root_exited(s->w, NULL, NULL));
 }
 
 /* SIGKILL every child of ours: the command's leftovers, adopted as
  * orphans.  Only we can reap them, so none of these pids is reused. */
-static void ui_wkill_rest(void) {
+static bool ui_wkill_rest(void *ud) {
+  (void)ud;
   char path[64];
   snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
   FILE *f = fopen(path, "re");
@@ -121,28 +74,32 @@ static void ui_wkill_rest(void) {
     kill(pid, SIGKILL);
   if (f)
     fclose(f);
+  return true;
 }
 
 /* Watch argv (started here) or an existing pid; returns the exit status. */
 static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
-  ui_wsession s = {.read_only = !argv};
-  ui_printer pr = {.out = stdout};
-  ui_json json = {.out = stdout}, rec = {0};
-  ft_process *p = NULL;
-  ft_watch *w = NULL;
-  ft_timer *linger = NULL;
+  ui_watcher x = {.read_only = !argv};
+  ui_session *s = &x.s;
   int status = 1, rc;
-  if ((rc = ft_loop_new(&s.loop)) < 0 || (rc = ft_timer_new(s.loop, &s.grace)) < 0 ||
-      (rc = ft_timer_new(s.loop, &linger)) < 0) {
-    fprintf(stderr, "forktop: %s\n", ft_strerror(rc));
-    goto done;
-  }
-  uint64_t t0 = ft_now_ns();
-  pr.t0 = json.t0 = rec.t0 = t0;
-  int frc;
-  if (o->record && (frc = ui_file_create(o->record, &rec.out)) < 0) { /* never through a symlink */
-    fprintf(stderr, "forktop: --record %s: %s\n", o->record, strerror(-frc));
-    status = 2;
+  char title[64];
+  if (argv)
+    snprintf(title, sizeof title, "%s", argv[0]);
+  else
+    snprintf(title, sizeof title, "pid %d", (int)target);
+  ui_session_mode m = {
+      .title = title,
+      .headless = "watching",
+      .detached = "forktop: the dashboard closed; watching goes on headless (Ctrl-C stops it)\n",
+      .observer = x.read_only,
+      .stop_signals_tree = true,
+      .stop = ui_wstop,
+      .done = ui_wdone,
+      .ud = &x};
+  if ((rc = ui_session_open(s, o, &m)) != 0 || (rc = ft_timer_new(s->loop, &x.grace)) < 0) {
+    if (rc < 0)
+      fprintf(stderr, "forktop: %s\n", ft_strerror(rc));
+    status = rc < 0 ? 1 : rc;
     goto done;
   }
   if (!argv && kill(target, 0) < 0 && errno == ESRCH) {
@@ -150,46 +107,15 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
     status = 2;
     goto done;
   }
-  char title[64];
-  if (argv)
-    snprintf(title, sizeof title, "%s", argv[0]);
-  else
-    snprintf(title, sizeof title, "pid %d", (int)target);
-  if (o->mode == UI_DASHBOARD) {
-    /* opened before watching starts: the first scan reports the tree at once */
-    ui_dash_opts d = {.title = title,
-                      .delay_tenths = o->delay_tenths,
-                      .ascii = o->ascii,
-                      .observer = s.read_only};
-    rc = ui_dash_new(s.loop, &d, &s.dash);
-    if (rc < 0 && rc != -ENOTTY)
-      fprintf(stderr, "forktop: cannot open the dashboard (%s); watching headless\n",
-              ft_strerror(rc));
-    if (rc < 0)
-      s.dash = NULL;
-  }
-  if (o->mode == UI_JSON) {
-    s.json = &json;
-    ft_loop_add_hook(s.loop, ui_json_event, &json);
-  } else if (!s.dash) {
-    ft_loop_add_hook(s.loop, ui_printer_event, &pr);
-  }
-  if (rec.out) {
-    s.record = &rec;
-    ft_loop_add_hook(s.loop, ui_json_event, &rec);
-  }
-  ft_loop_add_hook(s.loop, ui_tally, &s);
-  ft_loop_add_before_sleep(s.loop, ui_wflush, &s);
-  ft_loop_on_signal(s.loop, SIGINT, ui_wsignal, &s);
-  ft_loop_on_signal(s.loop, SIGTERM, ui_wsignal, &s);
-  ft_loop_on_signal(s.loop, SIGHUP, ui_wsignal, &s);
+  ui_session_show(s);
+  ft_loop_add_hook(s->loop, ui_tally, &x);
   /* A command's tree is all of forktop's descendants (what it leaves
    * behind comes back to us), watched before the command starts so that
    * nothing it forks early is missed; a running tree is the target's. */
   ft_watch_opts wo = {
       .root = argv ? getpid() : target, .connector = !o->scan_only, .with_root = !argv};
-  if ((rc = ft_watch_open(s.loop, &wo, &w)) < 0) {
-    ui_wclose(&s);
+  if ((rc = ft_watch_open(s->loop, &wo, &x.w)) < 0) {
+    ui_session_end_dashboard(s);
     fprintf(stderr, "forktop: cannot watch%s: %s\n", argv ? "" : " that pid", ft_strerror(rc));
     status = argv ? 1 : 2;
     goto done;
@@ -199,20 +125,20 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
      * there (then /dev/null); it gets SIGHUP if forktop dies, as from a
      * terminal that closes. */
     ft_process_opts po = {.argv = argv, .role = "command"};
-    if (!s.dash)
+    if (!s->dash)
       po.in.mode = FT_STDIO_INHERIT;
-    ft_loop_set_parent_death_signal(s.loop, SIGHUP);
-    if ((rc = ft_process_new(s.loop, &po, &p)) < 0 || (rc = ft_process_start(p)) < 0) {
-      ui_wclose(&s);
+    ft_loop_set_parent_death_signal(s->loop, SIGHUP);
+    if ((rc = ft_process_new(s->loop, &po, &x.p)) < 0 || (rc = ft_process_start(x.p)) < 0) {
+      ui_session_end_dashboard(s);
       fprintf(stderr, "forktop: cannot run %s: %s\n", argv[0], ft_strerror(rc));
       status = rc == -ENOENT ? 127 : 126;
       goto done;
     }
-    target = ft_process_pid(p);
+    target = ft_process_pid(x.p);
   }
-  bool connector = strcmp(ft_watch_mode(w), "connector") == 0;
-  if (s.dash)
-    ui_dash_set_note(s.dash, connector ? "connector: every process seen" : "scanning /proc 10/s");
+  bool connector = strcmp(ft_watch_mode(x.w), "connector") == 0;
+  if (s->dash)
+    ui_dash_set_note(s->dash, connector ? "connector: every process seen" : "scanning /proc 10/s");
   else if (o->mode != UI_JSON)
     printf("forktop %s: watching %s (pid %d) %s\n", FT_VERSION, argv ? argv[0] : "a running tree",
            (int)target,
@@ -220,59 +146,31 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
            : o->scan_only ? "by scanning /proc ten times a second (--scan)"
                           : "by scanning /proc ten times a second (the connector needs root)");
   fflush(stdout);
-  while (!s.stop && (p ? ft_process_is_alive(p) : !ft_watch_root_exited(w, NULL, NULL)))
-    if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0 || !ui_wdash(&s, &pr))
-      break;
+  ui_session_run(s);
   int code = 0, signo = 0;
   bool known = true;
-  if (p && ft_process_exitcode(p, &code) == 0)
+  if (x.p && ft_process_exitcode(x.p, &code) == 0)
     status = code >= 0 ? code : 128 - code;
-  else if (!p && ft_watch_root_exited(w, &code, &signo))
+  else if (!x.p && ft_watch_root_exited(x.w, &code, &signo))
     status = signo ? 128 + signo : code >= 0 ? code : (known = false, 0);
   else
     status = 0;
-  if (s.dash && !s.quit && !s.signo) {
-    /* The dashboard keeps showing the tree (and what the command left
-     * behind, live) until the user quits, with q or Ctrl-C alike: the exit
-     * status is the command's. */
-    ui_dash_set_finished(s.dash, known ? status : -1);
-    while (!s.signo && ui_dash_state_get(s.dash) == UI_DASH_RUNNING)
-      if (ft_loop_run(s.loop, FT_RUN_ONCE) < 0)
-        break;
-  } else if (!s.quit) {
-    /* what the command left gets a moment to end (and be reported) */
-    uint64_t until = ft_now_ns() + UI_LINGER_NS;
-    ft_timer_start(linger, UI_LINGER_NS, 0, ui_wake, NULL);
-    while (!s.read_only && ft_loop_children(s.loop) > 0 && ft_now_ns() < until)
-      ft_loop_run(s.loop, FT_RUN_ONCE);
-  }
-  ui_wclose(&s);
-  if (s.signo)
-    status = 128 + s.signo, known = true;
-  if (!s.read_only) {
-    /* What the command left behind is killed while the watch still
-     * speaks for the orphans reaped (ft_loop_free would kill it too, but
-     * a zombie whose exit was told already would then be told again). */
-    uint64_t until = ft_now_ns() + UI_GRACE_NS;
-    ft_timer_start(linger, UI_GRACE_NS, 0, ui_wake, NULL);
-    while (ft_loop_children(s.loop) > 0 && ft_now_ns() < until) {
-      ui_wkill_rest();
-      ft_loop_run(s.loop, FT_RUN_ONCE);
-    }
-  }
-  const char *mode = ft_watch_mode(w);
-  ft_watch_free(w); /* what ended unseen is told now */
-  w = NULL;
-  ft_timer_free(s.grace);
-  s.grace = NULL;
-  ft_timer_free(linger);
-  linger = NULL;
-  if (s.read_only)
-    ft_loop_disown(s.loop); /* never ours to end */
-  ft_loop_free(s.loop);     /* kills and reaps what the command left behind */
-  s.loop = NULL;
-  double secs = (double)(ft_now_ns() - t0) / 1e9;
-  ui_json *streams[2] = {o->mode == UI_JSON ? &json : NULL, rec.out ? &rec : NULL};
+  ui_session_linger(s, known ? status : -1);
+  if (s->signo)
+    status = 128 + s->signo, known = true;
+  /* What the command left behind is killed while the watch still speaks
+   * for the orphans reaped (ft_loop_free would kill it too, but a zombie
+   * whose exit was told already would then be told again). */
+  if (!x.read_only)
+    ui_session_wait(s, UI_GRACE_NS, ui_wkill_rest, NULL);
+  const char *mode = ft_watch_mode(x.w);
+  ft_watch_free(x.w); /* what ended unseen is told now */
+  x.w = NULL;
+  ft_timer_free(x.grace);
+  x.grace = NULL;
+  ui_session_free_loop(s); /* kills and reaps what the command left behind */
+  double secs = (double)(ft_now_ns() - s->t0) / 1e9;
+  ui_json *streams[2] = {s->stream, s->record};
   for (int k = 0; k < 2; k++) {
     if (!streams[k])
       continue;
@@ -283,37 +181,25 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
                   "{\"t\":%.6f,\"ev\":\"summary\",\"pid\":%d,\"mode\":\"%s\",\"processes\":%u,"
                   "\"exited\":%u,\"failed\":%u,\"unknown\":%u,\"orphans\":%u,\"zombies\":%u,"
                   "\"exit_status\":%s}\n",
-                  secs, (int)target, mode, s.spawns, s.exits, s.failed, s.unknown, s.orphans,
-                  s.zombies, st);
+                  secs, (int)target, mode, x.spawns, x.exits, x.failed, x.unknown, x.orphans,
+                  x.zombies, st);
     ui_json_flush(streams[k]);
   }
-  if (json.failed || rec.failed) {
-    fprintf(stderr, "forktop: writing the event stream failed\n");
-    if (!status)
-      status = 1;
-  }
+  status = ui_session_streams_ok(s, status);
   if (o->mode != UI_JSON) {
     char st[48] = "unknown (no connector)";
     if (known)
       snprintf(st, sizeof st, "%d", status);
     printf("summary: %u processes seen (%u exited, %u failed, %u with unknown status, %u orphans "
            "reaped), %u zombies, %.2f s, exit status %s\n",
-           s.spawns, s.exits, s.failed, s.unknown, s.orphans, s.zombies, secs, st);
+           x.spawns, x.exits, x.failed, x.unknown, x.orphans, x.zombies, secs, st);
   }
 done:
-  ui_wclose(&s);
-  ft_watch_free(w);
-  ft_timer_free(linger);
-  ft_timer_free(s.grace);
-  ft_process_free(p);
-  if (s.loop && s.read_only)
-    ft_loop_disown(s.loop);
-  ft_loop_free(s.loop);
-  ft_buf_free(&json.buf);
-  ft_buf_free(&rec.buf);
-  if (rec.out)
-    fclose(rec.out);
-  fflush(stdout);
+  ui_session_end_dashboard(s);
+  ft_watch_free(x.w);
+  ft_timer_free(x.grace);
+  ft_process_free(x.p);
+  ui_session_close(s);
   return status;
 }
 
