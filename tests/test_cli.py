@@ -323,7 +323,9 @@ class Exhaustion(ForktopCase):
         self.assertIn("of 35 workers", evs[-1]["error"])
         errors = [e for e in evs if e["ev"] == "error"]
         self.assertTrue(errors)
-        self.assertTrue(all(e["error"] == "EMFILE" and e["what"].startswith("fork worker") for e in errors))
+        self.assertTrue(all(e["error"] == "EMFILE" for e in errors))
+        self.assertTrue(errors[0]["what"].startswith("fork worker"))  # the first failed fork
+        self.assertIn("open-file limit 24 (ulimit -n)", errors[-1]["what"])  # and the limit
         self.assertEqual(evs[-1]["tasks_done"], 35)  # carried on with fewer workers
         self.assertLess(len([e for e in evs if e["ev"] == "spawn"]), 35)
 

