@@ -150,25 +150,27 @@ class Limits(ForktopCase):
 
     @unittest.skipUnless(CAN_DROP, "needs root to drop to nobody (RLIMIT_NPROC binds no root)")
     def test_process_limit_named(self):
+        # each part asks for fewer than the limit (more is refused when
+        # parsed, test 3), together they ask for more: fork fails (EAGAIN)
         os.chmod(self.dir, 0o755)
-        wl = self.workload(self.SHORT)
+        wl = self.workload("[workload]\nname = short\n[pool p]\nworkers = 25\nitems = 25\n"
+                           "chunksize = 1\ntask = sleep 400ms\n[process h]\ncount = 25\n"
+                           "run = sleep 400ms\n")
         os.chmod(wl, 0o644)
-        # setpriv and prlimit exec: forktop keeps the pid Popen started
-        drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                "prlimit", "--nproc=30"]
-        evs, s, alive = self.started_under_limit(wl, prefix=drop)
-        m = re.fullmatch(r"pool p: started (\d+) of 200 workers: process limit 30 \(ulimit -u\)",
-                         s.get("error", ""))
-        self.assertTrue(m, s)
-        n = int(m.group(1))
-        self.assertLessEqual(n, alive)
+        drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "prlimit"]
+        evs, s, alive = self.started_under_limit(wl, prefix=drop + ["--nproc=30"])
+        self.assertRegex(s.get("error", ""), r"^(pool p: started \d+ of 25 workers|"
+                                             r"process h: started \d+ of 25): "
+                                             r"process limit 30 \(ulimit -u\)$")
         self.assertLess(alive, 30)
-        self.assertIn(("EAGAIN", f"start more than {n} of 200 workers: process limit 30 (ulimit -u)"),
-                      [(e["error"], e["what"]) for e in evs if e["ev"] == "error"])
+        self.assertIn("EAGAIN", [e["error"] for e in evs if e["ev"] == "error"])
         # not even one worker: the pool cannot start, said the same way
-        evs, s, _ = self.started_under_limit(wl, prefix=drop[:-1] + ["--nproc=1"])
-        self.assertEqual(s.get("error"), "pool p: started 0 of 200 workers: process limit 1 (ulimit -u)")
-        self.assertEqual(s["not_started"], 200)
+        wl = self.workload("[workload]\nname = one\n[pool p]\nworkers = 1\nitems = 1\n"
+                           "task = sleep 0\n", name="one.ini")
+        os.chmod(wl, 0o644)
+        evs, s, _ = self.started_under_limit(wl, prefix=drop + ["--nproc=1"])
+        self.assertEqual(s.get("error"), "pool p: started 0 of 1 workers: process limit 1 (ulimit -u)")
+        self.assertEqual(s["not_started"], 1)
 
     @unittest.skipUnless(shutil.which("tmux"), "needs tmux")
     def test_limit_in_dashboard_header(self):
@@ -193,6 +195,54 @@ class Limits(ForktopCase):
             self.assertRegex(head, r"NOT AS ASKED: pool p: started \d+ of 200 workers: open-file")
         finally:
             subprocess.run([*tm, "kill-server"], capture_output=True, timeout=10)
+
+    # 3. no fixed maxima of workers (was 4,096) or items (was 1,000,000);
+    # an absurd number is still refused, saying which limit it passes.
+    def test_two_million_items(self):
+        wl = self.workload("[workload]\nname = many\n[pool p]\nworkers = 2\nsubmit = map\n"
+                           "items = 2000000\ntask = sleep 0\n")
+        t = time.monotonic()
+        h = self.run_ft("run", wl, "--headless", timeout=120)
+        self.assertEqual(h.returncode, 0, h.stderr + h.stdout[-500:])
+        self.assertIn("2000000 tasks (2000000 done, 0 failed)", h.stdout.splitlines()[-1])
+        self.assertLess(time.monotonic() - t, 60)
+
+    def test_five_thousand_workers_accepted(self):
+        # accepted when parsed; 24 descriptors let only a few start (a test
+        # must not start 5,000 processes on 2 cores), which is said plainly
+        wl = self.workload("[workload]\nname = wide\n[pool p]\nworkers = 5000\nitems = 10\n"
+                           "task = sleep 0\n")
+        p = self.run_ft("run", wl, "--json", preexec_fn=nofile(24))
+        evs, s = self.json_events(p, 1)
+        self.assertRegex(s.get("error", ""),
+                         r"^pool p: started \d+ of 5000 workers: open-file limit 24 \(ulimit -n\)$")
+        self.assertEqual(s["tasks_done"], 10)
+
+    @unittest.skipUnless(CAN_DROP, "needs root to drop to nobody (RLIMIT_NPROC binds no root)")
+    def test_workers_past_process_limit_refused(self):
+        os.chmod(self.dir, 0o755)
+        wl = self.workload("[workload]\nname = wide\n[pool p]\nworkers = 5000\nitems = 10\n"
+                           "task = sleep 0\n")
+        os.chmod(wl, 0o644)
+        p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            "prlimit", "--nproc=100", FORKTOP, "run", wl, "--json"],
+                           capture_output=True, text=True, env=self.env, timeout=30)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("w.ini:4: workers: 5000 is more than the process limit 100 allows (ulimit -u)",
+                      p.stderr)
+        self.assertEqual(p.stdout, "")  # nothing started
+
+    def test_absurd_item_counts_refused(self):
+        wl = self.workload("[workload]\nname = huge\n[pool p]\nitems = 1\ntask = sleep 0\n")
+        p = self.run_ft("run", wl, "-s", "p.items=4294967296")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("items: 4294967296 is more items than a pool takes (4294967295", p.stderr)
+        # under the memory there is: ulimit -v 1 GiB
+        p = self.run_ft("run", wl, "-s", "p.items=100000000", preexec_fn=lambda: resource.setrlimit(
+            resource.RLIMIT_AS, (1 << 30, 1 << 30)))
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertRegex(p.stderr, r"items: 100000000 items need about \d+ MiB, more than the "
+                                   r"address-space limit \(ulimit -v\) \(1024 MiB\)")
 
 
 if __name__ == "__main__":
