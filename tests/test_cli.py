@@ -323,21 +323,26 @@ class Exhaustion(ForktopCase):
         self.assertIn("of 35 workers", evs[-1]["error"])
         errors = [e for e in evs if e["ev"] == "error"]
         self.assertTrue(errors)
-        self.assertTrue(all(e["error"] == "EMFILE" and e["what"].startswith("fork worker") for e in errors))
+        self.assertTrue(all(e["error"] == "EMFILE" for e in errors))
+        self.assertTrue(errors[0]["what"].startswith("fork worker"))  # the first failed fork
+        self.assertIn("open-file limit 24 (ulimit -n)", errors[-1]["what"])  # and the limit
         self.assertEqual(evs[-1]["tasks_done"], 35)  # carried on with fewer workers
         self.assertLess(len([e for e in evs if e["ev"] == "spawn"]), 35)
 
     @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"), "needs root to drop to nobody")
     def test_no_process_allowed(self):
-        # RLIMIT_NPROC binds only unprivileged users: run as nobody
+        # RLIMIT_NPROC binds only unprivileged users: run as nobody.  One
+        # worker (35 would be refused when parsed: more than ulimit -u)
         p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            "prlimit", "--nproc=1", FORKTOP, "run", "pool-sleep", "--json", *self.POOL],
+                            "prlimit", "--nproc=1", FORKTOP, "run", "pool-sleep", "--json",
+                            "-s", "main.workers=1", "-s", "main.tasks=3", "-s", "main.task=sleep 0"],
                            capture_output=True, text=True, env=self.env, timeout=TIMEOUT)
         self.assertEqual(p.returncode, 1, p.stderr)
         evs = [json.loads(l) for l in p.stdout.splitlines()]
         self.assertIn(("EAGAIN", "start the pool"),
                       [(e["error"], e["what"]) for e in evs if e["ev"] == "error"])
         self.assertEqual(evs[-1]["failed"], 1)
+        self.assertEqual(evs[-1]["error"], "pool main: started 0 of 1 workers: process limit 1 (ulimit -u)")
 
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "leaks.py")

@@ -136,7 +136,8 @@ static void test_malformed_files(void **state) {
       {"[process x]\ncount = 2\n", "t.ini:1: [process x] has no \"run\""},
       {"[pool p]\nworkers =\n", "t.ini:2: empty value for \"workers\""},
       {POOL "workers = many\n", "t.ini:4: workers: \"many\" is not a whole number"},
-      {POOL "workers = 5000\n", "t.ini:4: workers: 5000 is out of range (0 to 4096)"},
+      {POOL "workers = 5000000\n",
+       "t.ini:4: workers: 5000000 is more than a pool takes (4194303, as many as pid_max allows)"},
       {POOL "submit = mapp\n", "t.ini:4: submit: \"mapp\" is not one of apply_async, map, "
                                "map_async, starmap, imap, imap_unordered"},
       {"[pool p]\ntasks = 2\ntask = slep 1s\n",
@@ -168,8 +169,9 @@ static void test_malformed_files(void **state) {
       {POOL "items = 4\n", "t.ini:4: items and tasks both given: keep one"},
       {"[pool p]\ntasks = 0\ntask = sleep 1s\nitems = a\n",
        "t.ini:4: items and tasks both given: keep one"},
-      {"[pool p]\ntasks = 2000000\ntask = sleep 1s\n",
-       "t.ini:2: tasks: 2000000 is out of range (0 to 1000000)"},
+      {"[pool p]\ntasks = 5000000000\ntask = sleep 1s\n",
+       "t.ini:2: tasks: 5000000000 is more items than a pool takes (4294967295: an item's number "
+       "is 32 bits)"},
       {"[pool p]\nitems = a,,b\ntask = sleep 1s\n", "t.ini:2: items: empty item in \"a,,b\""},
       {"[pool p]\nitems = @nonexistent-file\ntask = sleep 1s\n",
        "t.ini:2: items file ./nonexistent-file: No such file or directory"},

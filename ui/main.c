@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define UI_DEFAULT_WORKLOAD "tour"
@@ -89,7 +90,25 @@ static int find_workload(const char *arg, char **path) {
   return 0;
 }
 
+/* Raise the soft limit on open files to the hard limit, as servers do.
+ * Every pool worker and every watched child costs forktop descriptors (a
+ * pidfd, its output pipes, a transport's fds), and a distribution's usual
+ * soft limit of 1,024 would stop a pool of a few hundred workers where the
+ * hard limit allows many thousands: that soft limit is kept low only for
+ * old programs that use select(), which forktop does not.  Done first, for
+ * every subcommand, before the loop sizes anything from the limit.  If it
+ * cannot be raised, forktop runs within the soft limit and says so when a
+ * fork fails for want of descriptors. */
+static void raise_open_file_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 int main(int argc, char **argv) {
+  raise_open_file_limit();
   if (argc > 1 && strcmp(argv[1], "worker") == 0) /* internal: a hosts = tcp pool's worker */
     return ui_worker_main(argc - 1, argv + 1);
   /* map parses its own options (the command's are its command's) */

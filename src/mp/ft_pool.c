@@ -241,8 +241,14 @@ int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn m
       so[w] = ft__worker_opts(p, &p->workers[w]);
     }
     ft__spawn_batch(loop, so, n, cs, rcs);
-    for (int w = 0; w < n; w++)
+    /* A limit that stops one fork stops the rest: the first failure is
+     * said, not one line per worker (the pool's user says the count). */
+    bool said = false;
+    for (int w = 0; w < n; w++) {
+      p->workers[w].spawn_failed = said && rcs[w] < 0;
+      said = said || rcs[w] < 0;
       rc = ft__worker_spawned(p, &p->workers[w], rcs[w], cs[w]);
+    }
   }
   free(so);
   free(cs);

@@ -84,7 +84,11 @@
 #include "ft_internal.h"
 
 #define FT__SLOTS 1024u /* chunks in flight at most; a power of two */
-#define FT__MAX_WORKERS 4096
+/* Workers of one pool at most: a worker's number fits the shared-memory
+ * slot's state word (22 bits), more than the kernel's pid_max can ever be
+ * (2^22), so no pool is refused for its size alone: the process, open-file
+ * and memory limits bind first, and a pool says which one when they do. */
+#define FT__MAX_WORKERS ((1 << 22) - 1)
 
 /* What a chunk's function is. */
 enum { FT__KIND_TASK = 0, FT__KIND_STAR = 1 };

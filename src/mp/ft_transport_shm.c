@@ -96,7 +96,7 @@ static bool ft__shm_held(ft__transport *tr, int w, uint64_t seq, uint32_t *from)
   ft__shm *t = (ft__shm *)tr;
   uint64_t st = atomic_load(&t->shm->slots[seq & (FT__SLOTS - 1)].state);
   if (FT__STATE_TAG(st) != FT__SLOT_RUNNING || FT__STATE_WORKER(st) != w ||
-      FT__STATE_SEQ(st) != seq)
+      FT__STATE_SEQ(st) != FT__SEQ_LOW(seq))
     return false;
   ft__ring *ring = ft__shm_ring(t, w);
   uint32_t running = *from;

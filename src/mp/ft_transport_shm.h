@@ -26,13 +26,18 @@
 #define FT__RING_WIN (64u << 10) /* the result ring window records start in */
 #endif
 
-/* slot state word: seq << 16 | worker << 2 | tag */
+/* slot state word: seq << 24 | worker << 2 | tag.  The sequence number
+ * keeps its low 40 bits: a slot is reused every FT__SLOTS sequence numbers,
+ * so 40 bits tell its uses apart as well as 64, and every comparison of a
+ * whole sequence number with a state's goes through FT__SEQ_LOW (it wraps
+ * after 2^40 chunks, about 30 hours at 10 million a second, harmlessly). */
 enum { FT__SLOT_FREE = 0, FT__SLOT_QUEUED = 1, FT__SLOT_RUNNING = 2 };
-#define FT__STATE(seq, w, tag) (((uint64_t)(seq) << 16) | ((uint64_t)(w) << 2) | (uint64_t)(tag))
-#define FT__STATE_SEQ(s) ((s) >> 16)
-#define FT__STATE_WORKER(s) ((int)(((s) >> 2) & 0x3fff))
+#define FT__STATE(seq, w, tag) (((uint64_t)(seq) << 24) | ((uint64_t)(w) << 2) | (uint64_t)(tag))
+#define FT__STATE_SEQ(s) ((s) >> 24)
+#define FT__SEQ_LOW(seq) ((uint64_t)(seq) & ((1ull << 40) - 1))
+#define FT__STATE_WORKER(s) ((int)(((s) >> 2) & 0x3fffff))
 #define FT__STATE_TAG(s) ((int)((s)&3))
-_Static_assert(FT__MAX_WORKERS <= 0x3fff, "a worker number fits the state word");
+_Static_assert(FT__MAX_WORKERS <= 0x3fffff, "a worker number fits the state word");
 
 typedef struct ft__slot {
   _Atomic uint64_t state;

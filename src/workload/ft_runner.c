@@ -152,9 +152,18 @@ static int ft__start_pool(ft_runner *r, size_t ui) {
   ft_pool_stats st;
   ft_pool_stats_get(u->pool, &st);
   if (st.alive < st.workers) {
+    char cause[160], what[224];
+    int err = r->last_err ? r->last_err : -EAGAIN;
+    ft__limit_cause(err, cause, sizeof cause);
     r->sum.not_started += (unsigned)(st.workers - st.alive);
-    ft__problem(r, "pool %s: started %d of %d workers (%s)", pp->name, st.alive, st.workers,
-                r->last_err ? ft_strerror(r->last_err) : "fork failed");
+    ft__problem(r, "pool %s: started %d of %d workers: %s", pp->name, st.alive, st.workers, cause);
+    /* said at once too, not only in the summary at the end */
+    snprintf(what, sizeof what, "start more than %d of %d workers: %s", st.alive, st.workers,
+             cause);
+    ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = pp->name};
+    ev.u.error.err = err;
+    ev.u.error.what = what;
+    ft__emit(r->loop, &ev);
   }
   size_t n = pp->nitems, total = 0;
   for (size_t i = 0; i < n; i++)
@@ -283,6 +292,8 @@ static void ft__unit_start(ft_runner *r, size_t ui) {
      * the work cannot run as asked (processes that did start may wait
      * forever on a queue that a part that never started was to feed), so
      * the run stops: SIGTERM, SIGKILL after the grace period. */
+    char cause[160];
+    ft__limit_cause(rc, cause, sizeof cause);
     ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = u->name};
     ev.u.error.err = rc;
     ev.u.error.what = u->is_pool ? "start the pool" : "start the process";
@@ -291,16 +302,18 @@ static void ft__unit_start(ft_runner *r, size_t ui) {
     r->own_failed++;
     if (u->is_pool) {
       const ft_plan_pool *pp = &r->plan->pools[u->idx];
-      if (!u->pool)
-        r->sum.not_started += (unsigned)(pp->workers > 0 ? pp->workers : 1);
-      ft__problem(r, "pool %s could not start: %s", u->name, ft_strerror(rc));
+      int asked = pp->workers > 0 ? pp->workers : ft_cpu_count();
+      if (!u->pool) {
+        r->sum.not_started += (unsigned)asked;
+        ft__problem(r, "pool %s: started 0 of %d workers: %s", u->name, asked, cause);
+      }
+      ft__problem(r, "pool %s could not start: %s", u->name, cause);
     } else {
       int started = 0;
       for (int k = 0; k < u->nprocs; k++)
         started += u->procs && u->procs[k] && ft_process_pid(u->procs[k]) > 0;
       r->sum.not_started += (unsigned)(u->nprocs - started);
-      ft__problem(r, "process %s: started %d of %d (%s)", u->name, started, u->nprocs,
-                  ft_strerror(rc));
+      ft__problem(r, "process %s: started %d of %d: %s", u->name, started, u->nprocs, cause);
     }
     if (u->pool)
       ft_pool_close(u->pool);

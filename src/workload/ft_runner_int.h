@@ -54,6 +54,8 @@ struct ft_runner {
 };
 
 uint64_t ft__rand_next(uint64_t *state);
+/* Which limit err (from starting a process) stands for, with its value. */
+void ft__limit_cause(int err, char *buf, size_t n);
 /* seq: the task's number in its pool from 1 ({#}), or the instance number */
 int ft__steps_run(ft_runner *r, const ft_step *steps, size_t n, const char *item, uint64_t seq,
                   uint64_t seed, ft_buf *out);

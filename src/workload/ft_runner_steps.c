@@ -5,11 +5,81 @@
 
 #include <spawn.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 extern char **environ;
+
+/* The first line of a small file (a /proc or /sys value) into buf, or "". */
+static void ft__read_value(const char *path, char *buf, size_t n) {
+  FILE *f = fopen(path, "re");
+  buf[0] = '\0';
+  if (!f)
+    return;
+  if (!fgets(buf, (int)n, f))
+    buf[0] = '\0';
+  buf[strcspn(buf, "\n")] = '\0';
+  fclose(f);
+}
+
+/* The pids.max of the cgroup forktop runs in (cgroup v2), or "". */
+static void ft__cgroup_pids_max(char *buf, size_t n) {
+  char line[512], path[600];
+  ft__read_value("/proc/self/cgroup", line, sizeof line); /* "0::/some/path" */
+  buf[0] = '\0';
+  if (strncmp(line, "0::", 3) != 0)
+    return;
+  snprintf(path, sizeof path, "/sys/fs/cgroup%s/pids.max", line + 3);
+  ft__read_value(path, buf, n);
+}
+
+/* Which limit an error from starting processes stands for, with its value,
+ * said as a user can act on it: "open-file limit 64 (ulimit -n)", "process
+ * limit 100 (ulimit -u)", "the cgroup's process limit 500 (pids.max)";
+ * anything else is its strerror text. */
+void ft__limit_cause(int err, char *buf, size_t n) {
+  struct rlimit rl;
+  char v[64], w[64];
+  switch (err < 0 ? -err : err) {
+  case EMFILE:
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+      snprintf(buf, n, "open-file limit %llu (ulimit -n)", (unsigned long long)rl.rlim_cur);
+      return;
+    }
+    break;
+  case ENFILE:
+    ft__read_value("/proc/sys/fs/file-max", v, sizeof v);
+    snprintf(buf, n, "the system's open-file limit %s (fs.file-max)", v[0] ? v : "");
+    return;
+  case EAGAIN: /* fork: RLIMIT_NPROC (root is exempt), a cgroup, or the kernel's tables */
+    if (geteuid() != 0 && getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+      snprintf(buf, n, "process limit %llu (ulimit -u)", (unsigned long long)rl.rlim_cur);
+      return;
+    }
+    ft__cgroup_pids_max(v, sizeof v);
+    if (v[0] && strcmp(v, "max") != 0) {
+      snprintf(buf, n, "the cgroup's process limit %s (pids.max)", v);
+      return;
+    }
+    ft__read_value("/proc/sys/kernel/threads-max", v, sizeof v);
+    ft__read_value("/proc/sys/kernel/pid_max", w, sizeof w);
+    snprintf(buf, n, "the system's process limit (kernel.threads-max %s, kernel.pid_max %s)", v, w);
+    return;
+  case ENOMEM:
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+      snprintf(buf, n, "out of memory: address-space limit %llu MiB (ulimit -v)",
+               (unsigned long long)(rl.rlim_cur >> 20));
+      return;
+    }
+    snprintf(buf, n, "out of memory");
+    return;
+  default:
+    break;
+  }
+  snprintf(buf, n, "%s", ft_strerror(err));
+}
 
 /* splitmix64: small, fast, and good enough for sleep ranges and N% steps. */
 uint64_t ft__rand_next(uint64_t *state) {

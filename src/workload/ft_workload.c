@@ -454,8 +454,14 @@ static int ft__pool_kv(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
   uint64_t v;
   const char *k = kv->key;
   if (strcmp(k, "workers") == 0) {
-    if (ft__count_kv(w, kv, 0, 4096, &v) < 0)
+    ft_buf why = {0};
+    if (ft__count_kv(w, kv, 0, UINT32_MAX, &v) < 0)
       return FT_EINVAL;
+    if (ft__workers_check(v, &why) < 0) {
+      ft__fail_kv(w, kv, "%s: %.*s", k, (int)why.len, why.data ? why.data : "out of memory");
+      ft_buf_free(&why);
+      return FT_EINVAL;
+    }
     p->workers = (int)v;
   } else if (strcmp(k, "chunksize") == 0) {
     if (ft__count_kv(w, kv, 0, UINT32_MAX, &v) < 0)

@@ -4,10 +4,15 @@
 
 #include "ft_workload.h"
 
-#define FT__MAX_ITEMS 1000000         /* items of one pool */
+/* Items of one pool at most: an item's number travels as 32 bits.  Below
+ * that the machine's memory is the limit (ft__items_parse says so). */
+#define FT__MAX_ITEMS UINT32_MAX
+/* Workers of one pool at most: what the engine's pools take (FT__MAX_WORKERS). */
+#define FT__MAX_POOL_WORKERS ((1 << 22) - 1)
 #define FT__ITEMS_FILE_MAX (64 << 20) /* bytes of an items file (items = @FILE or -) */
 
 int ft__parse_count(const char *s, uint64_t *out);
+int ft__workers_check(uint64_t n, ft_buf *why);
 int ft__items_parse(const char *value, bool count_only, const char *dir, char ***items, size_t *n,
                     ft_buf *why);
 int ft__steps_parse(const char *value, ft_step **out, size_t *nout, ft_buf *why);

@@ -10,6 +10,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* Parse a duration: "1.5" (seconds), "250ms", "2s", "1m", "1h", "100us". */
 int ft_parse_duration(const char *s, double *out) {
@@ -88,6 +90,40 @@ int ft__parse_count(const char *s, uint64_t *out) {
   return 0;
 }
 
+/* About what one item costs in memory from parsing to its result: its
+ * string (a 32-byte allocation), its pointer, the runner's copy with its
+ * header, its slice and its result. */
+#define FT__ITEM_BYTES 128u
+
+/* The memory this process may use: the machine's, or less under ulimit -v. */
+static uint64_t ft__memory_bytes(const char **what) {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  uint64_t mem = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : UINT64_MAX;
+  struct rlimit rl;
+  *what = "this machine's memory";
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < mem) {
+    mem = rl.rlim_cur;
+    *what = "the address-space limit (ulimit -v)";
+  }
+  return mem;
+}
+
+/* Whether a pool of n workers can be asked for here: at most what the
+ * engine takes, and (the limit binds no root) at most RLIMIT_NPROC. */
+int ft__workers_check(uint64_t n, ft_buf *why) {
+  struct rlimit rl;
+  if (n > FT__MAX_POOL_WORKERS)
+    return ft_buf_printf(why, "%llu is more than a pool takes (%d, as many as pid_max allows)",
+                         (unsigned long long)n, FT__MAX_POOL_WORKERS),
+           FT_EINVAL;
+  if (geteuid() != 0 && getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      n > rl.rlim_cur)
+    return ft_buf_printf(why, "%llu is more than the process limit %llu allows (ulimit -u)",
+                         (unsigned long long)n, (unsigned long long)rl.rlim_cur),
+           FT_EINVAL;
+  return 0;
+}
+
 /* Append the len bytes at s to *items; the array doubles at each power of two. */
 static int ft__items_push(char ***items, size_t *n, const char *s, size_t len) {
   if (*n >= FT__MAX_ITEMS)
@@ -155,8 +191,18 @@ int ft__items_parse(const char *value, bool count_only, const char *dir, char **
   if (count_only || ft__parse_count(value, &count) == 0) {
     if (ft__parse_count(value, &count) < 0)
       return ft_buf_printf(why, "\"%s\" is not a whole number", value), FT_EINVAL;
+    const char *mem_what;
+    uint64_t mem = ft__memory_bytes(&mem_what);
     if (count > FT__MAX_ITEMS)
-      return ft_buf_printf(why, "%s is out of range (0 to %d)", value, FT__MAX_ITEMS), FT_EINVAL;
+      return ft_buf_printf(why,
+                           "%s is more items than a pool takes (%u: an item's number is 32 bits)",
+                           value, FT__MAX_ITEMS),
+             FT_EINVAL;
+    if (count > mem / FT__ITEM_BYTES)
+      return ft_buf_printf(why, "%s items need about %llu MiB, more than %s (%llu MiB)", value,
+                           (unsigned long long)(count * FT__ITEM_BYTES >> 20), mem_what,
+                           (unsigned long long)(mem >> 20)),
+             FT_EINVAL;
     for (uint64_t i = 0; i < count && rc == 0; i++) {
       char num[24];
       rc = ft__items_push(items, n, num,
@@ -193,7 +239,7 @@ int ft__items_parse(const char *value, bool count_only, const char *dir, char **
     }
   }
   if (rc == FT_E2BIG)
-    return ft_buf_printf(why, "more than %d items", FT__MAX_ITEMS), FT_EINVAL;
+    return ft_buf_printf(why, "more than %u items", FT__MAX_ITEMS), FT_EINVAL;
   if (rc < 0)
     return ft_buf_printf(why, "out of memory"), rc;
   return 0;
