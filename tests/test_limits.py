@@ -189,10 +189,10 @@ class Limits(ForktopCase):
                                            text=True, timeout=10).stdout
                 return "NOT AS ASKED" in screen[0]
             self.assertTrue(wait_for(shown, timeout=15), screen[0])
-            # the header says it (cut at the view's 64-byte note today: the
-            # limit's name starts, its value does not fit)
+            # the header says it whole: the limit and its value
             head = screen[0].splitlines()[0]
-            self.assertRegex(head, r"NOT AS ASKED: pool p: started \d+ of 200 workers: open-file")
+            self.assertRegex(head, r"NOT AS ASKED: pool p: started \d+ of 200 workers: "
+                                   r"open-file limit 64 \(ulimit -n\)")
         finally:
             subprocess.run([*tm, "kill-server"], capture_output=True, timeout=10)
 

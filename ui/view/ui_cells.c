@@ -247,7 +247,7 @@ static void ui__header(ui_grid *g, ui_view *v) {
   int x = ui_grid_printf(g, 0, 0, W, UI_S_TITLE, v->utf8, " forktop %s ", FT_VERSION);
   x += ui_put_text(g, x, 0, W - x, UI_S_TITLE, v->title, strlen(v->title), v->utf8);
   x += ui_grid_printf(g, x, 0, W - x, UI_S_TITLE, v->utf8, "  %s", el);
-  char right[128];
+  char right[256];
   size_t k = 0;
   right[0] = '\0';
   if (v->filter[0])

@@ -108,7 +108,7 @@ typedef struct ui_view {
   bool dirty; /* state changed: build again even if the model did not */
   /* chrome */
   char title[64];
-  char note[64]; /* shown in the header: how a watched tree is seen (set only when watching) */
+  char note[192]; /* shown in the header: how a watched tree is seen (set only when watching) */
   bool observer; /* watching a tree that is not ours (-p): q quits at once */
   bool show_io;  /* the output panel shows the selected process's pipes and I/O */
   ui_io io;      /* what it shows (the dashboard reads it from /proc) */
