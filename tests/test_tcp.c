@@ -322,11 +322,85 @@ static void test_pool_refuses(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* terminate with a hand worker holding two chunks (the first begun, its
+ * START not yet read by the pool) and a third not sent: the begun task
+ * fails under the worker at its death, the other two as never run, and
+ * no chunk is sent after the terminate. */
+static void test_terminate_fails_begun_chunk_under_its_worker(void **state) {
+  ft_test *T = *state;
+  snprintf(dir, sizeof dir, "/tmp/ft_tcp_XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  char script[512];
+  snprintf(script, sizeof script,
+           "printf '%%s %%s\\n' \"$FORKTOP_TOKEN\" \"$2\" > %s/launch.tmp && "
+           "mv %s/launch.tmp %s/launch && exec sleep 30",
+           dir, dir, dir);
+  char *argv[] = {"sh", "-c", script, "sh", NULL};
+  ft_pool_tcp tcp = {.argv = argv};
+  ft_pool_opts o = {.workers = 1};
+  ft_pool *p = NULL;
+  assert_int_equal(ft_pool_new_tcp(T->loop, &o, &tcp, &p), 0);
+  char token[65] = "", addr[64] = "";
+  TURN_UNTIL(T->loop, read_launch(token, addr));
+  pid_t launcher = ft_pool_worker_pid(p, 0);
+  int good = dial(addr);
+  send_hello(good, token);
+  ft_buf in = {0};
+  TURN_UNTIL(T->loop, (pull(good, &in), ft__frame_check(in.data, in.len, false) > 0));
+  ft_buf_reset(&in); /* the setup */
+  assert_int_equal(ft_task_register("test.a", task_a), 0);
+  ft_result *rs[3];
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(ft_pool_apply_async(p, task_a, (ft_slice){"x", 1}, NULL, NULL, NULL, &rs[i]),
+                     0);
+  /* two chunks come (two in flight per worker), the third waits */
+  long n1 = 0;
+  TURN_UNTIL(T->loop,
+             (pull(good, &in), (n1 = ft__frame_check(in.data, in.len, false)) > 0 &&
+                                   ft__frame_check(in.data + n1, in.len - (size_t)n1, false) > 0));
+  ft__f_chunk c;
+  memcpy(&c, in.data, sizeof c);
+  assert_int_equal(c.h.type, FT__F_CHUNK);
+  ft_buf_reset(&in);
+  /* the first begins; the pool has not read that when it terminates */
+  ft__f_start st = {{sizeof st, FT__F_START}, c.seq, ft_now_ns()};
+  assert_int_equal(send(good, &st, sizeof st, MSG_NOSIGNAL), (ssize_t)sizeof st);
+  assert_int_equal(ft_pool_terminate(p), 0);
+  assert_int_equal(ft_pool_join(p, 10), 0);
+  ft_item it;
+  assert_int_equal(ft_result_get(rs[0], 0, &it), FT_ECANCELED);
+  assert_int_equal(it.worker, launcher); /* it began: it ran, and failed */
+  for (int i = 1; i < 3; i++) {
+    assert_int_equal(ft_result_get(rs[i], 0, &it), FT_ECANCELED);
+    assert_int_equal(it.worker, 0); /* never run */
+  }
+  /* after the terminate, a BYE and the close; no chunk */
+  TURN_UNTIL(T->loop, pull(good, &in) == 0);
+  long n = ft__frame_check(in.data, in.len, false);
+  assert_int_equal(n, (long)sizeof(ft__fhdr));
+  assert_int_equal((size_t)n, in.len);
+  ft__fhdr h;
+  memcpy(&h, in.data, sizeof h);
+  assert_int_equal(h.type, FT__F_BYE);
+  close(good);
+  for (int i = 0; i < 3; i++)
+    ft_result_free(rs[i]);
+  ft_pool_free(p);
+  ft_buf_free(&in);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_frame_truncated), cmocka_unit_test(test_frame_oversized),
-      cmocka_unit_test(test_frame_malformed), cmocka_unit_test(test_token_eq),
-      cmocka_unit_test(test_registry),        FT_TEST(test_pool_refuses),
+      cmocka_unit_test(test_frame_truncated),
+      cmocka_unit_test(test_frame_oversized),
+      cmocka_unit_test(test_frame_malformed),
+      cmocka_unit_test(test_token_eq),
+      cmocka_unit_test(test_registry),
+      FT_TEST(test_pool_refuses),
+      FT_TEST(test_terminate_fails_begun_chunk_under_its_worker),
   };
   return FT_TEST_RUN(tests, 60);
 }

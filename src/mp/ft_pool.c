@@ -532,7 +532,17 @@ static void ft__pool_on_grace(ft_timer *t, void *ud) {
 }
 
 /* Stop now: SIGTERM to the workers (SIGKILL after a grace period), every
- * unfinished task fails with FT_ECANCELED. */
+ * unfinished task fails with FT_ECANCELED: at once if no worker took it
+ * (as never run, worker -1), at its worker's death if one did.
+ *
+ * The race: a worker may take a chunk, or begin one and write its START,
+ * at any moment up to its death.  So the transport first stops handing
+ * chunks out, then what the workers already wrote is collected, and then
+ * only the chunks the transport takes back atomically (cancel) are failed
+ * here; a chunk a worker holds, begun or not, stays in flight, and that
+ * worker's death fails it exactly (ft__pool_fail_running: the item it was
+ * in under that worker, the items after it as never run), as for any
+ * death.  Join waits for those deaths. */
 int ft_pool_terminate(ft_pool *p) {
   if (!p)
     return FT_EINVAL;
@@ -540,6 +550,7 @@ int ft_pool_terminate(ft_pool *p) {
     return 0;
   p->terminated = p->closed = p->told_close = true;
   p->tr->ops->terminate(p->tr);
+  p->tr->ops->collect(p->tr, p->loop->nhooks > 0);
   for (int w = 0; w < p->nworkers; w++) {
     ft__worker *wk = &p->workers[w];
     if (wk->state == FT__W_ALIVE)
@@ -586,7 +597,8 @@ pid_t ft_pool_worker_pid(const ft_pool *p, int i) {
 const char *ft_pool_name(const ft_pool *p) { return p ? p->name : NULL; }
 
 /* Terminate if needed and free; workers still alive are killed and left
- * to the loop to reap. */
+ * to the loop to reap, and what they held fails now (their deaths will not
+ * be heard): the item each was in under it, the rest as never run. */
 void ft_pool_free(ft_pool *p) {
   if (!p)
     return;
@@ -595,6 +607,7 @@ void ft_pool_free(ft_pool *p) {
       ft_pool_terminate(p);
     for (int w = 0; w < p->nworkers; w++)
       if (p->workers[w].state == FT__W_ALIVE) {
+        ft__pool_fail_running(p, w, FT_ECANCELED, 0, 0);
         ft__child_release(p->workers[w].child);
         p->workers[w].state = FT__W_GONE;
       }

@@ -107,14 +107,24 @@ static void ft__chunk_free(ft_pool *p, ft__chunk *ch) {
     p->oldest++;
 }
 
-/* Fail the items of a chunk that have no outcome yet. */
-static void ft__chunk_fail_rest(ft_pool *p, ft__chunk *ch, int status, int code, int signo,
-                                pid_t pid) {
+/* Fail the items of a chunk that have no outcome yet, then free it: those
+ * before item `ran` under its worker (pid), with code and signo; the rest
+ * as never run (worker -1), with rest_code and rest_signo.  The last item
+ * may free the result, so nothing reads it after. */
+static void ft__chunk_fail_rest(ft_pool *p, ft__chunk *ch, uint32_t ran, int status, int code,
+                                int signo, pid_t pid, int rest_code, int rest_signo) {
   ft_result *r = ch->res;
-  ft__item_out it = {.status = status, .code = code, .signal = signo};
   uint64_t now = ft_now_ns();
   while (ch->ndone < ch->nitems) {
-    size_t i = ch->first + ch->ndone++;
+    uint32_t k = ch->ndone++;
+    size_t i = ch->first + k;
+    if (k >= ran) {
+      ft__item_out it = {.status = status, .code = rest_code, .signal = (uint16_t)rest_signo};
+      ft__emit_task(p, FT_EV_TASK_FAIL, r, i, -1, 0, now, &it, 0);
+      ft__result_item_done(r, i, status, rest_code, rest_signo, 0, NULL, 0);
+      continue;
+    }
+    ft__item_out it = {.status = status, .code = code, .signal = (uint16_t)signo};
     ft__emit_task(p, FT_EV_TASK_FAIL, r, i, ch->worker, pid, now, &it,
                   ch->started ? now - ch->t_start : 0);
     ft__result_item_done(r, i, status, code, signo, pid, NULL, 0);
@@ -126,7 +136,7 @@ static void ft__chunk_fail_rest(ft_pool *p, ft__chunk *ch, int status, int code,
 void ft__pool_on_start(ft_pool *p, int w, uint64_t seq, uint64_t t) {
   ft__chunk *ch = ft__chunk_of(p, seq);
   if (!ch)
-    return; /* canceled by terminate while the worker was running it */
+    return; /* let go of (the pool is being freed) */
   ft__worker *wk = &p->workers[w];
   wk->records++; /* it got as far as working: its death is no start-up failure */
   ch->started = true;
@@ -140,7 +150,7 @@ void ft__pool_on_results(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32
                          const char *body) {
   ft__chunk *ch = ft__chunk_of(p, seq);
   if (!ch)
-    return; /* canceled by terminate while the worker was running it */
+    return; /* let go of (the pool is being freed) */
   ft__worker *wk = &p->workers[w];
   wk->records++;
   ft_result *r = ch->res;
@@ -189,9 +199,11 @@ static void ft__chunk_requeue(ft_pool *p, ft__chunk *ch, uint32_t from) {
 
 /* Fail what worker w was running (it died): the item it was in fails with
  * the signal or code; the items after it in the chunk are run again by
- * another worker (unless the pool is going away); items it finished whose
- * results it had not yet written fail with it too, since their results
- * are gone. */
+ * another worker (status FT_EWORKER), or, the pool being terminated
+ * (FT_ECANCELED), fail as never run; items it finished whose results it
+ * had not yet written fail with it too, since their results are gone.
+ * After a terminate this is how every chunk a worker held ends: the pool
+ * cancels only chunks no worker took (ft__pool_cancel_all). */
 void ft__pool_fail_running(ft_pool *p, int w, int status, int code, int signo) {
   pid_t pid = p->workers[w].pid;
   for (uint64_t s = p->oldest; s < p->next_seq; s++) {
@@ -204,9 +216,11 @@ void ft__pool_fail_running(ft_pool *p, int w, int status, int code, int signo) {
     ch->worker = w;
     if (from < ch->ndone) /* never run again what has an outcome */
       from = ch->ndone;
+    if (from > ch->nitems)
+      from = ch->nitems;
     if (status == FT_EWORKER && from < ch->nitems)
       ft__chunk_requeue(p, ch, from);
-    ft__chunk_fail_rest(p, ch, status, code, signo, pid);
+    ft__chunk_fail_rest(p, ch, from, status, code, signo, pid, 0, 0);
   }
 }
 
@@ -217,7 +231,12 @@ static void ft__item_cancel(ft_pool *p, ft_result *r, size_t i, int status, int 
   ft__result_item_done(r, i, status, code, signo, 0, NULL, 0);
 }
 
-/* Fail everything not finished: pending items and every live chunk. */
+/* Fail everything no worker holds: pending items, retries, and every live
+ * chunk the transport takes back (cancel).  A chunk a worker holds (it
+ * claimed it, maybe began it) is left to that worker's death
+ * (ft__pool_fail_running): failing it here as never run would be a lie
+ * if the worker had begun it, and its START may not even be collected
+ * yet.  With every worker dead, every chunk is taken back. */
 void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo) {
   while (p->retries) {
     ft__retry *rt = p->retries;
@@ -229,10 +248,8 @@ void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo) {
   }
   for (uint64_t s = p->oldest; s < p->next_seq; s++) {
     ft__chunk *ch = ft__chunk_of(p, s);
-    if (ch) {
-      pid_t pid = ch->started ? p->workers[ch->worker].pid : 0;
-      ft__chunk_fail_rest(p, ch, status, code, signo, pid);
-    }
+    if (ch && p->tr->ops->cancel(p->tr, s))
+      ft__chunk_fail_rest(p, ch, 0, status, 0, 0, 0, code, signo);
   }
   while (p->pending_head) {
     ft_result *r = p->pending_head;

@@ -25,8 +25,8 @@
  * seq: a START (the worker began the chunk, at time t) and RESULT batches
  * (ft__rec + count x [ft__rec_item, value padded to 8]), items in order.
  * The transport hands them to the pool, from the loop thread, in `collect`
- * (once a loop turn) and `worker_exited`; records for a seq the pool has
- * already retired (a terminate canceled it) are ignored by the pool.
+ * (once a loop turn) and `worker_exited`; records for a seq the pool no
+ * longer knows (a pool being freed let go of it) are ignored by the pool.
  *
  * Deaths.  A worker is a local child process of the loop (ft__child), and
  * its death is reported in one way only: the exit of that process.  The
@@ -44,6 +44,20 @@
  * signal N; a lost host has a cause of its own) will need worker_exited
  * to say the real cause, which this interface does not carry yet.
  *
+ * Terminate.  The pool first tells the transport (`terminate`: no chunk is
+ * sent to a worker any more; shared-memory workers, which claim chunks
+ * themselves, may still claim one until it is canceled), then takes every
+ * record already written
+ * (`collect`), then `cancel`s each chunk in flight.  Only a chunk no worker
+ * has taken is canceled (its items fail as never run, worker -1): cancel
+ * takes it back atomically against a worker taking it at that very moment
+ * (shared memory: a compare-and-swap QUEUED -> FREE of the slot's state
+ * word, which a claiming worker races with its own QUEUED -> RUNNING).  A
+ * chunk some worker holds stays in flight until that worker's death, as
+ * for any death: the item it was in fails (FT_ECANCELED) under it, so a
+ * task that began is never counted as not run, and the items after it fail
+ * as never run.
+ *
  * What a socket transport (workers on other hosts, started by srun) must
  * implement, op by op:
  *  - worker_start: make the local process the pool supervises the remote
@@ -58,6 +72,8 @@
  *  - retire: forget the chunk (its frames, its owner); has_queued: a
  *    chunk not yet sent to any worker (it decides whether a dead worker
  *    is replaced after close).
+ *  - cancel: a chunk not yet sent is never sent (true); one sent to a
+ *    worker is its until its death (false), started or not.
  *  - collect: read the connections (from the transport's own fd watches),
  *    length-check every frame, and hand START and RESULT records to the
  *    pool; frames from a worker or seq that is not current are refused.
@@ -73,8 +89,9 @@
  *    through that exit like any other death.  Late frames from that worker
  *    are refused (its connection is closed in worker_exited).
  *  - close: tell every worker no more work comes (they leave once idle);
- *    terminate: tell them to stop now (the pool also signals the local
- *    processes); free: close the listener and connections.
+ *    terminate: send no more chunks, tell them to stop now (the pool also
+ *    signals the local processes); free: close the listener and
+ *    connections.
  *  - arm: nothing to arm when results arrive on fds the loop polls (return
  *    false); shared memory needs it because its workers write no fd.
  */
@@ -181,8 +198,16 @@ typedef struct ft__transport_ops {
   int (*publish)(ft__transport *t, const ft__chunk_args *c, uint32_t *taken, size_t *bytes);
   /* End of a batch of n published chunks: wake the workers. */
   void (*kick)(ft__transport *t, uint64_t n);
-  /* The pool is done with chunk seq (every outcome known, or canceled). */
+  /* The pool is done with chunk seq: every outcome is known (its worker
+   * reported them all, or died and `held` said what it held). */
   void (*retire)(ft__transport *t, uint64_t seq);
+  /* After terminate: take chunk seq back if no worker has taken it; true
+   * when it was (no worker can take it now; the pool retires it next),
+   * false when a worker
+   * holds it (claimed, sent, running): it then stays until that worker's
+   * death reports it through `held`.  Exact against a worker taking the
+   * chunk at the same moment: exactly one of the two wins. */
+  bool (*cancel)(ft__transport *t, uint64_t seq);
   /* A published chunk that no worker has taken yet. */
   bool (*has_queued)(const ft__transport *t);
   /* Once a loop turn: hand the pool every record that came in; true if
@@ -193,7 +218,9 @@ typedef struct ft__transport_ops {
   bool (*arm)(ft__transport *t);
   /* No more work will be published: workers leave once none is left. */
   void (*close)(ft__transport *t);
-  /* Stop now: no more work is taken. */
+  /* Stop now: no chunk is sent to a worker any more (what a worker took
+   * is its own until its death; a worker that claims chunks itself may
+   * still claim one until cancel takes it back). */
   void (*terminate)(ft__transport *t);
   void (*free)(ft__transport *t);
   /* Optional: whether fn (of kind) can be sent; a negative code refuses

@@ -99,10 +99,14 @@ static bool ft__shm_held(ft__transport *tr, int w, uint64_t seq, uint32_t *from)
       FT__STATE_SEQ(st) != FT__SEQ_LOW(seq))
     return false;
   ft__ring *ring = ft__shm_ring(t, w);
-  uint32_t running = *from;
-  if (atomic_load(&ring->progress_seq) == seq)
-    running = atomic_load(&ring->progress);
-  *from = running + 1;
+  /* The worker stores progress_seq right after its claim and before its
+   * first item: without it, it died between the two and began nothing. */
+  if (atomic_load(&ring->progress_seq) != seq) {
+    *from = 0;
+    return true;
+  }
+  uint32_t running = atomic_load(&ring->progress);
+  *from = (running > *from ? running : *from) + 1;
   return true;
 }
 
@@ -196,9 +200,10 @@ static void ft__shm_kick(ft__transport *tr, uint64_t n) {
     ft__futex_wake(&shm->publish_seq, n < idle ? (int)n : INT_MAX);
 }
 
-/* A retired slot is FREE for its seq: a worker still running it (after a
- * terminate) cannot claim it again, and its late records name a seq the
- * pool no longer knows. */
+/* A retired slot is FREE for its seq.  The pool retires a chunk only once
+ * its worker reported every item or died, or once cancel took it back (a
+ * slot is never QUEUED then), so a plain store takes nothing from a
+ * worker. */
 static void ft__shm_retire(ft__transport *tr, uint64_t seq) {
   ft__shm *t = (ft__shm *)tr;
   t->live[seq & (FT__SLOTS - 1)] = false;
@@ -207,6 +212,19 @@ static void ft__shm_retire(ft__transport *tr, uint64_t seq) {
   uint64_t pub = atomic_load_explicit(&t->shm->published, memory_order_relaxed);
   while (t->oldest < pub && !t->live[t->oldest & (FT__SLOTS - 1)])
     t->oldest++;
+}
+
+/* Take a queued slot back (terminate).  A worker claims a slot with a CAS
+ * QUEUED -> RUNNING(w) (ft__try_claim), and this is a CAS QUEUED -> FREE
+ * on the same word: exactly one of them wins.  If the worker did, it may
+ * already be running the first item, so the chunk is its own, and the
+ * pool learns what became of it from that worker's death (`held` finds
+ * RUNNING(w) in the slot); if we did, no worker can ever claim it. */
+static bool ft__shm_cancel(ft__transport *tr, uint64_t seq) {
+  ft__shm *t = (ft__shm *)tr;
+  uint64_t want = FT__STATE(seq, 0, FT__SLOT_QUEUED);
+  return atomic_compare_exchange_strong(&t->shm->slots[seq & (FT__SLOTS - 1)].state, &want,
+                                        FT__STATE(seq, 0, FT__SLOT_FREE));
 }
 
 static bool ft__shm_has_queued(const ft__transport *tr) {
@@ -255,8 +273,9 @@ static void ft__shm_close(ft__transport *tr) {
   ft__futex_wake(&shm->publish_seq, INT_MAX);
 }
 
-/* The same as close: the pool's SIGTERM is what stops a running worker,
- * and a retired slot is never claimed. */
+/* The same as close: workers leave once they find no slot to claim; the
+ * pool takes the queued slots back (cancel) and its SIGTERM stops a
+ * running worker. */
 static void ft__shm_terminate(ft__transport *tr) { ft__shm_close(tr); }
 
 static void ft__shm_free(ft__transport *tr) {
@@ -292,6 +311,7 @@ static const ft__transport_ops ft__shm_ops = {
     .publish = ft__shm_publish,
     .kick = ft__shm_kick,
     .retire = ft__shm_retire,
+    .cancel = ft__shm_cancel,
     .has_queued = ft__shm_has_queued,
     .collect = ft__shm_collect,
     .arm = ft__shm_arm,

@@ -84,6 +84,7 @@ typedef struct ft__tcp {
   ft__tchunk chunks[FT__SLOTS];
   uint64_t oldest, next; /* seqs: oldest live, next to publish */
   bool closing;
+  bool stopped;     /* terminated: no chunk is sent any more */
   uint64_t refused; /* frames refused (a protocol break) */
 } ft__tcp;
 
@@ -134,12 +135,13 @@ static int ft__conn_send(ft__tcp *t, ft__conn *c, const void *frame, size_t len)
 }
 
 /* Send worker w what it may take: queued chunks (oldest first), then BYE
- * once closing and nothing is left to send. */
+ * once closing and nothing is left to send (or once terminated: the
+ * chunks not sent are the pool's to cancel). */
 static void ft__tcp_dispatch(ft__tcp *t) {
   bool queued = false;
-  for (uint64_t s = t->oldest; s < t->next; s++) {
+  for (uint64_t s = t->oldest; s < t->next && !t->stopped; s++) {
     ft__tchunk *ch = &t->chunks[s & (FT__SLOTS - 1)];
-    if (!ch->live || ch->owner >= 0)
+    if (!ch->live || ch->owner != -1)
       continue;
     int best = -1;
     for (int w = 0; w < t->n; w++) {
@@ -499,11 +501,24 @@ static void ft__tcp_retire(ft__transport *tr, uint64_t seq) {
   ft__tcp *t = (ft__tcp *)tr;
   ft__tchunk *ch = &t->chunks[seq & (FT__SLOTS - 1)];
   if (ch->owner >= 0 && ch->reported < ch->nitems && t->ws[ch->owner].inflight > 0)
-    t->ws[ch->owner].inflight--; /* canceled while a worker held it */
+    t->ws[ch->owner].inflight--; /* its worker died holding it */
   free(ch->frame);
   *ch = (ft__tchunk){.owner = -1};
   while (t->oldest < t->next && !t->chunks[t->oldest & (FT__SLOTS - 1)].live)
     t->oldest++;
+}
+
+/* Only the loop's thread sends chunks (dispatch), so a chunk not sent
+ * yet (owner -1, or -2: its worker died and the pool dealt with it) can be
+ * taken back with nothing to race; one sent is its worker's until that
+ * worker's death, whether it began it or not (`held` then says which). */
+static bool ft__tcp_cancel(ft__transport *tr, uint64_t seq) {
+  ft__tcp *t = (ft__tcp *)tr;
+  ft__tchunk *ch = &t->chunks[seq & (FT__SLOTS - 1)];
+  if (ch->live && ch->seq == seq && ch->owner >= 0)
+    return false;
+  ch->owner = -2; /* never sent now, nor counted as queued */
+  return true;
 }
 
 static bool ft__tcp_has_queued(const ft__transport *tr) {
@@ -553,7 +568,12 @@ static void ft__tcp_close(ft__transport *tr) {
   ft__tcp_dispatch(t);
 }
 
-static void ft__tcp_terminate(ft__transport *tr) { ft__tcp_close(tr); }
+/* No chunk is sent any more; the workers are told BYE (the pool signals
+ * their local processes too). */
+static void ft__tcp_terminate(ft__transport *tr) {
+  ((ft__tcp *)tr)->stopped = true;
+  ft__tcp_close(tr);
+}
 
 static int ft__tcp_check_fn(ft__transport *tr, uintptr_t fn, uint32_t kind) {
   (void)tr;
@@ -600,6 +620,7 @@ static const ft__transport_ops ft__tcp_ops = {
     .publish = ft__tcp_publish,
     .kick = ft__tcp_kick,
     .retire = ft__tcp_retire,
+    .cancel = ft__tcp_cancel,
     .has_queued = ft__tcp_has_queued,
     .collect = ft__tcp_collect,
     .arm = ft__tcp_arm,
