@@ -679,18 +679,20 @@ bool ft_runner_done(const ft_runner *r) {
  * The scan reads forktop's children, then theirs: a process whose parent
  * dies between the two reads (the first signal kills it) is reparented to
  * forktop after forktop's children were read, and is in neither list.  So
- * the scan is repeated until a round finds no descendant it had not seen
- * (a few rounds; each is cheap next to a stop). */
+ * the scan is repeated until a round finds no descendant, ours included,
+ * that an earlier round had not: at least two rounds, since the first
+ * finds everything new (a few rounds; each is cheap next to a stop). */
 static void ft__signal_tree(ft_runner *r, int signo) {
   ft_loop_signal_all(r->loop, signo);
   ft_tree t = {0}, seen = {0};
   for (int round = 0; round < 8 && ft_tree_scan(getpid(), &t) == 0; round++) {
-    bool fresh = false;
+    bool fresh = false; /* a descendant not seen before, ours included */
     for (size_t i = 0; i < t.n; i++) {
       pid_t pid = t.procs[i].pid;
-      if (ft__ptab_get(r->loop, pid) || ft_tree_find(&seen, pid) >= 0)
+      if (ft_tree_find(&seen, pid) >= 0)
         continue;
-      kill(pid, signo);
+      if (!ft__ptab_get(r->loop, pid)) /* ours were signalled through their pidfds */
+        kill(pid, signo);
       fresh = true;
       if (ft__grow((void **)&seen.procs, &seen.cap, seen.n, sizeof *seen.procs) == 0)
         seen.procs[seen.n++] = t.procs[i];
