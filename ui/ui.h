@@ -145,7 +145,7 @@ struct ft_guard *ui_guard_start(void);
 int ui_run_workload(const char *path, const ui_opts *o);
 /* Run a plan (path names it in messages), hook hearing every event too
  * when given; returns the exit status. */
-int ui_run_plan(const ft_plan *plan, const char *path, const ui_opts *o, ft_event_fn hook,
+int ui_run_plan(const ft_plan *plan, const char *path, const ui_opts *o, ft_event_cb hook,
                 void *hook_ud);
 /* forktop map: run a command once per item; argc/argv after "map". */
 int ui_map_main(int argc, char **argv);

@@ -94,7 +94,7 @@ int ui_run_workload(const char *path, const ui_opts *o) {
 /* Run a plan (from a file, or built by map) in the dashboard, headless or
  * as JSON, hook (when given) hearing every event too; returns the exit
  * status. */
-int ui_run_plan(const ft_plan *plan, const char *path, const ui_opts *o, ft_event_fn hook,
+int ui_run_plan(const ft_plan *plan, const char *path, const ui_opts *o, ft_event_cb hook,
                 void *hook_ud) {
   ft_buf shown = {0};
   ui_run r = {0};

@@ -257,7 +257,15 @@ typedef struct ft_event {
   } u;
 } ft_event;
 
-typedef void (*ft_event_fn)(const ft_event *ev, void *ud);
+/* Callback types.  One naming rule: a `_cb` is called back by the loop, in
+ * the parent, on the loop's thread (events, signals, fds, timers, results);
+ * a `_fn` is work forktop runs in a child (a Process target, a pool task,
+ * an initializer). */
+typedef void (*ft_event_cb)(const ft_event *ev, void *ud);
+typedef void (*ft_sleep_cb)(ft_loop *loop, void *ud);
+typedef void (*ft_signal_cb)(int signo, void *ud);
+typedef void (*ft_fd_cb)(int fd, uint32_t epoll_events, void *ud);
+typedef void (*ft_timer_cb)(ft_timer *t, void *ud);
 
 /* One event as one line of JSON (newline included) appended to out; the
  * schema is in docs/json.md.  t0 is the run's start: "t" is seconds since. */
@@ -299,18 +307,17 @@ int ft_loop_run(ft_loop *loop, ft_run_mode mode);
 void ft_loop_stop(ft_loop *loop);
 /* Install a hook that receives every event; returns 0 or -ENOMEM.  ud is
  * borrowed until the hook is removed. */
-int ft_loop_add_hook(ft_loop *loop, ft_event_fn fn, void *ud);
+int ft_loop_add_hook(ft_loop *loop, ft_event_cb fn, void *ud);
 /* Remove a hook installed with the same fn and ud. */
-void ft_loop_remove_hook(ft_loop *loop, ft_event_fn fn, void *ud);
+void ft_loop_remove_hook(ft_loop *loop, ft_event_cb fn, void *ud);
 /* Install a function run once per turn, before the loop sleeps. */
-int ft_loop_add_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud);
+int ft_loop_add_before_sleep(ft_loop *loop, ft_sleep_cb fn, void *ud);
 /* Remove a before-sleep function (not from inside one). */
-void ft_loop_remove_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud);
+void ft_loop_remove_before_sleep(ft_loop *loop, ft_sleep_cb fn, void *ud);
 /* Call fn(signo, ud) from the loop when signo arrives (via the signalfd). */
-int ft_loop_on_signal(ft_loop *loop, int signo, void (*fn)(int signo, void *ud), void *ud);
+int ft_loop_on_signal(ft_loop *loop, int signo, ft_signal_cb fn, void *ud);
 /* Watch fd for readability (and, when want_write, writability). */
-int ft_loop_watch_fd(ft_loop *loop, int fd, bool want_write,
-                     void (*fn)(int fd, uint32_t epoll_events, void *ud), void *ud);
+int ft_loop_watch_fd(ft_loop *loop, int fd, bool want_write, ft_fd_cb fn, void *ud);
 /* Stop watching fd (the fd itself stays open). */
 void ft_loop_unwatch_fd(ft_loop *loop, int fd);
 /* Interval between FT_EV_QUEUE samples (default 100 ms; 0 turns them off). */
@@ -328,8 +335,7 @@ void ft_loop_signal_all(ft_loop *loop, int signo);
 /* A timer on the loop. */
 int ft_timer_new(ft_loop *loop, ft_timer **out);
 /* Fire fn after first_ns, then every repeat_ns (0: once). */
-int ft_timer_start(ft_timer *t, uint64_t first_ns, uint64_t repeat_ns,
-                   void (*fn)(ft_timer *, void *), void *ud);
+int ft_timer_start(ft_timer *t, uint64_t first_ns, uint64_t repeat_ns, ft_timer_cb fn, void *ud);
 /* Disarm the timer. */
 void ft_timer_stop(ft_timer *t);
 /* Disarm and free the timer. */
@@ -407,6 +413,9 @@ void ft_process_free(ft_process *p);
 
 /* ------------------------------------------------------------------ pool */
 
+/* A pool worker's initializer: run once in each worker, before its first
+ * task; a non-zero return makes the worker exit with it. */
+typedef int (*ft_init_fn)(void *arg);
 /* A task: read arg, write the result into out, return 0; or return a
  * non-zero code and leave an error message in out.  ctx is the pool's
  * (ft_pool_opts.ctx), seen in the worker, a forked copy of the caller: it
@@ -420,18 +429,18 @@ typedef int (*ft_star_fn)(void *ctx, size_t argc, const ft_slice *argv, ft_buf *
 typedef void (*ft_result_cb)(ft_result *r, void *ud);
 
 typedef struct ft_pool_opts {
-  const char *name;              /* default "pool" */
-  int workers;                   /* default: online CPUs */
-  unsigned maxtasksperchild;     /* 0: unlimited */
-  size_t result_ring_bytes;      /* per worker; default 256 KiB; half of it bounds one result
-                                    (results go round a 64 KiB window of it until a bigger one comes) */
-  size_t arg_arena_bytes;        /* default 1 MiB; bounds one item's arguments (chunks go round a
-                                    128 KiB window of it, grown when a bigger item comes) */
-  ft_stdio out, err;             /* workers' stdout / stderr; default captured; a
-                                    path is NOT copied: it must outlive the pool */
-  int (*initializer)(void *arg); /* run in each worker before its first task */
-  void *initarg;                 /* borrowed for the pool's life (replacement
-                                    workers are forked later) */
+  const char *name;          /* default "pool" */
+  int workers;               /* default: online CPUs */
+  unsigned maxtasksperchild; /* 0: unlimited */
+  size_t result_ring_bytes;  /* per worker; default 256 KiB; half of it bounds one result
+                                (results go round a 64 KiB window of it until a bigger one comes) */
+  size_t arg_arena_bytes;    /* default 1 MiB; bounds one item's arguments (chunks go round a
+                                128 KiB window of it, grown when a bigger item comes) */
+  ft_stdio out, err;         /* workers' stdout / stderr; default captured; a
+                                path is NOT copied: it must outlive the pool */
+  ft_init_fn initializer;    /* run in each worker before its first task */
+  void *initarg;             /* borrowed for the pool's life (replacement
+                                workers are forked later) */
   void *ctx; /* passed to every task function (see ft_task_fn); borrowed for the pool's life */
 } ft_pool_opts;
 

@@ -153,7 +153,7 @@ ft_loop *ft__process_loop(const ft_process *p);
 /* -------------------------------------------------------------- the loop */
 
 typedef struct ft__hook {
-  ft_event_fn fn;
+  ft_event_cb fn;
   void *ud;
 } ft__hook;
 

@@ -389,7 +389,7 @@ void ft_loop_stop(ft_loop *loop) { loop->stop = true; }
 /* ---------------------------------------------------------------- hooks */
 
 /* Install an event hook. */
-int ft_loop_add_hook(ft_loop *loop, ft_event_fn fn, void *ud) {
+int ft_loop_add_hook(ft_loop *loop, ft_event_cb fn, void *ud) {
   if (ft__grow((void **)&loop->hooks, &loop->caphooks, loop->nhooks, sizeof *loop->hooks) < 0)
     return -ENOMEM;
   loop->hooks[loop->nhooks++] = (ft__hook){fn, ud};
@@ -398,7 +398,7 @@ int ft_loop_add_hook(ft_loop *loop, ft_event_fn fn, void *ud) {
 
 /* Remove an event hook. */
 // cppcheck-suppress constParameter ; fn and ud match what was added, by identity
-void ft_loop_remove_hook(ft_loop *loop, ft_event_fn fn, void *ud) {
+void ft_loop_remove_hook(ft_loop *loop, ft_event_cb fn, void *ud) {
   for (size_t i = 0; i < loop->nhooks; i++)
     if (loop->hooks[i].fn == fn && loop->hooks[i].ud == ud) {
       memmove(&loop->hooks[i], &loop->hooks[i + 1], (loop->nhooks - i - 1) * sizeof *loop->hooks);
@@ -419,7 +419,7 @@ void ft__emit(ft_loop *loop, ft_event *ev) {
 }
 
 /* Install a before-sleep function. */
-int ft_loop_add_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud) {
+int ft_loop_add_before_sleep(ft_loop *loop, ft_sleep_cb fn, void *ud) {
   ft__sleep_fn *s = realloc(loop->sleepers, (loop->nsleepers + 1) * sizeof *s);
   if (!s)
     return -ENOMEM;
@@ -430,7 +430,7 @@ int ft_loop_add_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void 
 
 /* Remove a before-sleep function installed with the same fn and ud. */
 // cppcheck-suppress constParameter ; fn and ud match what was added, by identity
-void ft_loop_remove_before_sleep(ft_loop *loop, void (*fn)(ft_loop *, void *), void *ud) {
+void ft_loop_remove_before_sleep(ft_loop *loop, ft_sleep_cb fn, void *ud) {
   for (size_t i = 0; i < loop->nsleepers; i++)
     if (loop->sleepers[i].fn == fn && loop->sleepers[i].ud == ud) {
       memmove(&loop->sleepers[i], &loop->sleepers[i + 1],
@@ -469,7 +469,7 @@ static void ft__prepares_compact(ft_loop *loop) {
 }
 
 /* Route a signal through the signalfd to fn. */
-int ft_loop_on_signal(ft_loop *loop, int signo, void (*fn)(int, void *), void *ud) {
+int ft_loop_on_signal(ft_loop *loop, int signo, ft_signal_cb fn, void *ud) {
   if (signo <= 0 || signo >= 65 || signo == SIGCHLD || signo == SIGKILL || signo == SIGSTOP)
     return FT_EINVAL;
   loop->sigs[signo] = (ft__sig){fn, ud};
@@ -500,8 +500,7 @@ static void ft__user_watch_cb(ft_loop *loop, ft__watch *w, uint32_t events) {
 }
 
 /* Watch a caller's fd. */
-int ft_loop_watch_fd(ft_loop *loop, int fd, bool want_write, void (*fn)(int, uint32_t, void *),
-                     void *ud) {
+int ft_loop_watch_fd(ft_loop *loop, int fd, bool want_write, ft_fd_cb fn, void *ud) {
   ft__user_watch *u = ft__xalloc(sizeof *u);
   if (!u)
     return -ENOMEM;
@@ -674,8 +673,7 @@ int ft_timer_new(ft_loop *loop, ft_timer **out) {
 }
 
 /* Arm a timer. */
-int ft_timer_start(ft_timer *t, uint64_t first_ns, uint64_t repeat_ns,
-                   void (*fn)(ft_timer *, void *), void *ud) {
+int ft_timer_start(ft_timer *t, uint64_t first_ns, uint64_t repeat_ns, ft_timer_cb fn, void *ud) {
   ft_loop *loop = t->loop;
   ft_timer_stop(t);
   if (loop->nheap == loop->capheap) {

@@ -109,9 +109,9 @@ typedef struct ui_view {
   /* chrome */
   char title[64];
   char note[192]; /* shown in the header: how a watched tree is seen (set only when watching) */
-  bool observer; /* watching a tree that is not ours (-p): q quits at once */
-  bool show_io;  /* the output panel shows the selected process's pipes and I/O */
-  ui_io io;      /* what it shows (the dashboard reads it from /proc) */
+  bool observer;  /* watching a tree that is not ours (-p): q quits at once */
+  bool show_io;   /* the output panel shows the selected process's pipes and I/O */
+  ui_io io;       /* what it shows (the dashboard reads it from /proc) */
   bool ascii, utf8, replay, paused, finished;
   int exit_status;
   uint64_t now;
