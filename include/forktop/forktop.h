@@ -533,7 +533,11 @@ int ft_pool_imap_unordered(ft_pool *p, ft_task_fn fn, const ft_slice *items, siz
                            size_t chunksize, ft_iter **out);
 /* No more submissions; workers exit once the queued work is done. */
 int ft_pool_close(ft_pool *p);
-/* Stop at once: workers get SIGTERM; unfinished tasks fail with FT_ECANCELED. */
+/* Stop at once: workers get SIGTERM; unfinished tasks fail with FT_ECANCELED
+ * (worker -1 for those no worker took; a task a worker had taken fails at
+ * that worker's exit, so its result's callbacks may run later, from the
+ * loop or ft_pool_free: their ud must live until the pool is joined or
+ * freed). */
 int ft_pool_terminate(ft_pool *p);
 /* Wait for the workers to exit; FT_ERUNNING before close or terminate. */
 int ft_pool_join(ft_pool *p, double timeout);
