@@ -120,9 +120,9 @@ void ui_session_show(ui_session *s) {
 
 /* Turn the loop until the work is done, answering the dashboard. */
 int ui_session_run(ui_session *s) {
-  int rc;
   while (!s->m.done(s->m.ud)) {
-    if ((rc = ft_loop_run(s->loop, FT_RUN_ONCE)) < 0)
+    int rc = ft_loop_run(s->loop, FT_RUN_ONCE);
+    if (rc < 0)
       return rc;
     if (!s->dash || s->quit)
       continue;
