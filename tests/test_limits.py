@@ -232,6 +232,28 @@ class Limits(ForktopCase):
                       p.stderr)
         self.assertEqual(p.stdout, "")  # nothing started
 
+    # 4. no cap on tasks running at once: the slot ring of chunks in flight
+    # (was a fixed 1,024 whatever the workers) grows with the pool, so
+    # 1,100 workers run 1,100 one-second tasks all at once, in one round.
+    def test_more_than_1024_tasks_at_once(self):
+        n = 1100
+        if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < 8 * n:
+            self.skipTest("the hard open-file limit is below %d" % (8 * n))
+        nproc = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+        if os.geteuid() != 0 and nproc != resource.RLIM_INFINITY and nproc < 4 * n:
+            self.skipTest("the process limit is below %d" % (4 * n))
+        wl = self.workload("[workload]\nname = wide\n[pool p]\nworkers = %d\nitems = %d\n"
+                           "chunksize = 1\ntask = sleep 1s\n" % (n, n))
+        p = self.run_ft("run", wl, "--json", timeout=60)
+        evs, s = self.json_events(p)
+        self.assertNotIn("error", s)
+        self.assertEqual(s["tasks_done"], n)
+        # every task began before the first one ended: none waited for a slot
+        ran = [e["ev"] for e in evs if e["ev"] in ("task_start", "task_done")]
+        first_done = ran.index("task_done")
+        self.assertEqual(first_done, n, "tasks started before the first ended")
+        self.assertEqual(len({e["worker"] for e in self.kinds(evs, "task_start")}), n)
+
     def test_absurd_item_counts_refused(self):
         wl = self.workload("[workload]\nname = huge\n[pool p]\nitems = 1\ntask = sleep 0\n")
         p = self.run_ft("run", wl, "-s", "p.items=4294967296")

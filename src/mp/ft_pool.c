@@ -219,7 +219,9 @@ int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn m
   p->ctx = opts->ctx;
   p->name = ft__strdup(opts->name ? opts->name : "pool");
   p->workers = ft__xalloc((size_t)n * sizeof *p->workers);
-  if (!p->name || !p->workers) {
+  p->nslots = ft__slots_for(n);
+  p->chunks = ft__xalloc(p->nslots * sizeof *p->chunks);
+  if (!p->name || !p->workers || !p->chunks) {
     rc = -ENOMEM;
     goto fail;
   }
@@ -617,6 +619,7 @@ void ft_pool_free(ft_pool *p) {
   if (p->tr)
     p->tr->ops->free(p->tr);
   free(p->workers);
+  free(p->chunks);
   free(p->name);
   free(p);
 }

@@ -119,7 +119,8 @@ struct ft_pool {
   /* parent bookkeeping */
   ft__worker *workers;
   int alive;
-  ft__chunk chunks[FT__SLOTS];
+  ft__chunk *chunks; /* the slot ring: nslots, indexed by seq & (nslots - 1) */
+  size_t nslots;     /* ft__slots_for(nworkers), a power of two */
   uint64_t oldest;   /* oldest seq not yet freed */
   uint64_t next_seq; /* the next chunk's seq */
   ft_result *pending_head, *pending_tail;

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 static ft__chunk *ft__chunk_of(ft_pool *p, uint64_t seq) {
-  ft__chunk *ch = &p->chunks[seq & (FT__SLOTS - 1)];
+  ft__chunk *ch = &p->chunks[seq & (p->nslots - 1)];
   return ch->live && ch->seq == seq ? ch : NULL;
 }
 
@@ -103,7 +103,7 @@ static size_t ft__arg_wire(const ft_result *r, size_t i, size_t off) {
 static void ft__chunk_free(ft_pool *p, ft__chunk *ch) {
   ch->live = false;
   p->tr->ops->retire(p->tr, ch->seq);
-  while (p->oldest < p->next_seq && !p->chunks[p->oldest & (FT__SLOTS - 1)].live)
+  while (p->oldest < p->next_seq && !p->chunks[p->oldest & (p->nslots - 1)].live)
     p->oldest++;
 }
 
@@ -358,7 +358,7 @@ static bool ft__pool_publish(ft_pool *p) {
   ft__transport *t = p->tr;
   uint64_t seq = p->next_seq, first_seq = seq;
   ft__src src;
-  while (seq - p->oldest < FT__SLOTS && ft__next_source(p, &src)) {
+  while (seq - p->oldest < p->nslots && ft__next_source(p, &src)) {
     ft_result *r = src.r;
     size_t left = src.end - *src.next;
     size_t c = *src.next / r->chunksize;
@@ -386,7 +386,7 @@ static bool ft__pool_publish(ft_pool *p) {
     }
     if (rc < 0)
       break; /* no room: wait for older chunks to finish */
-    p->chunks[seq & (FT__SLOTS - 1)] = (ft__chunk){.seq = seq,
+    p->chunks[seq & (p->nslots - 1)] = (ft__chunk){.seq = seq,
                                                    .res = r,
                                                    .first = *src.next,
                                                    .nitems = k,

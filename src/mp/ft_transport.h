@@ -13,7 +13,7 @@
  *
  * Chunks.  The pool numbers every chunk it hands out with a sequence
  * number `seq` (0, 1, 2, ... per pool, never reused), and keeps at most
- * FT__SLOTS chunks in flight (published and not yet retired).  A chunk is
+ * p->nslots chunks in flight (published and not yet retired).  A chunk is
  * a run of items of one result, all with one function; the pool offers
  * `n` items and the transport takes as many as fit (at least one unless
  * it has no room now).  Items travel in wire form (below); the function
@@ -100,7 +100,17 @@
 
 #include "ft_internal.h"
 
-#define FT__SLOTS 1024u /* chunks in flight at most; a power of two */
+/* Chunks in flight of a pool of n workers (its slot ring): a power of two
+ * at least 1024 and at least twice the workers, so every worker can hold a
+ * chunk and as many wait published behind them however large the pool (a
+ * fixed 1024 ran at most 1024 tasks at once).  Small pools keep 1024. */
+#define FT__SLOTS_MIN 1024u
+static inline size_t ft__slots_for(int n) {
+  size_t want = 2 * (size_t)(n > 0 ? n : 1), s = FT__SLOTS_MIN;
+  while (s < want)
+    s *= 2;
+  return s;
+}
 /* Workers of one pool at most: a worker's number fits the shared-memory
  * slot's state word (22 bits), more than the kernel's pid_max can ever be
  * (2^22), so no pool is refused for its size alone: the process, open-file

@@ -94,7 +94,7 @@ static bool ft__shm_worker_exited(ft__transport *tr, int w) {
  * says how far into the chunk it got. */
 static bool ft__shm_held(ft__transport *tr, int w, uint64_t seq, uint32_t *from) {
   ft__shm *t = (ft__shm *)tr;
-  uint64_t st = atomic_load(&t->shm->slots[seq & (FT__SLOTS - 1)].state);
+  uint64_t st = atomic_load(&t->shm->slots[seq & (t->nslots - 1)].state);
   if (FT__STATE_TAG(st) != FT__SLOT_RUNNING || FT__STATE_WORKER(st) != w ||
       FT__STATE_SEQ(st) != FT__SEQ_LOW(seq))
     return false;
@@ -126,7 +126,7 @@ static int ft__shm_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t 
   ft__shm *t = (ft__shm *)tr;
   uint64_t seq = c->seq;
   size_t bytes = 0, k = 0;
-  if (seq - t->oldest >= FT__SLOTS)
+  if (seq - t->oldest >= t->nslots)
     return -EAGAIN;
   /* An item bigger than a quarter of the window grows the window (up to
    * the whole arena), once nothing is in flight: chunk offsets are taken
@@ -165,7 +165,7 @@ static int ft__shm_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t 
   if (pos + bytes > win)
     off += win - pos; /* never wrap one chunk's arguments */
   uint64_t arena_tail =
-      t->oldest < seq ? t->arena_start[t->oldest & (FT__SLOTS - 1)] : t->arena_head;
+      t->oldest < seq ? t->arena_start[t->oldest & (t->nslots - 1)] : t->arena_head;
   if (off + bytes - arena_tail > win)
     return -EAGAIN; /* wait for older chunks to finish */
   if (c->src) {     /* borrowed: straight from the caller's items */
@@ -176,9 +176,9 @@ static int ft__shm_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t 
   } else {
     memcpy(t->arena + off % win, c->wire, bytes);
   }
-  t->arena_start[seq & (FT__SLOTS - 1)] = t->arena_head;
-  t->live[seq & (FT__SLOTS - 1)] = true;
-  ft__slot *sl = &t->shm->slots[seq & (FT__SLOTS - 1)];
+  t->arena_start[seq & (t->nslots - 1)] = t->arena_head;
+  t->live[seq & (t->nslots - 1)] = true;
+  ft__slot *sl = &t->shm->slots[seq & (t->nslots - 1)];
   sl->fn = c->fn;
   sl->kind = c->kind;
   sl->nitems = (uint32_t)k;
@@ -206,11 +206,11 @@ static void ft__shm_kick(ft__transport *tr, uint64_t n) {
  * worker. */
 static void ft__shm_retire(ft__transport *tr, uint64_t seq) {
   ft__shm *t = (ft__shm *)tr;
-  t->live[seq & (FT__SLOTS - 1)] = false;
-  atomic_store_explicit(&t->shm->slots[seq & (FT__SLOTS - 1)].state,
+  t->live[seq & (t->nslots - 1)] = false;
+  atomic_store_explicit(&t->shm->slots[seq & (t->nslots - 1)].state,
                         FT__STATE(seq, 0, FT__SLOT_FREE), memory_order_release);
   uint64_t pub = atomic_load_explicit(&t->shm->published, memory_order_relaxed);
-  while (t->oldest < pub && !t->live[t->oldest & (FT__SLOTS - 1)])
+  while (t->oldest < pub && !t->live[t->oldest & (t->nslots - 1)])
     t->oldest++;
 }
 
@@ -223,7 +223,7 @@ static void ft__shm_retire(ft__transport *tr, uint64_t seq) {
 static bool ft__shm_cancel(ft__transport *tr, uint64_t seq) {
   ft__shm *t = (ft__shm *)tr;
   uint64_t want = FT__STATE(seq, 0, FT__SLOT_QUEUED);
-  return atomic_compare_exchange_strong(&t->shm->slots[seq & (FT__SLOTS - 1)].state, &want,
+  return atomic_compare_exchange_strong(&t->shm->slots[seq & (t->nslots - 1)].state, &want,
                                         FT__STATE(seq, 0, FT__SLOT_FREE));
 }
 
@@ -231,7 +231,7 @@ static bool ft__shm_has_queued(const ft__transport *tr) {
   const ft__shm *t = (const ft__shm *)tr;
   uint64_t pub = atomic_load_explicit(&t->shm->published, memory_order_relaxed);
   for (uint64_t s = t->oldest; s < pub; s++)
-    if (FT__STATE_TAG(atomic_load(&t->shm->slots[s & (FT__SLOTS - 1)].state)) == FT__SLOT_QUEUED)
+    if (FT__STATE_TAG(atomic_load(&t->shm->slots[s & (t->nslots - 1)].state)) == FT__SLOT_QUEUED)
       return true;
   return false;
 }
@@ -290,6 +290,8 @@ static void ft__shm_free(ft__transport *tr) {
   if (t->map != MAP_FAILED)
     munmap(t->map, t->map_len);
   ft_buf_free(&t->scratch);
+  free(t->arena_start);
+  free(t->live);
   free(t->wargs);
   free(t);
 }
@@ -333,8 +335,11 @@ int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   t->nworkers = n;
   t->efd = -1;
   t->map = MAP_FAILED;
+  t->nslots = p->nslots;
   t->wargs = ft__xalloc((size_t)n * sizeof *t->wargs);
-  if (!t->wargs) {
+  t->arena_start = ft__xalloc(t->nslots * sizeof *t->arena_start);
+  t->live = ft__xalloc(t->nslots * sizeof *t->live);
+  if (!t->wargs || !t->arena_start || !t->live) {
     rc = -ENOMEM;
     goto fail;
   }
@@ -354,7 +359,8 @@ int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
    * 128 KiB 18 M tasks/s. */
   t->arena_cap = opts->arg_arena_bytes ? FT__ALIGN8(opts->arg_arena_bytes) : (1u << 20);
   t->arena_win = t->arena_cap < FT__ARENA_WIN ? t->arena_cap : FT__ARENA_WIN;
-  size_t head = (sizeof(ft__pool_shm) + (size_t)page - 1) & ~((size_t)page - 1);
+  size_t head = sizeof(ft__pool_shm) + t->nslots * sizeof(ft__slot);
+  head = (head + (size_t)page - 1) & ~((size_t)page - 1);
   size_t arena = (t->arena_cap + (size_t)page - 1) & ~((size_t)page - 1);
   t->map_len = head + arena + (size_t)n * t->ring_stride;
   t->map = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE,
@@ -364,6 +370,7 @@ int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
     goto fail;
   }
   t->shm = t->map;
+  t->shm->nslots = t->nslots;
   t->arena = (char *)t->map + head;
   t->rings = t->arena + arena;
   size_t ring_win = t->ring_cap < FT__RING_WIN ? t->ring_cap : FT__RING_WIN;

@@ -2,7 +2,11 @@
  *
  * One anonymous shared mapping per pool, made before the workers fork:
  *
- *   [header][slots x FT__SLOTS][argument arena][result ring per worker]
+ *   [header][slots x nslots][argument arena][result ring per worker]
+ *
+ * nslots is the pool's slot ring (ft__slots_for: a power of two, at least
+ * 1024 and twice the workers), fixed at creation and written into the
+ * header before any worker forks.
  *
  * The parent publishes chunks of work into slots (arguments copied into the
  * arena); workers claim a slot by a compare-and-swap of its state word, which
@@ -27,8 +31,12 @@
 #endif
 
 /* slot state word: seq << 24 | worker << 2 | tag.  The sequence number
- * keeps its low 40 bits: a slot is reused every FT__SLOTS sequence numbers,
- * so 40 bits tell its uses apart as well as 64, and every comparison of a
+ * keeps its low 40 bits: a slot is reused every nslots sequence numbers
+ * (seq & (nslots - 1)), nslots a power of two far below 2^40 (at most
+ * 2^23: twice FT__MAX_WORKERS), so nslots divides 2^40, the low 40 bits
+ * name the slot as the whole seq does, and no two chunks in flight at once
+ * (fewer than nslots apart) share their low 40 bits: 40 bits tell a slot's
+ * uses apart as well as 64, and every comparison of a
  * whole sequence number with a state's goes through FT__SEQ_LOW (it wraps
  * after 2^40 chunks, about 30 hours at 10 million a second, harmlessly). */
 enum { FT__SLOT_FREE = 0, FT__SLOT_QUEUED = 1, FT__SLOT_RUNNING = 2 };
@@ -38,6 +46,7 @@ enum { FT__SLOT_FREE = 0, FT__SLOT_QUEUED = 1, FT__SLOT_RUNNING = 2 };
 #define FT__STATE_WORKER(s) ((int)(((s) >> 2) & 0x3fffff))
 #define FT__STATE_TAG(s) ((int)((s)&3))
 _Static_assert(FT__MAX_WORKERS <= 0x3fffff, "a worker number fits the state word");
+_Static_assert(2ull * FT__MAX_WORKERS < (1ull << 40), "nslots divides 2^40");
 
 typedef struct ft__slot {
   _Atomic uint64_t state;
@@ -76,7 +85,9 @@ typedef struct ft__pool_shm {
   _Atomic uint32_t parent_sleeping;
   int efd; /* the parent's eventfd (same number in the workers) */
   char pad3_[FT__CACHELINE - 8];
-  ft__slot slots[FT__SLOTS];
+  uint64_t nslots; /* slots below; set before the workers fork, never changed */
+  char pad4_[FT__CACHELINE - 8];
+  ft__slot slots[]; /* nslots of them */
 } ft__pool_shm;
 
 typedef struct ft__shm ft__shm;
@@ -102,10 +113,11 @@ struct ft__shm {
   int efd;
   ft__watch *efw;
   ft__shm_worker *wargs;
-  uint64_t oldest;                 /* oldest seq not yet retired */
-  uint64_t arena_head;             /* next arena offset (monotonic) */
-  uint64_t arena_start[FT__SLOTS]; /* where each slot's chunk began in the arena */
-  bool live[FT__SLOTS];            /* published and not yet retired */
+  uint64_t oldest;       /* oldest seq not yet retired */
+  uint64_t arena_head;   /* next arena offset (monotonic) */
+  uint64_t nslots;       /* the pool's slot ring (a power of two) */
+  uint64_t *arena_start; /* per slot: where its chunk began in the arena */
+  bool *live;            /* per slot: published and not yet retired */
   ft_buf scratch;
 };
 

@@ -34,10 +34,11 @@ static void ft__hint_raise(ft__pool_shm *shm, uint64_t to) {
  * both takes the slot and records which worker holds it, which is what lets
  * the parent fail exactly that chunk if this process dies. */
 static bool ft__try_claim(ft__pool_shm *shm, int w, uint64_t *seq_out) {
+  uint64_t mask = shm->nslots - 1; /* a read-only cache line */
   uint64_t pub = atomic_load_explicit(&shm->published, memory_order_acquire);
   uint64_t s = atomic_load_explicit(&shm->hint, memory_order_relaxed);
   for (; s < pub; s++) {
-    ft__slot *sl = &shm->slots[s & (FT__SLOTS - 1)];
+    ft__slot *sl = &shm->slots[s & mask];
     uint64_t want = FT__STATE(s, 0, FT__SLOT_QUEUED);
     if (atomic_load_explicit(&sl->state, memory_order_acquire) != want)
       continue;
@@ -283,7 +284,7 @@ int ft__shm_worker_main(void *arg) {
   unsigned done = 0;
   uint64_t seq;
   while (ft__claim(shm, wk->idx, &seq)) {
-    const ft__slot *sl = &shm->slots[seq & (FT__SLOTS - 1)];
+    const ft__slot *sl = &shm->slots[seq & (shm->nslots - 1)];
     start.seq = seq;
     start.t = c.last_flush = ft_now_ns();
     atomic_store_explicit(&c.ring->progress, 0, memory_order_relaxed);

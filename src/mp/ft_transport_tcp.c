@@ -81,7 +81,8 @@ typedef struct ft__tcp {
   ft_timer *tick;
   ft__tw *ws;
   ft__conn *pending;
-  ft__tchunk chunks[FT__SLOTS];
+  ft__tchunk *chunks;    /* nslots of them, indexed by seq & (nslots - 1) */
+  size_t nslots;         /* the pool's */
   uint64_t oldest, next; /* seqs: oldest live, next to publish */
   bool closing;
   bool stopped;     /* terminated: no chunk is sent any more */
@@ -140,7 +141,7 @@ static int ft__conn_send(ft__tcp *t, ft__conn *c, const void *frame, size_t len)
 static void ft__tcp_dispatch(ft__tcp *t) {
   bool queued = false;
   for (uint64_t s = t->oldest; s < t->next && !t->stopped; s++) {
-    ft__tchunk *ch = &t->chunks[s & (FT__SLOTS - 1)];
+    ft__tchunk *ch = &t->chunks[s & (t->nslots - 1)];
     if (!ch->live || ch->owner != -1)
       continue;
     int best = -1;
@@ -220,7 +221,7 @@ static bool ft__tcp_frame(ft__tcp *t, int w, const char *f, bool *progress) {
   memcpy(&seq, f + sizeof h, sizeof seq);
   if (seq >= t->next)
     return false; /* never published */
-  ft__tchunk *ch = &t->chunks[seq & (FT__SLOTS - 1)];
+  ft__tchunk *ch = &t->chunks[seq & (t->nslots - 1)];
   if (seq < t->oldest || !ch->live || ch->seq != seq)
     return true; /* retired: dropped */
   if (ch->owner != w)
@@ -422,7 +423,7 @@ static bool ft__tcp_worker_exited(ft__transport *tr, int w) {
 
 static bool ft__tcp_held(ft__transport *tr, int w, uint64_t seq, uint32_t *from) {
   ft__tcp *t = (ft__tcp *)tr;
-  ft__tchunk *ch = &t->chunks[seq & (FT__SLOTS - 1)];
+  ft__tchunk *ch = &t->chunks[seq & (t->nslots - 1)];
   if (!ch->live || ch->seq != seq || ch->owner != w)
     return false;
   if (!ch->started)
@@ -439,14 +440,14 @@ static void ft__tcp_worker_clear(ft__transport *tr, int w) {
   tw->c = NULL;
   tw->inflight = 0;
   for (uint64_t s = t->oldest; s < t->next; s++)
-    if (t->chunks[s & (FT__SLOTS - 1)].owner == w)
-      t->chunks[s & (FT__SLOTS - 1)].owner = -2; /* the pool dealt with it */
+    if (t->chunks[s & (t->nslots - 1)].owner == w)
+      t->chunks[s & (t->nslots - 1)].owner = -2; /* the pool dealt with it */
 }
 
 static int ft__tcp_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t *taken,
                            size_t *bytes_out) {
   ft__tcp *t = (ft__tcp *)tr;
-  if (c->seq - t->oldest >= FT__SLOTS)
+  if (c->seq - t->oldest >= t->nslots)
     return -EAGAIN;
   const char *name = ft__task_name(c->fn, c->kind);
   if (!name)
@@ -465,7 +466,7 @@ static int ft__tcp_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t 
     }
   }
   *bytes_out = bytes;
-  ft__tchunk *ch = &t->chunks[c->seq & (FT__SLOTS - 1)];
+  ft__tchunk *ch = &t->chunks[c->seq & (t->nslots - 1)];
   char *f = malloc(head + bytes);
   if (!f)
     return -EAGAIN;
@@ -499,12 +500,12 @@ static void ft__tcp_kick(ft__transport *tr, uint64_t n) {
 
 static void ft__tcp_retire(ft__transport *tr, uint64_t seq) {
   ft__tcp *t = (ft__tcp *)tr;
-  ft__tchunk *ch = &t->chunks[seq & (FT__SLOTS - 1)];
+  ft__tchunk *ch = &t->chunks[seq & (t->nslots - 1)];
   if (ch->owner >= 0 && ch->reported < ch->nitems && t->ws[ch->owner].inflight > 0)
     t->ws[ch->owner].inflight--; /* its worker died holding it */
   free(ch->frame);
   *ch = (ft__tchunk){.owner = -1};
-  while (t->oldest < t->next && !t->chunks[t->oldest & (FT__SLOTS - 1)].live)
+  while (t->oldest < t->next && !t->chunks[t->oldest & (t->nslots - 1)].live)
     t->oldest++;
 }
 
@@ -514,7 +515,7 @@ static void ft__tcp_retire(ft__transport *tr, uint64_t seq) {
  * worker's death, whether it began it or not (`held` then says which). */
 static bool ft__tcp_cancel(ft__transport *tr, uint64_t seq) {
   ft__tcp *t = (ft__tcp *)tr;
-  ft__tchunk *ch = &t->chunks[seq & (FT__SLOTS - 1)];
+  ft__tchunk *ch = &t->chunks[seq & (t->nslots - 1)];
   if (ch->live && ch->seq == seq && ch->owner >= 0)
     return false;
   ch->owner = -2; /* never sent now, nor counted as queued */
@@ -524,7 +525,7 @@ static bool ft__tcp_cancel(ft__transport *tr, uint64_t seq) {
 static bool ft__tcp_has_queued(const ft__transport *tr) {
   const ft__tcp *t = (const ft__tcp *)tr;
   for (uint64_t s = t->oldest; s < t->next; s++)
-    if (t->chunks[s & (FT__SLOTS - 1)].live && t->chunks[s & (FT__SLOTS - 1)].owner == -1)
+    if (t->chunks[s & (t->nslots - 1)].live && t->chunks[s & (t->nslots - 1)].owner == -1)
       return true;
   return false;
 }
@@ -596,8 +597,9 @@ static void ft__tcp_free(ft__transport *tr) {
     explicit_bzero(t->ws[w].tokenenv, sizeof t->ws[w].tokenenv);
     explicit_bzero(t->ws[w].token, sizeof t->ws[w].token);
   }
-  for (size_t s = 0; s < FT__SLOTS; s++)
+  for (size_t s = 0; t->chunks && s < t->nslots; s++)
     free(t->chunks[s].frame);
+  free(t->chunks);
   if (t->lw)
     ft__watch_close(loop, t->lw); /* closes the listener: nothing listens after */
   else if (t->lfd >= 0)
@@ -644,10 +646,12 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   t->lfd = -1;
   t->maxtasks = opts->maxtasksperchild;
   t->heartbeat_ns = (uint64_t)((tc->heartbeat > 0 ? tc->heartbeat : 3.0) * 1e9);
-  for (size_t s = 0; s < FT__SLOTS; s++)
+  t->nslots = p->nslots;
+  t->chunks = ft__xalloc(t->nslots * sizeof *t->chunks);
+  for (size_t s = 0; t->chunks && s < t->nslots; s++)
     t->chunks[s].owner = -1;
   t->ws = ft__xalloc((size_t)n * sizeof *t->ws);
-  if (!t->ws || ft_buf_append(&t->setup, tc->setup.ptr, tc->setup.len) < 0) {
+  if (!t->chunks || !t->ws || ft_buf_append(&t->setup, tc->setup.ptr, tc->setup.len) < 0) {
     rc = -ENOMEM;
     goto fail;
   }
