@@ -121,6 +121,7 @@ class TruthCheck(ForktopCase):
             with open(sysv_file) as f:
                 ours = int(f.read())
             self.sysv.append(ours)
+        self.assertTrue(out.strip(), err.decode(errors="replace")[-3000:])
         r = json.loads(out)
         with open(self.path("ready")) as f:
             cmd_pid = int(f.read())

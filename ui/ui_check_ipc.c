@@ -162,6 +162,53 @@ static int ui_stat_in(const char *name, struct stat *st) {
   return lstat(p, st) < 0 ? -errno : 0;
 }
 
+/* The name a DFID_NAME record of event ev (ev_len bytes) carries, or NULL.
+ * Events are packed back to back with no padding, so nothing in them is
+ * aligned: every field is copied out, never read through a cast pointer. */
+static const char *ui_fan_name(const char *ev, size_t ev_len) {
+  for (size_t off = FAN_EVENT_METADATA_LEN;
+       off + sizeof(struct fanotify_event_info_header) <= ev_len;) {
+    struct fanotify_event_info_header h;
+    memcpy(&h, ev + off, sizeof h);
+    if (h.len == 0 || off + h.len > ev_len)
+      return NULL;
+    if (h.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) {
+      /* header, fsid, then a struct file_handle: handle_bytes, handle_type,
+       * the handle, then the name */
+      size_t fh = off + sizeof(struct fanotify_event_info_fid);
+      uint32_t handle_bytes;
+      if (fh + 8 > off + h.len)
+        return NULL;
+      memcpy(&handle_bytes, ev + fh, sizeof handle_bytes);
+      if (fh + 8 + handle_bytes >= off + h.len)
+        return NULL;
+      return ev + fh + 8 + handle_bytes;
+    }
+    off += h.len;
+  }
+  return NULL;
+}
+
+static void ui_fan_event(ui_ipc *x, const struct fanotify_event_metadata *m, const char *name) {
+  if (!name || strcmp(name, ".") == 0)
+    return;
+  ui_seg *s = ui_seg_find(&x->made, name, 0);
+  if (m->mask & (FAN_CREATE | FAN_MOVED_TO)) {
+    if (!s && !(s = ui_seg_add(&x->made)))
+      return;
+    snprintf(s->name, sizeof s->name, "%s", name);
+    x->blind |= m->pid <= 0; /* not told who: the samples must say it */
+    s->pid = m->pid;
+    s->start = ui_start_of(m->pid);
+    /* the file it made, if it is still there: a later one of the same
+     * name whose making was not seen (events lost) is not this one */
+    struct stat st;
+    s->ino = ui_stat_in(name, &st) == 0 ? (uint64_t)st.st_ino : 0;
+  } else if (s) {
+    s->pid = 0; /* removed: whoever makes it next is its creator */
+  }
+}
+
 /* Read what fanotify has: each creation remembers its creator, each
  * removal forgets it.  Events of one fanotify queue come in order; two
  * identical events still queued merge their masks (a creation and a
@@ -174,45 +221,18 @@ static void ui_fan_drain(ui_ipc *x) {
     ssize_t n = read(x->fan, buf, sizeof buf);
     if (n <= 0)
       return;
-    struct fanotify_event_metadata *m = (struct fanotify_event_metadata *)buf;
-    for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
-      if (m->fd >= 0)
-        close(m->fd);
-      if (m->mask & FAN_Q_OVERFLOW) {
+    for (size_t pos = 0; pos + FAN_EVENT_METADATA_LEN <= (size_t)n;) {
+      struct fanotify_event_metadata m;
+      memcpy(&m, buf + pos, sizeof m);
+      if (m.event_len < FAN_EVENT_METADATA_LEN || pos + m.event_len > (size_t)n)
+        break;
+      if (m.fd >= 0)
+        close(m.fd);
+      if (m.mask & FAN_Q_OVERFLOW)
         x->lost = true;
-        continue;
-      }
-      const char *name = NULL;
-      for (size_t off = sizeof *m;
-           off + sizeof(struct fanotify_event_info_header) <= m->event_len;) {
-        struct fanotify_event_info_header h;
-        memcpy(&h, (char *)m + off, sizeof h);
-        if (h.len == 0 || off + h.len > m->event_len)
-          break;
-        if (h.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) {
-          struct fanotify_event_info_fid *fid = (struct fanotify_event_info_fid *)((char *)m + off);
-          struct file_handle *fh = (struct file_handle *)fid->handle;
-          name = (const char *)fh->f_handle + fh->handle_bytes;
-        }
-        off += h.len;
-      }
-      if (!name || strcmp(name, ".") == 0)
-        continue;
-      ui_seg *s = ui_seg_find(&x->made, name, 0);
-      if (m->mask & (FAN_CREATE | FAN_MOVED_TO)) {
-        if (!s && !(s = ui_seg_add(&x->made)))
-          continue;
-        snprintf(s->name, sizeof s->name, "%s", name);
-        x->blind |= m->pid <= 0; /* not told who: the samples must say it */
-        s->pid = m->pid;
-        s->start = ui_start_of(m->pid);
-        /* the file it made, if it is still there: a later one of the same
-         * name whose making was not seen (events lost) is not this one */
-        struct stat st;
-        s->ino = ui_stat_in(name, &st) == 0 ? (uint64_t)st.st_ino : 0;
-      } else if (s) {
-        s->pid = 0; /* removed: whoever makes it next is its creator */
-      }
+      else
+        ui_fan_event(x, &m, ui_fan_name(buf + pos, m.event_len));
+      pos += m.event_len;
     }
   }
 }
