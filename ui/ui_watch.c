@@ -120,6 +120,19 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
     status = argv ? 1 : 2;
     goto done;
   }
+  /* Said before the command starts, so that its spawn comes after it. */
+  bool connector = strcmp(ft_watch_mode(x.w), "connector") == 0;
+  const char *how = connector ? "with the kernel's process-event connector (every process is seen)"
+                    : o->scan_only
+                        ? "by scanning /proc ten times a second (--scan)"
+                        : "by scanning /proc ten times a second (the connector needs root)";
+  if (s->dash)
+    ui_dash_set_note(s->dash, connector ? "connector: every process seen" : "scanning /proc 10/s");
+  else if (o->mode != UI_JSON && argv)
+    printf("forktop %s: watching %s %s\n", FT_VERSION, argv[0], how);
+  else if (o->mode != UI_JSON)
+    printf("forktop %s: watching a running tree (pid %d) %s\n", FT_VERSION, (int)target, how);
+  fflush(stdout);
   if (argv) {
     /* The command reads our stdin unless the dashboard reads the keys
      * there (then /dev/null); it gets SIGHUP if forktop dies, as from a
@@ -136,16 +149,6 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
     }
     target = ft_process_pid(x.p);
   }
-  bool connector = strcmp(ft_watch_mode(x.w), "connector") == 0;
-  if (s->dash)
-    ui_dash_set_note(s->dash, connector ? "connector: every process seen" : "scanning /proc 10/s");
-  else if (o->mode != UI_JSON)
-    printf("forktop %s: watching %s (pid %d) %s\n", FT_VERSION, argv ? argv[0] : "a running tree",
-           (int)target,
-           connector      ? "with the kernel's process-event connector (every process is seen)"
-           : o->scan_only ? "by scanning /proc ten times a second (--scan)"
-                          : "by scanning /proc ten times a second (the connector needs root)");
-  fflush(stdout);
   ui_session_run(s);
   int code = 0, signo = 0;
   bool known = true;
