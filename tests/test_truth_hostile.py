@@ -214,11 +214,13 @@ class Hostile(ForktopCase):
 
     # ------------------------------------------- the summary after the dashboard
 
-    def test_dashboard_and_its_summary(self):
+    def dashboard(self, *args):
+        """Run forktop with a dashboard in a pseudo-terminal, press q once the
+        work is done; its exit status and every byte it wrote."""
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 110, 0, 0))
         env = dict(self.env, TERM="xterm", LANG="C.UTF-8", LC_ALL="C.UTF-8")
-        p = subprocess.Popen([FORKTOP, "run", self.wl], stdin=slave, stdout=slave, stderr=slave,
+        p = subprocess.Popen([FORKTOP, *args], stdin=slave, stdout=slave, stderr=slave,
                              env=env, start_new_session=True)
         os.close(slave)
         data = b""
@@ -245,7 +247,11 @@ class Hostile(ForktopCase):
                 p.kill()
             p.wait(timeout=10)
             os.close(master)
-        self.assertEqual(p.returncode, 0, data[-2000:])
+        return p.returncode, data
+
+    def test_dashboard_and_its_summary(self):
+        rc, data = self.dashboard("run", self.wl)
+        self.assertEqual(rc, 0, data[-2000:])
         # curses draws with escapes of its own; none of the hostile ones
         for seq in (b"\x1b]0;T", b"\x1b]52", b"\x1b]0;owned", b"\x1b]0;title", b"\xc2\x9b",
                     b"\xc2\x9d", b"\xe2\x80\xae", b"\xe2\x81\xa6"):
@@ -256,6 +262,11 @@ class Hostile(ForktopCase):
         self.assert_inert(line, "the summary after the dashboard")
         self.assertIn(b"summary: evil\\x1b]0;title\\x07\\u{202e}\\u{9d}: ", line)
 
+
+    def test_summary_after_the_dashboard_has_queue_counts(self):
+        rc, data = self.dashboard("run", "pipeline")
+        self.assertEqual(rc, 0, data[-2000:])
+        self.assertIn(b"queue jobs: 100 puts, 100 gets, 0 left", data[data.rfind(b"summary: ") - 400:])
 
 class Lookup(ForktopCase):
     """A bare name is a shipped workload, never a file in the current directory."""

@@ -30,6 +30,8 @@ typedef struct ui_printer {
 
 /* Print one event (an event hook: ud is the ui_printer). */
 void ui_printer_event(const ft_event *ev, void *ud);
+/* Only keep each queue's last sample for ui_printer_finish (ud: the printer). */
+void ui_printer_keep_queues(const ft_event *ev, void *ud);
 /* Print what the summary adds: each queue's final counts. */
 void ui_printer_finish(ui_printer *pr);
 /* Untrusted text made safe for a terminal (the one entry point for plain

@@ -103,6 +103,8 @@ void ui_session_show(ui_session *s) {
     ft_loop_add_hook(s->loop, ui_json_event, &s->json);
   } else if (!s->dash) {
     ft_loop_add_hook(s->loop, ui_printer_event, &s->pr);
+  } else { /* the summary after the dashboard has each queue's final counts */
+    ft_loop_add_hook(s->loop, ui_printer_keep_queues, &s->pr);
   }
   if (s->rec.out) {
     s->record = &s->rec;
@@ -139,6 +141,7 @@ int ui_session_run(ui_session *s) {
       /* leave it running headless: the printer takes over the terminal */
       ui_dash_free(s->dash);
       s->dash = NULL;
+      ft_loop_remove_hook(s->loop, ui_printer_keep_queues, &s->pr);
       ft_loop_add_hook(s->loop, ui_printer_event, &s->pr);
       printf("%s", s->m.detached);
       fflush(stdout);

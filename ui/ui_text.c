@@ -84,6 +84,18 @@ static void ui_queue_line(ui_printer *pr, const ft_event *ev, const char *name) 
           (unsigned long long)q->high_water, q->closed ? ", closed" : "");
 }
 
+/* Keep each queue's last sample, printing nothing: what the summary after
+ * the dashboard needs while the dashboard, not the printer, has the screen. */
+void ui_printer_keep_queues(const ft_event *ev, void *ud) {
+  if (ev->kind != FT_EV_QUEUE)
+    return;
+  ui_qseen *seen = ui_queue_seen(ud, ev->name ? ev->name : "");
+  if (seen) {
+    seen->last = ev->u.queue;
+    seen->have_last = true;
+  }
+}
+
 /* Print one event as a line (queue samples at most once a second, and
  * only when they changed).  Every name, path and output line goes through
  * ui_sanitize. */
