@@ -36,6 +36,22 @@ def tagged_pids(tag):
     return pids
 
 
+def comm_of(pid):
+    """A live process's name, or None."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def kill_quietly(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
 def open_fds():
     """The descriptors this process holds now."""
     return set(os.listdir("/proc/self/fd"))
@@ -63,11 +79,15 @@ class ForktopCase(unittest.TestCase):
     def tearDown(self):
         left = wait_for(lambda: not tagged_pids(self.tag), timeout=5) or tagged_pids(self.tag)
         left = [] if left is True else left
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        # Kill what was left, a run's guardian last: once the run's other
+        # processes are gone it removes the run's cgroup and exits itself.
+        guards = [pid for pid in left if comm_of(pid) == "forktop-guard"]
+        for pid in [pid for pid in left if pid not in guards]:
+            kill_quietly(pid)
+        wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") and comm_of(pid) for pid in guards),
+                 timeout=3)
+        for pid in guards:
+            kill_quietly(pid)
         self.assertEqual(left, [], "processes left behind")
         extra = wait_for(lambda: not (open_fds() - self.fds_before), timeout=2) or \
             (open_fds() - self.fds_before)
