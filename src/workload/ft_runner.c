@@ -601,26 +601,14 @@ int ft_runner_new_tasks(const ft_plan *plan, ft_runner **out) {
 
 /* Make a runner for plan. */
 int ft_runner_new(ft_loop *loop, const ft_plan *plan, ft_runner **out) {
-  int rc = -ENOMEM;
+  int rc;
   ft_runner *r = ft__xalloc(sizeof *r);
   if (!r)
     return -ENOMEM;
   ft_runner_register();
   r->loop = loop;
-  r->plan = plan;
-  r->rng = plan->seed;
-  r->nunits = plan->npools + plan->nprocs;
-  r->units = ft__xalloc((r->nunits ? r->nunits : 1) * sizeof *r->units);
-  r->queues = ft__xalloc((plan->nqueues ? plan->nqueues : 1) * sizeof *r->queues);
-  if (!r->units || !r->queues)
+  if ((rc = ft__units_new(r, plan)) < 0)
     goto fail;
-  for (size_t i = 0; i < r->nunits; i++) {
-    ft__unit *u = &r->units[i];
-    u->runner = r;
-    u->is_pool = i < plan->npools;
-    u->idx = u->is_pool ? i : i - plan->npools;
-    u->name = u->is_pool ? plan->pools[u->idx].name : plan->procs[u->idx].name;
-  }
   for (size_t i = 0; i < r->nunits; i++) {
     ft__unit *u = &r->units[i];
     u->after = ft__unit_find(r, u->is_pool ? plan->pools[u->idx].after : plan->procs[u->idx].after);
