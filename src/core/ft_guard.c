@@ -32,6 +32,7 @@
  * included, is there once forktop has exited. */
 #include "ft_guard.h"
 #include "ft_internal.h"
+#include "ft_tree.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -70,25 +71,14 @@ typedef struct ft__guardian {
 
 /* ------------------------------------------------------------- the tag */
 
-/* "<pid>.<start time>": the start time (field 22 of /proc/PID/stat, after
- * the name in parentheses) tells this process from a later one with its pid. */
+/* "<pid>.<start time>": the start time (field 22 of /proc/PID/stat) tells
+ * this process from a later one with its pid. */
 static int ft__guard_make_tag(pid_t pid, char *buf, size_t cap) {
-  char stat[1024];
-  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  ssize_t n = read(fd, stat, sizeof stat - 1);
-  close(fd);
-  if (n <= 0)
-    return -EIO;
-  stat[n] = '\0';
-  char *p = strrchr(stat, ')');
-  unsigned long long start = 0;
-  for (int field = 2; p && field < 22; field++)
-    p = strchr(p + 1, ' ');
-  if (!p || sscanf(p + 1, "%llu", &start) != 1)
-    return -EIO;
-  snprintf(buf, cap, "%d.%llu", (int)pid, start);
+  ft_tree_proc self;
+  int rc = ft_tree_read(pid, &self);
+  if (rc < 0)
+    return rc;
+  snprintf(buf, cap, "%d.%llu", (int)pid, (unsigned long long)self.start_ticks);
   return 0;
 }
 
