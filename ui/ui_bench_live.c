@@ -11,7 +11,6 @@
  * is up they come through its signalfd, and between runs and at the end
  * they are collected with sigtimedwait.  Any of them, q, or Ctrl-C (a key:
  * the terminal is raw) stops the running workload and ends the sweep. */
-#include "ft_runner.h"
 #include "ui_bench.h"
 
 #include <errno.h>
@@ -31,8 +30,9 @@ struct ui_bench_live {
   ui_term *term;
   ui_grid grid;
   ui_bench_state st;
-  ft_loop *loop;     /* the run's loop while attached */
-  ft_runner *runner; /* the run's runner while attached (NULL on the final screen) */
+  ft_loop *loop;        /* the run's loop while attached */
+  void (*stop)(void *); /* stops the run while attached (NULL on the final screen) */
+  void *stop_ud;
   ft_timer *timer;
   bool hooked, sleeping, watching, winch, sigs;
   bool due, redraw;
@@ -83,9 +83,9 @@ static void ui__check_size(ui_bench_live *l) {
 static void ui__abort(ui_bench_live *l, int status) {
   if (!l->abort)
     l->abort = status;
-  if (l->runner && !l->stopped) {
+  if (l->stop && !l->stopped) {
     l->stopped = true;
-    ft_runner_stop(l->runner, 1.0);
+    l->stop(l->stop_ud);
   }
   if (l->loop && l->waiting)
     ft_loop_stop(l->loop);
@@ -178,7 +178,7 @@ static void ui__poll(ui_bench_live *l) {
 
 /* Take over the terminal for the sweep; -ENOTTY without one. */
 int ui_bench_live_open(const ui_bench_opts *bo, int delay_tenths, bool ascii, const char *workload,
-                       const ui_bench_result *res, ui_bench_live **out) {
+                       const char *size_name, const ui_bench_result *res, ui_bench_live **out) {
   ui_bench_live *l = calloc(1, sizeof *l);
   if (!l)
     return -ENOMEM;
@@ -199,6 +199,7 @@ int ui_bench_live_open(const ui_bench_opts *bo, int delay_tenths, bool ascii, co
   l->period = (uint64_t)tenths * UI__NS / 10;
   l->t_sweep0 = ft_now_ns();
   l->st = (ui_bench_state){.workload = workload,
+                           .size_name = size_name,
                            .sizes = bo->sizes,
                            .nsizes = bo->nsizes,
                            .runs = bo->runs,
@@ -223,11 +224,13 @@ void ui_bench_live_run_begin(ui_bench_live *l, size_t i, int k) {
   l->stopped = false;
 }
 
-/* Wire the view to a run's loop (runner NULL: the final screen). */
-int ui_bench_live_attach(ui_bench_live *l, ft_loop *loop, ft_runner *runner) {
+/* Wire the view to a run's loop (stop NULL: the final screen). */
+int ui_bench_live_attach(ui_bench_live *l, ft_loop *loop, void (*stop)(void *), void *ud) {
   int rc;
+  bool runner = stop != NULL;
   l->loop = loop;
-  l->runner = runner;
+  l->stop = stop;
+  l->stop_ud = ud;
   ui__check_size(l);
   if (runner) {
     if ((rc = ft_loop_add_hook(loop, ui__count, l)) < 0)
@@ -283,7 +286,7 @@ void ui_bench_live_detach(ui_bench_live *l) {
     l->st.elapsed = (double)(ft_now_ns() - l->t_run0) / 1e9;
   l->st.running = false;
   l->loop = NULL;
-  l->runner = NULL;
+  l->stop = NULL;
 }
 
 /* Between runs: take the keys and signals that came meanwhile; draw. */
@@ -312,7 +315,7 @@ void ui_bench_live_finish(ui_bench_live *l, size_t sizes_done) {
     l->waiting = false;
     return;
   }
-  int rc = ui_bench_live_attach(l, loop, NULL);
+  int rc = ui_bench_live_attach(l, loop, NULL, NULL);
   while (rc >= 0 && !l->closed && !l->abort)
     rc = ft_loop_run(loop, FT_RUN_ONCE);
   ui_bench_live_detach(l);

@@ -13,7 +13,8 @@
 /* What the view shows: the sweep's plan, where it is, and what it measured. */
 typedef struct ui_bench_state {
   const char *workload;
-  const int *sizes; /* every pool size of the sweep, ascending */
+  const char *size_name; /* "workers" or --param's NAME (NULL: "workers") */
+  const int *sizes;      /* every pool size of the sweep, ascending */
   size_t nsizes;
   int runs, warmup;
   size_t cur;    /* index in sizes of the size running now */
