@@ -137,6 +137,16 @@ static void test_header(void **state) {
   f->st.run = 2;
   render(f, 120, 40);
   assert_non_null(strstr(line(f, 0), "size 1 of 3 (1 worker)  run 3 of 3"));
+  /* a command's parameter (--param N=...): its values and its tree */
+  f->st.size_name = "N";
+  f->st.tasks_total = f->st.tasks_done = f->st.tasks_failed = 0;
+  f->st.procs_alive = 3;
+  f->st.procs_total = 7;
+  f->st.procs_peak = 4;
+  render(f, 120, 40);
+  assert_non_null(strstr(line(f, 0), "value 1 of 3 (N=1)  run 3 of 3"));
+  assert_non_null(strstr(line(f, 1), "processes 3 alive, 7 in all, 4 at most at once"));
+  assert_true(find_line(f, "      N  wall") > 2);
   fx_free(f);
 }
 

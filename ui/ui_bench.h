@@ -129,6 +129,10 @@ void ui_bench_live_run_begin(ui_bench_live *l, size_t i, int k);
  * signals; stop(ud) is called once to stop the run (stop NULL: the final
  * screen); 0 or a negative error. */
 int ui_bench_live_attach(ui_bench_live *l, ft_loop *loop, void (*stop)(void *), void *ud);
+/* Show the run's tree as it grows: the counters are read at each frame
+ * until detach (NULL l: nothing). */
+void ui_bench_live_tree(ui_bench_live *l, const size_t *alive, const uint64_t *total,
+                        const uint64_t *peak);
 /* Unwire from the loop (idempotent; NULL is a no-op). */
 void ui_bench_live_detach(ui_bench_live *l);
 /* Between runs: sizes [0, sizes_done) are finished; take keys and signals; draw. */

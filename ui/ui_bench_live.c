@@ -42,6 +42,8 @@ struct ui_bench_live {
   bool closed;  /* ... and one did */
   int abort;    /* 0, or the exit status asked for: 1 for q, 128 + signal */
   uint64_t period, t_sweep0, t_run0;
+  const size_t *alive; /* the run's tree while attached (ui_bench_live_tree) */
+  const uint64_t *total, *peak;
   sigset_t blocked, oldmask;
 };
 
@@ -50,8 +52,18 @@ static const int ui__stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
 /* ------------------------------------------------------------- drawing */
 
+/* The tree's counters, read while the run is attached. */
+static void ui__tree(ui_bench_live *l) {
+  if (!l->alive)
+    return;
+  l->st.procs_alive = *l->alive;
+  l->st.procs_total = *l->total;
+  l->st.procs_peak = *l->peak;
+}
+
 static void ui__frame(ui_bench_live *l) {
   uint64_t now = ft_now_ns();
+  ui__tree(l);
   if (l->st.running)
     l->st.elapsed = (double)(now - l->t_run0) / 1e9;
   if (!l->st.finished)
@@ -219,6 +231,7 @@ void ui_bench_live_run_begin(ui_bench_live *l, size_t i, int k) {
   l->st.run = k;
   l->st.running = true;
   l->st.tasks_total = l->st.tasks_done = l->st.tasks_failed = 0;
+  l->st.procs_alive = l->st.procs_total = l->st.procs_peak = 0;
   l->st.elapsed = 0;
   l->t_run0 = ft_now_ns();
   l->stopped = false;
@@ -262,10 +275,23 @@ fail:
   return rc;
 }
 
+/* Show the run's tree as it grows, until detach. */
+void ui_bench_live_tree(ui_bench_live *l, const size_t *alive, const uint64_t *total,
+                        const uint64_t *peak) {
+  if (!l)
+    return;
+  l->alive = alive;
+  l->total = total;
+  l->peak = peak;
+}
+
 /* Unwire from the loop before the runner and the loop are freed. */
 void ui_bench_live_detach(ui_bench_live *l) {
   if (!l || !l->loop)
     return;
+  ui__tree(l); /* the last counts stay on screen; the counters go with the run */
+  l->alive = NULL;
+  l->total = l->peak = NULL;
   if (l->hooked)
     ft_loop_remove_hook(l->loop, ui__count, l);
   if (l->sleeping)

@@ -329,6 +329,8 @@ int ui_bench_once(const ui_bench_target *t, int v, ui_bench_run *out, ui_bench_l
   if (live && ui_bench_live_attach(live, loop, r ? ui_runner_stop : ui_cmd_stop,
                                    r ? (void *)r : (void *)&cmd) < 0)
     fprintf(errf, "forktop: the live view cannot follow this run\n");
+  else
+    ui_bench_live_tree(live, &probe.nlive, &probe.processes, &probe.peak_procs);
   struct rusage ru0, ru1, self0, self1;
   double busy0, steal0, busy1, steal1;
   ui_cpu_times(&busy0, &steal0);

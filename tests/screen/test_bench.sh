@@ -62,8 +62,9 @@ wait_for '^EXIT=0' 10 || fail "the -j sweep did not end with status 0"
 screen | grep -Eq '^recommended pool size: [12], the ' || fail "no -j table printed"
 FT_PID=
 tm kill-server
-start 100 30 bench --param N=1,2 --runs 1 --warmup 0 -- sleep 0.{N}
+start 100 30 bench --param N=1,2 --runs 1 --warmup 0 -- sh -c 'sleep 0.{N}; sleep 1'
 wait_for 'value 1 of 2 \(N=1\) +run 1 of 1' 15 || fail "the --param header does not say N=1"
+wait_for 'processes [12] alive, [0-9]+ in all' 10 || fail "the --param run's tree is not shown"
 wait_for 'finished: 2 sizes' 30 || fail "the --param sweep did not finish"
 screen | grep -q 'recommended N: 1' || fail "no recommended N on screen"
 tm send-keys -t "$SESSION" x

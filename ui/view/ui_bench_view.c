@@ -85,6 +85,13 @@ static void ui__progress(ui_grid *g, const ui_bench_state *s, int y) {
                    s->sweep_elapsed);
     return;
   }
+  if (!s->tasks_total && s->procs_total) { /* a command (--param): its tree, not tasks */
+    ui_grid_printf(g, 1, y, g->w - 1, UI_S_NORMAL, s->utf8,
+                   "processes %llu alive, %llu in all, %llu at most at once  %.1f s%s",
+                   (unsigned long long)s->procs_alive, (unsigned long long)s->procs_total,
+                   (unsigned long long)s->procs_peak, s->elapsed, s->running ? "" : "  (done)");
+    return;
+  }
   uint64_t total = s->tasks_total, ended = s->tasks_done + s->tasks_failed;
   if (total < ended)
     total = ended;

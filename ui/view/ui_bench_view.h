@@ -22,6 +22,7 @@ typedef struct ui_bench_state {
   bool running;  /* a run is under way */
   bool finished; /* the sweep is over (the final screen) */
   uint64_t tasks_total, tasks_done, tasks_failed; /* the current run's, from its events */
+  uint64_t procs_alive, procs_total, procs_peak;  /* the current run's tree */
   double elapsed;                                 /* seconds of the current (or last) run */
   double sweep_elapsed;                           /* seconds since the sweep began */
   const ui_bench_result *res; /* res->sizes[0 .. done) are finished and summarised */
