@@ -102,8 +102,10 @@ static void ui_bench_machine(ui_bench_result *res) {
   } while (0)
 
 static void ui_bench_finish_size(ui_bench_result *res, ui_bench_size *z) {
-  double walls[1024], startup = 0;
-  size_t n = z->nruns < 1024 ? z->nruns : 1024;
+  size_t n = z->nruns;
+  double *walls = malloc((n ? n : 1) * sizeof *walls), startup = 0;
+  if (!walls)
+    return;
   uint64_t tasks = 0;
   double cpu = 0, procs = 0;
   z->user = z->sys = 0;
@@ -149,6 +151,7 @@ static void ui_bench_finish_size(ui_bench_result *res, ui_bench_size *z) {
            100 * z->wall.sd / z->wall.mean);
   if (z->failed_runs)
     UI_ADD(z->warnings, w, "%d run(s) failed (non-zero exit status). ", z->failed_runs);
+  free(walls);
 }
 
 /* The fit (on the sizes up to the CPUs), the recommendation, and what
@@ -398,7 +401,7 @@ int ui_bench(const char *path, const ui_opts *uo, const ui_bench_opts *bo) {
   char label[512] = "";
   static ui_bench_result res;
   memset(&res, 0, sizeof res);
-  if (bo->kind == UI_BENCH_WORKLOAD) {
+  if (bo->kind == UI_BENCH_WORKLOAD && path) {
     if (ft_plan_load(path, uo->sets, uo->nsets, &plan, &err) < 0) {
       ft_buf shown = {0};
       ui_sanitize(err.data, err.len, &shown);
