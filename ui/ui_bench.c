@@ -4,6 +4,7 @@
 #include "ui.h"
 
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,11 +172,14 @@ static void ui_bench_finish(ui_bench_result *res) {
     sds[i] = z->wall.sd;
     z->speedup = z->wall.mean > 0 ? res->sizes[0].wall.mean / z->wall.mean : 0;
     z->efficiency = z->workers > 0 ? z->speedup * res->sizes[0].workers / z->workers : 0;
-    for (size_t k = 0; k < z->nruns; k++) {
-      wall_all += z->runs[k].wall;
-      others += z->runs[k].others_cpu;
-      steal += z->runs[k].steal;
-    }
+    /* /proc/stat counts in clock ticks (10 ms): runs shorter than 100 ms
+     * would be judged by their rounding */
+    for (size_t k = 0; k < z->nruns; k++)
+      if (z->runs[k].wall >= 0.1) {
+        wall_all += z->runs[k].wall;
+        others += z->runs[k].others_cpu;
+        steal += z->runs[k].steal;
+      }
     over += z->workers > res->cpus;
     if (z->workers > res->cpus || z->workers < 1 || !z->nruns)
       continue;
@@ -237,8 +241,8 @@ static void ui_bench_finish(ui_bench_result *res) {
   size_t w = 0;
   res->machine[0] = '\0';
   double cap = wall_all * res->cpus;
-  res->others_frac = cap > 0 ? others / cap : 0;
-  res->steal_frac = cap > 0 ? steal / cap : 0;
+  res->others_frac = cap >= 0.5 ? fmin(1, others / cap) : 0;
+  res->steal_frac = cap >= 0.5 ? fmin(1, steal / cap) : 0;
   if (over) {
     UI_ADD(res->machine, w, "%zu size(s) exceed the %d online CPUs (", over, res->cpus);
     bool first = true;
