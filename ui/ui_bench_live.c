@@ -212,6 +212,7 @@ int ui_bench_live_open(const ui_bench_opts *bo, int delay_tenths, bool ascii, co
   l->t_sweep0 = ft_now_ns();
   l->st = (ui_bench_state){.workload = workload,
                            .size_name = size_name,
+                           .cpus = ft_cpu_count(),
                            .sizes = bo->sizes,
                            .nsizes = bo->nsizes,
                            .runs = bo->runs,

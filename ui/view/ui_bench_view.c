@@ -36,12 +36,15 @@ double ui_bench_view_speedup(const ui_bench_state *s, size_t i) {
   return m0 > 0 && m > 0 ? m0 / m : 0;
 }
 
-/* The Amdahl fit over the finished sizes (ok only with two or more). */
+/* The Amdahl fit over the finished sizes up to the CPUs (ok only with two
+ * or more), as the final report fits it. */
 static void ui__fit(const ui_bench_state *s, ui_amdahl *fit) {
   memset(fit, 0, sizeof *fit);
   double workers[UI_BENCH_MAX_SIZES], means[UI_BENCH_MAX_SIZES];
   size_t n = 0;
   for (size_t i = 0; s->res && i < s->done && i < UI_BENCH_MAX_SIZES; i++) {
+    if (s->cpus > 0 && s->res->sizes[i].workers > s->cpus)
+      continue;
     workers[n] = s->res->sizes[i].workers;
     means[n++] = s->res->sizes[i].wall.mean;
   }

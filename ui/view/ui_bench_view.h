@@ -14,6 +14,7 @@
 typedef struct ui_bench_state {
   const char *workload;
   const char *size_name; /* "workers" or --param's NAME (NULL: "workers") */
+  int cpus;              /* the fit uses sizes up to this many (0: every size) */
   const int *sizes;      /* every pool size of the sweep, ascending */
   size_t nsizes;
   int runs, warmup;
