@@ -21,6 +21,9 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftcase import FORKTOP, ForktopCase  # noqa: E402
 
+# as root the kernel's process-event connector reports every process
+CONNECTOR = os.geteuid() == 0
+
 # hyperfine's names for a result (hyperfine 1.15's --export-json)
 HYPERFINE_KEYS = {"command", "mean", "stddev", "median", "user", "system", "min", "max", "times",
                   "exit_codes", "parameters"}
@@ -92,8 +95,13 @@ class Bench(ForktopCase):
             self.assertEqual(r["exit_codes"], [0, 0, 0])
             # four commands of 50 ms on n workers take at least 4/n x 50 ms
             self.assertGreaterEqual(r["min"], 0.05 * 4 / n)
-            self.assertEqual(r["processes_runs"], [n + 4] * 3)
-            self.assertEqual(r["peak_concurrency"], 2 * n)
+            if CONNECTOR:  # every process seen (a /proc scan may miss a short one)
+                self.assertEqual(r["processes_runs"], [n + 4] * 3)
+            # n workers and a command each; one more when a command's exit
+            # is heard after its worker's next fork
+            for peak in r["peak_concurrency_runs"]:
+                self.assertTrue(n + 1 <= peak <= 2 * n + 1, r["peak_concurrency_runs"])
+            self.assertIn(2 * n, r["peak_concurrency_runs"])
             self.assertGreater(r["peak_rss_kb"], 0)
             for cpu, wall in zip(r["cpu_times"], r["times"]):
                 self.assertGreater(cpu, 0)
@@ -166,7 +174,8 @@ class Bench(ForktopCase):
         for r in d["results"]:
             self.check_hyperfine_result(r, 2)
             self.assertEqual(r["exit_codes"], [0, 0])
-            self.assertEqual(r["processes_runs"], [truth, truth])
+            if CONNECTOR:
+                self.assertEqual(r["processes_runs"], [truth, truth])
             self.assertGreater(r["user"] + r["system"], 0)
             self.assertGreater(r["peak_rss_kb"], 1024)  # cc1 alone holds more than a MB
         self.assertGreaterEqual(d["results"][1]["peak_concurrency"],
