@@ -137,6 +137,16 @@ static void test_header(void **state) {
   f->st.run = 2;
   render(f, 120, 40);
   assert_non_null(strstr(line(f, 0), "size 1 of 3 (1 worker)  run 3 of 3"));
+  /* a command's parameter (--param N=...): its values and its tree */
+  f->st.size_name = "N";
+  f->st.tasks_total = f->st.tasks_done = f->st.tasks_failed = 0;
+  f->st.procs_alive = 3;
+  f->st.procs_total = 7;
+  f->st.procs_peak = 4;
+  render(f, 120, 40);
+  assert_non_null(strstr(line(f, 0), "value 1 of 3 (N=1)  run 3 of 3"));
+  assert_non_null(strstr(line(f, 1), "processes 3 alive, 7 in all, 4 at most at once"));
+  assert_true(find_line(f, "      N  wall") > 2);
   fx_free(f);
 }
 
@@ -242,6 +252,23 @@ static void test_amdahl_after_two(void **state) {
   fx_free(f);
 }
 
+/* The live fit, as the report's, leaves out the sizes above the CPUs:
+ * 1 and 2 workers at 4 and 2.2 s are s = 0.1 exactly; with 4 workers at
+ * 2.0 s it would be another fraction. */
+static void test_amdahl_up_to_the_cpus(void **state) {
+  (void)state;
+  double means[3] = {4, 2.2, 2.0};
+  fx *f = fx_new(means, 3);
+  f->st.cpus = 2;
+  render(f, 120, 40);
+  assert_true(find_line(f, "Amdahl: serial fraction 0.100") > 0);
+  f->st.cpus = 0; /* every size */
+  render(f, 120, 40);
+  assert_true(find_line(f, "Amdahl: serial fraction") > 0);
+  assert_true(find_line(f, "Amdahl: serial fraction 0.100") < 0);
+  fx_free(f);
+}
+
 /* Small windows: nothing is written outside the grid, the header and the
  * keys stay; below the chart's minimum the chart simply goes. */
 static void test_small_sizes(void **state) {
@@ -322,9 +349,10 @@ static void test_hostile_name(void **state) {
 int main(void) {
   setlocale(LC_CTYPE, "C.UTF-8");
   const struct CMUnitTest tests[] = {
-      FT_TEST(test_header),           FT_TEST(test_progress_bar), FT_TEST(test_table_and_chart),
-      FT_TEST(test_amdahl_after_two), FT_TEST(test_small_sizes),  FT_TEST(test_ascii),
-      FT_TEST(test_hostile_name),
+      FT_TEST(test_header),          FT_TEST(test_progress_bar),
+      FT_TEST(test_table_and_chart), FT_TEST(test_amdahl_after_two),
+      FT_TEST(test_small_sizes),     FT_TEST(test_ascii),
+      FT_TEST(test_hostile_name),    FT_TEST(test_amdahl_up_to_the_cpus),
   };
   return FT_TEST_RUN(tests, 60);
 }

@@ -217,68 +217,7 @@ class RecordReplay(ForktopCase):
             os.unlink(f.name)
 
 
-class Bench(ForktopCase):
-    CPU = "[workload]\nname = short\n[pool main]\nsubmit = map\ntasks = 8\ntask = cpu 2M\n"
-
-    def test_sweep_and_exports_agree(self):
-        with tempfile.TemporaryDirectory() as d:
-            wl = os.path.join(d, "short.ini")
-            with open(wl, "w") as f:
-                f.write(self.CPU)
-            out = {k: os.path.join(d, "r." + k) for k in ("json", "csv", "md", "svg")}
-            p = self.run_ft("bench", wl, "--workers", "1,2", "--runs", "2", "--warmup", "0",
-                            "--export-json", out["json"], "--export-csv", out["csv"],
-                            "--export-markdown", out["md"], "--export-svg", out["svg"], timeout=120)
-            self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertIn("recommended pool size:", p.stdout)
-            with open(out["json"]) as f:
-                j = json.load(f)
-            self.assertEqual([s["workers"] for s in j["sizes"]], [1, 2])
-            for s in j["sizes"]:
-                self.assertEqual(len(s["times"]), 2)
-                self.assertEqual(s["exit_statuses"], [0, 0])
-                self.assertAlmostEqual(s["mean"], sum(s["times"]) / 2, places=9)
-                self.assertEqual(s["tasks_failed"], 0)
-            self.assertAlmostEqual(j["sizes"][0]["speedup"], 1.0)
-            self.assertIn(j["recommended_workers"], (1, 2))
-            self.assertIn("cpus", j["machine"])
-            import csv
-            with open(out["csv"]) as f:
-                rows = list(csv.DictReader(f))
-            for row, s in zip(rows, j["sizes"]):
-                self.assertEqual(int(row["workers"]), s["workers"])
-                self.assertAlmostEqual(float(row["mean_s"]), s["mean"], places=5)
-                self.assertAlmostEqual(float(row["speedup"]), s["speedup"], places=3)
-            with open(out["md"]) as f:
-                md = f.read()
-            self.assertIn("| 2 |", md)
-            self.assertIn(f"**{j['recommended_workers']}**", md)
-            import xml.etree.ElementTree as ET
-            svg = ET.parse(out["svg"]).getroot()
-            self.assertTrue(svg.tag.endswith("svg"))
-            self.assertEqual(len([e for e in svg.iter() if e.tag.endswith("circle")]), 2)
-
-    def test_failing_workload_is_reported(self):
-        with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
-            f.write("[workload]\nname = bad\n[pool main]\ntasks = 2\ntask = fail 4\n")
-        try:
-            p = self.run_ft("bench", f.name, "--workers", "1", "--runs", "1", "--warmup", "0")
-            self.assertEqual(p.returncode, 1, p.stdout)
-            self.assertIn("(failed)", p.stdout)
-            self.assertIn("run(s) failed", p.stdout)
-        finally:
-            os.unlink(f.name)
-
-    def test_bad_workers_lists(self):
-        for bad in ("", "0", "a", "4..2", "1..8:0", "1,,2", "5000", "1..x"):
-            p = self.run_ft("bench", "cpu-map", "--workers", bad)
-            self.assertEqual(p.returncode, 2, (bad, p.stdout))
-            self.assertIn("--workers", p.stderr)
-        p = self.run_ft("bench", "cpu-map", "--runs", "0")
-        self.assertEqual(p.returncode, 2)
-        p = self.run_ft("bench", "queue", "--workers", "1")
-        self.assertEqual(p.returncode, 2)
-        self.assertIn("needs a workload with a [pool NAME]", p.stderr)
+# forktop bench: tests/test_bench.py
 
 
 class Chaos(ForktopCase):

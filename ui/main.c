@@ -19,7 +19,7 @@ static void usage(FILE *f) {
           "       forktop map [-j N] [--joblog F] [OPTIONS] -- CMD [ARGS...] {}  (see map --help)\n"
           "       forktop list\n"
           "       forktop replay [OPTIONS] FILE\n"
-          "       forktop bench WORKLOAD [--workers LIST] [--runs N] [--warmup N] [EXPORTS]\n"
+          "       forktop bench WORKLOAD|-j LIST -- CMD|--param N=LIST -- CMD  (see bench --help)\n"
           "       forktop check [--grace S] [--kill] [--json] -- CMD [ARGS...]\n"
           "\n"
           "Runs a multi-process workload and shows its processes, tasks, queues and\n"
@@ -47,13 +47,6 @@ static void usage(FILE *f) {
           "not reap, and the shared memory and SysV IPC objects left behind; --kill\n"
           "ends the leaked processes. Exit status 0 clean, 3 leaks, 1 forktop failed.\n"
           "\n"
-          "bench options:\n"
-          "  --workers LIST      pool sizes: 1,2,4,8 or 1..8 or 1..16:2 (default 1,2,4,... up\n"
-          "                      to twice the CPUs)\n"
-          "  --runs N            measured runs per size (default 3)\n"
-          "  --warmup N          unmeasured runs first (default 1)\n"
-          "  --export-json F, --export-csv F, --export-markdown F, --export-svg F\n"
-          "                      write the results (every run, the statistics, the fit)\n"
           "  -h, --help          show this help\n"
           "  -V, --version       show the version\n"
           "\n"
@@ -114,6 +107,8 @@ int main(int argc, char **argv) {
   /* map parses its own options (the command's are its command's) */
   if (argc > 1 && strcmp(argv[1], "map") == 0)
     return ui_map_main(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "bench") == 0) /* and bench (ui_bench_cli.c) */
+    return ui_bench_main(argc - 1, argv + 1);
   ui_opts o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1};
   char **sets = calloc((size_t)argc, sizeof *sets);
   static const struct option longs[] = {{"headless", no_argument, NULL, 'H'},
@@ -124,21 +119,13 @@ int main(int argc, char **argv) {
                                         {"speed", required_argument, NULL, 'S'},
                                         {"help", no_argument, NULL, 'h'},
                                         {"version", no_argument, NULL, 'V'},
-                                        {"workers", required_argument, NULL, 'W'},
-                                        {"runs", required_argument, NULL, 'N'},
-                                        {"warmup", required_argument, NULL, 'U'},
-                                        {"export-json", required_argument, NULL, 'j'},
-                                        {"export-csv", required_argument, NULL, 'c'},
-                                        {"export-markdown", required_argument, NULL, 'm'},
-                                        {"export-svg", required_argument, NULL, 'g'},
                                         {"chaos", required_argument, NULL, 'C'},
                                         {"grace", required_argument, NULL, 'G'},
                                         {"kill", no_argument, NULL, 'K'},
                                         {"scan", no_argument, NULL, 'Z'},
                                         {NULL, 0, NULL, 0}};
   int c, status = 2;
-  char *end, why[256];
-  ui_bench_opts bo = {.runs = 3, .warmup = 1};
+  char *end;
   ui_check_opts co = {.grace = 1};
   /* Everything after "--" is a command to run, not ours to parse. */
   char **cmdv = NULL;
@@ -149,7 +136,6 @@ int main(int argc, char **argv) {
       argc = i;
       break;
     }
-  const char *workers_arg = NULL;
   pid_t watch_pid = 0;
   bool speed_given = false;
   opterr = 0;
@@ -191,24 +177,6 @@ int main(int argc, char **argv) {
         goto done;
       }
       break;
-    case 'W':
-      workers_arg = optarg;
-      if (ui_bench_parse_sizes(optarg, &bo, why, sizeof why) < 0) {
-        status = usage_error("%s", why);
-        goto done;
-      }
-      break;
-    case 'N':
-    case 'U': {
-      long v = strtol(optarg, &end, 10);
-      if (*end || !*optarg || v < (c == 'N' ? 1 : 0) || v > 1000) {
-        status = usage_error(
-            c == 'N' ? "--runs %s: expected 1 to 1000" : "--warmup %s: expected 0 to 1000", optarg);
-        goto done;
-      }
-      *(c == 'N' ? &bo.runs : &bo.warmup) = (int)v;
-      break;
-    }
     case 'C': {
       /* --chaos kill-worker=RATE is the workload key chaos, in every pool */
       static char chaos[128];
@@ -242,18 +210,6 @@ int main(int argc, char **argv) {
       watch_pid = (pid_t)v;
       break;
     }
-    case 'j':
-      bo.export_json = optarg;
-      break;
-    case 'c':
-      bo.export_csv = optarg;
-      break;
-    case 'm':
-      bo.export_md = optarg;
-      break;
-    case 'g':
-      bo.export_svg = optarg;
-      break;
     case 'h':
       usage(stdout);
       status = 0;
@@ -295,9 +251,12 @@ int main(int argc, char **argv) {
       goto done;
     }
   }
-  if (cmd && strcmp(cmd, "map") == 0) {
-    status = usage_error("%s", "map comes first, its options after it: "
-                               "forktop map [OPTIONS] -- CMD");
+  if (cmd && (strcmp(cmd, "map") == 0 || strcmp(cmd, "bench") == 0)) {
+    status = usage_error(strcmp(cmd, "map") == 0 ? "%s comes first, its options after it: "
+                                                   "forktop map [OPTIONS] -- CMD"
+                                                 : "%s comes first, its options after it: "
+                                                   "forktop bench [OPTIONS] WORKLOAD",
+                         cmd);
     goto done;
   }
   if (cmd && strcmp(cmd, "check") == 0) {
@@ -332,21 +291,6 @@ int main(int argc, char **argv) {
       goto done;
     }
     status = ui_replay(argv[optind + 1], &o);
-    goto done;
-  }
-  if (cmd && strcmp(cmd, "bench") == 0) {
-    if (optind + 2 != argc) {
-      status = usage_error("%s", "bench takes exactly one WORKLOAD");
-      goto done;
-    }
-    char *path;
-    if ((status = find_workload(argv[optind + 1], &path)) != 0)
-      goto done;
-    if (!workers_arg) /* 1, 2, 4, ... up to twice the CPUs */
-      for (int w = 1; w <= 2 * ft_cpu_count() && bo.nsizes < UI_BENCH_MAX_SIZES; w *= 2)
-        bo.sizes[bo.nsizes++] = w;
-    status = ui_bench(path, &o, &bo);
-    free(path);
     goto done;
   }
   if (optind + 1 < argc) {

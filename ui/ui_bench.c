@@ -4,6 +4,7 @@
 #include "ui.h"
 
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +16,17 @@
 
 /* ------------------------------------------------------------- sizes */
 
-static int ui_bench_add(ui_bench_opts *o, long v, char *err, size_t cap) {
-  if (v < 1 || v > 4096) {
-    snprintf(err, cap, "--workers: %ld is out of range (1 to 4096)", v);
+static int ui_bench_add(ui_bench_opts *o, const char *opt, long v, char *err, size_t cap) {
+  if (v < (o->kind == UI_BENCH_PARAM ? 0 : 1) || v > 4096) {
+    snprintf(err, cap, "%s: %ld is out of range (%d to 4096)", opt, v,
+             o->kind == UI_BENCH_PARAM ? 0 : 1);
     return -1;
   }
   for (size_t i = 0; i < o->nsizes; i++)
     if (o->sizes[i] == v)
       return 0; /* each size once */
   if (o->nsizes == UI_BENCH_MAX_SIZES) {
-    snprintf(err, cap, "--workers: more than %d sizes", UI_BENCH_MAX_SIZES);
+    snprintf(err, cap, "%s: more than %d sizes", opt, UI_BENCH_MAX_SIZES);
     return -1;
   }
   o->sizes[o->nsizes++] = (int)v;
@@ -40,10 +42,10 @@ static bool ui_num(const char *s, const char *e, long *out) {
 }
 
 /* "1,2,4", "1..8", "1..16:2", "1,4..8". */
-int ui_bench_parse_sizes(const char *s, ui_bench_opts *o, char *err, size_t cap) {
+int ui_bench_parse_sizes(const char *s, const char *opt, ui_bench_opts *o, char *err, size_t cap) {
   o->nsizes = 0;
   if (!*s) {
-    snprintf(err, cap, "--workers: empty list");
+    snprintf(err, cap, "%s: empty list", opt);
     return -1;
   }
   for (const char *p = s;;) {
@@ -54,17 +56,17 @@ int ui_bench_parse_sizes(const char *s, ui_bench_opts *o, char *err, size_t cap)
       const char *colon = memchr(dots, ':', (size_t)(end - dots));
       if (!ui_num(p, dots, &a) || !ui_num(dots + 2, colon ? colon : end, &b) ||
           (colon && !ui_num(colon + 1, end, &step)) || step < 1 || b < a) {
-        snprintf(err, cap, "--workers: bad range \"%.*s\" (expected A..B or A..B:STEP)",
+        snprintf(err, cap, "%s: bad range \"%.*s\" (expected A..B or A..B:STEP)", opt,
                  (int)(end - p), p);
         return -1;
       }
       for (long v = a; v <= b; v += step)
-        if (ui_bench_add(o, v, err, cap) < 0)
+        if (ui_bench_add(o, opt, v, err, cap) < 0)
           return -1;
     } else if (!ui_num(p, end, &a)) {
-      snprintf(err, cap, "--workers: \"%.*s\" is not a number", (int)(end - p), p);
+      snprintf(err, cap, "%s: \"%.*s\" is not a number", opt, (int)(end - p), p);
       return -1;
-    } else if (ui_bench_add(o, a, err, cap) < 0) {
+    } else if (ui_bench_add(o, opt, a, err, cap) < 0) {
       return -1;
     }
     if (!*end)
@@ -81,129 +83,6 @@ int ui_bench_parse_sizes(const char *s, ui_bench_opts *o, char *err, size_t cap)
   return 0;
 }
 
-/* --------------------------------------------------------------- one run */
-
-typedef struct ui_probe {
-  ft_loop *loop;
-  double startup;
-  uint64_t peak_rss_kb;
-  uint64_t pool_spawn0; /* first worker spawn not yet matched to a pool_start */
-} ui_probe;
-
-static void ui_probe_hook(const ft_event *ev, void *ud) {
-  ui_probe *p = ud;
-  if (ev->kind == FT_EV_SPAWN && ev->u.spawn.worker == 0 && !p->pool_spawn0)
-    p->pool_spawn0 = ev->t_ns;
-  if (ev->kind == FT_EV_POOL_START && p->pool_spawn0) {
-    p->startup += (double)(ev->t_ns - p->pool_spawn0) / 1e9;
-    p->pool_spawn0 = 0;
-  }
-}
-
-/* The RSS of every live child of ours, summed (from /proc/PID/statm). */
-static void ui_probe_rss(ft_timer *t, void *ud) {
-  (void)t;
-  ui_probe *p = ud;
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
-  FILE *f = fopen(path, "re");
-  if (!f)
-    return;
-  long page_kb = sysconf(_SC_PAGESIZE) / 1024;
-  uint64_t sum = 0;
-  int pid;
-  while (fscanf(f, "%d", &pid) == 1) {
-    char sp[64];
-    snprintf(sp, sizeof sp, "/proc/%d/statm", pid);
-    FILE *s = fopen(sp, "re");
-    unsigned long size, rss;
-    if (s && fscanf(s, "%lu %lu", &size, &rss) == 2)
-      sum += (uint64_t)rss * (uint64_t)page_kb;
-    if (s)
-      fclose(s);
-  }
-  fclose(f);
-  if (sum > p->peak_rss_kb)
-    p->peak_rss_kb = sum;
-}
-
-static double ui_tv(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
-
-/* Run the workload once at `workers`; 0, 1 when the live view stopped it
- * (nothing measured), or -1 when it could not run.  Messages go to errf. */
-static int ui_bench_once(const char *path, const ui_opts *uo, int workers, ui_bench_run *out,
-                         ui_bench_live *live, ft_guard *guard, FILE *errf) {
-  char wset[32];
-  snprintf(wset, sizeof wset, "workers=%d", workers);
-  char **sets = calloc(uo->nsets + 1, sizeof *sets);
-  if (!sets)
-    return -1;
-  memcpy(sets, uo->sets, uo->nsets * sizeof *sets);
-  sets[uo->nsets] = wset; /* last, so it wins */
-  ft_plan *plan = NULL;
-  ft_buf err = {0};
-  ft_loop *loop = NULL;
-  ft_runner *r = NULL;
-  ft_timer *t = NULL;
-  ui_probe probe = {0};
-  int rc = ft_plan_load(path, sets, uo->nsets + 1, &plan, &err);
-  if (rc < 0) {
-    ft_buf shown = {0};
-    ui_sanitize(err.data, err.len, &shown);
-    fprintf(errf, "forktop: %.*s\n", (int)shown.len, shown.data);
-    ft_buf_free(&shown);
-    goto done;
-  }
-  if ((rc = ft_loop_new(&loop)) < 0 || (rc = ft_runner_new(loop, plan, &r)) < 0 ||
-      (rc = ft_timer_new(loop, &t)) < 0) {
-    fprintf(errf, "forktop: cannot run: %s\n", ft_strerror(rc));
-    goto done;
-  }
-  probe.loop = loop;
-  ft_guard_bind(guard, loop);
-  ft_loop_add_hook(loop, ui_probe_hook, &probe);
-  ft_timer_start(t, 20 * 1000 * 1000, 50 * 1000 * 1000, ui_probe_rss, &probe);
-  if (live && ui_bench_live_attach(live, loop, r) < 0)
-    fprintf(errf, "forktop: the live view cannot follow this run\n");
-  struct rusage ru0, ru1;
-  getrusage(RUSAGE_CHILDREN, &ru0);
-  uint64_t t0 = ft_now_ns();
-  rc = ft_runner_start(r);
-  /* q, Ctrl-C or a stop signal in the live view stops the runner; the
-   * loop runs on until the workload is gone */
-  while (rc >= 0 && !ft_runner_done(r))
-    rc = ft_loop_run(loop, FT_RUN_ONCE);
-  uint64_t t1 = ft_now_ns();
-  ui_bench_live_detach(live); /* before the runner and the loop go */
-  bool aborted = ui_bench_live_aborted(live) != 0;
-  ft_run_summary sum;
-  ft_runner_summary(r, &sum);
-  out->exit_status = rc < 0 ? 1 : ft_runner_exit_status(r);
-  ft_timer_free(t);
-  t = NULL;
-  ft_runner_free(r);
-  r = NULL;
-  ft_loop_free(loop); /* reaps what is left, so rusage counts everyone */
-  loop = NULL;
-  getrusage(RUSAGE_CHILDREN, &ru1);
-  out->wall = (double)(t1 - t0) / 1e9;
-  out->cpu = ui_tv(ru1.ru_utime) - ui_tv(ru0.ru_utime) + ui_tv(ru1.ru_stime) - ui_tv(ru0.ru_stime);
-  out->startup = probe.startup;
-  out->peak_rss_kb = probe.peak_rss_kb;
-  out->tasks = sum.tasks;
-  out->tasks_failed = sum.tasks_failed;
-  rc = aborted ? 1 : 0;
-done:
-  ui_bench_live_detach(live);
-  ft_timer_free(t);
-  ft_runner_free(r);
-  ft_loop_free(loop);
-  ft_plan_free(plan);
-  ft_buf_free(&err);
-  free(sets);
-  return rc < 0 ? -1 : rc;
-}
-
 /* ------------------------------------------------------------- the sweep */
 
 static void ui_bench_machine(ui_bench_result *res) {
@@ -217,79 +96,227 @@ static void ui_bench_machine(ui_bench_result *res) {
     snprintf(res->kernel, sizeof res->kernel, "%.64s %.64s %.64s", u.sysname, u.release, u.machine);
 }
 
+#define UI_ADD(buf, w, ...)                                                                        \
+  do {                                                                                             \
+    if ((w) < sizeof(buf))                                                                         \
+      (w) += (size_t)snprintf((buf) + (w), sizeof(buf) - (w), __VA_ARGS__);                        \
+  } while (0)
+
 static void ui_bench_finish_size(ui_bench_result *res, ui_bench_size *z) {
-  double walls[256], startup = 0;
   size_t n = z->nruns;
+  double *walls = malloc((n ? n : 1) * sizeof *walls), startup = 0;
+  if (!walls)
+    return;
   uint64_t tasks = 0;
-  double cpu = 0;
+  double cpu = 0, procs = 0;
+  z->user = z->sys = 0;
+  z->tasks_failed = z->peak_rss_kb = z->peak_procs = 0;
+  z->failed_runs = 0;
   for (size_t i = 0; i < n; i++) {
-    walls[i] = z->runs[i].wall;
-    startup += z->runs[i].startup;
-    tasks += z->runs[i].tasks;
-    cpu += z->runs[i].cpu;
-    z->tasks_failed += z->runs[i].tasks_failed;
-    z->failed_runs += z->runs[i].exit_status != 0;
-    if (z->runs[i].peak_rss_kb > z->peak_rss_kb)
-      z->peak_rss_kb = z->runs[i].peak_rss_kb;
+    const ui_bench_run *r = &z->runs[i];
+    walls[i] = r->wall;
+    startup += r->startup;
+    tasks += r->tasks;
+    cpu += r->cpu;
+    z->user += r->user / (double)n;
+    z->sys += r->sys / (double)n;
+    procs += (double)r->processes;
+    z->tasks_failed += r->tasks_failed;
+    z->failed_runs += r->exit_status != 0;
+    if (r->peak_rss_kb > z->peak_rss_kb)
+      z->peak_rss_kb = r->peak_rss_kb;
+    if (r->peak_procs > z->peak_procs)
+      z->peak_procs = r->peak_procs;
   }
+  z->processes = (uint64_t)(procs / (double)n + 0.5);
   ui_stats_summary(walls, n, &z->wall);
   z->tasks_per_s = z->wall.mean > 0 ? (double)tasks / (double)n / z->wall.mean : 0;
   z->startup_ms = startup / (double)n * 1000;
   z->cpu_util = z->wall.mean > 0 ? cpu / (double)n / z->wall.mean / res->cpus : 0;
   size_t w = 0;
   z->warnings[0] = '\0';
-  if (z->wall.outliers)
-    w += (size_t)snprintf(z->warnings + w, sizeof z->warnings - w,
-                          "%zu statistical outlier(s): the machine may have been busy. ",
-                          z->wall.outliers);
+  /* hyperfine's two warnings from the same scores: a slow first run, or
+   * outliers elsewhere */
+  if (z->wall.slow_first)
+    UI_ADD(z->warnings, w,
+           "the first run was significantly slower than the rest (%.3f s): caches not yet warm? "
+           "Use --warmup or --prepare. ",
+           walls[0]);
+  else if (z->wall.outliers)
+    UI_ADD(z->warnings, w,
+           "statistical outliers were detected (%zu): re-run on a quiet system, or use --warmup "
+           "or --prepare. ",
+           z->wall.outliers);
   if (n > 1 && z->wall.mean > 0 && z->wall.sd / z->wall.mean > 0.10)
-    w += (size_t)snprintf(z->warnings + w, sizeof z->warnings - w,
-                          "noisy: the standard deviation is %.0f%% of the mean. ",
-                          100 * z->wall.sd / z->wall.mean);
-  if (n > 1 && walls[0] > z->wall.median * 1.5 && walls[0] > z->wall.mean + 2 * z->wall.sd)
-    w += (size_t)snprintf(z->warnings + w, sizeof z->warnings - w,
-                          "the first run was much slower: consider --warmup. ");
-  if (z->failed_runs && w < sizeof z->warnings)
-    snprintf(z->warnings + w, sizeof z->warnings - w, "%d run(s) failed. ", z->failed_runs);
+    UI_ADD(z->warnings, w, "noisy: the standard deviation is %.0f%% of the mean. ",
+           100 * z->wall.sd / z->wall.mean);
+  if (z->failed_runs)
+    UI_ADD(z->warnings, w, "%d run(s) failed (non-zero exit status). ", z->failed_runs);
+  free(walls);
 }
 
+/* The fit (on the sizes up to the CPUs), the recommendation, and what
+ * about the machine makes the numbers less sure. */
 static void ui_bench_finish(ui_bench_result *res) {
-  double workers[UI_BENCH_MAX_SIZES], means[UI_BENCH_MAX_SIZES];
+  double workers[UI_BENCH_MAX_SIZES], means[UI_BENCH_MAX_SIZES], sds[UI_BENCH_MAX_SIZES];
+  double fw[UI_BENCH_MAX_SIZES];
+  const double *ft[UI_BENCH_MAX_SIZES];
+  size_t fn[UI_BENCH_MAX_SIZES], nfit = 0, over = 0;
+  double *walls[UI_BENCH_MAX_SIZES] = {0};
+  double wall_all = 0, others = 0, steal = 0;
+  bool param = res->kind == UI_BENCH_PARAM;
   for (size_t i = 0; i < res->nsizes; i++) {
     ui_bench_size *z = &res->sizes[i];
     workers[i] = z->workers;
     means[i] = z->wall.mean;
+    sds[i] = z->wall.sd;
     z->speedup = z->wall.mean > 0 ? res->sizes[0].wall.mean / z->wall.mean : 0;
-    z->efficiency = z->speedup * res->sizes[0].workers / z->workers;
+    z->efficiency = z->workers > 0 ? z->speedup * res->sizes[0].workers / z->workers : 0;
+    /* /proc/stat counts in clock ticks (10 ms): runs shorter than 100 ms
+     * would be judged by their rounding */
+    for (size_t k = 0; k < z->nruns; k++)
+      if (z->runs[k].wall >= 0.1) {
+        wall_all += z->runs[k].wall;
+        others += z->runs[k].others_cpu;
+        steal += z->runs[k].steal;
+      }
+    over += z->workers > res->cpus;
+    if (z->workers > res->cpus || z->workers < 1 || !z->nruns)
+      continue;
+    if ((walls[nfit] = malloc(z->nruns * sizeof *walls[nfit])) == NULL)
+      continue;
+    for (size_t k = 0; k < z->nruns; k++)
+      walls[nfit][k] = z->runs[k].wall;
+    fw[nfit] = z->workers;
+    ft[nfit] = walls[nfit];
+    fn[nfit++] = z->nruns;
   }
-  ui_stats_amdahl(workers, means, res->nsizes, &res->fit);
-  res->recommended = res->sizes[ui_stats_recommend(workers, means, res->nsizes, 0.05)].workers;
+  memset(&res->fit, 0, sizeof res->fit);
+  res->fitted = nfit;
+  res->fit_note[0] = '\0';
+  if (nfit >= 2) {
+    ui_stats_amdahl_runs(fw, ft, fn, nfit, &res->fit);
+    if (over)
+      snprintf(res->fit_note, sizeof res->fit_note,
+               "fitted on the %zu size(s) up to the %d online CPUs; above them the workers share "
+               "CPUs and Amdahl's law does not apply",
+               nfit, res->cpus);
+  } else {
+    snprintf(res->fit_note, sizeof res->fit_note,
+             "no Amdahl fit: it needs two sizes from 1 up to the %d online CPUs (%zu given)",
+             res->cpus, nfit);
+  }
+  for (size_t i = 0; i < nfit; i++)
+    free(walls[i]);
+  size_t best = 0, pick = ui_stats_recommend(workers, means, sds, res->nsizes, &best);
+  res->recommended = res->sizes[pick].workers;
+  res->fastest = res->sizes[best].workers;
+  const char *what = param ? res->size_name : "pool size";
+  char bv[64];
+  if (param)
+    snprintf(bv, sizeof bv, "%s=%d", res->size_name, res->fastest);
+  else
+    snprintf(bv, sizeof bv, "%d worker%s", res->fastest, res->fastest == 1 ? "" : "s");
+  const ui_bench_size *zb = &res->sizes[best];
+  if (pick == best && zb->nruns < 2)
+    snprintf(res->advice, sizeof res->advice,
+             "recommended %s: %d, the fastest (%.3f s); with one run per size there is no "
+             "measured spread to judge the difference by",
+             what, res->recommended, zb->wall.mean);
+  else if (pick == best && best == 0)
+    snprintf(res->advice, sizeof res->advice,
+             "recommended %s: %d, the smallest and the fastest (%.3f ± %.3f s)", what,
+             res->recommended, zb->wall.mean, zb->wall.sd);
+  else if (pick == best)
+    snprintf(res->advice, sizeof res->advice,
+             "recommended %s: %d, the fastest (%.3f ± %.3f s); no smaller one is within its "
+             "spread",
+             what, res->recommended, zb->wall.mean, zb->wall.sd);
+  else
+    snprintf(res->advice, sizeof res->advice,
+             "recommended %s: %d, the smallest whose mean time (%.3f s) is within the measured "
+             "spread of the fastest, %s (%.3f ± %.3f s): the difference is within the noise",
+             what, res->recommended, res->sizes[pick].wall.mean, bv, zb->wall.mean, zb->wall.sd);
+  /* the machine */
+  size_t w = 0;
+  res->machine[0] = '\0';
+  double cap = wall_all * res->cpus;
+  res->others_frac = cap >= 0.5 ? fmin(1, others / cap) : 0;
+  res->steal_frac = cap >= 0.5 ? fmin(1, steal / cap) : 0;
+  if (over) {
+    UI_ADD(res->machine, w, "%zu size(s) exceed the %d online CPUs (", over, res->cpus);
+    bool first = true;
+    for (size_t i = 0; i < res->nsizes; i++)
+      if (res->sizes[i].workers > res->cpus) {
+        UI_ADD(res->machine, w, "%s%d", first ? "" : ", ", res->sizes[i].workers);
+        first = false;
+      }
+    UI_ADD(res->machine, w, "): there they measure time-sharing, not parallelism\n");
+  }
+  if (res->loadavg[0] > 0.5 * res->cpus)
+    UI_ADD(res->machine, w,
+           "the machine was busy before the sweep (load average %.2f on %d CPUs)\n",
+           res->loadavg[0], res->cpus);
+  if (res->others_frac > 0.10)
+    UI_ADD(res->machine, w,
+           "the machine was busy during the runs: other processes used %.0f%% of the CPUs' "
+           "time\n",
+           100 * res->others_frac);
+  if (res->steal_frac > 0.02)
+    UI_ADD(res->machine, w, "the hypervisor stole %.0f%% of the CPUs' time during the runs\n",
+           100 * res->steal_frac);
 }
 
+/* The figures that make the size's line (the CPU, RSS and processes are the tree's). */
 static void ui_bench_table(const ui_bench_result *res, FILE *f) {
-  fprintf(f, "\n%-8s %-20s %8s %8s %8s %10s %8s %7s %6s %9s %8s %6s\n", "workers",
-          "wall (mean ± sd)", "median", "min", "max", "tasks/s", "speedup", "effic.", "cpu",
-          "peak RSS", "startup", "failed");
+  bool pool = res->kind != UI_BENCH_PARAM;
+  char head[16];
+  snprintf(head, sizeof head, "%.8s", pool ? "workers" : res->size_name);
+  fprintf(f, "\n%-7s %-20s %7s %7s %7s %7s %7s %9s %5s %4s", head, "wall (mean ± sd)", "min", "max",
+          "user", "system", "speedup", "peak RSS", "procs", "peak");
+  if (pool)
+    fprintf(f, " %8s %8s %6s", "tasks/s", "startup", "failed");
+  fprintf(f, "\n");
   for (size_t i = 0; i < res->nsizes; i++) {
     const ui_bench_size *z = &res->sizes[i];
     char wall[32];
     snprintf(wall, sizeof wall, "%.3f ± %.3f s", z->wall.mean, z->wall.sd);
-    fprintf(f,
-            "%-8d %-20s %8.3f %8.3f %8.3f %10.1f %7.2fx %6.0f%% %5.0f%% %7.1f MB %6.1f ms %6llu\n",
-            z->workers, wall, z->wall.median, z->wall.min, z->wall.max, z->tasks_per_s, z->speedup,
-            100 * z->efficiency, 100 * z->cpu_util, (double)z->peak_rss_kb / 1024, z->startup_ms,
-            (unsigned long long)z->tasks_failed);
+    fprintf(f, "%-7d %-20s %7.3f %7.3f %7.3f %7.3f %6.2fx %6.1f MB %5llu %4llu", z->workers, wall,
+            z->wall.min, z->wall.max, z->user, z->sys, z->speedup, (double)z->peak_rss_kb / 1024,
+            (unsigned long long)z->processes, (unsigned long long)z->peak_procs);
+    if (pool)
+      fprintf(f, " %8.1f %5.1f ms %6llu", z->tasks_per_s, z->startup_ms,
+              (unsigned long long)z->tasks_failed);
+    fprintf(f, "\n");
   }
   for (size_t i = 0; i < res->nsizes; i++)
     if (res->sizes[i].warnings[0])
-      fprintf(f, "warning: %d workers: %s\n", res->sizes[i].workers, res->sizes[i].warnings);
-  if (res->fit.ok)
-    fprintf(
-        f, "\nAmdahl's law: serial fraction %.3f ± %.3f, so at most %.1fx faster than one worker\n",
-        res->fit.serial, res->fit.serial_err,
-        res->fit.serial > 0 ? 1 / res->fit.serial : 1.0 / 0.0);
-  fprintf(f, "recommended pool size: %d (the smallest within 5%% of the fastest)\n",
-          res->recommended);
+      fprintf(f, "warning: %s %d: %s\n", pool ? "workers" : res->size_name, res->sizes[i].workers,
+              res->sizes[i].warnings);
+  if (res->fit.ok) {
+    char err[128];
+    ui_stats_amdahl_err_text(&res->fit, err, sizeof err);
+    fprintf(f, "\nAmdahl's law: serial fraction %.3f %s", res->fit.serial, err);
+    if (res->fit.serial > 0.0005)
+      fprintf(f, ", so at most %.1fx faster than %s%s", 1 / res->fit.serial,
+              pool ? "one worker" : res->size_name, pool ? "" : "=1");
+    else
+      fprintf(f, ": no limit to the speedup seen");
+    if (res->fit.err_from == UI_FIT_ERR_BOOTSTRAP && res->fit.hi - res->fit.lo >= 0.001)
+      fprintf(f, " (95%% interval of the fraction %.3f to %.3f)", res->fit.lo, res->fit.hi);
+    fprintf(f, "\n");
+    if (res->fit_note[0])
+      fprintf(f, "(%s)\n", res->fit_note);
+  } else {
+    fprintf(f, "\n%s\n", res->fit_note);
+  }
+  fprintf(f, "%s\n", res->advice);
+  for (const char *p = res->machine; *p;) {
+    const char *nl = strchr(p, '\n');
+    int n = nl ? (int)(nl - p) : (int)strlen(p);
+    fprintf(f, "warning: %.*s\n", n, p);
+    p += n + (nl != NULL);
+  }
   fprintf(f, "machine: %d CPUs online, %d in our affinity, load %.2f %.2f %.2f, %s\n", res->cpus,
           res->affinity, res->loadavg[0], res->loadavg[1], res->loadavg[2], res->kernel);
 }
@@ -343,7 +370,7 @@ static ui_bench_live *ui_bench_live_start(const ui_opts *uo, const ui_bench_opts
   ui_bench_live *live = NULL;
   if (uo->mode != UI_DASHBOARD)
     return NULL;
-  int rc = ui_bench_live_open(bo, uo->delay_tenths, uo->ascii, name, res, &live);
+  int rc = ui_bench_live_open(bo, uo->delay_tenths, uo->ascii, name, res->size_name, res, &live);
   if (rc < 0 && rc != -ENOTTY)
     fprintf(stderr, "forktop: cannot open the live view (%s); printing lines\n", ft_strerror(rc));
   if (rc < 0)
@@ -373,54 +400,80 @@ static void ui_bench_partial(ui_bench_result *res, int stop) {
 
 /* Run the sweep; the exit status says whether every run succeeded. */
 int ui_bench(const char *path, const ui_opts *uo, const ui_bench_opts *bo) {
-  ft_plan *plan;
+  ft_plan *plan = NULL;
   ft_buf err = {0};
-  if (ft_plan_load(path, uo->sets, uo->nsets, &plan, &err) < 0) {
-    ft_buf shown = {0};
-    ui_sanitize(err.data, err.len, &shown);
-    fprintf(stderr, "forktop: %.*s\n", (int)shown.len, shown.data);
-    ft_buf_free(&shown);
-    ft_buf_free(&err);
-    return 2;
-  }
-  if (!plan->npools) {
-    fprintf(stderr, "forktop: %s: bench needs a workload with a [pool NAME]\n", path);
-    ft_plan_free(plan);
-    return 2;
-  }
+  char label[512] = "";
   static ui_bench_result res;
   memset(&res, 0, sizeof res);
-  res.workload = plan->name;
-  res.path = path;
+  if (bo->kind == UI_BENCH_WORKLOAD && path) {
+    if (ft_plan_load(path, uo->sets, uo->nsets, &plan, &err) < 0) {
+      ft_buf shown = {0};
+      ui_sanitize(err.data, err.len, &shown);
+      fprintf(stderr, "forktop: %.*s\n", (int)shown.len, shown.data);
+      ft_buf_free(&shown);
+      ft_buf_free(&err);
+      return 2;
+    }
+    if (!plan->npools) {
+      fprintf(stderr, "forktop: %s: bench needs a workload with a [pool NAME]\n", path);
+      ft_plan_free(plan);
+      return 2;
+    }
+    res.workload = plan->name;
+    res.path = path;
+  } else {
+    ui_bench_command_label(bo, -1, label, sizeof label);
+    res.workload = label;
+  }
+  res.kind = bo->kind;
+  res.size_name = bo->kind == UI_BENCH_PARAM ? bo->param : "workers";
   res.runs = bo->runs;
   res.warmup = bo->warmup;
   ui_bench_machine(&res);
+  ui_bench_target target = {.bo = bo, .path = path, .uo = uo};
   ui_bench_out o = {.out = stdout, .err = stderr};
   ft_guard *guard = ui_guard_start(); /* nothing a run starts outlives us */
-  ui_bench_live *live = ui_bench_live_start(uo, bo, plan->name, &res, &o);
+  ui_bench_live *live = ui_bench_live_start(uo, bo, res.workload, &res, &o);
   int status = 0, stop = 0; /* stop: the exit status the live view asked for */
   size_t finished = 0;      /* sizes summarised */
-  ft_buf shown = {0};       /* the name comes from the file */
-  fprintf(o.out, "forktop bench: %s, pool sizes", ui_safe_cstr(&shown, plan->name));
+  ft_buf shown = {0};       /* the name comes from the file or the command line */
+  const char *sname = bo->kind == UI_BENCH_PARAM ? bo->param : "workers";
+  fprintf(o.out, "forktop bench: %s, %s", ui_safe_cstr(&shown, res.workload),
+          bo->kind == UI_BENCH_PARAM ? "values of " : "pool sizes");
+  if (bo->kind == UI_BENCH_PARAM)
+    fprintf(o.out, "%s", ui_safe_cstr(&shown, bo->param));
   ft_buf_free(&shown);
   for (size_t i = 0; i < bo->nsizes; i++)
     fprintf(o.out, " %d", bo->sizes[i]);
-  fprintf(o.out, ", %d run(s) each after %d warm-up run(s)\n", bo->runs, bo->warmup);
+  fprintf(o.out, ", %d run(s) each after %d warm-up run(s)", bo->runs, bo->warmup);
+  if (bo->kind == UI_BENCH_POOL)
+    fprintf(o.out, ", %zu input(s)", bo->nitems);
+  fprintf(o.out, "\n");
   for (size_t i = 0; i < bo->nsizes && status == 0 && !stop; i++) {
     ui_bench_size *z = &res.sizes[res.nsizes++];
     z->workers = bo->sizes[i];
+    if (bo->kind == UI_BENCH_WORKLOAD)
+      snprintf(z->command, sizeof z->command, "%s --workers %d", res.workload, z->workers);
+    else if (bo->kind == UI_BENCH_POOL)
+      snprintf(z->command, sizeof z->command, "-j %d -- %s", z->workers, label);
+    else
+      ui_bench_command_label(bo, z->workers, z->command, sizeof z->command);
     z->runs = calloc((size_t)bo->runs, sizeof *z->runs);
-    for (int k = -bo->warmup; k < bo->runs; k++) {
+    for (int k = -bo->warmup; k < bo->runs && z->runs; k++) {
       ui_bench_run run = {0};
       if (live)
         ui_bench_live_run_begin(live, i, k);
-      int rc = ui_bench_once(path, uo, z->workers, &run, live, guard, o.err);
+      int rc = ui_bench_once(&target, z->workers, &run, live, guard, o.err);
       if (rc < 0) {
-        status = 2;
+        status = rc == -2 || bo->kind != UI_BENCH_WORKLOAD ? 1 : 2;
         break;
       }
       if (rc == 0) {
-        fprintf(o.out, "  %3d workers, %s %d: %.3f s%s\n", z->workers, k < 0 ? "warm-up" : "run",
+        if (bo->kind == UI_BENCH_PARAM)
+          fprintf(o.out, "  %s=%d, ", sname, z->workers);
+        else
+          fprintf(o.out, "  %3d workers, ", z->workers);
+        fprintf(o.out, "%s %d: %.3f s%s\n", k < 0 ? "warm-up" : "run",
                 k < 0 ? k + bo->warmup + 1 : k + 1, run.wall, run.exit_status ? " (failed)" : "");
         fflush(o.out);
         if (k >= 0)
@@ -432,12 +485,20 @@ int ui_bench(const char *path, const ui_opts *uo, const ui_bench_opts *bo) {
           break;
       }
     }
+    if (bo->cleanup && status == 0 && !stop) { /* hyperfine's: once each size's runs are done */
+      int code = ui_bench_shell(bo->cleanup, guard, o.err);
+      if (code != 0) {
+        if (code > 0)
+          fprintf(o.err, "forktop bench: the --cleanup command failed with exit status %d\n", code);
+        status = 1;
+      }
+    }
     if (z->nruns) {
       ui_bench_finish_size(&res, z);
       if (!stop)
         finished++;
-    } else if (stop) {
-      free(z->runs); /* stopped before its first measured run */
+    } else {
+      free(z->runs); /* stopped (or failed) before its first measured run */
       *z = (ui_bench_size){0};
       res.nsizes--;
     }

@@ -46,11 +46,77 @@ static void ui_svg_text(FILE *f, const char *s) {
   ft_buf_free(&b);
 }
 
-/* JSON: every run, the statistics, the fit, the machine (see docs/bench.md). */
+/* A result's parameters, as hyperfine writes them: {"NAME": "value"}. */
+static json_t *ui_export_params(const ui_bench_result *r, const ui_bench_size *z) {
+  char v[32];
+  snprintf(v, sizeof v, "%d", z->workers);
+  json_t *p = json_object();
+  json_object_set_new(p, r->size_name, json_string(v));
+  return p;
+}
+
+/* JSON: hyperfine's (results[]: command, mean, stddev, median, user,
+ * system, min, max, times, exit_codes, parameters), so that hyperfine's
+ * scripts read it, with forktop's figures beside them in each result and
+ * the fit, the advice and the machine at the top (see docs/bench.md). */
 int ui_bench_export_json(const ui_bench_result *r, FILE *f) {
-  json_t *o = json_object(), *sizes = json_array(), *m = json_object();
+  json_t *o = json_object(), *results = json_array(), *m = json_object();
+  for (size_t i = 0; i < r->nsizes; i++) {
+    const ui_bench_size *z = &r->sizes[i];
+    json_t *s = json_object(), *times = json_array(), *codes = json_array();
+    json_t *cpu = json_array(), *rss = json_array(), *procs = json_array(), *peak = json_array();
+    for (size_t k = 0; k < z->nruns; k++) {
+      const ui_bench_run *run = &z->runs[k];
+      json_array_append_new(times, json_real(run->wall));
+      json_array_append_new(codes, json_integer(run->exit_status));
+      json_array_append_new(cpu, json_real(run->cpu));
+      json_array_append_new(rss, json_integer((json_int_t)run->peak_rss_kb));
+      json_array_append_new(procs, json_integer((json_int_t)run->processes));
+      json_array_append_new(peak, json_integer((json_int_t)run->peak_procs));
+    }
+    json_object_set_new(s, "command", ui_export_jstr(z->command));
+    json_object_set_new(s, "mean", json_real(z->wall.mean));
+    /* hyperfine: null with one run */
+    json_object_set_new(s, "stddev", z->nruns > 1 ? json_real(z->wall.sd) : json_null());
+    json_object_set_new(s, "median", json_real(z->wall.median));
+    json_object_set_new(s, "user", json_real(z->user));
+    json_object_set_new(s, "system", json_real(z->sys));
+    json_object_set_new(s, "min", json_real(z->wall.min));
+    json_object_set_new(s, "max", json_real(z->wall.max));
+    json_object_set_new(s, "times", times);
+    json_object_set_new(s, "exit_codes", codes);
+    json_object_set_new(s, "parameters", ui_export_params(r, z));
+    /* forktop's */
+    json_object_set_new(s, "workers", json_integer(z->workers));
+    json_object_set_new(s, "cpu_times", cpu);
+    json_object_set_new(s, "peak_rss_kb", json_integer((json_int_t)z->peak_rss_kb));
+    json_object_set_new(s, "peak_rss_kb_runs", rss);
+    json_object_set_new(s, "processes", json_integer((json_int_t)z->processes));
+    json_object_set_new(s, "processes_runs", procs);
+    json_object_set_new(s, "peak_concurrency", json_integer((json_int_t)z->peak_procs));
+    json_object_set_new(s, "peak_concurrency_runs", peak);
+    json_object_set_new(s, "outliers", json_integer((json_int_t)z->wall.outliers));
+    json_object_set_new(s, "speedup", json_real(z->speedup));
+    json_object_set_new(s, "efficiency", json_real(z->efficiency));
+    json_object_set_new(s, "cpu_util", json_real(z->cpu_util));
+    if (r->kind != UI_BENCH_PARAM) {
+      json_object_set_new(s, "tasks_per_s", json_real(z->tasks_per_s));
+      json_object_set_new(s, "startup_ms", json_real(z->startup_ms));
+      json_object_set_new(s, "tasks_failed", json_integer((json_int_t)z->tasks_failed));
+    }
+    json_object_set_new(s, "failed_runs", json_integer(z->failed_runs));
+    json_object_set_new(s, "warnings", json_string(z->warnings));
+    json_array_append_new(results, s);
+  }
+  json_object_set_new(o, "results", results);
   json_object_set_new(o, "workload", ui_export_jstr(r->workload));
-  json_object_set_new(o, "path", ui_export_jstr(r->path));
+  if (r->path)
+    json_object_set_new(o, "path", ui_export_jstr(r->path));
+  json_object_set_new(o, "kind",
+                      json_string(r->kind == UI_BENCH_WORKLOAD ? "workload"
+                                  : r->kind == UI_BENCH_POOL   ? "pool"
+                                                               : "param"));
+  json_object_set_new(o, "parameter", json_string(r->size_name));
   json_object_set_new(o, "runs", json_integer(r->runs));
   json_object_set_new(o, "warmup", json_integer(r->warmup));
   json_object_set_new(m, "cpus", json_integer(r->cpus));
@@ -58,42 +124,33 @@ int ui_bench_export_json(const ui_bench_result *r, FILE *f) {
   json_object_set_new(m, "loadavg",
                       json_pack("[f,f,f]", r->loadavg[0], r->loadavg[1], r->loadavg[2]));
   json_object_set_new(m, "kernel", json_string(r->kernel));
-  json_object_set_new(o, "machine", m);
-  for (size_t i = 0; i < r->nsizes; i++) {
-    const ui_bench_size *z = &r->sizes[i];
-    json_t *s = json_object(), *times = json_array(), *codes = json_array();
-    for (size_t k = 0; k < z->nruns; k++) {
-      json_array_append_new(times, json_real(z->runs[k].wall));
-      json_array_append_new(codes, json_integer(z->runs[k].exit_status));
-    }
-    json_object_set_new(s, "workers", json_integer(z->workers));
-    json_object_set_new(s, "times", times);
-    json_object_set_new(s, "exit_statuses", codes);
-    json_object_set_new(s, "mean", json_real(z->wall.mean));
-    json_object_set_new(s, "sd", json_real(z->wall.sd));
-    json_object_set_new(s, "median", json_real(z->wall.median));
-    json_object_set_new(s, "min", json_real(z->wall.min));
-    json_object_set_new(s, "max", json_real(z->wall.max));
-    json_object_set_new(s, "outliers", json_integer((json_int_t)z->wall.outliers));
-    json_object_set_new(s, "tasks_per_s", json_real(z->tasks_per_s));
-    json_object_set_new(s, "speedup", json_real(z->speedup));
-    json_object_set_new(s, "efficiency", json_real(z->efficiency));
-    json_object_set_new(s, "cpu_util", json_real(z->cpu_util));
-    json_object_set_new(s, "peak_rss_kb", json_integer((json_int_t)z->peak_rss_kb));
-    json_object_set_new(s, "startup_ms", json_real(z->startup_ms));
-    json_object_set_new(s, "tasks_failed", json_integer((json_int_t)z->tasks_failed));
-    json_object_set_new(s, "failed_runs", json_integer(z->failed_runs));
-    json_object_set_new(s, "warnings", json_string(z->warnings));
-    json_array_append_new(sizes, s);
+  json_object_set_new(m, "others_cpu_frac", json_real(r->others_frac));
+  json_object_set_new(m, "steal_frac", json_real(r->steal_frac));
+  json_t *mw = json_array();
+  for (const char *p = r->machine; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    json_array_append_new(mw, json_stringn(p, n));
+    p += n + (nl != NULL);
   }
-  json_object_set_new(o, "sizes", sizes);
-  if (r->fit.ok)
-    json_object_set_new(o, "amdahl",
-                        json_pack("{s:f,s:f,s:f}", "serial", r->fit.serial, "serial_err",
-                                  r->fit.serial_err, "t1", r->fit.t1));
-  else
+  json_object_set_new(m, "warnings", mw);
+  json_object_set_new(o, "machine", m);
+  if (r->fit.ok) {
+    static const char *const from[] = {"unknown", "residuals", "bootstrap"};
+    json_t *a =
+        json_pack("{s:f,s:f,s:f,s:f,s:f,s:s,s:i}", "serial", r->fit.serial, "t1", r->fit.t1,
+                  "serial_err", r->fit.serial_err, "serial_lo", r->fit.lo, "serial_hi", r->fit.hi,
+                  "err_from", from[r->fit.err_from], "sizes_fitted", (int)r->fitted);
+    if (a && r->fit.err_from == UI_FIT_ERR_NONE)
+      json_object_set_new(a, "serial_err", json_null()); /* unknown, not 0 */
+    json_object_set_new(o, "amdahl", a);
+  } else {
     json_object_set_new(o, "amdahl", json_null());
-  json_object_set_new(o, "recommended_workers", json_integer(r->recommended));
+  }
+  json_object_set_new(o, "amdahl_note", json_string(r->fit_note));
+  json_object_set_new(o, "recommended", json_integer(r->recommended));
+  json_object_set_new(o, "fastest", json_integer(r->fastest));
+  json_object_set_new(o, "advice", json_string(r->advice));
   int rc = json_dumpf(
       o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10) | JSON_ENSURE_ASCII);
   json_decref(o);
@@ -101,45 +158,92 @@ int ui_bench_export_json(const ui_bench_result *r, FILE *f) {
   return rc < 0 ? -EIO : 0;
 }
 
-/* CSV: one row per pool size. */
+/* One CSV field: quoted when it holds a comma, a quote or a line break. */
+static void ui_csv_field(FILE *f, const char *s) {
+  ft_buf b = {0};
+  const char *t = ui_safe_cstr(&b, s);
+  if (!strpbrk(t, ",\"\r\n")) {
+    fputs(t, f);
+  } else {
+    fputc('"', f);
+    for (const char *p = t; *p; p++) {
+      if (*p == '"')
+        fputc('"', f);
+      fputc(*p, f);
+    }
+    fputc('"', f);
+  }
+  ft_buf_free(&b);
+}
+
+/* CSV: hyperfine's columns (command, mean, stddev, median, user, system,
+ * min, max, parameter_NAME), then forktop's. */
 int ui_bench_export_csv(const ui_bench_result *r, FILE *f) {
-  fprintf(f,
-          "workers,runs,mean_s,sd_s,median_s,min_s,max_s,tasks_per_s,speedup,efficiency,cpu_util,"
-          "peak_rss_kb,startup_ms,tasks_failed,failed_runs\n");
+  fprintf(f, "command,mean,stddev,median,user,system,min,max,parameter_");
+  ui_csv_field(f, r->size_name);
+  fprintf(f, ",runs,peak_rss_kb,processes,peak_concurrency,speedup,efficiency,cpu_util,"
+             "tasks_per_s,startup_ms,tasks_failed,failed_runs\n");
   for (size_t i = 0; i < r->nsizes; i++) {
     const ui_bench_size *z = &r->sizes[i];
-    fprintf(f, "%d,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.4f,%.4f,%.4f,%llu,%.3f,%llu,%d\n",
-            z->workers, z->nruns, z->wall.mean, z->wall.sd, z->wall.median, z->wall.min,
-            z->wall.max, z->tasks_per_s, z->speedup, z->efficiency, z->cpu_util,
-            (unsigned long long)z->peak_rss_kb, z->startup_ms, (unsigned long long)z->tasks_failed,
-            z->failed_runs);
+    ui_csv_field(f, z->command);
+    fprintf(f,
+            ",%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%zu,%llu,%llu,%llu,%.4f,%.4f,%.4f,%.3f,%.3f,"
+            "%llu,%d\n",
+            z->wall.mean, z->wall.sd, z->wall.median, z->user, z->sys, z->wall.min, z->wall.max,
+            z->workers, z->nruns, (unsigned long long)z->peak_rss_kb,
+            (unsigned long long)z->processes, (unsigned long long)z->peak_procs, z->speedup,
+            z->efficiency, z->cpu_util, z->tasks_per_s, z->startup_ms,
+            (unsigned long long)z->tasks_failed, z->failed_runs);
   }
   return ferror(f) ? -EIO : 0;
 }
 
-/* Markdown: the table, the fit, the recommendation, the machine. */
+/* Markdown: hyperfine's table (Command, Mean, Min, Max, Relative), then
+ * forktop's columns; the fit, the advice, the machine. */
 int ui_bench_export_markdown(const ui_bench_result *r, FILE *f) {
   ft_buf name = {0}; /* from the file: shown as a terminal would show it */
   fprintf(f, "# forktop bench: %s\n\n", ui_safe_cstr(&name, r->workload));
-  ft_buf_free(&name);
-  fprintf(f, "| workers | mean ± sd (s) | median (s) | min (s) | max (s) | tasks/s | speedup | "
-             "efficiency | CPU | peak RSS | start-up | failed tasks |\n");
-  fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  double best = 0;
+  for (size_t i = 0; i < r->nsizes; i++)
+    if (i == 0 || r->sizes[i].wall.mean < best)
+      best = r->sizes[i].wall.mean;
+  bool ms = best < 1;
+  const char *u = ms ? "ms" : "s";
+  double k = ms ? 1000 : 1;
+  fprintf(f,
+          "| Command | Mean [%s] | Min [%s] | Max [%s] | Relative | %s | User [s] | System [s] | "
+          "Peak RSS | Processes | Peak concurrency |\n",
+          u, u, u, r->kind == UI_BENCH_PARAM ? "Value" : "Workers");
+  fprintf(f, "|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < r->nsizes; i++) {
     const ui_bench_size *z = &r->sizes[i];
+    ft_buf_reset(&name);
+    fprintf(f, "| `");
+    for (const char *p = ui_safe_cstr(&name, z->command); *p; p++)
+      fputs(*p == '|' ? "\\|" : *p == '`' ? "'" : (char[]){*p, 0}, f);
     fprintf(f,
-            "| %d | %.3f ± %.3f | %.3f | %.3f | %.3f | %.1f | %.2f× | %.0f %% | %.0f %% | %.1f MB "
-            "| %.1f ms | %llu |\n",
-            z->workers, z->wall.mean, z->wall.sd, z->wall.median, z->wall.min, z->wall.max,
-            z->tasks_per_s, z->speedup, 100 * z->efficiency, 100 * z->cpu_util,
-            (double)z->peak_rss_kb / 1024, z->startup_ms, (unsigned long long)z->tasks_failed);
+            "` | %.1f ± %.1f | %.1f | %.1f | %.2f | %d | %.3f | %.3f | %.1f MB | %llu | %llu |\n",
+            z->wall.mean * k, z->wall.sd * k, z->wall.min * k, z->wall.max * k,
+            best > 0 ? z->wall.mean / best : 0, z->workers, z->user, z->sys,
+            (double)z->peak_rss_kb / 1024, (unsigned long long)z->processes,
+            (unsigned long long)z->peak_procs);
   }
+  ft_buf_free(&name);
   fprintf(f, "\n");
-  if (r->fit.ok)
-    fprintf(f, "Amdahl's law fit: serial fraction **%.3f ± %.3f**.\n\n", r->fit.serial,
-            r->fit.serial_err);
-  fprintf(f, "Recommended pool size: **%d** (the smallest within 5 %% of the fastest).\n\n",
-          r->recommended);
+  if (r->fit.ok) {
+    char err[128];
+    ui_stats_amdahl_err_text(&r->fit, err, sizeof err);
+    fprintf(f, "Amdahl's law fit: serial fraction **%.3f** %s.\n\n", r->fit.serial, err);
+  }
+  if (r->fit_note[0])
+    fprintf(f, "%s.\n\n", r->fit_note);
+  fprintf(f, "%s.\n\n", r->advice);
+  for (const char *p = r->machine; *p;) {
+    const char *nl = strchr(p, '\n');
+    int n = nl ? (int)(nl - p) : (int)strlen(p);
+    fprintf(f, "Warning: %.*s.\n\n", n, p);
+    p += n + (nl != NULL);
+  }
   fprintf(
       f,
       "%d runs per size after %d warm-up; %d CPUs online, %d in the affinity mask; load %.2f %.2f "

@@ -11,7 +11,6 @@
  * is up they come through its signalfd, and between runs and at the end
  * they are collected with sigtimedwait.  Any of them, q, or Ctrl-C (a key:
  * the terminal is raw) stops the running workload and ends the sweep. */
-#include "ft_runner.h"
 #include "ui_bench.h"
 
 #include <errno.h>
@@ -31,8 +30,9 @@ struct ui_bench_live {
   ui_term *term;
   ui_grid grid;
   ui_bench_state st;
-  ft_loop *loop;     /* the run's loop while attached */
-  ft_runner *runner; /* the run's runner while attached (NULL on the final screen) */
+  ft_loop *loop;        /* the run's loop while attached */
+  void (*stop)(void *); /* stops the run while attached (NULL on the final screen) */
+  void *stop_ud;
   ft_timer *timer;
   bool hooked, sleeping, watching, winch, sigs;
   bool due, redraw;
@@ -42,6 +42,8 @@ struct ui_bench_live {
   bool closed;  /* ... and one did */
   int abort;    /* 0, or the exit status asked for: 1 for q, 128 + signal */
   uint64_t period, t_sweep0, t_run0;
+  const size_t *alive; /* the run's tree while attached (ui_bench_live_tree) */
+  const uint64_t *total, *peak;
   sigset_t blocked, oldmask;
 };
 
@@ -50,8 +52,18 @@ static const int ui__stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
 /* ------------------------------------------------------------- drawing */
 
+/* The tree's counters, read while the run is attached. */
+static void ui__tree(ui_bench_live *l) {
+  if (!l->alive)
+    return;
+  l->st.procs_alive = *l->alive;
+  l->st.procs_total = *l->total;
+  l->st.procs_peak = *l->peak;
+}
+
 static void ui__frame(ui_bench_live *l) {
   uint64_t now = ft_now_ns();
+  ui__tree(l);
   if (l->st.running)
     l->st.elapsed = (double)(now - l->t_run0) / 1e9;
   if (!l->st.finished)
@@ -83,9 +95,9 @@ static void ui__check_size(ui_bench_live *l) {
 static void ui__abort(ui_bench_live *l, int status) {
   if (!l->abort)
     l->abort = status;
-  if (l->runner && !l->stopped) {
+  if (l->stop && !l->stopped) {
     l->stopped = true;
-    ft_runner_stop(l->runner, 1.0);
+    l->stop(l->stop_ud);
   }
   if (l->loop && l->waiting)
     ft_loop_stop(l->loop);
@@ -178,7 +190,7 @@ static void ui__poll(ui_bench_live *l) {
 
 /* Take over the terminal for the sweep; -ENOTTY without one. */
 int ui_bench_live_open(const ui_bench_opts *bo, int delay_tenths, bool ascii, const char *workload,
-                       const ui_bench_result *res, ui_bench_live **out) {
+                       const char *size_name, const ui_bench_result *res, ui_bench_live **out) {
   ui_bench_live *l = calloc(1, sizeof *l);
   if (!l)
     return -ENOMEM;
@@ -199,6 +211,8 @@ int ui_bench_live_open(const ui_bench_opts *bo, int delay_tenths, bool ascii, co
   l->period = (uint64_t)tenths * UI__NS / 10;
   l->t_sweep0 = ft_now_ns();
   l->st = (ui_bench_state){.workload = workload,
+                           .size_name = size_name,
+                           .cpus = ft_cpu_count(),
                            .sizes = bo->sizes,
                            .nsizes = bo->nsizes,
                            .runs = bo->runs,
@@ -218,16 +232,19 @@ void ui_bench_live_run_begin(ui_bench_live *l, size_t i, int k) {
   l->st.run = k;
   l->st.running = true;
   l->st.tasks_total = l->st.tasks_done = l->st.tasks_failed = 0;
+  l->st.procs_alive = l->st.procs_total = l->st.procs_peak = 0;
   l->st.elapsed = 0;
   l->t_run0 = ft_now_ns();
   l->stopped = false;
 }
 
-/* Wire the view to a run's loop (runner NULL: the final screen). */
-int ui_bench_live_attach(ui_bench_live *l, ft_loop *loop, ft_runner *runner) {
+/* Wire the view to a run's loop (stop NULL: the final screen). */
+int ui_bench_live_attach(ui_bench_live *l, ft_loop *loop, void (*stop)(void *), void *ud) {
   int rc;
+  bool runner = stop != NULL;
   l->loop = loop;
-  l->runner = runner;
+  l->stop = stop;
+  l->stop_ud = ud;
   ui__check_size(l);
   if (runner) {
     if ((rc = ft_loop_add_hook(loop, ui__count, l)) < 0)
@@ -259,10 +276,23 @@ fail:
   return rc;
 }
 
+/* Show the run's tree as it grows, until detach. */
+void ui_bench_live_tree(ui_bench_live *l, const size_t *alive, const uint64_t *total,
+                        const uint64_t *peak) {
+  if (!l)
+    return;
+  l->alive = alive;
+  l->total = total;
+  l->peak = peak;
+}
+
 /* Unwire from the loop before the runner and the loop are freed. */
 void ui_bench_live_detach(ui_bench_live *l) {
   if (!l || !l->loop)
     return;
+  ui__tree(l); /* the last counts stay on screen; the counters go with the run */
+  l->alive = NULL;
+  l->total = l->peak = NULL;
   if (l->hooked)
     ft_loop_remove_hook(l->loop, ui__count, l);
   if (l->sleeping)
@@ -283,7 +313,7 @@ void ui_bench_live_detach(ui_bench_live *l) {
     l->st.elapsed = (double)(ft_now_ns() - l->t_run0) / 1e9;
   l->st.running = false;
   l->loop = NULL;
-  l->runner = NULL;
+  l->stop = NULL;
 }
 
 /* Between runs: take the keys and signals that came meanwhile; draw. */
@@ -312,7 +342,7 @@ void ui_bench_live_finish(ui_bench_live *l, size_t sizes_done) {
     l->waiting = false;
     return;
   }
-  int rc = ui_bench_live_attach(l, loop, NULL);
+  int rc = ui_bench_live_attach(l, loop, NULL, NULL);
   while (rc >= 0 && !l->closed && !l->abort)
     rc = ft_loop_run(loop, FT_RUN_ONCE);
   ui_bench_live_detach(l);

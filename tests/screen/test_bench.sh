@@ -46,8 +46,30 @@ s=$(screen)
 printf "%s\n" "$s" | grep -q 'q Quit' && fail "the live view is still on the screen"
 printf "%s\n" "$s" | grep -q '^forktop bench: cpu-map, pool sizes 1 2' || fail "no header line printed"
 printf "%s\n" "$s" | grep -Eq '^ +2 workers, run 1: [0-9.]+ s' || fail "no run lines printed"
-printf "%s\n" "$s" | grep -q '^recommended pool size: [12] (the smallest' || fail "no table printed"
+printf "%s\n" "$s" | grep -Eq '^recommended pool size: [12], the ' || fail "no table printed"
 printf "%s\n" "$s" | grep -q '^machine: ' || fail "no machine line printed"
+FT_PID=
+tm kill-server
+
+# ---- a command pool (-j, its items after :::) and a command's --param, live
+start 100 30 bench -j 1,2 --runs 1 --warmup 0 -- sh -c 'sleep 0.3' ::: a b c d
+wait_for "forktop bench: sh -c 'sleep 0.3'" 15 || fail "the -j live view did not appear"
+wait_for 'size 1 of 2 \(1 worker\) +run 1 of 1' 10 || fail "the -j header does not say size 1 of 2"
+wait_for 'tasks .*[0-9]+/4' 10 || fail "no progress of the commands"
+wait_for 'finished: 2 sizes' 30 || fail "the -j sweep did not finish"
+tm send-keys -t "$SESSION" x
+wait_for '^EXIT=0' 10 || fail "the -j sweep did not end with status 0"
+screen | grep -Eq '^recommended pool size: [12], the ' || fail "no -j table printed"
+FT_PID=
+tm kill-server
+start 100 30 bench --param N=1,2 --runs 1 --warmup 0 -- sh -c 'sleep 0.{N}; sleep 1'
+wait_for 'value 1 of 2 \(N=1\) +run 1 of 1' 15 || fail "the --param header does not say N=1"
+wait_for 'processes [12] alive, [0-9]+ in all' 10 || fail "the --param run's tree is not shown"
+wait_for 'finished: 2 sizes' 30 || fail "the --param sweep did not finish"
+screen | grep -q 'recommended N: 1' || fail "no recommended N on screen"
+tm send-keys -t "$SESSION" x
+wait_for '^EXIT=0' 10 || fail "the --param sweep did not end with status 0"
+screen | grep -q '^recommended N: 1, the ' || fail "no --param advice printed"
 FT_PID=
 tm kill-server
 

@@ -23,6 +23,11 @@
 
 static bool ui__uni(const ui_bench_state *s) { return s->utf8 && !s->ascii; }
 
+/* A parameter's name, or NULL when the sizes are workers. */
+static const char *ui__param(const ui_bench_state *s) {
+  return s->size_name && strcmp(s->size_name, "workers") != 0 ? s->size_name : NULL;
+}
+
 /* The speedup of finished size i against the first size. */
 double ui_bench_view_speedup(const ui_bench_state *s, size_t i) {
   if (!s->res || i >= s->done)
@@ -31,12 +36,15 @@ double ui_bench_view_speedup(const ui_bench_state *s, size_t i) {
   return m0 > 0 && m > 0 ? m0 / m : 0;
 }
 
-/* The Amdahl fit over the finished sizes (ok only with two or more). */
+/* The Amdahl fit over the finished sizes up to the CPUs (ok only with two
+ * or more), as the final report fits it. */
 static void ui__fit(const ui_bench_state *s, ui_amdahl *fit) {
   memset(fit, 0, sizeof *fit);
   double workers[UI_BENCH_MAX_SIZES], means[UI_BENCH_MAX_SIZES];
   size_t n = 0;
   for (size_t i = 0; s->res && i < s->done && i < UI_BENCH_MAX_SIZES; i++) {
+    if (s->cpus > 0 && s->res->sizes[i].workers > s->cpus)
+      continue;
     workers[n] = s->res->sizes[i].workers;
     means[n++] = s->res->sizes[i].wall.mean;
   }
@@ -58,8 +66,12 @@ static void ui__header(ui_grid *g, const ui_bench_state *s) {
       snprintf(run, sizeof run, "warm-up %d of %d", s->run + s->warmup + 1, s->warmup);
     else
       snprintf(run, sizeof run, "run %d of %d", s->run + 1, s->runs);
-    snprintf(where, sizeof where, "size %zu of %zu (%d worker%s)  %s", s->cur + 1, s->nsizes, w,
-             w == 1 ? "" : "s", run);
+    if (ui__param(s))
+      snprintf(where, sizeof where, "value %zu of %zu (%.24s=%d)  %s", s->cur + 1, s->nsizes,
+               ui__param(s), w, run);
+    else
+      snprintf(where, sizeof where, "size %zu of %zu (%d worker%s)  %s", s->cur + 1, s->nsizes, w,
+               w == 1 ? "" : "s", run);
   }
   const char *name = s->workload ? s->workload : "";
   char full[384];
@@ -74,6 +86,13 @@ static void ui__progress(ui_grid *g, const ui_bench_state *s, int y) {
   if (s->finished) {
     ui_grid_printf(g, 1, y, g->w - 1, UI_S_OK, s->utf8, "sweep finished in %.1f s; press any key",
                    s->sweep_elapsed);
+    return;
+  }
+  if (!s->tasks_total && s->procs_total) { /* a command (--param): its tree, not tasks */
+    ui_grid_printf(g, 1, y, g->w - 1, UI_S_NORMAL, s->utf8,
+                   "processes %llu alive, %llu in all, %llu at most at once  %.1f s%s",
+                   (unsigned long long)s->procs_alive, (unsigned long long)s->procs_total,
+                   (unsigned long long)s->procs_peak, s->elapsed, s->running ? "" : "  (done)");
     return;
   }
   uint64_t total = s->tasks_total, ended = s->tasks_done + s->tasks_failed;
@@ -142,7 +161,8 @@ static void ui__table(ui_grid *g, const ui_bench_state *s, int x, int y, int w, 
   if (h <= 0 || w <= 0)
     return;
   ui_grid_fill(g, x, y, w, UI_S_HEADER);
-  ui_grid_printf(g, x, y, w, UI_S_HEADER, s->utf8, "workers");
+  ui_grid_printf(g, x, y, 8, UI_S_HEADER, s->utf8, "%7.7s",
+                 ui__param(s) ? ui__param(s) : "workers");
   ui_grid_printf(g, x + 9, y, w - 9, UI_S_HEADER, s->utf8, "wall (mean %s sd)",
                  ui__uni(s) ? "\xc2\xb1" : "+-");
   ui_grid_printf(g, x + 29, y, w - 29, UI_S_HEADER, s->utf8, "speedup");
@@ -176,14 +196,19 @@ static void ui__table(ui_grid *g, const ui_bench_state *s, int x, int y, int w, 
   }
   yy++;
   if (s->finished && s->res && s->done)
-    ui_grid_printf(g, x, yy, w, UI_S_OK, s->utf8, "recommended pool size: %d", s->res->recommended);
+    ui_grid_printf(g, x, yy, w, UI_S_OK, s->utf8, "recommended %s: %d",
+                   ui__param(s) ? ui__param(s) : "pool size", s->res->recommended);
   else if (s->res && s->done) {
     size_t best = 0;
     for (size_t i = 1; i < s->done; i++)
       if (s->res->sizes[i].wall.mean < s->res->sizes[best].wall.mean)
         best = i;
-    ui_grid_printf(g, x, yy, w, UI_S_NORMAL, s->utf8, "fastest so far: %d worker%s",
-                   s->res->sizes[best].workers, s->res->sizes[best].workers == 1 ? "" : "s");
+    if (ui__param(s))
+      ui_grid_printf(g, x, yy, w, UI_S_NORMAL, s->utf8, "fastest so far: %.16s=%d", ui__param(s),
+                     s->res->sizes[best].workers);
+    else
+      ui_grid_printf(g, x, yy, w, UI_S_NORMAL, s->utf8, "fastest so far: %d worker%s",
+                     s->res->sizes[best].workers, s->res->sizes[best].workers == 1 ? "" : "s");
   }
 }
 
@@ -213,7 +238,8 @@ static double ui__nice(double v) {
 /* The legend, left to right; returns the columns used. */
 static int ui__legend(ui_grid *g, const ui_bench_state *s, int x, int y, int w, bool fit) {
   bool uni = ui__uni(s);
-  int c = ui_grid_printf(g, x, y, w, UI_S_HEADER, s->utf8, "speedup by workers");
+  int c = ui_grid_printf(g, x, y, w, UI_S_HEADER, s->utf8, "speedup by %.16s",
+                         ui__param(s) ? ui__param(s) : "workers");
   c += ui_grid_printf(g, x + c, y, w - c, UI_S_OK, s->utf8, "  %s measured",
                       uni ? "\xe2\x97\x8f" : "O");
   c += ui_grid_printf(g, x + c, y, w - c, UI_S_DIM, s->utf8, "  %s ideal", uni ? "\xc2\xb7" : ".");

@@ -13,7 +13,9 @@
 /* What the view shows: the sweep's plan, where it is, and what it measured. */
 typedef struct ui_bench_state {
   const char *workload;
-  const int *sizes; /* every pool size of the sweep, ascending */
+  const char *size_name; /* "workers" or --param's NAME (NULL: "workers") */
+  int cpus;              /* the fit uses sizes up to this many (0: every size) */
+  const int *sizes;      /* every pool size of the sweep, ascending */
   size_t nsizes;
   int runs, warmup;
   size_t cur;    /* index in sizes of the size running now */
@@ -21,6 +23,7 @@ typedef struct ui_bench_state {
   bool running;  /* a run is under way */
   bool finished; /* the sweep is over (the final screen) */
   uint64_t tasks_total, tasks_done, tasks_failed; /* the current run's, from its events */
+  uint64_t procs_alive, procs_total, procs_peak;  /* the current run's tree */
   double elapsed;                                 /* seconds of the current (or last) run */
   double sweep_elapsed;                           /* seconds since the sweep began */
   const ui_bench_result *res; /* res->sizes[0 .. done) are finished and summarised */
