@@ -92,7 +92,7 @@ typedef struct ui_probe {
 
 static void ui_probe_hook(const ft_event *ev, void *ud) {
   ui_probe *p = ud;
-  if (ev->kind == FT_EV_SPAWN && ev->u.spawn.worker == 0 && !p->pool_spawn0)
+  if (ev->kind == FT_EV_SPAWN && !ev->host && ev->u.spawn.worker == 0 && !p->pool_spawn0)
     p->pool_spawn0 = ev->t_ns;
   if (ev->kind == FT_EV_POOL_START && p->pool_spawn0) {
     p->startup += (double)(ev->t_ns - p->pool_spawn0) / 1e9;

@@ -227,7 +227,7 @@ int ui_replay(const char *path, const ui_opts *o) {
            (double)r.last_t / 1e9);
   free(r.line);
   ft_buf_free(&r.strings);
-  ft_buf_free(&json.buf);
+  ui_json_free(&json);
   fclose(r.f);
   return status;
 }

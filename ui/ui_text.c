@@ -177,6 +177,16 @@ void ui_printer_event(const ft_event *ev, void *ud) {
   case FT_EV_POOL_END:
     fprintf(f, "[%8.3f] pool     %-16s finished\n", t, name);
     break;
+  case FT_EV_HOST: { /* the launcher's words (a job id, a cause) are untrusted too */
+    ft_buf jb = {0}, cb = {0};
+    fprintf(f, "[%8.3f] host     %-16s %s (%s%s%s)%s%s\n", t, name, ev->u.host.lost ? "LOST" : "up",
+            ui_safe_cstr(&xb, ev->u.host.launcher), ev->u.host.job ? " job " : "",
+            ev->u.host.job ? ui_safe_cstr(&jb, ev->u.host.job) : "", ev->u.host.cause ? ": " : "",
+            ev->u.host.cause ? ui_safe_cstr(&cb, ev->u.host.cause) : "");
+    ft_buf_free(&jb);
+    ft_buf_free(&cb);
+    break;
+  }
   case FT_EV_ZOMBIE:
     fprintf(f, "[%8.3f] ZOMBIE   %-16s pid %d: its parent %d does not reap it\n", t, name, ev->pid,
             ev->ppid);

@@ -257,6 +257,12 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
 int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn make,
                  const void *cfg, ft_pool **out);
 
+/* Called by transports: worker w said hello over connection fd: it is
+ * process rpid on the host at the connection's other end (its address
+ * names it).  The pool announces the host (a `host` event, the first
+ * time), the worker there (a `spawn` with host and launcher_pid), and
+ * signals it through its launcher from then on (ft_pool_host.c). */
+void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd);
 /* Called by transports: worker w began chunk seq at t. */
 void ft__pool_on_start(ft_pool *p, int w, uint64_t seq, uint64_t t);
 /* Called by transports: worker w's outcomes of count items of chunk seq,
