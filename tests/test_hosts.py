@@ -16,6 +16,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftcase import ForktopCase, main  # noqa: E402
 
+FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "hosts.jsonl")
+
 
 class Hosts(ForktopCase):
 
@@ -82,6 +84,26 @@ class Hosts(ForktopCase):
         self.assertFalse([e for e in evs if "host" in e or e["ev"] == "host"])
         self.assertNotIn("hosts", s)
         json.dumps(s)
+
+    # A recording of a run on two Slurm nodes (host, stat, remote spawns
+    # with step ids, a lost host, a remote pid equal to a local one) plays
+    # back: as JSON line for line, headless with each remote process named
+    # by its host, and counted apart from the local ones.
+    def test_replay_fixture(self):
+        with open(FIXTURE) as f:
+            lines = f.read().splitlines()
+        p = self.run_ft("replay", FIXTURE, "--json", "--speed", "0")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.splitlines(), lines[:-1])
+        p = self.run_ft("replay", FIXTURE, "--headless", "--speed", "0")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout
+        self.assertRegex(out, r"host +node2 +LOST \(slurm job 77\): no heartbeat for 4 s")
+        self.assertRegex(out, r"spawn +p +pid 5001 on host 1 ppid 0 \(worker 0\)")
+        self.assertRegex(out, r"spawn +p +pid 5001 ppid 5000 \(worker 0\)")
+        self.assertRegex(out, r"FAILED +p +task 2 on pid 233 on host 2: worker died \(SIGKILL\)")
+        self.assertIn("summary (replayed): 3 processes (3 exited, 1 failed) and 4 on other hosts, "
+                      "6 tasks done, 1 failed", out)
 
 
 if __name__ == "__main__":
