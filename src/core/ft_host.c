@@ -107,7 +107,7 @@ int ft__host_on_signal(ft_loop *loop, uint32_t id, ft__host_signal_cb fn, void *
 }
 
 /* Remove every signal hook with this ud (its launcher is going). */
-void ft__host_forget(ft_loop *loop, void *ud) {
+void ft__host_forget(ft_loop *loop, const void *ud) {
   for (size_t id = 1; loop->hosts && id <= loop->hosts->n; id++) {
     ft__host *h = &loop->hosts->h[id - 1];
     size_t k = 0;

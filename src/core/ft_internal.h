@@ -292,7 +292,7 @@ void ft__host_set_state(ft_loop *loop, uint32_t id, const ft__host_info *info, b
 /* Let fn signal host id's processes (ft_loop_signal_host). */
 int ft__host_on_signal(ft_loop *loop, uint32_t id, ft__host_signal_cb fn, void *ud);
 /* Drop every signal hook registered with ud. */
-void ft__host_forget(ft_loop *loop, void *ud);
+void ft__host_forget(ft_loop *loop, const void *ud);
 void ft__hosts_free(ft_loop *loop);
 
 /* ------------------------------------------------------------------ misc */
