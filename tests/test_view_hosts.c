@@ -32,6 +32,7 @@ static void spawn(fx *f, uint32_t host, pid_t pid, pid_t ppid, const char *name,
   ev.name = name;
   ev.u.spawn.role = role;
   ev.u.spawn.worker = w;
+  ev.u.spawn.launcher_pid = host && w >= 0 ? 2001 : 0;
   apply(f, ev);
 }
 
@@ -122,9 +123,17 @@ static void test_grouped_rows(void **state) {
   assert_true(y > 0 && y < find_line(f, "host node2"));
   assert_true(find_line(f, "host node3") > 0);
   /* lost, with its cause */
+  /* the local launcher says where its worker runs */
+  assert_non_null(strstr((find_line(f, "2001  local"), f->line), "launcher \xe2\x86\x92 node2"));
   host(f, 1, "node2", true, "no heartbeat for 4 s");
+  ft_event ex = {.kind = FT_EV_EXIT, .t_ns = T0 + 4, .host = 1, .pid = 2000, .name = "p"};
+  ex.u.exit.signal = SIGKILL;
+  apply(f, ex);
   render(f, 140, 40);
   assert_true(find_line(f, "host node2 (slurm job 77)  LOST: no heartbeat for 4 s") > 0);
+  /* the exit log names a remote pid's host; the local 2000 lives on */
+  assert_true(find_line(f, "2000 @node2 SIGKILL") > 0);
+  assert_true(ft_model_alive(f->m, 2000));
   fx_free(f);
 }
 

@@ -252,6 +252,7 @@ static ft_mexit *ft__log(ft_model *m, ft_mexit_kind kind, const ft_event *ev) {
   memset(e, 0, sizeof *e);
   e->kind = kind;
   e->t_ns = ev->t_ns;
+  e->host = ev->host;
   e->pid = ev->pid;
   e->worker = -1;
   ft__copy_name(e->name, sizeof e->name, ev->name);
@@ -423,6 +424,11 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
     p->role = ft__role(ev->u.spawn.role);
     p->worker = ev->u.spawn.worker;
     ft__copy_name(p->name, sizeof p->name, ev->name);
+    ft_mproc *l = ev->host && ev->u.spawn.launcher_pid > 0
+                      ? ft__find(m, 0, ev->u.spawn.launcher_pid)
+                      : NULL; /* find after the new row: the array may have moved */
+    if (l)
+      l->launches = ev->host;
     m->tot.spawned++;
     m->tot.running++;
     break;

@@ -70,6 +70,7 @@ typedef struct ft_mproc {
   uint64_t task;   /* the task it holds, or its last one */
   uint64_t task_t; /* when it started that task */
   uint64_t tasks_done, tasks_failed;
+  uint32_t launches;                /* a local launcher: the host its worker runs on, or 0 */
   pid_t replaced_by;                /* the worker that took its place */
   pid_t replaces;                   /* the worker whose place it took */
   ft_replace_reason replace_reason; /* 0, or why it was replaced */
@@ -148,6 +149,7 @@ typedef enum ft_mexit_kind {
 typedef struct ft_mexit {
   ft_mexit_kind kind;
   uint64_t t_ns;
+  uint32_t host; /* pid's host (0: this one) */
   pid_t pid;     /* who exited / the old worker / the task's worker */
   pid_t new_pid; /* FT_MEXIT_REPLACED: the new worker */
   ft_mrole role;

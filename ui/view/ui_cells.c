@@ -458,6 +458,10 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const u
                      (int)p->replaced_by);
   } else if (p->exec_err) {
     ui_grid_printf(g, x, y, room, UI_S_FAIL, v->utf8, "exec: %s", ft_strerror(p->exec_err));
+  } else if (p->launches) { /* its worker runs on that host: its tasks are shown there */
+    const char *hn = ui_hosts_name(s, p->launches);
+    col = ui_grid_printf(g, x, y, room, UI_S_DIM, v->utf8, "launcher %s ", arrow);
+    ui_put_text(g, x + col, y, room - col, UI_S_DIM, hn, strlen(hn), v->utf8);
   } else if (p->role == FT_MROLE_WORKER) {
     if (p->busy) {
       ui__fmt_dur(b, sizeof b, v->now > p->task_t ? v->now - p->task_t : 0);
@@ -645,6 +649,12 @@ static void ui__exit_row(ui_grid *g, const ui_view *v, int x, int y, int w, cons
   ui__fmt_dur(t, sizeof t, e->t_ns > s->t0 ? e->t_ns - s->t0 : 0);
   x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "%7s ", t);
   x += ui_grid_printf(g, x, y, end - x, UI_S_NORMAL, v->utf8, "%6d ", (int)e->pid);
+  if (e->host) { /* a remote pid: said with its host, it is not ours */
+    const char *hn = ui_hosts_name(s, e->host);
+    x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "@");
+    x += ui_put_text(g, x, y, end - x > 12 ? 12 : end - x, UI_S_DIM, hn, strlen(hn), v->utf8);
+    x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, " ");
+  }
   ui_style st = UI_S_FAIL;
   switch (e->kind) {
   case FT_MEXIT_EXIT:

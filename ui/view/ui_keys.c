@@ -56,7 +56,8 @@ static void ui__jump(ui_view *v) {
   if (!e)
     return;
   for (size_t i = 0; i < v->nrows; i++)
-    if (v->snap->procs[v->rows[i].proc].pid == e->pid) {
+    if (!v->rows[i].header && v->rows[i].host == e->host &&
+        v->snap->procs[v->rows[i].proc].pid == e->pid) {
       ui_view_select(v, UI_P_TREE, i);
       v->focus = UI_P_TREE;
       return;
