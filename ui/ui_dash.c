@@ -80,8 +80,8 @@ static void ui__scan(ui_dash *d, uint64_t now) {
 static void ui__io(ui_dash *d, uint64_t now) {
   ui_view *v = &d->view;
   pid_t pid = ui_view_output_pid(v);
-  if (!pid)
-    pid = getpid();
+  if (!pid || ui_view_output_host(v))
+    pid = getpid(); /* a remote process's fds are on its host: never read a local namesake's */
   if (v->io.pid == pid && v->io.t && now < v->io.t + UI__SCAN_MIN_NS)
     return;
   const ft_model_snap *s = ft_model_snapshot(d->model);
@@ -90,7 +90,7 @@ static void ui__io(ui_dash *d, uint64_t now) {
   if (!among)
     return;
   for (size_t i = 0; i < s->nprocs; i++)
-    if (!s->procs[i].exited)
+    if (!s->procs[i].exited && !s->procs[i].host)
       among[n++] = s->procs[i].pid;
   ui_io_update(&v->io, pid, among, n, now);
   free(among);

@@ -387,9 +387,8 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const u
   snprintf(b, sizeof b, "%d", (int)p->pid);
   ui__right(g, x, y, c->pid - 1, base, v->utf8, b);
   x += c->pid;
-  if (c->host) { /* a launcher's name for the host: untrusted, drawn inert */
-    const char *hn = ui_hosts_name(s, p->host);
-    ui_put_text(g, x + 1, y, c->host - 2, p->host ? base : UI_S_DIM, hn, strlen(hn), v->utf8);
+  if (c->host) {
+    ui_hosts_put(g, v, x + 1, y, c->host - 2, p->host ? base : UI_S_DIM, p->host);
     x += c->host;
   }
   if (c->ppid) {
@@ -459,9 +458,8 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const u
   } else if (p->exec_err) {
     ui_grid_printf(g, x, y, room, UI_S_FAIL, v->utf8, "exec: %s", ft_strerror(p->exec_err));
   } else if (p->launches) { /* its worker runs on that host: its tasks are shown there */
-    const char *hn = ui_hosts_name(s, p->launches);
     col = ui_grid_printf(g, x, y, room, UI_S_DIM, v->utf8, "launcher %s ", arrow);
-    ui_put_text(g, x + col, y, room - col, UI_S_DIM, hn, strlen(hn), v->utf8);
+    ui_hosts_put(g, v, x + col, y, room - col, UI_S_DIM, p->launches);
   } else if (p->role == FT_MROLE_WORKER) {
     if (p->busy) {
       ui__fmt_dur(b, sizeof b, v->now > p->task_t ? v->now - p->task_t : 0);
@@ -650,9 +648,8 @@ static void ui__exit_row(ui_grid *g, const ui_view *v, int x, int y, int w, cons
   x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "%7s ", t);
   x += ui_grid_printf(g, x, y, end - x, UI_S_NORMAL, v->utf8, "%6d ", (int)e->pid);
   if (e->host) { /* a remote pid: said with its host, it is not ours */
-    const char *hn = ui_hosts_name(s, e->host);
     x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "@");
-    x += ui_put_text(g, x, y, end - x > 12 ? 12 : end - x, UI_S_DIM, hn, strlen(hn), v->utf8);
+    x += ui_hosts_put(g, v, x, y, end - x > 12 ? 12 : end - x, UI_S_DIM, e->host);
     x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, " ");
   }
   ui_style st = UI_S_FAIL;
@@ -729,11 +726,17 @@ static void ui__output(ui_grid *g, ui_view *v) {
   }
   pid_t pid = ui_view_output_pid(v);
   const ft_mlines *o = ui_view_output(v);
-  bool everyone = !s || !pid || pid == s->root_pid;
-  if (everyone)
+  uint32_t host = ui_view_output_host(v);
+  bool everyone = !s || !pid || (pid == s->root_pid && !host);
+  if (everyone) {
     ui_grid_printf(g, r.x, r.y, r.w, hs, v->utf8, " Output of every process");
-  else
-    ui_grid_printf(g, r.x, r.y, r.w, hs, v->utf8, " Output of %d", (int)pid);
+  } else {
+    int c = ui_grid_printf(g, r.x, r.y, r.w, hs, v->utf8, " Output of %d", (int)pid);
+    if (host) {
+      c += ui_grid_printf(g, r.x + c, r.y, r.w - c, hs, v->utf8, " on ");
+      ui_hosts_put(g, v, r.x + c, r.y, r.w - c, hs, host);
+    }
+  }
   int x0 = v->layout.compact ? L.x : L.x + 1, w = L.x + L.w - x0;
   if (!o || !o->n) {
     if (L.h > 0)

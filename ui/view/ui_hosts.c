@@ -20,6 +20,13 @@ const char *ui_hosts_name(const ft_model_snap *s, uint32_t id) {
   return !id ? "local" : h ? h->name : "?";
 }
 
+/* Write host id's name at x, y in maxw cells, made inert (a launcher's
+ * name for it is untrusted text); the columns used. */
+int ui_hosts_put(ui_grid *g, const ui_view *v, int x, int y, int maxw, ui_style st, uint32_t id) {
+  const char *hn = v->snap ? ui_hosts_name(v->snap, id) : "?";
+  return ui_put_text(g, x, y, maxw, st, hn, strlen(hn), v->utf8);
+}
+
 /* Whether p's host matches the filter (by name or address). */
 bool ui_hosts_match(const ft_model_snap *s, const ft_mproc *p, const char *f) {
   const ft_mhost *h = p->host ? ft_model_snap_host(s, p->host) : NULL;

@@ -470,15 +470,25 @@ pid_t ui_view_output_pid(const ui_view *v) {
   return v->sel_pid;
 }
 
+/* The host of that process (0: this one). */
+uint32_t ui_view_output_host(const ui_view *v) {
+  if (v->focus == UI_P_EXITS && v->snap) {
+    const ft_mexit *e = ft_model_snap_exit(v->snap, v->sel[UI_P_EXITS]);
+    if (e && e->pid > 0)
+      return e->host;
+  }
+  return v->sel_host;
+}
+
 /* The lines the output panel shows: the root's are everyone's. */
 const ft_mlines *ui_view_output(const ui_view *v) {
   const ft_model_snap *s = v->snap;
   if (!s)
     return NULL;
   pid_t pid = ui_view_output_pid(v);
-  if (!pid || pid == s->root_pid)
+  if (!pid || (pid == s->root_pid && !ui_view_output_host(v)))
     return s->all_output;
-  uint32_t host = pid == v->sel_pid ? v->sel_host : 0;
+  uint32_t host = ui_view_output_host(v);
   for (size_t i = 0; i < v->nrows; i++)
     if (!v->rows[i].header && s->procs[v->rows[i].proc].pid == pid && v->rows[i].host == host)
       return &s->procs[v->rows[i].proc].out;

@@ -154,6 +154,8 @@ size_t ui_view_count(const ui_view *v, ui_panel p);
 const ft_mproc *ui_view_selected(const ui_view *v);
 /* The process whose output the output panel shows (the root: everyone's). */
 pid_t ui_view_output_pid(const ui_view *v);
+/* That process's host (0: this one). */
+uint32_t ui_view_output_host(const ui_view *v);
 /* The output lines the output panel shows. */
 const ft_mlines *ui_view_output(const ui_view *v);
 /* Move a panel's selection by delta rows (clamped). */
@@ -253,6 +255,8 @@ void ui_io_render(ui_grid *g, const ui_view *v, ui_rect r, ui_rect list, ui_styl
 void ui_cells_render(ui_grid *g, ui_view *v);
 /* Draw tree row r, a host's header row, at x, y in w cells (ui_hosts.c). */
 void ui_hosts_row(ui_grid *g, const ui_view *v, int x, int y, int w, const ui_row *r);
+/* Write host id's name (made inert) at x, y in maxw cells; the columns used. */
+int ui_hosts_put(ui_grid *g, const ui_view *v, int x, int y, int maxw, ui_style st, uint32_t id);
 /* The grid's row y as UTF-8 text (for tests and screen dumps); returns out. */
 char *ui_grid_line(const ui_grid *g, int y, char *out, size_t cap);
 
