@@ -3,7 +3,8 @@
  * speaking the protocol by hand, and its hello names the pid of a live
  * local process (a decoy this test forked).  That remote worker is (host
  * 1, decoy) in the events, and signalling it goes to its launcher, the
- * local process the pool started: the decoy is never signalled. */
+ * local process the pool started: the decoy is never signalled.  And the
+ * launchers' side of hosts (ft__host_*): joins, states, signal hooks. */
 #include "ft_test.h"
 
 #include "ft_internal.h"
@@ -160,8 +161,69 @@ static void test_remote_pid_is_a_live_local_pid(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+static int hook_rc;
+static pid_t hook_pid;
+static int hook_signo;
+static int hook(ft_loop *loop, uint32_t host, pid_t pid, int signo, void *ud) {
+  (void)loop;
+  (void)host;
+  (void)ud;
+  hook_pid = pid;
+  hook_signo = signo;
+  return hook_rc;
+}
+
+/* The launchers' side of hosts (ft__host_*): a host joins once, by name
+ * and launcher; its state changes are events, its repeats are not; signal
+ * hooks answer in turn (-ESRCH: not mine) and leave with their owner. */
+static void test_host_registry(void **state) {
+  ft_test *T = *state;
+  ft__host_info a = {.name = "node1", .address = "10.0.0.1", .launcher = "slurm", .job = "77"};
+  ft__host_info b = {.name = "node2", .launcher = "slurm"};
+  uint32_t ia = 0, ia2 = 0, ib = 0;
+  assert_int_equal(ft__host_join(T->loop, &a, &ia), 0);
+  assert_int_equal(ft__host_join(T->loop, &b, &ib), 0);
+  assert_int_equal(ft__host_join(T->loop, &a, &ia2), 0);
+  assert_int_equal(ia, 1);
+  assert_int_equal(ib, 2);
+  assert_int_equal(ia2, ia);
+  assert_int_equal(ft_test_count(T, FT_EV_HOST, 0), 2);
+  const ft_rec_event *e = ft_test_find(T, FT_EV_HOST, 0, 0);
+  assert_string_equal(e->name, "node1");
+  assert_int_equal(e->ev.host, 1);
+  ft__host_set_state(T->loop, ib, &b, false, NULL); /* up already: nothing */
+  assert_int_equal(ft_test_count(T, FT_EV_HOST, 0), 2);
+  ft__host_set_state(T->loop, ib, &b, true, "link down");
+  ft__host_set_state(T->loop, ib, &b, true, "link down");
+  assert_int_equal(ft_test_count(T, FT_EV_HOST, 0), 3);
+  e = ft_test_find(T, FT_EV_HOST, 0, 2);
+  assert_int_equal(e->ev.host, 2);
+  assert_true(e->ev.u.host.lost);
+  /* hooks: the first that knows the pid answers */
+  int owner1, owner2;
+  assert_int_equal(ft_loop_signal_host(T->loop, ia, 42, SIGTERM), -ESRCH); /* no launcher */
+  assert_int_equal(ft__host_on_signal(T->loop, ia, hook, &owner1), 0);
+  assert_int_equal(ft__host_on_signal(T->loop, ia, hook, &owner1), 0); /* once */
+  assert_int_equal(ft__host_on_signal(T->loop, 9, hook, &owner1), -ESRCH);
+  hook_rc = -ENOTSUP;
+  assert_int_equal(ft_loop_signal_host(T->loop, ia, 42, SIGUSR1), -ENOTSUP);
+  assert_int_equal(hook_pid, 42);
+  assert_int_equal(hook_signo, SIGUSR1);
+  hook_rc = 0;
+  assert_int_equal(ft__host_on_signal(T->loop, ia, hook, &owner2), 0);
+  assert_int_equal(ft_loop_signal_host(T->loop, ia, 43, SIGTERM), 0);
+  assert_int_equal(ft_loop_signal_host(T->loop, ia, 43, 99), -EINVAL);
+  assert_int_equal(ft_loop_signal_host(T->loop, ib, 43, SIGTERM), -ESRCH); /* not its host */
+  ft__host_forget(T->loop, &owner1);
+  ft__host_forget(T->loop, &owner2);
+  hook_pid = 0;
+  assert_int_equal(ft_loop_signal_host(T->loop, ia, 43, SIGTERM), -ESRCH);
+  assert_int_equal(hook_pid, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      FT_TEST(test_host_registry),
       FT_TEST(test_remote_pid_is_a_live_local_pid),
   };
   return FT_TEST_RUN(tests, 60);
