@@ -4,8 +4,10 @@
  * the pool supervises (srun's pid here, the worker's pid on its node).
  * From its hello on, the worker's spawn, task events and exit carry
  * (host, rpid), and the dashboard signals it through ft_loop_signal_host,
- * which lands here: the pool signals the launcher (for a TCP worker, the
- * worker itself, exec'd in place; a Slurm launcher would run scancel).
+ * which lands here: the transport's signal_worker when it has one (Slurm:
+ * scancel --signal), else the launcher (for a TCP worker, the worker
+ * itself, exec'd in place).  A launcher that knows its node's name and the
+ * worker's step calls ft__pool_on_remote; a socket's hello, ft__pool_on_hello.
  *
  * A remote pid is a number on another machine: it may equal a live local
  * pid, even this worker's launcher's.  Nothing here ever passes it to
@@ -25,7 +27,8 @@ static int ft__pool_host_signal(ft_loop *loop, uint32_t host, pid_t pid, int sig
   for (int w = 0; w < p->nworkers; w++) {
     ft__worker *wk = &p->workers[w];
     if (wk->state == FT__W_ALIVE && wk->child && wk->host == host && wk->rpid == pid)
-      return ft__child_signal(wk->child, signo);
+      return p->tr->ops->signal_worker ? p->tr->ops->signal_worker(p->tr, w, signo)
+                                       : ft__child_signal(wk->child, signo);
   }
   return -ESRCH;
 }
@@ -45,12 +48,18 @@ static void ft__peer_name(int fd, char *out, size_t cap) {
 
 /* Worker w said hello over fd: it is process rpid on the peer's host. */
 void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd) {
-  ft__worker *wk = &p->workers[w];
   char addr[INET6_ADDRSTRLEN];
   ft__peer_name(fd, addr, sizeof addr);
   ft__host_info info = {.name = addr, .address = addr, .launcher = p->tr->ops->name};
+  ft__pool_on_remote(p, w, rpid, &info, NULL);
+}
+
+/* Worker w is process rpid on the host info names. */
+void ft__pool_on_remote(ft_pool *p, int w, pid_t rpid, const ft__host_info *info,
+                        const char *step) {
+  ft__worker *wk = &p->workers[w];
   uint32_t host;
-  if (rpid <= 0 || ft__host_join(p->loop, &info, &host) < 0)
+  if (rpid <= 0 || ft__host_join(p->loop, info, &host) < 0)
     return; /* the worker works as before; it is shown as its launcher only */
   if (ft__host_on_signal(p->loop, host, ft__pool_host_signal, p) < 0)
     return;
@@ -60,6 +69,7 @@ void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd) {
   ev.u.spawn.role = "worker";
   ev.u.spawn.worker = w;
   ev.u.spawn.launcher_pid = wk->pid;
+  ev.u.spawn.step = step;
   ft__emit(p->loop, &ev);
 }
 
