@@ -1,5 +1,6 @@
 /* ui_view.c - a snapshot of the model turned into the display list of the
- * process tree: parents found by pid (unknown parents hang under forktop),
+ * process tree: parents found by (host, pid) (a local process's unknown
+ * parent is forktop; a remote one's, its host's header row: ui_hosts.c),
  * siblings sorted by the sort key (live before exited), filtered (matches
  * keep their ancestors as context), folded subtrees hidden and counted.
  * The selection follows its process, not its row number.  No curses here. */
