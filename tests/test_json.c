@@ -68,6 +68,29 @@ static void assert_same(const ft_event *a, const ft_event *b) {
   case FT_EV_SPAWN:
     assert_string_equal(a->u.spawn.role, b->u.spawn.role);
     assert_int_equal(a->u.spawn.worker, b->u.spawn.worker);
+    assert_int_equal(a->u.spawn.step != NULL, b->u.spawn.step != NULL);
+    if (a->u.spawn.step)
+      assert_string_equal(a->u.spawn.step, b->u.spawn.step);
+    assert_int_equal(a->u.spawn.launcher_pid, b->u.spawn.launcher_pid);
+    break;
+  case FT_EV_HOST:
+    assert_int_equal(a->u.host.lost, b->u.host.lost);
+    assert_string_equal(a->u.host.launcher, b->u.host.launcher);
+    assert_int_equal(a->u.host.address != NULL, b->u.host.address != NULL);
+    assert_int_equal(a->u.host.job != NULL, b->u.host.job != NULL);
+    assert_int_equal(a->u.host.cause != NULL, b->u.host.cause != NULL);
+    if (a->u.host.address)
+      assert_string_equal(a->u.host.address, b->u.host.address);
+    if (a->u.host.job)
+      assert_string_equal(a->u.host.job, b->u.host.job);
+    if (a->u.host.cause)
+      assert_string_equal(a->u.host.cause, b->u.host.cause);
+    break;
+  case FT_EV_STAT:
+    assert_int_equal(a->u.stat.state, b->u.stat.state);
+    assert_int_equal(a->u.stat.threads, b->u.stat.threads);
+    assert_true(a->u.stat.cpu == b->u.stat.cpu);
+    assert_int_equal(a->u.stat.rss_kb, b->u.stat.rss_kb);
     break;
   case FT_EV_EXEC:
     assert_string_equal(a->u.exec.path, b->u.exec.path);
@@ -691,8 +714,70 @@ static void test_mutations(void **state) {
   ft_buf_free(&strings2);
 }
 
+/* Hosts (issue 16): host joins and losses, a remote spawn's step and
+ * launcher pid, agent stat samples; their exact text; what is refused. */
+static void test_hosts(void **state) {
+  (void)state;
+  ft_event e = base(FT_EV_HOST);
+  e.host = 3;
+  e.name = "node2";
+  e.u.host.launcher = "slurm";
+  round_trip(&e, "\"state\":\"up\"");
+  e.u.host.address = "10.0.0.2";
+  e.u.host.job = "1234";
+  e.u.host.lost = true;
+  e.u.host.cause = "no heartbeat for 4 s";
+  round_trip(&e, "\"cause\":\"no heartbeat for 4 s\"");
+  ft_buf b = {0}, strings = {0};
+  encode(&e, &b);
+  assert_string_equal(b.data, "{\"t\":1.234567,\"ev\":\"host\",\"pid\":42,\"ppid\":7,"
+                              "\"name\":\"node2\",\"host\":3,\"address\":\"10.0.0.2\","
+                              "\"launcher\":\"slurm\",\"job\":\"1234\",\"state\":\"lost\","
+                              "\"cause\":\"no heartbeat for 4 s\"}\n");
+
+  ft_event s = base(FT_EV_SPAWN);
+  s.host = 3;
+  s.u.spawn.role = "worker";
+  s.u.spawn.worker = 1;
+  round_trip(&s, "\"host\":3");
+  s.u.spawn.step = "1234.7";
+  s.u.spawn.launcher_pid = 4242;
+  round_trip(&s, "\"step\":\"1234.7\",\"launcher_pid\":4242");
+
+  ft_event st = base(FT_EV_STAT);
+  st.host = 3;
+  st.u.stat.state = 'R';
+  st.u.stat.threads = 2;
+  st.u.stat.cpu = 99.5;
+  st.u.stat.rss_kb = 10240;
+  round_trip(&st, "\"state\":\"R\",\"threads\":2,\"cpu\":99.5,\"rss_kb\":10240");
+
+  ft_event out;
+  static const char *const bad[] = {
+      /* a host event about host 0 (this machine), no launcher, an unknown state */
+      "{\"t\":1,\"ev\":\"host\",\"pid\":1,\"ppid\":0,\"name\":\"a\",\"launcher\":\"tcp\","
+      "\"state\":\"up\"}",
+      "{\"t\":1,\"ev\":\"host\",\"pid\":1,\"ppid\":0,\"host\":1,\"state\":\"up\"}",
+      "{\"t\":1,\"ev\":\"host\",\"pid\":1,\"ppid\":0,\"host\":1,\"launcher\":\"tcp\","
+      "\"state\":\"down\"}",
+      /* a stat with a two-letter state, a negative cpu; a spawn's launcher_pid of 0 */
+      "{\"t\":1,\"ev\":\"stat\",\"pid\":1,\"ppid\":0,\"host\":1,\"state\":\"RS\","
+      "\"threads\":1,\"cpu\":0,\"rss_kb\":1}",
+      "{\"t\":1,\"ev\":\"stat\",\"pid\":1,\"ppid\":0,\"host\":1,\"state\":\"R\","
+      "\"threads\":1,\"cpu\":-1,\"rss_kb\":1}",
+      "{\"t\":1,\"ev\":\"spawn\",\"pid\":1,\"ppid\":0,\"host\":1,\"role\":\"worker\","
+      "\"launcher_pid\":0}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    if (ft_event_from_json(bad[i], strlen(bad[i]), &out, &strings) != FT_EINVAL)
+      fail_msg("accepted: %s", bad[i]);
+  ft_buf_free(&b);
+  ft_buf_free(&strings);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      FT_TEST(test_hosts),
       FT_TEST(test_round_trip_process_kinds),
       FT_TEST(test_round_trip_pool_kinds),
       FT_TEST(test_exact_text),

@@ -571,6 +571,114 @@ static void test_live_scan(void **state) {
   ft_model_free(m);
 }
 
+static void remote(ft_model *m, ft_event ev, uint32_t host) {
+  ev.host = host;
+  assert_int_equal(ft_model_apply(m, &ev), 0);
+}
+
+/* A remote pid equal to a live local pid (issue 16): two processes, never
+ * one.  Events of (host 1, 2000) touch only that row, and the local 2000
+ * keeps its task, its reads, its life; a remote parent that "exits" as a
+ * local pid does never reparents a remote process to forktop.  Hosts:
+ * named by their host event, summed per tick, lost with a cause. */
+static void test_remote_pid_collision(void **state) {
+  (void)state;
+  ft_model *m = mk(0, 0);
+  spawn(m, T0 + 1, 2000, "p", "worker", 0); /* the local worker 2000 */
+  task(m, FT_EV_TASK_START, T0 + 2, 2000, "p", 1);
+  spawn(m, T0 + 3, 2001, "srun", "process", -1); /* a local launcher */
+  ft_event h = {.kind = FT_EV_HOST, .t_ns = T0 + 4, .pid = ROOT, .name = "node2"};
+  h.u.host.launcher = "slurm";
+  h.u.host.address = "10.0.0.2";
+  h.u.host.job = "77";
+  remote(m, h, 1);
+  ft_event sp = {.kind = FT_EV_SPAWN, .t_ns = T0 + 5, .pid = 2000, .name = "p"};
+  sp.u.spawn.role = "worker";
+  sp.u.spawn.worker = 1;
+  sp.u.spawn.launcher_pid = 2001;
+  remote(m, sp, 1);
+  sp.pid = 3000; /* a child of the remote worker; 2001 is its parent's pid there */
+  sp.ppid = 2001;
+  sp.u.spawn.role = "process";
+  sp.u.spawn.worker = -1;
+  remote(m, sp, 1);
+  ft_event ts = {.kind = FT_EV_TASK_START, .t_ns = T0 + 6, .pid = 2000, .name = "p"};
+  ts.u.task.task = 5;
+  remote(m, ts, 1);
+  ft_event st = {.kind = FT_EV_STAT, .t_ns = T0 + 7, .pid = 2000};
+  st.u.stat.state = 'R';
+  st.u.stat.cpu = 50;
+  st.u.stat.rss_kb = 1000;
+  st.u.stat.threads = 1;
+  remote(m, st, 1);
+  ft_model_tick(m, T0 + 8);
+
+  const ft_model_snap *s = ft_model_snapshot(m);
+  ssize_t li = ft_model_snap_find(s, 2000), ri = ft_model_snap_find_on(s, 1, 2000);
+  assert_true(li >= 0 && ri >= 0 && li != ri);
+  const ft_mproc *lp = &s->procs[li], *rp = &s->procs[ri];
+  assert_int_equal(lp->host, 0);
+  assert_int_equal(rp->host, 1);
+  assert_int_equal(lp->task, 1);
+  assert_int_equal(rp->task, 5);
+  assert_true(lp->busy && rp->busy);
+  assert_true(lp->cpu == 0 && lp->rss_kb == 0 && lp->state == 0);
+  assert_true(rp->cpu == 50 && rp->rss_kb == 1000 && rp->state == 'R');
+  assert_int_equal(s->nhosts, 1);
+  const ft_mhost *hh = ft_model_snap_host(s, 1);
+  assert_non_null(hh);
+  assert_null(ft_model_snap_host(s, 0));
+  assert_string_equal(hh->name, "node2");
+  assert_string_equal(hh->launcher, "slurm");
+  assert_string_equal(hh->job, "77");
+  assert_false(hh->lost);
+  assert_int_equal(hh->procs, 2);
+  assert_int_equal(hh->workers, 1);
+  assert_true(hh->cpu == 50);
+  assert_int_equal(hh->rss_kb, 1000);
+  assert_int_equal(hh->last_heard, T0 + 7);
+
+  /* the remote 2000 dies; then the local launcher 2001 exits: the remote
+   * 3000 (whose parent on its host is 2001) stays where it is */
+  ft_event ex = {.kind = FT_EV_EXIT, .t_ns = T0 + 9, .pid = 2000, .name = "p"};
+  ex.u.exit.signal = SIGKILL;
+  remote(m, ex, 1);
+  die(m, T0 + 10, 2001, "srun", 0, 0, false);
+  assert_true(ft_model_alive(m, 2000));
+  assert_false(ft_model_alive_on(m, 1, 2000));
+  assert_true(ft_model_alive_on(m, 1, 3000));
+  h.t_ns = T0 + 11;
+  h.u.host.lost = true;
+  h.u.host.cause = "no heartbeat for 4 s";
+  remote(m, h, 1);
+  ft_event early = {.kind = FT_EV_SPAWN, .t_ns = T0 + 12, .pid = 5, .name = "q"};
+  early.u.spawn.role = "worker";
+  remote(m, early, 2); /* before its host event: a host named by its number */
+  ft_model_tick(m, T0 + 13);
+  s = ft_model_snapshot(m);
+  lp = &s->procs[ft_model_snap_find(s, 2000)];
+  assert_false(lp->exited);
+  assert_true(lp->busy);
+  rp = &s->procs[ft_model_snap_find_on(s, 1, 3000)];
+  assert_int_equal(rp->ppid, 2001);
+  assert_false(rp->orphan);
+  hh = ft_model_snap_host(s, 1);
+  assert_true(hh->lost);
+  assert_string_equal(hh->cause, "no heartbeat for 4 s");
+  assert_int_equal(hh->t_state, T0 + 11);
+  assert_int_equal(hh->procs, 1);
+  assert_int_equal(hh->workers, 0);
+  assert_int_equal(hh->exited, 1);
+  assert_int_equal(hh->failed, 1);
+  assert_string_equal(ft_model_snap_host(s, 2)->name, "host 2");
+  ft_model_snap *c;
+  assert_int_equal(ft_model_snap_copy(s, &c), 0);
+  assert_int_equal(c->nhosts, 2);
+  assert_string_equal(ft_model_snap_host(c, 1)->name, "node2");
+  ft_model_snap_free(c);
+  ft_model_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       FT_TEST(test_tree_and_exits),
@@ -588,6 +696,7 @@ int main(void) {
       FT_TEST(test_exit_log_bounded),
       FT_TEST(test_stat_cpu),
       FT_TEST(test_live_scan),
+      FT_TEST(test_remote_pid_collision),
   };
   return FT_TEST_RUN(tests, 60);
 }

@@ -45,10 +45,13 @@ typedef struct ui_json {
   FILE *out;
   uint64_t t0;
   ft_buf buf;
-  bool failed; /* a write failed (disk full, closed pipe) */
+  bool failed;  /* a write failed (disk full, closed pipe) */
+  ft_buf hosts; /* ui_jhost records: the remote hosts, for the summary */
 } ui_json;
 
 void ui_json_event(const ft_event *ev, void *ud);
+/* Free what the stream holds (not its FILE). */
+void ui_json_free(ui_json *j);
 void ui_json_flush(ui_json *j);
 void ui_json_summary(ui_json *j, const char *workload, const ft_run_summary *s, int status,
                      uint64_t now);

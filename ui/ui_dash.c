@@ -66,8 +66,9 @@ static void ui__scan(ui_dash *d, uint64_t now) {
   }
   size_t n = 0;
   for (size_t i = v->top[UI_P_TREE]; v->snap && i < v->nrows && n < h; i++)
-    d->visible[n++] = v->snap->procs[v->rows[i].proc].pid;
-  if (v->sel_pid)
+    if (!v->rows[i].host) /* a remote pid is not ours to read: its agent reads it */
+      d->visible[n++] = v->snap->procs[v->rows[i].proc].pid;
+  if (v->sel_pid && !v->sel_host)
     d->visible[n++] = v->sel_pid;
   d->visible[n++] = getpid();
   ft_scan_update(d->scan, d->model, d->visible, n, UI__SCAN_EXTRA, now);
@@ -79,8 +80,8 @@ static void ui__scan(ui_dash *d, uint64_t now) {
 static void ui__io(ui_dash *d, uint64_t now) {
   ui_view *v = &d->view;
   pid_t pid = ui_view_output_pid(v);
-  if (!pid)
-    pid = getpid();
+  if (!pid || ui_view_output_host(v))
+    pid = getpid(); /* a remote process's fds are on its host: never read a local namesake's */
   if (v->io.pid == pid && v->io.t && now < v->io.t + UI__SCAN_MIN_NS)
     return;
   const ft_model_snap *s = ft_model_snapshot(d->model);
@@ -89,7 +90,7 @@ static void ui__io(ui_dash *d, uint64_t now) {
   if (!among)
     return;
   for (size_t i = 0; i < s->nprocs; i++)
-    if (!s->procs[i].exited)
+    if (!s->procs[i].exited && !s->procs[i].host)
       among[n++] = s->procs[i].pid;
   ui_io_update(&v->io, pid, among, n, now);
   free(among);
@@ -158,6 +159,22 @@ void ui_dash_suspend(ui_dash *d) {
   d->redraw = true;
 }
 
+/* A remote process is signalled through its host's launcher, never by a
+ * local kill(2) of its pid: that number may be a live local process. */
+static void ui__signal_host(ui_dash *d, ui_action a) {
+  ui_view *v = &d->view;
+  char msg[160];
+  const char *host = v->snap ? ui_hosts_name(v->snap, a.host) : "?";
+  int rc = ft_loop_signal_host(d->loop, a.host, a.pid, a.signo);
+  if (rc == 0)
+    snprintf(msg, sizeof msg, "sent %s to %d on host %.40s", ft_signal_name(a.signo), (int)a.pid,
+             host);
+  else
+    snprintf(msg, sizeof msg, "cannot signal %d on host %.40s: %s", (int)a.pid, host,
+             rc == -ESRCH ? "no launcher of that host runs it" : ft_strerror(rc));
+  ui_view_say(v, msg);
+}
+
 static void ui__act(ui_dash *d, ui_action a) {
   ui_view *v = &d->view;
   char msg[96];
@@ -170,6 +187,10 @@ static void ui__act(ui_dash *d, ui_action a) {
     break;
   case UI_ACT_SIGNAL:
     /* the engine reaps it and reports the exit; the model shows the result */
+    if (a.host) {
+      ui__signal_host(d, a);
+      break;
+    }
     if (kill(a.pid, a.signo) == 0)
       snprintf(msg, sizeof msg, "sent %s to %d", ft_signal_name(a.signo), (int)a.pid);
     else

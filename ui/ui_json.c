@@ -1,11 +1,59 @@
 /* ui_json.c - the newline-delimited JSON event stream (--json, --record). */
 #include "ui.h"
 
+#include <stdio.h>
 #include <string.h>
+
+/* What the summary says of a remote host. */
+typedef struct ui_jhost {
+  uint32_t id;
+  char name[96], launcher[16], cause[128];
+  bool lost;
+  unsigned processes, exited, failed;
+} ui_jhost;
+
+/* The record of host id (made, named "?" until its host event, when new). */
+static ui_jhost *ui_jhost_of(ui_json *j, uint32_t id) {
+  ui_jhost *h = (ui_jhost *)j->hosts.data;
+  size_t n = j->hosts.len / sizeof *h;
+  for (size_t i = 0; i < n; i++)
+    if (h[i].id == id)
+      return &h[i];
+  ui_jhost fresh = {.id = id, .name = "?"};
+  if (ft_buf_append(&j->hosts, &fresh, sizeof fresh) < 0)
+    return NULL;
+  return (ui_jhost *)(j->hosts.data + j->hosts.len) - 1;
+}
+
+/* Count a remote event into its host's record. */
+static void ui_jhost_event(ui_json *j, const ft_event *ev) {
+  ui_jhost *h = ui_jhost_of(j, ev->host);
+  if (!h)
+    return;
+  if (ev->kind == FT_EV_HOST) {
+    snprintf(h->name, sizeof h->name, "%s", ev->name);
+    snprintf(h->launcher, sizeof h->launcher, "%s", ev->u.host.launcher ? ev->u.host.launcher : "");
+    snprintf(h->cause, sizeof h->cause, "%s", ev->u.host.cause ? ev->u.host.cause : "");
+    h->lost = ev->u.host.lost;
+  } else if (ev->kind == FT_EV_SPAWN) {
+    h->processes++;
+  } else if (ev->kind == FT_EV_EXIT) {
+    h->exited++;
+    h->failed += ev->u.exit.signal ? !ev->u.exit.requested : ev->u.exit.code > 0;
+  }
+}
+
+/* Free what the stream holds. */
+void ui_json_free(ui_json *j) {
+  ft_buf_free(&j->buf);
+  ft_buf_free(&j->hosts);
+}
 
 /* Buffer one event as a JSON line; a big buffer is written at once. */
 void ui_json_event(const ft_event *ev, void *ud) {
   ui_json *j = ud;
+  if (ev->host)
+    ui_jhost_event(j, ev);
   ft_event_to_json(ev, j->t0, &j->buf);
   if (j->buf.len >= (1u << 16))
     ui_json_flush(j);
@@ -40,6 +88,20 @@ void ui_json_summary(ui_json *j, const char *workload, const ft_run_summary *s, 
     ft_buf_append(&j->buf, "\"error\":", 8);
     ft_json_append_string(&j->buf, s->error, strlen(s->error));
     ft_buf_append(&j->buf, ",", 1);
+  }
+  const ui_jhost *h = (const ui_jhost *)j->hosts.data;
+  for (size_t i = 0, n = j->hosts.len / sizeof *h; i < n; i++) {
+    ft_buf_printf(&j->buf, "%s{\"host\":%u,\"name\":", i ? "," : "\"hosts\":[", h[i].id);
+    ft_json_append_string(&j->buf, h[i].name, strlen(h[i].name));
+    ft_buf_append(&j->buf, ",\"launcher\":", 12);
+    ft_json_append_string(&j->buf, h[i].launcher, strlen(h[i].launcher));
+    ft_buf_printf(&j->buf, ",\"state\":\"%s\"", h[i].lost ? "lost" : "up");
+    if (h[i].cause[0]) {
+      ft_buf_append(&j->buf, ",\"cause\":", 9);
+      ft_json_append_string(&j->buf, h[i].cause, strlen(h[i].cause));
+    }
+    ft_buf_printf(&j->buf, ",\"processes\":%u,\"exited\":%u,\"failed\":%u}%s", h[i].processes,
+                  h[i].exited, h[i].failed, i + 1 == n ? "]," : "");
   }
   ft_buf_printf(&j->buf, "\"exit_status\":%d}\n", status);
   ui_json_flush(j);

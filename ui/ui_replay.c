@@ -26,7 +26,7 @@ typedef struct ui_reader {
   size_t cap, lineno;
   char err[512]; /* why reading stopped, when it was an error */
   /* what the summary line says */
-  unsigned spawns, exits, failed;
+  unsigned spawns, exits, failed, remote;
   uint64_t done, tfail, last_t;
 } ui_reader;
 
@@ -96,9 +96,10 @@ static int ui_reader_next(ui_reader *r, ft_event *ev) {
       return -1;
     }
     r->last_t = ev->t_ns;
-    r->spawns += ev->kind == FT_EV_SPAWN;
-    r->exits += ev->kind == FT_EV_EXIT;
-    r->failed += ev->kind == FT_EV_EXIT && !ev->u.exit.orphan &&
+    r->remote += ev->kind == FT_EV_SPAWN && ev->host; /* counted apart: their own hosts' */
+    r->spawns += ev->kind == FT_EV_SPAWN && !ev->host;
+    r->exits += ev->kind == FT_EV_EXIT && !ev->host;
+    r->failed += ev->kind == FT_EV_EXIT && !ev->host && !ev->u.exit.orphan &&
                  (ev->u.exit.code || (ev->u.exit.signal && !ev->u.exit.requested));
     r->done += ev->kind == FT_EV_TASK_DONE;
     r->tfail += ev->kind == FT_EV_TASK_FAIL;
@@ -221,13 +222,14 @@ int ui_replay(const char *path, const ui_opts *o) {
   if (o->mode != UI_JSON && !shown)
     ui_printer_finish(&pr); /* each queue's final counts */
   if (o->mode != UI_JSON && status == 0)
-    printf("summary (replayed): %u processes (%u exited, %u failed), %llu tasks done, %llu failed, "
-           "%.2f s recorded\n",
-           r.spawns, r.exits, r.failed, (unsigned long long)r.done, (unsigned long long)r.tfail,
-           (double)r.last_t / 1e9);
+    printf("summary (replayed): %u processes (%u exited, %u failed)%s%.0u%s, %llu tasks done, %llu "
+           "failed, %.2f s recorded\n",
+           r.spawns, r.exits, r.failed, r.remote ? " and " : "", r.remote,
+           r.remote ? " on other hosts" : "", (unsigned long long)r.done,
+           (unsigned long long)r.tfail, (double)r.last_t / 1e9);
   free(r.line);
   ft_buf_free(&r.strings);
-  ft_buf_free(&json.buf);
+  ui_json_free(&json);
   fclose(r.f);
   return status;
 }

@@ -251,7 +251,7 @@ void ui_session_close(ui_session *s) {
   if (s->rec.out)
     fclose(s->rec.out);
   s->rec.out = NULL;
-  ft_buf_free(&s->json.buf);
-  ft_buf_free(&s->rec.buf);
+  ui_json_free(&s->json);
+  ui_json_free(&s->rec);
   fflush(stdout);
 }

@@ -111,13 +111,16 @@ void ui_printer_event(const ft_event *ev, void *ud) {
     return;
   }
   double t = ui_line_secs(pr, ev);
+  char on[24] = ""; /* a remote process: its pid is its host's, not ours */
+  if (ev->host && ev->kind != FT_EV_HOST)
+    snprintf(on, sizeof on, " on host %u", (unsigned)ev->host);
   switch (ev->kind) {
   case FT_EV_SPAWN:
     if (ev->u.spawn.worker >= 0)
-      fprintf(f, "[%8.3f] spawn    %-16s pid %d ppid %d (worker %d)\n", t, name, ev->pid, ev->ppid,
-              ev->u.spawn.worker);
+      fprintf(f, "[%8.3f] spawn    %-16s pid %d%s ppid %d (worker %d)\n", t, name, ev->pid, on,
+              ev->ppid, ev->u.spawn.worker);
     else
-      fprintf(f, "[%8.3f] spawn    %-16s pid %d ppid %d\n", t, name, ev->pid, ev->ppid);
+      fprintf(f, "[%8.3f] spawn    %-16s pid %d%s ppid %d\n", t, name, ev->pid, on, ev->ppid);
     break;
   case FT_EV_EXEC:
     if (ev->u.exec.err)
@@ -135,9 +138,9 @@ void ui_printer_event(const ft_event *ev, void *ud) {
       fprintf(f, "[%8.3f] exit     %-16s pid %d %s (orphan, reparented to forktop)\n", t, name,
               ev->pid, what);
     else if (!ev->u.exit.runtime_ns) /* watched, not forked by us: no start time */
-      fprintf(f, "[%8.3f] exit     %-16s pid %d %s\n", t, name, ev->pid, what);
+      fprintf(f, "[%8.3f] exit     %-16s pid %d%s %s\n", t, name, ev->pid, on, what);
     else
-      fprintf(f, "[%8.3f] exit     %-16s pid %d %s after %.3f s\n", t, name, ev->pid, what,
+      fprintf(f, "[%8.3f] exit     %-16s pid %d%s %s after %.3f s\n", t, name, ev->pid, on, what,
               (double)ev->u.exit.runtime_ns / 1e9);
     break;
   case FT_EV_OUTPUT:
@@ -147,12 +150,12 @@ void ui_printer_event(const ft_event *ev, void *ud) {
             xb.data ? xb.data : "", ev->u.output.truncated ? " [truncated]" : "");
     break;
   case FT_EV_TASK_START:
-    fprintf(f, "[%8.3f] start    %-16s task %llu on pid %d\n", t, name,
-            (unsigned long long)ev->u.task.task, ev->pid);
+    fprintf(f, "[%8.3f] start    %-16s task %llu on pid %d%s\n", t, name,
+            (unsigned long long)ev->u.task.task, ev->pid, on);
     break;
   case FT_EV_TASK_DONE:
-    fprintf(f, "[%8.3f] done     %-16s task %llu on pid %d in %.3f s\n", t, name,
-            (unsigned long long)ev->u.task.task, ev->pid, (double)ev->u.task.dur_ns / 1e9);
+    fprintf(f, "[%8.3f] done     %-16s task %llu on pid %d%s in %.3f s\n", t, name,
+            (unsigned long long)ev->u.task.task, ev->pid, on, (double)ev->u.task.dur_ns / 1e9);
     break;
   case FT_EV_TASK_FAIL:
     if (ev->u.task.status == FT_EWORKER && ev->u.task.signal)
@@ -163,8 +166,8 @@ void ui_printer_event(const ft_event *ev, void *ud) {
       snprintf(what, sizeof what, "task failed with code %d", ev->u.task.code);
     else
       snprintf(what, sizeof what, "%s", ft_strerror(ev->u.task.status));
-    fprintf(f, "[%8.3f] FAILED   %-16s task %llu on pid %d: %s\n", t, name,
-            (unsigned long long)ev->u.task.task, ev->pid, what);
+    fprintf(f, "[%8.3f] FAILED   %-16s task %llu on pid %d%s: %s\n", t, name,
+            (unsigned long long)ev->u.task.task, ev->pid, on, what);
     break;
   case FT_EV_WORKER_REPLACED:
     fprintf(f, "[%8.3f] replace  %-16s worker %d: pid %d -> %d (%s)\n", t, name,
@@ -177,6 +180,16 @@ void ui_printer_event(const ft_event *ev, void *ud) {
   case FT_EV_POOL_END:
     fprintf(f, "[%8.3f] pool     %-16s finished\n", t, name);
     break;
+  case FT_EV_HOST: { /* the launcher's words (a job id, a cause) are untrusted too */
+    ft_buf jb = {0}, cb = {0};
+    fprintf(f, "[%8.3f] host     %-16s %s (%s%s%s)%s%s\n", t, name, ev->u.host.lost ? "LOST" : "up",
+            ui_safe_cstr(&xb, ev->u.host.launcher), ev->u.host.job ? " job " : "",
+            ev->u.host.job ? ui_safe_cstr(&jb, ev->u.host.job) : "", ev->u.host.cause ? ": " : "",
+            ev->u.host.cause ? ui_safe_cstr(&cb, ev->u.host.cause) : "");
+    ft_buf_free(&jb);
+    ft_buf_free(&cb);
+    break;
+  }
   case FT_EV_ZOMBIE:
     fprintf(f, "[%8.3f] ZOMBIE   %-16s pid %d: its parent %d does not reap it\n", t, name, ev->pid,
             ev->ppid);

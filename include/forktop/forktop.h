@@ -160,7 +160,9 @@ typedef struct ft_timer ft_timer;
   XX(SUBMIT, "submit")                   /* tasks were submitted to a pool */                      \
   XX(ERROR, "error")                     /* something failed and was survived */                   \
   XX(ZOMBIE, "zombie") /* a watched process is a zombie its parent does not reap */                \
-  XX(QUEUE, "queue")   /* a sample of a queue's counters */
+  XX(QUEUE, "queue")   /* a sample of a queue's counters */                                        \
+  XX(HOST, "host")     /* a host joined, or its state changed (up / lost) */                       \
+  XX(STAT, "stat")     /* a sample of a remote process (a per-node agent's) */
 
 typedef enum ft_event_kind {
 #define FT_EV_ENUM_(name, str) FT_EV_##name,
@@ -204,8 +206,10 @@ typedef struct ft_event {
   const char *name; /* process, pool or queue name; never NULL */
   union {
     struct {
-      const char *role; /* "process", "worker", "subprocess" */
-      int worker;       /* worker number in its pool, or -1 */
+      const char *role;   /* "process", "worker", "subprocess" */
+      int worker;         /* worker number in its pool, or -1 */
+      const char *step;   /* a remote worker's launcher step ("1234.5" for Slurm), or NULL */
+      pid_t launcher_pid; /* a remote worker: the local process that launched it, or 0 */
     } spawn;
     struct {
       const char *path; /* the program */
@@ -254,6 +258,19 @@ typedef struct ft_event {
       uint64_t count; /* how many tasks */
     } submit;
     ft_queue_stats queue;
+    struct {                /* FT_EV_HOST: `host` is its id, `name` its name */
+      const char *address;  /* where it is reached from here ("10.0.0.2"), or NULL */
+      const char *launcher; /* how its workers start: "tcp", "slurm" */
+      const char *job;      /* the launcher's job id ("1234"), or NULL */
+      bool lost;            /* false: up */
+      const char *cause;    /* why it was lost (or came back), or NULL */
+    } host;
+    struct {      /* FT_EV_STAT: a remote process read by its node's agent */
+      char state; /* 'R', 'S', 'D', 'Z', 'T', ... */
+      int threads;
+      double cpu;      /* % of one CPU since the agent's previous read */
+      uint64_t rss_kb; /* resident memory */
+    } stat;
   } u;
 } ft_event;
 
@@ -331,6 +348,11 @@ int ft_loop_live_children(const ft_loop *loop);
 int ft_loop_set_parent_death_signal(ft_loop *loop, int signo);
 /* Signal every child still alive (for a clean stop: SIGTERM, then SIGKILL). */
 void ft_loop_signal_all(ft_loop *loop, int signo);
+/* Signal process pid of a remote host (host != 0) through that host's
+ * launcher (a pool over TCP, Slurm's scancel), never as a local pid: 0,
+ * -EINVAL for host 0 or a bad signal, -ESRCH when no launcher of that host
+ * knows pid, -ENOTSUP when its launcher cannot signal one process. */
+int ft_loop_signal_host(ft_loop *loop, uint32_t host, pid_t pid, int signo);
 
 /* A timer on the loop. */
 int ft_timer_new(ft_loop *loop, ft_timer **out);

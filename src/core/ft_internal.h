@@ -24,6 +24,7 @@
 typedef struct ft__watch ft__watch;
 /* Fixed-size blocks in shared memory for the loop's per-child records. */
 typedef struct ft__slab ft__slab;
+typedef struct ft__hosts ft__hosts;
 #define FT__SLAB_BLOCK 320
 typedef void (*ft__watch_cb)(ft_loop *loop, ft__watch *w, uint32_t events);
 
@@ -247,6 +248,7 @@ struct ft_loop {
   ft__orphan_fn orphan_fn; /* NULL: the loop reports orphans itself */
   void *orphan_ud;
   int pdeath_signal; /* what children get when this process dies (0: nothing) */
+  ft__hosts *hosts;  /* remote hosts met so far (ft_host.c), NULL before the first */
 };
 
 /* Turn the loop until done(ud) or the deadline (ns on CLOCK_MONOTONIC, 0 = never). */
@@ -269,6 +271,29 @@ void ft__loop_remove_sampler(ft_loop *loop, void *ud);
 
 /* Fill in time, host and defaults, and hand ev to every hook. */
 void ft__emit(ft_loop *loop, ft_event *ev);
+
+/* ----------------------------------------------------------------- hosts */
+
+/* What a launcher says of a host it reaches (see ft_host.c). */
+typedef struct ft__host_info {
+  const char *name;     /* "node2", or the address for a TCP pool */
+  const char *address;  /* where it is reached from ("10.0.0.2"), or NULL */
+  const char *launcher; /* "tcp", "slurm" */
+  const char *job;      /* the launcher's job id, or NULL */
+} ft__host_info;
+/* Signal remote pid of host through one launcher: 0, -ESRCH (not mine),
+ * -ENOTSUP (it cannot), or another -errno. */
+typedef int (*ft__host_signal_cb)(ft_loop *loop, uint32_t host, pid_t pid, int signo, void *ud);
+/* The host's number (1, 2, ...), announced by a `host` event the first time. */
+int ft__host_join(ft_loop *loop, const ft__host_info *info, uint32_t *id);
+/* A `host` event when host id goes up or lost (cause: why). */
+void ft__host_set_state(ft_loop *loop, uint32_t id, const ft__host_info *info, bool lost,
+                        const char *cause);
+/* Let fn signal host id's processes (ft_loop_signal_host). */
+int ft__host_on_signal(ft_loop *loop, uint32_t id, ft__host_signal_cb fn, void *ud);
+/* Drop every signal hook registered with ud. */
+void ft__host_forget(ft_loop *loop, const void *ud);
+void ft__hosts_free(ft_loop *loop);
 
 /* ------------------------------------------------------------------ misc */
 

@@ -161,6 +161,10 @@ static void ft__put_kind(ft__jw *w, const ft_event *ev) {
     ft__put_str(w, "role", ev->u.spawn.role ? ev->u.spawn.role : "process");
     if (ev->u.spawn.worker >= 0)
       ft__put_int(w, "worker", ev->u.spawn.worker);
+    if (ev->u.spawn.step)
+      ft__put_str(w, "step", ev->u.spawn.step);
+    if (ev->u.spawn.launcher_pid > 0)
+      ft__put_int(w, "launcher_pid", ev->u.spawn.launcher_pid);
     break;
   case FT_EV_EXEC:
     ft__put_str(w, "path", ev->u.exec.path);
@@ -217,6 +221,24 @@ static void ft__put_kind(ft__jw *w, const ft_event *ev) {
     break;
   case FT_EV_ZOMBIE:
     break; /* pid, ppid (the parent that does not reap it) and name say it all */
+  case FT_EV_HOST:
+    if (ev->u.host.address)
+      ft__put_str(w, "address", ev->u.host.address);
+    ft__put_str(w, "launcher", ev->u.host.launcher);
+    if (ev->u.host.job)
+      ft__put_str(w, "job", ev->u.host.job);
+    ft__put(w, "state", json_string_nocheck(ev->u.host.lost ? "lost" : "up"));
+    if (ev->u.host.cause)
+      ft__put_str(w, "cause", ev->u.host.cause);
+    break;
+  case FT_EV_STAT: {
+    char st[2] = {ev->u.stat.state ? ev->u.stat.state : '?', 0};
+    ft__put_str(w, "state", st);
+    ft__put_int(w, "threads", ev->u.stat.threads);
+    ft__put(w, "cpu", json_real(round(ev->u.stat.cpu * 10) / 10));
+    ft__put_u64(w, "rss_kb", ev->u.stat.rss_kb);
+    break;
+  }
   case FT_EV_ERROR:
     ft__put_str(w, "what", ev->u.error.what);
     ft__put(w, "error", json_string_nocheck(ft_err_name(ev->u.error.err)));
@@ -457,14 +479,21 @@ static int ft__status(ft__jr *r, const char *s) {
   return 0;
 }
 
-/* The fields of kind k into ev; its strings besides the name into *s1. */
-static void ft__get_kind(ft__jr *r, ft_event *ev, const char **s1, size_t *n1) {
+/* Strings of an event besides its name, kept by the decoder. */
+#define FT__JSTRS 4
+
+/* The fields of kind k into ev; its strings besides the name into s[], their lengths n[]. */
+static void ft__get_kind(ft__jr *r, ft_event *ev, const char **s, size_t *n) {
+  const char **s1 = &s[0];
+  size_t *n1 = &n[0];
   static const char *const streams[] = {"stdout", "stderr"};
   static const char *const reasons[] = {"died", "recycled"};
   switch (ev->kind) {
   case FT_EV_SPAWN:
     *s1 = ft__str(r, "role", true, n1);
     ev->u.spawn.worker = (int)ft__int(r, "worker", false, 0, INT_MAX, -1);
+    s[1] = ft__str(r, "step", false, &n[1]);
+    ev->u.spawn.launcher_pid = (pid_t)ft__int(r, "launcher_pid", false, 1, INT_MAX, 0);
     break;
   case FT_EV_EXEC:
     *s1 = ft__str(r, "path", true, n1);
@@ -541,6 +570,32 @@ static void ft__get_kind(ft__jr *r, ft_event *ev, const char **s1, size_t *n1) {
   }
   case FT_EV_ZOMBIE:
     break;
+  case FT_EV_HOST: {
+    static const char *const states[] = {"up", "lost"};
+    s[0] = ft__str(r, "address", false, &n[0]);
+    s[1] = ft__str(r, "launcher", true, &n[1]);
+    s[2] = ft__str(r, "job", false, &n[2]);
+    ev->u.host.lost = ft__enum(r, ft__str(r, "state", true, NULL), states, 2) == 1;
+    s[3] = ft__str(r, "cause", false, &n[3]);
+    if (ev->host == 0)
+      r->bad = true; /* host 0 is this machine, never a joining host */
+    break;
+  }
+  case FT_EV_STAT: {
+    size_t sl = 0;
+    const char *st = ft__str(r, "state", true, &sl);
+    if (st && sl != 1)
+      r->bad = true;
+    ev->u.stat.state = st && sl == 1 ? st[0] : 0;
+    ev->u.stat.threads = (int)ft__int(r, "threads", true, 0, INT_MAX, 0);
+    json_t *cpu = ft__get(r, "cpu", true);
+    double c = json_is_number(cpu) ? json_number_value(cpu) : -1;
+    if (cpu && !(c >= 0 && c <= 1e6))
+      r->bad = true;
+    ev->u.stat.cpu = c >= 0 ? c : 0;
+    ev->u.stat.rss_kb = ft__u64(r, "rss_kb");
+    break;
+  }
   case FT_EV_ERROR:
     *s1 = ft__str(r, "what", true, n1);
     ev->u.error.err = ft__status(r, ft__str(r, "error", true, NULL));
@@ -592,29 +647,41 @@ int ft_event_from_json(const char *line, size_t len, ft_event *ev, ft_buf *strin
   ev->pid = (pid_t)ft__int(&r, "pid", true, 0, INT_MAX, 0);
   ev->ppid = (pid_t)ft__int(&r, "ppid", true, 0, INT_MAX, 0);
   ev->host = (uint32_t)ft__int(&r, "host", false, 0, UINT32_MAX, 0);
-  size_t nlen = 0, n1 = 0;
-  const char *name = ft__str(&r, "name", false, &nlen), *s1 = NULL;
+  size_t nlen = 0, n[FT__JSTRS] = {0};
+  const char *name = ft__str(&r, "name", false, &nlen), *s[FT__JSTRS] = {NULL};
   if (kind >= FT_EV_TASK_START && kind <= FT_EV_TASK_FAIL)
     name = ft__str(&r, "pool", true, &nlen);
   else if (kind == FT_EV_QUEUE)
     name = ft__str(&r, "queue", true, &nlen);
-  ft__get_kind(&r, ev, &s1, &n1);
+  ft__get_kind(&r, ev, s, n);
   if (r.bad)
     goto fail;
   /* offsets first, pointers last: the buffer may move while it grows */
   rc = -ENOMEM;
-  size_t at_name = ft__keep(strings, name, nlen), at_s1 = ft__keep(strings, s1, n1);
-  if (at_name == (size_t)-1 || at_s1 == (size_t)-1)
+  size_t at_name = ft__keep(strings, name, nlen), at[FT__JSTRS];
+  if (at_name == (size_t)-1)
     goto fail;
+  for (int k = 0; k < FT__JSTRS; k++)
+    if ((at[k] = s[k] || k == 0 ? ft__keep(strings, s[k], n[k]) : 0) == (size_t)-1)
+      goto fail;
+#define FT__AT(k) (s[k] ? strings->data + at[k] : NULL)
+  size_t at_s1 = at[0];
   ev->name = strings->data + at_name;
-  if (kind == FT_EV_SPAWN)
+  if (kind == FT_EV_SPAWN) {
     ev->u.spawn.role = strings->data + at_s1;
-  else if (kind == FT_EV_EXEC)
+    ev->u.spawn.step = FT__AT(1);
+  } else if (kind == FT_EV_HOST) {
+    ev->u.host.address = FT__AT(0);
+    ev->u.host.launcher = FT__AT(1);
+    ev->u.host.job = FT__AT(2);
+    ev->u.host.cause = FT__AT(3);
+  } else if (kind == FT_EV_EXEC)
     ev->u.exec.path = strings->data + at_s1;
   else if (kind == FT_EV_OUTPUT)
     ev->u.output.line = strings->data + at_s1;
   else if (kind == FT_EV_ERROR)
     ev->u.error.what = strings->data + at_s1;
+#undef FT__AT
   json_decref(r.o);
   return 0;
 fail:

@@ -217,6 +217,7 @@ void ft_loop_free(ft_loop *loop) {
     loop->depth--;
   }
   ft_timer_free(loop->sample_timer);
+  ft__hosts_free(loop);
   ft__streams_close_all(loop);
   for (ft__watch *w = loop->watches, *n; w; w = n) {
     n = w->next;

@@ -22,6 +22,7 @@ struct ft_model {
   size_t npools, cappools;
   ft_mqueue *queues;
   size_t nqueues, capqueues;
+  ft__mhosts hosts;
   ft_mexit *log;
   size_t nlog, loghead; /* loghead: the slot the next entry goes to */
   ft_mlines all;
@@ -251,6 +252,7 @@ static ft_mexit *ft__log(ft_model *m, ft_mexit_kind kind, const ft_event *ev) {
   memset(e, 0, sizeof *e);
   e->kind = kind;
   e->t_ns = ev->t_ns;
+  e->host = ev->host;
   e->pid = ev->pid;
   e->worker = -1;
   ft__copy_name(e->name, sizeof e->name, ev->name);
@@ -405,8 +407,10 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
   if (ev->t_ns > m->last_t)
     m->last_t = ev->t_ns;
   m->gen++;
+  if (ev->host && ft__mhosts_apply(&m->hosts, ev) < 0)
+    rc = -ENOMEM;
   if (ev->kind == FT_EV_POOL_START || ev->kind == FT_EV_POOL_END || ev->kind == FT_EV_SUBMIT ||
-      ev->kind == FT_EV_QUEUE) { /* the supervisor's own events */
+      ev->kind == FT_EV_QUEUE || ev->kind == FT_EV_HOST) { /* the supervisor's own events */
     ft__root_learn(m, ev->pid, ev->t_ns);
     ft__root_parent(m, ev);
   }
@@ -420,6 +424,11 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
     p->role = ft__role(ev->u.spawn.role);
     p->worker = ev->u.spawn.worker;
     ft__copy_name(p->name, sizeof p->name, ev->name);
+    ft_mproc *l = ev->host && ev->u.spawn.launcher_pid > 0
+                      ? ft__find(m, 0, ev->u.spawn.launcher_pid)
+                      : NULL; /* find after the new row: the array may have moved */
+    if (l)
+      l->launches = ev->host;
     m->tot.spawned++;
     m->tot.running++;
     break;
@@ -473,6 +482,9 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
     }
     break;
   }
+  case FT_EV_STAT:
+    ft__mhosts_stat(ft__find(m, ev->host, ev->pid), ev);
+    break;
   case FT_EV_QUEUE: {
     ft_mqueue *q = ft__queue(m, ev->name);
     if (!q)
@@ -583,8 +595,8 @@ static void ft__reparent(ft_model *m) {
     return;
   for (size_t i = 0; i < m->nprocs; i++) {
     ft_mproc *p = &m->procs[i];
-    if (p->exited || p->ppid == m->root || p->ppid <= 0)
-      continue;
+    if (p->exited || p->ppid == m->root || p->ppid <= 0 || p->host)
+      continue; /* a remote process's parent is on its host, never forktop */
     const ft_mproc *parent = ft__find(m, p->host, p->ppid);
     if (parent && parent->exited && ft__under_root(m, parent->ppid)) {
       p->ppid = m->root;
@@ -627,6 +639,7 @@ void ft_model_tick(ft_model *m, uint64_t now) {
     m->tot.rss_kb += p->rss_kb;
     m->tot.zombies += p->state == 'Z';
   }
+  ft__mhosts_sum(&m->hosts, m->procs, m->nprocs);
 }
 
 /* ------------------------------------------------------------ reading */
@@ -644,6 +657,8 @@ const ft_model_snap *ft_model_snapshot(ft_model *m) {
   s->npools = m->npools;
   s->queues = m->queues;
   s->nqueues = m->nqueues;
+  s->hosts = m->hosts.h;
+  s->nhosts = m->hosts.n;
   s->exits = m->log;
   s->nexits = m->nlog;
   s->exit_head = m->loghead;
@@ -660,18 +675,34 @@ uint64_t ft_model_gen(const ft_model *m) { return m->gen; }
 uint64_t ft_model_last_t(const ft_model *m) { return m->last_t; }
 
 /* Whether pid is alive in the model. */
-bool ft_model_alive(const ft_model *m, pid_t pid) {
-  const ft_mproc *p = ft__find(m, 0, pid);
+bool ft_model_alive(const ft_model *m, pid_t pid) { return ft_model_alive_on(m, 0, pid); }
+
+/* Whether pid of host is alive in the model. */
+bool ft_model_alive_on(const ft_model *m, uint32_t host, pid_t pid) {
+  const ft_mproc *p = ft__find(m, host, pid);
   return p && !p->exited;
 }
 
 /* Index of a process in a snapshot (a linear walk: snapshots are small
  * next to the cost of drawing them, and copies have no map). */
-ssize_t ft_model_snap_find(const ft_model_snap *s, pid_t pid) {
+ssize_t ft_model_snap_find_on(const ft_model_snap *s, uint32_t host, pid_t pid) {
   for (size_t i = 0; i < s->nprocs; i++)
-    if (s->procs[i].pid == pid)
+    if (s->procs[i].pid == pid && s->procs[i].host == host)
       return (ssize_t)i;
   return -1;
+}
+
+/* Index of a local process in a snapshot. */
+ssize_t ft_model_snap_find(const ft_model_snap *s, pid_t pid) {
+  return ft_model_snap_find_on(s, 0, pid);
+}
+
+/* A host of the snapshot. */
+const ft_mhost *ft_model_snap_host(const ft_model_snap *s, uint32_t id) {
+  for (size_t i = 0; id && i < s->nhosts; i++)
+    if (s->hosts[i].id == id)
+      return &s->hosts[i];
+  return NULL;
 }
 
 /* Record a read of one process. */
@@ -753,6 +784,7 @@ void ft_model_free(ft_model *m) {
   free(m->map);
   free(m->pools);
   free(m->queues);
+  ft__mhosts_free(&m->hosts);
   free(m->log);
   free(m);
 }

@@ -70,6 +70,7 @@ typedef struct ft_mproc {
   uint64_t task;   /* the task it holds, or its last one */
   uint64_t task_t; /* when it started that task */
   uint64_t tasks_done, tasks_failed;
+  uint32_t launches;                /* a local launcher: the host its worker runs on, or 0 */
   pid_t replaced_by;                /* the worker that took its place */
   pid_t replaces;                   /* the worker whose place it took */
   ft_replace_reason replace_reason; /* 0, or why it was replaced */
@@ -118,6 +119,24 @@ typedef struct ft_mqueue {
  * to the second of `now` (seconds without a sample repeat the last depth). */
 void ft_mqueue_spark(const ft_mqueue *q, uint64_t t0, uint64_t now, uint64_t out[FT_MODEL_SPARK]);
 
+/* -------------------------------------------------------------- hosts */
+
+/* A host other than this one, where a pool runs workers (ft_model_hosts.c):
+ * what its `host` events said, and sums over its processes (each of which
+ * is (id, pid): its pid is that host's, and may equal a local one). */
+typedef struct ft_mhost {
+  uint32_t id; /* the number its events carry (never 0) */
+  char name[FT_MODEL_NAME_MAX];
+  char address[64], launcher[16], job[32], cause[96];
+  bool lost;                        /* its last host event said lost */
+  uint64_t t_join, t_state;         /* its first host event, its last change of state */
+  uint64_t last_heard;              /* its newest event of any kind */
+  unsigned procs, workers;          /* live processes on it, and of them pool workers */
+  unsigned spawned, exited, failed; /* its processes seen so far */
+  double cpu;                       /* % of one CPU, summed over its live processes */
+  uint64_t rss_kb;                  /* the same for resident memory */
+} ft_mhost;
+
 /* ----------------------------------------------------------- exit log */
 
 typedef enum ft_mexit_kind {
@@ -130,6 +149,7 @@ typedef enum ft_mexit_kind {
 typedef struct ft_mexit {
   ft_mexit_kind kind;
   uint64_t t_ns;
+  uint32_t host; /* pid's host (0: this one) */
   pid_t pid;     /* who exited / the old worker / the task's worker */
   pid_t new_pid; /* FT_MEXIT_REPLACED: the new worker */
   ft_mrole role;
@@ -167,6 +187,8 @@ typedef struct ft_model_snap {
   size_t npools;
   const ft_mqueue *queues;
   size_t nqueues;
+  const ft_mhost *hosts; /* other hosts, in the order they joined */
+  size_t nhosts;
   const ft_mexit *exits; /* a ring: read it with ft_model_snap_exit() */
   size_t nexits, exit_head, exit_cap;
   const ft_mlines *all_output; /* every process's output, interleaved */
@@ -175,8 +197,12 @@ typedef struct ft_model_snap {
 
 /* The i-th entry of the exit log, 0 being the newest; NULL past the end. */
 const ft_mexit *ft_model_snap_exit(const ft_model_snap *s, size_t i);
-/* Index of a process in s->procs, or -1. */
+/* Index of a local process (host 0) in s->procs, or -1. */
 ssize_t ft_model_snap_find(const ft_model_snap *s, pid_t pid);
+/* Index of process pid of host in s->procs, or -1. */
+ssize_t ft_model_snap_find_on(const ft_model_snap *s, uint32_t host, pid_t pid);
+/* Host id of the snapshot, or NULL (host 0, or not known). */
+const ft_mhost *ft_model_snap_host(const ft_model_snap *s, uint32_t id);
 /* A deep copy of a snapshot that stays as it is (a paused display). */
 int ft_model_snap_copy(const ft_model_snap *s, ft_model_snap **out);
 /* Free a copy made by ft_model_snap_copy (NULL is a no-op). */
@@ -209,8 +235,10 @@ const ft_model_snap *ft_model_snapshot(ft_model *m);
 uint64_t ft_model_gen(const ft_model *m);
 /* The time of the newest event applied (0 before any). */
 uint64_t ft_model_last_t(const ft_model *m);
-/* Whether pid is a process of the model still alive. */
+/* Whether pid is a local process of the model still alive. */
 bool ft_model_alive(const ft_model *m, pid_t pid);
+/* Whether process pid of host is alive in the model. */
+bool ft_model_alive_on(const ft_model *m, uint32_t host, pid_t pid);
 
 /* What a /proc read found about one process. */
 typedef struct ft_mstat {

@@ -10,4 +10,18 @@ int ft__mlines_add(ft_mlines *r, size_t cap, size_t max_bytes, const ft_event *e
 void ft__mlines_free(ft_mlines *r);
 int ft__mlines_copy(const ft_mlines *src, ft_mlines *dst);
 
+/* The hosts of a model (ft_model_hosts.c). */
+typedef struct ft__mhosts {
+  ft_mhost *h;
+  size_t n, cap;
+} ft__mhosts;
+
+/* Apply what ev says of its host (a host event; any event: last heard). */
+int ft__mhosts_apply(ft__mhosts *hs, const ft_event *ev);
+/* A stat event: an agent's read of process p (NULL: not known; ignored). */
+void ft__mhosts_stat(ft_mproc *p, const ft_event *ev);
+/* Sum every host's live processes (once a tick). */
+void ft__mhosts_sum(ft__mhosts *hs, const ft_mproc *procs, size_t n);
+void ft__mhosts_free(ft__mhosts *hs);
+
 #endif

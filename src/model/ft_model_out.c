@@ -92,6 +92,7 @@ typedef struct ft__snap_copy {
   ft_mproc *procs;
   ft_mpool *pools;
   ft_mqueue *queues;
+  ft_mhost *hosts;
   ft_mexit *exits;
   ft_mlines all;
 } ft__snap_copy;
@@ -113,6 +114,7 @@ void ft_model_snap_free(ft_model_snap *s) {
   free(c->procs);
   free(c->pools);
   free(c->queues);
+  free(c->hosts);
   free(c->exits);
   ft__mlines_free(&c->all);
   free(c);
@@ -128,9 +130,10 @@ int ft_model_snap_copy(const ft_model_snap *s, ft_model_snap **out) {
   c->s.procs = c->procs = ft__dup(s->procs, s->nprocs, sizeof *c->procs);
   c->s.pools = c->pools = ft__dup(s->pools, s->npools, sizeof *c->pools);
   c->s.queues = c->queues = ft__dup(s->queues, s->nqueues, sizeof *c->queues);
+  c->s.hosts = c->hosts = ft__dup(s->hosts, s->nhosts, sizeof *c->hosts);
   c->s.exits = c->exits = ft__dup(s->exits, s->exits ? s->exit_cap : 0, sizeof *c->exits);
   c->s.all_output = &c->all;
-  if (!c->procs || !c->pools || !c->queues || !c->exits)
+  if (!c->procs || !c->pools || !c->queues || !c->hosts || !c->exits)
     goto fail;
   for (size_t i = 0; i < s->nprocs; i++, c->s.nprocs++)
     if (ft__mlines_copy(&s->procs[i].out, &c->procs[i].out) < 0)

@@ -43,6 +43,7 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   int code = ft__child_exitcode(c);
   ft__pool_fail_running(p, w, p->terminated ? FT_ECANCELED : FT_EWORKER, code > 0 ? code : 0,
                         code < 0 ? -code : 0);
+  ft__pool_host_exit(p, wk, c);
   ft__child_release(c);
   wk->child = NULL;
   p->alive--;
@@ -615,6 +616,7 @@ void ft_pool_free(ft_pool *p) {
       }
   }
   ft__loop_remove_prepare(p->loop, ft__pool_prepare, p);
+  ft__host_forget(p->loop, p);
   ft_timer_free(p->respawn_timer);
   if (p->tr)
     p->tr->ops->free(p->tr);

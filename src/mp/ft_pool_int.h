@@ -30,6 +30,8 @@ typedef struct ft__worker {
   unsigned tasks;        /* chunks this process finished */
   unsigned records;      /* records received from this process */
   bool spawn_failed;     /* the last fork for this slot failed (and was reported) */
+  uint32_t host;         /* a remote worker: its host, once it said hello (0: local) */
+  pid_t rpid;            /* and its pid there (ft_pool_host.c) */
 } ft__worker;
 
 /* What the parent knows about a published slot. */
@@ -135,6 +137,9 @@ struct ft_pool {
 /* ft_pool_io.c: publishing, outcomes, failures. */
 bool ft__pool_prepare(ft_loop *loop, void *ud);
 void ft__pool_fail_running(ft_pool *p, int w, int status, int code, int signo);
+/* A remote worker's exit, from its launcher's (ft_pool_host.c); it
+ * forgets its remote identity. */
+void ft__pool_host_exit(ft_pool *p, ft__worker *wk, const ft__child *c);
 void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo);
 void ft__pool_cancel_result(ft_pool *p, ft_result *r, int status);
 void ft__result_item_done(ft_result *r, size_t i, int status, int code, int signo, pid_t worker,

@@ -17,6 +17,11 @@ static void ft__emit_task(ft_pool *p, ft_event_kind kind, ft_result *r, size_t i
   if (!p->loop->nhooks)
     return; /* nobody listens: a map of millions need not build events */
   ft_event ev = {.kind = kind, .t_ns = t, .pid = pid, .ppid = p->loop->pid, .name = p->name};
+  if (w >= 0 && w < p->nworkers && p->workers[w].host && p->workers[w].pid == pid) {
+    ev.host = p->workers[w].host; /* a remote worker: its own pid, on its host */
+    ev.pid = p->workers[w].rpid;
+    ev.ppid = 0;
+  }
   ev.u.task.task = r->task0 + i;
   ev.u.task.item = i;
   ev.u.task.batch = r->batch;

@@ -236,6 +236,10 @@ typedef struct ft__transport_ops {
   /* Optional: whether fn (of kind) can be sent; a negative code refuses
    * the submission (a remote transport needs functions registered by name). */
   int (*check_fn)(ft__transport *t, uintptr_t fn, uint32_t kind);
+  /* Optional: signal remote worker w (the dashboard's k; ft_pool_host.c).
+   * Without it, its launcher, the local process, is signalled (right for
+   * a TCP worker, which is its launcher exec'd; Slurm: scancel --signal). */
+  int (*signal_worker)(ft__transport *t, int w, int signo);
 } ft__transport_ops;
 
 struct ft__transport {
@@ -257,6 +261,15 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
 int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn make,
                  const void *cfg, ft_pool **out);
 
+/* Called by transports: worker w said hello over connection fd: it is
+ * process rpid on the host at the connection's other end (its address
+ * names it).  The pool announces the host (a `host` event, the first
+ * time), the worker there (a `spawn` with host and launcher_pid), and
+ * signals it through its launcher from then on (ft_pool_host.c). */
+void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd);
+/* The same with the host said outright (a launcher that knows the node's
+ * name), and the launcher's step id for the worker (NULL: none). */
+void ft__pool_on_remote(ft_pool *p, int w, pid_t rpid, const ft__host_info *info, const char *step);
 /* Called by transports: worker w began chunk seq at t. */
 void ft__pool_on_start(ft_pool *p, int w, uint64_t seq, uint64_t t);
 /* Called by transports: worker w's outcomes of count items of chunk seq,

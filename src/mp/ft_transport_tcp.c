@@ -187,6 +187,7 @@ static bool ft__tcp_hello(ft__tcp *t, ft__conn *c, const char *f) {
   explicit_bzero(tw->token, sizeof tw->token);
   tw->c = c;
   c->worker = found;
+  ft__pool_on_hello(t->base.pool, found, (pid_t)h.pid, c->fd); /* the host, the worker there */
   ft__f_setup s = {{(uint32_t)(sizeof s + FT__ALIGN8(t->setup.len)), FT__F_SETUP},
                    (uint32_t)found,
                    t->maxtasks,

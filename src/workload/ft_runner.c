@@ -497,6 +497,11 @@ static bool ft__excused(const ft_runner *r, pid_t pid) {
 
 static void ft__runner_hook(const ft_event *ev, void *ud) {
   ft_runner *r = ud;
+  /* A remote process (host != 0) is its launcher's, a local child this
+   * hook has already counted and stops: its pid is a number on another
+   * machine, never to be counted or signalled here. */
+  if (ev->host && (ev->kind == FT_EV_SPAWN || ev->kind == FT_EV_EXEC || ev->kind == FT_EV_EXIT))
+    return;
   switch (ev->kind) {
   case FT_EV_SPAWN:
     r->sum.processes++;

@@ -296,12 +296,13 @@ static void ui__header(ui_grid *g, ui_view *v) {
 /* ----------------------------------------------------------------- tree */
 
 typedef struct ui__cols {
-  int pid, ppid, st, cpu, rss, age, name, task; /* widths; 0 = not shown */
+  int pid, host, ppid, st, cpu, rss, age, name, task; /* widths; 0 = not shown */
 } ui__cols;
 
-static ui__cols ui__tree_cols(int w) {
-  ui__cols c = {.pid = 7, .st = 2};
-  int used = c.pid + c.st, name_min = 22;
+/* The columns for a width; HOST once a remote host exists. */
+static ui__cols ui__tree_cols(int w, bool hosts) {
+  ui__cols c = {.pid = 7, .st = 2, .host = hosts && w >= 60 ? 11 : 0};
+  int used = c.pid + c.st + c.host, name_min = 22;
   int *opt[] = {&c.task, &c.cpu, &c.rss, &c.age, &c.ppid};
   int want[] = {w < 100 ? 20 : 26, 6, 7, 7, 7};
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
@@ -336,6 +337,10 @@ static void ui__tree_header(ui_grid *g, const ui_view *v, ui_rect r, const ui__c
     }                                                                                              \
   } while (0)
   UI__HEAD(c->pid, "PID", true);
+  if (c->host) { /* left-aligned after the right-aligned PID: one space between */
+    x++;
+    UI__HEAD(c->host - 1, "HOST", false);
+  }
   UI__HEAD(c->ppid, "PPID", true);
   UI__HEAD(c->st, "S", false);
   UI__HEAD(c->cpu, "CPU%", true);
@@ -370,6 +375,10 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const u
                          size_t i) {
   const ft_model_snap *s = v->snap;
   const ui_row *row = &v->rows[i];
+  if (row->header) {
+    ui_hosts_row(g, v, r.x, y, r.w, row);
+    return;
+  }
   const ft_mproc *p = &s->procs[row->proc];
   bool failed = ft_mproc_failed(p);
   ui_style base = failed ? UI_S_FAIL : p->exited || row->context ? UI_S_DIM : UI_S_NORMAL;
@@ -378,6 +387,10 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const u
   snprintf(b, sizeof b, "%d", (int)p->pid);
   ui__right(g, x, y, c->pid - 1, base, v->utf8, b);
   x += c->pid;
+  if (c->host) {
+    ui_hosts_put(g, v, x + 1, y, c->host - 2, p->host ? base : UI_S_DIM, p->host);
+    x += c->host;
+  }
   if (c->ppid) {
     snprintf(b, sizeof b, "%d", (int)p->ppid);
     ui__right(g, x, y, c->ppid - 1, base, v->utf8, p->ppid ? b : "-");
@@ -444,6 +457,9 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const u
                      (int)p->replaced_by);
   } else if (p->exec_err) {
     ui_grid_printf(g, x, y, room, UI_S_FAIL, v->utf8, "exec: %s", ft_strerror(p->exec_err));
+  } else if (p->launches) { /* its worker runs on that host: its tasks are shown there */
+    col = ui_grid_printf(g, x, y, room, UI_S_DIM, v->utf8, "launcher %s ", arrow);
+    ui_hosts_put(g, v, x + col, y, room - col, UI_S_DIM, p->launches);
   } else if (p->role == FT_MROLE_WORKER) {
     if (p->busy) {
       ui__fmt_dur(b, sizeof b, v->now > p->task_t ? v->now - p->task_t : 0);
@@ -465,7 +481,7 @@ static void ui__tree(ui_grid *g, ui_view *v) {
   ui_rect r = v->layout.panel[UI_P_TREE], L = v->layout.list[UI_P_TREE];
   if (r.h <= 0)
     return;
-  ui__cols c = ui__tree_cols(r.w);
+  ui__cols c = ui__tree_cols(r.w, v->snap && v->snap->nhosts);
   ui__tree_header(g, v, r, &c);
   for (int k = 0; k < L.h; k++) {
     size_t i = v->top[UI_P_TREE] + (size_t)k;
@@ -631,6 +647,11 @@ static void ui__exit_row(ui_grid *g, const ui_view *v, int x, int y, int w, cons
   ui__fmt_dur(t, sizeof t, e->t_ns > s->t0 ? e->t_ns - s->t0 : 0);
   x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "%7s ", t);
   x += ui_grid_printf(g, x, y, end - x, UI_S_NORMAL, v->utf8, "%6d ", (int)e->pid);
+  if (e->host) { /* a remote pid: said with its host, it is not ours */
+    x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "@");
+    x += ui_hosts_put(g, v, x, y, end - x > 12 ? 12 : end - x, UI_S_DIM, e->host);
+    x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, " ");
+  }
   ui_style st = UI_S_FAIL;
   switch (e->kind) {
   case FT_MEXIT_EXIT:
@@ -705,11 +726,17 @@ static void ui__output(ui_grid *g, ui_view *v) {
   }
   pid_t pid = ui_view_output_pid(v);
   const ft_mlines *o = ui_view_output(v);
-  bool everyone = !s || !pid || pid == s->root_pid;
-  if (everyone)
+  uint32_t host = ui_view_output_host(v);
+  bool everyone = !s || !pid || (pid == s->root_pid && !host);
+  if (everyone) {
     ui_grid_printf(g, r.x, r.y, r.w, hs, v->utf8, " Output of every process");
-  else
-    ui_grid_printf(g, r.x, r.y, r.w, hs, v->utf8, " Output of %d", (int)pid);
+  } else {
+    int c = ui_grid_printf(g, r.x, r.y, r.w, hs, v->utf8, " Output of %d", (int)pid);
+    if (host) {
+      c += ui_grid_printf(g, r.x + c, r.y, r.w - c, hs, v->utf8, " on ");
+      ui_hosts_put(g, v, r.x + c, r.y, r.w - c, hs, host);
+    }
+  }
   int x0 = v->layout.compact ? L.x : L.x + 1, w = L.x + L.w - x0;
   if (!o || !o->n) {
     if (L.h > 0)

@@ -43,7 +43,7 @@ static void ui__fold(ui_view *v, int how /* -1 fold, 0 toggle, 1 unfold */) {
   if (v->focus != UI_P_TREE || !v->nrows)
     return;
   const ui_row *r = &v->rows[v->sel[UI_P_TREE]];
-  if (!r->has_children)
+  if (!r->has_children || r->host) /* folds are kept by local pid */
     return;
   pid_t pid = v->snap->procs[r->proc].pid;
   bool fold = how < 0 ? true : how > 0 ? false : !r->folded;
@@ -56,7 +56,8 @@ static void ui__jump(ui_view *v) {
   if (!e)
     return;
   for (size_t i = 0; i < v->nrows; i++)
-    if (v->snap->procs[v->rows[i].proc].pid == e->pid) {
+    if (!v->rows[i].header && v->rows[i].host == e->host &&
+        v->snap->procs[v->rows[i].proc].pid == e->pid) {
       ui_view_select(v, UI_P_TREE, i);
       v->focus = UI_P_TREE;
       return;
@@ -102,9 +103,10 @@ static ui_action ui__signal_menu(ui_view *v, const ui_key *k) {
   case UI_K_ENTER: {
     v->mode = UI_MODE_NORMAL;
     const ft_mproc *p = ui_view_selected(v);
-    if (!p || p->pid != v->sel_pid)
+    if (!p || p->pid != v->sel_pid || p->host != v->sel_host)
       return ui__none();
-    return (ui_action){UI_ACT_SIGNAL, p->pid, ui_menu_signals[v->sig_sel]};
+    /* a remote process goes with its host: never a local kill of its pid */
+    return (ui_action){UI_ACT_SIGNAL, p->pid, ui_menu_signals[v->sig_sel], p->host};
   }
   case UI_K_ESC:
   case 'q':
@@ -124,10 +126,11 @@ static void ui__open_signal_menu(ui_view *v) {
   } else if (v->observer) {
     ui_view_say(v, "-p watches read-only: no signals are sent");
   } else if (!p) {
-    ui_view_say(v, "no process selected");
+    ui_view_say(v,
+                v->sel_host ? "a host's row: select one of its processes" : "no process selected");
   } else if (p->role == FT_MROLE_ROOT) {
     ui_view_say(v, "that is forktop itself: q quits");
-  } else if (p->exited || p->host) {
+  } else if (p->exited) {
     snprintf(msg, sizeof msg, "process %d has exited", (int)p->pid);
     ui_view_say(v, msg);
   } else {

@@ -1,5 +1,6 @@
 /* ui_view.c - a snapshot of the model turned into the display list of the
- * process tree: parents found by pid (unknown parents hang under forktop),
+ * process tree: parents found by (host, pid) (a local process's unknown
+ * parent is forktop; a remote one's, its host's header row: ui_hosts.c),
  * siblings sorted by the sort key (live before exited), filtered (matches
  * keep their ancestors as context), folded subtrees hidden and counted.
  * The selection follows its process, not its row number.  No curses here. */
@@ -100,7 +101,7 @@ void ui_view_fold_all(ui_view *v, bool fold) {
     return;
   const ft_model_snap *s = v->snap;
   for (size_t i = 0; i < s->nprocs; i++)
-    if (v->kid0[i + 1] > v->kid0[i])
+    if (v->kid0[i + 1] > v->kid0[i] && !s->procs[i].host)
       ui_view_set_fold(v, s->procs[i].pid, true);
 }
 
@@ -160,21 +161,25 @@ static int ui__reserve(ui_view *v, size_t n) {
   return 0;
 }
 
-static size_t ui__hash(pid_t pid) { return (size_t)(((uint32_t)pid * 2654435761u) >> 7); }
+/* Processes are (host, pid): a remote pid may equal a local one. */
+static size_t ui__hash(uint32_t host, pid_t pid) {
+  return (size_t)((((uint32_t)pid ^ (host * 0x9E3779B9u)) * 2654435761u) >> 7);
+}
 
 static void ui__map_build(ui_view *v, const ft_model_snap *s) {
   memset(v->map, 0xff, v->mapcap * sizeof *v->map);
   for (size_t i = 0; i < s->nprocs; i++) {
-    size_t h = ui__hash(s->procs[i].pid) & (v->mapcap - 1);
+    size_t h = ui__hash(s->procs[i].host, s->procs[i].pid) & (v->mapcap - 1);
     while (v->map[h] >= 0)
       h = (h + 1) & (v->mapcap - 1);
     v->map[h] = (int32_t)i;
   }
 }
 
-static int32_t ui__find(const ui_view *v, const ft_model_snap *s, pid_t pid) {
-  for (size_t h = ui__hash(pid) & (v->mapcap - 1); v->map[h] >= 0; h = (h + 1) & (v->mapcap - 1))
-    if (s->procs[v->map[h]].pid == pid)
+static int32_t ui__find(const ui_view *v, const ft_model_snap *s, uint32_t host, pid_t pid) {
+  for (size_t h = ui__hash(host, pid) & (v->mapcap - 1); v->map[h] >= 0;
+       h = (h + 1) & (v->mapcap - 1))
+    if (s->procs[v->map[h]].pid == pid && s->procs[v->map[h]].host == host)
       return v->map[h];
   return -1;
 }
@@ -233,25 +238,28 @@ static const char *ui__role_word(ft_mrole r) {
   }
 }
 
-static bool ui__matches(const ft_mproc *p, const char *f) {
+static bool ui__matches(const ft_model_snap *s, const ft_mproc *p, const char *f) {
   char pid[16];
   snprintf(pid, sizeof pid, "%d", (int)p->pid);
   return strcasestr(p->name, f) || strcasestr(p->cmd, f) || strstr(pid, f) ||
-         strcasestr(ui__role_word(p->role), f) || (p->state == 'Z' && strcasestr("zombie", f));
+         strcasestr(ui__role_word(p->role), f) || (p->state == 'Z' && strcasestr("zombie", f)) ||
+         ui_hosts_match(s, p, f);
 }
 
 /* Children lists (CSR: kids[kid0[i] .. kid0[i+1]) ), sorted; node n is a
  * virtual top whose children are the processes without a known parent. */
 static void ui__children(ui_view *v, const ft_model_snap *s) {
   size_t n = s->nprocs;
-  int32_t root = s->root_pid ? ui__find(v, s, s->root_pid) : -1;
+  int32_t root = s->root_pid ? ui__find(v, s, 0, s->root_pid) : -1;
   memset(v->kid0, 0, (n + 2) * sizeof *v->kid0);
   for (size_t i = 0; i < n; i++) {
     int32_t p = -1;
     if ((int32_t)i != root) {
-      p = ui__find(v, s, s->procs[i].ppid);
+      /* a parent on the same host; a remote process without one is a top
+       * of its host's group, never a child of forktop */
+      p = ui__find(v, s, s->procs[i].host, s->procs[i].ppid);
       if (p == (int32_t)i || p < 0)
-        p = root;
+        p = s->procs[i].host ? -1 : root;
     }
     v->parent[i] = p < 0 ? (int32_t)n : p;
     v->kid0[v->parent[i] + 1]++;
@@ -305,7 +313,7 @@ static size_t ui__preorder(ui_view *v, const ft_model_snap *s) {
   memset(v->keep, 0, n + 1);
   if (v->filter[0]) {
     for (size_t i = 0; i < n; i++)
-      v->keep[i] = ui__matches(&s->procs[i], v->filter) ? 1 : 0;
+      v->keep[i] = ui__matches(s, &s->procs[i], v->filter) ? 1 : 0;
     for (size_t i = k; i-- > 0;) {
       int32_t x = v->order[i];
       if (v->keep[x] && v->parent[x] != (int32_t)n && !v->keep[v->parent[x]])
@@ -346,6 +354,7 @@ static void ui__walk(ui_view *v, const ft_model_snap *s) {
     ui_row *r = &v->rows[v->nrows++];
     memset(r, 0, sizeof *r);
     r->proc = (uint32_t)f.node;
+    r->host = p->host;
     r->depth = f.depth;
     r->guides = f.guides;
     r->last = f.last;
@@ -354,7 +363,7 @@ static void ui__walk(ui_view *v, const ft_model_snap *s) {
     for (int32_t c = v->kid0[f.node]; c < v->kid0[f.node + 1] && !any; c++)
       any = v->keep[v->kids[c]] && v->parent[v->kids[c]] == f.node;
     r->has_children = any;
-    r->folded = any && ui_view_is_folded(v, p->pid);
+    r->folded = any && !p->host && ui_view_is_folded(v, p->pid);
     if (r->folded)
       r->hidden = v->desc[f.node];
     if (!any || r->folded)
@@ -386,7 +395,7 @@ static void ui__clamp(ui_view *v) {
 int ui_view_build(ui_view *v, const ft_model_snap *s) {
   if (s == v->snap && s->gen == v->built_gen && !v->dirty)
     return 0;
-  if (ui__reserve(v, s->nprocs) < 0)
+  if (ui__reserve(v, s->nprocs + s->nhosts) < 0)
     return -ENOMEM;
   v->snap = s;
   v->built_gen = s->gen;
@@ -395,21 +404,26 @@ int ui_view_build(ui_view *v, const ft_model_snap *s) {
   ui__children(v, s);
   ui__preorder(v, s);
   ui__walk(v, s);
-  /* the selection follows its process */
+  if (s->nhosts && ui_hosts_group(v, s) < 0)
+    return -ENOMEM;
+  /* the selection follows its process (or its host's header row) */
   bool found = false;
-  for (size_t i = 0; i < v->nrows && v->sel_pid; i++)
-    if (s->procs[v->rows[i].proc].pid == v->sel_pid) {
+  for (size_t i = 0; i < v->nrows && (v->sel_pid || v->sel_host); i++) {
+    const ui_row *r = &v->rows[i];
+    if (r->host == v->sel_host &&
+        (r->header ? !v->sel_pid : !r->header && s->procs[r->proc].pid == v->sel_pid)) {
       v->sel[UI_P_TREE] = i;
       found = true;
       break;
     }
+  }
   ui__clamp(v);
   if (!found && v->nrows)
-    v->sel_pid = s->procs[v->rows[v->sel[UI_P_TREE]].proc].pid;
+    ui_view_select(v, UI_P_TREE, v->sel[UI_P_TREE]);
   /* folds of processes that are gone are forgotten */
   size_t k = 0;
   for (size_t i = 0; i < v->nfolded; i++)
-    if (ui__find(v, s, v->folded[i]) >= 0)
+    if (ui__find(v, s, 0, v->folded[i]) >= 0)
       v->folded[k++] = v->folded[i];
   v->nfolded = k;
   return 0;
@@ -442,7 +456,7 @@ size_t ui_view_count(const ui_view *v, ui_panel p) {
 
 /* The selected process. */
 const ft_mproc *ui_view_selected(const ui_view *v) {
-  if (!v->snap || !v->nrows || v->sel[UI_P_TREE] >= v->nrows)
+  if (!v->snap || !v->nrows || v->sel[UI_P_TREE] >= v->nrows || v->rows[v->sel[UI_P_TREE]].header)
     return NULL;
   return &v->snap->procs[v->rows[v->sel[UI_P_TREE]].proc];
 }
@@ -457,18 +471,29 @@ pid_t ui_view_output_pid(const ui_view *v) {
   return v->sel_pid;
 }
 
+/* The host of that process (0: this one). */
+uint32_t ui_view_output_host(const ui_view *v) {
+  if (v->focus == UI_P_EXITS && v->snap) {
+    const ft_mexit *e = ft_model_snap_exit(v->snap, v->sel[UI_P_EXITS]);
+    if (e && e->pid > 0)
+      return e->host;
+  }
+  return v->sel_host;
+}
+
 /* The lines the output panel shows: the root's are everyone's. */
 const ft_mlines *ui_view_output(const ui_view *v) {
   const ft_model_snap *s = v->snap;
   if (!s)
     return NULL;
   pid_t pid = ui_view_output_pid(v);
-  if (!pid || pid == s->root_pid)
+  if (!pid || (pid == s->root_pid && !ui_view_output_host(v)))
     return s->all_output;
+  uint32_t host = ui_view_output_host(v);
   for (size_t i = 0; i < v->nrows; i++)
-    if (s->procs[v->rows[i].proc].pid == pid)
+    if (!v->rows[i].header && s->procs[v->rows[i].proc].pid == pid && v->rows[i].host == host)
       return &s->procs[v->rows[i].proc].out;
-  ssize_t i = ft_model_snap_find(s, pid);
+  ssize_t i = ft_model_snap_find_on(s, host, pid);
   return i < 0 ? NULL : &s->procs[i].out;
 }
 
@@ -478,8 +503,11 @@ void ui_view_select(ui_view *v, ui_panel p, size_t i) {
   if (!n)
     return;
   v->sel[p] = i < n ? i : n - 1;
-  if (p == UI_P_TREE)
-    v->sel_pid = v->snap->procs[v->rows[v->sel[p]].proc].pid;
+  if (p == UI_P_TREE) {
+    const ui_row *r = &v->rows[v->sel[p]];
+    v->sel_pid = r->header ? 0 : v->snap->procs[r->proc].pid;
+    v->sel_host = r->host;
+  }
   if (p == UI_P_OUTPUT)
     v->out_follow = v->sel[p] == n - 1;
 }

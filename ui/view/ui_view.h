@@ -52,6 +52,8 @@ typedef struct ui_row {
   bool folded;
   bool context;    /* shown only because a descendant matches the filter */
   uint32_t hidden; /* processes folded away under it */
+  uint32_t host;   /* its process's host (0: this one) */
+  bool header;     /* a host's header row (ui_hosts.c): proc is not a process of it */
 } ui_row;
 
 typedef struct ui_rect {
@@ -123,7 +125,8 @@ typedef struct ui_view {
   ui_panel focus;
   ui_sort sort;
   char filter[UI_FILTER_MAX];
-  pid_t sel_pid; /* the selected process */
+  pid_t sel_pid;     /* the selected process (0 on a host's header row) ... */
+  uint32_t sel_host; /* ... of this host: a process is (host, pid) */
   size_t sel[UI_P_COUNT], top[UI_P_COUNT];
   bool out_follow; /* the output panel sticks to the newest line */
   pid_t *folded;
@@ -151,6 +154,8 @@ size_t ui_view_count(const ui_view *v, ui_panel p);
 const ft_mproc *ui_view_selected(const ui_view *v);
 /* The process whose output the output panel shows (the root: everyone's). */
 pid_t ui_view_output_pid(const ui_view *v);
+/* That process's host (0: this one). */
+uint32_t ui_view_output_host(const ui_view *v);
 /* The output lines the output panel shows. */
 const ft_mlines *ui_view_output(const ui_view *v);
 /* Move a panel's selection by delta rows (clamped). */
@@ -172,6 +177,16 @@ void ui_view_layout(ui_view *v, int w, int h);
 void ui_view_say(ui_view *v, const char *msg);
 /* The name of a sort key ("CPU%"). */
 const char *ui_sort_name(ui_sort s);
+
+/* ---------------------------------------------------------------- hosts */
+
+/* The tree grouped by host (after the walk): this machine's rows first,
+ * then each other host's header row and its processes' rows. */
+int ui_hosts_group(ui_view *v, const ft_model_snap *s);
+/* Whether process p or its host (by name) matches the filter text f. */
+bool ui_hosts_match(const ft_model_snap *s, const ft_mproc *p, const char *f);
+/* The name of host id ("local" for 0). */
+const char *ui_hosts_name(const ft_model_snap *s, uint32_t id);
 
 /* ---------------------------------------------------------------- cells */
 
@@ -238,6 +253,10 @@ int ui_grid_bar(ui_grid *g, int x, int y, int w, bool ascii, uint64_t total, uin
 void ui_io_render(ui_grid *g, const ui_view *v, ui_rect r, ui_rect list, ui_style title);
 /* Lay the view out on the grid and draw every panel into it. */
 void ui_cells_render(ui_grid *g, ui_view *v);
+/* Draw tree row r, a host's header row, at x, y in w cells (ui_hosts.c). */
+void ui_hosts_row(ui_grid *g, const ui_view *v, int x, int y, int w, const ui_row *r);
+/* Write host id's name (made inert) at x, y in maxw cells; the columns used. */
+int ui_hosts_put(ui_grid *g, const ui_view *v, int x, int y, int maxw, ui_style st, uint32_t id);
 /* The grid's row y as UTF-8 text (for tests and screen dumps); returns out. */
 char *ui_grid_line(const ui_grid *g, int y, char *out, size_t cap);
 
@@ -286,6 +305,7 @@ typedef struct ui_action {
   ui_act kind;
   pid_t pid;
   int signo;
+  uint32_t host; /* UI_ACT_SIGNAL: pid's host; not 0: signal it through the host's launcher */
 } ui_action;
 
 /* The signals of the k menu, in order. */
