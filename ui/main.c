@@ -38,6 +38,7 @@ static void usage(FILE *f) {
           "  --chaos kill-worker=RATE\n"
           "                      SIGKILL a random pool worker RATE times a second\n"
           "  --ascii             draw the tree with ASCII instead of Unicode\n"
+          "  --readonly          the dashboard sends no signal (k and F9 do nothing)\n"
           "  --speed X           replay: X times the recorded pace (default 1; 0: at once)\n"
           "  --scan              watch by scanning /proc, even where the kernel's process-\n"
           "                      event connector would see every process\n"
@@ -135,6 +136,7 @@ int main(int argc, char **argv) {
                                         {"grace", required_argument, NULL, 'G'},
                                         {"kill", no_argument, NULL, 'K'},
                                         {"scan", no_argument, NULL, 'Z'},
+                                        {"readonly", no_argument, NULL, 'r'},
                                         {NULL, 0, NULL, 0}};
   int c, status = 2;
   char *end, why[256];
@@ -182,6 +184,9 @@ int main(int argc, char **argv) {
       break;
     case 'A':
       o.ascii = true;
+      break;
+    case 'r':
+      o.readonly = true;
       break;
     case 'S':
       speed_given = true;
