@@ -29,6 +29,11 @@ export LANG=${FT_SCREEN_LANG:-C.UTF-8}
 unset LC_ALL LC_CTYPE NO_COLOR
 # a configuration of our own: the user's is not read, and a child's OSC 52
 # (write the clipboard) would land in a paste buffer where a test can see it
+# forktop's settings (forktoprc) in a directory of the test's own: the
+# user's never change what a test sees, and a test never changes them
+XDG_CONFIG_HOME=${TMPDIR:-/tmp}/ftscreen-$$-config
+export XDG_CONFIG_HOME
+mkdir -p "$XDG_CONFIG_HOME"
 CONF=${TMPDIR:-/tmp}/ftscreen-$$.conf
 echo 'set -g set-clipboard on' >"$CONF"
 tm() { tmux -L "$SOCK" -f "$CONF" "$@"; }
@@ -49,6 +54,7 @@ descendants() {
 cleanup() {
   set +e
   rm -f "$CONF"
+  rm -rf "$XDG_CONFIG_HOME"
   sanitizer_check
   pids=
   [ -n "$FT_PID" ] && pids="$FT_PID $(descendants "$FT_PID")"

@@ -146,8 +146,8 @@ int ui_put_text(ui_grid *g, int x, int y, int maxw, ui_style st, const char *s, 
 
 /* Untrusted text with an ellipsis where it is cut: laid out once on a
  * scratch row a little wider than the room, to know whether it fits. */
-int ui_put_cut(ui_grid *g, int x, int y, int maxw, ui_style st, const char *s, size_t n,
-               bool utf8) {
+int ui_put_cut(ui_grid *g, int x, int y, int maxw, ui_style st, const char *s, size_t n, bool utf8,
+               bool ascii) {
   if (y < 0 || y >= g->h || x >= g->w || maxw <= 0)
     return 0;
   if (x + maxw > g->w)
@@ -162,7 +162,7 @@ int ui_put_cut(ui_grid *g, int x, int y, int maxw, ui_style st, const char *s, s
   int at = x + maxw - 1;
   if (at > x && UI_CELL(g, at, y)->ch == 0) /* the second half of a wide character */
     ui_grid_set(g, at - 1, y, ' ', st);
-  ui_grid_set(g, at, y, utf8 ? 0x2026 : '~', UI_S_DIM);
+  ui_grid_set(g, at, y, utf8 && !ascii ? 0x2026 : '~', UI_S_DIM);
   return maxw;
 }
 
@@ -365,14 +365,15 @@ static void ui__name_cell(ui_grid *g, const ui_view *v, int x, int y, int room, 
     snprintf(b, sizeof b, "%s worker %d", p->name, p->worker);
   else
     snprintf(b, sizeof b, "%s", p->name);
-  col += ui_put_cut(g, x + col, y, room - col, base, b, strlen(b), v->utf8);
+  col += ui_put_cut(g, x + col, y, room - col, base, b, strlen(b), v->utf8, v->ascii);
   if (p->role == FT_MROLE_ROOT && room >= 24)
     col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " (supervisor)");
   else if (p->role == FT_MROLE_SUBPROCESS)
     col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " (subprocess)");
   if (with_cmd && p->cmd[0] && strcmp(p->cmd, p->name) != 0) {
     col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " $ ");
-    col += ui_put_cut(g, x + col, y, room - col, UI_S_DIM, p->cmd, strlen(p->cmd), v->utf8);
+    col +=
+        ui_put_cut(g, x + col, y, room - col, UI_S_DIM, p->cmd, strlen(p->cmd), v->utf8, v->ascii);
   }
   if (p->orphan || p->role == FT_MROLE_ORPHAN)
     col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [orphan]");
@@ -445,7 +446,7 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, size_t 
       break;
     case UI_C_COMMAND:
       ui_col_text(v, p, c, b, sizeof b);
-      ui_put_cut(g, x, y, w, p->exited ? UI_S_DIM : base, b, strlen(b), v->utf8);
+      ui_put_cut(g, x, y, w, p->exited ? UI_S_DIM : base, b, strlen(b), v->utf8, v->ascii);
       break;
     case UI_C_STATE: {
       char stc = p->exited ? 'X' : p->state ? p->state : '-';
@@ -457,7 +458,7 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, size_t 
       if (ui_col_right(c))
         ui__right(g, x, y, w, base, v->utf8, b);
       else
-        ui_put_cut(g, x, y, w, base, b, strlen(b), v->utf8);
+        ui_put_cut(g, x, y, w, base, b, strlen(b), v->utf8, v->ascii);
       break;
     }
   }

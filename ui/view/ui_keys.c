@@ -224,8 +224,8 @@ static ui_action ui__filter_key(ui_view *v, const ui_key *k) {
 
 /* F3 or /: htop's search.  Each key typed moves the selection to the
  * first row at or after it that matches; F3 goes to the next match,
- * Shift-F3 to the previous; Enter keeps the row found, Esc too (the
- * search text is kept for the next F3). */
+ * Shift-F3 to the previous; Enter keeps the row found, Esc too.  / starts
+ * a new search; F3 goes on with the last one. */
 static ui_action ui__search_key(ui_view *v, const ui_key *k) {
   if (k->code == UI_K_ENTER || k->code == UI_K_ESC || k->code == UI_K_F10) {
     v->mode = UI_MODE_NORMAL;
@@ -315,11 +315,13 @@ static ui_action ui__normal(ui_view *v, const ui_key *k) {
   case UI_K_BTAB:
     ui__next_panel(v, -1);
     break;
-  case '/':
-  case UI_K_F3:
+  case '/': /* a new search */
+  case UI_K_F3: /* the last search, from the next row on */
     v->focus = UI_P_TREE;
     v->mode = UI_MODE_SEARCH;
-    v->search_fail = v->search[0] && !ui_view_search(v, 1, k->code == '/');
+    if (k->code == '/')
+      v->search[0] = '\0';
+    v->search_fail = v->search[0] && !ui_view_search(v, 1, false);
     break;
   case UI_K_SF3:
     v->focus = UI_P_TREE;

@@ -409,8 +409,9 @@ void ui_setup_draw(ui_grid *g, ui_view *v);
 void ui_keys_box(ui_grid *g, const ui_view *v, const char *title, const char *const *lines, int n,
                  int sel);
 /* Write untrusted text like ui_put_text; when it does not fit, its last
- * cell is an ellipsis.  Returns the columns used. */
-int ui_put_cut(ui_grid *g, int x, int y, int maxw, ui_style st, const char *s, size_t n, bool utf8);
+ * cell is an ellipsis (~ with --ascii).  Returns the columns used. */
+int ui_put_cut(ui_grid *g, int x, int y, int maxw, ui_style st, const char *s, size_t n, bool utf8,
+               bool ascii);
 /* Draw the meters' rows into r (ui_meters.c). */
 void ui_meters_render(ui_grid *g, const ui_view *v, ui_rect r);
 /* Header rows the meters want at width w (0 when there are none). */
