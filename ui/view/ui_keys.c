@@ -315,7 +315,7 @@ static ui_action ui__normal(ui_view *v, const ui_key *k) {
   case UI_K_BTAB:
     ui__next_panel(v, -1);
     break;
-  case '/': /* a new search */
+  case '/':     /* a new search */
   case UI_K_F3: /* the last search, from the next row on */
     v->focus = UI_P_TREE;
     v->mode = UI_MODE_SEARCH;
