@@ -244,6 +244,16 @@ static void test_tags_and_readonly(void **state) {
   assert_int_equal(a.signo, SIGTERM);
   key(f, 'U');
   assert_int_equal(f->v.ntagged, 0);
+  /* forktop itself is never tagged; a tagged process that exits loses its tag */
+  key(f, UI_K_HOME);
+  key(f, ' ');
+  assert_int_equal(f->v.ntagged, 0);
+  key(f, ' '); /* worker 0 */
+  assert_true(ui_view_is_tagged(&f->v, 2001));
+  ft_event ev = {.kind = FT_EV_EXIT, .t_ns = T0 + S, .pid = 2001, .ppid = ROOT, .name = "main"};
+  assert_int_equal(ft_model_apply(f->m, &ev), 0);
+  key(f, UI_K_NONE);
+  assert_int_equal(f->v.ntagged, 0);
   /* --readonly: neither k nor F9 opens the menu; no key sends */
   f->v.readonly = true;
   key(f, UI_K_F9);

@@ -246,11 +246,14 @@ static void ui__tag(ui_view *v, bool kids) {
   size_t i = v->sel[UI_P_TREE];
   pid_t pid = v->snap->procs[v->rows[i].proc].pid;
   bool tag = !ui_view_is_tagged(v, pid);
-  ui_view_set_tag(v, pid, tag);
-  if (kids)
-    for (size_t j = i + 1; j < v->nrows && v->rows[j].depth > v->rows[i].depth; j++)
-      ui_view_set_tag(v, v->snap->procs[v->rows[j].proc].pid, tag);
-  else
+  /* only live local processes: a tag is a pid the signal menu may use */
+  for (size_t j = i; j < v->nrows && (j == i || (kids && v->rows[j].depth > v->rows[i].depth));
+       j++) {
+    const ft_mproc *q = &v->snap->procs[v->rows[j].proc];
+    if (!q->exited && !q->host && q->role != FT_MROLE_ROOT)
+      ui_view_set_tag(v, q->pid, tag);
+  }
+  if (!kids)
     ui_view_move(v, UI_P_TREE, 1); /* htop: Space moves on */
 }
 

@@ -119,7 +119,7 @@ void ui_meters_render(ui_grid *g, const ui_view *v, ui_rect r) {
   if (!m || r.h <= 0)
     return;
   int cols = ui__cpu_cols(m, r.w), cpu_rows = r.h - 1, cw = r.w / cols;
-  char label[16], val[48];
+  char val[48];
   if (cpu_rows * cols < m->ncpu) { /* one bar: the average */
     double sum = 0;
     for (int i = 0; i < m->ncpu; i++)
@@ -129,6 +129,7 @@ void ui_meters_render(ui_grid *g, const ui_view *v, ui_rect r) {
   } else {
     for (int i = 0; i < m->ncpu; i++) {
       int row = i % cpu_rows, col = i / cpu_rows;
+      char label[16];
       snprintf(label, sizeof label, "%3d", i);
       snprintf(val, sizeof val, "%.1f%%", m->cpu[i]);
       ui__meter(g, v, r.x + 1 + col * cw, r.y + row, cw - 2, label, m->cpu[i] / 100, val);

@@ -129,10 +129,10 @@ int ui_rc_save(const ui_view *v, const char *path) {
   fprintf(f, "\nsort=%s\nsort_reverse=%d\ntree=%d\nfull_command=%d\nmeters=%d\n",
           ui_sort_name(v->sort), v->sort_rev, !v->flat, v->full_cmd, v->meters_on);
   if (fflush(f) != 0 || ferror(f)) {
-    rc = -errno;
+    rc = errno ? -errno : -EIO;
     fclose(f);
     unlink(tmp);
-    return rc ? rc : -EIO;
+    return rc;
   }
   if (fclose(f) != 0 || rename(tmp, path) < 0) {
     rc = -errno;

@@ -425,6 +425,15 @@ int ui_view_build(ui_view *v, const ft_model_snap *s) {
     if (ui__find(v, s, v->folded[i]) >= 0)
       v->folded[k++] = v->folded[i];
   v->nfolded = k;
+  /* and tags of processes that are gone or exited (a signal must never
+   * reach whoever gets the pid next) */
+  k = 0;
+  for (size_t i = 0; i < v->ntagged; i++) {
+    int32_t at = ui__find(v, s, v->tagged[i]);
+    if (at >= 0 && !s->procs[at].exited)
+      v->tagged[k++] = v->tagged[i];
+  }
+  v->ntagged = k;
   return 0;
 }
 
