@@ -293,6 +293,12 @@ int main(int argc, char **argv) {
       stray = "--speed";
     else if (o.scan_only && !watch)
       stray = "--scan";
+    /* --readonly means no signal at all: --chaos (or -s chaos=) kills workers */
+    for (size_t i = 0; o.readonly && !stray && i < o.nsets; i++)
+      if (!strncmp(o.sets[i], "chaos=", 6) || strstr(o.sets[i], ".chaos=")) {
+        status = usage_error("%s", "--readonly sends no signal, and --chaos kills workers");
+        goto done;
+      }
     if (stray) {
       char msg[96];
       snprintf(msg, sizeof msg, "%s does not apply to %s", stray, what);

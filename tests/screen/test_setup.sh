@@ -66,4 +66,11 @@ screen | grep -q 'send to' && fail "a signal menu opened with --readonly"
 kill -0 "$w" 2>/dev/null || fail "worker 2 ($w) died with --readonly"
 keys q s
 wait_for '^EXIT=' 15 || fail "did not quit with --readonly"
+# and chaos, which kills workers, is refused with it
+for chaos in "--chaos kill-worker=1" "-s main.chaos=1"; do
+  # shellcheck disable=SC2086
+  err=$("$FORKTOP" --readonly $chaos --headless run pool-sleep 2>&1 >/dev/null)
+  [ $? = 2 ] || fail "--readonly $chaos was not a usage error"
+  case $err in *"--readonly sends no signal"*) ;; *) fail "--readonly $chaos said: $err" ;; esac
+done
 echo "PASS: $TEST"
