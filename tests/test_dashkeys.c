@@ -286,8 +286,9 @@ static void test_command_column(void **state) {
   render(f, 100, 40);
   int y = find_line(f, "/usr/bin/cc -O2");
   assert_true(y > 0);
-  assert_non_null(strstr(f->line, "\xe2\x80\xa6")); /* cut: an ellipsis */
-  key(f, 'p');                                      /* as htop's p: without the program's path */
+  assert_non_null(strstr(f->line, "-O2 -\xe2\x80\xa6"));          /* cut: an ellipsis */
+  assert_non_null(strstr(f->line, "helper (subpro\xe2\x80\xa6")); /* our own words too */
+  key(f, 'p'); /* as htop's p: without the program's path */
   assert_false(f->v.full_cmd);
   render(f, 100, 40);
   assert_true(find_line(f, "/usr/bin/cc") < 0);

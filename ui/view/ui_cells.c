@@ -356,6 +356,27 @@ static int ui__prefix(ui_grid *g, const ui_view *v, int x, int y, int room, cons
   return col;
 }
 
+/* A piece of a cell (our own text): it goes on at *col; when it does not
+ * all fit, the cell's last column becomes an ellipsis. */
+static void ui__piece(ui_grid *g, const ui_view *v, int x, int y, int room, int *col, ui_style st,
+                      const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+static void ui__piece(ui_grid *g, const ui_view *v, int x, int y, int room, int *col, ui_style st,
+                      const char *fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return;
+  if (*col >= room) {
+    if (n > 0 && room > 0)
+      ui_grid_set(g, x + room - 1, y, v->utf8 && !v->ascii ? 0x2026 : '~', UI_S_DIM);
+    return;
+  }
+  *col += ui_put_cut(g, x + *col, y, room - *col, st, buf, strlen(buf), v->utf8, v->ascii);
+}
+
 /* PROCESS: the tree, the name, the role, tags. */
 static void ui__name_cell(ui_grid *g, const ui_view *v, int x, int y, int room, const ui_row *row,
                           const ft_mproc *p, ui_style base, bool with_cmd) {
@@ -367,23 +388,22 @@ static void ui__name_cell(ui_grid *g, const ui_view *v, int x, int y, int room, 
     snprintf(b, sizeof b, "%s", p->name);
   col += ui_put_cut(g, x + col, y, room - col, base, b, strlen(b), v->utf8, v->ascii);
   if (p->role == FT_MROLE_ROOT && room >= 24)
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " (supervisor)");
+    ui__piece(g, v, x, y, room, &col, UI_S_DIM, " (supervisor)");
   else if (p->role == FT_MROLE_SUBPROCESS)
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " (subprocess)");
+    ui__piece(g, v, x, y, room, &col, UI_S_DIM, " (subprocess)");
   if (with_cmd && p->cmd[0] && strcmp(p->cmd, p->name) != 0) {
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " $ ");
+    ui__piece(g, v, x, y, room, &col, UI_S_DIM, " $ ");
     col +=
         ui_put_cut(g, x + col, y, room - col, UI_S_DIM, p->cmd, strlen(p->cmd), v->utf8, v->ascii);
   }
   if (p->orphan || p->role == FT_MROLE_ORPHAN)
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [orphan]");
+    ui__piece(g, v, x, y, room, &col, UI_S_WARN, " [orphan]");
   if (p->zombie || (p->state == 'Z' && !p->exited))
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [zombie]");
+    ui__piece(g, v, x, y, room, &col, UI_S_WARN, " [zombie]");
   if (p->zombie_kids)
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [%u unreaped]",
-                          p->zombie_kids);
+    ui__piece(g, v, x, y, room, &col, UI_S_WARN, " [%u unreaped]", p->zombie_kids);
   if (row->folded)
-    ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [+%u]", (unsigned)row->hidden);
+    ui__piece(g, v, x, y, room, &col, UI_S_WARN, " [+%u]", (unsigned)row->hidden);
 }
 
 /* TASK / EXIT: a worker's task and counts, an exit code or signal. */
@@ -395,27 +415,25 @@ static void ui__task_cell(ui_grid *g, const ui_view *v, int x, int y, int room, 
   int col = 0;
   if (p->exited) {
     ui__fmt_exit(b, sizeof b, p->code, p->signal, p->core, p->requested);
-    col += ui_put_text(g, x, y, room, failed ? UI_S_FAIL : UI_S_DIM, b, strlen(b), v->utf8);
+    ui__piece(g, v, x, y, room, &col, failed ? UI_S_FAIL : UI_S_DIM, "%s", b);
     if (p->replaced_by)
-      ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " %s %s %d",
-                     p->replace_reason == FT_REPLACE_RECYCLED ? "recycled" : "replaced", arrow,
-                     (int)p->replaced_by);
+      ui__piece(g, v, x, y, room, &col, UI_S_DIM, " %s %s %d",
+                p->replace_reason == FT_REPLACE_RECYCLED ? "recycled" : "replaced", arrow,
+                (int)p->replaced_by);
   } else if (p->exec_err) {
-    ui_grid_printf(g, x, y, room, UI_S_FAIL, v->utf8, "exec: %s", ft_strerror(p->exec_err));
+    ui__piece(g, v, x, y, room, &col, UI_S_FAIL, "exec: %s", ft_strerror(p->exec_err));
   } else if (p->role == FT_MROLE_WORKER) {
     if (p->busy) {
       ui__fmt_dur(b, sizeof b, v->now > p->task_t ? v->now - p->task_t : 0);
-      col += ui_grid_printf(g, x, y, room, base, v->utf8, "task %llu %s",
-                            (unsigned long long)p->task, b);
+      ui__piece(g, v, x, y, room, &col, base, "task %llu %s", (unsigned long long)p->task, b);
     } else {
-      col += ui_grid_printf(g, x, y, room, UI_S_DIM, v->utf8, "idle");
+      ui__piece(g, v, x, y, room, &col, UI_S_DIM, "idle");
     }
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " (%llu done",
-                          (unsigned long long)p->tasks_done);
+    ui__piece(g, v, x, y, room, &col, UI_S_DIM, " (%llu done", (unsigned long long)p->tasks_done);
     if (p->tasks_failed)
-      col += ui_grid_printf(g, x + col, y, room - col, UI_S_FAIL, v->utf8, ", %llu failed",
-                            (unsigned long long)p->tasks_failed);
-    ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, ")");
+      ui__piece(g, v, x, y, room, &col, UI_S_FAIL, ", %llu failed",
+                (unsigned long long)p->tasks_failed);
+    ui__piece(g, v, x, y, room, &col, UI_S_DIM, ")");
   }
 }
 
