@@ -263,6 +263,7 @@ static void test_tags_and_readonly(void **state) {
   assert_int_equal(key(f, UI_K_ENTER).kind, UI_ACT_NONE);
   render(f, 120, 40);
   assert_true(find_line(f, "F9 Kill") < 0);
+  assert_true(find_line(f, "READ-ONLY") == 0);
   fx_free(f);
 }
 

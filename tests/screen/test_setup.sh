@@ -57,6 +57,7 @@ start 120 40 --readonly run pool-sleep -s main.workers=3 -s main.tasks=100 -s "m
 wait_dashboard
 wait_for 'main worker 2 ' 10 || fail "no workers with --readonly"
 screen | grep -q 'F9 Kill' && fail "the key bar offers Kill with --readonly"
+screen | head -1 | grep -q 'READ-ONLY' || fail "the header does not say READ-ONLY"
 w=$(screen | grep 'main worker 2 ' | awk '{ print $1 }')
 keys Down Down Down k
 wait_for 'readonly: no signals are sent' 5 || fail "k did not say --readonly"

@@ -278,6 +278,8 @@ static void ui__header(ui_grid *g, ui_view *v) {
     k += (size_t)snprintf(right + k, sizeof right - k, "PAUSED  ");
   if (v->replay && k < sizeof right)
     k += (size_t)snprintf(right + k, sizeof right - k, "REPLAY  ");
+  if (v->readonly && k < sizeof right)
+    k += (size_t)snprintf(right + k, sizeof right - k, "READ-ONLY  ");
   if (v->note[0] && k < sizeof right)
     k += (size_t)snprintf(right + k, sizeof right - k, "%s  ", v->note);
   if (k < sizeof right) {
