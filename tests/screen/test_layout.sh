@@ -18,7 +18,7 @@ for size in "120 20" "80 24"; do
   done
   printf "%s\n" "$s" | grep -Eq '\[(processes|pools|exits|output)  Tab\]' && fail "one panel at a time at $1x$2"
   if [ "$1" = 80 ]; then
-    for want in '^ *Mem ' 'Swp ' 'Load average: [0-9.]+ [0-9.]+ [0-9.]+'; do
+    for want in '^ *Mem ' 'Swp ' 'Load( average)?: [0-9.]+ [0-9.]+ [0-9.]+'; do
       printf "%s\n" "$s" | grep -Eq "$want" || fail "no meter '$want' at 80x24"
     done
     if [ "$ncpu" -le 8 ]; then

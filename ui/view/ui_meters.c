@@ -147,7 +147,10 @@ void ui_meters_render(ui_grid *g, const ui_view *v, ui_rect r) {
   snprintf(val, sizeof val, "%s/%s", a, b);
   ui__meter(g, v, r.x + 1 + third, y, third - 2, "Swp",
             m->swap_total ? (double)m->swap_used / (double)m->swap_total : 0, val);
-  ui_grid_printf(g, r.x + 1 + 2 * third, y, r.w - 2 * third - 1, UI_S_OK, v->utf8, "Load average:");
-  ui_grid_printf(g, r.x + 15 + 2 * third, y, r.w - 2 * third - 15, UI_S_NORMAL, v->utf8,
-                 "%.2f %.2f %.2f", m->load[0], m->load[1], m->load[2]);
+  char load[64];
+  snprintf(load, sizeof load, "%.2f %.2f %.2f", m->load[0], m->load[1], m->load[2]);
+  int lx = r.x + 1 + 2 * third, lw = r.x + r.w - lx;
+  const char *label = (int)strlen(load) + 14 <= lw ? "Load average: " : "Load: ";
+  lx += ui_grid_printf(g, lx, y, lw, UI_S_OK, v->utf8, "%s", label);
+  ui_grid_printf(g, lx, y, r.x + r.w - lx, UI_S_NORMAL, v->utf8, "%s", load);
 }
