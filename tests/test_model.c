@@ -563,6 +563,11 @@ static void test_live_scan(void **state) {
   assert_non_null(strstr(ra->args, "test_model"));
   assert_false(find(m, getpid())->rich);
   assert_string_equal(find(m, getpid())->args, "");
+  /* a slice of 4 reads one process never read richly that way (the root):
+   * a filter can then match its command line */
+  assert_int_equal(ft_scan_update(sc, m, want, 2, 4, ft_now_ns()), 0);
+  assert_true(find(m, getpid())->rich);
+  assert_non_null(strstr(find(m, getpid())->args, "test_model"));
 
   ft_process_kill(a);
   ft_process_kill(b);

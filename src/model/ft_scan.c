@@ -130,7 +130,7 @@ int ft_scan_update(ft_scan *s, ft_model *m, const pid_t *pids, size_t n, size_t 
     if (pids[i] > 0 && ft_model_alive(m, pids[i]))
       s->pids[k++] = (unsigned)pids[i];
   qsort(s->pids, k, sizeof *s->pids, ft__cmp_uint);
-  size_t asked = k;
+  size_t asked = k, nrich = 0;
   if (extra) {
     const ft_model_snap *snap = ft_model_snapshot(m);
     size_t total = snap->nprocs;
@@ -140,17 +140,28 @@ int ft_scan_update(ft_scan *s, ft_model *m, const pid_t *pids, size_t n, size_t 
       if (p->exited || p->host != 0 || p->pid <= 0 ||
           bsearch(&pid, s->pids, asked, sizeof *s->pids, ft__cmp_uint))
         continue;
-      s->pids[k++] = pid;
+      /* A few of the slice that were never read richly are (their command
+       * line, for a filter to match): a quarter of the slice at most, so
+       * each process is read once that way within a few seconds and the
+       * cost stays with the slice. */
+      if (!p->rich && nrich < extra / 4) {
+        s->pids[k++] = s->pids[asked + nrich];
+        s->pids[asked + nrich++] = pid;
+      } else {
+        s->pids[k++] = pid;
+      }
       if (k == asked + extra)
         s->cursor = (s->cursor + step + 1) % total;
     }
   }
-  /* the pids asked for (rows on screen) richly, the rotating slice plainly */
+  /* the pids asked for (rows on screen) and the slice's first rich reads
+   * richly, the rest of the slice plainly */
+  size_t rich_end = asked + nrich;
   for (size_t off = 0; off < k;) {
     size_t end = off + FT__SCAN_BATCH < k ? off + FT__SCAN_BATCH : k;
-    if (off < asked && end > asked)
-      end = asked;
-    ft__scan_batch(s, m, s->pids + off, end - off, off < asked, now);
+    if (off < rich_end && end > rich_end)
+      end = rich_end;
+    ft__scan_batch(s, m, s->pids + off, end - off, off < rich_end, now);
     off = end;
   }
   /* Zombies stay marked until their parent reaps them (or dies, and the
