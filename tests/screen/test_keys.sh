@@ -12,7 +12,7 @@ row_of() { screen | grep -nE -- "$1" | head -1 | cut -d: -f1 | awk '{ print $1 -
 pid_of() { screen | grep -E -- "$1" | head -1 | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { print $i; exit } }'; }
 keys() { tm send-keys -t "$SESSION" "$@"; }
 
-start 120 40 run pool-sleep -s main.workers=6 -s main.tasks=400 -s "main.task=sleep 2s..3s"
+start 200 40 run pool-sleep -s main.workers=6 -s main.tasks=400 -s "main.task=sleep 2s..3s"
 wait_dashboard
 wait_for 'main worker 5 ' 10 || fail "no workers"
 w3=$(pid_of 'main worker 3 ')
@@ -100,11 +100,11 @@ wait_for "send to $third " 5 || fail "the wheel did not move the selection 3 row
 keys Escape
 
 # p: COMMAND without the program's path, p again with it
-wait_for "$FORKTOP r" 5 || fail "COMMAND does not show the full command line"
+wait_for "$FORKTOP run" 5 || fail "COMMAND does not show the full command line"
 keys p
 wait_for '  forktop run pool-sleep' 5 || fail "p did not drop the program's path"
 keys p
-wait_for "$FORKTOP r" 5 || fail "p did not bring the path back"
+wait_for "$FORKTOP run" 5 || fail "p did not bring the path back"
 
 # F1 help, any key closes; F10 asks, s stops
 keys F1
