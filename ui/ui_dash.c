@@ -163,8 +163,14 @@ void ui_dash_suspend(ui_dash *d) {
 }
 
 /* The signal menu with tagged processes: each of them still alive in the
- * model (an exited one's pid may already be someone else's), never
- * forktop itself. */
+ * model, never forktop itself.
+ *
+ * The race: a tagged process may have exited since it was tagged, and its
+ * pid be given to another process.  Every process of the tree is reaped by
+ * forktop (its parent or, as a child subreaper, its adopter) on this loop,
+ * and the exit event reaches the model in the same turn, before any key is
+ * read; so a pid the model still holds alive has not been reaped and
+ * cannot have been reused.  The view also drops tags of exited rows. */
 static void ui__signal_tagged(ui_dash *d, int signo) {
   ui_view *v = &d->view;
   size_t sent = 0, failed = 0;
