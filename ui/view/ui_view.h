@@ -6,7 +6,11 @@
  *   grid --ui_term_draw--> the terminal (ui_term.c, the only curses file)
  *   key --ui_keys_handle--> view changes, or an action for the engine
  *
- * Everything but ui_term is unit-tested (tests/test_view.c). */
+ * Around them: ui_cols.c (the columns: text, sorting, fitting, matching),
+ * ui_setup.c (the sort menu and the setup screen), ui_meters.c (the
+ * header's CPU, memory, swap and load meters), ui_rc.c (forktoprc).
+ * Everything but ui_term is unit-tested (tests/test_view.c,
+ * tests/test_dashkeys.c). */
 #ifndef UI_VIEW_H
 #define UI_VIEW_H
 
