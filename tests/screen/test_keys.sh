@@ -1,6 +1,6 @@
 #!/bin/sh
 # htop's keys on a live pool, checked against /proc: F3 and / search for
-# the text on screen and F3 goes on; F4 and \ filter; F5 flat and back;
+# the text on screen, F3 goes on, Shift-F3 back; End, PgUp, PgDn; F4 and \ filter; F5 flat and back;
 # F6 sorts (again: reversed); Space tags; k (and F9) open the signal menu
 # where the arrows move and Enter kills the process the search found
 # (gone from /proc); a mouse click selects a row, the wheel scrolls; p
@@ -33,6 +33,22 @@ keys F3
 sleep 0.3
 keys Enter k
 wait_for "send to $(pid_of 'main worker 1 ') " 5 || fail "F3 did not go on to the next match"
+keys Escape
+# F3 goes on from worker 1 to worker 2, Shift-F3 back to worker 1
+keys F3
+sleep 0.2
+keys S-F3
+sleep 0.3
+keys Enter k
+wait_for "send to $(pid_of 'main worker 1 ') " 5 || fail "Shift-F3 did not go back to worker 1"
+keys Escape
+# End, PgUp, PgDn: the last row, the first (forktop itself), the last again
+keys End k
+wait_for "send to $(pid_of 'main worker 5 ') " 5 || fail "End did not select the last row"
+keys Escape PgUp k
+wait_for 'that is forktop itself' 5 || fail "PgUp did not go to the first row"
+keys PgDn k
+wait_for "send to $(pid_of 'main worker 5 ') " 5 || fail "PgDn did not go to the last row"
 keys Escape
 
 # F4 filters on the text on screen; \ too; Esc clears
