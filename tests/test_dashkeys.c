@@ -421,6 +421,14 @@ static void test_setup_and_rc(void **state) {
   key(f, UI_K_F7); /* one to the left */
   assert_int_equal(f->v.cols[f->v.ncols - 2], UI_C_USER);
   assert_int_equal(f->v.menu_sel, at - 1);
+  /* a short screen shows the part of the list around the selection */
+  key(f, UI_K_END);
+  render(f, 80, 12);
+  assert_true(find_line(f, "[x] meters") > 0);
+  assert_true(find_line(f, "[x] PID") < 0);
+  key(f, UI_K_HOME);
+  render(f, 80, 12);
+  assert_true(find_line(f, "[x] PID") > 0);
   key(f, UI_K_ESC);
   assert_int_equal(f->v.mode, UI_MODE_NORMAL);
   key(f, UI_K_F5);

@@ -158,6 +158,18 @@ ui_action ui_setup_key(ui_view *v, const ui_key *k) {
   return (ui_action){UI_ACT_NONE, 0, 0};
 }
 
+/* A box of n lines; on a short screen, the part around the selection. */
+static void ui__list_box(ui_grid *g, const ui_view *v, const char *title, const char *const *lines,
+                         int n, int sel) {
+  int room = g->h - 2, start = 0;
+  if (room > 0 && n > room) {
+    start = sel - room / 2;
+    start = start < 0 ? 0 : start > n - room ? n - room : start;
+    n = room;
+  }
+  ui_keys_box(g, v, title, lines + start, n, sel - start);
+}
+
 /* Draw the sort menu or the setup screen. */
 void ui_setup_draw(ui_grid *g, ui_view *v) {
   char lines[UI_C_COUNT + 4][72];
@@ -170,7 +182,7 @@ void ui_setup_draw(ui_grid *g, ui_view *v) {
                c == v->sort ? (v->sort_rev ? "^" : "v") : " ", ui_col_name(c), ui_col_title(c));
       ptrs[n] = lines[n];
     }
-    ui_keys_box(g, v, "sort by (Enter; again: reverse)", ptrs, n, sel);
+    ui__list_box(g, v, "sort by (Enter; again: reverse)", ptrs, n, sel);
     return;
   }
   int items[UI_C_COUNT + 1], ni = ui__items(v, items);
@@ -187,5 +199,5 @@ void ui_setup_draw(ui_grid *g, ui_view *v) {
   snprintf(lines[n], sizeof lines[n], "Space show/hide  F7 F8 [ ] move  Esc done (saved)");
   ptrs[n] = lines[n];
   n++;
-  ui_keys_box(g, v, "setup: columns and meters", ptrs, n, sel);
+  ui__list_box(g, v, "setup: columns and meters", ptrs, n, sel);
 }
