@@ -90,8 +90,8 @@ screen | grep -qE '^\* +[0-9]+ ' && fail "U did not untag"
 # the mouse: a click on worker 4's row selects it; k opens the menu for it
 w4=$(pid_of 'main worker 4 ')
 y=$(row_of 'main worker 4 ')
-tm send-keys -H -t "$SESSION" 1b 5b 4d 20 2b $(printf '%x' $((33 + y)))
-tm send-keys -H -t "$SESSION" 1b 5b 4d 23 2b $(printf '%x' $((33 + y)))
+tm send-keys -H -t "$SESSION" 1b 5b 4d 20 2b "$(printf %x $((33 + y)))"
+tm send-keys -H -t "$SESSION" 1b 5b 4d 23 2b "$(printf %x $((33 + y)))"
 keys k
 wait_for "send to $w4 " 5 || fail "a click did not select worker 4 ($w4)"
 # in the menu the arrows move: Down Down Up = SIGKILL; Enter sends it
