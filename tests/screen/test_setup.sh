@@ -9,7 +9,7 @@ HOME=${TMPDIR:-/tmp}/ftscreen-$$-home
 export HOME
 unset XDG_CONFIG_HOME
 mkdir -p "$HOME"
-trap 'rm -rf "$HOME"; cleanup' EXIT
+trap 'cleanup; rm -rf "$HOME"' EXIT
 RC=$HOME/.config/forktop/forktoprc
 keys() { tm send-keys -t "$SESSION" "$@"; }
 
