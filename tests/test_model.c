@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ft_model.h"
@@ -560,6 +561,20 @@ static void test_live_scan(void **state) {
   assert_int_equal(ft_scan_update(sc, m, want, 2, 1, ft_now_ns()), 0);
   assert_int_equal(ft_scan_last_count(sc), 3);
   assert_true(find(m, getpid())->state != 0);
+  /* the pids asked for are read richly: user, nice, the command line (a
+   * fork of this test: its argv); the rotating slice is not */
+  ra = find(m, pa);
+  assert_true(ra->rich);
+  assert_int_equal(ra->uid, geteuid());
+  assert_int_equal(ra->nice, getpriority(PRIO_PROCESS, 0));
+  assert_non_null(strstr(ra->args, "test_model"));
+  assert_false(find(m, getpid())->rich);
+  assert_string_equal(find(m, getpid())->args, "");
+  /* a slice of 4 reads one process never read richly that way (the root):
+   * a filter can then match its command line */
+  assert_int_equal(ft_scan_update(sc, m, want, 2, 4, ft_now_ns()), 0);
+  assert_true(find(m, getpid())->rich);
+  assert_non_null(strstr(find(m, getpid())->args, "test_model"));
 
   ft_process_kill(a);
   ft_process_kill(b);

@@ -173,8 +173,8 @@ static void test_folding(void **state) {
   ui_view_fold_all(&f->v, false);
   build(f);
   assert_int_equal(f->v.nrows, 6);
-  /* keys: c folds everything, c again unfolds; Enter toggles the selected row */
-  ui_key c = {.code = 'c'};
+  /* keys: * folds everything, * again unfolds; Enter toggles the selected row */
+  ui_key c = {.code = '*'};
   ui_keys_handle(&f->v, &c);
   build(f);
   assert_int_equal(f->v.nrows, 1);
@@ -213,8 +213,8 @@ static void test_sorting(void **state) {
   assert_int_equal(row_pid(f, 1), 2002);
   assert_int_equal(row_pid(f, 2), 2003);
   assert_int_equal(row_pid(f, 3), 2001);
-  ui_key s = {.code = 's'};
-  ui_keys_handle(&f->v, &s); /* to RSS */
+  ui_key s = {.code = 'M'};
+  ui_keys_handle(&f->v, &s); /* to RSS, as htop's M */
   assert_int_equal(f->v.sort, UI_SORT_RSS);
   build(f);
   assert_int_equal(row_pid(f, 1), 2001); /* 1999 KiB */
@@ -250,8 +250,8 @@ static void test_filtering(void **state) {
   build(f);
   assert_int_equal(f->v.nrows, 2);
   assert_int_equal(row_pid(f, 1), 2002);
-  /* typed through the keys, with Backspace; Esc clears */
-  ui_key k = {.code = '/'};
+  /* typed through the keys (\\ or F4, as in htop), with Backspace; Esc clears */
+  ui_key k = {.code = '\\'};
   ui_view_set_filter(&f->v, "");
   ui_keys_handle(&f->v, &k);
   assert_int_equal(f->v.mode, UI_MODE_FILTER);
@@ -430,21 +430,32 @@ static void test_narrow_widths(void **state) {
       }
     }
   f->v.focus = UI_P_TREE;
+  /* 60x20: the panels shrink, none hides */
   render(f, 60, 20);
+  assert_false(f->v.layout.compact);
+  for (int p = 0; p < UI_P_COUNT; p++)
+    assert_true(f->v.layout.panel[p].h >= 2);
+  assert_true(f->v.layout.panel[UI_P_TREE].h >= 3);
+  assert_true(find_line(f, "Pools (1)") > 0);
+  assert_true(find_line(f, "Exits (") > 0);
+  /* 45x20 (too narrow) and 60x11 (too low): one panel at a time */
+  render(f, 45, 20);
   assert_true(f->v.layout.compact);
   assert_int_equal(f->v.layout.panel[UI_P_TREE].h, 18);
   assert_int_equal(f->v.layout.panel[UI_P_EXITS].h, 0);
   assert_true(find_line(f, "2001") > 0); /* pids still show */
   assert_non_null(
       strstr(ui_grid_line(&f->g, 19, f->line, sizeof f->line), "q Quit")); /* the key bar */
+  render(f, 60, 11);
+  assert_true(f->v.layout.compact);
   ui_key tab = {.code = UI_K_TAB};
   ui_keys_handle(&f->v, &tab);
   assert_int_equal(f->v.focus, UI_P_POOLS);
-  render(f, 60, 20);
+  render(f, 45, 20);
   assert_true(find_line(f, "Pools (1)") == 1);
   ui_keys_handle(&f->v, &tab);
   ui_keys_handle(&f->v, &tab);
-  render(f, 60, 20);
+  render(f, 45, 20);
   assert_int_equal(f->v.focus, UI_P_EXITS);
   assert_true(find_line(f, "2002 exit 3") > 0);
   /* the full layout shows every panel at once */
@@ -528,7 +539,7 @@ static void test_keys(void **state) {
   (void)state;
   fx *f = fx_new(false);
   render(f, 120, 40);
-  ui_key k = {.code = 'j'};
+  ui_key k = {.code = UI_K_DOWN};
   assert_int_equal(ui_keys_handle(&f->v, &k).kind, UI_ACT_NONE);
   assert_int_equal(f->v.sel_pid, 2001);
   k.code = UI_K_DOWN;
@@ -548,7 +559,7 @@ static void test_keys(void **state) {
   ui_keys_handle(&f->v, &k);
   assert_int_equal(f->v.mode, UI_MODE_NORMAL);
   assert_non_null(strstr(f->v.status, "forktop itself"));
-  k.code = 'j';
+  k.code = UI_K_DOWN;
   ui_keys_handle(&f->v, &k);
   k.code = 'k';
   ui_keys_handle(&f->v, &k);
@@ -575,8 +586,8 @@ static void test_keys(void **state) {
   k.code = 'x';
   ui_keys_handle(&f->v, &k);
   assert_int_equal(f->v.mode, UI_MODE_NORMAL);
-  /* pause */
-  k.code = 'p';
+  /* pause: Z, as htop's */
+  k.code = 'Z';
   a = ui_keys_handle(&f->v, &k);
   assert_int_equal(a.kind, UI_ACT_PAUSE);
   assert_true(f->v.paused);

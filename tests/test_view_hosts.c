@@ -117,14 +117,14 @@ static void test_grouped_rows(void **state) {
   int y = find_line(f, "host node2 (slurm job 77)");
   assert_true(y > 0);
   assert_non_null(strstr(f->line, "up  1 worker alive"));
-  assert_true(find_line(f, "PID*  HOST        PPID") > 0);
-  assert_true(find_line(f, "2000  node2") > y);
-  y = find_line(f, "2000  local");
+  assert_true(find_line(f, "PID* HOST          PPID") > 0);
+  assert_true(find_line(f, "2000 node2") > y);
+  y = find_line(f, "2000 local");
   assert_true(y > 0 && y < find_line(f, "host node2"));
   assert_true(find_line(f, "host node3") > 0);
   /* lost, with its cause */
   /* the local launcher says where its worker runs */
-  assert_non_null(strstr((find_line(f, "2001  local"), f->line), "launcher \xe2\x86\x92 node2"));
+  assert_non_null(strstr((find_line(f, "2001 local"), f->line), "launcher \xe2\x86\x92 node2"));
   host(f, 1, "node2", true, "no heartbeat for 4 s");
   ft_event ex = {.kind = FT_EV_EXIT, .t_ns = T0 + 4, .host = 1, .pid = 2000, .name = "p"};
   ex.u.exit.signal = SIGKILL;

@@ -38,6 +38,7 @@ static void usage(FILE *f) {
           "  --chaos kill-worker=RATE\n"
           "                      SIGKILL a random pool worker RATE times a second\n"
           "  --ascii             draw the tree with ASCII instead of Unicode\n"
+          "  --readonly          the dashboard sends no signal (k and F9 do nothing)\n"
           "  --speed X           replay: X times the recorded pace (default 1; 0: at once)\n"
           "  --scan              watch by scanning /proc, even where the kernel's process-\n"
           "                      event connector would see every process\n"
@@ -123,6 +124,7 @@ int main(int argc, char **argv) {
                                         {"grace", required_argument, NULL, 'G'},
                                         {"kill", no_argument, NULL, 'K'},
                                         {"scan", no_argument, NULL, 'Z'},
+                                        {"readonly", no_argument, NULL, 'r'},
                                         {NULL, 0, NULL, 0}};
   int c, status = 2;
   char *end;
@@ -168,6 +170,9 @@ int main(int argc, char **argv) {
       break;
     case 'A':
       o.ascii = true;
+      break;
+    case 'r':
+      o.readonly = true;
       break;
     case 'S':
       speed_given = true;
@@ -244,6 +249,12 @@ int main(int argc, char **argv) {
       stray = "--speed";
     else if (o.scan_only && !watch)
       stray = "--scan";
+    /* --readonly means no signal at all: --chaos (or -s chaos=) kills workers */
+    for (size_t i = 0; o.readonly && !stray && i < o.nsets; i++)
+      if (!strncmp(o.sets[i], "chaos=", 6) || strstr(o.sets[i], ".chaos=")) {
+        status = usage_error("%s", "--readonly sends no signal, and --chaos kills workers");
+        goto done;
+      }
     if (stray) {
       char msg[96];
       snprintf(msg, sizeof msg, "%s does not apply to %s", stray, what);

@@ -66,6 +66,7 @@ typedef struct ui_opts {
   size_t nsets;
   int delay_tenths; /* -d */
   bool ascii;
+  bool readonly;  /* --readonly: the dashboard sends no signal */
   double speed;   /* replay: 0 = as fast as possible */
   bool scan_only; /* watch by scanning even where the connector works */
 } ui_opts;

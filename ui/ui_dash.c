@@ -41,6 +41,8 @@ struct ui_dash {
   int signo; /* Ctrl-C, a key in a raw terminal, quits as SIGINT would */
   pid_t *visible;
   size_t capvisible;
+  ui_meters meters;   /* the host's CPUs, memory, swap, load */
+  char rc_path[4096]; /* forktoprc, "" when there is no home */
 };
 
 /* Feed an event. */
@@ -72,6 +74,8 @@ static void ui__scan(ui_dash *d, uint64_t now) {
     d->visible[n++] = v->sel_pid;
   d->visible[n++] = getpid();
   ft_scan_update(d->scan, d->model, d->visible, n, UI__SCAN_EXTRA, now);
+  if (v->meters_on)
+    ui_meters_read(&d->meters, "/proc");
   d->last_scan = now;
 }
 
@@ -175,6 +179,48 @@ static void ui__signal_host(ui_dash *d, ui_action a) {
   ui_view_say(v, msg);
 }
 
+/* The signal menu with tagged processes: each of them still alive in the
+ * model, never forktop itself.
+ *
+ * The race: a tagged process may have exited since it was tagged, and its
+ * pid be given to another process.  Every process of the tree is reaped by
+ * forktop (its parent or, as a child subreaper, its adopter) on this loop,
+ * and the exit event reaches the model in the same turn, before any key is
+ * read; so a pid the model still holds alive has not been reaped and
+ * cannot have been reused.  The view also drops tags of exited rows. */
+static void ui__signal_tagged(ui_dash *d, int signo) {
+  ui_view *v = &d->view;
+  size_t sent = 0, failed = 0;
+  for (size_t i = 0; i < v->ntagged; i++) {
+    pid_t pid = v->tagged[i];
+    if (pid == getpid() || !ft_model_alive(d->model, pid))
+      continue;
+    if (kill(pid, signo) == 0)
+      sent++;
+    else
+      failed++;
+  }
+  char msg[96];
+  snprintf(msg, sizeof msg, "sent %s to %zu tagged processes%s", ft_signal_name(signo), sent,
+           failed ? " (some could not be signalled)" : "");
+  ui_view_say(v, msg);
+  v->ntagged = 0; /* htop untags after a kill */
+}
+
+/* Save the settings if they changed (F2, F5, F6, I, p). */
+static void ui__save(ui_dash *d) {
+  ui_view *v = &d->view;
+  if (!v->settings_changed || !d->rc_path[0])
+    return;
+  int rc = ui_rc_save(v, d->rc_path);
+  if (rc < 0) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "cannot save the settings: %s", strerror(-rc));
+    ui_view_say(v, msg);
+  }
+  v->settings_changed = false;
+}
+
 static void ui__act(ui_dash *d, ui_action a) {
   ui_view *v = &d->view;
   char msg[96];
@@ -186,6 +232,12 @@ static void ui__act(ui_dash *d, ui_action a) {
     ft_loop_stop(d->loop);
     break;
   case UI_ACT_SIGNAL:
+    if (v->readonly || v->replay) /* never, whatever asked */
+      break;
+    if (!a.pid) {
+      ui__signal_tagged(d, a.signo);
+      break;
+    }
     /* the engine reaps it and reports the exit; the model shows the result */
     if (a.host) {
       ui__signal_host(d, a);
@@ -218,8 +270,12 @@ static void ui__on_stdin(int fd, uint32_t events, void *ud) {
   for (int n = 0; n < 256 && ui_term_key(d->term, &k); n++) {
     d->redraw = true;
     ui__rebuild(d);
-    if (k.code != UI_K_NONE)
+    if (k.code != UI_K_NONE) {
+      bool setup = d->view.mode == UI_MODE_SETUP;
       ui__act(d, ui_keys_handle(&d->view, &k));
+      if (setup && d->view.mode != UI_MODE_SETUP)
+        ui__save(d); /* leaving the setup screen saves, as htop does */
+    }
   }
   /* The terminal went away: nobody is watching any more.  Stop reading
    * (a hung-up fd is always readable) and let the caller stop the work. */
@@ -260,6 +316,14 @@ int ui_dash_new(ft_loop *loop, const ui_dash_opts *o, ui_dash **out) {
     goto fail;
   ui_view_init(&d->view, d->title, o->ascii, ui_term_utf8(d->term), o->replay);
   d->view.observer = o->observer;
+  d->view.readonly = o->readonly;
+  d->view.meters = o->replay ? NULL : &d->meters; /* a recording has no host to show */
+  if (!o->replay)
+    ui_meters_read(&d->meters, "/proc");
+  if (ui_rc_path(d->rc_path, sizeof d->rc_path) < 0)
+    d->rc_path[0] = '\0';
+  else
+    ui_rc_load(&d->view, d->rc_path); /* a file that cannot be read: the defaults */
   if (!o->replay) {
     if ((rc = ft_loop_add_hook(loop, ui_dash_event, d)) < 0)
       goto fail;
@@ -318,6 +382,8 @@ void ui_dash_free(ui_dash *d) {
     ft_loop_unwatch_fd(d->loop, STDIN_FILENO);
   if (d->winch)
     ft_loop_on_signal(d->loop, SIGWINCH, NULL, NULL);
+  if (d->term)
+    ui__save(d);
   ft_timer_free(d->timer);
   ui_term_close(d->term);
   ft_model_snap_free(d->frozen);

@@ -21,6 +21,7 @@ typedef struct ui_dash_opts {
   bool ascii;        /* --ascii: tree drawn with ASCII */
   bool replay;       /* showing a recording: no signals can be sent */
   bool observer;     /* watching a tree forktop does not own (-p): q quits at once */
+  bool readonly;     /* --readonly: the dashboard never sends a signal */
 } ui_dash_opts;
 
 /* What the user asked. */

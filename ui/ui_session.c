@@ -89,6 +89,7 @@ void ui_session_show(ui_session *s) {
     ui_dash_opts d = {.title = s->m.title,
                       .delay_tenths = o->delay_tenths,
                       .ascii = o->ascii,
+                      .readonly = o->readonly,
                       .observer = s->m.observer,
                       .replay = s->m.replay};
     int rc = ui_dash_new(s->loop, &d, &s->dash);

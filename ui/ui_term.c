@@ -245,6 +245,22 @@ static int ui__map_key(int code) {
     return UI_K_BACKSPACE;
   case KEY_F(1):
     return UI_K_F1;
+  case KEY_F(2):
+    return UI_K_F2;
+  case KEY_F(3):
+    return UI_K_F3;
+  case KEY_F(4):
+    return UI_K_F4;
+  case KEY_F(5):
+    return UI_K_F5;
+  case KEY_F(6):
+    return UI_K_F6;
+  case KEY_F(7):
+    return UI_K_F7;
+  case KEY_F(8):
+    return UI_K_F8;
+  case KEY_F(15): /* Shift-F3 in xterm's terminfo */
+    return UI_K_SF3;
   case KEY_F(9):
     return UI_K_F9;
   case KEY_F(10):

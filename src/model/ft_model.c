@@ -5,6 +5,7 @@
 #include "ft_model_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -737,6 +738,30 @@ void ft_model_set_stat(ft_model *m, const ft_mstat *st, uint64_t now) {
   p->rss_kb = st->rss_kb;
   p->scan_ticks = st->ticks;
   p->scan_t = now;
+  if (!st->rich)
+    return;
+  if (st->io_known && p->io_t && now > p->io_t && st->io_r >= p->io_r && st->io_w >= p->io_w) {
+    double dt = (double)(now - p->io_t) / 1e9;
+    p->io_rrate = (double)(st->io_r - p->io_r) / dt;
+    p->io_wrate = (double)(st->io_w - p->io_w) / dt;
+  }
+  if (st->io_known) {
+    p->io_r = st->io_r;
+    p->io_w = st->io_w;
+    p->io_t = now;
+  }
+  if (!p->rich || p->nice != st->nice || p->uid != st->uid)
+    m->gen++;
+  p->rich = true;
+  p->uid = st->uid;
+  p->nice = st->nice;
+  if (st->user)
+    snprintf(p->user, sizeof p->user, "%s", st->user);
+  /* a kernel thread or a zombie has no command line: keep what was known */
+  if (st->args && st->args[0] && strncmp(p->args, st->args, sizeof p->args - 1) != 0) {
+    snprintf(p->args, sizeof p->args, "%s", st->args);
+    m->gen++;
+  }
 }
 
 /* ------------------------------------------------------------- life */

@@ -13,6 +13,8 @@
 
 #define FT_MODEL_NAME_MAX 48
 #define FT_MODEL_CMD_MAX 96
+#define FT_MODEL_ARGS_MAX 256 /* the command line kept, arguments joined by spaces */
+#define FT_MODEL_USER_MAX 16
 #define FT_MODEL_SPARK 60 /* sparkline buckets: one a second, the last minute */
 #define FT_MODEL_HIST 16  /* samples kept for rates */
 
@@ -80,7 +82,15 @@ typedef struct ft_mproc {
   double cpu; /* % of one CPU between the last two reads */
   uint64_t rss_kb;
   uint64_t scan_ticks, scan_t; /* the last read's CPU ticks and time */
-  ft_mlines out;               /* its output */
+  /* from the rich reads of the rows on screen (ft_scan_update's pids): zero until read */
+  bool rich;                    /* read at least once */
+  unsigned uid;                 /* effective user */
+  char user[FT_MODEL_USER_MAX]; /* its name ("" unknown) */
+  int nice;                     /* -20 .. 19 */
+  uint64_t io_r, io_w, io_t;    /* read_bytes, write_bytes and when */
+  double io_rrate, io_wrate;    /* bytes a second between the last two rich reads */
+  char args[FT_MODEL_ARGS_MAX]; /* the command line, raw (sanitize before drawing); "" unknown */
+  ft_mlines out;                /* its output */
 } ft_mproc;
 
 /* Whether a process ended badly (a non-zero code, or a signal forktop did
@@ -247,6 +257,14 @@ typedef struct ft_mstat {
   int threads;
   uint64_t ticks; /* user + system CPU, in clock ticks */
   uint64_t rss_kb;
+  /* a rich read (rows on screen) also has these */
+  bool rich;
+  unsigned uid;
+  const char *user; /* NULL: unknown */
+  int nice;
+  uint64_t io_r, io_w; /* read_bytes, write_bytes */
+  bool io_known;       /* /proc/PID/io could be read */
+  const char *args;    /* the command line joined by spaces; NULL or "": unknown */
 } ft_mstat;
 
 /* A zombie of the model has been reaped (or is gone): unmark it. */
@@ -260,7 +278,9 @@ void ft_model_free(ft_model *m);
 
 /* libproc2 reads of CPU, RSS, state and threads, for the processes asked
  * for (what is on screen) plus a few others in rotation, so the totals
- * cover the whole tree without reading all of /proc every time. */
+ * cover the whole tree without reading all of /proc every time.  The
+ * processes asked for are read richly: also user, nice, I/O bytes and
+ * the command line (four files each, so only for the rows on screen). */
 typedef struct ft_scan ft_scan;
 
 /* Make a scanner. */

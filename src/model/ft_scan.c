@@ -19,10 +19,25 @@
 /* procps_pids_select takes at most this many pids at once */
 #define FT__SCAN_BATCH 200
 
-enum { FT__I_PID, FT__I_PPID, FT__I_STATE, FT__I_NLWP, FT__I_TICS, FT__I_RSS };
+enum {
+  FT__I_PID,
+  FT__I_PPID,
+  FT__I_STATE,
+  FT__I_NLWP,
+  FT__I_TICS,
+  FT__I_RSS,
+  /* the rich read only */
+  FT__I_EUID,
+  FT__I_EUSER,
+  FT__I_NICE,
+  FT__I_IOR,
+  FT__I_IOW,
+  FT__I_CMDLINE
+};
 
 struct ft_scan {
   struct pids_info *info;
+  struct pids_info *rich; /* the same and user, nice, I/O, command line: rows on screen */
   unsigned *pids;
   size_t cap;
   size_t cursor; /* where the rotating slice goes on from */
@@ -32,14 +47,20 @@ struct ft_scan {
 
 /* Make a scanner. */
 int ft_scan_new(ft_scan **out) {
-  enum pids_item items[] = {PIDS_ID_PID, PIDS_ID_PPID,  PIDS_STATE,
-                            PIDS_NLWP,   PIDS_TICS_ALL, PIDS_RSS};
+  enum pids_item items[] = {PIDS_ID_PID,   PIDS_ID_PPID,       PIDS_STATE,          PIDS_NLWP,
+                            PIDS_TICS_ALL, PIDS_RSS,           PIDS_ID_EUID,        PIDS_ID_EUSER,
+                            PIDS_NICE,     PIDS_IO_READ_BYTES, PIDS_IO_WRITE_BYTES, PIDS_CMDLINE};
   ft_scan *s = calloc(1, sizeof *s);
   if (!s)
     return -ENOMEM;
-  int rc = procps_pids_new(&s->info, items, (int)(sizeof items / sizeof items[0]));
+  int rc = procps_pids_new(&s->info, items, FT__I_RSS + 1);
   if (rc < 0 || !s->info) {
     free(s);
+    return rc < 0 ? rc : -ENOMEM;
+  }
+  rc = procps_pids_new(&s->rich, items, (int)(sizeof items / sizeof items[0]));
+  if (rc < 0 || !s->rich) {
+    ft_scan_free(s);
     return rc < 0 ? rc : -ENOMEM;
   }
   long page = sysconf(_SC_PAGESIZE);
@@ -64,8 +85,10 @@ static int ft__scan_reserve(ft_scan *s, size_t n) {
   return 0;
 }
 
-static void ft__scan_batch(ft_scan *s, ft_model *m, unsigned *pids, size_t n, uint64_t now) {
-  struct pids_fetch *f = procps_pids_select(s->info, pids, (int)n, PIDS_SELECT_PID);
+static void ft__scan_batch(ft_scan *s, ft_model *m, unsigned *pids, size_t n, bool rich,
+                           uint64_t now) {
+  struct pids_fetch *f =
+      procps_pids_select(rich ? s->rich : s->info, pids, (int)n, PIDS_SELECT_PID);
   if (!f || !f->counts)
     return;
   for (int i = 0; i < f->counts->total; i++) {
@@ -77,7 +100,20 @@ static void ft__scan_batch(ft_scan *s, ft_model *m, unsigned *pids, size_t n, ui
         .threads = st->head[FT__I_NLWP].result.s_int,
         .ticks = st->head[FT__I_TICS].result.ull_int,
         .rss_kb = st->head[FT__I_RSS].result.ul_int * s->page_kb,
+        .rich = rich,
     };
+    if (rich) {
+      ms.uid = st->head[FT__I_EUID].result.u_int;
+      ms.user = st->head[FT__I_EUSER].result.str;
+      ms.nice = st->head[FT__I_NICE].result.s_int;
+      ms.io_r = st->head[FT__I_IOR].result.ul_int;
+      ms.io_w = st->head[FT__I_IOW].result.ul_int;
+      ms.io_known = true;
+      /* libproc2 shows a process without a command line (a zombie, a
+       * kernel thread) as "[name]": that is not an argv */
+      const char *cl = st->head[FT__I_CMDLINE].result.str;
+      ms.args = cl && cl[0] != '[' ? cl : NULL;
+    }
     ft_model_set_stat(m, &ms, now);
     s->last_count++;
   }
@@ -94,7 +130,7 @@ int ft_scan_update(ft_scan *s, ft_model *m, const pid_t *pids, size_t n, size_t 
     if (pids[i] > 0 && ft_model_alive(m, pids[i]))
       s->pids[k++] = (unsigned)pids[i];
   qsort(s->pids, k, sizeof *s->pids, ft__cmp_uint);
-  size_t asked = k;
+  size_t asked = k, nrich = 0;
   if (extra) {
     const ft_model_snap *snap = ft_model_snapshot(m);
     size_t total = snap->nprocs;
@@ -104,13 +140,30 @@ int ft_scan_update(ft_scan *s, ft_model *m, const pid_t *pids, size_t n, size_t 
       if (p->exited || p->host != 0 || p->pid <= 0 ||
           bsearch(&pid, s->pids, asked, sizeof *s->pids, ft__cmp_uint))
         continue;
-      s->pids[k++] = pid;
+      /* A few of the slice that were never read richly are (their command
+       * line, for a filter to match): a quarter of the slice at most, so
+       * each process is read once that way within a few seconds and the
+       * cost stays with the slice. */
+      if (!p->rich && nrich < extra / 4) {
+        s->pids[k++] = s->pids[asked + nrich];
+        s->pids[asked + nrich++] = pid;
+      } else {
+        s->pids[k++] = pid;
+      }
       if (k == asked + extra)
         s->cursor = (s->cursor + step + 1) % total;
     }
   }
-  for (size_t off = 0; off < k; off += FT__SCAN_BATCH)
-    ft__scan_batch(s, m, s->pids + off, k - off < FT__SCAN_BATCH ? k - off : FT__SCAN_BATCH, now);
+  /* the pids asked for (rows on screen) and the slice's first rich reads
+   * richly, the rest of the slice plainly */
+  size_t rich_end = asked + nrich;
+  for (size_t off = 0; off < k;) {
+    size_t end = off + FT__SCAN_BATCH < k ? off + FT__SCAN_BATCH : k;
+    if (off < rich_end && end > rich_end)
+      end = rich_end;
+    ft__scan_batch(s, m, s->pids + off, end - off, off < rich_end, now);
+    off = end;
+  }
   /* Zombies stay marked until their parent reaps them (or dies, and the
    * subreaper does): then /proc no longer shows them as zombies. */
   const ft_model_snap *snap = ft_model_snapshot(m);
@@ -132,7 +185,10 @@ size_t ft_scan_last_count(const ft_scan *s) { return s->last_count; }
 void ft_scan_free(ft_scan *s) {
   if (!s)
     return;
-  procps_pids_unref(&s->info);
+  if (s->info)
+    procps_pids_unref(&s->info);
+  if (s->rich)
+    procps_pids_unref(&s->rich);
   free(s->pids);
   free(s);
 }

@@ -29,6 +29,12 @@ export LANG=${FT_SCREEN_LANG:-C.UTF-8}
 unset LC_ALL LC_CTYPE NO_COLOR
 # a configuration of our own: the user's is not read, and a child's OSC 52
 # (write the clipboard) would land in a paste buffer where a test can see it
+# forktop's settings (forktoprc) in a directory of the test's own: the
+# user's never change what a test sees, and a test never changes them
+FT_CONFIG_DIR=${TMPDIR:-/tmp}/ftscreen-$$-config
+XDG_CONFIG_HOME=$FT_CONFIG_DIR
+export XDG_CONFIG_HOME
+mkdir -p "$FT_CONFIG_DIR"
 CONF=${TMPDIR:-/tmp}/ftscreen-$$.conf
 echo 'set -g set-clipboard on' >"$CONF"
 tm() { tmux -L "$SOCK" -f "$CONF" "$@"; }
@@ -67,6 +73,8 @@ cleanup() {
       kill -KILL "$p" 2>/dev/null
     fi
   done
+  # last: a forktop on its way out saves its settings there
+  rm -rf "$FT_CONFIG_DIR"
   sanitizer_check
 }
 

@@ -144,6 +144,28 @@ int ui_put_text(ui_grid *g, int x, int y, int maxw, ui_style st, const char *s, 
   return col;
 }
 
+/* Untrusted text with an ellipsis where it is cut: laid out once on a
+ * scratch row a little wider than the room, to know whether it fits. */
+int ui_put_cut(ui_grid *g, int x, int y, int maxw, ui_style st, const char *s, size_t n, bool utf8,
+               bool ascii) {
+  if (y < 0 || y >= g->h || x >= g->w || maxw <= 0)
+    return 0;
+  if (x + maxw > g->w)
+    maxw = g->w - x;
+  ui_cell cells[512];
+  int room = maxw + 3 < 512 ? maxw + 3 : 512;
+  ui_grid scratch = {room, 1, cells};
+  int all = ui_put_text(&scratch, 0, 0, room, st, s, n, utf8);
+  int col = ui_put_text(g, x, y, maxw, st, s, n, utf8);
+  if (all <= maxw)
+    return col;
+  int at = x + maxw - 1;
+  if (at > x && UI_CELL(g, at, y)->ch == 0) /* the second half of a wide character */
+    ui_grid_set(g, at - 1, y, ' ', st);
+  ui_grid_set(g, at, y, utf8 && !ascii ? 0x2026 : '~', UI_S_DIM);
+  return maxw;
+}
+
 /* printf into the grid (our own text, still written through the filter). */
 int ui_grid_printf(ui_grid *g, int x, int y, int maxw, ui_style st, bool utf8, const char *fmt,
                    ...) {
@@ -256,6 +278,8 @@ static void ui__header(ui_grid *g, ui_view *v) {
     k += (size_t)snprintf(right + k, sizeof right - k, "PAUSED  ");
   if (v->replay && k < sizeof right)
     k += (size_t)snprintf(right + k, sizeof right - k, "REPLAY  ");
+  if (v->readonly && k < sizeof right)
+    k += (size_t)snprintf(right + k, sizeof right - k, "READ-ONLY  ");
   if (v->note[0] && k < sizeof right)
     k += (size_t)snprintf(right + k, sizeof right - k, "%s  ", v->note);
   if (k < sizeof right) {
@@ -272,84 +296,47 @@ static void ui__header(ui_grid *g, ui_view *v) {
                    v->utf8, "%s", right);
   if (v->layout.compact || g->h < 2 || !s)
     return;
+  int mr = v->layout.meter_rows, ty = 1 + mr;
+  if (mr > 0)
+    ui_meters_render(g, v, (ui_rect){0, 1, W, mr});
   const ft_mtotals *t = &s->totals;
   char cpu[32], mem[32];
   snprintf(cpu, sizeof cpu, "%.1f%%", t->cpu);
   ui__fmt_kb(mem, sizeof mem, t->rss_kb);
-  x = ui_grid_printf(g, 0, 1, W, UI_S_NORMAL, v->utf8, " Processes: %u running, %u exited",
+  x = ui_grid_printf(g, 0, ty, W, UI_S_NORMAL, v->utf8, " Processes: %u running, %u exited",
                      t->running, t->exited);
   if (t->failed)
-    x += ui_grid_printf(g, x, 1, W - x, UI_S_FAIL, v->utf8, ", %u failed", t->failed);
+    x += ui_grid_printf(g, x, ty, W - x, UI_S_FAIL, v->utf8, ", %u failed", t->failed);
   if (t->orphans)
-    x += ui_grid_printf(g, x, 1, W - x, UI_S_WARN, v->utf8, ", %u orphans", t->orphans);
+    x += ui_grid_printf(g, x, ty, W - x, UI_S_WARN, v->utf8, ", %u orphans", t->orphans);
   if (t->zombies)
-    x += ui_grid_printf(g, x, 1, W - x, UI_S_WARN, v->utf8, ", %u zombies", t->zombies);
-  x += ui_grid_printf(g, x, 1, W - x, UI_S_NORMAL, v->utf8, "   Tasks: %llu/%llu done",
+    x += ui_grid_printf(g, x, ty, W - x, UI_S_WARN, v->utf8, ", %u zombies", t->zombies);
+  x += ui_grid_printf(g, x, ty, W - x, UI_S_NORMAL, v->utf8, "   Tasks: %llu/%llu done",
                       (unsigned long long)t->tasks_done, (unsigned long long)t->tasks_total);
   if (t->tasks_failed)
-    x += ui_grid_printf(g, x, 1, W - x, UI_S_FAIL, v->utf8, ", %llu failed",
+    x += ui_grid_printf(g, x, ty, W - x, UI_S_FAIL, v->utf8, ", %llu failed",
                         (unsigned long long)t->tasks_failed);
   if (!v->replay) /* a recording has no /proc to read */
-    ui_grid_printf(g, x, 1, W - x, UI_S_NORMAL, v->utf8, "   CPU %s  Mem %s", cpu, mem);
+    ui_grid_printf(g, x, ty, W - x, UI_S_NORMAL, v->utf8, "   CPU %s  Mem %s", cpu, mem);
 }
 
 /* ----------------------------------------------------------------- tree */
 
-typedef struct ui__cols {
-  int pid, host, ppid, st, cpu, rss, age, name, task; /* widths; 0 = not shown */
-} ui__cols;
-
-/* The columns for a width; HOST once a remote host exists. */
-static ui__cols ui__tree_cols(int w, bool hosts) {
-  ui__cols c = {.pid = 7, .st = 2, .host = hosts && w >= 60 ? 11 : 0};
-  int used = c.pid + c.st + c.host, name_min = 22;
-  int *opt[] = {&c.task, &c.cpu, &c.rss, &c.age, &c.ppid};
-  int want[] = {w < 100 ? 20 : 26, 6, 7, 7, 7};
-  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-    if (used + want[i] + name_min <= w) {
-      *opt[i] = want[i];
-      used += want[i];
-    }
-  c.name = w - used > 0 ? w - used : 0; /* very narrow: the name takes what is left */
-  if (c.task && c.name > 56) {
-    int more = c.name - 56 > 18 ? 18 : c.name - 56;
-    c.task += more;
-    c.name -= more;
-  }
-  return c;
-}
-
-static void ui__tree_header(ui_grid *g, const ui_view *v, ui_rect r, const ui__cols *c) {
+/* The column titles; the sort column is marked (* its natural order, ^ reversed). */
+static void ui__tree_header(ui_grid *g, const ui_view *v, ui_rect r) {
   ui_style st = ui__head_style(v, UI_P_TREE);
   ui_grid_fill(g, r.x, r.y, r.w, st);
-  int x = r.x;
-  const char *sorted = ui_sort_name(v->sort);
-#define UI__HEAD(width, label, right)                                                              \
-  do {                                                                                             \
-    if (width) {                                                                                   \
-      char h_[32];                                                                                 \
-      snprintf(h_, sizeof h_, "%s%s", label, strcmp(label, sorted) == 0 ? "*" : "");               \
-      if (right)                                                                                   \
-        ui__right(g, x, r.y, (width)-1, st, v->utf8, h_);                                          \
-      else                                                                                         \
-        ui_put_text(g, x, r.y, (width)-1, st, h_, strlen(h_), v->utf8);                            \
-      x += (width);                                                                                \
-    }                                                                                              \
-  } while (0)
-  UI__HEAD(c->pid, "PID", true);
-  if (c->host) { /* left-aligned after the right-aligned PID: one space between */
-    x++;
-    UI__HEAD(c->host - 1, "HOST", false);
+  const ui_layout *L = &v->layout;
+  for (int i = 0; i < L->ncolumns; i++) {
+    ui_col c = L->column[i];
+    char h[32];
+    snprintf(h, sizeof h, "%s%s", ui_col_name(c), c == v->sort ? (v->sort_rev ? "^" : "*") : "");
+    int x = r.x + L->colx[i], w = L->colw[i] - 1;
+    if (ui_col_right(c))
+      ui__right(g, x, r.y, w, st, v->utf8, h);
+    else
+      ui_put_text(g, x, r.y, w, st, h, strlen(h), v->utf8);
   }
-  UI__HEAD(c->ppid, "PPID", true);
-  UI__HEAD(c->st, "S", false);
-  UI__HEAD(c->cpu, "CPU%", true);
-  UI__HEAD(c->rss, "RSS", true);
-  UI__HEAD(c->age, "AGE", true);
-  UI__HEAD(c->name, "PROCESS", false);
-  UI__HEAD(c->task, "TASK / EXIT", false);
-#undef UI__HEAD
-  (void)x;
 }
 
 static int ui__prefix(ui_grid *g, const ui_view *v, int x, int y, int room, const ui_row *r) {
@@ -371,8 +358,92 @@ static int ui__prefix(ui_grid *g, const ui_view *v, int x, int y, int room, cons
   return col;
 }
 
-static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const ui__cols *c,
-                         size_t i) {
+/* A piece of a cell (our own text): it goes on at *col; when it does not
+ * all fit, the cell's last column becomes an ellipsis. */
+static void ui__piece(ui_grid *g, const ui_view *v, int x, int y, int room, int *col, ui_style st,
+                      const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+static void ui__piece(ui_grid *g, const ui_view *v, int x, int y, int room, int *col, ui_style st,
+                      const char *fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return;
+  if (*col >= room) {
+    if (n > 0 && room > 0)
+      ui_grid_set(g, x + room - 1, y, v->utf8 && !v->ascii ? 0x2026 : '~', UI_S_DIM);
+    return;
+  }
+  *col += ui_put_cut(g, x + *col, y, room - *col, st, buf, strlen(buf), v->utf8, v->ascii);
+}
+
+/* PROCESS: the tree, the name, the role, tags. */
+static void ui__name_cell(ui_grid *g, const ui_view *v, int x, int y, int room, const ui_row *row,
+                          const ft_mproc *p, ui_style base, bool with_cmd) {
+  char b[FT_MODEL_NAME_MAX + 32];
+  int col = ui__prefix(g, v, x, y, room, row);
+  if (p->role == FT_MROLE_WORKER)
+    snprintf(b, sizeof b, "%s worker %d", p->name, p->worker);
+  else
+    snprintf(b, sizeof b, "%s", p->name);
+  col += ui_put_cut(g, x + col, y, room - col, base, b, strlen(b), v->utf8, v->ascii);
+  if (p->role == FT_MROLE_ROOT && room >= 24)
+    ui__piece(g, v, x, y, room, &col, UI_S_DIM, " (supervisor)");
+  else if (p->role == FT_MROLE_SUBPROCESS)
+    ui__piece(g, v, x, y, room, &col, UI_S_DIM, " (subprocess)");
+  if (with_cmd && p->cmd[0] && strcmp(p->cmd, p->name) != 0) {
+    ui__piece(g, v, x, y, room, &col, UI_S_DIM, " $ ");
+    col +=
+        ui_put_cut(g, x + col, y, room - col, UI_S_DIM, p->cmd, strlen(p->cmd), v->utf8, v->ascii);
+  }
+  if (p->orphan || p->role == FT_MROLE_ORPHAN)
+    ui__piece(g, v, x, y, room, &col, UI_S_WARN, " [orphan]");
+  if (p->zombie || (p->state == 'Z' && !p->exited))
+    ui__piece(g, v, x, y, room, &col, UI_S_WARN, " [zombie]");
+  if (p->zombie_kids)
+    ui__piece(g, v, x, y, room, &col, UI_S_WARN, " [%u unreaped]", p->zombie_kids);
+  if (row->folded)
+    ui__piece(g, v, x, y, room, &col, UI_S_WARN, " [+%u]", (unsigned)row->hidden);
+}
+
+/* TASK / EXIT: a worker's task and counts, an exit code or signal. */
+static void ui__task_cell(ui_grid *g, const ui_view *v, int x, int y, int room, const ft_mproc *p,
+                          ui_style base) {
+  const char *arrow = v->ascii ? "->" : "\xe2\x86\x92";
+  bool failed = ft_mproc_failed(p);
+  char b[64];
+  int col = 0;
+  if (p->exited) {
+    ui__fmt_exit(b, sizeof b, p->code, p->signal, p->core, p->requested);
+    ui__piece(g, v, x, y, room, &col, failed ? UI_S_FAIL : UI_S_DIM, "%s", b);
+    if (p->replaced_by)
+      ui__piece(g, v, x, y, room, &col, UI_S_DIM, " %s %s %d",
+                p->replace_reason == FT_REPLACE_RECYCLED ? "recycled" : "replaced", arrow,
+                (int)p->replaced_by);
+  } else if (p->exec_err) {
+    ui__piece(g, v, x, y, room, &col, UI_S_FAIL, "exec: %s", ft_strerror(p->exec_err));
+  } else if (p->launches) { /* its worker runs on that host: its tasks are shown there */
+    ui__piece(g, v, x, y, room, &col, UI_S_DIM, "launcher %s ", arrow);
+    if (col < room)
+      ui_hosts_put(g, v, x + col, y, room - col, UI_S_DIM, p->launches);
+  } else if (p->role == FT_MROLE_WORKER) {
+    if (p->busy) {
+      ui__fmt_dur(b, sizeof b, v->now > p->task_t ? v->now - p->task_t : 0);
+      ui__piece(g, v, x, y, room, &col, base, "task %llu %s", (unsigned long long)p->task, b);
+    } else {
+      ui__piece(g, v, x, y, room, &col, UI_S_DIM, "idle");
+    }
+    ui__piece(g, v, x, y, room, &col, UI_S_DIM, " (%llu done", (unsigned long long)p->tasks_done);
+    if (p->tasks_failed)
+      ui__piece(g, v, x, y, room, &col, UI_S_FAIL, ", %llu failed",
+                (unsigned long long)p->tasks_failed);
+    ui__piece(g, v, x, y, room, &col, UI_S_DIM, ")");
+  }
+}
+
+static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, size_t i) {
   const ft_model_snap *s = v->snap;
   const ui_row *row = &v->rows[i];
   if (row->header) {
@@ -382,112 +453,62 @@ static void ui__tree_row(ui_grid *g, const ui_view *v, ui_rect r, int y, const u
   const ft_mproc *p = &s->procs[row->proc];
   bool failed = ft_mproc_failed(p);
   ui_style base = failed ? UI_S_FAIL : p->exited || row->context ? UI_S_DIM : UI_S_NORMAL;
-  char b[64];
-  int x = r.x;
-  snprintf(b, sizeof b, "%d", (int)p->pid);
-  ui__right(g, x, y, c->pid - 1, base, v->utf8, b);
-  x += c->pid;
-  if (c->host) {
-    ui_hosts_put(g, v, x + 1, y, c->host - 2, p->host ? base : UI_S_DIM, p->host);
-    x += c->host;
-  }
-  if (c->ppid) {
-    snprintf(b, sizeof b, "%d", (int)p->ppid);
-    ui__right(g, x, y, c->ppid - 1, base, v->utf8, p->ppid ? b : "-");
-    x += c->ppid;
-  }
-  char stc = p->exited ? 'X' : p->state ? p->state : '-';
-  ui_put_text(g, x, y, 1, stc == 'Z' ? UI_S_WARN : base, &stc, 1, v->utf8);
-  x += c->st;
-  bool read = p->state && !p->exited;
-  if (c->cpu) {
-    snprintf(b, sizeof b, "%.1f", p->cpu);
-    ui__right(g, x, y, c->cpu - 1, base, v->utf8, read ? b : "-");
-    x += c->cpu;
-  }
-  if (c->rss) {
-    ui__fmt_kb(b, sizeof b, p->rss_kb);
-    ui__right(g, x, y, c->rss - 1, base, v->utf8, read ? b : "-");
-    x += c->rss;
-  }
-  if (c->age) {
-    uint64_t end = p->exited ? p->t_exit : v->now;
-    ui__fmt_dur(b, sizeof b, end > p->t_start ? end - p->t_start : 0);
-    ui__right(g, x, y, c->age - 1, base, v->utf8, b);
-    x += c->age;
-  }
-  /* PROCESS: the tree, the role, tags */
-  int room = c->name - 1, col = ui__prefix(g, v, x, y, room, row);
-  if (p->role == FT_MROLE_WORKER)
-    col += ui_grid_printf(g, x + col, y, room - col, base, v->utf8, "%s worker %d", p->name,
-                          p->worker);
-  else
-    col += ui_put_text(g, x + col, y, room - col, base, p->name, strlen(p->name), v->utf8);
-  if (p->role == FT_MROLE_ROOT && room >= 30)
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " (supervisor)");
-  else if (p->role == FT_MROLE_SUBPROCESS)
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " (subprocess)");
-  if (p->cmd[0] && strcmp(p->cmd, p->name) != 0) {
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " $ ");
-    col += ui_put_text(g, x + col, y, room - col, UI_S_DIM, p->cmd, strlen(p->cmd), v->utf8);
-  }
-  if (p->orphan || p->role == FT_MROLE_ORPHAN)
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [orphan]");
-  if (p->zombie || (p->state == 'Z' && !p->exited))
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [zombie]");
-  if (p->zombie_kids)
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [%u unreaped]",
-                          p->zombie_kids);
-  if (row->folded)
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_WARN, v->utf8, " [+%u]",
-                          (unsigned)row->hidden);
-  x += c->name;
-  /* TASK / EXIT */
-  if (!c->task)
-    return;
-  room = c->task;
-  const char *arrow = v->ascii ? "->" : "\xe2\x86\x92";
-  col = 0;
-  if (p->exited) {
-    ui__fmt_exit(b, sizeof b, p->code, p->signal, p->core, p->requested);
-    col += ui_put_text(g, x, y, room, failed ? UI_S_FAIL : UI_S_DIM, b, strlen(b), v->utf8);
-    if (p->replaced_by)
-      ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " %s %s %d",
-                     p->replace_reason == FT_REPLACE_RECYCLED ? "recycled" : "replaced", arrow,
-                     (int)p->replaced_by);
-  } else if (p->exec_err) {
-    ui_grid_printf(g, x, y, room, UI_S_FAIL, v->utf8, "exec: %s", ft_strerror(p->exec_err));
-  } else if (p->launches) { /* its worker runs on that host: its tasks are shown there */
-    col = ui_grid_printf(g, x, y, room, UI_S_DIM, v->utf8, "launcher %s ", arrow);
-    ui_hosts_put(g, v, x + col, y, room - col, UI_S_DIM, p->launches);
-  } else if (p->role == FT_MROLE_WORKER) {
-    if (p->busy) {
-      ui__fmt_dur(b, sizeof b, v->now > p->task_t ? v->now - p->task_t : 0);
-      col += ui_grid_printf(g, x, y, room, base, v->utf8, "task %llu %s",
-                            (unsigned long long)p->task, b);
-    } else {
-      col += ui_grid_printf(g, x, y, room, UI_S_DIM, v->utf8, "idle");
+  const ui_layout *L = &v->layout;
+  bool has_cmd = false;
+  for (int k = 0; k < L->ncolumns; k++)
+    has_cmd |= L->column[k] == UI_C_COMMAND;
+  char b[FT_MODEL_ARGS_MAX + 64];
+  for (int k = 0; k < L->ncolumns; k++) {
+    ui_col c = L->column[k];
+    int x = r.x + L->colx[k], w = L->colw[k] - 1;
+    if (k == L->ncolumns - 1 && c != UI_C_PID)
+      w = r.w - L->colx[k]; /* the last column may use the gap */
+    if (w <= 0)
+      continue;
+    switch (c) {
+    case UI_C_PROCESS:
+      ui__name_cell(g, v, x, y, w, row, p, base, !has_cmd);
+      break;
+    case UI_C_TASK:
+      ui__task_cell(g, v, x, y, w, p, base);
+      break;
+    case UI_C_COMMAND:
+      ui_col_text(v, p, c, b, sizeof b);
+      ui_put_cut(g, x, y, w, p->exited ? UI_S_DIM : base, b, strlen(b), v->utf8, v->ascii);
+      break;
+    case UI_C_HOST:
+      ui_hosts_put(g, v, x, y, w, p->host ? base : UI_S_DIM, p->host);
+      break;
+    case UI_C_STATE: {
+      char stc = p->exited ? 'X' : p->state ? p->state : '-';
+      ui_put_text(g, x, y, 1, stc == 'Z' ? UI_S_WARN : base, &stc, 1, v->utf8);
+      break;
     }
-    col += ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, " (%llu done",
-                          (unsigned long long)p->tasks_done);
-    if (p->tasks_failed)
-      col += ui_grid_printf(g, x + col, y, room - col, UI_S_FAIL, v->utf8, ", %llu failed",
-                            (unsigned long long)p->tasks_failed);
-    ui_grid_printf(g, x + col, y, room - col, UI_S_DIM, v->utf8, ")");
+    default:
+      ui_col_text(v, p, c, b, sizeof b);
+      if (ui_col_right(c))
+        ui__right(g, x, y, w, base, v->utf8, b);
+      else
+        ui_put_cut(g, x, y, w, base, b, strlen(b), v->utf8, v->ascii);
+      break;
+    }
   }
+  /* a tagged process: a mark left of its PID (colour alone would not show without colours) */
+  if (!p->host && ui_view_is_tagged(v, p->pid))
+    ui_grid_set(g, r.x, y, '*', UI_S_WARN);
 }
 
 static void ui__tree(ui_grid *g, ui_view *v) {
   ui_rect r = v->layout.panel[UI_P_TREE], L = v->layout.list[UI_P_TREE];
   if (r.h <= 0)
     return;
-  ui__cols c = ui__tree_cols(r.w, v->snap && v->snap->nhosts);
-  ui__tree_header(g, v, r, &c);
+  ui_cols_fit(v, r.w);
+  ui__tree_header(g, v, r);
   for (int k = 0; k < L.h; k++) {
     size_t i = v->top[UI_P_TREE] + (size_t)k;
     if (i >= v->nrows)
       break;
-    ui__tree_row(g, v, L, L.y + k, &c, i);
+    ui__tree_row(g, v, L, L.y + k, i);
     ui_style sel = ui__sel_style(v, UI_P_TREE, i);
     if (sel != UI_S_NORMAL)
       ui_grid_restyle(g, L.x, L.y + k, L.w, sel);

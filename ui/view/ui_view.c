@@ -30,12 +30,16 @@ void ui_view_init(ui_view *v, const char *title, bool ascii, bool utf8, bool rep
   v->dirty = true;
   v->out_follow = true;
   v->sort = UI_SORT_PID;
+  v->full_cmd = true;
+  v->meters_on = true;
+  ui_cols_default(v);
 }
 
 /* Release what the view holds. */
 void ui_view_free(ui_view *v) {
   free(v->rows);
   free(v->folded);
+  free(v->tagged);
   free(v->map);
   free(v->parent);
   free(v->kids);
@@ -45,12 +49,6 @@ void ui_view_free(ui_view *v) {
   free(v->keep);
   free(v->stack);
   memset(v, 0, sizeof *v);
-}
-
-/* The name of a sort key. */
-const char *ui_sort_name(ui_sort s) {
-  static const char *names[UI_SORT_COUNT] = {"PID", "CPU%", "RSS", "AGE", "PROCESS"};
-  return s < UI_SORT_COUNT ? names[s] : "?";
 }
 
 /* ------------------------------------------------------------- folding */
@@ -65,31 +63,60 @@ bool ui_view_is_folded(const ui_view *v, pid_t pid) {
   return v->nfolded && bsearch(&pid, v->folded, v->nfolded, sizeof *v->folded, ui__cmp_pid);
 }
 
-/* Fold or unfold pid's subtree (the set stays sorted). */
-void ui_view_set_fold(ui_view *v, pid_t pid, bool fold) {
-  pid_t *at =
-      v->nfolded ? bsearch(&pid, v->folded, v->nfolded, sizeof *v->folded, ui__cmp_pid) : NULL;
-  if (!fold && at) {
-    size_t i = (size_t)(at - v->folded);
-    memmove(at, at + 1, (v->nfolded - i - 1) * sizeof *at);
-    v->nfolded--;
-  } else if (fold && !at) {
-    if (v->nfolded == v->capfolded) {
-      size_t cap = v->capfolded ? v->capfolded * 2 : 16;
-      pid_t *f = realloc(v->folded, cap * sizeof *f);
+/* Put pid in a sorted set of pids or take it out. */
+static void ui__set_pid(pid_t **set, size_t *n, size_t *capp, pid_t pid, bool in) {
+  pid_t *at = *n ? bsearch(&pid, *set, *n, sizeof **set, ui__cmp_pid) : NULL;
+  if (!in && at) {
+    size_t i = (size_t)(at - *set);
+    memmove(at, at + 1, (*n - i - 1) * sizeof *at);
+    (*n)--;
+  } else if (in && !at) {
+    if (*n == *capp) {
+      size_t cap = *capp ? *capp * 2 : 16;
+      pid_t *f = realloc(*set, cap * sizeof *f);
       if (!f)
         return;
-      v->folded = f;
-      v->capfolded = cap;
+      *set = f;
+      *capp = cap;
     }
     size_t i = 0;
-    while (i < v->nfolded && v->folded[i] < pid)
+    while (i < *n && (*set)[i] < pid)
       i++;
-    memmove(&v->folded[i + 1], &v->folded[i], (v->nfolded - i) * sizeof *v->folded);
-    v->folded[i] = pid;
-    v->nfolded++;
+    memmove(&(*set)[i + 1], &(*set)[i], (*n - i) * sizeof **set);
+    (*set)[i] = pid;
+    (*n)++;
   }
+}
+
+/* Fold or unfold pid's subtree (the set stays sorted). */
+void ui_view_set_fold(ui_view *v, pid_t pid, bool fold) {
+  ui__set_pid(&v->folded, &v->nfolded, &v->capfolded, pid, fold);
   v->dirty = true;
+}
+
+/* Whether pid is tagged. */
+bool ui_view_is_tagged(const ui_view *v, pid_t pid) {
+  return v->ntagged && bsearch(&pid, v->tagged, v->ntagged, sizeof *v->tagged, ui__cmp_pid);
+}
+
+/* Tag or untag pid. */
+void ui_view_set_tag(ui_view *v, pid_t pid, bool tag) {
+  ui__set_pid(&v->tagged, &v->ntagged, &v->captagged, pid, tag);
+}
+
+/* Move the selection to the next (or previous) row matching the search. */
+bool ui_view_search(ui_view *v, int dir, bool from_here) {
+  if (!v->search[0] || !v->nrows || !v->snap)
+    return false;
+  size_t n = v->nrows, at = v->sel[UI_P_TREE] < n ? v->sel[UI_P_TREE] : 0;
+  for (size_t k = from_here ? 0 : 1; k <= n; k++) {
+    size_t i = dir > 0 ? (at + k) % n : (at + n - k % n) % n;
+    if (ui_col_match(v, &v->snap->procs[v->rows[i].proc], v->search)) {
+      ui_view_select(v, UI_P_TREE, i);
+      return true;
+    }
+  }
+  return false;
 }
 
 /* Fold every process that has children (in the whole tree, not only the
@@ -185,8 +212,10 @@ static int32_t ui__find(const ui_view *v, const ft_model_snap *s, uint32_t host,
 }
 
 typedef struct ui__sortctx {
+  const ui_view *v;
   const ft_model_snap *s;
   ui_sort key;
+  bool rev;
 } ui__sortctx;
 
 /* Siblings: forktop first, live before exited (newest exit first), then by key, then pid. */
@@ -199,51 +228,12 @@ static int ui__cmp_proc(const void *a, const void *b, void *ud) {
     return x->exited ? 1 : -1;
   if (x->exited && x->t_exit != y->t_exit)
     return x->t_exit > y->t_exit ? -1 : 1;
-  int r = 0;
-  switch (c->key) {
-  case UI_SORT_CPU:
-    r = x->cpu > y->cpu ? -1 : x->cpu < y->cpu;
-    break;
-  case UI_SORT_RSS:
-    r = x->rss_kb > y->rss_kb ? -1 : x->rss_kb < y->rss_kb;
-    break;
-  case UI_SORT_AGE:
-    r = x->t_start < y->t_start ? -1 : x->t_start > y->t_start;
-    break;
-  case UI_SORT_NAME:
-    r = strcmp(x->name, y->name);
-    if (!r)
-      r = x->worker < y->worker ? -1 : x->worker > y->worker;
-    break;
-  default:
-    break;
-  }
+  int r = ui_col_cmp(c->v, c->key, x, y);
+  if (c->rev)
+    r = -r;
   if (!r)
     r = x->pid < y->pid ? -1 : x->pid > y->pid;
   return r;
-}
-
-static const char *ui__role_word(ft_mrole r) {
-  switch (r) {
-  case FT_MROLE_ROOT:
-    return "forktop";
-  case FT_MROLE_WORKER:
-    return "worker";
-  case FT_MROLE_SUBPROCESS:
-    return "subprocess";
-  case FT_MROLE_ORPHAN:
-    return "orphan";
-  default:
-    return "process";
-  }
-}
-
-static bool ui__matches(const ft_model_snap *s, const ft_mproc *p, const char *f) {
-  char pid[16];
-  snprintf(pid, sizeof pid, "%d", (int)p->pid);
-  return strcasestr(p->name, f) || strcasestr(p->cmd, f) || strstr(pid, f) ||
-         strcasestr(ui__role_word(p->role), f) || (p->state == 'Z' && strcasestr("zombie", f)) ||
-         ui_hosts_match(s, p, f);
 }
 
 /* Children lists (CSR: kids[kid0[i] .. kid0[i+1]) ), sorted; node n is a
@@ -270,7 +260,7 @@ static void ui__children(ui_view *v, const ft_model_snap *s) {
     v->desc[i] = (uint32_t)v->kid0[i]; /* fill cursors, reused below */
   for (size_t i = 0; i < n; i++)
     v->kids[v->desc[v->parent[i]]++] = (int32_t)i;
-  ui__sortctx ctx = {s, v->sort};
+  ui__sortctx ctx = {v, s, v->sort, v->sort_rev};
   for (size_t i = 0; i <= n; i++)
     if (v->kid0[i + 1] - v->kid0[i] > 1)
       qsort_r(&v->kids[v->kid0[i]], (size_t)(v->kid0[i + 1] - v->kid0[i]), sizeof *v->kids,
@@ -313,7 +303,10 @@ static size_t ui__preorder(ui_view *v, const ft_model_snap *s) {
   memset(v->keep, 0, n + 1);
   if (v->filter[0]) {
     for (size_t i = 0; i < n; i++)
-      v->keep[i] = ui__matches(s, &s->procs[i], v->filter) ? 1 : 0;
+      v->keep[i] =
+          ui_col_match(v, &s->procs[i], v->filter) || ui_hosts_match(s, &s->procs[i], v->filter)
+              ? 1
+              : 0;
     for (size_t i = k; i-- > 0;) {
       int32_t x = v->order[i];
       if (v->keep[x] && v->parent[x] != (int32_t)n && !v->keep[v->parent[x]])
@@ -325,9 +318,31 @@ static size_t ui__preorder(ui_view *v, const ft_model_snap *s) {
   return k;
 }
 
+static int ui__cmp_row(const void *a, const void *b, void *ud) {
+  return ui__cmp_proc(&((const ui_row *)a)->proc, &((const ui_row *)b)->proc, ud);
+}
+
+/* Flat (F5): every process that matches, sorted as one list. */
+static void ui__flat(ui_view *v, const ft_model_snap *s) {
+  v->nrows = 0;
+  for (size_t i = 0; i < s->nprocs && v->nrows < v->caprows; i++)
+    if (v->keep[i] == 1) {
+      ui_row *r = &v->rows[v->nrows++];
+      memset(r, 0, sizeof *r);
+      r->proc = (uint32_t)i;
+      r->last = true;
+    }
+  ui__sortctx ctx = {v, s, v->sort, v->sort_rev};
+  qsort_r(v->rows, v->nrows, sizeof *v->rows, ui__cmp_row, &ctx);
+}
+
 /* The visible rows: a depth-first walk that skips what is filtered out
  * and does not enter folded subtrees. */
 static void ui__walk(ui_view *v, const ft_model_snap *s) {
+  if (v->flat) {
+    ui__flat(v, s);
+    return;
+  }
   size_t n = s->nprocs, sp = 0;
   ui__frame *st = v->stack;
   v->nrows = 0;
@@ -426,6 +441,15 @@ int ui_view_build(ui_view *v, const ft_model_snap *s) {
     if (ui__find(v, s, 0, v->folded[i]) >= 0)
       v->folded[k++] = v->folded[i];
   v->nfolded = k;
+  /* and tags of processes that are gone or exited (a signal must never
+   * reach whoever gets the pid next) */
+  k = 0;
+  for (size_t i = 0; i < v->ntagged; i++) {
+    int32_t at = ui__find(v, s, 0, v->tagged[i]); /* tags are local */
+    if (at >= 0 && !s->procs[at].exited)
+      v->tagged[k++] = v->tagged[i];
+  }
+  v->ntagged = k;
   return 0;
 }
 
@@ -534,20 +558,30 @@ static bool ui__panel_wanted(const ui_view *v, ui_panel p) {
   return true;
 }
 
+/* The panels share the rows under the header; each shrinks to its least
+ * (a title and a row) before any is hidden.  Only when even that does not
+ * fit, or the screen is very narrow, one panel is shown at a time (Tab
+ * moves on).  The meters go first: they give their rows to the panels. */
 static void ui__layout(ui_view *v, int W, int H) {
   ui_layout *L = &v->layout;
   memset(L, 0, sizeof *L);
   L->w = W;
   L->h = H;
-  L->compact = W < 80 || H < 24;
+  int np = (int)(v->snap ? v->snap->npools : 0), nq = (int)(v->snap ? v->snap->nqueues : 0);
+  int least = 3 + (np ? 2 : 0) + (nq ? 2 : 0) + 2; /* tree, pools, queues, exits */
+  L->compact = W < 50 || H - 3 < least;
   if (L->compact) {
     int y0 = H >= 3 ? 1 : 0, y1 = H >= 2 ? H - 1 : H;
     L->panel[v->focus] = (ui_rect){0, y0, W, y1 - y0};
   } else {
     if (!ui__panel_wanted(v, v->focus))
       v->focus = UI_P_TREE;
-    int y = 2, A = H - 1 - y;
-    int np = (int)(v->snap ? v->snap->npools : 0), nq = (int)(v->snap ? v->snap->nqueues : 0);
+    int mr = ui_meters_rows(v, W);
+    /* the meters only where the panels keep rows to spare: a tree of 8 */
+    while (mr > 0 && H - 3 - mr < least + 6)
+      mr = mr > 2 ? 1 + 1 : 0; /* CPUs as one average bar, then none */
+    L->meter_rows = mr;
+    int y = 2 + mr, A = H - 1 - y;
     int hp = np ? 1 + (np < 5 ? np : 5) : 0, hq = nq ? 1 + (nq < 5 ? nq : 5) : 0;
     int hb = A * 3 / 10 > 6 ? A * 3 / 10 : 6;
     while (A - hp - hq - hb < 6) {
@@ -556,6 +590,8 @@ static void ui__layout(ui_view *v, int W, int H) {
       else if (hq > 2)
         hq--;
       else if (hb > 4)
+        hb--;
+      else if (A - hp - hq - hb < 3 && hb > 2)
         hb--;
       else
         break;
@@ -574,6 +610,7 @@ static void ui__layout(ui_view *v, int W, int H) {
     ui_rect r = L->panel[p];
     L->list[p] = r.h >= 2 ? (ui_rect){r.x, r.y + 1, r.w, r.h - 1} : (ui_rect){r.x, r.y, r.w, 0};
   }
+  ui_cols_fit(v, W);
 }
 
 /* Keep the selection inside the visible part of a list. */

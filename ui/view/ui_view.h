@@ -6,7 +6,11 @@
  *   grid --ui_term_draw--> the terminal (ui_term.c, the only curses file)
  *   key --ui_keys_handle--> view changes, or an action for the engine
  *
- * Everything but ui_term is unit-tested (tests/test_view.c). */
+ * Around them: ui_cols.c (the columns: text, sorting, fitting, matching),
+ * ui_setup.c (the sort menu and the setup screen), ui_meters.c (the
+ * header's CPU, memory, swap and load meters), ui_rc.c (forktoprc).
+ * Everything but ui_term is unit-tested (tests/test_view.c,
+ * tests/test_dashkeys.c). */
 #ifndef UI_VIEW_H
 #define UI_VIEW_H
 
@@ -25,22 +29,62 @@ typedef enum ui_panel {
   UI_P_COUNT
 } ui_panel;
 
-typedef enum ui_sort {
-  UI_SORT_PID,
-  UI_SORT_CPU,
-  UI_SORT_RSS,
-  UI_SORT_AGE,
-  UI_SORT_NAME,
-  UI_SORT_COUNT
-} ui_sort;
+/* The columns of the process list (ui_cols.c), in their default order. */
+typedef enum ui_col {
+  UI_C_PID,
+  UI_C_PPID,
+  UI_C_USER,
+  UI_C_NICE,
+  UI_C_STATE,
+  UI_C_CPU,
+  UI_C_RSS,
+  UI_C_THREADS,
+  UI_C_TIME, /* TIME+: CPU time used */
+  UI_C_IOR,  /* disk read rate */
+  UI_C_IOW,  /* disk write rate */
+  UI_C_AGE,
+  UI_C_PROCESS, /* the tree, the name, the role */
+  UI_C_COMMAND, /* the command line (short or full) */
+  UI_C_TASK,    /* a worker's task, an exit code */
+  UI_C_HOST,    /* the host (shown once a remote host exists) */
+  UI_C_COUNT
+} ui_col;
+
+/* Any column sorts. */
+typedef ui_col ui_sort;
+#define UI_SORT_PID UI_C_PID
+#define UI_SORT_CPU UI_C_CPU
+#define UI_SORT_RSS UI_C_RSS
+#define UI_SORT_AGE UI_C_AGE
+#define UI_SORT_NAME UI_C_PROCESS
+#define UI_SORT_COUNT UI_C_COUNT
 
 typedef enum ui_view_mode { /* what the keys do now */
                             UI_MODE_NORMAL,
                             UI_MODE_FILTER, /* typing the filter */
+                            UI_MODE_SEARCH, /* typing a search */
                             UI_MODE_HELP,   /* the help box */
                             UI_MODE_SIGNAL, /* the signal menu */
+                            UI_MODE_SORT,   /* the sort menu (F6) */
+                            UI_MODE_SETUP,  /* the setup screen (F2) */
                             UI_MODE_QUIT    /* "stop the workload or leave it running headless?" */
 } ui_view_mode;
+
+/* The header meters (ui_meters.c): the host's CPUs, memory, swap, load. */
+#define UI_METER_CPUS 256
+typedef struct ui_meters {
+  bool known;                /* read at least once */
+  int ncpu;                  /* CPUs in /proc/stat */
+  double cpu[UI_METER_CPUS]; /* busy % of each, between the last two reads */
+  uint64_t busy[UI_METER_CPUS], total[UI_METER_CPUS]; /* the last read's jiffies */
+  uint64_t mem_total, mem_used, mem_cache;            /* KiB */
+  uint64_t swap_total, swap_used;
+  double load[3];
+} ui_meters;
+
+/* Read /proc/stat, /proc/meminfo and /proc/loadavg (root: the directory
+ * holding them, "/proc"); 0 or -errno. */
+int ui_meters_read(ui_meters *m, const char *root);
 
 /* One row of the process tree. */
 typedef struct ui_row {
@@ -95,7 +139,11 @@ const ui_io_rate *ui_io_rate_of(const ui_io *io, pid_t pid);
  * find rows.  A panel with h == 0 is not shown. */
 typedef struct ui_layout {
   int w, h;
-  bool compact; /* below 80x24: one panel at a time */
+  bool compact;   /* too small for every panel: one panel at a time */
+  int meter_rows; /* header rows of meters (under the title) */
+  int ncolumns;   /* the columns of the tree that fit, in order, */
+  ui_col column[UI_C_COUNT];
+  int colx[UI_C_COUNT], colw[UI_C_COUNT]; /* where and how wide (with the gap after) */
   ui_rect panel[UI_P_COUNT];
   ui_rect list[UI_P_COUNT]; /* the panel's list rows (under its title) */
 } ui_layout;
@@ -124,7 +172,21 @@ typedef struct ui_view {
   ui_view_mode mode;
   ui_panel focus;
   ui_sort sort;
+  bool sort_rev;           /* the sort column's order reversed (I) */
+  bool flat;               /* a flat list instead of the tree (F5, t) */
+  bool full_cmd;           /* COMMAND shows the whole command line (p) */
+  bool readonly;           /* --readonly: no signal is ever sent */
+  bool meters_on;          /* the header meters are shown */
+  bool settings_changed;   /* something forktoprc keeps changed */
+  ui_col cols[UI_C_COUNT]; /* the chosen columns, in order (F2) */
+  int ncols;
+  int menu_sel;      /* selection in the sort menu or the setup screen */
+  ui_meters *meters; /* the host's meters, or NULL (a recording) */
   char filter[UI_FILTER_MAX];
+  char search[UI_FILTER_MAX];
+  bool search_fail; /* the search text matches no row */
+  pid_t *tagged;    /* tagged processes (Space), sorted */
+  size_t ntagged, captagged;
   pid_t sel_pid;     /* the selected process (0 on a host's header row) ... */
   uint32_t sel_host; /* ... of this host: a process is (host, pid) */
   size_t sel[UI_P_COUNT], top[UI_P_COUNT];
@@ -177,6 +239,47 @@ void ui_view_layout(ui_view *v, int w, int h);
 void ui_view_say(ui_view *v, const char *msg);
 /* The name of a sort key ("CPU%"). */
 const char *ui_sort_name(ui_sort s);
+/* Whether pid is tagged. */
+bool ui_view_is_tagged(const ui_view *v, pid_t pid);
+/* Tag or untag pid. */
+void ui_view_set_tag(ui_view *v, pid_t pid, bool tag);
+/* Move the tree's selection to the next row (dir 1) or previous (-1) whose
+ * text matches v->search, starting at the selection itself when from_here;
+ * false (selection kept) when none does. */
+bool ui_view_search(ui_view *v, int dir, bool from_here);
+
+/* ------------------------------------------------------------- columns */
+
+/* A column's header ("PID"), its longer name for the setup screen. */
+const char *ui_col_name(ui_col c);
+const char *ui_col_title(ui_col c);
+/* The column named name (its header, any case), or -1. */
+int ui_col_by_name(const char *name);
+/* The default columns, in order. */
+void ui_cols_default(ui_view *v);
+/* Compare two processes by a column (the column's natural order:
+ * largest first for CPU, memory, time and rates). */
+int ui_col_cmp(const ui_view *v, ui_col c, const ft_mproc *x, const ft_mproc *y);
+/* A column's plain text for a process (what the screen shows, without the
+ * tree); returns buf. */
+char *ui_col_text(const ui_view *v, const ft_mproc *p, ui_col c, char *buf, size_t cap);
+/* Whether the columns shown hold text matching needle (any case). */
+bool ui_col_match(const ui_view *v, const ft_mproc *p, const char *needle);
+/* Whether a column is right-aligned. */
+bool ui_col_right(ui_col c);
+/* Fit the chosen columns into w cells (the layout's column fields). */
+void ui_cols_fit(ui_view *v, int w);
+
+/* ------------------------------------------------------------ settings */
+
+/* Where the settings live: $XDG_CONFIG_HOME/forktop/forktoprc, else
+ * ~/.config/forktop/forktoprc; 0, or -ENOENT when neither is set. */
+int ui_rc_path(char *buf, size_t cap);
+/* Read the settings into the view (a missing file is not an error); 0 or
+ * -errno.  A line that makes no sense is skipped. */
+int ui_rc_load(ui_view *v, const char *path);
+/* Write them (atomically: a temporary file renamed); 0 or -errno. */
+int ui_rc_save(const ui_view *v, const char *path);
 
 /* ---------------------------------------------------------------- hosts */
 
@@ -283,7 +386,15 @@ enum {
   UI_K_F10,
   UI_K_MOUSE,
   UI_K_CTRL_C, /* the terminal is raw: these come as keys, not signals */
-  UI_K_CTRL_Z
+  UI_K_CTRL_Z,
+  UI_K_F2,
+  UI_K_F3,
+  UI_K_F4,
+  UI_K_F5,
+  UI_K_F6,
+  UI_K_F7,
+  UI_K_F8,
+  UI_K_SF3 /* Shift-F3 */
 };
 
 typedef struct ui_key {
@@ -303,7 +414,7 @@ typedef enum ui_act {
 
 typedef struct ui_action {
   ui_act kind;
-  pid_t pid;
+  pid_t pid; /* UI_ACT_SIGNAL: 0 for every tagged process (v->tagged) */
   int signo;
   uint32_t host; /* UI_ACT_SIGNAL: pid's host; not 0: signal it through the host's launcher */
 } ui_action;
@@ -316,6 +427,20 @@ extern const size_t ui_menu_nsignals;
 ui_action ui_keys_handle(ui_view *v, const ui_key *k);
 /* Draw the bottom bar (the keys) and the pop-up of the current mode. */
 void ui_keys_draw(ui_grid *g, ui_view *v);
+/* The sort menu and the setup screen (ui_setup.c): a key, the drawing. */
+ui_action ui_setup_key(ui_view *v, const ui_key *k);
+void ui_setup_draw(ui_grid *g, ui_view *v);
+/* Draw a box with lines in the middle of the grid, line sel marked. */
+void ui_keys_box(ui_grid *g, const ui_view *v, const char *title, const char *const *lines, int n,
+                 int sel);
+/* Write untrusted text like ui_put_text; when it does not fit, its last
+ * cell is an ellipsis (~ with --ascii).  Returns the columns used. */
+int ui_put_cut(ui_grid *g, int x, int y, int maxw, ui_style st, const char *s, size_t n, bool utf8,
+               bool ascii);
+/* Draw the meters' rows into r (ui_meters.c). */
+void ui_meters_render(ui_grid *g, const ui_view *v, ui_rect r);
+/* Header rows the meters want at width w (0 when there are none). */
+int ui_meters_rows(const ui_view *v, int w);
 
 /* ------------------------------------------------------------- terminal */
 
