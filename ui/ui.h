@@ -159,6 +159,9 @@ int ui_watch_command(char *const *argv, const ui_opts *o);
 int ui_watch_pid(pid_t pid, const ui_opts *o);
 /* Find a shipped workload by name (or accept a path); NULL if none. */
 char *ui_find_workload(const char *arg);
+/* The shipped workloads' names (NULL-terminated, each and the array
+ * malloc'd), or NULL when there are none or no memory. */
+char **ui_workload_names(void);
 /* Print the shipped workloads with their descriptions. */
 int ui_list_workloads(FILE *out);
 /* Create path afresh for writing (--record, exports) without writing

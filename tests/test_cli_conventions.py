@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""The command line's conventions: a help page per subcommand (forktop help
+CMD and forktop CMD --help alike), --version from the build, "did you mean"
+for commands, workloads and options, "needs a value", and an option that
+means nothing for a command is a usage error (exit 2) everywhere.
+
+usage: test_cli_conventions.py FORKTOP_BINARY WORKLOADS_DIR [unittest args]
+"""
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ftcase import ForktopCase, main  # noqa: E402
+
+COMMANDS = ["run", "watch", "map", "list", "replay", "bench", "check"]
+SOURCE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Help(ForktopCase):
+    def test_each_command_has_its_own_help(self):
+        pages = {}
+        for cmd in COMMANDS:
+            a = self.run_ft("help", cmd)
+            b = self.run_ft(cmd, "--help")
+            self.assertEqual((a.returncode, b.returncode), (0, 0), (cmd, a.stderr, b.stderr))
+            self.assertEqual(a.stdout, b.stdout, cmd)
+            first = a.stdout.splitlines()[0]
+            self.assertTrue(first.startswith("usage: forktop"), first)
+            self.assertIn(cmd, a.stdout.split("\n\n")[0], cmd)  # the synopsis names it
+            pages[cmd] = a.stdout
+        self.assertEqual(len(set(pages.values())), len(COMMANDS), "two commands share a page")
+        # each page lists the options of its command, not the others'
+        self.assertIn("--speed", pages["replay"])
+        self.assertNotIn("--speed", pages["run"])
+        self.assertIn("--workers", pages["bench"])
+        self.assertNotIn("--workers", pages["run"])
+        self.assertIn("--grace", pages["check"])
+        self.assertIn("-p PID", pages["watch"])
+
+    def test_help_alone_and_unknown(self):
+        p = self.run_ft("help")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for cmd in COMMANDS:
+            self.assertRegex(p.stdout, rf"\n  {cmd} ", cmd)
+        self.assertEqual(p.stdout, self.run_ft("--help").stdout)
+        p = self.run_ft("help", "lst")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("did you mean 'list'", p.stderr)
+
+    def test_version_is_the_builds(self):
+        with open(os.path.join(SOURCE, "include/forktop/forktop.h")) as f:
+            version = re.search(r'#define FT_VERSION "([^"]+)"', f.read()).group(1)
+        for args in (["--version"], ["-V"], ["run", "--version"]):
+            p = self.run_ft(*args)
+            self.assertEqual((p.returncode, p.stdout), (0, f"forktop {version}\n"), args)
+
+
+class UsageErrors(ForktopCase):
+    def usage(self, *args, says):
+        p = self.run_ft(*args)
+        self.assertEqual(p.returncode, 2, (args, p.stdout, p.stderr))
+        self.assertIn(says, p.stderr, args)
+        self.assertRegex(p.stderr, r"\nTry 'forktop( [a-z]+)? --help'\.\n$", args)
+        self.assertEqual(p.stdout, "", args)
+        return p
+
+    def test_did_you_mean(self):
+        self.usage("rnu", says="did you mean 'forktop run'?")
+        self.usage("lsit", says="did you mean 'forktop list'?")
+        self.usage("cpu-mapp", says="did you mean 'cpu-map'?")
+        self.usage("run", "pool-slep", says="did you mean 'pool-sleep'?")
+        self.usage("run", "fork", "--hedless", says="did you mean '--headless'?")
+        self.usage("bench", "cpu-map", "--wokers", "2", says="did you mean '--workers'?")
+        self.usage("map", "--jbos", "2", "--", "true", says="did you mean '--jobs'?")
+        self.usage("run", "fork", "--wrkers", "2", says="--workers is bench's")
+        self.usage("run", "no-such-thing-at-all", says="see 'forktop list'")
+
+    def test_option_needs_a_value(self):
+        for args, opt in ((["-d"], "-d"), (["run", "fork", "-d"], "-d"), (["map", "-j"], "-j"),
+                          (["check", "--grace"], "--grace"), (["replay", "--spe"], "--speed"),
+                          (["map", "--joblo"], "--joblog")):
+            self.usage(*args, says=f"option '{opt}' needs a value")
+
+    def test_options_that_mean_nothing_for_the_command(self):
+        out = os.path.join(self.dir, "out.json")
+        for args, says in ((["run", "cpu-map", "--workers", "1"], "--workers does not apply to run"),
+                           (["run", "cpu-map", "--export-json", out], "--export-json does not apply"),
+                           (["cpu-map", "--runs", "2"], "--runs does not apply to run"),
+                           (["list", "--json"], "--json does not apply to list"),
+                           (["check", "--headless", "--", "true"], "--headless does not apply to check"),
+                           (["replay", "--record", out, "x"], "--record does not apply to replay"),
+                           (["--kill", "--", "true"], "--kill does not apply to watch"),
+                           (["-p", "1", "run", "fork"], "-p does not apply to run"),
+                           (["run", "fork", "--", "true"], "-- CMD does not apply to run"),
+                           (["map", "--set", "x=1", "--", "true"], "unknown option '--set'"),
+                           (["--json=yes", "run", "fork"], "option '--json' takes no value"),
+                           (["bench", "cpu-map", "--export", out], "'--export' is ambiguous")):
+            self.usage(*args, says=says)
+        self.assertFalse(os.path.exists(out))
+
+    def test_options_before_a_command_that_parses_its_own(self):
+        p = self.run_ft("--json", "-d", "2", "map", "-j", "1", "--", "echo", ":::", "a", "b")
+        evs, s = self.json_events(p)
+        self.assertEqual(sorted(self.output_lines(evs)), ["a", "b"])
+
+
+if __name__ == "__main__":
+    main()
