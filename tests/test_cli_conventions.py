@@ -9,10 +9,14 @@ usage: test_cli_conventions.py FORKTOP_BINARY WORKLOADS_DIR [unittest args]
 import json
 import os
 import re
+import select
+import socket
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftcase import ForktopCase, main  # noqa: E402
+from ftcase import FORKTOP, ForktopCase, main, wait_for  # noqa: E402
 
 COMMANDS = ["run", "watch", "map", "list", "replay", "bench", "check"]
 SOURCE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -104,6 +108,79 @@ class UsageErrors(ForktopCase):
         p = self.run_ft("--json", "-d", "2", "map", "-j", "1", "--", "echo", ":::", "a", "b")
         evs, s = self.json_events(p)
         self.assertEqual(sorted(self.output_lines(evs)), ["a", "b"])
+
+
+def ft_version():
+    with open(os.path.join(SOURCE, "include/forktop/forktop.h")) as f:
+        return re.search(r'#define FT_VERSION "([^"]+)"', f.read()).group(1)
+
+
+class Streams(ForktopCase):
+    def check_start(self, line, argv, pid, before, after):
+        ev = json.loads(line)
+        self.assertEqual(ev["ev"], "start", line)
+        self.assertEqual(ev["version"], ft_version())
+        self.assertEqual(ev["argv"], argv)
+        self.assertEqual((ev["pid"], ev["t"]), (pid, 0))
+        self.assertEqual(ev["host"], socket.gethostname())
+        self.assertTrue(before <= ev["wall"] <= after, (before, ev["wall"], after))
+        self.assertTrue(ev["date"].endswith("Z"))
+        self.assertEqual(ev["date"][:19], time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(ev["wall"]))))
+
+    def test_start_event_first(self):
+        rec = os.path.join(self.dir, "rec.jsonl")
+        for args in (["run", "fork", "--json", "--record", rec], ["--json", "--", "echo", "x\x1b"],
+                     ["map", "--json", "--", "true", ":::", "a"]):
+            before = time.time()
+            p = subprocess.Popen([FORKTOP, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, env=self.env)
+            out, err = p.communicate(timeout=60)
+            after = time.time()
+            self.assertEqual(p.returncode, 0, err)
+            lines = out.splitlines()
+            self.check_start(lines[0], [FORKTOP, *args], p.pid, before, after)
+            self.assertEqual([json.loads(l)["ev"] for l in lines].count("start"), 1)
+            self.assertEqual(json.loads(lines[-1])["ev"], "summary")
+        with open(rec) as f:
+            first = f.readline()
+        self.assertEqual(json.loads(first)["ev"], "start")
+        p = self.run_ft("replay", rec, "--speed", "0", "--json")  # the replay's own, once
+        self.assertEqual(p.returncode, 0, p.stderr)
+        evs = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual([e["ev"] for e in evs].count("start"), 1)
+        self.assertEqual(evs[0]["ev"], "start")
+
+    def test_lines_arrive_while_it_runs(self):
+        """Into a pipe, each line leaves when it happens, not at the end."""
+        fifo = os.path.join(self.dir, "go")
+        os.mkfifo(fifo)
+        wl = self.workload("[workload]\nname = waits\n[process waiter]\n"
+                           f"run = exec sh -c 'echo ready && read x < {fifo}'\n")
+        waiter = ["sh", "-c", f"echo ready; read x < {fifo}"]
+        for args in (["run", wl, "--headless"], ["run", wl, "--json"], ["--headless", "--", *waiter],
+                     ["--json", "--", *waiter], ["map", "--json", "--", *waiter, ":::", "1"]):
+            p = subprocess.Popen([FORKTOP, *args], stdout=subprocess.PIPE, env=self.env)
+            try:
+                seen, deadline = b"", time.monotonic() + 20
+                while b"ready" not in seen and time.monotonic() < deadline:
+                    if select.select([p.stdout], [], [], 0.1)[0]:
+                        chunk = os.read(p.stdout.fileno(), 65536)
+                        if not chunk:
+                            break
+                        seen += chunk
+                self.assertIn(b"ready", seen, f"{args}: no line came while it ran")
+                self.assertIsNone(p.poll(), f"{args}: the run ended before its lines came")
+            finally:
+                def release():  # opening fails (ENXIO) until the waiter reads the FIFO
+                    try:
+                        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+                        return True
+                    except OSError:
+                        return p.poll() is not None
+                wait_for(release, timeout=20)
+                p.stdout.read()
+                p.stdout.close()
+                p.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -488,6 +488,7 @@ static int ui_dispatch(const ui_cmd *c, ui_args *a, char **pos, int npos, char *
 
 int main(int argc, char **argv) {
   raise_open_file_limit();
+  ui_json_set_argv(argc, argv);
   /* The command word: the first argument that is no option nor an
    * option's value, before "--". */
   int word = 0;

@@ -48,6 +48,12 @@ typedef struct ui_json {
   bool failed; /* a write failed (disk full, closed pipe) */
 } ui_json;
 
+struct timespec;
+/* Keep forktop's own command line for the start event. */
+void ui_json_set_argv(int argc, char *const *argv);
+/* Write the stream's first line, the start event: forktop's version, its
+ * argv, the wall clock at t0 (wall) and the host name. */
+void ui_json_start(ui_json *j, const struct timespec *wall);
 void ui_json_event(const ft_event *ev, void *ud);
 void ui_json_flush(ui_json *j);
 void ui_json_summary(ui_json *j, const char *workload, const ft_run_summary *s, int status,
