@@ -10,10 +10,12 @@ import json
 import os
 import re
 import select
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftcase import FORKTOP, ForktopCase, main, wait_for  # noqa: E402
@@ -181,6 +183,61 @@ class Streams(ForktopCase):
                 p.stdout.read()
                 p.stdout.close()
                 p.wait(timeout=30)
+
+
+def strace_execs(d):
+    """{pid: argv} of every successful execve strace -ff wrote into d (t.PID)."""
+    out = {}
+    for f in os.listdir(d):
+        if not f.startswith("t."):
+            continue
+        with open(os.path.join(d, f)) as fh:
+            for line in fh:
+                m = re.match(r'execve\("[^"]*", \[(.*)\], .*\) = 0$', line.strip())
+                if m:
+                    out[int(f[2:])] = json.loads("[" + m.group(1) + "]")  # plain words only
+    return out
+
+
+class Argv(ForktopCase):
+    @unittest.skipUnless(shutil.which("strace"), "needs strace")
+    def test_exec_events_carry_what_strace_saw(self):
+        script = "for i in 1 2 3 4 5 6; do sleep 0.2 arg$i & done; env -- sleep 0.2 x-y.z; wait"
+        rec = os.path.join(self.dir, "rec.jsonl")
+        p = self.run_ft("--json", "--record", rec, "--", "strace", "-ff", "-s", "4096", "-e", "trace=execve",
+                        "-o", os.path.join(self.dir, "t"), "sh", "-c", script)
+        evs, s = self.json_events(p)
+        truth = strace_execs(self.dir)
+        self.assertGreaterEqual(len(truth), 8, truth)  # sh, 6 sleeps, env, its sleep
+        [root] = self.kinds(evs, "spawn", role="command")
+        self.assertEqual(root["argv"][:2], ["strace", "-ff"])  # forktop's own child: what it execs
+        execs = [e for e in self.kinds(evs, "exec") if e["pid"] in truth and "argv" in e]
+        # the sleeps live 0.2 s: each of their execs is read in time
+        sleeps = [e for e in execs if e["argv"][0] == "sleep"]
+        self.assertEqual(len(sleeps), 7, execs)
+        for e in execs:
+            # strace saw the latest execve of the pid; an earlier one (env) is its
+            # own exec event, so compare the last exec event of each pid
+            last = [x for x in self.kinds(evs, "exec") if x["pid"] == e["pid"]][-1]
+            self.assertEqual(last.get("argv"), truth[e["pid"]], e)
+        spawns = [e for e in self.kinds(evs, "spawn", role="watched") if "argv" in e]
+        self.assertTrue(spawns)
+        # the recording replays to the same argv (the decoder keeps them)
+        r = self.run_ft("replay", rec, "--speed", "0", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        again = [json.loads(l) for l in r.stdout.splitlines()]
+        self.assertEqual([e.get("argv") for e in again if e["ev"] in ("spawn", "exec")],
+                         [e.get("argv") for e in evs if e["ev"] in ("spawn", "exec")])
+
+    def test_argv_is_inert_text(self):
+        inner = "sleep 0.3; true"  # not the shell's last command: it is not exec'd
+        script = f"sh -c '{inner}' \"$1\"; true"
+        p = self.run_ft("--json", "--", "sh", "-c", script, "sh", "1\x1b[31m")
+        self.assertNotIn("\x1b", p.stdout)
+        evs, s = self.json_events(p)
+        argvs = [e.get("argv") for e in self.kinds(evs, "exec")]
+        self.assertIn(["sh", "-c", script, "sh", "1\x1b[31m"], argvs)  # forktop's own child
+        self.assertIn(["sh", "-c", inner, "1\x1b[31m"], argvs)  # a watched one, from /proc
 
 
 if __name__ == "__main__":

@@ -621,6 +621,7 @@ static int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s,
       .kind = FT_EV_SPAWN, .pid = pid, .ppid = c->ppid, .name = c->name, .t_ns = c->start_ns};
   ev.u.spawn.role = c->role;
   ev.u.spawn.worker = o->worker;
+  ev.u.spawn.argv = (const char *const *)o->argv; /* what it execs (NULL: a function) */
   ft__emit(loop, &ev);
 
   if (o->argv) {
@@ -629,6 +630,7 @@ static int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s,
     ft_event ex = {.kind = FT_EV_EXEC, .pid = pid, .ppid = c->ppid, .name = c->name};
     ex.u.exec.path = o->argv[0];
     ex.u.exec.err = rc;
+    ex.u.exec.argv = (const char *const *)o->argv;
     ft__emit(loop, &ex);
     if (rc < 0) {
       /* The child is about to _exit(127): reap it now so its exit is

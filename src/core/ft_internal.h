@@ -295,6 +295,13 @@ int ft__pidfd_open(pid_t pid);
 int ft__pidfd_signal(int pidfd, int signo);
 /* Read /proc/PID/comm into buf (empty string on failure). */
 void ft__read_comm(pid_t pid, char *buf, size_t cap);
+/* The most bytes and arguments of a command line ft__read_argv keeps. */
+#define FT__ARGV_BYTES 4096
+#define FT__ARGV_MAX 256
+/* Read /proc/PID/cmdline into buf (FT__ARGV_BYTES) and split it into vec
+ * (FT__ARGV_MAX + 1 entries, NULL-terminated); *cut says more was left.
+ * Returns vec, or NULL when there is none (gone, a zombie, a kernel thread). */
+const char *const *ft__read_argv(pid_t pid, char *buf, const char **vec, bool *cut);
 /* Sleep on a shared futex word while it still holds val (deadline 0: forever). */
 int ft__futex_wait(_Atomic uint32_t *addr, uint32_t val, uint64_t deadline);
 void ft__futex_wake(_Atomic uint32_t *addr, int n);

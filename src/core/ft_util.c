@@ -283,6 +283,41 @@ void ft__read_comm(pid_t pid, char *buf, size_t cap) {
   buf[n] = '\0';
 }
 
+/* A process's command line, as ps reads it.  It is read when asked, not
+ * when the process was born: by then it may have exec'd again (its newer
+ * command line is read), exited (none), or rewritten its own argv area as
+ * setproctitle does (what it wrote is read, one string or several). */
+const char *const *ft__read_argv(pid_t pid, char *buf, const char **vec, bool *cut) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+  *cut = false;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  size_t n = 0;
+  ssize_t r;
+  while (n < FT__ARGV_BYTES - 1 &&
+         ((r = read(fd, buf + n, FT__ARGV_BYTES - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+    n += r > 0 ? (size_t)r : 0;
+  if (n == FT__ARGV_BYTES - 1) {
+    char more;
+    *cut = read(fd, &more, 1) == 1;
+  }
+  close(fd);
+  if (n == 0)
+    return NULL;
+  buf[n] = '\0';
+  if (buf[n - 1] == '\0')
+    n--; /* the last argument's own NUL */
+  size_t k = 0;
+  for (size_t at = 0; at <= n && k < FT__ARGV_MAX; at += strlen(buf + at) + 1)
+    vec[k++] = buf + at;
+  if (k == FT__ARGV_MAX && strlen(vec[k - 1]) + (size_t)(vec[k - 1] - buf) < n)
+    *cut = true;
+  vec[k] = NULL;
+  return vec;
+}
+
 /* Deadline in CLOCK_MONOTONIC ns for a timeout in seconds; 0 means never. */
 uint64_t ft__deadline(double timeout) {
   if (timeout < 0)
