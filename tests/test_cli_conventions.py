@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftcase import FORKTOP, ForktopCase, main, wait_for  # noqa: E402
+from ftcase import FORKTOP, ForktopCase, main, tagged_pids, wait_for  # noqa: E402
 
 COMMANDS = ["run", "watch", "map", "list", "replay", "bench", "check"]
 SOURCE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -238,6 +238,60 @@ class Argv(ForktopCase):
         argvs = [e.get("argv") for e in self.kinds(evs, "exec")]
         self.assertIn(["sh", "-c", script, "sh", "1\x1b[31m"], argvs)  # forktop's own child
         self.assertIn(["sh", "-c", inner, "1\x1b[31m"], argvs)  # a watched one, from /proc
+
+
+def ps_of(pids):
+    """{pid: (comm, args)} as ps shows them."""
+    if not pids:
+        return {}
+    out = subprocess.run(["ps", "-o", "pid=,comm=,args=", "-p", ",".join(map(str, pids))],
+                         capture_output=True, text=True).stdout
+    rows = {}
+    for line in out.splitlines():
+        pid, comm, args = line.split(None, 2)
+        rows[int(pid)] = (comm, args.strip())
+    return rows
+
+
+class Titles(ForktopCase):
+    """Pool workers and processes retitle themselves, as ps shows."""
+
+    def titles_while_running(self, args, expect):
+        p = subprocess.Popen([FORKTOP, *args], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=self.env)
+        try:
+            def seen():
+                rows = ps_of([pid for pid in tagged_pids(self.tag) if pid != p.pid])
+                got = {v for v in rows.values() if v[1].startswith("forktop: ")}
+                return got if got >= expect else None
+            got = wait_for(seen, timeout=20)
+            self.assertTrue(got, f"never saw {expect}: {ps_of(tagged_pids(self.tag))}")
+            return p
+        except BaseException:
+            p.kill()
+            p.wait()
+            raise
+
+    def test_pool_workers_and_processes(self):
+        expect = {(f"main/{i}", f"forktop: pool main worker {i}") for i in range(12)}
+        p = self.titles_while_running(["run", "pool-sleep", "--headless", "-s", "main.workers=12",
+                                       "-s", "main.tasks=12", "-s", "main.task=sleep 2s"], expect)
+        # pkill -f tells them apart: worker 7 alone dies, and is replaced
+        r = subprocess.run(["pkill", "-KILL", "-f", "^forktop: pool main worker 7$"])
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(p.wait(timeout=60), 1)  # a worker was killed: something failed
+        expect = {("writer", "forktop: process writer"), ("reader", "forktop: process reader")}
+        p = self.titles_while_running(["run", "queue", "--headless", "-s",
+                                       "writer.run=put q A B C pace=400ms; sleep 100ms"], expect)
+        self.assertEqual(p.wait(timeout=60), 0)
+
+    def test_long_pool_name_keeps_the_worker_number_in_comm(self):
+        wl = self.workload("[workload]\nname = long\n[pool a-very-long-pool-name]\nworkers = 2\n"
+                           "tasks = 2\ntask = sleep 2s\n")
+        expect = {("a-very-long-p/0", "forktop: pool a-very-long-pool-name worker 0"),
+                  ("a-very-long-p/1", "forktop: pool a-very-long-pool-name worker 1")}
+        p = self.titles_while_running(["run", wl, "--headless"], expect)
+        self.assertEqual(p.wait(timeout=60), 0)
 
 
 if __name__ == "__main__":

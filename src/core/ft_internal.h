@@ -247,6 +247,12 @@ struct ft_loop {
   ft__orphan_fn orphan_fn; /* NULL: the loop reports orphans itself */
   void *orphan_ud;
   int pdeath_signal; /* what children get when this process dies (0: nothing) */
+  /* The argv area a forked function's child retitles (ft__title_area):
+   * looked up at the first such fork; title_cap 0 when there is none. */
+  bool title_known;
+  char *title_at;
+  size_t title_cap;
+  char title_prog[32]; /* the program's name, the title's first word */
 };
 
 /* Turn the loop until done(ud) or the deadline (ns on CLOCK_MONOTONIC, 0 = never). */
@@ -295,6 +301,9 @@ int ft__pidfd_open(pid_t pid);
 int ft__pidfd_signal(int pidfd, int signo);
 /* Read /proc/PID/comm into buf (empty string on failure). */
 void ft__read_comm(pid_t pid, char *buf, size_t cap);
+/* Find this process's argv area (/proc/self/stat's arg_start and arg_end)
+ * and its program's name for the titles of forked functions' children. */
+void ft__title_area(ft_loop *loop);
 /* The most bytes and arguments of a command line ft__read_argv keeps. */
 #define FT__ARGV_BYTES 4096
 #define FT__ARGV_MAX 256

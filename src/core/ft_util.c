@@ -1,11 +1,13 @@
 /* ft_util.c - byte buffers, clocks, and small system-call wrappers. */
 #include "ft_internal.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -281,6 +283,43 @@ void ft__read_comm(pid_t pid, char *buf, size_t cap) {
   if (buf[n - 1] == '\n')
     n--;
   buf[n] = '\0';
+}
+
+/* The argv area, where the kernel reads /proc/PID/cmdline from: a forked
+ * child has its own copy at the same address, and overwrites it with its
+ * title (ft_child.c).  Read once per loop, at its first forked function. */
+void ft__title_area(ft_loop *loop) {
+  loop->title_known = true;
+  loop->title_cap = 0;
+  char buf[1024];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+  unsigned long long start = 0, end = 0;
+  /* after ") ": field 3 (state) onwards; arg_start is field 48, arg_end 49 */
+  for (int field = 3; p && *p && field <= 49; field++) {
+    p = strchr(p + 1, ' ');
+    if (!p)
+      return;
+    if (field == 48)
+      start = strtoull(p + 1, NULL, 10);
+    else if (field == 49)
+      end = strtoull(p + 1, NULL, 10);
+  }
+  /* Only when argv[0] is where the kernel says the area starts: under an
+   * emulator (valgrind) the area is the host's, not this program's. */
+  if (!start || end < start + 2 || end - start > (1u << 20) ||
+      (uintptr_t)program_invocation_name != (uintptr_t)start)
+    return;
+  loop->title_at = (char *)(uintptr_t)start;
+  loop->title_cap = (size_t)(end - start);
+  snprintf(loop->title_prog, sizeof loop->title_prog, "%s", program_invocation_short_name);
 }
 
 /* A process's command line, as ps reads it.  It is read when asked, not
