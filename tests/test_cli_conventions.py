@@ -294,5 +294,43 @@ class Titles(ForktopCase):
         self.assertEqual(p.wait(timeout=60), 0)
 
 
+class Completion(ForktopCase):
+    """The bash completion, sourced from the tree, asked as bash would ask it."""
+
+    def complete(self, *words):
+        script = ('source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _forktop; '
+                  'printf "%s\\n" "${COMPREPLY[@]}"')
+        p = subprocess.run(["bash", "-c", script, "bash", os.path.join(SOURCE, "completions/forktop"),
+                            FORKTOP, *words], capture_output=True, text=True, env=self.env,
+                           cwd=self.dir, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return set(p.stdout.split())
+
+    def test_commands_workloads_and_options(self):
+        self.assertEqual(self.complete("r"), {"run", "replay"})
+        self.assertEqual(self.complete("help", "ch"), {"check"})
+        self.assertEqual(self.complete("cpu"), {"cpu-map"})
+        self.assertEqual(self.complete("run", "pool-"), {"pool-map", "pool-sleep"})
+        self.assertEqual(self.complete("bench", "cpu-map", "--w"), {"--workers", "--warmup"})
+        self.assertEqual(self.complete("run", "--he"), {"--headless", "--help"})
+        self.assertIn("--joblog", self.complete("map", "--"))
+        self.assertIn("--scan", self.complete("--s"))  # no command yet: watch's too
+        open(os.path.join(self.dir, "rec.jsonl"), "w").close()
+        self.assertEqual(self.complete("--record", "re"), {"rec.jsonl"})
+        self.assertEqual(self.complete("replay", "re"), {"rec.jsonl"})
+        self.assertIn(str(os.getpid()), self.complete("-p", str(os.getpid())))
+        self.assertEqual(self.complete("run", "-d", ""), set())  # a number: nothing to offer
+
+    def test_every_option_of_every_help_is_offered(self):
+        for cmd in COMMANDS:
+            help_text = self.run_ft(cmd, "--help").stdout
+            opts = set(re.findall(r"(?m)^  (?:(-\w), )?(--[a-z-]+)", help_text))
+            offered = self.complete(cmd, "-")
+            for short, long in opts:
+                self.assertIn(long, offered, cmd)
+                if short:
+                    self.assertIn(short, offered, cmd)
+
+
 if __name__ == "__main__":
     main()
