@@ -332,5 +332,33 @@ class Completion(ForktopCase):
                     self.assertIn(short, offered, cmd)
 
 
+class ManPage(ForktopCase):
+    def page(self):
+        with open(os.path.join(SOURCE, "docs/forktop.1")) as f:
+            return f.read().replace("\\-", "-").replace("\\fB", "").replace("\\fR", "")
+
+    def test_every_environment_variable_is_documented(self):
+        names = set()
+        for d in ("src", "ui"):
+            for root, _, files in os.walk(os.path.join(SOURCE, d)):
+                for f in files:
+                    if f.endswith(".c"):
+                        with open(os.path.join(root, f)) as fh:
+                            names |= set(re.findall(r'getenv\("([A-Z_]+)"\)', fh.read()))
+        self.assertIn("NO_COLOR", names)
+        env = self.page().split(".SH ENVIRONMENT", 1)[1].split(".SH ", 1)[0]
+        for name in names:
+            self.assertIn(f".B {name}\n", env, name)
+
+    def test_every_command_and_option_is_documented(self):
+        page = self.page()
+        commands = page.split(".SH COMMANDS", 1)[1].split(".SH ", 1)[0]
+        for cmd in COMMANDS + ["help"]:
+            self.assertRegex(commands, rf"\n\.BR? .*\b{cmd}\b", cmd)
+        for cmd in COMMANDS:
+            for opt in re.findall(r"(?m)^  (?:-\w, )?(--[a-z-]+|-\w)", self.run_ft(cmd, "--help").stdout):
+                self.assertIn(opt, page, (cmd, opt))
+
+
 if __name__ == "__main__":
     main()
