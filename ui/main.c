@@ -200,7 +200,7 @@ static int ui_help_cmd(const ui_cmd *c) {
   return 0;
 }
 
-/* The shipped workloads' names (NULL-terminated; freed by the caller). */
+/* Free ui_workload_names' answer. */
 static void ui_names_free(char **v) {
   for (size_t i = 0; v && v[i]; i++)
     free(v[i]);
@@ -545,10 +545,11 @@ int main(int argc, char **argv) {
       goto done;
     }
     if (ch == 'h') {
+      status = 0;
       if (c)
         status = ui_help_cmd(c);
       else
-        ui_help_all(stdout), status = 0;
+        ui_help_all(stdout);
       goto done;
     }
     if (ch == 'V') {
@@ -561,7 +562,6 @@ int main(int argc, char **argv) {
         a.given[i] = true;
     if ((status = ui_take(&a, ch, name)) != 0)
       goto done;
-    status = 2;
   }
   a.o.sets = a.sets;
   status = ui_dispatch(c, &a, &argv[optind], argc - optind, cmdv);

@@ -388,7 +388,7 @@ static bool ft__pending(FILE *f) {
 
 /* Append s (at most its first max bytes) to d[*n] within cap (keeping a NUL's room). */
 static inline void ft__title_put(char *d, size_t *n, size_t cap, const char *s, size_t max) {
-  for (size_t i = 0; s[i] && i < max && *n + 1 < cap; i++)
+  for (size_t i = 0; i < max && s[i] && *n + 1 < cap; i++)
     d[(*n)++] = s[i];
 }
 
