@@ -38,52 +38,79 @@ static const char *const ui_cmd_names[] = {"run",   "watch", "map",  "list",  "r
 typedef struct ui_cmd {
   const char *name;
   unsigned bit;
-  const char *usage;                      /* its synopsis, one "forktop ..." per line */
-  const char *summary;                    /* its line in the list of commands */
-  const char *about;                      /* its help's text after the synopsis */
+  const char *usage;   /* its synopsis, one "forktop ..." per line */
+  const char *summary; /* its line in the list of commands */
+  const char *about;   /* its help's text after the synopsis */
+  const char *exits;   /* its help's last words, after the options (run: ui_exit_status) */
   int (*own_main)(int argc, char **argv); /* parses its own options; argv[0] is its name */
   bool hidden;
 } ui_cmd;
 
 static const ui_cmd ui_cmds[] = {
-    {"run", C_RUN, "forktop [run] [OPTIONS] [WORKLOAD]", "run a workload (the default command)",
-     "Runs a multi-process workload and shows its processes, tasks, queues and\n"
-     "exit codes as they happen.  WORKLOAD is the name of a shipped workload (see\n"
-     "`forktop list`; never a file in the current directory) or a path, which\n"
-     "has a '/' or ends in .ini (./mine, mine.ini); the default is \"" UI_DEFAULT_WORKLOAD "\".\n",
-     NULL, false},
-    {"watch", C_WATCH,
-     "forktop [watch] [OPTIONS] -- CMD [ARGS...]\nforktop [watch] [OPTIONS] -p PID",
-     "run a command and watch its whole tree, or watch a running tree (-p)",
-     "With -- CMD, runs CMD and shows every process of its tree until it exits;\n"
-     "with -p PID, shows a running tree read-only (nothing is signalled).  The\n"
-     "word watch may be left out.\n",
-     NULL, false},
-    {"map", C_MAP, "forktop map [-j N] [--joblog F] [OPTIONS] -- CMD [ARGS...] {}",
-     "run a command once per input line on N workers (GNU parallel's way)", NULL, ui_map_main,
-     false},
-    {"list", C_LIST, "forktop list", "list the shipped workloads",
-     "Prints each shipped workload's name and description.\n", NULL, false},
-    {"replay", C_REPLAY, "forktop replay [OPTIONS] FILE", "show a --record recording again",
-     "Shows a recording made with --record as the run showed it, at its pace\n"
-     "(--speed changes it).\n",
-     NULL, false},
-    {"bench", C_BENCH, "forktop bench [OPTIONS] WORKLOAD",
-     "time a workload over a sweep of pool sizes",
-     "Runs WORKLOAD's pools at each size, several times each, and reports the\n"
-     "times, the speedup, an Amdahl fit and the size it recommends.\n",
-     NULL, false},
-    {"check", C_CHECK, "forktop check [--grace S] [--kill] [--json] -- CMD [ARGS...]",
-     "run a command and report what it leaves behind",
-     "Runs CMD; once it has exited and --grace seconds (default 1) have passed,\n"
-     "reports the processes still running, the zombies a parent did not reap,\n"
-     "and the shared memory and SysV IPC objects left behind; --kill ends the\n"
-     "leaked processes.  Exit status 0 clean, 3 leaks, 1 forktop failed.\n",
-     NULL, false},
-    {"help", C_HELP, "forktop help [COMMAND]", "show the help of forktop or of a command",
-     "Shows forktop's help, or COMMAND's (as forktop COMMAND --help does).\n", NULL, false},
-    {"worker", C_WORKER, "forktop worker --connect ADDR:PORT",
-     "internal: a hosts = tcp pool's worker", NULL, ui_worker_main, true},
+    {.name = "run",
+     .bit = C_RUN,
+     .usage = "forktop [run] [OPTIONS] [WORKLOAD]",
+     .summary = "run a workload (the default command)",
+     .about = "Runs a multi-process workload and shows its processes, tasks, queues and\n"
+              "exit codes as they happen.  WORKLOAD is the name of a shipped workload (see\n"
+              "`forktop list`; never a file in the current directory) or a path, which\n"
+              "has a '/' or ends in .ini (./mine, mine.ini); the default is "
+              "\"" UI_DEFAULT_WORKLOAD "\".\n"},
+    {.name = "watch",
+     .bit = C_WATCH,
+     .usage = "forktop [watch] [OPTIONS] -- CMD [ARGS...]\nforktop [watch] [OPTIONS] -p PID",
+     .summary = "run a command and watch its whole tree, or watch a running tree (-p)",
+     .about = "With -- CMD, runs CMD and shows every process of its tree until it exits;\n"
+              "with -p PID, shows a running tree read-only (nothing is signalled).  The\n"
+              "word watch may be left out.\n",
+     .exits = "exit status: CMD's (PID's with -p; 0 when it cannot be known); 2 usage\n"
+              "error; 128+N stopped by signal N.\n"},
+    {.name = "map",
+     .bit = C_MAP,
+     .usage = "forktop map [-j N] [--joblog F] [OPTIONS] -- CMD [ARGS...] {}",
+     .summary = "run a command once per input line on N workers (GNU parallel's way)",
+     .own_main = ui_map_main},
+    {.name = "list",
+     .bit = C_LIST,
+     .usage = "forktop list",
+     .summary = "list the shipped workloads",
+     .about = "Prints each shipped workload's name and description.\n"},
+    {.name = "replay",
+     .bit = C_REPLAY,
+     .usage = "forktop replay [OPTIONS] FILE",
+     .summary = "show a --record recording again",
+     .about = "Shows a recording made with --record as the run showed it, at its pace\n"
+              "(--speed changes it).\n",
+     .exits = "exit status: 0 shown; 2 usage error, or a FILE that cannot be read or\n"
+              "holds a line that is not JSON.\n"},
+    /* bench parses its own options once it has them (.own_main); its
+     * options in ui_main_opts then only tell run that they are bench's */
+    {.name = "bench",
+     .bit = C_BENCH,
+     .usage = "forktop bench [OPTIONS] WORKLOAD",
+     .summary = "time a workload over a sweep of pool sizes",
+     .about = "Runs WORKLOAD's pools at each size, several times each, and reports the\n"
+              "times, the speedup, an Amdahl fit and the size it recommends.\n"},
+    {.name = "check",
+     .bit = C_CHECK,
+     .usage = "forktop check [--grace S] [--kill] [--json] -- CMD [ARGS...]",
+     .summary = "run a command and report what it leaves behind",
+     .about = "Runs CMD; once it has exited and --grace seconds (default 1) have passed,\n"
+              "reports the processes still running, the zombies a parent did not reap,\n"
+              "and the shared memory and SysV IPC objects left behind; --kill ends the\n"
+              "leaked processes.\n",
+     .exits = "exit status: 0 clean; 3 leaks found; 1 forktop failed; 2 usage error.\n"},
+    {.name = "help",
+     .bit = C_HELP,
+     .usage = "forktop help [COMMAND]",
+     .summary = "show the help of forktop or of a command",
+     .about = "Shows forktop's help, or COMMAND's (as forktop COMMAND --help does).\n"},
+    {.name = "worker",
+     .bit = C_WORKER,
+     .usage = "forktop worker --connect ADDR:PORT",
+     .summary = "internal: a hosts = tcp pool's worker",
+     .own_main = ui_worker_main,
+     .hidden = true},
 };
 #define UI_NCMDS (sizeof ui_cmds / sizeof ui_cmds[0])
 
@@ -195,8 +222,8 @@ static int ui_help_cmd(const ui_cmd *c) {
   ui_synopsis(stdout, c->usage, &first);
   printf("\n%s\noptions:\n", c->about);
   ui_opt_help(stdout, ui_main_opts, UI_NOPTS, c->bit);
-  if (c->bit & (C_RUN | C_WATCH | C_REPLAY))
-    printf("\n%s", ui_exit_status);
+  if (c->exits || c->bit == C_RUN)
+    printf("\n%s", c->exits ? c->exits : ui_exit_status);
   return 0;
 }
 
