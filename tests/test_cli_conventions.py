@@ -238,6 +238,11 @@ class Argv(ForktopCase):
         argvs = [e.get("argv") for e in self.kinds(evs, "exec")]
         self.assertIn(["sh", "-c", script, "sh", "1\x1b[31m"], argvs)  # forktop's own child
         self.assertIn(["sh", "-c", inner, "1\x1b[31m"], argvs)  # a watched one, from /proc
+        # headless shows the same, quoted as a shell reads it, the ESC made visible
+        p = self.run_ft("--headless", "--", "sh", "-c", script, "sh", "it's\x1b[31m")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("\x1b", p.stdout)
+        self.assertRegex(p.stdout, r"exec +sh +pid \d+: sh -c 'sleep 0\.3; true' 'it'\\''s\\x1b\[31m'\n")
 
 
 def ps_of(pids):
