@@ -639,13 +639,14 @@ int ft_event_from_json(const char *line, size_t len, ft_event *ev, ft_buf *strin
   size_t at_name = ft__keep(strings, name, nlen), at_s1 = ft__keep(strings, s1, n1);
   if (at_name == (size_t)-1 || at_s1 == (size_t)-1)
     goto fail;
-  size_t nargv = argv ? json_array_size(argv) : 0, at_argv[FT_JSON_MAX_ARGV], at_vec = 0;
+  /* the arguments one after the other (none holds a NUL), then the vector */
+  size_t nargv = argv ? json_array_size(argv) : 0, at_first = strings->len, at_vec = 0;
   for (size_t i = 0; i < nargv; i++) {
     json_t *a = json_array_get(argv, i);
-    if ((at_argv[i] = ft__keep(strings, json_string_value(a), json_string_length(a))) == (size_t)-1)
+    if (ft__keep(strings, json_string_value(a), json_string_length(a)) == (size_t)-1)
       goto fail;
   }
-  if (argv) { /* the vector, aligned, after the strings */
+  if (argv) {
     static const char pad[sizeof(char *)];
     size_t mis = strings->len % sizeof(char *);
     if ((mis && ft_buf_append(strings, pad, sizeof pad - mis) < 0))
@@ -655,8 +656,9 @@ int ft_event_from_json(const char *line, size_t len, ft_event *ev, ft_buf *strin
       goto fail;
     strings->len += (nargv + 1) * sizeof(char *);
     const char **vec = (const char **)(void *)(strings->data + at_vec);
-    for (size_t i = 0; i < nargv; i++)
-      vec[i] = strings->data + at_argv[i];
+    const char *at = strings->data + at_first;
+    for (size_t i = 0; i < nargv; i++, at += strlen(at) + 1)
+      vec[i] = at;
     vec[nargv] = NULL;
   }
   const char *const *vec = argv ? (const char *const *)(void *)(strings->data + at_vec) : NULL;
