@@ -38,6 +38,8 @@ libdir=$(dirname "$pcdir")
 [ -f "$libdir/libforktop.a" ] || say "no libforktop.a in $libdir"
 [ "$shared" = 0 ] || [ -f "$libdir/libforktop.so" ] || say "no libforktop.so in $libdir"
 [ -f "$libdir/cmake/forktop/forktopConfig.cmake" ] || say "no cmake/forktop/forktopConfig.cmake in $libdir"
+[ -f "$prefix/share/bash-completion/completions/forktop" ] || say "no bash completion in share/bash-completion/completions"
+[ -f "$prefix/share/man/man1/forktop.1" ] || say "no man page in share/man/man1"
 pkg() { PKG_CONFIG_PATH=$pcdir pkg-config "$@"; }
 # the .pc names where the files are, not where the build was configured to go
 [ "$(pkg --variable=libdir forktop)" = "$libdir" ] ||

@@ -314,9 +314,9 @@ class Bench(ForktopCase):
         self.assertEqual(p.returncode, 0)
         for word in ("--param", "--prepare", "--cleanup", "-j, --workers", "exit status"):
             self.assertIn(word, p.stdout)
-        p = self.run_ft("--headless", "bench", "cpu-map")
-        self.assertEqual(p.returncode, 2)
-        self.assertIn("bench comes first", p.stderr)
+        p = self.run_ft("help", "bench")  # the table routes help to bench's own page
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("--param", p.stdout)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,17 @@ static void assert_queue_stats_equal(const ft_queue_stats *a, const ft_queue_sta
 }
 
 /* Every field the schema carries is equal. */
+
+/* Two command lines (NULL: none) hold the same arguments. */
+static void assert_argv_equal(const char *const *a, const char *const *b) {
+  assert_int_equal(a == NULL, b == NULL);
+  for (size_t i = 0; a && (a[i] || b[i]); i++) {
+    assert_non_null(a[i]);
+    assert_non_null(b[i]);
+    assert_string_equal(a[i], b[i]);
+  }
+}
+
 static void assert_same(const ft_event *a, const ft_event *b) {
   assert_int_equal(a->kind, b->kind);
   assert_int_equal(a->t_ns, b->t_ns);
@@ -72,6 +83,8 @@ static void assert_same(const ft_event *a, const ft_event *b) {
     if (a->u.spawn.step)
       assert_string_equal(a->u.spawn.step, b->u.spawn.step);
     assert_int_equal(a->u.spawn.launcher_pid, b->u.spawn.launcher_pid);
+    assert_argv_equal(a->u.spawn.argv, b->u.spawn.argv);
+    assert_int_equal(a->u.spawn.argv_cut, b->u.spawn.argv_cut);
     break;
   case FT_EV_HOST:
     assert_int_equal(a->u.host.lost, b->u.host.lost);
@@ -95,6 +108,8 @@ static void assert_same(const ft_event *a, const ft_event *b) {
   case FT_EV_EXEC:
     assert_string_equal(a->u.exec.path, b->u.exec.path);
     assert_int_equal(a->u.exec.err, b->u.exec.err);
+    assert_argv_equal(a->u.exec.argv, b->u.exec.argv);
+    assert_int_equal(a->u.exec.argv_cut, b->u.exec.argv_cut);
     break;
   case FT_EV_EXIT:
     assert_int_equal(a->u.exit.code, b->u.exit.code);
@@ -201,9 +216,24 @@ static void test_round_trip_process_kinds(void **state) {
   e.host = 5;
   round_trip(&e, "\"host\":5,");
 
+  /* a command line, a control character in it escaped, cut or not */
+  static const char *const argv[] = {"cc", "-c", "a b.c", "x\x1b[2J", "", NULL};
+  e.u.spawn.argv = argv;
+  round_trip(&e, "\"argv\":[\"cc\",\"-c\",\"a b.c\",\"x\\u001B[2J\",\"\"]}");
+  e.u.spawn.argv_cut = true;
+  round_trip(&e,
+             "\"argv\":[\"cc\",\"-c\",\"a b.c\",\"x\\u001B[2J\",\"\"],\"argv_truncated\":true}");
+  static const char *const none[] = {NULL};
+  e.u.spawn.argv = none;
+  e.u.spawn.argv_cut = false;
+  round_trip(&e, "\"argv\":[]}");
+
   e = base(FT_EV_EXEC);
   e.u.exec.path = "/bin/true";
   round_trip(&e, "\"path\":\"/bin/true\"}");
+  e.u.exec.argv = argv;
+  round_trip(&e, "\"path\":\"/bin/true\",\"argv\":[\"cc\",");
+  e.u.exec.argv = NULL;
   e.u.exec.err = -ENOENT;
   round_trip(&e, "\"error\":\"ENOENT\",\"errno\":2}");
   e.u.exec.err = -EACCES;
@@ -541,6 +571,11 @@ static void test_malformed_lines(void **state) {
       "{\"t\":1,\"ev\":\"SPAWN\",\"pid\":1,\"ppid\":1,\"role\":\"process\"}", /* case matters */
       "{\"t\":1,\"ev\":\"spawn\\u0000x\",\"pid\":1,\"ppid\":1,\"role\":\"p\"}",
       "{\"t\":1,\"ev\":7,\"pid\":1,\"ppid\":1}",
+      "{\"t\":1,\"ev\":\"spawn\",\"pid\":1,\"ppid\":1,\"role\":\"p\",\"argv\":\"sh\"}",
+      "{\"t\":1,\"ev\":\"spawn\",\"pid\":1,\"ppid\":1,\"role\":\"p\",\"argv\":[\"sh\",1]}",
+      "{\"t\":1,\"ev\":\"exec\",\"pid\":1,\"ppid\":1,\"path\":\"p\",\"argv\":[\"a\\u0000b\"]}",
+      "{\"t\":1,\"ev\":\"exec\",\"pid\":1,\"ppid\":1,\"path\":\"p\",\"argv\":[],"
+      "\"argv_truncated\":1}",
       "{\"t\":1,\"ev\":null,\"pid\":1,\"ppid\":1}",
       "{\"ev\":\"spawn\",\"pid\":1,\"ppid\":1,\"role\":\"process\"}", /* no t */
       "{\"t\":\"x\",\"ev\":\"exit\",\"pid\":1,\"ppid\":1,\"code\":0,\"runtime\":0}",

@@ -49,6 +49,12 @@ typedef struct ui_json {
   ft_buf hosts; /* ui_jhost records: the remote hosts, for the summary */
 } ui_json;
 
+struct timespec;
+/* Keep forktop's own command line for the start event. */
+void ui_json_set_argv(int argc, char *const *argv);
+/* Write the stream's first line, the start event: forktop's version, its
+ * argv, the wall clock at t0 (wall) and the host name. */
+void ui_json_start(ui_json *j, const struct timespec *wall);
 void ui_json_event(const ft_event *ev, void *ud);
 /* Free what the stream holds (not its FILE). */
 void ui_json_free(ui_json *j);
@@ -163,6 +169,9 @@ int ui_watch_command(char *const *argv, const ui_opts *o);
 int ui_watch_pid(pid_t pid, const ui_opts *o);
 /* Find a shipped workload by name (or accept a path); NULL if none. */
 char *ui_find_workload(const char *arg);
+/* The shipped workloads' names (NULL-terminated, each and the array
+ * malloc'd), or NULL when there are none or no memory. */
+char **ui_workload_names(void);
 /* Print the shipped workloads with their descriptions. */
 int ui_list_workloads(FILE *out);
 /* Create path afresh for writing (--record, exports) without writing

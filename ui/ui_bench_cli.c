@@ -3,6 +3,7 @@
  * the runs, hyperfine's --prepare and --cleanup, the exports. */
 #include "ui.h"
 #include "ui_bench.h"
+#include "ui_opt.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -236,9 +237,43 @@ int ui_bench_main(int argc, char **argv) {
     case ':':
       status = ui_bench_usage_error("option '%s' needs a value", argv[optind - 1]);
       goto done;
-    default:
-      status = ui_bench_usage_error("unknown option '%s'", argv[optind - 1]);
+    default: {
+      /* forktop's other commands' options mean nothing here: say so */
+      static const char *const others[] = {"--record", "--json", "--speed",    "--scan",
+                                           "--grace",  "--kill", "--readonly", "--chaos",
+                                           "--joblog", "-p"};
+      const char *bad = argv[optind - 1];
+      size_t n = strcspn(bad, "=");
+      for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        if (strlen(others[i]) == n && strncmp(bad, others[i], n) == 0) {
+          status = ui_bench_usage_error("%s does not apply to bench", others[i]);
+          goto done;
+        }
+      if (bad[0] == '-' && bad[1] == '-') { /* a typo of one of ours? */
+        const char *names[sizeof longs / sizeof longs[0]];
+        size_t nn = 0;
+        for (size_t i = 0; longs[i].name; i++)
+          names[nn++] = longs[i].name;
+        char word[64];
+        snprintf(word, sizeof word, "%.*s", (int)(n > 2 ? n - 2 : 0), bad + 2);
+        size_t prefixed = 0;
+        for (size_t i = 0; i < nn; i++)
+          prefixed += strncmp(names[i], word, strlen(word)) == 0;
+        if (prefixed > 1) {
+          status = ui_bench_usage_error("'%s' is ambiguous", bad);
+          goto done;
+        }
+        const char *near = ui_opt_nearest(word, names, nn);
+        if (near) {
+          char msg[128];
+          snprintf(msg, sizeof msg, "unknown option '%%s' (did you mean '--%s'?)", near);
+          status = ui_bench_usage_error(msg, bad);
+          goto done;
+        }
+      }
+      status = ui_bench_usage_error("unknown option '%s'", bad);
       goto done;
+    }
     }
   }
   o.sets = sets;

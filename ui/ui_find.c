@@ -85,32 +85,57 @@ static void ui_list_one(FILE *out, const char *dir, const char *file) {
   ft_buf_free(&b);
 }
 
+/* The .ini files of dir, sorted (NULL-terminated; NULL when it cannot be read). */
+static char **ui_ini_files(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return NULL;
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!ui_has_ini_suffix(e->d_name))
+      continue;
+    if (n + 1 >= cap) {
+      char **nn = realloc(names, (cap = cap ? 2 * cap : 32) * sizeof *nn);
+      if (!nn)
+        break;
+      names = nn;
+    }
+    if ((names[n] = strdup(e->d_name)))
+      n++;
+  }
+  closedir(d);
+  if (!names && !(names = calloc(1, sizeof *names)))
+    return NULL;
+  names[n] = NULL;
+  if (n)
+    qsort(names, n, sizeof *names, ui_cmp);
+  return names;
+}
+
+/* The shipped workloads' names: the first directory's .ini files. */
+char **ui_workload_names(void) {
+  ui_dirs_init();
+  for (size_t i = 0; ui_workload_dirs[i]; i++) {
+    char **names = ui_ini_files(ui_workload_dirs[i]);
+    if (!names)
+      continue;
+    for (size_t k = 0; names[k]; k++)
+      names[k][strlen(names[k]) - 4] = '\0';
+    return names;
+  }
+  return NULL;
+}
+
 /* Print "name  description" for every shipped workload. */
 int ui_list_workloads(FILE *out) {
   ui_dirs_init();
   for (size_t i = 0; ui_workload_dirs[i]; i++) {
-    DIR *d = opendir(ui_workload_dirs[i]);
-    if (!d)
+    char **names = ui_ini_files(ui_workload_dirs[i]);
+    if (!names)
       continue;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-      if (!ui_has_ini_suffix(e->d_name))
-        continue;
-      if (n == cap) {
-        char **nn = realloc(names, (cap = cap ? 2 * cap : 32) * sizeof *nn);
-        if (!nn)
-          break;
-        names = nn;
-      }
-      if ((names[n] = strdup(e->d_name)))
-        n++;
-    }
-    closedir(d);
-    if (n)
-      qsort(names, n, sizeof *names, ui_cmp);
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; names[k]; k++) {
       ui_list_one(out, ui_workload_dirs[i], names[k]);
       free(names[k]);
     }

@@ -2,7 +2,47 @@
 #include "ui.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char **ui_argv; /* forktop's own command line, as it was given */
+
+/* Keep forktop's command line for the start event (before anything
+ * permutes argv): the strings stay where they are, the order is copied. */
+void ui_json_set_argv(int argc, char *const *argv) {
+  free(ui_argv);
+  if ((ui_argv = calloc((size_t)argc + 1, sizeof *ui_argv)))
+    memcpy(ui_argv, argv, (size_t)argc * sizeof *argv);
+}
+
+/* The first line: who wrote the stream, when (the wall clock at t0) and
+ * where.  The strings are the stream's own (ft_json_append_string). */
+void ui_json_start(ui_json *j, const struct timespec *wall) {
+  ft_buf_printf(&j->buf,
+                "{\"t\":0.0,\"ev\":\"start\",\"pid\":%d,\"ppid\":%d,\"version\":", (int)getpid(),
+                (int)getppid());
+  ft_json_append_string(&j->buf, FT_VERSION, strlen(FT_VERSION));
+  ft_buf_append(&j->buf, ",\"argv\":[", 9);
+  for (size_t i = 0; ui_argv && ui_argv[i]; i++) {
+    if (i)
+      ft_buf_append(&j->buf, ",", 1);
+    ft_json_append_string(&j->buf, ui_argv[i], strlen(ui_argv[i]));
+  }
+  struct tm tm;
+  char date[64] = "";
+  if (gmtime_r(&wall->tv_sec, &tm))
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  ft_buf_printf(&j->buf, "],\"wall\":%lld.%06ld,\"date\":\"%s.%06ldZ\",\"hostname\":",
+                (long long)wall->tv_sec, wall->tv_nsec / 1000, date, wall->tv_nsec / 1000);
+  char host[256] = "";
+  if (gethostname(host, sizeof host - 1) < 0)
+    host[0] = '\0';
+  ft_json_append_string(&j->buf, host, strlen(host));
+  ft_buf_append(&j->buf, "}\n", 2);
+  ui_json_flush(j);
+}
 
 /* What the summary says of a remote host. */
 typedef struct ui_jhost {

@@ -22,6 +22,7 @@
  * own code, never another command's.  A task whose command's exit was
  * never heard of is written at the end of the run. */
 #include "ui.h"
+#include "ui_opt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -246,6 +247,29 @@ fail:
   return -1;
 }
 
+enum { M_JOBLOG = 256, M_HEADLESS, M_JSON, M_RECORD, M_ASCII, M_SCAN };
+
+/* map's options (its help's lines and getopt's tables). */
+static const ui_optdef ui_map_opts[] = {
+    {"jobs", 'j', "N", 'j', 0, "workers (default: the online CPUs)"},
+    {"null", '0', NULL, '0', 0,
+     "items on stdin end with a NUL byte, not a newline\n(find -print0), so they may hold "
+     "newlines"},
+    {"joblog", 0, "FILE", M_JOBLOG, 0,
+     "write GNU parallel's joblog (Seq, Host, Starttime,\nJobRuntime, Send, Receive, Exitval, "
+     "Signal, Command)"},
+    {"headless", 0, NULL, M_HEADLESS, 0, "print what happens as readable lines, then a summary"},
+    {"json", 0, NULL, M_JSON, 0, "print one JSON object per event (schema: docs/json.md)"},
+    {"record", 0, "FILE", M_RECORD, 0, "also write the JSON event stream to FILE"},
+    {NULL, 'd', "TENTHS", 'd', 0, "dashboard refresh delay in tenths of a second"},
+    {"ascii", 0, NULL, M_ASCII, 0, "draw the tree with ASCII instead of Unicode"},
+    {"scan", 0, NULL, M_SCAN, 0,
+     "watch the commands by scanning /proc, even where the\nkernel's process-event connector "
+     "would see each one"},
+    {"help", 'h', NULL, 'h', 0, "show this help"},
+};
+#define UI_MAP_NOPTS (sizeof ui_map_opts / sizeof ui_map_opts[0])
+
 static void ui_map_usage(FILE *f) {
   fprintf(
       f, "usage: forktop map [-j N] [--joblog FILE] [--headless|--json] [OPTIONS] -- CMD [ARG...]\n"
@@ -259,32 +283,13 @@ static void ui_map_usage(FILE *f) {
          "argument.  No shell runs unless CMD is one (sh -c '...'); the item is\n"
          "always one argument, and inside sh -c one shell word, never shell code.\n"
          "\n"
-         "options:\n"
-         "  -j, --jobs N        workers (default: the online CPUs)\n"
-         "  -0, --null          items on stdin end with a NUL byte, not a newline\n"
-         "                      (find -print0), so they may hold newlines\n"
-         "  --joblog FILE       write GNU parallel's joblog (Seq, Host, Starttime,\n"
-         "                      JobRuntime, Send, Receive, Exitval, Signal, Command)\n"
-         "  --headless          print what happens as readable lines, then a summary\n"
-         "  --json              print one JSON object per event (schema: docs/json.md)\n"
-         "  --record FILE       also write the JSON event stream to FILE\n"
-         "  -d TENTHS           dashboard refresh delay in tenths of a second\n"
-         "  --ascii             draw the tree with ASCII instead of Unicode\n"
-         "  --scan              watch the commands by scanning /proc, even where the\n"
-         "                      kernel's process-event connector would see each one\n"
-         "  -h, --help          show this help\n"
-         "\n"
-         "exit status: 0 every command succeeded (or there was no input); 1 a command\n"
-         "failed (exited non-zero, was killed, or could not start), stdin could not\n"
-         "be read as items, or the joblog could not be written; 2 usage error;\n"
-         "128+N stopped by signal N.\n");
-}
-
-static int ui_map_usage_error(const char *msg, const char *arg) {
-  fprintf(stderr, "forktop map: ");
-  fprintf(stderr, msg, arg);
-  fprintf(stderr, "\nTry 'forktop map --help'.\n");
-  return 2;
+         "options:\n");
+  ui_opt_help(f, ui_map_opts, UI_MAP_NOPTS, 0);
+  fprintf(f, "\n"
+             "exit status: 0 every command succeeded (or there was no input); 1 a command\n"
+             "failed (exited non-zero, was killed, or could not start), stdin could not\n"
+             "be read as items, or the joblog could not be written; 2 usage error;\n"
+             "128+N stopped by signal N.\n");
 }
 
 /* The items came on stdin (`find | forktop map ...`) and are all read:
@@ -316,65 +321,60 @@ static void ui_cmd_label(char *const *cmd, char *out, size_t n) {
 /* forktop map ...: argv[0] is "map". */
 int ui_map_main(int argc, char **argv) {
   ui_opts o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1};
-  static const struct option longs[] = {
-      {"jobs", required_argument, NULL, 'j'},   {"joblog", required_argument, NULL, 'L'},
-      {"headless", no_argument, NULL, 'H'},     {"json", no_argument, NULL, 'J'},
-      {"record", required_argument, NULL, 'R'}, {"ascii", no_argument, NULL, 'A'},
-      {"help", no_argument, NULL, 'h'},         {"null", no_argument, NULL, '0'},
-      {"scan", no_argument, NULL, 'Z'},         {NULL, 0, NULL, 0}};
   const char *joblog = NULL;
   int workers = 0, c, status = 2, sep_char = '\n';
   char *end, **items = NULL, why[256];
   size_t nitems = 0;
   ui_map m = {0};
   ft_plan *plan = NULL;
-  optind = 1;
-  opterr = 0;
+  struct option longs[UI_OPT_MAX + 1];
+  char shorts[3 * UI_OPT_MAX + 3];
   /* "+": options end at CMD, whose own options are its own */
-  while ((c = getopt_long(argc, argv, "+:0j:d:h", longs, NULL)) != -1) {
+  ui_opt_getopt(ui_map_opts, UI_MAP_NOPTS, "+:", longs, shorts);
+  optind = 0; /* getopt starts afresh (main may have used it) */
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
     switch (c) {
     case 'j': {
       long v = strtol(optarg, &end, 10);
       if (*end || !*optarg || v < 1 || v > 4096)
-        return ui_map_usage_error("-j %s: expected a number of workers, 1 to 4096", optarg);
+        return ui_opt_usage("map", "-j %s: expected a number of workers, 1 to 4096", optarg);
       workers = (int)v;
       break;
     }
     case 'd': {
       long v = strtol(optarg, &end, 10);
       if (*end || !*optarg || v < 1 || v > 600)
-        return ui_map_usage_error("-d %s: expected tenths of a second, 1 to 600", optarg);
+        return ui_opt_usage("map", "-d %s: expected tenths of a second, 1 to 600", optarg);
       o.delay_tenths = (int)v;
       break;
     }
-    case 'L':
+    case M_JOBLOG:
       joblog = optarg;
       break;
     case '0':
       sep_char = '\0';
       break;
-    case 'H':
+    case M_HEADLESS:
       o.mode = UI_HEADLESS;
       break;
-    case 'J':
+    case M_JSON:
       o.mode = UI_JSON;
       break;
-    case 'R':
+    case M_RECORD:
       o.record = optarg;
       break;
-    case 'A':
+    case M_ASCII:
       o.ascii = true;
       break;
-    case 'Z':
+    case M_SCAN:
       o.scan_only = true;
       break;
     case 'h':
       ui_map_usage(stdout);
       return 0;
-    case ':':
-      return ui_map_usage_error("option '%s' needs a value", argv[optind - 1]);
-    default:
-      return ui_map_usage_error("unknown option '%s'", argv[optind - 1]);
+    default: /* '?' or ':' */
+      return ui_opt_bad("map", NULL, c, argv, ui_map_opts, UI_MAP_NOPTS, 0, NULL);
     }
   }
   char **cmd = &argv[optind];
@@ -382,14 +382,15 @@ int ui_map_main(int argc, char **argv) {
   for (int i = 0; i < ncmd; i++)
     if (strcmp(cmd[i], ":::") == 0) {
       if (sep >= 0)
-        return ui_map_usage_error("%s", "only one ::: list of items is supported");
+        return ui_opt_usage("map", "%s", "only one ::: list of items is supported");
       sep = i;
     }
   if ((sep < 0 ? ncmd : sep) == 0)
-    return ui_map_usage_error("%s", "no command: write it after --, as in "
-                                    "forktop map -j 4 -- gzip {}");
+    return ui_opt_usage("map", "%s",
+                        "no command: write it after --, as in "
+                        "forktop map -j 4 -- gzip {}");
   if (!cmd[0][0])
-    return ui_map_usage_error("%s", "the command is an empty string");
+    return ui_opt_usage("map", "%s", "the command is an empty string");
   if (sep >= 0) {
     nitems = (size_t)(ncmd - sep - 1);
     items = &cmd[sep + 1];

@@ -202,6 +202,11 @@ int ui_replay(const char *path, const ui_opts *o) {
   }
   if (!shown) {
     uint64_t start = ft_now_ns();
+    if (o->mode == UI_JSON) { /* this stream's own start; the recording's is skipped */
+      struct timespec wall;
+      clock_gettime(CLOCK_REALTIME, &wall);
+      ui_json_start(&json, &wall);
+    }
     ft_event ev;
     int rc;
     while ((rc = ui_reader_next(&r, &ev)) > 0) {

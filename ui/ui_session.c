@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ft_guard.h"
@@ -82,6 +83,8 @@ static void ui_session_flush(ft_loop *loop, void *ud) {
 /* Open the dashboard and hook the printers to the loop. */
 void ui_session_show(ui_session *s) {
   const ui_opts *o = s->o;
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
   s->t0 = ft_now_ns();
   s->pr.t0 = s->json.t0 = s->rec.t0 = s->t0;
   if (o->mode == UI_DASHBOARD) {
@@ -101,6 +104,7 @@ void ui_session_show(ui_session *s) {
   }
   if (o->mode == UI_JSON) {
     s->stream = &s->json;
+    ui_json_start(&s->json, &wall);
     ft_loop_add_hook(s->loop, ui_json_event, &s->json);
   } else if (!s->dash) {
     ft_loop_add_hook(s->loop, ui_printer_event, &s->pr);
@@ -109,6 +113,7 @@ void ui_session_show(ui_session *s) {
   }
   if (s->rec.out) {
     s->record = &s->rec;
+    ui_json_start(&s->rec, &wall);
     ft_loop_add_hook(s->loop, ui_json_event, &s->rec);
   }
   ft_loop_add_before_sleep(s->loop, ui_session_flush, s);

@@ -123,9 +123,25 @@ void ui_printer_event(const ft_event *ev, void *ud) {
       fprintf(f, "[%8.3f] spawn    %-16s pid %d%s ppid %d\n", t, name, ev->pid, on, ev->ppid);
     break;
   case FT_EV_EXEC:
-    if (ev->u.exec.err)
+    if (ev->u.exec.err) {
       fprintf(f, "[%8.3f] exec     %-16s pid %d: %s: %s\n", t, name, ev->pid,
               ui_safe_cstr(&xb, ev->u.exec.path), ft_strerror(ev->u.exec.err));
+    } else if (ev->u.exec.argv) { /* what it runs, each argument made safe */
+      fprintf(f, "[%8.3f] exec     %-16s pid %d:", t, name, ev->pid);
+      for (size_t i = 0; ev->u.exec.argv[i]; i++) {
+        const char *a = ui_safe_cstr(&xb, ev->u.exec.argv[i]);
+        /* as a shell would read it back: quoted when a shell would split it */
+        if (*a && !a[strcspn(a, " \t'\"\\$`;&|<>()*?[]{}~#!")]) {
+          fprintf(f, " %s", a);
+          continue;
+        }
+        fputs(" '", f);
+        for (; *a; a++)
+          fputs(*a == '\'' ? "'\\''" : (char[]){*a, '\0'}, f);
+        fputc('\'', f);
+      }
+      fprintf(f, "%s\n", ev->u.exec.argv_cut ? " ..." : "");
+    }
     break;
   case FT_EV_EXIT:
     if (!ev->u.exit.signal && ev->u.exit.code < 0) {

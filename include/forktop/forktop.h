@@ -206,14 +206,22 @@ typedef struct ft_event {
   const char *name; /* process, pool or queue name; never NULL */
   union {
     struct {
-      const char *role;   /* "process", "worker", "subprocess" */
-      int worker;         /* worker number in its pool, or -1 */
+      const char *role; /* "process", "worker", "subprocess", "command", "checked", "watched" */
+      int worker;       /* worker number in its pool, or -1 */
+      /* its command line, NULL-terminated; NULL when unknown (a forked
+       * function: it has its parent's).  A watched process's is
+       * /proc/PID/cmdline read when the event was handled, at most 4 KiB
+       * and 256 arguments of it (argv_cut says it was cut). */
+      const char *const *argv;
+      bool argv_cut;
       const char *step;   /* a remote worker's launcher step ("1234.5" for Slurm), or NULL */
       pid_t launcher_pid; /* a remote worker: the local process that launched it, or 0 */
     } spawn;
     struct {
-      const char *path; /* the program */
-      int err;          /* 0 on success, -errno when exec failed */
+      const char *path;        /* the program */
+      int err;                 /* 0 on success, -errno when exec failed */
+      const char *const *argv; /* what it exec'd with, as spawn's; NULL when unknown */
+      bool argv_cut;
     } exec;
     struct {
       int code;       /* exit status, valid when signal == 0; -1 unknown (watched by scanning) */

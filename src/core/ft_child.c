@@ -309,6 +309,9 @@ typedef struct ft__forkinfo {
   const ft__fdlist *close; /* the loop's fds, for a forked function */
   int pdeath;              /* signal for the child when we die, or 0 */
   pid_t parent;            /* our pid, as the child must see it */
+  char *title_at;          /* the argv area a forked function retitles, or NULL */
+  size_t title_cap;
+  const char *prog; /* the title's first word */
 } ft__forkinfo;
 
 /* The code a child runs between fork and its function or exec is kept
@@ -383,6 +386,67 @@ static bool ft__pending(FILE *f) {
 #endif
 }
 
+/* Append s (at most its first max bytes) to d[*n] within cap (keeping a NUL's room). */
+static inline void ft__title_put(char *d, size_t *n, size_t cap, const char *s, size_t max) {
+  for (size_t i = 0; i < max && s[i] && *n + 1 < cap; i++)
+    d[(*n)++] = s[i];
+}
+
+/* A forked function's child names itself after what it is, so that ps,
+ * top, htop and pkill tell the workers apart: "forktop: pool main worker
+ * 3", "forktop: process writer".  The short name (comm: 15 bytes, what
+ * top and plain pkill see) is "main/3" or "writer" (PR_SET_NAME).  The
+ * command line is the argv area, overwritten in place as setproctitle
+ * does, only as far as the title goes: a NUL after it and the area's last
+ * byte set non-NUL, which makes the kernel read /proc/PID/cmdline as the
+ * one string up to that NUL (the old arguments behind it stay unread).
+ * The area is this child's own copy (a fork): one page is copied when it
+ * is written.  No printf here: its code would be paged in by every child. */
+FT__CHILD_PATH static void ft__child_retitle(const ft__spawn_opts *o, const ft__forkinfo *fi) {
+  char t[160], num[12];
+  size_t n = 0, k = 0;
+  const char *name = o->name ? o->name : "";
+  bool worker = o->role && strcmp(o->role, "worker") == 0 && o->worker >= 0;
+  for (unsigned v = worker ? (unsigned)o->worker : 0; k == 0 || v; v /= 10)
+    num[k++] = (char)('0' + v % 10);
+  char digits[12];
+  for (size_t i = 0; i < k; i++)
+    digits[i] = num[k - 1 - i];
+  digits[k] = '\0';
+  char comm[16];
+  size_t c = 0;
+  ft__title_put(comm, &c, sizeof comm, name, 64);
+  if (worker) {
+    /* the number is what tells workers apart: the name is cut to leave it room */
+    c = c + 1 + k < sizeof comm ? c : sizeof comm - 2 - k;
+    ft__title_put(comm, &c, sizeof comm, "/", 1);
+    ft__title_put(comm, &c, sizeof comm, digits, k);
+  }
+  comm[c] = '\0';
+  if (c)
+    ft__sys4(SYS_prctl, 15 /* PR_SET_NAME */, (long)comm, 0, 0);
+  if (!fi->title_at)
+    return;
+  ft__title_put(t, &n, sizeof t, fi->prog, 32);
+  ft__title_put(t, &n, sizeof t, ": ", 2);
+  ft__title_put(t, &n, sizeof t, worker ? "pool" : o->role ? o->role : "process", 32);
+  if (*name) {
+    ft__title_put(t, &n, sizeof t, " ", 1);
+    ft__title_put(t, &n, sizeof t, name, 100);
+  }
+  if (worker) {
+    ft__title_put(t, &n, sizeof t, " worker ", 8);
+    ft__title_put(t, &n, sizeof t, digits, k);
+  }
+  size_t cap = fi->title_cap; /* at least 2 */
+  if (n > cap - 1)
+    n = cap - 1;
+  memcpy(fi->title_at, t, n);
+  fi->title_at[n] = '\0';
+  if (n + 1 < cap)
+    fi->title_at[cap - 1] = ' ';
+}
+
 /* Runs in the child between fork and exec (or the target function):
  * default signal dispositions, an empty mask, stdio in place, the parent's
  * loop fds closed.  Leaves only with exec or _exit.  Up to the function or
@@ -432,6 +496,7 @@ FT__CHILD_PATH static void ft__child_main(const ft__spawn_opts *o, ft__fdpair io
     goto fail;
   }
   /* A forked function: the parent's loop is not ours to use. */
+  ft__child_retitle(o, fi);
   ft__child_close_fds(fi->close);
   for (int t = 0; t < 3; t++)
     if (io[t].child >= 3 && !io[t].borrowed)
@@ -563,6 +628,11 @@ static void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t 
   fi->close = functions;
   fi->pdeath = loop->pdeath_signal;
   fi->parent = loop->pid;
+  if (functions && !loop->title_known)
+    ft__title_area(loop);
+  fi->title_at = functions && loop->title_cap ? loop->title_at : NULL;
+  fi->title_cap = loop->title_cap;
+  fi->prog = loop->title_prog;
 }
 
 /* Fork a prepared child; in the parent, its pid or -errno (the signal mask
@@ -621,6 +691,7 @@ static int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s,
       .kind = FT_EV_SPAWN, .pid = pid, .ppid = c->ppid, .name = c->name, .t_ns = c->start_ns};
   ev.u.spawn.role = c->role;
   ev.u.spawn.worker = o->worker;
+  ev.u.spawn.argv = (const char *const *)o->argv; /* what it execs (NULL: a function) */
   ft__emit(loop, &ev);
 
   if (o->argv) {
@@ -629,6 +700,7 @@ static int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s,
     ft_event ex = {.kind = FT_EV_EXEC, .pid = pid, .ppid = c->ppid, .name = c->name};
     ex.u.exec.path = o->argv[0];
     ex.u.exec.err = rc;
+    ex.u.exec.argv = (const char *const *)o->argv;
     ft__emit(loop, &ex);
     if (rc < 0) {
       /* The child is about to _exit(127): reap it now so its exit is

@@ -249,6 +249,12 @@ struct ft_loop {
   void *orphan_ud;
   int pdeath_signal; /* what children get when this process dies (0: nothing) */
   ft__hosts *hosts;  /* remote hosts met so far (ft_host.c), NULL before the first */
+  /* The argv area a forked function's child retitles (ft__title_area):
+   * looked up at the first such fork; title_cap 0 when there is none. */
+  bool title_known;
+  char *title_at;
+  size_t title_cap;
+  char title_prog[32]; /* the program's name, the title's first word */
 };
 
 /* Turn the loop until done(ud) or the deadline (ns on CLOCK_MONOTONIC, 0 = never). */
@@ -320,6 +326,16 @@ int ft__pidfd_open(pid_t pid);
 int ft__pidfd_signal(int pidfd, int signo);
 /* Read /proc/PID/comm into buf (empty string on failure). */
 void ft__read_comm(pid_t pid, char *buf, size_t cap);
+/* Find this process's argv area (/proc/self/stat's arg_start and arg_end)
+ * and its program's name for the titles of forked functions' children. */
+void ft__title_area(ft_loop *loop);
+/* The most bytes and arguments of a command line ft__read_argv keeps. */
+#define FT__ARGV_BYTES 4096
+#define FT__ARGV_MAX 256
+/* Read /proc/PID/cmdline into buf (FT__ARGV_BYTES) and split it into vec
+ * (FT__ARGV_MAX + 1 entries, NULL-terminated); *cut says more was left.
+ * Returns vec, or NULL when there is none (gone, a zombie, a kernel thread). */
+const char *const *ft__read_argv(pid_t pid, char *buf, const char **vec, bool *cut);
 /* Sleep on a shared futex word while it still holds val (deadline 0: forever). */
 int ft__futex_wait(_Atomic uint32_t *addr, uint32_t val, uint64_t deadline);
 void ft__futex_wake(_Atomic uint32_t *addr, int n);

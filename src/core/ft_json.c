@@ -16,6 +16,8 @@
 #define FT_JSON_MAX_SECONDS 1e9
 /* Cleaned strings up to this size are built on the stack. */
 #define FT_JSON_STACK 4096
+/* The most arguments an event's argv holds (more are cut: argv_truncated). */
+#define FT_JSON_MAX_ARGV 4096
 #define FT_JSON_DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 
 /* ------------------------------------------------------------ UTF-8 */
@@ -114,6 +116,21 @@ static void ft__put_secs(ft__jw *w, const char *k, uint64_t ns) {
   ft__put(w, k, json_real((double)(ns / 1000u) / 1e6));
 }
 
+/* A command line as an array of strings (each by the strings' rules);
+ * nothing when it is unknown. */
+static void ft__put_argv(ft__jw *w, const char *const *argv, bool cut) {
+  if (!argv)
+    return;
+  json_t *a = json_array();
+  size_t i;
+  for (i = 0; a && argv[i] && i < FT_JSON_MAX_ARGV; i++)
+    if (json_array_append_new(a, ft__jstr(argv[i], strlen(argv[i]))) < 0)
+      w->bad = true;
+  ft__put(w, "argv", a);
+  if (cut || (a && argv[i]))
+    ft__put(w, "argv_truncated", json_true());
+}
+
 static void ft__put_task(ft__jw *w, const ft_event *ev) {
   ft__put_str(w, "pool", ev->name);
   ft__put_u64(w, "task", ev->u.task.task);
@@ -165,9 +182,11 @@ static void ft__put_kind(ft__jw *w, const ft_event *ev) {
       ft__put_str(w, "step", ev->u.spawn.step);
     if (ev->u.spawn.launcher_pid > 0)
       ft__put_int(w, "launcher_pid", ev->u.spawn.launcher_pid);
+    ft__put_argv(w, ev->u.spawn.argv, ev->u.spawn.argv_cut);
     break;
   case FT_EV_EXEC:
     ft__put_str(w, "path", ev->u.exec.path);
+    ft__put_argv(w, ev->u.exec.argv, ev->u.exec.argv_cut);
     if (ev->u.exec.err) {
       ft__put(w, "error", json_string_nocheck(ft_err_name(ev->u.exec.err)));
       ft__put_int(w, "errno", -(long long)ev->u.exec.err);
@@ -654,6 +673,20 @@ int ft_event_from_json(const char *line, size_t len, ft_event *ev, ft_buf *strin
   else if (kind == FT_EV_QUEUE)
     name = ft__str(&r, "queue", true, &nlen);
   ft__get_kind(&r, ev, s, n);
+  json_t *argv = NULL;
+  bool argv_cut = false;
+  if (kind == FT_EV_SPAWN || kind == FT_EV_EXEC) {
+    argv = ft__get(&r, "argv", false);
+    argv_cut = ft__bool(&r, "argv_truncated", false);
+    size_t i;
+    json_t *a;
+    json_array_foreach(argv, i, a) {
+      if (!json_is_string(a) || strlen(json_string_value(a)) != json_string_length(a))
+        r.bad = true; /* an argument holds no NUL */
+    }
+    if (argv && (!json_is_array(argv) || json_array_size(argv) > FT_JSON_MAX_ARGV))
+      r.bad = true;
+  }
   if (r.bad)
     goto fail;
   /* offsets first, pointers last: the buffer may move while it grows */
@@ -664,20 +697,47 @@ int ft_event_from_json(const char *line, size_t len, ft_event *ev, ft_buf *strin
   for (int k = 0; k < FT__JSTRS; k++)
     if ((at[k] = s[k] || k == 0 ? ft__keep(strings, s[k], n[k]) : 0) == (size_t)-1)
       goto fail;
+  /* the arguments one after the other (none holds a NUL), then the vector */
+  size_t nargv = argv ? json_array_size(argv) : 0, at_first = strings->len, at_vec = 0;
+  for (size_t i = 0; i < nargv; i++) {
+    json_t *a = json_array_get(argv, i);
+    if (ft__keep(strings, json_string_value(a), json_string_length(a)) == (size_t)-1)
+      goto fail;
+  }
+  if (argv) {
+    static const char pad[sizeof(char *)];
+    size_t mis = strings->len % sizeof(char *);
+    if ((mis && ft_buf_append(strings, pad, sizeof pad - mis) < 0))
+      goto fail;
+    at_vec = strings->len;
+    if (ft_buf_reserve(strings, (nargv + 1) * sizeof(char *)) < 0)
+      goto fail;
+    strings->len += (nargv + 1) * sizeof(char *);
+    const char **vec = (const char **)(void *)(strings->data + at_vec);
+    const char *arg = strings->data + at_first;
+    for (size_t i = 0; i < nargv; i++, arg += strlen(arg) + 1)
+      vec[i] = arg;
+    vec[nargv] = NULL;
+  }
+  const char *const *vec = argv ? (const char *const *)(void *)(strings->data + at_vec) : NULL;
 #define FT__AT(k) (s[k] ? strings->data + at[k] : NULL)
   size_t at_s1 = at[0];
   ev->name = strings->data + at_name;
   if (kind == FT_EV_SPAWN) {
     ev->u.spawn.role = strings->data + at_s1;
     ev->u.spawn.step = FT__AT(1);
+    ev->u.spawn.argv = vec;
+    ev->u.spawn.argv_cut = argv_cut;
   } else if (kind == FT_EV_HOST) {
     ev->u.host.address = FT__AT(0);
     ev->u.host.launcher = FT__AT(1);
     ev->u.host.job = FT__AT(2);
     ev->u.host.cause = FT__AT(3);
-  } else if (kind == FT_EV_EXEC)
+  } else if (kind == FT_EV_EXEC) {
     ev->u.exec.path = strings->data + at_s1;
-  else if (kind == FT_EV_OUTPUT)
+    ev->u.exec.argv = vec;
+    ev->u.exec.argv_cut = argv_cut;
+  } else if (kind == FT_EV_OUTPUT)
     ev->u.output.line = strings->data + at_s1;
   else if (kind == FT_EV_ERROR)
     ev->u.error.what = strings->data + at_s1;

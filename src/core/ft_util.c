@@ -1,11 +1,13 @@
 /* ft_util.c - byte buffers, clocks, and small system-call wrappers. */
 #include "ft_internal.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -281,6 +283,78 @@ void ft__read_comm(pid_t pid, char *buf, size_t cap) {
   if (buf[n - 1] == '\n')
     n--;
   buf[n] = '\0';
+}
+
+/* The argv area, where the kernel reads /proc/PID/cmdline from: a forked
+ * child has its own copy at the same address, and overwrites it with its
+ * title (ft_child.c).  Read once per loop, at its first forked function. */
+void ft__title_area(ft_loop *loop) {
+  loop->title_known = true;
+  loop->title_cap = 0;
+  char buf[1024];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+  unsigned long long start = 0, end = 0;
+  /* after ") ": field 3 (state) onwards; arg_start is field 48, arg_end 49 */
+  for (int field = 3; p && *p && field <= 49; field++) {
+    p = strchr(p + 1, ' ');
+    if (!p)
+      return;
+    if (field == 48)
+      start = strtoull(p + 1, NULL, 10);
+    else if (field == 49)
+      end = strtoull(p + 1, NULL, 10);
+  }
+  /* Only when argv[0] is where the kernel says the area starts: under an
+   * emulator (valgrind) the area is the host's, not this program's. */
+  if (!start || end < start + 2 || end - start > (1u << 20) ||
+      (uintptr_t)program_invocation_name != (uintptr_t)start)
+    return;
+  loop->title_at = (char *)(uintptr_t)start;
+  loop->title_cap = (size_t)(end - start);
+  snprintf(loop->title_prog, sizeof loop->title_prog, "%s", program_invocation_short_name);
+}
+
+/* A process's command line, as ps reads it.  It is read when asked, not
+ * when the process was born: by then it may have exec'd again (its newer
+ * command line is read), exited (none), or rewritten its own argv area as
+ * setproctitle does (what it wrote is read, one string or several). */
+const char *const *ft__read_argv(pid_t pid, char *buf, const char **vec, bool *cut) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+  *cut = false;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  size_t n = 0;
+  ssize_t r;
+  while (n < FT__ARGV_BYTES - 1 &&
+         ((r = read(fd, buf + n, FT__ARGV_BYTES - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+    n += r > 0 ? (size_t)r : 0;
+  if (n == FT__ARGV_BYTES - 1) {
+    char more;
+    *cut = read(fd, &more, 1) == 1;
+  }
+  close(fd);
+  if (n == 0)
+    return NULL;
+  buf[n] = '\0';
+  if (buf[n - 1] == '\0')
+    n--; /* the last argument's own NUL */
+  size_t k = 0;
+  for (size_t at = 0; at <= n && k < FT__ARGV_MAX; at += strlen(buf + at) + 1)
+    vec[k++] = buf + at;
+  if (k == FT__ARGV_MAX && strlen(vec[k - 1]) + (size_t)(vec[k - 1] - buf) < n)
+    *cut = true;
+  vec[k] = NULL;
+  return vec;
 }
 
 /* Deadline in CLOCK_MONOTONIC ns for a timeout in seconds; 0 means never. */

@@ -98,14 +98,22 @@ static ft__wproc *ft__wfind(ft_watch *w, pid_t pid) {
 
 static void ft__wdel(ft_watch *w, ft__wproc *p) { *p = w->procs[--w->n]; }
 
+/* Tell of p: its spawn and exec carry its command line from /proc (a
+ * late exec, told with its exit, has none left to read). */
 static void ft__wemit(ft_watch *w, ft_event_kind kind, const ft__wproc *p, uint64_t t_ns) {
   ft_event ev = {.kind = kind, .pid = p->pid, .ppid = p->ppid, .name = p->comm, .t_ns = t_ns};
+  char buf[FT__ARGV_BYTES];
+  const char *vec[FT__ARGV_MAX + 1];
   if (kind == FT_EV_SPAWN) {
     ev.u.spawn.role = "watched";
     ev.u.spawn.worker = -1;
+    ev.u.spawn.argv = ft__read_argv(p->pid, buf, vec, &ev.u.spawn.argv_cut);
   }
-  if (kind == FT_EV_EXEC)
+  if (kind == FT_EV_EXEC) {
     ev.u.exec.path = p->comm;
+    if (!p->exec_late)
+      ev.u.exec.argv = ft__read_argv(p->pid, buf, vec, &ev.u.exec.argv_cut);
+  }
   ft__emit(w->loop, &ev);
 }
 
@@ -314,8 +322,8 @@ static ft__wproc *ft__wspawn(ft_watch *w, pid_t pid, pid_t ppid, uint64_t born_n
 static void ft__wsay(ft_watch *w, ft__wproc *p, pid_t ppid, int code, int signo, bool orphan,
                      uint64_t runtime_ns) {
   if (p->exec_late) {
+    ft__wemit(w, FT_EV_EXEC, p, 0); /* while late: no argv, its pid may be another's now */
     p->exec_late = false;
-    ft__wemit(w, FT_EV_EXEC, p, 0);
   }
   ft_event ev = {.kind = FT_EV_EXIT, .pid = p->pid, .ppid = ppid, .name = p->comm};
   ev.u.exit.code = signo ? 0 : code;
@@ -413,6 +421,9 @@ static void ft__wexec_ours(ft_watch *w, ft__wproc *p) {
   memcpy(p->comm, comm, sizeof comm);
   ft_event ev = {.kind = FT_EV_EXEC, .pid = p->pid, .ppid = c->ppid, .name = c->name};
   ev.u.exec.path = c->name;
+  char buf[FT__ARGV_BYTES];
+  const char *vec[FT__ARGV_MAX + 1];
+  ev.u.exec.argv = ft__read_argv(p->pid, buf, vec, &ev.u.exec.argv_cut);
   ft__emit(w->loop, &ev);
 }
 
