@@ -8,13 +8,24 @@
 #include <stdio.h>
 #include <unistd.h>
 
-static int ft__unit_find(const ft_runner *r, const char *name) {
+/* A unit's name and index, to sort and search by name. */
+typedef struct ft__byname {
+  const char *name;
+  int idx;
+} ft__byname;
+
+static int ft__byname_cmp(const void *a, const void *b) {
+  return strcmp(((const ft__byname *)a)->name, ((const ft__byname *)b)->name);
+}
+
+/* The unit named name in byname (n units sorted by name), or -1: a binary
+ * search, so linking a plan of n parts costs n log n, not n^2. */
+static int ft__unit_find(const ft__byname *byname, size_t n, const char *name) {
   if (!name)
     return -1;
-  for (size_t i = 0; i < r->nunits; i++)
-    if (strcmp(r->units[i].name, name) == 0)
-      return (int)i;
-  return -1;
+  const ft__byname *hit =
+      bsearch(&(ft__byname){name, -1}, byname, n, sizeof *byname, ft__byname_cmp);
+  return hit ? hit->idx : -1;
 }
 
 /* The first reason the work does not run as the plan asks: kept for the
@@ -609,11 +620,22 @@ int ft_runner_new(ft_loop *loop, const ft_plan *plan, ft_runner **out) {
   r->loop = loop;
   if ((rc = ft__units_new(r, plan)) < 0)
     goto fail;
+  ft__byname *byname = malloc((r->nunits ? r->nunits : 1) * sizeof *byname);
+  if (!byname) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  for (size_t i = 0; i < r->nunits; i++)
+    byname[i] = (ft__byname){r->units[i].name, (int)i};
+  qsort(byname, r->nunits, sizeof *byname, ft__byname_cmp);
   for (size_t i = 0; i < r->nunits; i++) {
     ft__unit *u = &r->units[i];
-    u->after = ft__unit_find(r, u->is_pool ? plan->pools[u->idx].after : plan->procs[u->idx].after);
-    u->stop_when = u->is_pool ? -1 : ft__unit_find(r, plan->procs[u->idx].stop_when);
+    const char *after = u->is_pool ? plan->pools[u->idx].after : plan->procs[u->idx].after;
+    u->after = ft__unit_find(byname, r->nunits, after);
+    u->stop_when =
+        u->is_pool ? -1 : ft__unit_find(byname, r->nunits, plan->procs[u->idx].stop_when);
   }
+  free(byname);
   if ((rc = ft_loop_add_hook(loop, ft__runner_hook, r)) < 0 ||
       (rc = ft__loop_add_prepare(loop, ft__runner_tick, r)) < 0 ||
       (rc = ft_timer_new(loop, &r->grace)) < 0)
