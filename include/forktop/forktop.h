@@ -531,6 +531,21 @@ int ft_pool_imap(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, siz
 /* imap_unordered: results in completion order. */
 int ft_pool_imap_unordered(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n,
                            size_t chunksize, ft_iter **out);
+/* Where a streamed imap pulls its items from: set *item (its bytes need
+ * stay valid only until the next call) and return 1; return 0 at the end,
+ * or a negative error, which ends the stream too (ft_iter_next returns it
+ * once the items before it are yielded). */
+typedef int (*ft_source_fn)(void *ud, ft_slice *item);
+/* imap over items pulled from source as results are taken (Python's imap
+ * over an iterator, in bounded memory): at most a few batches of items are
+ * in flight or waiting to be yielded, whatever the stream's length.  Results
+ * come in item order; ud is borrowed until the stream ends or the iterator
+ * is freed.  A yielded item's value is valid until the next ft_iter_next. */
+int ft_pool_imap_stream(ft_pool *p, ft_task_fn fn, ft_source_fn source, void *ud, size_t chunksize,
+                        ft_iter **out);
+/* The same, results in completion order. */
+int ft_pool_imap_unordered_stream(ft_pool *p, ft_task_fn fn, ft_source_fn source, void *ud,
+                                  size_t chunksize, ft_iter **out);
 /* No more submissions; workers exit once the queued work is done. */
 int ft_pool_close(ft_pool *p);
 /* Stop at once: workers get SIGTERM; unfinished tasks fail with FT_ECANCELED

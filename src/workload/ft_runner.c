@@ -148,6 +148,18 @@ static int ft__start_tcp_pool(ft_runner *r, const ft_plan_pool *pp, const ft_poo
   return rc;
 }
 
+/* chaos = kill-worker=RATE: a timer that kills a random worker. */
+static int ft__start_chaos(ft_runner *r, ft__unit *u, const ft_plan_pool *pp) {
+  if (pp->chaos_kill_rate > 0) {
+    uint64_t every = (uint64_t)(1e9 / pp->chaos_kill_rate);
+    int rc;
+    if ((rc = ft_timer_new(r->loop, &u->chaos)) < 0 ||
+        (rc = ft_timer_start(u->chaos, every, every, ft__chaos_tick, u)) < 0)
+      return rc;
+  }
+  return 0;
+}
+
 static int ft__start_pool(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
   const ft_plan_pool *pp = &r->plan->pools[u->idx];
@@ -175,6 +187,16 @@ static int ft__start_pool(ft_runner *r, size_t ui) {
     ev.u.error.err = err;
     ev.u.error.what = what;
     ft__emit(r->loop, &ev);
+  }
+  if (pp->items_from) {
+    /* Streamed: read as the pool takes them, whatever the submit mode (the
+     * runner never looks at results, only at their end). */
+    if ((rc = ft__feed_open(pp, ui, &r->sum.tasks, &u->feed)) < 0)
+      return rc;
+    bool ordered = pp->submit != FT_SUBMIT_IMAP_UNORDERED && pp->submit != FT_SUBMIT_APPLY_ASYNC;
+    rc = (ordered ? ft_pool_imap_stream : ft_pool_imap_unordered_stream)(
+        u->pool, ft__pool_task, ft__feed_next, u->feed, pp->chunksize, &u->iter);
+    return rc < 0 ? rc : ft__start_chaos(r, u, pp);
   }
   size_t n = pp->nitems, total = 0;
   for (size_t i = 0; i < n; i++)
@@ -253,13 +275,7 @@ static int ft__start_pool(ft_runner *r, size_t ui) {
   }
   if (rc < 0)
     return rc;
-  if (pp->chaos_kill_rate > 0) {
-    uint64_t every = (uint64_t)(1e9 / pp->chaos_kill_rate);
-    if ((rc = ft_timer_new(r->loop, &u->chaos)) < 0 ||
-        (rc = ft_timer_start(u->chaos, every, every, ft__chaos_tick, u)) < 0)
-      return rc;
-  }
-  return 0;
+  return ft__start_chaos(r, u, pp);
 }
 
 static int ft__start_proc(ft_runner *r, size_t ui) {
@@ -342,6 +358,21 @@ static bool ft__unit_work_done(ft__unit *u) {
     /* Consume what is ready; inside the loop a wait returns FT_EBUSY. */
     while ((rc = ft_iter_next(u->iter, 0, &idx, &it)) == 0)
       u->yielded++;
+    if (rc != FT_EOF && rc != FT_EBUSY && rc != FT_ETIMEDOUT) {
+      /* A streamed items file failed (the items before it ran): said at
+       * once, and the run does not end as a success. */
+      ft_runner *r = u->runner;
+      const char *why = ft__feed_error(u->feed);
+      char what[4600];
+      snprintf(what, sizeof what, "read %s", *why ? why : "the items");
+      ft__problem(r, "pool %s: cannot %s%s%s", u->name, what, rc == FT_E2BIG ? "" : ": ",
+                  rc == FT_E2BIG ? "" : ft_strerror(rc));
+      ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = u->name};
+      ev.u.error.err = rc;
+      ev.u.error.what = what;
+      ft__emit(r->loop, &ev);
+      return ft_iter_next(u->iter, 0, &idx, &it) == FT_EOF;
+    }
     return rc == FT_EOF;
   }
   for (size_t i = 0; i < u->nresults; i++)
@@ -784,6 +815,7 @@ void ft_runner_free(ft_runner *r) {
       ft_result_free(u->results[k]);
     free(u->results);
     ft_iter_free(u->iter);
+    ft__feed_free(u->feed);
     ft_pool_free(u->pool);
     ft_timer_free(u->chaos);
     free(u->args);

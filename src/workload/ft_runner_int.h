@@ -20,9 +20,10 @@ typedef struct ft__unit {
   ft_pool *pool;
   ft_result **results; /* one per apply_async, or one for the whole map */
   size_t nresults;
-  ft_iter *iter; /* imap / imap_unordered */
+  ft_iter *iter; /* imap / imap_unordered, or any pool whose items are streamed */
   size_t yielded;
-  ft_slice *args; /* encoded task arguments */
+  struct ft__feed *feed; /* items = @FILE or -: where they are read from */
+  ft_slice *args;        /* encoded task arguments */
   char *argbuf;
   ft_timer *chaos;
   /* process */
@@ -54,6 +55,12 @@ struct ft_runner {
 };
 
 uint64_t ft__rand_next(uint64_t *state);
+/* ft_runner_feed.c: a pool's items streamed from a file or stdin. */
+typedef struct ft__feed ft__feed;
+int ft__feed_open(const ft_plan_pool *pp, size_t ui, uint64_t *tasks, ft__feed **out);
+int ft__feed_next(void *ud, ft_slice *item);
+const char *ft__feed_error(const ft__feed *f);
+void ft__feed_free(ft__feed *f);
 /* Which limit err (from starting a process) stands for, with its value. */
 void ft__limit_cause(int err, char *buf, size_t n);
 /* seq: the task's number in its pool from 1 ({#}), or the instance number */

@@ -483,7 +483,7 @@ static int ft__items(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
     return 0; /* a remote worker: the items come with the tasks */
   ft_buf why = {0};
   int rc = ft__items_parse(kv->value, strcmp(kv->key, "tasks") == 0, w->dir, &p->items, &p->nitems,
-                           &why);
+                           &p->items_from, &why);
   /* an items file's errors name it ("items file X: ..."), the rest the key */
   if (rc < 0 && why.len && (strncmp(why.data, "items ", 6) == 0))
     ft__fail_kv(w, kv, "%.*s", (int)why.len, why.data);
@@ -905,6 +905,7 @@ void ft_plan_free(ft_plan *plan) {
     free(p->name);
     free(p->after);
     free(p->bind);
+    free(p->items_from);
     for (size_t k = 0; k < p->nitems; k++)
       free(p->items[k]);
     free(p->items);

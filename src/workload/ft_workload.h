@@ -62,7 +62,8 @@ typedef struct ft_plan_pool {
   unsigned maxtasksperchild;
   char **items; /* the items, as strings (count N gives "0".."N-1") */
   size_t nitems;
-  ft_step *steps; /* what each task does, in order */
+  char *items_from; /* or, streamed one a line as the pool runs: a file's path, or "-" (stdin) */
+  ft_step *steps;   /* what each task does, in order */
   size_t nsteps;
   char *after;            /* start when this process or pool has finished, or NULL */
   double chaos_kill_rate; /* SIGKILL a random busy worker this many times a second */

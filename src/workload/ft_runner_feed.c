@@ -1,0 +1,140 @@
+/* ft_runner_feed.c - a pool's items streamed from a file or stdin
+ * (items = @FILE or -): one item a non-empty line, read as the pool takes
+ * them (ft_pool_imap_stream), so that a file of any length costs the
+ * memory of a few batches, not of its items.
+ *
+ * A line has a bounded length, so a file with no end of line (/dev/zero)
+ * fails when its first line passes the bound instead of taking all memory;
+ * a read error ends the stream too.  Either way the items read before it
+ * run, and the run says what went wrong and does not end as a success. */
+#include "ft_runner_int.h"
+#include "ft_workload_int.h"
+
+#include <stdio.h>
+
+struct ft__feed {
+  FILE *f;
+  bool own;        /* a file we opened (not stdin) */
+  char what[4200]; /* "items file PATH" or "items from stdin", for messages */
+  uint32_t unit;   /* the pool's unit number, the first word of each argument */
+  bool star;       /* starmap: the words of a line, joined by one space */
+  uint64_t count;  /* items given */
+  uint64_t line;   /* lines read */
+  uint64_t *tasks; /* the summary's task count, one more each item */
+  ft_buf arg;      /* the current item's argument: [u32 unit][u32 number][item] */
+  char err[4400];  /* what ended the stream, when an error did */
+};
+
+/* Open the stream of items of pool pp (unit ui), counting each in *tasks. */
+int ft__feed_open(const ft_plan_pool *pp, size_t ui, uint64_t *tasks, ft__feed **out) {
+  ft__feed *f = ft__xalloc(sizeof *f);
+  if (!f)
+    return -ENOMEM;
+  if (strcmp(pp->items_from, "-") == 0) {
+    f->f = stdin;
+    snprintf(f->what, sizeof f->what, "items from stdin");
+  } else {
+    f->own = true;
+    snprintf(f->what, sizeof f->what, "items file %s", pp->items_from);
+    if (!(f->f = fopen(pp->items_from, "re"))) {
+      int e = -errno;
+      free(f);
+      return e;
+    }
+  }
+  f->unit = (uint32_t)ui;
+  f->star = pp->submit == FT_SUBMIT_STARMAP;
+  f->tasks = tasks;
+  *out = f;
+  return 0;
+}
+
+/* Read the next line into f->arg after its header; 1, 0 at the end, or FT_EINVAL. */
+static int ft__feed_line(ft__feed *f) {
+  for (;;) {
+    f->arg.len = 8;
+    int c;
+    bool any = false;
+    errno = 0;
+    while ((c = getc_unlocked(f->f)) != EOF) {
+      any = true;
+      if (c == '\n')
+        break;
+      if (f->arg.len - 8 >= FT__ITEM_LINE_MAX) {
+        snprintf(f->err, sizeof f->err, "%s: line %llu is longer than %d bytes", f->what,
+                 (unsigned long long)f->line + 1, FT__ITEM_LINE_MAX);
+        return FT_E2BIG;
+      }
+      char ch = (char)c;
+      if (ft_buf_append(&f->arg, &ch, 1) < 0) {
+        snprintf(f->err, sizeof f->err, "%s", f->what);
+        return -ENOMEM;
+      }
+    }
+    if (ferror(f->f)) {
+      snprintf(f->err, sizeof f->err, "%s", f->what);
+      return -(errno ? errno : EIO);
+    }
+    if (!any)
+      return 0;
+    f->line++;
+    while (f->arg.len > 8 && f->arg.data[f->arg.len - 1] == '\r')
+      f->arg.len--;
+    if (f->arg.len > 8)
+      return 1;
+  }
+}
+
+/* starmap: the line's words, each after one space, as its arguments are
+ * joined for {} (ft__pool_star). */
+static void ft__feed_words(ft__feed *f) {
+  size_t o = 8;
+  bool word = false;
+  for (size_t i = 8; i < f->arg.len; i++) {
+    char ch = f->arg.data[i];
+    if (ch == ' ' || ch == '\t') {
+      word = false;
+      continue;
+    }
+    if (!word && o > 8)
+      f->arg.data[o++] = ' ';
+    word = true;
+    f->arg.data[o++] = ch;
+  }
+  f->arg.len = o;
+}
+
+/* The pool's source (ft_source_fn): the next item. */
+int ft__feed_next(void *ud, ft_slice *item) {
+  ft__feed *f = ud;
+  if (!f->arg.data && ft_buf_append(&f->arg, "\0\0\0\0\0\0\0\0", 8) < 0)
+    return -ENOMEM;
+  int rc = ft__feed_line(f);
+  if (rc <= 0)
+    return rc;
+  if (f->star)
+    ft__feed_words(f);
+  if (f->count == UINT32_MAX) { /* an item's number travels as 32 bits */
+    snprintf(f->err, sizeof f->err, "%s: more than %u items", f->what, UINT32_MAX);
+    return FT_E2BIG;
+  }
+  uint32_t h[2] = {f->unit, (uint32_t)f->count++};
+  memcpy(f->arg.data, h, sizeof h);
+  (*f->tasks)++;
+  *item = (ft_slice){f->arg.data, f->arg.len};
+  return 1;
+}
+
+/* What ended the stream with an error: what could not be read, with why
+ * when that is not an errno (FT_E2BIG); "" when no error did. */
+const char *ft__feed_error(const ft__feed *f) { return f ? f->err : ""; }
+
+/* Close the stream (stdin stays open); NULL is a no-op. */
+void ft__feed_free(ft__feed *f) {
+  if (!f)
+    return;
+  if (f->own)
+    fclose(f->f);
+  ft_buf_free(&f->arg);
+  free(f);
+}
