@@ -16,8 +16,14 @@
 /* ------------------------------------------------------------- sizes */
 
 static int ui_bench_add(ui_bench_opts *o, long v, char *err, size_t cap) {
-  if (v < 1 || v > 4096) {
-    snprintf(err, cap, "--workers: %ld is out of range (1 to 4096)", v);
+  ft_buf lim = {0}; /* no fixed maximum: what a pool takes, and ulimit -u */
+  if (v < 1) {
+    snprintf(err, cap, "--workers: %ld is out of range (1 or more)", v);
+    return -1;
+  }
+  if (ft_plan_workers_check((uint64_t)v, &lim) < 0) {
+    snprintf(err, cap, "--workers: %.*s", (int)lim.len, lim.data ? lim.data : "");
+    ft_buf_free(&lim);
     return -1;
   }
   for (size_t i = 0; i < o->nsizes; i++)
@@ -179,6 +185,8 @@ static int ui_bench_once(const char *path, const ui_opts *uo, int workers, ui_be
   ft_run_summary sum;
   ft_runner_summary(r, &sum);
   out->exit_status = rc < 0 ? 1 : ft_runner_exit_status(r);
+  if (sum.error[0]) /* a size past what the machine allows says which limit stopped it */
+    fprintf(errf, "forktop bench: %d workers: %s\n", workers, sum.error);
   ft_timer_free(t);
   t = NULL;
   ft_runner_free(r);

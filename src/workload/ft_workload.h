@@ -121,6 +121,11 @@ int ft_plan_parse_tasks(const char *name, const char *text, char *const *overrid
 /* Free a plan. */
 void ft_plan_free(ft_plan *plan);
 
+/* Whether a pool of n workers may be asked for: 0, or FT_EINVAL with why
+ * in why (more than a pool takes, or more than the process limit allows,
+ * ulimit -u, which binds no root).  There is no other fixed maximum. */
+int ft_plan_workers_check(uint64_t n, ft_buf *why);
+
 /* Parse a duration ("1.5", "250ms", "2s", "1m", "1h"): seconds in *out; 0 or FT_EINVAL. */
 int ft_parse_duration(const char *s, double *out);
 /* Parse a size ("4096", "64K", "1M", "2G"; powers of 1024): bytes in *out. */

@@ -125,6 +125,9 @@ int ft__workers_check(uint64_t n, ft_buf *why) {
   return 0;
 }
 
+/* Whether a pool of n workers may be asked for (the public name). */
+int ft_plan_workers_check(uint64_t n, ft_buf *why) { return ft__workers_check(n, why); }
+
 /* Append the len bytes at s to *items; the array doubles at each power of two. */
 static int ft__items_push(char ***items, size_t *n, const char *s, size_t len) {
   if (*n >= FT__MAX_ITEMS)
