@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from ftcase import FORKTOP, TIMEOUT, ForktopCase, main
+from ftcase import FORKTOP, TIMEOUT, ForktopCase, main, wait_for
 
 # Runs argv and prints the peak resident size (KiB) of the largest process it
 # waited for: forktop itself (its workers are far smaller).
@@ -63,6 +63,37 @@ class ItemsStream(ForktopCase):
                 want = {i + 1: (" ".join(v.split()) if submit == "starmap" else v)
                         for i, v in enumerate(items)}
                 self.assertEqual(got, want)
+
+
+    def test_pipe_read_as_its_writer_writes(self):
+        # a FIFO's first item runs before its writer writes the second (it
+        # waits for the first task's mark): a pipe is never waited on while
+        # the pool could run what came already
+        fifo = os.path.join(self.dir, "fifo")
+        os.mkfifo(fifo)
+        mark = os.path.join(self.dir, "mark")
+        path = self.workload(f"[pool p]\nworkers = 2\nitems = @fifo\n"
+                             f"task = shell echo {{}} >> {mark}\n")
+        p = subprocess.Popen([FORKTOP, "run", path, "--headless"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=self.env)
+        try:
+            with open(fifo, "w") as w:
+                w.write("first\n")
+                w.flush()
+                self.assertTrue(wait_for(lambda: os.path.exists(mark), timeout=20),
+                                "the first item did not run before the file ended")
+                w.write("second\nthi")
+                w.flush()
+                w.write("rd\n")
+            out, err = p.communicate(timeout=TIMEOUT)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("3 tasks (3 done, 0 failed)", out)
+        with open(mark) as f:
+            self.assertEqual(sorted(f.read().split()), ["first", "second", "third"])
 
 
 if __name__ == "__main__":

@@ -535,6 +535,7 @@ static void test_imap(void **state) {
 typedef struct isource {
   uint64_t next, n, val;
   int fail_with;
+  bool later; /* isource_slow: this call says -EAGAIN */
 } isource;
 
 static int isource_next(void *ud, ft_slice *item) {
@@ -587,6 +588,33 @@ static void test_imap_stream(void **state) {
   ft_pool_stats st;
   ft_pool_stats_get(p, &st);
   assert_int_equal(st.tasks_done, 2 * N);
+  close_join_free(p);
+}
+
+/* Every other call, nothing yet (-EAGAIN, a slow pipe): then the next number. */
+static int isource_slow(void *ud, ft_slice *item) {
+  isource *c = ud;
+  c->later = !c->later;
+  return c->later ? -EAGAIN : isource_next(ud, item);
+}
+
+/* A source with nothing yet: what it gave runs as a smaller batch, and it is
+ * asked again; every item comes once, in order. */
+static void test_imap_stream_eagain(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  isource c = {.n = 300};
+  ft_iter *it;
+  assert_int_equal(ft_pool_imap_stream(p, square, isource_slow, &c, 0, &it), 0);
+  size_t idx;
+  ft_item item;
+  for (size_t i = 0; i < 300; i++) {
+    assert_int_equal(ft_iter_next(it, 10, &idx, &item), 0);
+    assert_int_equal(idx, i);
+    assert_int_equal(get_u64(item.value), i * i);
+  }
+  assert_int_equal(ft_iter_next(it, 10, &idx, &item), FT_EOF);
+  ft_iter_free(it);
   close_join_free(p);
 }
 
@@ -931,6 +959,7 @@ int main(void) {
       FT_TEST(test_imap),
       FT_TEST(test_imap_stream),
       FT_TEST(test_imap_stream_ends),
+      FT_TEST(test_imap_stream_eagain),
       FT_TEST(test_terminate),
       FT_TEST(test_result_sizes),
       FT_TEST(test_big_results_grow_the_ring),

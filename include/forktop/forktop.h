@@ -533,8 +533,11 @@ int ft_pool_imap_unordered(ft_pool *p, ft_task_fn fn, const ft_slice *items, siz
                            size_t chunksize, ft_iter **out);
 /* Where a streamed imap pulls its items from: set *item (its bytes need
  * stay valid only until the next call) and return 1; return 0 at the end,
- * or a negative error, which ends the stream too (ft_iter_next returns it
- * once the items before it are yielded). */
+ * -EAGAIN when no item is there yet (it is asked again at the next
+ * ft_iter_next, and each loop turn while one waits: have something wake
+ * the loop, a timer or an fd watch), or another negative error, which ends
+ * the stream too (ft_iter_next returns it once the items before it are
+ * yielded). */
 typedef int (*ft_source_fn)(void *ud, ft_slice *item);
 /* imap over items pulled from source as results are taken (Python's imap
  * over an iterator, in bounded memory): at most a few batches of items are

@@ -9,6 +9,10 @@
  * length holds at most that window in memory, arguments and results, and a
  * consumer that stops taking results stops the pulling too.
  *
+ * A source that has no item yet (a pipe's writer is slow) says -EAGAIN: what
+ * it gave goes as a smaller batch, and it is asked again at the next
+ * ft_iter_next, and each loop turn while one waits.
+ *
  * In order: the batches are yielded oldest first, each item once it has
  * ended.  In completion order: each outcome is noted as it comes (the
  * result's on_item hook) in a ring, and yielded from it. */
@@ -105,6 +109,7 @@ static void ft__stream_fill(ft__istream *s) {
       }
       n++;
     }
+    bool later = rc == -EAGAIN;    /* none now: what was pulled goes, the rest later */
     for (size_t i = 0; i < n; i++) /* the bytes may have moved as they grew */
       s->items[i].ptr = s->bytes.data + s->offs[i];
     ft_result *r = NULL;
@@ -120,6 +125,8 @@ static void ft__stream_fill(ft__istream *s) {
       s->b[slot] = (ft__sbatch){.res = r, .base = s->pulled};
       s->pulled += n;
     }
+    if (later)
+      return;
     if (rc <= 0)
       ft__stream_end(s, rc);
   }
@@ -137,8 +144,10 @@ static int ft__stream_head(const ft__istream *s) {
 
 static bool ft__stream_ready(void *ud) {
   ft__istream *s = ud;
-  if (s->pulled == s->yielded)
-    return true; /* nothing in flight: the end, or the caller's turn to pull */
+  if (s->pulled == s->yielded) { /* nothing in flight: the end, or a source with none yet */
+    ft__stream_fill(s);
+    return s->ended || s->pulled > s->yielded;
+  }
   if (!s->ordered)
     return s->dn > 0;
   int k = ft__stream_head(s);

@@ -148,6 +148,13 @@ static int ft__start_tcp_pool(ft_runner *r, const ft_plan_pool *pp, const ft_poo
   return rc;
 }
 
+/* The pipe's turn: the runner's tick (each loop turn) pulls what came. */
+static void ft__feed_tick(ft_timer *t, void *ud) {
+  const ft__unit *u = ud;
+  if (!ft__feed_waits(u->feed))
+    ft_timer_stop(t);
+}
+
 /* chaos = kill-worker=RATE: a timer that kills a random worker. */
 static int ft__start_chaos(ft_runner *r, ft__unit *u, const ft_plan_pool *pp) {
   if (pp->chaos_kill_rate > 0) {
@@ -196,6 +203,12 @@ static int ft__start_pool(ft_runner *r, size_t ui) {
     bool ordered = pp->submit != FT_SUBMIT_IMAP_UNORDERED && pp->submit != FT_SUBMIT_APPLY_ASYNC;
     rc = (ordered ? ft_pool_imap_stream : ft_pool_imap_unordered_stream)(
         u->pool, ft__pool_task, ft__feed_next, u->feed, pp->chunksize, &u->iter);
+    /* A pipe is read only as far as its writer has written (the loop never
+     * waits on it): until its end, the loop wakes now and then to look. */
+    if (rc == 0 && ft__feed_waits(u->feed) &&
+        ((rc = ft_timer_new(r->loop, &u->feed_timer)) < 0 ||
+         (rc = ft_timer_start(u->feed_timer, 20000000, 20000000, ft__feed_tick, u)) < 0))
+      return rc;
     return rc < 0 ? rc : ft__start_chaos(r, u, pp);
   }
   size_t n = pp->nitems, total = 0;
@@ -427,6 +440,8 @@ static void ft__unit_finished(ft_runner *r, size_t ui) {
   u->state = FT__U_FINISHED;
   ft_timer_free(u->chaos);
   u->chaos = NULL;
+  ft_timer_free(u->feed_timer);
+  u->feed_timer = NULL;
   for (size_t i = 0; i < r->nunits; i++) {
     if (r->units[i].after == (int)ui)
       ft__unit_start(r, i);
@@ -815,6 +830,7 @@ void ft_runner_free(ft_runner *r) {
       ft_result_free(u->results[k]);
     free(u->results);
     ft_iter_free(u->iter);
+    ft_timer_free(u->feed_timer);
     ft__feed_free(u->feed);
     ft_pool_free(u->pool);
     ft_timer_free(u->chaos);

@@ -10,11 +10,18 @@
 #include "ft_runner_int.h"
 #include "ft_workload_int.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct ft__feed {
-  FILE *f;
+  int fd;
   bool own;        /* a file we opened (not stdin) */
+  bool pollable;   /* not a regular file: a pipe, a FIFO, a terminal may have nothing yet */
+  bool eof;        /* read(2) said the end */
+  bool partial;    /* arg holds the start of a line whose end has not come yet */
   char what[4200]; /* "items file PATH" or "items from stdin", for messages */
   uint32_t unit;   /* the pool's unit number, the first word of each argument */
   bool star;       /* starmap: the words of a line, joined by one space */
@@ -23,6 +30,8 @@ struct ft__feed {
   uint64_t *tasks; /* the summary's task count, one more each item */
   ft_buf arg;      /* the current item's argument: [u32 unit][u32 number][item] */
   char err[4400];  /* what ended the stream, when an error did */
+  size_t pos, len; /* what of buf is read and not yet taken */
+  char buf[65536];
 };
 
 /* Open the stream of items of pool pp (unit ui), counting each in *tasks. */
@@ -31,17 +40,19 @@ int ft__feed_open(const ft_plan_pool *pp, size_t ui, uint64_t *tasks, ft__feed *
   if (!f)
     return -ENOMEM;
   if (strcmp(pp->items_from, "-") == 0) {
-    f->f = stdin;
+    f->fd = STDIN_FILENO;
     snprintf(f->what, sizeof f->what, "items from stdin");
   } else {
     f->own = true;
     snprintf(f->what, sizeof f->what, "items file %s", pp->items_from);
-    if (!(f->f = fopen(pp->items_from, "re"))) {
+    if ((f->fd = open(pp->items_from, O_RDONLY | O_CLOEXEC)) < 0) {
       int e = -errno;
       free(f);
       return e;
     }
   }
+  struct stat sb;
+  f->pollable = fstat(f->fd, &sb) < 0 || !S_ISREG(sb.st_mode);
   f->unit = (uint32_t)ui;
   f->star = pp->submit == FT_SUBMIT_STARMAP;
   f->tasks = tasks;
@@ -49,39 +60,70 @@ int ft__feed_open(const ft_plan_pool *pp, size_t ui, uint64_t *tasks, ft__feed *
   return 0;
 }
 
-/* Read the next line into f->arg after its header; 1, 0 at the end, or FT_EINVAL. */
+/* More bytes into buf: 1, 0 at the end, -EAGAIN when a pipe has none yet
+ * (asked without blocking: the loop must not wait on a slow writer), or
+ * -errno. */
+static int ft__feed_read(ft__feed *f) {
+  if (f->eof)
+    return 0;
+  if (f->pollable) {
+    struct pollfd pfd = {.fd = f->fd, .events = POLLIN};
+    int n = poll(&pfd, 1, 0);
+    if (n == 0 || (n < 0 && errno == EINTR))
+      return -EAGAIN;
+  }
+  ssize_t n = read(f->fd, f->buf, sizeof f->buf);
+  if (n < 0)
+    return errno == EINTR || errno == EAGAIN ? -EAGAIN : -errno;
+  f->pos = 0;
+  f->len = (size_t)n;
+  f->eof = n == 0;
+  return n > 0;
+}
+
+/* The next line into f->arg after its header: 1, 0 at the end, -EAGAIN
+ * (the line so far is kept for the next call), or an error. */
 static int ft__feed_line(ft__feed *f) {
   for (;;) {
-    f->arg.len = 8;
-    int c;
-    bool any = false;
-    errno = 0;
-    while ((c = getc_unlocked(f->f)) != EOF) {
-      any = true;
-      if (c == '\n')
-        break;
-      if (f->arg.len - 8 >= FT__ITEM_LINE_MAX) {
+    if (!f->partial)
+      f->arg.len = 8;
+    f->partial = true;
+    bool ended = false; /* the line's newline (or the file's end) came */
+    while (!ended) {
+      if (f->pos == f->len) {
+        int rc = ft__feed_read(f);
+        if (rc == -EAGAIN)
+          return rc;
+        if (rc < 0) {
+          snprintf(f->err, sizeof f->err, "%s", f->what);
+          return rc;
+        }
+        if (rc == 0) {
+          if (f->arg.len == 8) /* nothing after the last newline */
+            return 0;
+          break;
+        }
+      }
+      const char *at = f->buf + f->pos, *nl = memchr(at, '\n', f->len - f->pos);
+      size_t take = nl ? (size_t)(nl - at) : f->len - f->pos;
+      if (f->arg.len - 8 + take > FT__ITEM_LINE_MAX) {
         snprintf(f->err, sizeof f->err, "%s: line %llu is longer than %d bytes", f->what,
                  (unsigned long long)f->line + 1, FT__ITEM_LINE_MAX);
         return FT_E2BIG;
       }
-      char ch = (char)c;
-      if (ft_buf_append(&f->arg, &ch, 1) < 0) {
+      if (ft_buf_append(&f->arg, at, take) < 0) {
         snprintf(f->err, sizeof f->err, "%s", f->what);
         return -ENOMEM;
       }
+      f->pos += take + (nl != NULL);
+      ended = nl != NULL;
     }
-    if (ferror(f->f)) {
-      snprintf(f->err, sizeof f->err, "%s", f->what);
-      return -(errno ? errno : EIO);
-    }
-    if (!any)
-      return 0;
+    f->partial = false;
     f->line++;
     while (f->arg.len > 8 && f->arg.data[f->arg.len - 1] == '\r')
       f->arg.len--;
     if (f->arg.len > 8)
-      return 1;
+      return 1; /* an empty line is no item */
   }
 }
 
@@ -125,6 +167,10 @@ int ft__feed_next(void *ud, ft_slice *item) {
   return 1;
 }
 
+/* Whether a pipe may have nothing yet, so the loop must look again later:
+ * until the end has been read. */
+bool ft__feed_waits(const ft__feed *f) { return f && f->pollable && !f->eof; }
+
 /* What ended the stream with an error: what could not be read, with why
  * when that is not an errno (FT_E2BIG); "" when no error did. */
 const char *ft__feed_error(const ft__feed *f) { return f ? f->err : ""; }
@@ -134,7 +180,7 @@ void ft__feed_free(ft__feed *f) {
   if (!f)
     return;
   if (f->own)
-    fclose(f->f);
+    close(f->fd);
   ft_buf_free(&f->arg);
   free(f);
 }

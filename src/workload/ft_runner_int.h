@@ -23,6 +23,7 @@ typedef struct ft__unit {
   ft_iter *iter; /* imap / imap_unordered, or any pool whose items are streamed */
   size_t yielded;
   struct ft__feed *feed; /* items = @FILE or -: where they are read from */
+  ft_timer *feed_timer;  /* a pipe's items: wakes the loop to look for more */
   ft_slice *args;        /* encoded task arguments */
   char *argbuf;
   ft_timer *chaos;
@@ -60,6 +61,7 @@ typedef struct ft__feed ft__feed;
 int ft__feed_open(const ft_plan_pool *pp, size_t ui, uint64_t *tasks, ft__feed **out);
 int ft__feed_next(void *ud, ft_slice *item);
 const char *ft__feed_error(const ft__feed *f);
+bool ft__feed_waits(const ft__feed *f);
 void ft__feed_free(ft__feed *f);
 /* Which limit err (from starting a process) stands for, with its value. */
 void ft__limit_cause(int err, char *buf, size_t n);
