@@ -19,6 +19,10 @@ PEAK = ("import resource, subprocess, sys\n"
         "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
 
 
+with open(FORKTOP, "rb") as _f:  # an AddressSanitizer build keeps freed memory a while
+    ASAN = b"__asan_init" in _f.read()
+
+
 class ItemsStream(ForktopCase):
     def peak_kib(self, path, n):
         with open(os.path.join(self.dir, "items.txt"), "w") as f:
@@ -33,6 +37,8 @@ class ItemsStream(ForktopCase):
         path = self.workload("[pool p]\nworkers = 2\nitems = @items.txt\ntask = sleep 0\n")
         small = self.peak_kib(path, 200000)
         big = self.peak_kib(path, 2000000)
+        if ASAN:
+            self.skipTest("AddressSanitizer's quarantine holds freed memory: RSS is not flat")
         self.assertLess(big, 100 * 1024, f"2M items: peak {big} KiB")
         self.assertLess(big - small, 8 * 1024, f"200k items: {small} KiB, 2M: {big} KiB")
 
