@@ -591,7 +591,8 @@ int ft_result_item(const ft_result *r, size_t i, ft_item *item);
 void ft_result_free(ft_result *r);
 
 /* Next result of an imap iterator: 0 with *index and *item set, FT_EOF when
- * all were yielded, FT_ETIMEDOUT. */
+ * all were yielded, FT_ETIMEDOUT; a streamed imap's source's error once.
+ * A streamed imap's item->value is valid until the next call. */
 int ft_iter_next(ft_iter *it, double timeout, size_t *index, ft_item *item);
 /* Free the iterator. */
 void ft_iter_free(ft_iter *it);
