@@ -321,11 +321,31 @@ static int ft__start_proc(ft_runner *r, size_t ui) {
   return rc;
 }
 
+/* Move unit ui to state, keeping the list of running units and the count
+ * of waiting ones. */
+static void ft__unit_set(ft_runner *r, size_t ui, ft__ustate state) {
+  ft__unit *u = &r->units[ui];
+  if (u->state == FT__U_WAITING)
+    r->nwaiting--;
+  if (u->state == FT__U_RUNNING) {
+    size_t last = r->running[--r->nrunning];
+    r->running[u->run_pos] = last;
+    r->units[last].run_pos = u->run_pos;
+  }
+  u->state = state;
+  if (state == FT__U_WAITING)
+    r->nwaiting++;
+  if (state == FT__U_RUNNING) {
+    u->run_pos = r->nrunning;
+    r->running[r->nrunning++] = ui;
+  }
+}
+
 static void ft__unit_start(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
   if (u->state != FT__U_WAITING || r->stopping)
     return;
-  u->state = FT__U_RUNNING;
+  ft__unit_set(r, ui, FT__U_RUNNING);
   int rc = u->is_pool ? ft__start_pool(r, ui) : ft__start_proc(r, ui);
   if (rc < 0) {
     /* What could not start counts as failed and says why.  The rest of
@@ -422,7 +442,7 @@ static void ft__unit_poll(ft_runner *r, size_t ui) {
 static void ft__unit_stop(ft_runner *r, ft__unit *u) {
   u->stopped = true;
   if (u->state == FT__U_WAITING) {
-    u->state = FT__U_FINISHED; /* it never needs to run */
+    ft__unit_set(r, (size_t)(u - r->units), FT__U_FINISHED); /* it never needs to run */
     return;
   }
   if (u->pool)
@@ -430,24 +450,22 @@ static void ft__unit_stop(ft_runner *r, ft__unit *u) {
   for (int i = 0; i < u->nprocs; i++)
     if (u->procs[i])
       ft_process_terminate(u->procs[i]);
-  (void)r;
 }
 
 /* A part finished: start what waited for it, stop what was to stop with
  * it, close the queues to be closed after it. */
 static void ft__unit_finished(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
-  u->state = FT__U_FINISHED;
+  ft__unit_set(r, ui, FT__U_FINISHED);
   ft_timer_free(u->chaos);
   u->chaos = NULL;
   ft_timer_free(u->feed_timer);
   u->feed_timer = NULL;
-  for (size_t i = 0; i < r->nunits; i++) {
-    if (r->units[i].after == (int)ui)
-      ft__unit_start(r, i);
-    if (r->units[i].stop_when == (int)ui && r->units[i].state != FT__U_FINISHED)
+  for (int i = u->first_after; i >= 0; i = r->units[i].next_after)
+    ft__unit_start(r, (size_t)i);
+  for (int i = u->first_stop; i >= 0; i = r->units[i].next_stop)
+    if (r->units[i].state != FT__U_FINISHED)
       ft__unit_stop(r, &r->units[i]);
-  }
   for (size_t q = 0; q < r->plan->nqueues; q++)
     if (r->plan->queues[q].close_after && strcmp(r->plan->queues[q].close_after, u->name) == 0)
       ft_queue_close(r->queues[q]);
@@ -503,10 +521,16 @@ static bool ft__runner_tick(ft_loop *loop, void *ud) {
   if (!r->started)
     return false;
   size_t finished = 0;
-  for (size_t i = 0; i < r->nunits; i++) {
-    bool was = r->units[i].state == FT__U_FINISHED;
-    ft__unit_poll(r, i);
-    finished += !was && r->units[i].state == FT__U_FINISHED;
+  /* Only what runs is polled.  A unit that finishes leaves the list (the
+   * last one takes its place, so the same place is polled again); units it
+   * starts join at the end and are polled this turn too. */
+  for (size_t k = 0; k < r->nrunning;) {
+    size_t ui = r->running[k];
+    ft__unit_poll(r, ui);
+    if (r->units[ui].state == FT__U_FINISHED)
+      finished++;
+    else
+      k++;
   }
   ft__queues_check(r);
   return finished > 0;
@@ -627,9 +651,11 @@ static int ft__units_new(ft_runner *r, const ft_plan *plan) {
   r->rng = plan->seed;
   r->nunits = plan->npools + plan->nprocs;
   r->units = ft__xalloc((r->nunits ? r->nunits : 1) * sizeof *r->units);
+  r->running = ft__xalloc((r->nunits ? r->nunits : 1) * sizeof *r->running);
   r->queues = ft__xalloc((plan->nqueues ? plan->nqueues : 1) * sizeof *r->queues);
-  if (!r->units || !r->queues)
+  if (!r->units || !r->running || !r->queues)
     return -ENOMEM;
+  r->nwaiting = r->nunits; /* every unit starts WAITING */
   for (size_t i = 0; i < r->nunits; i++) {
     ft__unit *u = &r->units[i];
     u->runner = r;
@@ -681,6 +707,22 @@ int ft_runner_new(ft_loop *loop, const ft_plan *plan, ft_runner **out) {
     u->stop_when =
         u->is_pool ? -1 : ft__unit_find(byname, r->nunits, plan->procs[u->idx].stop_when);
   }
+  /* Who waits for whom, as lists in unit order: a part that finishes
+   * reaches its dependents without looking at every part. */
+  for (size_t i = 0; i < r->nunits; i++)
+    r->units[i].first_after = r->units[i].first_stop = -1;
+  for (size_t i = r->nunits; i-- > 0;) {
+    ft__unit *u = &r->units[i];
+    u->next_after = u->next_stop = -1;
+    if (u->after >= 0) {
+      u->next_after = r->units[u->after].first_after;
+      r->units[u->after].first_after = (int)i;
+    }
+    if (u->stop_when >= 0) {
+      u->next_stop = r->units[u->stop_when].first_stop;
+      r->units[u->stop_when].first_stop = (int)i;
+    }
+  }
   free(byname);
   if ((rc = ft_loop_add_hook(loop, ft__runner_hook, r)) < 0 ||
       (rc = ft__loop_add_prepare(loop, ft__runner_tick, r)) < 0 ||
@@ -714,11 +756,8 @@ int ft_runner_start(ft_runner *r) {
  * so that what is reported and counted is what happened, and nothing is
  * left for ft_loop_free to kill unseen. */
 bool ft_runner_done(const ft_runner *r) {
-  for (size_t i = 0; i < r->nunits; i++) {
-    const ft__unit *u = &r->units[i];
-    if (u->state == FT__U_RUNNING || (u->state == FT__U_WAITING && !r->stopping))
-      return false;
-  }
+  if (r->nrunning || (r->nwaiting && !r->stopping))
+    return false;
   return !r->stopping || r->given_up || ft_loop_children(r->loop) <= 0;
 }
 
@@ -848,6 +887,7 @@ void ft_runner_free(ft_runner *r) {
   ft_timer_free(r->grace);
   free(r->live);
   free(r->units);
+  free(r->running);
   free(r->queues);
   free(r);
 }

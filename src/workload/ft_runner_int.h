@@ -15,7 +15,10 @@ typedef struct ft__unit {
   const char *name;
   ft__ustate state;
   int after, stop_when; /* unit indexes, or -1 */
-  bool stopped;         /* terminated by a stop rule: its signal is no failure */
+  /* the units whose after (stop_when) is this one: a list through them, -1 ends it */
+  int first_after, next_after, first_stop, next_stop;
+  size_t run_pos; /* RUNNING: its place in runner->running */
+  bool stopped;   /* terminated by a stop rule: its signal is no failure */
   /* pool */
   ft_pool *pool;
   ft_result **results; /* one per apply_async, or one for the whole map */
@@ -38,6 +41,10 @@ struct ft_runner {
   const ft_plan *plan;
   ft__unit *units;
   size_t nunits;
+  /* The units RUNNING (polled each turn) and how many are WAITING: a turn
+   * and the done check cost what runs, not every part of the plan. */
+  size_t *running;
+  size_t nrunning, nwaiting;
   ft_queue **queues;
   ft_timer *grace;
   bool started, stopping;
