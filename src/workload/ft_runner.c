@@ -8,26 +8,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-/* A unit's name and index, to sort and search by name. */
-typedef struct ft__byname {
-  const char *name;
-  int idx;
-} ft__byname;
-
-static int ft__byname_cmp(const void *a, const void *b) {
-  return strcmp(((const ft__byname *)a)->name, ((const ft__byname *)b)->name);
-}
-
-/* The unit named name in byname (n units sorted by name), or -1: a binary
- * search, so linking a plan of n parts costs n log n, not n^2. */
-static int ft__unit_find(const ft__byname *byname, size_t n, const char *name) {
-  if (!name)
-    return -1;
-  const ft__byname *hit =
-      bsearch(&(ft__byname){name, -1}, byname, n, sizeof *byname, ft__byname_cmp);
-  return hit ? hit->idx : -1;
-}
-
 /* The first reason the work does not run as the plan asks: kept for the
  * summary, and it makes the exit status non-zero. */
 static void ft__problem(ft_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -148,13 +128,6 @@ static int ft__start_tcp_pool(ft_runner *r, const ft_plan_pool *pp, const ft_poo
   return rc;
 }
 
-/* The pipe's turn: the runner's tick (each loop turn) pulls what came. */
-static void ft__feed_tick(ft_timer *t, void *ud) {
-  const ft__unit *u = ud;
-  if (!ft__feed_waits(u->feed))
-    ft_timer_stop(t);
-}
-
 /* chaos = kill-worker=RATE: a timer that kills a random worker. */
 static int ft__start_chaos(ft_runner *r, ft__unit *u, const ft_plan_pool *pp) {
   if (pp->chaos_kill_rate > 0) {
@@ -196,19 +169,7 @@ static int ft__start_pool(ft_runner *r, size_t ui) {
     ft__emit(r->loop, &ev);
   }
   if (pp->items_from) {
-    /* Streamed: read as the pool takes them, whatever the submit mode (the
-     * runner never looks at results, only at their end). */
-    if ((rc = ft__feed_open(pp, ui, &r->sum.tasks, &u->feed)) < 0)
-      return rc;
-    bool ordered = pp->submit != FT_SUBMIT_IMAP_UNORDERED && pp->submit != FT_SUBMIT_APPLY_ASYNC;
-    rc = (ordered ? ft_pool_imap_stream : ft_pool_imap_unordered_stream)(
-        u->pool, ft__pool_task, ft__feed_next, u->feed, pp->chunksize, &u->iter);
-    /* A pipe is read only as far as its writer has written (the loop never
-     * waits on it): until its end, the loop wakes now and then to look. */
-    if (rc == 0 && ft__feed_waits(u->feed) &&
-        ((rc = ft_timer_new(r->loop, &u->feed_timer)) < 0 ||
-         (rc = ft_timer_start(u->feed_timer, 20000000, 20000000, ft__feed_tick, u)) < 0))
-      return rc;
+    rc = ft__feed_start(r, ui, pp, ft__pool_task);
     return rc < 0 ? rc : ft__start_chaos(r, u, pp);
   }
   size_t n = pp->nitems, total = 0;
@@ -319,26 +280,6 @@ static int ft__start_proc(ft_runner *r, size_t ui) {
   }
   free(args); /* the children have their copies */
   return rc;
-}
-
-/* Move unit ui to state, keeping the list of running units and the count
- * of waiting ones. */
-static void ft__unit_set(ft_runner *r, size_t ui, ft__ustate state) {
-  ft__unit *u = &r->units[ui];
-  if (u->state == FT__U_WAITING)
-    r->nwaiting--;
-  if (u->state == FT__U_RUNNING) {
-    size_t last = r->running[--r->nrunning];
-    r->running[u->run_pos] = last;
-    r->units[last].run_pos = u->run_pos;
-  }
-  u->state = state;
-  if (state == FT__U_WAITING)
-    r->nwaiting++;
-  if (state == FT__U_RUNNING) {
-    u->run_pos = r->nrunning;
-    r->running[r->nrunning++] = ui;
-  }
 }
 
 static void ft__unit_start(ft_runner *r, size_t ui) {
@@ -692,38 +633,8 @@ int ft_runner_new(ft_loop *loop, const ft_plan *plan, ft_runner **out) {
   r->loop = loop;
   if ((rc = ft__units_new(r, plan)) < 0)
     goto fail;
-  ft__byname *byname = malloc((r->nunits ? r->nunits : 1) * sizeof *byname);
-  if (!byname) {
-    rc = -ENOMEM;
+  if ((rc = ft__units_link(r, plan)) < 0)
     goto fail;
-  }
-  for (size_t i = 0; i < r->nunits; i++)
-    byname[i] = (ft__byname){r->units[i].name, (int)i};
-  qsort(byname, r->nunits, sizeof *byname, ft__byname_cmp);
-  for (size_t i = 0; i < r->nunits; i++) {
-    ft__unit *u = &r->units[i];
-    const char *after = u->is_pool ? plan->pools[u->idx].after : plan->procs[u->idx].after;
-    u->after = ft__unit_find(byname, r->nunits, after);
-    u->stop_when =
-        u->is_pool ? -1 : ft__unit_find(byname, r->nunits, plan->procs[u->idx].stop_when);
-  }
-  /* Who waits for whom, as lists in unit order: a part that finishes
-   * reaches its dependents without looking at every part. */
-  for (size_t i = 0; i < r->nunits; i++)
-    r->units[i].first_after = r->units[i].first_stop = -1;
-  for (size_t i = r->nunits; i-- > 0;) {
-    ft__unit *u = &r->units[i];
-    u->next_after = u->next_stop = -1;
-    if (u->after >= 0) {
-      u->next_after = r->units[u->after].first_after;
-      r->units[u->after].first_after = (int)i;
-    }
-    if (u->stop_when >= 0) {
-      u->next_stop = r->units[u->stop_when].first_stop;
-      r->units[u->stop_when].first_stop = (int)i;
-    }
-  }
-  free(byname);
   if ((rc = ft_loop_add_hook(loop, ft__runner_hook, r)) < 0 ||
       (rc = ft__loop_add_prepare(loop, ft__runner_tick, r)) < 0 ||
       (rc = ft_timer_new(loop, &r->grace)) < 0)

@@ -167,6 +167,33 @@ int ft__feed_next(void *ud, ft_slice *item) {
   return 1;
 }
 
+/* The pipe's turn: the runner's tick (each loop turn) pulls what came. */
+static void ft__feed_tick(ft_timer *t, void *ud) {
+  const ft__unit *u = ud;
+  if (!ft__feed_waits(u->feed))
+    ft_timer_stop(t);
+}
+
+/* Start pool unit ui's streamed items: read as the pool takes them,
+ * whatever the submit mode (the runner never looks at results, only at
+ * their end), each run by fn. */
+int ft__feed_start(ft_runner *r, size_t ui, const ft_plan_pool *pp, ft_task_fn fn) {
+  ft__unit *u = &r->units[ui];
+  int rc = ft__feed_open(pp, ui, &r->sum.tasks, &u->feed);
+  if (rc < 0)
+    return rc;
+  bool ordered = pp->submit != FT_SUBMIT_IMAP_UNORDERED && pp->submit != FT_SUBMIT_APPLY_ASYNC;
+  rc = (ordered ? ft_pool_imap_stream : ft_pool_imap_unordered_stream)(
+      u->pool, fn, ft__feed_next, u->feed, pp->chunksize, &u->iter);
+  /* A pipe is read only as far as its writer has written (the loop never
+   * waits on it): until its end, the loop wakes now and then to look. */
+  if (rc == 0 && ft__feed_waits(u->feed) &&
+      ((rc = ft_timer_new(r->loop, &u->feed_timer)) < 0 ||
+       (rc = ft_timer_start(u->feed_timer, 20000000, 20000000, ft__feed_tick, u)) < 0))
+    return rc;
+  return rc;
+}
+
 /* Whether a pipe may have nothing yet, so the loop must look again later:
  * until the end has been read. */
 bool ft__feed_waits(const ft__feed *f) { return f && f->pollable && !f->eof; }

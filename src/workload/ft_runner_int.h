@@ -63,12 +63,17 @@ struct ft_runner {
 };
 
 uint64_t ft__rand_next(uint64_t *state);
+/* ft_runner_units.c: link the units' after and stop_when (both ways);
+ * move a unit to a state, keeping the running list and the waiting count. */
+int ft__units_link(ft_runner *r, const ft_plan *plan);
+void ft__unit_set(ft_runner *r, size_t ui, ft__ustate state);
 /* ft_runner_feed.c: a pool's items streamed from a file or stdin. */
 typedef struct ft__feed ft__feed;
 int ft__feed_open(const ft_plan_pool *pp, size_t ui, uint64_t *tasks, ft__feed **out);
 int ft__feed_next(void *ud, ft_slice *item);
 const char *ft__feed_error(const ft__feed *f);
 bool ft__feed_waits(const ft__feed *f);
+int ft__feed_start(ft_runner *r, size_t ui, const ft_plan_pool *pp, ft_task_fn fn);
 void ft__feed_free(ft__feed *f);
 /* Which limit err (from starting a process) stands for, with its value. */
 void ft__limit_cause(int err, char *buf, size_t n);
