@@ -196,6 +196,32 @@ class Limits(ForktopCase):
         finally:
             subprocess.run([*tm, "kill-server"], capture_output=True, timeout=10)
 
+    def test_memory_limit_named(self):
+        # an address-space limit too small for the pool's shared memory
+        # (result rings and argument windows for 4,000 workers): said with
+        # its value, at once and in the summary, and the exit status is 1
+        wl = self.workload("[workload]\nname = mem\n[pool p]\nworkers = 4000\nitems = 10\n"
+                           "task = sleep 0\n")
+        limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (150 << 20, 150 << 20))  # noqa: E731
+        p = self.run_ft("run", wl, "--json", preexec_fn=limit)
+        if "AddressSanitizer" in p.stderr:
+            self.skipTest("an AddressSanitizer build cannot start under ulimit -v")
+        evs, s = self.json_events(p, 1)
+        if s.get("not_started", 0) == 0:
+            self.skipTest("4,000 workers now fit in 150 MiB of address space")
+        cause = "out of memory: address-space limit 150 MiB (ulimit -v)"
+        self.assertRegex(s.get("error", ""), r"^pool p: started (\d+) of 4000 workers: " +
+                         re.escape(cause) + "$")
+        # at once, as an error event: the pool could not start (the run stops
+        # there), or started fewer workers, naming the limit
+        self.assertTrue([e for e in evs if e["ev"] == "error" and e["error"] == "ENOMEM" and
+                         (e["what"] == "start the pool" or cause in e["what"])], evs)
+        self.assertEqual(s["not_started"], 4000 - int(re.search(r"started (\d+)", s["error"])[1]))
+        h = self.run_ft("run", wl, "--headless", preexec_fn=limit)
+        self.assertEqual(h.returncode, 1, h.stderr)
+        self.assertIn("did not run as asked: pool p: started", h.stdout + h.stderr)
+        self.assertIn(cause, h.stdout + h.stderr)
+
     # 3. no fixed maxima of workers (was 4,096) or items (was 1,000,000);
     # an absurd number is still refused, saying which limit it passes.
     def test_two_million_items(self):
@@ -217,6 +243,43 @@ class Limits(ForktopCase):
         self.assertRegex(s.get("error", ""),
                          r"^pool p: started \d+ of 5000 workers: open-file limit 24 \(ulimit -n\)$")
         self.assertEqual(s["tasks_done"], 10)
+
+    def test_map_and_bench_past_4096_workers(self):
+        # map -j and bench --workers stopped at 4,096: now a size past what
+        # the machine allows runs, and the limit that stops it is named
+        items = "".join(f"{i}\n" for i in range(20))
+        p = self.run_ft("map", "-j", "5000", "--headless", "--", "true", "{}", stdin=items)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("20 tasks (20 done, 0 failed)", p.stdout)
+        items = "".join(f"{i}\n" for i in range(300))
+        p = self.run_ft("map", "-j", "5000", "--headless", "--", "true", "{}", stdin=items,
+                        preexec_fn=nofile(24))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertRegex(p.stdout + p.stderr, r"did not run as asked: pool map: started \d+ of 300 "
+                                              r"workers: open-file limit 24 \(ulimit -n\)")
+        wl = self.workload("[workload]\nname = b\n[pool p]\nitems = 10\ntask = sleep 0\n")
+        p = self.run_ft("bench", wl, "--workers", "5000", "--runs", "1", "--warmup", "0",
+                        preexec_fn=nofile(24))
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stderr, r"forktop bench: 5000 workers: pool p: started \d+ of 5000 "
+                                   r"workers: open-file limit 24 \(ulimit -n\)")
+        self.assertIn("5000 workers, run 1:", p.stdout)
+
+    @unittest.skipUnless(CAN_DROP, "needs root to drop to nobody (RLIMIT_NPROC binds no root)")
+    def test_map_and_bench_past_process_limit_refused(self):
+        drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "prlimit",
+                "--nproc=100"]
+        os.chmod(self.dir, 0o755)
+        wl = self.workload("[workload]\nname = b\n[pool p]\nitems = 10\ntask = sleep 0\n")
+        os.chmod(wl, 0o644)
+        for args, what in ((["map", "-j", "5000", "--", "true", "{}"], "forktop map: -j 5000: "),
+                           (["bench", wl, "--workers", "1,5000"], "--workers: ")):
+            p = subprocess.run([*drop, FORKTOP, *args], capture_output=True, text=True,
+                               env=self.env, timeout=30, input="1\n")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(what + "5000 is more than the process limit 100 allows (ulimit -u)",
+                          p.stderr)
+            self.assertEqual(p.stdout, "")  # nothing ran
 
     @unittest.skipUnless(CAN_DROP, "needs root to drop to nobody (RLIMIT_NPROC binds no root)")
     def test_workers_past_process_limit_refused(self):

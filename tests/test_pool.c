@@ -29,6 +29,14 @@ static int sleep_ms(void *ctx, ft_slice arg, ft_buf *out) {
   return put_u64(out, (uint64_t)getpid());
 }
 
+/* Sleep a millisecond; the result is the argument. */
+static int sleep_ms_u64(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
+  struct timespec ts = {0, 1000000L};
+  nanosleep(&ts, NULL);
+  return put_u64(out, get_u64(arg));
+}
+
 static int square(void *ctx, ft_slice arg, ft_buf *out) {
   (void)ctx;
   uint64_t v = get_u64(arg);
@@ -522,6 +530,158 @@ static void test_imap(void **state) {
   close_join_free(p);
 }
 
+/* A source of the numbers 0 .. n-1 (then fail_with, when not 0), counting
+ * what it gave; the window bounds how far it may run ahead of the consumer. */
+typedef struct isource {
+  uint64_t next, n, val;
+  int fail_with;
+  bool later; /* isource_slow: this call says -EAGAIN */
+} isource;
+
+static int isource_next(void *ud, ft_slice *item) {
+  isource *c = ud;
+  if (c->next == c->n)
+    return c->fail_with ? c->fail_with : 0;
+  c->val = c->next++;
+  *item = (ft_slice){&c->val, sizeof c->val};
+  return 1;
+}
+
+/* Streamed imap: in order, pulled lazily (never more than the window ahead
+ * of what was taken), then FT_EOF; unordered: each index once. */
+static void test_imap_stream(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  enum { N = 100000, AHEAD = 5 * 4096 }; /* the window: four batches, and one being pulled */
+  isource c = {.n = N};
+  ft_iter *it;
+  assert_int_equal(ft_pool_imap_stream(p, square, isource_next, &c, 0, &it), 0);
+  assert_true(c.next > 0 && c.next <= AHEAD); /* the first batches start at once */
+  size_t idx;
+  ft_item item;
+  for (size_t i = 0; i < N; i++) {
+    assert_int_equal(ft_iter_next(it, 10, &idx, &item), 0);
+    assert_int_equal(idx, i);
+    assert_int_equal(item.status, 0);
+    assert_int_equal(get_u64(item.value), i * i);
+    assert_true(c.next <= i + 1 + AHEAD);
+  }
+  assert_int_equal(ft_iter_next(it, 10, &idx, &item), FT_EOF);
+  assert_int_equal(ft_iter_next(it, 10, &idx, &item), FT_EOF);
+  ft_iter_free(it);
+
+  c = (isource){.n = N};
+  assert_int_equal(ft_pool_imap_unordered_stream(p, square, isource_next, &c, 3, &it), 0);
+  bool *seen = calloc(N, sizeof *seen);
+  assert_non_null(seen);
+  for (size_t i = 0; i < N; i++) {
+    assert_int_equal(ft_iter_next(it, 10, &idx, &item), 0);
+    assert_true(idx < N);
+    assert_false(seen[idx]);
+    seen[idx] = true;
+    assert_int_equal(get_u64(item.value), idx * idx);
+    assert_true(c.next <= i + 1 + AHEAD);
+  }
+  assert_int_equal(ft_iter_next(it, 10, &idx, &item), FT_EOF);
+  ft_iter_free(it);
+  free(seen);
+  ft_pool_stats st;
+  ft_pool_stats_get(p, &st);
+  assert_int_equal(st.tasks_done, 2 * N);
+  close_join_free(p);
+}
+
+/* Every other call, nothing yet (-EAGAIN, a slow pipe): then the next number. */
+static int isource_slow(void *ud, ft_slice *item) {
+  isource *c = ud;
+  c->later = !c->later;
+  return c->later ? -EAGAIN : isource_next(ud, item);
+}
+
+/* A source with nothing yet: what it gave runs as a smaller batch, and it is
+ * asked again; every item comes once, in order. */
+static void test_imap_stream_eagain(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  isource c = {.n = 300};
+  ft_iter *it;
+  assert_int_equal(ft_pool_imap_stream(p, square, isource_slow, &c, 0, &it), 0);
+  size_t idx;
+  ft_item item;
+  for (size_t i = 0; i < 300; i++) {
+    assert_int_equal(ft_iter_next(it, 10, &idx, &item), 0);
+    assert_int_equal(idx, i);
+    assert_int_equal(get_u64(item.value), i * i);
+  }
+  assert_int_equal(ft_iter_next(it, 10, &idx, &item), FT_EOF);
+  ft_iter_free(it);
+  close_join_free(p);
+}
+
+/* A source's error comes after the items before it; close while a stream
+ * still pulls lets it finish, and join waits for it; a stream freed half
+ * way stops pulling and keeps no close waiting; terminate ends a stream. */
+static void test_imap_stream_ends(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  size_t idx;
+  ft_item item;
+  ft_iter *it;
+  isource c = {.n = 10, .fail_with = -EIO};
+  assert_int_equal(ft_pool_imap_stream(p, square, isource_next, &c, 0, &it), 0);
+  for (size_t i = 0; i < 10; i++) {
+    assert_int_equal(ft_iter_next(it, 10, &idx, &item), 0);
+    assert_int_equal(idx, i);
+  }
+  assert_int_equal(ft_iter_next(it, 10, &idx, &item), -EIO);
+  assert_int_equal(ft_iter_next(it, 10, &idx, &item), FT_EOF);
+  ft_iter_free(it);
+
+  /* close after the stream began: its later batches still go */
+  c = (isource){.n = 30000};
+  assert_int_equal(ft_pool_imap_unordered_stream(p, square, isource_next, &c, 0, &it), 0);
+  assert_int_equal(ft_pool_close(p), 0);
+  assert_int_equal(ft_pool_join(p, 0.05), FT_ETIMEDOUT); /* waits for the stream */
+  size_t got = 0;
+  while (ft_iter_next(it, 10, &idx, &item) == 0)
+    got++;
+  assert_int_equal(got, 30000);
+  assert_int_equal(ft_pool_join(p, 30), 0);
+  ft_iter_free(it);
+  ft_pool_free(p);
+
+  /* freed half way: close and join do not wait for the rest */
+  p = new_pool(t, 2, 0);
+  c = (isource){.n = 1000000};
+  assert_int_equal(ft_pool_imap_stream(p, square, isource_next, &c, 0, &it), 0);
+  for (size_t i = 0; i < 5000; i++)
+    assert_int_equal(ft_iter_next(it, 10, &idx, &item), 0);
+  ft_iter_free(it);
+  assert_true(c.next < 100000);
+  close_join_free(p);
+
+  /* terminate: what was pulled fails as cancelled (or ran), then the end */
+  p = new_pool(t, 2, 0);
+  c = (isource){.n = 1000000};
+  assert_int_equal(ft_pool_imap_stream(p, sleep_ms_u64, isource_next, &c, 0, &it), 0);
+  assert_int_equal(ft_iter_next(it, 10, &idx, &item), 0);
+  assert_int_equal(ft_pool_terminate(p), 0);
+  uint64_t pulled = c.next;
+  size_t n = 1, cancelled = 0;
+  int rc;
+  while ((rc = ft_iter_next(it, 10, &idx, &item)) == 0) {
+    n++;
+    cancelled += item.status == FT_ECANCELED;
+  }
+  assert_int_equal(rc, FT_EOF);
+  assert_int_equal(n, pulled);
+  assert_true(cancelled > 0);
+  assert_int_equal(c.next, pulled); /* nothing more was pulled */
+  assert_int_equal(ft_pool_join(p, 30), 0);
+  ft_iter_free(it);
+  ft_pool_free(p);
+}
+
 /* terminate: running and queued tasks are canceled, workers get SIGTERM. */
 static void test_terminate(void **state) {
   ft_test *t = *state;
@@ -797,6 +957,9 @@ int main(void) {
       FT_TEST(test_task_returns_error),
       FT_TEST(test_join_before_close),
       FT_TEST(test_imap),
+      FT_TEST(test_imap_stream),
+      FT_TEST(test_imap_stream_ends),
+      FT_TEST(test_imap_stream_eagain),
       FT_TEST(test_terminate),
       FT_TEST(test_result_sizes),
       FT_TEST(test_big_results_grow_the_ring),

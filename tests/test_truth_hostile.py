@@ -475,14 +475,20 @@ class Bounded(ForktopCase):
                                   stdin=stdin, preexec_fn=limit_memory)
 
     def test_items_file_with_no_end(self):
+        # streamed: its first line passes the bound of a line, in bounded
+        # memory; nothing ran, and the run says why and does not succeed
         wl, p = self.run_items("@/dev/zero")
-        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
-        self.assertRegex(p.stderr, r"^forktop: %s:4: items file /dev/zero: more than \d+ bytes\n$"
-                         % re.escape(wl))
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("ERROR    p                cannot read items file /dev/zero: line 1 is "
+                      "longer than 1048576 bytes", p.stdout)
+        self.assertIn("0 tasks", p.stdout)
+        self.assertRegex(p.stdout + p.stderr, r"did not run as asked: pool p: cannot read items "
+                         r"file /dev/zero: line 1 is longer than \d+ bytes\n")
         with open("/dev/zero") as zero:
             wl, p = self.run_items("-", stdin=zero)
-        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
-        self.assertRegex(p.stderr, r"%s:4: items from stdin: more than \d+ bytes" % re.escape(wl))
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stdout + p.stderr, r"pool p: cannot read items from stdin: line 1 is "
+                         r"longer than \d+ bytes")
 
     def test_items_file_that_cannot_be_read(self):
         wl, p = self.run_items("@" + self.dir)

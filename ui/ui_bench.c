@@ -17,9 +17,15 @@
 /* ------------------------------------------------------------- sizes */
 
 static int ui_bench_add(ui_bench_opts *o, const char *opt, long v, char *err, size_t cap) {
-  if (v < (o->kind == UI_BENCH_PARAM ? 0 : 1) || v > 4096) {
-    snprintf(err, cap, "%s: %ld is out of range (%d to 4096)", opt, v,
-             o->kind == UI_BENCH_PARAM ? 0 : 1);
+  long lo = o->kind == UI_BENCH_PARAM ? 0 : 1;
+  if (v < lo || v > INT32_MAX) {
+    snprintf(err, cap, "%s: %ld is out of range (%ld to %d)", opt, v, lo, INT32_MAX);
+    return -1;
+  }
+  ft_buf lim = {0}; /* pool sizes: no fixed maximum, what a pool takes and ulimit -u */
+  if (o->kind != UI_BENCH_PARAM && ft_plan_workers_check((uint64_t)v, &lim) < 0) {
+    snprintf(err, cap, "%s: %.*s", opt, (int)lim.len, lim.data ? lim.data : "");
+    ft_buf_free(&lim);
     return -1;
   }
   for (size_t i = 0; i < o->nsizes; i++)

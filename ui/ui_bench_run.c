@@ -354,6 +354,8 @@ int ui_bench_once(const ui_bench_target *t, int v, ui_bench_run *out, ui_bench_l
   if (r) {
     ft_runner_summary(r, &sum);
     out->exit_status = rc < 0 ? 1 : ft_runner_exit_status(r);
+    if (sum.error[0]) /* a size past what the machine allows says which limit stopped it */
+      fprintf(errf, "forktop bench: %d workers: %s\n", v, sum.error);
   } else {
     int code = 0;
     out->exit_status = ft_process_exitcode(cmd.p, &code) < 0 ? 1 : code >= 0 ? code : 128 - code;

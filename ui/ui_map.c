@@ -337,8 +337,15 @@ int ui_map_main(int argc, char **argv) {
     switch (c) {
     case 'j': {
       long v = strtol(optarg, &end, 10);
-      if (*end || !*optarg || v < 1 || v > 4096)
-        return ui_opt_usage("map", "-j %s: expected a number of workers, 1 to 4096", optarg);
+      if (*end || !*optarg || v < 1)
+        return ui_opt_usage("map", "-j %s: expected a number of workers, 1 or more", optarg);
+      ft_buf lim = {0}; /* no fixed maximum: what a pool takes, and ulimit -u */
+      if (ft_plan_workers_check((uint64_t)v, &lim) < 0) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "-j %s: %.*s", optarg, (int)lim.len, lim.data ? lim.data : "");
+        ft_buf_free(&lim);
+        return ui_opt_usage("map", "%s", msg);
+      }
       workers = (int)v;
       break;
     }

@@ -561,6 +561,24 @@ int ft_pool_imap(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n, siz
 /* imap_unordered: results in completion order. */
 int ft_pool_imap_unordered(ft_pool *p, ft_task_fn fn, const ft_slice *items, size_t n,
                            size_t chunksize, ft_iter **out);
+/* Where a streamed imap pulls its items from: set *item (its bytes need
+ * stay valid only until the next call) and return 1; return 0 at the end,
+ * -EAGAIN when no item is there yet (it is asked again at the next
+ * ft_iter_next, and each loop turn while one waits: have something wake
+ * the loop, a timer or an fd watch), or another negative error, which ends
+ * the stream too (ft_iter_next returns it once the items before it are
+ * yielded). */
+typedef int (*ft_source_fn)(void *ud, ft_slice *item);
+/* imap over items pulled from source as results are taken (Python's imap
+ * over an iterator, in bounded memory): at most a few batches of items are
+ * in flight or waiting to be yielded, whatever the stream's length.  Results
+ * come in item order; ud is borrowed until the stream ends or the iterator
+ * is freed.  A yielded item's value is valid until the next ft_iter_next. */
+int ft_pool_imap_stream(ft_pool *p, ft_task_fn fn, ft_source_fn source, void *ud, size_t chunksize,
+                        ft_iter **out);
+/* The same, results in completion order. */
+int ft_pool_imap_unordered_stream(ft_pool *p, ft_task_fn fn, ft_source_fn source, void *ud,
+                                  size_t chunksize, ft_iter **out);
 /* No more submissions; workers exit once the queued work is done. */
 int ft_pool_close(ft_pool *p);
 /* Stop at once: workers get SIGTERM; unfinished tasks fail with FT_ECANCELED
@@ -603,7 +621,8 @@ int ft_result_item(const ft_result *r, size_t i, ft_item *item);
 void ft_result_free(ft_result *r);
 
 /* Next result of an imap iterator: 0 with *index and *item set, FT_EOF when
- * all were yielded, FT_ETIMEDOUT. */
+ * all were yielded, FT_ETIMEDOUT; a streamed imap's source's error once.
+ * A streamed imap's item->value is valid until the next call. */
 int ft_iter_next(ft_iter *it, double timeout, size_t *index, ft_item *item);
 /* Free the iterator. */
 void ft_iter_free(ft_iter *it);

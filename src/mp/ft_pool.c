@@ -17,7 +17,7 @@ static void ft__pool_arm_respawn(ft_pool *p);
 
 /* Once a closed pool has no worker left and nothing to do, say so (once). */
 static void ft__pool_maybe_end(ft_pool *p) {
-  if (p->ended || p->alive || !p->closed || p->pending_head || p->retries ||
+  if (p->ended || p->alive || !p->closed || p->pending_head || p->retries || p->nstreams ||
       p->oldest != p->next_seq)
     return;
   p->ended = true;
@@ -361,14 +361,15 @@ static int ft__result_new(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slic
   return 0;
 }
 
-static int ft__submit(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *items,
-                      const ft_args *star, size_t n, size_t chunksize, bool unordered, bool borrow,
-                      ft_result_cb cb, ft_result_cb ecb, void *ud, ft_result **out) {
+static int ft__submit_any(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *items,
+                          const ft_args *star, size_t n, size_t chunksize, bool unordered,
+                          bool borrow, bool stream, ft_result_cb cb, ft_result_cb ecb, void *ud,
+                          ft_result **out) {
   if (out)
     *out = NULL;
   if (!p || !fn || (n && !items && !star))
     return FT_EINVAL;
-  if (p->closed || p->terminated)
+  if ((p->closed && !stream) || p->terminated)
     return FT_ENOTRUNNING;
   ft_result *r;
   int rc = p->tr->ops->check_fn ? p->tr->ops->check_fn(p->tr, fn, kind) : 0;
@@ -410,6 +411,20 @@ static int ft__submit(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *i
         p->workers[w].respawn_at = 0;
   ft__pool_arm_respawn(p);
   return 0;
+}
+
+static int ft__submit(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slice *items,
+                      const ft_args *star, size_t n, size_t chunksize, bool unordered, bool borrow,
+                      ft_result_cb cb, ft_result_cb ecb, void *ud, ft_result **out) {
+  return ft__submit_any(p, fn, kind, items, star, n, chunksize, unordered, borrow, false, cb, ecb,
+                        ud, out);
+}
+
+/* Submit n items for a streamed imap (ft_pool_stream.c). */
+int ft__pool_submit(ft_pool *p, uintptr_t fn, const ft_slice *items, size_t n, size_t chunksize,
+                    bool unordered, bool stream, ft_result **out) {
+  return ft__submit_any(p, fn, FT__KIND_TASK, items, NULL, n, chunksize, unordered, false, stream,
+                        NULL, NULL, NULL, out);
 }
 
 /* Python's rule: chunksize = ceil(n / (4 * workers)). */
@@ -561,6 +576,7 @@ int ft_pool_terminate(ft_pool *p) {
     else
       wk->state = FT__W_GONE;
   }
+  ft__pool_streams_stop(p, false);
   ft__pool_cancel_all(p, FT_ECANCELED, 0, 0);
   ft_timer_start(p->respawn_timer, FT__TERM_GRACE_NS, 0, ft__pool_on_grace, p);
   return 0;
@@ -568,7 +584,8 @@ int ft_pool_terminate(ft_pool *p) {
 
 static bool ft__pool_joined(void *ud) {
   ft_pool *p = ud;
-  return p->alive == 0 && !p->pending_head && !p->retries && p->oldest == p->next_seq;
+  return p->alive == 0 && !p->pending_head && !p->retries && !p->nstreams &&
+         p->oldest == p->next_seq;
 }
 
 /* Wait for every worker to exit; FT_ERUNNING before close or terminate. */
@@ -615,6 +632,7 @@ void ft_pool_free(ft_pool *p) {
         p->workers[w].state = FT__W_GONE;
       }
   }
+  ft__pool_streams_stop(p, true);
   ft__loop_remove_prepare(p->loop, ft__pool_prepare, p);
   ft__host_forget(p->loop, p);
   ft_timer_free(p->respawn_timer);

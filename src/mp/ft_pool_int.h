@@ -93,6 +93,8 @@ struct ft_result {
   bool ready;
   bool in_pending;
   ft_result *next_pending;
+  void (*on_item)(const ft_result *r, size_t i, void *ud); /* each outcome, as it comes (streams) */
+  void *on_item_ud;
 };
 
 /* Items to publish again: the unstarted rest of a dead worker's chunk. */
@@ -102,8 +104,11 @@ typedef struct ft__retry {
   size_t item, end, off; /* next item to publish, end, its offset in r->args */
 } ft__retry;
 
+typedef struct ft__istream ft__istream;
+
 struct ft_iter {
-  ft_result *res;
+  ft_result *res;  /* the one result of an imap over an array, or NULL ... */
+  ft__istream *st; /* ... a streamed imap's batches (ft_pool_stream.c) */
   bool ordered;
   size_t pos;
 };
@@ -129,7 +134,9 @@ struct ft_pool {
   ft__retry *retries;
   uint64_t next_task, next_batch;
   bool closed, terminated, ended;
-  bool told_close; /* the transport was told to close (or terminate) */
+  bool told_close;      /* the transport was told to close (or terminate) */
+  ft__istream *streams; /* streamed imaps not yet freed */
+  unsigned nstreams;    /* of them, those still pulling items: close waits for them */
   ft_timer *respawn_timer;
   ft_pool_stats stats;
 };
@@ -146,5 +153,14 @@ void ft__result_item_done(ft_result *r, size_t i, int status, int code, int sign
                           const void *value, size_t len);
 bool ft__pool_has_work(const ft_pool *p);
 void ft__result_unref(ft_result *r);
+/* ft_pool.c: submit n items (copied); stream: the next batch of a streamed
+ * imap, taken after close too (the stream was submitted before it). */
+int ft__pool_submit(ft_pool *p, uintptr_t fn, const ft_slice *items, size_t n, size_t chunksize,
+                    bool unordered, bool stream, ft_result **out);
+/* ft_pool_stream.c */
+int ft__stream_next(ft_iter *it, double timeout, size_t *index, ft_item *item);
+void ft__stream_free(ft__istream *s);
+/* The pool stops (terminate) or goes (free, gone): its streams pull no more. */
+void ft__pool_streams_stop(ft_pool *p, bool gone);
 
 #endif

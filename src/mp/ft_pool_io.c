@@ -92,6 +92,8 @@ void ft__result_item_done(ft_result *r, size_t i, int status, int code, int sign
   }
   if (status)
     r->nfailed++;
+  if (r->on_item)
+    r->on_item(r, i, r->on_item_ud);
   if (r->ndone < r->n)
     return;
   r->ready = true;
@@ -303,7 +305,7 @@ void ft__pool_cancel_result(ft_pool *p, ft_result *r, int status) {
 
 /* Work published and not taken by a worker, or still pending in the pool. */
 bool ft__pool_has_work(const ft_pool *p) {
-  return p->pending_head || p->retries || p->tr->ops->has_queued(p->tr);
+  return p->pending_head || p->retries || p->nstreams || p->tr->ops->has_queued(p->tr);
 }
 
 static bool ft__pool_has_chunks(const ft_pool *p) { return p->oldest < p->next_seq; }
@@ -419,7 +421,7 @@ bool ft__pool_prepare(ft_loop *loop, void *ud) {
   bool progress = t->ops->collect(t, p->loop->nhooks > 0);
   if (!p->terminated)
     progress |= ft__pool_publish(p);
-  if (p->closed && !p->pending_head && !p->told_close) {
+  if (p->closed && !p->pending_head && !p->nstreams && !p->told_close) {
     p->told_close = true;
     t->ops->close(t);
   }

@@ -95,6 +95,8 @@ static bool ft__iter_has_next(void *ud) {
 int ft_iter_next(ft_iter *it, double timeout, size_t *index, ft_item *item) {
   if (!it)
     return FT_EINVAL;
+  if (it->st)
+    return ft__stream_next(it, timeout, index, item);
   ft_result *r = it->res;
   if (it->pos >= r->n)
     return FT_EOF;
@@ -116,6 +118,7 @@ int ft_iter_next(ft_iter *it, double timeout, size_t *index, ft_item *item) {
 void ft_iter_free(ft_iter *it) {
   if (!it)
     return;
+  ft__stream_free(it->st);
   ft_result_free(it->res);
   free(it);
 }

@@ -8,15 +8,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-static int ft__unit_find(const ft_runner *r, const char *name) {
-  if (!name)
-    return -1;
-  for (size_t i = 0; i < r->nunits; i++)
-    if (strcmp(r->units[i].name, name) == 0)
-      return (int)i;
-  return -1;
-}
-
 /* The first reason the work does not run as the plan asks: kept for the
  * summary, and it makes the exit status non-zero. */
 static void ft__problem(ft_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -137,6 +128,18 @@ static int ft__start_tcp_pool(ft_runner *r, const ft_plan_pool *pp, const ft_poo
   return rc;
 }
 
+/* chaos = kill-worker=RATE: a timer that kills a random worker. */
+static int ft__start_chaos(ft_runner *r, ft__unit *u, const ft_plan_pool *pp) {
+  if (pp->chaos_kill_rate > 0) {
+    uint64_t every = (uint64_t)(1e9 / pp->chaos_kill_rate);
+    int rc;
+    if ((rc = ft_timer_new(r->loop, &u->chaos)) < 0 ||
+        (rc = ft_timer_start(u->chaos, every, every, ft__chaos_tick, u)) < 0)
+      return rc;
+  }
+  return 0;
+}
+
 static int ft__start_pool(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
   const ft_plan_pool *pp = &r->plan->pools[u->idx];
@@ -164,6 +167,10 @@ static int ft__start_pool(ft_runner *r, size_t ui) {
     ev.u.error.err = err;
     ev.u.error.what = what;
     ft__emit(r->loop, &ev);
+  }
+  if (pp->items_from) {
+    rc = ft__feed_start(r, ui, pp, ft__pool_task);
+    return rc < 0 ? rc : ft__start_chaos(r, u, pp);
   }
   size_t n = pp->nitems, total = 0;
   for (size_t i = 0; i < n; i++)
@@ -242,13 +249,7 @@ static int ft__start_pool(ft_runner *r, size_t ui) {
   }
   if (rc < 0)
     return rc;
-  if (pp->chaos_kill_rate > 0) {
-    uint64_t every = (uint64_t)(1e9 / pp->chaos_kill_rate);
-    if ((rc = ft_timer_new(r->loop, &u->chaos)) < 0 ||
-        (rc = ft_timer_start(u->chaos, every, every, ft__chaos_tick, u)) < 0)
-      return rc;
-  }
-  return 0;
+  return ft__start_chaos(r, u, pp);
 }
 
 static int ft__start_proc(ft_runner *r, size_t ui) {
@@ -285,7 +286,7 @@ static void ft__unit_start(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
   if (u->state != FT__U_WAITING || r->stopping)
     return;
-  u->state = FT__U_RUNNING;
+  ft__unit_set(r, ui, FT__U_RUNNING);
   int rc = u->is_pool ? ft__start_pool(r, ui) : ft__start_proc(r, ui);
   if (rc < 0) {
     /* What could not start counts as failed and says why.  The rest of
@@ -331,6 +332,21 @@ static bool ft__unit_work_done(ft__unit *u) {
     /* Consume what is ready; inside the loop a wait returns FT_EBUSY. */
     while ((rc = ft_iter_next(u->iter, 0, &idx, &it)) == 0)
       u->yielded++;
+    if (rc != FT_EOF && rc != FT_EBUSY && rc != FT_ETIMEDOUT) {
+      /* A streamed items file failed (the items before it ran): said at
+       * once, and the run does not end as a success. */
+      ft_runner *r = u->runner;
+      const char *why = ft__feed_error(u->feed);
+      char what[4600];
+      snprintf(what, sizeof what, "read %s", *why ? why : "the items");
+      ft__problem(r, "pool %s: cannot %s%s%s", u->name, what, rc == FT_E2BIG ? "" : ": ",
+                  rc == FT_E2BIG ? "" : ft_strerror(rc));
+      ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = u->name};
+      ev.u.error.err = rc;
+      ev.u.error.what = what;
+      ft__emit(r->loop, &ev);
+      return ft_iter_next(u->iter, 0, &idx, &it) == FT_EOF;
+    }
     return rc == FT_EOF;
   }
   for (size_t i = 0; i < u->nresults; i++)
@@ -367,7 +383,7 @@ static void ft__unit_poll(ft_runner *r, size_t ui) {
 static void ft__unit_stop(ft_runner *r, ft__unit *u) {
   u->stopped = true;
   if (u->state == FT__U_WAITING) {
-    u->state = FT__U_FINISHED; /* it never needs to run */
+    ft__unit_set(r, (size_t)(u - r->units), FT__U_FINISHED); /* it never needs to run */
     return;
   }
   if (u->pool)
@@ -375,22 +391,22 @@ static void ft__unit_stop(ft_runner *r, ft__unit *u) {
   for (int i = 0; i < u->nprocs; i++)
     if (u->procs[i])
       ft_process_terminate(u->procs[i]);
-  (void)r;
 }
 
 /* A part finished: start what waited for it, stop what was to stop with
  * it, close the queues to be closed after it. */
 static void ft__unit_finished(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
-  u->state = FT__U_FINISHED;
+  ft__unit_set(r, ui, FT__U_FINISHED);
   ft_timer_free(u->chaos);
   u->chaos = NULL;
-  for (size_t i = 0; i < r->nunits; i++) {
-    if (r->units[i].after == (int)ui)
-      ft__unit_start(r, i);
-    if (r->units[i].stop_when == (int)ui && r->units[i].state != FT__U_FINISHED)
+  ft_timer_free(u->feed_timer);
+  u->feed_timer = NULL;
+  for (int i = u->first_after; i >= 0; i = r->units[i].next_after)
+    ft__unit_start(r, (size_t)i);
+  for (int i = u->first_stop; i >= 0; i = r->units[i].next_stop)
+    if (r->units[i].state != FT__U_FINISHED)
       ft__unit_stop(r, &r->units[i]);
-  }
   for (size_t q = 0; q < r->plan->nqueues; q++)
     if (r->plan->queues[q].close_after && strcmp(r->plan->queues[q].close_after, u->name) == 0)
       ft_queue_close(r->queues[q]);
@@ -446,10 +462,16 @@ static bool ft__runner_tick(ft_loop *loop, void *ud) {
   if (!r->started)
     return false;
   size_t finished = 0;
-  for (size_t i = 0; i < r->nunits; i++) {
-    bool was = r->units[i].state == FT__U_FINISHED;
-    ft__unit_poll(r, i);
-    finished += !was && r->units[i].state == FT__U_FINISHED;
+  /* Only what runs is polled.  A unit that finishes leaves the list (the
+   * last one takes its place, so the same place is polled again); units it
+   * starts join at the end and are polled this turn too. */
+  for (size_t k = 0; k < r->nrunning;) {
+    size_t ui = r->running[k];
+    ft__unit_poll(r, ui);
+    if (r->units[ui].state == FT__U_FINISHED)
+      finished++;
+    else
+      k++;
   }
   ft__queues_check(r);
   return finished > 0;
@@ -575,9 +597,11 @@ static int ft__units_new(ft_runner *r, const ft_plan *plan) {
   r->rng = plan->seed;
   r->nunits = plan->npools + plan->nprocs;
   r->units = ft__xalloc((r->nunits ? r->nunits : 1) * sizeof *r->units);
+  r->running = ft__xalloc((r->nunits ? r->nunits : 1) * sizeof *r->running);
   r->queues = ft__xalloc((plan->nqueues ? plan->nqueues : 1) * sizeof *r->queues);
-  if (!r->units || !r->queues)
+  if (!r->units || !r->running || !r->queues)
     return -ENOMEM;
+  r->nwaiting = r->nunits; /* every unit starts WAITING */
   for (size_t i = 0; i < r->nunits; i++) {
     ft__unit *u = &r->units[i];
     u->runner = r;
@@ -614,11 +638,8 @@ int ft_runner_new(ft_loop *loop, const ft_plan *plan, ft_runner **out) {
   r->loop = loop;
   if ((rc = ft__units_new(r, plan)) < 0)
     goto fail;
-  for (size_t i = 0; i < r->nunits; i++) {
-    ft__unit *u = &r->units[i];
-    u->after = ft__unit_find(r, u->is_pool ? plan->pools[u->idx].after : plan->procs[u->idx].after);
-    u->stop_when = u->is_pool ? -1 : ft__unit_find(r, plan->procs[u->idx].stop_when);
-  }
+  if ((rc = ft__units_link(r, plan)) < 0)
+    goto fail;
   if ((rc = ft_loop_add_hook(loop, ft__runner_hook, r)) < 0 ||
       (rc = ft__loop_add_prepare(loop, ft__runner_tick, r)) < 0 ||
       (rc = ft_timer_new(loop, &r->grace)) < 0)
@@ -651,11 +672,8 @@ int ft_runner_start(ft_runner *r) {
  * so that what is reported and counted is what happened, and nothing is
  * left for ft_loop_free to kill unseen. */
 bool ft_runner_done(const ft_runner *r) {
-  for (size_t i = 0; i < r->nunits; i++) {
-    const ft__unit *u = &r->units[i];
-    if (u->state == FT__U_RUNNING || (u->state == FT__U_WAITING && !r->stopping))
-      return false;
-  }
+  if (r->nrunning || (r->nwaiting && !r->stopping))
+    return false;
   return !r->stopping || r->given_up || ft_loop_children(r->loop) <= 0;
 }
 
@@ -767,6 +785,8 @@ void ft_runner_free(ft_runner *r) {
       ft_result_free(u->results[k]);
     free(u->results);
     ft_iter_free(u->iter);
+    ft_timer_free(u->feed_timer);
+    ft__feed_free(u->feed);
     ft_pool_free(u->pool);
     ft_timer_free(u->chaos);
     free(u->args);
@@ -783,6 +803,7 @@ void ft_runner_free(ft_runner *r) {
   ft_timer_free(r->grace);
   free(r->live);
   free(r->units);
+  free(r->running);
   free(r->queues);
   free(r);
 }

@@ -15,14 +15,19 @@ typedef struct ft__unit {
   const char *name;
   ft__ustate state;
   int after, stop_when; /* unit indexes, or -1 */
-  bool stopped;         /* terminated by a stop rule: its signal is no failure */
+  /* the units whose after (stop_when) is this one: a list through them, -1 ends it */
+  int first_after, next_after, first_stop, next_stop;
+  size_t run_pos; /* RUNNING: its place in runner->running */
+  bool stopped;   /* terminated by a stop rule: its signal is no failure */
   /* pool */
   ft_pool *pool;
   ft_result **results; /* one per apply_async, or one for the whole map */
   size_t nresults;
-  ft_iter *iter; /* imap / imap_unordered */
+  ft_iter *iter; /* imap / imap_unordered, or any pool whose items are streamed */
   size_t yielded;
-  ft_slice *args; /* encoded task arguments */
+  struct ft__feed *feed; /* items = @FILE or -: where they are read from */
+  ft_timer *feed_timer;  /* a pipe's items: wakes the loop to look for more */
+  ft_slice *args;        /* encoded task arguments */
   char *argbuf;
   ft_timer *chaos;
   /* process */
@@ -36,6 +41,10 @@ struct ft_runner {
   const ft_plan *plan;
   ft__unit *units;
   size_t nunits;
+  /* The units RUNNING (polled each turn) and how many are WAITING: a turn
+   * and the done check cost what runs, not every part of the plan. */
+  size_t *running;
+  size_t nrunning, nwaiting;
   ft_queue **queues;
   ft_timer *grace;
   bool started, stopping;
@@ -54,6 +63,18 @@ struct ft_runner {
 };
 
 uint64_t ft__rand_next(uint64_t *state);
+/* ft_runner_units.c: link the units' after and stop_when (both ways);
+ * move a unit to a state, keeping the running list and the waiting count. */
+int ft__units_link(ft_runner *r, const ft_plan *plan);
+void ft__unit_set(ft_runner *r, size_t ui, ft__ustate state);
+/* ft_runner_feed.c: a pool's items streamed from a file or stdin. */
+typedef struct ft__feed ft__feed;
+int ft__feed_open(const ft_plan_pool *pp, size_t ui, uint64_t *tasks, ft__feed **out);
+int ft__feed_next(void *ud, ft_slice *item);
+const char *ft__feed_error(const ft__feed *f);
+bool ft__feed_waits(const ft__feed *f);
+int ft__feed_start(ft_runner *r, size_t ui, const ft_plan_pool *pp, ft_task_fn fn);
+void ft__feed_free(ft__feed *f);
 /* Which limit err (from starting a process) stands for, with its value. */
 void ft__limit_cause(int err, char *buf, size_t n);
 /* seq: the task's number in its pool from 1 ({#}), or the instance number */

@@ -45,6 +45,7 @@ typedef struct ft__sec {
   int kind;
   char *name;
   int line;
+  size_t idx; /* among the sections of its kind: its index in the plan's array */
   ft__kv *kv;
   size_t nkv;
 } ft__sec;
@@ -53,7 +54,11 @@ typedef struct ft__wl {
   const char *path;
   char *dir;
   ft__sec *secs;
-  size_t nsecs;
+  size_t nsecs, capsecs;
+  size_t nkind[4];   /* sections of each kind so far */
+  int workload_line; /* where [workload] is, or 0 */
+  uint32_t *index;   /* named sections by name, hashed: 1 + their index, 0 empty */
+  size_t index_cap;  /* a power of two, at least twice the named sections */
   int line;
   bool failed;
   bool tasks_only; /* a remote worker's parse: items are neither read nor required */
@@ -103,11 +108,52 @@ static int ft__fail_kv(ft__wl *w, const ft__kv *kv, const char *fmt, ...) {
   return FT_EINVAL;
 }
 
-static ft__sec *ft__find(ft__wl *w, const char *name) {
-  for (size_t i = 0; i < w->nsecs; i++)
-    if (w->secs[i].name && strcmp(w->secs[i].name, name) == 0)
-      return &w->secs[i];
+/* Sections are found by name through a hash table (open addressing, linear
+ * probing), so that parsing and checking a file grows with its size, not its
+ * square: each section's duplicate check and each `after` looks up once. */
+static uint64_t ft__name_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static ft__sec *ft__find(const ft__wl *w, const char *name) {
+  if (!w->index_cap)
+    return NULL;
+  for (size_t m = w->index_cap - 1, i = ft__name_hash(name) & m; w->index[i]; i = (i + 1) & m)
+    if (strcmp(w->secs[w->index[i] - 1].name, name) == 0)
+      return &w->secs[w->index[i] - 1];
   return NULL;
+}
+
+/* Put section si (named) in the index, growing it to keep it at most half full. */
+static int ft__index_add(ft__wl *w, size_t si) {
+  if (si + 1 > UINT32_MAX - 1)
+    return -ENOMEM;
+  if (2 * (si + 1) > w->index_cap) {
+    size_t cap = w->index_cap ? 2 * w->index_cap : 64;
+    while (2 * (si + 1) > cap)
+      cap *= 2;
+    uint32_t *ni = calloc(cap, sizeof *ni);
+    if (!ni)
+      return -ENOMEM;
+    free(w->index);
+    w->index = ni;
+    w->index_cap = cap;
+    for (size_t k = 0; k < si; k++)
+      if (w->secs[k].name)
+        for (size_t m = cap - 1, i = ft__name_hash(w->secs[k].name) & m;; i = (i + 1) & m)
+          if (!w->index[i]) {
+            w->index[i] = (uint32_t)(k + 1);
+            break;
+          }
+  }
+  for (size_t m = w->index_cap - 1, i = ft__name_hash(w->secs[si].name) & m;; i = (i + 1) & m)
+    if (!w->index[i]) {
+      w->index[i] = (uint32_t)(si + 1);
+      return 0;
+    }
 }
 
 static bool ft__key_known(int kind, const char *key) {
@@ -123,6 +169,31 @@ static const char *ft__sec_label(const ft__sec *s, char *buf, size_t cap) {
   else
     snprintf(buf, cap, "[%s %s]", ft__sec_kinds[s->kind], s->name);
   return buf;
+}
+
+/* Append a section (name NULL for [workload]); the array doubles. */
+static int ft__secs_add(ft__wl *w, int kind, const char *name, int line) {
+  if (w->nsecs == w->capsecs) {
+    size_t cap = w->capsecs ? 2 * w->capsecs : 16;
+    ft__sec *ns = realloc(w->secs, cap * sizeof *ns);
+    if (!ns)
+      return -ENOMEM;
+    w->secs = ns;
+    w->capsecs = cap;
+  }
+  ft__sec *s = &w->secs[w->nsecs];
+  *s = (ft__sec){.kind = kind, .line = line, .idx = w->nkind[kind]};
+  if (name && !(s->name = strdup(name)))
+    return -ENOMEM;
+  if (name && ft__index_add(w, w->nsecs) < 0) {
+    free(s->name);
+    return -ENOMEM;
+  }
+  w->nsecs++;
+  w->nkind[kind]++;
+  if (kind == FT__S_WORKLOAD)
+    w->workload_line = line ? line : -1;
+  return 0;
 }
 
 /* A section header seen by the reader: "[kind NAME]". */
@@ -168,24 +239,17 @@ static void ft__section(ft__wl *w, char *line) {
     ft__fail(w, w->line, "bad name \"%s\": use letters, digits, '_' and '-'", name);
     return;
   }
-  for (size_t i = 0; i < w->nsecs; i++) {
-    ft__sec *o = &w->secs[i];
-    if (k == FT__S_WORKLOAD && o->kind == FT__S_WORKLOAD) {
-      ft__fail(w, w->line, "a second [workload] section (the first is at line %d)", o->line);
-      return;
-    }
-    if (k != FT__S_WORKLOAD && o->name && strcmp(o->name, name) == 0) {
-      ft__fail(w, w->line, "duplicate name \"%s\" (first used at line %d)", name, o->line);
-      return;
-    }
-  }
-  ft__sec *ns = realloc(w->secs, (w->nsecs + 1) * sizeof *ns);
-  if (!ns) {
-    ft__fail(w, w->line, "out of memory");
+  if (k == FT__S_WORKLOAD && w->workload_line) {
+    ft__fail(w, w->line, "a second [workload] section (the first is at line %d)", w->workload_line);
     return;
   }
-  w->secs = ns;
-  w->secs[w->nsecs++] = (ft__sec){.kind = k, .name = k ? strdup(name) : NULL, .line = w->line};
+  const ft__sec *o = k != FT__S_WORKLOAD ? ft__find(w, name) : NULL;
+  if (o) {
+    ft__fail(w, w->line, "duplicate name \"%s\" (first used at line %d)", name, o->line);
+    return;
+  }
+  if (ft__secs_add(w, k, k ? name : NULL, w->line) < 0)
+    ft__fail(w, w->line, "out of memory");
 }
 
 static int ft__add_kv(ft__sec *s, const char *key, const char *value, int line,
@@ -325,6 +389,7 @@ static void ft__wl_free(ft__wl *w) {
     free(w->secs[i].name);
   }
   free(w->secs);
+  free(w->index);
   free(w->dir);
 }
 
@@ -418,7 +483,7 @@ static int ft__items(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
     return 0; /* a remote worker: the items come with the tasks */
   ft_buf why = {0};
   int rc = ft__items_parse(kv->value, strcmp(kv->key, "tasks") == 0, w->dir, &p->items, &p->nitems,
-                           &why);
+                           &p->items_from, &why);
   /* an items file's errors name it ("items file X: ..."), the rest the key */
   if (rc < 0 && why.len && (strncmp(why.data, "items ", 6) == 0))
     ft__fail_kv(w, kv, "%.*s", (int)why.len, why.data);
@@ -562,16 +627,14 @@ static const ft__kv *ft__kv_of(const ft__sec *s, const char *key) {
 }
 
 /* Resolve the queue names in steps to indexes. */
-static int ft__resolve_steps(ft__wl *w, const ft__kv *kv, ft_plan *plan, ft_step *st, size_t n) {
+static int ft__resolve_steps(ft__wl *w, const ft__kv *kv, ft_step *st, size_t n) {
   for (size_t i = 0; i < n; i++) {
     if (st[i].kind != FT_STEP_PUT && st[i].kind != FT_STEP_GET && st[i].kind != FT_STEP_RELAY)
       continue;
     for (int which = 0; which < (st[i].kind == FT_STEP_RELAY ? 2 : 1); which++) {
       const char *name = which ? st[i].values[0] : st[i].text;
-      int q = -1;
-      for (size_t k = 0; k < plan->nqueues; k++)
-        if (strcmp(plan->queues[k].name, name) == 0)
-          q = (int)k;
+      const ft__sec *qs = ft__find(w, name);
+      int q = qs && qs->kind == FT__S_QUEUE ? (int)qs->idx : -1;
       if (q < 0)
         return ft__fail_kv(w, kv, "%s: queue \"%s\" is not declared", kv->key, name);
       if (which)
@@ -590,46 +653,69 @@ static int ft__resolve_steps(ft__wl *w, const ft__kv *kv, ft_plan *plan, ft_step
   return 0;
 }
 
-static const char *ft__after_of(const ft_plan *plan, const char *name) {
-  for (size_t i = 0; i < plan->npools; i++)
-    if (strcmp(plan->pools[i].name, name) == 0)
-      return plan->pools[i].after;
-  for (size_t i = 0; i < plan->nprocs; i++)
-    if (strcmp(plan->procs[i].name, name) == 0)
-      return plan->procs[i].after;
-  return NULL;
+/* The `after` of section s (a pool or a process), from the plan. */
+static const char *ft__after_of(const ft_plan *plan, const ft__sec *s) {
+  if (s->kind == FT__S_POOL)
+    return plan->pools[s->idx].after;
+  return s->kind == FT__S_PROCESS ? plan->procs[s->idx].after : NULL;
 }
 
-/* A cycle in `after` would wait forever: name it. */
+/* A cycle in `after` would wait forever: name it.  Each part waits for at
+ * most one other, so the parts and their `after`s form a functional graph:
+ * one walk from every part, each stopping at the first part an earlier walk
+ * reached, visits every part once (linear, where following each chain to
+ * its end from every part was cubic).  A walk that meets itself has found a
+ * cycle; the one reported is that of the first part in the file on one, as
+ * a file read top down would show. */
 static int ft__check_cycles(ft__wl *w, const ft_plan *plan) {
-  for (size_t i = 0; i < w->nsecs; i++) {
-    const ft__sec *s = &w->secs[i];
-    if (s->kind != FT__S_POOL && s->kind != FT__S_PROCESS)
-      continue;
-    const ft__kv *kv = ft__kv_of(s, "after");
-    if (!kv)
-      continue;
-    const char *at = ft__after_of(plan, s->name);
-    size_t steps = 0;
-    while (at && steps <= w->nsecs && strcmp(at, s->name) != 0) {
-      at = ft__after_of(plan, at);
-      steps++;
+  size_t n = w->nsecs, first = SIZE_MAX;
+  size_t *walk = calloc(n ? n : 1, sizeof *walk); /* 1 + the walk that reached it */
+  if (!walk)
+    return ft__fail(w, 0, "out of memory");
+  for (size_t start = 0; start < n; start++) {
+    size_t at = start;
+    while (!walk[at]) {
+      walk[at] = start + 1;
+      const char *after = ft__after_of(plan, &w->secs[at]);
+      const ft__sec *next = after ? ft__find(w, after) : NULL;
+      if (!next)
+        break;
+      at = (size_t)(next - w->secs);
     }
-    if (!at || steps > w->nsecs)
-      continue;
+    if (walk[at] != start + 1 || !ft__after_of(plan, &w->secs[at]))
+      continue;    /* ended at a part that waits for nothing, or joined an earlier walk */
+    size_t c = at; /* this walk closed a cycle through at: go round it */
+    do {
+      first = c < first ? c : first;
+      c = (size_t)(ft__find(w, ft__after_of(plan, &w->secs[c])) - w->secs);
+    } while (c != at);
+  }
+  int rc = 0;
+  if (first != SIZE_MAX) {
+    const ft__sec *s = &w->secs[first];
     ft_buf chain = {0};
     ft_buf_printf(&chain, "%s", s->name);
-    for (const char *c = ft__after_of(plan, s->name);; c = ft__after_of(plan, c)) {
-      ft_buf_printf(&chain, " -> %s", c);
-      if (strcmp(c, s->name) == 0)
-        break;
-    }
-    int rc = ft__fail_kv(w, kv, "after: a cycle that would wait forever: %.*s", (int)chain.len,
-                         chain.data);
+    const ft__sec *c = s;
+    size_t len = 0;
+    do {
+      c = ft__find(w, ft__after_of(plan, c));
+      len++;
+    } while (c != s);
+    /* a long cycle is named by its first parts and where it closes */
+    size_t k = 0;
+    do {
+      c = ft__find(w, ft__after_of(plan, c));
+      if (++k <= 8 || c == s)
+        ft_buf_printf(&chain, " -> %s", c->name);
+      else if (k == 9)
+        ft_buf_printf(&chain, " -> ... (%zu more)", len - 9);
+    } while (c != s);
+    rc = ft__fail_kv(w, ft__kv_of(s, "after"), "after: a cycle that would wait forever: %.*s",
+                     (int)chain.len, chain.data);
     ft_buf_free(&chain);
-    return rc;
   }
-  return 0;
+  free(walk);
+  return rc;
 }
 
 static int ft__build(ft__wl *w, ft_plan **out) {
@@ -688,7 +774,7 @@ static int ft__build(ft__wl *w, ft_plan **out) {
         ft__fail(w, s->line, "%s has no \"items\" (or \"tasks\")",
                  ft__sec_label(s, label, sizeof label));
       else if (!w->failed)
-        ft__resolve_steps(w, task, plan, p->steps, p->nsteps);
+        ft__resolve_steps(w, task, p->steps, p->nsteps);
       const char *tcp_only[] = {"bind", "heartbeat"};
       for (size_t k = 0; k < 2 && !w->failed && p->hosts == FT_HOSTS_LOCAL; k++)
         if (ft__kv_of(s, tcp_only[k]))
@@ -711,7 +797,7 @@ static int ft__build(ft__wl *w, ft_plan **out) {
       if (!w->failed && !run)
         ft__fail(w, s->line, "%s has no \"run\"", ft__sec_label(s, label, sizeof label));
       else if (!w->failed)
-        ft__resolve_steps(w, run, plan, p->steps, p->nsteps);
+        ft__resolve_steps(w, run, p->steps, p->nsteps);
       if (!w->failed && p->after && strcmp(p->after, p->name) == 0)
         ft__fail_kv(w, ft__kv_of(s, "after"), "after: a process cannot wait for itself");
       if (!w->failed && p->stop_when && strcmp(p->stop_when, p->name) == 0)
@@ -742,16 +828,8 @@ static int ft__load(const char *path, const char *text, FILE *f, char *const *ov
   if (rc != 0 && !w.failed)
     ft__fail(&w, rc > 0 ? rc : 0, "cannot be parsed");
   /* [workload] may be left out; -s workload.KEY=... still has a home. */
-  bool has_workload = false;
-  for (size_t i = 0; i < w.nsecs; i++)
-    has_workload |= w.secs[i].kind == FT__S_WORKLOAD;
-  if (!has_workload && !w.failed) {
-    ft__sec *ns = realloc(w.secs, (w.nsecs + 1) * sizeof *ns);
-    if (ns) {
-      w.secs = ns;
-      w.secs[w.nsecs++] = (ft__sec){.kind = FT__S_WORKLOAD, .line = 0};
-    }
-  }
+  if (!w.workload_line && !w.failed && ft__secs_add(&w, FT__S_WORKLOAD, NULL, 0) < 0)
+    ft__fail(&w, 0, "out of memory");
   for (size_t i = 0; i < nov && !w.failed; i++)
     ft__override(&w, overrides[i]);
   if (!w.failed)
@@ -827,6 +905,7 @@ void ft_plan_free(ft_plan *plan) {
     free(p->name);
     free(p->after);
     free(p->bind);
+    free(p->items_from);
     for (size_t k = 0; k < p->nitems; k++)
       free(p->items[k]);
     free(p->items);

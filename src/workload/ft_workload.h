@@ -62,7 +62,8 @@ typedef struct ft_plan_pool {
   unsigned maxtasksperchild;
   char **items; /* the items, as strings (count N gives "0".."N-1") */
   size_t nitems;
-  ft_step *steps; /* what each task does, in order */
+  char *items_from; /* or, streamed one a line as the pool runs: a file's path, or "-" (stdin) */
+  ft_step *steps;   /* what each task does, in order */
   size_t nsteps;
   char *after;            /* start when this process or pool has finished, or NULL */
   double chaos_kill_rate; /* SIGKILL a random busy worker this many times a second */
@@ -119,6 +120,11 @@ int ft_plan_parse_tasks(const char *name, const char *text, char *const *overrid
                         size_t noverrides, ft_plan **out, ft_buf *err);
 /* Free a plan. */
 void ft_plan_free(ft_plan *plan);
+
+/* Whether a pool of n workers may be asked for: 0, or FT_EINVAL with why
+ * in why (more than a pool takes, or more than the process limit allows,
+ * ulimit -u, which binds no root).  There is no other fixed maximum. */
+int ft_plan_workers_check(uint64_t n, ft_buf *why);
 
 /* Parse a duration ("1.5", "250ms", "2s", "1m", "1h"): seconds in *out; 0 or FT_EINVAL. */
 int ft_parse_duration(const char *s, double *out);

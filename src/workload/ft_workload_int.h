@@ -9,12 +9,12 @@
 #define FT__MAX_ITEMS UINT32_MAX
 /* Workers of one pool at most: what the engine's pools take (FT__MAX_WORKERS). */
 #define FT__MAX_POOL_WORKERS ((1 << 22) - 1)
-#define FT__ITEMS_FILE_MAX (64 << 20) /* bytes of an items file (items = @FILE or -) */
+#define FT__ITEM_LINE_MAX (1 << 20) /* bytes of one line of a streamed items file */
 
 int ft__parse_count(const char *s, uint64_t *out);
 int ft__workers_check(uint64_t n, ft_buf *why);
 int ft__items_parse(const char *value, bool count_only, const char *dir, char ***items, size_t *n,
-                    ft_buf *why);
+                    char **from, ft_buf *why);
 int ft__steps_parse(const char *value, ft_step **out, size_t *nout, ft_buf *why);
 void ft__step_free(ft_step *st);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Parse a duration: "1.5" (seconds), "250ms", "2s", "1m", "1h", "100us". */
@@ -124,6 +125,9 @@ int ft__workers_check(uint64_t n, ft_buf *why) {
   return 0;
 }
 
+/* Whether a pool of n workers may be asked for (the public name). */
+int ft_plan_workers_check(uint64_t n, ft_buf *why) { return ft__workers_check(n, why); }
+
 /* Append the len bytes at s to *items; the array doubles at each power of two. */
 static int ft__items_push(char ***items, size_t *n, const char *s, size_t len) {
   if (*n >= FT__MAX_ITEMS)
@@ -140,52 +144,13 @@ static int ft__items_push(char ***items, size_t *n, const char *s, size_t len) {
   return 0;
 }
 
-/* One item per non-empty line of f (what), which may hold at most
- * FT__ITEMS_FILE_MAX bytes: a file with no end (items=@/dev/zero) or one
- * that cannot be read (a directory, an I/O error) is an error, never a
- * run of however many items were read before it. */
-static int ft__items_lines(FILE *f, const char *what, char ***items, size_t *n, ft_buf *why) {
-  ft_buf all = {0};
-  int rc = 0;
-  char chunk[65536];
-  for (;;) {
-    errno = 0;
-    size_t got = fread(chunk, 1, sizeof chunk, f);
-    if (got > FT__ITEMS_FILE_MAX - all.len) {
-      ft_buf_printf(why, "%s: more than %d bytes", what, FT__ITEMS_FILE_MAX);
-      rc = FT_EINVAL;
-      break;
-    }
-    if (ft_buf_append(&all, chunk, got) < 0) {
-      rc = -ENOMEM;
-      break;
-    }
-    if (got < sizeof chunk && ferror(f)) {
-      ft_buf_printf(why, "%s: %s", what, strerror(errno ? errno : EIO));
-      rc = FT_EINVAL;
-      break;
-    }
-    if (got < sizeof chunk && feof(f))
-      break;
-  }
-  for (size_t i = 0; rc == 0 && i < all.len;) {
-    const char *line = all.data + i, *nl = memchr(line, '\n', all.len - i);
-    size_t len = nl ? (size_t)(nl - line) : all.len - i;
-    i += len + 1;
-    while (len && line[len - 1] == '\r')
-      len--;
-    if (len)
-      rc = ft__items_push(items, n, line, len);
-  }
-  ft_buf_free(&all);
-  return rc;
-}
-
-/* A pool's items: a count N ("0" .. "N-1"; the only form when count_only),
- * a list "a, b, c", "@path" (one per line; a relative path is taken from
- * dir) or "-" (stdin).  Appended to *items; *why says what is wrong. */
+/* A pool's items: a count N ("0" .. "N-1"; the only form when count_only)
+ * or a list "a, b, c", appended to *items; or "@path" (a relative path is
+ * taken from dir) or "-" (stdin), streamed one a line as the pool runs:
+ * *from is set to the path (checked to be there and not a directory) or
+ * "-".  *why says what is wrong. */
 int ft__items_parse(const char *value, bool count_only, const char *dir, char ***items, size_t *n,
-                    ft_buf *why) {
+                    char **from, ft_buf *why) {
   uint64_t count;
   int rc = 0;
   if (count_only || ft__parse_count(value, &count) == 0) {
@@ -209,20 +174,26 @@ int ft__items_parse(const char *value, bool count_only, const char *dir, char **
                           (size_t)snprintf(num, sizeof num, "%llu", (unsigned long long)i));
     }
   } else if (strcmp(value, "-") == 0) {
-    if ((rc = ft__items_lines(stdin, "items from stdin", items, n, why)) == FT_EINVAL)
-      return rc;
+    free(*from);
+    if (!(*from = strdup("-")))
+      rc = -ENOMEM;
   } else if (value[0] == '@') {
-    char path[PATH_MAX], what[PATH_MAX + 16];
+    char path[PATH_MAX];
     snprintf(path, sizeof path, "%s%s%s", value[1] == '/' ? "" : dir, value[1] == '/' ? "" : "/",
              value + 1);
-    snprintf(what, sizeof what, "items file %s", path);
-    FILE *f = fopen(path, "re");
-    if (!f)
-      return ft_buf_printf(why, "%s: %s", what, strerror(errno)), FT_EINVAL;
-    rc = ft__items_lines(f, what, items, n, why);
-    fclose(f);
-    if (rc == FT_EINVAL)
-      return rc;
+    /* Read as the pool runs, so that its size costs no memory; but a file
+     * that is not there, or cannot be read, is said now, where it is named
+     * (not opened: a FIFO's writer would see its reader come and go). */
+    struct stat sb;
+    int e = stat(path, &sb) < 0      ? errno
+            : S_ISDIR(sb.st_mode)    ? EISDIR
+            : access(path, R_OK) < 0 ? errno
+                                     : 0;
+    if (e)
+      return ft_buf_printf(why, "items file %s: %s", path, strerror(e)), FT_EINVAL;
+    free(*from);
+    if (!(*from = strdup(path)))
+      rc = -ENOMEM;
   } else {
     for (const char *q = value; rc == 0;) {
       while (*q == ' ' || *q == '\t')
