@@ -41,6 +41,8 @@ static void usage(FILE *f) {
           "  --speed X           replay: X times the recorded pace (default 1; 0: at once)\n"
           "  --scan              watch by scanning /proc, even where the kernel's process-\n"
           "                      event connector would see every process\n"
+          "  --slurm nodes=N[,partition=P]\n"
+          "                      run every pool's workers as Slurm job steps on N nodes\n"
           "\n"
           "check runs CMD; once it has exited and --grace seconds (default 1) have\n"
           "passed, it reports the processes still running, the zombies a parent did\n"
@@ -115,7 +117,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "map") == 0)
     return ui_map_main(argc - 1, argv + 1);
   ui_opts o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1};
-  char **sets = calloc((size_t)argc, sizeof *sets);
+  char **sets = calloc((size_t)argc + 2, sizeof *sets);
   static const struct option longs[] = {{"headless", no_argument, NULL, 'H'},
                                         {"json", no_argument, NULL, 'J'},
                                         {"record", required_argument, NULL, 'R'},
@@ -135,6 +137,7 @@ int main(int argc, char **argv) {
                                         {"grace", required_argument, NULL, 'G'},
                                         {"kill", no_argument, NULL, 'K'},
                                         {"scan", no_argument, NULL, 'Z'},
+                                        {"slurm", required_argument, NULL, 'L'},
                                         {NULL, 0, NULL, 0}};
   int c, status = 2;
   char *end, why[256];
@@ -218,6 +221,26 @@ int main(int argc, char **argv) {
       }
       snprintf(chaos, sizeof chaos, "chaos=%s", optarg);
       sets[o.nsets++] = chaos;
+      break;
+    }
+    case 'L': {
+      /* --slurm nodes=N[,partition=P]: hosts = slurm:N (and slurm_args =
+       * --partition=P) in every pool */
+      static char hosts[32], part[160];
+      char *e2;
+      long n = strncmp(optarg, "nodes=", 6) == 0 ? strtol(optarg + 6, &e2, 10) : 0;
+      if (n < 1 || n > 4096 || (*e2 && strncmp(e2, ",partition=", 11)) ||
+          (*e2 && (!e2[11] || strpbrk(e2 + 11, " \t'\"\\")))) {
+        status =
+            usage_error("--slurm %s: expected nodes=N[,partition=P], N from 1 to 4096", optarg);
+        goto done;
+      }
+      snprintf(hosts, sizeof hosts, "hosts=slurm:%ld", n);
+      sets[o.nsets++] = hosts;
+      if (*e2) {
+        snprintf(part, sizeof part, "slurm_args=--partition=%s", e2 + 11);
+        sets[o.nsets++] = part;
+      }
       break;
     }
     case 'G':

@@ -236,6 +236,9 @@ typedef struct ft__transport_ops {
   /* Optional: whether fn (of kind) can be sent; a negative code refuses
    * the submission (a remote transport needs functions registered by name). */
   int (*check_fn)(ft__transport *t, uintptr_t fn, uint32_t kind);
+  /* Optional: worker w's exit code (>= 0, or -signal) as its process's
+   * exit code reads it (a launcher's 128+N is the worker's signal N). */
+  int (*exit_code)(ft__transport *t, int w, int code);
 } ft__transport_ops;
 
 struct ft__transport {

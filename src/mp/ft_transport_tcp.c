@@ -29,6 +29,7 @@ extern char **environ;
 #define FT__HELLO_NS (2ull * 1000 * 1000 * 1000)    /* from accept to hello */
 #define FT__CONNECT_NS (10ull * 1000 * 1000 * 1000) /* from launch to hello */
 #define FT__TICK_NS (250ull * 1000 * 1000)
+#define FT__LAUNCHER_GRACE_NS (1000ull * 1000 * 1000) /* a launcher's own exit, after EOF */
 #define FT__CHUNK_BYTES                                                                            \
   (1u << 20) /* a chunk's items take at most this (one item may take more)                         \
               */
@@ -53,7 +54,8 @@ typedef struct ft__tw {
   pid_t parent; /* the loop's process, which the launcher must not outlive */
   bool bye_sent, recycled;
   int inflight;
-  char *argv[64];
+  uint64_t dropped; /* when its connection dropped (a launcher's grace), or 0 */
+  char *argv[96];
   char **envp;
   char tokenenv[16 + 2 * FT__TOKEN_LEN];
 } ft__tw;
@@ -75,6 +77,7 @@ typedef struct ft__tcp {
   ft__watch *lw;
   char connect[64]; /* ADDR:PORT */
   char **argv;      /* the worker command (copied), NULL-terminated */
+  bool launcher;    /* argv starts with a launcher (srun): see ft_pool_tcp */
   ft_buf setup;
   uint32_t maxtasks;
   uint64_t heartbeat_ns;
@@ -97,6 +100,17 @@ static void ft__tcp_kill(ft__tcp *t, int w) {
     ft__child_signal(wk->child, SIGKILL);
 }
 
+/* Worker w's connection is gone.  A local worker is killed at once; a
+ * launcher (srun) is given FT__LAUNCHER_GRACE_NS to exit by itself with
+ * the remote worker's real status, which it learns a few ms after we see
+ * the EOF; the tick kills it after that. */
+static void ft__tcp_lost(ft__tcp *t, int w) {
+  if (!t->launcher)
+    ft__tcp_kill(t, w);
+  else if (!t->ws[w].dropped)
+    t->ws[w].dropped = ft_now_ns();
+}
+
 static void ft__conn_free(ft__tcp *t, ft__conn *c) {
   if (!c)
     return;
@@ -117,7 +131,7 @@ static void ft__conn_flush(ft__tcp *t, ft__conn *c) {
       continue;
     if (k < 0) {
       if (errno != EAGAIN && c->worker >= 0)
-        ft__tcp_kill(t, c->worker); /* the link is gone */
+        ft__tcp_lost(t, c->worker); /* the link is gone */
       break;
     }
     c->out_off += (size_t)k;
@@ -294,7 +308,7 @@ static void ft__conn_read(ft__tcp *t, ft__conn *c) {
         c->eof = true; /* the link is gone: the worker with it */
         ft__watch_modify(t->base.pool->loop, c->w, 0);
         if (c->worker >= 0)
-          ft__tcp_kill(t, c->worker);
+          ft__tcp_lost(t, c->worker);
       }
       break;
     }
@@ -358,7 +372,9 @@ static void ft__tcp_on_tick(ft_timer *tm, void *ud) {
     ft__tw *tw = &t->ws[w];
     if (t->base.pool->workers[w].state != FT__W_ALIVE)
       continue;
-    if (tw->c ? now - tw->c->last_heard > t->heartbeat_ns : now - tw->launched > FT__CONNECT_NS)
+    if (tw->dropped ? now - tw->dropped > FT__LAUNCHER_GRACE_NS
+        : tw->c     ? now - tw->c->last_heard > t->heartbeat_ns
+                    : now - tw->launched > FT__CONNECT_NS)
       ft__tcp_kill(t, w);
   }
 }
@@ -385,6 +401,7 @@ static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   tw->parent = t->base.pool->loop->pid;
   tw->bye_sent = tw->recycled = false;
   tw->inflight = 0;
+  tw->dropped = 0;
   /* A fresh one-time token for every process started in this slot. */
   tw->token_live = getrandom(tw->token, sizeof tw->token, 0) == (ssize_t)sizeof tw->token;
   int k = snprintf(tw->tokenenv, sizeof tw->tokenenv, "FORKTOP_TOKEN=");
@@ -576,6 +593,14 @@ static void ft__tcp_terminate(ft__transport *tr) {
   ft__tcp_close(tr);
 }
 
+/* A launcher (srun) exits 128+N when its remote task died of signal N. */
+static int ft__tcp_exit_code(ft__transport *tr, int w, int code) {
+  (void)w;
+  if (((ft__tcp *)tr)->launcher && code > 128 && code < 128 + 65)
+    return -(code - 128);
+  return code;
+}
+
 static int ft__tcp_check_fn(ft__transport *tr, uintptr_t fn, uint32_t kind) {
   (void)tr;
   return ft__task_name(fn, kind) ? 0 : FT_ENOTREG;
@@ -630,6 +655,7 @@ static const ft__transport_ops ft__tcp_ops = {
     .terminate = ft__tcp_terminate,
     .free = ft__tcp_free,
     .check_fn = ft__tcp_check_fn,
+    .exit_code = ft__tcp_exit_code,
 };
 
 /* Listen on cfg's address (an ephemeral port) for pool p's n workers. */
@@ -670,17 +696,26 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   char host[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
   snprintf(t->connect, sizeof t->connect, "%s:%u", host, (unsigned)ntohs(sa.sin_port));
-  size_t na = 0;
+  /* Copied: replacements are started long after the caller's argv is gone.
+   * [launch...] [-w host]... then argv: each worker's argv points into it. */
+  size_t nl = 0, nh = 0, na = 0;
+  while (tc->launch && tc->launch[nl])
+    nl++;
+  while (nl && tc->hosts && tc->hosts[nh])
+    nh++;
   while (tc->argv[na])
     na++;
-  if (na + 3 > FT_ARRAY_LEN(t->ws[0].argv)) {
+  t->launcher = nl > 0;
+  if (nl + 2 + na + 3 > FT_ARRAY_LEN(t->ws[0].argv)) {
     rc = FT_E2BIG;
     goto fail;
   }
-  /* Copied: replacements are started long after the caller's argv is gone. */
-  t->argv = ft__xalloc((na + 1) * sizeof *t->argv);
-  for (size_t i = 0; t->argv && i < na; i++)
-    if (!(t->argv[i] = ft__strdup(tc->argv[i]))) {
+  size_t ncopy = nl + nh + na;
+  t->argv = ft__xalloc((ncopy + 1) * sizeof *t->argv);
+  for (size_t i = 0; t->argv && i < ncopy; i++)
+    if (!(t->argv[i] = ft__strdup(i < nl        ? tc->launch[i]
+                                  : i < nl + nh ? tc->hosts[i - nl]
+                                                : tc->argv[i - nl - nh]))) {
       rc = -ENOMEM;
       goto fail;
     }
@@ -689,10 +724,17 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
     goto fail;
   }
   for (int w = 0; w < n; w++) {
+    size_t k = 0;
+    for (size_t i = 0; i < nl; i++)
+      t->ws[w].argv[k++] = t->argv[i];
+    if (nh) {
+      t->ws[w].argv[k++] = "-w";
+      t->ws[w].argv[k++] = t->argv[nl + (size_t)w % nh];
+    }
     for (size_t i = 0; i < na; i++)
-      t->ws[w].argv[i] = t->argv[i];
-    t->ws[w].argv[na] = "--connect";
-    t->ws[w].argv[na + 1] = t->connect;
+      t->ws[w].argv[k++] = t->argv[nl + nh + i];
+    t->ws[w].argv[k++] = "--connect";
+    t->ws[w].argv[k] = t->connect;
   }
   t->lw = ft__watch_new(p->loop, t->lfd, EPOLLIN, ft__tcp_on_accept, t, true);
   if (!t->lw) {

@@ -112,8 +112,8 @@ static void ft__chaos_tick(ft_timer *t, void *ud) {
  * (this very program, /proc/self/exe) that connect back over TCP and are
  * sent the workload's text and overrides, from which they rebuild what a
  * task runs: [path]\0[text]\0[override\0]... */
-static int ft__start_tcp_pool(ft_runner *r, const ft_plan_pool *pp, const ft_pool_opts *o,
-                              ft_pool **out) {
+static int ft__start_tcp_pool(ft_runner *r, ft__unit *u, const ft_plan_pool *pp,
+                              const ft_pool_opts *o, ft_pool **out) {
   const ft_plan *plan = r->plan;
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -131,9 +131,36 @@ static int ft__start_tcp_pool(ft_runner *r, const ft_plan_pool *pp, const ft_poo
   char *argv[] = {exe, "worker", NULL};
   ft_pool_tcp tcp = {
       .bind = pp->bind, .argv = argv, .setup = {setup.data, setup.len}, .heartbeat = pp->heartbeat};
+  /* hosts = slurm:N: one allocation for the pool, one `srun -n1 -w NODE`
+   * step a worker (a dead worker is one failed step, with its status), the
+   * workers spread over the nodes; they connect back to the address that
+   * routes to the nodes unless bind says otherwise. */
+  char jobid[48];
+  char *launch[] = {"srun", jobid, "--overlap", "-n1", "-N1", "--input=none", "--quiet", NULL};
+  if (!rc && u->slurm) {
+    snprintf(jobid, sizeof jobid, "--jobid=%s", ft__slurm_job(u->slurm));
+    tcp.launch = launch;
+    tcp.hosts = ft__slurm_nodes(u->slurm);
+    if (!tcp.bind)
+      tcp.bind = ft__slurm_bind(u->slurm);
+  }
   if (!rc)
     rc = ft_pool_new_tcp(r->loop, o, &tcp, out);
   ft_buf_free(&setup);
+  return rc;
+}
+
+/* hosts = slurm:N: allocate the nodes, saying why not in an error event. */
+static int ft__start_slurm(ft_runner *r, ft__unit *u, const ft_plan_pool *pp) {
+  ft_buf why = {0};
+  int rc = ft__slurm_new(pp->nodes, pp->slurm_args, &u->slurm, &why);
+  if (rc < 0) {
+    ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = pp->name};
+    ev.u.error.err = rc;
+    ev.u.error.what = why.data ? why.data : "allocate the Slurm nodes";
+    ft__emit(r->loop, &ev);
+  }
+  ft_buf_free(&why);
   return rc;
 }
 
@@ -142,7 +169,9 @@ static int ft__start_pool(ft_runner *r, size_t ui) {
   const ft_plan_pool *pp = &r->plan->pools[u->idx];
   ft_pool_opts o = {
       .name = pp->name, .workers = pp->workers, .maxtasksperchild = pp->maxtasksperchild, .ctx = r};
-  int rc = pp->hosts == FT_HOSTS_TCP ? ft__start_tcp_pool(r, pp, &o, &u->pool)
+  int rc = pp->hosts == FT_HOSTS_SLURM ? ft__start_slurm(r, u, pp) : 0;
+  if (!rc)
+    rc = pp->hosts != FT_HOSTS_LOCAL ? ft__start_tcp_pool(r, u, pp, &o, &u->pool)
                                      : ft_pool_new(r->loop, &o, &u->pool);
   if (rc < 0)
     return rc;
@@ -385,6 +414,11 @@ static void ft__unit_finished(ft_runner *r, size_t ui) {
   u->state = FT__U_FINISHED;
   ft_timer_free(u->chaos);
   u->chaos = NULL;
+  /* Its workers are gone: release its Slurm allocation now (scancel, a
+   * fraction of a second), while the run still waits for its processes,
+   * so that the holder ends by itself rather than be killed with the rest. */
+  ft__slurm_free(u->slurm);
+  u->slurm = NULL;
   for (size_t i = 0; i < r->nunits; i++) {
     if (r->units[i].after == (int)ui)
       ft__unit_start(r, i);
@@ -763,6 +797,7 @@ void ft_runner_free(ft_runner *r) {
     free(u->results);
     ft_iter_free(u->iter);
     ft_pool_free(u->pool);
+    ft__slurm_free(u->slurm); /* after its workers' steps have gone */
     ft_timer_free(u->chaos);
     free(u->args);
     free(u->argbuf);

@@ -1,0 +1,242 @@
+"""Pools across hosts on Slurm (issue 16), on the test cluster of
+tests/slurm/cluster.sh: two nodes, each in its own network, UTS and PID
+namespace; forktop, srun and the controller in a head namespace.  Skipped
+(77) when the cluster is not up (ctest brings it up as the `slurm` fixture).
+
+Ground truth from outside forktop: the tasks' shells write their host name,
+worker PID, job and step ids to files; squeue; /proc of every node (this
+namespace sees every node's processes) for anything with the job's
+SLURM_JOB_ID left behind.
+"""
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ftcase import FORKTOP, ForktopCase, main, wait_for  # noqa: E402
+
+CLUSTER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "slurm", "cluster.sh")
+
+
+def cluster_up():
+    return subprocess.run(["sh", CLUSTER, "status"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+def head(*cmd, **kw):
+    """Run cmd in the head namespace."""
+    return subprocess.run(["sh", CLUSTER, "exec", *cmd], capture_output=True, text=True,
+                          timeout=30, **kw)
+
+
+def job_pids(job):
+    """Live processes (any node: their PID namespaces are below ours) with
+    SLURM_JOB_ID=job in their environment."""
+    want = ("SLURM_JOB_ID=%s" % job).encode()
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                if want in f.read().split(b"\0"):
+                    with open("/proc/%s/stat" % d) as s:
+                        if s.read().rsplit(")", 1)[1].split()[0] != "Z":
+                            pids.append(int(d))
+        except OSError:
+            pass
+    return pids
+
+
+def job_queued(job):
+    return head("squeue", "-h", "-j", str(job), "-o", "%i").stdout.strip() != ""
+
+
+class Slurm(ForktopCase):
+    def ft_cmd(self, *args):
+        return ["sh", CLUSTER, "exec", FORKTOP, *args]
+
+    def run_slurm(self, wl, *args, expect=0, timeout=60):
+        p = subprocess.run(self.ft_cmd("run", wl, "--json", *args), capture_output=True,
+                           text=True, env=self.env, timeout=timeout)
+        self.assertEqual(p.returncode, expect, p.stderr[-2000:])
+        return self.json_events(p, expect=expect)
+
+    @staticmethod
+    def outcomes(evs):
+        out = {}
+        for e in evs:
+            if e["ev"] in ("task_done", "task_fail"):
+                out[e["task"]] = (e["ev"], e.get("status"), e.get("signal"), e.get("code"))
+        return out
+
+    def assert_released(self, job):
+        """The allocation and everything of it are gone (within 5 s)."""
+        self.assertTrue(wait_for(lambda: not job_queued(job), timeout=5),
+                        "squeue -j %s still lists it" % job)
+        self.assertTrue(wait_for(lambda: not job_pids(job), timeout=5),
+                        "left with SLURM_JOB_ID=%s: %s" % (job, job_pids(job)))
+
+    # The workers run on both nodes as steps of one job; every task is done;
+    # they connected to the head's bridge address, not 0.0.0.0 or
+    # loopback; the token is not in their argv; the job is gone after.
+    def test_across_nodes(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = a\n[pool p]\nhosts = slurm:2\nworkers = 4\n"
+                           "items = 16\ntask = cpu 30; shell echo {} $(hostname) "
+                           "$SLURM_JOB_ID $SLURM_STEP_ID && tr '\\0' ' ' < /proc/$PPID/cmdline "
+                           "> %s/cmd.{}\n" % d)
+        evs, s = self.run_slurm(wl)
+        lines = [ln.split() for ln in self.output_lines(evs)]
+        self.assertEqual(sorted(int(ln[0]) for ln in lines), list(range(16)))
+        self.assertEqual({ln[1] for ln in lines}, {"ftn1", "ftn2"})
+        jobs = {ln[2] for ln in lines}
+        self.assertEqual(len(jobs), 1, jobs)
+        self.assertGreaterEqual(len({ln[3] for ln in lines}), 2)  # one step a worker
+        self.assertEqual(s["tasks_done"], 16)
+        for f in os.listdir(d):
+            if f.startswith("cmd."):
+                with open(os.path.join(d, f)) as fh:
+                    cmd = fh.read()
+                self.assertRegex(cmd, r"worker --connect 10\.77\.0\.1:\d+ $")
+        spawns = self.kinds(evs, "spawn", role="worker")
+        self.assertEqual(len(spawns), 4)
+        self.assert_released(jobs.pop())
+
+    def victim_run(self, wl, victim, how):
+        """Start wl, wait for task victim's marker (host pid job step), kill
+        its worker as how says, return (events, summary, marker)."""
+        proc = subprocess.Popen(self.ft_cmd("run", wl, "--json"), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env)
+        try:
+            path = os.path.join(self.dir, "m.%d" % victim)
+            self.assertTrue(wait_for(lambda: os.path.exists(path), timeout=30))
+            with open(path) as f:
+                host, pid, job, step = f.read().split()
+            if how == "scancel":
+                head("scancel", "--signal=KILL", "%s.%s" % (job, step))
+            else:  # from inside the node, by its own PID there
+                n = host[-1]
+                subprocess.run(["sh", CLUSTER, "node", n, "kill", "-KILL", pid], check=True)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        evs, s = self.json_events(subprocess.CompletedProcess([], proc.returncode, out, err),
+                                  expect=1)
+        return evs, s, (host, pid, job, step)
+
+    # A remote worker SIGKILLed mid-task (through scancel, and from inside
+    # its node): only its task fails, with SIGKILL (srun's 137 read back
+    # as the signal); the worker is replaced; the rest is done; exit 1.
+    def test_kill_mid_task(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = k\n[pool p]\nhosts = slurm:2\nworkers = 2\n"
+                           "chunksize = 1\nsubmit = map\ntasks = 8\n"
+                           "task = shell echo $(hostname) $PPID $SLURM_JOB_ID $SLURM_STEP_ID "
+                           "> %s/m.{}.tmp && mv %s/m.{}.tmp %s/m.{}; sleep 400ms; "
+                           "print {}\n" % (d, d, d))
+        for victim, how in ((1, "scancel"), (4, "node"), (6, "scancel")):
+            for f in os.listdir(d):
+                os.unlink(os.path.join(d, f)) if f.startswith("m.") else None
+            evs, s, (host, pid, job, step) = self.victim_run(wl, victim, how)
+            o = self.outcomes(evs)
+            self.assertEqual(o[victim][:3], ("task_fail", "FT_EWORKER", "SIGKILL"), (how, o))
+            self.assertEqual({t for t, v in o.items() if v[0] == "task_done"},
+                             set(range(8)) - {victim})
+            self.assertEqual(len(self.kinds(evs, "worker_replaced")), 1)
+            self.assertEqual(s["exit_status"], 1)
+            self.assert_released(job)
+
+    # A remote `fail 3` is exactly what it is locally.
+    def test_fail_same_as_local(self):
+        text = ("[workload]\nname = f\nseed = 7\n[pool p]\nhosts = HOSTS\nworkers = 2\n"
+                "items = 12\ntask = cpu 5; print {} ran; fail 3 30%; print {} ok\n")
+        res = {}
+        for hosts in ("local", "slurm:2"):
+            wl = self.workload(text.replace("HOSTS", hosts), name="%s.ini" % hosts[:5])
+            evs, s = self.run_slurm(wl, expect=1)
+            res[hosts] = (self.outcomes(evs), sorted(self.output_lines(evs)), s["exit_status"])
+        self.assertEqual(res["slurm:2"], res["local"])
+        failed = [v for v in res["local"][0].values() if v[0] == "task_fail"]
+        self.assertTrue(failed, "the seeded fail 3 30% failed nothing")
+        self.assertEqual({v[1:] for v in failed}, {("FT_ETASK", None, 3)})
+
+    # forktop SIGKILLed mid-run: within 5 s the job is gone from squeue and
+    # no process of it is left on any node.  Twice.
+    def test_forktop_sigkilled(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = x\n[pool p]\nhosts = slurm:2\nworkers = 4\n"
+                           "items = 40\ntask = shell echo $SLURM_JOB_ID > %s/job.tmp && "
+                           "mv %s/job.tmp %s/job; sleep 2\n" % (d, d, d))
+        for _ in range(2):
+            path = os.path.join(d, "job")
+            if os.path.exists(path):
+                os.unlink(path)
+            proc = subprocess.Popen(self.ft_cmd("run", wl, "--json"), stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, env=self.env)
+            try:
+                self.assertTrue(wait_for(lambda: os.path.exists(path), timeout=30))
+                with open(path) as f:
+                    job = f.read().strip()
+                self.assertTrue(job_pids(job))
+                with open("/proc/%d/comm" % proc.pid) as f:
+                    self.assertEqual(f.read().strip(), "forktop")
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=10)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            t0 = time.monotonic()
+            self.assert_released(job)
+            self.assertLess(time.monotonic() - t0, 5)
+
+    # A connection with a wrong token (from a node) is refused and closed
+    # within the hello deadline; the run goes on and completes.  forktop
+    # listens on the bridge address only.
+    def test_bad_token(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = t\n[pool p]\nhosts = slurm:2\nworkers = 2\n"
+                           "chunksize = 1\ntasks = 6\ntask = shell tr '\\0' ' ' < "
+                           "/proc/$PPID/cmdline > %s/cmd.{}.tmp && mv %s/cmd.{}.tmp %s/cmd.{}; "
+                           "sleep 300ms\n" % (d, d, d))
+        proc = subprocess.Popen(self.ft_cmd("run", wl, "--json"), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env)
+        try:
+            path = os.path.join(d, "cmd.0")
+            self.assertTrue(wait_for(lambda: os.path.exists(path), timeout=30))
+            with open(path) as f:
+                addr = f.read().split()[-1]
+            self.assertTrue(addr.startswith("10.77.0.1:"), addr)
+            port = int(addr.split(":")[1])
+            ss = head("ss", "-Hltn").stdout
+            self.assertIn("10.77.0.1:%d" % port, ss)
+            self.assertNotIn("0.0.0.0:%d" % port, ss)
+            hello = struct.pack("=IIII", 48, 1, 1, 4242) + b"\x01" * 32
+            probe = ("import socket,sys\ns=socket.create_connection(('10.77.0.1',%d),5)\n"
+                     "s.sendall(%r)\ns.settimeout(5)\nprint(repr(s.recv(64)))\n" % (port, hello))
+            r = subprocess.run(["sh", CLUSTER, "node", "1", "python3", "-c", probe],
+                               capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.stdout.strip(), "b''", r.stderr)  # closed, nothing sent
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        evs, s = self.json_events(subprocess.CompletedProcess([], proc.returncode, out, err))
+        self.assertEqual(s["tasks_done"], 6)
+
+
+if __name__ == "__main__":
+    if not cluster_up():
+        print("test_slurm.py: the Slurm test cluster is not up (tests/slurm/cluster.sh up, "
+              "as root): skipped", file=sys.stderr)
+        sys.exit(77)
+    main()
