@@ -54,7 +54,10 @@ def job_pids(job):
 
 
 def job_queued(job):
-    return head("squeue", "-h", "-j", str(job), "-o", "%i").stdout.strip() != ""
+    """squeue lists the job as pending, running or completing (it may list
+    it as CANCELLED until it is purged, MinJobAge)."""
+    return head("squeue", "-h", "-j", str(job), "-t", "PD,CF,R,S,CG", "-o",
+                "%i").stdout.strip() != ""
 
 
 class Slurm(ForktopCase):
@@ -190,6 +193,11 @@ class Slurm(ForktopCase):
                     self.assertEqual(f.read().strip(), "forktop")
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=10)
+                # the allocation is released (cancelled) within 2 s; its
+                # steps may take a little longer to be gone (below)
+                self.assertTrue(wait_for(lambda: head("squeue", "-h", "-j", job, "-o", "%T")
+                                         .stdout.strip() in ("", "CANCELLED", "COMPLETING"),
+                                         timeout=2), "still allocated 2 s after")
             finally:
                 if proc.poll() is None:
                     proc.kill()

@@ -6,8 +6,10 @@
  * makes it, reports the job id and its nodes on a pipe, then waits for EOF
  * on another pipe whose write end only forktop holds (O_CLOEXEC): EOF
  * comes when forktop releases it (ft__slurm_free) or dies, SIGKILL
- * included, and the holder then runs `scancel`, waits until `squeue -j J`
- * is empty (at most 5 s), says "released" and exits.
+ * included, and the holder then runs `scancel` (SIGKILL to every step
+ * first: what is left of the work is ours to end, not to wait for through
+ * the cluster's KillWait), waits until `squeue -j J` is empty (at most
+ * 5 s), says "released" and exits.
  *
  * The holder must outlive a forktop that was SIGKILLed, by the time
  * scancel takes, and that is all it does.  Everything else a run starts is
@@ -53,9 +55,11 @@ static const char ft__slurm_script[] =
     "done\n"
     "echo ready\n"
     "cat >/dev/null\n"
+    "scancel --signal=KILL \"$job\" >/dev/null 2>&1\n"
     "scancel \"$job\" >/dev/null 2>&1\n"
     "i=0\n"
-    "while [ $i -lt 50 ] && [ -n \"$(squeue -h -j \"$job\" -o %i 2>/dev/null)\" ]; do\n"
+    "while [ $i -lt 50 ] && [ -n \"$(squeue -h -j \"$job\" -t PD,CF,R,S,CG -o %i 2>/dev/null)\" ]; "
+    "do\n"
     "  sleep 0.1; i=$((i + 1))\n"
     "done\n"
     "echo released\n";

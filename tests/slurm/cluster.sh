@@ -166,10 +166,12 @@ up() {
   for n in $NODES; do
     mkdir -p "$DIR/spool/ftn$n"
     nsenter --net=/run/netns/ftsn$n unshare --uts --pid --fork --mount-proc --kill-child \
-      sh -c "hostname ftn$n && exec slurmd -D -N ftn$n -f '$SLURM_CONF'" \
+      sh -c "hostname ftn$n || exit 1; trap 'kill -TERM \$d; wait \$d; exit 0' TERM
+        slurmd -D -N ftn$n -f '$SLURM_CONF' & d=\$!; wait \$d" \
       </dev/null >"$DIR/slurmd.ftn$n.out" 2>&1 &
     record "pid unshare$n $!"
-    # the node's init (slurmd), for `node N`: unshare's child
+    # the node's init, for `node N`: unshare's child, a shell that runs
+    # slurmd and reaps what is orphaned in the node (steps double-fork)
     poll 50 sh -c "pgrep -P $! >/dev/null" || die "node $n did not start"
     record "pid slurmd$n $(pgrep -P $!)"
   done
@@ -195,9 +197,13 @@ stop_pid() {
 # Undo what $MADE lists, newest first.
 undo() {
   [ -f "$MADE" ] || return 0
-  # daemons first (nodes before the controller, munged last)
-  for what in slurmd1 slurmd2 unshare1 unshare2 slurmctld munged; do
-    for pid in $(sed -n "s/^pid $what //p" "$MADE"); do stop_pid "$pid"; done
+  # daemons first: the nodes, then the controller, munged last; each is
+  # sent SIGTERM at once, then waited for (SIGKILL after 3 s)
+  for what in "slurmd1 slurmd2" "unshare1 unshare2" slurmctld munged; do
+    pids=
+    for w in $what; do pids="$pids $(sed -n "s/^pid $w //p" "$MADE")"; done
+    for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in $pids; do stop_pid "$pid"; done
   done
   tac "$MADE" | while read -r kind a _; do
     case $kind in
