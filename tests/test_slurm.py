@@ -241,6 +241,69 @@ class Slurm(ForktopCase):
         evs, s = self.json_events(subprocess.CompletedProcess([], proc.returncode, out, err))
         self.assertEqual(s["tasks_done"], 6)
 
+    # A node lost mid-run (its link taken down): within heartbeat + 1 s its
+    # running tasks fail (the worker is killed), its workers are replaced on
+    # the other node, every other task is done there; no hang; exit 1.
+    def test_node_loss(self):
+        import threading
+        d = self.dir
+        wl = self.workload("[workload]\nname = n\n[pool p]\nhosts = slurm:2\nworkers = 4\n"
+                           "heartbeat = 1s\nchunksize = 1\ntasks = 30\n"
+                           "task = shell echo $(hostname) $PPID > %s/h.{}; sleep 300ms; print {}\n" % d)
+        proc = subprocess.Popen(self.ft_cmd("run", wl, "--json"), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env)
+        lines, first_fail = [], []
+
+        def reader():
+            for line in proc.stdout:
+                lines.append(line)
+                if '"task_fail"' in line and not first_fail:
+                    first_fail.append(time.monotonic())
+
+        th = threading.Thread(target=reader)
+        th.start()
+        down = None
+        try:
+            def on_ftn2():
+                for f in os.listdir(d):
+                    if f.startswith("h."):
+                        with open(os.path.join(d, f)) as fh:
+                            if fh.read().startswith("ftn2"):
+                                return True
+                return False
+            self.assertTrue(wait_for(on_ftn2, timeout=30))
+            head("ip", "link", "set", "ftsv2", "down")
+            down = time.monotonic()
+            self.assertTrue(wait_for(lambda: first_fail, timeout=10), "no task failed")
+            took = first_fail[0] - down
+        finally:
+            head("ip", "link", "set", "ftsv2", "up")
+            try:
+                proc.wait(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                th.join()
+                err = proc.stderr.read()
+                proc.stderr.close()
+        self.assertLess(took, 1 + 1 + 0.5)  # heartbeat + 1 s, and the tick
+        evs, s = self.json_events(subprocess.CompletedProcess([], proc.returncode,
+                                                              "".join(lines), err), expect=1)
+        o = self.outcomes(evs)
+        failed = {t for t, v in o.items() if v[0] == "task_fail"}
+        self.assertTrue(failed)
+        self.assertTrue(all(o[t][1] == "FT_EWORKER" for t in failed), o)
+        self.assertEqual({t for t, v in o.items() if v[0] == "task_done"}, set(range(30)) - failed)
+        # ftn2's workers were replaced on ftn1: more than its own two workers
+        # ran tasks there (ground truth: the tasks' host names and parents)
+        self.assertGreaterEqual(len(self.kinds(evs, "worker_replaced")), 1)
+        ran = set()
+        for f in os.listdir(d):
+            if f.startswith("h."):
+                with open(os.path.join(d, f)) as fh:
+                    ran.add(tuple(fh.read().split()))
+        self.assertGreater(len({r for r in ran if r[0] == "ftn1"}), 2, ran)
+
 
 if __name__ == "__main__":
     if not cluster_up():

@@ -78,6 +78,10 @@ typedef struct ft__tcp {
   char connect[64]; /* ADDR:PORT */
   char **argv;      /* the worker command (copied), NULL-terminated */
   bool launcher;    /* argv starts with a launcher (srun): see ft_pool_tcp */
+  int nhosts;       /* hosts the workers are placed on (-w HOST), or 0 */
+  size_t hostarg;   /* where HOST is in a worker's argv */
+  bool *lost;       /* per host: it stopped answering; no worker is placed there again */
+  int *host;        /* per worker: the host it runs on */
   ft_buf setup;
   uint32_t maxtasks;
   uint64_t heartbeat_ns;
@@ -353,6 +357,32 @@ static void ft__tcp_on_accept(ft_loop *loop, ft__watch *lw, uint32_t events) {
   }
 }
 
+/* A host is lost when every worker connected from it has been silent past
+ * the heartbeat (one silent worker among talking ones is that worker's
+ * problem, not its host's): its workers are killed now, their tasks fail,
+ * and their replacements are placed on the hosts still answering
+ * (ft__tcp_worker_start).  A lost host is not used again in this pool. */
+static void ft__tcp_hosts_check(ft__tcp *t, uint64_t now) {
+  for (int h = 0; h < t->nhosts; h++) {
+    int conns = 0, silent = 0, live = 0;
+    for (int w = 0; w < t->n; w++) {
+      ft__tw *tw = &t->ws[w];
+      if (t->host[w] != h || t->base.pool->workers[w].state != FT__W_ALIVE || !tw->c || tw->dropped)
+        continue;
+      conns++;
+      silent += now - tw->c->last_heard > t->heartbeat_ns;
+    }
+    for (int k = 0; k < t->nhosts; k++)
+      live += !t->lost[k] && k != h;
+    if (t->lost[h] || !conns || silent < conns || !live)
+      continue; /* the last host answering is never given up */
+    t->lost[h] = true;
+    for (int w = 0; w < t->n; w++)
+      if (t->host[w] == h)
+        ft__tcp_kill(t, w);
+  }
+}
+
 /* Every 250 ms: a hello late by 2 s closes its connection; a worker that
  * never connected in 10 s, or fell silent past the heartbeat, is killed. */
 static void ft__tcp_on_tick(ft_timer *tm, void *ud) {
@@ -368,6 +398,7 @@ static void ft__tcp_on_tick(ft_timer *tm, void *ud) {
       cp = &c->next;
     }
   }
+  ft__tcp_hosts_check(t, now);
   for (int w = 0; w < t->n; w++) {
     ft__tw *tw = &t->ws[w];
     if (t->base.pool->workers[w].state != FT__W_ALIVE)
@@ -402,6 +433,15 @@ static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   tw->bye_sent = tw->recycled = false;
   tw->inflight = 0;
   tw->dropped = 0;
+  /* On its own host, or (that host lost) on the next one still answering. */
+  for (int k = 0; t->nhosts && k < t->nhosts; k++) {
+    int h = (w + k) % t->nhosts;
+    if (!t->lost[h]) {
+      t->host[w] = h;
+      tw->argv[t->hostarg] = t->argv[t->hostarg - 1 + (size_t)h];
+      break;
+    }
+  }
   /* A fresh one-time token for every process started in this slot. */
   tw->token_live = getrandom(tw->token, sizeof tw->token, 0) == (ssize_t)sizeof tw->token;
   int k = snprintf(tw->tokenenv, sizeof tw->tokenenv, "FORKTOP_TOKEN=");
@@ -635,6 +675,8 @@ static void ft__tcp_free(ft__transport *tr) {
     free(t->argv[i]);
   free(t->argv);
   free(t->ws);
+  free(t->lost);
+  free(t->host);
   free(t);
 }
 
@@ -706,6 +748,13 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   while (tc->argv[na])
     na++;
   t->launcher = nl > 0;
+  t->nhosts = (int)nh;
+  t->lost = ft__xalloc((nh ? nh : 1) * sizeof *t->lost);
+  t->host = ft__xalloc((size_t)n * sizeof *t->host);
+  if (!t->lost || !t->host) {
+    rc = -ENOMEM;
+    goto fail;
+  }
   if (nl + 2 + na + 3 > FT_ARRAY_LEN(t->ws[0].argv)) {
     rc = FT_E2BIG;
     goto fail;
@@ -729,6 +778,8 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
       t->ws[w].argv[k++] = t->argv[i];
     if (nh) {
       t->ws[w].argv[k++] = "-w";
+      t->hostarg = k;
+      t->host[w] = (int)((size_t)w % nh);
       t->ws[w].argv[k++] = t->argv[nl + (size_t)w % nh];
     }
     for (size_t i = 0; i < na; i++)
