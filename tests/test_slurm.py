@@ -304,6 +304,59 @@ class Slurm(ForktopCase):
                     ran.add(tuple(fh.read().split()))
         self.assertGreater(len({r for r in ran if r[0] == "ftn1"}), 2, ran)
 
+    # Nodes have PID namespaces of their own, so a remote worker's PID can
+    # be a live local process's PID.  Make that so (a local twin forked at
+    # the remote worker's PID through ns_last_pid), then kill workers at
+    # random (chaos) and at the end: the twin is never signalled, and no
+    # local exit is reported for its PID.
+    def test_pid_collision(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = c\n[pool p]\nhosts = slurm:2\nworkers = 2\n"
+                           "chunksize = 1\ntasks = 16\nchaos = kill-worker=2/s\n"
+                           "task = shell echo $PPID > %s/p.{}.tmp && mv %s/p.{}.tmp %s/p.{}; "
+                           "sleep 200ms\n" % (d, d, d))
+        proc = subprocess.Popen(self.ft_cmd("run", wl, "--json"), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env)
+        twin = None
+        try:
+            path = os.path.join(d, "p.0")
+            self.assertTrue(wait_for(lambda: os.path.exists(path), timeout=30))
+            with open(path) as f:
+                rpid = int(f.read())
+            def started(pid):
+                try:
+                    with open("/proc/%d/stat" % pid) as f:
+                        return f.read().rsplit(")", 1)[1].split()[19]
+                except OSError:
+                    return None
+            local = started(rpid)  # a local process has that PID already: it is the twin
+            for _ in range(0 if local else 50):
+                with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                    f.write(str(rpid - 1))
+                p = subprocess.Popen(["sleep", "120"], env=self.env)
+                if p.pid == rpid:
+                    twin = p
+                    break
+                p.kill()
+                p.wait()
+            self.assertTrue(twin or local, "could not fork a local twin at PID %d" % rpid)
+            local = local or started(rpid)
+            out, err = proc.communicate(timeout=60)
+            self.assertEqual(started(rpid), local, "the local twin of a remote worker was signalled")
+            self.assertTrue(twin is None or twin.poll() is None)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+            if twin:
+                twin.kill()
+                twin.wait()
+        self.assertIn(proc.returncode, (0, 1), err)
+        evs, s = self.json_events(subprocess.CompletedProcess([], proc.returncode, out, err),
+                                  expect=proc.returncode)
+        self.assertFalse([e for e in evs if e["ev"] == "exit" and e["pid"] == rpid])
+        self.assertEqual(s["tasks_done"] + s["tasks_failed"], 16)
+
 
 if __name__ == "__main__":
     if not cluster_up():
