@@ -357,6 +357,38 @@ class Slurm(ForktopCase):
         self.assertFalse([e for e in evs if e["ev"] == "exit" and e["pid"] == rpid])
         self.assertEqual(s["tasks_done"] + s["tasks_failed"], 16)
 
+    # Ctrl-C (SIGINT): stop, exit 130, the allocation released; and a
+    # whole run under `forktop check` leaves nothing behind.
+    def test_interrupt_and_check(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = i\n[pool p]\nworkers = 4\nitems = 40\n"
+                           "task = shell echo $SLURM_JOB_ID > %s/job.{}; sleep 2\n" % d)
+        proc = subprocess.Popen(self.ft_cmd("run", wl, "--json", "--slurm", "nodes=2"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=self.env)
+        try:
+            path = os.path.join(d, "job.0")
+            self.assertTrue(wait_for(lambda: os.path.exists(path) and os.path.getsize(path),
+                                     timeout=30))
+            with open(path) as f:
+                job = f.read().strip()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertTrue(out.splitlines()[-1].find('"interrupted":true') > 0)
+        self.assertFalse(job_queued(job))  # released before forktop exited
+        self.assert_released(job)
+        quick = self.workload("[workload]\nname = q\n[pool p]\nworkers = 2\nitems = 4\n"
+                              "task = cpu 10\n", name="q.ini")
+        p = subprocess.run(self.ft_cmd("check", "--", FORKTOP, "run", quick, "--headless",
+                                       "--slurm", "nodes=2"),
+                           capture_output=True, text=True, env=self.env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
 
 if __name__ == "__main__":
     if not cluster_up():
