@@ -389,6 +389,17 @@ class Slurm(ForktopCase):
                            capture_output=True, text=True, env=self.env, timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
+    # A bad partition: no allocation; the error says salloc's reason; no
+    # task runs; exit 1, no hang, nothing left.
+    def test_bad_partition(self):
+        wl = self.workload("[workload]\nname = b\n[pool p]\nworkers = 2\nitems = 4\n"
+                           "task = cpu 1\n")
+        evs, s = self.run_slurm(wl, "--slurm", "nodes=2,partition=nosuch", expect=1)
+        errs = [e for e in evs if e["ev"] == "error"]
+        self.assertTrue(any("Invalid partition" in e.get("what", "") for e in errs), errs)
+        self.assertEqual(s["tasks_done"], 0)
+        self.assertEqual(s["tasks_not_run"], 4)
+
 
 if __name__ == "__main__":
     if not cluster_up():
