@@ -414,11 +414,11 @@ static void ft__unit_finished(ft_runner *r, size_t ui) {
   u->state = FT__U_FINISHED;
   ft_timer_free(u->chaos);
   u->chaos = NULL;
-  /* Its workers are gone: release its Slurm allocation now (scancel, a
-   * fraction of a second), while the run still waits for its processes,
-   * so that the holder ends by itself rather than be killed with the rest. */
-  ft__slurm_free(u->slurm);
-  u->slurm = NULL;
+  /* Its workers are gone: have its Slurm allocation released now
+   * (scancel, a fraction of a second), while the run still waits for its
+   * processes, so that the holder ends by itself rather than be killed
+   * with the rest; ft_runner_free waits for it to have done so. */
+  ft__slurm_release(u->slurm);
   for (size_t i = 0; i < r->nunits; i++) {
     if (r->units[i].after == (int)ui)
       ft__unit_start(r, i);

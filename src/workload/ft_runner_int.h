@@ -8,6 +8,7 @@
 /* A Slurm allocation held for a pool (ft_slurm.c). */
 typedef struct ft__slurm ft__slurm;
 int ft__slurm_new(int nodes, char *const *args, ft__slurm **out, ft_buf *err);
+void ft__slurm_release(ft__slurm *s);
 void ft__slurm_free(ft__slurm *s);
 const char *ft__slurm_job(const ft__slurm *s);
 char *const *ft__slurm_nodes(const ft__slurm *s);

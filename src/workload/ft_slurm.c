@@ -36,22 +36,24 @@
 
 extern char **environ;
 
+/* No pipelines: a pipeline's member may outlive the shell that waits for
+ * another, and then it is an orphan of ours (forktop is a subreaper) that
+ * nobody reaps while forktop waits here for the allocation. */
 static const char ft__slurm_script[] =
     "trap '' INT HUP TERM QUIT PIPE\n"
     "n=$1; shift\n"
     "out=$(salloc --no-shell -N \"$n\" \"$@\" 2>&1 </dev/null)\n"
-    "job=$(printf '%s\\n' \"$out\" | sed -n 's/^salloc: Granted job allocation "
-    "\\([0-9][0-9]*\\)$/\\1/p' "
-    "| head -n 1)\n"
-    "if [ -z \"$job\" ]; then\n"
-    "  printf 'error %s\\n' \"$(printf '%s\\n' \"$out\" | grep -v '^salloc: Pending' | tail -n "
-    "1)\"\n"
-    "  exit 1\n"
-    "fi\n"
+    "case $out in\n"
+    "*'Granted job allocation '[0-9]*) ;;\n"
+    "*) printf 'error %s\\n' \"$out\"; exit 1 ;;\n"
+    "esac\n"
+    "job=${out##*Granted job allocation }\n"
+    "job=${job%%[!0-9]*}\n"
     "echo \"job $job\"\n"
     "for h in $(scontrol show hostnames \"$(squeue -h -j \"$job\" -o %N)\"); do\n"
-    "  a=$(scontrol show node -o \"$h\" | sed -n 's/.* NodeAddr=\\([^ ]*\\).*/\\1/p')\n"
-    "  echo \"node $h ${a:-$h}\"\n"
+    "  a=$(scontrol show node -o \"$h\")\n"
+    "  case $a in *' NodeAddr='*) a=${a#* NodeAddr=}; a=${a%% *} ;; *) a=$h ;; esac\n"
+    "  echo \"node $h $a\"\n"
     "done\n"
     "echo ready\n"
     "cat >/dev/null\n"
@@ -281,9 +283,14 @@ int ft__slurm_new(int nodes, char *const *args, ft__slurm **out, ft_buf *err) {
     line = end + 1;
   }
   if (rc == FT_EFAILED || rc == FT_ETIMEDOUT) {
-    const char *e = got.data ? strstr(got.data, "error ") : NULL;
-    if (e)
-      ft_buf_printf(err, "allocate Slurm nodes (%.*s)", (int)strcspn(e + 6, "\n"), e + 6);
+    /* salloc's last message line (its output follows "error ") */
+    const char *e = got.data ? strstr(got.data, "error ") : NULL, *last = NULL;
+    for (const char *l = e ? e + 6 : NULL; l && *l;
+         l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+      if (*l != '\n' && strncmp(l, "salloc: Pending", 15) != 0)
+        last = l;
+    if (last)
+      ft_buf_printf(err, "allocate Slurm nodes (%.*s)", (int)strcspn(last, "\n"), last);
     else
       ft_buf_printf(err, "allocate Slurm nodes (salloc %s)",
                     rc == FT_ETIMEDOUT ? "took too long" : "failed");
@@ -312,13 +319,21 @@ fail:
   return rc;
 }
 
-/* Release the allocation: the holder runs scancel; wait until it says so
+/* Start releasing the allocation: the holder runs scancel, on its own
+ * (nothing here waits: the loop goes on reaping).  NULL is a no-op. */
+void ft__slurm_release(ft__slurm *s) {
+  if (s && s->ctl >= 0) {
+    close(s->ctl);
+    s->ctl = -1;
+  }
+}
+
+/* Release the allocation and wait until the holder says it is released
  * (at most a few seconds).  NULL is a no-op. */
 void ft__slurm_free(ft__slurm *s) {
   if (!s)
     return;
-  if (s->ctl >= 0)
-    close(s->ctl);
+  ft__slurm_release(s);
   if (s->from >= 0) {
     ft_buf got = {0};
     ft__slurm_read_lines(s->from, &got, "released", FT__SLURM_FREE_MS);
