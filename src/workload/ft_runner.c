@@ -370,6 +370,30 @@ static bool ft__unit_work_done(ft__unit *u) {
 
 static void ft__unit_finished(ft_runner *r, size_t ui);
 
+static void ft__wake_tick(ft_timer *t, void *ud) {
+  (void)t;
+  (void)ud; /* only turns the loop: ft__unit_poll looks again */
+}
+
+/* A Slurm pool whose workers are gone has its allocation released before
+ * it counts as finished, the loop running (and reaping) meanwhile: the
+ * holder runs scancel on its own, and a timer turns the loop until it has
+ * gone.  Other pools: at once. */
+static bool ft__unit_released(ft_runner *r, ft__unit *u) {
+  if (!u->slurm)
+    return true;
+  ft__slurm_release(u->slurm);
+  if (ft__slurm_gone(u->slurm))
+    return true;
+  if (!u->wake && (ft_timer_new(r->loop, &u->wake) < 0 ||
+                   ft_timer_start(u->wake, 20000000, 20000000, ft__wake_tick, u) < 0)) {
+    ft_timer_free(u->wake);
+    u->wake = NULL;
+    return true; /* ft_runner_free waits for it instead */
+  }
+  return false;
+}
+
 static void ft__unit_poll(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
   if (u->state != FT__U_RUNNING)
@@ -383,7 +407,7 @@ static void ft__unit_poll(ft_runner *r, size_t ui) {
       ft_pool_close(u->pool);
     ft_pool_stats st;
     ft_pool_stats_get(u->pool, &st);
-    if (ft__unit_work_done(u) && st.alive == 0)
+    if (ft__unit_work_done(u) && st.alive == 0 && ft__unit_released(r, u))
       ft__unit_finished(r, ui);
     return;
   }
@@ -414,11 +438,8 @@ static void ft__unit_finished(ft_runner *r, size_t ui) {
   u->state = FT__U_FINISHED;
   ft_timer_free(u->chaos);
   u->chaos = NULL;
-  /* Its workers are gone: have its Slurm allocation released now
-   * (scancel, a fraction of a second), while the run still waits for its
-   * processes, so that the holder ends by itself rather than be killed
-   * with the rest; ft_runner_free waits for it to have done so. */
-  ft__slurm_release(u->slurm);
+  ft_timer_free(u->wake);
+  u->wake = NULL;
   for (size_t i = 0; i < r->nunits; i++) {
     if (r->units[i].after == (int)ui)
       ft__unit_start(r, i);
@@ -798,6 +819,7 @@ void ft_runner_free(ft_runner *r) {
     ft_iter_free(u->iter);
     ft_pool_free(u->pool);
     ft__slurm_free(u->slurm); /* after its workers' steps have gone */
+    ft_timer_free(u->wake);
     ft_timer_free(u->chaos);
     free(u->args);
     free(u->argbuf);

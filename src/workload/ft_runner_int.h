@@ -9,6 +9,7 @@
 typedef struct ft__slurm ft__slurm;
 int ft__slurm_new(int nodes, char *const *args, ft__slurm **out, ft_buf *err);
 void ft__slurm_release(ft__slurm *s);
+bool ft__slurm_gone(ft__slurm *s);
 void ft__slurm_free(ft__slurm *s);
 const char *ft__slurm_job(const ft__slurm *s);
 char *const *ft__slurm_nodes(const ft__slurm *s);
@@ -35,6 +36,7 @@ typedef struct ft__unit {
   char *argbuf;
   ft_timer *chaos;
   ft__slurm *slurm; /* hosts = slurm:N: its allocation */
+  ft_timer *wake;   /* turns the loop while its allocation is being released */
   /* process */
   ft_process **procs;
   int nprocs;

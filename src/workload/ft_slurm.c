@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FT__SLURM_ALLOC_MS 120000 /* the longest salloc may take */
@@ -41,6 +42,7 @@ extern char **environ;
  * nobody reaps while forktop waits here for the allocation. */
 static const char ft__slurm_script[] =
     "trap '' INT HUP TERM QUIT PIPE\n"
+    "echo \"pid $$\"\n"
     "n=$1; shift\n"
     "out=$(salloc --no-shell -N \"$n\" \"$@\" 2>&1 </dev/null)\n"
     "case $out in\n"
@@ -67,8 +69,10 @@ static const char ft__slurm_script[] =
     "echo released\n";
 
 struct ft__slurm {
-  int ctl;  /* the holder's stdin: closing it releases the allocation */
-  int from; /* the holder's stdout */
+  int ctl;   /* the holder's stdin: closing it releases the allocation */
+  int from;  /* the holder's stdout */
+  pid_t pid; /* the holder (ours to reap when we are a subreaper), or 0 */
+  bool gone; /* its stdout reached EOF: it has released the allocation */
   char job[32];
   char **nodes, **addrs; /* NULL-terminated */
   size_t nnodes;
@@ -266,7 +270,10 @@ int ft__slurm_new(int nodes, char *const *args, ft__slurm **out, ft_buf *err) {
     if (!end)
       break;
     *end = '\0';
-    if (sscanf(line, "job %31s", s->job) == 1) {
+    int pid;
+    if (sscanf(line, "pid %d", &pid) == 1) {
+      s->pid = pid;
+    } else if (sscanf(line, "job %31s", s->job) == 1) {
     } else if (sscanf(line, "node %255s %255s", a, b) == 2) {
       char **nn = realloc(s->nodes, (s->nnodes + 2) * sizeof *nn);
       char **na = nn ? realloc(s->addrs, (s->nnodes + 2) * sizeof *na) : NULL;
@@ -328,17 +335,45 @@ void ft__slurm_release(ft__slurm *s) {
   }
 }
 
+/* Whether the holder has released the allocation and gone (EOF on its
+ * stdout), without waiting. */
+bool ft__slurm_gone(ft__slurm *s) {
+  char b[256];
+  while (s && !s->gone && s->from >= 0) {
+    struct pollfd p = {s->from, POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0)
+      break;
+    ssize_t k = read(s->from, b, sizeof b);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      s->gone = true;
+  }
+  return !s || s->gone;
+}
+
 /* Release the allocation and wait until the holder says it is released
  * (at most a few seconds).  NULL is a no-op. */
 void ft__slurm_free(ft__slurm *s) {
   if (!s)
     return;
   ft__slurm_release(s);
-  if (s->from >= 0) {
+  if (s->from >= 0 && !s->gone) {
     ft_buf got = {0};
     ft__slurm_read_lines(s->from, &got, "released", FT__SLURM_FREE_MS);
     ft_buf_free(&got);
+  }
+  if (s->from >= 0)
     close(s->from);
+  /* The holder was orphaned at once; as a subreaper we are its parent now
+   * and, the loop being done with, must reap it here (ECHILD when the loop
+   * did, or when it went to init).  It exits right after "released". */
+  for (int i = 0; s->pid > 0 && i < 200; i++) {
+    pid_t r = waitpid(s->pid, NULL, WNOHANG);
+    if (r != 0 && !(r < 0 && errno == EINTR))
+      break;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
   }
   for (size_t i = 0; i < s->nnodes; i++) {
     free(s->nodes[i]);
