@@ -155,6 +155,7 @@ static int ft__start_slurm(ft_runner *r, ft__unit *u, const ft_plan_pool *pp) {
   ft_buf why = {0};
   int rc = ft__slurm_new(pp->nodes, pp->slurm_args, &u->slurm, &why);
   if (rc < 0) {
+    ft_buf_append(&why, "", 1); /* a C string */
     ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = pp->name};
     ev.u.error.err = rc;
     ev.u.error.what = why.data ? why.data : "allocate the Slurm nodes";
