@@ -78,11 +78,13 @@ class Slurm(ForktopCase):
                 out[e["task"]] = (e["ev"], e.get("status"), e.get("signal"), e.get("code"))
         return out
 
-    def assert_released(self, job):
-        """The allocation and everything of it are gone (within 5 s)."""
-        self.assertTrue(wait_for(lambda: not job_queued(job), timeout=5),
+    def assert_released(self, job, within=5.0):
+        """The allocation and everything of it are gone within 5 s."""
+        deadline = time.monotonic() + within
+        self.assertTrue(wait_for(lambda: not job_queued(job), timeout=within),
                         "squeue -j %s still lists it" % job)
-        self.assertTrue(wait_for(lambda: not job_pids(job), timeout=5),
+        self.assertTrue(wait_for(lambda: not job_pids(job),
+                                 timeout=max(0.1, deadline - time.monotonic())),
                         "left with SLURM_JOB_ID=%s: %s" % (job, job_pids(job)))
 
     # The workers run on both nodes as steps of one job; every task is done;
@@ -191,6 +193,7 @@ class Slurm(ForktopCase):
                 self.assertTrue(job_pids(job))
                 with open("/proc/%d/comm" % proc.pid) as f:
                     self.assertEqual(f.read().strip(), "forktop")
+                t_kill = time.monotonic()
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=10)
                 # the allocation is released (cancelled) within 2 s; its
@@ -202,9 +205,9 @@ class Slurm(ForktopCase):
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-            t0 = time.monotonic()
-            self.assert_released(job)
-            self.assertLess(time.monotonic() - t0, 5)
+            # srun was killed with forktop: slurmstepd retries telling it
+            # the task ended for about 2.3 s before the step can end
+            self.assert_released(job, within=5 - (time.monotonic() - t_kill))
 
     # A connection with a wrong token (from a node) is refused and closed
     # within the hello deadline; the run goes on and completes.  forktop
