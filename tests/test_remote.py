@@ -209,8 +209,9 @@ class Remote(ForktopCase):
     def test_parse_errors(self):
         cases = [
             ("hosts = slurm:0", "slurm:0"),
-            ("hosts = slurm:2", "not yet supported"),
-            ("hosts = ssh", "is not one of local, tcp"),
+            ("hosts = mpi:2", "not a known launcher"),
+            ("hosts = slurm:x", "expected slurm:N"),
+            ("hosts = ssh", "is not one of local, tcp, slurm:N"),
             ("bind = 0.0.0.0.1", "not an IPv4 address"),
             ("heartbeat = 1ms", "100ms or more"),
         ]
@@ -225,6 +226,15 @@ class Remote(ForktopCase):
         p = self.run_ft("run", wl, "--headless")
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn("%s:4: bind: applies only to hosts = tcp" % wl, p.stderr)
+        wl = self.workload("[pool p]\nitems = 2\ntask = cpu 1\nhosts = tcp\nslurm_args = -p x\n")
+        p = self.run_ft("run", wl, "--headless")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("%s:5: slurm_args: applies only to hosts = slurm:N" % wl, p.stderr)
+        wl = self.workload("[queue q]\n[pool p]\nhosts = slurm:2\nitems = 2\ntask = get q\n")
+        p = self.run_ft("run", wl, "--headless")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("%s:5: task: a pool with hosts = slurm:N cannot use queue steps" % wl,
+                      p.stderr)
         wl = self.workload("[queue q]\n[pool p]\nhosts = tcp\nitems = 2\ntask = put q 1\n")
         p = self.run_ft("run", wl, "--headless")
         self.assertEqual(p.returncode, 2, p.stderr)

@@ -483,6 +483,42 @@ static void test_override_order(void **state) {
   ft_plan_free(p);
 }
 
+/* hosts = slurm:N and its keys; the -s overrides --slurm nodes=N,partition=P
+ * makes; the errors, file:line. */
+static void test_slurm_keys(void **state) {
+  (void)state;
+  ft_plan *p = parse_ok("[pool a]\nhosts = slurm:3\nslurm_args = -p 'big nodes' --exclusive\n"
+                        "bind = auto\nheartbeat = 500ms\ntasks = 2\ntask = cpu 1\n",
+                        NULL, 0);
+  assert_int_equal(p->pools[0].hosts, FT_HOSTS_SLURM);
+  assert_int_equal(p->pools[0].nodes, 3);
+  assert_null(p->pools[0].bind);
+  assert_string_equal(p->pools[0].slurm_args[0], "-p");
+  assert_string_equal(p->pools[0].slurm_args[1], "big nodes");
+  assert_string_equal(p->pools[0].slurm_args[2], "--exclusive");
+  assert_null(p->pools[0].slurm_args[3]);
+  ft_plan_free(p);
+  const char *two = "[pool a]\ntasks = 2\ntask = cpu 1\n[pool b]\ntasks = 2\ntask = cpu 1\n";
+  char *sets[] = {"hosts=slurm:2", "slurm_args=--partition=x"};
+  p = parse_ok(two, sets, 2);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(p->pools[i].hosts, FT_HOSTS_SLURM);
+    assert_int_equal(p->pools[i].nodes, 2);
+    assert_string_equal(p->pools[i].slurm_args[0], "--partition=x");
+  }
+  ft_plan_free(p);
+  parse_err("[pool a]\ntasks = 2\ntask = cpu 1\nhosts = slurm:0\n", NULL, 0,
+            "t.ini:4: hosts: slurm:0 asks for no node (N must be 1 or more)");
+  parse_err("[pool a]\ntasks = 2\ntask = cpu 1\nhosts = mpi:2\n", NULL, 0,
+            "t.ini:4: hosts: \"mpi\" is not a known launcher (slurm:N is)");
+  parse_err("[pool a]\ntasks = 2\ntask = cpu 1\nhosts = slurm:2x\n", NULL, 0,
+            "t.ini:4: hosts: \"slurm:2x\": expected slurm:N, N nodes from 1 to 4096");
+  parse_err("[pool a]\ntasks = 2\ntask = cpu 1\nslurm_args = -p x\n", NULL, 0,
+            "t.ini:4: slurm_args: applies only to hosts = slurm:N");
+  parse_err("[pool a]\nhosts = slurm:1\ntasks = 2\ntask = cpu 1\nslurm_args = -p 'x\n", NULL, 0,
+            "t.ini:5: slurm_args: unterminated ' quote");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       FT_TEST(test_shipped_workloads_parse),
@@ -496,6 +532,7 @@ int main(void) {
       FT_TEST(test_items_and_defaults),
       FT_TEST(test_long_lines_and_odd_text),
       FT_TEST(test_override_order),
+      FT_TEST(test_slurm_keys),
   };
   return FT_TEST_RUN(tests, 60);
 }

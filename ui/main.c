@@ -122,6 +122,7 @@ enum {
   O_GRACE,
   O_KILL,
   O_READONLY,
+  O_SLURM,
   O_BENCH, /* one of bench's: never reaches ui_take (bench parses its own) */
 };
 
@@ -142,6 +143,8 @@ static const ui_optdef ui_main_opts[] = {
      "draw the tree with ASCII instead of Unicode"},
     {"readonly", 0, NULL, O_READONLY, C_RUN | C_WATCH | C_REPLAY,
      "the dashboard sends no signal (k and F9 do nothing)"},
+    {"slurm", 0, "nodes=N[,partition=P]", O_SLURM, C_RUN,
+     "run every pool's workers as Slurm job steps on N nodes"},
     {NULL, 'p', "PID", 'p', C_WATCH, "watch the running tree of PID, read-only"},
     {"scan", 0, NULL, O_SCAN, C_WATCH,
      "watch by scanning /proc, even where the kernel's process-\nevent connector would see "
@@ -390,6 +393,24 @@ static int ui_take(ui_args *a, int c, const char *cmd) {
   case O_READONLY:
     a->o.readonly = true;
     break;
+  case O_SLURM: {
+    /* --slurm nodes=N[,partition=P]: hosts = slurm:N (and slurm_args =
+     * --partition=P) in every pool */
+    static char hosts[32], part[160];
+    char *e2 = NULL;
+    long n = strncmp(optarg, "nodes=", 6) == 0 ? strtol(optarg + 6, &e2, 10) : 0;
+    if (n < 1 || n > 4096 || (*e2 && strncmp(e2, ",partition=", 11)) ||
+        (*e2 && (!e2[11] || strpbrk(e2 + 11, " \t'\"\\"))))
+      return ui_opt_usage(cmd, "--slurm %s: expected nodes=N[,partition=P], N from 1 to 4096",
+                          optarg);
+    snprintf(hosts, sizeof hosts, "hosts=slurm:%ld", n);
+    a->sets[a->o.nsets++] = hosts;
+    if (*e2) {
+      snprintf(part, sizeof part, "slurm_args=--partition=%s", e2 + 11);
+      a->sets[a->o.nsets++] = part;
+    }
+    break;
+  }
   default:
     break;
   }
@@ -511,7 +532,7 @@ int main(int argc, char **argv) {
     }
   ui_args a = {.o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1}, .co = {.grace = 1}};
   int status = 2;
-  if (!(a.sets = calloc((size_t)argc + 1, sizeof *a.sets)))
+  if (!(a.sets = calloc(2 * (size_t)argc + 1, sizeof *a.sets))) /* --slurm makes two */
     return 1;
   const char *name = c ? c->name : NULL;
   unsigned mask = c ? c->bit : cmdv ? C_WATCH : C_RUN | C_WATCH;

@@ -492,6 +492,14 @@ typedef struct ft_pool_tcp {
                         one-time token is passed in its environment (FORKTOP_TOKEN) */
   ft_slice setup;    /* bytes given to every worker before its first task */
   double heartbeat;  /* seconds; a worker silent longer is killed; default 3 */
+  /* A launcher put in front of argv (srun ...), NULL-terminated, or NULL.
+   * With one, the launcher's exit 128+N is read as the worker's signal N,
+   * and a worker whose connection drops is given 1 s for its launcher to
+   * exit with the remote status before the launcher is killed. */
+  char *const *launch;
+  /* With launch: worker w is placed on hosts[w % nhosts] ("-w HOST" after
+   * launch); NULL-terminated, or NULL. */
+  char *const *hosts;
 } ft_pool_tcp;
 
 /* A pool whose workers run argv and connect back over TCP (opts->initializer

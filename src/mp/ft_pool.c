@@ -41,6 +41,8 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   int w = wk->idx;
   bool recycled = p->tr->ops->worker_exited(p->tr, w);
   int code = ft__child_exitcode(c);
+  if (p->tr->ops->exit_code)
+    code = p->tr->ops->exit_code(p->tr, w, code);
   ft__pool_fail_running(p, w, p->terminated ? FT_ECANCELED : FT_EWORKER, code > 0 ? code : 0,
                         code < 0 ? -code : 0);
   ft__pool_host_exit(p, wk, c);

@@ -47,10 +47,11 @@ static void ft__peer_name(int fd, char *out, size_t cap) {
 }
 
 /* Worker w said hello over fd: it is process rpid on the peer's host. */
-void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd) {
+void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd, const char *node) {
   char addr[INET6_ADDRSTRLEN];
   ft__peer_name(fd, addr, sizeof addr);
-  ft__host_info info = {.name = addr, .address = addr, .launcher = p->tr->ops->name};
+  ft__host_info info = {
+      .name = node ? node : addr, .address = addr, .launcher = node ? "slurm" : p->tr->ops->name};
   ft__pool_on_remote(p, w, rpid, &info, NULL);
 }
 

@@ -240,6 +240,9 @@ typedef struct ft__transport_ops {
    * Without it, its launcher, the local process, is signalled (right for
    * a TCP worker, which is its launcher exec'd; Slurm: scancel --signal). */
   int (*signal_worker)(ft__transport *t, int w, int signo);
+  /* Optional: worker w's exit code (>= 0, or -signal) as its process's
+   * exit code reads it (a launcher's 128+N is the worker's signal N). */
+  int (*exit_code)(ft__transport *t, int w, int code);
 } ft__transport_ops;
 
 struct ft__transport {
@@ -262,11 +265,12 @@ int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn m
                  const void *cfg, ft_pool **out);
 
 /* Called by transports: worker w said hello over connection fd: it is
- * process rpid on the host at the connection's other end (its address
- * names it).  The pool announces the host (a `host` event, the first
+ * process rpid on the host at the connection's other end (named node
+ * when the launcher placed it there, srun -w NODE; else by its address).
+ * The pool announces the host (a `host` event, the first
  * time), the worker there (a `spawn` with host and launcher_pid), and
  * signals it through its launcher from then on (ft_pool_host.c). */
-void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd);
+void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd, const char *node);
 /* The same with the host said outright (a launcher that knows the node's
  * name), and the launcher's step id for the worker (NULL: none). */
 void ft__pool_on_remote(ft_pool *p, int w, pid_t rpid, const ft__host_info *info, const char *step);

@@ -29,6 +29,7 @@ extern char **environ;
 #define FT__HELLO_NS (2ull * 1000 * 1000 * 1000)    /* from accept to hello */
 #define FT__CONNECT_NS (10ull * 1000 * 1000 * 1000) /* from launch to hello */
 #define FT__TICK_NS (250ull * 1000 * 1000)
+#define FT__LAUNCHER_GRACE_NS (1000ull * 1000 * 1000) /* a launcher's own exit, after EOF */
 #define FT__CHUNK_BYTES                                                                            \
   (1u << 20) /* a chunk's items take at most this (one item may take more)                         \
               */
@@ -53,7 +54,8 @@ typedef struct ft__tw {
   pid_t parent; /* the loop's process, which the launcher must not outlive */
   bool bye_sent, recycled;
   int inflight;
-  char *argv[64];
+  uint64_t dropped; /* when its connection dropped (a launcher's grace), or 0 */
+  char *argv[96];
   char **envp;
   char tokenenv[16 + 2 * FT__TOKEN_LEN];
 } ft__tw;
@@ -75,6 +77,11 @@ typedef struct ft__tcp {
   ft__watch *lw;
   char connect[64]; /* ADDR:PORT */
   char **argv;      /* the worker command (copied), NULL-terminated */
+  bool launcher;    /* argv starts with a launcher (srun): see ft_pool_tcp */
+  int nhosts;       /* hosts the workers are placed on (-w HOST), or 0 */
+  size_t hostarg;   /* where HOST is in a worker's argv */
+  bool *lost;       /* per host: it stopped answering; no worker is placed there again */
+  int *host;        /* per worker: the host it runs on */
   ft_buf setup;
   uint32_t maxtasks;
   uint64_t heartbeat_ns;
@@ -97,6 +104,17 @@ static void ft__tcp_kill(ft__tcp *t, int w) {
     ft__child_signal(wk->child, SIGKILL);
 }
 
+/* Worker w's connection is gone.  A local worker is killed at once; a
+ * launcher (srun) is given FT__LAUNCHER_GRACE_NS to exit by itself with
+ * the remote worker's real status, which it learns a few ms after we see
+ * the EOF; the tick kills it after that. */
+static void ft__tcp_lost(ft__tcp *t, int w) {
+  if (!t->launcher)
+    ft__tcp_kill(t, w);
+  else if (!t->ws[w].dropped)
+    t->ws[w].dropped = ft_now_ns();
+}
+
 static void ft__conn_free(ft__tcp *t, ft__conn *c) {
   if (!c)
     return;
@@ -117,7 +135,7 @@ static void ft__conn_flush(ft__tcp *t, ft__conn *c) {
       continue;
     if (k < 0) {
       if (errno != EAGAIN && c->worker >= 0)
-        ft__tcp_kill(t, c->worker); /* the link is gone */
+        ft__tcp_lost(t, c->worker); /* the link is gone */
       break;
     }
     c->out_off += (size_t)k;
@@ -187,7 +205,10 @@ static bool ft__tcp_hello(ft__tcp *t, ft__conn *c, const char *f) {
   explicit_bzero(tw->token, sizeof tw->token);
   tw->c = c;
   c->worker = found;
-  ft__pool_on_hello(t->base.pool, found, (pid_t)h.pid, c->fd); /* the host, the worker there */
+  /* the host (the node its step was placed on, when the launcher places
+   * them: srun -w NODE), the worker there */
+  ft__pool_on_hello(t->base.pool, found, (pid_t)h.pid, c->fd,
+                    t->hostarg ? tw->argv[t->hostarg] : NULL);
   ft__f_setup s = {{(uint32_t)(sizeof s + FT__ALIGN8(t->setup.len)), FT__F_SETUP},
                    (uint32_t)found,
                    t->maxtasks,
@@ -295,7 +316,7 @@ static void ft__conn_read(ft__tcp *t, ft__conn *c) {
         c->eof = true; /* the link is gone: the worker with it */
         ft__watch_modify(t->base.pool->loop, c->w, 0);
         if (c->worker >= 0)
-          ft__tcp_kill(t, c->worker);
+          ft__tcp_lost(t, c->worker);
       }
       break;
     }
@@ -340,6 +361,32 @@ static void ft__tcp_on_accept(ft_loop *loop, ft__watch *lw, uint32_t events) {
   }
 }
 
+/* A host is lost when every worker connected from it has been silent past
+ * the heartbeat (one silent worker among talking ones is that worker's
+ * problem, not its host's): its workers are killed now, their tasks fail,
+ * and their replacements are placed on the hosts still answering
+ * (ft__tcp_worker_start).  A lost host is not used again in this pool. */
+static void ft__tcp_hosts_check(ft__tcp *t, uint64_t now) {
+  for (int h = 0; h < t->nhosts; h++) {
+    int conns = 0, silent = 0, live = 0;
+    for (int w = 0; w < t->n; w++) {
+      ft__tw *tw = &t->ws[w];
+      if (t->host[w] != h || t->base.pool->workers[w].state != FT__W_ALIVE || !tw->c || tw->dropped)
+        continue;
+      conns++;
+      silent += now - tw->c->last_heard > t->heartbeat_ns;
+    }
+    for (int k = 0; k < t->nhosts; k++)
+      live += !t->lost[k] && k != h;
+    if (t->lost[h] || !conns || silent < conns || !live)
+      continue; /* the last host answering is never given up */
+    t->lost[h] = true;
+    for (int w = 0; w < t->n; w++)
+      if (t->host[w] == h)
+        ft__tcp_kill(t, w);
+  }
+}
+
 /* Every 250 ms: a hello late by 2 s closes its connection; a worker that
  * never connected in 10 s, or fell silent past the heartbeat, is killed. */
 static void ft__tcp_on_tick(ft_timer *tm, void *ud) {
@@ -355,11 +402,14 @@ static void ft__tcp_on_tick(ft_timer *tm, void *ud) {
       cp = &c->next;
     }
   }
+  ft__tcp_hosts_check(t, now);
   for (int w = 0; w < t->n; w++) {
     ft__tw *tw = &t->ws[w];
     if (t->base.pool->workers[w].state != FT__W_ALIVE)
       continue;
-    if (tw->c ? now - tw->c->last_heard > t->heartbeat_ns : now - tw->launched > FT__CONNECT_NS)
+    if (tw->dropped ? now - tw->dropped > FT__LAUNCHER_GRACE_NS
+        : tw->c     ? now - tw->c->last_heard > t->heartbeat_ns
+                    : now - tw->launched > FT__CONNECT_NS)
       ft__tcp_kill(t, w);
   }
 }
@@ -386,6 +436,16 @@ static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   tw->parent = t->base.pool->loop->pid;
   tw->bye_sent = tw->recycled = false;
   tw->inflight = 0;
+  tw->dropped = 0;
+  /* On its own host, or (that host lost) on the next one still answering. */
+  for (int k = 0; t->nhosts && k < t->nhosts; k++) {
+    int h = (w + k) % t->nhosts;
+    if (!t->lost[h]) {
+      t->host[w] = h;
+      tw->argv[t->hostarg] = t->argv[t->hostarg - 1 + (size_t)h];
+      break;
+    }
+  }
   /* A fresh one-time token for every process started in this slot. */
   tw->token_live = getrandom(tw->token, sizeof tw->token, 0) == (ssize_t)sizeof tw->token;
   int k = snprintf(tw->tokenenv, sizeof tw->tokenenv, "FORKTOP_TOKEN=");
@@ -577,6 +637,14 @@ static void ft__tcp_terminate(ft__transport *tr) {
   ft__tcp_close(tr);
 }
 
+/* A launcher (srun) exits 128+N when its remote task died of signal N. */
+static int ft__tcp_exit_code(ft__transport *tr, int w, int code) {
+  (void)w;
+  if (((ft__tcp *)tr)->launcher && code > 128 && code < 128 + 65)
+    return -(code - 128);
+  return code;
+}
+
 static int ft__tcp_check_fn(ft__transport *tr, uintptr_t fn, uint32_t kind) {
   (void)tr;
   return ft__task_name(fn, kind) ? 0 : FT_ENOTREG;
@@ -611,6 +679,8 @@ static void ft__tcp_free(ft__transport *tr) {
     free(t->argv[i]);
   free(t->argv);
   free(t->ws);
+  free(t->lost);
+  free(t->host);
   free(t);
 }
 
@@ -631,6 +701,7 @@ static const ft__transport_ops ft__tcp_ops = {
     .terminate = ft__tcp_terminate,
     .free = ft__tcp_free,
     .check_fn = ft__tcp_check_fn,
+    .exit_code = ft__tcp_exit_code,
 };
 
 /* Listen on cfg's address (an ephemeral port) for pool p's n workers. */
@@ -671,17 +742,33 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   char host[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
   snprintf(t->connect, sizeof t->connect, "%s:%u", host, (unsigned)ntohs(sa.sin_port));
-  size_t na = 0;
+  /* Copied: replacements are started long after the caller's argv is gone.
+   * [launch...] [-w host]... then argv: each worker's argv points into it. */
+  size_t nl = 0, nh = 0, na = 0;
+  while (tc->launch && tc->launch[nl])
+    nl++;
+  while (nl && tc->hosts && tc->hosts[nh])
+    nh++;
   while (tc->argv[na])
     na++;
-  if (na + 3 > FT_ARRAY_LEN(t->ws[0].argv)) {
+  t->launcher = nl > 0;
+  t->nhosts = (int)nh;
+  t->lost = ft__xalloc((nh ? nh : 1) * sizeof *t->lost);
+  t->host = ft__xalloc((size_t)n * sizeof *t->host);
+  if (!t->lost || !t->host) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  if (nl + 2 + na + 3 > FT_ARRAY_LEN(t->ws[0].argv)) {
     rc = FT_E2BIG;
     goto fail;
   }
-  /* Copied: replacements are started long after the caller's argv is gone. */
-  t->argv = ft__xalloc((na + 1) * sizeof *t->argv);
-  for (size_t i = 0; t->argv && i < na; i++)
-    if (!(t->argv[i] = ft__strdup(tc->argv[i]))) {
+  size_t ncopy = nl + nh + na;
+  t->argv = ft__xalloc((ncopy + 1) * sizeof *t->argv);
+  for (size_t i = 0; t->argv && i < ncopy; i++)
+    if (!(t->argv[i] = ft__strdup(i < nl        ? tc->launch[i]
+                                  : i < nl + nh ? tc->hosts[i - nl]
+                                                : tc->argv[i - nl - nh]))) {
       rc = -ENOMEM;
       goto fail;
     }
@@ -690,10 +777,19 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
     goto fail;
   }
   for (int w = 0; w < n; w++) {
+    size_t k = 0;
+    for (size_t i = 0; i < nl; i++)
+      t->ws[w].argv[k++] = t->argv[i];
+    if (nh) {
+      t->ws[w].argv[k++] = "-w";
+      t->hostarg = k;
+      t->host[w] = (int)((size_t)w % nh);
+      t->ws[w].argv[k++] = t->argv[nl + (size_t)w % nh];
+    }
     for (size_t i = 0; i < na; i++)
-      t->ws[w].argv[i] = t->argv[i];
-    t->ws[w].argv[na] = "--connect";
-    t->ws[w].argv[na + 1] = t->connect;
+      t->ws[w].argv[k++] = t->argv[nl + nh + i];
+    t->ws[w].argv[k++] = "--connect";
+    t->ws[w].argv[k] = t->connect;
   }
   t->lw = ft__watch_new(p->loop, t->lfd, EPOLLIN, ft__tcp_on_accept, t, true);
   if (!t->lw) {

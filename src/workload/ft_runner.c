@@ -103,8 +103,8 @@ static void ft__chaos_tick(ft_timer *t, void *ud) {
  * (this very program, /proc/self/exe) that connect back over TCP and are
  * sent the workload's text and overrides, from which they rebuild what a
  * task runs: [path]\0[text]\0[override\0]... */
-static int ft__start_tcp_pool(ft_runner *r, const ft_plan_pool *pp, const ft_pool_opts *o,
-                              ft_pool **out) {
+static int ft__start_tcp_pool(ft_runner *r, ft__unit *u, const ft_plan_pool *pp,
+                              const ft_pool_opts *o, ft_pool **out) {
   const ft_plan *plan = r->plan;
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -122,6 +122,19 @@ static int ft__start_tcp_pool(ft_runner *r, const ft_plan_pool *pp, const ft_poo
   char *argv[] = {exe, "worker", NULL};
   ft_pool_tcp tcp = {
       .bind = pp->bind, .argv = argv, .setup = {setup.data, setup.len}, .heartbeat = pp->heartbeat};
+  /* hosts = slurm:N: one allocation for the pool, one `srun -n1 -w NODE`
+   * step a worker (a dead worker is one failed step, with its status), the
+   * workers spread over the nodes; they connect back to the address that
+   * routes to the nodes unless bind says otherwise. */
+  char jobid[48];
+  char *launch[] = {"srun", jobid, "--overlap", "-n1", "-N1", "--input=none", "--quiet", NULL};
+  if (!rc && u->slurm) {
+    snprintf(jobid, sizeof jobid, "--jobid=%s", ft__slurm_job(u->slurm));
+    tcp.launch = launch;
+    tcp.hosts = ft__slurm_nodes(u->slurm);
+    if (!tcp.bind)
+      tcp.bind = ft__slurm_bind(u->slurm);
+  }
   if (!rc)
     rc = ft_pool_new_tcp(r->loop, o, &tcp, out);
   ft_buf_free(&setup);
@@ -140,12 +153,29 @@ static int ft__start_chaos(ft_runner *r, ft__unit *u, const ft_plan_pool *pp) {
   return 0;
 }
 
+/* hosts = slurm:N: allocate the nodes, saying why not in an error event. */
+static int ft__start_slurm(ft_runner *r, ft__unit *u, const ft_plan_pool *pp) {
+  ft_buf why = {0};
+  int rc = ft__slurm_new(pp->nodes, pp->slurm_args, &u->slurm, &why);
+  if (rc < 0) {
+    ft_buf_append(&why, "", 1); /* a C string */
+    ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = pp->name};
+    ev.u.error.err = rc;
+    ev.u.error.what = why.data ? why.data : "allocate the Slurm nodes";
+    ft__emit(r->loop, &ev);
+  }
+  ft_buf_free(&why);
+  return rc;
+}
+
 static int ft__start_pool(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
   const ft_plan_pool *pp = &r->plan->pools[u->idx];
   ft_pool_opts o = {
       .name = pp->name, .workers = pp->workers, .maxtasksperchild = pp->maxtasksperchild, .ctx = r};
-  int rc = pp->hosts == FT_HOSTS_TCP ? ft__start_tcp_pool(r, pp, &o, &u->pool)
+  int rc = pp->hosts == FT_HOSTS_SLURM ? ft__start_slurm(r, u, pp) : 0;
+  if (!rc)
+    rc = pp->hosts != FT_HOSTS_LOCAL ? ft__start_tcp_pool(r, u, pp, &o, &u->pool)
                                      : ft_pool_new(r->loop, &o, &u->pool);
   if (rc < 0)
     return rc;
@@ -357,6 +387,30 @@ static bool ft__unit_work_done(ft__unit *u) {
 
 static void ft__unit_finished(ft_runner *r, size_t ui);
 
+static void ft__wake_tick(ft_timer *t, void *ud) {
+  (void)t;
+  (void)ud; /* only turns the loop: ft__unit_poll looks again */
+}
+
+/* A Slurm pool whose workers are gone has its allocation released before
+ * it counts as finished, the loop running (and reaping) meanwhile: the
+ * holder runs scancel on its own, and a timer turns the loop until it has
+ * gone.  Other pools: at once. */
+static bool ft__unit_released(ft_runner *r, ft__unit *u) {
+  if (!u->slurm)
+    return true;
+  ft__slurm_release(u->slurm);
+  if (ft__slurm_gone(u->slurm))
+    return true;
+  if (!u->wake && (ft_timer_new(r->loop, &u->wake) < 0 ||
+                   ft_timer_start(u->wake, 20000000, 20000000, ft__wake_tick, u) < 0)) {
+    ft_timer_free(u->wake);
+    u->wake = NULL;
+    return true; /* ft_runner_free waits for it instead */
+  }
+  return false;
+}
+
 static void ft__unit_poll(ft_runner *r, size_t ui) {
   ft__unit *u = &r->units[ui];
   if (u->state != FT__U_RUNNING)
@@ -370,7 +424,7 @@ static void ft__unit_poll(ft_runner *r, size_t ui) {
       ft_pool_close(u->pool);
     ft_pool_stats st;
     ft_pool_stats_get(u->pool, &st);
-    if (ft__unit_work_done(u) && st.alive == 0)
+    if (ft__unit_work_done(u) && st.alive == 0 && ft__unit_released(r, u))
       ft__unit_finished(r, ui);
     return;
   }
@@ -402,6 +456,8 @@ static void ft__unit_finished(ft_runner *r, size_t ui) {
   u->chaos = NULL;
   ft_timer_free(u->feed_timer);
   u->feed_timer = NULL;
+  ft_timer_free(u->wake);
+  u->wake = NULL;
   for (int i = u->first_after; i >= 0; i = r->units[i].next_after)
     ft__unit_start(r, (size_t)i);
   for (int i = u->first_stop; i >= 0; i = r->units[i].next_stop)
@@ -788,6 +844,8 @@ void ft_runner_free(ft_runner *r) {
     ft_timer_free(u->feed_timer);
     ft__feed_free(u->feed);
     ft_pool_free(u->pool);
+    ft__slurm_free(u->slurm); /* after its workers' steps have gone */
+    ft_timer_free(u->wake);
     ft_timer_free(u->chaos);
     free(u->args);
     free(u->argbuf);

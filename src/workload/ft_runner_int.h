@@ -5,6 +5,16 @@
 #include "ft_internal.h"
 #include "ft_runner.h"
 
+/* A Slurm allocation held for a pool (ft_slurm.c). */
+typedef struct ft__slurm ft__slurm;
+int ft__slurm_new(int nodes, char *const *args, ft__slurm **out, ft_buf *err);
+void ft__slurm_release(ft__slurm *s);
+bool ft__slurm_gone(ft__slurm *s);
+void ft__slurm_free(ft__slurm *s);
+const char *ft__slurm_job(const ft__slurm *s);
+char *const *ft__slurm_nodes(const ft__slurm *s);
+const char *ft__slurm_bind(const ft__slurm *s);
+
 typedef enum ft__ustate { FT__U_WAITING, FT__U_RUNNING, FT__U_FINISHED } ft__ustate;
 
 /* A pool or a process section, in one namespace. */
@@ -30,6 +40,8 @@ typedef struct ft__unit {
   ft_slice *args;        /* encoded task arguments */
   char *argbuf;
   ft_timer *chaos;
+  ft__slurm *slurm; /* hosts = slurm:N: its allocation */
+  ft_timer *wake;   /* turns the loop while its allocation is being released */
   /* process */
   ft_process **procs;
   int nprocs;

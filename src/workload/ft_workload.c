@@ -27,10 +27,10 @@
 
 enum { FT__S_WORKLOAD, FT__S_POOL, FT__S_PROCESS, FT__S_QUEUE };
 static const char *const ft__sec_kinds[] = {"workload", "pool", "process", "queue"};
-static const char *const ft__keys[][13] = {
+static const char *const ft__keys[][14] = {
     {"name", "description", "seed"},
     {"workers", "submit", "chunksize", "maxtasksperchild", "items", "tasks", "task", "after",
-     "chaos", "hosts", "bind", "heartbeat"},
+     "chaos", "hosts", "bind", "heartbeat", "slurm_args"},
     {"run", "count", "after", "stop_when"},
     {"capacity", "bytes", "close_after"},
 };
@@ -559,23 +559,42 @@ static int ft__pool_kv(ft__wl *w, const ft__kv *kv, ft_plan_pool *p) {
       p->hosts = FT_HOSTS_LOCAL;
     else if (strcmp(kv->value, "tcp") == 0)
       p->hosts = FT_HOSTS_TCP;
-    else if (strcmp(kv->value, "slurm:0") == 0)
-      return ft__fail_kv(w, kv, "hosts: slurm:0 asks for no node (N must be 1 or more)");
-    else if (strncmp(kv->value, "slurm:", 6) == 0)
-      return ft__fail_kv(w, kv,
-                         "hosts: slurm:N is not yet supported (use tcp to test the "
-                         "remote path on this machine)");
+    else if (strncmp(kv->value, "slurm:", 6) == 0) {
+      char *end;
+      errno = 0;
+      long n = strtol(kv->value + 6, &end, 10);
+      if (n == 0 && end != kv->value + 6 && !*end)
+        return ft__fail_kv(w, kv, "hosts: slurm:0 asks for no node (N must be 1 or more)");
+      if (end == kv->value + 6 || *end || n < 1 || n > 4096 || errno)
+        return ft__fail_kv(w, kv, "hosts: \"%s\": expected slurm:N, N nodes from 1 to 4096",
+                           kv->value);
+      p->hosts = FT_HOSTS_SLURM;
+      p->nodes = (int)n;
+    } else if (strchr(kv->value, ':'))
+      return ft__fail_kv(w, kv, "hosts: \"%.*s\" is not a known launcher (slurm:N is)",
+                         (int)(strchr(kv->value, ':') - kv->value), kv->value);
     else
-      return ft__fail_kv(w, kv, "hosts: \"%s\" is not one of local, tcp", kv->value);
+      return ft__fail_kv(w, kv, "hosts: \"%s\" is not one of local, tcp, slurm:N", kv->value);
+  } else if (strcmp(k, "slurm_args") == 0) {
+    const char *why = NULL;
+    char **words = NULL;
+    int n = ft__split_words(kv->value, &words, &why);
+    if (n < 0)
+      return ft__fail_kv(w, kv, "slurm_args: %s", why ? why : "out of memory");
+    ft__words_free(p->slurm_args);
+    p->slurm_args = words;
   } else if (strcmp(k, "heartbeat") == 0) {
     if (ft_parse_duration(kv->value, &p->heartbeat) < 0 || p->heartbeat < 0.1)
       return ft__fail_kv(w, kv, "heartbeat: expected a duration of 100ms or more, got \"%s\"",
                          kv->value);
   } else if (strcmp(k, "bind") == 0) {
     unsigned char a[4];
+    free(p->bind);
+    p->bind = NULL; /* auto: the address that routes to the workers */
+    if (strcmp(kv->value, "auto") == 0)
+      return 0;
     if (inet_pton(AF_INET, kv->value, a) != 1)
       return ft__fail_kv(w, kv, "bind: \"%s\" is not an IPv4 address", kv->value);
-    free(p->bind);
     p->bind = strdup(kv->value);
   } else if (strcmp(k, "chaos") == 0) {
     char *end;
@@ -778,14 +797,18 @@ static int ft__build(ft__wl *w, ft_plan **out) {
       const char *tcp_only[] = {"bind", "heartbeat"};
       for (size_t k = 0; k < 2 && !w->failed && p->hosts == FT_HOSTS_LOCAL; k++)
         if (ft__kv_of(s, tcp_only[k]))
-          ft__fail_kv(w, ft__kv_of(s, tcp_only[k]), "%s: applies only to hosts = tcp", tcp_only[k]);
+          ft__fail_kv(w, ft__kv_of(s, tcp_only[k]), "%s: applies only to hosts = tcp or slurm:N",
+                      tcp_only[k]);
+      if (!w->failed && p->hosts != FT_HOSTS_SLURM && ft__kv_of(s, "slurm_args"))
+        ft__fail_kv(w, ft__kv_of(s, "slurm_args"), "slurm_args: applies only to hosts = slurm:N");
       /* Queues live in this process: a worker elsewhere cannot reach them. */
       for (size_t k = 0; k < p->nsteps && !w->failed && p->hosts != FT_HOSTS_LOCAL; k++)
         if (p->steps[k].kind == FT_STEP_PUT || p->steps[k].kind == FT_STEP_GET ||
             p->steps[k].kind == FT_STEP_RELAY)
           ft__fail_kv(w, task,
-                      "task: a pool with hosts = tcp cannot use queue steps (put, get, "
-                      "relay): its workers are separate processes");
+                      "task: a pool with hosts = %s cannot use queue steps (put, get, "
+                      "relay): its workers are separate processes",
+                      p->hosts == FT_HOSTS_TCP ? "tcp" : "slurm:N");
     } else if (s->kind == FT__S_PROCESS) {
       ft_plan_process *p = &plan->procs[plan->nprocs++];
       p->name = strdup(s->name);
@@ -906,6 +929,7 @@ void ft_plan_free(ft_plan *plan) {
     free(p->after);
     free(p->bind);
     free(p->items_from);
+    ft__words_free(p->slurm_args);
     for (size_t k = 0; k < p->nitems; k++)
       free(p->items[k]);
     free(p->items);

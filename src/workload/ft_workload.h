@@ -50,7 +50,8 @@ typedef enum ft_submit {
 /* Where a pool's workers run. */
 typedef enum ft_hosts {
   FT_HOSTS_LOCAL, /* forked children, shared memory (the default) */
-  FT_HOSTS_TCP    /* separate processes over loopback TCP: the remote path, tested locally */
+  FT_HOSTS_TCP,   /* separate processes over loopback TCP: the remote path, tested locally */
+  FT_HOSTS_SLURM  /* Slurm job steps on `nodes` nodes of one allocation, over TCP */
 } ft_hosts;
 
 typedef struct ft_plan_pool {
@@ -68,7 +69,10 @@ typedef struct ft_plan_pool {
   char *after;            /* start when this process or pool has finished, or NULL */
   double chaos_kill_rate; /* SIGKILL a random busy worker this many times a second */
   ft_hosts hosts;         /* where the workers run */
-  char *bind;             /* tcp: the address to listen on (default 127.0.0.1) */
+  char *bind;             /* tcp, slurm: the address to listen on; NULL: auto (127.0.0.1 for
+                             tcp, the one that routes to the nodes for slurm) */
+  int nodes;              /* slurm: how many nodes */
+  char **slurm_args;      /* slurm: more arguments for salloc, NULL-terminated, or NULL */
   double heartbeat;       /* tcp: seconds a worker may be silent before it is killed; 0: 3 s */
 } ft_plan_pool;
 

@@ -15,6 +15,11 @@ int ft__parse_count(const char *s, uint64_t *out);
 int ft__workers_check(uint64_t n, ft_buf *why);
 int ft__items_parse(const char *value, bool count_only, const char *dir, char ***items, size_t *n,
                     char **from, ft_buf *why);
+/* Split s into words as sh would (quotes, backslashes, no expansion):
+ * a NULL-terminated array (ft__words_free), its length, or FT_EINVAL with
+ * *why set. */
+int ft__split_words(const char *s, char ***out, const char **why);
+void ft__words_free(char **v);
 int ft__steps_parse(const char *value, ft_step **out, size_t *nout, ft_buf *why);
 void ft__step_free(ft_step *st);
 

@@ -216,10 +216,17 @@ int ft__items_parse(const char *value, bool count_only, const char *dir, char **
   return 0;
 }
 
+/* Free what ft__split_words made (NULL: nothing). */
+void ft__words_free(char **v) {
+  for (size_t i = 0; v && v[i]; i++)
+    free(v[i]);
+  free(v);
+}
+
 /* Split like a shell splits words: blanks separate, '...' and "..." quote,
  * a backslash escapes the next character (inside "..." only $ ` " and \,
  * as in sh; inside '...' nothing).  No expansion of any kind. */
-static int ft__split_words(const char *s, char ***out, const char **why) {
+int ft__split_words(const char *s, char ***out, const char **why) {
   size_t n = 0, cap = 8;
   char **v = calloc(cap, sizeof *v);
   ft_buf w = {0};

@@ -1,0 +1,418 @@
+"""Pools across hosts on Slurm (issue 16), on the test cluster of
+tests/slurm/cluster.sh: two nodes, each in its own network, UTS and PID
+namespace; forktop, srun and the controller in a head namespace.  Skipped
+(77) when the cluster is not up (ctest brings it up as the `slurm` fixture).
+
+Ground truth from outside forktop: the tasks' shells write their host name,
+worker PID, job and step ids to files; squeue; /proc of every node (this
+namespace sees every node's processes) for anything with the job's
+SLURM_JOB_ID left behind.
+"""
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ftcase import FORKTOP, ForktopCase, main, wait_for  # noqa: E402
+
+CLUSTER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "slurm", "cluster.sh")
+
+
+def cluster_up():
+    return subprocess.run(["sh", CLUSTER, "status"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+def head(*cmd, **kw):
+    """Run cmd in the head namespace."""
+    return subprocess.run(["sh", CLUSTER, "exec", *cmd], capture_output=True, text=True,
+                          timeout=30, **kw)
+
+
+def job_pids(job):
+    """Live processes (any node: their PID namespaces are below ours) with
+    SLURM_JOB_ID=job in their environment."""
+    want = ("SLURM_JOB_ID=%s" % job).encode()
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                if want in f.read().split(b"\0"):
+                    with open("/proc/%s/stat" % d) as s:
+                        if s.read().rsplit(")", 1)[1].split()[0] != "Z":
+                            pids.append(int(d))
+        except OSError:
+            pass
+    return pids
+
+
+def job_queued(job):
+    """squeue lists the job as pending, running or completing (it may list
+    it as CANCELLED until it is purged, MinJobAge)."""
+    return head("squeue", "-h", "-j", str(job), "-t", "PD,CF,R,S,CG", "-o",
+                "%i").stdout.strip() != ""
+
+
+class Slurm(ForktopCase):
+    def ft_cmd(self, *args):
+        return ["sh", CLUSTER, "exec", FORKTOP, *args]
+
+    def run_slurm(self, wl, *args, expect=0, timeout=60):
+        p = subprocess.run(self.ft_cmd("run", wl, "--json", *args), capture_output=True,
+                           text=True, env=self.env, timeout=timeout)
+        self.assertEqual(p.returncode, expect, p.stderr[-2000:])
+        return self.json_events(p, expect=expect)
+
+    @staticmethod
+    def outcomes(evs):
+        out = {}
+        for e in evs:
+            if e["ev"] in ("task_done", "task_fail"):
+                out[e["task"]] = (e["ev"], e.get("status"), e.get("signal"), e.get("code"))
+        return out
+
+    def assert_released(self, job, within=5.0):
+        """The allocation and everything of it are gone within 5 s."""
+        deadline = time.monotonic() + within
+        self.assertTrue(wait_for(lambda: not job_queued(job), timeout=within),
+                        "squeue -j %s still lists it" % job)
+        self.assertTrue(wait_for(lambda: not job_pids(job),
+                                 timeout=max(0.1, deadline - time.monotonic())),
+                        "left with SLURM_JOB_ID=%s: %s" % (job, job_pids(job)))
+
+    # The workers run on both nodes as steps of one job; every task is done;
+    # they connected to the head's bridge address, not 0.0.0.0 or
+    # loopback; the token is not in their argv; the job is gone after.
+    def test_across_nodes(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = a\n[pool p]\nhosts = slurm:2\nworkers = 4\n"
+                           "items = 16\ntask = cpu 30; shell echo {} $(hostname) "
+                           "$SLURM_JOB_ID $SLURM_STEP_ID && tr '\\0' ' ' < /proc/$PPID/cmdline "
+                           "> %s/cmd.{}\n" % d)
+        evs, s = self.run_slurm(wl)
+        lines = [ln.split() for ln in self.output_lines(evs)]
+        self.assertEqual(sorted(int(ln[0]) for ln in lines), list(range(16)))
+        self.assertEqual({ln[1] for ln in lines}, {"ftn1", "ftn2"})
+        jobs = {ln[2] for ln in lines}
+        self.assertEqual(len(jobs), 1, jobs)
+        self.assertGreaterEqual(len({ln[3] for ln in lines}), 2)  # one step a worker
+        self.assertEqual(s["tasks_done"], 16)
+        for f in os.listdir(d):
+            if f.startswith("cmd."):
+                with open(os.path.join(d, f)) as fh:
+                    cmd = fh.read()
+                self.assertRegex(cmd, r"worker --connect 10\.77\.0\.1:\d+ $")
+        spawns = self.kinds(evs, "spawn", role="worker")
+        steps = [e for e in spawns if "host" not in e]  # the local srun of each worker
+        remote = [e for e in spawns if "host" in e]  # the worker itself, on its node
+        self.assertEqual(len(steps), 4)
+        self.assertEqual(len(remote), 4)
+        hosts = {e["host"]: e["name"] for e in self.kinds(evs, "host")}
+        self.assertEqual(sorted(hosts.values()), ["ftn1", "ftn2"])  # spawns on both hosts
+        self.assertEqual({hosts[e["host"]] for e in remote}, {"ftn1", "ftn2"})
+        for e in remote:
+            self.assertIn(e["launcher_pid"], {x["pid"] for x in steps})
+        self.assert_released(jobs.pop())
+
+    def victim_run(self, wl, victim, how):
+        """Start wl, wait for task victim's marker (host pid job step), kill
+        its worker as how says, return (events, summary, marker)."""
+        proc = subprocess.Popen(self.ft_cmd("run", wl, "--json"), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env)
+        try:
+            path = os.path.join(self.dir, "m.%d" % victim)
+            self.assertTrue(wait_for(lambda: os.path.exists(path), timeout=30))
+            with open(path) as f:
+                host, pid, job, step = f.read().split()
+            if how == "scancel":
+                head("scancel", "--signal=KILL", "%s.%s" % (job, step))
+            else:  # from inside the node, by its own PID there
+                n = host[-1]
+                subprocess.run(["sh", CLUSTER, "node", n, "kill", "-KILL", pid], check=True)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        evs, s = self.json_events(subprocess.CompletedProcess([], proc.returncode, out, err),
+                                  expect=1)
+        return evs, s, (host, pid, job, step)
+
+    # A remote worker SIGKILLed mid-task (through scancel, and from inside
+    # its node): only its task fails, with SIGKILL (srun's 137 read back
+    # as the signal); the worker is replaced; the rest is done; exit 1.
+    def test_kill_mid_task(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = k\n[pool p]\nhosts = slurm:2\nworkers = 2\n"
+                           "chunksize = 1\nsubmit = map\ntasks = 8\n"
+                           "task = shell echo $(hostname) $PPID $SLURM_JOB_ID $SLURM_STEP_ID "
+                           "> %s/m.{}.tmp && mv %s/m.{}.tmp %s/m.{}; sleep 400ms; "
+                           "print {}\n" % (d, d, d))
+        for victim, how in ((1, "scancel"), (4, "node"), (6, "scancel")):
+            for f in os.listdir(d):
+                os.unlink(os.path.join(d, f)) if f.startswith("m.") else None
+            evs, s, (host, pid, job, step) = self.victim_run(wl, victim, how)
+            o = self.outcomes(evs)
+            self.assertEqual(o[victim][:3], ("task_fail", "FT_EWORKER", "SIGKILL"), (how, o))
+            self.assertEqual({t for t, v in o.items() if v[0] == "task_done"},
+                             set(range(8)) - {victim})
+            self.assertEqual(len(self.kinds(evs, "worker_replaced")), 1)
+            self.assertEqual(s["exit_status"], 1)
+            self.assert_released(job)
+
+    # A remote `fail 3` is exactly what it is locally.
+    def test_fail_same_as_local(self):
+        text = ("[workload]\nname = f\nseed = 7\n[pool p]\nhosts = HOSTS\nworkers = 2\n"
+                "items = 12\ntask = cpu 5; print {} ran; fail 3 30%; print {} ok\n")
+        res = {}
+        for hosts in ("local", "slurm:2"):
+            wl = self.workload(text.replace("HOSTS", hosts), name="%s.ini" % hosts[:5])
+            evs, s = self.run_slurm(wl, expect=1)
+            res[hosts] = (self.outcomes(evs), sorted(self.output_lines(evs)), s["exit_status"])
+        self.assertEqual(res["slurm:2"], res["local"])
+        failed = [v for v in res["local"][0].values() if v[0] == "task_fail"]
+        self.assertTrue(failed, "the seeded fail 3 30% failed nothing")
+        self.assertEqual({v[1:] for v in failed}, {("FT_ETASK", None, 3)})
+
+    # forktop SIGKILLed mid-run: within 5 s the job is gone from squeue and
+    # no process of it is left on any node.  Twice.
+    def test_forktop_sigkilled(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = x\n[pool p]\nhosts = slurm:2\nworkers = 4\n"
+                           "items = 40\ntask = shell echo $SLURM_JOB_ID > %s/job.tmp && "
+                           "mv %s/job.tmp %s/job; sleep 2\n" % (d, d, d))
+        for _ in range(2):
+            path = os.path.join(d, "job")
+            if os.path.exists(path):
+                os.unlink(path)
+            proc = subprocess.Popen(self.ft_cmd("run", wl, "--json"), stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, env=self.env)
+            try:
+                self.assertTrue(wait_for(lambda: os.path.exists(path), timeout=30))
+                with open(path) as f:
+                    job = f.read().strip()
+                self.assertTrue(job_pids(job))
+                with open("/proc/%d/comm" % proc.pid) as f:
+                    self.assertEqual(f.read().strip(), "forktop")
+                t_kill = time.monotonic()
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=10)
+                # the allocation is released (cancelled) within 2 s; its
+                # steps may take a little longer to be gone (below)
+                self.assertTrue(wait_for(lambda: head("squeue", "-h", "-j", job, "-o", "%T")
+                                         .stdout.strip() in ("", "CANCELLED", "COMPLETING"),
+                                         timeout=2), "still allocated 2 s after")
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            # srun was killed with forktop: slurmstepd retries telling it
+            # the task ended for about 2.3 s before the step can end
+            self.assert_released(job, within=5 - (time.monotonic() - t_kill))
+
+    # A connection with a wrong token (from a node) is refused and closed
+    # within the hello deadline; the run goes on and completes.  forktop
+    # listens on the bridge address only.
+    def test_bad_token(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = t\n[pool p]\nhosts = slurm:2\nworkers = 2\n"
+                           "chunksize = 1\ntasks = 6\ntask = shell tr '\\0' ' ' < "
+                           "/proc/$PPID/cmdline > %s/cmd.{}.tmp && mv %s/cmd.{}.tmp %s/cmd.{}; "
+                           "sleep 300ms\n" % (d, d, d))
+        proc = subprocess.Popen(self.ft_cmd("run", wl, "--json"), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env)
+        try:
+            path = os.path.join(d, "cmd.0")
+            self.assertTrue(wait_for(lambda: os.path.exists(path), timeout=30))
+            with open(path) as f:
+                addr = f.read().split()[-1]
+            self.assertTrue(addr.startswith("10.77.0.1:"), addr)
+            port = int(addr.split(":")[1])
+            ss = head("ss", "-Hltn").stdout
+            self.assertIn("10.77.0.1:%d" % port, ss)
+            self.assertNotIn("0.0.0.0:%d" % port, ss)
+            hello = struct.pack("=IIII", 48, 1, 1, 4242) + b"\x01" * 32
+            probe = ("import socket,sys\ns=socket.create_connection(('10.77.0.1',%d),5)\n"
+                     "s.sendall(%r)\ns.settimeout(5)\nprint(repr(s.recv(64)))\n" % (port, hello))
+            r = subprocess.run(["sh", CLUSTER, "node", "1", "python3", "-c", probe],
+                               capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.stdout.strip(), "b''", r.stderr)  # closed, nothing sent
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        evs, s = self.json_events(subprocess.CompletedProcess([], proc.returncode, out, err))
+        self.assertEqual(s["tasks_done"], 6)
+
+    # A node lost mid-run (its link taken down): within heartbeat + 1 s its
+    # running tasks fail (the worker is killed), its workers are replaced on
+    # the other node, every other task is done there; no hang; exit 1.
+    def test_node_loss(self):
+        import threading
+        d = self.dir
+        wl = self.workload("[workload]\nname = n\n[pool p]\nhosts = slurm:2\nworkers = 4\n"
+                           "heartbeat = 1s\nchunksize = 1\ntasks = 30\n"
+                           "task = shell echo $(hostname) $PPID > %s/h.{}; sleep 300ms; print {}\n" % d)
+        proc = subprocess.Popen(self.ft_cmd("run", wl, "--json"), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env)
+        lines, first_fail = [], []
+
+        def reader():
+            for line in proc.stdout:
+                lines.append(line)
+                if '"task_fail"' in line and not first_fail:
+                    first_fail.append(time.monotonic())
+
+        th = threading.Thread(target=reader)
+        th.start()
+        down = None
+        try:
+            def on_ftn2():
+                for f in os.listdir(d):
+                    if f.startswith("h."):
+                        with open(os.path.join(d, f)) as fh:
+                            if fh.read().startswith("ftn2"):
+                                return True
+                return False
+            self.assertTrue(wait_for(on_ftn2, timeout=30))
+            head("ip", "link", "set", "ftsv2", "down")
+            down = time.monotonic()
+            self.assertTrue(wait_for(lambda: first_fail, timeout=10), "no task failed")
+            took = first_fail[0] - down
+        finally:
+            head("ip", "link", "set", "ftsv2", "up")
+            try:
+                proc.wait(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                th.join()
+                err = proc.stderr.read()
+                proc.stderr.close()
+        self.assertLess(took, 1 + 1 + 0.5)  # heartbeat + 1 s, and the tick
+        evs, s = self.json_events(subprocess.CompletedProcess([], proc.returncode,
+                                                              "".join(lines), err), expect=1)
+        o = self.outcomes(evs)
+        failed = {t for t, v in o.items() if v[0] == "task_fail"}
+        self.assertTrue(failed)
+        self.assertTrue(all(o[t][1] == "FT_EWORKER" for t in failed), o)
+        self.assertEqual({t for t, v in o.items() if v[0] == "task_done"}, set(range(30)) - failed)
+        # ftn2's workers were replaced on ftn1: more than its own two workers
+        # ran tasks there (ground truth: the tasks' host names and parents)
+        self.assertGreaterEqual(len(self.kinds(evs, "worker_replaced")), 1)
+        ran = set()
+        for f in os.listdir(d):
+            if f.startswith("h."):
+                with open(os.path.join(d, f)) as fh:
+                    ran.add(tuple(fh.read().split()))
+        self.assertGreater(len({r for r in ran if r[0] == "ftn1"}), 2, ran)
+
+    # Nodes have PID namespaces of their own, so a remote worker's PID can
+    # be a live local process's PID.  Make that so (a local twin forked at
+    # the remote worker's PID through ns_last_pid), then kill workers at
+    # random (chaos) and at the end: the twin is never signalled, and no
+    # local exit is reported for its PID.
+    def test_pid_collision(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = c\n[pool p]\nhosts = slurm:2\nworkers = 2\n"
+                           "chunksize = 1\ntasks = 16\nchaos = kill-worker=2/s\n"
+                           "task = shell echo $PPID > %s/p.{}.tmp && mv %s/p.{}.tmp %s/p.{}; "
+                           "sleep 200ms\n" % (d, d, d))
+        proc = subprocess.Popen(self.ft_cmd("run", wl, "--json"), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env)
+        twin = None
+        try:
+            path = os.path.join(d, "p.0")
+            self.assertTrue(wait_for(lambda: os.path.exists(path), timeout=30))
+            with open(path) as f:
+                rpid = int(f.read())
+            def started(pid):
+                try:
+                    with open("/proc/%d/stat" % pid) as f:
+                        return f.read().rsplit(")", 1)[1].split()[19]
+                except OSError:
+                    return None
+            local = started(rpid)  # a local process has that PID already: it is the twin
+            for _ in range(0 if local else 50):
+                with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                    f.write(str(rpid - 1))
+                p = subprocess.Popen(["sleep", "120"], env=self.env)
+                if p.pid == rpid:
+                    twin = p
+                    break
+                p.kill()
+                p.wait()
+            self.assertTrue(twin or local, "could not fork a local twin at PID %d" % rpid)
+            local = local or started(rpid)
+            out, err = proc.communicate(timeout=60)
+            self.assertEqual(started(rpid), local, "the local twin of a remote worker was signalled")
+            self.assertTrue(twin is None or twin.poll() is None)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+            if twin:
+                twin.kill()
+                twin.wait()
+        self.assertIn(proc.returncode, (0, 1), err)
+        evs, s = self.json_events(subprocess.CompletedProcess([], proc.returncode, out, err),
+                                  expect=proc.returncode)
+        # the local pid rpid never exited in the stream (the remote one, host set, may)
+        self.assertFalse([e for e in evs if e["ev"] == "exit" and e["pid"] == rpid
+                          and "host" not in e])
+        self.assertEqual(s["tasks_done"] + s["tasks_failed"], 16)
+
+    # Ctrl-C (SIGINT): stop, exit 130, the allocation released.
+    def test_interrupt(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = i\n[pool p]\nworkers = 4\nitems = 40\n"
+                           "task = shell echo $SLURM_JOB_ID > %s/job.{}; sleep 2\n" % d)
+        proc = subprocess.Popen(self.ft_cmd("run", wl, "--json", "--slurm", "nodes=2"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=self.env)
+        try:
+            path = os.path.join(d, "job.0")
+            self.assertTrue(wait_for(lambda: os.path.exists(path) and os.path.getsize(path),
+                                     timeout=30))
+            with open(path) as f:
+                job = f.read().strip()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertTrue(out.splitlines()[-1].find('"interrupted":true') > 0)
+        self.assertFalse(job_queued(job))  # released before forktop exited
+        self.assert_released(job)
+        # Not here: `forktop check -- forktop run W --slurm nodes=2`.  srun
+        # exits without reaping a helper child of its own, which check
+        # reports as a zombie (1 run in a few); see the issue's notes.
+
+    # A bad partition: no allocation; the error says salloc's reason; no
+    # task runs; exit 1, no hang, nothing left.
+    def test_bad_partition(self):
+        wl = self.workload("[workload]\nname = b\n[pool p]\nworkers = 2\nitems = 4\n"
+                           "task = cpu 1\n")
+        evs, s = self.run_slurm(wl, "--slurm", "nodes=2,partition=nosuch", expect=1)
+        errs = [e for e in evs if e["ev"] == "error"]
+        self.assertTrue(any("Invalid partition" in e.get("what", "") for e in errs), errs)
+        self.assertEqual(s["tasks_done"], 0)
+        self.assertEqual(s["tasks_not_run"], 4)
+
+
+if __name__ == "__main__":
+    if not cluster_up():
+        print("test_slurm.py: the Slurm test cluster is not up (tests/slurm/cluster.sh up, "
+              "as root): skipped", file=sys.stderr)
+        sys.exit(77)
+    main()
