@@ -517,6 +517,19 @@ static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events) {
   }
 }
 
+/* The loop is about to reap a child.  The kernel queued the child's fork,
+ * execs and exit on the connector before its parent could see it exit, but
+ * the loop may not have read them yet (a command that execs twice and
+ * exits within the first milliseconds, while forktop starts up).  Read them
+ * now, while the zombie's name can still be read: told after the reap, its
+ * fork would find no child of the loop's under that pid and be taken for a
+ * new process, and its execs would be lost. */
+static void ft__watch_prereap(ft_loop *loop, void *ud) {
+  ft_watch *w = ud;
+  if (w->nlw)
+    ft__on_connector(loop, w->nlw, 0);
+}
+
 /* Subscribe to the connector; -errno when not permitted. */
 static int ft__connector_open(ft_watch *w) {
   int fd = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
@@ -558,8 +571,13 @@ static void ft__wseen(ft_watch *w, ft__wproc *p, const ft_tree_proc *tp) {
   p->gone_scans = 0;
   if (!p->start_ticks)
     p->start_ticks = tp->start_ticks;
-  if (p->ours)
+  if (p->ours) {
+    /* scanning alone, the scan is all that can see the loop's own child
+     * exec again (`sh -c 'exec make'`) */
+    if (w->nl < 0 && tp->state != 'Z')
+      ft__wexec_ours(w, p);
     return;
+  }
   if (!p->dead) {
     p->ppid = tp->ppid;
     if (w->nl < 0 && tp->state != 'Z' && strncmp(p->comm, tp->comm, sizeof p->comm - 1) != 0) {
@@ -719,6 +737,7 @@ int ft_watch_open(ft_loop *loop, const ft_watch_opts *o, ft_watch **out) {
     return rc;
   }
   loop->orphan_fn = ft__watch_orphan;
+  loop->prereap_fn = ft__watch_prereap;
   loop->orphan_ud = w;
   /* Subscribed first, then scanned: a process forked in between is seen
    * by one or the other (or both; the first to tell wins). */
@@ -769,6 +788,7 @@ void ft_watch_free(ft_watch *w) {
   ft_watch_finish(w);
   if (w->loop->orphan_ud == w) {
     w->loop->orphan_fn = NULL;
+    w->loop->prereap_fn = NULL;
     w->loop->orphan_ud = NULL;
   }
   if (w->nlw)
