@@ -53,6 +53,7 @@ typedef struct ft__wproc {
   bool seen;             /* in the latest scan */
   unsigned zombie_scans; /* scans in a row that found it a zombie */
   unsigned gone_scans;   /* scans that found it gone before its exit came */
+  uint64_t sent;         /* signals ft_watch_signal sent it (bit s for signal s) */
 } ft__wproc;
 
 /* A process as it exited, from taskstats. */
@@ -76,6 +77,7 @@ struct ft_watch {
   size_t n, cap;
   uint64_t lost; /* connector messages dropped by the kernel */
   bool finished, root_exited;
+  int stop_signo; /* the last ft_watch_signal: what a process born since gets */
   int root_code, root_signo;
   /* Exits of processes not (yet) known, kept in case their fork comes
    * after them: an exit matches a fork only if it is not older. */
@@ -108,6 +110,8 @@ static void ft__wemit(ft_watch *w, ft_event_kind kind, const ft__wproc *p, uint6
     ev.u.exec.path = p->comm;
   ft__emit(w->loop, &ev);
 }
+
+static void ft__wsignal(ft_watch *w, ft__wproc *p, int signo);
 
 /* ------------------------------------------------------------ taskstats */
 
@@ -307,6 +311,8 @@ static ft__wproc *ft__wspawn(ft_watch *w, pid_t pid, pid_t ppid, uint64_t born_n
   p->ours = ft__ptab_get(w->loop, pid) != NULL;
   if (!p->ours)
     ft__wemit(w, FT_EV_SPAWN, p, t_ns);
+  if (w->stop_signo && !p->ours)
+    ft__wsignal(w, p, w->stop_signo); /* born while the tree is stopped */
   return p;
 }
 
@@ -322,6 +328,7 @@ static void ft__wsay(ft_watch *w, ft__wproc *p, pid_t ppid, int code, int signo,
   ev.u.exit.signal = signo;
   ev.u.exit.core = signo && (code & 0x80);
   ev.u.exit.orphan = orphan;
+  ev.u.exit.requested = signo > 0 && signo < 64 && (p->sent >> signo & 1);
   ev.u.exit.runtime_ns = runtime_ns;
   p->said = true;
   if (p->pid == w->o.root && w->o.with_root) {
@@ -462,6 +469,8 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
     }
     memcpy(p->comm, comm, sizeof comm);
     ft__wemit(w, FT_EV_EXEC, p, 0);
+    if (w->stop_signo)
+      ft__wsignal(w, p, w->stop_signo); /* an exec resets the handler it may have had */
     return;
   }
   case PROC_EVENT_EXIT: {
@@ -766,6 +775,38 @@ bool ft_watch_root_exited(const ft_watch *w, int *code, int *signo) {
   if (signo)
     *signo = w->root_signo;
   return w->root_exited;
+}
+
+/* Signal p if it is still the process recorded: through a pidfd opened
+ * before its start time is checked, so a pid reused since (p reaped by its
+ * parent, the exit not read yet) is never signalled. */
+static void ft__wsignal(ft_watch *w, ft__wproc *p, int signo) {
+  (void)w;
+  if (p->dead || p->ours)
+    return;
+  int fd = ft__pidfd_open(p->pid);
+  ft_tree_proc tp;
+  if (fd < 0)
+    return;
+  if (ft_tree_read(p->pid, &tp) == 0 && (!p->start_ticks || tp.start_ticks == p->start_ticks) &&
+      ft__pidfd_signal(fd, signo) == 0 && signo < 64)
+    p->sent |= 1ull << signo;
+  close(fd);
+}
+
+/* Send signo to every live process of the watched tree that is not one of
+ * the loop's own children (the loop signals those: ft_loop_signal_all),
+ * and to each one born or exec'ing from now on, while the watch lives.
+ * Their exits by signo are told as sent by forktop.  The connector's queue
+ * is read first, so what has exited is known as such. */
+void ft_watch_signal(ft_watch *w, int signo) {
+  if (!w || signo <= 0)
+    return;
+  if (w->nlw)
+    ft__on_connector(w->loop, w->nlw, 0);
+  w->stop_signo = signo;
+  for (size_t i = 0; i < w->n; i++)
+    ft__wsignal(w, &w->procs[i], signo);
 }
 
 /* Read what is queued, reap, and tell the exits of what is gone. */
