@@ -10,12 +10,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftcase import ForktopCase, main  # noqa: E402
+from ftcase import FORKTOP, ForktopCase, main, wait_for  # noqa: E402
 
 ROOT = os.geteuid() == 0  # the process-event connector (and taskstats) need root
 STRACE = shutil.which("strace")
@@ -78,7 +80,8 @@ class TruthAudit(ForktopCase):
                             "-o", os.path.join(d, "t"), *cmd, expect=expect, stdin=stdin)
         truth = strace_truth(d)
         exits = self.assert_once(evs, what)
-        helpers = {p for p, e in exits.items() if p not in truth}
+        # strace itself (the command, named as it was given) and its helpers
+        helpers = {p for p, e in exits.items() if p not in truth and p != evs[0]["pid"]}
         self.assertTrue(all(exits[p]["name"] == "strace" for p in helpers),
                         what + ": processes strace never saw: %s" % [exits[p] for p in helpers])
         for pid, (name, end) in truth.items():
@@ -117,6 +120,169 @@ class TruthAudit(ForktopCase):
         self.assertEqual(e["name"], "sleep", evs)
         self.assertIn("sleep", [x["name"] for x in evs if x["ev"] == "exec"], evs)
         self.assertEqual(s["mode"], "scan")
+
+    # 3. Ctrl-C in watch mode stops the whole tree as the man page says:
+    # SIGTERM to every process (before: the command alone; the rest got
+    # SIGKILL after the grace, told as failures), and to one born during
+    # the grace; each exit by it told as sent by forktop.
+    @unittest.skipUnless(ROOT, "the connector needs root")
+    def test_stop_terms_the_whole_tree(self):
+        grand = ("import os, signal, subprocess, sys, time\n"
+                 "D = sys.argv[1]\n"
+                 "def h(s, f):\n"
+                 "    b = subprocess.Popen(['sleep', '30'])\n"
+                 "    open(os.path.join(D, 'born.%d' % b.pid), 'w').close()\n"
+                 "    open(os.path.join(D, 'got.%d' % os.getpid()), 'w').write(str(s))\n"
+                 "    os._exit(0)\n"
+                 "signal.signal(signal.SIGTERM, h)\n"
+                 "open(os.path.join(D, 'up.%d' % os.getpid()), 'w').close()\n"
+                 "while True: time.sleep(1)\n")
+        for rnd in range(3):
+            d = os.path.join(self.dir, "r%d" % rnd)
+            os.mkdir(d)
+            p = subprocess.Popen([FORKTOP, "--json", "--", "sh", "-c",
+                                  'sleep 30 & "$0" -c "$1" "$2" & "$0" -c "$1" "$2" & wait',
+                                  sys.executable, grand, d],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=self.env)
+            ups = wait_for(lambda: len([f for f in os.listdir(d) if f.startswith("up.")]) == 2)
+            self.assertTrue(ups, "the workers never started")
+            t = time.monotonic()
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=30)
+            self.assertEqual(p.returncode, 130, err)
+            self.assertLess(time.monotonic() - t, 1.9, "waited for the grace: something got no SIGTERM")
+            evs = [json.loads(line) for line in out.splitlines()]
+            exits = self.assert_once(evs[:-1], "run %d" % rnd)
+            got = {int(f[4:]) for f in os.listdir(d) if f.startswith("got.")}
+            up = {int(f[3:]) for f in os.listdir(d) if f.startswith("up.")}
+            born = {int(f[5:]) for f in os.listdir(d) if f.startswith("born.")}
+            self.assertEqual(got, up, "run %d: a worker never got SIGTERM" % rnd)
+            self.assertEqual(len(born), 2)
+            for pid in got:
+                self.assertEqual(exits[pid].get("code"), 0, exits[pid])
+            for pid in born:
+                self.assertEqual((exits[pid].get("signal"), exits[pid].get("requested")),
+                                 ("SIGTERM", True), "run %d: born in the grace: %s" % (rnd, exits[pid]))
+            sleeps = [e for e in exits.values() if e["name"] == "sleep" and e["pid"] not in born]
+            self.assertEqual([(e.get("signal"), e.get("requested")) for e in sleeps],
+                             [("SIGTERM", True)], "run %d" % rnd)
+            self.assertEqual(evs[-1]["failed"], 0, evs[-1])
+
+    # 4. Regression guards against strace: programs nobody here wrote.
+    @unittest.skipUnless(ROOT and STRACE, "needs root (the connector) and strace")
+    def test_python_pools_against_strace(self):
+        script = ("import concurrent.futures as cf, multiprocessing as mp, os, signal, sys, time\n"
+                  "def sq(x):\n"
+                  "    return x * x\n"
+                  "def die(x):\n"
+                  "    if x == 3: os.kill(os.getpid(), signal.SIGKILL)\n"
+                  "    return x\n"
+                  "if __name__ == '__main__':\n"
+                  "    ctx = mp.get_context(sys.argv[1])\n"
+                  "    with ctx.Pool(3, maxtasksperchild=2) as p:\n"
+                  "        assert sum(p.map(sq, range(12), chunksize=1)) == 506\n"
+                  "    p = ctx.Pool(2)\n"
+                  "    r = p.map_async(die, range(8), chunksize=1)\n"
+                  "    time.sleep(0.3)\n"
+                  "    p.terminate(); p.join()\n"
+                  "    with cf.ProcessPoolExecutor(2, mp_context=ctx) as ex:\n"
+                  "        assert len(list(ex.map(sq, range(20)))) == 20\n")
+        path = os.path.join(self.dir, "pools.py")  # spawn's children import it
+        with open(path, "w") as f:
+            f.write(script)
+        for method in ("fork", "fork", "spawn"):
+            evs, s, truth = self.against_strace([sys.executable, path, method], method)
+            self.assertIn(("signal", "SIGKILL"), [end for _, end in truth.values()], method)
+            self.assertGreaterEqual(len(truth), 10, method)
+
+    @unittest.skipUnless(ROOT and STRACE, "needs root (the connector) and strace")
+    def test_make_xargs_shells_against_strace(self):
+        src = os.path.join(self.dir, "src")
+        os.mkdir(src)
+        for i in range(12):
+            with open(os.path.join(src, "f%d.c" % i), "w") as f:
+                f.write("int f%d(void) { return %d; }\n" % (i, i))
+        with open(os.path.join(src, "bad.c"), "w") as f:
+            f.write("int g(void) { syntax error }\n")
+        with open(os.path.join(src, "Makefile"), "w") as f:
+            f.write("all: $(patsubst %.c,%.o,$(wildcard *.c))\n%.o: %.c\n\tgcc -c $< -o $@\n")
+        self.against_strace(["make", "-k", "-j4", "-C", src], "make -j4", expect=2)
+        self.against_strace(["sh", "-c", 'xargs -P4 -n1 sh -c \'exit $(($0 % 4))\''],
+                            "xargs -P4", expect=123, stdin="".join("%d\n" % i for i in range(30)))
+        self.against_strace(["sh", "-c", "sleep 0.1 | cat & true | false & (exec env sleep 0.05) & wait"],
+                            "pipelines")
+        # a double-fork daemon: setsid, the middle parent exits, the daemon outlives the command
+        self.against_strace([sys.executable, "-c",
+                             "import os, time\n"
+                             "if os.fork() == 0:\n"
+                             "    os.setsid()\n"
+                             "    if os.fork() == 0:\n"
+                             "        time.sleep(0.3); os._exit(7)\n"
+                             "    os._exit(0)\n"
+                             "os.wait(); os._exit(4)\n"], "daemon", expect=4)
+
+    # 5. k in the dashboard signals exactly the selected process, with the
+    # signal chosen: each victim writes its pid and the signal it got.
+    @unittest.skipUnless(shutil.which("tmux"), "needs tmux")
+    def test_dashboard_k_signals_the_selected_process(self):
+        d = self.dir
+        victim = ("import os, signal, sys, time\n"
+                  "D, n = sys.argv[1], sys.argv[2]\n"
+                  "def h(s, f):\n"
+                  "    open(os.path.join(D, 'got.' + n), 'w').write('%d %d' % (os.getpid(), s))\n"
+                  "    os._exit(0)\n"
+                  "for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):\n"
+                  "    signal.signal(s, h)\n"
+                  "open(os.path.join(D, 'pid.' + n), 'w').write(str(os.getpid()))\n"
+                  "while True: time.sleep(1)\n")
+        with open(os.path.join(d, "victim.py"), "w") as f:
+            f.write(victim)
+        for n in "abc":  # a process's name is its program's file name
+            os.symlink(sys.executable, os.path.join(d, "pv_" + n))
+        run = os.path.join(d, "run.sh")
+        with open(run, "w") as f:
+            f.write('for n in a b c; do "$1/pv_$n" "$1/victim.py" "$1" $n & done\nwait\n')
+        sock = "ftaudit-%d" % os.getpid()
+        tm = ["tmux", "-L", sock, "-f", "/dev/null"]
+        subprocess.run([*tm, "new-session", "-d", "-x", "200", "-y", "40",
+                        "-e", "FORKTOP_TEST_TAG=" + self.env["FORKTOP_TEST_TAG"],
+                        "%s -- sh %s %s" % (FORKTOP, run, d)], check=True, env=self.env, timeout=10)
+
+        def screen():
+            return subprocess.run([*tm, "capture-pane", "-p"], capture_output=True, text=True,
+                                  timeout=10).stdout
+
+        def keys(*k):
+            subprocess.run([*tm, "send-keys", *k], check=True, timeout=10)
+
+        def pick(name, downs):
+            keys("/", name, "Enter")
+            self.assertTrue(wait_for(lambda: ('filter "%s"' % name) in screen(), timeout=10), screen())
+            keys("End")
+            pid = open(os.path.join(d, "pid." + name[-1])).read()
+            self.assertTrue(wait_for(lambda: any(line.split()[:1] == [pid] and name in line
+                                                 for line in screen().splitlines()), timeout=10),
+                            screen())
+            keys("k")
+            for _ in range(downs):
+                keys("Down")
+            keys("Enter")
+            self.assertTrue(wait_for(lambda: os.path.exists(os.path.join(d, "got." + name[-1])),
+                                     timeout=10), screen())
+            keys("Escape")
+
+        try:
+            self.assertTrue(wait_for(lambda: all(os.path.exists(os.path.join(d, "pid." + n))
+                                                 for n in "abc"), timeout=20), screen())
+            pick("pv_b", 0)  # SIGTERM, the first of the menu
+            pick("pv_c", 7)  # SIGUSR1, the eighth
+            got = {n: open(os.path.join(d, "got." + n)).read() for n in "bc"}
+            pids = {n: open(os.path.join(d, "pid." + n)).read() for n in "abc"}
+            self.assertEqual(got, {"b": pids["b"] + " 15", "c": pids["c"] + " 10"})
+            self.assertFalse(os.path.exists(os.path.join(d, "got.a")), "an unselected process was hit")
+        finally:
+            subprocess.run([*tm, "kill-server"], capture_output=True, timeout=10)
 
 
 if __name__ == "__main__":
