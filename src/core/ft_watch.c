@@ -526,13 +526,13 @@ static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events) {
   }
 }
 
-/* The loop is about to reap a child.  The kernel queued the child's fork,
- * execs and exit on the connector before its parent could see it exit, but
- * the loop may not have read them yet (a command that execs twice and
- * exits within the first milliseconds, while forktop starts up).  Read them
- * now, while the zombie's name can still be read: told after the reap, its
- * fork would find no child of the loop's under that pid and be taken for a
- * new process, and its execs would be lost. */
+/* The loop is about to reap a child.  The kernel queued the child's fork
+ * and execs on the connector before the child could exit, but the loop may
+ * not have read them yet (a command that execs twice and exits within the
+ * first milliseconds, while forktop starts up).  Read them now, while the
+ * zombie's name can still be read: told after the reap, its fork would
+ * find no child of the loop's under that pid and be taken for a new
+ * process, and its execs would be lost. */
 static void ft__watch_prereap(ft_loop *loop, void *ud) {
   ft_watch *w = ud;
   if (w->nlw)
