@@ -284,6 +284,41 @@ class TruthAudit(ForktopCase):
         finally:
             subprocess.run([*tm, "kill-server"], capture_output=True, timeout=10)
 
+    # 6. Exits named as they were at exit although forktop lagged while the
+    # rest of the system made thousands of exits (before: taskstats' ring
+    # of the system's last 4,096 exits was read whole and pushed ours out,
+    # and each `sh -c 'exec true'` exited named sh).
+    @unittest.skipUnless(ROOT, "the connector and taskstats need root")
+    def test_names_survive_a_lag_and_a_busy_system(self):
+        import threading
+        d = self.dir
+        script = ('touch "$1/ready"; while [ ! -e "$1/go" ]; do sleep 0.01; done\n'
+                  'for i in 1 2 3 4 5 6 7 8 9 10; do sh -c "exec true"; done\n'
+                  'touch "$1/done"\n')
+        for rnd in range(2):
+            for f in ("ready", "go", "done"):
+                if os.path.exists(os.path.join(d, f)):
+                    os.unlink(os.path.join(d, f))
+            p = subprocess.Popen([FORKTOP, "--json", "--", "sh", "-c", script, "sh", d],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=self.env)
+            try:
+                self.assertTrue(wait_for(lambda: os.path.exists(os.path.join(d, "ready"))))
+                p.send_signal(signal.SIGSTOP)
+                open(os.path.join(d, "go"), "w").close()
+                self.assertTrue(wait_for(lambda: os.path.exists(os.path.join(d, "done"))))
+                for _ in range(6000):  # 6,000 exits elsewhere (threads' exits are records too)
+                    t = threading.Thread(target=int)
+                    t.start()
+                    t.join()
+            finally:
+                p.send_signal(signal.SIGCONT)
+            out, err = p.communicate(timeout=30)
+            self.assertEqual(p.returncode, 0, err)
+            evs = [json.loads(line) for line in out.splitlines()]
+            names = collections.Counter(e["name"] for e in evs if e["ev"] == "exit")
+            self.assertEqual(names["true"], 10, "run %d: %s" % (rnd, names))
+
 
 if __name__ == "__main__":
     main()

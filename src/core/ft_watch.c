@@ -115,10 +115,20 @@ static void ft__wsignal(ft_watch *w, ft__wproc *p, int signo);
 
 /* ------------------------------------------------------------ taskstats */
 
-/* Read every taskstats record queued: each process that exited, as it was. */
-static void ft__ts_drain(ft_watch *w) {
+/* Read the taskstats records queued: each process that exited, as it was.
+ * With want > 0, stop after the batch that holds want's record.
+ *
+ * The records are every exit of the system's, ours among them, and the
+ * ring keeps the last FT__STATS.  Read all at once after forktop lagged
+ * (starved of CPU, stopped) while other programs made thousands of exits,
+ * ours were pushed out before their exits were read from the connector,
+ * and those exits were named as they were at fork.  The kernel queues
+ * both in exit order, so reading only up to the record wanted keeps the
+ * rest in the socket until its turn. */
+static void ft__ts_drain(ft_watch *w, pid_t want) {
   char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
-  while (w->ts >= 0) {
+  bool found = false;
+  while (w->ts >= 0 && !found) {
     ssize_t n = recv(w->ts, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && errno == ENOBUFS)
       continue; /* some were dropped: those exits keep the names /proc gave */
@@ -161,6 +171,7 @@ static void ft__ts_drain(ft_watch *w) {
             rec.etime_us = st.ac_etime;
             snprintf(rec.comm, sizeof rec.comm, "%.*s", (int)sizeof st.ac_comm, st.ac_comm);
             w->stats[w->stats_next++ % FT__STATS] = rec;
+            found = found || (want > 0 && rec.pid == want);
           }
         }
         a += NLA_ALIGN(top.nla_len);
@@ -178,22 +189,31 @@ static void ft__ts_drain(ft_watch *w) {
 static const ft__tstat *ft__ts_take(ft_watch *w, pid_t pid) {
   if (!w->stats)
     return NULL;
-  ft__ts_drain(w);
-  size_t first = w->stats_next > FT__STATS ? w->stats_next - FT__STATS : 0;
-  for (size_t i = first; i < w->stats_next; i++) {
-    ft__tstat *r = &w->stats[i % FT__STATS];
-    if (r->pid == pid && !r->used) {
-      r->used = true;
-      return r;
+  for (int pass = 0; pass < 2; pass++) {
+    size_t first = w->stats_next > FT__STATS ? w->stats_next - FT__STATS : 0;
+    for (size_t i = first; i < w->stats_next; i++) {
+      ft__tstat *r = &w->stats[i % FT__STATS];
+      if (r->pid == pid && !r->used) {
+        r->used = true;
+        return r;
+      }
     }
+    if (pass == 0)
+      ft__ts_drain(w, pid);
   }
   return NULL;
 }
 
+static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events);
+
+/* Records are waiting: the connector's exits first, which take theirs as
+ * they go (ft__ts_drain), then the rest, which are not ours yet. */
 static void ft__on_taskstats(ft_loop *loop, ft__watch *nw, uint32_t events) {
-  (void)loop;
   (void)events;
-  ft__ts_drain(nw->data);
+  ft_watch *w = nw->data;
+  if (w->nlw)
+    ft__on_connector(loop, w->nlw, 0);
+  ft__ts_drain(w, 0);
 }
 
 /* Send a generic netlink request and, with ack, read the answer into buf. */
@@ -816,7 +836,7 @@ void ft_watch_finish(ft_watch *w) {
   w->finished = true;
   if (w->nlw)
     ft__on_connector(w->loop, w->nlw, 0);
-  ft__ts_drain(w);
+  ft__ts_drain(w, 0);
   if (w->loop->depth == 0)
     ft__loop_reap(w->loop); /* orphans reaped while we can still tell them */
   ft__wscan(w, false, true);
