@@ -126,6 +126,26 @@ class TruthAudit(ForktopCase):
         self.assertIn("sleep", [x["name"] for x in evs if x["ev"] == "exec"], evs)
         self.assertEqual(s["mode"], "scan")
 
+    # 2b. Scanning alone, a child its parent did not reap at once lived, by
+    # the stream, until it was reaped (0.6 s for 0.15 s): it died before the
+    # scan that first found it a zombie, and that bounds its runtime.
+    def test_scan_zombie_runtime_ends_at_death(self):
+        script = ("import os, sys, time\n"
+                  "for i in range(3):\n"
+                  "    if os.fork() == 0:\n"
+                  "        time.sleep(0.15); os._exit(i + 1)\n"
+                  "time.sleep(0.7)\n"
+                  "if sys.argv[1] == 'reap':\n"
+                  "    for i in range(3): os.wait()\n"
+                  "    time.sleep(0.2)\n")
+        for how in ("orphans", "reap"):
+            evs, s = self.watch("--scan", "--", sys.executable, "-c", script, how)
+            kids = [e for e in evs if e["ev"] == "exit" and e["pid"] != evs[0]["pid"]]
+            self.assertEqual(len(kids), 3, evs)
+            for e in kids:
+                self.assertGreaterEqual(e["runtime"], 0.14, e)
+                self.assertLess(e["runtime"], 0.45, "%s: %s" % (how, e))
+
     # 3. Ctrl-C in watch mode stops the whole tree as the man page says:
     # SIGTERM to every process (before: the command alone; the rest got
     # SIGKILL after the grace, told as failures), and to one born during

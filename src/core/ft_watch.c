@@ -617,6 +617,8 @@ static void ft__wseen(ft_watch *w, ft__wproc *p, const ft_tree_proc *tp) {
       ft__wemit(w, FT_EV_EXEC, p, 0);
     }
   }
+  if (tp->state == 'Z' && !p->died_ns)
+    p->died_ns = ft_now_ns(); /* scanning alone: it died before now, its parent not reaping */
   p->zombie_scans = tp->state == 'Z' ? p->zombie_scans + 1 : 0;
   /* a zombie for one scan is a child its parent is about to reap; for
    * two (100 ms) its parent is not reaping it */
@@ -642,8 +644,8 @@ static bool ft__wgone(ft_watch *w, ft__wproc *p, bool final) {
      * it gets a few scans, unless messages were lost. */
     if (w->nl >= 0 && !w->lost && !final && ++p->gone_scans < FT__GONE_SCANS)
       return false;
-    uint64_t now = ft_now_ns();
-    ft__wsay(w, p, p->ppid, -1, 0, false, now > p->born_ns ? now - p->born_ns : 0);
+    uint64_t end = p->died_ns ? p->died_ns : ft_now_ns(); /* seen a zombie, or gone now */
+    ft__wsay(w, p, p->ppid, -1, 0, false, end > p->born_ns ? end - p->born_ns : 0);
   }
   ft__wdel(w, p);
   return true;
