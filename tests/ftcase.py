@@ -110,8 +110,9 @@ class ForktopCase(unittest.TestCase):
         self.assertEqual(p.returncode, expect, p.stderr + p.stdout[-2000:])
         evs = [json.loads(line) for line in p.stdout.splitlines()]
         self.assertTrue(evs, "no events")
+        self.assertEqual(evs[0]["ev"], "start")  # who wrote the stream: not an event of the run
         self.assertEqual(evs[-1]["ev"], "summary")
-        return evs[:-1], evs[-1]
+        return evs[1:-1], evs[-1]
 
     def run_json(self, *args, expect=0):
         p = self.run_ft("run", *args, "--json")

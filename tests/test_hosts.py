@@ -81,7 +81,7 @@ class Hosts(ForktopCase):
         wl = self.workload("[workload]\nname = l\n[pool p]\nworkers = 2\nitems = 4\n"
                            "task = sleep 1ms\n")
         evs, s = self.run_json(wl)
-        self.assertFalse([e for e in evs if "host" in e or e["ev"] == "host"])  # start: hostname
+        self.assertFalse([e for e in evs if "host" in e or e["ev"] == "host"])
         self.assertNotIn("hosts", s)
         json.dumps(s)
 

@@ -243,6 +243,13 @@ static void ui__act(ui_dash *d, ui_action a) {
       ui__signal_host(d, a);
       break;
     }
+    /* The row may be a paused (frozen) picture, or the menu was open while
+     * it exited: ask the live model, or its pid may be someone else's by now. */
+    if (!ft_model_alive(d->model, a.pid)) {
+      snprintf(msg, sizeof msg, "process %d has exited: no signal sent", (int)a.pid);
+      ui_view_say(v, msg);
+      break;
+    }
     if (kill(a.pid, a.signo) == 0)
       snprintf(msg, sizeof msg, "sent %s to %d", ft_signal_name(a.signo), (int)a.pid);
     else

@@ -42,11 +42,13 @@ static void ui_tally(const ft_event *ev, void *ud) {
 static void ui_kill_all(ft_timer *t, void *ud) {
   (void)t;
   ft_loop_signal_all(((ui_watcher *)ud)->s.loop, SIGKILL);
+  ft_watch_signal(((ui_watcher *)ud)->w, SIGKILL);
 }
 
-/* Ctrl-C and friends, or q: a command we started is stopped (SIGTERM now,
- * SIGKILL after a grace period); a tree we only watch (-p) is left alone,
- * we just stop looking. */
+/* Ctrl-C and friends, or q: a command we started is stopped, its whole
+ * tree (SIGTERM now, SIGKILL after a grace period), as the man page says:
+ * the command through the loop, every other process of the tree through
+ * the watch; a tree we only watch (-p) is left alone, we just stop looking. */
 static void ui_wstop(void *ud) {
   ui_watcher *s = ud;
   if (s->read_only) {
@@ -54,6 +56,7 @@ static void ui_wstop(void *ud) {
     return;
   }
   ft_loop_signal_all(s->s.loop, SIGTERM);
+  ft_watch_signal(s->w, SIGTERM);
   ft_timer_start(s->grace, UI_GRACE_NS, 0, ui_kill_all, s);
 }
 

@@ -198,6 +198,8 @@ void ft__loop_reap(ft_loop *loop) {
       return;
     if (si->si_pid == 0)
       return;
+    if (loop->prereap_fn)
+      loop->prereap_fn(loop, loop->orphan_ud);
     ft__child *c = ft__ptab_get(loop, si->si_pid);
     comm[0] = '\0';
     if (!c)

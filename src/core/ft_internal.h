@@ -201,6 +201,10 @@ typedef struct ft__scratch {
  * (ft_watch.c); false leaves it to the loop.  comm is its name, read
  * before the reap. */
 typedef bool (*ft__orphan_fn)(ft_loop *loop, const siginfo_t *si, const char *comm, void *ud);
+/* Called before each child (the loop's own or an orphan) is reaped, while
+ * it is still a zombie whose /proc entry can be read (ft_watch.c reads
+ * what the kernel queued about it first: its fork, execs and exit). */
+typedef void (*ft__prereap_fn)(ft_loop *loop, void *ud);
 
 typedef struct ft__sampler {
   void (*fn)(ft_loop *loop, void *ud);
@@ -247,8 +251,9 @@ struct ft_loop {
   ft__slab *slab;          /* watches, children, streams, processes */
   ft__orphan_fn orphan_fn; /* NULL: the loop reports orphans itself */
   void *orphan_ud;
-  int pdeath_signal; /* what children get when this process dies (0: nothing) */
-  ft__hosts *hosts;  /* remote hosts met so far (ft_host.c), NULL before the first */
+  ft__prereap_fn prereap_fn; /* NULL: nothing to do before a reap (ud: orphan_ud) */
+  int pdeath_signal;         /* what children get when this process dies (0: nothing) */
+  ft__hosts *hosts;          /* remote hosts met so far (ft_host.c), NULL before the first */
   /* The argv area a forked function's child retitles (ft__title_area):
    * looked up at the first such fork; title_cap 0 when there is none. */
   bool title_known;

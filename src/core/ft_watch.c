@@ -53,6 +53,7 @@ typedef struct ft__wproc {
   bool seen;             /* in the latest scan */
   unsigned zombie_scans; /* scans in a row that found it a zombie */
   unsigned gone_scans;   /* scans that found it gone before its exit came */
+  uint64_t sent;         /* signals ft_watch_signal sent it (bit s for signal s) */
 } ft__wproc;
 
 /* A process as it exited, from taskstats. */
@@ -76,6 +77,7 @@ struct ft_watch {
   size_t n, cap;
   uint64_t lost; /* connector messages dropped by the kernel */
   bool finished, root_exited;
+  int stop_signo; /* the last ft_watch_signal: what a process born since gets */
   int root_code, root_signo;
   /* Exits of processes not (yet) known, kept in case their fork comes
    * after them: an exit matches a fork only if it is not older. */
@@ -117,12 +119,24 @@ static void ft__wemit(ft_watch *w, ft_event_kind kind, const ft__wproc *p, uint6
   ft__emit(w->loop, &ev);
 }
 
+static void ft__wsignal(ft_watch *w, ft__wproc *p, int signo);
+
 /* ------------------------------------------------------------ taskstats */
 
-/* Read every taskstats record queued: each process that exited, as it was. */
-static void ft__ts_drain(ft_watch *w) {
+/* Read the taskstats records queued: each process that exited, as it was.
+ * With want > 0, stop after the batch that holds want's record.
+ *
+ * The records are every exit of the system's, ours among them, and the
+ * ring keeps the last FT__STATS.  Read all at once after forktop lagged
+ * (starved of CPU, stopped) while other programs made thousands of exits,
+ * ours were pushed out before their exits were read from the connector,
+ * and those exits were named as they were at fork.  The kernel queues
+ * both in exit order, so reading only up to the record wanted keeps the
+ * rest in the socket until its turn. */
+static void ft__ts_drain(ft_watch *w, pid_t want) {
   char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
-  while (w->ts >= 0) {
+  bool found = false;
+  while (w->ts >= 0 && !found) {
     ssize_t n = recv(w->ts, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && errno == ENOBUFS)
       continue; /* some were dropped: those exits keep the names /proc gave */
@@ -165,6 +179,7 @@ static void ft__ts_drain(ft_watch *w) {
             rec.etime_us = st.ac_etime;
             snprintf(rec.comm, sizeof rec.comm, "%.*s", (int)sizeof st.ac_comm, st.ac_comm);
             w->stats[w->stats_next++ % FT__STATS] = rec;
+            found = found || (want > 0 && rec.pid == want);
           }
         }
         a += NLA_ALIGN(top.nla_len);
@@ -182,22 +197,31 @@ static void ft__ts_drain(ft_watch *w) {
 static const ft__tstat *ft__ts_take(ft_watch *w, pid_t pid) {
   if (!w->stats)
     return NULL;
-  ft__ts_drain(w);
-  size_t first = w->stats_next > FT__STATS ? w->stats_next - FT__STATS : 0;
-  for (size_t i = first; i < w->stats_next; i++) {
-    ft__tstat *r = &w->stats[i % FT__STATS];
-    if (r->pid == pid && !r->used) {
-      r->used = true;
-      return r;
+  for (int pass = 0; pass < 2; pass++) {
+    size_t first = w->stats_next > FT__STATS ? w->stats_next - FT__STATS : 0;
+    for (size_t i = first; i < w->stats_next; i++) {
+      ft__tstat *r = &w->stats[i % FT__STATS];
+      if (r->pid == pid && !r->used) {
+        r->used = true;
+        return r;
+      }
     }
+    if (pass == 0)
+      ft__ts_drain(w, pid);
   }
   return NULL;
 }
 
+static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events);
+
+/* Records are waiting: the connector's exits first, which take theirs as
+ * they go (ft__ts_drain), then the rest, which are not ours yet. */
 static void ft__on_taskstats(ft_loop *loop, ft__watch *nw, uint32_t events) {
-  (void)loop;
   (void)events;
-  ft__ts_drain(nw->data);
+  ft_watch *w = nw->data;
+  if (w->nlw)
+    ft__on_connector(loop, w->nlw, 0);
+  ft__ts_drain(w, 0);
 }
 
 /* Send a generic netlink request and, with ack, read the answer into buf. */
@@ -315,6 +339,8 @@ static ft__wproc *ft__wspawn(ft_watch *w, pid_t pid, pid_t ppid, uint64_t born_n
   p->ours = ft__ptab_get(w->loop, pid) != NULL;
   if (!p->ours)
     ft__wemit(w, FT_EV_SPAWN, p, t_ns);
+  if (w->stop_signo && !p->ours)
+    ft__wsignal(w, p, w->stop_signo); /* born while the tree is stopped */
   return p;
 }
 
@@ -330,6 +356,7 @@ static void ft__wsay(ft_watch *w, ft__wproc *p, pid_t ppid, int code, int signo,
   ev.u.exit.signal = signo;
   ev.u.exit.core = signo && (code & 0x80);
   ev.u.exit.orphan = orphan;
+  ev.u.exit.requested = signo > 0 && signo < 64 && (p->sent >> signo & 1);
   ev.u.exit.runtime_ns = runtime_ns;
   p->said = true;
   if (p->pid == w->o.root && w->o.with_root) {
@@ -473,6 +500,8 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
     }
     memcpy(p->comm, comm, sizeof comm);
     ft__wemit(w, FT_EV_EXEC, p, 0);
+    if (w->stop_signo)
+      ft__wsignal(w, p, w->stop_signo); /* an exec resets the handler it may have had */
     return;
   }
   case PROC_EVENT_EXIT: {
@@ -528,6 +557,19 @@ static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events) {
   }
 }
 
+/* The loop is about to reap a child.  The kernel queued the child's fork
+ * and execs on the connector before the child could exit, but the loop may
+ * not have read them yet (a command that execs twice and exits within the
+ * first milliseconds, while forktop starts up).  Read them now, while the
+ * zombie's name can still be read: told after the reap, its fork would
+ * find no child of the loop's under that pid and be taken for a new
+ * process, and its execs would be lost. */
+static void ft__watch_prereap(ft_loop *loop, void *ud) {
+  ft_watch *w = ud;
+  if (w->nlw)
+    ft__on_connector(loop, w->nlw, 0);
+}
+
 /* Subscribe to the connector; -errno when not permitted. */
 static int ft__connector_open(ft_watch *w) {
   int fd = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
@@ -569,8 +611,13 @@ static void ft__wseen(ft_watch *w, ft__wproc *p, const ft_tree_proc *tp) {
   p->gone_scans = 0;
   if (!p->start_ticks)
     p->start_ticks = tp->start_ticks;
-  if (p->ours)
+  if (p->ours) {
+    /* scanning alone, the scan is all that can see the loop's own child
+     * exec again (`sh -c 'exec make'`) */
+    if (w->nl < 0 && tp->state != 'Z')
+      ft__wexec_ours(w, p);
     return;
+  }
   if (!p->dead) {
     p->ppid = tp->ppid;
     if (w->nl < 0 && tp->state != 'Z' && strncmp(p->comm, tp->comm, sizeof p->comm - 1) != 0) {
@@ -581,6 +628,8 @@ static void ft__wseen(ft_watch *w, ft__wproc *p, const ft_tree_proc *tp) {
       ft__wemit(w, FT_EV_EXEC, p, 0);
     }
   }
+  if (tp->state == 'Z' && !p->died_ns)
+    p->died_ns = ft_now_ns(); /* scanning alone: it died before now, its parent not reaping */
   p->zombie_scans = tp->state == 'Z' ? p->zombie_scans + 1 : 0;
   /* a zombie for one scan is a child its parent is about to reap; for
    * two (100 ms) its parent is not reaping it */
@@ -606,8 +655,8 @@ static bool ft__wgone(ft_watch *w, ft__wproc *p, bool final) {
      * it gets a few scans, unless messages were lost. */
     if (w->nl >= 0 && !w->lost && !final && ++p->gone_scans < FT__GONE_SCANS)
       return false;
-    uint64_t now = ft_now_ns();
-    ft__wsay(w, p, p->ppid, -1, 0, false, now > p->born_ns ? now - p->born_ns : 0);
+    uint64_t end = p->died_ns ? p->died_ns : ft_now_ns(); /* seen a zombie, or gone now */
+    ft__wsay(w, p, p->ppid, -1, 0, false, end > p->born_ns ? end - p->born_ns : 0);
   }
   ft__wdel(w, p);
   return true;
@@ -730,6 +779,7 @@ int ft_watch_open(ft_loop *loop, const ft_watch_opts *o, ft_watch **out) {
     return rc;
   }
   loop->orphan_fn = ft__watch_orphan;
+  loop->prereap_fn = ft__watch_prereap;
   loop->orphan_ud = w;
   /* Subscribed first, then scanned: a process forked in between is seen
    * by one or the other (or both; the first to tell wins). */
@@ -760,6 +810,38 @@ bool ft_watch_root_exited(const ft_watch *w, int *code, int *signo) {
   return w->root_exited;
 }
 
+/* Signal p if it is still the process recorded: through a pidfd opened
+ * before its start time is checked, so a pid reused since (p reaped by its
+ * parent, the exit not read yet) is never signalled. */
+static void ft__wsignal(ft_watch *w, ft__wproc *p, int signo) {
+  (void)w;
+  if (p->dead || p->ours)
+    return;
+  int fd = ft__pidfd_open(p->pid);
+  ft_tree_proc tp;
+  if (fd < 0)
+    return;
+  if (ft_tree_read(p->pid, &tp) == 0 && (!p->start_ticks || tp.start_ticks == p->start_ticks) &&
+      ft__pidfd_signal(fd, signo) == 0 && signo < 64)
+    p->sent |= 1ull << signo;
+  close(fd);
+}
+
+/* Send signo to every live process of the watched tree that is not one of
+ * the loop's own children (the loop signals those: ft_loop_signal_all),
+ * and to each one born or exec'ing from now on, while the watch lives.
+ * Their exits by signo are told as sent by forktop.  The connector's queue
+ * is read first, so what has exited is known as such. */
+void ft_watch_signal(ft_watch *w, int signo) {
+  if (!w || signo <= 0)
+    return;
+  if (w->nlw)
+    ft__on_connector(w->loop, w->nlw, 0);
+  w->stop_signo = signo;
+  for (size_t i = 0; i < w->n; i++)
+    ft__wsignal(w, &w->procs[i], signo);
+}
+
 /* Read what is queued, reap, and tell the exits of what is gone. */
 void ft_watch_finish(ft_watch *w) {
   if (!w || w->finished)
@@ -767,7 +849,7 @@ void ft_watch_finish(ft_watch *w) {
   w->finished = true;
   if (w->nlw)
     ft__on_connector(w->loop, w->nlw, 0);
-  ft__ts_drain(w);
+  ft__ts_drain(w, 0);
   if (w->loop->depth == 0)
     ft__loop_reap(w->loop); /* orphans reaped while we can still tell them */
   ft__wscan(w, false, true);
@@ -780,6 +862,7 @@ void ft_watch_free(ft_watch *w) {
   ft_watch_finish(w);
   if (w->loop->orphan_ud == w) {
     w->loop->orphan_fn = NULL;
+    w->loop->prereap_fn = NULL;
     w->loop->orphan_ud = NULL;
   }
   if (w->nlw)

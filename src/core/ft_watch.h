@@ -28,6 +28,11 @@ size_t ft_watch_count(const ft_watch *w);
 /* With with_root: whether root has exited; *code and *signo its status
  * (*code -1 when it cannot be known: no connector). */
 bool ft_watch_root_exited(const ft_watch *w, int *code, int *signo);
+/* Signal every live process of the watched tree that the loop did not
+ * fork itself (a stop: its own children the loop signals), and each one
+ * seen to start or exec from now on; pids reused since are never hit.  An
+ * exit by signo is then told as requested ("sent by forktop"). */
+void ft_watch_signal(ft_watch *w, int signo);
 /* Say what is left to say: read what the kernel has queued, and report
  * the exits of descendants that are gone (their parents reaped them
  * unseen).  ft_watch_free does it too. */
