@@ -3,11 +3,16 @@
 #include "ft_internal.h"
 #include "ft_sys.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -237,11 +242,12 @@ typedef struct ft__fdpair {
   int parent;     /* what the parent keeps (pipe end), or -1 */
   bool to_stdout; /* stderr: 2>&1 */
   bool borrowed;  /* child is the loop's /dev/null: not ours to close */
+  bool late;      /* captured through a pipe the child makes (ft__spawn_batch) */
 } ft__fdpair;
 
 static int ft__stdio_prepare(ft_loop *loop, const ft_stdio *io, int target, ft__fdpair *p) {
   p->child = p->parent = -1;
-  p->to_stdout = p->borrowed = false;
+  p->to_stdout = p->borrowed = p->late = false;
   ft_stdio_mode mode = io->mode;
   if (mode == FT_STDIO_DEFAULT)
     mode = target == 0 ? FT_STDIO_NULL : FT_STDIO_CAPTURE;
@@ -307,6 +313,7 @@ static void ft__child_write_errno(int fd, int err) {
 typedef struct ft__forkinfo {
   uint64_t handled;        /* signals to reset (bit s-1 for signal s) */
   const ft__fdlist *close; /* the loop's fds, for a forked function */
+  int sock;                /* a batch's socket for late pipes' ends, or -1 */
   int pdeath;              /* signal for the child when we die, or 0 */
   pid_t parent;            /* our pid, as the child must see it */
 } ft__forkinfo;
@@ -383,12 +390,45 @@ static bool ft__pending(FILE *f) {
 #endif
 }
 
+/* In a batch's child: make the pipes of the streams captured late and send
+ * both ends of each home (the read end to watch, the write end to hold),
+ * with our index in the batch, in one message; keep the write ends. */
+FT__CHILD_PATH static long ft__child_late_pipes(ft__fdpair io[3], int sock, int index) {
+  int fds[4], n = 0;
+  long err = 0;
+  for (int t = 1; t < 3 && !err; t++)
+    if (io[t].late && !(err = ft__sys_pipe2(&fds[n], O_CLOEXEC))) {
+      io[t].child = fds[n + 1];
+      n += 2;
+    }
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof fds)];
+  } u;
+  struct iovec iov = {.iov_base = &index, .iov_len = sizeof index};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (!err && n) {
+    m.msg_control = u.buf;
+    m.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
+    u.h.cmsg_level = SOL_SOCKET;
+    u.h.cmsg_type = SCM_RIGHTS;
+    u.h.cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+    for (int k = 0; k < n; k++) /* no memcpy: one more libc page */
+      ((int *)(void *)CMSG_DATA(&u.h))[k] = fds[k];
+  }
+  if (!err)
+    err = ft__sys_sendmsg(sock, &m, MSG_NOSIGNAL);
+  for (int k = 0; k < n; k += 2)
+    ft__sys_close(fds[k]); /* the read ends are the parent's now */
+  return err < 0 ? err : 0;
+}
+
 /* Runs in the child between fork and exec (or the target function):
  * default signal dispositions, an empty mask, stdio in place, the parent's
  * loop fds closed.  Leaves only with exec or _exit.  Up to the function or
  * the exec, every system call is made inline (ft_sys.h). */
 FT__CHILD_PATH static void ft__child_main(const ft__spawn_opts *o, ft__fdpair io[3], int errfd,
-                                          const ft__forkinfo *fi) {
+                                          const ft__forkinfo *fi, int index) {
   long err = 0;
   for (int s = 1; s <= 64; s++)
     if ((fi->handled >> (s - 1)) & 1)
@@ -406,6 +446,8 @@ FT__CHILD_PATH static void ft__child_main(const ft__spawn_opts *o, ft__fdpair io
     if (ft__sys_getppid() != fi->parent)
       ft__sys4(SYS_kill, ft__sys4(SYS_getpid, 0, 0, 0, 0), fi->pdeath, 0, 0);
   }
+  if (fi->sock >= 0 && (err = ft__child_late_pipes(io, fi->sock, index)) < 0)
+    goto fail;
 
   /* Lift child ends out of 0..2 first so that dup2 never clobbers one. */
   for (int t = 0; t < 3; t++)
@@ -467,6 +509,7 @@ static int ft__read_exec_result(int fd) {
 typedef struct ft__prep {
   ft__fdpair io[3];
   int errpipe[2];
+  int index; /* in its batch */
   ft__child *c;
 } ft__prep;
 
@@ -488,7 +531,7 @@ static void ft__spawn_abort(ft_loop *loop, ft__prep *s) {
 
 /* Everything but the fork: the child's record, its stdio (pipes and the
  * watches on their parent ends) and, for an argv, the exec report pipe. */
-static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s) {
+static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s, bool late) {
   *s = (ft__prep){.io = {{-1, -1, false, false}, {-1, -1, false, false}, {-1, -1, false, false}},
                   .errpipe = {-1, -1}};
   if (!o->target == !o->argv)
@@ -512,6 +555,11 @@ static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s
   int rc = c->name ? 0 : -ENOMEM;
   const ft_stdio *ios[3] = {&o->in, &o->out, &o->err};
   for (int t = 0; t < 3 && !rc; t++) {
+    ft_stdio_mode mode = ios[t]->mode;
+    if (late && t > 0 && (mode == FT_STDIO_DEFAULT || mode == FT_STDIO_CAPTURE)) {
+      s->io[t].late = true; /* the child makes the pipe (ft__spawn_batch) */
+      continue;
+    }
     if ((rc = ft__stdio_prepare(loop, ios[t], t, &s->io[t])) < 0 || s->io[t].parent < 0)
       continue;
     ft_stdio_mode m = ios[t]->mode == FT_STDIO_DEFAULT ? FT_STDIO_CAPTURE : ios[t]->mode;
@@ -561,6 +609,7 @@ static void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t 
   pthread_sigmask(SIG_SETMASK, &all, old);
   fi->handled = ft__handled_signals(loop);
   fi->close = functions;
+  fi->sock = -1;
   fi->pdeath = loop->pdeath_signal;
   fi->parent = loop->pid;
 }
@@ -574,7 +623,7 @@ FT__CHILD_PATH static pid_t ft__spawn_fork(const ft__spawn_opts *o, ft__prep *s,
   if (pid == 0) {
     if (s->errpipe[0] >= 0)
       ft__sys_close(s->errpipe[0]);
-    ft__child_main(o, s->io, s->errpipe[1], fi);
+    ft__child_main(o, s->io, s->errpipe[1], fi, s->index);
   }
   return pid < 0 ? -errno : pid;
 }
@@ -664,7 +713,7 @@ static int ft__spawn_check(ft_loop *loop) {
 int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
   int rc = ft__spawn_check(loop);
   ft__prep s;
-  if (rc || (rc = ft__spawn_prepare(loop, o, &s)) < 0)
+  if (rc || (rc = ft__spawn_prepare(loop, o, &s, false)) < 0)
     return rc;
   /* The child reads its options from this copy on the stack: o may sit in
    * the slab, shared memory it has not mapped and whose later contents
@@ -695,22 +744,42 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
  * to back, then the parent's bookkeeping for each.  Between two forks the
  * parent then writes next to nothing, where one at a time it wrote a dozen
  * pages (records, pipes, watches, the pid table) after each fork, every one
- * a copy-on-write fault with a TLB flush sent to the other CPU.  Each child
- * closes the others' pipe ends along with the loop's fds.  rc[i] is 0 with
- * out[i] set, or child i's error. */
+ * a copy-on-write fault with a TLB flush sent to the other CPU.
+ *
+ * Each child makes its own captured pipes and sends our ends home over a
+ * socket (ft__child_late_pipes).  Made here, before the forks, they would
+ * be inherited by every later sibling, each of which closes all of them:
+ * a batch of n would cost n^2 closes (at 4,000 workers, nine tenths of the
+ * pool's start-up).  So every child inherits only the fds this process
+ * had before the batch.  rc[i] is 0 with out[i] set, or child i's error. */
 void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **out, int *rc) {
   ft__prep *s = ft__xalloc((size_t)n * sizeof *s);
-  int *ends = ft__xalloc((size_t)n * 3 * sizeof *ends);
-  int err = !s || !ends ? -ENOMEM : ft__spawn_check(loop), nends = 0;
+  unsigned char *late = ft__xalloc((size_t)n);
+  int sv[2] = {-1, -1};
+  int err = !s || !late ? -ENOMEM : ft__spawn_check(loop);
+  if (!err && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    err = -errno;
+  /* Each child costs us its pidfd and, late, the read end and the held
+   * end of each captured pipe: what the room does not cover is refused
+   * as the pipes made here would have been, with EMFILE. */
+  long room = err ? 0 : ft__fd_room() - 16;
   for (int i = 0; i < n; i++) {
-    rc[i] = err ? err : o[i].target ? ft__spawn_prepare(loop, &o[i], &s[i]) : FT_EINVAL;
-    for (int t = 0; t < 3 && !rc[i]; t++)
-      if (s[i].io[t].child >= 0 && !s[i].io[t].borrowed)
-        ends[nends++] = s[i].io[t].child;
+    rc[i] = err ? err : o[i].target ? ft__spawn_prepare(loop, &o[i], &s[i], true) : FT_EINVAL;
+    s[i].index = i;
+    long need = 1;
+    for (int t = 1; t < 3 && !rc[i]; t++)
+      if (s[i].io[t].late) {
+        late[i] |= (unsigned char)(1u << t);
+        need += 2;
+      }
+    if (!rc[i] && (room -= need) < 0) {
+      ft__spawn_abort(loop, &s[i]);
+      rc[i] = -EMFILE;
+    }
   }
   ft__fdlist fl = {.fds = fl.inline_fds};
   if (!err && ((err = ft__ptab_reserve(loop, n)) < 0 ||
-               (err = ft__loop_child_fds(loop, o[0].keep_fds, o[0].nkeep, ends, nends, &fl)) < 0))
+               (err = ft__loop_child_fds(loop, o[0].keep_fds, o[0].nkeep, sv, 2, &fl)) < 0))
     for (int i = 0; i < n; i++)
       if (!rc[i]) {
         ft__spawn_abort(loop, &s[i]);
@@ -719,11 +788,14 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
   sigset_t old;
   ft__forkinfo fi;
   ft__fork_begin(loop, &fl, &old, &fi);
+  fi.sock = sv[1];
   for (int i = 0; i < n; i++)
     if (!rc[i])
       rc[i] = ft__spawn_fork(&o[i], &s[i], &fi); /* a pid, for now */
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   ft__fdlist_free(&fl);
+  if (sv[1] >= 0)
+    close(sv[1]); /* the children's copies alone keep it open */
   for (int i = 0; i < n; i++) {
     if (rc[i] < 0) {
       if (s && s[i].c)
@@ -732,6 +804,10 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
     }
     rc[i] = ft__spawn_finish(loop, &o[i], &s[i], (pid_t)rc[i], &out[i]);
   }
+  if (sv[0] >= 0) {
+    ft__streams_receive(sv[0], out, rc, late, n);
+    close(sv[0]);
+  }
   free(s);
-  free(ends);
+  free(late);
 }

@@ -136,6 +136,12 @@ void ft__fdlist_free(ft__fdlist *l);
 void ft__stream_close(ft__stream *s);
 /* A captured stream of c on fd, the parent's end, watched. */
 ft__stream *ft__stream_new(ft__child *c, int stream, int fd);
+int ft__stream_adopt(ft__child *c, int stream, int rfd, int wfd);
+/* Receive the late pipes of a batch's children (ft__spawn_batch). */
+void ft__streams_receive(int sock, ft__child **out, const int *rc, const unsigned char *late,
+                         int n);
+/* The fds this process may still open: the limit less those open now. */
+long ft__fd_room(void);
 /* Read what is there (at most limit bytes); true at EOF or error. */
 bool ft__stream_read(ft__stream *s, size_t limit);
 /* Free c if it is reaped, released and its streams are closed. */

@@ -2,7 +2,15 @@
  * cut into lines, each line an output event. */
 #include "ft_internal.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void ft__emit_line(ft__stream *s, const char *p, size_t n, bool truncated) {
@@ -114,6 +122,23 @@ ft__stream *ft__stream_new(ft__child *c, int stream, int fd) {
   return s;
 }
 
+/* Stream `stream` of c from a pipe its child made (ft__spawn_batch): rfd,
+ * our end, made non-blocking and watched; wfd, the child's end, held as
+ * ft__spawn_finish holds one (below loop->hold_below), or closed.  0, or
+ * -ENOMEM with both closed. */
+int ft__stream_adopt(ft__child *c, int stream, int rfd, int wfd) {
+  ft__stream *s = NULL;
+  if (fcntl(rfd, F_SETFL, O_NONBLOCK) == 0)
+    s = c->streams[stream] = ft__stream_new(c, stream, rfd);
+  if (!s)
+    close(rfd);
+  if (s && wfd < c->loop->hold_below)
+    s->hold = wfd;
+  else
+    close(wfd);
+  return s ? 0 : -ENOMEM;
+}
+
 /* At loop teardown: close every captured stream still open (a grandchild
  * may hold the pipe after its parent was reaped), freeing the children
  * that only waited for them. */
@@ -126,5 +151,71 @@ void ft__streams_close_all(ft_loop *loop) {
     ft__child *c = s->child;
     ft__stream_close(s); /* unlinks w alone: n stays valid */
     ft__child_maybe_free(c);
+  }
+}
+
+/* The fds this process may still open: the limit less those open now. */
+long ft__fd_room(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > (rlim_t)LONG_MAX / 2)
+    return LONG_MAX / 2;
+  long open = 0;
+  DIR *d = opendir("/proc/self/fd");
+  if (!d)
+    return (long)rl.rlim_cur / 2; /* unknown: half of it, as holds do */
+  while (readdir(d))
+    open++;
+  closedir(d);
+  return (long)rl.rlim_cur - open;
+}
+
+/* Take home the late pipes' ends the children of a batch sent (see
+ * ft__spawn_batch; bit t of late[i]: child i's stream t is late): one
+ * message from each child that lived to send one, then EOF once every
+ * child has sent or died.  A child stopped before it sent would hold the
+ * socket open: after a grace period its streams are given up (it writes
+ * to a pipe nobody reads, as an unwatched child does). */
+void ft__streams_receive(int sock, ft__child **out, const int *rc, const unsigned char *late,
+                         int n) {
+  int want = 0;
+  for (int i = 0; i < n; i++)
+    want += rc[i] == 0;
+  uint64_t give_up = ft_now_ns() + 10ull * 1000 * 1000 * 1000;
+  while (want > 0) {
+    struct pollfd pf = {.fd = sock, .events = POLLIN};
+    uint64_t now = ft_now_ns();
+    if (now >= give_up ||
+        (poll(&pf, 1, (int)((give_up - now) / 1000000 + 1)) < 0 && errno != EINTR))
+      break;
+    int index = -1;
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(4 * sizeof(int))];
+    } u;
+    struct iovec iov = {.iov_base = &index, .iov_len = sizeof index};
+    struct msghdr m = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    ssize_t got = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (got == 0)
+      break; /* every child has sent or died */
+    if (got < 0)
+      continue; /* EINTR, EAGAIN: poll again */
+    int fds[4], nfds = 0;
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+      nfds = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      memcpy(fds, CMSG_DATA(h), (size_t)nfds * sizeof(int));
+    }
+    bool ours = got == sizeof index && index >= 0 && index < n && rc[index] == 0;
+    for (int t = 1, k = 0; t < 3; t++)
+      if (ours && (late[index] >> t & 1) && k + 1 < nfds) {
+        ft__stream_adopt(out[index], t, fds[k], fds[k + 1]);
+        fds[k] = fds[k + 1] = -1;
+        k += 2;
+      }
+    for (int k = 0; k < nfds; k++)
+      if (fds[k] >= 0)
+        close(fds[k]);
+    want -= ours;
   }
 }
