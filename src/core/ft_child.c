@@ -189,10 +189,12 @@ static void ft__dispatch_orphan(ft_loop *loop, const siginfo_t *si, const char *
 /* Reap every exited child.  Each zombie is first peeked at with WNOWAIT so
  * that an orphan's name can still be read from /proc before it is reaped;
  * every round reaps one process, so the walk always ends. */
+static void ft__reap_pid(ft_loop *loop, pid_t pid, ft__child *c, const char *comm);
+
 void ft__loop_reap(ft_loop *loop) {
   /* In the loop's shared buffers, not on the stack (see ft__scratch);
    * nothing a dispatch runs can reap in turn (the loop refuses to turn). */
-  siginfo_t *si = &loop->scratch->peek, *done = &loop->scratch->done;
+  siginfo_t *si = &loop->scratch->peek;
   char *comm = loop->scratch->comm;
   for (;;) {
     memset(si, 0, sizeof *si);
@@ -207,20 +209,29 @@ void ft__loop_reap(ft_loop *loop) {
     comm[0] = '\0';
     if (!c)
       ft__read_comm(si->si_pid, comm, sizeof loop->scratch->comm);
-    memset(done, 0, sizeof *done);
-    if (ft__sys_waitid(P_PID, si->si_pid, done, WEXITED | WNOHANG) < 0 || done->si_pid == 0)
-      continue;
-    if (c)
-      ft__dispatch_exit(loop, c, done);
-    else if (!loop->orphan_fn || !loop->orphan_fn(loop, done, comm, loop->orphan_ud))
-      ft__dispatch_orphan(loop, done, comm);
+    ft__reap_pid(loop, si->si_pid, c, comm);
   }
 }
 
+/* Reap pid if it has exited: c its record, or NULL and comm its name. */
+static void ft__reap_pid(ft_loop *loop, pid_t pid, ft__child *c, const char *comm) {
+  siginfo_t *done = &loop->scratch->done;
+  memset(done, 0, sizeof *done);
+  if (ft__sys_waitid(P_PID, pid, done, WEXITED | WNOHANG) < 0 || done->si_pid == 0)
+    return;
+  if (c)
+    ft__dispatch_exit(loop, c, done);
+  else if (!loop->orphan_fn || !loop->orphan_fn(loop, done, comm, loop->orphan_ud))
+    ft__dispatch_orphan(loop, done, comm);
+}
+
+/* The child of this pidfd exited: reap it alone.  A scan of every child
+ * (ft__loop_reap) costs the kernel a look at each of them, and one per
+ * exit made a pool's join quadratic in its workers. */
 static void ft__on_pidfd(ft_loop *loop, ft__watch *w, uint32_t events) {
-  (void)w;
   (void)events;
-  ft__loop_reap(loop);
+  ft__child *c = w->data;
+  ft__reap_pid(loop, c->pid, c, "");
 }
 
 void ft__children_free_all(ft_loop *loop) {
@@ -619,11 +630,15 @@ static void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t 
 FT__CHILD_PATH static pid_t ft__spawn_fork(const ft__spawn_opts *o, ft__prep *s,
                                            const ft__forkinfo *fi) {
   s->c->start_ns = ft_now_ns();
+  /* The child reads its copies on the stack: a batch's arrays are not
+   * forked (ft__xalloc_nofork). */
+  ft__spawn_opts snap = *o;
+  ft__prep mine = *s;
   pid_t pid = fork();
   if (pid == 0) {
-    if (s->errpipe[0] >= 0)
-      ft__sys_close(s->errpipe[0]);
-    ft__child_main(o, s->io, s->errpipe[1], fi, s->index);
+    if (mine.errpipe[0] >= 0)
+      ft__sys_close(mine.errpipe[0]);
+    ft__child_main(&snap, mine.io, mine.errpipe[1], fi, mine.index);
   }
   return pid < 0 ? -errno : pid;
 }
@@ -739,6 +754,8 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
   return ft__spawn_finish(loop, o, &s, pid, out);
 }
 
+#define FT__LATE_GROUP 128 /* children of a batch sending over one socket */
+
 /* Fork n forked-function children at once (a pool's workers), all keeping
  * the same fds (o[0].keep_fds): every preparation first, then the forks back
  * to back, then the parent's bookkeeping for each.  Between two forks the
@@ -753,12 +770,22 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
  * pool's start-up).  So every child inherits only the fds this process
  * had before the batch.  rc[i] is 0 with out[i] set, or child i's error. */
 void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **out, int *rc) {
-  ft__prep *s = ft__xalloc((size_t)n * sizeof *s);
-  unsigned char *late = ft__xalloc((size_t)n);
-  int sv[2] = {-1, -1};
-  int err = !s || !late ? -ENOMEM : ft__spawn_check(loop);
-  if (!err && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-    err = -errno;
+  ft__prep *s = ft__xalloc_nofork((size_t)n * sizeof *s);
+  unsigned char *late = ft__xalloc_nofork((size_t)n);
+  int(*got)[4] = ft__xalloc_nofork((size_t)n * sizeof *got);
+  /* A socket's buffer holds a few hundred messages (278 of these at the
+   * usual 208 KiB): a child finding it full would sleep until we read,
+   * which we do only after the last fork (each fd we take in before then
+   * every later child would inherit and close), so each group of
+   * FT__LATE_GROUP children sends over a socket of its own. */
+  int ngroups = (n + FT__LATE_GROUP - 1) / FT__LATE_GROUP;
+  int *sv = ft__xalloc_nofork((size_t)ngroups * 2 * sizeof *sv);
+  int err = !s || !late || !got || !sv ? -ENOMEM : ft__spawn_check(loop);
+  for (int g = 0; g < ngroups && sv; g++)
+    sv[2 * g] = sv[2 * g + 1] = -1;
+  for (int g = 0; g < ngroups && !err; g++)
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, &sv[2 * g]) < 0)
+      err = -errno;
   /* Each child costs us its pidfd and, late, the read end and the held
    * end of each captured pipe: what the room does not cover is refused
    * as the pipes made here would have been, with EMFILE. */
@@ -766,6 +793,8 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
   for (int i = 0; i < n; i++) {
     rc[i] = err ? err : o[i].target ? ft__spawn_prepare(loop, &o[i], &s[i], true) : FT_EINVAL;
     s[i].index = i;
+    if (got)
+      got[i][0] = -2; /* nothing came yet */
     long need = 1;
     for (int t = 1; t < 3 && !rc[i]; t++)
       if (s[i].io[t].late) {
@@ -778,8 +807,9 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
     }
   }
   ft__fdlist fl = {.fds = fl.inline_fds};
-  if (!err && ((err = ft__ptab_reserve(loop, n)) < 0 ||
-               (err = ft__loop_child_fds(loop, o[0].keep_fds, o[0].nkeep, sv, 2, &fl)) < 0))
+  if (!err &&
+      ((err = ft__ptab_reserve(loop, n)) < 0 ||
+       (err = ft__loop_child_fds(loop, o[0].keep_fds, o[0].nkeep, sv, 2 * ngroups, &fl)) < 0))
     for (int i = 0; i < n; i++)
       if (!rc[i]) {
         ft__spawn_abort(loop, &s[i]);
@@ -788,14 +818,16 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
   sigset_t old;
   ft__forkinfo fi;
   ft__fork_begin(loop, &fl, &old, &fi);
-  fi.sock = sv[1];
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n; i++) {
+    fi.sock = sv ? sv[2 * (i / FT__LATE_GROUP) + 1] : -1;
     if (!rc[i])
       rc[i] = ft__spawn_fork(&o[i], &s[i], &fi); /* a pid, for now */
+  }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   ft__fdlist_free(&fl);
-  if (sv[1] >= 0)
-    close(sv[1]); /* the children's copies alone keep it open */
+  for (int g = 0; g < ngroups && sv; g++)
+    if (sv[2 * g + 1] >= 0)
+      close(sv[2 * g + 1]); /* the children's copies alone keep it open */
   for (int i = 0; i < n; i++) {
     if (rc[i] < 0) {
       if (s && s[i].c)
@@ -804,10 +836,33 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
     }
     rc[i] = ft__spawn_finish(loop, &o[i], &s[i], (pid_t)rc[i], &out[i]);
   }
-  if (sv[0] >= 0) {
-    ft__streams_receive(sv[0], out, rc, late, n);
-    close(sv[0]);
+  for (int g = 0; g < ngroups && sv; g++) {
+    int have = 0, want = 0;
+    for (int i = g * FT__LATE_GROUP; i < n && i < (g + 1) * FT__LATE_GROUP; i++)
+      want += rc[i] == 0;
+    if (sv[2 * g] >= 0) {
+      ft__late_take(sv[2 * g], got, n, &have, want, true);
+      close(sv[2 * g]);
+    }
   }
-  free(s);
-  free(late);
+  for (int i = 0; got && i < n; i++) {
+    if (got[i][0] == -2)
+      continue; /* nothing came: its output is not captured */
+    for (int t = 1, k = 0; t < 3; t++) {
+      if (!(late[i] >> t & 1))
+        continue;
+      if (!rc[i] && got[i][k] >= 0 && got[i][k + 1] >= 0) {
+        ft__stream_adopt(out[i], t, got[i][k], got[i][k + 1]);
+        got[i][k] = got[i][k + 1] = -1;
+      }
+      k += 2;
+    }
+    for (int k = 0; k < 4; k++) /* what came and was not taken */
+      if (got[i][k] >= 0)
+        close(got[i][k]);
+  }
+  ft__xfree_nofork(s, (size_t)n * sizeof *s);
+  ft__xfree_nofork(late, (size_t)n);
+  ft__xfree_nofork(got, (size_t)n * sizeof *got);
+  ft__xfree_nofork(sv, (size_t)ngroups * 2 * sizeof *sv);
 }

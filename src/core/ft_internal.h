@@ -137,9 +137,9 @@ void ft__stream_close(ft__stream *s);
 /* A captured stream of c on fd, the parent's end, watched. */
 ft__stream *ft__stream_new(ft__child *c, int stream, int fd);
 int ft__stream_adopt(ft__child *c, int stream, int rfd, int wfd);
-/* Receive the late pipes of a batch's children (ft__spawn_batch). */
-void ft__streams_receive(int sock, ft__child **out, const int *rc, const unsigned char *late,
-                         int n);
+/* Receive the late pipes of a batch's children (ft__spawn_batch): got[i]
+ * is {-2} until child i's message came. */
+void ft__late_take(int sock, int (*got)[4], int n, int *have, int want, bool wait);
 /* The fds this process may still open: the limit less those open now. */
 long ft__fd_room(void);
 /* Read what is there (at most limit bytes); true at EOF or error. */
@@ -247,6 +247,8 @@ struct ft_loop {
   ft__sampler *samplers;
   size_t nsamplers;
   ft_timer *sample_timer;
+  ft_timer *reap_timer; /* the deferred scan for exits (ft__loop_reap_soon) */
+  bool reap_pending;
   uint64_t sample_ns;
   ft__scratch *scratch;
   ft__slab *slab;          /* watches, children, streams, processes */
@@ -278,7 +280,10 @@ void ft__emit(ft_loop *loop, ft_event *ev);
 
 /* ------------------------------------------------------------------ misc */
 
-void *ft__xalloc(size_t n);    /* zeroed; NULL on failure */
+void *ft__xalloc(size_t n);        /* zeroed; NULL on failure */
+#define FT__BIG_ALLOC (128u << 10) /* ft__xalloc: calloc from here up */
+void *ft__xalloc_nofork(size_t n); /* zeroed, not copied by fork; NULL on failure */
+void ft__xfree_nofork(void *p, size_t n);
 void *ft__big_alloc(size_t n); /* zeroed; huge pages when large */
 void ft__big_free(void *p, size_t n);
 void *ft__shared_alloc(size_t n); /* zeroed, MAP_SHARED: see ft_util.c */

@@ -170,23 +170,15 @@ long ft__fd_room(void) {
 }
 
 /* Take home the late pipes' ends the children of a batch sent (see
- * ft__spawn_batch; bit t of late[i]: child i's stream t is late): one
- * message from each child that lived to send one, then EOF once every
- * child has sent or died.  A child stopped before it sent would hold the
- * socket open: after a grace period its streams are given up (it writes
- * to a pipe nobody reads, as an unwatched child does). */
-void ft__streams_receive(int sock, ft__child **out, const int *rc, const unsigned char *late,
-                         int n) {
-  int want = 0;
-  for (int i = 0; i < n; i++)
-    want += rc[i] == 0;
+ * ft__spawn_batch): each child i's message puts the fds it sent in
+ * got[i] (-1 where none).  Without wait, what has come; with it, until
+ * `want` messages came in all (*have counts them) or EOF, once every child
+ * has sent or died.  A child stopped before it sent would hold the socket
+ * open: after a grace period its streams are given up (it writes to a
+ * pipe nobody reads, as an unwatched child does). */
+void ft__late_take(int sock, int (*got)[4], int n, int *have, int want, bool wait) {
   uint64_t give_up = ft_now_ns() + 10ull * 1000 * 1000 * 1000;
-  while (want > 0) {
-    struct pollfd pf = {.fd = sock, .events = POLLIN};
-    uint64_t now = ft_now_ns();
-    if (now >= give_up ||
-        (poll(&pf, 1, (int)((give_up - now) / 1000000 + 1)) < 0 && errno != EINTR))
-      break;
+  while (*have < want) {
     int index = -1;
     union {
       struct cmsghdr h;
@@ -195,27 +187,29 @@ void ft__streams_receive(int sock, ft__child **out, const int *rc, const unsigne
     struct iovec iov = {.iov_base = &index, .iov_len = sizeof index};
     struct msghdr m = {
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-    ssize_t got = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    if (got == 0)
-      break; /* every child has sent or died */
-    if (got < 0)
-      continue; /* EINTR, EAGAIN: poll again */
-    int fds[4], nfds = 0;
+    ssize_t len = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (len == 0)
+      return; /* every child has sent or died */
+    if (len < 0) {
+      uint64_t now = ft_now_ns();
+      struct pollfd pf = {.fd = sock, .events = POLLIN};
+      if (!wait || (errno != EAGAIN && errno != EINTR) || now >= give_up)
+        return;
+      poll(&pf, 1, (int)((give_up - now) / 1000000 + 1));
+      continue;
+    }
+    int fds[4] = {-1, -1, -1, -1}, nfds = 0;
     struct cmsghdr *h = CMSG_FIRSTHDR(&m);
     if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
       nfds = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
       memcpy(fds, CMSG_DATA(h), (size_t)nfds * sizeof(int));
     }
-    bool ours = got == sizeof index && index >= 0 && index < n && rc[index] == 0;
-    for (int t = 1, k = 0; t < 3; t++)
-      if (ours && (late[index] >> t & 1) && k + 1 < nfds) {
-        ft__stream_adopt(out[index], t, fds[k], fds[k + 1]);
-        fds[k] = fds[k + 1] = -1;
-        k += 2;
-      }
+    if (len == sizeof index && index >= 0 && index < n && got[index][0] == -2) {
+      memcpy(got[index], fds, sizeof fds);
+      ++*have;
+      continue;
+    }
     for (int k = 0; k < nfds; k++)
-      if (fds[k] >= 0)
-        close(fds[k]);
-    want -= ours;
+      close(fds[k]);
   }
 }

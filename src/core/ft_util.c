@@ -242,10 +242,30 @@ int ft_cpu_count(void) {
  * copy-on-write faults (two per Process start, measured), where the
  * cache's one page is shared by all small sizes. */
 void *ft__xalloc(size_t n) {
+  if (n >= FT__BIG_ALLOC) /* fresh pages from the kernel, zero until touched */
+    return calloc(1, n);
   void *p = malloc(n ? n : 1);
   if (p)
     memset(p, 0, n);
   return p;
+}
+
+/* Zeroed memory a fork does not copy (MADV_DONTFORK): for what only this
+ * process reads, sized by a count of children.  A fork copies the page
+ * table entries of every private page written, so arrays of one entry per
+ * worker made each of a pool's forks cost in proportion to the pool, and
+ * the start of n workers n^2.  Freed with ft__xfree_nofork(p, n). */
+void *ft__xalloc_nofork(size_t n) {
+  void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  madvise(p, n ? n : 1, MADV_DONTFORK);
+  return p;
+}
+
+void ft__xfree_nofork(void *p, size_t n) {
+  if (p)
+    munmap(p, n ? n : 1);
 }
 
 char *ft__strdup(const char *s) { return s ? strdup(s) : NULL; }
