@@ -786,10 +786,11 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
   for (int g = 0; g < ngroups && !err; g++)
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, &sv[2 * g]) < 0)
       err = -errno;
-  /* Each child costs us its pidfd and, late, the read end and the held
-   * end of each captured pipe: what the room does not cover is refused
-   * as the pipes made here would have been, with EMFILE. */
-  long room = err ? 0 : ft__fd_room() - 16;
+  /* Each child costs us its pidfd and, late, the read end of each
+   * captured pipe, and its held end too while fds are numbered below
+   * loop->hold_below (ft__stream_adopt): what the room does not cover is
+   * refused as the pipes made here would have been, with EMFILE. */
+  long open = 0, room = err ? 0 : ft__fd_room(&open) - 16;
   for (int i = 0; i < n; i++) {
     rc[i] = err ? err : o[i].target ? ft__spawn_prepare(loop, &o[i], &s[i], true) : FT_EINVAL;
     s[i].index = i;
@@ -799,8 +800,9 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
     for (int t = 1; t < 3 && !rc[i]; t++)
       if (s[i].io[t].late) {
         late[i] |= (unsigned char)(1u << t);
-        need += 2;
+        need += open + need + 2 < loop->hold_below ? 2 : 1;
       }
+    open += need;
     if (!rc[i] && (room -= need) < 0) {
       ft__spawn_abort(loop, &s[i]);
       rc[i] = -EMFILE;

@@ -140,8 +140,9 @@ int ft__stream_adopt(ft__child *c, int stream, int rfd, int wfd);
 /* Receive the late pipes of a batch's children (ft__spawn_batch): got[i]
  * is {-2} until child i's message came. */
 void ft__late_take(int sock, int (*got)[4], int n, int *have, int want, bool wait);
-/* The fds this process may still open: the limit less those open now. */
-long ft__fd_room(void);
+/* The fds this process may still open: the limit less those open now
+ * (*open, counted in /proc/self/fd). */
+long ft__fd_room(long *open);
 /* Read what is there (at most limit bytes); true at EOF or error. */
 bool ft__stream_read(ft__stream *s, size_t limit);
 /* Free c if it is reaped, released and its streams are closed. */

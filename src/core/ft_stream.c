@@ -155,18 +155,20 @@ void ft__streams_close_all(ft_loop *loop) {
 }
 
 /* The fds this process may still open: the limit less those open now. */
-long ft__fd_room(void) {
+long ft__fd_room(long *open) {
   struct rlimit rl;
+  *open = 0;
   if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > (rlim_t)LONG_MAX / 2)
     return LONG_MAX / 2;
-  long open = 0;
   DIR *d = opendir("/proc/self/fd");
-  if (!d)
-    return (long)rl.rlim_cur / 2; /* unknown: half of it, as holds do */
+  if (!d) {
+    *open = (long)rl.rlim_cur / 2; /* unknown: half of it, as holds do */
+    return (long)rl.rlim_cur / 2;
+  }
   while (readdir(d))
-    open++;
+    ++*open;
   closedir(d);
-  return (long)rl.rlim_cur - open;
+  return (long)rl.rlim_cur - *open;
 }
 
 /* Take home the late pipes' ends the children of a batch sent (see
