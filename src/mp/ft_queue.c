@@ -86,7 +86,8 @@ int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_b
   q->owner = getpid();
   q->name = strdup(name);
   /* Room for every byte and every record header (with its padding). */
-  uint64_t ring = (uint64_t)max_bytes + 16 * (uint64_t)max_items;
+  uint64_t ring =
+      FT__ALIGN8_Q(max_bytes) + 16 * (uint64_t)max_items; /* 8-aligned: a header never wraps */
   q->map_len = sizeof(ft__qshm) + ring;
   q->shm = mmap(NULL, q->map_len, PROT_READ | PROT_WRITE,
                 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -382,18 +383,24 @@ static size_t ft__q_fit(ft__qshm *s, const ft_slice *items, size_t n) {
  * that store leaves none of them.  The lock is held. */
 static void ft__q_put_run(ft__qshm *s, const ft_slice *items, size_t m) {
   uint64_t tail = atomic_load_explicit(&s->put.pos, memory_order_relaxed), bytes = 0;
+  size_t off = tail % s->ring_cap; /* kept up as we go: a division per item costs */
   for (size_t i = 0; i < m; i++) {
-    size_t len = items[i].len, off = tail % s->ring_cap;
+    size_t len = items[i].len;
     uint64_t rec = 8 + FT__ALIGN8_Q(len);
-    if (off + rec <= s->ring_cap) { /* the usual case: no wrap, no modulo per copy */
+    if (off + rec <= s->ring_cap) { /* the usual case: no wrap */
       uint64_t h = (uint32_t)len;
       memcpy(s->ring + off, &h, 8);
-      memcpy(s->ring + off + 8, items[i].ptr, len);
+      if (len == 8)
+        memcpy(s->ring + off + 8, items[i].ptr, 8); /* inlined: a word */
+      else
+        memcpy(s->ring + off + 8, items[i].ptr, len);
     } else {
       uint32_t h[2] = {(uint32_t)len, 0};
       ft__q_copy_in(s, tail, h, sizeof h);
       ft__q_copy_in(s, tail + 8, items[i].ptr, len);
     }
+    off += rec;
+    off = off >= s->ring_cap ? off - s->ring_cap : off;
     if (ft__queue_put_midpoint_hook && i == m / 2)
       ft__queue_put_midpoint_hook();
     tail += rec;
@@ -488,11 +495,11 @@ int ft_queue_get_many(ft_queue *q, void *buf, size_t cap, ft_slice *items, size_
   /* Every record up to the tail seen now is whole (the tail is stored last). */
   uint64_t tail = atomic_load_explicit(&s->put.pos, memory_order_acquire), bytes = 0;
   s->get.seen_pos = tail;
-  size_t m = 0, used = 0;
+  size_t m = 0, used = 0, off = head % s->ring_cap; /* kept up, as in ft__q_put_run */
   int rc = 0;
   while (m < max && head != tail) {
     uint32_t h[2];
-    ft__q_copy_out(s, head, h, sizeof h);
+    memcpy(h, s->ring + off, sizeof h); /* a header never wraps: records are 8-aligned */
     if (used + h[0] > cap) {
       if (m == 0) {
         items[0] = (ft_slice){NULL, h[0]};
@@ -500,7 +507,15 @@ int ft_queue_get_many(ft_queue *q, void *buf, size_t cap, ft_slice *items, size_
       }
       break;
     }
-    ft__q_copy_out(s, head + 8, (char *)buf + used, h[0]);
+    uint64_t rec = 8 + FT__ALIGN8_Q(h[0]);
+    if (off + rec <= s->ring_cap && h[0] == 8)
+      memcpy((char *)buf + used, s->ring + off + 8, 8);
+    else if (off + rec <= s->ring_cap)
+      memcpy((char *)buf + used, s->ring + off + 8, h[0]);
+    else
+      ft__q_copy_out(s, head + 8, (char *)buf + used, h[0]);
+    off += rec;
+    off = off >= s->ring_cap ? off - s->ring_cap : off;
     items[m++] = (ft_slice){(char *)buf + used, h[0]};
     used += FT__ALIGN8_Q(h[0]);
     used = used < cap ? used : cap;
