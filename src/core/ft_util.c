@@ -75,7 +75,10 @@ void ft__shared_free(void *p, size_t n) {
  * own process allocates and frees (callers check), and a forked child
  * never reads a block: it sees them change under it.
  *
- * Chunks of 64 KiB, each starting with a link to the one before, are
+ * Chunks start at 64 KiB and double, up to 4 MiB (each is a mapping of
+ * its own, and a fork copies every mapping: at a fixed 64 KiB, a pool of
+ * 4,000 workers had 120 of them, each fork's cost growing with the pool).
+ * Each starts with a link to the one before and its size; they are
  * unmapped once the loop is freed and the last block with it: a Process
  * may be freed after its loop, as before.  Under AddressSanitizer a free
  * block is poisoned, so a use after free is still caught. */
@@ -96,12 +99,14 @@ void ft__shared_free(void *p, size_t n) {
 #endif
 
 #define FT__SLAB_CHUNK ((size_t)64 * 1024)
+#define FT__SLAB_CHUNK_MAX ((size_t)4 << 20)
 
 struct ft__slab {
   void *free;       /* free blocks, linked through their first word */
   char *next, *end; /* the unused rest of the newest chunk */
   char *chunks;     /* newest chunk; each starts with a link to the previous */
   size_t live;      /* blocks handed out and not freed */
+  size_t chunk;     /* the newest chunk's size */
   bool released;    /* the loop is gone: unmap when live reaches 0 */
   pid_t pid;        /* the process that owns it */
 };
@@ -117,9 +122,10 @@ bool ft__slab_owned(const ft__slab *s) { return s && s->pid == getpid(); }
 
 static void ft__slab_unmap(ft__slab *s) {
   for (char *c = s->chunks, *prev; c; c = prev) {
-    prev = *(void **)c;
-    ft__unpoison(c, FT__SLAB_CHUNK);
-    ft__shared_free(c, FT__SLAB_CHUNK);
+    prev = ((void **)c)[0];
+    size_t len = ((size_t *)c)[1];
+    ft__unpoison(c, len);
+    ft__shared_free(c, len);
   }
   ft__shared_free(s, sizeof *s);
 }
@@ -131,13 +137,18 @@ void *ft__slab_alloc(ft__slab *s) {
     s->free = *(void **)p;
   } else {
     if (!s->next || (size_t)(s->end - s->next) < FT__SLAB_BLOCK) {
-      char *c = ft__shared_alloc(FT__SLAB_CHUNK);
+      size_t len = !s->chunk                        ? FT__SLAB_CHUNK
+                   : s->chunk >= FT__SLAB_CHUNK_MAX ? FT__SLAB_CHUNK_MAX
+                                                    : 2 * s->chunk;
+      char *c = ft__shared_alloc(len);
       if (!c)
         return NULL;
-      *(void **)c = s->chunks;
+      ((void **)c)[0] = s->chunks;
+      ((size_t *)c)[1] = len;
       s->chunks = c;
-      s->next = c + FT__SLAB_BLOCK; /* the first block holds the link */
-      s->end = c + FT__SLAB_CHUNK;
+      s->chunk = len;
+      s->next = c + FT__SLAB_BLOCK; /* the first block holds the link and the size */
+      s->end = c + len;
     }
     p = s->next;
     s->next += FT__SLAB_BLOCK;
