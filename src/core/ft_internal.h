@@ -284,6 +284,20 @@ void ft__emit(ft_loop *loop, ft_event *ev);
 void *ft__xalloc(size_t n);        /* zeroed; NULL on failure */
 #define FT__BIG_ALLOC (128u << 10) /* ft__xalloc: calloc from here up */
 void *ft__xalloc_nofork(size_t n); /* zeroed, not copied by fork; NULL on failure */
+/* pid -> index, open addressing (ft_util.c): a lookup costs the same at
+ * 10 processes and at 10,000. */
+typedef struct ft__pidx_slot {
+  pid_t pid; /* 0: empty */
+  int32_t idx;
+} ft__pidx_slot;
+typedef struct ft__pidx {
+  ft__pidx_slot *t;
+  size_t cap, n;
+} ft__pidx;
+int ft__pidx_put(ft__pidx *x, pid_t pid, int32_t idx);
+int32_t ft__pidx_get(const ft__pidx *x, pid_t pid);
+void ft__pidx_del(ft__pidx *x, pid_t pid);
+void ft__pidx_free(ft__pidx *x);
 void ft__xfree_nofork(void *p, size_t n);
 void *ft__big_alloc(size_t n); /* zeroed; huge pages when large */
 void ft__big_free(void *p, size_t n);

@@ -422,3 +422,80 @@ int ft_parse_signal(const char *s, int *out) {
     }
   return FT_EINVAL;
 }
+
+/* ------------------------------------------------------------ pid index */
+
+static size_t ft__pidx_home(const ft__pidx *x, pid_t pid) {
+  uint64_t k = (uint32_t)pid * 0x9E3779B97F4A7C15ull;
+  return (size_t)(k >> 20) & (x->cap - 1);
+}
+
+static int ft__pidx_grow(ft__pidx *x) {
+  size_t cap = x->cap ? x->cap * 2 : 64;
+  ft__pidx_slot *t = calloc(cap, sizeof *t), *old = x->t;
+  if (!t)
+    return -ENOMEM;
+  size_t oldcap = x->cap;
+  x->t = t;
+  x->cap = cap;
+  for (size_t i = 0; i < oldcap; i++)
+    if (old[i].pid > 0) {
+      size_t h = ft__pidx_home(x, old[i].pid);
+      while (t[h].pid > 0)
+        h = (h + 1) & (cap - 1);
+      t[h] = old[i];
+    }
+  free(old);
+  return 0;
+}
+
+/* Map pid (> 0) to idx, in place of what it mapped to; 0 or -ENOMEM. */
+int ft__pidx_put(ft__pidx *x, pid_t pid, int32_t idx) {
+  if (2 * (x->n + 1) > x->cap && ft__pidx_grow(x) < 0)
+    return -ENOMEM;
+  size_t h = ft__pidx_home(x, pid);
+  while (x->t[h].pid > 0 && x->t[h].pid != pid)
+    h = (h + 1) & (x->cap - 1);
+  x->n += x->t[h].pid != pid;
+  x->t[h] = (ft__pidx_slot){pid, idx};
+  return 0;
+}
+
+/* What pid maps to, or -1. */
+int32_t ft__pidx_get(const ft__pidx *x, pid_t pid) {
+  if (!x->cap || pid <= 0)
+    return -1;
+  for (size_t h = ft__pidx_home(x, pid);; h = (h + 1) & (x->cap - 1)) {
+    if (x->t[h].pid == pid)
+      return x->t[h].idx;
+    if (x->t[h].pid <= 0)
+      return -1;
+  }
+}
+
+/* Forget pid (linear probing's backward shift: no tombstones). */
+void ft__pidx_del(ft__pidx *x, pid_t pid) {
+  if (!x->cap || pid <= 0)
+    return;
+  size_t h = ft__pidx_home(x, pid);
+  while (x->t[h].pid != pid) {
+    if (x->t[h].pid <= 0)
+      return;
+    h = (h + 1) & (x->cap - 1);
+  }
+  x->n--;
+  for (size_t j = (h + 1) & (x->cap - 1); x->t[j].pid > 0; j = (j + 1) & (x->cap - 1)) {
+    size_t home = ft__pidx_home(x, x->t[j].pid);
+    /* j's entry may move to the hole at h if its home is not in (h, j] */
+    if ((j > h && (home <= h || home > j)) || (j < h && home <= h && home > j)) {
+      x->t[h] = x->t[j];
+      h = j;
+    }
+  }
+  x->t[h] = (ft__pidx_slot){0, 0};
+}
+
+void ft__pidx_free(ft__pidx *x) {
+  free(x->t);
+  *x = (ft__pidx){0};
+}

@@ -77,6 +77,7 @@ struct ft_watch {
   size_t n, cap;
   uint64_t lost;  /* connector messages dropped by the kernel */
   uint64_t scans; /* scans so far: which quiet processes this one reads */
+  ft__pidx index; /* pid -> its record in procs */
   bool finished, root_exited;
   int root_code, root_signo;
   /* Exits of processes not (yet) known, kept in case their fork comes
@@ -91,14 +92,25 @@ struct ft_watch {
   size_t stats_next;
 };
 
+/* Through the index: every connector event of the machine asks, and a
+ * walk of the records cost each of them the size of the tree. */
 static ft__wproc *ft__wfind(ft_watch *w, pid_t pid) {
-  for (size_t i = 0; i < w->n; i++)
-    if (w->procs[i].pid == pid)
-      return &w->procs[i];
-  return NULL;
+  int32_t i = ft__pidx_get(&w->index, pid);
+  return i >= 0 ? &w->procs[i] : NULL;
 }
 
-static void ft__wdel(ft_watch *w, ft__wproc *p) { *p = w->procs[--w->n]; }
+/* (Two records of one pid, while a reused pid's old one waits for its
+ * exit: the index holds the newer, and each record moves or goes from it
+ * only where it is the one indexed.) */
+static void ft__wdel(ft_watch *w, ft__wproc *p) {
+  int32_t at = (int32_t)(p - w->procs), last = (int32_t)w->n - 1;
+  if (ft__pidx_get(&w->index, p->pid) == at)
+    ft__pidx_del(&w->index, p->pid);
+  *p = w->procs[last];
+  w->n--;
+  if (at != last && ft__pidx_get(&w->index, p->pid) == last)
+    ft__pidx_put(&w->index, p->pid, at); /* a slot it has: no failure */
+}
 
 static void ft__wemit(ft_watch *w, ft_event_kind kind, const ft__wproc *p, uint64_t t_ns) {
   ft_event ev = {.kind = kind, .pid = p->pid, .ppid = p->ppid, .name = p->comm, .t_ns = t_ns};
@@ -285,6 +297,8 @@ static ft__wproc *ft__wspawn(ft_watch *w, pid_t pid, pid_t ppid, uint64_t born_n
     w->procs = v;
     w->cap = cap;
   }
+  if (ft__pidx_put(&w->index, pid, (int32_t)w->n) < 0)
+    return NULL;
   ft__wproc *p = &w->procs[w->n++];
   *p = (ft__wproc){.pid = pid, .ppid = ppid, .born_ns = born_ns};
   ft_tree_proc now;
@@ -792,5 +806,6 @@ void ft_watch_free(ft_watch *w) {
   ft_tree_free(&w->tree);
   free(w->stats);
   free(w->procs);
+  ft__pidx_free(&w->index);
   free(w);
 }

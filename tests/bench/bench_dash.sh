@@ -111,13 +111,13 @@ anchor_of() {
   start 120 40 --headless run "$WORK/many.ini"
   all_up
   if [ "${1:-}" = htop ]; then
-    tm split-window -t "$SESSION" "htop -d 1"
+    tm new-window -t "$SESSION" "htop -d 1"
     sleep 1
     cpu_pct "$(pgrep -n -x htop)"
   elif [ "${1:-}" = btop ]; then
     mkdir -p "$WORK/cfg/btop"
     echo 'update_ms = 100' >"$WORK/cfg/btop/btop.conf"
-    tm split-window -t "$SESSION" "XDG_CONFIG_HOME=$WORK/cfg btop"
+    tm new-window -t "$SESSION" "XDG_CONFIG_HOME=$WORK/cfg btop"
     sleep 2
     cpu_pct "$(pgrep -n -x btop)"
   else
