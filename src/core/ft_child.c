@@ -783,20 +783,19 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
   int err = !s || !late || !got || !sv ? -ENOMEM : ft__spawn_check(loop);
   for (int g = 0; g < ngroups && sv; g++)
     sv[2 * g] = sv[2 * g + 1] = -1;
-  for (int g = 0; g < ngroups && !err; g++)
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, &sv[2 * g]) < 0)
-      err = -errno;
   /* Each child costs us its pidfd and, late, the read end of each
    * captured pipe, and its held end too while fds are numbered below
-   * loop->hold_below (ft__stream_adopt): what the room does not cover is
-   * refused as the pipes made here would have been, with EMFILE. */
-  long open = 0, room = err ? 0 : ft__fd_room(&open) - 16;
+   * loop->hold_below (ft__stream_adopt); each group its socket pair: what
+   * the room does not cover is refused as the pipes made here would have
+   * been, with EMFILE.  (Less 2: recvmsg installs a held end before it is
+   * let go.) */
+  long open = 0, room = err ? 0 : ft__fd_room(&open) - 2;
   for (int i = 0; i < n; i++) {
     rc[i] = err ? err : o[i].target ? ft__spawn_prepare(loop, &o[i], &s[i], true) : FT_EINVAL;
     s[i].index = i;
     if (got)
       got[i][0] = -2; /* nothing came yet */
-    long need = 1;
+    long need = i % FT__LATE_GROUP == 0 ? 3 : 1;
     for (int t = 1; t < 3 && !rc[i]; t++)
       if (s[i].io[t].late) {
         late[i] |= (unsigned char)(1u << t);
@@ -807,6 +806,18 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
       ft__spawn_abort(loop, &s[i]);
       rc[i] = -EMFILE;
     }
+  }
+  for (int g = 0; g < ngroups && sv; g++) { /* for the groups with a child to fork */
+    int first = g * FT__LATE_GROUP, last = first + FT__LATE_GROUP < n ? first + FT__LATE_GROUP : n;
+    bool used = false;
+    for (int i = first; i < last; i++)
+      used |= rc[i] == 0;
+    if (used && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, &sv[2 * g]) < 0)
+      for (int i = first, e = -errno; i < last; i++)
+        if (!rc[i]) {
+          ft__spawn_abort(loop, &s[i]);
+          rc[i] = e;
+        }
   }
   ft__fdlist fl = {.fds = fl.inline_fds};
   if (!err &&

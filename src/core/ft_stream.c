@@ -165,8 +165,9 @@ long ft__fd_room(long *open) {
     *open = (long)rl.rlim_cur / 2; /* unknown: half of it, as holds do */
     return (long)rl.rlim_cur / 2;
   }
-  while (readdir(d))
-    ++*open;
+  for (struct dirent *e; (e = readdir(d));)
+    *open += e->d_name[0] != '.'; /* not . and .. */
+  --*open;                        /* nor the directory's own fd */
   closedir(d);
   return (long)rl.rlim_cur - *open;
 }
