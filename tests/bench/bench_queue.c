@@ -24,7 +24,7 @@
 static ft_queue *q;
 static size_t item_size, count;
 
-static void die(const char *what, int rc) {
+_Noreturn static void die(const char *what, int rc) {
   fprintf(stderr, "bench_queue: %s: %s\n", what, ft_strerror(rc));
   exit(1);
 }
