@@ -1,6 +1,7 @@
 /* ft_child.c - forking children with clean hands, capturing their output
  * line by line, and reaping them (and any orphan handed to us). */
 #include "ft_internal.h"
+#include "ft_spawn.h"
 #include "ft_sys.h"
 
 #include <dirent.h>
@@ -27,7 +28,7 @@ static size_t ft__ptab_slot(size_t cap, pid_t pid) {
 }
 
 /* Make room for n more entries, so that the puts after a fork cannot fail. */
-static int ft__ptab_reserve(ft_loop *loop, int n) {
+int ft__ptab_reserve(ft_loop *loop, int n) {
   if ((loop->ptab_len + (size_t)n) * 2 > loop->ptab_cap) {
     size_t cap = loop->ptab_cap * 2;
     while ((loop->ptab_len + (size_t)n) * 2 > cap)
@@ -248,13 +249,6 @@ void ft__children_free_all(ft_loop *loop) {
 /* ------------------------------------------------------------- spawning */
 
 /* Child and parent ends of one standard stream. */
-typedef struct ft__fdpair {
-  int child;      /* what becomes fd 0/1/2 in the child, or -1 for inherit */
-  int parent;     /* what the parent keeps (pipe end), or -1 */
-  bool to_stdout; /* stderr: 2>&1 */
-  bool borrowed;  /* child is the loop's /dev/null: not ours to close */
-  bool late;      /* captured through a pipe the child makes (ft__spawn_batch) */
-} ft__fdpair;
 
 static int ft__stdio_prepare(ft_loop *loop, const ft_stdio *io, int target, ft__fdpair *p) {
   p->child = p->parent = -1;
@@ -319,15 +313,6 @@ static void ft__child_write_errno(int fd, int err) {
   while (ft__sys_write(fd, &err, sizeof err) == -EINTR) {
   }
 }
-
-/* What the parent works out for its children just before forking. */
-typedef struct ft__forkinfo {
-  uint64_t handled;        /* signals to reset (bit s-1 for signal s) */
-  const ft__fdlist *close; /* the loop's fds, for a forked function */
-  int sock;                /* a batch's socket for late pipes' ends, or -1 */
-  int pdeath;              /* signal for the child when we die, or 0 */
-  pid_t parent;            /* our pid, as the child must see it */
-} ft__forkinfo;
 
 /* The code a child runs between fork and its function or exec is kept
  * together, in one section (GCC and clang put "hot" functions at the
@@ -516,16 +501,8 @@ static int ft__read_exec_result(int fd) {
   return n == (ssize_t)sizeof err ? -err : 0;
 }
 
-/* A child between its preparation and its fork. */
-typedef struct ft__prep {
-  ft__fdpair io[3];
-  int errpipe[2];
-  int index; /* in its batch */
-  ft__child *c;
-} ft__prep;
-
 /* Undo a preparation (the fork failed, or never happened). */
-static void ft__spawn_abort(ft_loop *loop, ft__prep *s) {
+void ft__spawn_abort(ft_loop *loop, ft__prep *s) {
   for (int t = 0; t < 3; t++)
     ft__fdpair_close(&s->io[t]);
   for (int e = 0; e < 2; e++)
@@ -542,7 +519,7 @@ static void ft__spawn_abort(ft_loop *loop, ft__prep *s) {
 
 /* Everything but the fork: the child's record, its stdio (pipes and the
  * watches on their parent ends) and, for an argv, the exec report pipe. */
-static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s, bool late) {
+int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s, bool late) {
   *s = (ft__prep){.io = {{-1, -1, false, false}, {-1, -1, false, false}, {-1, -1, false, false}},
                   .errpipe = {-1, -1}};
   if (!o->target == !o->argv)
@@ -609,8 +586,7 @@ static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s
  * in between; the engine is single-threaded, so only another thread of the
  * application could, and a handler it caught would be reset by exec
  * anyway. */
-static void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t *old,
-                           ft__forkinfo *fi) {
+void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t *old, ft__forkinfo *fi) {
   if (functions && ft__pending(stdout))
     fflush(stdout);
   if (functions && ft__pending(stderr))
@@ -627,8 +603,7 @@ static void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t 
 
 /* Fork a prepared child; in the parent, its pid or -errno (the signal mask
  * is the caller's to restore). */
-FT__CHILD_PATH static pid_t ft__spawn_fork(const ft__spawn_opts *o, ft__prep *s,
-                                           const ft__forkinfo *fi) {
+FT__CHILD_PATH pid_t ft__spawn_fork(const ft__spawn_opts *o, ft__prep *s, const ft__forkinfo *fi) {
   s->c->start_ns = ft_now_ns();
   /* The child reads its copies on the stack: a batch's arrays are not
    * forked (ft__xalloc_nofork). */
@@ -645,8 +620,8 @@ FT__CHILD_PATH static pid_t ft__spawn_fork(const ft__spawn_opts *o, ft__prep *s,
 
 /* The parent's side once the child runs: its table entry and pidfd, the
  * spawn event and, for an argv, the exec's report. */
-static int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s, pid_t pid,
-                            ft__child **out) {
+int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s, pid_t pid,
+                     ft__child **out) {
   ft__child *c = s->c;
   c->pid = pid;
   if (s->errpipe[1] >= 0)
@@ -712,7 +687,7 @@ static int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s,
   return 0;
 }
 
-static int ft__spawn_check(ft_loop *loop) {
+int ft__spawn_check(ft_loop *loop) {
   int rc = ft__loop_check(loop);
   return rc == FT_EBUSY ? 0 : rc; /* spawning from a callback is fine: it does not turn the loop */
 }
@@ -752,130 +727,4 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
     return pid;
   }
   return ft__spawn_finish(loop, o, &s, pid, out);
-}
-
-#define FT__LATE_GROUP 128 /* children of a batch sending over one socket */
-
-/* Fork n forked-function children at once (a pool's workers), all keeping
- * the same fds (o[0].keep_fds): every preparation first, then the forks back
- * to back, then the parent's bookkeeping for each.  Between two forks the
- * parent then writes next to nothing, where one at a time it wrote a dozen
- * pages (records, pipes, watches, the pid table) after each fork, every one
- * a copy-on-write fault with a TLB flush sent to the other CPU.
- *
- * Each child makes its own captured pipes and sends our ends home over a
- * socket (ft__child_late_pipes).  Made here, before the forks, they would
- * be inherited by every later sibling, each of which closes all of them:
- * a batch of n would cost n^2 closes (at 4,000 workers, nine tenths of the
- * pool's start-up).  So every child inherits only the fds this process
- * had before the batch.  rc[i] is 0 with out[i] set, or child i's error. */
-void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **out, int *rc) {
-  ft__prep *s = ft__xalloc_nofork((size_t)n * sizeof *s);
-  unsigned char *late = ft__xalloc_nofork((size_t)n);
-  int(*got)[4] = ft__xalloc_nofork((size_t)n * sizeof *got);
-  /* A socket's buffer holds a few hundred messages (278 of these at the
-   * usual 208 KiB): a child finding it full would sleep until we read,
-   * which we do only after the last fork (each fd we take in before then
-   * every later child would inherit and close), so each group of
-   * FT__LATE_GROUP children sends over a socket of its own. */
-  int ngroups = (n + FT__LATE_GROUP - 1) / FT__LATE_GROUP;
-  int *sv = ft__xalloc_nofork((size_t)ngroups * 2 * sizeof *sv);
-  int err = !s || !late || !got || !sv ? -ENOMEM : ft__spawn_check(loop);
-  for (int g = 0; g < ngroups && sv; g++)
-    sv[2 * g] = sv[2 * g + 1] = -1;
-  /* Each child costs us its pidfd and, late, the read end of each
-   * captured pipe, and its held end too while fds are numbered below
-   * loop->hold_below (ft__stream_adopt); each group its socket pair: what
-   * the room does not cover is refused as the pipes made here would have
-   * been, with EMFILE.  (Less 2: recvmsg installs a held end before it is
-   * let go.) */
-  long open = 0, room = err ? 0 : ft__fd_room(&open) - 2;
-  for (int i = 0; i < n; i++) {
-    rc[i] = err ? err : o[i].target ? ft__spawn_prepare(loop, &o[i], &s[i], true) : FT_EINVAL;
-    s[i].index = i;
-    if (got)
-      got[i][0] = -2; /* nothing came yet */
-    long need = i % FT__LATE_GROUP == 0 ? 3 : 1;
-    for (int t = 1; t < 3 && !rc[i]; t++)
-      if (s[i].io[t].late) {
-        late[i] |= (unsigned char)(1u << t);
-        need += open + need + 2 < loop->hold_below ? 2 : 1;
-      }
-    open += need;
-    if (!rc[i] && (room -= need) < 0) {
-      ft__spawn_abort(loop, &s[i]);
-      rc[i] = -EMFILE;
-    }
-  }
-  for (int g = 0; g < ngroups && sv; g++) { /* for the groups with a child to fork */
-    int first = g * FT__LATE_GROUP, last = first + FT__LATE_GROUP < n ? first + FT__LATE_GROUP : n;
-    bool used = false;
-    for (int i = first; i < last; i++)
-      used |= rc[i] == 0;
-    if (used && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, &sv[2 * g]) < 0)
-      for (int i = first, e = -errno; i < last; i++)
-        if (!rc[i]) {
-          ft__spawn_abort(loop, &s[i]);
-          rc[i] = e;
-        }
-  }
-  ft__fdlist fl = {.fds = fl.inline_fds};
-  if (!err &&
-      ((err = ft__ptab_reserve(loop, n)) < 0 ||
-       (err = ft__loop_child_fds(loop, o[0].keep_fds, o[0].nkeep, sv, 2 * ngroups, &fl)) < 0))
-    for (int i = 0; i < n; i++)
-      if (!rc[i]) {
-        ft__spawn_abort(loop, &s[i]);
-        rc[i] = err;
-      }
-  sigset_t old;
-  ft__forkinfo fi;
-  ft__fork_begin(loop, &fl, &old, &fi);
-  for (int i = 0; i < n; i++) {
-    fi.sock = sv ? sv[2 * (i / FT__LATE_GROUP) + 1] : -1;
-    if (!rc[i])
-      rc[i] = ft__spawn_fork(&o[i], &s[i], &fi); /* a pid, for now */
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  ft__fdlist_free(&fl);
-  for (int g = 0; g < ngroups && sv; g++)
-    if (sv[2 * g + 1] >= 0)
-      close(sv[2 * g + 1]); /* the children's copies alone keep it open */
-  for (int i = 0; i < n; i++) {
-    if (rc[i] < 0) {
-      if (s && s[i].c)
-        ft__spawn_abort(loop, &s[i]);
-      continue;
-    }
-    rc[i] = ft__spawn_finish(loop, &o[i], &s[i], (pid_t)rc[i], &out[i]);
-  }
-  for (int g = 0; g < ngroups && sv; g++) {
-    int have = 0, want = 0;
-    for (int i = g * FT__LATE_GROUP; i < n && i < (g + 1) * FT__LATE_GROUP; i++)
-      want += rc[i] == 0;
-    if (sv[2 * g] >= 0) {
-      ft__late_take(sv[2 * g], got, n, &have, want, true);
-      close(sv[2 * g]);
-    }
-  }
-  for (int i = 0; got && i < n; i++) {
-    if (got[i][0] == -2)
-      continue; /* nothing came: its output is not captured */
-    for (int t = 1, k = 0; t < 3; t++) {
-      if (!(late[i] >> t & 1))
-        continue;
-      if (!rc[i] && got[i][k] >= 0 && got[i][k + 1] >= 0) {
-        ft__stream_adopt(out[i], t, got[i][k], got[i][k + 1]);
-        got[i][k] = got[i][k + 1] = -1;
-      }
-      k += 2;
-    }
-    for (int k = 0; k < 4; k++) /* what came and was not taken */
-      if (got[i][k] >= 0)
-        close(got[i][k]);
-  }
-  ft__xfree_nofork(s, (size_t)n * sizeof *s);
-  ft__xfree_nofork(late, (size_t)n);
-  ft__xfree_nofork(got, (size_t)n * sizeof *got);
-  ft__xfree_nofork(sv, (size_t)ngroups * 2 * sizeof *sv);
 }
