@@ -843,6 +843,48 @@ static void test_workers_hold_no_foreign_fds(void **state) {
   close_join_free(p);
 }
 
+/* Print this worker's pid on stdout and on stderr. */
+static int say_pid(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
+  (void)arg;
+  (void)out;
+  printf("out %d\n", (int)getpid());
+  fflush(stdout);
+  fprintf(stderr, "err %d\n", (int)getpid());
+  return 0;
+}
+
+/* Each worker of a pool forked in one batch makes its own captured pipes
+ * and sends our ends home (ft__spawn_batch): every line comes back, as an
+ * output event of the worker that printed it, on its stream. */
+static void test_worker_output_is_its_own(void **state) {
+  ft_test *t = *state;
+  enum { W = 24, N = 96 };
+  ft_test_clear(t);
+  ft_pool *p = new_pool(t, W, 0);
+  assert_int_equal((int)ft_test_count(t, FT_EV_SPAWN, 0), W);
+  ft_slice items[N] = {{0}};
+  ft_result *r;
+  assert_int_equal(ft_pool_map(p, say_pid, items, N, 1, &r), 0);
+  ft_result_free(r);
+  close_join_free(p);
+  size_t lines[3] = {0};
+  for (size_t i = 0; i < t->nevs; i++) {
+    const ft_rec_event *e = &t->evs[i];
+    if (e->ev.kind != FT_EV_OUTPUT)
+      continue;
+    char want[64];
+    int stream = e->ev.u.output.stream;
+    assert_true(stream == 1 || stream == 2);
+    snprintf(want, sizeof want, "%s %d", stream == 1 ? "out" : "err", (int)e->ev.pid);
+    assert_string_equal(e->line, want);
+    assert_int_equal((int)ft_test_count(t, FT_EV_SPAWN, e->ev.pid), 1);
+    lines[stream]++;
+  }
+  assert_int_equal((int)lines[1], N);
+  assert_int_equal((int)lines[2], N);
+}
+
 /* The length and a checksum of the argument. */
 static int arg_digest(void *ctx, ft_slice arg, ft_buf *out) {
   (void)ctx;
@@ -948,6 +990,7 @@ int main(void) {
       FT_TEST(test_starmap),
       FT_TEST(test_ctx_reaches_tasks),
       FT_TEST(test_workers_hold_no_foreign_fds),
+      FT_TEST(test_worker_output_is_its_own),
       FT_TEST(test_argument_sizes),
       FT_TEST(test_chunksize_dispatches),
       FT_TEST(test_maxtasksperchild),

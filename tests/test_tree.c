@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ft_internal.h"
 #include "ft_tree.h"
 
 static int rfd = -1;
@@ -89,10 +90,47 @@ static void test_scan_descendants(void **state) {
   assert_true(ft_tree_read(999999999, &gone) < 0);
 }
 
+/* The pid index the watch finds its records by: random puts, updates and
+ * deletions (the backward shift of linear probing, wrapping round the
+ * table's end included) against a plain array, every key checked. */
+static void test_pid_index(void **state) {
+  (void)state;
+  enum { KEYS = 3000 };
+  static int32_t ref[KEYS];
+  ft__pidx x = {0};
+  for (int i = 0; i < KEYS; i++)
+    ref[i] = -1;
+  srand(7);
+  for (int op = 0; op < 200000; op++) {
+    pid_t pid = 1 + rand() % (KEYS - 1);
+    if (rand() % 3) {
+      int32_t v = rand() % 100000;
+      assert_int_equal(ft__pidx_put(&x, pid, v), 0);
+      ref[pid] = v;
+    } else {
+      ft__pidx_del(&x, pid);
+      ref[pid] = -1;
+    }
+    if (op % 5000 == 0)
+      for (pid_t k = 1; k < KEYS; k++)
+        assert_int_equal(ft__pidx_get(&x, k), ref[k]);
+  }
+  size_t n = 0;
+  for (pid_t k = 1; k < KEYS; k++) {
+    assert_int_equal(ft__pidx_get(&x, k), ref[k]);
+    n += ref[k] >= 0;
+  }
+  assert_int_equal(x.n, n);
+  assert_int_equal(ft__pidx_get(&x, 0), -1);
+  ft__pidx_free(&x);
+  assert_int_equal(ft__pidx_get(&x, 5), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       FT_TEST(test_pipes_and_their_other_ends),
       FT_TEST(test_scan_descendants),
+      FT_TEST(test_pid_index),
   };
   return FT_TEST_RUN(tests, 30);
 }

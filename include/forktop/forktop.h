@@ -649,6 +649,18 @@ int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout);
  * cap is too small; FT_EEMPTY / FT_ETIMEDOUT when none came; FT_ECLOSED
  * once the queue is closed and drained. */
 int ft_queue_get(ft_queue *q, void *buf, size_t cap, size_t *len, double timeout);
+/* Put items[0..n) in order, each run of them that there is room for at
+ * once (one lock, one commit); block up to timeout while full.  0 when all
+ * were put, else the error of ft_queue_put; *done (may be NULL): how many
+ * were put, in either case. */
+int ft_queue_put_many(ft_queue *q, const ft_slice *items, size_t n, size_t *done, double timeout);
+/* Get up to max items at once (blocking up to timeout for the first):
+ * their bytes go one after the other into buf (each at an 8-byte aligned
+ * offset), items[i] points at each, *got says how many.  FT_E2BIG (with
+ * items[0].len the size needed, item kept) when the first does not fit in
+ * cap; otherwise the errors of ft_queue_get, when none came. */
+int ft_queue_get_many(ft_queue *q, void *buf, size_t cap, ft_slice *items, size_t max, size_t *got,
+                      double timeout);
 /* Close: puts fail, gets drain what is left and then fail with FT_ECLOSED. */
 int ft_queue_close(ft_queue *q);
 /* Read the counters (without taking the queue's lock). */

@@ -1,13 +1,19 @@
 /* ft_child.c - forking children with clean hands, capturing their output
  * line by line, and reaping them (and any orphan handed to us). */
 #include "ft_internal.h"
+#include "ft_spawn.h"
 #include "ft_sys.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,7 +28,7 @@ static size_t ft__ptab_slot(size_t cap, pid_t pid) {
 }
 
 /* Make room for n more entries, so that the puts after a fork cannot fail. */
-static int ft__ptab_reserve(ft_loop *loop, int n) {
+int ft__ptab_reserve(ft_loop *loop, int n) {
   if ((loop->ptab_len + (size_t)n) * 2 > loop->ptab_cap) {
     size_t cap = loop->ptab_cap * 2;
     while ((loop->ptab_len + (size_t)n) * 2 > cap)
@@ -184,10 +190,12 @@ static void ft__dispatch_orphan(ft_loop *loop, const siginfo_t *si, const char *
 /* Reap every exited child.  Each zombie is first peeked at with WNOWAIT so
  * that an orphan's name can still be read from /proc before it is reaped;
  * every round reaps one process, so the walk always ends. */
+static void ft__reap_pid(ft_loop *loop, pid_t pid, ft__child *c, const char *comm);
+
 void ft__loop_reap(ft_loop *loop) {
   /* In the loop's shared buffers, not on the stack (see ft__scratch);
    * nothing a dispatch runs can reap in turn (the loop refuses to turn). */
-  siginfo_t *si = &loop->scratch->peek, *done = &loop->scratch->done;
+  siginfo_t *si = &loop->scratch->peek;
   char *comm = loop->scratch->comm;
   for (;;) {
     memset(si, 0, sizeof *si);
@@ -204,20 +212,29 @@ void ft__loop_reap(ft_loop *loop) {
     comm[0] = '\0';
     if (!c)
       ft__read_comm(si->si_pid, comm, sizeof loop->scratch->comm);
-    memset(done, 0, sizeof *done);
-    if (ft__sys_waitid(P_PID, si->si_pid, done, WEXITED | WNOHANG) < 0 || done->si_pid == 0)
-      continue;
-    if (c)
-      ft__dispatch_exit(loop, c, done);
-    else if (!loop->orphan_fn || !loop->orphan_fn(loop, done, comm, loop->orphan_ud))
-      ft__dispatch_orphan(loop, done, comm);
+    ft__reap_pid(loop, si->si_pid, c, comm);
   }
 }
 
+/* Reap pid if it has exited: c its record, or NULL and comm its name. */
+static void ft__reap_pid(ft_loop *loop, pid_t pid, ft__child *c, const char *comm) {
+  siginfo_t *done = &loop->scratch->done;
+  memset(done, 0, sizeof *done);
+  if (ft__sys_waitid(P_PID, pid, done, WEXITED | WNOHANG) < 0 || done->si_pid == 0)
+    return;
+  if (c)
+    ft__dispatch_exit(loop, c, done);
+  else if (!loop->orphan_fn || !loop->orphan_fn(loop, done, comm, loop->orphan_ud))
+    ft__dispatch_orphan(loop, done, comm);
+}
+
+/* The child of this pidfd exited: reap it alone.  A scan of every child
+ * (ft__loop_reap) costs the kernel a look at each of them, and one per
+ * exit made a pool's join quadratic in its workers. */
 static void ft__on_pidfd(ft_loop *loop, ft__watch *w, uint32_t events) {
-  (void)w;
   (void)events;
-  ft__loop_reap(loop);
+  ft__child *c = w->data;
+  ft__reap_pid(loop, c->pid, c, "");
 }
 
 void ft__children_free_all(ft_loop *loop) {
@@ -234,16 +251,10 @@ void ft__children_free_all(ft_loop *loop) {
 /* ------------------------------------------------------------- spawning */
 
 /* Child and parent ends of one standard stream. */
-typedef struct ft__fdpair {
-  int child;      /* what becomes fd 0/1/2 in the child, or -1 for inherit */
-  int parent;     /* what the parent keeps (pipe end), or -1 */
-  bool to_stdout; /* stderr: 2>&1 */
-  bool borrowed;  /* child is the loop's /dev/null: not ours to close */
-} ft__fdpair;
 
 static int ft__stdio_prepare(ft_loop *loop, const ft_stdio *io, int target, ft__fdpair *p) {
   p->child = p->parent = -1;
-  p->to_stdout = p->borrowed = false;
+  p->to_stdout = p->borrowed = p->late = false;
   ft_stdio_mode mode = io->mode;
   if (mode == FT_STDIO_DEFAULT)
     mode = target == 0 ? FT_STDIO_NULL : FT_STDIO_CAPTURE;
@@ -304,17 +315,6 @@ static void ft__child_write_errno(int fd, int err) {
   while (ft__sys_write(fd, &err, sizeof err) == -EINTR) {
   }
 }
-
-/* What the parent works out for its children just before forking. */
-typedef struct ft__forkinfo {
-  uint64_t handled;        /* signals to reset (bit s-1 for signal s) */
-  const ft__fdlist *close; /* the loop's fds, for a forked function */
-  int pdeath;              /* signal for the child when we die, or 0 */
-  pid_t parent;            /* our pid, as the child must see it */
-  char *title_at;          /* the argv area a forked function retitles, or NULL */
-  size_t title_cap;
-  const char *prog; /* the title's first word */
-} ft__forkinfo;
 
 /* The code a child runs between fork and its function or exec is kept
  * together, in one section (GCC and clang put "hot" functions at the
@@ -449,12 +449,45 @@ FT__CHILD_PATH static void ft__child_retitle(const ft__spawn_opts *o, const ft__
     fi->title_at[cap - 1] = ' ';
 }
 
+/* In a batch's child: make the pipes of the streams captured late and send
+ * both ends of each home (the read end to watch, the write end to hold),
+ * with our index in the batch, in one message; keep the write ends. */
+FT__CHILD_PATH static long ft__child_late_pipes(ft__fdpair io[3], int sock, int index) {
+  int fds[4], n = 0;
+  long err = 0;
+  for (int t = 1; t < 3 && !err; t++)
+    if (io[t].late && !(err = ft__sys_pipe2(&fds[n], O_CLOEXEC))) {
+      io[t].child = fds[n + 1];
+      n += 2;
+    }
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof fds)];
+  } u;
+  struct iovec iov = {.iov_base = &index, .iov_len = sizeof index};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (!err && n) {
+    m.msg_control = u.buf;
+    m.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
+    u.h.cmsg_level = SOL_SOCKET;
+    u.h.cmsg_type = SCM_RIGHTS;
+    u.h.cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+    for (int k = 0; k < n; k++) /* no memcpy: one more libc page */
+      ((int *)(void *)CMSG_DATA(&u.h))[k] = fds[k];
+  }
+  if (!err)
+    err = ft__sys_sendmsg(sock, &m, MSG_NOSIGNAL);
+  for (int k = 0; k < n; k += 2)
+    ft__sys_close(fds[k]); /* the read ends are the parent's now */
+  return err < 0 ? err : 0;
+}
+
 /* Runs in the child between fork and exec (or the target function):
  * default signal dispositions, an empty mask, stdio in place, the parent's
  * loop fds closed.  Leaves only with exec or _exit.  Up to the function or
  * the exec, every system call is made inline (ft_sys.h). */
 FT__CHILD_PATH static void ft__child_main(const ft__spawn_opts *o, ft__fdpair io[3], int errfd,
-                                          const ft__forkinfo *fi) {
+                                          const ft__forkinfo *fi, int index) {
   long err = 0;
   for (int s = 1; s <= 64; s++)
     if ((fi->handled >> (s - 1)) & 1)
@@ -472,6 +505,8 @@ FT__CHILD_PATH static void ft__child_main(const ft__spawn_opts *o, ft__fdpair io
     if (ft__sys_getppid() != fi->parent)
       ft__sys4(SYS_kill, ft__sys4(SYS_getpid, 0, 0, 0, 0), fi->pdeath, 0, 0);
   }
+  if (fi->sock >= 0 && (err = ft__child_late_pipes(io, fi->sock, index)) < 0)
+    goto fail;
 
   /* Lift child ends out of 0..2 first so that dup2 never clobbers one. */
   for (int t = 0; t < 3; t++)
@@ -530,15 +565,8 @@ static int ft__read_exec_result(int fd) {
   return n == (ssize_t)sizeof err ? -err : 0;
 }
 
-/* A child between its preparation and its fork. */
-typedef struct ft__prep {
-  ft__fdpair io[3];
-  int errpipe[2];
-  ft__child *c;
-} ft__prep;
-
 /* Undo a preparation (the fork failed, or never happened). */
-static void ft__spawn_abort(ft_loop *loop, ft__prep *s) {
+void ft__spawn_abort(ft_loop *loop, ft__prep *s) {
   for (int t = 0; t < 3; t++)
     ft__fdpair_close(&s->io[t]);
   for (int e = 0; e < 2; e++)
@@ -555,7 +583,7 @@ static void ft__spawn_abort(ft_loop *loop, ft__prep *s) {
 
 /* Everything but the fork: the child's record, its stdio (pipes and the
  * watches on their parent ends) and, for an argv, the exec report pipe. */
-static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s) {
+int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s, bool late) {
   *s = (ft__prep){.io = {{-1, -1, false, false}, {-1, -1, false, false}, {-1, -1, false, false}},
                   .errpipe = {-1, -1}};
   if (!o->target == !o->argv)
@@ -579,6 +607,11 @@ static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s
   int rc = c->name ? 0 : -ENOMEM;
   const ft_stdio *ios[3] = {&o->in, &o->out, &o->err};
   for (int t = 0; t < 3 && !rc; t++) {
+    ft_stdio_mode mode = ios[t]->mode;
+    if (late && t > 0 && (mode == FT_STDIO_DEFAULT || mode == FT_STDIO_CAPTURE)) {
+      s->io[t].late = true; /* the child makes the pipe (ft__spawn_batch) */
+      continue;
+    }
     if ((rc = ft__stdio_prepare(loop, ios[t], t, &s->io[t])) < 0 || s->io[t].parent < 0)
       continue;
     ft_stdio_mode m = ios[t]->mode == FT_STDIO_DEFAULT ? FT_STDIO_CAPTURE : ios[t]->mode;
@@ -617,8 +650,7 @@ static int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s
  * in between; the engine is single-threaded, so only another thread of the
  * application could, and a handler it caught would be reset by exec
  * anyway. */
-static void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t *old,
-                           ft__forkinfo *fi) {
+void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t *old, ft__forkinfo *fi) {
   if (functions && ft__pending(stdout))
     fflush(stdout);
   if (functions && ft__pending(stderr))
@@ -628,6 +660,7 @@ static void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t 
   pthread_sigmask(SIG_SETMASK, &all, old);
   fi->handled = ft__handled_signals(loop);
   fi->close = functions;
+  fi->sock = -1;
   fi->pdeath = loop->pdeath_signal;
   fi->parent = loop->pid;
   if (functions && !loop->title_known)
@@ -639,22 +672,25 @@ static void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t 
 
 /* Fork a prepared child; in the parent, its pid or -errno (the signal mask
  * is the caller's to restore). */
-FT__CHILD_PATH static pid_t ft__spawn_fork(const ft__spawn_opts *o, ft__prep *s,
-                                           const ft__forkinfo *fi) {
+FT__CHILD_PATH pid_t ft__spawn_fork(const ft__spawn_opts *o, ft__prep *s, const ft__forkinfo *fi) {
   s->c->start_ns = ft_now_ns();
+  /* The child reads its copies on the stack: a batch's arrays are not
+   * forked (ft__xalloc_nofork). */
+  ft__spawn_opts snap = *o;
+  ft__prep mine = *s;
   pid_t pid = fork();
   if (pid == 0) {
-    if (s->errpipe[0] >= 0)
-      ft__sys_close(s->errpipe[0]);
-    ft__child_main(o, s->io, s->errpipe[1], fi);
+    if (mine.errpipe[0] >= 0)
+      ft__sys_close(mine.errpipe[0]);
+    ft__child_main(&snap, mine.io, mine.errpipe[1], fi, mine.index);
   }
   return pid < 0 ? -errno : pid;
 }
 
 /* The parent's side once the child runs: its table entry and pidfd, the
  * spawn event and, for an argv, the exec's report. */
-static int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s, pid_t pid,
-                            ft__child **out) {
+int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s, pid_t pid,
+                     ft__child **out) {
   ft__child *c = s->c;
   c->pid = pid;
   if (s->errpipe[1] >= 0)
@@ -722,7 +758,7 @@ static int ft__spawn_finish(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s,
   return 0;
 }
 
-static int ft__spawn_check(ft_loop *loop) {
+int ft__spawn_check(ft_loop *loop) {
   int rc = ft__loop_check(loop);
   return rc == FT_EBUSY ? 0 : rc; /* spawning from a callback is fine: it does not turn the loop */
 }
@@ -738,7 +774,7 @@ static int ft__spawn_check(ft_loop *loop) {
 int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
   int rc = ft__spawn_check(loop);
   ft__prep s;
-  if (rc || (rc = ft__spawn_prepare(loop, o, &s)) < 0)
+  if (rc || (rc = ft__spawn_prepare(loop, o, &s, false)) < 0)
     return rc;
   /* The child reads its options from this copy on the stack: o may sit in
    * the slab, shared memory it has not mapped and whose later contents
@@ -762,50 +798,4 @@ int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out) {
     return pid;
   }
   return ft__spawn_finish(loop, o, &s, pid, out);
-}
-
-/* Fork n forked-function children at once (a pool's workers), all keeping
- * the same fds (o[0].keep_fds): every preparation first, then the forks back
- * to back, then the parent's bookkeeping for each.  Between two forks the
- * parent then writes next to nothing, where one at a time it wrote a dozen
- * pages (records, pipes, watches, the pid table) after each fork, every one
- * a copy-on-write fault with a TLB flush sent to the other CPU.  Each child
- * closes the others' pipe ends along with the loop's fds.  rc[i] is 0 with
- * out[i] set, or child i's error. */
-void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **out, int *rc) {
-  ft__prep *s = ft__xalloc((size_t)n * sizeof *s);
-  int *ends = ft__xalloc((size_t)n * 3 * sizeof *ends);
-  int err = !s || !ends ? -ENOMEM : ft__spawn_check(loop), nends = 0;
-  for (int i = 0; i < n; i++) {
-    rc[i] = err ? err : o[i].target ? ft__spawn_prepare(loop, &o[i], &s[i]) : FT_EINVAL;
-    for (int t = 0; t < 3 && !rc[i]; t++)
-      if (s[i].io[t].child >= 0 && !s[i].io[t].borrowed)
-        ends[nends++] = s[i].io[t].child;
-  }
-  ft__fdlist fl = {.fds = fl.inline_fds};
-  if (!err && ((err = ft__ptab_reserve(loop, n)) < 0 ||
-               (err = ft__loop_child_fds(loop, o[0].keep_fds, o[0].nkeep, ends, nends, &fl)) < 0))
-    for (int i = 0; i < n; i++)
-      if (!rc[i]) {
-        ft__spawn_abort(loop, &s[i]);
-        rc[i] = err;
-      }
-  sigset_t old;
-  ft__forkinfo fi;
-  ft__fork_begin(loop, &fl, &old, &fi);
-  for (int i = 0; i < n; i++)
-    if (!rc[i])
-      rc[i] = ft__spawn_fork(&o[i], &s[i], &fi); /* a pid, for now */
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  ft__fdlist_free(&fl);
-  for (int i = 0; i < n; i++) {
-    if (rc[i] < 0) {
-      if (s && s[i].c)
-        ft__spawn_abort(loop, &s[i]);
-      continue;
-    }
-    rc[i] = ft__spawn_finish(loop, &o[i], &s[i], (pid_t)rc[i], &out[i]);
-  }
-  free(s);
-  free(ends);
 }

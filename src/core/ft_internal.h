@@ -137,6 +137,13 @@ void ft__fdlist_free(ft__fdlist *l);
 void ft__stream_close(ft__stream *s);
 /* A captured stream of c on fd, the parent's end, watched. */
 ft__stream *ft__stream_new(ft__child *c, int stream, int fd);
+int ft__stream_adopt(ft__child *c, int stream, int rfd, int wfd);
+/* Receive the late pipes of a batch's children (ft__spawn_batch): got[i]
+ * is {-2} until child i's message came. */
+void ft__late_take(int sock, int (*got)[4], int n, int *have, int want, bool wait);
+/* The fds this process may still open: the limit less those open now
+ * (*open, counted in /proc/self/fd). */
+long ft__fd_room(long *open);
 /* Read what is there (at most limit bytes); true at EOF or error. */
 bool ft__stream_read(ft__stream *s, size_t limit);
 /* Free c if it is reaped, released and its streams are closed. */
@@ -246,6 +253,8 @@ struct ft_loop {
   ft__sampler *samplers;
   size_t nsamplers;
   ft_timer *sample_timer;
+  ft_timer *reap_timer; /* the deferred scan for exits (ft__loop_reap_soon) */
+  bool reap_pending;
   uint64_t sample_ns;
   ft__scratch *scratch;
   ft__slab *slab;          /* watches, children, streams, processes */
@@ -308,7 +317,24 @@ void ft__hosts_free(ft_loop *loop);
 
 /* ------------------------------------------------------------------ misc */
 
-void *ft__xalloc(size_t n);    /* zeroed; NULL on failure */
+void *ft__xalloc(size_t n);        /* zeroed; NULL on failure */
+#define FT__BIG_ALLOC (128u << 10) /* ft__xalloc: calloc from here up */
+void *ft__xalloc_nofork(size_t n); /* zeroed, not copied by fork; NULL on failure */
+/* pid -> index, open addressing (ft_util.c): a lookup costs the same at
+ * 10 processes and at 10,000. */
+typedef struct ft__pidx_slot {
+  pid_t pid; /* 0: empty */
+  int32_t idx;
+} ft__pidx_slot;
+typedef struct ft__pidx {
+  ft__pidx_slot *t;
+  size_t cap, n;
+} ft__pidx;
+int ft__pidx_put(ft__pidx *x, pid_t pid, int32_t idx);
+int32_t ft__pidx_get(const ft__pidx *x, pid_t pid);
+void ft__pidx_del(ft__pidx *x, pid_t pid);
+void ft__pidx_free(ft__pidx *x);
+void ft__xfree_nofork(void *p, size_t n);
 void *ft__big_alloc(size_t n); /* zeroed; huge pages when large */
 void ft__big_free(void *p, size_t n);
 void *ft__shared_alloc(size_t n); /* zeroed, MAP_SHARED: see ft_util.c */

@@ -218,6 +218,7 @@ void ft_loop_free(ft_loop *loop) {
   }
   ft_timer_free(loop->sample_timer);
   ft__hosts_free(loop);
+  ft_timer_free(loop->reap_timer);
   ft__streams_close_all(loop);
   for (ft__watch *w = loop->watches, *n; w; w = n) {
     n = w->next;
@@ -271,10 +272,34 @@ int ft__loop_check(const ft_loop *loop) {
   return 0;
 }
 
+static void ft__on_reap_timer(ft_timer *t, void *ud) {
+  (void)t;
+  ft_loop *loop = ud;
+  loop->reap_pending = false;
+  ft__loop_reap(loop);
+}
+
+/* A SIGCHLD from a child we watch through a pidfd: that child is reaped
+ * when its pidfd says so, and the scan of every child (in the kernel, a
+ * look at each: at one per exit, quadratic in a big pool's join) waits a
+ * little, so that one scan serves a burst of exits.  It still comes: a
+ * SIGCHLD pending when another arrives is not queued twice, so this one
+ * may stand for an orphan's too. */
+static void ft__loop_reap_soon(ft_loop *loop) {
+  if (loop->reap_pending)
+    return;
+  if (!loop->reap_timer && ft_timer_new(loop, &loop->reap_timer) < 0) {
+    ft__loop_reap(loop);
+    return;
+  }
+  loop->reap_pending = true;
+  ft_timer_start(loop->reap_timer, 20 * 1000 * 1000, 0, ft__on_reap_timer, loop);
+}
+
 static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events) {
   (void)events;
   struct signalfd_siginfo *si = loop->scratch->si;
-  bool chld = false;
+  bool chld = false, soon = false;
   /* Until a short read, which emptied the queue: no further read to meet
    * EAGAIN (an errno write, on a page of its own after each fork). */
   ssize_t n;
@@ -282,14 +307,18 @@ static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events) {
     n = read(w->fd, si, sizeof loop->scratch->si);
     for (ssize_t i = 0; i < n / (ssize_t)sizeof si[0]; i++) {
       int signo = (int)si[i].ssi_signo;
-      if (signo == SIGCHLD)
-        chld = true;
-      else if (signo > 0 && signo < 65 && loop->sigs[signo].fn)
+      if (signo == SIGCHLD) {
+        ft__child *c = ft__ptab_get(loop, (pid_t)si[i].ssi_pid);
+        soon |= c && c->pidw;
+        chld |= !(c && c->pidw);
+      } else if (signo > 0 && signo < 65 && loop->sigs[signo].fn)
         loop->sigs[signo].fn(signo, loop->sigs[signo].ud);
     }
   } while (n == (ssize_t)sizeof loop->scratch->si);
   if (chld)
     ft__loop_reap(loop);
+  else if (soon)
+    ft__loop_reap_soon(loop);
 }
 
 /* epoll_pwait2 for its nanosecond timeout; where the kernel (or valgrind)

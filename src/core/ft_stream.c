@@ -2,7 +2,15 @@
  * cut into lines, each line an output event. */
 #include "ft_internal.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void ft__emit_line(ft__stream *s, const char *p, size_t n, bool truncated) {
@@ -114,6 +122,23 @@ ft__stream *ft__stream_new(ft__child *c, int stream, int fd) {
   return s;
 }
 
+/* Stream `stream` of c from a pipe its child made (ft__spawn_batch): rfd,
+ * our end, made non-blocking and watched; wfd, the child's end, held as
+ * ft__spawn_finish holds one (below loop->hold_below), or closed.  0, or
+ * -ENOMEM with both closed. */
+int ft__stream_adopt(ft__child *c, int stream, int rfd, int wfd) {
+  ft__stream *s = NULL;
+  if (fcntl(rfd, F_SETFL, O_NONBLOCK) == 0)
+    s = c->streams[stream] = ft__stream_new(c, stream, rfd);
+  if (!s)
+    close(rfd);
+  if (s && wfd < c->loop->hold_below)
+    s->hold = wfd;
+  else
+    close(wfd);
+  return s ? 0 : -ENOMEM;
+}
+
 /* At loop teardown: close every captured stream still open (a grandchild
  * may hold the pipe after its parent was reaped), freeing the children
  * that only waited for them. */
@@ -126,5 +151,68 @@ void ft__streams_close_all(ft_loop *loop) {
     ft__child *c = s->child;
     ft__stream_close(s); /* unlinks w alone: n stays valid */
     ft__child_maybe_free(c);
+  }
+}
+
+/* The fds this process may still open: the limit less those open now. */
+long ft__fd_room(long *open) {
+  struct rlimit rl;
+  *open = 0;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > (rlim_t)LONG_MAX / 2)
+    return LONG_MAX / 2;
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) {
+    *open = (long)rl.rlim_cur / 2; /* unknown: half of it, as holds do */
+    return (long)rl.rlim_cur / 2;
+  }
+  for (struct dirent *e; (e = readdir(d));)
+    *open += e->d_name[0] != '.'; /* not . and .. */
+  --*open;                        /* nor the directory's own fd */
+  closedir(d);
+  return (long)rl.rlim_cur - *open;
+}
+
+/* Take home the late pipes' ends the children of a batch sent (see
+ * ft__spawn_batch): each child i's message puts the fds it sent in
+ * got[i] (-1 where none).  Without wait, what has come; with it, until
+ * `want` messages came in all (*have counts them) or EOF, once every child
+ * has sent or died.  A child stopped before it sent would hold the socket
+ * open: after a grace period its streams are given up (it writes to a
+ * pipe nobody reads, as an unwatched child does). */
+void ft__late_take(int sock, int (*got)[4], int n, int *have, int want, bool wait) {
+  uint64_t give_up = ft_now_ns() + 10ull * 1000 * 1000 * 1000;
+  while (*have < want) {
+    int index = -1;
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(4 * sizeof(int))];
+    } u;
+    struct iovec iov = {.iov_base = &index, .iov_len = sizeof index};
+    struct msghdr m = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    ssize_t len = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (len == 0)
+      return; /* every child has sent or died */
+    if (len < 0) {
+      uint64_t now = ft_now_ns();
+      struct pollfd pf = {.fd = sock, .events = POLLIN};
+      if (!wait || (errno != EAGAIN && errno != EINTR) || now >= give_up)
+        return;
+      poll(&pf, 1, (int)((give_up - now) / 1000000 + 1));
+      continue;
+    }
+    int fds[4] = {-1, -1, -1, -1}, nfds = 0;
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+      nfds = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      memcpy(fds, CMSG_DATA(h), (size_t)nfds * sizeof(int));
+    }
+    if (len == sizeof index && index >= 0 && index < n && got[index][0] == -2) {
+      memcpy(got[index], fds, sizeof fds);
+      ++*have;
+      continue;
+    }
+    for (int k = 0; k < nfds; k++)
+      close(fds[k]);
   }
 }

@@ -88,6 +88,14 @@ static inline long ft__sys_close_range(unsigned lo, unsigned hi) {
   return ft__sys4(SYS_close_range, lo, hi, 0, 0);
 }
 
+static inline long ft__sys_pipe2(int fds[2], int flags) {
+  return ft__sys4(SYS_pipe2, (long)fds, flags, 0, 0);
+}
+
+static inline long ft__sys_sendmsg(int fd, const void *msg, int flags) {
+  return ft__sys4(SYS_sendmsg, fd, (long)msg, flags, 0);
+}
+
 static inline long ft__sys_chdir(const char *path) {
   return ft__sys4(SYS_chdir, (long)path, 0, 0, 0);
 }

@@ -77,7 +77,10 @@ void ft__shared_free(void *p, size_t n) {
  * own process allocates and frees (callers check), and a forked child
  * never reads a block: it sees them change under it.
  *
- * Chunks of 64 KiB, each starting with a link to the one before, are
+ * Chunks start at 64 KiB and double, up to 4 MiB (each is a mapping of
+ * its own, and a fork copies every mapping: at a fixed 64 KiB, a pool of
+ * 4,000 workers had 120 of them, each fork's cost growing with the pool).
+ * Each starts with a link to the one before and its size; they are
  * unmapped once the loop is freed and the last block with it: a Process
  * may be freed after its loop, as before.  Under AddressSanitizer a free
  * block is poisoned, so a use after free is still caught. */
@@ -98,12 +101,14 @@ void ft__shared_free(void *p, size_t n) {
 #endif
 
 #define FT__SLAB_CHUNK ((size_t)64 * 1024)
+#define FT__SLAB_CHUNK_MAX ((size_t)4 << 20)
 
 struct ft__slab {
   void *free;       /* free blocks, linked through their first word */
   char *next, *end; /* the unused rest of the newest chunk */
   char *chunks;     /* newest chunk; each starts with a link to the previous */
   size_t live;      /* blocks handed out and not freed */
+  size_t chunk;     /* the newest chunk's size */
   bool released;    /* the loop is gone: unmap when live reaches 0 */
   pid_t pid;        /* the process that owns it */
 };
@@ -119,9 +124,10 @@ bool ft__slab_owned(const ft__slab *s) { return s && s->pid == getpid(); }
 
 static void ft__slab_unmap(ft__slab *s) {
   for (char *c = s->chunks, *prev; c; c = prev) {
-    prev = *(void **)c;
-    ft__unpoison(c, FT__SLAB_CHUNK);
-    ft__shared_free(c, FT__SLAB_CHUNK);
+    prev = ((void **)c)[0];
+    size_t len = ((size_t *)c)[1];
+    ft__unpoison(c, len);
+    ft__shared_free(c, len);
   }
   ft__shared_free(s, sizeof *s);
 }
@@ -133,13 +139,18 @@ void *ft__slab_alloc(ft__slab *s) {
     s->free = *(void **)p;
   } else {
     if (!s->next || (size_t)(s->end - s->next) < FT__SLAB_BLOCK) {
-      char *c = ft__shared_alloc(FT__SLAB_CHUNK);
+      size_t len = !s->chunk                        ? FT__SLAB_CHUNK
+                   : s->chunk >= FT__SLAB_CHUNK_MAX ? FT__SLAB_CHUNK_MAX
+                                                    : 2 * s->chunk;
+      char *c = ft__shared_alloc(len);
       if (!c)
         return NULL;
-      *(void **)c = s->chunks;
+      ((void **)c)[0] = s->chunks;
+      ((size_t *)c)[1] = len;
       s->chunks = c;
-      s->next = c + FT__SLAB_BLOCK; /* the first block holds the link */
-      s->end = c + FT__SLAB_CHUNK;
+      s->chunk = len;
+      s->next = c + FT__SLAB_BLOCK; /* the first block holds the link and the size */
+      s->end = c + len;
     }
     p = s->next;
     s->next += FT__SLAB_BLOCK;
@@ -244,10 +255,30 @@ int ft_cpu_count(void) {
  * copy-on-write faults (two per Process start, measured), where the
  * cache's one page is shared by all small sizes. */
 void *ft__xalloc(size_t n) {
+  if (n >= FT__BIG_ALLOC) /* fresh pages from the kernel, zero until touched */
+    return calloc(1, n);
   void *p = malloc(n ? n : 1);
   if (p)
     memset(p, 0, n);
   return p;
+}
+
+/* Zeroed memory a fork does not copy (MADV_DONTFORK): for what only this
+ * process reads, sized by a count of children.  A fork copies the page
+ * table entries of every private page written, so arrays of one entry per
+ * worker made each of a pool's forks cost in proportion to the pool, and
+ * the start of n workers n^2.  Freed with ft__xfree_nofork(p, n). */
+void *ft__xalloc_nofork(size_t n) {
+  void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  madvise(p, n ? n : 1, MADV_DONTFORK);
+  return p;
+}
+
+void ft__xfree_nofork(void *p, size_t n) {
+  if (p)
+    munmap(p, n ? n : 1);
 }
 
 char *ft__strdup(const char *s) { return s ? strdup(s) : NULL; }
@@ -464,4 +495,81 @@ int ft_parse_signal(const char *s, int *out) {
       return 0;
     }
   return FT_EINVAL;
+}
+
+/* ------------------------------------------------------------ pid index */
+
+static size_t ft__pidx_home(const ft__pidx *x, pid_t pid) {
+  uint64_t k = (uint32_t)pid * 0x9E3779B97F4A7C15ull;
+  return (size_t)(k >> 20) & (x->cap - 1);
+}
+
+static int ft__pidx_grow(ft__pidx *x) {
+  size_t cap = x->cap ? x->cap * 2 : 64;
+  ft__pidx_slot *t = calloc(cap, sizeof *t), *old = x->t;
+  if (!t)
+    return -ENOMEM;
+  size_t oldcap = x->cap;
+  x->t = t;
+  x->cap = cap;
+  for (size_t i = 0; i < oldcap; i++)
+    if (old[i].pid > 0) {
+      size_t h = ft__pidx_home(x, old[i].pid);
+      while (t[h].pid > 0)
+        h = (h + 1) & (cap - 1);
+      t[h] = old[i];
+    }
+  free(old);
+  return 0;
+}
+
+/* Map pid (> 0) to idx, in place of what it mapped to; 0 or -ENOMEM. */
+int ft__pidx_put(ft__pidx *x, pid_t pid, int32_t idx) {
+  if (2 * (x->n + 1) > x->cap && ft__pidx_grow(x) < 0)
+    return -ENOMEM;
+  size_t h = ft__pidx_home(x, pid);
+  while (x->t[h].pid > 0 && x->t[h].pid != pid)
+    h = (h + 1) & (x->cap - 1);
+  x->n += x->t[h].pid != pid;
+  x->t[h] = (ft__pidx_slot){pid, idx};
+  return 0;
+}
+
+/* What pid maps to, or -1. */
+int32_t ft__pidx_get(const ft__pidx *x, pid_t pid) {
+  if (!x->cap || pid <= 0)
+    return -1;
+  for (size_t h = ft__pidx_home(x, pid);; h = (h + 1) & (x->cap - 1)) {
+    if (x->t[h].pid == pid)
+      return x->t[h].idx;
+    if (x->t[h].pid <= 0)
+      return -1;
+  }
+}
+
+/* Forget pid (linear probing's backward shift: no tombstones). */
+void ft__pidx_del(ft__pidx *x, pid_t pid) {
+  if (!x->cap || pid <= 0)
+    return;
+  size_t h = ft__pidx_home(x, pid);
+  while (x->t[h].pid != pid) {
+    if (x->t[h].pid <= 0)
+      return;
+    h = (h + 1) & (x->cap - 1);
+  }
+  x->n--;
+  for (size_t j = (h + 1) & (x->cap - 1); x->t[j].pid > 0; j = (j + 1) & (x->cap - 1)) {
+    size_t home = ft__pidx_home(x, x->t[j].pid);
+    /* j's entry may move to the hole at h if its home is not in (h, j] */
+    if ((j > h && (home <= h || home > j)) || (j < h && home <= h && home > j)) {
+      x->t[h] = x->t[j];
+      h = j;
+    }
+  }
+  x->t[h] = (ft__pidx_slot){0, 0};
+}
+
+void ft__pidx_free(ft__pidx *x) {
+  free(x->t);
+  *x = (ft__pidx){0};
 }

@@ -29,6 +29,7 @@ struct ft_model {
   ft_mlines all;
   ft_mtotals tot;
   uint64_t gen, last_t, now, t0;
+  size_t nexited; /* exited processes kept, at least: the tick's work on them waits for one */
   pid_t root;
   long hz;
 };
@@ -283,6 +284,7 @@ static void ft__apply_exit(ft_model *m, const ft_event *ev) {
     m->tot.running--;
   }
   p->exited = true;
+  m->nexited++;
   p->busy = false;
   p->t_exit = ev->t_ns;
   p->code = ev->u.exit.code;
@@ -515,6 +517,7 @@ static void ft__expire(ft_model *m, uint64_t now) {
   size_t nexited = 0;
   for (size_t i = 0; i < m->nprocs; i++)
     nexited += m->procs[i].exited;
+  m->nexited = nexited;
   uint64_t cut = now > m->o.linger_ns ? now - m->o.linger_ns : 0;
   if (nexited > m->o.max_exited) {
     uint64_t *ts = malloc(nexited * sizeof *ts);
@@ -607,10 +610,15 @@ static void ft__reparent(ft_model *m) {
   }
 }
 
+/* The tick's walks of every process are kept few: one for the totals and
+ * the zombies, the others only when a process has exited (to re-parent
+ * its children, to let it go) or is a zombie (to name its parent). */
 void ft_model_tick(ft_model *m, uint64_t now) {
   m->now = now;
-  ft__reparent(m); /* before expiry: the exited parent must still be known */
-  ft__expire(m, now);
+  if (m->nexited) {
+    ft__reparent(m); /* before expiry: the exited parent must still be known */
+    ft__expire(m, now);
+  }
   for (size_t i = 0; i < m->npools; i++)
     ft__pool_rate(&m->pools[i], now);
   for (size_t i = 0; i < m->nqueues; i++) {
@@ -621,9 +629,18 @@ void ft_model_tick(ft_model *m, uint64_t now) {
   m->tot.cpu = 0;
   m->tot.rss_kb = 0;
   m->tot.zombies = 0;
-  for (size_t i = 0; i < m->nprocs; i++)
-    m->procs[i].zombie_kids = 0;
+  size_t zombies = 0;
   for (size_t i = 0; i < m->nprocs; i++) {
+    ft_mproc *p = &m->procs[i];
+    p->zombie_kids = 0;
+    zombies += p->zombie;
+    if (p->exited || p->zombie)
+      continue;
+    m->tot.cpu += p->cpu;
+    m->tot.rss_kb += p->rss_kb;
+    m->tot.zombies += p->state == 'Z';
+  }
+  for (size_t i = 0; zombies && i < m->nprocs; i++) {
     const ft_mproc *p = &m->procs[i];
     if (!p->zombie)
       continue;
@@ -632,15 +649,7 @@ void ft_model_tick(ft_model *m, uint64_t now) {
     if (parent)
       parent->zombie_kids++; /* the parent that fails to reap it */
   }
-  for (size_t i = 0; i < m->nprocs; i++) {
-    const ft_mproc *p = &m->procs[i];
-    if (p->exited || p->zombie)
-      continue;
-    m->tot.cpu += p->cpu;
-    m->tot.rss_kb += p->rss_kb;
-    m->tot.zombies += p->state == 'Z';
-  }
-  ft__mhosts_sum(&m->hosts, m->procs, m->nprocs);
+  ft__mhosts_sum(&m->hosts, m->procs, m->nprocs); /* per host: its own walk */
 }
 
 /* ------------------------------------------------------------ reading */

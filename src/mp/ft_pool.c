@@ -221,7 +221,7 @@ int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn m
   p->initarg = opts->initarg;
   p->ctx = opts->ctx;
   p->name = ft__strdup(opts->name ? opts->name : "pool");
-  p->workers = ft__xalloc((size_t)n * sizeof *p->workers);
+  p->workers = ft__xalloc_nofork((size_t)n * sizeof *p->workers); /* workers never read it */
   p->nslots = ft__slots_for(n);
   p->chunks = ft__xalloc(p->nslots * sizeof *p->chunks);
   if (!p->name || !p->workers || !p->chunks) {
@@ -236,9 +236,9 @@ int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn m
   p->stats.workers = n;
   uint64_t t0 = ft_now_ns();
   /* All the workers are forked in one batch (see ft__spawn_batch). */
-  ft__spawn_opts *so = ft__xalloc((size_t)n * sizeof *so);
-  ft__child **cs = ft__xalloc((size_t)n * sizeof *cs);
-  int *rcs = ft__xalloc((size_t)n * sizeof *rcs);
+  ft__spawn_opts *so = ft__xalloc_nofork((size_t)n * sizeof *so);
+  ft__child **cs = ft__xalloc_nofork((size_t)n * sizeof *cs);
+  int *rcs = ft__xalloc_nofork((size_t)n * sizeof *rcs);
   bool room = so && cs && rcs;
   if (room) {
     for (int w = 0; w < n; w++) {
@@ -255,9 +255,9 @@ int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn m
       rc = ft__worker_spawned(p, &p->workers[w], rcs[w], cs[w]);
     }
   }
-  free(so);
-  free(cs);
-  free(rcs);
+  ft__xfree_nofork(so, (size_t)n * sizeof *so);
+  ft__xfree_nofork(cs, (size_t)n * sizeof *cs);
+  ft__xfree_nofork(rcs, (size_t)n * sizeof *rcs);
   if (!room)
     rc = -ENOMEM;
   if (p->alive == 0)
@@ -640,7 +640,7 @@ void ft_pool_free(ft_pool *p) {
   ft_timer_free(p->respawn_timer);
   if (p->tr)
     p->tr->ops->free(p->tr);
-  free(p->workers);
+  ft__xfree_nofork(p->workers, (size_t)p->nworkers * sizeof *p->workers);
   free(p->chunks);
   free(p->name);
   free(p);

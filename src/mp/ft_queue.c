@@ -86,7 +86,8 @@ int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_b
   q->owner = getpid();
   q->name = strdup(name);
   /* Room for every byte and every record header (with its padding). */
-  uint64_t ring = (uint64_t)max_bytes + 16 * (uint64_t)max_items;
+  uint64_t ring =
+      FT__ALIGN8_Q(max_bytes) + 16 * (uint64_t)max_items; /* 8-aligned: a header never wraps */
   q->map_len = sizeof(ft__qshm) + ring;
   q->shm = mmap(NULL, q->map_len, PROT_READ | PROT_WRITE,
                 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -354,6 +355,187 @@ int ft_queue_get(ft_queue *q, void *buf, size_t cap, size_t *len, double timeout
   ft__q_unlock(&s->get);
   ft__q_notify(&s->get, &s->put);
   return 0;
+}
+
+/* How many of items[0..n) fit now, against the consumers' real counters
+ * (one look per batch).  Called with the producers' lock held. */
+static size_t ft__q_fit(ft__qshm *s, const ft_slice *items, size_t n) {
+  ft__qside *p = &s->put;
+  p->seen_pos = atomic_load_explicit(&s->get.pos, memory_order_acquire);
+  p->seen_items = atomic_load_explicit(&s->get.items, memory_order_relaxed);
+  p->seen_bytes = atomic_load_explicit(&s->get.bytes, memory_order_relaxed);
+  uint64_t used_items = atomic_load_explicit(&p->items, memory_order_relaxed) - p->seen_items;
+  uint64_t used_bytes = atomic_load_explicit(&p->bytes, memory_order_relaxed) - p->seen_bytes;
+  uint64_t used_ring = atomic_load_explicit(&p->pos, memory_order_relaxed) - p->seen_pos;
+  size_t m = 0;
+  for (; m < n && used_items + m < s->max_items; m++) {
+    uint64_t rec = 8 + FT__ALIGN8_Q(items[m].len);
+    if (used_bytes + items[m].len > s->max_bytes || used_ring + rec > s->ring_cap)
+      break;
+    used_bytes += items[m].len;
+    used_ring += rec;
+  }
+  return m;
+}
+
+/* Write m records at the tail and commit them with one store of the tail
+ * (after the counters, as ft_queue_put does): a producer killed before
+ * that store leaves none of them.  The lock is held. */
+static void ft__q_put_run(ft__qshm *s, const ft_slice *items, size_t m) {
+  uint64_t tail = atomic_load_explicit(&s->put.pos, memory_order_relaxed), bytes = 0;
+  size_t off = tail % s->ring_cap; /* kept up as we go: a division per item costs */
+  for (size_t i = 0; i < m; i++) {
+    size_t len = items[i].len;
+    uint64_t rec = 8 + FT__ALIGN8_Q(len);
+    if (off + rec <= s->ring_cap) { /* the usual case: no wrap */
+      uint64_t h = (uint32_t)len;
+      memcpy(s->ring + off, &h, 8);
+      if (len == 8)
+        memcpy(s->ring + off + 8, items[i].ptr, 8); /* inlined: a word */
+      else
+        memcpy(s->ring + off + 8, items[i].ptr, len);
+    } else {
+      uint32_t h[2] = {(uint32_t)len, 0};
+      ft__q_copy_in(s, tail, h, sizeof h);
+      ft__q_copy_in(s, tail + 8, items[i].ptr, len);
+    }
+    off += rec;
+    off = off >= s->ring_cap ? off - s->ring_cap : off;
+    if (ft__queue_put_midpoint_hook && i == m / 2)
+      ft__queue_put_midpoint_hook();
+    tail += rec;
+    bytes += len;
+  }
+  uint64_t puts = atomic_load_explicit(&s->put.items, memory_order_relaxed) + m;
+  atomic_store_explicit(&s->put.items, puts, memory_order_relaxed);
+  atomic_store_explicit(&s->put.bytes,
+                        atomic_load_explicit(&s->put.bytes, memory_order_relaxed) + bytes,
+                        memory_order_relaxed);
+  atomic_store_explicit(&s->put.pos, tail, memory_order_release);
+  uint64_t depth = puts - s->put.seen_items; /* seen just now, in ft__q_fit */
+  if (depth > atomic_load_explicit(&s->high_water, memory_order_relaxed))
+    atomic_store_explicit(&s->high_water, depth, memory_order_relaxed);
+}
+
+/* Put several items, each run that fits committed at once. */
+int ft_queue_put_many(ft_queue *q, const ft_slice *items, size_t n, size_t *done, double timeout) {
+  if (done)
+    *done = 0;
+  if (!q || (!items && n))
+    return FT_EINVAL;
+  ft__qshm *s = q->shm;
+  uint64_t deadline = timeout > 0 ? ft__deadline(timeout) : 0;
+  size_t k = 0;
+  int rc = 0;
+  ft__q_lock(s, &s->put);
+  while (k < n) {
+    if (items[k].len > s->max_bytes || items[k].len > UINT32_MAX ||
+        (!items[k].ptr && items[k].len)) {
+      rc = items[k].ptr || !items[k].len ? FT_E2BIG : FT_EINVAL;
+      break;
+    }
+    if (atomic_load(&s->closed)) {
+      rc = FT_ECLOSED;
+      break;
+    }
+    size_t m = ft__q_fit(s, items + k, n - k);
+    for (size_t i = 1; i < m; i++) /* an item too big or no item: a run ends before it */
+      if (items[k + i].len > s->max_bytes || (!items[k + i].ptr && items[k + i].len)) {
+        m = i;
+        break;
+      }
+    if (m) {
+      ft__q_put_run(s, items + k, m);
+      k += m;
+      ft__q_notify(&s->put, &s->get); /* consumers may take these while we go on */
+      continue;
+    }
+    ft__q_need need = {8 + FT__ALIGN8_Q(items[k].len), items[k].len};
+    rc =
+        timeout == 0 ? FT_EFULL : ft__q_block(s, &s->put, &s->get, ft__q_room_now, &need, deadline);
+    if (rc < 0 && !ft__q_has_room(s, &need))
+      break;
+    rc = 0;
+  }
+  ft__q_unlock(&s->put);
+  if (done)
+    *done = k;
+  return rc;
+}
+
+/* Get several items at once, their bytes packed into buf. */
+int ft_queue_get_many(ft_queue *q, void *buf, size_t cap, ft_slice *items, size_t max, size_t *got,
+                      double timeout) {
+  if (got)
+    *got = 0;
+  if (!q || !got || !items || !max || (!buf && cap))
+    return FT_EINVAL;
+  ft__qshm *s = q->shm;
+  uint64_t deadline = timeout > 0 ? ft__deadline(timeout) : 0;
+  ft__q_lock(s, &s->get);
+  uint64_t head;
+  for (;;) {
+    head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
+    if (ft__q_has_item(s, head))
+      break;
+    if (atomic_load(&s->closed)) {
+      ft__q_unlock(&s->get);
+      return FT_ECLOSED;
+    }
+    int rc =
+        timeout == 0 ? FT_EEMPTY : ft__q_block(s, &s->get, &s->put, ft__q_item_now, NULL, deadline);
+    if (rc < 0) {
+      head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
+      if (ft__q_has_item(s, head))
+        break;
+      ft__q_unlock(&s->get);
+      return rc;
+    }
+  }
+  /* Every record up to the tail seen now is whole (the tail is stored last). */
+  uint64_t tail = atomic_load_explicit(&s->put.pos, memory_order_acquire), bytes = 0;
+  s->get.seen_pos = tail;
+  size_t m = 0, used = 0, off = head % s->ring_cap; /* kept up, as in ft__q_put_run */
+  int rc = 0;
+  while (m < max && head != tail) {
+    uint32_t h[2];
+    memcpy(h, s->ring + off, sizeof h); /* a header never wraps: records are 8-aligned */
+    if (used + h[0] > cap) {
+      if (m == 0) {
+        items[0] = (ft_slice){NULL, h[0]};
+        rc = FT_E2BIG;
+      }
+      break;
+    }
+    uint64_t rec = 8 + FT__ALIGN8_Q(h[0]);
+    if (off + rec <= s->ring_cap && h[0] == 8)
+      memcpy((char *)buf + used, s->ring + off + 8, 8);
+    else if (off + rec <= s->ring_cap)
+      memcpy((char *)buf + used, s->ring + off + 8, h[0]);
+    else
+      ft__q_copy_out(s, head + 8, (char *)buf + used, h[0]);
+    off += rec;
+    off = off >= s->ring_cap ? off - s->ring_cap : off;
+    items[m++] = (ft_slice){(char *)buf + used, h[0]};
+    used += FT__ALIGN8_Q(h[0]);
+    used = used < cap ? used : cap;
+    bytes += h[0];
+    head += 8 + FT__ALIGN8_Q(h[0]);
+  }
+  if (m) { /* commit, as ft_queue_get does: counters, then the head */
+    atomic_store_explicit(&s->get.items,
+                          atomic_load_explicit(&s->get.items, memory_order_relaxed) + m,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->get.bytes,
+                          atomic_load_explicit(&s->get.bytes, memory_order_relaxed) + bytes,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->get.pos, head, memory_order_release);
+  }
+  ft__q_unlock(&s->get);
+  if (m)
+    ft__q_notify(&s->get, &s->put);
+  *got = m;
+  return rc;
 }
 
 /* Close: puts fail; gets drain and then fail; everyone blocked wakes. */

@@ -58,8 +58,10 @@ static bool ft__shm_drain(ft__shm *t, int w) {
     if (off + blen > cap) { /* the record wraps: make it contiguous */
       if (t->scratch.cap < blen) {
         char *nd = realloc(t->scratch.data, blen);
-        if (!nd)
+        if (!nd) {
+          atomic_fetch_or(&t->dirty[w / 64], 1ull << (w % 64));
           break; /* try again next turn */
+        }
         t->scratch.data = nd;
         t->scratch.cap = blen;
       }
@@ -243,8 +245,13 @@ static bool ft__shm_collect(ft__transport *tr, bool timed) {
   atomic_store_explicit(&shm->parent_sleeping, 0, memory_order_relaxed);
   if (atomic_load_explicit(&shm->timed, memory_order_relaxed) != (uint32_t)timed)
     atomic_store_explicit(&shm->timed, (uint32_t)timed, memory_order_relaxed);
-  for (int w = 0; w < t->nworkers; w++)
-    progress |= ft__shm_drain(t, w);
+  for (size_t i = 0; i < t->ndirty; i++) {
+    if (!atomic_load_explicit(&t->dirty[i], memory_order_relaxed))
+      continue;
+    uint64_t bits = atomic_exchange(&t->dirty[i], 0);
+    for (; bits; bits &= bits - 1)
+      progress |= ft__shm_drain(t, (int)(i * 64) + __builtin_ctzll(bits));
+  }
   return progress;
 }
 
@@ -255,13 +262,11 @@ static bool ft__shm_collect(ft__transport *tr, bool timed) {
 static bool ft__shm_arm(ft__transport *tr) {
   ft__shm *t = (ft__shm *)tr;
   atomic_store(&t->shm->parent_sleeping, 1);
-  for (int w = 0; w < t->nworkers; w++) {
-    ft__ring *r = ft__shm_ring(t, w);
-    if (atomic_load(&r->head) != atomic_load_explicit(&r->tail, memory_order_relaxed)) {
+  for (size_t i = 0; i < t->ndirty; i++)
+    if (atomic_load(&t->dirty[i])) {
       atomic_store(&t->shm->parent_sleeping, 0);
       return true;
     }
-  }
   return false;
 }
 
@@ -359,7 +364,8 @@ int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
    * 128 KiB 18 M tasks/s. */
   t->arena_cap = opts->arg_arena_bytes ? FT__ALIGN8(opts->arg_arena_bytes) : (1u << 20);
   t->arena_win = t->arena_cap < FT__ARENA_WIN ? t->arena_cap : FT__ARENA_WIN;
-  size_t head = sizeof(ft__pool_shm) + t->nslots * sizeof(ft__slot);
+  t->ndirty = ((size_t)n + 63) / 64;
+  size_t head = sizeof(ft__pool_shm) + t->nslots * sizeof(ft__slot) + t->ndirty * 8;
   head = (head + (size_t)page - 1) & ~((size_t)page - 1);
   size_t arena = (t->arena_cap + (size_t)page - 1) & ~((size_t)page - 1);
   t->map_len = head + arena + (size_t)n * t->ring_stride;
@@ -373,17 +379,27 @@ int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   t->shm->nslots = t->nslots;
   t->arena = (char *)t->map + head;
   t->rings = t->arena + arena;
+  t->dirty = (_Atomic uint64_t *)(void *)&t->shm->slots[t->nslots];
   size_t ring_win = t->ring_cap < FT__RING_WIN ? t->ring_cap : FT__RING_WIN;
   /* What the work uses first (the header, the arena's window, each ring's
    * window) is populated now, as part of the start-up: a first touch
    * during the work costs a fault (about 15 us here).  The rest of the
    * mapping is left to be faulted in if a big item or result ever needs
    * it: populating all of it (9 MiB for 35 workers) cost Pool(35) 3 ms.
+   * Whole ring windows are populated for the first workers only, up to
+   * FT__POPULATE_RINGS bytes: past that, a page each (the ring's header
+   * and its first records).  A big pool's idle workers then cost the
+   * parent 8 KiB each, not 68 (4,000 workers: 280 MB of shared memory,
+   * all of it in the supervisor's RSS); their first results fault in.
    * (Without MADV_POPULATE_WRITE, before Linux 5.14, pages fault in.) */
   madvise(t->map, head + t->arena_win, MADV_POPULATE_WRITE);
+  size_t budget = FT__POPULATE_RINGS;
   for (int w = 0; w < n; w++) {
     ft__ring *r = ft__shm_ring(t, w);
-    madvise(r, sizeof *r + ring_win, MADV_POPULATE_WRITE);
+    size_t len = sizeof *r + ring_win;
+    len = len <= budget ? len : sizeof *r + (size_t)page;
+    budget -= len < budget ? len : budget;
+    madvise(r, len, MADV_POPULATE_WRITE);
     /* Results go round a window of each ring, grown only for big results,
      * for the same reason as the arena's window: fewer pages to fault in. */
     atomic_store(&r->wrap, ring_win);

@@ -29,6 +29,9 @@
 #ifndef FT__RING_WIN
 #define FT__RING_WIN (64u << 10) /* the result ring window records start in */
 #endif
+#ifndef FT__POPULATE_RINGS
+#define FT__POPULATE_RINGS (4u << 20) /* ring windows populated at start, in all */
+#endif
 
 /* slot state word: seq << 24 | worker << 2 | tag.  The sequence number
  * keeps its low 40 bits: a slot is reused every nslots sequence numbers
@@ -110,6 +113,13 @@ struct ft__shm {
   size_t arena_win; /* the part in use: chunks go round in it (see ft__shm_publish) */
   char *rings;
   size_t ring_cap, ring_stride;
+  /* Bit w set: worker w committed a record since the parent last looked
+   * (after its head, sequentially consistent, so a parent that clears the
+   * bit and then reads the head sees the record).  The parent drains the
+   * rings whose bits it takes, not all of them: a turn of the loop costs
+   * the workers that wrote, not the pool's size. */
+  _Atomic uint64_t *dirty;
+  size_t ndirty; /* words */
   int efd;
   ft__watch *efw;
   ft__shm_worker *wargs;

@@ -130,6 +130,10 @@ static void ft__ring_put(ft__shm *t, ft__ring *r, const void *data, size_t len) 
   memcpy(d, (const char *)data + first, len - first);
   atomic_store_explicit(&r->head, head + len, memory_order_release);
   atomic_thread_fence(memory_order_seq_cst);
+  int w = (int)(((char *)r - t->rings) / t->ring_stride);
+  uint64_t bit = 1ull << (w % 64);
+  if (!(atomic_load(&t->dirty[w / 64]) & bit)) /* set: the parent has yet to take it */
+    atomic_fetch_or(&t->dirty[w / 64], bit);
   ft__wake_parent(shm);
 }
 
