@@ -142,15 +142,14 @@ static void ft__conn_flush(ft__tcp *t, ft__conn *c) {
   }
   if (c->out_off == c->out.len)
     c->out.len = c->out_off = 0;
-  if (c->w && !c->eof)
-    ft__watch_modify(t->base.pool->loop, c->w, EPOLLIN | (c->out.len ? (uint32_t)EPOLLOUT : 0u));
+  uint32_t ev = EPOLLIN | (c->out.len ? (uint32_t)EPOLLOUT : 0u);
+  if (c->w && !c->eof && c->w->events != ev) /* an epoll_ctl only when it changes */
+    ft__watch_modify(t->base.pool->loop, c->w, ev);
 }
 
-static int ft__conn_send(ft__tcp *t, ft__conn *c, const void *frame, size_t len) {
-  int rc = ft_buf_append(&c->out, frame, len);
-  if (rc == 0)
-    ft__conn_flush(t, c);
-  return rc;
+/* Queue a frame on c; dispatch writes each connection's frames at once. */
+static int ft__conn_send(ft__conn *c, const void *frame, size_t len) {
+  return ft_buf_append(&c->out, frame, len);
 }
 
 /* Send worker w what it may take: queued chunks (oldest first), then BYE
@@ -175,18 +174,20 @@ static void ft__tcp_dispatch(ft__tcp *t) {
     }
     ch->owner = best; /* ownership recorded as it is sent, never inferred */
     t->ws[best].inflight++;
-    ft__conn_send(t, t->ws[best].c, ch->frame, ch->len);
+    ft__conn_send(t->ws[best].c, ch->frame, ch->len);
   }
-  if (!t->closing || queued)
-    return;
-  for (int w = 0; w < t->n; w++) {
+  for (int w = 0; t->closing && !queued && w < t->n; w++) {
     ft__tw *tw = &t->ws[w];
     if (tw->c && !tw->bye_sent) {
       ft__fhdr bye = {sizeof bye, FT__F_BYE};
       tw->bye_sent = true;
-      ft__conn_send(t, tw->c, &bye, sizeof bye);
+      ft__conn_send(tw->c, &bye, sizeof bye);
     }
   }
+  /* One send a connection for all it was given this turn. */
+  for (int w = 0; w < t->n; w++)
+    if (t->ws[w].c && t->ws[w].c->out.len > t->ws[w].c->out_off)
+      ft__conn_flush(t, t->ws[w].c);
 }
 
 /* A hello: the token names the worker slot it was made for; it is used
@@ -320,9 +321,12 @@ static void ft__conn_read(ft__tcp *t, ft__conn *c) {
       }
       break;
     }
+    size_t room = c->in.cap - c->in.len;
     c->in.len += (size_t)k;
     got += (size_t)k;
     c->last_heard = ft_now_ns();
+    if ((size_t)k < room)
+      break; /* drained: a recv more would only say EAGAIN (epoll is level-triggered) */
   }
 }
 
