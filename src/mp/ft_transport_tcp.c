@@ -25,7 +25,15 @@
 
 extern char **environ;
 
-#define FT__DEPTH 2                                 /* chunks sent to a worker at most */
+/* Chunks sent to a worker ahead of its results: FT__DEPTH, or more for a
+ * worker whose chunks take little time (up to FT__DEPTH_MAX, about
+ * FT__AHEAD_NS of its work), so that a fast worker finds its next chunk
+ * already there instead of waiting a round trip for it.  What waits at
+ * one worker is at most that much work, which another worker might have
+ * started sooner. */
+#define FT__DEPTH 2
+#define FT__DEPTH_MAX 16
+#define FT__AHEAD_NS (1000ull * 1000)
 #define FT__HELLO_NS (2ull * 1000 * 1000 * 1000)    /* from accept to hello */
 #define FT__CONNECT_NS (10ull * 1000 * 1000 * 1000) /* from launch to hello */
 #define FT__TICK_NS (250ull * 1000 * 1000)
@@ -54,7 +62,8 @@ typedef struct ft__tw {
   pid_t parent; /* the loop's process, which the launcher must not outlive */
   bool bye_sent, recycled;
   int inflight;
-  uint64_t dropped; /* when its connection dropped (a launcher's grace), or 0 */
+  uint64_t chunk_ns; /* its chunks' time, worker's clock (a moving average), or 0 */
+  uint64_t dropped;  /* when its connection dropped (a launcher's grace), or 0 */
   char *argv[96];
   char **envp;
   char tokenenv[16 + 2 * FT__TOKEN_LEN];
@@ -65,6 +74,7 @@ typedef struct ft__tchunk {
   bool live;
   int owner; /* -1: not sent yet */
   bool started;
+  uint64_t t_start; /* the worker's clock, from its START */
   uint32_t nitems, reported;
   char *frame;
   size_t len;
@@ -155,6 +165,13 @@ static int ft__conn_send(ft__conn *c, const void *frame, size_t len) {
 /* Send worker w what it may take: queued chunks (oldest first), then BYE
  * once closing and nothing is left to send (or once terminated: the
  * chunks not sent are the pool's to cancel). */
+static int ft__tcp_depth(const ft__tw *tw) {
+  if (!tw->chunk_ns)
+    return FT__DEPTH;
+  uint64_t d = FT__AHEAD_NS / tw->chunk_ns;
+  return d < FT__DEPTH ? FT__DEPTH : d > FT__DEPTH_MAX ? FT__DEPTH_MAX : (int)d;
+}
+
 static void ft__tcp_dispatch(ft__tcp *t) {
   bool queued = false;
   for (uint64_t s = t->oldest; s < t->next && !t->stopped; s++) {
@@ -164,7 +181,7 @@ static void ft__tcp_dispatch(ft__tcp *t) {
     int best = -1;
     for (int w = 0; w < t->n; w++) {
       ft__tw *tw = &t->ws[w];
-      if (tw->c && !tw->c->eof && !tw->bye_sent && tw->inflight < FT__DEPTH &&
+      if (tw->c && !tw->c->eof && !tw->bye_sent && tw->inflight < ft__tcp_depth(tw) &&
           (best < 0 || tw->inflight < t->ws[best].inflight))
         best = w;
     }
@@ -256,6 +273,7 @@ static bool ft__tcp_frame(ft__tcp *t, int w, const char *f, bool *progress) {
     ft__f_start s;
     memcpy(&s, f, sizeof s);
     ch->started = true;
+    ch->t_start = s.t;
     ft__pool_on_start(t->base.pool, w, seq, s.t);
     return true;
   }
@@ -264,8 +282,19 @@ static bool ft__tcp_frame(ft__tcp *t, int w, const char *f, bool *progress) {
   if (!ch->started || r.first != ch->reported || r.count > ch->nitems - ch->reported)
     return false;
   ch->reported += r.count;
-  if (ch->reported == ch->nitems)
+  if (ch->reported == ch->nitems) {
     tw->inflight--;
+    /* The chunk's time: its START to its last item's end (checked whole
+     * by ft__frame_check, so the walk stays inside the frame). */
+    const char *p = f + sizeof r;
+    ft__rec_item it = {0};
+    for (uint32_t i = 0; i < r.count; i++) {
+      memcpy(&it, p, sizeof it);
+      p += sizeof it + FT__ALIGN8((size_t)it.len);
+    }
+    uint64_t d = it.t_end > ch->t_start ? it.t_end - ch->t_start : 1;
+    tw->chunk_ns = tw->chunk_ns ? (3 * tw->chunk_ns + d) / 4 : d;
+  }
   ft__pool_on_results(t->base.pool, w, seq, r.first, r.count, f + sizeof r);
   return true;
 }
@@ -440,6 +469,7 @@ static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   tw->parent = t->base.pool->loop->pid;
   tw->bye_sent = tw->recycled = false;
   tw->inflight = 0;
+  tw->chunk_ns = 0;
   tw->dropped = 0;
   /* On its own host, or (that host lost) on the next one still answering. */
   for (int k = 0; t->nhosts && k < t->nhosts; k++) {
