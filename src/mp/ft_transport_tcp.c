@@ -2,8 +2,9 @@
  * on one address (ephemeral port), one local launcher process per worker
  * (it execs the worker command; srun will go in front of it), workers that
  * connect back and prove a one-time token, chunks framed and sent to a
- * worker with room (two in flight at most, so one waits while the other
- * runs), results read from the connections.  The frames: ft_transport_tcp.h;
+ * worker with room (2 in flight, up to 16 for a worker whose chunks are
+ * quick: FT__DEPTH_MAX; a turn's frames in one send), results read from
+ * the connections, many frames a read.  The frames: ft_transport_tcp.h;
  * the worker: ft_transport_tcp_worker.c.
  *
  * A death is only ever learnt from the launcher's exit (ft_transport.h): a
