@@ -2,8 +2,9 @@
  * on one address (ephemeral port), one local launcher process per worker
  * (it execs the worker command; srun will go in front of it), workers that
  * connect back and prove a one-time token, chunks framed and sent to a
- * worker with room (two in flight at most, so one waits while the other
- * runs), results read from the connections.  The frames: ft_transport_tcp.h;
+ * worker with room (2 in flight, up to 16 for a worker whose chunks are
+ * quick: FT__DEPTH_MAX; a turn's frames in one send), results read from
+ * the connections, many frames a read.  The frames: ft_transport_tcp.h;
  * the worker: ft_transport_tcp_worker.c.
  *
  * A death is only ever learnt from the launcher's exit (ft_transport.h): a
@@ -25,7 +26,15 @@
 
 extern char **environ;
 
-#define FT__DEPTH 2                                 /* chunks sent to a worker at most */
+/* Chunks sent to a worker ahead of its results: FT__DEPTH, or more for a
+ * worker whose chunks take little time (up to FT__DEPTH_MAX, about
+ * FT__AHEAD_NS of its work), so that a fast worker finds its next chunk
+ * already there instead of waiting a round trip for it.  What waits at
+ * one worker is at most that much work, which another worker might have
+ * started sooner. */
+#define FT__DEPTH 2
+#define FT__DEPTH_MAX 16
+#define FT__AHEAD_NS (1000ull * 1000)
 #define FT__HELLO_NS (2ull * 1000 * 1000 * 1000)    /* from accept to hello */
 #define FT__CONNECT_NS (10ull * 1000 * 1000 * 1000) /* from launch to hello */
 #define FT__TICK_NS (250ull * 1000 * 1000)
@@ -54,7 +63,8 @@ typedef struct ft__tw {
   pid_t parent; /* the loop's process, which the launcher must not outlive */
   bool bye_sent, recycled;
   int inflight;
-  uint64_t dropped; /* when its connection dropped (a launcher's grace), or 0 */
+  uint64_t chunk_ns; /* its chunks' time, worker's clock (a moving average), or 0 */
+  uint64_t dropped;  /* when its connection dropped (a launcher's grace), or 0 */
   char *argv[96];
   char **envp;
   char tokenenv[16 + 2 * FT__TOKEN_LEN];
@@ -65,6 +75,7 @@ typedef struct ft__tchunk {
   bool live;
   int owner; /* -1: not sent yet */
   bool started;
+  uint64_t t_start; /* the worker's clock, from its START */
   uint32_t nitems, reported;
   char *frame;
   size_t len;
@@ -142,20 +153,26 @@ static void ft__conn_flush(ft__tcp *t, ft__conn *c) {
   }
   if (c->out_off == c->out.len)
     c->out.len = c->out_off = 0;
-  if (c->w && !c->eof)
-    ft__watch_modify(t->base.pool->loop, c->w, EPOLLIN | (c->out.len ? (uint32_t)EPOLLOUT : 0u));
+  uint32_t ev = EPOLLIN | (c->out.len ? (uint32_t)EPOLLOUT : 0u);
+  if (c->w && !c->eof && c->w->events != ev) /* an epoll_ctl only when it changes */
+    ft__watch_modify(t->base.pool->loop, c->w, ev);
 }
 
-static int ft__conn_send(ft__tcp *t, ft__conn *c, const void *frame, size_t len) {
-  int rc = ft_buf_append(&c->out, frame, len);
-  if (rc == 0)
-    ft__conn_flush(t, c);
-  return rc;
+/* Queue a frame on c; dispatch writes each connection's frames at once. */
+static int ft__conn_send(ft__conn *c, const void *frame, size_t len) {
+  return ft_buf_append(&c->out, frame, len);
 }
 
 /* Send worker w what it may take: queued chunks (oldest first), then BYE
  * once closing and nothing is left to send (or once terminated: the
  * chunks not sent are the pool's to cancel). */
+static int ft__tcp_depth(const ft__tw *tw) {
+  if (!tw->chunk_ns)
+    return FT__DEPTH;
+  uint64_t d = FT__AHEAD_NS / tw->chunk_ns;
+  return d < FT__DEPTH ? FT__DEPTH : d > FT__DEPTH_MAX ? FT__DEPTH_MAX : (int)d;
+}
+
 static void ft__tcp_dispatch(ft__tcp *t) {
   bool queued = false;
   for (uint64_t s = t->oldest; s < t->next && !t->stopped; s++) {
@@ -165,7 +182,7 @@ static void ft__tcp_dispatch(ft__tcp *t) {
     int best = -1;
     for (int w = 0; w < t->n; w++) {
       ft__tw *tw = &t->ws[w];
-      if (tw->c && !tw->c->eof && !tw->bye_sent && tw->inflight < FT__DEPTH &&
+      if (tw->c && !tw->c->eof && !tw->bye_sent && tw->inflight < ft__tcp_depth(tw) &&
           (best < 0 || tw->inflight < t->ws[best].inflight))
         best = w;
     }
@@ -175,18 +192,20 @@ static void ft__tcp_dispatch(ft__tcp *t) {
     }
     ch->owner = best; /* ownership recorded as it is sent, never inferred */
     t->ws[best].inflight++;
-    ft__conn_send(t, t->ws[best].c, ch->frame, ch->len);
+    ft__conn_send(t->ws[best].c, ch->frame, ch->len);
   }
-  if (!t->closing || queued)
-    return;
-  for (int w = 0; w < t->n; w++) {
+  for (int w = 0; t->closing && !queued && w < t->n; w++) {
     ft__tw *tw = &t->ws[w];
     if (tw->c && !tw->bye_sent) {
       ft__fhdr bye = {sizeof bye, FT__F_BYE};
       tw->bye_sent = true;
-      ft__conn_send(t, tw->c, &bye, sizeof bye);
+      ft__conn_send(tw->c, &bye, sizeof bye);
     }
   }
+  /* One send a connection for all it was given this turn. */
+  for (int w = 0; w < t->n; w++)
+    if (t->ws[w].c && t->ws[w].c->out.len > t->ws[w].c->out_off)
+      ft__conn_flush(t, t->ws[w].c);
 }
 
 /* A hello: the token names the worker slot it was made for; it is used
@@ -255,6 +274,7 @@ static bool ft__tcp_frame(ft__tcp *t, int w, const char *f, bool *progress) {
     ft__f_start s;
     memcpy(&s, f, sizeof s);
     ch->started = true;
+    ch->t_start = s.t;
     ft__pool_on_start(t->base.pool, w, seq, s.t);
     return true;
   }
@@ -263,8 +283,19 @@ static bool ft__tcp_frame(ft__tcp *t, int w, const char *f, bool *progress) {
   if (!ch->started || r.first != ch->reported || r.count > ch->nitems - ch->reported)
     return false;
   ch->reported += r.count;
-  if (ch->reported == ch->nitems)
+  if (ch->reported == ch->nitems) {
     tw->inflight--;
+    /* The chunk's time: its START to its last item's end (checked whole
+     * by ft__frame_check, so the walk stays inside the frame). */
+    const char *p = f + sizeof r;
+    ft__rec_item it = {0};
+    for (uint32_t i = 0; i < r.count; i++) {
+      memcpy(&it, p, sizeof it);
+      p += sizeof it + FT__ALIGN8((size_t)it.len);
+    }
+    uint64_t d = it.t_end > ch->t_start ? it.t_end - ch->t_start : 1;
+    tw->chunk_ns = tw->chunk_ns ? (3 * tw->chunk_ns + d) / 4 : d;
+  }
   ft__pool_on_results(t->base.pool, w, seq, r.first, r.count, f + sizeof r);
   return true;
 }
@@ -320,9 +351,12 @@ static void ft__conn_read(ft__tcp *t, ft__conn *c) {
       }
       break;
     }
+    size_t room = c->in.cap - c->in.len;
     c->in.len += (size_t)k;
     got += (size_t)k;
     c->last_heard = ft_now_ns();
+    if ((size_t)k < room)
+      break; /* drained: a recv more would only say EAGAIN (epoll is level-triggered) */
   }
 }
 
@@ -436,6 +470,7 @@ static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   tw->parent = t->base.pool->loop->pid;
   tw->bye_sent = tw->recycled = false;
   tw->inflight = 0;
+  tw->chunk_ns = 0;
   tw->dropped = 0;
   /* On its own host, or (that host lost) on the next one still answering. */
   for (int k = 0; t->nhosts && k < t->nhosts; k++) {

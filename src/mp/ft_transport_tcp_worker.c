@@ -24,6 +24,9 @@ typedef struct ft__tw_state {
   pthread_mutex_t lock; /* one writer at a time: the main thread and the heartbeat */
   unsigned beat_ms;
   ft_buf in, rec, out;
+  size_t in_off;  /* the frame being run is at in.data + in_off */
+  size_t in_next; /* where the frames not yet taken start */
+  ft_buf pend;    /* frames written but not sent yet (see ft__pend_flush) */
   void *ctx;
 } ft__tw_state;
 
@@ -63,22 +66,54 @@ static void *ft__beat_main(void *arg) {
   return NULL;
 }
 
-/* Read one whole frame into s->in; its length, 0 at EOF, < 0 on error. */
+/* Send what is pending: results and the START of the next chunk go out
+ * together, in one send, when the next chunk was already here.  Pending
+ * output is always sent before a blocking read and before a chunk's first
+ * item runs, so a START is never held while its task runs (a death then
+ * fails that task, as it must) and the pool never waits on us for it. */
+static int ft__pend_flush(ft__tw_state *s) {
+  if (!s->pend.len)
+    return 0;
+  int rc = ft__send_all(s, s->pend.data, s->pend.len);
+  ft_buf_reset(&s->pend);
+  return rc;
+}
+
+/* Take the next whole frame: s->in.data + s->in_off, checked; its length,
+ * 0 at EOF, < 0 on error.  Reads as much as the socket holds (frames sent
+ * ahead are parsed from the buffer, a recv for many of them); blocks only
+ * with nothing pending to send. */
 static long ft__recv_frame(ft__tw_state *s) {
-  ft_buf_reset(&s->in);
+  s->in_off = s->in_next;
   for (;;) {
-    long len = ft__frame_check(s->in.data, s->in.len, false);
-    if (len != 0)
+    long len = ft__frame_check(s->in.data + s->in_off, s->in.len - s->in_off, false);
+    if (len != 0) {
+      if (len > 0)
+        s->in_next = s->in_off + (size_t)len;
       return len;
+    }
+    if (s->in_off) { /* keep what is left at the start */
+      memmove(s->in.data, s->in.data + s->in_off, s->in.len - s->in_off);
+      s->in.len -= s->in_off;
+      s->in_off = s->in_next = 0;
+    }
     ft__fhdr h;
     size_t want = sizeof h;
     if (s->in.len >= sizeof h) {
       memcpy(&h, s->in.data, sizeof h);
       want = h.len;
     }
-    if (ft_buf_reserve(&s->in, want - s->in.len) < 0)
+    size_t room = want > s->in.len + (64u << 10) ? want - s->in.len : 64u << 10;
+    if (ft_buf_reserve(&s->in, room) < 0)
       return -ENOMEM;
-    ssize_t k = recv(s->fd, s->in.data + s->in.len, want - s->in.len, 0);
+    ssize_t k =
+        recv(s->fd, s->in.data + s->in.len, s->in.cap - s->in.len, s->pend.len ? MSG_DONTWAIT : 0);
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      int rc = ft__pend_flush(s); /* nothing came: send, then wait */
+      if (rc < 0)
+        return rc;
+      continue;
+    }
     if (k < 0 && errno == EINTR)
       continue;
     if (k <= 0)
@@ -87,12 +122,16 @@ static long ft__recv_frame(ft__tw_state *s) {
   }
 }
 
-static int ft__flush(ft__tw_state *s, uint64_t seq, uint32_t *first, uint32_t *count) {
+/* Send the results gathered; or (last) leave them pending, to go with
+ * whatever is sent next (ft__pend_flush). */
+static int ft__flush(ft__tw_state *s, uint64_t seq, uint32_t *first, uint32_t *count, bool last) {
   if (!*count)
     return 0;
   ft__f_result r = {{(uint32_t)s->rec.len, FT__F_RESULT}, seq, *first, *count};
   memcpy(s->rec.data, &r, sizeof r);
-  int rc = ft__send_all(s, s->rec.data, s->rec.len);
+  int rc = ft_buf_append(&s->pend, s->rec.data, s->rec.len);
+  if (!rc && !last)
+    rc = ft__pend_flush(s);
   *first += *count;
   *count = 0;
   s->rec.len = sizeof r;
@@ -104,8 +143,9 @@ static int ft__flush(ft__tw_state *s, uint64_t seq, uint32_t *first, uint32_t *c
  * batches of at most 2 ms). */
 static int ft__run_chunk(ft__tw_state *s, ft_buf *err) {
   ft__f_chunk c;
-  memcpy(&c, s->in.data, sizeof c);
-  const char *name = s->in.data + sizeof c;
+  const char *frame = s->in.data + s->in_off;
+  memcpy(&c, frame, sizeof c);
+  const char *name = frame + sizeof c;
   uintptr_t fn = ft__task_lookup(name, c.namelen, c.kind);
   if (!fn) {
     ft_buf_printf(err, "no task function registered as \"%.*s\"", (int)c.namelen, name);
@@ -113,7 +153,10 @@ static int ft__run_chunk(ft__tw_state *s, ft_buf *err) {
   }
   const char *a = name + FT__ALIGN8((size_t)c.namelen);
   ft__f_start st = {{sizeof st, FT__F_START}, c.seq, ft_now_ns()};
-  int rc = ft__send_all(s, &st, sizeof st);
+  /* With the previous chunk's last results, in one send. */
+  int rc = ft_buf_append(&s->pend, &st, sizeof st);
+  if (!rc)
+    rc = ft__pend_flush(s);
   uint32_t first = 0, count = 0;
   uint64_t t0 = st.t, last_flush = t0;
   ft_buf_reset(&s->rec);
@@ -155,7 +198,7 @@ static int ft__run_chunk(ft__tw_state *s, ft_buf *err) {
       vlen = 0;
     }
     if (s->rec.len + sizeof it + FT__ALIGN8(vlen) > FT__FRAME_MAX / 2)
-      rc = ft__flush(s, c.seq, &first, &count);
+      rc = ft__flush(s, c.seq, &first, &count, false);
     it.len = (uint32_t)vlen;
     uint64_t zero = 0;
     if (!rc)
@@ -166,13 +209,13 @@ static int ft__run_chunk(ft__tw_state *s, ft_buf *err) {
       rc = ft_buf_append(&s->rec, &zero, FT__ALIGN8(vlen) - vlen);
     count++;
     if (!rc && (t1 - t0 > FT__SLOW_ITEM_NS || t1 - last_flush > FT__FLUSH_NS)) {
-      rc = ft__flush(s, c.seq, &first, &count);
+      rc = ft__flush(s, c.seq, &first, &count, false);
       last_flush = t1;
     }
     t0 = t1;
   }
   if (!rc)
-    rc = ft__flush(s, c.seq, &first, &count);
+    rc = ft__flush(s, c.seq, &first, &count, true);
   return rc;
 }
 
@@ -241,7 +284,7 @@ int ft_worker_serve(const char *addr, ft_worker_setup_fn setup, void *ud, ft_buf
   long len = rc < 0 ? rc : ft__recv_frame(&s);
   ft__fhdr h = {0};
   if (len > 0)
-    memcpy(&h, s.in.data, sizeof h);
+    memcpy(&h, s.in.data + s.in_off, sizeof h);
   if (len == 0) {
     status = 1; /* refused, or the pool is gone */
     goto done;
@@ -251,8 +294,8 @@ int ft_worker_serve(const char *addr, ft_worker_setup_fn setup, void *ud, ft_buf
     goto done;
   }
   ft__f_setup su;
-  memcpy(&su, s.in.data, sizeof su);
-  if (setup && setup((ft_slice){s.in.data + sizeof su, su.len}, &s.ctx, ud) < 0) {
+  memcpy(&su, s.in.data + s.in_off, sizeof su);
+  if (setup && setup((ft_slice){s.in.data + s.in_off + sizeof su, su.len}, &s.ctx, ud) < 0) {
     if (!err->len)
       ft_buf_printf(err, "the setup was refused");
     goto done;
@@ -273,9 +316,9 @@ int ft_worker_serve(const char *addr, ft_worker_setup_fn setup, void *ud, ft_buf
         ft_buf_printf(err, "a frame from the pool was refused (%s)", strerror((int)-len));
       break;
     }
-    memcpy(&h, s.in.data, sizeof h);
+    memcpy(&h, s.in.data + s.in_off, sizeof h);
     if (h.type == FT__F_BYE) {
-      status = 0;
+      status = ft__pend_flush(&s) < 0 ? 1 : 0;
       break;
     }
     if (h.type != FT__F_CHUNK || ft__run_chunk(&s, err) < 0) {
@@ -286,7 +329,8 @@ int ft_worker_serve(const char *addr, ft_worker_setup_fn setup, void *ud, ft_buf
     }
     if (su.maxtasks && ++done >= su.maxtasks) {
       ft__fhdr bye = {sizeof bye, FT__F_BYE};
-      ft__send_all(&s, &bye, sizeof bye);
+      if (ft_buf_append(&s.pend, &bye, sizeof bye) == 0)
+        ft__pend_flush(&s);
       status = 0;
       break;
     }
@@ -294,7 +338,9 @@ int ft_worker_serve(const char *addr, ft_worker_setup_fn setup, void *ud, ft_buf
 done:
   /* The heartbeat thread may still be running: the process is expected
    * to exit now (the caller does), which ends it. */
+  ft__pend_flush(&s); /* results not sent yet: best effort */
   ft_buf_free(&s.in);
+  ft_buf_free(&s.pend);
   ft_buf_free(&s.rec);
   ft_buf_free(&s.out);
   return status;

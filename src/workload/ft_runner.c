@@ -379,10 +379,11 @@ static bool ft__unit_work_done(ft__unit *u) {
     }
     return rc == FT_EOF;
   }
-  for (size_t i = 0; i < u->nresults; i++)
-    if (!ft_result_ready(u->results[i]))
-      return false;
-  return true;
+  /* From where the last look stopped: looking from 0 on every turn of the
+   * loop made 100,000 apply_async tasks quadratic. */
+  while (u->nready < u->nresults && ft_result_ready(u->results[u->nready]))
+    u->nready++;
+  return u->nready == u->nresults;
 }
 
 static void ft__unit_finished(ft_runner *r, size_t ui);

@@ -33,6 +33,7 @@ typedef struct ft__unit {
   ft_pool *pool;
   ft_result **results; /* one per apply_async, or one for the whole map */
   size_t nresults;
+  size_t nready; /* results[0..nready) are ready (a ready result stays so) */
   ft_iter *iter; /* imap / imap_unordered, or any pool whose items are streamed */
   size_t yielded;
   struct ft__feed *feed; /* items = @FILE or -: where they are read from */

@@ -10,8 +10,8 @@
 # median of RUNS runs (default 5) of each:
 #   anchor-1   python master, 4 srun'd python workers, one task in flight each
 #   anchor-16  the same, 16 in flight each
-#   forktop-1  hosts = slurm:2, workers = 4, chunksize = 1 (one task a chunk)
-#   forktop    the same with the default chunksize (Python's rule)
+#   forktop-1  hosts = slurm:2, workers = 4, submit = map, chunksize = 1 (a task a chunk)
+#   forktop    the same with the default chunksize (Python's rule: map, not apply_async)
 # Each figure is tasks per second, from the first task sent to the last
 # result (the anchor) or the whole run, allocation included (forktop).
 set -eu
@@ -96,6 +96,7 @@ name = bench-slurm
 [pool p]
 hosts = slurm:2
 workers = 4
+submit = map
 chunksize = 1
 tasks = $TASKS
 task = cpu 1
