@@ -109,6 +109,45 @@ static void test_tree_and_exits(void **state) {
   ft_model_free(m);
 }
 
+static void exec_ev(ft_model *m, pid_t pid, const char *name, const char *path,
+                    const char *const *argv, int err) {
+  ft_event ev = {.kind = FT_EV_EXEC, .t_ns = T0 + 5, .pid = pid, .ppid = ROOT, .name = name};
+  ev.u.exec.path = path;
+  ev.u.exec.argv = argv;
+  ev.u.exec.err = err;
+  assert_int_equal(ft_model_apply(m, &ev), 0);
+}
+
+/* After an exec the process is the new program: named as the kernel
+ * names it (the base name, 15 bytes at most), its command the new one; a
+ * failed exec keeps the old name; a worker that never execs keeps its. */
+static void test_exec_renames(void **state) {
+  (void)state;
+  ft_model *m = mk(0, 0);
+  spawn(m, T0 + 1, 2001, "victim_b", "process", -1);
+  spawn(m, T0 + 2, 2002, "shells", "task", -1);
+  spawn(m, T0 + 3, 2003, "main", "worker", 0);
+  spawn(m, T0 + 4, 2004, "victim_c", "process", -1);
+  spawn(m, T0 + 4, 2005, "victim_d", "process", -1);
+  const char *const argv[] = {"sleep", "100", NULL};
+  exec_ev(m, 2001, "victim_b", "sleep", argv, 0);
+  exec_ev(m, 2002, "shells", "/bin/sh", NULL, 0);
+  exec_ev(m, 2004, "victim_c", "/nonexistent/prog", NULL, -ENOENT);
+  exec_ev(m, 2005, "victim_d", "/opt/x/a_program_with_a_long_name", NULL, 0);
+  assert_string_equal(find(m, 2001)->name, "sleep");
+  assert_string_equal(find(m, 2001)->cmd, "sleep");
+  assert_string_equal(find(m, 2001)->args, "sleep 100");
+  assert_string_equal(find(m, 2002)->name, "sh");
+  assert_string_equal(find(m, 2002)->cmd, "/bin/sh");
+  assert_string_equal(find(m, 2003)->name, "main");
+  assert_string_equal(find(m, 2004)->name, "victim_c");
+  assert_int_equal(find(m, 2004)->exec_err, -ENOENT);
+  assert_string_equal(find(m, 2005)->name, "a_program_with_");
+  die(m, T0 + 10, 2001, "victim_b", 0, SIGTERM, false);
+  assert_string_equal(find(m, 2001)->name, "sleep");
+  ft_model_free(m);
+}
+
 /* A replay does not know forktop's pid: it is learned from the events. */
 static void test_root_learned_from_events(void **state) {
   (void)state;
@@ -704,6 +743,7 @@ static void test_remote_pid_collision(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       FT_TEST(test_tree_and_exits),
+      FT_TEST(test_exec_renames),
       FT_TEST(test_root_learned_from_events),
       FT_TEST(test_orphan_row),
       FT_TEST(test_reparented_to_root),

@@ -308,8 +308,11 @@ class TruthWatch(ForktopCase):
     # terminal that closes.
     def test_command_gets_sighup_when_forktop_dies(self):
         d = self.dir
+        # The whole tree is hung up, the sleeps too: one in the foreground
+        # dying of SIGHUP would have sh say "Hangup" on its stderr, a pipe
+        # to the dead forktop, and die of SIGPIPE before its trap runs.
         cmd = ("trap 'echo hup > %s/hup; exit 0' HUP; echo ready > %s/ready; "
-               "while :; do sleep 0.05; done" % (d, d))
+               "while :; do sleep 0.05 & wait $!; done" % (d, d))
         p = subprocess.Popen([FORKTOP, "--json", "--", "sh", "-c", cmd], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, env=self.env)
         try:

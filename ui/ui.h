@@ -92,6 +92,7 @@ typedef struct ui_session_mode {
   const char *headless;   /* "running": "cannot open the dashboard (...); running headless" */
   const char *detached;   /* said when the dashboard closes and the work goes on headless */
   bool guard;             /* guard the run (ui_guard_start) from before the loop exists */
+  bool hangup;            /* the guard hangs the run up before it kills it (FT_GUARD_HANGUP) */
   bool observer;          /* the tree is not ours (-p): q quits at once, nothing is killed */
   bool replay;            /* showing a recording: the caller feeds the dashboard */
   bool job_control;       /* Ctrl-Z stops the work with us, SIGCONT wakes it */
@@ -153,6 +154,8 @@ void ui_session_close(ui_session *s);
 
 /* Start guarding a run (ft_guard.h); NULL (said on stderr) if it cannot. */
 struct ft_guard *ui_guard_start(void);
+/* The same, with ft_guard_start flags (FT_GUARD_HANGUP). */
+struct ft_guard *ui_guard_start_flags(unsigned flags);
 /* Run a workload file; returns the exit status. */
 int ui_run_workload(const char *path, const ui_opts *o);
 /* Run a plan (path names it in messages), hook hearing every event too

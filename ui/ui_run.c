@@ -62,15 +62,20 @@ static void ui_note_problem(void *ud) {
 /* Guard a run (ft_guard.h): nothing it starts outlives forktop, whatever
  * kills forktop.  FORKTOP_NO_CGROUP=1 makes it go by the environment tag
  * alone (the tests try both ways).  NULL if it cannot: the run goes on. */
-ft_guard *ui_guard_start(void) {
+ft_guard *ui_guard_start_flags(unsigned flags) {
   const char *nocg = getenv("FORKTOP_NO_CGROUP");
   ft_guard *g = NULL;
-  int rc = ft_guard_start(nocg && *nocg && strcmp(nocg, "0") ? FT_GUARD_NO_CGROUP : 0, &g);
+  if (nocg && *nocg && strcmp(nocg, "0"))
+    flags |= FT_GUARD_NO_CGROUP;
+  int rc = ft_guard_start(flags, &g);
   if (rc < 0)
     fprintf(stderr, "forktop: cannot guard the run (%s): what it starts may outlive forktop\n",
             ft_strerror(rc));
   return g;
 }
+
+/* Guard a run (see ui_guard_start_flags). */
+ft_guard *ui_guard_start(void) { return ui_guard_start_flags(0); }
 
 /* Run a workload in the dashboard, headless or as JSON; returns the exit status. */
 int ui_run_workload(const char *path, const ui_opts *o) {

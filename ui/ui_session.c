@@ -30,7 +30,7 @@ int ui_session_open(ui_session *s, const ui_opts *o, const ui_session_mode *m) {
     return 2;
   }
   if (m->guard)
-    s->guard = ui_guard_start(); /* before the run's first fork */
+    s->guard = ui_guard_start_flags(m->hangup ? FT_GUARD_HANGUP : 0); /* before the first fork */
   if ((rc = ft_loop_new(&s->loop)) < 0)
     return rc;
   ft_guard_bind(s->guard, s->loop);

@@ -95,6 +95,8 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
       .headless = "watching",
       .detached = "forktop: the dashboard closed; watching goes on headless (Ctrl-C stops it)\n",
       .observer = x.read_only,
+      .guard = !x.read_only, /* a command's tree ends with us, whatever ends us */
+      .hangup = true,
       .stop_signals_tree = true,
       .stop = ui_wstop,
       .done = ui_wdone,
@@ -138,8 +140,10 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   fflush(stdout);
   if (argv) {
     /* The command reads our stdin unless the dashboard reads the keys
-     * there (then /dev/null); it gets SIGHUP if forktop dies, as from a
-     * terminal that closes. */
+     * there (then /dev/null).  If forktop dies, its whole tree is hung up
+     * as by a terminal that closes, then killed (the guard: what setsid
+     * or double-forked too); the command gets SIGHUP from the kernel as
+     * well, which is all it gets where the guard could not start. */
     ft_process_opts po = {.argv = argv, .role = "command"};
     if (!s->dash)
       po.in.mode = FT_STDIO_INHERIT;

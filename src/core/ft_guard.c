@@ -26,6 +26,9 @@
  *   a process was executed with, so it misses a program that scrubs its
  *   environment and a forked function's own forks that do not exec; the
  *   loop's direct children get PR_SET_PDEATHSIG (ft_guard_bind).
+ * With FT_GUARD_HANGUP (a watched command's tree) the guardian first hangs
+ * up every process of the run (SIGHUP, SIGCONT), as a terminal that closes
+ * does, and gives it FT_GUARD_HANGUP_MS to end before it kills the rest.
  * On a normal end forktop leaves the cgroup and sends the guardian a byte;
  * the guardian kills what may be left, removes the cgroup and exits, and
  * forktop waits for that, so that nothing of the run, the guardian
@@ -55,6 +58,7 @@ struct ft_guard {
   int up;        /* ours to read: a byte once the guardian runs, EOF once it has gone */
   int cg_parent; /* our own cgroup's directory, or -1 */
   int cg;        /* the run's cgroup directory, or -1 */
+  bool hangup;   /* FT_GUARD_HANGUP */
   char cg_name[32];
   char tag[64];
 };
@@ -62,8 +66,9 @@ struct ft_guard {
 /* What the guardian holds. */
 typedef struct ft__guardian {
   pid_t watched;
-  int pidfd; /* forktop's, or -1 (no pidfd here: the pipe tells) */
-  bool gone; /* forktop died before the guardian could watch it */
+  int pidfd;   /* forktop's, or -1 (no pidfd here: the pipe tells) */
+  bool gone;   /* forktop died before the guardian could watch it */
+  bool hangup; /* SIGHUP first when forktop dies (FT_GUARD_HANGUP) */
   int down, up, cg, cg_parent;
   const char *cg_name;
   const char *tag; /* "FORKTOP_GUARD=<pid>.<start time>" */
@@ -334,6 +339,84 @@ static void ft__cg_kill(const ft__guardian *a, uint64_t deadline) {
   ft__cg_remove(a->cg_parent, a->cg_name, 0);
 }
 
+/* -------------------------------------------------------------- hangup */
+
+/* Whether process pid is in the run's cgroup or one below it: its
+ * "0::PATH" line in /proc/PID/cgroup holds cg_name as a whole component. */
+static bool ft__proc_in_cg(pid_t pid, const char *cg_name) {
+  char path[64], line[PATH_MAX + 16];
+  snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+  FILE *f = fopen(path, "re");
+  size_t nl = strlen(cg_name);
+  bool in = false;
+  while (f && !in && fgets(line, sizeof line, f)) {
+    if (strncmp(line, "0::/", 4) != 0)
+      continue;
+    for (const char *c = strstr(line, cg_name); c && !in; c = strstr(c + 1, cg_name))
+      in = c[-1] == '/' && (c[nl] == '/' || c[nl] == '\n' || c[nl] == '\0');
+  }
+  if (f)
+    fclose(f);
+  return in;
+}
+
+/* Whether pid is one of the run's: in its cgroup, or tagged. */
+static bool ft__proc_ours(const ft__guardian *a, pid_t pid, char **buf, size_t *cap) {
+  return (a->cg >= 0 && ft__proc_in_cg(pid, a->cg_name)) || ft__proc_tagged(pid, a->tag, buf, cap);
+}
+
+/* Each process of the run, once: SIGHUP, then SIGCONT (so that a stopped
+ * one gets its hangup), as a terminal that closes sends them to its
+ * session; hangup false only counts them.  Each is held by a pidfd from
+ * before it is checked, so a pid reused meanwhile is never hit.  The
+ * race: a process may fork while the walk goes on, and its child be
+ * missed (it is born after its pid's place in /proc was passed, or gets
+ * no hangup of its own); the kill that follows the hangup takes it, as
+ * it takes whatever ignores SIGHUP.  Returns how many were found. */
+static int ft__hangup_round(const ft__guardian *a, bool hangup, char **buf, size_t *cap) {
+  int found = 0;
+  DIR *d = opendir("/proc");
+  if (!d)
+    return 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (*end || pid <= 0 || pid == getpid() || pid == a->watched)
+      continue;
+    int pfd = ft__pidfd_open((pid_t)pid);
+    if (pfd < 0 && errno != ENOSYS)
+      continue; /* gone */
+    if (ft__proc_ours(a, (pid_t)pid, buf, cap)) {
+      found++;
+      for (int i = 0; hangup && i < 2; i++) {
+        int signo = i ? SIGCONT : SIGHUP;
+        if (pfd >= 0)
+          ft__pidfd_signal(pfd, signo);
+        else
+          kill((pid_t)pid, signo); /* no pidfds here (valgrind): by pid */
+      }
+    }
+    if (pfd >= 0)
+      close(pfd);
+  }
+  closedir(d);
+  return found;
+}
+
+/* Hang up the run (FT_GUARD_HANGUP) and wait, at most
+ * FT_GUARD_HANGUP_MS, until nothing of it is left alive. */
+static void ft__hangup(const ft__guardian *a) {
+  char *buf = NULL;
+  size_t cap = 0;
+  uint64_t until = ft_now_ns() + (uint64_t)FT_GUARD_HANGUP_MS * 1000000u;
+  ft__hangup_round(a, true, &buf, &cap);
+  while (ft_now_ns() < until &&
+         ((a->cg >= 0 && ft__cg_populated(a->cg)) || ft__hangup_round(a, false, &buf, &cap) > 0))
+    ft__sleep_ms(10);
+  free(buf);
+}
+
 /* ------------------------------------------------------------ guardian */
 
 /* Close every fd but keep[] (sorted), in runs. */
@@ -389,6 +472,7 @@ static _Noreturn void ft__guardian_main(ft__guardian *a) {
    * EOF too means forktop is gone, or let go without a word.  Where there
    * is no pidfd (valgrind), the pipe alone tells. */
   struct pollfd p[2] = {{.fd = a->pidfd, .events = POLLIN}, {.fd = a->down, .events = POLLIN}};
+  bool ended = false; /* forktop said the run ended: nothing to hang up */
   while (!a->gone) {
     if (poll(p, 2, -1) < 0) {
       if (errno == EINTR)
@@ -400,10 +484,13 @@ static _Noreturn void ft__guardian_main(ft__guardian *a) {
     if (p[1].revents) {
       char c = 0;
       ssize_t n = read(a->down, &c, 1);
+      ended = n == 1 && c == 'D';
       if (n >= 0 || (errno != EINTR && errno != EAGAIN))
         break; /* 'D', EOF or a broken pipe */
     }
   }
+  if (a->hangup && !ended)
+    ft__hangup(a);
   uint64_t deadline = ft_now_ns() + FT__GUARD_KILL_NS;
   if (a->cg >= 0)
     ft__cg_kill(a, deadline);
@@ -428,7 +515,8 @@ static int ft__guard_fork(ft_guard *g, int down_r, int up_w) {
                     .cg = g->cg,
                     .cg_parent = g->cg_parent,
                     .cg_name = g->cg_name,
-                    .tag = tagenv};
+                    .tag = tagenv,
+                    .hangup = g->hangup};
   /* A subreaper (ft_loop_new makes us one) would adopt the guardian: we
    * are none while it is made. */
   int subreaper = 0;
@@ -505,6 +593,7 @@ int ft_guard_start(unsigned flags, ft_guard **out) {
     return -ENOMEM;
   g->pid = getpid();
   g->down = g->up = g->cg = g->cg_parent = -1;
+  g->hangup = flags & FT_GUARD_HANGUP;
   if ((rc = ft__guard_make_tag(g->pid, g->tag, sizeof g->tag)) < 0)
     goto fail;
   if (!(flags & FT_GUARD_NO_CGROUP))

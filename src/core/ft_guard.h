@@ -10,7 +10,12 @@ typedef struct ft_guard ft_guard;
 /* ft_guard_start flags */
 enum {
   FT_GUARD_NO_CGROUP = 1, /* do not try a cgroup: find the run's processes by their environment */
+  FT_GUARD_HANGUP = 2,    /* once forktop is gone, SIGHUP (and SIGCONT) first, as a terminal that
+                             closes does; SIGKILL what is left after FT_GUARD_HANGUP_MS */
 };
+
+/* How long what gets SIGHUP (FT_GUARD_HANGUP) has to end before SIGKILL. */
+#define FT_GUARD_HANGUP_MS 2000
 
 /* The environment variable that tags every process of a guarded run. */
 #define FT_GUARD_ENV "FORKTOP_GUARD"
@@ -20,8 +25,9 @@ enum {
  * stays outside); set FT_GUARD_ENV=<pid>.<start time> in our environment
  * (inherited by every program the run executes).  Call it before the
  * run's first fork, with no other thread running.  Once we are gone (exit, SIGKILL, any signal),
- * the guardian kills every process in the cgroup and every tagged process,
- * removes the cgroup and exits.  0 or -errno (then nothing is guarded). */
+ * the guardian kills every process in the cgroup and every tagged process
+ * (with FT_GUARD_HANGUP: hangs them up first), removes the cgroup and exits.  0 or -errno (then
+ * nothing is guarded). */
 int ft_guard_start(unsigned flags, ft_guard **out);
 /* Have loop's children close the guard's fds, and get SIGKILL when we die
  * (PR_SET_PDEATHSIG: the environment tag's only hold on forked functions).

@@ -84,13 +84,17 @@ struct ft_watch {
   int stop_signo; /* the last ft_watch_signal: what a process born since gets */
   int root_code, root_signo;
   /* Exits of processes not (yet) known, kept in case their fork comes
-   * after them: an exit matches a fork only if it is not older. */
+   * after them: an exit matches a fork only if it is not older.  The
+   * first FT__EARLY are those whose parent is in the tree, the next
+   * FT__EARLY the rest (any exit on the machine): each ring is
+   * overwritten only by its own kind, so that a busy machine's exits
+   * cannot push ours out. */
   struct {
     pid_t pid, ppid;
     unsigned status;
     uint64_t t_ns;
-  } early[FT__EARLY];
-  unsigned nearly;
+  } early[2 * FT__EARLY];
+  unsigned nearly[2];
   ft__tstat *stats; /* a ring: stats_next is where the next one goes */
   size_t stats_next;
 };
@@ -490,7 +494,7 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
       return;
     if (p->born_ns > pe->timestamp_ns)
       p->born_ns = pe->timestamp_ns;
-    for (unsigned i = 0; i < FT__EARLY; i++)
+    for (unsigned i = 0; i < 2 * FT__EARLY; i++)
       if (w->early[i].pid == child && w->early[i].t_ns >= pe->timestamp_ns) {
         w->early[i].pid = 0;
         ft__wdied(w, p, w->early[i].ppid, w->early[i].status, w->early[i].t_ns);
@@ -527,7 +531,9 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
       return;
     ft__wproc *p = ft__wfind(w, pid);
     if (!p) { /* maybe ahead of its fork: keep it a while */
-      unsigned k = w->nearly++ % FT__EARLY;
+      pid_t ppid = pe->event_data.exit.parent_tgid;
+      unsigned ring = ppid == w->o.root || ft__wfind(w, ppid) ? 0 : 1;
+      unsigned k = ring * FT__EARLY + w->nearly[ring]++ % FT__EARLY;
       w->early[k].pid = pid;
       w->early[k].ppid = pe->event_data.exit.parent_tgid;
       w->early[k].status = pe->event_data.exit.exit_code;

@@ -270,6 +270,28 @@ const ft_mexit *ft_model_snap_exit(const ft_model_snap *s, size_t i) {
 
 /* ------------------------------------------------------------- events */
 
+/* After an exec the process IS the new program: its name becomes the
+ * program's as the kernel names it (the file's base name, cut to 15
+ * bytes: what ps and /proc/PID/comm show), its command the new one.  A
+ * failed exec keeps the name: the process stays what it was. */
+static void ft__apply_exec(ft_mproc *p, const ft_event *ev) {
+  const char *path = ev->u.exec.path;
+  p->exec_err = ev->u.exec.err;
+  ft__copy_name(p->cmd, sizeof p->cmd, path);
+  if (ev->u.exec.err || !path || !*path)
+    return;
+  const char *base = strrchr(path, '/');
+  base = base && base[1] ? base + 1 : path;
+  char comm[16];
+  ft__copy_name(comm, sizeof comm, base);
+  ft__copy_name(p->name, sizeof p->name, comm);
+  if (ev->u.exec.argv && ev->u.exec.argv[0]) {
+    size_t n = 0;
+    for (const char *const *a = ev->u.exec.argv; *a && n + 1 < sizeof p->args; a++)
+      n += (size_t)snprintf(p->args + n, sizeof p->args - n, "%s%s", n ? " " : "", *a);
+  }
+}
+
 static void ft__apply_exit(ft_model *m, const ft_event *ev) {
   ft_mproc *p = ft__find(m, ev->host, ev->pid);
   if (p && p->exited && !ev->u.exit.orphan)
@@ -449,10 +471,8 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
     p->state = 'Z';
     break;
   case FT_EV_EXEC:
-    if ((p = ft__find(m, ev->host, ev->pid))) {
-      p->exec_err = ev->u.exec.err;
-      ft__copy_name(p->cmd, sizeof p->cmd, ev->u.exec.path);
-    }
+    if ((p = ft__find(m, ev->host, ev->pid)))
+      ft__apply_exec(p, ev);
     break;
   case FT_EV_EXIT:
     ft__root_learn(m, ev->u.exit.orphan ? ev->ppid : 0, ev->t_ns);

@@ -1,0 +1,116 @@
+"""Nothing `forktop -- CMD` starts outlives forktop, whatever kills it, and
+it ends as from a terminal that closes: every process of the command's
+tree (setsid'd or reparented ones too) gets SIGHUP first, and what ignores
+it is killed after a grace.  A tree forktop only watches (-p PID) is not
+its own: killing forktop leaves it running.
+
+Ground truth from outside forktop: the test's tag in /proc/*/environ, and
+files the command's processes write themselves.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ftcase import FORKTOP, ForktopCase, comm_of, kill_quietly, main, tagged_pids, wait_for  # noqa: E402
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().split(b"\0")[:-1]
+    except OSError:
+        return []
+
+
+class TruthWatchKill(ForktopCase):
+    def start(self, cmd, sleeps, env=None):
+        """forktop -- sh -c CMD, until `sleeps` tagged `sleep 100` are up."""
+        p = subprocess.Popen([FORKTOP, "--json", "--", "sh", "-c", cmd], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=env or self.env)
+
+        def up():
+            pids = [q for q in tagged_pids(self.tag) if q != p.pid]
+            return p.poll() is not None or \
+                len([q for q in pids if cmdline(q) == [b"sleep", b"100"]]) >= sleeps
+        self.assertTrue(wait_for(up, timeout=10), "the command did not come up")
+        self.assertIsNone(p.poll(), "forktop ended early")
+        return p
+
+    def kill_and_check(self, p, within):
+        t0 = time.monotonic()
+        p.kill()
+        p.wait(timeout=10)
+        gone = wait_for(lambda: not tagged_pids(self.tag), timeout=within, step=0.005)
+        left = [(q, comm_of(q), cmdline(q)) for q in tagged_pids(self.tag)]
+        self.assertTrue(gone, "left behind %.1f s after SIGKILL: %s" % (within, left))
+        return time.monotonic() - t0
+
+    def each_way(self):
+        yield "cgroup", self.env
+        yield "no cgroup", dict(self.env, FORKTOP_NO_CGROUP="1")
+
+    # The sleeps get no SIGHUP from the kernel (only forktop's own child
+    # does); the setsid'd one is in a session of its own.
+    def test_sigkill_ends_the_whole_tree(self):
+        for how, env in self.each_way():
+            for i in range(5):
+                with self.subTest(how=how, round=i):
+                    p = self.start("sleep 100 & setsid sleep 100 & wait", 2, env)
+                    self.kill_and_check(p, 2.5)
+
+    # What the tree hears is a hangup, as from a terminal that closes: a
+    # setsid'd grandchild that handles SIGHUP says so itself.
+    def test_the_tree_is_hung_up(self):
+        hups = os.path.join(self.dir, "hups")
+        script = os.path.join(self.dir, "hup.sh")
+        with open(script, "w") as f:
+            f.write('trap \'echo hup >> "%s"; exit 0\' HUP\nsleep 100 &\nwait\n' % hups)
+        for how, env in self.each_way():
+            with self.subTest(how=how):
+                if os.path.exists(hups):
+                    os.unlink(hups)
+                p = self.start("setsid sh %s & wait" % script, 1, env)
+                self.kill_and_check(p, 2.5)
+                with open(hups) as f:
+                    self.assertEqual(f.read(), "hup\n")
+
+    # What ignores SIGHUP is killed once the grace is over.
+    def test_what_ignores_sighup_is_killed(self):
+        for how, env in self.each_way():
+            with self.subTest(how=how):
+                p = self.start("trap '' HUP; setsid sleep 100 & sleep 100 & wait", 2, env)
+                took = self.kill_and_check(p, 4.5)
+                self.assertGreater(took, 1.5, "killed before the hangup's grace")
+
+    # forktop -p PID watches a tree that is not its own: killing forktop
+    # leaves it alone.
+    def test_sigkill_leaves_a_watched_pid_alone(self):
+        tree = subprocess.Popen(["sh", "-c", "sleep 100 & setsid sleep 100 & wait"], env=self.env,
+                                stdout=subprocess.DEVNULL, start_new_session=True)
+        try:
+            def tree_pids():
+                return [q for q in tagged_pids(self.tag) if cmdline(q)[:1] in ([b"sh"], [b"sleep"])]
+            self.assertTrue(wait_for(lambda: len(tree_pids()) == 3, timeout=10))
+            before = sorted(tree_pids())
+            p = subprocess.Popen([FORKTOP, "--json", "-p", str(tree.pid)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, env=self.env)
+            p.stdout.readline()  # watching
+            p.kill()
+            p.wait(timeout=10)
+            p.stdout.close()
+            # Nothing ends within the time a guardian would take.
+            changed = wait_for(lambda: sorted(tree_pids()) != before, timeout=1.5)
+            self.assertFalse(changed, "the watched tree was touched: %s -> %s"
+                             % (before, sorted(tree_pids())))
+        finally:
+            for q in tagged_pids(self.tag):
+                if q != os.getpid():
+                    kill_quietly(q)
+            tree.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
