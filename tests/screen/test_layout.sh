@@ -33,7 +33,9 @@ done
 # COMMAND: the argv of each process, as the kernel has it
 FT_PID=
 start 160 30 -- sh -c 'sleep 31 & sleep 32 & wait'
-wait_for ' sleep 32' 10 || fail "no COMMAND 'sleep 32'"
+# the sleeps' own rows (the shell's COMMAND holds "sleep 32" too, mid-line)
+wait_for ' sleep 31$' 10 || fail "no COMMAND 'sleep 31'"
+wait_for ' sleep 32$' 10 || fail "no COMMAND 'sleep 32'"
 s=$(screen)
 for arg in 31 32; do
   pid=$(printf "%s\n" "$s" | grep " sleep $arg\$" | awk '{ print $1 }')
