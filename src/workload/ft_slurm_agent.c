@@ -28,7 +28,6 @@ struct ft__slurm_agent {
   ft_loop *loop;
   ft__child *c;     /* srun, ours until ft__slurm_agent_free */
   ft__watch *w;     /* on its stdout */
-  int in;           /* its stdin: closed to stop it */
   uint64_t stop_ns; /* when it was told to stop, or 0 */
   const ft__slurm *s;
   size_t len;
@@ -130,6 +129,15 @@ static void ft__agent_feed(ft__slurm_agent *a, const char *p, size_t n) {
   }
 }
 
+/* Close srun's stdin (the agents' EOF): at a stop, or when srun is gone. */
+static void ft__agent_close_in(ft__child *c, void *owner) {
+  if (c && c->pipe_fd[0] >= 0)
+    close(c->pipe_fd[0]);
+  if (c)
+    c->pipe_fd[0] = -1;
+  (void)owner;
+}
+
 static void ft__agent_on_read(ft_loop *loop, ft__watch *w, uint32_t events) {
   (void)loop;
   (void)events;
@@ -178,21 +186,22 @@ int ft__slurm_agent_new(ft_loop *loop, const ft__slurm *s, const char *exe, ft__
     return -ENOMEM;
   a->loop = loop;
   a->s = s;
-  a->in = -1;
   ft__spawn_opts o = {.name = "slurm-agent",
                       .role = "process",
                       .worker = -1,
                       .argv = argv,
                       .in = {.mode = FT_STDIO_PIPE},
                       .out = {.mode = FT_STDIO_PIPE},
-                      .err = {.mode = FT_STDIO_NULL}};
+                      .err = {.mode = FT_STDIO_NULL},
+                      .on_exit = ft__agent_close_in};
+  o.owner = a;
   int rc = ft__spawn(loop, &o, &a->c);
   if (rc < 0) {
     free(a);
     return rc;
   }
-  a->in = a->c->pipe_fd[0];
-  a->c->pipe_fd[0] = -1;
+  /* its stdin's write end stays the child's (pipe_fd[0]): so forked
+   * children of the loop close it, and it is closed when srun is gone */
   int fd = a->c->pipe_fd[1];
   a->c->pipe_fd[1] = -1;
   if (!(a->w = ft__watch_new(loop, fd, EPOLLIN, ft__agent_on_read, a, true))) {
@@ -210,9 +219,8 @@ pid_t ft__slurm_agent_pid(const ft__slurm_agent *a) { return a && a->c ? a->c->p
 /* Tell the agents to end (EOF on their stdin); they and srun exit by
  * themselves.  NULL is a no-op. */
 void ft__slurm_agent_stop(ft__slurm_agent *a) {
-  if (a && a->in >= 0) {
-    close(a->in);
-    a->in = -1;
+  if (a && !a->stop_ns) {
+    ft__agent_close_in(a->c, a);
     a->stop_ns = ft_now_ns();
   }
 }
