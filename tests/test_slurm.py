@@ -121,6 +121,48 @@ class Slurm(ForktopCase):
             self.assertIn(e["launcher_pid"], {x["pid"] for x in steps})
         self.assert_released(jobs.pop())
 
+    # The nodes' agents: `stat` samples with `host` for both nodes, of the
+    # remote workers (their pids as their spawns announce them) and of their
+    # tasks' shells (pids the shells wrote themselves), with plausible
+    # states and rss; a shell is a remote `spawn` and `exit` too.
+    def test_agent_samples(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = g\n[pool p]\nhosts = slurm:2\nworkers = 2\n"
+                           "chunksize = 1\nitems = 4\n"
+                           "task = shell echo $(hostname) $PPID $$ $SLURM_JOB_ID > %s/s.{} && sleep 1\n" % d)
+        evs, s = self.run_slurm(wl)
+        self.assertEqual(s["tasks_done"], 4)
+        hosts = {e["name"]: e["host"] for e in self.kinds(evs, "host")}
+        self.assertEqual(sorted(hosts), ["ftn1", "ftn2"])
+        stats = [e for e in evs if e["ev"] == "stat"]
+        self.assertEqual({e.get("host") for e in stats}, set(hosts.values()))
+        by = {}
+        for e in stats:
+            self.assertIn(e["state"], "RSDZTtIXx", e)
+            self.assertGreaterEqual(e["cpu"], 0)
+            self.assertGreater(e["threads"], 0)
+            by.setdefault((e["host"], e["pid"]), []).append(e)
+        workers = [e for e in self.kinds(evs, "spawn", role="worker") if "host" in e]
+        self.assertEqual(len(workers), 2)
+        for w in workers:
+            self.assertIn((w["host"], w["pid"]), by, "no sample of worker %s" % w)
+            rss = max(e["rss_kb"] for e in by[(w["host"], w["pid"])])
+            self.assertTrue(500 < rss < 1 << 20, rss)  # forktop itself: a few MB
+        spawned = {(e["host"], e["pid"]) for e in self.kinds(evs, "spawn", role="watched")
+                   if "host" in e}
+        exited = {(e["host"], e["pid"]) for e in self.kinds(evs, "exit") if "host" in e}
+        for i in range(4):
+            with open(os.path.join(d, "s.%d" % i)) as f:
+                node, wpid, spid, job = f.read().split()
+            key = (hosts[node], int(spid))
+            self.assertIn((hosts[node], int(wpid)), by)
+            self.assertIn(key, by, "no sample of task %d's shell" % i)
+            self.assertTrue(all(e["ppid"] == int(wpid) for e in by[key]), by[key])
+            self.assertTrue(all(0 < e["rss_kb"] < 1 << 20 for e in by[key]), by[key])
+            self.assertIn(key, spawned)
+            self.assertIn(key, exited)
+        self.assert_released(job)
+
     def victim_run(self, wl, victim, how):
         """Start wl, wait for task victim's marker (host pid job step), kill
         its worker as how says, return (events, summary, marker)."""

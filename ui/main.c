@@ -31,9 +31,10 @@ enum {
   C_CHECK = 1 << 6,
   C_HELP = 1 << 7,
   C_WORKER = 1 << 8,
+  C_AGENT = 1 << 9,
 };
-static const char *const ui_cmd_names[] = {"run",   "watch", "map",  "list",  "replay",
-                                           "bench", "check", "help", "worker"};
+static const char *const ui_cmd_names[] = {"run",   "watch", "map",  "list",   "replay",
+                                           "bench", "check", "help", "worker", "agent"};
 
 typedef struct ui_cmd {
   const char *name;
@@ -107,6 +108,12 @@ static const ui_cmd ui_cmds[] = {
      .usage = "forktop worker --connect ADDR:PORT",
      .summary = "internal: a hosts = tcp pool's worker",
      .own_main = ui_worker_main,
+     .hidden = true},
+    {.name = "agent",
+     .bit = C_AGENT,
+     .usage = "forktop agent --job JOBID",
+     .summary = "internal: a hosts = slurm:N pool's per-node agent",
+     .own_main = ui_agent_main,
      .hidden = true},
 };
 #define UI_NCMDS (sizeof ui_cmds / sizeof ui_cmds[0])

@@ -182,5 +182,7 @@ int ui_list_workloads(FILE *out);
 int ui_file_create(const char *path, FILE **out);
 /* forktop worker (internal): a pool worker over TCP; argv[0] is "worker". */
 int ui_worker_main(int argc, char **argv);
+/* forktop agent (ui_agent.c), internal */
+int ui_agent_main(int argc, char **argv);
 
 #endif

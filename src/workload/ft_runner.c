@@ -165,6 +165,15 @@ static int ft__start_slurm(ft_runner *r, ft__unit *u, const ft_plan_pool *pp) {
     ft__emit(r->loop, &ev);
   }
   ft_buf_free(&why);
+  /* The nodes' agents sample the job's processes there.  They only show
+   * what runs: a run goes on without them (the dashboard then shows the
+   * remote workers without their samples). */
+  char exe[4096];
+  ssize_t n = rc == 0 ? readlink("/proc/self/exe", exe, sizeof exe - 1) : -1;
+  if (n > 0) {
+    exe[n] = '\0';
+    (void)ft__slurm_agent_new(r->loop, u->slurm, exe, &u->agent);
+  }
   return rc;
 }
 
@@ -400,9 +409,14 @@ static void ft__wake_tick(ft_timer *t, void *ud) {
 static bool ft__unit_released(ft_runner *r, ft__unit *u) {
   if (!u->slurm)
     return true;
-  ft__slurm_release(u->slurm);
-  if (ft__slurm_gone(u->slurm))
-    return true;
+  /* The agents first: their last round (the exits since the one before)
+   * is read before scancel could cut it short. */
+  ft__slurm_agent_stop(u->agent);
+  if (ft__slurm_agent_done(u->agent)) {
+    ft__slurm_release(u->slurm);
+    if (ft__slurm_gone(u->slurm))
+      return true;
+  }
   if (!u->wake && (ft_timer_new(r->loop, &u->wake) < 0 ||
                    ft_timer_start(u->wake, 20000000, 20000000, ft__wake_tick, u) < 0)) {
     ft_timer_free(u->wake);
@@ -571,6 +585,10 @@ static bool ft__excused(const ft_runner *r, pid_t pid) {
     for (int k = 0; k < r->units[i].nprocs; k++)
       if (r->units[i].stopped && ft_process_pid(r->units[i].procs[k]) == pid)
         return true;
+  /* Nor is the end of a Slurm pool's agents (scancel may end them). */
+  for (size_t i = 0; i < r->nunits; i++)
+    if (r->units[i].agent && ft__slurm_agent_pid(r->units[i].agent) == pid)
+      return true;
   return false;
 }
 
@@ -845,6 +863,7 @@ void ft_runner_free(ft_runner *r) {
     ft_timer_free(u->feed_timer);
     ft__feed_free(u->feed);
     ft_pool_free(u->pool);
+    ft__slurm_agent_free(u->agent);
     ft__slurm_free(u->slurm); /* after its workers' steps have gone */
     ft_timer_free(u->wake);
     ft_timer_free(u->chaos);

@@ -14,6 +14,14 @@ void ft__slurm_free(ft__slurm *s);
 const char *ft__slurm_job(const ft__slurm *s);
 char *const *ft__slurm_nodes(const ft__slurm *s);
 const char *ft__slurm_bind(const ft__slurm *s);
+char *const *ft__slurm_addrs(const ft__slurm *s);
+/* Its per-node agents' step, read into events (ft_slurm_agent.c). */
+typedef struct ft__slurm_agent ft__slurm_agent;
+int ft__slurm_agent_new(ft_loop *loop, const ft__slurm *s, const char *exe, ft__slurm_agent **out);
+pid_t ft__slurm_agent_pid(const ft__slurm_agent *a);
+void ft__slurm_agent_stop(ft__slurm_agent *a);
+bool ft__slurm_agent_done(const ft__slurm_agent *a);
+void ft__slurm_agent_free(ft__slurm_agent *a);
 
 typedef enum ft__ustate { FT__U_WAITING, FT__U_RUNNING, FT__U_FINISHED } ft__ustate;
 
@@ -41,8 +49,9 @@ typedef struct ft__unit {
   ft_slice *args;        /* encoded task arguments */
   char *argbuf;
   ft_timer *chaos;
-  ft__slurm *slurm; /* hosts = slurm:N: its allocation */
-  ft_timer *wake;   /* turns the loop while its allocation is being released */
+  ft__slurm *slurm;       /* hosts = slurm:N: its allocation */
+  ft__slurm_agent *agent; /* and its nodes' agents, or NULL */
+  ft_timer *wake;         /* turns the loop while its allocation is being released */
   /* process */
   ft_process **procs;
   int nprocs;

@@ -390,3 +390,5 @@ const char *ft__slurm_job(const ft__slurm *s) { return s->job; }
 char *const *ft__slurm_nodes(const ft__slurm *s) { return s->nodes; }
 /* The local address that routes to its nodes (what workers connect to). */
 const char *ft__slurm_bind(const ft__slurm *s) { return s->bind; }
+/* Their addresses (NodeAddr), in the same order. */
+char *const *ft__slurm_addrs(const ft__slurm *s) { return s->addrs; }
