@@ -264,32 +264,6 @@ class Remote(ForktopCase):
                 self.assertEqual(sorted(done), list(range(1500)), "a task reported twice")
             self.assertEqual(res["tcp"], res["local"], extra)
 
-    # The per-task cost on the wire, counted from outside by strace: 2,000
-    # trivial tasks, chunksize 1, must not take a send and a receive on each
-    # side for each task.  The old transport took at least 7 a task (START,
-    # RESULT and the chunk sent apart, a frame read in two recvs and the
-    # parent's EAGAIN, an epoll_ctl a send: 7.6 measured); now at most 5
-    # however slowly strace makes the tasks run (3.2 traced, 1.5 untraced).
-    def test_syscalls_per_task(self):
-        n = 2000
-        wl = self.workload("[workload]\nname = s\n[pool p]\nhosts = tcp\nworkers = 2\n"
-                           "submit = map\nchunksize = 1\ntasks = %d\ntask = cpu 1\n" % n)
-        out = os.path.join(self.dir, "strace.txt")
-        env = dict(self.env)  # LeakSanitizer cannot run under ptrace (the ASan build)
-        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":detect_leaks=0").lstrip(":")
-        p = subprocess.run(["strace", "-f", "-qq", "-c", "-o", out,
-                            "-e", "trace=sendto,recvfrom,epoll_ctl", FORKTOP, "run", wl,
-                            "--headless"], capture_output=True, text=True, env=env,
-                           timeout=120)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        calls = {}
-        with open(out) as f:
-            for line in f:
-                w = line.split()
-                if len(w) >= 5 and w[-1] in ("sendto", "recvfrom", "epoll_ctl"):
-                    calls[w[-1]] = int(w[3])
-        total = sum(calls.values())
-        self.assertLess(total / n, 5.5, calls)
 
 if __name__ == "__main__":
     main()

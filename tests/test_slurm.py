@@ -346,6 +346,12 @@ class Slurm(ForktopCase):
         failed = {t for t, v in o.items() if v[0] == "task_fail"}
         self.assertTrue(failed)
         self.assertTrue(all(o[t][1] == "FT_EWORKER" for t in failed), o)
+        # a host event says ftn2 is lost, with the cause, before its tasks fail
+        lost = [e for e in self.kinds(evs, "host") if e.get("state") == "lost"]
+        self.assertEqual([e["name"] for e in lost], ["ftn2"], lost)
+        self.assertIn("heartbeat", lost[0]["cause"])
+        fails = [e["t"] for e in self.kinds(evs, "task_fail")]
+        self.assertLessEqual(lost[0]["t"], min(fails))
         self.assertEqual({t for t, v in o.items() if v[0] == "task_done"}, set(range(30)) - failed)
         # ftn2's workers were replaced on ftn1: more than its own two workers
         # ran tasks there (ground truth: the tasks' host names and parents)

@@ -87,7 +87,8 @@ void ft__host_set_state(ft_loop *loop, uint32_t id, const ft__host_info *info, b
   if (!h || h->lost == lost)
     return;
   h->lost = lost;
-  ft__host_emit(loop, id, info, lost, cause);
+  ft__host_info known = {.name = h->name, .launcher = h->launcher}; /* info may be NULL */
+  ft__host_emit(loop, id, info ? info : &known, lost, cause);
 }
 
 /* Add a signal hook to host id (a launcher that runs processes there). */

@@ -306,7 +306,8 @@ typedef struct ft__host_info {
 typedef int (*ft__host_signal_cb)(ft_loop *loop, uint32_t host, pid_t pid, int signo, void *ud);
 /* The host's number (1, 2, ...), announced by a `host` event the first time. */
 int ft__host_join(ft_loop *loop, const ft__host_info *info, uint32_t *id);
-/* A `host` event when host id goes up or lost (cause: why). */
+/* A `host` event when host id goes up or lost (cause: why; info NULL:
+ * the name and launcher it joined with). */
 void ft__host_set_state(ft_loop *loop, uint32_t id, const ft__host_info *info, bool lost,
                         const char *cause);
 /* Let fn signal host id's processes (ft_loop_signal_host). */

@@ -415,6 +415,16 @@ static void ft__tcp_hosts_check(ft__tcp *t, uint64_t now) {
     if (t->lost[h] || !conns || silent < conns || !live)
       continue; /* the last host answering is never given up */
     t->lost[h] = true;
+    /* said first: the tasks its workers held fail next, and the stream
+     * must tell why before it tells that */
+    char cause[64];
+    snprintf(cause, sizeof cause, "no word from its workers for %.1f s (heartbeat)",
+             (double)t->heartbeat_ns / 1e9);
+    for (int w = 0; w < t->n; w++)
+      if (t->host[w] == h && t->base.pool->workers[w].host) {
+        ft__host_set_state(t->base.pool->loop, t->base.pool->workers[w].host, NULL, true, cause);
+        break;
+      }
     for (int w = 0; w < t->n; w++)
       if (t->host[w] == h)
         ft__tcp_kill(t, w);
