@@ -485,8 +485,11 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
     if (parent != w->o.root && (!pp || pp->dead))
       return;
     /* A dead record under this pid is a process reaped since (its pid is
-     * reused); a live one was found by a scan before this was read. */
-    if (p && p->dead) {
+     * reused) if it died before this fork; one that died at or after it
+     * is this very process, which a scan found and whose exit was read
+     * before its fork (a process is (pid, start time): one spawn).  A live
+     * one was found by a scan before this was read. */
+    if (p && p->dead && (!p->died_ns || p->died_ns < pe->timestamp_ns)) {
       ft__wdel(w, p);
       p = NULL;
     }
