@@ -22,20 +22,18 @@
 
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
-#include <linux/genetlink.h>
 #include <linux/netlink.h>
-#include <linux/taskstats.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "ft_internal.h"
+#include "ft_taskstats.h"
 #include "ft_tree.h"
 
 #define FT__SCAN_NS (100ull * 1000 * 1000)
 #define FT__EARLY 256      /* exits kept that came before their fork */
-#define FT__STATS 4096     /* taskstats records kept, newest last */
 #define FT__GONE_SCANS 10  /* scans a vanished process waits for its connector exit */
 #define FT__QUIET_READS 64 /* quiet processes read per scan, with the connector */
 
@@ -57,20 +55,11 @@ typedef struct ft__wproc {
   uint64_t sent;         /* signals ft_watch_signal sent it (bit s for signal s) */
 } ft__wproc;
 
-/* A process as it exited, from taskstats. */
-typedef struct ft__tstat {
-  pid_t pid;
-  bool used;
-  unsigned status; /* as the connector's exit_code: wait status */
-  uint64_t etime_us;
-  char comm[32];
-} ft__tstat;
-
 struct ft_watch {
   ft_loop *loop;
   ft_watch_opts o;
-  int nl, ts; /* the connector and taskstats sockets, or -1 */
-  uint16_t ts_family;
+  int nl;        /* the connector's socket, or -1 */
+  ft__tstats ts; /* taskstats (ts.fd -1 without) */
   ft__watch *nlw, *tsw, *pidw;
   ft_timer *scan;
   ft_tree tree;
@@ -95,8 +84,6 @@ struct ft_watch {
     uint64_t t_ns;
   } early[2 * FT__EARLY];
   unsigned nearly[2];
-  ft__tstat *stats; /* a ring: stats_next is where the next one goes */
-  size_t stats_next;
 };
 
 /* Through the index: every connector event of the machine asks, and a
@@ -142,95 +129,6 @@ static void ft__wsignal(ft_watch *w, ft__wproc *p, int signo);
 
 /* ------------------------------------------------------------ taskstats */
 
-/* Read the taskstats records queued: each process that exited, as it was.
- * With want > 0, stop after the batch that holds want's record.
- *
- * The records are every exit of the system's, ours among them, and the
- * ring keeps the last FT__STATS.  Read all at once after forktop lagged
- * (starved of CPU, stopped) while other programs made thousands of exits,
- * ours were pushed out before their exits were read from the connector,
- * and those exits were named as they were at fork.  The kernel queues
- * both in exit order, so reading only up to the record wanted keeps the
- * rest in the socket until its turn. */
-static void ft__ts_drain(ft_watch *w, pid_t want) {
-  char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
-  bool found = false;
-  while (w->ts >= 0 && !found) {
-    ssize_t n = recv(w->ts, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && errno == ENOBUFS)
-      continue; /* some were dropped: those exits keep the names /proc gave */
-    if (n <= 0)
-      return;
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
-         h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_type != w->ts_family || h->nlmsg_len < NLMSG_LENGTH(GENL_HDRLEN))
-        continue;
-      const char *a = (const char *)NLMSG_DATA(h) + GENL_HDRLEN,
-                 *end = (const char *)h + h->nlmsg_len;
-      while (a + NLA_HDRLEN <= end) {
-        struct nlattr top;
-        memcpy(&top, a, sizeof top);
-        if (top.nla_len < NLA_HDRLEN || a + top.nla_len > end)
-          break;
-        if ((top.nla_type & NLA_TYPE_MASK) == TASKSTATS_TYPE_AGGR_PID) {
-          ft__tstat rec = {0};
-          struct taskstats st;
-          bool got = false;
-          memset(&st, 0, sizeof st);
-          for (const char *b = a + NLA_HDRLEN; b + NLA_HDRLEN <= a + top.nla_len;) {
-            struct nlattr in;
-            memcpy(&in, b, sizeof in);
-            if (in.nla_len < NLA_HDRLEN || b + in.nla_len > a + top.nla_len)
-              break;
-            size_t len = in.nla_len - NLA_HDRLEN;
-            if (in.nla_type == TASKSTATS_TYPE_PID && len >= sizeof(uint32_t)) {
-              uint32_t pid;
-              memcpy(&pid, b + NLA_HDRLEN, sizeof pid);
-              rec.pid = (pid_t)pid;
-            } else if (in.nla_type == TASKSTATS_TYPE_STATS) {
-              memcpy(&st, b + NLA_HDRLEN, len < sizeof st ? len : sizeof st);
-              got = true;
-            }
-            b += NLA_ALIGN(in.nla_len);
-          }
-          if (got && rec.pid > 0) {
-            rec.status = st.ac_exitcode;
-            rec.etime_us = st.ac_etime;
-            snprintf(rec.comm, sizeof rec.comm, "%.*s", (int)sizeof st.ac_comm, st.ac_comm);
-            w->stats[w->stats_next++ % FT__STATS] = rec;
-            found = found || (want > 0 && rec.pid == want);
-          }
-        }
-        a += NLA_ALIGN(top.nla_len);
-      }
-    }
-  }
-}
-
-/* The record of pid's exit (the oldest not taken: each exit has one),
- * after reading what is queued; NULL if there is none.  Records of
- * processes not ours stay until pushed out; one of them could be taken
- * for ours only if its pid were reused while it is in the ring, and pids
- * are handed out in turn: that takes pid_max forks, each one an exit
- * (a record) too, far more than the ring holds. */
-static const ft__tstat *ft__ts_take(ft_watch *w, pid_t pid) {
-  if (!w->stats)
-    return NULL;
-  for (int pass = 0; pass < 2; pass++) {
-    size_t first = w->stats_next > FT__STATS ? w->stats_next - FT__STATS : 0;
-    for (size_t i = first; i < w->stats_next; i++) {
-      ft__tstat *r = &w->stats[i % FT__STATS];
-      if (r->pid == pid && !r->used) {
-        r->used = true;
-        return r;
-      }
-    }
-    if (pass == 0)
-      ft__ts_drain(w, pid);
-  }
-  return NULL;
-}
-
 static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events);
 
 /* Records are waiting: the connector's exits first, which take theirs as
@@ -240,83 +138,16 @@ static void ft__on_taskstats(ft_loop *loop, ft__watch *nw, uint32_t events) {
   ft_watch *w = nw->data;
   if (w->nlw)
     ft__on_connector(loop, w->nlw, 0);
-  ft__ts_drain(w, 0);
+  ft__tstats_drain(&w->ts, 0);
 }
 
-/* Send a generic netlink request and, with ack, read the answer into buf. */
-static ssize_t ft__genl_ask(int fd, uint16_t type, uint8_t cmd, uint16_t attr, const char *val,
-                            char *buf, size_t cap) {
-  size_t vlen = strlen(val) + 1;
-  char msg[256] __attribute__((aligned(NLMSG_ALIGNTO)));
-  struct nlmsghdr h = {.nlmsg_len = (uint32_t)NLMSG_LENGTH(GENL_HDRLEN + NLA_HDRLEN + vlen),
-                       .nlmsg_type = type,
-                       .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK};
-  struct genlmsghdr g = {.cmd = cmd, .version = 1};
-  struct nlattr a = {.nla_len = (uint16_t)(NLA_HDRLEN + vlen), .nla_type = attr};
-  if (NLMSG_ALIGN(h.nlmsg_len) > sizeof msg)
-    return -EINVAL;
-  memset(msg, 0, sizeof msg);
-  memcpy(msg, &h, sizeof h);
-  memcpy(msg + NLMSG_HDRLEN, &g, sizeof g);
-  memcpy(msg + NLMSG_HDRLEN + GENL_HDRLEN, &a, sizeof a);
-  memcpy(msg + NLMSG_HDRLEN + GENL_HDRLEN + NLA_HDRLEN, val, vlen);
-  if (send(fd, msg, NLMSG_ALIGN(h.nlmsg_len), 0) < 0)
-    return -errno;
-  ssize_t n = recv(fd, buf, cap, 0);
-  return n < 0 ? -errno : n;
-}
-
-/* Listen to taskstats on every CPU: resolve the family, register. */
+/* Listen to taskstats, read through the loop; without it exits keep the
+ * names /proc gave. */
 static void ft__ts_open(ft_watch *w) {
-  char buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
-  struct timeval tv = {.tv_sec = 1};
-  if (fd < 0)
+  if (ft__tstats_open(&w->ts) < 0)
     return;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv); /* the answers are at once */
-  ssize_t n = ft__genl_ask(fd, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME,
-                           TASKSTATS_GENL_NAME, buf, sizeof buf);
-  const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
-  uint16_t family = 0;
-  if (n > 0 && NLMSG_OK(h, (size_t)n) && h->nlmsg_type == GENL_ID_CTRL) {
-    const char *a = (const char *)NLMSG_DATA(h) + GENL_HDRLEN,
-               *end = (const char *)h + h->nlmsg_len;
-    while (a + NLA_HDRLEN <= end) {
-      struct nlattr at;
-      memcpy(&at, a, sizeof at);
-      if (at.nla_len < NLA_HDRLEN)
-        break;
-      if (at.nla_type == CTRL_ATTR_FAMILY_ID && at.nla_len >= NLA_HDRLEN + 2)
-        memcpy(&family, a + NLA_HDRLEN, sizeof family);
-      a += NLA_ALIGN(at.nla_len);
-    }
-  }
-  char cpus[32];
-  long ncpu = sysconf(_SC_NPROCESSORS_CONF);
-  snprintf(cpus, sizeof cpus, "0-%ld", ncpu > 1 ? ncpu - 1 : 0);
-  int err = -1;
-  if (family &&
-      (n = ft__genl_ask(fd, family, TASKSTATS_CMD_GET, TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, cpus,
-                        buf, sizeof buf)) > 0 &&
-      NLMSG_OK(h, (size_t)n) && h->nlmsg_type == NLMSG_ERROR) {
-    struct nlmsgerr e;
-    memcpy(&e, NLMSG_DATA(h), sizeof e);
-    err = e.error;
-  }
-  int big = 8 << 20;
-  if (err != 0 || !(w->stats = calloc(FT__STATS, sizeof *w->stats))) {
-    close(fd);
-    return;
-  }
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-  ft__set_cloexec_nonblock(fd, true);
-  w->ts = fd;
-  w->ts_family = family;
-  if (!(w->tsw = ft__watch_new(w->loop, fd, EPOLLIN, ft__on_taskstats, w, true))) {
-    close(fd);
-    w->ts = -1;
-  }
+  if (!(w->tsw = ft__watch_new(w->loop, w->ts.fd, EPOLLIN, ft__on_taskstats, w, true)))
+    ft__tstats_free(&w->ts, true);
 }
 
 /* ------------------------------------------------------------ processes */
@@ -391,7 +222,7 @@ static void ft__wsay(ft_watch *w, ft__wproc *p, pid_t ppid, int code, int signo,
 /* What taskstats knew of p's exit: its last name (and p's exec said late
  * gets it); the lifetime, or 0. */
 static uint64_t ft__wlast_name(ft_watch *w, ft__wproc *p, unsigned *status, bool *got) {
-  const ft__tstat *r = ft__ts_take(w, p->pid);
+  const ft__tstat *r = ft__tstats_take(&w->ts, p->pid);
   *got = r != NULL;
   if (!r) {
     p->exec_late = false; /* that exec's name is lost: better unsaid than wrong */
@@ -800,7 +631,7 @@ int ft_watch_open(ft_loop *loop, const ft_watch_opts *o, ft_watch **out) {
     return -ENOMEM;
   w->loop = loop;
   w->o = *o;
-  w->nl = w->ts = -1;
+  w->nl = w->ts.fd = -1;
   if (o->connector && ft__connector_open(w) == 0)
     ft__ts_open(w); /* not permitted: scanning alone */
   /* Without pidfds (an old kernel, valgrind) the root's exit comes from
@@ -889,7 +720,7 @@ void ft_watch_finish(ft_watch *w) {
   w->finished = true;
   if (w->nlw)
     ft__on_connector(w->loop, w->nlw, 0);
-  ft__ts_drain(w, 0);
+  ft__tstats_drain(&w->ts, 0);
   if (w->loop->depth == 0)
     ft__loop_reap(w->loop); /* orphans reaped while we can still tell them */
   ft__wscan(w, false, true);
@@ -913,7 +744,7 @@ void ft_watch_free(ft_watch *w) {
     ft__watch_close(w->loop, w->pidw);
   ft_timer_free(w->scan);
   ft_tree_free(&w->tree);
-  free(w->stats);
+  ft__tstats_free(&w->ts, false); /* its socket went with its watch */
   free(w->procs);
   ft__pidx_free(&w->index);
   free(w);
