@@ -269,6 +269,10 @@ bool ui_col_match(const ui_view *v, const ft_mproc *p, const char *needle);
 bool ui_col_right(ui_col c);
 /* Fit the chosen columns into w cells (the layout's column fields). */
 void ui_cols_fit(ui_view *v, int w);
+/* The columns' formats, shared with the panels: memory in KiB (512K, 1.5M,
+ * 2.25G) and a span of nanoseconds (4.2s, 3:07, 2h05, 1d03h). */
+void ui_fmt_kb(char *b, size_t cap, uint64_t kb);
+void ui_fmt_dur(char *b, size_t cap, uint64_t ns);
 
 /* ------------------------------------------------------------ settings */
 
