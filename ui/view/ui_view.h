@@ -434,6 +434,12 @@ void ui_keys_draw(ui_grid *g, ui_view *v);
 /* The sort menu and the setup screen (ui_setup.c): a key, the drawing. */
 ui_action ui_setup_key(ui_view *v, const ui_key *k);
 void ui_setup_draw(ui_grid *g, ui_view *v);
+/* What every menu shares (the sort, setup and signal menus): Up, Down,
+ * Home or End moves *sel among n lines (true: code was one of them), and
+ * the menu drawn as a box, scrolled to the selection on a short screen. */
+bool ui_setup_move(int *sel, int n, int code);
+void ui_setup_list(ui_grid *g, const ui_view *v, const char *title, const char *const *lines, int n,
+                   int sel);
 /* Draw a box with lines in the middle of the grid, line sel marked. */
 void ui_keys_box(ui_grid *g, const ui_view *v, const char *title, const char *const *lines, int n,
                  int sel);
