@@ -36,6 +36,8 @@
 #define FT__EARLY 256      /* exits kept that came before their fork */
 #define FT__GONE_SCANS 10  /* scans a vanished process waits for its connector exit */
 #define FT__QUIET_READS 64 /* quiet processes read per scan, with the connector */
+#define FT__FORGOTTEN 256  /* records deleted lately, kept against their late forks */
+#define FT__TICK_SLACK_NS (20ull * 1000 * 1000) /* /proc's start times are in ticks */
 
 typedef struct ft__wproc {
   pid_t pid, ppid;
@@ -84,6 +86,13 @@ struct ft_watch {
     uint64_t t_ns;
   } early[2 * FT__EARLY];
   unsigned nearly[2];
+  /* Records deleted lately (reaped, told): a fork read after its process
+   * was forgotten is not a second one (ft__wforgotten). */
+  struct {
+    pid_t pid;
+    uint64_t start_ticks, born_ns, end_ns;
+  } forgotten[FT__FORGOTTEN];
+  unsigned nforgotten;
 };
 
 /* Through the index: every connector event of the machine asks, and a
@@ -95,8 +104,16 @@ static ft__wproc *ft__wfind(ft_watch *w, pid_t pid) {
 
 /* (Two records of one pid, while a reused pid's old one waits for its
  * exit: the index holds the newer, and each record moves or goes from it
- * only where it is the one indexed.) */
-static void ft__wdel(ft_watch *w, ft__wproc *p) {
+ * only where it is the one indexed.)  remember: keep it a while among the
+ * forgotten, against its own fork read late (ft__wforgotten). */
+static void ft__wdel(ft_watch *w, ft__wproc *p, bool remember) {
+  if (remember) {
+    unsigned k = w->nforgotten++ % FT__FORGOTTEN;
+    w->forgotten[k].pid = p->pid;
+    w->forgotten[k].start_ticks = p->start_ticks;
+    w->forgotten[k].born_ns = p->born_ns;
+    w->forgotten[k].end_ns = p->died_ns ? p->died_ns : ft_now_ns(); /* it died before now */
+  }
   int32_t at = (int32_t)(p - w->procs), last = (int32_t)w->n - 1;
   if (ft__pidx_get(&w->index, p->pid) == at)
     ft__pidx_del(&w->index, p->pid);
@@ -273,7 +290,7 @@ static bool ft__watch_orphan(ft_loop *loop, const siginfo_t *si, const char *com
     int code = exited ? si->si_status : (si->si_code == CLD_DUMPED ? 0x80 : 0);
     ft__wsay(w, p, loop->pid, code, exited ? 0 : si->si_status, true, life);
   }
-  ft__wdel(w, p);
+  ft__wdel(w, p, true);
   return true;
 }
 
@@ -306,6 +323,33 @@ static void ft__wexec_ours(ft_watch *w, ft__wproc *p) {
   ft__emit(w->loop, &ev);
 }
 
+/* Whether a fork of pid at t_ns is that of a process whose record was
+ * deleted already.  The race: the connector's messages are sent from the
+ * CPU each event happens on, so a child's exit may be queued before its
+ * parent's word that it was forked; a scan may find the child meanwhile.
+ * Then its exit is read and told, its parent reaps it, a scan finds it
+ * gone and its record is deleted, and only then is its fork read: taken
+ * for a new process, it was spawned twice (and exited twice, the second
+ * time unknown).  A process is (pid, start time): a deleted one that was
+ * born by this fork and died at or after it is the one forked (no other
+ * can have held its pid meanwhile), unless /proc shows that pid now with
+ * another start (a reused pid, the record's end being only an upper bound
+ * when its exit was not read). */
+static bool ft__wforgotten(ft_watch *w, pid_t pid, uint64_t t_ns) {
+  unsigned n = w->nforgotten < FT__FORGOTTEN ? w->nforgotten : FT__FORGOTTEN;
+  for (unsigned i = 0; i < n; i++) {
+    if (w->forgotten[i].pid != pid || t_ns > w->forgotten[i].end_ns ||
+        w->forgotten[i].born_ns > t_ns + FT__TICK_SLACK_NS)
+      continue;
+    ft_tree_proc tp;
+    if (w->forgotten[i].start_ticks && ft_tree_read(pid, &tp) == 0 &&
+        tp.start_ticks != w->forgotten[i].start_ticks)
+      continue;
+    return true;
+  }
+  return false;
+}
+
 static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
   switch (pe->what) {
   case PROC_EVENT_FORK: {
@@ -321,9 +365,11 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
      * before its fork (a process is (pid, start time): one spawn).  A live
      * one was found by a scan before this was read. */
     if (p && p->dead && (!p->died_ns || p->died_ns < pe->timestamp_ns)) {
-      ft__wdel(w, p);
+      ft__wdel(w, p, false); /* older than this fork: not its own */
       p = NULL;
     }
+    if (!p && ft__wforgotten(w, child, pe->timestamp_ns))
+      return; /* told from its spawn to its exit already */
     if (!p && !(p = ft__wspawn(w, child, parent, pe->timestamp_ns, NULL, 0)))
       return;
     if (p->born_ns > pe->timestamp_ns)
@@ -515,7 +561,7 @@ static bool ft__wgone(ft_watch *w, ft__wproc *p, bool final) {
     uint64_t end = p->died_ns ? p->died_ns : ft_now_ns(); /* seen a zombie, or gone now */
     ft__wsay(w, p, p->ppid, -1, 0, false, end > p->born_ns ? end - p->born_ns : 0);
   }
-  ft__wdel(w, p);
+  ft__wdel(w, p, true);
   return true;
 }
 
@@ -574,7 +620,7 @@ static void ft__wscan(ft_watch *w, bool initial, bool final) {
       if (ft__ptab_get(w->loop, p->pid))
         i++;
       else
-        ft__wdel(w, p); /* reaped, and told, by the loop */
+        ft__wdel(w, p, true); /* reaped, and told, by the loop */
     } else if (ft_tree_read(p->pid, &tp) == 0 &&
                (!p->start_ticks || tp.start_ticks == p->start_ticks)) {
       /* alive, or a zombie; below root or elsewhere (an orphan of a
@@ -725,6 +771,13 @@ void ft_watch_finish(ft_watch *w) {
     ft__loop_reap(w->loop); /* orphans reaped while we can still tell them */
   ft__wscan(w, false, true);
 }
+
+/* For tests: one message of the connector handled as if read now, so
+ * that an order of events the kernel may give can be forced. */
+void ft__watch_feed(ft_watch *w, const struct proc_event *pe) { ft__connector_event(w, pe); }
+
+/* For tests: one scan of /proc, as the timer makes. */
+void ft__watch_scan(ft_watch *w) { ft__wscan(w, false, false); }
 
 /* Stop watching. */
 void ft_watch_free(ft_watch *w) {

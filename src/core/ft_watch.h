@@ -40,4 +40,11 @@ void ft_watch_finish(ft_watch *w);
 /* Stop watching. */
 void ft_watch_free(ft_watch *w);
 
+/* For tests: handle one message of the process-event connector as if it
+ * had been read now (an order of events the kernel may give, forced),
+ * and make one scan of /proc. */
+struct proc_event;
+void ft__watch_feed(ft_watch *w, const struct proc_event *pe);
+void ft__watch_scan(ft_watch *w);
+
 #endif
