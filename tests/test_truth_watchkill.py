@@ -77,6 +77,28 @@ class TruthWatchKill(ForktopCase):
                 with open(hups) as f:
                     self.assertEqual(f.read(), "hup\n")
 
+    # The command, forktop's own child, is hung up by the kernel as forktop
+    # dies (its parent death signal): the guardian does not hang it up a
+    # second time (before: two SIGHUPs, each counted by the command's trap,
+    # the second a few ms after the first).  After its first hangup the
+    # command waits half a second for another, then exits.
+    def test_the_command_is_hung_up_once(self):
+        hups = os.path.join(self.dir, "hups")
+        script = os.path.join(self.dir, "count.sh")
+        with open(script, "w") as f:
+            f.write('exec 2>/dev/null\nn=0\ntrap \'echo hup >> "%s"; n=$((n + 1))\' HUP\n'
+                    'while [ $n = 0 ]; do sleep 100 & wait $!; done\n'
+                    'sleep 0.5 & wait $!\n' % hups)
+        for how, env in self.each_way():
+            for i in range(5):
+                with self.subTest(how=how, round=i):
+                    if os.path.exists(hups):
+                        os.unlink(hups)
+                    p = self.start("exec sh %s" % script, 1, env)
+                    self.kill_and_check(p, 2.5)
+                    with open(hups) as f:
+                        self.assertEqual(f.read(), "hup\n")
+
     # What ignores SIGHUP is killed once the grace is over.
     def test_what_ignores_sighup_is_killed(self):
         for how, env in self.each_way():

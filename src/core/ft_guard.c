@@ -51,6 +51,8 @@
 
 #define FT__GUARD_WAIT_MS 5000              /* the longest forktop waits for the guardian */
 #define FT__GUARD_KILL_NS (5 * FT_NS_PER_S) /* the longest the guardian kills */
+#define FT__GUARD_HUNG 64                   /* children the kernel hangs up, known */
+#define FT__GUARD_MSG_HUNG 'H'              /* then a pid and a start time */
 
 struct ft_guard {
   pid_t pid;     /* forktop: who is guarded */
@@ -72,6 +74,13 @@ typedef struct ft__guardian {
   int down, up, cg, cg_parent;
   const char *cg_name;
   const char *tag; /* "FORKTOP_GUARD=<pid>.<start time>" */
+  /* forktop's children that the kernel hangs up as it dies (their parent
+   * death signal is SIGHUP): (pid, start time), told by forktop */
+  struct {
+    pid_t pid;
+    uint64_t start_ticks;
+  } hung[FT__GUARD_HUNG];
+  int nhung;
 } ft__guardian;
 
 /* ------------------------------------------------------------- the tag */
@@ -365,9 +374,54 @@ static bool ft__proc_ours(const ft__guardian *a, pid_t pid, char **buf, size_t *
   return (a->cg >= 0 && ft__proc_in_cg(pid, a->cg_name)) || ft__proc_tagged(pid, a->tag, buf, cap);
 }
 
+/* Whether the uid and gid lines of pid's status are ours and its
+ * permitted capabilities no more than ours: the kernel clears a parent
+ * death signal when the credentials change (a set-user-ID program, one
+ * with file capabilities). */
+static bool ft__same_creds(pid_t pid) {
+  char want[3][160] = {{0}}, line[160], path[64];
+  static const char *const keys[] = {"Uid:", "Gid:", "CapPrm:"};
+  uint64_t mine = 0, theirs = 0;
+  bool same = true;
+  for (int who = 0; who < 2; who++) {
+    snprintf(path, sizeof path, who ? "/proc/%d/status" : "/proc/self/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+      return false;
+    while (fgets(line, sizeof line, f))
+      for (int k = 0; k < 3; k++) {
+        if (strncmp(line, keys[k], strlen(keys[k])) != 0)
+          continue;
+        if (k == 2)
+          *(who ? &theirs : &mine) = strtoull(line + strlen(keys[k]), NULL, 16);
+        else if (!who)
+          snprintf(want[k], sizeof want[k], "%s", line);
+        else
+          same = same && strcmp(want[k], line) == 0;
+      }
+    fclose(f);
+  }
+  return same && !(theirs & ~mine);
+}
+
+/* Whether the kernel hung pid up already: one of forktop's children with
+ * SIGHUP for its parent's death (ft_guard_bind), still the same process,
+ * whose credentials did not change since (which would have cleared it). */
+static bool ft__kernel_hung(const ft__guardian *a, pid_t pid) {
+  for (int i = 0; i < a->nhung; i++) {
+    ft_tree_proc tp;
+    if (a->hung[i].pid == pid)
+      return ft_tree_read(pid, &tp) == 0 && tp.start_ticks == a->hung[i].start_ticks &&
+             ft__same_creds(pid);
+  }
+  return false;
+}
+
 /* Each process of the run, once: SIGHUP, then SIGCONT (so that a stopped
  * one gets its hangup), as a terminal that closes sends them to its
- * session; hangup false only counts them.  Each is held by a pidfd from
+ * session; hangup false only counts them.  One the kernel hung up as
+ * forktop died (its parent death signal) gets SIGCONT alone: a program
+ * that counts its hangups hears one, as from a terminal.  Each is held by a pidfd from
  * before it is checked, so a pid reused meanwhile is never hit.  The
  * race: a process may fork while the walk goes on, and its child be
  * missed (it is born after its pid's place in /proc was passed, or gets
@@ -389,7 +443,7 @@ static int ft__hangup_round(const ft__guardian *a, bool hangup, char **buf, size
       continue; /* gone */
     if (ft__proc_ours(a, (pid_t)pid, buf, cap)) {
       found++;
-      for (int i = 0; hangup && i < 2; i++) {
+      for (int i = hangup && ft__kernel_hung(a, (pid_t)pid); hangup && i < 2; i++) {
         int signo = i ? SIGCONT : SIGHUP;
         if (pfd >= 0)
           ft__pidfd_signal(pfd, signo);
@@ -429,6 +483,28 @@ static void ft__close_all_but(const int *keep, int n) {
         close((int)fd);
     lo = hi + 1;
   }
+}
+
+/* The rest of a FT__GUARD_MSG_HUNG message: a pid and its start time
+ * (written whole: less than PIPE_BUF). */
+static void ft__guard_read_hung(ft__guardian *a) {
+  char msg[sizeof(int32_t) + sizeof(uint64_t)];
+  size_t got = 0;
+  while (got < sizeof msg) {
+    ssize_t n = read(a->down, msg + got, sizeof msg - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;
+    got += (size_t)n;
+  }
+  if (a->nhung == FT__GUARD_HUNG)
+    return; /* past that many, the rest get the guardian's hangup too */
+  int32_t pid;
+  memcpy(&pid, msg, sizeof pid);
+  a->hung[a->nhung].pid = pid;
+  memcpy(&a->hung[a->nhung].start_ticks, msg + sizeof pid, sizeof(uint64_t));
+  a->nhung++;
 }
 
 static int ft__int_cmp(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
@@ -484,6 +560,10 @@ static _Noreturn void ft__guardian_main(ft__guardian *a) {
     if (p[1].revents) {
       char c = 0;
       ssize_t n = read(a->down, &c, 1);
+      if (n == 1 && c == FT__GUARD_MSG_HUNG) {
+        ft__guard_read_hung(a);
+        continue;
+      }
       ended = n == 1 && c == 'D';
       if (n >= 0 || (errno != EINTR && errno != EAGAIN))
         break; /* 'D', EOF or a broken pipe */
@@ -649,6 +729,26 @@ fail:
   return rc;
 }
 
+/* One of the loop's own children was forked with SIGHUP for our death
+ * (ft_loop_set_parent_death_signal, as watch mode asks): the kernel hangs
+ * it up as we die, so the guardian is told, lest it hang it up a second
+ * time.  The race: should we die between the fork and this message, the
+ * guardian does not know, and the child may hear two hangups. */
+static void ft__guard_on_event(const ft_event *ev, void *ud) {
+  ft_loop *loop = ud;
+  ft_tree_proc tp;
+  if (ev->kind != FT_EV_SPAWN || loop->pdeath_signal != SIGHUP || loop->guard_fds[0] < 0 ||
+      !ft__ptab_get(loop, ev->pid) || ft_tree_read(ev->pid, &tp) < 0)
+    return;
+  char msg[1 + sizeof(int32_t) + sizeof(uint64_t)];
+  int32_t pid = ev->pid;
+  msg[0] = FT__GUARD_MSG_HUNG;
+  memcpy(msg + 1, &pid, sizeof pid);
+  memcpy(msg + 1 + sizeof pid, &tp.start_ticks, sizeof tp.start_ticks);
+  while (write(loop->guard_fds[0], msg, sizeof msg) < 0 && errno == EINTR) {
+  }
+}
+
 /* The loop's forked children close the guard's pipes (as they close the
  * loop's own fds) and die with us.  PR_SET_PDEATHSIG fires when the
  * parent THREAD exits, not the process: right only because forktop runs
@@ -659,6 +759,8 @@ void ft_guard_bind(ft_guard *g, ft_loop *loop) {
   loop->guard_fds[0] = g->down;
   loop->guard_fds[1] = g->up;
   ft_loop_set_parent_death_signal(loop, SIGKILL);
+  if (g->hangup)
+    ft_loop_add_hook(loop, ft__guard_on_event, loop); /* without it, two hangups at worst */
 }
 
 /* The run is over (see ft_guard.h). */
