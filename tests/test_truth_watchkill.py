@@ -99,6 +99,25 @@ class TruthWatchKill(ForktopCase):
                     with open(hups) as f:
                         self.assertEqual(f.read(), "hup\n")
 
+    # A forktop inside a forktop, without cgroups: the inner run's guardian
+    # was forked by the inner forktop and carries the outer run's tag in
+    # its environment.  The outer guardian must not take it for one of the
+    # outer run's processes: killed, it could not end the inner run, whose
+    # processes carry the inner tag only (before: the inner `sleep` left
+    # behind, in most rounds).
+    def test_a_run_inside_a_run_without_cgroups(self):
+        env = dict(self.env, FORKTOP_NO_CGROUP="1")
+        inner = "%s --json -- sh -c \"trap '' HUP TERM; sleep 100\" >/dev/null 2>&1" % FORKTOP
+        for i in range(6):
+            with self.subTest(round=i):
+                p = self.start("%s & wait" % inner, 1, env)
+                try:
+                    self.kill_and_check(p, 8)
+                finally:
+                    for q in tagged_pids(self.tag):
+                        if q != os.getpid():
+                            kill_quietly(q)
+
     # What ignores SIGHUP is killed once the grace is over.
     def test_what_ignores_sighup_is_killed(self):
         for how, env in self.each_way():

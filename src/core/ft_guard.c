@@ -507,6 +507,41 @@ static void ft__guard_read_hung(ft__guardian *a) {
   a->nhung++;
 }
 
+/* Take the tags out of the guardian's own environment as /proc shows it
+ * (the bytes between env_start and env_end, fields 50 and 51 of
+ * /proc/self/stat, which our memory holds: the guardian forked, never
+ * exec'd).  A forktop run inside another forktop's run was executed with
+ * the outer tag, which its guardian inherits: without a cgroup, the outer
+ * guardian's sweep took the inner guardian for one of the outer run's
+ * processes and killed it, and nothing then ended the inner run, whose
+ * processes carry the inner tag only.  Each FORKTOP_GUARD= entry becomes
+ * FORKTOP_GUARD.<tag>, which no sweep matches. */
+static void ft__guard_untag_self(void) {
+  char stat[1024], *p;
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
+  if (fd >= 0)
+    close(fd);
+  if (n <= 0)
+    return;
+  stat[n] = '\0';
+  if (!(p = strrchr(stat, ')')))
+    return;
+  p++;
+  for (int field = 3; field < 50; field++) { /* past field: its space, then it */
+    if (*p++ != ' ')
+      return;
+    p += strcspn(p, " ");
+  }
+  char *end;
+  uintptr_t at = (uintptr_t)strtoull(p, &end, 10), to = (uintptr_t)strtoull(end, NULL, 10);
+  char *e = (char *)at, *env_end = (char *)to;
+  size_t tl = strlen(FT_GUARD_ENV);
+  for (; at && e < env_end; e += strnlen(e, (size_t)(env_end - e)) + 1)
+    if ((size_t)(env_end - e) > tl && strncmp(e, FT_GUARD_ENV, tl) == 0 && e[tl] == '=')
+      e[tl] = '.';
+}
+
 static int ft__int_cmp(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
 /* The guardian: no terminal, no signal of the terminal's, no fd but its
@@ -520,6 +555,7 @@ static _Noreturn void ft__guardian_main(ft__guardian *a) {
   for (size_t i = 0; i < FT_ARRAY_LEN(ignored); i++)
     signal(ignored[i], SIG_IGN);
   prctl(PR_SET_NAME, "forktop-guard");
+  ft__guard_untag_self();
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int t = 0; t < 3 && null >= 0; t++)
     dup2(null, t);
