@@ -111,9 +111,101 @@ static void test_fork_read_after_the_record_went(void **state) {
     skip(); /* the connector needs root: a scan alone never reads a fork */
 }
 
+#define NKIDS 64
+
+/* A root R with NKIDS children, each blocked reading go until it is
+ * closed, then exiting with code 10 + its index; R reaps them all and
+ * writes a byte to *done.  Their pids, in index order, in kids. */
+static pid_t start_kids(pid_t *kids, int *go_w, int *done_r) {
+  int go[2], res[2], fin[2];
+  assert_int_equal(pipe(go), 0);
+  assert_int_equal(pipe(res), 0);
+  assert_int_equal(pipe(fin), 0);
+  pid_t r = fork();
+  assert_true(r >= 0);
+  if (r == 0) {
+    close(go[1]);
+    close(res[0]);
+    close(fin[0]);
+    for (int i = 0; i < NKIDS; i++) {
+      pid_t c = fork();
+      if (c == 0) {
+        char b;
+        _exit(read(go[0], &b, 1) == 0 ? 10 + i : 1);
+      }
+      kids[i] = c;
+    }
+    close(go[0]);
+    if (write(res[1], kids, NKIDS * sizeof *kids) != (ssize_t)(NKIDS * sizeof *kids))
+      _exit(1);
+    for (int n = 0; n < NKIDS;)
+      n += wait(NULL) > 0;
+    if (write(fin[1], "d", 1) != 1)
+      _exit(1);
+    for (;;)
+      pause();
+  }
+  close(go[0]);
+  close(res[1]);
+  close(fin[1]);
+  size_t got = 0;
+  while (got < NKIDS * sizeof *kids) {
+    ssize_t n = read(res[0], (char *)kids + got, NKIDS * sizeof *kids - got);
+    assert_true(n > 0);
+    got += (size_t)n;
+  }
+  close(res[0]);
+  *go_w = go[1];
+  *done_r = fin[0];
+  return r;
+}
+
+/* The connector's buffer overflows while a tree's processes exit (forktop
+ * lagging behind a burst): the kernel drops most of their exit messages.
+ * Each exit is still told once, with its real code (from taskstats, which
+ * the kernel queued too), and the watch says how many messages were lost
+ * (before: those exits were told with code -1, "unknown"). */
+static void test_exits_lost_with_the_connector(void **state) {
+  ft_test *t = *state;
+  pid_t kids[NKIDS];
+  int go, done;
+  pid_t r = start_kids(kids, &go, &done);
+  ft_watch *w;
+  ft_watch_opts o = {.root = r, .connector = true};
+  assert_int_equal(ft_watch_open(t->loop, &o, &w), 0);
+  bool connector = strcmp(ft_watch_mode(w), "connector") == 0;
+  if (connector) {
+    assert_int_equal(ft_watch_count(w), NKIDS); /* the first scan found them all */
+    assert_int_equal(ft__watch_rcvbuf(w, 1), 0);
+    close(go); /* they all exit, and are reaped, while the watch does not read */
+    char c;
+    assert_int_equal(read(done, &c, 1), 1);
+    uint64_t until = ft_now_ns() + 5 * FT_NS_PER_S;
+    while (ft_test_count(t, FT_EV_EXIT, 0) < NKIDS && ft_now_ns() < until)
+      ft_loop_run(t->loop, FT_RUN_ONCE);
+    assert_true(ft_watch_lost(w) > 0);
+    for (int i = 0; i < NKIDS; i++) {
+      assert_int_equal(ft_test_count(t, FT_EV_SPAWN, kids[i]), 1);
+      assert_int_equal(ft_test_count(t, FT_EV_EXIT, kids[i]), 1);
+      const ft_rec_event *e = ft_test_find(t, FT_EV_EXIT, kids[i], 0);
+      assert_int_equal(e->ev.u.exit.signal, 0);
+      assert_int_equal(e->ev.u.exit.code, 10 + i);
+    }
+  } else {
+    close(go);
+  }
+  close(done);
+  kill(r, SIGKILL);
+  assert_int_equal(waitpid(r, NULL, 0), r);
+  ft_watch_free(w);
+  if (!connector)
+    skip(); /* the connector needs root */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       FT_TEST(test_fork_read_after_the_record_went),
+      FT_TEST(test_exits_lost_with_the_connector),
   };
   return FT_TEST_RUN(tests, 60);
 }

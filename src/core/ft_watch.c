@@ -55,6 +55,7 @@ typedef struct ft__wproc {
   unsigned zombie_scans; /* scans in a row that found it a zombie */
   unsigned gone_scans;   /* scans that found it gone before its exit came */
   uint64_t sent;         /* signals ft_watch_signal sent it (bit s for signal s) */
+  uint64_t walk_exec_ns; /* a walk after lost messages told an exec of it, read then */
 } ft__wproc;
 
 struct ft_watch {
@@ -67,11 +68,15 @@ struct ft_watch {
   ft_tree tree;
   ft__wproc *procs;
   size_t n, cap;
-  uint64_t lost;        /* connector messages dropped by the kernel */
+  uint64_t lost;      /* times the kernel dropped connector messages (ENOBUFS) */
+  uint64_t lost_msgs; /* how many it dropped, as far as known (ft__wcount_seq) */
+  uint64_t *cpu_seq;  /* per CPU: its last message's number + 1 (0: none read yet) */
+  size_t ncpu;
   uint64_t lost_walked; /* lost as of the last walk: more since, the next scan walks */
   uint64_t scans;       /* scans so far: which quiet processes this one reads */
   ft__pidx index;       /* pid -> its record in procs */
   bool finished, root_exited;
+  bool lost_walk; /* this scan walks /proc for what lost messages did not tell */
   int stop_signo; /* the last ft_watch_signal: what a process born since gets */
   int root_code, root_signo;
   /* Exits of processes not (yet) known, kept in case their fork comes
@@ -336,8 +341,7 @@ static void ft__wexec_ours(ft_watch *w, ft__wproc *p) {
  * another start (a reused pid, the record's end being only an upper bound
  * when its exit was not read). */
 static bool ft__wforgotten(ft_watch *w, pid_t pid, uint64_t t_ns) {
-  unsigned n = w->nforgotten < FT__FORGOTTEN ? w->nforgotten : FT__FORGOTTEN;
-  for (unsigned i = 0; i < n; i++) {
+  for (unsigned i = 0; i < FT__FORGOTTEN; i++) { /* a slot not used yet: pid 0 */
     if (w->forgotten[i].pid != pid || t_ns > w->forgotten[i].end_ns ||
         w->forgotten[i].born_ns > t_ns + FT__TICK_SLACK_NS)
       continue;
@@ -391,6 +395,10 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
       ft__wexec_ours(w, p);
       return;
     }
+    if (p->walk_exec_ns && pe->timestamp_ns <= p->walk_exec_ns) {
+      p->walk_exec_ns = 0; /* the exec a walk found, its message read only now: told */
+      return;
+    }
     /* A zombie still has its name in /proc; a process reaped already has
      * none: then its exec is told with its exit, named by taskstats. */
     char comm[sizeof p->comm];
@@ -430,6 +438,19 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
   }
 }
 
+/* How many messages the kernel dropped: it numbers each CPU's in turn
+ * (the answer to our subscription aside), so a gap in one CPU's numbers
+ * is that many lost.  Those lost after a CPU's last message read are not
+ * known: the count is a floor. */
+static void ft__wcount_seq(ft_watch *w, unsigned what, uint32_t cpu, uint32_t seq) {
+  if (what == PROC_EVENT_NONE || cpu >= w->ncpu)
+    return;
+  uint32_t gap = seq - (uint32_t)w->cpu_seq[cpu]; /* the one expected: last + 1 */
+  if (w->cpu_seq[cpu] && gap < (1u << 31))
+    w->lost_msgs += gap;
+  w->cpu_seq[cpu] = (uint64_t)seq + 1;
+}
+
 static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events) {
   (void)loop;
   (void)events;
@@ -455,6 +476,7 @@ static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events) {
       struct proc_event pe;
       memset(&pe, 0, sizeof pe);
       memcpy(&pe, cm->data, cm->len < sizeof pe ? cm->len : sizeof pe);
+      ft__wcount_seq(w, pe.what, pe.cpu, cm->seq);
       ft__connector_event(w, &pe);
     }
   }
@@ -496,6 +518,10 @@ static int ft__connector_open(ft_watch *w) {
     close(fd);
     return e;
   }
+  long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+  w->ncpu = ncpu > 0 ? (size_t)ncpu : 0;
+  if (w->ncpu && !(w->cpu_seq = calloc(w->ncpu, sizeof *w->cpu_seq)))
+    w->ncpu = 0; /* then what was lost is counted by its drops alone */
   w->nl = fd;
   w->nlw = ft__watch_new(w->loop, fd, EPOLLIN, ft__on_connector, w, true);
   if (!w->nlw) {
@@ -523,12 +549,16 @@ static void ft__wseen(ft_watch *w, ft__wproc *p, const ft_tree_proc *tp) {
   }
   if (!p->dead) {
     p->ppid = tp->ppid;
-    if (w->nl < 0 && tp->state != 'Z' && strncmp(p->comm, tp->comm, sizeof p->comm - 1) != 0) {
-      /* exec'd between two scans (the connector tells of execs itself) */
+    if ((w->nl < 0 || w->lost_walk) && tp->state != 'Z' &&
+        strncmp(p->comm, tp->comm, sizeof p->comm - 1) != 0) {
+      /* exec'd between two scans (the connector tells of execs itself,
+       * unless the message was lost) */
       ft__read_comm(p->pid, p->comm, sizeof p->comm);
       if (!p->comm[0])
         snprintf(p->comm, sizeof p->comm, "%.31s", tp->comm);
       ft__wemit(w, FT_EV_EXEC, p, 0);
+      if (w->lost_walk)
+        p->walk_exec_ns = ft_now_ns();
     }
   }
   if (tp->state == 'Z' && !p->died_ns)
@@ -558,8 +588,21 @@ static bool ft__wgone(ft_watch *w, ft__wproc *p, bool final) {
      * it gets a few scans, unless messages were lost. */
     if (w->nl >= 0 && w->lost == w->lost_walked && !final && ++p->gone_scans < FT__GONE_SCANS)
       return false;
+    /* Its exit message lost (or never sent): taskstats, which the kernel
+     * queued before the parent could reap, has its status, unless those
+     * were dropped too; then its status is unknown, and said so. */
+    unsigned status = 0;
+    bool got;
+    uint64_t life = ft__wlast_name(w, p, &status, &got);
     uint64_t end = p->died_ns ? p->died_ns : ft_now_ns(); /* seen a zombie, or gone now */
-    ft__wsay(w, p, p->ppid, -1, 0, false, end > p->born_ns ? end - p->born_ns : 0);
+    if (!life)
+      life = end > p->born_ns ? end - p->born_ns : 0;
+    int signo = got ? (int)(status & 0x7f) : 0;
+    ft__wsay(w, p, p->ppid,
+             !got    ? -1
+             : signo ? (int)status
+                     : (int)((status >> 8) & 0xff),
+             signo, false, life);
   }
   ft__wdel(w, p, true);
   return true;
@@ -581,10 +624,13 @@ static bool ft__wgone(ft_watch *w, ft__wproc *p, bool final) {
 static void ft__wscan(ft_watch *w, bool initial, bool final) {
   /* Messages lost: one walk of /proc fills the gap, not one every scan
    * from then on (at 8,000 processes, half a core). */
+  if (w->lost != w->lost_walked && w->nlw)
+    ft__on_connector(w->loop, w->nlw, 0); /* first what was not lost */
   uint64_t lost = w->lost;
   bool walk = initial || w->nl < 0 || lost != w->lost_walked;
   if (walk && ft_tree_scan(w->o.root, &w->tree) < 0)
     return;
+  w->lost_walk = w->nl >= 0 && lost != w->lost_walked;
   for (size_t i = 0; i < w->n; i++)
     w->procs[i].seen = false;
   if (w->o.with_root && initial) {
@@ -633,6 +679,7 @@ static void ft__wscan(ft_watch *w, bool initial, bool final) {
   }
   if (walk)
     w->lost_walked = lost;
+  w->lost_walk = false;
 }
 
 static void ft__on_scan(ft_timer *t, void *ud) {
@@ -714,6 +761,19 @@ int ft_watch_new(ft_loop *loop, pid_t root, bool connector, ft_watch **out) {
 
 /* "connector" or "scan". */
 const char *ft_watch_mode(const ft_watch *w) { return w->nl >= 0 ? "connector" : "scan"; }
+
+/* Messages of the connector the kernel dropped (at least this many). */
+uint64_t ft_watch_lost(const ft_watch *w) {
+  return w->lost_msgs > w->lost ? w->lost_msgs : w->lost;
+}
+
+/* For tests: the connector's socket buffer set to bytes (the kernel's
+ * least at most), so that a burst of events overflows it. */
+int ft__watch_rcvbuf(ft_watch *w, int bytes) {
+  if (w->nl < 0)
+    return -ENOTCONN;
+  return setsockopt(w->nl, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0 ? -errno : 0;
+}
 
 /* Descendants known right now. */
 size_t ft_watch_count(const ft_watch *w) { return w->n; }
@@ -798,6 +858,7 @@ void ft_watch_free(ft_watch *w) {
   ft_timer_free(w->scan);
   ft_tree_free(&w->tree);
   ft__tstats_free(&w->ts, false); /* its socket went with its watch */
+  free(w->cpu_seq);
   free(w->procs);
   ft__pidx_free(&w->index);
   free(w);
