@@ -21,13 +21,11 @@
 #include "ft_watch.h"
 
 #include <linux/cn_proc.h>
-#include <linux/connector.h>
-#include <linux/netlink.h>
 #include <stdio.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "ft_cnproc.h"
 #include "ft_internal.h"
 #include "ft_taskstats.h"
 #include "ft_tree.h"
@@ -61,18 +59,14 @@ typedef struct ft__wproc {
 struct ft_watch {
   ft_loop *loop;
   ft_watch_opts o;
-  int nl;        /* the connector's socket, or -1 */
+  ft__cnproc cn; /* the connector (cn.fd -1 without) */
   ft__tstats ts; /* taskstats (ts.fd -1 without) */
   ft__watch *nlw, *tsw, *pidw;
   ft_timer *scan;
   ft_tree tree;
   ft__wproc *procs;
   size_t n, cap;
-  uint64_t lost;      /* times the kernel dropped connector messages (ENOBUFS) */
-  uint64_t lost_msgs; /* how many it dropped, as far as known (ft__wcount_seq) */
-  uint64_t *cpu_seq;  /* per CPU: its last message's number + 1 (0: none read yet) */
-  size_t ncpu;
-  uint64_t lost_walked; /* lost as of the last walk: more since, the next scan walks */
+  uint64_t lost_walked; /* cn.drops as of the last walk: more since, the next scan walks */
   uint64_t scans;       /* scans so far: which quiet processes this one reads */
   ft__pidx index;       /* pid -> its record in procs */
   bool finished, root_exited;
@@ -438,48 +432,13 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
   }
 }
 
-/* How many messages the kernel dropped: it numbers each CPU's in turn
- * (the answer to our subscription aside), so a gap in one CPU's numbers
- * is that many lost.  Those lost after a CPU's last message read are not
- * known: the count is a floor. */
-static void ft__wcount_seq(ft_watch *w, unsigned what, uint32_t cpu, uint32_t seq) {
-  if (what == PROC_EVENT_NONE || cpu >= w->ncpu)
-    return;
-  uint32_t gap = seq - (uint32_t)w->cpu_seq[cpu]; /* the one expected: last + 1 */
-  if (w->cpu_seq[cpu] && gap < (1u << 31))
-    w->lost_msgs += gap;
-  w->cpu_seq[cpu] = (uint64_t)seq + 1;
-}
+static void ft__on_cnproc(void *ud, const struct proc_event *pe) { ft__connector_event(ud, pe); }
 
 static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events) {
   (void)loop;
   (void)events;
   ft_watch *w = nw->data;
-  char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-  for (;;) {
-    ssize_t n = recv(w->nl, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == ENOBUFS) {
-        w->lost++; /* the kernel dropped some: the scans fill the gap */
-        continue;
-      }
-      return;
-    }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
-         h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_type != NLMSG_DONE)
-        continue;
-      struct cn_msg *cm = NLMSG_DATA(h);
-      if (cm->id.idx != CN_IDX_PROC || cm->id.val != CN_VAL_PROC)
-        continue;
-      /* cn_msg's data is only 4-byte aligned; proc_event holds a u64 */
-      struct proc_event pe;
-      memset(&pe, 0, sizeof pe);
-      memcpy(&pe, cm->data, cm->len < sizeof pe ? cm->len : sizeof pe);
-      ft__wcount_seq(w, pe.what, pe.cpu, cm->seq);
-      ft__connector_event(w, &pe);
-    }
-  }
+  ft__cnproc_read(&w->cn, ft__on_cnproc, w);
 }
 
 /* The loop is about to reap a child.  The kernel queued the child's fork
@@ -495,38 +454,15 @@ static void ft__watch_prereap(ft_loop *loop, void *ud) {
     ft__on_connector(loop, w->nlw, 0);
 }
 
-/* Subscribe to the connector; -errno when not permitted. */
+/* Subscribe to the connector, read through the loop; -errno when not
+ * permitted. */
 static int ft__connector_open(ft_watch *w) {
-  int fd = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
-  if (fd < 0)
-    return -errno;
-  int big = 8 << 20;
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-  struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0};
-  /* nlmsghdr, cn_msg, then the op, laid out by hand: cn_msg ends in a
-   * flexible array, so it cannot sit inside a struct in ISO C */
-  enum proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
-  char msg[sizeof(struct nlmsghdr) + sizeof(struct cn_msg) + sizeof op] __attribute__((aligned(8)));
-  struct nlmsghdr h = {.nlmsg_len = sizeof msg, .nlmsg_type = NLMSG_DONE, .nlmsg_pid = 0};
-  struct cn_msg cm = {.id = {.idx = CN_IDX_PROC, .val = CN_VAL_PROC}, .len = sizeof op};
-  memcpy(msg, &h, sizeof h);
-  memcpy(msg + sizeof h, &cm, sizeof cm);
-  memcpy(msg + sizeof h + sizeof cm, &op, sizeof op);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || send(fd, msg, sizeof msg, 0) < 0) {
-    int e = -errno;
-    close(fd);
-    return e;
-  }
-  long ncpu = sysconf(_SC_NPROCESSORS_CONF);
-  w->ncpu = ncpu > 0 ? (size_t)ncpu : 0;
-  if (w->ncpu && !(w->cpu_seq = calloc(w->ncpu, sizeof *w->cpu_seq)))
-    w->ncpu = 0; /* then what was lost is counted by its drops alone */
-  w->nl = fd;
-  w->nlw = ft__watch_new(w->loop, fd, EPOLLIN, ft__on_connector, w, true);
+  int rc = ft__cnproc_open(&w->cn);
+  if (rc < 0)
+    return rc;
+  w->nlw = ft__watch_new(w->loop, w->cn.fd, EPOLLIN, ft__on_connector, w, true);
   if (!w->nlw) {
-    close(fd);
-    w->nl = -1;
+    ft__cnproc_free(&w->cn, true);
     return -ENOMEM;
   }
   return 0;
@@ -543,13 +479,13 @@ static void ft__wseen(ft_watch *w, ft__wproc *p, const ft_tree_proc *tp) {
   if (p->ours) {
     /* scanning alone, the scan is all that can see the loop's own child
      * exec again (`sh -c 'exec make'`) */
-    if (w->nl < 0 && tp->state != 'Z')
+    if (w->cn.fd < 0 && tp->state != 'Z')
       ft__wexec_ours(w, p);
     return;
   }
   if (!p->dead) {
     p->ppid = tp->ppid;
-    if ((w->nl < 0 || w->lost_walk) && tp->state != 'Z' &&
+    if ((w->cn.fd < 0 || w->lost_walk) && tp->state != 'Z' &&
         strncmp(p->comm, tp->comm, sizeof p->comm - 1) != 0) {
       /* exec'd between two scans (the connector tells of execs itself,
        * unless the message was lost) */
@@ -586,7 +522,8 @@ static bool ft__wgone(ft_watch *w, ft__wproc *p, bool final) {
     /* Reaped by its parent unseen.  With the connector its exit is on
      * its way (the kernel queues it just after the parent can reap), so
      * it gets a few scans, unless messages were lost. */
-    if (w->nl >= 0 && w->lost == w->lost_walked && !final && ++p->gone_scans < FT__GONE_SCANS)
+    if (w->cn.fd >= 0 && w->cn.drops == w->lost_walked && !final &&
+        ++p->gone_scans < FT__GONE_SCANS)
       return false;
     /* Its exit message lost (or never sent): taskstats, which the kernel
      * queued before the parent could reap, has its status, unless those
@@ -624,13 +561,13 @@ static bool ft__wgone(ft_watch *w, ft__wproc *p, bool final) {
 static void ft__wscan(ft_watch *w, bool initial, bool final) {
   /* Messages lost: one walk of /proc fills the gap, not one every scan
    * from then on (at 8,000 processes, half a core). */
-  if (w->lost != w->lost_walked && w->nlw)
+  if (w->cn.drops != w->lost_walked && w->nlw)
     ft__on_connector(w->loop, w->nlw, 0); /* first what was not lost */
-  uint64_t lost = w->lost;
-  bool walk = initial || w->nl < 0 || lost != w->lost_walked;
+  uint64_t lost = w->cn.drops;
+  bool walk = initial || w->cn.fd < 0 || lost != w->lost_walked;
   if (walk && ft_tree_scan(w->o.root, &w->tree) < 0)
     return;
-  w->lost_walk = w->nl >= 0 && lost != w->lost_walked;
+  w->lost_walk = w->cn.fd >= 0 && lost != w->lost_walked;
   for (size_t i = 0; i < w->n; i++)
     w->procs[i].seen = false;
   if (w->o.with_root && initial) {
@@ -724,7 +661,7 @@ int ft_watch_open(ft_loop *loop, const ft_watch_opts *o, ft_watch **out) {
     return -ENOMEM;
   w->loop = loop;
   w->o = *o;
-  w->nl = w->ts.fd = -1;
+  w->cn.fd = w->ts.fd = -1;
   if (o->connector && ft__connector_open(w) == 0)
     ft__ts_open(w); /* not permitted: scanning alone */
   /* Without pidfds (an old kernel, valgrind) the root's exit comes from
@@ -760,20 +697,13 @@ int ft_watch_new(ft_loop *loop, pid_t root, bool connector, ft_watch **out) {
 }
 
 /* "connector" or "scan". */
-const char *ft_watch_mode(const ft_watch *w) { return w->nl >= 0 ? "connector" : "scan"; }
+const char *ft_watch_mode(const ft_watch *w) { return w->cn.fd >= 0 ? "connector" : "scan"; }
 
 /* Messages of the connector the kernel dropped (at least this many). */
-uint64_t ft_watch_lost(const ft_watch *w) {
-  return w->lost_msgs > w->lost ? w->lost_msgs : w->lost;
-}
+uint64_t ft_watch_lost(const ft_watch *w) { return ft__cnproc_lost(&w->cn); }
 
-/* For tests: the connector's socket buffer set to bytes (the kernel's
- * least at most), so that a burst of events overflows it. */
-int ft__watch_rcvbuf(ft_watch *w, int bytes) {
-  if (w->nl < 0)
-    return -ENOTCONN;
-  return setsockopt(w->nl, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0 ? -errno : 0;
-}
+/* For tests: the connector's socket buffer made small. */
+int ft__watch_rcvbuf(ft_watch *w, int bytes) { return ft__cnproc_rcvbuf(&w->cn, bytes); }
 
 /* Descendants known right now. */
 size_t ft_watch_count(const ft_watch *w) { return w->n; }
@@ -858,7 +788,7 @@ void ft_watch_free(ft_watch *w) {
   ft_timer_free(w->scan);
   ft_tree_free(&w->tree);
   ft__tstats_free(&w->ts, false); /* its socket went with its watch */
-  free(w->cpu_seq);
+  ft__cnproc_free(&w->cn, false); /* its socket went with its watch */
   free(w->procs);
   ft__pidx_free(&w->index);
   free(w);
