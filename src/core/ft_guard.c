@@ -457,7 +457,8 @@ static _Noreturn void ft__guardian_main(ft__guardian *a) {
    * run ended ('D'), or the end of the pipe: only forktop holds its write
    * end (the loop's children close it as they start, ft_guard_bind), so
    * EOF too means forktop is gone, or let go without a word.  Where there
-   * is no pidfd (valgrind), the pipe alone tells. */
+   * is no pidfd (valgrind), the pipe alone tells.  Before that, forktop
+   * may tell of children the kernel will hang up (ft__guard_on_event). */
   struct pollfd p[2] = {{.fd = a->pidfd, .events = POLLIN}, {.fd = a->down, .events = POLLIN}};
   bool ended = false; /* forktop said the run ended: nothing to hang up */
   while (!a->gone) {
@@ -480,6 +481,12 @@ static _Noreturn void ft__guardian_main(ft__guardian *a) {
         break; /* 'D', EOF or a broken pipe */
     }
   }
+  /* What forktop told before it died and was not read yet (its pidfd
+   * woke us first): the children the kernel hangs up. */
+  struct pollfd more = {.fd = a->down, .events = POLLIN};
+  char c = 0;
+  while (!ended && poll(&more, 1, 0) == 1 && read(a->down, &c, 1) == 1 && c == FT__GUARD_MSG_HUNG)
+    ft__guard_read_hung(a);
   if (a->hangup && !ended)
     ft__hangup(a);
   uint64_t deadline = ft_now_ns() + FT__GUARD_KILL_NS;
