@@ -15,11 +15,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A gap in one CPU's numbers is that many dropped (the answer to our
- * subscription is numbered otherwise: not counted).  Those dropped after
- * a CPU's last message read are not known: the count is a floor. */
-static void ft__cnproc_count(ft__cnproc *c, unsigned what, uint32_t cpu, uint32_t seq) {
-  if (what == PROC_EVENT_NONE || cpu >= c->ncpu)
+/* A gap in one CPU's numbers is that many dropped.  The answers to
+ * subscriptions (ours and every other listener's: they are multicast)
+ * are numbered with the rest since Linux 6.6; before, they said CPU -1,
+ * and are not counted.  Those dropped after a CPU's last message read are
+ * not known: the count is a floor. */
+static void ft__cnproc_count(ft__cnproc *c, uint32_t cpu, uint32_t seq) {
+  if (cpu >= c->ncpu)
     return;
   uint32_t gap = seq - (uint32_t)c->cpu_seq[cpu]; /* the one expected: last + 1 */
   if (c->cpu_seq[cpu] && gap < (1u << 31))
@@ -50,7 +52,7 @@ void ft__cnproc_read(ft__cnproc *c, void (*fn)(void *ud, const struct proc_event
       struct proc_event pe;
       memset(&pe, 0, sizeof pe);
       memcpy(&pe, cm->data, cm->len < sizeof pe ? cm->len : sizeof pe);
-      ft__cnproc_count(c, pe.what, pe.cpu, cm->seq);
+      ft__cnproc_count(c, pe.cpu, cm->seq);
       fn(ud, &pe);
     }
   }
