@@ -17,7 +17,7 @@
 
 /* A gap in one CPU's numbers is that many dropped.  The answers to
  * subscriptions (ours and every other listener's: they are multicast)
- * are numbered with the rest since Linux 6.6; before, they said CPU -1,
+ * are numbered with the rest on recent kernels; older ones said CPU -1,
  * and are not counted.  Those dropped after a CPU's last message read are
  * not known: the count is a floor. */
 static void ft__cnproc_count(ft__cnproc *c, uint32_t cpu, uint32_t seq) {
