@@ -90,6 +90,7 @@ struct ft_watch {
   struct {
     pid_t pid;
     uint64_t start_ticks, born_ns, end_ns;
+    bool exact; /* end_ns is its exit's time stamp, not only when it went */
   } forgotten[FT__FORGOTTEN];
   unsigned nforgotten;
 };
@@ -112,6 +113,7 @@ static void ft__wdel(ft_watch *w, ft__wproc *p, bool remember) {
     w->forgotten[k].start_ticks = p->start_ticks;
     w->forgotten[k].born_ns = p->born_ns;
     w->forgotten[k].end_ns = p->died_ns ? p->died_ns : ft_now_ns(); /* it died before now */
+    w->forgotten[k].exact = p->died_ns != 0;
   }
   int32_t at = (int32_t)(p - w->procs), last = (int32_t)w->n - 1;
   if (ft__pidx_get(&w->index, p->pid) == at)
@@ -331,16 +333,17 @@ static void ft__wexec_ours(ft_watch *w, ft__wproc *p) {
  * for a new process, it was spawned twice (and exited twice, the second
  * time unknown).  A process is (pid, start time): a deleted one that was
  * born by this fork and died at or after it is the one forked (no other
- * can have held its pid meanwhile), unless /proc shows that pid now with
- * another start (a reused pid, the record's end being only an upper bound
- * when its exit was not read). */
+ * can have held its pid meanwhile, even if the pid is another's by now:
+ * with pid_max 32768 a busy machine reuses it within seconds).  Where its
+ * exit was not read, its end is only when it was found gone: then a
+ * process under that pid now, with another start, may be the one forked. */
 static bool ft__wforgotten(ft_watch *w, pid_t pid, uint64_t t_ns) {
   for (unsigned i = 0; i < FT__FORGOTTEN; i++) { /* a slot not used yet: pid 0 */
     if (w->forgotten[i].pid != pid || t_ns > w->forgotten[i].end_ns ||
         w->forgotten[i].born_ns > t_ns + FT__TICK_SLACK_NS)
       continue;
     ft_tree_proc tp;
-    if (w->forgotten[i].start_ticks && ft_tree_read(pid, &tp) == 0 &&
+    if (!w->forgotten[i].exact && w->forgotten[i].start_ticks && ft_tree_read(pid, &tp) == 0 &&
         tp.start_ticks != w->forgotten[i].start_ticks)
       continue;
     return true;
