@@ -35,7 +35,7 @@ void (*ft__queue_put_midpoint_hook)(void);
  *    offset (written by this side only, under its lock);
  *  - pos, items, bytes: written by this side at each commit, read by the
  *    other side only when its cached view runs out;
- *  - seq, waiters and the waiting statistics: written only when someone
+ *  - seq, armed and the waiting statistics: written only when someone
  *    sleeps, read by the other side at each commit (ft__q_must_wake). */
 typedef struct ft__qside {
   _Alignas(FT__Q_LINE) pthread_mutex_t lock;
@@ -47,8 +47,8 @@ typedef struct ft__qside {
   _Atomic uint64_t bytes;                    /* bytes in or out */
   _Alignas(
       FT__Q_LINE) _Atomic uint32_t seq; /* futex: bumped after a commit when the other side waits */
-  _Atomic uint32_t waiters;             /* of this side, asleep on the other side's seq */
-  _Atomic uint32_t blocked;             /* of this side, blocked right now */
+  _Atomic uint32_t armed;   /* some of this side sleep on the other's seq (its lock guards it) */
+  _Atomic uint32_t blocked; /* of this side, blocked right now */
   _Atomic uint64_t blocked_ns;
 } ft__qside;
 
@@ -181,29 +181,35 @@ static void ft__q_copy_out(const ft__qshm *s, size_t off, void *dst, size_t n) {
 }
 
 /* Sleeping and waking without a fence on the fast path.  A side that
- * wants to sleep registers as a waiter under the OTHER side's lock (having
- * let go of its own: no one holds two locks, so no order to keep), reads
- * that side's seq, and looks once more whether it may go on; a committer
- * reads `waiters` of the other side before it lets go of its own lock.
- * The lock orders the two: either the registration came first and the
- * committer sees the waiter (and bumps seq and wakes it, after unlocking),
- * or the commit came first and the look after registering sees it.  So a
- * commit with nobody asleep costs a plain load of a line that changes only
- * when someone sleeps: no fence, no syscall.  A waiter killed while
- * registered leaves `waiters` high: the price is a needless wake per
- * commit, never a lost one.  ft_queue_close bumps both seqs after setting
+ * wants to sleep arms the other side, under the OTHER side's lock (having
+ * let go of its own: no one holds two locks, so there is no order to
+ * keep): it sets `armed`, reads that side's seq, and looks once more
+ * whether it may go on.  A committer looks at `armed` of the other side
+ * before it lets go of its own lock, and if set, clears it and (after
+ * unlocking) bumps its seq and wakes every sleeper.  The lock orders the
+ * two: either the arming came first and the committer sees it, or the
+ * commit came first and the look after arming sees the commit.  So a
+ * commit with nobody asleep costs a plain load of a line that changes
+ * only when someone sleeps: no fence, no syscall; and one with sleepers
+ * costs one wake, not one per commit until they have run (those woken
+ * that find nothing arm again).  All are woken, not one: a sleeper left
+ * asleep would have no one to arm for it.  A sleeper killed while armed
+ * costs one needless wake.  ft_queue_close bumps both seqs after setting
  * `closed`, so a waiter that read seq before it wakes. */
 
-/* Called by a committer of side `me`, its lock held: wake one of the other
- * side after unlocking?  */
-static bool ft__q_must_wake(const ft__qside *other) {
-  return atomic_load_explicit(&other->waiters, memory_order_relaxed) != 0;
+/* Called by a committer with its lock held: wake the other side (after
+ * unlocking, with ft__q_wake)? */
+static bool ft__q_must_wake(ft__qside *other) {
+  if (!atomic_load_explicit(&other->armed, memory_order_relaxed))
+    return false;
+  atomic_store_explicit(&other->armed, 0, memory_order_relaxed);
+  return true;
 }
 
-/* After unlocking: bump our seq and wake one of the other side. */
+/* After unlocking: bump our seq and wake the other side's sleepers. */
 static void ft__q_wake(ft__qside *me) {
   atomic_fetch_add(&me->seq, 1);
-  ft__futex_wake(&me->seq, 1);
+  ft__futex_wake(&me->seq, INT_MAX);
 }
 
 /* Block side `me` until the other side commits, the queue closes, or the
@@ -227,7 +233,7 @@ static int ft__q_block(ft__qshm *s, ft__qside *me, ft__qside *other,
   uint64_t t0 = ft_now_ns();
   ft__q_lock(s, other);
   atomic_fetch_add(&me->blocked, 1);
-  atomic_fetch_add(&me->waiters, 1);
+  atomic_store_explicit(&me->armed, 1, memory_order_relaxed);
   uint32_t seen = atomic_load(&other->seq);
   bool go = ready(s, ud);
   ft__q_unlock(other);
@@ -237,7 +243,6 @@ static int ft__q_block(ft__qshm *s, ft__qside *me, ft__qside *other,
     else
       rc = ft__futex_wait(&other->seq, seen, deadline);
   }
-  atomic_fetch_sub(&me->waiters, 1);
   atomic_fetch_sub(&me->blocked, 1);
   atomic_fetch_add(&me->blocked_ns, ft_now_ns() - t0);
 out:
