@@ -27,6 +27,9 @@
 /* Called (when set) in the middle of a put, with the lock held and half the
  * item copied: the tests use it to kill a producer at the worst moment. */
 void (*ft__queue_put_midpoint_hook)(void);
+/* Called (when set) by a side about to sleep, once it has armed the other
+ * side and holds that side's lock: the tests kill a sleeper there. */
+void (*ft__queue_arm_hook)(void);
 
 /* One side of the queue: its lock, its end of the ring, its counters, on
  * three cache lines so that nothing one side writes on every operation
@@ -234,6 +237,8 @@ static int ft__q_block(ft__qshm *s, ft__qside *me, ft__qside *other,
   ft__q_lock(s, other);
   atomic_fetch_add(&me->blocked, 1);
   atomic_store_explicit(&me->armed, 1, memory_order_relaxed);
+  if (ft__queue_arm_hook)
+    ft__queue_arm_hook();
   uint32_t seen = atomic_load(&other->seq);
   bool go = ready(s, ud);
   ft__q_unlock(other);
