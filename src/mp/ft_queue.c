@@ -226,12 +226,18 @@ static int ft__q_block(ft__qshm *s, ft__qside *me, ft__qside *other,
                        uint64_t deadline) {
   ft__q_unlock(me);
   int rc = 0;
-  for (int i = 0; i < FT__Q_SPIN; i++) {
+  /* The looks grow apart (1, 2, 4 ... 32 pauses): each look pulls in a
+   * line the other side writes at every commit, and a side looked at
+   * after every commit pays a miss per item; looked at less often, it
+   * commits several items to a line before the look. */
+  for (unsigned i = 0, gap = 1; i < FT__Q_SPIN; i += gap, gap = gap < 32 ? 2 * gap : 32) {
     if (ready(s, ud))
       goto out;
+    for (unsigned k = 0; k < gap; k++) {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+      __builtin_ia32_pause();
 #endif
+    }
   }
   uint64_t t0 = ft_now_ns();
   ft__q_lock(s, other);
@@ -263,15 +269,15 @@ typedef struct ft__q_want {
   int none; /* the error when the timeout is 0 */
 } ft__q_want;
 
-/* With side me's lock held, wait until want says go (0, the lock held) or
- * an error (the lock still held; the caller unlocks).  One wait for all
- * four calls.  The deadline is read from the clock only when the call is
- * about to block: a put or a get that finds room or an item reads no
- * clock; *deadline (0 at first) keeps it across calls of a batch. */
+/* With side me's lock held, and r what want->locked said a moment ago
+ * (the caller looks first, with a direct call: that is the fast path),
+ * wait until want says go (0, the lock held) or an error (the lock still
+ * held; the caller unlocks).  One wait for all four calls.  The deadline is read from the clock
+ * only when the call is about to block: a put or a get that finds room or an item reads no clock;
+ * *deadline (0 at first) keeps it across calls of a batch. */
 static int ft__q_wait(ft__qshm *s, ft__qside *me, ft__qside *other, const ft__q_want *want,
-                      const void *ud, double timeout, uint64_t *deadline) {
-  for (;;) {
-    int r = want->locked(s, ud);
+                      const void *ud, int r, double timeout, uint64_t *deadline) {
+  for (;; r = want->locked(s, ud)) {
     if (r)
       return r > 0 ? 0 : r;
     if (timeout == 0)
@@ -359,7 +365,8 @@ int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout) {
   ft__q_need need = {8 + FT__ALIGN8_Q(len), len};
   uint64_t deadline = 0;
   ft__q_lock(s, &s->put);
-  int rc = ft__q_wait(s, &s->put, &s->get, &ft__q_room, &need, timeout, &deadline);
+  int rc = ft__q_wait(s, &s->put, &s->get, &ft__q_room, &need, ft__q_has_room(s, &need), timeout,
+                      &deadline);
   if (rc < 0) {
     ft__q_unlock(&s->put);
     return rc;
@@ -411,7 +418,8 @@ int ft_queue_get(ft_queue *q, void *buf, size_t cap, size_t *len, double timeout
   ft__qshm *s = q->shm;
   uint64_t deadline = 0;
   ft__q_lock(s, &s->get);
-  int rc = ft__q_wait(s, &s->get, &s->put, &ft__q_item, NULL, timeout, &deadline);
+  int rc = ft__q_wait(s, &s->get, &s->put, &ft__q_item, NULL, ft__q_has_item(s, NULL), timeout,
+                      &deadline);
   if (rc < 0) {
     ft__q_unlock(&s->get);
     return rc;
@@ -525,7 +533,8 @@ int ft_queue_put_many(ft_queue *q, const ft_slice *items, size_t n, size_t *done
       break;
     }
     ft__q_need need = {8 + FT__ALIGN8_Q(items[k].len), items[k].len};
-    if ((rc = ft__q_wait(s, &s->put, &s->get, &ft__q_room, &need, timeout, &deadline)) < 0)
+    if ((rc = ft__q_wait(s, &s->put, &s->get, &ft__q_room, &need, ft__q_has_room(s, &need), timeout,
+                         &deadline)) < 0)
       break;
     size_t m = ft__q_fit(s, items + k, n - k); /* at least 1: item k has room */
     for (size_t i = 1; i < m; i++) /* an item too big or no item: a run ends before it */
@@ -554,7 +563,8 @@ int ft_queue_get_many(ft_queue *q, void *buf, size_t cap, ft_slice *items, size_
   ft__qshm *s = q->shm;
   uint64_t deadline = 0;
   ft__q_lock(s, &s->get);
-  int rc = ft__q_wait(s, &s->get, &s->put, &ft__q_item, NULL, timeout, &deadline);
+  int rc = ft__q_wait(s, &s->get, &s->put, &ft__q_item, NULL, ft__q_has_item(s, NULL), timeout,
+                      &deadline);
   if (rc < 0) {
     ft__q_unlock(&s->get);
     return rc;
