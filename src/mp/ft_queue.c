@@ -31,9 +31,9 @@ void (*ft__queue_put_midpoint_hook)(void);
  * side and holds that side's lock: the tests kill a sleeper there. */
 void (*ft__queue_arm_hook)(void);
 
-/* One side of the queue: its lock, its end of the ring, its counters, on
- * three cache lines so that nothing one side writes on every operation
- * shares a line with what the other side reads on every operation:
+/* One side of the queue: its lock, its end of the ring, its counters, in
+ * three parts on cache lines apart, so that nothing one side writes on
+ * every operation shares a line with what the other side reads:
  *  - the lock, this side's cached view of the other side and its ring
  *    offset (written by this side only, under its lock);
  *  - pos, items, bytes: written by this side at each commit, read by the
@@ -48,8 +48,7 @@ typedef struct ft__qside {
   _Alignas(FT__Q_LINE) _Atomic uint64_t pos; /* tail (producers) or head (consumers), monotonic */
   _Atomic uint64_t items;                    /* puts or gets */
   _Atomic uint64_t bytes;                    /* bytes in or out */
-  _Alignas(
-      FT__Q_LINE) _Atomic uint32_t seq; /* futex: bumped after a commit when the other side waits */
+  _Alignas(FT__Q_LINE) _Atomic uint32_t seq; /* futex: bumped by a commit that wakes */
   _Atomic uint32_t armed;   /* some of this side sleep on the other's seq (its lock guards it) */
   _Atomic uint32_t blocked; /* of this side, blocked right now */
   _Atomic uint64_t blocked_ns;
