@@ -6,10 +6,13 @@
 
 #include <stdio.h>
 #include <stdio_ext.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#ifndef FT__SPIN
 #define FT__SPIN 256
+#endif
 #define FT__FLUSH_NS (2ull * 1000 * 1000)
 #define FT__SLOW_ITEM_NS (50ull * 1000)
 #define FT__FAST_ITEM_NS 1000ull
@@ -145,6 +148,8 @@ typedef struct ft__wctx {
   uint64_t seq;
   uint32_t first, count;
   uint64_t last_flush;
+  bool packed;     /* this chunk's records are PACKED (nobody times its items) */
+  uint64_t t_last; /* the end of the last item added */
 } ft__wctx;
 
 static void ft__flush(ft__wctx *c) {
@@ -152,9 +157,9 @@ static void ft__flush(ft__wctx *c) {
     return;
   ft__rec *h = (ft__rec *)c->rec.data;
   h->len = (uint32_t)c->rec.len;
-  h->type = FT__REC_RESULT;
+  h->type = c->packed ? FT__REC_PACKED : FT__REC_RESULT;
   h->seq = c->seq;
-  h->t = 0;
+  h->t = c->packed ? c->t_last : 0;
   h->first = c->first;
   h->count = c->count;
   ft__ring_put(c->t, c->ring, c->rec.data, c->rec.len);
@@ -167,12 +172,13 @@ static void ft__flush(ft__wctx *c) {
  * the ring, so one record always fits. */
 static void ft__add_result(ft__wctx *c, int rc, uint64_t t0, uint64_t t1) {
   ft__rec_item it = {.status = rc ? FT_ETASK : 0, .code = rc, .t_start = t0, .t_end = t1};
+  size_t head = c->packed ? sizeof(ft__rec_packed) : sizeof it;
   size_t vlen = c->out.len;
-  if (sizeof(ft__rec) + sizeof it + FT__ALIGN8(vlen) > c->t->ring_cap / 2) {
+  if (sizeof(ft__rec) + head + FT__ALIGN8(vlen) > c->t->ring_cap / 2) {
     it.status = FT_E2BIG;
     vlen = 0;
   }
-  size_t need = sizeof it + FT__ALIGN8(vlen);
+  size_t need = head + FT__ALIGN8(vlen);
   size_t limit = atomic_load_explicit(&c->ring->wrap, memory_order_relaxed) / 2;
   if (c->rec.len + need > limit) {
     ft__flush(c);
@@ -183,16 +189,22 @@ static void ft__add_result(ft__wctx *c, int rc, uint64_t t0, uint64_t t1) {
     _exit(70); /* out of memory: the parent fails the chunk and replaces us */
   /* One reservation, then plain stores: this runs once per item. */
   char *d = c->rec.data + c->rec.len;
-  memcpy(d, &it, sizeof it);
+  if (c->packed) {
+    ft__rec_packed h = {.len = it.status == FT_E2BIG ? FT__PACKED_E2BIG : it.len, .code = rc};
+    memcpy(d, &h, sizeof h);
+  } else {
+    memcpy(d, &it, sizeof it);
+  }
   if (vlen) {
     memset(d + need - 8, 0, 8); /* the padding (the value overwrites what it covers) */
     if (vlen == 8)              /* the common case, without a call */
-      memcpy(d + sizeof it, c->out.data, 8);
+      memcpy(d + head, c->out.data, 8);
     else
-      memcpy(d + sizeof it, c->out.data, vlen);
+      memcpy(d + head, c->out.data, vlen);
   }
   c->rec.len += need;
   c->count++;
+  c->t_last = t1;
 }
 
 /* Run every item of a claimed slot.
@@ -209,6 +221,7 @@ static void ft__run_chunk(ft__wctx *c, const ft__slot *sl) {
   const char *a = t->arena + sl->arg_off;
   ft_slice small[16];
   bool timed = atomic_load_explicit(&t->shm->timed, memory_order_relaxed);
+  c->packed = !timed; /* items without times of their own: 16 bytes each, not 40 */
   void *ctx = t->base.pool->ctx;
   /* One clock read per item at most: an item ends when the next one starts. */
   uint64_t t0 = ft_now_ns();
@@ -287,12 +300,25 @@ int ft__shm_worker_main(void *arg) {
     return 70;
   unsigned done = 0;
   uint64_t seq;
+  bool ready = false;
   while (ft__claim(shm, wk->idx, &seq)) {
     const ft__slot *sl = &shm->slots[seq & (shm->nslots - 1)];
+    if (!ready) {
+      /* Our ring is ours to make ready, once there is work: its window
+       * (kept from a worker before us in this slot, if it grew it),
+       * stored before our first record, which the parent reads it
+       * after, and its pages, in one call rather than a fault each (a
+       * pool that never works never allocates them; ft__shm_ring_used). */
+      if (!atomic_load_explicit(&c.ring->wrap, memory_order_relaxed))
+        atomic_store_explicit(&c.ring->wrap, t->ring_win, memory_order_relaxed);
+      madvise(c.ring, sizeof *c.ring + atomic_load_explicit(&c.ring->wrap, memory_order_relaxed),
+              MADV_POPULATE_WRITE);
+      ready = true;
+    }
     start.seq = seq;
     start.t = c.last_flush = ft_now_ns();
     atomic_store_explicit(&c.ring->progress, 0, memory_order_relaxed);
-    atomic_store_explicit(&c.ring->progress_seq, seq, memory_order_release);
+    atomic_store_explicit(&c.ring->progress_seq, seq + 1, memory_order_release);
     ft__ring_put(t, c.ring, &start, sizeof start);
     c.seq = seq;
     c.first = c.count = 0;
