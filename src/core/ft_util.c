@@ -194,9 +194,11 @@ void ft__name_free(char *name, const char *buf) {
 
 /* Append n bytes to b, growing it geometrically. */
 int ft_buf_append(ft_buf *b, const void *p, size_t n) {
-  if (ft_buf_reserve(b, n) < 0)
+  if (b->cap - b->len < n && ft_buf_reserve(b, n) < 0)
     return -ENOMEM;
-  if (n)
+  if (n == 8) /* a task's usual result, without a call */
+    memcpy(b->data + b->len, p, 8);
+  else if (n)
     memcpy(b->data + b->len, p, n);
   b->len += n;
   return 0;
