@@ -338,6 +338,10 @@ void ft__pidx_free(ft__pidx *x);
 void ft__xfree_nofork(void *p, size_t n);
 void *ft__big_alloc(size_t n); /* zeroed; huge pages when large */
 void ft__big_free(void *p, size_t n);
+/* The same, not zeroed: a buffer freed with ft__big_free_dirty may come
+ * back (kept, not forked, in between). */
+void *ft__big_alloc_dirty(size_t n);
+void ft__big_free_dirty(void *p, size_t n);
 void *ft__shared_alloc(size_t n); /* zeroed, MAP_SHARED: see ft_util.c */
 void ft__shared_free(void *p, size_t n);
 /* Zeroed FT__SLAB_BLOCK-byte records in shared memory (see ft_util.c):

@@ -54,8 +54,7 @@ typedef struct ft__chunk {
 typedef struct ft__item_out {
   int32_t status, code;
   uint32_t worker : 23; /* its pid: pids are below 2^22 (PID_MAX_LIMIT) */
-  uint32_t signal : 8;
-  uint32_t done : 1;
+  uint32_t signal : 9;
   uint32_t len;
   union {
     const char *value; /* len > 8: in the result's blocks */
@@ -87,7 +86,8 @@ struct ft_result {
   size_t args_len;
   size_t *chunk_off; /* nchunks + 1 offsets in args where chunks begin */
   size_t nchunks;
-  ft__item_out *items;
+  ft__item_out *items; /* not zeroed: an item is read only once its bit in done is set */
+  uint64_t *done;      /* a bit per item: its outcome is in items */
   size_t ndone, nfailed;
   size_t *order; /* completion order (imap_unordered only, else NULL) */
   ft__block *blocks;
@@ -99,6 +99,14 @@ struct ft_result {
   void (*on_item)(const ft_result *r, size_t i, void *ud); /* each outcome, as it comes (streams) */
   void *on_item_ud;
 };
+
+/* Whether item i of r has its outcome; record that it has. */
+static inline bool ft__item_done(const ft_result *r, size_t i) {
+  return r->done[i / 64] >> (i % 64) & 1;
+}
+static inline void ft__item_set_done(ft_result *r, size_t i) {
+  r->done[i / 64] |= 1ull << (i % 64);
+}
 
 /* Items to publish again: the unstarted rest of a dead worker's chunk. */
 typedef struct ft__retry {

@@ -62,7 +62,7 @@ static char *ft__result_store(ft_result *r, const void *v, size_t len) {
 void ft__result_item_done(ft_result *r, size_t i, int status, int code, int signo, pid_t worker,
                           const void *value, size_t len) {
   ft__item_out *it = &r->items[i];
-  if (it->done)
+  if (ft__item_done(r, i))
     return;
   if (len <= sizeof it->v.inline_) {
     if (len == sizeof it->v.inline_) /* the common case, without a call */
@@ -79,8 +79,8 @@ void ft__result_item_done(ft_result *r, size_t i, int status, int code, int sign
   it->status = status;
   it->code = code;
   it->signal = (uint16_t)signo;
-  it->worker = worker;
-  it->done = true;
+  it->worker = (uint32_t)worker;
+  ft__item_set_done(r, i);
   if (r->order)
     r->order[r->ndone] = i;
   r->ndone++;
@@ -161,9 +161,10 @@ static inline bool ft__item_plain(ft_pool *p, ft_result *r, size_t i, pid_t pid,
   ft__item_out *it = &r->items[i];
   if (len > sizeof it->v.inline_ || r->order || r->on_item || r->ndone + 1 >= r->n)
     return false;
-  if (it->done)
+  if (ft__item_done(r, i))
     return true; /* an outcome is recorded once */
-  *it = (ft__item_out){.worker = pid, .done = true, .len = len};
+  ft__item_set_done(r, i);
+  *it = (ft__item_out){.worker = (uint32_t)pid, .len = len};
   if (len == sizeof it->v.inline_)
     memcpy(it->v.inline_, val, sizeof it->v.inline_);
   else if (len)

@@ -370,6 +370,7 @@ int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
     return -ENOMEM;
   t->base = (ft__transport){.ops = &ft__shm_ops, .pool = p};
   t->nworkers = n;
+  t->ncpu = ft_cpu_count();
   t->efd = -1;
   t->map = MAP_FAILED;
   t->nslots = p->nslots;

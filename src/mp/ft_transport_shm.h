@@ -102,6 +102,7 @@ typedef struct ft__shm_worker {
 struct ft__shm {
   ft__transport base;
   int nworkers;
+  int ncpu; /* online CPUs when the pool was made */
   void *map;
   size_t map_len;
   ft__pool_shm *shm;
