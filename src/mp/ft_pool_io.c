@@ -187,8 +187,38 @@ void ft__pool_on_packed(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32_
   pid_t pid = wk->pid;
   size_t i = ch->first + first;
   bool heard = p->loop->nhooks > 0;
+  /* Nobody follows the items one by one: their outcomes are stored in a
+   * loop of plain stores (the conditions of ft__item_plain, hoisted),
+   * up to an item that needs more (a failure, a long value, the last). */
+  bool plain = !heard && !r->order && !r->on_item;
   for (uint32_t k = 0; k < count; k++, i++) {
     ft__rec_packed h;
+    if (plain) {
+      ft__item_out *items = r->items;
+      uint64_t *done = r->done;
+      size_t ndone = r->ndone, last = r->n - 1, k0 = k;
+      for (; k < count; k++, i++) {
+        memcpy(&h, body, sizeof h);
+        if (h.code || h.len > sizeof items->v.inline_ || ndone >= last)
+          break;
+        uint64_t bit = 1ull << (i % 64);
+        if (!(done[i / 64] & bit)) {
+          done[i / 64] |= bit;
+          items[i] = (ft__item_out){.worker = (uint32_t)pid, .len = h.len};
+          if (h.len == sizeof items->v.inline_)
+            memcpy(items[i].v.inline_, body + sizeof h, sizeof items->v.inline_);
+          else if (h.len)
+            memcpy(items[i].v.inline_, body + sizeof h, h.len);
+          ndone++;
+        }
+        body += sizeof h + FT__ALIGN8(h.len);
+      }
+      p->stats.tasks_done += ndone - r->ndone;
+      r->ndone = ndone;
+      ch->ndone += (uint32_t)(k - k0);
+      if (k == count)
+        break;
+    }
     memcpy(&h, body, sizeof h);
     const char *val = body + sizeof h;
     int status = h.code ? FT_ETASK : 0;
