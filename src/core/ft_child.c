@@ -408,7 +408,11 @@ FT__CHILD_PATH static void ft__child_retitle(const ft__spawn_opts *o, const ft__
   char t[160], num[12];
   size_t n = 0, k = 0;
   const char *name = o->name ? o->name : "";
-  bool worker = o->role && strcmp(o->role, "worker") == 0 && o->worker >= 0;
+  /* o->role is "worker", compared without strcmp: its first call here
+   * would cost the dynamic linker's lookup in every child. */
+  const char *r = o->role ? o->role : "";
+  bool worker = r[0] == 'w' && r[1] == 'o' && r[2] == 'r' && r[3] == 'k' && r[4] == 'e' &&
+                r[5] == 'r' && r[6] == '\0' && o->worker >= 0;
   for (unsigned v = worker ? (unsigned)o->worker : 0; k == 0 || v; v /= 10)
     num[k++] = (char)('0' + v % 10);
   char digits[12];

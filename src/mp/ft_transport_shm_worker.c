@@ -2,12 +2,12 @@
  * transport: claim a chunk, run its items, write the results into this
  * worker's ring, until the pool closes. */
 #include "ft_pool_int.h"
+#include "ft_sys.h"
 #include "ft_transport_shm.h"
 
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #ifndef FT__SPIN
@@ -297,9 +297,11 @@ int ft__shm_worker_main(void *arg) {
   ft__shm *t = wk->t;
   ft_pool *p = t->base.pool;
   ft__pool_shm *shm = t->shm;
-  /* Never outlive the supervisor. */
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != p->loop->pid)
+  /* Never outlive the supervisor.  (System calls made inline, as in
+   * ft_child.c: a libc function the parent never called would cost this
+   * process the dynamic linker's lookup and a page of the GOT.) */
+  ft__sys_pdeathsig(SIGKILL);
+  if (ft__sys_getppid() != p->loop->pid)
     return 1;
 
   if (p->initializer) {
@@ -309,8 +311,6 @@ int ft__shm_worker_main(void *arg) {
   }
   ft__wctx c = {.t = t, .ring = ft__shm_ring(t, wk->idx)};
   ft__rec start = {.len = sizeof start, .type = FT__REC_START};
-  if (ft_buf_append(&c.rec, &start, sizeof start) < 0)
-    return 70;
   unsigned done = 0;
   uint64_t seq;
   bool ready = false;
@@ -332,6 +332,10 @@ int ft__shm_worker_main(void *arg) {
         atomic_store_explicit(&c.ring->wrap, t->ring_win, memory_order_relaxed);
       madvise(c.ring, sizeof *c.ring + atomic_load_explicit(&c.ring->wrap, memory_order_relaxed),
               MADV_POPULATE_WRITE);
+      /* The record buffer too waits for work: an idle worker allocates
+       * nothing (each heap page it wrote would be a copy-on-write fault). */
+      if (ft_buf_append(&c.rec, &start, sizeof start) < 0)
+        return 70;
       ready = true;
     }
     start.seq = seq;
