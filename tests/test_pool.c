@@ -810,11 +810,12 @@ static void test_result_sizes(void **state) {
   close_join_free(p);
 }
 
-/* Results bigger than the ring's starting window (64 KiB) arrive whole,
- * small ones around them too; one over half the ring fails alone. */
+/* Results bigger than the ring's starting window (64 KiB: the pool's
+ * 4 MiB of windows shared by 40 workers) arrive whole, small ones around
+ * them too; one over half the ring fails alone. */
 static void test_big_results_grow_the_ring(void **state) {
   ft_test *t = *state;
-  ft_pool *p = new_pool(t, 2, 0);
+  ft_pool *p = new_pool(t, 40, 0);
   uint64_t sizes[7] = {10, 40000, 10, 100000, 131072, 20, 60000};
   ft_slice items[7];
   for (int i = 0; i < 7; i++)

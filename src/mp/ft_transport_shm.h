@@ -27,7 +27,10 @@
 #define FT__ARENA_WIN (128u << 10) /* the arena window chunks start in */
 #endif
 #ifndef FT__RING_WIN
-#define FT__RING_WIN (64u << 10) /* the result ring window records start in */
+#define FT__RING_WIN (64u << 10) /* the result ring window records start in, at least */
+#endif
+#ifndef FT__RING_BUDGET
+#define FT__RING_BUDGET (4u << 20) /* ... and the pool's ring windows together, at most */
 #endif
 
 /* slot state word: seq << 24 | worker << 2 | tag.  The sequence number
