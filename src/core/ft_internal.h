@@ -114,6 +114,9 @@ int ft__child_exitcode(const ft__child *c);
 int ft__child_signal(ft__child *c, int signo);
 /* Reap every child that has exited and dispatch their exits. */
 void ft__loop_reap(ft_loop *loop);
+/* Reap exited children until none is left (true), or, with unwatched,
+ * until one with a pidfd watch is met (false: left to its watch). */
+bool ft__loop_reap_some(ft_loop *loop, bool unwatched);
 /* Close the captured streams still open (loop teardown). */
 void ft__streams_close_all(ft_loop *loop);
 /* Free every child record (loop teardown, after all were reaped). */
