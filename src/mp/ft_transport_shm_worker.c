@@ -163,6 +163,7 @@ typedef struct ft__wctx {
   uint64_t last_flush;
   bool packed;     /* this chunk's records are PACKED (nobody times its items) */
   uint64_t t_last; /* the end of the last item added */
+  size_t limit;    /* a record's bytes at most: half the ring's window */
 } ft__wctx;
 
 static void ft__flush(ft__wctx *c) {
@@ -192,10 +193,10 @@ static void ft__add_result(ft__wctx *c, int rc, uint64_t t0, uint64_t t1) {
     vlen = 0;
   }
   size_t need = head + FT__ALIGN8(vlen);
-  size_t limit = atomic_load_explicit(&c->ring->wrap, memory_order_relaxed) / 2;
-  if (c->rec.len + need > limit) {
+  if (c->rec.len + need > c->limit) {
     ft__flush(c);
     ft__ring_grow(c->t, c->ring, sizeof(ft__rec) + need); /* a result too big for the window */
+    c->limit = atomic_load_explicit(&c->ring->wrap, memory_order_relaxed) / 2;
   }
   it.len = (uint32_t)vlen;
   if (c->rec.cap - c->rec.len < need && ft_buf_reserve(&c->rec, need) < 0)
@@ -235,6 +236,7 @@ static void ft__run_chunk(ft__wctx *c, const ft__slot *sl) {
   ft_slice small[16];
   bool timed = atomic_load_explicit(&t->shm->timed, memory_order_relaxed);
   c->packed = !timed; /* items without times of their own: 16 bytes each, not 40 */
+  c->limit = atomic_load_explicit(&c->ring->wrap, memory_order_relaxed) / 2;
   void *ctx = t->base.pool->ctx;
   /* One clock read per item at most: an item ends when the next one starts. */
   uint64_t t0 = ft_now_ns();
