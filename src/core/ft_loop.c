@@ -1,6 +1,7 @@
 /* ft_loop.c - the supervisor loop: epoll over a signalfd, fd watches,
  * timers, before-sleep hooks and event hooks. */
 #include "ft_internal.h"
+#include "ft_sys.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -272,11 +273,17 @@ int ft__loop_check(const ft_loop *loop) {
   return 0;
 }
 
+static void ft__loop_reap_soon(ft_loop *loop);
+
+/* The delayed scan reaps what no pidfd watches (an orphan whose SIGCHLD
+ * was merged with a watched child's); met with a watched child's exit
+ * first, it leaves that one to its pidfd and looks again later. */
 static void ft__on_reap_timer(ft_timer *t, void *ud) {
   (void)t;
   ft_loop *loop = ud;
   loop->reap_pending = false;
-  ft__loop_reap(loop);
+  if (!ft__loop_reap_some(loop, true))
+    ft__loop_reap_soon(loop);
 }
 
 /* A SIGCHLD from a child we watch through a pidfd: that child is reaped
@@ -296,6 +303,17 @@ static void ft__loop_reap_soon(ft_loop *loop) {
   ft_timer_start(loop->reap_timer, 20 * 1000 * 1000, 0, ft__on_reap_timer, loop);
 }
 
+/* Whether pid is a child of ours that exited and waits to be reaped (an
+ * orphan we adopted).  A SIGCHLD read after its child was reaped through
+ * its pidfd names a pid no longer in the table either: taken for an
+ * orphan's, it cost a scan of every child, which during a big pool's
+ * burst of exits reaped them all at a walk of thousands each. */
+static bool ft__exited_child(ft_loop *loop, pid_t pid) {
+  siginfo_t *si = &loop->scratch->peek;
+  memset(si, 0, sizeof *si);
+  return ft__sys_waitid(P_PID, pid, si, WEXITED | WNOHANG | WNOWAIT) == 0 && si->si_pid == pid;
+}
+
 static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events) {
   (void)events;
   struct signalfd_siginfo *si = loop->scratch->si;
@@ -308,9 +326,14 @@ static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events) {
     for (ssize_t i = 0; i < n / (ssize_t)sizeof si[0]; i++) {
       int signo = (int)si[i].ssi_signo;
       if (signo == SIGCHLD) {
-        ft__child *c = ft__ptab_get(loop, (pid_t)si[i].ssi_pid);
-        soon |= c && c->pidw;
-        chld |= !(c && c->pidw);
+        pid_t pid = (pid_t)si[i].ssi_pid;
+        ft__child *c = ft__ptab_get(loop, pid);
+        if (c && c->pidw)
+          soon = true;
+        else if (c || ft__exited_child(loop, pid))
+          chld = true;
+        else /* reaped already, through its pidfd: a merged signal may stand behind it */
+          soon = true;
       } else if (signo > 0 && signo < 65 && loop->sigs[signo].fn)
         loop->sigs[signo].fn(signo, loop->sigs[signo].ud);
     }
