@@ -291,6 +291,8 @@ int ft__loop_add_sampler(ft_loop *loop, void (*fn)(ft_loop *, void *), void (*de
                          void *ud);
 /* Stop sampling ud (no call is made after this returns). */
 void ft__loop_remove_sampler(ft_loop *loop, void *ud);
+/* Run every timer whose deadline has passed (ft_loop_timer.c). */
+void ft__timers_run(ft_loop *loop);
 
 /* Fill in time, host and defaults, and hand ev to every hook. */
 void ft__emit(ft_loop *loop, ft_event *ev);
