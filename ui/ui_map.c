@@ -440,6 +440,14 @@ static void ui_map_usage(FILE *f) {
          "argument.  No shell runs unless CMD is one (sh -c '...'); the item is\n"
          "always one argument, and inside sh -c one shell word, never shell code.\n"
          "\n"
+         "stdin is read as the workers take its lines, not first to its end: each\n"
+         "command starts as soon as its line has come (tail -f log | forktop map\n"
+         "...), and forktop holds a few batches of items whatever the input's\n"
+         "length.  Every line is an item, an empty one too (an empty argument, as\n"
+         "GNU parallel gives it), as it is (a CR is kept); a line may be 1 MiB\n"
+         "long.  A NUL byte in a line (without -0) or a longer line ends the input\n"
+         "there: the items before it run, and map says stdin:LINE and exits 1.\n"
+         "\n"
          "options:\n");
   ui_opt_help(f, ui_map_opts, UI_MAP_NOPTS, 0);
   fprintf(f, "\n"
