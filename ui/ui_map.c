@@ -4,6 +4,9 @@
  *
  * runs CMD once per line of stdin (or per argument after `:::`), the item
  * in place of {} (or appended when no placeholder is written), no shell.
+ * stdin is streamed: the pool's feed (ft_runner_feed.c) reads its lines as
+ * the workers take them, so a command starts as soon as its line has come
+ * and an input of any length costs a few batches of memory.
  * The plan is built in memory (one pool whose task execs CMD) and run by
  * the same session as `forktop run`: dashboard, headless or JSON, every
  * command watched as a descendant.  --joblog writes GNU parallel's joblog.
@@ -20,7 +23,8 @@
  * two agree: an exit the watch did not learn (a /proc scan knows no
  * signal) or a pairing thrown off by an exit it missed leaves the task's
  * own code, never another command's.  A task whose command's exit was
- * never heard of is written at the end of the run. */
+ * never heard of is written at the end of the run, or once its worker has
+ * UI_MAP_LAG more such tasks; a job is forgotten once it is written. */
 #include "ui.h"
 #include "ui_opt.h"
 
@@ -457,10 +461,11 @@ static void ui_map_usage(FILE *f) {
              "128+N stopped by signal N.\n");
 }
 
-/* The items came on stdin (`find | forktop map ...`) and are all read:
- * with the output on a terminal, the dashboard takes its keys from the
- * terminal itself, as less and htop do, so a pipe in does not mean no
- * dashboard.  The commands never read it: their stdin is /dev/null. */
+/* The items come on stdin (`find | forktop map ...`), read from a
+ * descriptor of their own already: with the output on a terminal, the
+ * dashboard takes its keys from the terminal itself, as less and htop do,
+ * so a pipe in does not mean no dashboard.  The commands never read
+ * either: their stdin is /dev/null. */
 static void ui_keys_from_tty(const ui_opts *o) {
   if (o->mode != UI_DASHBOARD || isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
     return;
