@@ -4,6 +4,9 @@
  *
  * runs CMD once per line of stdin (or per argument after `:::`), the item
  * in place of {} (or appended when no placeholder is written), no shell.
+ * stdin is streamed: the pool's feed (ft_runner_feed.c) reads its lines as
+ * the workers take them, so a command starts as soon as its line has come
+ * and an input of any length costs a few batches of memory.
  * The plan is built in memory (one pool whose task execs CMD) and run by
  * the same session as `forktop run`: dashboard, headless or JSON, every
  * command watched as a descendant.  --joblog writes GNU parallel's joblog.
@@ -20,28 +23,38 @@
  * two agree: an exit the watch did not learn (a /proc scan knows no
  * signal) or a pairing thrown off by an exit it missed leaves the task's
  * own code, never another command's.  A task whose command's exit was
- * never heard of is written at the end of the run. */
+ * never heard of is written at the end of the run, or once its worker has
+ * UI_MAP_LAG more such tasks; a job is forgotten once it is written. */
 #include "ui.h"
 #include "ui_opt.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+/* A job the joblog has not written yet: from the moment its item is read
+ * (or, for ::: items, from the start) until its line is written. */
 typedef struct ui_job {
+  struct ui_job *next; /* in its bucket */
+  uint64_t seq;        /* the item's number from 0 (the pool's task number) */
   uint64_t t_start, dur;
   int code, signal; /* the task's: 128 + N when its command died of signal N */
   int exit_signal;  /* the signal its command died of, as the watch saw it */
-  bool started, ended, paired, written;
+  bool started, ended, paired;
+  char *item; /* a streamed item's text; NULL: the plan's items[seq] */
 } ui_job;
 
+/* Each worker's tasks started and its children's exits, paired front to
+ * front; what is paired is dropped from the front, so that a worker holds
+ * what is in flight, not its whole history. */
 typedef struct ui_mworker {
   pid_t pid;
-  size_t *started; /* items, in the order the worker started them */
+  uint64_t *started; /* items, in the order the worker started them */
   size_t nstarted, hstarted, capstarted;
   struct ui_mexit {
     int code, signal;
@@ -54,17 +67,36 @@ typedef struct ui_map {
   const ft_plan *plan;
   FILE *joblog;
   bool joblog_failed;
-  ui_job *jobs;
-  size_t njobs;
+  ui_job **tab; /* the jobs not yet written, by seq: a hash of tabcap buckets */
+  size_t tabcap, njobs;
   ui_mworker *w;
   size_t nw;
   uint64_t mono0;
   double wall0;
+  ft_items_stream st; /* stdin's items, streamed */
 } ui_map;
 
-static int ui_grow(void **v, size_t *cap, size_t n, size_t size) {
-  if (n < *cap)
+/* Jobs started but not yet paired with their command's exit that a worker
+ * may hold: past it, its oldest is taken to be one whose exit the watch
+ * missed (a /proc scan misses most short commands) and is written from its
+ * task's own code, so that a long run's joblog costs bounded memory. */
+#define UI_MAP_LAG 64
+/* The first bytes of the items read before the run starts, at most. */
+#define UI_MAP_PRE 65536
+
+/* Room for one more in a queue of *n (from head *h) of cap: what was taken
+ * from the front is reused before the array grows. */
+static int ui_grow(void **v, size_t *cap, size_t *h, size_t *n, size_t size) {
+  if (*h && *h == *n)
+    *h = *n = 0;
+  if (*n < *cap)
     return 0;
+  if (*h && *h >= *cap / 2) {
+    memmove(*v, (char *)*v + *h * size, (*n - *h) * size);
+    *n -= *h;
+    *h = 0;
+    return 0;
+  }
   size_t c = *cap ? *cap * 2 : 16;
   void *p = realloc(*v, c * size);
   if (!p)
@@ -72,6 +104,56 @@ static int ui_grow(void **v, size_t *cap, size_t n, size_t size) {
   *v = p;
   *cap = c;
   return 0;
+}
+
+static ui_job **ui_job_slot(ui_map *m, uint64_t seq) {
+  ui_job **p = &m->tab[seq & (m->tabcap - 1)];
+  while (*p && (*p)->seq != seq)
+    p = &(*p)->next;
+  return p;
+}
+
+static ui_job *ui_job_find(ui_map *m, uint64_t seq) {
+  return m->tabcap ? *ui_job_slot(m, seq) : NULL;
+}
+
+/* A new job for item seq (text: a streamed item's, copied; NULL: the
+ * plan's); -ENOMEM. */
+static int ui_job_add(ui_map *m, uint64_t seq, const char *text, size_t len) {
+  if (m->njobs >= m->tabcap) { /* rehash into twice the buckets */
+    size_t cap = m->tabcap ? m->tabcap * 2 : 1024;
+    ui_job **tab = calloc(cap, sizeof *tab);
+    if (!tab)
+      return -ENOMEM;
+    for (size_t i = 0; i < m->tabcap; i++)
+      for (ui_job *j = m->tab[i], *next; j; j = next) {
+        next = j->next;
+        j->next = tab[j->seq & (cap - 1)];
+        tab[j->seq & (cap - 1)] = j;
+      }
+    free(m->tab);
+    m->tab = tab;
+    m->tabcap = cap;
+  }
+  ui_job *j = calloc(1, sizeof *j);
+  if (!j || (text && !(j->item = strndup(text, len)))) {
+    free(j);
+    return -ENOMEM;
+  }
+  j->seq = seq;
+  ui_job **slot = &m->tab[seq & (m->tabcap - 1)];
+  j->next = *slot;
+  *slot = j;
+  m->njobs++;
+  return 0;
+}
+
+static void ui_job_drop(ui_map *m, ui_job *j) {
+  ui_job **p = ui_job_slot(m, j->seq);
+  *p = j->next;
+  m->njobs--;
+  free(j->item);
+  free(j);
 }
 
 static ui_mworker *ui_worker(ui_map *m, pid_t pid, bool add) {
@@ -127,22 +209,19 @@ static void ui_put_word(FILE *f, const char *s) {
   }
 }
 
-/* One joblog line, GNU parallel's columns: Seq Host Starttime JobRuntime
- * Send Receive Exitval Signal Command. */
-static void ui_job_write(ui_map *m, size_t i) {
-  ui_job *j = &m->jobs[i];
-  if (j->written || !m->joblog)
-    return;
-  j->written = true;
+/* Job j's joblog line, GNU parallel's columns: Seq Host Starttime
+ * JobRuntime Send Receive Exitval Signal Command.  Then it is forgotten. */
+static void ui_job_write(ui_map *m, ui_job *j) {
   int code = j->code, signo = j->signal;
   if (j->paired && j->exit_signal && code == 128 + j->exit_signal)
     code = 0, signo = j->exit_signal; /* parallel's Exitval 0, Signal N */
   double start = m->wall0 + ((double)j->t_start - (double)m->mono0) / 1e9;
-  fprintf(m->joblog, "%zu\t:\t%.3f\t%10.3f\t0\t0\t%d\t%d\t", i + 1, start, (double)j->dur / 1e9,
-          code, signo);
+  fprintf(m->joblog, "%llu\t:\t%.3f\t%10.3f\t0\t0\t%d\t%d\t", (unsigned long long)j->seq + 1, start,
+          (double)j->dur / 1e9, code, signo);
   char **argv = NULL;
-  if (ft_plan_exec_argv(m->plan->pools[0].steps[0].argv, m->plan->pools[0].items[i], i + 1,
-                        &argv) == 0)
+  const ft_plan_pool *pp = &m->plan->pools[0];
+  const char *item = j->item ? j->item : j->seq < pp->nitems ? pp->items[j->seq] : "";
+  if (ft_plan_exec_argv(pp->steps[0].argv, item, j->seq + 1, &argv) == 0)
     for (size_t k = 0; argv[k]; k++) {
       if (k)
         fputc(' ', m->joblog);
@@ -152,23 +231,38 @@ static void ui_job_write(ui_map *m, size_t i) {
   fputc('\n', m->joblog);
   if (fflush(m->joblog))
     m->joblog_failed = true;
+  ui_job_drop(m, j);
 }
 
 static void ui_pair(ui_map *m, ui_mworker *w) {
   while (w->hstarted < w->nstarted && w->hexits < w->nexits) {
-    size_t i = w->started[w->hstarted++];
+    ui_job *j = ui_job_find(m, w->started[w->hstarted++]);
     struct ui_mexit e = w->exits[w->hexits++];
-    ui_job *j = &m->jobs[i];
+    if (!j)
+      continue;
     j->paired = true;
     j->exit_signal = e.signal;
     if (j->ended)
-      ui_job_write(m, i);
+      ui_job_write(m, j);
+  }
+  /* past UI_MAP_LAG unpaired, the oldest (ended: a worker runs one task at
+   * a time) is written from its own code */
+  while (w->nstarted - w->hstarted > UI_MAP_LAG) {
+    ui_job *j = ui_job_find(m, w->started[w->hstarted]);
+    if (j && !j->ended)
+      break;
+    w->hstarted++;
+    if (j)
+      ui_job_write(m, j);
   }
 }
 
+/* The joblog's view of the run: tasks from the pool's events, their
+ * commands' exits from the watch's. */
 static void ui_map_event(const ft_event *ev, void *ud) {
   ui_map *m = ud;
   ui_mworker *w;
+  ui_job *j;
   switch (ev->kind) {
   case FT_EV_SPAWN:
     if (ev->u.spawn.role && strcmp(ev->u.spawn.role, "worker") == 0)
@@ -176,28 +270,27 @@ static void ui_map_event(const ft_event *ev, void *ud) {
     break;
   case FT_EV_EXIT:
     if (!ev->u.exit.orphan && (w = ui_worker(m, ev->ppid, false)) && w->last_exit != ev->pid &&
-        ui_grow((void **)&w->exits, &w->capexits, w->nexits, sizeof *w->exits) == 0) {
+        ui_grow((void **)&w->exits, &w->capexits, &w->hexits, &w->nexits, sizeof *w->exits) == 0) {
       w->exits[w->nexits++] = (struct ui_mexit){ev->u.exit.code, ev->u.exit.signal};
       w->last_exit = ev->pid;
       ui_pair(m, w);
     }
     break;
   case FT_EV_TASK_START:
-    if (ev->u.task.item < m->njobs && !m->jobs[ev->u.task.item].started) {
-      ui_job *j = &m->jobs[ev->u.task.item];
+    if ((j = ui_job_find(m, ev->u.task.task)) && !j->started) {
       j->started = true;
       j->t_start = ev->t_ns;
       if ((w = ui_worker(m, ev->pid, true)) &&
-          ui_grow((void **)&w->started, &w->capstarted, w->nstarted, sizeof *w->started) == 0) {
-        w->started[w->nstarted++] = ev->u.task.item;
+          ui_grow((void **)&w->started, &w->capstarted, &w->hstarted, &w->nstarted,
+                  sizeof *w->started) == 0) {
+        w->started[w->nstarted++] = ev->u.task.task;
         ui_pair(m, w);
       }
     }
     break;
   case FT_EV_TASK_DONE:
   case FT_EV_TASK_FAIL:
-    if (ev->u.task.item < m->njobs && ev->u.task.worker >= 0) {
-      ui_job *j = &m->jobs[ev->u.task.item];
+    if ((j = ui_job_find(m, ev->u.task.task)) && ev->u.task.worker >= 0) {
       j->ended = true;
       j->dur = ev->u.task.dur_ns;
       if (!j->started)
@@ -205,7 +298,7 @@ static void ui_map_event(const ft_event *ev, void *ud) {
       j->code = ev->u.task.code;
       j->signal = ev->u.task.signal;
       if (j->paired)
-        ui_job_write(m, ev->u.task.item);
+        ui_job_write(m, j);
     }
     break;
   default:
@@ -213,13 +306,53 @@ static void ui_map_event(const ft_event *ev, void *ud) {
   }
 }
 
+static int ui_seq_cmp(const void *a, const void *b) {
+  uint64_t x = (*(ui_job *const *)a)->seq, y = (*(ui_job *const *)b)->seq;
+  return x < y ? -1 : x > y;
+}
+
+/* Forget every job not written (NULL-safe: none). */
+static void ui_jobs_free(ui_map *m) {
+  for (size_t i = 0; i < m->tabcap; i++)
+    while (m->tab[i])
+      ui_job_drop(m, m->tab[i]);
+  free(m->tab);
+  m->tab = NULL;
+  m->tabcap = 0;
+}
+
+/* At the end: the jobs whose commands' exits the watch did not see, from
+ * their tasks' own codes, in their order; then every job is forgotten. */
+static void ui_jobs_finish(ui_map *m) {
+  ui_job **v = m->njobs ? calloc(m->njobs, sizeof *v) : NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < m->tabcap; i++)
+    for (ui_job *j = m->tab[i]; j; j = j->next)
+      if (v && j->ended)
+        v[n++] = j;
+  qsort(v, n, sizeof *v, ui_seq_cmp);
+  for (size_t i = 0; i < n; i++)
+    ui_job_write(m, v[i]);
+  free(v);
+  ui_jobs_free(m);
+}
+
+/* A streamed item, as the pool's feed reads it: a job for the joblog. */
+static void ui_map_item(void *ud, uint64_t seq, const char *item, size_t len) {
+  ui_map *m = ud;
+  if (m->joblog && ui_job_add(m, seq, item, len) < 0)
+    m->joblog_failed = true; /* out of memory: that job is not written */
+}
+
 /* ------------------------------------------------------------ the input */
 
-/* Every line of f (without its newline; of any length) as an item, or
- * every NUL-terminated string with sep '\0' (find -print0, xargs -0). */
+/* Every line of f (without its newline) as an item, or every
+ * NUL-terminated string with sep '\0' (find -print0, xargs -0), all read
+ * before anything runs: only for items typed on the terminal that the
+ * dashboard then takes (a pipe or a file is streamed). */
 static int ui_read_items(FILE *f, int sep, char ***items, size_t *n, char *why, size_t whylen) {
   char *line = NULL;
-  size_t cap = 0, nalloc = 0;
+  size_t cap = 0, nalloc = 0, head = 0;
   ssize_t len;
   while ((len = getdelim(&line, &cap, sep, f)) >= 0) {
     if (len > 0 && line[len - 1] == sep)
@@ -229,7 +362,7 @@ static int ui_read_items(FILE *f, int sep, char ***items, size_t *n, char *why, 
                *n + 1);
       goto fail;
     }
-    if (ui_grow((void **)items, &nalloc, *n, sizeof **items) < 0 ||
+    if (ui_grow((void **)items, &nalloc, &head, n, sizeof **items) < 0 ||
         !((*items)[*n] = strdup(line))) {
       snprintf(why, whylen, "stdin: out of memory");
       goto fail;
@@ -245,6 +378,34 @@ static int ui_read_items(FILE *f, int sep, char ***items, size_t *n, char *why, 
 fail:
   free(line);
   return -1;
+}
+
+/* The first bytes of the items (fd), waited for, into buf: an input that
+ * ends with none runs nothing and forks no worker.  More is taken while it
+ * is there already, and *ended says whether the input's end came with it
+ * (then the items are all known: no more workers than items are forked).
+ * Returns how many bytes, or -errno. */
+static ssize_t ui_read_first(int fd, char *buf, size_t cap, bool *ended) {
+  size_t got = 0;
+  *ended = false;
+  while (got < cap) {
+    if (got) { /* only what is there already: a slow writer is not waited for */
+      struct pollfd pfd = {.fd = fd, .events = POLLIN};
+      if (poll(&pfd, 1, 0) <= 0)
+        break;
+    }
+    ssize_t n = read(fd, buf + got, cap - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return got && errno == EAGAIN ? (ssize_t)got : -errno;
+    if (n == 0) {
+      *ended = true;
+      break;
+    }
+    got += (size_t)n;
+  }
+  return (ssize_t)got;
 }
 
 enum { M_JOBLOG = 256, M_HEADLESS, M_JSON, M_RECORD, M_ASCII, M_SCAN };
@@ -283,6 +444,14 @@ static void ui_map_usage(FILE *f) {
          "argument.  No shell runs unless CMD is one (sh -c '...'); the item is\n"
          "always one argument, and inside sh -c one shell word, never shell code.\n"
          "\n"
+         "stdin is read as the workers take its lines, not first to its end: each\n"
+         "command starts as soon as its line has come (tail -f log | forktop map\n"
+         "...), and forktop holds a few batches of items whatever the input's\n"
+         "length.  Every line is an item, an empty one too (an empty argument, as\n"
+         "GNU parallel gives it), as it is (a CR is kept); a line may be 1 MiB\n"
+         "long.  A NUL byte in a line (without -0) or a longer line ends the input\n"
+         "there: the items before it run, and map says stdin:LINE and exits 1.\n"
+         "\n"
          "options:\n");
   ui_opt_help(f, ui_map_opts, UI_MAP_NOPTS, 0);
   fprintf(f, "\n"
@@ -292,10 +461,11 @@ static void ui_map_usage(FILE *f) {
              "128+N stopped by signal N.\n");
 }
 
-/* The items came on stdin (`find | forktop map ...`) and are all read:
- * with the output on a terminal, the dashboard takes its keys from the
- * terminal itself, as less and htop do, so a pipe in does not mean no
- * dashboard.  The commands never read it: their stdin is /dev/null. */
+/* The items come on stdin (`find | forktop map ...`), read from a
+ * descriptor of their own already: with the output on a terminal, the
+ * dashboard takes its keys from the terminal itself, as less and htop do,
+ * so a pipe in does not mean no dashboard.  The commands never read
+ * either: their stdin is /dev/null. */
 static void ui_keys_from_tty(const ui_opts *o) {
   if (o->mode != UI_DASHBOARD || isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
     return;
@@ -323,7 +493,8 @@ int ui_map_main(int argc, char **argv) {
   ui_opts o = {.mode = UI_DASHBOARD, .delay_tenths = 1, .speed = 1};
   const char *joblog = NULL;
   int workers = 0, c, status = 2, sep_char = '\n';
-  char *end, **items = NULL, why[256];
+  int items_fd = -1;
+  char *end, **items = NULL, why[256], *pre = NULL;
   size_t nitems = 0;
   ui_map m = {0};
   ft_plan *plan = NULL;
@@ -398,15 +569,30 @@ int ui_map_main(int argc, char **argv) {
                         "forktop map -j 4 -- gzip {}");
   if (!cmd[0][0])
     return ui_opt_usage("map", "%s", "the command is an empty string");
+  /* The items: after :::, or typed on the terminal the dashboard then
+   * takes (all read first), or else streamed from stdin as the pool takes
+   * them, from a descriptor of its own (fd 0 may become the terminal). */
+  bool typed = o.mode == UI_DASHBOARD && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+  bool ended = true;
+  ssize_t got = 0;
   if (sep >= 0) {
     nitems = (size_t)(ncmd - sep - 1);
     items = &cmd[sep + 1];
     cmd[sep] = NULL;
-  } else if (ui_read_items(stdin, sep_char, &items, &nitems, why, sizeof why) < 0) {
-    fprintf(stderr, "forktop map: %s\n", why);
-    status = 1;
-    goto done;
+  } else if (typed) {
+    if (ui_read_items(stdin, sep_char, &items, &nitems, why, sizeof why) < 0) {
+      fprintf(stderr, "forktop map: %s\n", why);
+      status = 1;
+      goto done;
+    }
   } else {
+    if (!(pre = malloc(UI_MAP_PRE)) ||
+        (got = ui_read_first(STDIN_FILENO, pre, UI_MAP_PRE, &ended)) < 0 ||
+        (got > 0 && (items_fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)) < 0)) {
+      fprintf(stderr, "forktop map: stdin: %s\n", strerror(pre && got < 0 ? (int)-got : errno));
+      status = 1;
+      goto done;
+    }
     ui_keys_from_tty(&o);
   }
   int frc;
@@ -422,7 +608,7 @@ int ui_map_main(int argc, char **argv) {
              m.joblog) < 0 ||
        fflush(m.joblog)))
     m.joblog_failed = true;
-  if (nitems == 0) { /* nothing to run: no worker is forked either */
+  if (nitems == 0 && got == 0) { /* nothing to run: no worker is forked either */
     if (o.mode != UI_JSON)
       fprintf(o.mode == UI_HEADLESS ? stdout : stderr, "forktop map: no input, nothing to run\n");
     if (m.joblog_failed)
@@ -437,27 +623,55 @@ int ui_map_main(int argc, char **argv) {
     status = 1;
     goto done;
   }
-  /* no more workers than commands */
-  if ((size_t)plan->pools[0].workers > nitems)
-    plan->pools[0].workers = (int)nitems;
-  m.plan = plan;
-  m.njobs = nitems;
-  if (!(m.jobs = calloc(nitems, sizeof *m.jobs))) {
-    fprintf(stderr, "forktop map: out of memory\n");
-    status = 1;
-    goto done;
+  ft_plan_pool *pp = &plan->pools[0];
+  if (got > 0) {
+    /* Streamed: read as the workers take them, whatever the input's
+     * length, and run in completion order (a slow command holds up no
+     * other's start).  When the input's end came with its first bytes,
+     * they hold every item. */
+    m.st = (ft_items_stream){.fd = items_fd,
+                             .name = "stdin",
+                             .sep = (char)sep_char,
+                             .pre = pre,
+                             .npre = (size_t)got,
+                             .on_item = ui_map_item,
+                             .ud = &m};
+    if (!(pp->items_from = strdup("-"))) {
+      fprintf(stderr, "forktop map: out of memory\n");
+      status = 1;
+      goto done;
+    }
+    pp->items_stream = &m.st;
+    pp->submit = FT_SUBMIT_IMAP_UNORDERED;
+    if (ended) {
+      nitems = pre[got - 1] != sep_char;
+      for (ssize_t i = 0; i < got; i++)
+        nitems += pre[i] == sep_char;
+    }
+  } else if (m.joblog) {
+    for (size_t i = 0; i < nitems; i++)
+      if (ui_job_add(&m, i, NULL, 0) < 0) {
+        fprintf(stderr, "forktop map: out of memory\n");
+        status = 1;
+        goto done;
+      }
   }
+  /* no more workers than commands, when how many is known */
+  if (ended && (size_t)pp->workers > nitems)
+    pp->workers = (int)nitems;
+  m.plan = plan;
   struct timespec wall;
   clock_gettime(CLOCK_REALTIME, &wall);
   m.mono0 = ft_now_ns();
   m.wall0 = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
   char label[512];
   ui_cmd_label(cmd, label, sizeof label);
-  status = ui_run_plan(plan, label, &o, ui_map_event, &m);
-  /* the tasks whose commands the watch did not see, from their own codes */
-  for (size_t i = 0; i < m.njobs; i++)
-    if (m.jobs[i].ended)
-      ui_job_write(&m, i);
+  /* without a joblog nothing needs the events */
+  status = ui_run_plan(plan, label, &o, m.joblog ? ui_map_event : NULL, &m);
+  if (m.joblog)
+    ui_jobs_finish(&m);
+  if (m.st.err[0]) /* the items before it ran; the summary says it too */
+    fprintf(stderr, "forktop map: %s\n", m.st.err);
   if (m.joblog_failed) {
     fprintf(stderr, "forktop map: writing the joblog %s failed\n", joblog);
     if (!status)
@@ -473,10 +687,13 @@ done:
     free(m.w[i].exits);
   }
   free(m.w);
-  free(m.jobs);
+  ui_jobs_free(&m);
   ft_plan_free(plan);
+  if (items_fd >= 0)
+    close(items_fd);
+  free(pre);
   if (sep < 0) {
-    for (size_t i = 0; i < nitems; i++)
+    for (size_t i = 0; i < nitems && typed; i++)
       free(items[i]);
     free(items);
   }

@@ -375,11 +375,12 @@ static bool ft__unit_work_done(ft__unit *u) {
       /* A streamed items file failed (the items before it ran): said at
        * once, and the run does not end as a success. */
       ft_runner *r = u->runner;
-      const char *why = ft__feed_error(u->feed);
+      bool said;
+      const char *why = ft__feed_error(u->feed, &said);
       char what[4600];
       snprintf(what, sizeof what, "read %s", *why ? why : "the items");
-      ft__problem(r, "pool %s: cannot %s%s%s", u->name, what, rc == FT_E2BIG ? "" : ": ",
-                  rc == FT_E2BIG ? "" : ft_strerror(rc));
+      ft__problem(r, "pool %s: cannot %s%s%s", u->name, what, said ? "" : ": ",
+                  said ? "" : ft_strerror(rc));
       ft_event ev = {.kind = FT_EV_ERROR, .pid = r->loop->pid, .ppid = getppid(), .name = u->name};
       ev.u.error.err = rc;
       ev.u.error.what = what;

@@ -6,31 +6,40 @@
  * A line has a bounded length, so a file with no end of line (/dev/zero)
  * fails when its first line passes the bound instead of taking all memory;
  * a read error ends the stream too.  Either way the items read before it
- * run, and the run says what went wrong and does not end as a success. */
+ * run, and the run says what went wrong and does not end as a success.
+ *
+ * A caller that reads the items for the pool (forktop map's stdin: an
+ * ft_items_stream) gives its descriptor, its separator and the bytes it
+ * read already; its items are every string its separator ends, empty ones
+ * too, as GNU parallel's are, and it hears of each as it is read. */
 #include "ft_runner_int.h"
 #include "ft_workload_int.h"
 
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 struct ft__feed {
   int fd;
-  bool own;        /* a file we opened (not stdin) */
-  bool pollable;   /* not a regular file: a pipe, a FIFO, a terminal may have nothing yet */
-  bool eof;        /* read(2) said the end */
-  bool partial;    /* arg holds the start of a line whose end has not come yet */
-  char what[4200]; /* "items file PATH" or "items from stdin", for messages */
-  uint32_t unit;   /* the pool's unit number, the first word of each argument */
-  bool star;       /* starmap: the words of a line, joined by one space */
-  uint64_t count;  /* items given */
-  uint64_t line;   /* lines read */
-  uint64_t *tasks; /* the summary's task count, one more each item */
-  ft_buf arg;      /* the current item's argument: [u32 unit][u32 number][item] */
-  char err[4400];  /* what ended the stream, when an error did */
-  size_t pos, len; /* what of buf is read and not yet taken */
+  ft_items_stream *s; /* the caller's stream, or NULL */
+  char sep;           /* what ends a line */
+  bool own;           /* a file we opened (not stdin) */
+  bool pollable;      /* not a regular file: a pipe, a FIFO, a terminal may have nothing yet */
+  bool eof;           /* read(2) said the end */
+  bool partial;       /* arg holds the start of a line whose end has not come yet */
+  char what[4200];    /* "items file PATH", "items from stdin" or the stream's name */
+  uint32_t unit;      /* the pool's unit number, the first word of each argument */
+  bool star;          /* starmap: the words of a line, joined by one space */
+  uint64_t count;     /* items given */
+  uint64_t line;      /* lines read */
+  uint64_t *tasks;    /* the summary's task count, one more each item */
+  ft_buf arg;         /* the current item's argument: [u32 unit][u32 number][item] */
+  char err[4400];     /* what ended the stream, when an error did */
+  bool said;          /* err says why too (else the error's errno does) */
+  size_t pos, len;    /* what of buf is read and not yet taken */
   char buf[65536];
 };
 
@@ -39,7 +48,18 @@ int ft__feed_open(const ft_plan_pool *pp, size_t ui, uint64_t *tasks, ft__feed *
   ft__feed *f = ft__xalloc(sizeof *f);
   if (!f)
     return -ENOMEM;
-  if (strcmp(pp->items_from, "-") == 0) {
+  f->sep = '\n';
+  if ((f->s = pp->items_stream)) {
+    if (f->s->npre > sizeof f->buf) {
+      free(f);
+      return FT_EINVAL;
+    }
+    f->fd = f->s->fd;
+    f->sep = f->s->sep;
+    snprintf(f->what, sizeof f->what, "%s", f->s->name);
+    memcpy(f->buf, f->s->pre, f->s->npre);
+    f->len = f->s->npre;
+  } else if (strcmp(pp->items_from, "-") == 0) {
     f->fd = STDIN_FILENO;
     snprintf(f->what, sizeof f->what, "items from stdin");
   } else {
@@ -58,6 +78,31 @@ int ft__feed_open(const ft_plan_pool *pp, size_t ui, uint64_t *tasks, ft__feed *
   f->tasks = tasks;
   *out = f;
   return 0;
+}
+
+/* The stream ends with an error: err says what (also into the caller's
+ * stream, with why when err does not say it); returns rc. */
+static int ft__feed_fail(ft__feed *f, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int ft__feed_fail(ft__feed *f, int rc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(f->err, sizeof f->err, fmt, ap);
+  va_end(ap);
+  if (f->s)
+    snprintf(f->s->err, sizeof f->s->err, "%.200s%s%.90s", f->err, f->said ? "" : ": ",
+             f->said ? "" : ft_strerror(rc));
+  return rc;
+}
+
+/* A line that cannot be an item: "stdin:LINE: the line ..." for a
+ * caller's stream, "items file F: line LINE ..." for a workload's. */
+static int ft__feed_bad_line(ft__feed *f, int rc, const char *what) {
+  unsigned long long n = (unsigned long long)f->line + 1;
+  f->said = true;
+  if (f->s)
+    return ft__feed_fail(f, rc, "%s:%llu: the %s %s", f->what, n, f->sep ? "line" : "item", what);
+  return ft__feed_fail(f, rc, "%s: line %llu %s", f->what, n, what);
 }
 
 /* More bytes into buf: 1, 0 at the end, -EAGAIN when a pipe has none yet
@@ -94,32 +139,33 @@ static int ft__feed_line(ft__feed *f) {
         int rc = ft__feed_read(f);
         if (rc == -EAGAIN)
           return rc;
-        if (rc < 0) {
-          snprintf(f->err, sizeof f->err, "%s", f->what);
-          return rc;
-        }
+        if (rc < 0)
+          return ft__feed_fail(f, rc, "%s", f->what);
         if (rc == 0) {
           if (f->arg.len == 8) /* nothing after the last newline */
             return 0;
           break;
         }
       }
-      const char *at = f->buf + f->pos, *nl = memchr(at, '\n', f->len - f->pos);
+      const char *at = f->buf + f->pos, *nl = memchr(at, f->sep, f->len - f->pos);
       size_t take = nl ? (size_t)(nl - at) : f->len - f->pos;
       if (f->arg.len - 8 + take > FT__ITEM_LINE_MAX) {
-        snprintf(f->err, sizeof f->err, "%s: line %llu is longer than %d bytes", f->what,
-                 (unsigned long long)f->line + 1, FT__ITEM_LINE_MAX);
-        return FT_E2BIG;
+        char what[64];
+        snprintf(what, sizeof what, "is longer than %d bytes", FT__ITEM_LINE_MAX);
+        return ft__feed_bad_line(f, FT_E2BIG, what);
       }
-      if (ft_buf_append(&f->arg, at, take) < 0) {
-        snprintf(f->err, sizeof f->err, "%s", f->what);
-        return -ENOMEM;
-      }
+      /* an item is a C string: with lines, a NUL byte in one is an error */
+      if (f->s && f->sep && memchr(at, '\0', take))
+        return ft__feed_bad_line(f, FT_EINVAL, "holds a NUL byte (-0 reads NUL-separated items)");
+      if (ft_buf_append(&f->arg, at, take) < 0)
+        return ft__feed_fail(f, -ENOMEM, "%s", f->what);
       f->pos += take + (nl != NULL);
       ended = nl != NULL;
     }
     f->partial = false;
     f->line++;
+    if (f->s)
+      return 1; /* the caller's stream: the line as it is, empty or not */
     while (f->arg.len > 8 && f->arg.data[f->arg.len - 1] == '\r')
       f->arg.len--;
     if (f->arg.len > 8)
@@ -157,9 +203,11 @@ int ft__feed_next(void *ud, ft_slice *item) {
   if (f->star)
     ft__feed_words(f);
   if (f->count == UINT32_MAX) { /* an item's number travels as 32 bits */
-    snprintf(f->err, sizeof f->err, "%s: more than %u items", f->what, UINT32_MAX);
-    return FT_E2BIG;
+    f->said = true;
+    return ft__feed_fail(f, FT_E2BIG, "%s: more than %u items", f->what, UINT32_MAX);
   }
+  if (f->s && f->s->on_item)
+    f->s->on_item(f->s->ud, f->count, f->arg.data + 8, f->arg.len - 8);
   uint32_t h[2] = {f->unit, (uint32_t)f->count++};
   memcpy(f->arg.data, h, sizeof h);
   (*f->tasks)++;
@@ -198,9 +246,13 @@ int ft__feed_start(ft_runner *r, size_t ui, const ft_plan_pool *pp, ft_task_fn f
  * until the end has been read. */
 bool ft__feed_waits(const ft__feed *f) { return f && f->pollable && !f->eof; }
 
-/* What ended the stream with an error: what could not be read, with why
- * when that is not an errno (FT_E2BIG); "" when no error did. */
-const char *ft__feed_error(const ft__feed *f) { return f ? f->err : ""; }
+/* What ended the stream with an error: what could not be read, and *said
+ * whether that says why too (else the error's errno does); "" when no
+ * error did. */
+const char *ft__feed_error(const ft__feed *f, bool *said) {
+  *said = f && f->said;
+  return f ? f->err : "";
+}
 
 /* Close the stream (stdin stays open); NULL is a no-op. */
 void ft__feed_free(ft__feed *f) {

@@ -97,7 +97,7 @@ void ft__unit_stop(ft_runner *r, ft__unit *u);
 typedef struct ft__feed ft__feed;
 int ft__feed_open(const ft_plan_pool *pp, size_t ui, uint64_t *tasks, ft__feed **out);
 int ft__feed_next(void *ud, ft_slice *item);
-const char *ft__feed_error(const ft__feed *f);
+const char *ft__feed_error(const ft__feed *f, bool *said);
 bool ft__feed_waits(const ft__feed *f);
 int ft__feed_start(ft_runner *r, size_t ui, const ft_plan_pool *pp, ft_task_fn fn);
 void ft__feed_free(ft__feed *f);

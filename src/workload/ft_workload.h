@@ -54,6 +54,24 @@ typedef enum ft_hosts {
   FT_HOSTS_SLURM  /* Slurm job steps on `nodes` nodes of one allocation, over TCP */
 } ft_hosts;
 
+/* A pool's items read, as a streamed items file's are, from a descriptor
+ * its caller opened and reads for it (forktop map's stdin), by the
+ * caller's rules: every string that sep ends is an item, an empty one too,
+ * the last one with or without its sep; with sep '\n' a NUL byte in a
+ * line is an error.  Named by the pool's items_stream (with items_from
+ * "-"); the plan does not own it. */
+typedef struct ft_items_stream {
+  int fd;           /* read from here; the caller's, never closed */
+  const char *name; /* in messages: "stdin" says "stdin:LINE: ..." */
+  char sep;         /* what ends an item: '\n', or '\0' (find -print0) */
+  const char *pre;  /* bytes the caller read from fd already, taken first */
+  size_t npre;      /* at most 65536 */
+  /* each item (numbered from 0) as it is read, before the pool takes it */
+  void (*on_item)(void *ud, uint64_t index, const char *item, size_t len);
+  void *ud;
+  char err[300]; /* set by the runner: what ended the stream with an error */
+} ft_items_stream;
+
 typedef struct ft_plan_pool {
   char *name;
   int line;    /* where its section starts */
@@ -64,7 +82,8 @@ typedef struct ft_plan_pool {
   char **items; /* the items, as strings (count N gives "0".."N-1") */
   size_t nitems;
   char *items_from; /* or, streamed one a line as the pool runs: a file's path, or "-" (stdin) */
-  ft_step *steps;   /* what each task does, in order */
+  ft_items_stream *items_stream; /* or, with items_from "-": read from there (not owned) */
+  ft_step *steps;                /* what each task does, in order */
   size_t nsteps;
   char *after;            /* start when this process or pool has finished, or NULL */
   double chaos_kill_rate; /* SIGKILL a random busy worker this many times a second */
