@@ -57,7 +57,8 @@ class MapStream(ForktopCase):
     def popen(self, *args, **kw):
         out = open(os.path.join(self.dir, "out"), "w")
         try:
-            return subprocess.Popen([FORKTOP, "map", *args], stdin=subprocess.PIPE, stdout=out,
+            kw.setdefault("stdin", subprocess.PIPE)
+            return subprocess.Popen([FORKTOP, "map", *args], stdout=out,
                                     stderr=subprocess.PIPE, env=self.env, **kw)
         finally:
             out.close()
@@ -124,6 +125,42 @@ class MapStream(ForktopCase):
         for extra in ([], ["--joblog", os.path.join(self.dir, "joblog")]):
             with self.subTest(extra=extra):
                 self.check_memory(extra)
+
+    # Long lines from a file (no pipe's pause cuts the batches short): a
+    # batch of the pool's stream is bounded in bytes, not only in items.
+    # 2,048 lines of 100 KiB are fewer than a batch's 4,096 items, and were
+    # all read at once (200 MB); the file's offset says what was read.
+    def test_long_lines_from_a_file_are_read_in_bounded_batches(self):
+        if ASAN:
+            self.skipTest("AddressSanitizer's shadow memory and quarantine: RSS says little")
+        items = os.path.join(self.dir, "items")
+        with open(items, "wb") as f:
+            for _ in range(2048 // 64):
+                f.write((b"y" * (100 << 10) + b"\n") * 64)
+        marks = os.path.join(self.dir, "marks")
+        with open(items, "rb") as src:
+            p = self.popen("-j", "2", "--headless", "--", "sh", "-c",
+                           'echo "$1" >> %s; exec sleep 300' % marks, "sh", "{#}", stdin=src)
+        try:
+            self.assertTrue(wait_for(lambda: len(lines_of(marks)) == 2, timeout=30))
+            last = [-1, 0]
+
+            def offset():
+                with open("/proc/%d/fdinfo/0" % p.pid) as f:
+                    return int(f.readline().split()[1])
+
+            def settled():  # the same offset for 20 looks in a row
+                pos = offset()
+                last[1] = last[1] + 1 if pos == last[0] else 0
+                last[0] = pos
+                return last[1] >= 20
+            self.assertTrue(wait_for(settled, timeout=30, step=0.05))
+            self.assertLess(last[0], 64 << 20, "forktop read %d MB" % (last[0] >> 20))
+            self.assertLess(vm_hwm_kib(p.pid), 80 * 1024)
+        finally:
+            p.send_signal(signal.SIGINT)
+            rc, out, err = self.finish(p, close_stdin=False)
+        self.assertEqual(rc, 128 + signal.SIGINT, err)
 
     def check_memory(self, extra):
         marks = os.path.join(self.dir, "marks")

@@ -7,7 +7,10 @@
  * flight or waiting to be yielded stay within a window of a few batches,
  * and it is pulled when results are taken (ft_iter_next): a stream of any
  * length holds at most that window in memory, arguments and results, and a
- * consumer that stops taking results stops the pulling too.
+ * consumer that stops taking results stops the pulling too.  A batch also
+ * ends once its items' bytes pass FT__STREAM_BATCH_BYTES, so long items
+ * (lines of a file, up to a MiB each) cost at most the slots' bytes, not a
+ * count of items times their length.
  *
  * A source that has no item yet (a pipe's writer is slow) says -EAGAIN: what
  * it gave goes as a smaller batch, and it is asked again at the next
@@ -22,6 +25,7 @@
 #define FT__STREAM_WINDOW 4 /* batches' worth of items in flight or not yet yielded, at most */
 #define FT__STREAM_BATCH_MIN 4096
 #define FT__STREAM_BATCH_MAX (1u << 20)
+#define FT__STREAM_BATCH_BYTES (2u << 20) /* a batch's items, at most (but always one item) */
 
 typedef struct ft__sbatch {
   ft_result *res; /* NULL: a free slot */
@@ -97,7 +101,8 @@ static void ft__stream_fill(ft__istream *s) {
     size_t n = 0;
     int rc = 1;
     ft_buf_reset(&s->bytes);
-    while (n < s->batch && (rc = s->source(s->ud, &s->items[n])) > 0) {
+    while (n < s->batch && s->bytes.len < FT__STREAM_BATCH_BYTES &&
+           (rc = s->source(s->ud, &s->items[n])) > 0) {
       if (s->items[n].len > UINT32_MAX) {
         rc = FT_E2BIG;
         break;
