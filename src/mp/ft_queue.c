@@ -274,8 +274,8 @@ static ft__qslot *ft__q_claim(ft__qshm *s, ft__qside *me, uint64_t t0) {
   ft__qslot *sl = ft__q_slots(s, me), *got = NULL;
   uint32_t n = atomic_load_explicit(&me->nslots, memory_order_relaxed);
   for (int pass = 0; pass < 2 && !got; pass++)
-    for (uint32_t k = 0; k < n && !got; k++) {
-      ft__qslot *c = &sl[(me->hint + k) % n];
+    for (uint32_t k = 0, i = me->hint; k < n && !got; k++, i = i + 1 < n ? i + 1 : 0) {
+      ft__qslot *c = &sl[i];
       if (!pass && atomic_load_explicit(&c->state, memory_order_relaxed))
         continue;
       int r = pthread_mutex_trylock(&c->m);
@@ -284,21 +284,20 @@ static ft__qslot *ft__q_claim(ft__qshm *s, ft__qside *me, uint64_t t0) {
       else if (r)
         continue;
       got = c;
-      me->hint = (uint32_t)(c - sl + 1) % n;
+      me->hint = i + 1 < n ? i + 1 : 0;
     }
   if (!got && n < FT__Q_SLOTS) { /* a new slot; it exists for others once nslots says so */
     got = &sl[n];
     if (ft__q_mutex_init(&got->m) || pthread_mutex_trylock(&got->m))
-      got = NULL;
-    else
-      atomic_store(&got->ns, 0);
+      got = NULL; /* (its ns is still 0: only a published slot's sleeper stores it) */
   }
   if (!got)
     atomic_fetch_add(&me->blocked, 1);
   else {
-    atomic_store(&got->base, atomic_load(&got->ns));
-    atomic_store(&got->t0, t0);
-    atomic_store(&got->state, 1);
+    atomic_store_explicit(&got->base, atomic_load_explicit(&got->ns, memory_order_relaxed),
+                          memory_order_relaxed);
+    atomic_store_explicit(&got->t0, t0, memory_order_relaxed);
+    atomic_store_explicit(&got->state, 1, memory_order_release);
     if (got - sl == n)
       atomic_store_explicit(&me->nslots, n + 1, memory_order_release);
   }
@@ -313,8 +312,9 @@ static void ft__q_unclaim(ft__qside *me, ft__qslot *sl, uint64_t t0) {
     atomic_fetch_add(&me->blocked_ns, dt);
     return;
   }
-  atomic_store(&sl->ns, atomic_load(&sl->base) + dt);
-  atomic_store(&sl->state, 0);
+  atomic_store_explicit(&sl->ns, atomic_load_explicit(&sl->base, memory_order_relaxed) + dt,
+                        memory_order_relaxed);
+  atomic_store_explicit(&sl->state, 0, memory_order_release);
   pthread_mutex_unlock(&sl->m);
 }
 
