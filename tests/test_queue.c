@@ -1,7 +1,7 @@
 /* test_queue.c - the shared-memory Queue: the seed's writer/reader, full
  * and empty with timeouts, close, sizes, many producers and consumers, and
  * a producer killed in the middle of a put. */
-#include "ft_test.h"
+#include "ft_test_mp.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -247,11 +247,9 @@ static void test_many_producers_many_consumers(void **state) {
   ft_queue_free(q2);
 }
 
-static void die_now(void) { raise(SIGKILL); }
-
 static int dying_producer(void *arg) {
   (void)arg;
-  ft__queue_put_midpoint_hook = die_now;
+  ft__queue_put_midpoint_hook = ft_test_die_now;
   ft_queue_put(q, "THIS-MUST-NEVER-APPEAR", 22, -1);
   return 0;
 }
@@ -262,14 +260,7 @@ static void test_producer_killed_mid_put(void **state) {
   ft_test *t = *state;
   assert_int_equal(ft_queue_new(t->loop, "robust", 10, 1024, &q), 0);
   assert_int_equal(ft_queue_put(q, "before", 6, 0), 0);
-  ft_process *p;
-  ft_process_opts o = {.target = dying_producer};
-  assert_int_equal(ft_process_new(t->loop, &o, &p), 0);
-  assert_int_equal(ft_process_start(p), 0);
-  assert_int_equal(ft_process_join(p, 10), 0);
-  int code = 0;
-  ft_process_exitcode(p, &code);
-  assert_int_equal(code, -SIGKILL);
+  assert_int_equal(ft_test_child_exit(t->loop, dying_producer, NULL), -SIGKILL);
   assert_int_equal(ft_queue_put(q, "after", 5, 1), 0);
   char buf[64];
   size_t len;
@@ -283,7 +274,6 @@ static void test_producer_killed_mid_put(void **state) {
   ft_queue_stats_get(q, &st);
   assert_int_equal(st.owner_deaths, 1);
   assert_int_equal(st.puts, 2);
-  ft_process_free(p);
   ft_queue_free(q);
 }
 

@@ -2,7 +2,7 @@
  * ft_queue_get_many: order and exact counts across processes, bounded
  * capacity with and without timeouts, an item too big for the buffer kept,
  * and a producer killed in the middle of a batch (none of it appears). */
-#include "ft_test.h"
+#include "ft_test_mp.h"
 
 #include <signal.h>
 #include <string.h>
@@ -130,15 +130,13 @@ static void test_bounds_and_timeouts(void **state) {
   ft_queue_free(q);
 }
 
-static void die_now(void) { raise(SIGKILL); }
-
 static int dying_batch(void *arg) {
   (void)arg;
   static const char bad[] = "THIS-MUST-NEVER-APPEAR";
   ft_slice it[6];
   for (int k = 0; k < 6; k++)
     it[k] = (ft_slice){bad, sizeof bad - 1};
-  ft__queue_put_midpoint_hook = die_now;
+  ft__queue_put_midpoint_hook = ft_test_die_now;
   ft_queue_put_many(q, it, 6, NULL, -1);
   return 0;
 }
@@ -149,14 +147,7 @@ static void test_producer_killed_mid_batch(void **state) {
   ft_test *t = *state;
   assert_int_equal(ft_queue_new(t->loop, "robust-many", 10, 1024, &q), 0);
   assert_int_equal(ft_queue_put(q, "before", 6, 0), 0);
-  ft_process *p;
-  ft_process_opts o = {.target = dying_batch};
-  assert_int_equal(ft_process_new(t->loop, &o, &p), 0);
-  assert_int_equal(ft_process_start(p), 0);
-  assert_int_equal(ft_process_join(p, 10), 0);
-  int code = 0;
-  ft_process_exitcode(p, &code);
-  assert_int_equal(code, -SIGKILL);
+  assert_int_equal(ft_test_child_exit(t->loop, dying_batch, NULL), -SIGKILL);
   ft_slice after[2] = {{"after", 5}, {"later", 5}};
   size_t done = 0;
   assert_int_equal(ft_queue_put_many(q, after, 2, &done, 1), 0);
@@ -173,7 +164,6 @@ static void test_producer_killed_mid_batch(void **state) {
   ft_queue_stats_get(q, &st);
   assert_int_equal(st.owner_deaths, 1);
   assert_int_equal(st.puts, 3);
-  ft_process_free(p);
   ft_queue_free(q);
 }
 

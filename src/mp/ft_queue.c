@@ -23,6 +23,7 @@
 #define FT__Q_SPIN 400
 #define FT__ALIGN8_Q(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
 #define FT__Q_LINE 64
+#define FT__Q_SLOTS 8192 /* sleepers of one side with a slot (more are counted as before) */
 
 /* Called (when set) in the middle of a put, with the lock held and half the
  * item copied: the tests use it to kill a producer at the worst moment. */
@@ -49,10 +50,23 @@ typedef struct ft__qside {
   _Atomic uint64_t items;                    /* puts or gets */
   _Atomic uint64_t bytes;                    /* bytes in or out */
   _Alignas(FT__Q_LINE) _Atomic uint32_t seq; /* futex: bumped by a commit that wakes */
-  _Atomic uint32_t armed;   /* some of this side sleep on the other's seq (its lock guards it) */
-  _Atomic uint32_t blocked; /* of this side, blocked right now */
-  _Atomic uint64_t blocked_ns;
+  _Atomic uint32_t armed;      /* some of this side sleep on the other's seq (its lock guards it) */
+  _Atomic uint32_t nslots;     /* sleeper slots made so far (the other side's lock guards them) */
+  uint32_t hint;               /* where the next sleeper looks for a free slot (the same) */
+  _Atomic uint32_t blocked;    /* of this side, blocked right now without a slot */
+  _Atomic uint64_t blocked_ns; /* the time of sleeps without a slot */
 } ft__qside;
+
+/* A sleeper's slot: the sleeper holds its robust mutex while it sleeps,
+ * so when the kernel reaps a sleeper killed asleep the mutex says
+ * EOWNERDEAD to the next one to try it (see ft__q_claim). */
+typedef struct ft__qslot {
+  pthread_mutex_t m;
+  _Atomic uint32_t state; /* 1: a sleeper is in it (counted as blocked) */
+  _Atomic uint64_t t0;    /* when that sleeper began to block */
+  _Atomic uint64_t base;  /* ns when it came in */
+  _Atomic uint64_t ns;    /* blocked time of every sleep this slot has held */
+} ft__qslot;
 
 typedef struct ft__qshm {
   uint64_t ring_cap, max_items, max_bytes; /* read-only after ft_queue_new */
@@ -61,6 +75,7 @@ typedef struct ft__qshm {
   _Alignas(FT__Q_LINE) _Atomic uint64_t high_water; /* written by producers, under their lock */
   ft__qside put;
   ft__qside get;
+  uint64_t slots_off; /* where the slots are: FT__Q_SLOTS producers', then consumers' */
   _Alignas(FT__Q_LINE) char ring[];
 } ft__qshm;
 
@@ -74,6 +89,17 @@ struct ft_queue {
 
 static void ft__queue_sample(ft_loop *loop, void *ud);
 static void ft__queue_detach(void *ud) { ((ft_queue *)ud)->loop = NULL; }
+
+/* A robust process-shared mutex: the side locks and the sleepers' slots. */
+static int ft__q_mutex_init(pthread_mutex_t *m) {
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  int rc = pthread_mutex_init(m, &a);
+  pthread_mutexattr_destroy(&a);
+  return rc;
+}
 
 /* Make a queue (before forking the processes that use it). */
 int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_bytes,
@@ -95,7 +121,9 @@ int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_b
   /* Room for every byte and every record header (with its padding). */
   uint64_t ring =
       FT__ALIGN8_Q(max_bytes) + 16 * (uint64_t)max_items; /* 8-aligned: a header never wraps */
-  q->map_len = sizeof(ft__qshm) + ring;
+  /* The slots after the ring; untouched (and so not backed) until used. */
+  uint64_t slots_off = sizeof(ft__qshm) + FT__ALIGN8_Q(ring);
+  q->map_len = slots_off + 2 * FT__Q_SLOTS * sizeof(ft__qslot);
   q->shm = mmap(NULL, q->map_len, PROT_READ | PROT_WRITE,
                 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (q->shm == MAP_FAILED) {
@@ -111,14 +139,10 @@ int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_b
   s->ring_cap = ring;
   s->max_items = max_items;
   s->max_bytes = max_bytes;
-  pthread_mutexattr_t a;
-  pthread_mutexattr_init(&a);
-  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-  rc = pthread_mutex_init(&s->put.lock, &a);
+  s->slots_off = slots_off;
+  rc = ft__q_mutex_init(&s->put.lock);
   if (!rc)
-    rc = pthread_mutex_init(&s->get.lock, &a);
-  pthread_mutexattr_destroy(&a);
+    rc = ft__q_mutex_init(&s->get.lock);
   if (rc) {
     rc = -rc;
     goto fail;
@@ -214,6 +238,106 @@ static void ft__q_wake(ft__qside *me) {
   ft__futex_wake(&me->seq, INT_MAX);
 }
 
+/* Exact counts of sleepers, though a sleeper may be killed asleep.  It
+ * does not hold its side's lock asleep, so that lock's EOWNERDEAD cannot
+ * tell of it: a plain count would stay one too high for good, and its
+ * time be lost.  So each sleeper, under the other side's lock (which
+ * guards this side's slots), trylocks a free slot's robust mutex, notes
+ * when it began and sets state; it lets go once awake and its time
+ * stored.  The kernel, reaping a sleeper killed in between, marks the
+ * mutex, and whoever tries it next is told EOWNERDEAD: ft_queue_stats_get
+ * (it tries every slot in use; the sampler calls it at each tick) or a
+ * sleeper looking for a slot.  That one counts the dead one's time up to
+ * now and frees the slot.  The time is stored, not added (ns = base +
+ * elapsed): one killed after storing its own and before clearing state
+ * is not counted twice (its time runs to when its death was noticed).
+ * One killed between taking the mutex and setting state was never
+ * counted.  Past FT__Q_SLOTS sleepers of one side at once, the others go
+ * without a slot, on the plain counters (`blocked`, `blocked_ns`). */
+static ft__qslot *ft__q_slots(ft__qshm *s, const ft__qside *me) {
+  return (ft__qslot *)((char *)s + s->slots_off) + (me == &s->get ? FT__Q_SLOTS : 0);
+}
+
+/* A dead sleeper's slot, its mutex now ours: count its time and free it. */
+static void ft__q_reclaim(ft__qslot *sl) {
+  if (atomic_load(&sl->state)) {
+    atomic_store(&sl->ns, atomic_load(&sl->base) + (ft_now_ns() - atomic_load(&sl->t0)));
+    atomic_store(&sl->state, 0);
+  }
+  pthread_mutex_consistent(&sl->m);
+}
+
+/* Take a slot for a sleeper of side me (the other side's lock held) and
+ * fill it in, or NULL when all FT__Q_SLOTS are held by live sleepers.  The
+ * first pass skips slots in use; the second tries them too, for the dead. */
+static ft__qslot *ft__q_claim(ft__qshm *s, ft__qside *me, uint64_t t0) {
+  ft__qslot *sl = ft__q_slots(s, me), *got = NULL;
+  uint32_t n = atomic_load_explicit(&me->nslots, memory_order_relaxed);
+  for (int pass = 0; pass < 2 && !got; pass++)
+    for (uint32_t k = 0, i = me->hint; k < n && !got; k++, i = i + 1 < n ? i + 1 : 0) {
+      ft__qslot *c = &sl[i];
+      if (!pass && atomic_load_explicit(&c->state, memory_order_relaxed))
+        continue;
+      int r = pthread_mutex_trylock(&c->m);
+      if (r == EOWNERDEAD)
+        ft__q_reclaim(c);
+      else if (r)
+        continue;
+      got = c;
+      me->hint = i + 1 < n ? i + 1 : 0;
+    }
+  if (!got && n < FT__Q_SLOTS) { /* a new slot; it exists for others once nslots says so */
+    got = &sl[n];
+    if (ft__q_mutex_init(&got->m) || pthread_mutex_trylock(&got->m))
+      got = NULL; /* (its ns is still 0: only a published slot's sleeper stores it) */
+  }
+  if (!got)
+    atomic_fetch_add(&me->blocked, 1);
+  else {
+    atomic_store_explicit(&got->base, atomic_load_explicit(&got->ns, memory_order_relaxed),
+                          memory_order_relaxed);
+    atomic_store_explicit(&got->t0, t0, memory_order_relaxed);
+    atomic_store_explicit(&got->state, 1, memory_order_release);
+    if (got - sl == n)
+      atomic_store_explicit(&me->nslots, n + 1, memory_order_release);
+  }
+  return got;
+}
+
+/* The sleeper woke: its time, then the slot free, then its mutex. */
+static void ft__q_unclaim(ft__qside *me, ft__qslot *sl, uint64_t t0) {
+  uint64_t dt = ft_now_ns() - t0;
+  if (!sl) {
+    atomic_fetch_sub(&me->blocked, 1);
+    atomic_fetch_add(&me->blocked_ns, dt);
+    return;
+  }
+  atomic_store_explicit(&sl->ns, atomic_load_explicit(&sl->base, memory_order_relaxed) + dt,
+                        memory_order_relaxed);
+  atomic_store_explicit(&sl->state, 0, memory_order_release);
+  pthread_mutex_unlock(&sl->m);
+}
+
+/* For ft_queue_stats_get: side me's sleepers alive now and their time,
+ * the dead among them reclaimed on the way. */
+static void ft__q_sleepers(ft__qshm *s, ft__qside *me, uint32_t *blocked, uint64_t *ns) {
+  ft__qslot *sl = ft__q_slots(s, me);
+  uint32_t n = atomic_load_explicit(&me->nslots, memory_order_acquire);
+  *blocked = atomic_load(&me->blocked);
+  *ns = atomic_load(&me->blocked_ns);
+  for (uint32_t i = 0; i < n; i++) {
+    if (atomic_load(&sl[i].state)) {
+      int r = pthread_mutex_trylock(&sl[i].m);
+      *blocked += r == EBUSY; /* its sleeper holds it: alive */
+      if (r == EOWNERDEAD)
+        ft__q_reclaim(&sl[i]);
+      if (r == 0 || r == EOWNERDEAD) /* (0: it woke just now) */
+        pthread_mutex_unlock(&sl[i].m);
+    }
+    *ns += atomic_load(&sl[i].ns);
+  }
+}
+
 /* Block side `me` until the other side commits, the queue closes, or the
  * deadline passes.  The side's lock is released meanwhile (a producer
  * asleep on a full queue must not hold up the others, nor their timeouts)
@@ -240,7 +364,7 @@ static int ft__q_block(ft__qshm *s, ft__qside *me, ft__qside *other,
   }
   uint64_t t0 = ft_now_ns();
   ft__q_lock(s, other);
-  atomic_fetch_add(&me->blocked, 1);
+  ft__qslot *slot = ft__q_claim(s, me, t0); /* (NULL: counted in me->blocked) */
   atomic_store_explicit(&me->armed, 1, memory_order_relaxed);
   if (ft__queue_arm_hook)
     ft__queue_arm_hook();
@@ -253,8 +377,7 @@ static int ft__q_block(ft__qshm *s, ft__qside *me, ft__qside *other,
     else
       rc = ft__futex_wait(&other->seq, seen, deadline);
   }
-  atomic_fetch_sub(&me->blocked, 1);
-  atomic_fetch_add(&me->blocked_ns, ft_now_ns() - t0);
+  ft__q_unclaim(me, slot, t0);
 out:
   ft__q_lock(s, me);
   return rc;
@@ -630,7 +753,8 @@ int ft_queue_close(ft_queue *q) {
 }
 
 /* Read the counters without a lock (each is one atomic word; the pairs are
- * read gets-first so the depth is never negative). */
+ * read gets-first so the depth is never negative); the sleepers are
+ * counted from their slots, where the dead are found and let go. */
 void ft_queue_stats_get(const ft_queue *q, ft_queue_stats *st) {
   ft__qshm *s = q->shm;
   memset(st, 0, sizeof *st);
@@ -643,10 +767,8 @@ void ft_queue_stats_get(const ft_queue *q, ft_queue_stats *st) {
   st->high_water = atomic_load(&s->high_water);
   st->capacity = s->max_items;
   st->capacity_bytes = s->max_bytes;
-  st->put_blocked_ns = atomic_load(&s->put.blocked_ns);
-  st->get_blocked_ns = atomic_load(&s->get.blocked_ns);
-  st->producers_blocked = atomic_load(&s->put.blocked);
-  st->consumers_blocked = atomic_load(&s->get.blocked);
+  ft__q_sleepers(s, &s->put, &st->producers_blocked, &st->put_blocked_ns);
+  ft__q_sleepers(s, &s->get, &st->consumers_blocked, &st->get_blocked_ns);
   st->owner_deaths = atomic_load(&s->owner_deaths);
   st->closed = atomic_load(&s->closed) != 0;
 }
