@@ -198,7 +198,10 @@ class TruthAudit(ForktopCase):
                   "def sq(x):\n"
                   "    return x * x\n"
                   "def die(x):\n"
-                  "    if x == 3: os.kill(os.getpid(), signal.SIGKILL)\n"
+                  "    if x == 3:\n"
+                  "        with open(sys.argv[2] + '.tmp', 'w') as f: f.write(str(os.getpid()))\n"
+                  "        os.rename(sys.argv[2] + '.tmp', sys.argv[2])\n"
+                  "        os.kill(os.getpid(), signal.SIGKILL)\n"
                   "    return x\n"
                   "if __name__ == '__main__':\n"
                   "    ctx = mp.get_context(sys.argv[1])\n"
@@ -206,15 +209,28 @@ class TruthAudit(ForktopCase):
                   "        assert sum(p.map(sq, range(12), chunksize=1)) == 506\n"
                   "    p = ctx.Pool(2)\n"
                   "    r = p.map_async(die, range(8), chunksize=1)\n"
-                  "    time.sleep(0.3)\n"
+                  "    t = time.monotonic() + 30\n"  # its worker killed (spawn's start slowly)
+                  "    while not os.path.exists(sys.argv[2]) and time.monotonic() < t:\n"
+                  "        time.sleep(0.01)\n"
+                  "    def dead(pid):\n"
+                  "        try:\n"
+                  "            return open('/proc/%s/stat' % pid).read().rsplit(')', 1)[1].split()[0] == 'Z'\n"
+                  "        except OSError:\n"
+                  "            return True\n"
+                  "    while not dead(open(sys.argv[2]).read()) and time.monotonic() < t:\n"
+                  "        time.sleep(0.01)\n"
                   "    p.terminate(); p.join()\n"
                   "    with cf.ProcessPoolExecutor(2, mp_context=ctx) as ex:\n"
                   "        assert len(list(ex.map(sq, range(20)))) == 20\n")
         path = os.path.join(self.dir, "pools.py")  # spawn's children import it
         with open(path, "w") as f:
             f.write(script)
-        for method in ("fork", "fork", "spawn"):
-            evs, s, truth = self.against_strace([sys.executable, path, method], method)
+        # The pool is terminated once die(3)'s worker has killed itself (a
+        # fixed sleep of 0.3 s was too short for spawn's workers to start
+        # under a loaded CI, and no SIGKILL happened).
+        for i, method in enumerate(("fork", "fork", "spawn")):
+            marker = os.path.join(self.dir, "killed.%d" % i)
+            evs, s, truth = self.against_strace([sys.executable, path, method, marker], method)
             self.assertIn(("signal", "SIGKILL"), [end for _, end in truth.values()], method)
             self.assertGreaterEqual(len(truth), 10, method)
 
