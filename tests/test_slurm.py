@@ -325,8 +325,9 @@ class Slurm(ForktopCase):
         self.assertEqual(s["tasks_done"], 6)
 
     # A node lost mid-run (its link taken down): within heartbeat + 1 s its
-    # running tasks fail (the worker is killed), its workers are replaced on
-    # the other node, every other task is done there; no hang; exit 1.
+    # running tasks fail with the host's cause (not with the SIGKILL sent
+    # to their local srun), its workers are replaced on the other node,
+    # every other task is done there; no hang; exit 1.
     def test_node_loss(self):
         import threading
         d = self.dir
@@ -375,11 +376,14 @@ class Slurm(ForktopCase):
         o = self.outcomes(evs)
         failed = {t for t, v in o.items() if v[0] == "task_fail"}
         self.assertTrue(failed)
-        self.assertTrue(all(o[t][1] == "FT_EWORKER" for t in failed), o)
+        self.assertTrue(all(o[t][1:] == ("FT_EWORKER", None, None) for t in failed), o)
         # a host event says ftn2 is lost, with the cause, before its tasks fail
         lost = [e for e in self.kinds(evs, "host") if e.get("state") == "lost"]
         self.assertEqual([e["name"] for e in lost], ["ftn2"], lost)
         self.assertIn("heartbeat", lost[0]["cause"])
+        # and each of its tasks fails with that cause, said on the task
+        for e in self.kinds(evs, "task_fail"):
+            self.assertEqual(e.get("cause"), "host ftn2 lost: " + lost[0]["cause"], e)
         fails = [e["t"] for e in self.kinds(evs, "task_fail")]
         self.assertLessEqual(lost[0]["t"], min(fails))
         self.assertEqual({t for t, v in o.items() if v[0] == "task_done"}, set(range(30)) - failed)

@@ -246,6 +246,10 @@ typedef struct ft_event {
       int code;        /* the task's return code (FT_ETASK) or worker exit code */
       int signal;      /* the signal that killed the worker (FT_EWORKER) */
       uint64_t dur_ns; /* run time, for done / fail */
+      /* FT_EWORKER: why, in words, when its worker's exit does not say it
+       * (a remote worker's host lost; a launcher that could not start
+       * it: srun's message), or NULL.  Untrusted text (a launcher's). */
+      const char *cause;
     } task;
     struct {
       int worker;
@@ -520,7 +524,9 @@ typedef struct ft_item {
   int code;       /* task return code (FT_ETASK) or worker exit code (FT_EWORKER) */
   int signal;     /* signal that killed the worker (FT_EWORKER) */
   pid_t worker;   /* pid of the worker that ran it */
-  ft_slice value; /* the result, or the task's error message; points into
+  ft_slice value; /* the result, or the task's error message, or (FT_EWORKER)
+                     why its worker is gone when the exit status does not
+                     say (a remote host lost; srun's message); points into
                      the result: valid until ft_result_free (ft_iter_free) */
 } ft_item;
 

@@ -43,8 +43,12 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   int code = ft__child_exitcode(c);
   if (p->tr->ops->exit_code)
     code = p->tr->ops->exit_code(p->tr, w, code);
+  p->cause = p->tr->ops->exit_cause ? p->tr->ops->exit_cause(p->tr, w) : NULL;
+  if (p->cause)
+    code = 0; /* a launcher we killed: its signal is ours, not the worker's */
   ft__pool_fail_running(p, w, p->terminated ? FT_ECANCELED : FT_EWORKER, code > 0 ? code : 0,
                         code < 0 ? -code : 0);
+  p->cause = NULL;
   ft__pool_host_exit(p, wk, c);
   ft__child_release(c);
   wk->child = NULL;
@@ -77,8 +81,11 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   /* Workers that cannot even start (an initializer failing, say) would
    * leave the work waiting forever: after a few deaths in a row with no
    * worker alive, fail the work with the cause instead of hanging. */
-  if (wk->quick_deaths >= FT__MAX_QUICK_DEATHS && p->alive == 0)
+  if (wk->quick_deaths >= FT__MAX_QUICK_DEATHS && p->alive == 0) {
+    p->cause = p->tr->ops->exit_cause ? p->tr->ops->exit_cause(p->tr, w) : NULL;
     ft__pool_cancel_all(p, FT_EWORKER, code > 0 ? code : 0, code < 0 ? -code : 0);
+    p->cause = NULL;
+  }
   unsigned shift = wk->quick_deaths > 7 ? 7 : wk->quick_deaths - 1;
   wk->respawn_at = now + (8ull * 1000 * 1000 << shift); /* 8 ms .. ~1 s */
   ft__pool_arm_respawn(p);

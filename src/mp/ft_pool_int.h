@@ -139,6 +139,10 @@ struct ft_pool {
   unsigned nstreams;    /* of them, those still pulling items: close waits for them */
   ft_timer *respawn_timer;
   ft_pool_stats stats;
+  /* While a dead worker's items are failed (ft__worker_on_exit): why it
+   * is gone when its exit status does not say (the transport's
+   * exit_cause), or NULL.  Each item's task_fail and value carry it. */
+  const char *cause;
 };
 
 /* ft_pool_io.c: publishing, outcomes, failures. */

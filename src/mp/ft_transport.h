@@ -40,9 +40,11 @@
  * Ownership must be exact (recorded by the transport when the worker takes
  * a chunk, never inferred later), so a death fails exactly what was lost.
  * The status the items fail with is the local process's exit status, as
- * is: a transport whose process is a launcher (srun exits 128+N for
- * signal N; a lost host has a cause of its own) will need worker_exited
- * to say the real cause, which this interface does not carry yet.
+ * the transport reads it (`exit_code`: srun exits 128+N for signal N),
+ * unless the transport knows better why the worker is gone (`exit_cause`:
+ * its host was lost, its launcher could not start it): the items then
+ * fail with that cause in words, and no code or signal (the signal that
+ * ended a launcher we killed is ours, not the worker's).
  *
  * Terminate.  The pool first tells the transport (`terminate`: no chunk is
  * sent to a worker any more; shared-memory workers, which claim chunks
@@ -243,6 +245,10 @@ typedef struct ft__transport_ops {
   /* Optional: worker w's exit code (>= 0, or -signal) as its process's
    * exit code reads it (a launcher's 128+N is the worker's signal N). */
   int (*exit_code)(ft__transport *t, int w, int code);
+  /* Optional: why worker w is gone, in words, when its process's exit
+   * does not say it (its host lost; its launcher's own error), or NULL.
+   * Valid until w is started again. */
+  const char *(*exit_cause)(ft__transport *t, int w);
 } ft__transport_ops;
 
 struct ft__transport {

@@ -68,6 +68,7 @@ typedef struct ft__tw {
   char *argv[96];
   char **envp;
   char tokenenv[16 + 2 * FT__TOKEN_LEN];
+  char cause[256]; /* why it was killed when its exit will not say (its host lost), or "" */
 } ft__tw;
 
 typedef struct ft__tchunk {
@@ -416,7 +417,8 @@ static void ft__tcp_hosts_check(ft__tcp *t, uint64_t now) {
       continue; /* the last host answering is never given up */
     t->lost[h] = true;
     /* said first: the tasks its workers held fail next, and the stream
-     * must tell why before it tells that */
+     * must tell why before it tells that; those tasks fail with the same
+     * words (exit_cause), not with the SIGKILL we send their launchers */
     char cause[64];
     snprintf(cause, sizeof cause, "no word from its workers for %.1f s (heartbeat)",
              (double)t->heartbeat_ns / 1e9);
@@ -426,8 +428,11 @@ static void ft__tcp_hosts_check(ft__tcp *t, uint64_t now) {
         break;
       }
     for (int w = 0; w < t->n; w++)
-      if (t->host[w] == h)
+      if (t->host[w] == h && t->base.pool->workers[w].state == FT__W_ALIVE) {
+        snprintf(t->ws[w].cause, sizeof t->ws[w].cause, "host %s lost: %s",
+                 t->argv[t->hostarg - 1 + (size_t)h], cause);
         ft__tcp_kill(t, w);
+      }
   }
 }
 
@@ -482,6 +487,7 @@ static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   tw->inflight = 0;
   tw->chunk_ns = 0;
   tw->dropped = 0;
+  tw->cause[0] = '\0';
   /* On its own host, or (that host lost) on the next one still answering. */
   for (int k = 0; t->nhosts && k < t->nhosts; k++) {
     int h = (w + k) % t->nhosts;
@@ -690,6 +696,12 @@ static int ft__tcp_exit_code(ft__transport *tr, int w, int code) {
   return code;
 }
 
+/* Why worker w is gone when its launcher's exit does not say it. */
+static const char *ft__tcp_exit_cause(ft__transport *tr, int w) {
+  ft__tw *tw = &((ft__tcp *)tr)->ws[w];
+  return tw->cause[0] ? tw->cause : NULL;
+}
+
 static int ft__tcp_check_fn(ft__transport *tr, uintptr_t fn, uint32_t kind) {
   (void)tr;
   return ft__task_name(fn, kind) ? 0 : FT_ENOTREG;
@@ -747,6 +759,7 @@ static const ft__transport_ops ft__tcp_ops = {
     .free = ft__tcp_free,
     .check_fn = ft__tcp_check_fn,
     .exit_code = ft__tcp_exit_code,
+    .exit_cause = ft__tcp_exit_cause,
 };
 
 /* Listen on cfg's address (an ephemeral port) for pool p's n workers. */
