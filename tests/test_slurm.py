@@ -488,6 +488,47 @@ class Slurm(ForktopCase):
         # exits without reaping a helper child of its own, which check
         # reports as a zombie (1 run in a few); see the issue's notes.
 
+    # forktop missing on the nodes (the directory srun is told to run it
+    # from hidden by an empty tmpfs in each node's own mount namespace, so
+    # the path does not exist there, as on a node without the install):
+    # the workers' steps fail at once; after the quick-death backoff every
+    # task fails with srun's message (slurmstepd's execve error), exit 1,
+    # no hang, nothing of the job left.
+    def test_forktop_missing(self):
+        wl = self.workload("[workload]\nname = m\n[pool p]\nhosts = slurm:2\nworkers = 2\n"
+                           "items = 6\ntask = print {}\n")
+        hide = os.path.dirname(os.path.realpath(FORKTOP))
+        hidden = []
+        try:
+            for n in ("1", "2"):
+                subprocess.run(["sh", CLUSTER, "node", n, "mount", "-t", "tmpfs", "-o", "size=64k",
+                                "forktop-missing", hide], check=True, timeout=10)
+                hidden.append(n)
+            t0 = time.monotonic()
+            evs, s = self.run_slurm(wl, expect=1, timeout=30)
+            took = time.monotonic() - t0
+        finally:
+            for n in hidden:
+                subprocess.run(["sh", CLUSTER, "node", n, "umount", hide], timeout=10)
+        self.assertLess(took, 20)
+        fails = self.kinds(evs, "task_fail")
+        self.assertEqual(sorted(e["task"] for e in fails), list(range(6)))
+        for e in fails:
+            self.assertEqual(e["status"], "FT_EWORKER", e)
+            self.assertRegex(e.get("cause", ""), r"execve\(\): %s: No such file or directory"
+                             % re.escape(os.path.realpath(FORKTOP)), e)
+        self.assertEqual(s["tasks_failed"], 6)
+        # the backoff: worker 0's steps, each started later after the one before died
+        starts = [e["t"] for e in self.kinds(evs, "spawn", role="worker", worker=0)
+                  if "host" not in e]
+        self.assertGreaterEqual(len(starts), 5, starts)
+        gaps = [b - a for a, b in zip(starts, starts[1:])]
+        self.assertGreater(gaps[4 if len(gaps) > 4 else -1], gaps[0], gaps)
+        jobs = {a.split("=", 1)[1] for e in self.kinds(evs, "exec") for a in e.get("argv", [])
+                if a.startswith("--jobid=")}
+        self.assertEqual(len(jobs), 1, jobs)
+        self.assert_released(jobs.pop())
+
     # A bad partition: no allocation; the error says salloc's reason; no
     # task runs; exit 1, no hang, nothing left.
     def test_bad_partition(self):

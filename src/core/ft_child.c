@@ -133,6 +133,7 @@ void ft__child_release(ft__child *c) {
   c->released = true;
   c->on_exit = NULL;
   c->owner = NULL;
+  c->errtail = NULL; /* the owner's buffer: its stderr may go on after */
   if (!c->reaped)
     ft__child_signal(c, SIGKILL);
   ft__child_maybe_free(c);
@@ -603,6 +604,8 @@ int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s, bool 
                          c->namebuf, sizeof c->namebuf);
   c->on_exit = o->on_exit;
   c->owner = o->owner;
+  c->errtail = o->errtail_cap ? o->errtail : NULL;
+  c->errtail_cap = o->errtail_cap;
   c->ppid = loop->pid;
   int rc = c->name ? 0 : -ENOMEM;
   const ft_stdio *ios[3] = {&o->in, &o->out, &o->err};

@@ -86,6 +86,12 @@ struct ft__child {
   uint64_t sent;   /* signals sent through ft__child_signal, bit n for signal n */
   ft__exit_cb on_exit;
   void *owner;
+  /* The owner's buffer (errtail_cap bytes, NUL-terminated) that the first
+   * of its captured stderr lines are copied into, joined by "; ", until
+   * full (a launcher's own error, said as a cause); NULL: none.  Dropped
+   * when the owner lets go. */
+  char *errtail;
+  size_t errtail_cap;
 };
 
 typedef struct ft__spawn_opts {
@@ -102,6 +108,8 @@ typedef struct ft__spawn_opts {
   int nkeep;
   ft__exit_cb on_exit;
   void *owner;
+  char *errtail; /* see ft__child (err must be captured); NULL: none */
+  size_t errtail_cap;
 } ft__spawn_opts;
 
 int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out);

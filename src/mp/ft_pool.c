@@ -44,8 +44,6 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   if (p->tr->ops->exit_code)
     code = p->tr->ops->exit_code(p->tr, w, code);
   p->cause = p->tr->ops->exit_cause ? p->tr->ops->exit_cause(p->tr, w) : NULL;
-  if (p->cause)
-    code = 0; /* a launcher we killed: its signal is ours, not the worker's */
   ft__pool_fail_running(p, w, p->terminated ? FT_ECANCELED : FT_EWORKER, code > 0 ? code : 0,
                         code < 0 ? -code : 0);
   p->cause = NULL;
@@ -69,8 +67,11 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   uint64_t now = ft_now_ns();
   /* s6-style backoff: a worker that dies young without finishing a task
    * waits longer each time before it is restarted, so a crash at start-up
-   * cannot turn into a fork storm. */
-  if (!recycled && wk->records == 0 && now - wk->started_ns < FT__QUICK_DEATH_NS)
+   * cannot turn into a fork storm.  A remote worker whose launcher never
+   * got it started is one however long the launcher took (srun's own
+   * start-up alone takes 50-100 ms, more on a loaded machine). */
+  bool unborn = p->tr->ops->never_started && p->tr->ops->never_started(p->tr, w);
+  if (!recycled && wk->records == 0 && (unborn || now - wk->started_ns < FT__QUICK_DEATH_NS))
     wk->quick_deaths++;
   else
     wk->quick_deaths = 0;

@@ -43,8 +43,9 @@
  * the transport reads it (`exit_code`: srun exits 128+N for signal N),
  * unless the transport knows better why the worker is gone (`exit_cause`:
  * its host was lost, its launcher could not start it): the items then
- * fail with that cause in words, and no code or signal (the signal that
- * ended a launcher we killed is ours, not the worker's).
+ * fail with that cause in words too (and with no code or signal when the
+ * launcher was killed by the transport: that signal is ours, not the
+ * worker's; exit_code says 0).
  *
  * Terminate.  The pool first tells the transport (`terminate`: no chunk is
  * sent to a worker any more; shared-memory workers, which claim chunks
@@ -249,6 +250,10 @@ typedef struct ft__transport_ops {
    * does not say it (its host lost; its launcher's own error), or NULL.
    * Valid until w is started again. */
   const char *(*exit_cause)(ft__transport *t, int w);
+  /* Optional: whether worker w's process (a launcher) exited without the
+   * worker ever starting (it never said hello): a start-up failure for
+   * the pool's backoff, however long the launcher took. */
+  bool (*never_started)(ft__transport *t, int w);
 } ft__transport_ops;
 
 struct ft__transport {

@@ -68,7 +68,9 @@ typedef struct ft__tw {
   char *argv[96];
   char **envp;
   char tokenenv[16 + 2 * FT__TOKEN_LEN];
-  char cause[256]; /* why it was killed when its exit will not say (its host lost), or "" */
+  char cause[256];   /* why it was killed when its exit will not say (its host lost), or "" */
+  bool hello;        /* it said hello: its launcher did start it */
+  char errtail[512]; /* a launcher's first stderr lines (srun's own errors) */
 } ft__tw;
 
 typedef struct ft__tchunk {
@@ -224,6 +226,7 @@ static bool ft__tcp_hello(ft__tcp *t, ft__conn *c, const char *f) {
   tw->token_live = false;
   explicit_bzero(tw->token, sizeof tw->token);
   tw->c = c;
+  tw->hello = true;
   c->worker = found;
   /* the host (the node its step was placed on, when the launcher places
    * them: srun -w NODE), the worker there */
@@ -488,6 +491,12 @@ static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   tw->chunk_ns = 0;
   tw->dropped = 0;
   tw->cause[0] = '\0';
+  tw->hello = false;
+  tw->errtail[0] = '\0';
+  if (t->launcher) { /* what srun says when it cannot start the worker */
+    so->errtail = tw->errtail;
+    so->errtail_cap = sizeof tw->errtail;
+  }
   /* On its own host, or (that host lost) on the next one still answering. */
   for (int k = 0; t->nhosts && k < t->nhosts; k++) {
     int h = (w + k) % t->nhosts;
@@ -688,18 +697,28 @@ static void ft__tcp_terminate(ft__transport *tr) {
   ft__tcp_close(tr);
 }
 
-/* A launcher (srun) exits 128+N when its remote task died of signal N. */
+/* A launcher (srun) exits 128+N when its remote task died of signal N.
+ * One we killed for a cause of ours (its host lost) says nothing. */
 static int ft__tcp_exit_code(ft__transport *tr, int w, int code) {
-  (void)w;
+  if (((ft__tcp *)tr)->ws[w].cause[0])
+    return 0;
   if (((ft__tcp *)tr)->launcher && code > 128 && code < 128 + 65)
     return -(code - 128);
   return code;
 }
 
-/* Why worker w is gone when its launcher's exit does not say it. */
+/* Why worker w is gone when its launcher's exit does not say it: its
+ * host lost, or a launcher that never got it to say hello, in the
+ * launcher's own words (srun: "slurmstepd-n1: error: execve(): ...: No
+ * such file or directory"). */
 static const char *ft__tcp_exit_cause(ft__transport *tr, int w) {
   ft__tw *tw = &((ft__tcp *)tr)->ws[w];
-  return tw->cause[0] ? tw->cause : NULL;
+  return tw->cause[0] ? tw->cause : !tw->hello && tw->errtail[0] ? tw->errtail : NULL;
+}
+
+/* A launcher that exited without its worker ever saying hello. */
+static bool ft__tcp_never_started(ft__transport *tr, int w) {
+  return ((ft__tcp *)tr)->launcher && !((ft__tcp *)tr)->ws[w].hello;
 }
 
 static int ft__tcp_check_fn(ft__transport *tr, uintptr_t fn, uint32_t kind) {
@@ -760,6 +779,7 @@ static const ft__transport_ops ft__tcp_ops = {
     .check_fn = ft__tcp_check_fn,
     .exit_code = ft__tcp_exit_code,
     .exit_cause = ft__tcp_exit_cause,
+    .never_started = ft__tcp_never_started,
 };
 
 /* Listen on cfg's address (an ephemeral port) for pool p's n workers. */
