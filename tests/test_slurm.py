@@ -8,6 +8,7 @@ worker PID, job and step ids to files; squeue; /proc of every node (this
 namespace sees every node's processes) for anything with the job's
 SLURM_JOB_ID left behind.
 """
+import json
 import os
 import re
 import signal
@@ -528,6 +529,95 @@ class Slurm(ForktopCase):
                 if a.startswith("--jobid=")}
         self.assertEqual(len(jobs), 1, jobs)
         self.assert_released(jobs.pop())
+
+    # k on a remote worker in the dashboard (in tmux): forktop runs
+    # `scancel --signal=15 JOB.STEP` (the worker's step, as its spawn says),
+    # never a signal to the local srun.  Ground truth from strace: attached
+    # to both remote workers (inside their nodes) and to both local sruns,
+    # the selected worker gets SIGTERM from its node's slurmstepd and dies
+    # of it, the other worker and both sruns get none.
+    def test_k_through_scancel(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = k\n[pool p]\nhosts = slurm:2\nworkers = 2\n"
+                           "chunksize = 1\nitems = 4\ntask = sleep 30s\n")
+        rec, sock = os.path.join(d, "rec.jsonl"), "ftslurm-%d" % os.getpid()
+        env = dict(self.env, XDG_CONFIG_HOME=os.path.join(d, "cfg"), LANG="C.UTF-8")
+        os.makedirs(env["XDG_CONFIG_HOME"])
+        tm = ["tmux", "-L", sock, "-f", "/dev/null"]
+        subprocess.run(tm + ["new-session", "-d", "-s", "ft", "-x", "160", "-y", "45",
+                             "sh %s exec %s run %s --record %s; echo EXIT=$?; sleep 60"
+                             % (CLUSTER, FORKTOP, wl, rec)], env=env, check=True, timeout=10)
+        tracers = []
+
+        def screen():
+            return subprocess.run(tm + ["capture-pane", "-p", "-t", "ft"], capture_output=True,
+                                  text=True, timeout=10).stdout
+
+        def events():
+            with open(rec) as f:
+                return [json.loads(ln) for ln in f if ln.endswith("\n")]
+
+        def trace(cmd, out):
+            t = subprocess.Popen(cmd + ["-o", out], stderr=subprocess.PIPE, text=True, env=env)
+            tracers.append(t)
+            self.assertIn("attached", t.stderr.readline())
+        try:
+            remote = lambda: [e for e in events() if e["ev"] == "spawn" and "host" in e]
+            self.assertTrue(wait_for(lambda: os.path.exists(rec) and len(remote()) == 2,
+                                     timeout=30))
+            hosts = {e["host"]: e["name"] for e in events() if e["ev"] == "host"}
+            first = remote()  # the two traced (a replacement comes later)
+            for e in first:
+                trace(["sh", CLUSTER, "node", hosts[e["host"]][-1], "strace", "-e", "trace=none",
+                       "-p", str(e["pid"])], os.path.join(d, "w.%d" % e["pid"]))
+                trace(["strace", "-f", "-e", "trace=none", "-p", str(e["launcher_pid"])],
+                      os.path.join(d, "s.%d" % e["launcher_pid"]))
+            self.assertTrue(wait_for(lambda: re.search(r"worker [01] +task", screen()), timeout=10))
+            for key in ("End", "k", "Enter"):
+                subprocess.run(tm + ["send-keys", "-t", "ft", key], check=True, timeout=10)
+                time.sleep(0.3)
+            self.assertTrue(wait_for(lambda: "sent SIGTERM to" in screen(), timeout=10), screen())
+            m = re.search(r"sent SIGTERM to (\d+) on host (\S+)", screen())
+            victim = [e for e in first if e["pid"] == int(m.group(1))
+                      and hosts[e["host"]] == m.group(2)]
+            self.assertEqual(len(victim), 1, (m.group(0), first))
+            victim = victim[0]
+            wpath = os.path.join(d, "w.%d" % victim["pid"])
+            def traced():
+                with open(wpath) as f:
+                    return f.read()
+            self.assertTrue(wait_for(lambda: "+++" in traced(), timeout=10))
+            got = traced()
+            self.assertIn("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER", got)
+            self.assertIn("+++ killed by SIGTERM +++", got)
+            # the one command forktop ran for it (a shell that ignores
+            # scancel's status, see ft__tcp_signal_worker)
+            scancels = [e["argv"][3:] for e in events() if e["ev"] == "exec"
+                        and "scancel" in e.get("argv", [])[3:4]]
+            self.assertEqual(scancels, [["scancel", "--signal=15", victim["step"]]])
+            job = victim["step"].split(".")[0]
+            # before the stop (which ends them all): nothing else got a SIGTERM
+            time.sleep(0.5)
+            for e in first:
+                with open(os.path.join(d, "s.%d" % e["launcher_pid"])) as f:
+                    self.assertNotIn("SIGTERM", f.read(), "srun %d signalled" % e["launcher_pid"])
+                if e != victim:
+                    with open(os.path.join(d, "w.%d" % e["pid"])) as f:
+                        self.assertNotIn("--- SIGTERM", f.read())
+            for key in ("q", "s"):
+                time.sleep(0.5)
+                subprocess.run(tm + ["send-keys", "-t", "ft", key], check=True, timeout=10)
+            self.assertTrue(wait_for(lambda: "EXIT=" in screen(), timeout=20), screen())
+        finally:
+            subprocess.run(tm + ["kill-server"], stderr=subprocess.DEVNULL, timeout=10)
+            for t in tracers:
+                try:
+                    t.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    t.kill()
+                    t.wait()
+                t.stderr.close()
+        self.assert_released(job)
 
     # A bad partition: no allocation; the error says salloc's reason; no
     # task runs; exit 1, no hang, nothing left.

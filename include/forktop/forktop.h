@@ -504,6 +504,12 @@ typedef struct ft_pool_tcp {
   /* With launch: worker w is placed on hosts[w % nhosts] ("-w HOST" after
    * launch); NULL-terminated, or NULL. */
   char *const *hosts;
+  /* With launch: the Slurm job the workers' steps run in ("1234"), or
+   * NULL.  A worker whose hello names a step of that job (its
+   * SLURM_STEP_ID) is then signalled (ft_loop_signal_host, the dashboard's
+   * k) through `scancel --signal=N JOB.STEP`, never through its local
+   * launcher, and its spawn event carries "JOB.STEP" as its step. */
+  const char *job;
 } ft_pool_tcp;
 
 /* A pool whose workers run argv and connect back over TCP (opts->initializer

@@ -46,8 +46,8 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   p->cause = p->tr->ops->exit_cause ? p->tr->ops->exit_cause(p->tr, w) : NULL;
   ft__pool_fail_running(p, w, p->terminated ? FT_ECANCELED : FT_EWORKER, code > 0 ? code : 0,
                         code < 0 ? -code : 0);
+  ft__pool_host_exit(p, wk, c, code);
   p->cause = NULL;
-  ft__pool_host_exit(p, wk, c);
   ft__child_release(c);
   wk->child = NULL;
   p->alive--;

@@ -70,6 +70,7 @@ typedef struct ft__tw {
   char tokenenv[16 + 2 * FT__TOKEN_LEN];
   char cause[256];   /* why it was killed when its exit will not say (its host lost), or "" */
   bool hello;        /* it said hello: its launcher did start it */
+  char step[40];     /* its Slurm step, "JOB.STEP", from its hello (job: the pool's), or "" */
   char errtail[512]; /* a launcher's first stderr lines (srun's own errors) */
 } ft__tw;
 
@@ -92,6 +93,7 @@ typedef struct ft__tcp {
   char connect[64]; /* ADDR:PORT */
   char **argv;      /* the worker command (copied), NULL-terminated */
   bool launcher;    /* argv starts with a launcher (srun): see ft_pool_tcp */
+  char job[24];     /* the launcher's Slurm job (ft_pool_tcp.job), or "" */
   int nhosts;       /* hosts the workers are placed on (-w HOST), or 0 */
   size_t hostarg;   /* where HOST is in a worker's argv */
   bool *lost;       /* per host: it stopped answering; no worker is placed there again */
@@ -228,10 +230,15 @@ static bool ft__tcp_hello(ft__tcp *t, ft__conn *c, const char *f) {
   tw->c = c;
   tw->hello = true;
   c->worker = found;
+  /* its step, when it runs in the pool's job: how it is signalled */
+  char job[24];
+  snprintf(job, sizeof job, "%u", (unsigned)h.job);
+  if (t->job[0] && h.step != FT__NO_STEP && strcmp(job, t->job) == 0)
+    snprintf(tw->step, sizeof tw->step, "%s.%u", t->job, (unsigned)h.step);
   /* the host (the node its step was placed on, when the launcher places
    * them: srun -w NODE), the worker there */
   ft__pool_on_hello(t->base.pool, found, (pid_t)h.pid, c->fd,
-                    t->hostarg ? tw->argv[t->hostarg] : NULL);
+                    t->hostarg ? tw->argv[t->hostarg] : NULL, tw->step[0] ? tw->step : NULL);
   ft__f_setup s = {{(uint32_t)(sizeof s + FT__ALIGN8(t->setup.len)), FT__F_SETUP},
                    (uint32_t)found,
                    t->maxtasks,
@@ -492,6 +499,7 @@ static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   tw->dropped = 0;
   tw->cause[0] = '\0';
   tw->hello = false;
+  tw->step[0] = '\0';
   tw->errtail[0] = '\0';
   if (t->launcher) { /* what srun says when it cannot start the worker */
     so->errtail = tw->errtail;
@@ -716,6 +724,51 @@ static const char *ft__tcp_exit_cause(ft__transport *tr, int w) {
   return tw->cause[0] ? tw->cause : !tw->hello && tw->errtail[0] ? tw->errtail : NULL;
 }
 
+/* scancel, once done: nothing to wait for (its errors are its output). */
+static void ft__tcp_scancel_done(ft__child *c, void *owner) {
+  (void)owner;
+  ft__child_release(c);
+}
+
+/* Signal worker w: a Slurm step's worker through `scancel --signal=N
+ * JOB.STEP` (slurmstepd signals it on its node; srun, the local launcher,
+ * is not signalled, and reports the worker's end as it does any), else
+ * its launcher (a TCP worker is its launcher, exec'd).  scancel runs as a
+ * child of the loop, not waited for: the worker's death comes back as
+ * its launcher's exit, as every death does.  The signal is noted as sent
+ * to the launcher, so that exit says it was requested.
+ *
+ * scancel's status says nothing: Slurm 22.05's exits 225 ("Kill job error
+ * on job step id J: Invalid job id specified") after it has signalled an
+ * --overlap step of a job on two nodes (the other node has no such step),
+ * so it runs under a shell that exits 0: its exit must not fail the work
+ * (its message is still captured, its exit still shown as a watched
+ * process's). */
+static int ft__tcp_signal_worker(ft__transport *tr, int w, int signo) {
+  ft__tcp *t = (ft__tcp *)tr;
+  ft__worker *wk = &t->base.pool->workers[w];
+  if (!wk->child || wk->state != FT__W_ALIVE)
+    return -ESRCH;
+  if (!t->ws[w].step[0])
+    return ft__child_signal(wk->child, signo);
+  char sig[24];
+  snprintf(sig, sizeof sig, "--signal=%d", signo);
+  char *argv[] = {"sh", "-c", "scancel \"$@\" || :", "scancel", sig, t->ws[w].step, NULL};
+  ft__spawn_opts so = {.name = "scancel",
+                       .role = "process",
+                       .worker = -1,
+                       .argv = argv,
+                       .in = {.mode = FT_STDIO_NULL},
+                       .out = {.mode = FT_STDIO_NULL},
+                       .err = t->base.pool->err,
+                       .on_exit = ft__tcp_scancel_done};
+  ft__child *c = NULL;
+  int rc = ft__spawn(t->base.pool->loop, &so, &c);
+  if (rc == 0 && signo > 0 && signo < 64)
+    wk->child->sent |= 1ull << signo;
+  return rc;
+}
+
 /* A launcher that exited without its worker ever saying hello. */
 static bool ft__tcp_never_started(ft__transport *tr, int w) {
   return ((ft__tcp *)tr)->launcher && !((ft__tcp *)tr)->ws[w].hello;
@@ -780,6 +833,7 @@ static const ft__transport_ops ft__tcp_ops = {
     .exit_code = ft__tcp_exit_code,
     .exit_cause = ft__tcp_exit_cause,
     .never_started = ft__tcp_never_started,
+    .signal_worker = ft__tcp_signal_worker,
 };
 
 /* Listen on cfg's address (an ephemeral port) for pool p's n workers. */
@@ -830,6 +884,8 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   while (tc->argv[na])
     na++;
   t->launcher = nl > 0;
+  if (t->launcher && tc->job)
+    snprintf(t->job, sizeof t->job, "%s", tc->job);
   t->nhosts = (int)nh;
   t->lost = ft__xalloc((nh ? nh : 1) * sizeof *t->lost);
   t->host = ft__xalloc((size_t)n * sizeof *t->host);
