@@ -485,9 +485,21 @@ class Slurm(ForktopCase):
         self.assertTrue(out.splitlines()[-1].find('"interrupted":true') > 0)
         self.assertFalse(job_queued(job))  # released before forktop exited
         self.assert_released(job)
-        # Not here: `forktop check -- forktop run W --slurm nodes=2`.  srun
-        # exits without reaping a helper child of its own, which check
-        # reports as a zombie (1 run in a few); see the notes.
+
+    # `forktop check -- forktop run W --slurm nodes=2` is clean, every time
+    # (it was not, 1 run in 3: check, scanning /proc in the head's network
+    # namespace where the connector does not reach, saw an exited srun as
+    # a zombie for the moment before forktop reaped it, and when forktop
+    # later exited took it for a zombie its parent had left unreaped).
+    def test_check_clean(self):
+        wl = self.workload("[workload]\nname = c\n[pool p]\nworkers = 4\nitems = 8\n"
+                           "task = cpu 5\n")
+        for i in range(6):
+            p = subprocess.run(self.ft_cmd("check", "--", FORKTOP, "run", wl, "--slurm", "nodes=2",
+                                           "--headless"), capture_output=True, text=True,
+                               env=self.env, timeout=60)
+            self.assertEqual(p.returncode, 0, "run %d:\n%s" % (i, p.stdout[-3000:]))
+            self.assertIn("8 tasks (8 done, 0 failed)", p.stdout)
 
     # forktop missing on the nodes (the directory srun is told to run it
     # from hidden by an empty tmpfs in each node's own mount namespace, so
