@@ -326,8 +326,13 @@ static size_t ui_report_zombies(ui_check *c, json_t *zombies) {
     for (size_t i = 0; i < c->tree.n; i++)
       still |= c->tree.procs[i].pid == z->pid && c->tree.procs[i].state == 'Z';
     uint64_t dur = (still ? ft_now_ns() : z->last) - z->first;
-    if (!still && !z->orphaned && dur < UI_ZOMBIE_NS)
-      continue; /* reaped by its parent, if a little late */
+    /* Reaped within UI_ZOMBIE_NS is no leak, by its parent (if a little
+     * late) or, its parent exiting, by the subreaper at once: a parent may
+     * exit without waiting for a child that ended as it did (srun's
+     * shepherd, a helper that exits when srun is done, is a zombie of
+     * srun's for the few ms until srun exits). */
+    if (!still && dur < UI_ZOMBIE_NS)
+      continue;
     json_array_append_new(zombies, json_pack("{s:i,s:o,s:i,s:o,s:f,s:s}", "pid", (int)z->pid,
                                              "comm", ui_check_str(z->comm), "parent_pid",
                                              (int)z->ppid, "parent", ui_check_str(z->parent),
