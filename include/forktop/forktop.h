@@ -510,6 +510,14 @@ typedef struct ft_pool_tcp {
    * k) through `scancel --signal=N JOB.STEP`, never through its local
    * launcher, and its spawn event carries "JOB.STEP" as its step. */
   const char *job;
+  /* With launch: when forktop dies (SIGKILL included), its launchers are
+   * spared by the run's guard (not killed with the rest; no parent-death
+   * signal), so that each outlives it by the moments its worker takes to
+   * end (a worker leaves when its connection closes) and reports that end
+   * where it must: srun killed first leaves its step completing for 2.3 s
+   * while slurmstepd retries the dead srun.  Whoever sets it must end the
+   * launchers by other means too (Slurm: the allocation's release). */
+  bool spare_launchers;
 } ft_pool_tcp;
 
 /* A pool whose workers run argv and connect back over TCP (opts->initializer

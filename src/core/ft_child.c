@@ -501,7 +501,9 @@ FT__CHILD_PATH static void ft__child_main(const ft__spawn_opts *o, ft__fdpair io
    * sends itself the signal.  The kernel sends it when the forking THREAD
    * ends: right only because the loop's thread is the program's only one
    * (forktop's is). */
-  if (fi->pdeath) {
+  if (o->spare && o->spare_fd >= 0)
+    ft__sys_write(o->spare_fd, "0", 1); /* out of the run's cgroup: see ft_guard_outer_procs */
+  if (fi->pdeath && !o->spare) {
     ft__sys_pdeathsig(fi->pdeath);
     if (ft__sys_getppid() != fi->parent)
       ft__sys4(SYS_kill, ft__sys4(SYS_getpid, 0, 0, 0, 0), fi->pdeath, 0, 0);

@@ -12,6 +12,7 @@
  * that never comes, or a frame that breaks the protocol makes us SIGKILL the
  * launcher, and the pool hears of it through that exit. */
 #include "ft_transport_tcp.h"
+#include "ft_guard.h"
 #include "ft_pool_int.h"
 
 #include <arpa/inet.h>
@@ -71,6 +72,7 @@ typedef struct ft__tw {
   char cause[256];   /* why it was killed when its exit will not say (its host lost), or "" */
   bool hello;        /* it said hello: its launcher did start it */
   char step[40];     /* its Slurm step, "JOB.STEP", from its hello (job: the pool's), or "" */
+  bool spare;        /* its launcher is spared by the run's guard (ft_pool_tcp.spare_launchers) */
   char errtail[512]; /* a launcher's first stderr lines (srun's own errors) */
 } ft__tw;
 
@@ -94,6 +96,8 @@ typedef struct ft__tcp {
   char **argv;      /* the worker command (copied), NULL-terminated */
   bool launcher;    /* argv starts with a launcher (srun): see ft_pool_tcp */
   char job[24];     /* the launcher's Slurm job (ft_pool_tcp.job), or "" */
+  bool spare;       /* ft_pool_tcp.spare_launchers */
+  int spare_fd;     /* ft_guard_outer_procs, or -1 */
   int nhosts;       /* hosts the workers are placed on (-w HOST), or 0 */
   size_t hostarg;   /* where HOST is in a worker's argv */
   bool *lost;       /* per host: it stopped answering; no worker is placed there again */
@@ -481,9 +485,10 @@ static void ft__tcp_on_tick(ft_timer *tm, void *ud) {
  * by its connection instead). */
 static int ft__tcp_launch(void *arg) {
   ft__tw *tw = arg;
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (!tw->spare)
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != tw->parent)
-    return 1; /* the parent died before the prctl */
+    return 1; /* the parent died before the prctl (or before we could start) */
   execvpe(tw->argv[0], tw->argv, tw->envp ? tw->envp : environ);
   return 127;
 }
@@ -527,7 +532,8 @@ static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   if (tw->envp) {
     size_t j = 0;
     for (size_t i = 0; i < ne; i++)
-      if (strncmp(environ[i], "FORKTOP_TOKEN=", 14))
+      if (strncmp(environ[i], "FORKTOP_TOKEN=", 14) &&
+          !(t->spare && strncmp(environ[i], FT_GUARD_ENV "=", sizeof FT_GUARD_ENV) == 0))
         tw->envp[j++] = environ[i];
     tw->envp[j++] = tw->tokenenv;
   }
@@ -535,6 +541,9 @@ static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
    * its hello is refused and the connect deadline kills it. */
   so->target = ft__tcp_launch;
   so->arg = tw;
+  tw->spare = t->spare;
+  so->spare = t->spare;
+  so->spare_fd = t->spare_fd;
 }
 
 static bool ft__tcp_worker_exited(ft__transport *tr, int w) {
@@ -804,6 +813,8 @@ static void ft__tcp_free(ft__transport *tr) {
     close(t->lfd);
   ft_timer_free(t->tick);
   ft_buf_free(&t->setup);
+  if (t->spare_fd >= 0)
+    close(t->spare_fd);
   for (size_t i = 0; t->argv && t->argv[i]; i++)
     free(t->argv[i]);
   free(t->argv);
@@ -848,6 +859,7 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   t->base = (ft__transport){.ops = &ft__tcp_ops, .pool = p};
   t->n = n;
   t->lfd = -1;
+  t->spare_fd = -1;
   t->maxtasks = opts->maxtasksperchild;
   t->heartbeat_ns = (uint64_t)((tc->heartbeat > 0 ? tc->heartbeat : 3.0) * 1e9);
   t->nslots = p->nslots;
@@ -884,6 +896,10 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   while (tc->argv[na])
     na++;
   t->launcher = nl > 0;
+  if ((t->spare = t->launcher && tc->spare_launchers))
+    t->spare_fd = ft_guard_outer_procs(); /* < 0: not in a run's cgroup (the tag is all) */
+  if (t->spare_fd < 0)
+    t->spare_fd = -1;
   if (t->launcher && tc->job)
     snprintf(t->job, sizeof t->job, "%s", tc->job);
   t->nhosts = (int)nh;
