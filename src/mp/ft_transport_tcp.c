@@ -1,7 +1,8 @@
 /* ft_transport_tcp.c - the TCP worker transport, parent's side: a listener
- * on one address (ephemeral port), one local launcher process per worker
- * (it execs the worker command; srun will go in front of it), workers that
- * connect back and prove a one-time token, chunks framed and sent to a
+ * on one address (ephemeral port), one local process per worker (the
+ * worker command, or srun in front of it: ft_transport_tcp_launch.c, with
+ * what its end means), workers that connect back and prove a one-time
+ * token, chunks framed and sent to a
  * worker with room (2 in flight, up to 16 for a worker whose chunks are
  * quick: FT__DEPTH_MAX; a turn's frames in one send), results read from
  * the connections, many frames a read.  The frames: ft_transport_tcp.h;
@@ -11,21 +12,16 @@
  * connection that drops, a worker silent past the heartbeat, a connection
  * that never comes, or a frame that breaks the protocol makes us SIGKILL the
  * launcher, and the pool hears of it through that exit. */
-#include "ft_transport_tcp.h"
 #include "ft_guard.h"
-#include "ft_pool_int.h"
+#include "ft_transport_tcp_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-extern char **environ;
 
 /* Chunks sent to a worker ahead of its results: FT__DEPTH, or more for a
  * worker whose chunks take little time (up to FT__DEPTH_MAX, about
@@ -44,77 +40,7 @@ extern char **environ;
   (1u << 20) /* a chunk's items take at most this (one item may take more)                         \
               */
 
-typedef struct ft__conn {
-  struct ft__tcp *t;
-  int fd;
-  ft__watch *w;
-  int worker; /* -1 until its hello */
-  bool eof;
-  uint64_t t_open, last_heard;
-  ft_buf in, out;
-  size_t out_off;
-  struct ft__conn *next; /* connections without a worker yet */
-} ft__conn;
-
-typedef struct ft__tw {
-  uint8_t token[FT__TOKEN_LEN];
-  bool token_live; /* not yet used */
-  ft__conn *c;
-  uint64_t launched;
-  pid_t parent; /* the loop's process, which the launcher must not outlive */
-  bool bye_sent, recycled;
-  int inflight;
-  uint64_t chunk_ns; /* its chunks' time, worker's clock (a moving average), or 0 */
-  uint64_t dropped;  /* when its connection dropped (a launcher's grace), or 0 */
-  char *argv[96];
-  char **envp;
-  char tokenenv[16 + 2 * FT__TOKEN_LEN];
-  char cause[256];   /* why it was killed when its exit will not say (its host lost), or "" */
-  bool hello;        /* it said hello: its launcher did start it */
-  char step[40];     /* its Slurm step, "JOB.STEP", from its hello (job: the pool's), or "" */
-  bool spare;        /* its launcher is spared by the run's guard (ft_pool_tcp.spare_launchers) */
-  char errtail[512]; /* a launcher's first stderr lines (srun's own errors) */
-} ft__tw;
-
-typedef struct ft__tchunk {
-  uint64_t seq;
-  bool live;
-  int owner; /* -1: not sent yet */
-  bool started;
-  uint64_t t_start; /* the worker's clock, from its START */
-  uint32_t nitems, reported;
-  char *frame;
-  size_t len;
-} ft__tchunk;
-
-typedef struct ft__tcp {
-  ft__transport base;
-  int n;
-  int lfd;
-  ft__watch *lw;
-  char connect[64]; /* ADDR:PORT */
-  char **argv;      /* the worker command (copied), NULL-terminated */
-  bool launcher;    /* argv starts with a launcher (srun): see ft_pool_tcp */
-  char job[24];     /* the launcher's Slurm job (ft_pool_tcp.job), or "" */
-  bool spare;       /* ft_pool_tcp.spare_launchers */
-  int spare_fd;     /* ft_guard_outer_procs, or -1 */
-  int nhosts;       /* hosts the workers are placed on (-w HOST), or 0 */
-  size_t hostarg;   /* where HOST is in a worker's argv */
-  bool *lost;       /* per host: it stopped answering; no worker is placed there again */
-  int *host;        /* per worker: the host it runs on */
-  ft_buf setup;
-  uint32_t maxtasks;
-  uint64_t heartbeat_ns;
-  ft_timer *tick;
-  ft__tw *ws;
-  ft__conn *pending;
-  ft__tchunk *chunks;    /* nslots of them, indexed by seq & (nslots - 1) */
-  size_t nslots;         /* the pool's */
-  uint64_t oldest, next; /* seqs: oldest live, next to publish */
-  bool closing;
-  bool stopped;     /* terminated: no chunk is sent any more */
-  uint64_t refused; /* frames refused (a protocol break) */
-} ft__tcp;
+/* (the transport's types: ft_transport_tcp_int.h) */
 
 /* Kill worker w's launcher: how a death learnt from the channel reaches
  * the pool (through that process's exit). */
@@ -479,73 +405,6 @@ static void ft__tcp_on_tick(ft_timer *tm, void *ud) {
 
 /* ------------------------------------------------------------- the ops */
 
-/* The launcher: runs in the forked child (signals reset, the loop's fds
- * closed), and execs the worker command with the token in its
- * environment.  It dies with us (a remote launcher, srun, will be watched
- * by its connection instead). */
-static int ft__tcp_launch(void *arg) {
-  ft__tw *tw = arg;
-  if (!tw->spare)
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != tw->parent)
-    return 1; /* the parent died before the prctl (or before we could start) */
-  execvpe(tw->argv[0], tw->argv, tw->envp ? tw->envp : environ);
-  return 127;
-}
-
-static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
-  ft__tcp *t = (ft__tcp *)tr;
-  ft__tw *tw = &t->ws[w];
-  tw->launched = ft_now_ns();
-  tw->parent = t->base.pool->loop->pid;
-  tw->bye_sent = tw->recycled = false;
-  tw->inflight = 0;
-  tw->chunk_ns = 0;
-  tw->dropped = 0;
-  tw->cause[0] = '\0';
-  tw->hello = false;
-  tw->step[0] = '\0';
-  tw->errtail[0] = '\0';
-  if (t->launcher) { /* what srun says when it cannot start the worker */
-    so->errtail = tw->errtail;
-    so->errtail_cap = sizeof tw->errtail;
-  }
-  /* On its own host, or (that host lost) on the next one still answering. */
-  for (int k = 0; t->nhosts && k < t->nhosts; k++) {
-    int h = (w + k) % t->nhosts;
-    if (!t->lost[h]) {
-      t->host[w] = h;
-      tw->argv[t->hostarg] = t->argv[t->hostarg - 1 + (size_t)h];
-      break;
-    }
-  }
-  /* A fresh one-time token for every process started in this slot. */
-  tw->token_live = getrandom(tw->token, sizeof tw->token, 0) == (ssize_t)sizeof tw->token;
-  int k = snprintf(tw->tokenenv, sizeof tw->tokenenv, "FORKTOP_TOKEN=");
-  for (int i = 0; i < FT__TOKEN_LEN; i++)
-    k += snprintf(tw->tokenenv + k, sizeof tw->tokenenv - (size_t)k, "%02x", tw->token[i]);
-  size_t ne = 0;
-  while (environ[ne])
-    ne++;
-  free(tw->envp);
-  tw->envp = ft__xalloc((ne + 2) * sizeof *tw->envp);
-  if (tw->envp) {
-    size_t j = 0;
-    for (size_t i = 0; i < ne; i++)
-      if (strncmp(environ[i], "FORKTOP_TOKEN=", 14) &&
-          !(t->spare && strncmp(environ[i], FT_GUARD_ENV "=", sizeof FT_GUARD_ENV) == 0))
-        tw->envp[j++] = environ[i];
-    tw->envp[j++] = tw->tokenenv;
-  }
-  /* Without a token or an environment the worker cannot prove itself:
-   * its hello is refused and the connect deadline kills it. */
-  so->target = ft__tcp_launch;
-  so->arg = tw;
-  tw->spare = t->spare;
-  so->spare = t->spare;
-  so->spare_fd = t->spare_fd;
-}
-
 static bool ft__tcp_worker_exited(ft__transport *tr, int w) {
   ft__tcp *t = (ft__tcp *)tr;
   ft__tw *tw = &t->ws[w];
@@ -712,75 +571,6 @@ static void ft__tcp_close(ft__transport *tr) {
 static void ft__tcp_terminate(ft__transport *tr) {
   ((ft__tcp *)tr)->stopped = true;
   ft__tcp_close(tr);
-}
-
-/* A launcher (srun) exits 128+N when its remote task died of signal N.
- * One we killed for a cause of ours (its host lost) says nothing. */
-static int ft__tcp_exit_code(ft__transport *tr, int w, int code) {
-  if (((ft__tcp *)tr)->ws[w].cause[0])
-    return 0;
-  if (((ft__tcp *)tr)->launcher && code > 128 && code < 128 + 65)
-    return -(code - 128);
-  return code;
-}
-
-/* Why worker w is gone when its launcher's exit does not say it: its
- * host lost, or a launcher that never got it to say hello, in the
- * launcher's own words (srun: "slurmstepd-n1: error: execve(): ...: No
- * such file or directory"). */
-static const char *ft__tcp_exit_cause(ft__transport *tr, int w) {
-  ft__tw *tw = &((ft__tcp *)tr)->ws[w];
-  return tw->cause[0] ? tw->cause : !tw->hello && tw->errtail[0] ? tw->errtail : NULL;
-}
-
-/* scancel, once done: nothing to wait for (its errors are its output). */
-static void ft__tcp_scancel_done(ft__child *c, void *owner) {
-  (void)owner;
-  ft__child_release(c);
-}
-
-/* Signal worker w: a Slurm step's worker through `scancel --signal=N
- * JOB.STEP` (slurmstepd signals it on its node; srun, the local launcher,
- * is not signalled, and reports the worker's end as it does any), else
- * its launcher (a TCP worker is its launcher, exec'd).  scancel runs as a
- * child of the loop, not waited for: the worker's death comes back as
- * its launcher's exit, as every death does.  The signal is noted as sent
- * to the launcher, so that exit says it was requested.
- *
- * scancel's status says nothing: Slurm 22.05's exits 225 ("Kill job error
- * on job step id J: Invalid job id specified") after it has signalled an
- * --overlap step of a job on two nodes (the other node has no such step),
- * so it runs under a shell that exits 0: its exit must not fail the work
- * (its message is still captured, its exit still shown as a watched
- * process's). */
-static int ft__tcp_signal_worker(ft__transport *tr, int w, int signo) {
-  ft__tcp *t = (ft__tcp *)tr;
-  ft__worker *wk = &t->base.pool->workers[w];
-  if (!wk->child || wk->state != FT__W_ALIVE)
-    return -ESRCH;
-  if (!t->ws[w].step[0])
-    return ft__child_signal(wk->child, signo);
-  char sig[24];
-  snprintf(sig, sizeof sig, "--signal=%d", signo);
-  char *argv[] = {"sh", "-c", "scancel \"$@\" || :", "scancel", sig, t->ws[w].step, NULL};
-  ft__spawn_opts so = {.name = "scancel",
-                       .role = "process",
-                       .worker = -1,
-                       .argv = argv,
-                       .in = {.mode = FT_STDIO_NULL},
-                       .out = {.mode = FT_STDIO_NULL},
-                       .err = t->base.pool->err,
-                       .on_exit = ft__tcp_scancel_done};
-  ft__child *c = NULL;
-  int rc = ft__spawn(t->base.pool->loop, &so, &c);
-  if (rc == 0 && signo > 0 && signo < 64)
-    wk->child->sent |= 1ull << signo;
-  return rc;
-}
-
-/* A launcher that exited without its worker ever saying hello. */
-static bool ft__tcp_never_started(ft__transport *tr, int w) {
-  return ((ft__tcp *)tr)->launcher && !((ft__tcp *)tr)->ws[w].hello;
 }
 
 static int ft__tcp_check_fn(ft__transport *tr, uintptr_t fn, uint32_t kind) {
