@@ -596,7 +596,9 @@ class Slurm(ForktopCase):
             def traced():
                 with open(wpath) as f:
                     return f.read()
-            self.assertTrue(wait_for(lambda: "+++" in traced(), timeout=10))
+            self.assertTrue(wait_for(lambda: "+++" in traced(), timeout=10),
+                            [e for e in events() if e.get("name") == "scancel" or
+                             e["ev"] in ("exit", "output")])
             got = traced()
             self.assertIn("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER", got)
             self.assertIn("+++ killed by SIGTERM +++", got)
