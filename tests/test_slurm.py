@@ -365,6 +365,7 @@ class Slurm(ForktopCase):
                 if proc.poll() is None:
                     proc.kill()
                 th.join()
+                proc.stdout.close()
                 err = proc.stderr.read()
                 proc.stderr.close()
         self.assertLess(took, 1 + 1 + 0.5)  # heartbeat + 1 s, and the tick
@@ -529,12 +530,16 @@ class Slurm(ForktopCase):
             self.assertRegex(e.get("cause", ""), r"execve\(\): %s: No such file or directory"
                              % re.escape(os.path.realpath(FORKTOP)), e)
         self.assertEqual(s["tasks_failed"], 6)
-        # the backoff: worker 0's steps, each started later after the one before died
-        starts = [e["t"] for e in self.kinds(evs, "spawn", role="worker", worker=0)
-                  if "host" not in e]
-        self.assertGreaterEqual(len(starts), 5, starts)
-        gaps = [b - a for a, b in zip(starts, starts[1:])]
-        self.assertGreater(gaps[4 if len(gaps) > 4 else -1], gaps[0], gaps)
+        # the backoff: the worker whose fifth quick death failed the work
+        # had each step started longer after the one before exited (8, 16,
+        # 32, 64 ms)
+        spawns = max(([e for e in self.kinds(evs, "spawn", role="worker", worker=w)
+                       if "host" not in e] for w in (0, 1)), key=len)
+        self.assertGreaterEqual(len(spawns), 5, spawns)
+        exits = {e["pid"]: e["t"] for e in self.kinds(evs, "exit") if "host" not in e}
+        waits = [b["t"] - exits[a["pid"]] for a, b in zip(spawns, spawns[1:])]
+        self.assertGreater(waits[-1], waits[0], waits)
+        self.assertGreater(waits[-1], 0.05, waits)
         jobs = {a.split("=", 1)[1] for e in self.kinds(evs, "exec") for a in e.get("argv", [])
                 if a.startswith("--jobid=")}
         self.assertEqual(len(jobs), 1, jobs)
