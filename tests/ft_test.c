@@ -51,7 +51,7 @@ static int ft_test_list_fds(int *out, int cap) {
   return n;
 }
 
-int ft_test_setup(void **state) {
+static int ft_test_setup_any(void **state, bool heard) {
   ft_test *t = calloc(1, sizeof *t);
   t->nfds_before = ft_test_list_fds(t->fds_before, 256);
   int rc = ft_loop_new(&t->loop);
@@ -59,10 +59,16 @@ int ft_test_setup(void **state) {
     fprintf(stderr, "ft_loop_new: %s\n", ft_strerror(rc));
     return -1;
   }
-  ft_loop_add_hook(t->loop, ft_test_record, t);
+  t->heard = heard;
+  if (heard)
+    ft_loop_add_hook(t->loop, ft_test_record, t);
   *state = t;
   return 0;
 }
+
+int ft_test_setup(void **state) { return ft_test_setup_any(state, true); }
+
+int ft_test_setup_unheard(void **state) { return ft_test_setup_any(state, false); }
 
 int ft_test_teardown(void **state) {
   ft_test *t = *state;

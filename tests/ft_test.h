@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -25,16 +26,36 @@ typedef struct ft_test {
   size_t nevs, capevs;
   int fds_before[256];
   int nfds_before;
+  bool heard; /* events are recorded (false: ft_test_setup_unheard) */
 } ft_test;
 
 /* cmocka setup / teardown. */
 int ft_test_setup(void **state);
+/* The same with no event hook: the engine's paths for when nobody listens
+ * (a pool's untimed, packed results) are taken; nothing is recorded. */
+int ft_test_setup_unheard(void **state);
 int ft_test_teardown(void **state);
 /* Run a group with an alarm so that a hang fails instead of wedging. */
 int ft_test_run(const char *name, const struct CMUnitTest *tests, size_t n, unsigned timeout_s);
 #define FT_TEST_RUN(tests, timeout_s)                                                              \
   ft_test_run(__FILE__, tests, sizeof(tests) / sizeof((tests)[0]), timeout_s)
 #define FT_TEST(fn) cmocka_unit_test_setup_teardown(fn, ft_test_setup, ft_test_teardown)
+#define FT_TEST_UNHEARD(fn)                                                                        \
+  {                                                                                                \
+    .name = #fn " (unheard)", .test_func = fn, .setup_func = ft_test_setup_unheard,                \
+    .teardown_func = ft_test_teardown                                                              \
+  }
+
+/* Turn the loop until pred holds; fail after ~10 s. */
+#define FT_TEST_UNTIL(loop, pred)                                                                  \
+  do {                                                                                             \
+    int n_ = 0;                                                                                    \
+    while (!(pred) && n_++ < 10000) {                                                              \
+      ft_loop_run(loop, FT_RUN_NOWAIT);                                                            \
+      usleep(1000);                                                                                \
+    }                                                                                              \
+    assert_true(pred);                                                                             \
+  } while (0)
 
 /* Recorded events of a kind (optionally for one pid; 0 = any). */
 size_t ft_test_count(const ft_test *t, ft_event_kind kind, pid_t pid);

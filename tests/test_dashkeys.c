@@ -3,7 +3,7 @@
  * tags and the signal menu, --readonly, the COMMAND column and its
  * ellipsis, the extra columns, the meters, the setup screen and forktoprc,
  * and the layouts of small terminals. */
-#include "ft_test.h"
+#include "ft_test_view.h"
 
 #include <locale.h>
 #include <signal.h>
@@ -13,67 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ft_model.h"
-#include "ui_view.h"
-
-#define S 1000000000ull
-#define ROOT 1000
-#define T0 (100 * S)
-
-typedef struct fx {
-  ft_model *m;
-  ui_view v;
-  ui_grid g;
-  char line[4096];
-} fx;
-
-static void ev_spawn(ft_model *m, pid_t pid, pid_t ppid, const char *name, const char *role,
-                     int w) {
-  ft_event ev = {
-      .kind = FT_EV_SPAWN, .t_ns = T0 + (uint64_t)pid, .pid = pid, .ppid = ppid, .name = name};
-  ev.u.spawn.role = role;
-  ev.u.spawn.worker = w;
-  assert_int_equal(ft_model_apply(m, &ev), 0);
-}
-
-/* forktop, a pool of three workers, a producer with a child. */
-static fx *fx_new(void) {
-  fx *f = calloc(1, sizeof *f);
-  ft_model_opts o = {.root_pid = ROOT, .t0 = T0};
-  assert_int_equal(ft_model_new(&o, &f->m), 0);
-  ev_spawn(f->m, 2001, ROOT, "main", "worker", 0);
-  ev_spawn(f->m, 2002, ROOT, "main", "worker", 1);
-  ev_spawn(f->m, 2003, ROOT, "main", "worker", 2);
-  ev_spawn(f->m, 2100, ROOT, "producer", "process", -1);
-  ev_spawn(f->m, 2101, 2100, "helper", "subprocess", -1);
-  ui_view_init(&f->v, "demo", false, true, false);
-  f->v.now = T0 + 2 * S;
-  return f;
-}
-
-static void fx_free(fx *f) {
-  ui_view_free(&f->v);
-  ui_grid_free(&f->g);
-  ft_model_free(f->m);
-  free(f);
-}
-
-static void render(fx *f, int w, int h) {
-  ft_model_tick(f->m, f->v.now);
-  assert_int_equal(ui_view_build(&f->v, ft_model_snapshot(f->m)), 0);
-  assert_int_equal(ui_grid_resize(&f->g, w, h), 0);
-  ui_cells_render(&f->g, &f->v);
-  if (getenv("FT_DUMP"))
-    for (int y = 0; y < f->g.h; y++)
-      fprintf(stderr, "%2d|%s\n", y, ui_grid_line(&f->g, y, f->line, sizeof f->line));
-}
-
-static int find_line(fx *f, const char *needle) {
-  for (int y = 0; y < f->g.h; y++)
-    if (strstr(ui_grid_line(&f->g, y, f->line, sizeof f->line), needle))
-      return y;
-  return -1;
-}
+#define S FX_S
+#define ROOT FX_ROOT
+#define T0 FX_T0
 
 static ui_action key(fx *f, int code) {
   ui_key k = {.code = code};
@@ -86,8 +28,6 @@ static void type(fx *f, const char *s) {
   for (; *s; s++)
     key(f, (unsigned char)*s);
 }
-
-static pid_t row_pid(const fx *f, size_t i) { return f->v.snap->procs[f->v.rows[i].proc].pid; }
 
 /* A rich read of pid, as ft_scan makes for the rows on screen. */
 static void rich(fx *f, pid_t pid, const char *args, uint64_t ticks, uint64_t io_r, uint64_t t) {
@@ -111,8 +51,8 @@ static void rich(fx *f, pid_t pid, const char *args, uint64_t ticks, uint64_t io
  * F3 the next, Shift-F3 the previous, Enter keeps the row. */
 static void test_search(void **state) {
   (void)state;
-  fx *f = fx_new();
-  render(f, 120, 40);
+  fx *f = fx_new(false);
+  fx_render(f, 120, 40);
   key(f, '/');
   assert_int_equal(f->v.mode, UI_MODE_SEARCH);
   type(f, "worker");
@@ -126,8 +66,8 @@ static void test_search(void **state) {
   type(f, " 2"); /* "worker 2": the text shown, across a space */
   assert_int_equal(f->v.sel_pid, 2003);
   assert_false(f->v.search_fail);
-  render(f, 120, 40);
-  assert_true(find_line(f, "Search: worker 2_") == 39);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "Search: worker 2_") == 39);
   key(f, UI_K_ENTER);
   assert_int_equal(f->v.mode, UI_MODE_NORMAL);
   assert_int_equal(f->v.sel_pid, 2003);
@@ -141,26 +81,26 @@ static void test_search(void **state) {
   type(f, "zz");
   assert_true(f->v.search_fail);
   assert_int_equal(f->v.sel_pid, 2003);
-  render(f, 120, 40);
-  assert_true(find_line(f, "not found") == 39);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "not found") == 39);
   fx_free(f);
 }
 
 /* F4 and \: the filter keeps rows whose shown text matches, any column. */
 static void test_filter_columns(void **state) {
   (void)state;
-  fx *f = fx_new();
+  fx *f = fx_new(false);
   rich(f, 2101, "gzip -9 /data/file3.txt", 0, 0, T0 + S);
   key(f, UI_K_F4);
   assert_int_equal(f->v.mode, UI_MODE_FILTER);
   type(f, "worker 2");
   assert_int_equal(f->v.nrows, 2); /* forktop as context, worker 2 */
-  assert_int_equal(row_pid(f, 1), 2003);
+  assert_int_equal(fx_row_pid(f, 1), 2003);
   key(f, UI_K_ENTER);
   ui_view_set_filter(&f->v, "file3.TXT"); /* the command line, any case */
   key(f, UI_K_NONE);
   assert_int_equal(f->v.nrows, 3);
-  assert_int_equal(row_pid(f, 2), 2101);
+  assert_int_equal(fx_row_pid(f, 2), 2101);
   ui_view_set_filter(&f->v, "exit"); /* nothing has exited */
   key(f, UI_K_NONE);
   assert_int_equal(f->v.nrows, 0);
@@ -173,36 +113,36 @@ static void test_filter_columns(void **state) {
  * on a column's title. */
 static void test_flat_and_sort(void **state) {
   (void)state;
-  fx *f = fx_new();
-  render(f, 120, 40);
+  fx *f = fx_new(false);
+  fx_render(f, 120, 40);
   key(f, UI_K_F5);
   assert_true(f->v.flat);
   assert_int_equal(f->v.nrows, 6);
   for (size_t i = 0; i < f->v.nrows; i++)
     assert_int_equal(f->v.rows[i].depth, 0);
-  assert_int_equal(row_pid(f, 5), 2101);
+  assert_int_equal(fx_row_pid(f, 5), 2101);
   key(f, UI_K_F6);
   assert_int_equal(f->v.mode, UI_MODE_SORT);
-  render(f, 120, 40);
-  assert_true(find_line(f, "sort by") > 0);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "sort by") > 0);
   key(f, UI_K_ENTER); /* PID, the sort already: reversed */
   assert_true(f->v.sort_rev);
-  assert_int_equal(row_pid(f, 0), ROOT); /* forktop stays first */
-  assert_int_equal(row_pid(f, 1), 2101);
-  render(f, 120, 40);
-  assert_true(find_line(f, "PID^") == 2);
+  assert_int_equal(fx_row_pid(f, 0), ROOT); /* forktop stays first */
+  assert_int_equal(fx_row_pid(f, 1), 2101);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "PID^") == 2);
   key(f, 'I');
   assert_false(f->v.sort_rev);
-  assert_int_equal(row_pid(f, 1), 2001);
+  assert_int_equal(fx_row_pid(f, 1), 2001);
   /* the sort menu lists the columns shown: pick PROCESS */
   key(f, '>');
   for (int i = 0; i < f->v.ncols && f->v.cols[f->v.menu_sel] != UI_C_PROCESS; i++)
     key(f, UI_K_DOWN);
   key(f, UI_K_ENTER);
   assert_int_equal(f->v.sort, UI_C_PROCESS);
-  assert_int_equal(row_pid(f, 1), 2101); /* helper < main < producer */
+  assert_int_equal(fx_row_pid(f, 1), 2101); /* helper < main < producer */
   /* a click on PPID's title */
-  render(f, 120, 40);
+  fx_render(f, 120, 40);
   int x = (int)(strstr(ui_grid_line(&f->g, 2, f->line, sizeof f->line), "PPID") - f->line);
   ui_key m = {.code = UI_K_MOUSE, .x = x, .y = 2, .button = 1};
   ui_keys_handle(&f->v, &m);
@@ -218,8 +158,8 @@ static void test_flat_and_sort(void **state) {
  * to the tagged; U untags; --readonly sends nothing. */
 static void test_tags_and_readonly(void **state) {
   (void)state;
-  fx *f = fx_new();
-  render(f, 120, 40);
+  fx *f = fx_new(false);
+  fx_render(f, 120, 40);
   key(f, UI_K_DOWN);
   assert_int_equal(f->v.sel_pid, 2001);
   key(f, ' ');
@@ -231,13 +171,13 @@ static void test_tags_and_readonly(void **state) {
   assert_true(ui_view_is_tagged(&f->v, 2100));
   assert_true(ui_view_is_tagged(&f->v, 2101));
   assert_int_equal(f->v.ntagged, 3);
-  render(f, 120, 40);
-  int y = find_line(f, "main worker 0");
+  fx_render(f, 120, 40);
+  int y = fx_find(f, "main worker 0");
   assert_int_equal(ui_grid_line(&f->g, y, f->line, sizeof f->line)[0], '*');
   key(f, 'k');
   assert_int_equal(f->v.mode, UI_MODE_SIGNAL);
-  render(f, 120, 40);
-  assert_true(find_line(f, "send to 3 tagged") > 0);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "send to 3 tagged") > 0);
   ui_action a = key(f, UI_K_ENTER);
   assert_int_equal(a.kind, UI_ACT_SIGNAL);
   assert_int_equal(a.pid, 0);
@@ -261,9 +201,9 @@ static void test_tags_and_readonly(void **state) {
   assert_non_null(strstr(f->v.status, "--readonly"));
   f->v.mode = UI_MODE_SIGNAL; /* even if the menu were open */
   assert_int_equal(key(f, UI_K_ENTER).kind, UI_ACT_NONE);
-  render(f, 120, 40);
-  assert_true(find_line(f, "F9 Kill") < 0);
-  assert_true(find_line(f, "READ-ONLY") == 0);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "F9 Kill") < 0);
+  assert_true(fx_find(f, "READ-ONLY") == 0);
   fx_free(f);
 }
 
@@ -271,29 +211,29 @@ static void test_tags_and_readonly(void **state) {
  * an ellipsis; hostile bytes made inert. */
 static void test_command_column(void **state) {
   (void)state;
-  fx *f = fx_new();
+  fx *f = fx_new(false);
   rich(f, 2101,
        "/usr/bin/cc -O2 -c src/very/long/path/to/the/file/being/compiled.c -o build/compiled.o", 0,
        0, T0 + S);
   rich(f, 2100, "sh -c \x1b]0;owned\x07", 0, 0, T0 + S);
-  render(f, 200, 40);
+  fx_render(f, 200, 40);
   assert_true(
-      find_line(f, "/usr/bin/cc -O2 -c src/very/long/path/to/the/file/being/compiled.c -o build") >
+      fx_find(f, "/usr/bin/cc -O2 -c src/very/long/path/to/the/file/being/compiled.c -o build") >
       0);
-  assert_true(find_line(f, "sh -c \\x1b]0;owned\\x07") > 0);
+  assert_true(fx_find(f, "sh -c \\x1b]0;owned\\x07") > 0);
   for (int y = 0; y < f->g.h; y++)
     for (int x = 0; x < f->g.w; x++)
       assert_true(!UI_CELL(&f->g, x, y)->ch || UI_CELL(&f->g, x, y)->ch >= 0x20);
-  render(f, 100, 40);
-  int y = find_line(f, "/usr/bin/cc -O2");
+  fx_render(f, 100, 40);
+  int y = fx_find(f, "/usr/bin/cc -O2");
   assert_true(y > 0);
   assert_non_null(strstr(f->line, "-O2 -\xe2\x80\xa6"));          /* cut: an ellipsis */
   assert_non_null(strstr(f->line, "helper (subpro\xe2\x80\xa6")); /* our own words too */
   key(f, 'p'); /* as htop's p: without the program's path */
   assert_false(f->v.full_cmd);
-  render(f, 100, 40);
-  assert_true(find_line(f, "/usr/bin/cc") < 0);
-  y = find_line(f, "helper");
+  fx_render(f, 100, 40);
+  assert_true(fx_find(f, "/usr/bin/cc") < 0);
+  y = fx_find(f, "helper");
   assert_true(y > 0);
   assert_non_null(strstr(f->line, " cc -O2 -c src/v"));
   fx_free(f);
@@ -302,7 +242,7 @@ static void test_command_column(void **state) {
 /* USER, NI, THR, TIME+, IO_R, IO_W from the rich reads; T sorts by TIME+. */
 static void test_extra_columns(void **state) {
   (void)state;
-  fx *f = fx_new();
+  fx *f = fx_new(false);
   long hz = sysconf(_SC_CLK_TCK);
   rich(f, 2001, "w0", (uint64_t)hz * 61, 1000, T0 + S);
   rich(f, 2001, "w0", (uint64_t)hz * 62, 1000 + 2 * 1024 * 1024, T0 + 2 * S);
@@ -311,13 +251,13 @@ static void test_extra_columns(void **state) {
                                 UI_C_TIME, UI_C_IOR,  UI_C_PROCESS, UI_C_IOW};
   memcpy(f->v.cols, cols, sizeof cols);
   f->v.ncols = (int)(sizeof cols / sizeof cols[0]);
-  render(f, 120, 40);
-  assert_true(find_line(f, "USER") == 2);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "USER") == 2);
   assert_non_null(strstr(f->line, "NI"));
   assert_non_null(strstr(f->line, "THR"));
   assert_non_null(strstr(f->line, "TIME+"));
   assert_non_null(strstr(f->line, "IO_R"));
-  int y = find_line(f, "main worker 0");
+  int y = fx_find(f, "main worker 0");
   assert_non_null(strstr(f->line, "root"));
   assert_non_null(strstr(f->line, "1:02.00"));
   assert_non_null(strstr(f->line, "2.0M/s"));
@@ -325,7 +265,7 @@ static void test_extra_columns(void **state) {
   (void)y;
   key(f, 'T');
   assert_int_equal(f->v.sort, UI_C_TIME);
-  assert_int_equal(row_pid(f, 1), 2002); /* 1:30 before 1:02 */
+  assert_int_equal(fx_row_pid(f, 1), 2002); /* 1:30 before 1:02 */
   fx_free(f);
 }
 
@@ -358,21 +298,21 @@ static void test_meters(void **state) {
   assert_int_equal(ui_meters_read(m, dir), 0);
   assert_int_equal(m->ncpu, 2);
   assert_true(m->cpu[0] > 99.9 && m->cpu[1] > 9.9 && m->cpu[1] < 10.1);
-  fx *f = fx_new();
+  fx *f = fx_new(false);
   f->v.meters = m;
-  render(f, 120, 40);
+  fx_render(f, 120, 40);
   assert_int_equal(f->v.layout.meter_rows, 2);
-  assert_true(find_line(f, "100.0%") == 1);
+  assert_true(fx_find(f, "100.0%") == 1);
   assert_non_null(strstr(f->line, "10.0%"));
-  assert_true(find_line(f, "Mem") == 2);
+  assert_true(fx_find(f, "Mem") == 2);
   assert_non_null(strstr(f->line, "512M/1.0G"));
   assert_non_null(strstr(f->line, "Load average: 0.50 0.25 0.10"));
-  assert_true(find_line(f, "PID") == 4); /* the tree under the meters */
+  assert_true(fx_find(f, "PID") == 4); /* the tree under the meters */
   /* the setup screen hides them */
   f->v.meters_on = false;
-  render(f, 120, 40);
+  fx_render(f, 120, 40);
   assert_int_equal(f->v.layout.meter_rows, 0);
-  assert_true(find_line(f, "Load average") < 0);
+  assert_true(fx_find(f, "Load average") < 0);
   fx_free(f);
   free(m);
   char p[512];
@@ -398,18 +338,18 @@ static void test_setup_and_rc(void **state) {
   assert_int_equal(ui_rc_path(path, sizeof path), 0);
   snprintf(want, sizeof want, "%s/forktop/forktoprc", dir);
   assert_string_equal(path, want);
-  fx *f = fx_new();
-  render(f, 120, 40);
+  fx *f = fx_new(false);
+  fx_render(f, 120, 40);
   key(f, UI_K_F2);
   assert_int_equal(f->v.mode, UI_MODE_SETUP);
-  render(f, 120, 40);
-  assert_true(find_line(f, "[x] PPID") > 0);
-  assert_true(find_line(f, "[ ] USER") > 0);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "[x] PPID") > 0);
+  assert_true(fx_find(f, "[ ] USER") > 0);
   key(f, UI_K_DOWN); /* PPID: hide it */
   key(f, ' ');
   for (int i = 0; i < 20; i++) { /* down to USER (the line drawn selected): show it */
-    render(f, 120, 40);
-    int y = find_line(f, "[ ] USER");
+    fx_render(f, 120, 40);
+    int y = fx_find(f, "[ ] USER");
     if (UI_CELL(&f->g, f->g.w / 2, y)->style == UI_S_SEL)
       break;
     key(f, UI_K_DOWN);
@@ -423,20 +363,20 @@ static void test_setup_and_rc(void **state) {
   assert_int_equal(f->v.menu_sel, at - 1);
   /* a short screen shows the part of the list around the selection */
   key(f, UI_K_END);
-  render(f, 80, 12);
-  assert_true(find_line(f, "[x] meters") > 0);
-  assert_true(find_line(f, "[x] PID") < 0);
+  fx_render(f, 80, 12);
+  assert_true(fx_find(f, "[x] meters") > 0);
+  assert_true(fx_find(f, "[x] PID") < 0);
   key(f, UI_K_HOME);
-  render(f, 80, 12);
-  assert_true(find_line(f, "[x] PID") > 0);
+  fx_render(f, 80, 12);
+  assert_true(fx_find(f, "[x] PID") > 0);
   key(f, UI_K_ESC);
   assert_int_equal(f->v.mode, UI_MODE_NORMAL);
   key(f, UI_K_F5);
   key(f, 'p');
   key(f, 'M');
-  render(f, 120, 40);
-  assert_true(find_line(f, "USER") == 2);
-  assert_true(find_line(f, "PPID") < 0);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "USER") == 2);
+  assert_true(fx_find(f, "PPID") < 0);
   assert_int_equal(ui_rc_save(&f->v, path), 0);
   /* a restart: a new view reads them back */
   ui_view v2;
@@ -471,7 +411,7 @@ static void test_setup_and_rc(void **state) {
 /* Small terminals: 120x20 and 80x24 show every panel, shrunk. */
 static void test_small_layouts(void **state) {
   (void)state;
-  fx *f = fx_new();
+  fx *f = fx_new(false);
   ft_event sub = {.kind = FT_EV_SUBMIT, .t_ns = T0, .pid = ROOT, .name = "main"};
   sub.u.submit.count = 20;
   ft_model_apply(f->m, &sub);
@@ -480,14 +420,14 @@ static void test_small_layouts(void **state) {
   ft_model_apply(f->m, &ev);
   int sizes[][2] = {{120, 20}, {80, 24}, {100, 16}};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-    render(f, sizes[i][0], sizes[i][1]);
+    fx_render(f, sizes[i][0], sizes[i][1]);
     assert_false(f->v.layout.compact);
     assert_true(f->v.layout.panel[UI_P_TREE].h >= 3);
     assert_true(f->v.layout.panel[UI_P_POOLS].h >= 2);
     assert_true(f->v.layout.panel[UI_P_EXITS].h >= 2);
-    assert_true(find_line(f, "Pools (1)") > 0);
-    assert_true(find_line(f, "2001 exit 3") > 0);
-    assert_true(find_line(f, "main worker 1") > 0);
+    assert_true(fx_find(f, "Pools (1)") > 0);
+    assert_true(fx_find(f, "2001 exit 3") > 0);
+    assert_true(fx_find(f, "main worker 1") > 0);
   }
   fx_free(f);
 }

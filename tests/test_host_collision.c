@@ -5,13 +5,11 @@
  * 1, decoy) in the events, and signalling it goes to its launcher, the
  * local process the pool started: the decoy is never signalled.  And the
  * launchers' side of hosts (ft__host_*): joins, states, signal hooks. */
-#include "ft_test.h"
+#include "ft_test_tcp.h"
 
 #include "ft_internal.h"
 #include "ft_transport_tcp.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,65 +17,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[64];
-
-#define TURN_UNTIL(loop, pred)                                                                     \
-  do {                                                                                             \
-    int n_ = 0;                                                                                    \
-    while (!(pred) && n_++ < 10000) {                                                              \
-      ft_loop_run(loop, FT_RUN_NOWAIT);                                                            \
-      usleep(1000);                                                                                \
-    }                                                                                              \
-    assert_true(pred);                                                                             \
-  } while (0)
-
-static bool read_launch(char *token, char *addr) {
-  char path[128];
-  snprintf(path, sizeof path, "%s/launch", dir);
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return false;
-  bool ok = fscanf(f, "%64s %63s", token, addr) == 2;
-  fclose(f);
-  return ok;
-}
-
-static int dial(const char *addr) {
-  char host[64];
-  snprintf(host, sizeof host, "%s", addr);
-  char *colon = strrchr(host, ':');
-  *colon = '\0';
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
-  assert_int_equal(inet_pton(AF_INET, host, &sa.sin_addr), 1);
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  assert_true(fd >= 0);
-  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  fcntl(fd, F_SETFL, O_NONBLOCK);
-  return fd;
-}
-
-/* A hello with the right token that says the worker is process pid. */
-static void send_hello(int fd, const char *hex, pid_t pid) {
-  ft__f_hello h = {{sizeof h, FT__F_HELLO}, FT__TCP_VERSION, (uint32_t)pid, {0}};
-  for (int i = 0; i < FT__TOKEN_LEN; i++) {
-    unsigned v;
-    sscanf(hex + 2 * i, "%2x", &v);
-    h.token[i] = (uint8_t)v;
-  }
-  assert_int_equal(send(fd, &h, sizeof h, MSG_NOSIGNAL), (ssize_t)sizeof h);
-}
-
-static int pull(int fd, ft_buf *b) {
-  char tmp[4096];
-  ssize_t k = recv(fd, tmp, sizeof tmp, 0);
-  if (k == 0)
-    return 0;
-  if (k < 0)
-    return -1;
-  ft_buf_append(b, tmp, (size_t)k);
-  return 1;
-}
 
 /* The recorded exit of (host, pid), or NULL. */
 static const ft_event *exit_of(const ft_test *T, uint32_t host, pid_t pid) {
@@ -96,26 +35,16 @@ static void test_remote_pid_is_a_live_local_pid(void **state) {
     execlp("sleep", "sleep", "30", (char *)NULL);
     _exit(127);
   }
-  snprintf(dir, sizeof dir, "/tmp/ft_hostc_XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  char script[512];
-  snprintf(script, sizeof script,
-           "printf '%%s %%s\\n' \"$FORKTOP_TOKEN\" \"$2\" > %s/launch.tmp && "
-           "mv %s/launch.tmp %s/launch && exec sleep 30",
-           dir, dir, dir);
-  char *argv[] = {"sh", "-c", script, "sh", NULL};
-  ft_pool_tcp tcp = {.argv = argv};
-  ft_pool_opts o = {.workers = 1};
-  ft_pool *p = NULL;
-  assert_int_equal(ft_pool_new_tcp(T->loop, &o, &tcp, &p), 0);
-  char token[65] = "", addr[64] = "";
-  TURN_UNTIL(T->loop, read_launch(token, addr));
+  ft_test_tcp hw;
+  ft_test_tcp_start(T->loop, &hw, (ft_slice){0});
+  ft_pool *p = hw.pool;
+  const char *token = hw.token, *addr = hw.addr;
   pid_t launcher = ft_pool_worker_pid(p, 0);
   assert_true(launcher > 0 && launcher != decoy);
-  int fd = dial(addr);
-  send_hello(fd, token, decoy);
+  int fd = ft_test_tcp_dial(addr);
+  ft_test_tcp_hello(fd, token, decoy);
   ft_buf in = {0};
-  TURN_UNTIL(T->loop, (pull(fd, &in), ft__frame_check(in.data, in.len, false) > 0));
+  FT_TEST_UNTIL(T->loop, (ft_test_tcp_pull(fd, &in), ft__frame_check(in.data, in.len, false) > 0));
 
   /* the host joined, once; the worker is (host 1, decoy), launched by launcher */
   assert_int_equal(ft_test_count(T, FT_EV_HOST, 0), 1);
@@ -137,7 +66,7 @@ static void test_remote_pid_is_a_live_local_pid(void **state) {
 
   /* signal the remote worker: its launcher gets it, the decoy does not */
   assert_int_equal(ft_loop_signal_host(T->loop, 1, decoy, SIGTERM), 0);
-  TURN_UNTIL(T->loop, exit_of(T, 0, launcher) != NULL);
+  FT_TEST_UNTIL(T->loop, exit_of(T, 0, launcher) != NULL);
   const ft_event *lex = exit_of(T, 0, launcher), *rex = exit_of(T, 1, decoy);
   assert_int_equal(lex->u.exit.signal, SIGTERM);
   assert_true(lex->u.exit.requested);
@@ -148,7 +77,7 @@ static void test_remote_pid_is_a_live_local_pid(void **state) {
   assert_int_equal(waitpid(decoy, &st, WNOHANG), 0); /* alive, never signalled */
   assert_null(exit_of(T, 0, decoy));
 
-  TURN_UNTIL(T->loop, pull(fd, &in) == 0); /* the connection closed with it */
+  FT_TEST_UNTIL(T->loop, ft_test_tcp_pull(fd, &in) == 0); /* the connection closed with it */
   close(fd);
   ft_pool_terminate(p);
   assert_int_equal(ft_pool_join(p, 10), 0);
@@ -156,9 +85,7 @@ static void test_remote_pid_is_a_live_local_pid(void **state) {
   ft_buf_free(&in);
   kill(decoy, SIGKILL);
   waitpid(decoy, &st, 0);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
+  ft_test_tcp_end(&hw);
 }
 
 static int hook_rc;

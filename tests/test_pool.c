@@ -327,10 +327,14 @@ static void test_maxtasksperchild(void **state) {
   ft_pool_stats st;
   ft_pool_stats_get(p, &st);
   assert_true(st.workers_recycled >= 3);
+  if (!t->heard)
+    assert_int_equal(st.workers_replaced, 0); /* recycled, each of them, not died */
   const ft_rec_event *rep = ft_test_find(t, FT_EV_WORKER_REPLACED, 0, 0);
-  assert_non_null(rep);
-  assert_int_equal(rep->ev.u.replaced.reason, FT_REPLACE_RECYCLED);
-  assert_int_not_equal(rep->ev.u.replaced.old_pid, rep->ev.u.replaced.new_pid);
+  if (t->heard) {
+    assert_non_null(rep);
+    assert_int_equal(rep->ev.u.replaced.reason, FT_REPLACE_RECYCLED);
+    assert_int_not_equal(rep->ev.u.replaced.old_pid, rep->ev.u.replaced.new_pid);
+  }
   close_join_free(p);
 }
 
@@ -389,8 +393,10 @@ static void test_worker_killed_mid_task(void **state) {
   ft_pool_stats_get(p, &st);
   assert_int_equal(st.workers_replaced, 3);
   assert_int_equal(st.alive, 2);
-  assert_int_equal(ft_test_count(t, FT_EV_WORKER_REPLACED, 0), 3);
-  assert_int_equal(ft_test_count(t, FT_EV_TASK_FAIL, 0), 3);
+  if (t->heard) {
+    assert_int_equal(ft_test_count(t, FT_EV_WORKER_REPLACED, 0), 3);
+    assert_int_equal(ft_test_count(t, FT_EV_TASK_FAIL, 0), 3);
+  }
   close_join_free(p);
 }
 
@@ -474,6 +480,63 @@ static void test_task_returns_error(void **state) {
   assert_int_equal(c.err, 1);
   assert_int_equal(c.ok, 0);
   ft_result_free(r);
+  close_join_free(p);
+}
+
+/* Item i: a failure (code 4, a 9-byte message) when i % 4 == 0, else a
+ * value of i % 4 * 6 - 6 bytes (0, 6 or 12), each byte (char)i. */
+static int mixed(void *ctx, ft_slice arg, ft_buf *out) {
+  (void)ctx;
+  uint64_t i = get_u64(arg);
+  if (i % 4 == 0) {
+    ft_buf_append(out, "no, this.", 9);
+    return 4;
+  }
+  char v[12];
+  memset(v, (char)i, sizeof v);
+  return ft_buf_append(out, v, (size_t)(i % 4) * 6 - 6);
+}
+
+/* Outcomes of every kind within one chunk (successes of 0, 6 and 12
+ * bytes, failures with a message), in a map of many chunks: each item
+ * gets exactly its own, whether results come packed (nobody listens)
+ * or with their times. */
+static void test_mixed_outcomes(void **state) {
+  ft_test *t = *state;
+  ft_pool *p = new_pool(t, 2, 0);
+  enum { N = 20000 };
+  uint64_t *vals = malloc(N * sizeof *vals);
+  ft_slice *items = malloc(N * sizeof *items);
+  for (size_t i = 0; i < N; i++) {
+    vals[i] = i;
+    items[i] = (ft_slice){&vals[i], 8};
+  }
+  ft_result *r;
+  assert_int_equal(ft_pool_map(p, mixed, items, N, 3000, &r), FT_ETASK);
+  assert_int_equal(ft_result_failed(r), N / 4);
+  for (size_t i = 0; i < N; i++) {
+    ft_item it;
+    assert_int_equal(ft_result_item(r, i, &it), 0);
+    if (i % 4 == 0) {
+      assert_int_equal(it.status, FT_ETASK);
+      assert_int_equal(it.code, 4);
+      assert_int_equal(it.value.len, 9);
+      assert_memory_equal(it.value.ptr, "no, this.", 9);
+      continue;
+    }
+    assert_int_equal(it.status, 0);
+    assert_int_equal(it.code, 0);
+    assert_int_equal(it.value.len, i % 4 * 6 - 6);
+    for (size_t k = 0; k < it.value.len; k++)
+      assert_int_equal(((const char *)it.value.ptr)[k], (char)i);
+  }
+  ft_pool_stats st;
+  ft_pool_stats_get(p, &st);
+  assert_int_equal(st.tasks_done, N - N / 4);
+  assert_int_equal(st.tasks_failed, N / 4);
+  ft_result_free(r);
+  free(vals);
+  free(items);
   close_join_free(p);
 }
 
@@ -747,11 +810,12 @@ static void test_result_sizes(void **state) {
   close_join_free(p);
 }
 
-/* Results bigger than the ring's starting window (64 KiB) arrive whole,
- * small ones around them too; one over half the ring fails alone. */
+/* Results bigger than the ring's starting window (64 KiB: the pool's
+ * 4 MiB of windows shared by 40 workers) arrive whole, small ones around
+ * them too; one over half the ring fails alone. */
 static void test_big_results_grow_the_ring(void **state) {
   ft_test *t = *state;
-  ft_pool *p = new_pool(t, 2, 0);
+  ft_pool *p = new_pool(t, 40, 0);
   uint64_t sizes[7] = {10, 40000, 10, 100000, 131072, 20, 60000};
   ft_slice items[7];
   for (int i = 0; i < 7; i++)
@@ -1008,6 +1072,21 @@ int main(void) {
       FT_TEST(test_big_results_grow_the_ring),
       FT_TEST(test_initializer_failure_does_not_hang),
       FT_TEST(test_idle_worker_killed_is_replaced),
+      FT_TEST(test_mixed_outcomes),
+      /* Again with nobody listening: results come back packed. */
+      FT_TEST_UNHEARD(test_mixed_outcomes),
+      FT_TEST_UNHEARD(test_map_and_map_async_in_order),
+      FT_TEST_UNHEARD(test_big_maps_reuse_buffers),
+      FT_TEST_UNHEARD(test_starmap),
+      FT_TEST_UNHEARD(test_argument_sizes),
+      FT_TEST_UNHEARD(test_maxtasksperchild),
+      FT_TEST_UNHEARD(test_worker_killed_mid_task),
+      FT_TEST_UNHEARD(test_worker_killed_mid_chunk_requeues_the_rest),
+      FT_TEST_UNHEARD(test_worker_killed_mid_chunk_requeues_the_rest_async),
+      FT_TEST_UNHEARD(test_task_returns_error),
+      FT_TEST_UNHEARD(test_imap),
+      FT_TEST_UNHEARD(test_result_sizes),
+      FT_TEST_UNHEARD(test_big_results_grow_the_ring),
   };
   return FT_TEST_RUN(tests, 110);
 }

@@ -5,13 +5,11 @@
  * chunk's wrong seq are refused, the last by killing the worker's launcher;
  * and a launcher that cannot start its worker fails the work with its
  * own words. */
-#include "ft_test.h"
+#include "ft_test_tcp.h"
 
 #include "ft_internal.h"
 #include "ft_transport_tcp.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,91 +160,17 @@ static void test_registry(void **state) {
 
 /* ------------------------------------------------- a worker by hand */
 
-static char dir[64];
-
-/* Turn the loop until pred holds (or fail after ~10 s). */
-#define TURN_UNTIL(loop, pred)                                                                     \
-  do {                                                                                             \
-    int n_ = 0;                                                                                    \
-    while (!(pred) && n_++ < 10000) {                                                              \
-      ft_loop_run(loop, FT_RUN_NOWAIT);                                                            \
-      usleep(1000);                                                                                \
-    }                                                                                              \
-    assert_true(pred);                                                                             \
-  } while (0)
-
-/* What the launcher wrote: the token and the address (rewritten by each
- * new launcher, atomically). */
-static bool read_launch(char *token, char *addr) {
-  char path[128];
-  snprintf(path, sizeof path, "%s/launch", dir);
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return false;
-  bool ok = fscanf(f, "%64s %63s", token, addr) == 2;
-  fclose(f);
-  return ok;
-}
-
-static int dial(const char *addr) {
-  char host[64];
-  snprintf(host, sizeof host, "%s", addr);
-  char *colon = strrchr(host, ':');
-  *colon = '\0';
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
-  assert_int_equal(inet_pton(AF_INET, host, &sa.sin_addr), 1);
-  assert_string_equal(host, "127.0.0.1");
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  assert_true(fd >= 0);
-  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  fcntl(fd, F_SETFL, O_NONBLOCK);
-  return fd;
-}
-
-static void send_hello(int fd, const char *hex) {
-  ft__f_hello h = {{sizeof h, FT__F_HELLO}, FT__TCP_VERSION, (uint32_t)getpid(), {0}};
-  for (int i = 0; i < FT__TOKEN_LEN; i++) {
-    unsigned v;
-    sscanf(hex + 2 * i, "%2x", &v);
-    h.token[i] = (uint8_t)v;
-  }
-  assert_int_equal(send(fd, &h, sizeof h, MSG_NOSIGNAL), (ssize_t)sizeof h);
-}
-
-/* Read from fd into b; 0 when the peer closed, 1 when bytes came, -1 not yet. */
-static int pull(int fd, ft_buf *b) {
-  char tmp[4096];
-  ssize_t k = recv(fd, tmp, sizeof tmp, 0);
-  if (k == 0)
-    return 0;
-  if (k < 0)
-    return -1;
-  ft_buf_append(b, tmp, (size_t)k);
-  return 1;
-}
-
 static void test_pool_refuses(void **state) {
   ft_test *T = *state;
-  snprintf(dir, sizeof dir, "/tmp/ft_tcp_XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  char script[512];
-  /* The launcher stands for a worker: it says its token and address, then waits. */
-  snprintf(script, sizeof script,
-           "printf '%%s %%s\\n' \"$FORKTOP_TOKEN\" \"$2\" > %s/launch.tmp && "
-           "mv %s/launch.tmp %s/launch && exec sleep 30",
-           dir, dir, dir);
-  char *argv[] = {"sh", "-c", script, "sh", NULL};
-  ft_pool_tcp tcp = {.argv = argv, .setup = {"the setup", 9}};
-  ft_pool_opts o = {.workers = 1};
-  ft_pool *p = NULL;
-  assert_int_equal(ft_pool_new_tcp(T->loop, &o, &tcp, &p), 0);
-  char token[65] = "", addr[64] = "";
-  TURN_UNTIL(T->loop, read_launch(token, addr));
+  ft_test_tcp hw;
+  ft_test_tcp_start(T->loop, &hw, (ft_slice){"the setup", 9});
+  ft_pool *p = hw.pool;
+  const char *token = hw.token, *addr = hw.addr;
   assert_int_equal(strlen(token), 64);
   pid_t first = ft_pool_worker_pid(p, 0);
 
   /* a connection that never says hello (half of one here) */
-  int silent = dial(addr);
+  int silent = ft_test_tcp_dial(addr);
   uint64_t t_silent = ft_now_ns();
   assert_int_equal(send(silent, "\x30\0\0\0\1\0\0\0", 8, MSG_NOSIGNAL), 8);
 
@@ -259,17 +183,17 @@ static void test_pool_refuses(void **state) {
   char bad[65];
   memcpy(bad, token, sizeof bad);
   bad[0] = bad[0] == '0' ? '1' : '0';
-  int fd = dial(addr);
-  send_hello(fd, bad);
+  int fd = ft_test_tcp_dial(addr);
+  ft_test_tcp_hello(fd, bad, getpid());
   ft_buf in = {0};
-  TURN_UNTIL(T->loop, pull(fd, &in) == 0);
+  FT_TEST_UNTIL(T->loop, ft_test_tcp_pull(fd, &in) == 0);
   assert_int_equal(in.len, 0);
   close(fd);
 
   /* the right token: the setup comes */
-  int good = dial(addr);
-  send_hello(good, token);
-  TURN_UNTIL(T->loop, (pull(good, &in), in.len >= sizeof(ft__f_setup) + 16));
+  int good = ft_test_tcp_dial(addr);
+  ft_test_tcp_hello(good, token, getpid());
+  FT_TEST_UNTIL(T->loop, (ft_test_tcp_pull(good, &in), in.len >= sizeof(ft__f_setup) + 16));
   assert_int_equal(ft__frame_check(in.data, in.len, false), (long)(sizeof(ft__f_setup) + 16));
   ft__f_setup su;
   memcpy(&su, in.data, sizeof su);
@@ -279,16 +203,17 @@ static void test_pool_refuses(void **state) {
   ft_buf_reset(&in);
 
   /* the same token again: used once, refused */
-  fd = dial(addr);
-  send_hello(fd, token);
-  TURN_UNTIL(T->loop, pull(fd, &in) == 0);
+  fd = ft_test_tcp_dial(addr);
+  ft_test_tcp_hello(fd, token, getpid());
+  FT_TEST_UNTIL(T->loop, ft_test_tcp_pull(fd, &in) == 0);
   assert_int_equal(in.len, 0);
   close(fd);
 
   /* a task by name reaches the worker as a chunk */
   assert_int_equal(ft_task_register("test.a", task_a), 0);
   assert_int_equal(ft_pool_apply_async(p, task_a, (ft_slice){"x", 1}, NULL, NULL, NULL, &r), 0);
-  TURN_UNTIL(T->loop, (pull(good, &in), ft__frame_check(in.data, in.len, false) > 0));
+  FT_TEST_UNTIL(T->loop,
+                (ft_test_tcp_pull(good, &in), ft__frame_check(in.data, in.len, false) > 0));
   ft__f_chunk c;
   memcpy(&c, in.data, sizeof c);
   assert_int_equal(c.h.type, FT__F_CHUNK);
@@ -299,18 +224,18 @@ static void test_pool_refuses(void **state) {
    * and a new one started in its place */
   ft__f_start st = {{sizeof st, FT__F_START}, c.seq + 5, 0};
   assert_int_equal(send(good, &st, sizeof st, MSG_NOSIGNAL), (ssize_t)sizeof st);
-  TURN_UNTIL(T->loop, ft_pool_worker_pid(p, 0) != first && ft_pool_worker_pid(p, 0) > 0);
+  FT_TEST_UNTIL(T->loop, ft_pool_worker_pid(p, 0) != first && ft_pool_worker_pid(p, 0) > 0);
   const ft_rec_event *ex = ft_test_find(T, FT_EV_EXIT, first, 0);
   assert_non_null(ex);
   assert_int_equal(ex->ev.u.exit.signal, SIGKILL);
   ft_buf_reset(&in);
-  TURN_UNTIL(T->loop, pull(good, &in) == 0); /* and its connection closed */
+  FT_TEST_UNTIL(T->loop, ft_test_tcp_pull(good, &in) == 0); /* and its connection closed */
   close(good);
   /* the task was never started: it is not failed, it waits for a worker */
   assert_false(ft_result_ready(r));
 
   /* the silent connection was closed, after the 2 s a hello may take */
-  TURN_UNTIL(T->loop, pull(silent, &in) == 0);
+  FT_TEST_UNTIL(T->loop, ft_test_tcp_pull(silent, &in) == 0);
   assert_true(ft_now_ns() - t_silent > 1900ull * 1000 * 1000);
   close(silent);
 
@@ -319,9 +244,7 @@ static void test_pool_refuses(void **state) {
   assert_int_equal(ft_pool_join(p, 10), 0);
   ft_pool_free(p);
   ft_buf_free(&in);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
+  ft_test_tcp_end(&hw);
 }
 
 /* terminate with a hand worker holding two chunks (the first begun, its
@@ -330,25 +253,16 @@ static void test_pool_refuses(void **state) {
  * no chunk is sent after the terminate. */
 static void test_terminate_fails_begun_chunk_under_its_worker(void **state) {
   ft_test *T = *state;
-  snprintf(dir, sizeof dir, "/tmp/ft_tcp_XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  char script[512];
-  snprintf(script, sizeof script,
-           "printf '%%s %%s\\n' \"$FORKTOP_TOKEN\" \"$2\" > %s/launch.tmp && "
-           "mv %s/launch.tmp %s/launch && exec sleep 30",
-           dir, dir, dir);
-  char *argv[] = {"sh", "-c", script, "sh", NULL};
-  ft_pool_tcp tcp = {.argv = argv};
-  ft_pool_opts o = {.workers = 1};
-  ft_pool *p = NULL;
-  assert_int_equal(ft_pool_new_tcp(T->loop, &o, &tcp, &p), 0);
-  char token[65] = "", addr[64] = "";
-  TURN_UNTIL(T->loop, read_launch(token, addr));
+  ft_test_tcp hw;
+  ft_test_tcp_start(T->loop, &hw, (ft_slice){0});
+  ft_pool *p = hw.pool;
+  const char *token = hw.token, *addr = hw.addr;
   pid_t launcher = ft_pool_worker_pid(p, 0);
-  int good = dial(addr);
-  send_hello(good, token);
+  int good = ft_test_tcp_dial(addr);
+  ft_test_tcp_hello(good, token, getpid());
   ft_buf in = {0};
-  TURN_UNTIL(T->loop, (pull(good, &in), ft__frame_check(in.data, in.len, false) > 0));
+  FT_TEST_UNTIL(T->loop,
+                (ft_test_tcp_pull(good, &in), ft__frame_check(in.data, in.len, false) > 0));
   ft_buf_reset(&in); /* the setup */
   assert_int_equal(ft_task_register("test.a", task_a), 0);
   ft_result *rs[3];
@@ -357,9 +271,9 @@ static void test_terminate_fails_begun_chunk_under_its_worker(void **state) {
                      0);
   /* two chunks come (two in flight per worker), the third waits */
   long n1 = 0;
-  TURN_UNTIL(T->loop,
-             (pull(good, &in), (n1 = ft__frame_check(in.data, in.len, false)) > 0 &&
-                                   ft__frame_check(in.data + n1, in.len - (size_t)n1, false) > 0));
+  FT_TEST_UNTIL(T->loop, (ft_test_tcp_pull(good, &in),
+                          (n1 = ft__frame_check(in.data, in.len, false)) > 0 &&
+                              ft__frame_check(in.data + n1, in.len - (size_t)n1, false) > 0));
   ft__f_chunk c;
   memcpy(&c, in.data, sizeof c);
   assert_int_equal(c.h.type, FT__F_CHUNK);
@@ -377,7 +291,7 @@ static void test_terminate_fails_begun_chunk_under_its_worker(void **state) {
     assert_int_equal(it.worker, 0); /* never run */
   }
   /* after the terminate, a BYE and the close; no chunk */
-  TURN_UNTIL(T->loop, pull(good, &in) == 0);
+  FT_TEST_UNTIL(T->loop, ft_test_tcp_pull(good, &in) == 0);
   long n = ft__frame_check(in.data, in.len, false);
   assert_int_equal(n, (long)sizeof(ft__fhdr));
   assert_int_equal((size_t)n, in.len);
@@ -389,9 +303,7 @@ static void test_terminate_fails_begun_chunk_under_its_worker(void **state) {
     ft_result_free(rs[i]);
   ft_pool_free(p);
   ft_buf_free(&in);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
+  ft_test_tcp_end(&hw);
 }
 
 /* A launcher that cannot start its worker: it says why on stderr and
@@ -414,7 +326,7 @@ static void test_launcher_cannot_start(void **state) {
   assert_int_equal(ft_task_register("test.a", task_a), 0);
   ft_result *r = NULL;
   assert_int_equal(ft_pool_apply_async(p, task_a, (ft_slice){"x", 1}, NULL, NULL, NULL, &r), 0);
-  TURN_UNTIL(T->loop, ft_result_ready(r));
+  FT_TEST_UNTIL(T->loop, ft_result_ready(r));
   ft_item it;
   assert_int_equal(ft_result_get(r, 0, &it), FT_EWORKER);
   assert_int_equal(it.code, 2);

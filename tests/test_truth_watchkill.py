@@ -77,6 +77,47 @@ class TruthWatchKill(ForktopCase):
                 with open(hups) as f:
                     self.assertEqual(f.read(), "hup\n")
 
+    # The command, forktop's own child, is hung up by the kernel as forktop
+    # dies (its parent death signal): the guardian does not hang it up a
+    # second time (before: two SIGHUPs, each counted by the command's trap,
+    # the second a few ms after the first).  After its first hangup the
+    # command waits half a second for another, then exits.
+    def test_the_command_is_hung_up_once(self):
+        hups = os.path.join(self.dir, "hups")
+        script = os.path.join(self.dir, "count.sh")
+        with open(script, "w") as f:
+            f.write('exec 2>/dev/null\nn=0\ntrap \'echo hup >> "%s"; n=$((n + 1))\' HUP\n'
+                    'while [ $n = 0 ]; do sleep 100 & wait $!; done\n'
+                    'sleep 0.5 & wait $!\n' % hups)
+        for how, env in self.each_way():
+            for i in range(5):
+                with self.subTest(how=how, round=i):
+                    if os.path.exists(hups):
+                        os.unlink(hups)
+                    p = self.start("exec sh %s" % script, 1, env)
+                    self.kill_and_check(p, 2.5)
+                    with open(hups) as f:
+                        self.assertEqual(f.read(), "hup\n")
+
+    # A forktop inside a forktop, without cgroups: the inner run's guardian
+    # was forked by the inner forktop and carries the outer run's tag in
+    # its environment.  The outer guardian must not take it for one of the
+    # outer run's processes: killed, it could not end the inner run, whose
+    # processes carry the inner tag only (before: the inner `sleep` left
+    # behind, in most rounds).
+    def test_a_run_inside_a_run_without_cgroups(self):
+        env = dict(self.env, FORKTOP_NO_CGROUP="1")
+        inner = "%s --json -- sh -c \"trap '' HUP TERM; sleep 100\" >/dev/null 2>&1" % FORKTOP
+        for i in range(6):
+            with self.subTest(round=i):
+                p = self.start("%s & wait" % inner, 1, env)
+                try:
+                    self.kill_and_check(p, 8)
+                finally:
+                    for q in tagged_pids(self.tag):
+                        if q != os.getpid():
+                            kill_quietly(q)
+
     # What ignores SIGHUP is killed once the grace is over.
     def test_what_ignores_sighup_is_killed(self):
         for how, env in self.each_way():

@@ -1,7 +1,7 @@
 /* test_view.c - the dashboard without a terminal: the display list
  * (tree, folding, sorting, filtering), the cells (exit-code rows, pools,
  * queues, narrow and tiny sizes, hostile child output) and the keys. */
-#include "ft_test.h"
+#include "ft_test_view.h"
 
 #include <locale.h>
 #include <signal.h>
@@ -11,29 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ft_model.h"
 #include "ui_safe.h"
-#include "ui_view.h"
 
-#define S 1000000000ull
-#define ROOT 1000
-#define T0 (100 * S)
-
-typedef struct fx {
-  ft_model *m;
-  ui_view v;
-  ui_grid g;
-  char line[4096];
-} fx;
-
-static void ev_spawn(ft_model *m, pid_t pid, pid_t ppid, const char *name, const char *role,
-                     int w) {
-  ft_event ev = {
-      .kind = FT_EV_SPAWN, .t_ns = T0 + (uint64_t)pid, .pid = pid, .ppid = ppid, .name = name};
-  ev.u.spawn.role = role;
-  ev.u.spawn.worker = w;
-  assert_int_equal(ft_model_apply(m, &ev), 0);
-}
+#define S FX_S
+#define ROOT FX_ROOT
+#define T0 FX_T0
 
 static void ev_exit(ft_model *m, pid_t pid, const char *name, int code, int sig, bool orphan) {
   ft_event ev = {.kind = FT_EV_EXIT, .t_ns = T0 + S, .pid = pid, .ppid = ROOT, .name = name};
@@ -49,52 +31,6 @@ static void ev_output(ft_model *m, pid_t pid, const char *line, size_t len, int 
   ev.u.output.line = line;
   ev.u.output.len = len;
   assert_int_equal(ft_model_apply(m, &ev), 0);
-}
-
-/* forktop with a pool of three workers and a producer that has a child. */
-static fx *fx_new(bool ascii) {
-  fx *f = calloc(1, sizeof *f);
-  ft_model_opts o = {.root_pid = ROOT, .t0 = T0};
-  assert_int_equal(ft_model_new(&o, &f->m), 0);
-  ev_spawn(f->m, 2001, ROOT, "main", "worker", 0);
-  ev_spawn(f->m, 2002, ROOT, "main", "worker", 1);
-  ev_spawn(f->m, 2003, ROOT, "main", "worker", 2);
-  ev_spawn(f->m, 2100, ROOT, "producer", "process", -1);
-  ev_spawn(f->m, 2101, 2100, "helper", "subprocess", -1);
-  ui_view_init(&f->v, "demo", ascii, true, false);
-  f->v.now = T0 + 2 * S;
-  return f;
-}
-
-static void fx_free(fx *f) {
-  ui_view_free(&f->v);
-  ui_grid_free(&f->g);
-  ft_model_free(f->m);
-  free(f);
-}
-
-static void build(fx *f) {
-  ft_model_tick(f->m, f->v.now);
-  assert_int_equal(ui_view_build(&f->v, ft_model_snapshot(f->m)), 0);
-}
-
-static void render(fx *f, int w, int h) {
-  build(f);
-  assert_int_equal(ui_grid_resize(&f->g, w, h), 0);
-  ui_cells_render(&f->g, &f->v);
-  if (getenv("FT_DUMP")) /* FT_DUMP=1 shows every rendered screen */
-    for (int y = 0; y < f->g.h; y++)
-      fprintf(stderr, "%2d|%s\n", y, ui_grid_line(&f->g, y, f->line, sizeof f->line));
-}
-
-static pid_t row_pid(const fx *f, size_t i) { return f->v.snap->procs[f->v.rows[i].proc].pid; }
-
-/* The first screen line containing needle, or -1. */
-static int find_line(fx *f, const char *needle) {
-  for (int y = 0; y < f->g.h; y++)
-    if (strstr(ui_grid_line(&f->g, y, f->line, sizeof f->line), needle))
-      return y;
-  return -1;
 }
 
 /* No cell may hold a control character or anything a terminal would act on. */
@@ -117,38 +53,38 @@ static void assert_grid_inert(const ui_grid *g) {
 static void test_tree_rows(void **state) {
   (void)state;
   fx *f = fx_new(false);
-  build(f);
+  fx_build(f);
   assert_int_equal(f->v.nrows, 6);
-  assert_int_equal(row_pid(f, 0), ROOT);
+  assert_int_equal(fx_row_pid(f, 0), ROOT);
   assert_int_equal(f->v.rows[0].depth, 0);
   assert_true(f->v.rows[0].has_children);
-  assert_int_equal(row_pid(f, 1), 2001);
+  assert_int_equal(fx_row_pid(f, 1), 2001);
   assert_int_equal(f->v.rows[1].depth, 1);
-  assert_int_equal(row_pid(f, 4), 2100);
+  assert_int_equal(fx_row_pid(f, 4), 2100);
   assert_true(f->v.rows[4].last);
   assert_false(f->v.rows[1].last);
-  assert_int_equal(row_pid(f, 5), 2101);
+  assert_int_equal(fx_row_pid(f, 5), 2101);
   assert_int_equal(f->v.rows[5].depth, 2);
   assert_true(f->v.rows[5].last);
 
-  render(f, 120, 40);
-  int yr = find_line(f, "forktop (supervisor)");
+  fx_render(f, 120, 40);
+  int yr = fx_find(f, "forktop (supervisor)");
   assert_true(yr > 0);
   assert_true(strstr(f->line, "1000") != NULL);
-  int y1 = find_line(f, "main worker 0");
+  int y1 = fx_find(f, "main worker 0");
   assert_true(y1 == yr + 1);
   assert_true(strstr(f->line, "2001") != NULL);
   assert_true(strstr(f->line, "\xe2\x94\x9c\xe2\x94\x80 main worker 0") != NULL); /* ├─ */
-  assert_true(find_line(f, "\xe2\x94\x94\xe2\x94\x80 producer") == yr + 4);       /* └─ */
-  assert_true(find_line(f, "helper (subprocess)") == yr + 5);
+  assert_true(fx_find(f, "\xe2\x94\x94\xe2\x94\x80 producer") == yr + 4);         /* └─ */
+  assert_true(fx_find(f, "helper (subprocess)") == yr + 5);
   fx_free(f);
 
   /* --ascii */
   f = fx_new(true);
-  render(f, 120, 40);
-  assert_true(find_line(f, "|- main worker 1") > 0);
-  assert_true(find_line(f, "`- producer") > 0);
-  assert_true(find_line(f, "   `- helper") > 0);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "|- main worker 1") > 0);
+  assert_true(fx_find(f, "`- producer") > 0);
+  assert_true(fx_find(f, "   `- helper") > 0);
   for (int y = 0; y < f->g.h; y++)
     for (int x = 0; x < f->g.w; x++)
       assert_true(UI_CELL(&f->g, x, y)->ch < 0x80);
@@ -159,36 +95,36 @@ static void test_tree_rows(void **state) {
 static void test_folding(void **state) {
   (void)state;
   fx *f = fx_new(false);
-  build(f);
+  fx_build(f);
   ui_view_set_fold(&f->v, 2100, true);
-  build(f);
+  fx_build(f);
   assert_int_equal(f->v.nrows, 5);
   assert_true(f->v.rows[4].folded);
   assert_int_equal(f->v.rows[4].hidden, 1);
   ui_view_set_fold(&f->v, ROOT, true);
-  render(f, 120, 40);
+  fx_render(f, 120, 40);
   assert_int_equal(f->v.nrows, 1);
   assert_int_equal(f->v.rows[0].hidden, 5);
-  assert_true(find_line(f, "[+5]") > 0);
+  assert_true(fx_find(f, "[+5]") > 0);
   ui_view_fold_all(&f->v, false);
-  build(f);
+  fx_build(f);
   assert_int_equal(f->v.nrows, 6);
   /* keys: * folds everything, * again unfolds; Enter toggles the selected row */
   ui_key c = {.code = '*'};
   ui_keys_handle(&f->v, &c);
-  build(f);
+  fx_build(f);
   assert_int_equal(f->v.nrows, 1);
   ui_keys_handle(&f->v, &c);
-  build(f);
+  fx_build(f);
   assert_int_equal(f->v.nrows, 6);
   ui_view_select(&f->v, UI_P_TREE, 4); /* producer */
   ui_key enter = {.code = UI_K_ENTER};
   ui_keys_handle(&f->v, &enter);
-  build(f);
+  fx_build(f);
   assert_int_equal(f->v.nrows, 5);
   assert_true(ui_view_is_folded(&f->v, 2100));
   ui_keys_handle(&f->v, &enter);
-  build(f);
+  fx_build(f);
   assert_int_equal(f->v.nrows, 6);
   fx_free(f);
 }
@@ -209,27 +145,27 @@ static void test_sorting(void **state) {
   ft_model_set_stat(f->m, &st, t + S);
   f->v.sort = UI_SORT_CPU;
   f->v.dirty = true;
-  build(f);
-  assert_int_equal(row_pid(f, 1), 2002);
-  assert_int_equal(row_pid(f, 2), 2003);
-  assert_int_equal(row_pid(f, 3), 2001);
+  fx_build(f);
+  assert_int_equal(fx_row_pid(f, 1), 2002);
+  assert_int_equal(fx_row_pid(f, 2), 2003);
+  assert_int_equal(fx_row_pid(f, 3), 2001);
   ui_key s = {.code = 'M'};
   ui_keys_handle(&f->v, &s); /* to RSS, as htop's M */
   assert_int_equal(f->v.sort, UI_SORT_RSS);
-  build(f);
-  assert_int_equal(row_pid(f, 1), 2001); /* 1999 KiB */
+  fx_build(f);
+  assert_int_equal(fx_row_pid(f, 1), 2001); /* 1999 KiB */
   /* the selection follows its process through a re-sort */
   ui_view_select(&f->v, UI_P_TREE, 1);
   assert_int_equal(f->v.sel_pid, 2001);
   ev_exit(f->m, 2001, "main", 0, 0, false);
-  ev_spawn(f->m, 1500, ROOT, "early", "process", -1);
+  fx_spawn(f->m, 1500, ROOT, "early", "process", -1);
   f->v.sort = UI_SORT_PID;
   f->v.dirty = true;
-  build(f);
-  assert_int_equal(row_pid(f, 1), 1500);
-  assert_int_equal(row_pid(f, 4), 2100);
-  assert_int_equal(row_pid(f, 6), 2001); /* exited: after the live ones */
-  assert_int_equal(row_pid(f, f->v.sel[UI_P_TREE]), 2001);
+  fx_build(f);
+  assert_int_equal(fx_row_pid(f, 1), 1500);
+  assert_int_equal(fx_row_pid(f, 4), 2100);
+  assert_int_equal(fx_row_pid(f, 6), 2001); /* exited: after the live ones */
+  assert_int_equal(fx_row_pid(f, f->v.sel[UI_P_TREE]), 2001);
   fx_free(f);
 }
 
@@ -238,18 +174,18 @@ static void test_filtering(void **state) {
   (void)state;
   fx *f = fx_new(false);
   ui_view_set_filter(&f->v, "HELP");
-  build(f);
+  fx_build(f);
   assert_int_equal(f->v.nrows, 3);
-  assert_int_equal(row_pid(f, 0), ROOT);
+  assert_int_equal(fx_row_pid(f, 0), ROOT);
   assert_true(f->v.rows[0].context);
-  assert_int_equal(row_pid(f, 1), 2100);
+  assert_int_equal(fx_row_pid(f, 1), 2100);
   assert_true(f->v.rows[1].context);
-  assert_int_equal(row_pid(f, 2), 2101);
+  assert_int_equal(fx_row_pid(f, 2), 2101);
   assert_false(f->v.rows[2].context);
   ui_view_set_filter(&f->v, "2002");
-  build(f);
+  fx_build(f);
   assert_int_equal(f->v.nrows, 2);
-  assert_int_equal(row_pid(f, 1), 2002);
+  assert_int_equal(fx_row_pid(f, 1), 2002);
   /* typed through the keys (\\ or F4, as in htop), with Backspace; Esc clears */
   ui_key k = {.code = '\\'};
   ui_view_set_filter(&f->v, "");
@@ -263,19 +199,19 @@ static void test_filtering(void **state) {
   k.code = UI_K_BACKSPACE;
   ui_keys_handle(&f->v, &k);
   assert_string_equal(f->v.filter, "worker");
-  render(f, 120, 40);
+  fx_render(f, 120, 40);
   assert_int_equal(f->v.nrows, 4);
-  assert_true(find_line(f, "filter \"worker\"") == 0);
-  assert_true(find_line(f, "Filter: worker_") == 39);
+  assert_true(fx_find(f, "filter \"worker\"") == 0);
+  assert_true(fx_find(f, "Filter: worker_") == 39);
   k.code = UI_K_ESC;
   ui_keys_handle(&f->v, &k);
-  build(f);
+  fx_build(f);
   assert_int_equal(f->v.nrows, 6);
   assert_int_equal(f->v.mode, UI_MODE_NORMAL);
   ui_view_set_filter(&f->v, "nothing-like-this");
-  render(f, 120, 40);
+  fx_render(f, 120, 40);
   assert_int_equal(f->v.nrows, 0);
-  assert_true(find_line(f, "no process matches the filter") > 0);
+  assert_true(fx_find(f, "no process matches the filter") > 0);
   fx_free(f);
 }
 
@@ -288,29 +224,29 @@ static void test_exit_rows(void **state) {
   ev_exit(f->m, 2002, "main", 3, 0, false);
   ev_exit(f->m, 2003, "main", 0, SIGKILL, false);
   ev_exit(f->m, 4444, "sleep", 0, 0, true);
-  render(f, 120, 40);
-  int y = find_line(f, "main worker 1");
+  fx_render(f, 120, 40);
+  int y = fx_find(f, "main worker 1");
   assert_true(y > 0);
   assert_true(strstr(f->line, "exit 3") != NULL);
   assert_true(strstr(f->line, " X ") != NULL);
   /* the whole row is in the failure style, the PID cell included */
   int x = (int)(strstr(f->line, "2002") - f->line);
   assert_int_equal(UI_CELL(&f->g, x, y)->style, UI_S_FAIL);
-  y = find_line(f, "main worker 2");
+  y = fx_find(f, "main worker 2");
   assert_true(strstr(f->line, "SIGKILL") != NULL);
-  y = find_line(f, "main worker 0");
+  y = fx_find(f, "main worker 0");
   assert_true(strstr(f->line, "exit 0") != NULL);
   x = (int)(strstr(f->line, "2001") - f->line);
   assert_int_equal(UI_CELL(&f->g, x, y)->style, UI_S_DIM);
-  y = find_line(f, "sleep [orphan]");
+  y = fx_find(f, "sleep [orphan]");
   assert_true(y > 0);
   assert_true(strstr(f->line, "4444") != NULL);
   /* the exit log: newest first */
-  int e1 = find_line(f, "  4444 exit 0");
-  int e2 = find_line(f, "  2003 SIGKILL");
-  int e3 = find_line(f, "  2002 exit 3");
+  int e1 = fx_find(f, "  4444 exit 0");
+  int e2 = fx_find(f, "  2003 SIGKILL");
+  int e3 = fx_find(f, "  2002 exit 3");
   assert_true(e1 > 0 && e2 == e1 + 1 && e3 == e2 + 1);
-  assert_true(find_line(f, "Processes: 2 running, 3 exited, 2 failed, 1 orphans") == 1);
+  assert_true(fx_find(f, "Processes: 2 running, 3 exited, 2 failed, 1 orphans") == 1);
   fx_free(f);
 }
 
@@ -327,12 +263,12 @@ static void test_hostile_output(void **state) {
                              "E\tF\xe4\xb8\xad!";
   ev_output(f->m, 2100, evil, sizeof evil - 1, 2);
   ev_output(f->m, 2100, "plain line", 10, 1);
-  build(f);
+  fx_build(f);
   ui_view_select(&f->v, UI_P_TREE, 4);
-  render(f, 240, 40);
+  fx_render(f, 240, 40);
   assert_int_equal(ui_view_output_pid(&f->v), 2100);
   assert_grid_inert(&f->g);
-  int y = find_line(
+  int y = fx_find(
       f, "A\\x1b[2J\\x1b]52;c;SGVsbG8=\\x07B\\x0d\\x08\\x9b31m\\u{9b}C\\u{202e}D\\xff\\xfe\\x00E");
   assert_true(y > 0);
   assert_non_null(strstr(f->line, "\\x00E   ")); /* the tab became spaces to the next stop */
@@ -345,19 +281,19 @@ static void test_hostile_output(void **state) {
   assert_true(x < f->g.w);
   assert_int_equal(UI_CELL(&f->g, x + 1, y)->ch, 0);
   assert_int_equal(UI_CELL(&f->g, x + 2, y)->ch, '!');
-  assert_true(find_line(f, "plain line") == y + 1);
+  assert_true(fx_find(f, "plain line") == y + 1);
   /* the same line in a terminal without UTF-8: every byte >= 0x80 escaped */
   f->v.utf8 = false;
   f->v.ascii = true;
-  render(f, 240, 40);
+  fx_render(f, 240, 40);
   assert_grid_inert(&f->g);
-  assert_true(find_line(f, "F\\xe4\\xb8\\xad!") > 0);
+  assert_true(fx_find(f, "F\\xe4\\xb8\\xad!") > 0);
   /* names are untrusted too */
   static const char badname[] = "x\x1b]0;pwned\x07";
-  ev_spawn(f->m, 2200, ROOT, badname, "process", -1);
-  render(f, 120, 40);
+  fx_spawn(f->m, 2200, ROOT, badname, "process", -1);
+  fx_render(f, 120, 40);
   assert_grid_inert(&f->g);
-  assert_true(find_line(f, "x\\x1b]0;pwned\\x07") > 0);
+  assert_true(fx_find(f, "x\\x1b]0;pwned\\x07") > 0);
   fx_free(f);
 }
 
@@ -422,7 +358,7 @@ static void test_narrow_widths(void **state) {
     for (int w = 1; w <= 130; w += 3) {
       for (int p = 0; p < UI_P_COUNT; p++) {
         f->v.focus = (ui_panel)p;
-        render(f, w, h);
+        fx_render(f, w, h);
         assert_int_equal(f->g.w, w);
         assert_grid_inert(&f->g);
         for (int y = 0; y < h; y++)
@@ -431,35 +367,35 @@ static void test_narrow_widths(void **state) {
     }
   f->v.focus = UI_P_TREE;
   /* 60x20: the panels shrink, none hides */
-  render(f, 60, 20);
+  fx_render(f, 60, 20);
   assert_false(f->v.layout.compact);
   for (int p = 0; p < UI_P_COUNT; p++)
     assert_true(f->v.layout.panel[p].h >= 2);
   assert_true(f->v.layout.panel[UI_P_TREE].h >= 3);
-  assert_true(find_line(f, "Pools (1)") > 0);
-  assert_true(find_line(f, "Exits (") > 0);
+  assert_true(fx_find(f, "Pools (1)") > 0);
+  assert_true(fx_find(f, "Exits (") > 0);
   /* 45x20 (too narrow) and 60x11 (too low): one panel at a time */
-  render(f, 45, 20);
+  fx_render(f, 45, 20);
   assert_true(f->v.layout.compact);
   assert_int_equal(f->v.layout.panel[UI_P_TREE].h, 18);
   assert_int_equal(f->v.layout.panel[UI_P_EXITS].h, 0);
-  assert_true(find_line(f, "2001") > 0); /* pids still show */
+  assert_true(fx_find(f, "2001") > 0); /* pids still show */
   assert_non_null(
       strstr(ui_grid_line(&f->g, 19, f->line, sizeof f->line), "q Quit")); /* the key bar */
-  render(f, 60, 11);
+  fx_render(f, 60, 11);
   assert_true(f->v.layout.compact);
   ui_key tab = {.code = UI_K_TAB};
   ui_keys_handle(&f->v, &tab);
   assert_int_equal(f->v.focus, UI_P_POOLS);
-  render(f, 45, 20);
-  assert_true(find_line(f, "Pools (1)") == 1);
+  fx_render(f, 45, 20);
+  assert_true(fx_find(f, "Pools (1)") == 1);
   ui_keys_handle(&f->v, &tab);
   ui_keys_handle(&f->v, &tab);
-  render(f, 45, 20);
+  fx_render(f, 45, 20);
   assert_int_equal(f->v.focus, UI_P_EXITS);
-  assert_true(find_line(f, "2002 exit 3") > 0);
+  assert_true(fx_find(f, "2002 exit 3") > 0);
   /* the full layout shows every panel at once */
-  render(f, 120, 40);
+  fx_render(f, 120, 40);
   assert_false(f->v.layout.compact);
   for (int p = 0; p < UI_P_COUNT; p++)
     assert_true(f->v.layout.panel[p].h > 0);
@@ -504,8 +440,8 @@ static void test_pools_and_queues(void **state) {
     ft_model_apply(f->m, &q);
   }
   f->v.now = T0 + 2 * S + S / 2;
-  render(f, 120, 40);
-  int y = find_line(f, "10/20");
+  fx_render(f, 120, 40);
+  int y = fx_find(f, "10/20");
   assert_true(y > 0);
   assert_non_null(strstr(f->line, "main"));
   assert_non_null(strstr(f->line, "1 failed"));
@@ -518,7 +454,7 @@ static void test_pools_and_queues(void **state) {
     failed += UI_CELL(&f->g, x, y)->style == UI_S_BAR_FAIL;
   }
   assert_true(done >= 1 && failed >= 1 && done > failed);
-  y = find_line(f, "8/16");
+  y = fx_find(f, "8/16");
   assert_true(y > 0);
   assert_non_null(strstr(f->line, "jobs"));
   assert_non_null(strstr(f->line, "put 30.0/s get 10.0/s"));
@@ -526,10 +462,10 @@ static void test_pools_and_queues(void **state) {
   assert_non_null(strstr(f->line, "blocked 0 put/2 get"));
   assert_non_null(strstr(f->line, "\xe2\x96\x85")); /* sparkline at about half */
   /* the worker with a task says so in the tree */
-  assert_true(find_line(f, "task 11 0.5s (0 done)") > 0);
-  assert_true(find_line(f, "idle (9 done, 1 failed)") > 0);
+  assert_true(fx_find(f, "task 11 0.5s (0 done)") > 0);
+  assert_true(fx_find(f, "idle (9 done, 1 failed)") > 0);
   /* the failed task is in the exit log */
-  assert_true(find_line(f, "task 4 failed: code 9") > 0);
+  assert_true(fx_find(f, "task 4 failed: code 9") > 0);
   fx_free(f);
 }
 
@@ -538,7 +474,7 @@ static void test_pools_and_queues(void **state) {
 static void test_keys(void **state) {
   (void)state;
   fx *f = fx_new(false);
-  render(f, 120, 40);
+  fx_render(f, 120, 40);
   ui_key k = {.code = UI_K_DOWN};
   assert_int_equal(ui_keys_handle(&f->v, &k).kind, UI_ACT_NONE);
   assert_int_equal(f->v.sel_pid, 2001);
@@ -564,9 +500,9 @@ static void test_keys(void **state) {
   k.code = 'k';
   ui_keys_handle(&f->v, &k);
   assert_int_equal(f->v.mode, UI_MODE_SIGNAL);
-  render(f, 120, 40);
-  assert_true(find_line(f, "send to 2001") > 0);
-  assert_true(find_line(f, "15 SIGTERM") > 0);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "send to 2001") > 0);
+  assert_true(fx_find(f, "15 SIGTERM") > 0);
   k.code = 'j'; /* in the menu, j and k move */
   ui_keys_handle(&f->v, &k);
   ui_keys_handle(&f->v, &k);
@@ -581,8 +517,8 @@ static void test_keys(void **state) {
   /* help opens and any key closes it */
   k.code = '?';
   ui_keys_handle(&f->v, &k);
-  render(f, 120, 40);
-  assert_true(find_line(f, "forktop help") > 0);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "forktop help") > 0);
   k.code = 'x';
   ui_keys_handle(&f->v, &k);
   assert_int_equal(f->v.mode, UI_MODE_NORMAL);
@@ -591,8 +527,8 @@ static void test_keys(void **state) {
   a = ui_keys_handle(&f->v, &k);
   assert_int_equal(a.kind, UI_ACT_PAUSE);
   assert_true(f->v.paused);
-  render(f, 120, 40);
-  assert_true(find_line(f, "PAUSED") == 0);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "PAUSED") == 0);
   ui_keys_handle(&f->v, &k);
   assert_false(f->v.paused);
   /* Tab visits the panels shown (no pools, no queues here) */
@@ -607,7 +543,7 @@ static void test_keys(void **state) {
   ui_keys_handle(&f->v, &k);
   assert_int_equal(f->v.focus, UI_P_OUTPUT);
   /* the mouse: a click on a tree row selects it and focuses the tree */
-  int y = find_line(f, "main worker 2");
+  int y = fx_find(f, "main worker 2");
   ui_key m = {.code = UI_K_MOUSE, .x = 10, .y = y, .button = 1};
   ui_keys_handle(&f->v, &m);
   assert_int_equal(f->v.focus, UI_P_TREE);
@@ -616,12 +552,12 @@ static void test_keys(void **state) {
   k.code = 'q';
   assert_int_equal(ui_keys_handle(&f->v, &k).kind, UI_ACT_NONE);
   assert_int_equal(f->v.mode, UI_MODE_QUIT);
-  render(f, 120, 40);
-  assert_true(find_line(f, "leave it running headless") > 0);
-  assert_true(find_line(f, "The workload is still running.") > 0);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "leave it running headless") > 0);
+  assert_true(fx_find(f, "The workload is still running.") > 0);
   snprintf(f->v.note, sizeof f->v.note, "connector: every process seen"); /* watching */
-  render(f, 120, 40);
-  assert_true(find_line(f, "The command is still running.") > 0);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "The command is still running.") > 0);
   f->v.note[0] = '\0';
   k.code = UI_K_ESC;
   ui_keys_handle(&f->v, &k);
@@ -647,8 +583,8 @@ static void test_keys(void **state) {
   f->v.t_end = T0 + 3 * S;
   f->v.now = T0 + 9 * S;
   f->v.mode = UI_MODE_NORMAL;
-  render(f, 120, 40);
-  assert_true(find_line(f, "demo  3.0s") == 0);
+  fx_render(f, 120, 40);
+  assert_true(fx_find(f, "demo  3.0s") == 0);
   assert_non_null(strstr(f->line, "finished, exit status 0"));
   k.code = 'q';
   assert_int_equal(ui_keys_handle(&f->v, &k).kind, UI_ACT_QUIT);
@@ -666,20 +602,20 @@ static void test_keys(void **state) {
 static void test_paused_copy(void **state) {
   (void)state;
   fx *f = fx_new(false);
-  build(f);
+  fx_build(f);
   ft_model_snap *frozen;
   assert_int_equal(ft_model_snap_copy(ft_model_snapshot(f->m), &frozen), 0);
   ev_exit(f->m, 2001, "main", 7, 0, false);
-  ev_spawn(f->m, 2500, ROOT, "late", "process", -1);
+  fx_spawn(f->m, 2500, ROOT, "late", "process", -1);
   assert_int_equal(ui_view_build(&f->v, frozen), 0);
   assert_int_equal(ui_grid_resize(&f->g, 120, 40), 0);
   ui_cells_render(&f->g, &f->v);
-  assert_true(find_line(f, "late") < 0);
-  assert_true(find_line(f, "exit 7") < 0);
-  build(f);
+  assert_true(fx_find(f, "late") < 0);
+  assert_true(fx_find(f, "exit 7") < 0);
+  fx_build(f);
   ui_cells_render(&f->g, &f->v);
-  assert_true(find_line(f, "late") > 0);
-  assert_true(find_line(f, "exit 7") > 0);
+  assert_true(fx_find(f, "late") > 0);
+  assert_true(fx_find(f, "exit 7") > 0);
   ft_model_snap_free(frozen);
   fx_free(f);
 }
@@ -690,14 +626,14 @@ static void test_many_processes(void **state) {
   (void)state;
   fx *f = fx_new(false);
   for (int i = 0; i < 2000; i++)
-    ev_spawn(f->m, 10000 + i, ROOT, "big", "worker", i);
-  render(f, 120, 40);
+    fx_spawn(f->m, 10000 + i, ROOT, "big", "worker", i);
+  fx_render(f, 120, 40);
   assert_int_equal(f->v.nrows, 2006);
   ui_key k = {.code = UI_K_END};
   ui_keys_handle(&f->v, &k);
-  render(f, 120, 40);
+  fx_render(f, 120, 40);
   assert_int_equal(f->v.sel_pid, 11999);
-  assert_true(find_line(f, "big worker 1999") > 0);
+  assert_true(fx_find(f, "big worker 1999") > 0);
   assert_true(f->v.top[UI_P_TREE] > 1900);
   fx_free(f);
 }
@@ -766,32 +702,32 @@ static void test_pipes_panel(void **state) {
   fx *f = fx_new(false);
   f->v.show_io = true;
   f->v.io = *io;
-  render(f, 160, 40);
+  fx_render(f, 160, 40);
   char want[96];
   snprintf(want, sizeof want, "Pipes and I/O of %d", (int)w);
-  assert_true(find_line(f, want) > 0);
-  int y = find_line(f, "fd 1 \xe2\x86\x92 pipe");
+  assert_true(fx_find(f, want) > 0);
+  int y = fx_find(f, "fd 1 \xe2\x86\x92 pipe");
   assert_true(y > 0);
   snprintf(want, sizeof want, "\xe2\x86\x92 %d ", (int)r);
-  int yr = find_line(f, want);
+  int yr = fx_find(f, want);
   assert_true(yr > y);
   assert_non_null(strstr(f->line, "(fd 0)"));
   assert_non_null(strstr(f->line, "reads "));
   /* ASCII, and a panel too small for it all */
   f->v.ascii = true;
   f->v.utf8 = false;
-  render(f, 60, 20);
+  fx_render(f, 60, 20);
   assert_grid_inert(&f->g);
-  render(f, 20, 5);
+  fx_render(f, 20, 5);
   f->v.ascii = false;
   f->v.utf8 = true;
-  render(f, 160, 40);
+  fx_render(f, 160, 40);
   /* i toggles it */
   ui_key k = {.code = 'i'};
   ui_keys_handle(&f->v, &k);
   assert_false(f->v.show_io);
-  render(f, 160, 40);
-  assert_true(find_line(f, "Pipes and I/O") < 0);
+  fx_render(f, 160, 40);
+  assert_true(fx_find(f, "Pipes and I/O") < 0);
   fx_free(f);
   free(io);
 }

@@ -2,7 +2,7 @@
  * terminal: a header row per host, a HOST column once a remote host exists,
  * the filter matching host names, the selection and `k` keyed by (host,
  * pid) where a remote pid equals a live local one. */
-#include "ft_test.h"
+#include "ft_test_view.h"
 
 #include <locale.h>
 #include <signal.h>
@@ -10,19 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_model.h"
-#include "ui_view.h"
-
-#define S 1000000000ull
-#define ROOT 1000
-#define T0 (100 * S)
-
-typedef struct fx {
-  ft_model *m;
-  ui_view v;
-  ui_grid g;
-  char line[4096];
-} fx;
+#define S FX_S
+#define ROOT FX_ROOT
+#define T0 FX_T0
 
 static void apply(fx *f, ft_event ev) { assert_int_equal(ft_model_apply(f->m, &ev), 0); }
 
@@ -47,10 +37,8 @@ static void host(fx *f, uint32_t id, const char *name, bool lost, const char *ca
 
 /* forktop with a local worker 2000 and its launcher 2001; host node2 runs
  * a worker that is 2000 there too, with a child 3000; node3 has nothing. */
-static fx *fx_new(void) {
-  fx *f = calloc(1, sizeof *f);
-  ft_model_opts o = {.root_pid = ROOT, .t0 = T0};
-  assert_int_equal(ft_model_new(&o, &f->m), 0);
+static fx *hosts_new(void) {
+  fx *f = fx_empty(false);
   spawn(f, 0, 2000, ROOT, "p", "worker", 0);
   spawn(f, 0, 2001, ROOT, "srun", "process", -1);
   host(f, 1, "node2", false, NULL);
@@ -60,33 +48,7 @@ static fx *fx_new(void) {
   ts.u.task.task = 5;
   apply(f, ts);
   host(f, 2, "node3", false, NULL);
-  ui_view_init(&f->v, "demo", false, true, false);
-  f->v.now = T0 + 2 * S;
   return f;
-}
-
-static void fx_free(fx *f) {
-  ui_view_free(&f->v);
-  ui_grid_free(&f->g);
-  ft_model_free(f->m);
-  free(f);
-}
-
-static void render(fx *f, int w, int h) {
-  ft_model_tick(f->m, f->v.now);
-  assert_int_equal(ui_view_build(&f->v, ft_model_snapshot(f->m)), 0);
-  assert_int_equal(ui_grid_resize(&f->g, w, h), 0);
-  ui_cells_render(&f->g, &f->v);
-  if (getenv("FT_DUMP"))
-    for (int y = 0; y < f->g.h; y++)
-      fprintf(stderr, "%2d|%s\n", y, ui_grid_line(&f->g, y, f->line, sizeof f->line));
-}
-
-static int find_line(fx *f, const char *needle) {
-  for (int y = 0; y < f->g.h; y++)
-    if (strstr(ui_grid_line(&f->g, y, f->line, sizeof f->line), needle))
-      return y;
-  return -1;
 }
 
 /* Index of the row of (host, pid), or of host's header with pid 0. */
@@ -102,8 +64,8 @@ static size_t row_of(const fx *f, uint32_t h, pid_t pid) {
 
 static void test_grouped_rows(void **state) {
   (void)state;
-  fx *f = fx_new();
-  render(f, 140, 40);
+  fx *f = hosts_new();
+  fx_render(f, 140, 40);
   /* local rows first, then each host: its header, its processes one level down */
   assert_int_equal(f->v.nrows, 7);
   size_t h1 = row_of(f, 1, 0), r2000 = row_of(f, 1, 2000), r3000 = row_of(f, 1, 3000);
@@ -114,25 +76,25 @@ static void test_grouped_rows(void **state) {
   assert_true(f->v.rows[h1].has_children);
   assert_false(f->v.rows[h2].has_children);
   /* the header row and the HOST column */
-  int y = find_line(f, "host node2 (slurm job 77)");
+  int y = fx_find(f, "host node2 (slurm job 77)");
   assert_true(y > 0);
   assert_non_null(strstr(f->line, "up  1 worker alive"));
-  assert_true(find_line(f, "PID* HOST          PPID") > 0);
-  assert_true(find_line(f, "2000 node2") > y);
-  y = find_line(f, "2000 local");
-  assert_true(y > 0 && y < find_line(f, "host node2"));
-  assert_true(find_line(f, "host node3") > 0);
+  assert_true(fx_find(f, "PID* HOST          PPID") > 0);
+  assert_true(fx_find(f, "2000 node2") > y);
+  y = fx_find(f, "2000 local");
+  assert_true(y > 0 && y < fx_find(f, "host node2"));
+  assert_true(fx_find(f, "host node3") > 0);
   /* lost, with its cause */
   /* the local launcher says where its worker runs */
-  assert_non_null(strstr((find_line(f, "2001 local"), f->line), "launcher \xe2\x86\x92 node2"));
+  assert_non_null(strstr((fx_find(f, "2001 local"), f->line), "launcher \xe2\x86\x92 node2"));
   host(f, 1, "node2", true, "no heartbeat for 4 s");
   ft_event ex = {.kind = FT_EV_EXIT, .t_ns = T0 + 4, .host = 1, .pid = 2000, .name = "p"};
   ex.u.exit.signal = SIGKILL;
   apply(f, ex);
-  render(f, 140, 40);
-  assert_true(find_line(f, "host node2 (slurm job 77)  LOST: no heartbeat for 4 s") > 0);
+  fx_render(f, 140, 40);
+  assert_true(fx_find(f, "host node2 (slurm job 77)  LOST: no heartbeat for 4 s") > 0);
   /* the exit log names a remote pid's host; the local 2000 lives on */
-  assert_true(find_line(f, "2000 @node2 SIGKILL") > 0);
+  assert_true(fx_find(f, "2000 @node2 SIGKILL") > 0);
   assert_true(ft_model_alive(f->m, 2000));
   fx_free(f);
 }
@@ -141,14 +103,14 @@ static void test_grouped_rows(void **state) {
  * the other host's header does not. */
 static void test_filter_by_host(void **state) {
   (void)state;
-  fx *f = fx_new();
+  fx *f = hosts_new();
   ui_view_set_filter(&f->v, "NODE2");
-  render(f, 140, 40);
+  fx_render(f, 140, 40);
   assert_int_equal(f->v.nrows, 3);
   row_of(f, 1, 0);
   row_of(f, 1, 2000);
   row_of(f, 1, 3000);
-  assert_int_equal(find_line(f, "host node3"), -1);
+  assert_int_equal(fx_find(f, "host node3"), -1);
   fx_free(f);
 }
 
@@ -156,14 +118,14 @@ static void test_filter_by_host(void **state) {
  * local one: never the one for the other.  The selection follows (host, pid). */
 static void test_signal_keyed_by_host(void **state) {
   (void)state;
-  fx *f = fx_new();
-  render(f, 140, 40);
+  fx *f = hosts_new();
+  fx_render(f, 140, 40);
   ui_key k = {.code = 'k'}, enter = {.code = UI_K_ENTER};
   ui_view_select(&f->v, UI_P_TREE, row_of(f, 1, 2000));
   assert_int_equal(f->v.sel_pid, 2000);
   assert_int_equal(f->v.sel_host, 1);
   spawn(f, 0, 2500, ROOT, "late", "process", -1); /* rows move; the selection follows */
-  render(f, 140, 40);
+  fx_render(f, 140, 40);
   assert_int_equal(f->v.sel[UI_P_TREE], row_of(f, 1, 2000));
   assert_int_equal(ui_view_selected(&f->v)->host, 1);
   ui_keys_handle(&f->v, &k);
@@ -185,7 +147,7 @@ static void test_signal_keyed_by_host(void **state) {
   ui_keys_handle(&f->v, &k);
   assert_int_equal(f->v.mode, UI_MODE_NORMAL);
   assert_non_null(strstr(f->v.status, "a host's row"));
-  render(f, 140, 40);
+  fx_render(f, 140, 40);
   assert_int_equal(f->v.sel[UI_P_TREE], row_of(f, 2, 0));
   fx_free(f);
 }
@@ -198,10 +160,10 @@ static void test_local_only(void **state) {
   assert_int_equal(ft_model_new(&o, &f->m), 0);
   spawn(f, 0, 2000, ROOT, "p", "worker", 0);
   ui_view_init(&f->v, "demo", false, true, false);
-  render(f, 140, 40);
+  fx_render(f, 140, 40);
   assert_int_equal(f->v.nrows, 2);
-  assert_int_equal(find_line(f, "HOST"), -1);
-  assert_int_equal(find_line(f, "host "), -1);
+  assert_int_equal(fx_find(f, "HOST"), -1);
+  assert_int_equal(fx_find(f, "host "), -1);
   fx_free(f);
 }
 

@@ -12,6 +12,79 @@
 #include <string.h>
 #include <unistd.h>
 
+enum {
+  B_PARAM = 256,
+  B_PREPARE,
+  B_CLEANUP,
+  B_JSON,
+  B_CSV,
+  B_MD,
+  B_SVG,
+  B_HEADLESS,
+  B_ASCII,
+  B_OTHER, /* another command's: getopt never takes it */
+};
+
+/* ui_opt_bad's mask: bench's own rows (cmds 0) apply to B_BENCH; the rest
+ * (B_ELSEWHERE) are forktop's other commands' options, there only so that
+ * ui_opt_bad says they do not apply to bench. */
+#define B_BENCH 1u
+#define B_ELSEWHERE 2u
+
+/* bench's options: what is swept (help's first part), the options (its
+ * second), --jobs (an alias, not shown), then the other commands'. */
+static const ui_optdef ui_bench_defs[] = {
+    {"workers", 'j', "LIST", 'j', 0,
+     "a command pool (as forktop map) at each size over the\n"
+     "lines of stdin, read once (or the ITEMs after :::);\n"
+     "{} in CMD is the item.  LIST: 1,2,4 or 1..8 or\n"
+     "1..16:2 (default 1, 2, 4, ... up to twice the CPUs)"},
+    {"param", 0, "NAME=LIST", B_PARAM, 0,
+     "CMD itself at each value, {NAME} in its arguments\n"
+     "replaced (make -j{N}): a program that runs its own\n"
+     "processes; no shell unless CMD is one"},
+    {"runs", 'r', "N", 'r', 0, "measured runs per size (default 3)"},
+    {"warmup", 'w', "N", 'w', 0, "unmeasured runs first (default 1)"},
+    {"prepare", 0, "CMD", B_PREPARE, 0,
+     "sh -c CMD before every run, warm-ups included (not timed)"},
+    {"cleanup", 0, "CMD", B_CLEANUP, 0, "sh -c CMD after each size's runs (not timed)"},
+    {"export-json", 0, "F", B_JSON, 0,
+     "hyperfine's JSON (results[]: command, mean, stddev, median,\n"
+     "user, system, min, max, times, exit_codes, parameters)\n"
+     "and forktop's figures beside them"},
+    {"export-csv", 0, "F", B_CSV, 0, "hyperfine's columns, then forktop's"},
+    {"export-markdown", 0, "F", B_MD, 0, "the same as a Markdown table"},
+    {"export-svg", 0, "F", B_SVG, 0, "a chart of speedup against size"},
+    {"set", 's', "KEY=VALUE", 's', 0, "override a workload key (a WORKLOAD only)"},
+    {"null", '0', NULL, '0', 0, "-j: items on stdin end with a NUL byte"},
+    {"headless", 0, NULL, B_HEADLESS, 0, "no live view: print a line per run, then the table"},
+    {NULL, 'd', "TENTHS", 'd', 0, "live view refresh delay in tenths of a second (default 1)"},
+    {"ascii", 0, NULL, B_ASCII, 0, "draw the live view with ASCII"},
+    {"help", 'h', NULL, 'h', 0, "show this help"},
+    {"jobs", 0, "LIST", 'j', 0, "-j"},
+    {"record", 0, "FILE", B_OTHER, B_ELSEWHERE, ""},
+    {"json", 0, NULL, B_OTHER, B_ELSEWHERE, ""},
+    {"speed", 0, "X", B_OTHER, B_ELSEWHERE, ""},
+    {"scan", 0, NULL, B_OTHER, B_ELSEWHERE, ""},
+    {"grace", 0, "S", B_OTHER, B_ELSEWHERE, ""},
+    {"kill", 0, NULL, B_OTHER, B_ELSEWHERE, ""},
+    {"readonly", 0, NULL, B_OTHER, B_ELSEWHERE, ""},
+    {"chaos", 0, "kill-worker=RATE", B_OTHER, B_ELSEWHERE, ""},
+    {"joblog", 0, "FILE", B_OTHER, B_ELSEWHERE, ""},
+    {NULL, 'p', "PID", B_OTHER, B_ELSEWHERE, ""},
+};
+#define UI_BENCH_NDEFS (sizeof ui_bench_defs / sizeof ui_bench_defs[0])
+#define UI_BENCH_NSWEEP 2 /* -j, --param: the help's first part */
+
+/* How many rows are bench's own (getopt takes them); the last, --jobs,
+ * the help does not show. */
+static size_t ui_bench_nown(void) {
+  size_t n = 0;
+  while (n < UI_BENCH_NDEFS && !ui_bench_defs[n].cmds)
+    n++;
+  return n;
+}
+
 static void ui_bench_usage(FILE *f) {
   fprintf(f, "usage: forktop bench WORKLOAD [--workers LIST] [OPTIONS]\n"
              "       forktop bench [-j LIST] [OPTIONS] -- CMD [ARG...] {}  < inputs\n"
@@ -23,33 +96,11 @@ static void ui_bench_usage(FILE *f) {
              "number of processes and the most alive at once; then the Amdahl fit with\n"
              "its uncertainty and the smallest size within the noise of the fastest.\n"
              "\n"
-             "  WORKLOAD            a workload file's pools at each size (-s workers=N)\n"
-             "  -j, --workers LIST  a command pool (as forktop map) at each size over the\n"
-             "                      lines of stdin, read once (or the ITEMs after :::);\n"
-             "                      {} in CMD is the item.  LIST: 1,2,4 or 1..8 or\n"
-             "                      1..16:2 (default 1, 2, 4, ... up to twice the CPUs)\n"
-             "  --param NAME=LIST   CMD itself at each value, {NAME} in its arguments\n"
-             "                      replaced (make -j{N}): a program that runs its own\n"
-             "                      processes; no shell unless CMD is one\n"
-             "\n"
-             "options:\n"
-             "  -r, --runs N        measured runs per size (default 3)\n"
-             "  -w, --warmup N      unmeasured runs first (default 1)\n"
-             "  --prepare CMD       sh -c CMD before every run, warm-ups included (not timed)\n"
-             "  --cleanup CMD       sh -c CMD after each size's runs (not timed)\n"
-             "  --export-json F     hyperfine's JSON (results[]: command, mean, stddev, median,\n"
-             "                      user, system, min, max, times, exit_codes, parameters)\n"
-             "                      and forktop's figures beside them\n"
-             "  --export-csv F, --export-markdown F\n"
-             "                      hyperfine's columns, then forktop's\n"
-             "  --export-svg F      a chart of speedup against size\n"
-             "  -s, --set KEY=VALUE override a workload key (a WORKLOAD only)\n"
-             "  -0, --null          -j: items on stdin end with a NUL byte\n"
-             "  --headless          no live view: print a line per run, then the table\n"
-             "  -d TENTHS           live view refresh delay in tenths of a second (default 1)\n"
-             "  --ascii             draw the live view with ASCII\n"
-             "  -h, --help          show this help\n"
-             "\n"
+             "  WORKLOAD            a workload file's pools at each size (-s workers=N)\n");
+  ui_opt_help(f, ui_bench_defs, UI_BENCH_NSWEEP, 0);
+  fprintf(f, "\noptions:\n");
+  ui_opt_help(f, ui_bench_defs + UI_BENCH_NSWEEP, ui_bench_nown() - 1 - UI_BENCH_NSWEEP, 0);
+  fprintf(f, "\n"
              "The commands' output is discarded and their stdin is /dev/null, as with\n"
              "hyperfine.  Sizes above the online CPUs are measured but left out of the\n"
              "fit, with a warning; so is a machine that was busy during the runs.\n"
@@ -57,15 +108,6 @@ static void ui_bench_usage(FILE *f) {
              "exit status: 0 every run succeeded; 1 a run failed (non-zero exit), a\n"
              "--prepare or --cleanup command failed, or an export could not be written;\n"
              "2 usage or workload-file error; 128+N stopped by signal N (1 for q).\n");
-}
-
-static int ui_bench_usage_error(const char *fmt, const char *arg) {
-  ft_buf shown = {0}; /* what was typed, shown inert */
-  fprintf(stderr, "forktop bench: ");
-  fprintf(stderr, fmt, ui_safe_cstr(&shown, arg ? arg : ""));
-  fprintf(stderr, "\nTry 'forktop bench --help'.\n");
-  ft_buf_free(&shown);
-  return 2;
 }
 
 /* Every line (or NUL-terminated string) of f as an item. */
@@ -124,9 +166,7 @@ static int ui_bench_count(const char *opt, const char *arg, int lo, int *out) {
   char *end;
   long v = strtol(arg, &end, 10);
   if (*end || !*arg || v < lo || v > 1000) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s %%s: expected %d to 1000", opt, lo);
-    return ui_bench_usage_error(msg, arg);
+    return ui_opt_usage("bench", "%s %s: expected %d to 1000", opt, arg, lo);
   }
   *out = (int)v;
   return 0;
@@ -134,23 +174,6 @@ static int ui_bench_count(const char *opt, const char *arg, int lo, int *out) {
 
 /* forktop bench ...: argv[0] is "bench". */
 int ui_bench_main(int argc, char **argv) {
-  static const struct option longs[] = {{"workers", required_argument, NULL, 'j'},
-                                        {"jobs", required_argument, NULL, 'j'},
-                                        {"param", required_argument, NULL, 'P'},
-                                        {"runs", required_argument, NULL, 'r'},
-                                        {"warmup", required_argument, NULL, 'w'},
-                                        {"prepare", required_argument, NULL, 'p'},
-                                        {"cleanup", required_argument, NULL, 'c'},
-                                        {"export-json", required_argument, NULL, 'J'},
-                                        {"export-csv", required_argument, NULL, 'C'},
-                                        {"export-markdown", required_argument, NULL, 'M'},
-                                        {"export-svg", required_argument, NULL, 'G'},
-                                        {"set", required_argument, NULL, 's'},
-                                        {"null", no_argument, NULL, '0'},
-                                        {"headless", no_argument, NULL, 'H'},
-                                        {"ascii", no_argument, NULL, 'A'},
-                                        {"help", no_argument, NULL, 'h'},
-                                        {NULL, 0, NULL, 0}};
   static ui_bench_opts bo;
   memset(&bo, 0, sizeof bo);
   bo.runs = 3;
@@ -172,14 +195,17 @@ int ui_bench_main(int argc, char **argv) {
       argc = i;
       break;
     }
+  struct option longs[UI_OPT_MAX + 1];
+  char shorts[3 * UI_OPT_MAX + 3];
+  ui_opt_getopt(ui_bench_defs, ui_bench_nown(), ":", longs, shorts);
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":j:r:w:s:d:0h", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
     switch (c) {
     case 'j':
       sizes_arg = optarg;
       break;
-    case 'P':
+    case B_PARAM:
       param_arg = optarg;
       break;
     case 'r':
@@ -188,27 +214,27 @@ int ui_bench_main(int argc, char **argv) {
                                    c == 'r' ? &bo.runs : &bo.warmup)) != 0)
         goto done;
       break;
-    case 'p':
+    case B_PREPARE:
       bo.prepare = optarg;
       break;
-    case 'c':
+    case B_CLEANUP:
       bo.cleanup = optarg;
       break;
-    case 'J':
+    case B_JSON:
       bo.export_json = optarg;
       break;
-    case 'C':
+    case B_CSV:
       bo.export_csv = optarg;
       break;
-    case 'M':
+    case B_MD:
       bo.export_md = optarg;
       break;
-    case 'G':
+    case B_SVG:
       bo.export_svg = optarg;
       break;
     case 's':
       if (!strchr(optarg, '=') || optarg[0] == '=') {
-        status = ui_bench_usage_error("-s %s: expected KEY=VALUE", optarg);
+        status = ui_opt_usage("bench", "-s %s: expected KEY=VALUE", optarg);
         goto done;
       }
       sets[o.nsets++] = optarg;
@@ -217,16 +243,16 @@ int ui_bench_main(int argc, char **argv) {
       null_given = true;
       sep_char = '\0';
       break;
-    case 'H':
+    case B_HEADLESS:
       o.mode = UI_HEADLESS;
       break;
-    case 'A':
+    case B_ASCII:
       o.ascii = true;
       break;
     case 'd':
       o.delay_tenths = (int)strtol(optarg, &end, 10);
       if (*end || !*optarg || o.delay_tenths < 1 || o.delay_tenths > 600) {
-        status = ui_bench_usage_error("-d %s: expected tenths of a second, 1 to 600", optarg);
+        status = ui_opt_usage("bench", "-d %s: expected tenths of a second, 1 to 600", optarg);
         goto done;
       }
       break;
@@ -234,81 +260,46 @@ int ui_bench_main(int argc, char **argv) {
       ui_bench_usage(stdout);
       status = 0;
       goto done;
-    case ':':
-      status = ui_bench_usage_error("option '%s' needs a value", argv[optind - 1]);
+    default: /* '?' or ':' */
+      status = ui_opt_bad("bench", NULL, c, argv, ui_bench_defs, UI_BENCH_NDEFS, B_BENCH, NULL);
       goto done;
-    default: {
-      /* forktop's other commands' options mean nothing here: say so */
-      static const char *const others[] = {"--record", "--json", "--speed",    "--scan",
-                                           "--grace",  "--kill", "--readonly", "--chaos",
-                                           "--joblog", "-p"};
-      const char *bad = argv[optind - 1];
-      size_t n = strcspn(bad, "=");
-      for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
-        if (strlen(others[i]) == n && strncmp(bad, others[i], n) == 0) {
-          status = ui_bench_usage_error("%s does not apply to bench", others[i]);
-          goto done;
-        }
-      if (bad[0] == '-' && bad[1] == '-') { /* a typo of one of ours? */
-        const char *names[sizeof longs / sizeof longs[0]];
-        size_t nn = 0;
-        for (size_t i = 0; longs[i].name; i++)
-          names[nn++] = longs[i].name;
-        char word[64];
-        snprintf(word, sizeof word, "%.*s", (int)(n > 2 ? n - 2 : 0), bad + 2);
-        size_t prefixed = 0;
-        for (size_t i = 0; i < nn; i++)
-          prefixed += strncmp(names[i], word, strlen(word)) == 0;
-        if (prefixed > 1) {
-          status = ui_bench_usage_error("'%s' is ambiguous", bad);
-          goto done;
-        }
-        const char *near = ui_opt_nearest(word, names, nn);
-        if (near) {
-          char msg[128];
-          snprintf(msg, sizeof msg, "unknown option '%%s' (did you mean '--%s'?)", near);
-          status = ui_bench_usage_error(msg, bad);
-          goto done;
-        }
-      }
-      status = ui_bench_usage_error("unknown option '%s'", bad);
-      goto done;
-    }
     }
   }
   o.sets = sets;
   const char *workload = optind < argc ? argv[optind] : NULL;
   if (optind + 1 < argc) {
-    status = ui_bench_usage_error("unexpected argument '%s' (one WORKLOAD, or -- CMD)",
-                                  argv[optind + 1]);
+    status = ui_opt_usage("bench", "unexpected argument '%s' (one WORKLOAD, or -- CMD)",
+                          argv[optind + 1]);
     goto done;
   }
   if (workload && cmd) {
-    status = ui_bench_usage_error("%s", "give a WORKLOAD or -- CMD, not both");
+    status = ui_opt_usage("bench", "%s", "give a WORKLOAD or -- CMD, not both");
     goto done;
   }
   if (!workload && (!cmd || !cmd[0])) {
-    status = ui_bench_usage_error("%s", "nothing to run: give a WORKLOAD, or -j LIST -- CMD {}, or "
-                                        "--param N=LIST -- CMD");
+    status = ui_opt_usage("bench", "%s",
+                          "nothing to run: give a WORKLOAD, or -j LIST -- CMD {}, or "
+                          "--param N=LIST -- CMD");
     goto done;
   }
   if (cmd && !cmd[0][0]) {
-    status = ui_bench_usage_error("%s", "the command is an empty string");
+    status = ui_opt_usage("bench", "%s", "the command is an empty string");
     goto done;
   }
   bo.kind = workload ? UI_BENCH_WORKLOAD : param_arg ? UI_BENCH_PARAM : UI_BENCH_POOL;
   bo.cmd = cmd;
   if (param_arg && (workload || sizes_arg)) {
-    status = ui_bench_usage_error("%s", workload ? "--param applies to -- CMD, not a WORKLOAD"
-                                                 : "--param and -j/--workers: choose one");
+    status = ui_opt_usage("bench", "%s",
+                          workload ? "--param applies to -- CMD, not a WORKLOAD"
+                                   : "--param and -j/--workers: choose one");
     goto done;
   }
   if (o.nsets && !workload) {
-    status = ui_bench_usage_error("%s", "-s applies to a WORKLOAD only");
+    status = ui_opt_usage("bench", "%s", "-s applies to a WORKLOAD only");
     goto done;
   }
   if (null_given && bo.kind != UI_BENCH_POOL) {
-    status = ui_bench_usage_error("%s", "-0 applies to -j -- CMD only (its items)");
+    status = ui_opt_usage("bench", "%s", "-0 applies to -j -- CMD only (its items)");
     goto done;
   }
   if (param_arg) {
@@ -318,12 +309,12 @@ int ui_bench_main(int argc, char **argv) {
     for (size_t i = 0; ok && i < n; i++)
       ok = isalnum((unsigned char)param_arg[i]) || param_arg[i] == '_';
     if (!ok) {
-      status = ui_bench_usage_error("--param %s: expected NAME=LIST (N=1..8, N=1,2,4)", param_arg);
+      status = ui_opt_usage("bench", "--param %s: expected NAME=LIST (N=1..8, N=1,2,4)", param_arg);
       goto done;
     }
     memcpy(bo.param, param_arg, n);
     if (ui_bench_parse_sizes(eq + 1, "--param", &bo, why, sizeof why) < 0) {
-      status = ui_bench_usage_error("%s", why);
+      status = ui_opt_usage("bench", "%s", why);
       goto done;
     }
     char key[40];
@@ -332,12 +323,12 @@ int ui_bench_main(int argc, char **argv) {
     for (size_t i = 0; cmd[i]; i++)
       used |= strstr(cmd[i], key) != NULL;
     if (!used) {
-      status = ui_bench_usage_error("--param: the command has no %s to replace", key);
+      status = ui_opt_usage("bench", "--param: the command has no %s to replace", key);
       goto done;
     }
   } else if (sizes_arg) {
     if (ui_bench_parse_sizes(sizes_arg, workload ? "--workers" : "-j", &bo, why, sizeof why) < 0) {
-      status = ui_bench_usage_error("%s", why);
+      status = ui_opt_usage("bench", "%s", why);
       goto done;
     }
   } else { /* 1, 2, 4, ... up to twice the CPUs */
@@ -347,9 +338,10 @@ int ui_bench_main(int argc, char **argv) {
   if (workload) {
     char *path = ui_find_workload(workload);
     if (!path) {
-      status = ui_bench_usage_error("no workload named '%s' (see 'forktop list'; a file here is "
-                                    "./NAME)",
-                                    workload);
+      status = ui_opt_usage("bench",
+                            "no workload named '%s' (see 'forktop list'; a file here is "
+                            "./NAME)",
+                            workload);
       goto done;
     }
     status = ui_bench(path, &o, &bo);
@@ -364,7 +356,7 @@ int ui_bench_main(int argc, char **argv) {
       if (strcmp(cmd[i], ":::") == 0 && sep < 0)
         sep = i;
     if (sep == 0) {
-      status = ui_bench_usage_error("%s", "no command before :::");
+      status = ui_opt_usage("bench", "%s", "no command before :::");
       goto done;
     }
     if (sep > 0) {
@@ -380,8 +372,9 @@ int ui_bench_main(int argc, char **argv) {
         bo.nitems++;
       }
     } else if (isatty(STDIN_FILENO)) {
-      status = ui_bench_usage_error("%s", "-j reads its inputs from stdin (a terminal here): "
-                                          "forktop bench -j 1..4 -- CMD {} < inputs");
+      status = ui_opt_usage("bench", "%s",
+                            "-j reads its inputs from stdin (a terminal here): "
+                            "forktop bench -j 1..4 -- CMD {} < inputs");
       goto done;
     } else if (ui_bench_read_items(stdin, sep_char, &bo) < 0) {
       status = 1;
@@ -390,7 +383,7 @@ int ui_bench_main(int argc, char **argv) {
       ui_bench_keys_from_tty(&o);
     }
     if (!bo.nitems) {
-      status = ui_bench_usage_error("%s", "no inputs: nothing to measure");
+      status = ui_opt_usage("bench", "%s", "no inputs: nothing to measure");
       goto done;
     }
   }

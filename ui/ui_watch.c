@@ -174,7 +174,9 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
   if (!x.read_only)
     ui_session_wait(s, UI_GRACE_NS, ui_wkill_rest, NULL);
   const char *mode = ft_watch_mode(x.w);
-  ft_watch_free(x.w); /* what ended unseen is told now */
+  ft_watch_finish(x.w); /* what ended unseen is told now */
+  unsigned long long lost = ft_watch_lost(x.w);
+  ft_watch_free(x.w);
   x.w = NULL;
   ft_timer_free(x.grace);
   x.grace = NULL;
@@ -190,9 +192,9 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
     ft_buf_printf(&streams[k]->buf,
                   "{\"t\":%.6f,\"ev\":\"summary\",\"pid\":%d,\"mode\":\"%s\",\"processes\":%u,"
                   "\"exited\":%u,\"failed\":%u,\"unknown\":%u,\"orphans\":%u,\"zombies\":%u,"
-                  "\"exit_status\":%s}\n",
+                  "\"lost_events\":%llu,\"exit_status\":%s}\n",
                   secs, (int)target, mode, x.spawns, x.exits, x.failed, x.unknown, x.orphans,
-                  x.zombies, st);
+                  x.zombies, lost, st);
     ui_json_flush(streams[k]);
   }
   status = ui_session_streams_ok(s, status);
@@ -200,9 +202,18 @@ static int ui_watch(char *const *argv, pid_t target, const ui_opts *o) {
     char st[48] = "unknown (no connector)";
     if (known)
       snprintf(st, sizeof st, "%d", status);
-    printf("summary: %u processes seen (%u exited, %u failed, %u with unknown status, %u orphans "
+    /* with the connector, an unknown status is an exit whose message
+     * the kernel dropped (and taskstats too): said as such */
+    printf("summary: %u processes seen (%u exited, %u failed, %u %s, %u orphans "
            "reaped), %u zombies, %.2f s, exit status %s\n",
-           x.spawns, x.exits, x.failed, x.unknown, x.orphans, x.zombies, secs, st);
+           x.spawns, x.exits, x.failed, x.unknown,
+           strcmp(mode, "connector") ? "with unknown status" : "exits not observed", x.orphans,
+           x.zombies, secs, st);
+    if (lost)
+      printf("summary: the kernel dropped at least %llu process events (forktop lagged "
+             "behind): processes that lived and died between two scans of /proc may be "
+             "missing\n",
+             lost);
   }
 done:
   ui_session_end_dashboard(s);

@@ -467,7 +467,8 @@ typedef struct ft_pool_opts {
   int workers;               /* default: online CPUs */
   unsigned maxtasksperchild; /* 0: unlimited */
   size_t result_ring_bytes;  /* per worker; default 256 KiB; half of it bounds one result
-                                (results go round a 64 KiB window of it until a bigger one comes) */
+                                (results go round a window of it, 64 KiB up to the whole ring
+                                as the pool's size allows, until a bigger one comes) */
   size_t arg_arena_bytes;    /* default 1 MiB; bounds one item's arguments (chunks go round a
                                 128 KiB window of it, grown when a bigger item comes) */
   ft_stdio out, err;         /* workers' stdout / stderr; default captured; a

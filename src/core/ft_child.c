@@ -193,7 +193,15 @@ static void ft__dispatch_orphan(ft_loop *loop, const siginfo_t *si, const char *
  * every round reaps one process, so the walk always ends. */
 static void ft__reap_pid(ft_loop *loop, pid_t pid, ft__child *c, const char *comm);
 
-void ft__loop_reap(ft_loop *loop) {
+void ft__loop_reap(ft_loop *loop) { ft__loop_reap_some(loop, false); }
+
+/* The same; with unwatched, stop at the first exited child that has a
+ * pidfd watch (its watch will reap it) and return false, true once no
+ * exited child is left.  Each round of the scan is a walk of every child
+ * in the kernel, from the first: a scan that met a big pool's burst of
+ * exits reaped them all that way, one walk of thousands each (a tenth of
+ * Pool(4000)'s join), where their pidfds reap each alone. */
+bool ft__loop_reap_some(ft_loop *loop, bool unwatched) {
   /* In the loop's shared buffers, not on the stack (see ft__scratch);
    * nothing a dispatch runs can reap in turn (the loop refuses to turn). */
   siginfo_t *si = &loop->scratch->peek;
@@ -203,13 +211,13 @@ void ft__loop_reap(ft_loop *loop) {
     long r = ft__sys_waitid(P_ALL, 0, si, WEXITED | WNOHANG | WNOWAIT);
     if (r == -EINTR)
       continue;
-    if (r < 0)
-      return;
-    if (si->si_pid == 0)
-      return;
+    if (r < 0 || si->si_pid == 0)
+      return true;
+    ft__child *c = ft__ptab_get(loop, si->si_pid);
+    if (unwatched && c && c->pidw)
+      return false;
     if (loop->prereap_fn)
       loop->prereap_fn(loop, loop->orphan_ud);
-    ft__child *c = ft__ptab_get(loop, si->si_pid);
     comm[0] = '\0';
     if (!c)
       ft__read_comm(si->si_pid, comm, sizeof loop->scratch->comm);
@@ -409,7 +417,11 @@ FT__CHILD_PATH static void ft__child_retitle(const ft__spawn_opts *o, const ft__
   char t[160], num[12];
   size_t n = 0, k = 0;
   const char *name = o->name ? o->name : "";
-  bool worker = o->role && strcmp(o->role, "worker") == 0 && o->worker >= 0;
+  /* o->role is "worker", compared without strcmp: its first call here
+   * would cost the dynamic linker's lookup in every child. */
+  const char *r = o->role ? o->role : "";
+  bool worker = r[0] == 'w' && r[1] == 'o' && r[2] == 'r' && r[3] == 'k' && r[4] == 'e' &&
+                r[5] == 'r' && r[6] == '\0' && o->worker >= 0;
   for (unsigned v = worker ? (unsigned)o->worker : 0; k == 0 || v; v /= 10)
     num[k++] = (char)('0' + v % 10);
   char digits[12];

@@ -39,6 +39,7 @@
  * forktop waits for that, so that nothing of the run, the guardian
  * included, is there once forktop has exited. */
 #include "ft_guard.h"
+#include "ft_guard_int.h"
 #include "ft_internal.h"
 #include "ft_tree.h"
 
@@ -56,6 +57,8 @@
 
 #define FT__GUARD_WAIT_MS 5000              /* the longest forktop waits for the guardian */
 #define FT__GUARD_KILL_NS (5 * FT_NS_PER_S) /* the longest the guardian kills */
+#define FT__GUARD_HUNG 64                   /* children the kernel hangs up, known */
+#define FT__GUARD_MSG_HUNG 'H'              /* then a pid and a start time */
 
 struct ft_guard {
   pid_t pid;     /* forktop: who is guarded */
@@ -77,6 +80,13 @@ typedef struct ft__guardian {
   int down, up, cg, cg_parent;
   const char *cg_name;
   const char *tag; /* "FORKTOP_GUARD=<pid>.<start time>" */
+  /* forktop's children that the kernel hangs up as it dies (their parent
+   * death signal is SIGHUP): (pid, start time), told by forktop */
+  struct {
+    pid_t pid;
+    uint64_t start_ticks;
+  } hung[FT__GUARD_HUNG];
+  int nhung;
 } ft__guardian;
 
 /* ------------------------------------------------------------- the tag */
@@ -90,48 +100,6 @@ static int ft__guard_make_tag(pid_t pid, char *buf, size_t cap) {
     return rc;
   snprintf(buf, cap, "%d.%llu", (int)pid, (unsigned long long)self.start_ticks);
   return 0;
-}
-
-/* Whether NUL-separated env[0..n) holds the entry tag exactly. */
-static bool ft__env_has(const char *env, size_t n, const char *tag) {
-  size_t tl = strlen(tag);
-  for (size_t i = 0; i < n;) {
-    const char *e = memchr(env + i, '\0', n - i);
-    size_t len = e ? (size_t)(e - (env + i)) : n - i;
-    if (len == tl && memcmp(env + i, tag, tl) == 0)
-      return true;
-    i += len + 1;
-  }
-  return false;
-}
-
-/* Whether process pid was executed with the tag in its environment (a
- * zombie's or an exiting process's environment reads empty). */
-static bool ft__proc_tagged(pid_t pid, const char *tag, char **buf, size_t *cap) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  size_t len = 0;
-  for (;;) {
-    if (len == *cap) {
-      size_t ncap = *cap ? *cap * 2 : 65536;
-      char *nb = ncap <= (64u << 20) ? realloc(*buf, ncap) : NULL;
-      if (!nb)
-        break;
-      *buf = nb;
-      *cap = ncap;
-    }
-    ssize_t r = read(fd, *buf + len, *cap - len);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    len += (size_t)r;
-  }
-  close(fd);
-  return ft__env_has(*buf, len, tag);
 }
 
 /* SIGKILL and close pidfds[0..n); returns 0. */
@@ -362,33 +330,29 @@ static void ft__cg_kill(const ft__guardian *a, uint64_t deadline) {
 
 /* -------------------------------------------------------------- hangup */
 
-/* Whether process pid is in the run's cgroup or one below it: its
- * "0::PATH" line in /proc/PID/cgroup holds cg_name as a whole component. */
-static bool ft__proc_in_cg(pid_t pid, const char *cg_name) {
-  char path[64], line[PATH_MAX + 16];
-  snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-  FILE *f = fopen(path, "re");
-  size_t nl = strlen(cg_name);
-  bool in = false;
-  while (f && !in && fgets(line, sizeof line, f)) {
-    if (strncmp(line, "0::/", 4) != 0)
-      continue;
-    for (const char *c = strstr(line, cg_name); c && !in; c = strstr(c + 1, cg_name))
-      in = c[-1] == '/' && (c[nl] == '/' || c[nl] == '\n' || c[nl] == '\0');
-  }
-  if (f)
-    fclose(f);
-  return in;
-}
-
 /* Whether pid is one of the run's: in its cgroup, or tagged. */
 static bool ft__proc_ours(const ft__guardian *a, pid_t pid, char **buf, size_t *cap) {
   return (a->cg >= 0 && ft__proc_in_cg(pid, a->cg_name)) || ft__proc_tagged(pid, a->tag, buf, cap);
 }
 
+/* Whether the kernel hung pid up already: one of forktop's children with
+ * SIGHUP for its parent's death (ft_guard_bind), still the same process,
+ * whose credentials did not change since (which would have cleared it). */
+static bool ft__kernel_hung(const ft__guardian *a, pid_t pid) {
+  for (int i = 0; i < a->nhung; i++) {
+    ft_tree_proc tp;
+    if (a->hung[i].pid == pid)
+      return ft_tree_read(pid, &tp) == 0 && tp.start_ticks == a->hung[i].start_ticks &&
+             ft__same_creds(pid);
+  }
+  return false;
+}
+
 /* Each process of the run, once: SIGHUP, then SIGCONT (so that a stopped
  * one gets its hangup), as a terminal that closes sends them to its
- * session; hangup false only counts them.  Each is held by a pidfd from
+ * session; hangup false only counts them.  One the kernel hung up as
+ * forktop died (its parent death signal) gets SIGCONT alone: a program
+ * that counts its hangups hears one, as from a terminal.  Each is held by a pidfd from
  * before it is checked, so a pid reused meanwhile is never hit.  The
  * race: a process may fork while the walk goes on, and its child be
  * missed (it is born after its pid's place in /proc was passed, or gets
@@ -410,7 +374,7 @@ static int ft__hangup_round(const ft__guardian *a, bool hangup, char **buf, size
       continue; /* gone */
     if (ft__proc_ours(a, (pid_t)pid, buf, cap)) {
       found++;
-      for (int i = 0; hangup && i < 2; i++) {
+      for (int i = hangup && ft__kernel_hung(a, (pid_t)pid); hangup && i < 2; i++) {
         int signo = i ? SIGCONT : SIGHUP;
         if (pfd >= 0)
           ft__pidfd_signal(pfd, signo);
@@ -452,6 +416,28 @@ static void ft__close_all_but(const int *keep, int n) {
   }
 }
 
+/* The rest of a FT__GUARD_MSG_HUNG message: a pid and its start time
+ * (written whole: less than PIPE_BUF). */
+static void ft__guard_read_hung(ft__guardian *a) {
+  char msg[sizeof(int32_t) + sizeof(uint64_t)];
+  size_t got = 0;
+  while (got < sizeof msg) {
+    ssize_t n = read(a->down, msg + got, sizeof msg - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;
+    got += (size_t)n;
+  }
+  if (a->nhung == FT__GUARD_HUNG)
+    return; /* past that many, the rest get the guardian's hangup too */
+  int32_t pid;
+  memcpy(&pid, msg, sizeof pid);
+  a->hung[a->nhung].pid = pid;
+  memcpy(&a->hung[a->nhung].start_ticks, msg + sizeof pid, sizeof(uint64_t));
+  a->nhung++;
+}
+
 static int ft__int_cmp(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
 /* The guardian: no terminal, no signal of the terminal's, no fd but its
@@ -465,6 +451,7 @@ static _Noreturn void ft__guardian_main(ft__guardian *a) {
   for (size_t i = 0; i < FT_ARRAY_LEN(ignored); i++)
     signal(ignored[i], SIG_IGN);
   prctl(PR_SET_NAME, "forktop-guard");
+  ft__guard_untag_self();
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int t = 0; t < 3 && null >= 0; t++)
     dup2(null, t);
@@ -491,7 +478,8 @@ static _Noreturn void ft__guardian_main(ft__guardian *a) {
    * run ended ('D'), or the end of the pipe: only forktop holds its write
    * end (the loop's children close it as they start, ft_guard_bind), so
    * EOF too means forktop is gone, or let go without a word.  Where there
-   * is no pidfd (valgrind), the pipe alone tells. */
+   * is no pidfd (valgrind), the pipe alone tells.  Before that, forktop
+   * may tell of children the kernel will hang up (ft__guard_on_event). */
   struct pollfd p[2] = {{.fd = a->pidfd, .events = POLLIN}, {.fd = a->down, .events = POLLIN}};
   bool ended = false; /* forktop said the run ended: nothing to hang up */
   while (!a->gone) {
@@ -505,11 +493,21 @@ static _Noreturn void ft__guardian_main(ft__guardian *a) {
     if (p[1].revents) {
       char c = 0;
       ssize_t n = read(a->down, &c, 1);
+      if (n == 1 && c == FT__GUARD_MSG_HUNG) {
+        ft__guard_read_hung(a);
+        continue;
+      }
       ended = n == 1 && c == 'D';
       if (n >= 0 || (errno != EINTR && errno != EAGAIN))
         break; /* 'D', EOF or a broken pipe */
     }
   }
+  /* What forktop told before it died and was not read yet (its pidfd
+   * woke us first): the children the kernel hangs up. */
+  struct pollfd more = {.fd = a->down, .events = POLLIN};
+  char c = 0;
+  while (!ended && poll(&more, 1, 0) == 1 && read(a->down, &c, 1) == 1 && c == FT__GUARD_MSG_HUNG)
+    ft__guard_read_hung(a);
   if (a->hangup && !ended)
     ft__hangup(a);
   uint64_t deadline = ft_now_ns() + FT__GUARD_KILL_NS;
@@ -670,6 +668,26 @@ fail:
   return rc;
 }
 
+/* One of the loop's own children was forked with SIGHUP for our death
+ * (ft_loop_set_parent_death_signal, as watch mode asks): the kernel hangs
+ * it up as we die, so the guardian is told, lest it hang it up a second
+ * time.  The race: should we die between the fork and this message, the
+ * guardian does not know, and the child may hear two hangups. */
+static void ft__guard_on_event(const ft_event *ev, void *ud) {
+  ft_loop *loop = ud;
+  ft_tree_proc tp;
+  if (ev->kind != FT_EV_SPAWN || loop->pdeath_signal != SIGHUP || loop->guard_fds[0] < 0 ||
+      !ft__ptab_get(loop, ev->pid) || ft_tree_read(ev->pid, &tp) < 0)
+    return;
+  char msg[1 + sizeof(int32_t) + sizeof(uint64_t)];
+  int32_t pid = ev->pid;
+  msg[0] = FT__GUARD_MSG_HUNG;
+  memcpy(msg + 1, &pid, sizeof pid);
+  memcpy(msg + 1 + sizeof pid, &tp.start_ticks, sizeof tp.start_ticks);
+  while (write(loop->guard_fds[0], msg, sizeof msg) < 0 && errno == EINTR) {
+  }
+}
+
 /* The loop's forked children close the guard's pipes (as they close the
  * loop's own fds) and die with us.  PR_SET_PDEATHSIG fires when the
  * parent THREAD exits, not the process: right only because forktop runs
@@ -680,6 +698,8 @@ void ft_guard_bind(ft_guard *g, ft_loop *loop) {
   loop->guard_fds[0] = g->down;
   loop->guard_fds[1] = g->up;
   ft_loop_set_parent_death_signal(loop, SIGKILL);
+  if (g->hangup)
+    ft_loop_add_hook(loop, ft__guard_on_event, loop); /* without it, two hangups at worst */
 }
 
 /* The run is over (see ft_guard.h). */

@@ -128,6 +128,9 @@ int ft__child_exitcode(const ft__child *c);
 int ft__child_signal(ft__child *c, int signo);
 /* Reap every child that has exited and dispatch their exits. */
 void ft__loop_reap(ft_loop *loop);
+/* Reap exited children until none is left (true), or, with unwatched,
+ * until one with a pidfd watch is met (false: left to its watch). */
+bool ft__loop_reap_some(ft_loop *loop, bool unwatched);
 /* Close the captured streams still open (loop teardown). */
 void ft__streams_close_all(ft_loop *loop);
 /* Free every child record (loop teardown, after all were reaped). */
@@ -302,6 +305,8 @@ int ft__loop_add_sampler(ft_loop *loop, void (*fn)(ft_loop *, void *), void (*de
                          void *ud);
 /* Stop sampling ud (no call is made after this returns). */
 void ft__loop_remove_sampler(ft_loop *loop, void *ud);
+/* Run every timer whose deadline has passed (ft_loop_timer.c). */
+void ft__timers_run(ft_loop *loop);
 
 /* Fill in time, host and defaults, and hand ev to every hook. */
 void ft__emit(ft_loop *loop, ft_event *ev);
@@ -352,6 +357,10 @@ void ft__pidx_free(ft__pidx *x);
 void ft__xfree_nofork(void *p, size_t n);
 void *ft__big_alloc(size_t n); /* zeroed; huge pages when large */
 void ft__big_free(void *p, size_t n);
+/* The same, not zeroed: a buffer freed with ft__big_free_dirty may come
+ * back (kept, not forked, in between). */
+void *ft__big_alloc_dirty(size_t n);
+void ft__big_free_dirty(void *p, size_t n);
 void *ft__shared_alloc(size_t n); /* zeroed, MAP_SHARED: see ft_util.c */
 void ft__shared_free(void *p, size_t n);
 /* Zeroed FT__SLAB_BLOCK-byte records in shared memory (see ft_util.c):

@@ -1,6 +1,7 @@
 /* ft_loop.c - the supervisor loop: epoll over a signalfd, fd watches,
- * timers, before-sleep hooks and event hooks. */
+ * timers (ft_loop_timer.c), before-sleep hooks and event hooks. */
 #include "ft_internal.h"
+#include "ft_sys.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -16,7 +17,6 @@
 static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events);
 static void ft__prepares_compact(ft_loop *loop);
 static void ft__user_watch_cb(ft_loop *loop, ft__watch *w, uint32_t events);
-static void ft__timers_run(ft_loop *loop);
 
 /* ------------------------------------------------------------- watches */
 
@@ -272,11 +272,17 @@ int ft__loop_check(const ft_loop *loop) {
   return 0;
 }
 
+static void ft__loop_reap_soon(ft_loop *loop);
+
+/* The delayed scan reaps what no pidfd watches (an orphan whose SIGCHLD
+ * was merged with a watched child's); met with a watched child's exit
+ * first, it leaves that one to its pidfd and looks again later. */
 static void ft__on_reap_timer(ft_timer *t, void *ud) {
   (void)t;
   ft_loop *loop = ud;
   loop->reap_pending = false;
-  ft__loop_reap(loop);
+  if (!ft__loop_reap_some(loop, true))
+    ft__loop_reap_soon(loop);
 }
 
 /* A SIGCHLD from a child we watch through a pidfd: that child is reaped
@@ -296,6 +302,17 @@ static void ft__loop_reap_soon(ft_loop *loop) {
   ft_timer_start(loop->reap_timer, 20 * 1000 * 1000, 0, ft__on_reap_timer, loop);
 }
 
+/* Whether pid is a child of ours that exited and waits to be reaped (an
+ * orphan we adopted).  A SIGCHLD read after its child was reaped through
+ * its pidfd names a pid no longer in the table either: taken for an
+ * orphan's, it cost a scan of every child, which during a big pool's
+ * burst of exits reaped them all at a walk of thousands each. */
+static bool ft__exited_child(ft_loop *loop, pid_t pid) {
+  siginfo_t *si = &loop->scratch->peek;
+  memset(si, 0, sizeof *si);
+  return ft__sys_waitid(P_PID, pid, si, WEXITED | WNOHANG | WNOWAIT) == 0 && si->si_pid == pid;
+}
+
 static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events) {
   (void)events;
   struct signalfd_siginfo *si = loop->scratch->si;
@@ -308,9 +325,14 @@ static void ft__on_signalfd(ft_loop *loop, ft__watch *w, uint32_t events) {
     for (ssize_t i = 0; i < n / (ssize_t)sizeof si[0]; i++) {
       int signo = (int)si[i].ssi_signo;
       if (signo == SIGCHLD) {
-        ft__child *c = ft__ptab_get(loop, (pid_t)si[i].ssi_pid);
-        soon |= c && c->pidw;
-        chld |= !(c && c->pidw);
+        pid_t pid = (pid_t)si[i].ssi_pid;
+        ft__child *c = ft__ptab_get(loop, pid);
+        if (c && c->pidw)
+          soon = true;
+        else if (c || ft__exited_child(loop, pid))
+          chld = true;
+        else /* reaped already, through its pidfd: a merged signal may stand behind it */
+          soon = true;
       } else if (signo > 0 && signo < 65 && loop->sigs[signo].fn)
         loop->sigs[signo].fn(signo, loop->sigs[signo].ud);
     }
@@ -661,156 +683,4 @@ void ft_loop_signal_all(ft_loop *loop, int signo) {
     if (c && !c->reaped)
       ft__child_signal(c, signo);
   }
-}
-
-/* --------------------------------------------------------------- timers */
-
-static void ft__heap_swap(ft_loop *loop, size_t a, size_t b) {
-  ft_timer *t = loop->heap[a];
-  loop->heap[a] = loop->heap[b];
-  loop->heap[b] = t;
-  loop->heap[a]->heap_index = (int)a;
-  loop->heap[b]->heap_index = (int)b;
-}
-
-static void ft__heap_fix(ft_loop *loop, size_t i) {
-  while (i > 0 && loop->heap[(i - 1) / 2]->deadline > loop->heap[i]->deadline) {
-    ft__heap_swap(loop, i, (i - 1) / 2);
-    i = (i - 1) / 2;
-  }
-  for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < loop->nheap && loop->heap[l]->deadline < loop->heap[m]->deadline)
-      m = l;
-    if (r < loop->nheap && loop->heap[r]->deadline < loop->heap[m]->deadline)
-      m = r;
-    if (m == i)
-      break;
-    ft__heap_swap(loop, i, m);
-    i = m;
-  }
-}
-
-/* Create a timer. */
-int ft_timer_new(ft_loop *loop, ft_timer **out) {
-  ft_timer *t = ft__xalloc(sizeof *t);
-  if (!t)
-    return -ENOMEM;
-  t->loop = loop;
-  t->heap_index = -1;
-  *out = t;
-  return 0;
-}
-
-/* Arm a timer. */
-int ft_timer_start(ft_timer *t, uint64_t first_ns, uint64_t repeat_ns, ft_timer_cb fn, void *ud) {
-  ft_loop *loop = t->loop;
-  ft_timer_stop(t);
-  if (loop->nheap == loop->capheap) {
-    size_t cap = loop->capheap ? loop->capheap * 2 : 8;
-    ft_timer **h = realloc(loop->heap, cap * sizeof *h);
-    if (!h)
-      return -ENOMEM;
-    loop->heap = h;
-    loop->capheap = cap;
-  }
-  t->deadline = ft_now_ns() + first_ns;
-  t->repeat = repeat_ns;
-  t->fn = fn;
-  t->ud = ud;
-  t->heap_index = (int)loop->nheap;
-  loop->heap[loop->nheap++] = t;
-  ft__heap_fix(loop, (size_t)t->heap_index);
-  return 0;
-}
-
-/* Disarm a timer. */
-void ft_timer_stop(ft_timer *t) {
-  if (!t || t->heap_index < 0)
-    return;
-  ft_loop *loop = t->loop;
-  size_t i = (size_t)t->heap_index;
-  t->heap_index = -1;
-  loop->nheap--;
-  if (i != loop->nheap) {
-    loop->heap[i] = loop->heap[loop->nheap];
-    loop->heap[i]->heap_index = (int)i;
-    ft__heap_fix(loop, i);
-  }
-}
-
-/* Disarm and free a timer. */
-void ft_timer_free(ft_timer *t) {
-  if (!t)
-    return;
-  ft_timer_stop(t);
-  free(t);
-}
-
-static void ft__timers_run(ft_loop *loop) {
-  uint64_t now = ft_now_ns();
-  while (loop->nheap && loop->heap[0]->deadline <= now) {
-    ft_timer *t = loop->heap[0];
-    ft_timer_stop(t);
-    if (t->repeat) {
-      /* Re-arm before the callback, which may stop or free the timer. */
-      uint64_t next = t->deadline + t->repeat;
-      if (next <= now)
-        next = now + t->repeat;
-      ft_timer_start(t, next - now, t->repeat, t->fn, t->ud);
-    }
-    t->fn(t, t->ud);
-  }
-}
-
-/* ---------------------------------------------------------- sampling */
-
-static void ft__sample_tick(ft_timer *t, void *ud) {
-  (void)t;
-  ft_loop *loop = ud;
-  for (size_t i = 0; i < loop->nsamplers; i++)
-    loop->samplers[i].fn(loop, loop->samplers[i].ud);
-}
-
-static void ft__sample_arm(ft_loop *loop) {
-  if (!loop->sample_timer)
-    return;
-  if (loop->nsamplers && loop->sample_ns)
-    ft_timer_start(loop->sample_timer, loop->sample_ns, loop->sample_ns, ft__sample_tick, loop);
-  else
-    ft_timer_stop(loop->sample_timer);
-}
-
-/* Sample ud at every interval.  Everything that can fail is done before the
- * sampler is recorded, so a failure leaves no pointer to ud behind. */
-int ft__loop_add_sampler(ft_loop *loop, void (*fn)(ft_loop *, void *), void (*detach)(void *),
-                         void *ud) {
-  if (!loop->sample_timer && ft_timer_new(loop, &loop->sample_timer) < 0)
-    return -ENOMEM;
-  ft__sampler *v = realloc(loop->samplers, (loop->nsamplers + 1) * sizeof *v);
-  if (!v)
-    return -ENOMEM;
-  loop->samplers = v;
-  v[loop->nsamplers++] = (ft__sampler){.fn = fn, .detach = detach, .ud = ud};
-  if (loop->nsamplers == 1)
-    ft__sample_arm(loop);
-  return 0;
-}
-
-/* Stop sampling ud. */
-// cppcheck-suppress constParameter ; fn and ud match what was added, by identity
-void ft__loop_remove_sampler(ft_loop *loop, void *ud) {
-  for (size_t i = 0; i < loop->nsamplers; i++)
-    if (loop->samplers[i].ud == ud) {
-      loop->samplers[i] = loop->samplers[--loop->nsamplers];
-      break;
-    }
-  if (!loop->nsamplers)
-    ft__sample_arm(loop);
-}
-
-/* Interval of samples (queues' counters). */
-void ft_loop_set_sample_interval(ft_loop *loop, uint64_t ns) {
-  loop->sample_ns = ns;
-  ft__sample_arm(loop);
 }

@@ -21,13 +21,11 @@
 #include "ft_watch.h"
 
 #include <linux/cn_proc.h>
-#include <linux/connector.h>
-#include <linux/netlink.h>
 #include <stdio.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "ft_cnproc.h"
 #include "ft_internal.h"
 #include "ft_taskstats.h"
 #include "ft_tree.h"
@@ -36,6 +34,8 @@
 #define FT__EARLY 256      /* exits kept that came before their fork */
 #define FT__GONE_SCANS 10  /* scans a vanished process waits for its connector exit */
 #define FT__QUIET_READS 64 /* quiet processes read per scan, with the connector */
+#define FT__FORGOTTEN 256  /* records deleted lately, kept against their late forks */
+#define FT__TICK_SLACK_NS (20ull * 1000 * 1000) /* /proc's start times are in ticks */
 
 typedef struct ft__wproc {
   pid_t pid, ppid;
@@ -53,23 +53,24 @@ typedef struct ft__wproc {
   unsigned zombie_scans; /* scans in a row that found it a zombie */
   unsigned gone_scans;   /* scans that found it gone before its exit came */
   uint64_t sent;         /* signals ft_watch_signal sent it (bit s for signal s) */
+  uint64_t walk_exec_ns; /* a walk after lost messages told an exec of it, read then */
 } ft__wproc;
 
 struct ft_watch {
   ft_loop *loop;
   ft_watch_opts o;
-  int nl;        /* the connector's socket, or -1 */
+  ft__cnproc cn; /* the connector (cn.fd -1 without) */
   ft__tstats ts; /* taskstats (ts.fd -1 without) */
   ft__watch *nlw, *tsw, *pidw;
   ft_timer *scan;
   ft_tree tree;
   ft__wproc *procs;
   size_t n, cap;
-  uint64_t lost;        /* connector messages dropped by the kernel */
-  uint64_t lost_walked; /* lost as of the last walk: more since, the next scan walks */
+  uint64_t lost_walked; /* cn.drops as of the last walk: more since, the next scan walks */
   uint64_t scans;       /* scans so far: which quiet processes this one reads */
   ft__pidx index;       /* pid -> its record in procs */
   bool finished, root_exited;
+  bool lost_walk; /* this scan walks /proc for what lost messages did not tell */
   int stop_signo; /* the last ft_watch_signal: what a process born since gets */
   int root_code, root_signo;
   /* Exits of processes not (yet) known, kept in case their fork comes
@@ -84,6 +85,14 @@ struct ft_watch {
     uint64_t t_ns;
   } early[2 * FT__EARLY];
   unsigned nearly[2];
+  /* Records deleted lately (reaped, told): a fork read after its process
+   * was forgotten is not a second one (ft__wforgotten). */
+  struct {
+    pid_t pid;
+    uint64_t start_ticks, born_ns, end_ns;
+    bool exact; /* end_ns is its exit's time stamp, not only when it went */
+  } forgotten[FT__FORGOTTEN];
+  unsigned nforgotten;
 };
 
 /* Through the index: every connector event of the machine asks, and a
@@ -95,8 +104,17 @@ static ft__wproc *ft__wfind(ft_watch *w, pid_t pid) {
 
 /* (Two records of one pid, while a reused pid's old one waits for its
  * exit: the index holds the newer, and each record moves or goes from it
- * only where it is the one indexed.) */
-static void ft__wdel(ft_watch *w, ft__wproc *p) {
+ * only where it is the one indexed.)  remember: keep it a while among the
+ * forgotten, against its own fork read late (ft__wforgotten). */
+static void ft__wdel(ft_watch *w, ft__wproc *p, bool remember) {
+  if (remember) {
+    unsigned k = w->nforgotten++ % FT__FORGOTTEN;
+    w->forgotten[k].pid = p->pid;
+    w->forgotten[k].start_ticks = p->start_ticks;
+    w->forgotten[k].born_ns = p->born_ns;
+    w->forgotten[k].end_ns = p->died_ns ? p->died_ns : ft_now_ns(); /* it died before now */
+    w->forgotten[k].exact = p->died_ns != 0;
+  }
   int32_t at = (int32_t)(p - w->procs), last = (int32_t)w->n - 1;
   if (ft__pidx_get(&w->index, p->pid) == at)
     ft__pidx_del(&w->index, p->pid);
@@ -273,7 +291,7 @@ static bool ft__watch_orphan(ft_loop *loop, const siginfo_t *si, const char *com
     int code = exited ? si->si_status : (si->si_code == CLD_DUMPED ? 0x80 : 0);
     ft__wsay(w, p, loop->pid, code, exited ? 0 : si->si_status, true, life);
   }
-  ft__wdel(w, p);
+  ft__wdel(w, p, true);
   return true;
 }
 
@@ -306,6 +324,33 @@ static void ft__wexec_ours(ft_watch *w, ft__wproc *p) {
   ft__emit(w->loop, &ev);
 }
 
+/* Whether a fork of pid at t_ns is that of a process whose record was
+ * deleted already.  The race: the connector's messages are sent from the
+ * CPU each event happens on, so a child's exit may be queued before its
+ * parent's word that it was forked; a scan may find the child meanwhile.
+ * Then its exit is read and told, its parent reaps it, a scan finds it
+ * gone and its record is deleted, and only then is its fork read: taken
+ * for a new process, it was spawned twice (and exited twice, the second
+ * time unknown).  A process is (pid, start time): a deleted one that was
+ * born by this fork and died at or after it is the one forked (no other
+ * can have held its pid meanwhile, even if the pid is another's by now:
+ * with pid_max 32768 a busy machine reuses it within seconds).  Where its
+ * exit was not read, its end is only when it was found gone: then a
+ * process under that pid now, with another start, may be the one forked. */
+static bool ft__wforgotten(ft_watch *w, pid_t pid, uint64_t t_ns) {
+  for (unsigned i = 0; i < FT__FORGOTTEN; i++) { /* a slot not used yet: pid 0 */
+    if (w->forgotten[i].pid != pid || t_ns > w->forgotten[i].end_ns ||
+        w->forgotten[i].born_ns > t_ns + FT__TICK_SLACK_NS)
+      continue;
+    ft_tree_proc tp;
+    if (!w->forgotten[i].exact && w->forgotten[i].start_ticks && ft_tree_read(pid, &tp) == 0 &&
+        tp.start_ticks != w->forgotten[i].start_ticks)
+      continue;
+    return true;
+  }
+  return false;
+}
+
 static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
   switch (pe->what) {
   case PROC_EVENT_FORK: {
@@ -321,9 +366,11 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
      * before its fork (a process is (pid, start time): one spawn).  A live
      * one was found by a scan before this was read. */
     if (p && p->dead && (!p->died_ns || p->died_ns < pe->timestamp_ns)) {
-      ft__wdel(w, p);
+      ft__wdel(w, p, false); /* older than this fork: not its own */
       p = NULL;
     }
+    if (!p && ft__wforgotten(w, child, pe->timestamp_ns))
+      return; /* told from its spawn to its exit already */
     if (!p && !(p = ft__wspawn(w, child, parent, pe->timestamp_ns, NULL, 0)))
       return;
     if (p->born_ns > pe->timestamp_ns)
@@ -343,6 +390,10 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
       return;
     if (p->ours) {
       ft__wexec_ours(w, p);
+      return;
+    }
+    if (p->walk_exec_ns && pe->timestamp_ns <= p->walk_exec_ns) {
+      p->walk_exec_ns = 0; /* the exec a walk found, its message read only now: told */
       return;
     }
     /* A zombie still has its name in /proc; a process reaped already has
@@ -384,34 +435,13 @@ static void ft__connector_event(ft_watch *w, const struct proc_event *pe) {
   }
 }
 
+static void ft__on_cnproc(void *ud, const struct proc_event *pe) { ft__connector_event(ud, pe); }
+
 static void ft__on_connector(ft_loop *loop, ft__watch *nw, uint32_t events) {
   (void)loop;
   (void)events;
   ft_watch *w = nw->data;
-  char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-  for (;;) {
-    ssize_t n = recv(w->nl, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == ENOBUFS) {
-        w->lost++; /* the kernel dropped some: the scans fill the gap */
-        continue;
-      }
-      return;
-    }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
-         h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_type != NLMSG_DONE)
-        continue;
-      struct cn_msg *cm = NLMSG_DATA(h);
-      if (cm->id.idx != CN_IDX_PROC || cm->id.val != CN_VAL_PROC)
-        continue;
-      /* cn_msg's data is only 4-byte aligned; proc_event holds a u64 */
-      struct proc_event pe;
-      memset(&pe, 0, sizeof pe);
-      memcpy(&pe, cm->data, cm->len < sizeof pe ? cm->len : sizeof pe);
-      ft__connector_event(w, &pe);
-    }
-  }
+  ft__cnproc_read(&w->cn, ft__on_cnproc, w);
 }
 
 /* The loop is about to reap a child.  The kernel queued the child's fork
@@ -427,34 +457,15 @@ static void ft__watch_prereap(ft_loop *loop, void *ud) {
     ft__on_connector(loop, w->nlw, 0);
 }
 
-/* Subscribe to the connector; -errno when not permitted. */
+/* Subscribe to the connector, read through the loop; -errno when not
+ * permitted. */
 static int ft__connector_open(ft_watch *w) {
-  int fd = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
-  if (fd < 0)
-    return -errno;
-  int big = 8 << 20;
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-  struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0};
-  /* nlmsghdr, cn_msg, then the op, laid out by hand: cn_msg ends in a
-   * flexible array, so it cannot sit inside a struct in ISO C */
-  enum proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
-  char msg[sizeof(struct nlmsghdr) + sizeof(struct cn_msg) + sizeof op] __attribute__((aligned(8)));
-  struct nlmsghdr h = {.nlmsg_len = sizeof msg, .nlmsg_type = NLMSG_DONE, .nlmsg_pid = 0};
-  struct cn_msg cm = {.id = {.idx = CN_IDX_PROC, .val = CN_VAL_PROC}, .len = sizeof op};
-  memcpy(msg, &h, sizeof h);
-  memcpy(msg + sizeof h, &cm, sizeof cm);
-  memcpy(msg + sizeof h + sizeof cm, &op, sizeof op);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || send(fd, msg, sizeof msg, 0) < 0) {
-    int e = -errno;
-    close(fd);
-    return e;
-  }
-  w->nl = fd;
-  w->nlw = ft__watch_new(w->loop, fd, EPOLLIN, ft__on_connector, w, true);
+  int rc = ft__cnproc_open(&w->cn);
+  if (rc < 0)
+    return rc;
+  w->nlw = ft__watch_new(w->loop, w->cn.fd, EPOLLIN, ft__on_connector, w, true);
   if (!w->nlw) {
-    close(fd);
-    w->nl = -1;
+    ft__cnproc_free(&w->cn, true);
     return -ENOMEM;
   }
   return 0;
@@ -471,18 +482,22 @@ static void ft__wseen(ft_watch *w, ft__wproc *p, const ft_tree_proc *tp) {
   if (p->ours) {
     /* scanning alone, the scan is all that can see the loop's own child
      * exec again (`sh -c 'exec make'`) */
-    if (w->nl < 0 && tp->state != 'Z')
+    if (w->cn.fd < 0 && tp->state != 'Z')
       ft__wexec_ours(w, p);
     return;
   }
   if (!p->dead) {
     p->ppid = tp->ppid;
-    if (w->nl < 0 && tp->state != 'Z' && strncmp(p->comm, tp->comm, sizeof p->comm - 1) != 0) {
-      /* exec'd between two scans (the connector tells of execs itself) */
+    if ((w->cn.fd < 0 || w->lost_walk) && tp->state != 'Z' &&
+        strncmp(p->comm, tp->comm, sizeof p->comm - 1) != 0) {
+      /* exec'd between two scans (the connector tells of execs itself,
+       * unless the message was lost) */
       ft__read_comm(p->pid, p->comm, sizeof p->comm);
       if (!p->comm[0])
         snprintf(p->comm, sizeof p->comm, "%.31s", tp->comm);
       ft__wemit(w, FT_EV_EXEC, p, 0);
+      if (w->lost_walk)
+        p->walk_exec_ns = ft_now_ns();
     }
   }
   if (tp->state == 'Z' && !p->died_ns)
@@ -510,12 +525,26 @@ static bool ft__wgone(ft_watch *w, ft__wproc *p, bool final) {
     /* Reaped by its parent unseen.  With the connector its exit is on
      * its way (the kernel queues it just after the parent can reap), so
      * it gets a few scans, unless messages were lost. */
-    if (w->nl >= 0 && w->lost == w->lost_walked && !final && ++p->gone_scans < FT__GONE_SCANS)
+    if (w->cn.fd >= 0 && w->cn.drops == w->lost_walked && !final &&
+        ++p->gone_scans < FT__GONE_SCANS)
       return false;
+    /* Its exit message lost (or never sent): taskstats, which the kernel
+     * queued before the parent could reap, has its status, unless those
+     * were dropped too; then its status is unknown, and said so. */
+    unsigned status = 0;
+    bool got;
+    uint64_t life = ft__wlast_name(w, p, &status, &got);
     uint64_t end = p->died_ns ? p->died_ns : ft_now_ns(); /* seen a zombie, or gone now */
-    ft__wsay(w, p, p->ppid, -1, 0, false, end > p->born_ns ? end - p->born_ns : 0);
+    if (!life)
+      life = end > p->born_ns ? end - p->born_ns : 0;
+    int signo = got ? (int)(status & 0x7f) : 0;
+    ft__wsay(w, p, p->ppid,
+             !got    ? -1
+             : signo ? (int)status
+                     : (int)((status >> 8) & 0xff),
+             signo, false, life);
   }
-  ft__wdel(w, p);
+  ft__wdel(w, p, true);
   return true;
 }
 
@@ -535,10 +564,13 @@ static bool ft__wgone(ft_watch *w, ft__wproc *p, bool final) {
 static void ft__wscan(ft_watch *w, bool initial, bool final) {
   /* Messages lost: one walk of /proc fills the gap, not one every scan
    * from then on (at 8,000 processes, half a core). */
-  uint64_t lost = w->lost;
-  bool walk = initial || w->nl < 0 || lost != w->lost_walked;
+  if (w->cn.drops != w->lost_walked && w->nlw)
+    ft__on_connector(w->loop, w->nlw, 0); /* first what was not lost */
+  uint64_t lost = w->cn.drops;
+  bool walk = initial || w->cn.fd < 0 || lost != w->lost_walked;
   if (walk && ft_tree_scan(w->o.root, &w->tree) < 0)
     return;
+  w->lost_walk = w->cn.fd >= 0 && lost != w->lost_walked;
   for (size_t i = 0; i < w->n; i++)
     w->procs[i].seen = false;
   if (w->o.with_root && initial) {
@@ -574,7 +606,7 @@ static void ft__wscan(ft_watch *w, bool initial, bool final) {
       if (ft__ptab_get(w->loop, p->pid))
         i++;
       else
-        ft__wdel(w, p); /* reaped, and told, by the loop */
+        ft__wdel(w, p, true); /* reaped, and told, by the loop */
     } else if (ft_tree_read(p->pid, &tp) == 0 &&
                (!p->start_ticks || tp.start_ticks == p->start_ticks)) {
       /* alive, or a zombie; below root or elsewhere (an orphan of a
@@ -587,6 +619,7 @@ static void ft__wscan(ft_watch *w, bool initial, bool final) {
   }
   if (walk)
     w->lost_walked = lost;
+  w->lost_walk = false;
 }
 
 static void ft__on_scan(ft_timer *t, void *ud) {
@@ -631,7 +664,7 @@ int ft_watch_open(ft_loop *loop, const ft_watch_opts *o, ft_watch **out) {
     return -ENOMEM;
   w->loop = loop;
   w->o = *o;
-  w->nl = w->ts.fd = -1;
+  w->cn.fd = w->ts.fd = -1;
   if (o->connector && ft__connector_open(w) == 0)
     ft__ts_open(w); /* not permitted: scanning alone */
   /* Without pidfds (an old kernel, valgrind) the root's exit comes from
@@ -667,7 +700,13 @@ int ft_watch_new(ft_loop *loop, pid_t root, bool connector, ft_watch **out) {
 }
 
 /* "connector" or "scan". */
-const char *ft_watch_mode(const ft_watch *w) { return w->nl >= 0 ? "connector" : "scan"; }
+const char *ft_watch_mode(const ft_watch *w) { return w->cn.fd >= 0 ? "connector" : "scan"; }
+
+/* Messages of the connector the kernel dropped (at least this many). */
+uint64_t ft_watch_lost(const ft_watch *w) { return ft__cnproc_lost(&w->cn); }
+
+/* For tests: the connector's socket buffer made small. */
+int ft__watch_rcvbuf(ft_watch *w, int bytes) { return ft__cnproc_rcvbuf(&w->cn, bytes); }
 
 /* Descendants known right now. */
 size_t ft_watch_count(const ft_watch *w) { return w->n; }
@@ -726,6 +765,13 @@ void ft_watch_finish(ft_watch *w) {
   ft__wscan(w, false, true);
 }
 
+/* For tests: one message of the connector handled as if read now, so
+ * that an order of events the kernel may give can be forced. */
+void ft__watch_feed(ft_watch *w, const struct proc_event *pe) { ft__connector_event(w, pe); }
+
+/* For tests: one scan of /proc, as the timer makes. */
+void ft__watch_scan(ft_watch *w) { ft__wscan(w, false, false); }
+
 /* Stop watching. */
 void ft_watch_free(ft_watch *w) {
   if (!w)
@@ -745,6 +791,7 @@ void ft_watch_free(ft_watch *w) {
   ft_timer_free(w->scan);
   ft_tree_free(&w->tree);
   ft__tstats_free(&w->ts, false); /* its socket went with its watch */
+  ft__cnproc_free(&w->cn, false); /* its socket went with its watch */
   free(w->procs);
   ft__pidx_free(&w->index);
   free(w);

@@ -23,6 +23,12 @@ int ft_watch_open(ft_loop *loop, const ft_watch_opts *o, ft_watch **out);
 int ft_watch_new(ft_loop *loop, pid_t root, bool connector, ft_watch **out);
 /* "connector" (every fork, exec and exit seen) or "scan" (polling only). */
 const char *ft_watch_mode(const ft_watch *w);
+/* Messages the kernel dropped from the connector (its socket's buffer
+ * full: forktop lagged behind a burst), at least this many; 0 when none.
+ * The exits lost with them are told from taskstats where it can be had,
+ * else with code -1 (not observed); the processes that lived and died
+ * unseen between two scans are not told at all. */
+uint64_t ft_watch_lost(const ft_watch *w);
 /* Descendants known right now (those exited but not yet reaped included). */
 size_t ft_watch_count(const ft_watch *w);
 /* With with_root: whether root has exited; *code and *signo its status
@@ -39,5 +45,15 @@ void ft_watch_signal(ft_watch *w, int signo);
 void ft_watch_finish(ft_watch *w);
 /* Stop watching. */
 void ft_watch_free(ft_watch *w);
+
+/* For tests: handle one message of the process-event connector as if it
+ * had been read now (an order of events the kernel may give, forced),
+ * and make one scan of /proc. */
+struct proc_event;
+void ft__watch_feed(ft_watch *w, const struct proc_event *pe);
+void ft__watch_scan(ft_watch *w);
+/* For tests: the connector's socket buffer made small (bytes), so that a
+ * burst of events overflows it; 0 or -errno. */
+int ft__watch_rcvbuf(ft_watch *w, int bytes);
 
 #endif

@@ -1,7 +1,8 @@
 /* ft_model.c - the state built from events: processes keyed by host and
  * pid, pools, queues, an exit log and bounded rings of output.  Every
  * event is applied in O(1) (a hash lookup); the work that walks every
- * process (expiry, totals) is done by ft_model_tick, once per frame. */
+ * process (expiry, totals) is done by ft_model_tick (ft_model_tick.c),
+ * once per frame. */
 #include "ft_model_int.h"
 
 #include <errno.h>
@@ -9,30 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define FT__NS 1000000000ull
-
-struct ft_model {
-  ft_model_opts o;
-  ft_model_snap snap;
-  ft_mproc *procs;
-  size_t nprocs, capprocs;
-  int32_t *map; /* open addressing: index into procs, -1 empty */
-  size_t mapcap;
-  ft_mpool *pools;
-  size_t npools, cappools;
-  ft_mqueue *queues;
-  size_t nqueues, capqueues;
-  ft__mhosts hosts;
-  ft_mexit *log;
-  size_t nlog, loghead; /* loghead: the slot the next entry goes to */
-  ft_mlines all;
-  ft_mtotals tot;
-  uint64_t gen, last_t, now, t0;
-  size_t nexited; /* exited processes kept, at least: the tick's work on them waits for one */
-  pid_t root;
-  long hz;
-};
 
 static void ft__copy_name(char *dst, size_t cap, const char *src) {
   size_t n = src ? strnlen(src, cap - 1) : 0;
@@ -53,7 +30,7 @@ static size_t ft__hash(uint32_t host, pid_t pid) {
   return (size_t)(k >> 17);
 }
 
-static int ft__map_rebuild(ft_model *m, size_t want) {
+int ft__mproc_rebuild(ft_model *m, size_t want) {
   size_t cap = 64;
   while (cap < want * 2)
     cap *= 2;
@@ -75,7 +52,7 @@ static int ft__map_rebuild(ft_model *m, size_t want) {
   return 0;
 }
 
-static ft_mproc *ft__find(const ft_model *m, uint32_t host, pid_t pid) {
+ft_mproc *ft__mproc_find(const ft_model *m, uint32_t host, pid_t pid) {
   if (!m->mapcap)
     return NULL;
   for (size_t h = ft__hash(host, pid) & (m->mapcap - 1); m->map[h] >= 0;
@@ -89,7 +66,7 @@ static ft_mproc *ft__find(const ft_model *m, uint32_t host, pid_t pid) {
 
 /* A fresh row for pid; a row the pid had before (a reused pid) is reset. */
 static ft_mproc *ft__proc_new(ft_model *m, uint32_t host, pid_t pid, uint64_t t) {
-  ft_mproc *p = ft__find(m, host, pid);
+  ft_mproc *p = ft__mproc_find(m, host, pid);
   if (p) {
     if (!p->exited && p->role != FT_MROLE_ROOT && m->tot.running)
       m->tot.running--; /* its exit was never seen */
@@ -101,7 +78,7 @@ static ft_mproc *ft__proc_new(ft_model *m, uint32_t host, pid_t pid, uint64_t t)
     p->host = host;
     p->pid = pid;
     if (m->nprocs * 2 > m->mapcap) {
-      if (ft__map_rebuild(m, m->nprocs) < 0) {
+      if (ft__mproc_rebuild(m, m->nprocs) < 0) {
         m->nprocs--;
         return NULL;
       }
@@ -134,7 +111,7 @@ static void ft__root_learn(ft_model *m, pid_t pid, uint64_t t) {
 
 /* Events the supervisor sends about itself carry its parent as ppid. */
 static void ft__root_parent(ft_model *m, const ft_event *ev) {
-  ft_mproc *r = m->root ? ft__find(m, 0, m->root) : NULL;
+  ft_mproc *r = m->root ? ft__mproc_find(m, 0, m->root) : NULL;
   if (r && !r->ppid && ev->pid == m->root && ev->ppid > 0 && ev->ppid != m->root)
     r->ppid = ev->ppid;
 }
@@ -293,7 +270,7 @@ static void ft__apply_exec(ft_mproc *p, const ft_event *ev) {
 }
 
 static void ft__apply_exit(ft_model *m, const ft_event *ev) {
-  ft_mproc *p = ft__find(m, ev->host, ev->pid);
+  ft_mproc *p = ft__mproc_find(m, ev->host, ev->pid);
   if (p && p->exited && !ev->u.exit.orphan)
     return; /* said twice */
   if (!p || p->exited) {
@@ -337,7 +314,7 @@ static void ft__apply_exit(ft_model *m, const ft_event *ev) {
 
 static void ft__apply_task(ft_model *m, const ft_event *ev) {
   ft_mpool *pool = ft__pool(m, ev->name);
-  ft_mproc *p = ev->pid > 0 ? ft__find(m, ev->host, ev->pid) : NULL;
+  ft_mproc *p = ev->pid > 0 ? ft__mproc_find(m, ev->host, ev->pid) : NULL;
   switch (ev->kind) {
   case FT_EV_TASK_START:
     if (p && !p->exited) {
@@ -383,12 +360,12 @@ static void ft__apply_replaced(ft_model *m, const ft_event *ev) {
     else
       pool->replaced++;
   }
-  ft_mproc *old = ft__find(m, ev->host, ev->u.replaced.old_pid);
+  ft_mproc *old = ft__mproc_find(m, ev->host, ev->u.replaced.old_pid);
   if (old) {
     old->replaced_by = ev->u.replaced.new_pid;
     old->replace_reason = ev->u.replaced.reason;
   }
-  ft_mproc *nw = ft__find(m, ev->host, ev->u.replaced.new_pid);
+  ft_mproc *nw = ft__mproc_find(m, ev->host, ev->u.replaced.new_pid);
   if (nw)
     nw->replaces = ev->u.replaced.old_pid;
   ft_mexit *e = ft__log(m, FT_MEXIT_REPLACED, ev);
@@ -427,7 +404,7 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
   int rc = 0;
   if (!m->t0) {
     m->t0 = ev->t_ns ? ev->t_ns : 1;
-    ft_mproc *r = m->root ? ft__find(m, 0, m->root) : NULL;
+    ft_mproc *r = m->root ? ft__mproc_find(m, 0, m->root) : NULL;
     if (r && !r->t_start)
       r->t_start = m->t0;
   }
@@ -452,7 +429,7 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
     p->worker = ev->u.spawn.worker;
     ft__copy_name(p->name, sizeof p->name, ev->name);
     ft_mproc *l = ev->host && ev->u.spawn.launcher_pid > 0
-                      ? ft__find(m, 0, ev->u.spawn.launcher_pid)
+                      ? ft__mproc_find(m, 0, ev->u.spawn.launcher_pid)
                       : NULL; /* find after the new row: the array may have moved */
     if (l)
       l->launches = ev->host;
@@ -461,7 +438,7 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
     break;
   case FT_EV_ZOMBIE:
     /* a watched process whose parent does not reap it */
-    if (!(p = ft__find(m, ev->host, ev->pid))) {
+    if (!(p = ft__mproc_find(m, ev->host, ev->pid))) {
       if (!(p = ft__proc_new(m, ev->host, ev->pid, ev->t_ns)))
         return -ENOMEM;
       ft__copy_name(p->name, sizeof p->name, ev->name);
@@ -473,7 +450,7 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
     p->state = 'Z';
     break;
   case FT_EV_EXEC:
-    if ((p = ft__find(m, ev->host, ev->pid)))
+    if ((p = ft__mproc_find(m, ev->host, ev->pid)))
       ft__apply_exec(p, ev);
     break;
   case FT_EV_EXIT:
@@ -481,7 +458,7 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
     ft__apply_exit(m, ev);
     break;
   case FT_EV_OUTPUT:
-    if ((p = ft__find(m, ev->host, ev->pid)))
+    if ((p = ft__mproc_find(m, ev->host, ev->pid)))
       rc = ft__mlines_add(&p->out, m->o.out_lines, m->o.out_bytes, ev);
     if (ft__mlines_add(&m->all, m->o.all_lines, m->o.all_lines * 1024, ev) < 0)
       rc = -ENOMEM;
@@ -508,7 +485,7 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
     break;
   }
   case FT_EV_STAT:
-    ft__mhosts_stat(ft__find(m, ev->host, ev->pid), ev);
+    ft__mhosts_stat(ft__mproc_find(m, ev->host, ev->pid), ev);
     break;
   case FT_EV_QUEUE: {
     ft_mqueue *q = ft__queue(m, ev->name);
@@ -525,154 +502,6 @@ int ft_model_apply(ft_model *m, const ft_event *ev) {
 
 /* ft_model_apply as a loop hook. */
 void ft_model_hook(const ft_event *ev, void *ud) { (void)ft_model_apply(ud, ev); }
-
-/* ---------------------------------------------------------------- tick */
-
-static int ft__cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* Drop exited rows past their linger time, and the oldest exited rows
- * beyond max_exited; the pid map is rebuilt once if anything went. */
-static void ft__expire(ft_model *m, uint64_t now) {
-  size_t nexited = 0;
-  for (size_t i = 0; i < m->nprocs; i++)
-    nexited += m->procs[i].exited;
-  m->nexited = nexited;
-  uint64_t cut = now > m->o.linger_ns ? now - m->o.linger_ns : 0;
-  if (nexited > m->o.max_exited) {
-    uint64_t *ts = malloc(nexited * sizeof *ts);
-    if (ts) {
-      size_t k = 0;
-      for (size_t i = 0; i < m->nprocs; i++)
-        if (m->procs[i].exited)
-          ts[k++] = m->procs[i].t_exit;
-      qsort(ts, k, sizeof *ts, ft__cmp_u64);
-      uint64_t keep_from = ts[k - m->o.max_exited]; /* rows that exited before go */
-      if (keep_from > cut)
-        cut = keep_from;
-      free(ts);
-    }
-  }
-  size_t k = 0;
-  for (size_t i = 0; i < m->nprocs; i++) {
-    ft_mproc *p = &m->procs[i];
-    if (p->exited && p->t_exit < cut) {
-      ft__mlines_free(&p->out);
-      continue;
-    }
-    if (k != i)
-      m->procs[k] = *p;
-    k++;
-  }
-  if (k != m->nprocs) {
-    m->nprocs = k;
-    m->gen++;
-    ft__map_rebuild(m, m->nprocs ? m->nprocs : 1);
-  }
-}
-
-static void ft__pool_rate(ft_mpool *p, uint64_t now) {
-  uint64_t n = p->done + p->failed;
-  unsigned newest = (p->hhead + FT_MODEL_HIST - 1) % FT_MODEL_HIST;
-  if (!p->nhist || now >= p->hist_t[newest] + FT__NS / 4) {
-    p->hist_t[p->hhead] = now;
-    p->hist_n[p->hhead] = n;
-    p->hhead = (p->hhead + 1) % FT_MODEL_HIST;
-    if (p->nhist < FT_MODEL_HIST)
-      p->nhist++;
-  }
-  unsigned oldest = (p->hhead + FT_MODEL_HIST - p->nhist) % FT_MODEL_HIST;
-  double dt = now > p->hist_t[oldest] ? (double)(now - p->hist_t[oldest]) / 1e9 : 0;
-  if (dt > 0.2)
-    p->rate = (double)(n - p->hist_n[oldest]) / dt;
-  uint64_t left = p->total > n ? p->total - n : 0;
-  uint64_t from = p->t_first ? p->t_first : p->t_start;
-  if (!left && p->total && from && p->t_last > from)
-    p->rate = (double)n / ((double)(p->t_last - from) / 1e9); /* all ended: the run's own rate */
-  if (!left)
-    p->eta_s = p->total ? 0 : -1;
-  else
-    p->eta_s = p->rate > 0 ? (double)left / p->rate : -1;
-}
-
-/* Move time on. */
-/* Whether pid's chain of parents in the model reaches forktop (bounded:
- * pids recycled into a loop must not hang us). */
-static bool ft__under_root(const ft_model *m, pid_t pid) {
-  for (int depth = 0; depth < 64 && pid > 0; depth++) {
-    if (pid == m->root)
-      return true;
-    const ft_mproc *p = ft__find(m, 0, pid);
-    if (!p)
-      return false;
-    pid = p->ppid;
-  }
-  return false;
-}
-
-/* A live process whose parent exited was handed to forktop, the child
- * subreaper, by the kernel: show it there, marked as an orphan.  (A tree
- * watched with -p is not below forktop: its orphans go elsewhere, and the
- * /proc reads say where.) */
-static void ft__reparent(ft_model *m) {
-  if (!m->root)
-    return;
-  for (size_t i = 0; i < m->nprocs; i++) {
-    ft_mproc *p = &m->procs[i];
-    if (p->exited || p->ppid == m->root || p->ppid <= 0 || p->host)
-      continue; /* a remote process's parent is on its host, never forktop */
-    const ft_mproc *parent = ft__find(m, p->host, p->ppid);
-    if (parent && parent->exited && ft__under_root(m, parent->ppid)) {
-      p->ppid = m->root;
-      p->orphan = true;
-      m->gen++;
-    }
-  }
-}
-
-/* The tick's walks of every process are kept few: one for the totals and
- * the zombies, the others only when a process has exited (to re-parent
- * its children, to let it go) or is a zombie (to name its parent). */
-void ft_model_tick(ft_model *m, uint64_t now) {
-  m->now = now;
-  if (m->nexited) {
-    ft__reparent(m); /* before expiry: the exited parent must still be known */
-    ft__expire(m, now);
-  }
-  for (size_t i = 0; i < m->npools; i++)
-    ft__pool_rate(&m->pools[i], now);
-  for (size_t i = 0; i < m->nqueues; i++) {
-    ft_mqueue *q = &m->queues[i];
-    if (q->t_last && now > q->t_last + 2 * FT__NS)
-      q->put_rate = q->get_rate = 0; /* no samples any more: nothing moves */
-  }
-  m->tot.cpu = 0;
-  m->tot.rss_kb = 0;
-  m->tot.zombies = 0;
-  size_t zombies = 0;
-  for (size_t i = 0; i < m->nprocs; i++) {
-    ft_mproc *p = &m->procs[i];
-    p->zombie_kids = 0;
-    zombies += p->zombie;
-    if (p->exited || p->zombie)
-      continue;
-    m->tot.cpu += p->cpu;
-    m->tot.rss_kb += p->rss_kb;
-    m->tot.zombies += p->state == 'Z';
-  }
-  for (size_t i = 0; zombies && i < m->nprocs; i++) {
-    const ft_mproc *p = &m->procs[i];
-    if (!p->zombie)
-      continue;
-    m->tot.zombies++;
-    ft_mproc *parent = ft__find(m, p->host, p->ppid);
-    if (parent)
-      parent->zombie_kids++; /* the parent that fails to reap it */
-  }
-  ft__mhosts_sum(&m->hosts, m->procs, m->nprocs); /* per host: its own walk */
-}
 
 /* ------------------------------------------------------------ reading */
 
@@ -711,7 +540,7 @@ bool ft_model_alive(const ft_model *m, pid_t pid) { return ft_model_alive_on(m, 
 
 /* Whether pid of host is alive in the model. */
 bool ft_model_alive_on(const ft_model *m, uint32_t host, pid_t pid) {
-  const ft_mproc *p = ft__find(m, host, pid);
+  const ft_mproc *p = ft__mproc_find(m, host, pid);
   return p && !p->exited;
 }
 
@@ -740,7 +569,7 @@ const ft_mhost *ft_model_snap_host(const ft_model_snap *s, uint32_t id) {
 /* Record a read of one process. */
 /* A zombie has been reaped. */
 void ft_model_zombie_gone(ft_model *m, pid_t pid) {
-  ft_mproc *p = ft__find(m, 0, pid);
+  ft_mproc *p = ft__mproc_find(m, 0, pid);
   if (p && p->zombie) {
     p->zombie = false;
     p->state = 0; /* unknown until the next read (if it is still there at all) */
@@ -750,7 +579,7 @@ void ft_model_zombie_gone(ft_model *m, pid_t pid) {
 
 /* Record a read of pid. */
 void ft_model_set_stat(ft_model *m, const ft_mstat *st, uint64_t now) {
-  ft_mproc *p = ft__find(m, 0, st->pid);
+  ft_mproc *p = ft__mproc_find(m, 0, st->pid);
   if (!p || p->exited)
     return;
   if (p->scan_t && now > p->scan_t && st->ticks >= p->scan_ticks)
@@ -820,7 +649,7 @@ int ft_model_new(const ft_model_opts *opts, ft_model **out) {
   m->hz = sysconf(_SC_CLK_TCK);
   if (m->hz <= 0)
     m->hz = 100;
-  if (!(m->log = calloc(m->o.log_max, sizeof *m->log)) || ft__map_rebuild(m, 32) < 0) {
+  if (!(m->log = calloc(m->o.log_max, sizeof *m->log)) || ft__mproc_rebuild(m, 32) < 0) {
     ft_model_free(m);
     return -ENOMEM;
   }

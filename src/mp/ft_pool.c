@@ -346,7 +346,8 @@ static int ft__result_new(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slic
   r->chunksize = chunksize;
   r->args_len = total;
   r->nchunks = (n + chunksize - 1) / chunksize;
-  r->items = ft__big_alloc(n * sizeof *r->items);
+  r->items = ft__big_alloc_dirty(n * sizeof *r->items);
+  r->done = ft__big_alloc((n + 63) / 64 * sizeof *r->done);
   r->order = unordered ? ft__big_alloc(n * sizeof *r->order) : NULL;
   if (borrow) {
     r->src = items;
@@ -354,7 +355,8 @@ static int ft__result_new(ft_pool *p, uintptr_t fn, uint32_t kind, const ft_slic
     r->args = ft__big_alloc(total);
     r->chunk_off = ft__big_alloc((r->nchunks + 1) * sizeof *r->chunk_off);
   }
-  if (!r->items || (unordered && !r->order) || (!borrow && (!r->args || !r->chunk_off))) {
+  if (!r->items || !r->done || (unordered && !r->order) ||
+      (!borrow && (!r->args || !r->chunk_off))) {
     r->refs = 1;
     ft__result_unref(r);
     return -ENOMEM;

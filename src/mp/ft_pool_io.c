@@ -64,7 +64,7 @@ static char *ft__result_store(ft_result *r, const void *v, size_t len) {
 void ft__result_item_done(ft_result *r, size_t i, int status, int code, int signo, pid_t worker,
                           const void *value, size_t len) {
   ft__item_out *it = &r->items[i];
-  if (it->done)
+  if (ft__item_done(r, i))
     return;
   if (len <= sizeof it->v.inline_) {
     if (len == sizeof it->v.inline_) /* the common case, without a call */
@@ -81,8 +81,8 @@ void ft__result_item_done(ft_result *r, size_t i, int status, int code, int sign
   it->status = status;
   it->code = code;
   it->signal = (uint16_t)signo;
-  it->worker = worker;
-  it->done = true;
+  it->worker = (uint32_t)worker;
+  ft__item_set_done(r, i);
   if (r->order)
     r->order[r->ndone] = i;
   r->ndone++;
@@ -167,6 +167,99 @@ void ft__pool_on_start(ft_pool *p, int w, uint64_t seq, uint64_t t) {
   ft__emit_task(p, FT_EV_TASK_START, ch->res, ch->first, w, wk->pid, t, NULL, 0);
 }
 
+/* The common outcome, recorded without a call: a success of at most 8
+ * bytes, in a result nobody follows item by item (no order kept, no
+ * stream), and not its last item (which makes the result ready: that
+ * goes through ft__result_item_done).  False when it is not that case. */
+static inline bool ft__item_plain(ft_pool *p, ft_result *r, size_t i, pid_t pid, const char *val,
+                                  uint32_t len) {
+  ft__item_out *it = &r->items[i];
+  if (len > sizeof it->v.inline_ || r->order || r->on_item || r->ndone + 1 >= r->n)
+    return false;
+  if (ft__item_done(r, i))
+    return true; /* an outcome is recorded once */
+  ft__item_set_done(r, i);
+  *it = (ft__item_out){.worker = (uint32_t)pid, .len = len};
+  if (len == sizeof it->v.inline_)
+    memcpy(it->v.inline_, val, sizeof it->v.inline_);
+  else if (len)
+    memcpy(it->v.inline_, val, len);
+  r->ndone++;
+  p->stats.tasks_done++;
+  return true;
+}
+
+/* Worker w's outcomes of count items of chunk seq, from its item first,
+ * from a PACKED record (no times of their own: the record's end, t). */
+void ft__pool_on_packed(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32_t count, uint64_t t,
+                        const char *body) {
+  ft__chunk *ch = ft__chunk_of(p, seq);
+  if (!ch)
+    return; /* let go of (the pool is being freed) */
+  ft__worker *wk = &p->workers[w];
+  wk->records++;
+  ft_result *r = ch->res;
+  pid_t pid = wk->pid;
+  size_t i = ch->first + first;
+  bool heard = p->loop->nhooks > 0;
+  /* Nobody follows the items one by one: their outcomes are stored in a
+   * loop of plain stores (the conditions of ft__item_plain, hoisted),
+   * up to an item that needs more (a failure, a long value, the last). */
+  bool plain = !heard && !r->order && !r->on_item;
+  for (uint32_t k = 0; k < count; k++, i++) {
+    ft__rec_packed h;
+    if (plain) {
+      ft__item_out *items = r->items;
+      uint64_t *done = r->done;
+      size_t ndone = r->ndone, last = r->n - 1, k0 = k;
+      for (; k < count; k++, i++) {
+        memcpy(&h, body, sizeof h);
+        if (h.code || h.len > sizeof items->v.inline_ || ndone >= last)
+          break;
+        uint64_t bit = 1ull << (i % 64);
+        if (!(done[i / 64] & bit)) {
+          done[i / 64] |= bit;
+          items[i] = (ft__item_out){.worker = (uint32_t)pid, .len = h.len};
+          if (h.len == sizeof items->v.inline_)
+            memcpy(items[i].v.inline_, body + sizeof h, sizeof items->v.inline_);
+          else if (h.len)
+            memcpy(items[i].v.inline_, body + sizeof h, h.len);
+          ndone++;
+        }
+        body += sizeof h + FT__ALIGN8(h.len);
+      }
+      p->stats.tasks_done += ndone - r->ndone;
+      r->ndone = ndone;
+      ch->ndone += (uint32_t)(k - k0);
+      if (k == count)
+        break;
+    }
+    memcpy(&h, body, sizeof h);
+    const char *val = body + sizeof h;
+    int status = h.code ? FT_ETASK : 0;
+    uint32_t len = h.len;
+    if (len == FT__PACKED_E2BIG) {
+      status = FT_E2BIG;
+      len = 0;
+    }
+    body += sizeof h + FT__ALIGN8(len);
+    ch->ndone++;
+    if (!heard && !status && ft__item_plain(p, r, i, pid, val, len))
+      continue;
+    if (heard) {
+      if (first + k > 0)
+        ft__emit_task(p, FT_EV_TASK_START, r, i, w, pid, t, NULL, 0);
+      ft__item_out o = {.status = status, .code = h.code};
+      ft__emit_task(p, status ? FT_EV_TASK_FAIL : FT_EV_TASK_DONE, r, i, w, pid, t, &o, 0);
+    }
+    ft__result_item_done(r, i, status, h.code, 0, pid, val, len);
+  }
+  if (ch->ndone == ch->nitems) {
+    wk->tasks++;
+    ft__chunk_free(p, ch);
+  }
+}
+
 /* Worker w's outcomes of count items of chunk seq, from its item first. */
 void ft__pool_on_results(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32_t count,
                          const char *body) {
@@ -192,6 +285,8 @@ void ft__pool_on_results(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32
                     it.t_end - it.t_start);
     }
     ch->ndone++;
+    if (!heard && !it.status && ft__item_plain(p, r, i, pid, val, it.len))
+      continue;
     ft__result_item_done(r, i, it.status, it.code, 0, pid, val, it.len);
   }
   if (ch->ndone == ch->nitems) {

@@ -151,7 +151,7 @@ static bool ft__stream_ready(void *ud) {
   if (!s->ordered)
     return s->dn > 0;
   int k = ft__stream_head(s);
-  return k >= 0 && s->b[k].res->items[s->yielded - s->b[k].base].done;
+  return k >= 0 && ft__item_done(s->b[k].res, s->yielded - s->b[k].base);
 }
 
 static void ft__slot_free(ft__istream *s, int k) {

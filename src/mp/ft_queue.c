@@ -27,31 +27,38 @@
 /* Called (when set) in the middle of a put, with the lock held and half the
  * item copied: the tests use it to kill a producer at the worst moment. */
 void (*ft__queue_put_midpoint_hook)(void);
+/* Called (when set) by a side about to sleep, once it has armed the other
+ * side and holds that side's lock: the tests kill a sleeper there. */
+void (*ft__queue_arm_hook)(void);
 
-/* One side of the queue: its lock, its end of the ring, its counters.
- * Three cache lines: what this side writes on every operation; what it
- * writes now and then (its cached view of the other side, its waiting
- * statistics); and what the other side reads on every operation (seq and
- * waiters, which change only when someone sleeps). */
+/* One side of the queue: its lock, its end of the ring, its counters, in
+ * three parts on cache lines apart, so that nothing one side writes on
+ * every operation shares a line with what the other side reads:
+ *  - the lock, this side's cached view of the other side and its ring
+ *    offset (written by this side only, under its lock);
+ *  - pos, items, bytes: written by this side at each commit, read by the
+ *    other side only when its cached view runs out;
+ *  - seq, armed and the waiting statistics: written only when someone
+ *    sleeps, read by the other side at each commit (ft__q_must_wake). */
 typedef struct ft__qside {
   _Alignas(FT__Q_LINE) pthread_mutex_t lock;
-  _Atomic uint64_t pos;                   /* tail (producers) or head (consumers), monotonic */
-  _Atomic uint64_t items;                 /* puts or gets */
-  _Atomic uint64_t bytes;                 /* bytes in or out */
-  _Alignas(FT__Q_LINE) uint64_t seen_pos; /* the other side's pos, items, bytes when last */
-  uint64_t seen_items, seen_bytes;        /* looked at (under this side's lock) */
-  _Atomic uint32_t blocked;               /* of this side, blocked right now */
+  uint64_t seen_pos, seen_items, seen_bytes; /* the other side's pos, items, bytes when last */
+                                             /* looked at (under this side's lock) */
+  _Atomic uint64_t off, off_pos;             /* pos % ring_cap, and the pos it is for */
+  _Alignas(FT__Q_LINE) _Atomic uint64_t pos; /* tail (producers) or head (consumers), monotonic */
+  _Atomic uint64_t items;                    /* puts or gets */
+  _Atomic uint64_t bytes;                    /* bytes in or out */
+  _Alignas(FT__Q_LINE) _Atomic uint32_t seq; /* futex: bumped by a commit that wakes */
+  _Atomic uint32_t armed;   /* some of this side sleep on the other's seq (its lock guards it) */
+  _Atomic uint32_t blocked; /* of this side, blocked right now */
   _Atomic uint64_t blocked_ns;
-  _Alignas(
-      FT__Q_LINE) _Atomic uint32_t seq; /* futex: bumped after a commit when the other side waits */
-  _Atomic uint32_t waiters;             /* of this side, asleep on the other side's seq */
 } ft__qside;
 
 typedef struct ft__qshm {
-  uint64_t ring_cap, max_items, max_bytes;
+  uint64_t ring_cap, max_items, max_bytes; /* read-only after ft_queue_new */
   _Atomic uint32_t closed;
   _Atomic uint32_t owner_deaths;
-  _Atomic uint64_t high_water;
+  _Alignas(FT__Q_LINE) _Atomic uint64_t high_water; /* written by producers, under their lock */
   ft__qside put;
   ft__qside get;
   _Alignas(FT__Q_LINE) char ring[];
@@ -139,65 +146,147 @@ static void ft__q_lock(ft__qshm *s, ft__qside *side) {
 
 static void ft__q_unlock(ft__qside *side) { pthread_mutex_unlock(&side->lock); }
 
-static void ft__q_copy_in(ft__qshm *s, uint64_t at, const void *src, size_t n) {
-  size_t off = at % s->ring_cap, first = n < s->ring_cap - off ? n : s->ring_cap - off;
+/* The ring offset of a side's pos (its lock held) without a division: a
+ * 64-bit division costs as much as the rest of a put.  The offset is kept
+ * with the pos it belongs to, both stored after the commit, off_pos last
+ * (release stores: in that order, also to the compiler); a process killed
+ * between them leaves a pair that does not match pos, and the next one
+ * divides. */
+static size_t ft__q_off(const ft__qshm *s, const ft__qside *side, uint64_t pos) {
+  if (atomic_load_explicit(&side->off_pos, memory_order_relaxed) == pos)
+    return atomic_load_explicit(&side->off, memory_order_relaxed);
+  return pos % s->ring_cap;
+}
+
+/* After a commit that moved the side to pos, at ring offset off (which may
+ * have run past the end by less than the ring's size). */
+static void ft__q_moved(const ft__qshm *s, ft__qside *side, uint64_t pos, size_t off) {
+  atomic_store_explicit(&side->off, off >= s->ring_cap ? off - s->ring_cap : off,
+                        memory_order_release);
+  atomic_store_explicit(&side->off_pos, pos, memory_order_release);
+}
+
+/* Copy in or out at ring offset off (less than twice the ring's size),
+ * wrapping at its end. */
+static void ft__q_copy_in(ft__qshm *s, size_t off, const void *src, size_t n) {
+  off = off >= s->ring_cap ? off - s->ring_cap : off;
+  size_t first = n < s->ring_cap - off ? n : s->ring_cap - off;
   memcpy(s->ring + off, src, first);
   memcpy(s->ring, (const char *)src + first, n - first);
 }
 
-static void ft__q_copy_out(const ft__qshm *s, uint64_t at, void *dst, size_t n) {
-  size_t off = at % s->ring_cap, first = n < s->ring_cap - off ? n : s->ring_cap - off;
+static void ft__q_copy_out(const ft__qshm *s, size_t off, void *dst, size_t n) {
+  off = off >= s->ring_cap ? off - s->ring_cap : off;
+  size_t first = n < s->ring_cap - off ? n : s->ring_cap - off;
   memcpy(dst, s->ring + off, first);
   memcpy((char *)dst + first, s->ring, n - first);
 }
 
-/* After a commit on side `me`: if anyone of the other side sleeps, bump our
- * seq and wake one.  The commit was stored before the fence and the
- * sleeper registers before it looks (ft__q_block), so either we see the
- * sleeper or the sleeper sees the commit. */
-static void ft__q_notify(ft__qside *me, ft__qside *other) {
-  atomic_thread_fence(memory_order_seq_cst);
-  if (atomic_load_explicit(&other->waiters, memory_order_relaxed)) {
-    atomic_fetch_add(&me->seq, 1);
-    ft__futex_wake(&me->seq, 1);
-  }
+/* Sleeping and waking without a fence on the fast path.  A side that
+ * wants to sleep arms the other side, under the OTHER side's lock (having
+ * let go of its own: no one holds two locks, so there is no order to
+ * keep): it sets `armed`, reads that side's seq, and looks once more
+ * whether it may go on.  A committer looks at `armed` of the other side
+ * before it lets go of its own lock, and if set, clears it and (after
+ * unlocking) bumps its seq and wakes every sleeper.  The lock orders the
+ * two: either the arming came first and the committer sees it, or the
+ * commit came first and the look after arming sees the commit.  So a
+ * commit with nobody asleep costs a plain load of a line that changes
+ * only when someone sleeps: no fence, no syscall; and one with sleepers
+ * costs one wake, not one per commit until they have run (those woken
+ * that find nothing arm again).  All are woken, not one: a sleeper left
+ * asleep would have no one to arm for it.  A sleeper killed while armed
+ * costs one needless wake.  ft_queue_close bumps both seqs after setting
+ * `closed`, so a waiter that read seq before it wakes. */
+
+/* Called by a committer with its lock held: wake the other side (after
+ * unlocking, with ft__q_wake)? */
+static bool ft__q_must_wake(ft__qside *other) {
+  if (!atomic_load_explicit(&other->armed, memory_order_relaxed))
+    return false;
+  atomic_store_explicit(&other->armed, 0, memory_order_relaxed);
+  return true;
+}
+
+/* After unlocking: bump our seq and wake the other side's sleepers. */
+static void ft__q_wake(ft__qside *me) {
+  atomic_fetch_add(&me->seq, 1);
+  ft__futex_wake(&me->seq, INT_MAX);
 }
 
 /* Block side `me` until the other side commits, the queue closes, or the
  * deadline passes.  The side's lock is released meanwhile (a producer
  * asleep on a full queue must not hold up the others, nor their timeouts)
  * and taken again before returning.  Spin first (two processes on two
- * cores usually meet within microseconds), then sleep on the other side's
- * seq; ready() is looked at again after registering as a waiter, so no
- * commit is missed.  Returns FT_ETIMEDOUT at the deadline. */
+ * cores usually meet within microseconds), then register and sleep as
+ * told above.  Returns FT_ETIMEDOUT at the deadline. */
 static int ft__q_block(ft__qshm *s, ft__qside *me, ft__qside *other,
                        bool (*ready)(const ft__qshm *, const void *), const void *ud,
                        uint64_t deadline) {
   ft__q_unlock(me);
   int rc = 0;
-  for (int i = 0; i < FT__Q_SPIN; i++) {
+  /* The looks grow apart (1, 2, 4 ... 32 pauses): each look pulls in a
+   * line the other side writes at every commit, and a side looked at
+   * after every commit pays a miss per item; looked at less often, it
+   * commits several items to a line before the look. */
+  for (unsigned i = 0, gap = 1; i < FT__Q_SPIN; i += gap, gap = gap < 32 ? 2 * gap : 32) {
     if (ready(s, ud))
       goto out;
+    for (unsigned k = 0; k < gap; k++) {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+      __builtin_ia32_pause();
 #endif
+    }
   }
-  atomic_fetch_add(&me->blocked, 1);
-  atomic_fetch_add(&me->waiters, 1); /* seq_cst: before the look below */
-  uint32_t seen = atomic_load(&other->seq);
   uint64_t t0 = ft_now_ns();
-  if (!ready(s, ud)) {
+  ft__q_lock(s, other);
+  atomic_fetch_add(&me->blocked, 1);
+  atomic_store_explicit(&me->armed, 1, memory_order_relaxed);
+  if (ft__queue_arm_hook)
+    ft__queue_arm_hook();
+  uint32_t seen = atomic_load(&other->seq);
+  bool go = ready(s, ud);
+  ft__q_unlock(other);
+  if (!go) {
     if (deadline && t0 >= deadline)
       rc = FT_ETIMEDOUT;
     else
       rc = ft__futex_wait(&other->seq, seen, deadline);
   }
-  atomic_fetch_sub(&me->waiters, 1);
   atomic_fetch_sub(&me->blocked, 1);
   atomic_fetch_add(&me->blocked_ns, ft_now_ns() - t0);
 out:
   ft__q_lock(s, me);
   return rc;
+}
+
+/* What a side waits for: a look under its own lock (1: go on, 0: not yet,
+ * or an error to return) and one without any lock, for ft__q_block. */
+typedef struct ft__q_want {
+  int (*locked)(ft__qshm *s, const void *ud);
+  bool (*now)(const ft__qshm *s, const void *ud);
+  int none; /* the error when the timeout is 0 */
+} ft__q_want;
+
+/* With side me's lock held, and r what want->locked said a moment ago
+ * (the caller looks first, with a direct call: that is the fast path),
+ * wait until want says go (0, the lock held) or an error (the lock still
+ * held; the caller unlocks).  One wait for all four calls.  The deadline is read from the clock
+ * only when the call is about to block: a put or a get that finds room or an item reads no clock;
+ * *deadline (0 at first) keeps it across calls of a batch. */
+static int ft__q_wait(ft__qshm *s, ft__qside *me, ft__qside *other, const ft__q_want *want,
+                      const void *ud, int r, double timeout, uint64_t *deadline) {
+  for (;; r = want->locked(s, ud)) {
+    if (r)
+      return r > 0 ? 0 : r;
+    if (timeout == 0)
+      return want->none;
+    if (timeout > 0 && !*deadline)
+      *deadline = ft__deadline(timeout);
+    int rc = ft__q_block(s, me, other, want->now, ud, *deadline);
+    if (rc < 0)
+      return want->locked(s, ud) > 0 ? 0 : rc;
+  }
 }
 
 typedef struct ft__q_need {
@@ -208,26 +297,29 @@ typedef struct ft__q_need {
 /* Room for the record?  First against the producers' cached view of the
  * consumers (stale only in the safe direction: it sees fewer gets than there
  * were), and only when that says no, against the consumers' real counters.
- * Called with the producers' lock held. */
-static bool ft__q_has_room(ft__qshm *s, const ft__q_need *n) {
+ * Called with the producers' lock held; a closed queue takes no more. */
+static int ft__q_has_room(ft__qshm *s, const void *ud) {
+  const ft__q_need *n = ud;
   ft__qside *p = &s->put;
+  if (atomic_load_explicit(&s->closed, memory_order_relaxed))
+    return FT_ECLOSED;
   uint64_t puts = atomic_load_explicit(&p->items, memory_order_relaxed);
   uint64_t bin = atomic_load_explicit(&p->bytes, memory_order_relaxed);
   uint64_t tail = atomic_load_explicit(&p->pos, memory_order_relaxed);
   for (int fresh = 0; fresh < 2; fresh++) {
     if (puts - p->seen_items < s->max_items && bin - p->seen_bytes + n->len <= s->max_bytes &&
         tail + n->bytes - p->seen_pos <= s->ring_cap)
-      return true;
+      return 1;
     if (fresh)
       break;
     p->seen_pos = atomic_load_explicit(&s->get.pos, memory_order_acquire);
     p->seen_items = atomic_load_explicit(&s->get.items, memory_order_relaxed);
     p->seen_bytes = atomic_load_explicit(&s->get.bytes, memory_order_relaxed);
   }
-  return false;
+  return 0;
 }
 
-/* The same, for a blocked producer, without the lock: fresh loads, no cache. */
+/* The same, for a blocked producer, without its lock: fresh loads, no cache. */
 static bool ft__q_room_now(const ft__qshm *s, const void *ud) {
   const ft__q_need *n = ud;
   uint64_t gets = atomic_load(&s->get.items), bout = atomic_load(&s->get.bytes);
@@ -237,22 +329,30 @@ static bool ft__q_room_now(const ft__qshm *s, const void *ud) {
                                      atomic_load(&s->put.pos) + n->bytes - head <= s->ring_cap);
 }
 
-/* An item to take at head?  Against the consumers' cached tail first.
- * Called with the consumers' lock held. */
-static bool ft__q_has_item(ft__qshm *s, uint64_t head) {
+static const ft__q_want ft__q_room = {ft__q_has_room, ft__q_room_now, FT_EFULL};
+
+/* An item at the head?  Against the consumers' cached tail first.  Called
+ * with the consumers' lock held; a closed queue is drained first. */
+static int ft__q_has_item(ft__qshm *s, const void *ud) {
+  (void)ud;
   ft__qside *g = &s->get;
+  uint64_t head = atomic_load_explicit(&g->pos, memory_order_relaxed);
   if (g->seen_pos != head)
-    return true;
+    return 1;
   g->seen_pos = atomic_load_explicit(&s->put.pos, memory_order_acquire);
-  return g->seen_pos != head;
+  if (g->seen_pos != head)
+    return 1;
+  return atomic_load(&s->closed) ? FT_ECLOSED : 0;
 }
 
-/* The same, for a blocked consumer, without the lock. */
+/* The same, for a blocked consumer, without its lock. */
 static bool ft__q_item_now(const ft__qshm *s, const void *ud) {
   (void)ud;
   return atomic_load(&s->closed) ||
          atomic_load_explicit(&s->put.pos, memory_order_acquire) != atomic_load(&s->get.pos);
 }
+
+static const ft__q_want ft__q_item = {ft__q_has_item, ft__q_item_now, FT_EEMPTY};
 
 /* Put an item, blocking up to timeout while the queue is full. */
 int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout) {
@@ -262,30 +362,27 @@ int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout) {
   if (len > s->max_bytes || len > UINT32_MAX)
     return FT_E2BIG;
   ft__q_need need = {8 + FT__ALIGN8_Q(len), len};
-  uint64_t deadline = timeout > 0 ? ft__deadline(timeout) : 0;
+  uint64_t deadline = 0;
   ft__q_lock(s, &s->put);
-  for (;;) {
-    if (atomic_load(&s->closed)) {
-      ft__q_unlock(&s->put);
-      return FT_ECLOSED;
-    }
-    if (ft__q_has_room(s, &need))
-      break;
-    int rc =
-        timeout == 0 ? FT_EFULL : ft__q_block(s, &s->put, &s->get, ft__q_room_now, &need, deadline);
-    if (rc < 0 && !ft__q_has_room(s, &need)) {
-      ft__q_unlock(&s->put);
-      return rc;
-    }
+  int rc = ft__q_wait(s, &s->put, &s->get, &ft__q_room, &need, ft__q_has_room(s, &need), timeout,
+                      &deadline);
+  if (rc < 0) {
+    ft__q_unlock(&s->put);
+    return rc;
   }
   uint64_t tail = atomic_load_explicit(&s->put.pos, memory_order_relaxed);
-  uint32_t h[2] = {(uint32_t)len, 0};
-  ft__q_copy_in(s, tail, h, sizeof h);
-  if (ft__queue_put_midpoint_hook && len) {
-    ft__q_copy_in(s, tail + 8, data, len / 2);
-    ft__queue_put_midpoint_hook();
+  size_t off = ft__q_off(s, &s->put, tail);
+  uint64_t h = (uint32_t)len; /* [u32 len][u32 0], one store; a header never wraps */
+  memcpy(s->ring + off, &h, sizeof h);
+  if (len == 8 && off + need.bytes <= s->ring_cap && !ft__queue_put_midpoint_hook)
+    memcpy(s->ring + off + 8, data, 8); /* inlined: a word */
+  else {
+    if (ft__queue_put_midpoint_hook && len) {
+      ft__q_copy_in(s, off + 8, data, len / 2);
+      ft__queue_put_midpoint_hook();
+    }
+    ft__q_copy_in(s, off + 8, data, len);
   }
-  ft__q_copy_in(s, tail + 8, data, len);
   /* Commit: the counters first (readers of the tail trust them), then the
    * tail with release; only now does the item exist. */
   uint64_t puts = atomic_load_explicit(&s->put.items, memory_order_relaxed) + 1;
@@ -294,6 +391,7 @@ int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout) {
                         atomic_load_explicit(&s->put.bytes, memory_order_relaxed) + len,
                         memory_order_relaxed);
   atomic_store_explicit(&s->put.pos, tail + need.bytes, memory_order_release);
+  ft__q_moved(s, &s->put, tail + need.bytes, off + need.bytes);
   /* The high-water mark without a cache miss per put: the cached view
    * overestimates the depth, so only when it passes the mark is the real
    * depth read (and the cache refreshed with it). */
@@ -305,8 +403,10 @@ int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout) {
     if (depth > atomic_load_explicit(&s->high_water, memory_order_relaxed))
       atomic_store_explicit(&s->high_water, depth, memory_order_relaxed);
   }
+  bool wake = ft__q_must_wake(&s->get);
   ft__q_unlock(&s->put);
-  ft__q_notify(&s->put, &s->get);
+  if (wake)
+    ft__q_wake(&s->put);
   return 0;
 }
 
@@ -315,45 +415,41 @@ int ft_queue_get(ft_queue *q, void *buf, size_t cap, size_t *len, double timeout
   if (!q || !len || (!buf && cap))
     return FT_EINVAL;
   ft__qshm *s = q->shm;
-  uint64_t deadline = timeout > 0 ? ft__deadline(timeout) : 0;
+  uint64_t deadline = 0;
   ft__q_lock(s, &s->get);
-  uint64_t head;
-  for (;;) {
-    head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
-    if (ft__q_has_item(s, head))
-      break;
-    if (atomic_load(&s->closed)) {
-      ft__q_unlock(&s->get);
-      return FT_ECLOSED;
-    }
-    int rc =
-        timeout == 0 ? FT_EEMPTY : ft__q_block(s, &s->get, &s->put, ft__q_item_now, NULL, deadline);
-    if (rc < 0) {
-      head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
-      if (ft__q_has_item(s, head))
-        break;
-      ft__q_unlock(&s->get);
-      return rc;
-    }
+  int rc = ft__q_wait(s, &s->get, &s->put, &ft__q_item, NULL, ft__q_has_item(s, NULL), timeout,
+                      &deadline);
+  if (rc < 0) {
+    ft__q_unlock(&s->get);
+    return rc;
   }
-  uint32_t h[2];
-  ft__q_copy_out(s, head, h, sizeof h);
-  *len = h[0];
-  if (h[0] > cap) {
+  uint64_t head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
+  size_t off = ft__q_off(s, &s->get, head);
+  uint32_t n;
+  memcpy(&n, s->ring + off, sizeof n); /* a header never wraps */
+  *len = n;
+  if (n > cap) {
     ft__q_unlock(&s->get);
     return FT_E2BIG;
   }
-  ft__q_copy_out(s, head + 8, buf, h[0]);
+  uint64_t rec = 8 + FT__ALIGN8_Q(n);
+  if (n == 8 && off + rec <= s->ring_cap)
+    memcpy(buf, s->ring + off + 8, 8); /* inlined: a word */
+  else
+    ft__q_copy_out(s, off + 8, buf, n);
   /* Commit: counters, then the head with release; the item is gone only now. */
   atomic_store_explicit(&s->get.items,
                         atomic_load_explicit(&s->get.items, memory_order_relaxed) + 1,
                         memory_order_relaxed);
   atomic_store_explicit(&s->get.bytes,
-                        atomic_load_explicit(&s->get.bytes, memory_order_relaxed) + h[0],
+                        atomic_load_explicit(&s->get.bytes, memory_order_relaxed) + n,
                         memory_order_relaxed);
-  atomic_store_explicit(&s->get.pos, head + 8 + FT__ALIGN8_Q(h[0]), memory_order_release);
+  atomic_store_explicit(&s->get.pos, head + rec, memory_order_release);
+  ft__q_moved(s, &s->get, head + rec, off + rec);
+  bool wake = ft__q_must_wake(&s->put);
   ft__q_unlock(&s->get);
-  ft__q_notify(&s->get, &s->put);
+  if (wake)
+    ft__q_wake(&s->get);
   return 0;
 }
 
@@ -383,7 +479,7 @@ static size_t ft__q_fit(ft__qshm *s, const ft_slice *items, size_t n) {
  * that store leaves none of them.  The lock is held. */
 static void ft__q_put_run(ft__qshm *s, const ft_slice *items, size_t m) {
   uint64_t tail = atomic_load_explicit(&s->put.pos, memory_order_relaxed), bytes = 0;
-  size_t off = tail % s->ring_cap; /* kept up as we go: a division per item costs */
+  size_t off = ft__q_off(s, &s->put, tail); /* kept up as we go */
   for (size_t i = 0; i < m; i++) {
     size_t len = items[i].len;
     uint64_t rec = 8 + FT__ALIGN8_Q(len);
@@ -395,9 +491,9 @@ static void ft__q_put_run(ft__qshm *s, const ft_slice *items, size_t m) {
       else
         memcpy(s->ring + off + 8, items[i].ptr, len);
     } else {
-      uint32_t h[2] = {(uint32_t)len, 0};
-      ft__q_copy_in(s, tail, h, sizeof h);
-      ft__q_copy_in(s, tail + 8, items[i].ptr, len);
+      uint64_t h = (uint32_t)len;
+      memcpy(s->ring + off, &h, sizeof h); /* a header never wraps */
+      ft__q_copy_in(s, off + 8, items[i].ptr, len);
     }
     off += rec;
     off = off >= s->ring_cap ? off - s->ring_cap : off;
@@ -412,6 +508,7 @@ static void ft__q_put_run(ft__qshm *s, const ft_slice *items, size_t m) {
                         atomic_load_explicit(&s->put.bytes, memory_order_relaxed) + bytes,
                         memory_order_relaxed);
   atomic_store_explicit(&s->put.pos, tail, memory_order_release);
+  ft__q_moved(s, &s->put, tail, off);
   uint64_t depth = puts - s->put.seen_items; /* seen just now, in ft__q_fit */
   if (depth > atomic_load_explicit(&s->high_water, memory_order_relaxed))
     atomic_store_explicit(&s->high_water, depth, memory_order_relaxed);
@@ -424,7 +521,7 @@ int ft_queue_put_many(ft_queue *q, const ft_slice *items, size_t n, size_t *done
   if (!q || (!items && n))
     return FT_EINVAL;
   ft__qshm *s = q->shm;
-  uint64_t deadline = timeout > 0 ? ft__deadline(timeout) : 0;
+  uint64_t deadline = 0;
   size_t k = 0;
   int rc = 0;
   ft__q_lock(s, &s->put);
@@ -434,28 +531,20 @@ int ft_queue_put_many(ft_queue *q, const ft_slice *items, size_t n, size_t *done
       rc = items[k].ptr || !items[k].len ? FT_E2BIG : FT_EINVAL;
       break;
     }
-    if (atomic_load(&s->closed)) {
-      rc = FT_ECLOSED;
+    ft__q_need need = {8 + FT__ALIGN8_Q(items[k].len), items[k].len};
+    if ((rc = ft__q_wait(s, &s->put, &s->get, &ft__q_room, &need, ft__q_has_room(s, &need), timeout,
+                         &deadline)) < 0)
       break;
-    }
-    size_t m = ft__q_fit(s, items + k, n - k);
+    size_t m = ft__q_fit(s, items + k, n - k); /* at least 1: item k has room */
     for (size_t i = 1; i < m; i++) /* an item too big or no item: a run ends before it */
       if (items[k + i].len > s->max_bytes || (!items[k + i].ptr && items[k + i].len)) {
         m = i;
         break;
       }
-    if (m) {
-      ft__q_put_run(s, items + k, m);
-      k += m;
-      ft__q_notify(&s->put, &s->get); /* consumers may take these while we go on */
-      continue;
-    }
-    ft__q_need need = {8 + FT__ALIGN8_Q(items[k].len), items[k].len};
-    rc =
-        timeout == 0 ? FT_EFULL : ft__q_block(s, &s->put, &s->get, ft__q_room_now, &need, deadline);
-    if (rc < 0 && !ft__q_has_room(s, &need))
-      break;
-    rc = 0;
+    ft__q_put_run(s, items + k, m);
+    k += m;
+    if (ft__q_must_wake(&s->get)) /* consumers may take these while we go on */
+      ft__q_wake(&s->put);
   }
   ft__q_unlock(&s->put);
   if (done)
@@ -471,32 +560,19 @@ int ft_queue_get_many(ft_queue *q, void *buf, size_t cap, ft_slice *items, size_
   if (!q || !got || !items || !max || (!buf && cap))
     return FT_EINVAL;
   ft__qshm *s = q->shm;
-  uint64_t deadline = timeout > 0 ? ft__deadline(timeout) : 0;
+  uint64_t deadline = 0;
   ft__q_lock(s, &s->get);
-  uint64_t head;
-  for (;;) {
-    head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
-    if (ft__q_has_item(s, head))
-      break;
-    if (atomic_load(&s->closed)) {
-      ft__q_unlock(&s->get);
-      return FT_ECLOSED;
-    }
-    int rc =
-        timeout == 0 ? FT_EEMPTY : ft__q_block(s, &s->get, &s->put, ft__q_item_now, NULL, deadline);
-    if (rc < 0) {
-      head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
-      if (ft__q_has_item(s, head))
-        break;
-      ft__q_unlock(&s->get);
-      return rc;
-    }
+  int rc = ft__q_wait(s, &s->get, &s->put, &ft__q_item, NULL, ft__q_has_item(s, NULL), timeout,
+                      &deadline);
+  if (rc < 0) {
+    ft__q_unlock(&s->get);
+    return rc;
   }
+  uint64_t head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
   /* Every record up to the tail seen now is whole (the tail is stored last). */
   uint64_t tail = atomic_load_explicit(&s->put.pos, memory_order_acquire), bytes = 0;
   s->get.seen_pos = tail;
-  size_t m = 0, used = 0, off = head % s->ring_cap; /* kept up, as in ft__q_put_run */
-  int rc = 0;
+  size_t m = 0, used = 0, off = ft__q_off(s, &s->get, head); /* kept up, as in ft__q_put_run */
   while (m < max && head != tail) {
     uint32_t h[2];
     memcpy(h, s->ring + off, sizeof h); /* a header never wraps: records are 8-aligned */
@@ -513,7 +589,7 @@ int ft_queue_get_many(ft_queue *q, void *buf, size_t cap, ft_slice *items, size_
     else if (off + rec <= s->ring_cap)
       memcpy((char *)buf + used, s->ring + off + 8, h[0]);
     else
-      ft__q_copy_out(s, head + 8, (char *)buf + used, h[0]);
+      ft__q_copy_out(s, off + 8, (char *)buf + used, h[0]);
     off += rec;
     off = off >= s->ring_cap ? off - s->ring_cap : off;
     items[m++] = (ft_slice){(char *)buf + used, h[0]};
@@ -530,10 +606,12 @@ int ft_queue_get_many(ft_queue *q, void *buf, size_t cap, ft_slice *items, size_
                           atomic_load_explicit(&s->get.bytes, memory_order_relaxed) + bytes,
                           memory_order_relaxed);
     atomic_store_explicit(&s->get.pos, head, memory_order_release);
+    ft__q_moved(s, &s->get, head, off);
   }
+  bool wake = m && ft__q_must_wake(&s->put);
   ft__q_unlock(&s->get);
-  if (m)
-    ft__q_notify(&s->get, &s->put);
+  if (wake)
+    ft__q_wake(&s->get);
   *got = m;
   return rc;
 }

@@ -56,7 +56,7 @@ size_t ft_result_failed(const ft_result *r) { return r ? r->nfailed : 0; }
 int ft_result_item(const ft_result *r, size_t i, ft_item *item) {
   if (!r || i >= r->n)
     return FT_EINVAL;
-  if (!r->items[i].done)
+  if (!ft__item_done(r, i))
     return FT_ENOTREADY;
   ft__item_copy(&r->items[i], item);
   return 0;
@@ -71,7 +71,8 @@ void ft__result_unref(ft_result *r) {
     free(b);
   }
   ft__big_free(r->args, r->args_len);
-  ft__big_free(r->items, r->n * sizeof *r->items);
+  ft__big_free_dirty(r->items, r->n * sizeof *r->items);
+  ft__big_free(r->done, (r->n + 63) / 64 * sizeof *r->done);
   ft__big_free(r->order, r->n * sizeof *r->order);
   ft__big_free(r->chunk_off, (r->nchunks + 1) * sizeof *r->chunk_off);
   free(r);
@@ -88,7 +89,7 @@ static bool ft__iter_has_next(void *ud) {
   ft_result *r = it->res;
   if (it->pos >= r->n)
     return true;
-  return it->ordered ? r->items[it->pos].done : it->pos < r->ndone;
+  return it->ordered ? ft__item_done(r, it->pos) : it->pos < r->ndone;
 }
 
 /* Next result of an imap iterator. */

@@ -156,8 +156,12 @@ static inline size_t ft__wire_write(char *d, const void *data, size_t len) {
 
 /* -------------------------------------------------------- result records */
 
-/* Records from a worker; every record is a multiple of 8 bytes. */
-enum { FT__REC_START = 1, FT__REC_RESULT = 2 };
+/* Records from a worker; every record is a multiple of 8 bytes.  A
+ * PACKED record is a RESULT without per-item times, for when nobody
+ * listens for task events: count x [ft__rec_packed, value padded to 8],
+ * 16 bytes an item for an 8-byte value instead of 40, and the record's
+ * `t` the end of its last item (shared memory only). */
+enum { FT__REC_START = 1, FT__REC_RESULT = 2, FT__REC_PACKED = 3 };
 
 typedef struct ft__rec {
   uint32_t len; /* whole record, header included */
@@ -175,6 +179,14 @@ typedef struct ft__rec_item {
   uint32_t len; /* value bytes following, padded to 8 */
   uint32_t pad_;
 } ft__rec_item;
+
+/* A PACKED record's item: len FT__PACKED_E2BIG is a result too big for
+ * the ring (no value follows); a non-zero code is a failed task. */
+typedef struct ft__rec_packed {
+  uint32_t len;
+  int32_t code;
+} ft__rec_packed;
+#define FT__PACKED_E2BIG UINT32_MAX
 
 /* ------------------------------------------------------------- the ops */
 
@@ -293,5 +305,9 @@ void ft__pool_on_start(ft_pool *p, int w, uint64_t seq, uint64_t t);
  * from its item first: count x [ft__rec_item, value padded to 8] at body. */
 void ft__pool_on_results(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32_t count,
                          const char *body);
+/* The same from a PACKED record: count x [ft__rec_packed, value padded
+ * to 8] at body, the last of them ending at t. */
+void ft__pool_on_packed(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32_t count, uint64_t t,
+                        const char *body);
 
 #endif

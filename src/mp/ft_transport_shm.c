@@ -12,9 +12,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* A ring as a new worker finds it: all zeros, as the mapping starts
+ * (its window, `wrap`, stays: the worker sets it if it is 0). */
 static void ft__shm_reset_ring(ft__shm *t, int w) {
   ft__ring *r = ft__shm_ring(t, w);
-  atomic_store(&r->progress_seq, UINT64_MAX);
+  atomic_store(&r->progress_seq, 0);
   atomic_store(&r->progress, 0);
   atomic_store(&r->head, 0);
   atomic_store(&r->tail, 0);
@@ -22,9 +24,22 @@ static void ft__shm_reset_ring(ft__shm *t, int w) {
   atomic_store(&r->writer_waiting, 0);
 }
 
+/* Whether worker w's ring may hold anything: its dirty bit was ever seen.
+ * A ring nobody wrote is never touched here: each of its pages would be
+ * allocated (shared memory has no zero page) for a pool that may never
+ * work (Pool(35) created and joined: 35 pages).  A worker writes its
+ * ring's header only once it claimed a chunk, and then commits a START,
+ * which sets the bit, before it runs anything. */
+static bool ft__shm_ring_used(ft__shm *t, int w) {
+  if (!t->used[w] && (atomic_load(&t->dirty[w / 64]) >> (w % 64) & 1))
+    t->used[w] = true;
+  return t->used[w];
+}
+
+/* The ring of a new worker is as its last worker's exit left it: reset by
+ * worker_clear, or never used. */
 static void ft__shm_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   ft__shm *t = (ft__shm *)tr;
-  ft__shm_reset_ring(t, w);
   so->target = ft__shm_worker_main;
   so->arg = &t->wargs[w];
   so->keep_fds = &t->efd;
@@ -43,6 +58,7 @@ static void ft__ring_copy(ft__ring *r, uint64_t cap, uint64_t pos, void *dst, si
  * checked: the mirror of the worker's flag-then-look in ft__ring_put). */
 static bool ft__shm_drain(ft__shm *t, int w) {
   ft__ring *r = ft__shm_ring(t, w);
+  t->used[w] = true; /* drained because its bit was set (see ft__shm_ring_used) */
   uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
   /* Read after head: the worker changes the window only when the ring is
    * empty, and before it commits a record under the new one. */
@@ -70,16 +86,20 @@ static bool ft__shm_drain(ft__shm *t, int w) {
     }
     if (h.type == FT__REC_START)
       ft__pool_on_start(t->base.pool, w, h.seq, h.t);
+    else if (h.type == FT__REC_PACKED)
+      ft__pool_on_packed(t->base.pool, w, h.seq, h.first, h.count, h.t, body);
     else
       ft__pool_on_results(t->base.pool, w, h.seq, h.first, h.count, body);
     tail += h.len;
-  }
-  atomic_store_explicit(&r->tail, tail, memory_order_release);
-  atomic_thread_fence(memory_order_seq_cst);
-  if (atomic_load(&r->writer_waiting)) {
-    atomic_store(&r->writer_waiting, 0);
-    atomic_fetch_add(&r->tail_seq, 1);
-    ft__futex_wake(&r->tail_seq, 1);
+    /* The room goes back record by record: a worker waiting for it goes
+     * on while we take in the rest. */
+    atomic_store_explicit(&r->tail, tail, memory_order_release);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&r->writer_waiting, memory_order_relaxed)) {
+      atomic_store(&r->writer_waiting, 0);
+      atomic_fetch_add(&r->tail_seq, 1);
+      ft__futex_wake(&r->tail_seq, 1);
+    }
   }
   return true;
 }
@@ -87,6 +107,8 @@ static bool ft__shm_drain(ft__shm *t, int w) {
 /* The worker is gone, so its ring holds all it will ever write. */
 static bool ft__shm_worker_exited(ft__transport *tr, int w) {
   ft__shm *t = (ft__shm *)tr;
+  if (!ft__shm_ring_used(t, w))
+    return false; /* it never claimed a chunk (so it never ran maxtasksperchild) */
   ft__shm_drain(t, w);
   return atomic_load(&ft__shm_ring(t, w)->recycled);
 }
@@ -101,9 +123,10 @@ static bool ft__shm_held(ft__transport *tr, int w, uint64_t seq, uint32_t *from)
       FT__STATE_SEQ(st) != FT__SEQ_LOW(seq))
     return false;
   ft__ring *ring = ft__shm_ring(t, w);
-  /* The worker stores progress_seq right after its claim and before its
-   * first item: without it, it died between the two and began nothing. */
-  if (atomic_load(&ring->progress_seq) != seq) {
+  /* The worker stores progress_seq (seq + 1: 0 is none) right after its
+   * claim and before its first item: without it, it died between the two
+   * and began nothing. */
+  if (atomic_load(&ring->progress_seq) != seq + 1) {
     *from = 0;
     return true;
   }
@@ -112,17 +135,43 @@ static bool ft__shm_held(ft__transport *tr, int w, uint64_t seq, uint32_t *from)
   return true;
 }
 
-static void ft__shm_worker_clear(ft__transport *tr, int w) { ft__shm_reset_ring((ft__shm *)tr, w); }
+/* A used ring is reset for the next worker.  One whose worker died after
+ * its claim and before its START (so not seen used) may keep that
+ * claim's progress: harmless, since progress is read only for the
+ * sequence number stored with it, and that chunk is never claimed again. */
+static void ft__shm_worker_clear(ft__transport *tr, int w) {
+  ft__shm *t = (ft__shm *)tr;
+  if (ft__shm_ring_used(t, w))
+    ft__shm_reset_ring(t, w);
+}
 
 /* Wire bytes of item i of c, found at offset off of c->wire when copied. */
 static size_t ft__shm_item_wire(const ft__chunk_args *c, size_t i, size_t off) {
   return c->src ? ft__wire_len(c->src[i].len) : ft__wire_size(c->wire + off);
 }
 
-/* Publish as many of c's items as the arena's room allows.  A slot's
- * fields are written before its state becomes QUEUED (release) and the
- * state before `published` moves (release), so a worker that sees the new
- * `published` sees a complete slot. */
+/* Make chunk seq, k items in bytes of arguments at arena offset off (the
+ * arguments already there), QUEUED.  A slot's fields are written before
+ * its state becomes QUEUED (release) and the state before `published`
+ * moves (release), so a worker that sees the new `published` sees a
+ * complete slot. */
+static void ft__shm_queue(ft__shm *t, const ft__chunk_args *c, uint64_t off, size_t bytes,
+                          size_t k) {
+  uint64_t seq = c->seq;
+  t->arena_start[seq & (t->nslots - 1)] = t->arena_head;
+  t->live[seq & (t->nslots - 1)] = true;
+  ft__slot *sl = &t->shm->slots[seq & (t->nslots - 1)];
+  sl->fn = c->fn;
+  sl->kind = c->kind;
+  sl->nitems = (uint32_t)k;
+  sl->arg_off = off % t->arena_win;
+  sl->arg_len = bytes;
+  atomic_store_explicit(&sl->state, FT__STATE(seq, 0, FT__SLOT_QUEUED), memory_order_release);
+  t->arena_head = off + bytes;
+  atomic_store_explicit(&t->shm->published, seq + 1, memory_order_release);
+}
+
+/* Publish as many of c's items as the arena's room allows. */
 static int ft__shm_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t *taken,
                            size_t *bytes_out) {
   ft__shm *t = (ft__shm *)tr;
@@ -145,7 +194,28 @@ static int ft__shm_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t 
   /* A chunk takes at most a quarter of the window, so several are in
    * flight and no worker waits for another's chunk to free the room;
    * a bigger one goes out in pieces (each piece is a dispatch). */
-  size_t most = t->arena_win / 4;
+  size_t most = t->arena_win / 4, win = t->arena_win;
+  if (t->oldest == seq)
+    t->arena_head = 0; /* nothing in flight: start the window afresh, so any chunk fits */
+  uint64_t arena_tail =
+      t->oldest < seq ? t->arena_start[t->oldest & (t->nslots - 1)] : t->arena_head;
+  /* The caller's items (map) with room for a whole quarter: written as
+   * they are measured, in one pass over them instead of two. */
+  if (c->src && first <= most) {
+    uint64_t off = t->arena_head, pos = off % win;
+    if (pos + most > win)
+      off += win - pos; /* never wrap one chunk's arguments */
+    if (off + most - arena_tail <= win) {
+      char *d0 = t->arena + off % win, *d = d0, *end = d0 + most;
+      const ft_slice *src = c->src;
+      for (; k < c->n && (size_t)(end - d) >= ft__wire_len(src[k].len); k++)
+        d += ft__wire_write(d, src[k].ptr, src[k].len);
+      *bytes_out = bytes = (size_t)(d - d0);
+      ft__shm_queue(t, c, off, bytes, k);
+      *taken = (uint32_t)k;
+      return 0;
+    }
+  }
   if (c->whole && c->whole <= most) {
     k = c->n; /* a whole chunk, as planned at submission */
     bytes = c->whole;
@@ -160,14 +230,9 @@ static int ft__shm_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t 
   *bytes_out = bytes;
   if (bytes > t->arena_cap) /* one item larger than the whole arena */
     return FT_E2BIG;
-  size_t win = t->arena_win;
-  if (t->oldest == seq)
-    t->arena_head = 0; /* nothing in flight: start the window afresh, so any chunk fits */
   uint64_t off = t->arena_head, pos = off % win;
   if (pos + bytes > win)
     off += win - pos; /* never wrap one chunk's arguments */
-  uint64_t arena_tail =
-      t->oldest < seq ? t->arena_start[t->oldest & (t->nslots - 1)] : t->arena_head;
   if (off + bytes - arena_tail > win)
     return -EAGAIN; /* wait for older chunks to finish */
   if (c->src) {     /* borrowed: straight from the caller's items */
@@ -178,17 +243,7 @@ static int ft__shm_publish(ft__transport *tr, const ft__chunk_args *c, uint32_t 
   } else {
     memcpy(t->arena + off % win, c->wire, bytes);
   }
-  t->arena_start[seq & (t->nslots - 1)] = t->arena_head;
-  t->live[seq & (t->nslots - 1)] = true;
-  ft__slot *sl = &t->shm->slots[seq & (t->nslots - 1)];
-  sl->fn = c->fn;
-  sl->kind = c->kind;
-  sl->nitems = (uint32_t)k;
-  sl->arg_off = off % win;
-  sl->arg_len = bytes;
-  atomic_store_explicit(&sl->state, FT__STATE(seq, 0, FT__SLOT_QUEUED), memory_order_release);
-  t->arena_head = off + bytes;
-  atomic_store_explicit(&t->shm->published, seq + 1, memory_order_release);
+  ft__shm_queue(t, c, off, bytes, k);
   *taken = (uint32_t)k;
   return 0;
 }
@@ -298,6 +353,7 @@ static void ft__shm_free(ft__transport *tr) {
   free(t->arena_start);
   free(t->live);
   free(t->wargs);
+  free(t->used);
   free(t);
 }
 
@@ -338,13 +394,15 @@ int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
     return -ENOMEM;
   t->base = (ft__transport){.ops = &ft__shm_ops, .pool = p};
   t->nworkers = n;
+  t->ncpu = ft_cpu_count();
   t->efd = -1;
   t->map = MAP_FAILED;
   t->nslots = p->nslots;
   t->wargs = ft__xalloc((size_t)n * sizeof *t->wargs);
+  t->used = ft__xalloc((size_t)n * sizeof *t->used);
   t->arena_start = ft__xalloc(t->nslots * sizeof *t->arena_start);
   t->live = ft__xalloc(t->nslots * sizeof *t->live);
-  if (!t->wargs || !t->arena_start || !t->live) {
+  if (!t->wargs || !t->used || !t->arena_start || !t->live) {
     rc = -ENOMEM;
     goto fail;
   }
@@ -380,30 +438,30 @@ int ft__transport_shm_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   t->arena = (char *)t->map + head;
   t->rings = t->arena + arena;
   t->dirty = (_Atomic uint64_t *)(void *)&t->shm->slots[t->nslots];
-  size_t ring_win = t->ring_cap < FT__RING_WIN ? t->ring_cap : FT__RING_WIN;
-  /* What the work uses first (the header, the arena's window, each ring's
-   * window) is populated now, as part of the start-up: a first touch
-   * during the work costs a fault (about 15 us here).  The rest of the
-   * mapping is left to be faulted in if a big item or result ever needs
-   * it: populating all of it (9 MiB for 35 workers) cost Pool(35) 3 ms.
-   * Whole ring windows are populated for the first workers only, up to
-   * FT__POPULATE_RINGS bytes: past that, a page each (the ring's header
-   * and its first records).  A big pool's idle workers then cost the
-   * parent 8 KiB each, not 68 (4,000 workers: 280 MB of shared memory,
-   * all of it in the supervisor's RSS); their first results fault in.
-   * (Without MADV_POPULATE_WRITE, before Linux 5.14, pages fault in.) */
+  /* Results go round a window of each ring, grown only for big results,
+   * for the same reason as the arena's window: fewer pages to touch.  The
+   * windows share FT__RING_BUDGET, each at least FT__RING_WIN: a worker
+   * that fills its window waits for the parent to read it, and each such
+   * wait is a sleep and a wake-up (2 workers on 2 CPUs: 64 KiB windows
+   * cost a 200,000-item map a fifth more of the parent's time than
+   * 256 KiB ones), while a pool of thousands must not touch megabytes
+   * per worker. */
+  t->ring_win = FT__RING_WIN;
+  while (t->ring_win * 2 <= FT__RING_BUDGET / (size_t)n && t->ring_win * 2 <= t->ring_cap)
+    t->ring_win *= 2;
+  if (t->ring_win > t->ring_cap)
+    t->ring_win = t->ring_cap;
+  /* What the parent writes first (the header, the arena's window) is
+   * populated now, as part of the start-up.  Each ring is populated by
+   * its worker when it claims its first chunk (ft__shm_worker_main),
+   * not here: populating 35 rings' windows (2.4 MB) was a sixth of
+   * Pool(35)'s start-up and of its free, for a pool that may never work,
+   * and 280 MB at 4,000 workers.  The parent reads a ring's records
+   * through read faults, which map 16 pages of it at a time.  The rest
+   * of the mapping is left to be faulted in if a big item or result ever
+   * needs it.  (Without MADV_POPULATE_WRITE, before Linux 5.14, pages
+   * fault in.) */
   madvise(t->map, head + t->arena_win, MADV_POPULATE_WRITE);
-  size_t budget = FT__POPULATE_RINGS;
-  for (int w = 0; w < n; w++) {
-    ft__ring *r = ft__shm_ring(t, w);
-    size_t len = sizeof *r + ring_win;
-    len = len <= budget ? len : sizeof *r + (size_t)page;
-    budget -= len < budget ? len : budget;
-    madvise(r, len, MADV_POPULATE_WRITE);
-    /* Results go round a window of each ring, grown only for big results,
-     * for the same reason as the arena's window: fewer pages to fault in. */
-    atomic_store(&r->wrap, ring_win);
-  }
   t->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (t->efd < 0) {
     rc = -errno;

@@ -27,10 +27,10 @@
 #define FT__ARENA_WIN (128u << 10) /* the arena window chunks start in */
 #endif
 #ifndef FT__RING_WIN
-#define FT__RING_WIN (64u << 10) /* the result ring window records start in */
+#define FT__RING_WIN (64u << 10) /* the result ring window records start in, at least */
 #endif
-#ifndef FT__POPULATE_RINGS
-#define FT__POPULATE_RINGS (4u << 20) /* ring windows populated at start, in all */
+#ifndef FT__RING_BUDGET
+#define FT__RING_BUDGET (4u << 20) /* ... and the pool's ring windows together, at most */
 #endif
 
 /* slot state word: seq << 24 | worker << 2 | tag.  The sequence number
@@ -63,11 +63,11 @@ typedef struct ft__slot {
 
 /* A single-producer (worker) single-consumer (parent) byte ring. */
 typedef struct ft__ring {
-  _Atomic uint64_t head;     /* bytes committed by the worker */
-  _Atomic uint32_t recycled; /* the worker left after maxtasksperchild */
-  _Atomic uint32_t progress; /* items of progress_seq's chunk finished */
-  _Atomic uint64_t progress_seq;
-  _Atomic uint64_t wrap; /* the window of the ring in use (see ft__ring_grow) */
+  _Atomic uint64_t head;         /* bytes committed by the worker */
+  _Atomic uint32_t recycled;     /* the worker left after maxtasksperchild */
+  _Atomic uint32_t progress;     /* items of progress_seq's chunk finished */
+  _Atomic uint64_t progress_seq; /* the chunk's seq + 1 (0: none) */
+  _Atomic uint64_t wrap;         /* the window of the ring in use (see ft__ring_grow) */
   char pad0_[FT__CACHELINE - 32];
   _Atomic uint64_t tail;           /* bytes consumed by the parent */
   _Atomic uint32_t tail_seq;       /* futex: bumped when a waiting writer may go on */
@@ -105,6 +105,7 @@ typedef struct ft__shm_worker {
 struct ft__shm {
   ft__transport base;
   int nworkers;
+  int ncpu; /* online CPUs when the pool was made */
   void *map;
   size_t map_len;
   ft__pool_shm *shm;
@@ -113,6 +114,8 @@ struct ft__shm {
   size_t arena_win; /* the part in use: chunks go round in it (see ft__shm_publish) */
   char *rings;
   size_t ring_cap, ring_stride;
+  size_t ring_win; /* a ring's first window (ft__ring.wrap), set by its worker */
+  bool *used;      /* per worker: its ring was ever written (ft__shm_ring_used) */
   /* Bit w set: worker w committed a record since the parent last looked
    * (after its head, sequentially consistent, so a parent that clears the
    * bit and then reads the head sees the record).  The parent drains the

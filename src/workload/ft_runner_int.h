@@ -1,4 +1,5 @@
-/* ft_runner_int.h - the runner's private structures, shared with ft_steps.c. */
+/* ft_runner_int.h - the runner's private structures, shared by its files
+ * (ft_runner*.c, ft_slurm*.c). */
 #ifndef FT_RUNNER_INT_H
 #define FT_RUNNER_INT_H
 
@@ -89,6 +90,9 @@ uint64_t ft__rand_next(uint64_t *state);
  * move a unit to a state, keeping the running list and the waiting count. */
 int ft__units_link(ft_runner *r, const ft_plan *plan);
 void ft__unit_set(ft_runner *r, size_t ui, ft__ustate state);
+/* ft_runner.c: stop a unit: a waiting one never runs, a running one is
+ * terminated (ft_runner_end.c stops them all). */
+void ft__unit_stop(ft_runner *r, ft__unit *u);
 /* ft_runner_feed.c: a pool's items streamed from a file or stdin. */
 typedef struct ft__feed ft__feed;
 int ft__feed_open(const ft_plan_pool *pp, size_t ui, uint64_t *tasks, ft__feed **out);

@@ -14,8 +14,6 @@
 #include <string.h>
 #include <wchar.h>
 
-#define UI__NS 1000000000ull
-
 /* ---------------------------------------------------------------- grid */
 
 /* Size the grid. */
@@ -204,34 +202,11 @@ static void ui__right(ui_grid *g, int x, int y, int w, ui_style st, bool utf8, c
 
 /* ------------------------------------------------------------ formats */
 
-static void ui__fmt_kb(char *b, size_t cap, uint64_t kb) {
-  if (kb < 1024)
-    snprintf(b, cap, "%lluK", (unsigned long long)kb);
-  else if (kb < 1024 * 1024)
-    snprintf(b, cap, "%.1fM", (double)kb / 1024);
-  else
-    snprintf(b, cap, "%.2fG", (double)kb / (1024 * 1024));
-}
-
 static void ui__fmt_bytes(char *b, size_t cap, uint64_t n) {
   if (n < 1024)
     snprintf(b, cap, "%lluB", (unsigned long long)n);
   else
-    ui__fmt_kb(b, cap, n / 1024);
-}
-
-static void ui__fmt_dur(char *b, size_t cap, uint64_t ns) {
-  uint64_t s = ns / UI__NS;
-  if (s < 60)
-    snprintf(b, cap, "%.1fs", (double)ns / 1e9);
-  else if (s < 3600)
-    snprintf(b, cap, "%llu:%02llu", (unsigned long long)(s / 60), (unsigned long long)(s % 60));
-  else if (s < 86400)
-    snprintf(b, cap, "%lluh%02llu", (unsigned long long)(s / 3600),
-             (unsigned long long)(s / 60 % 60));
-  else
-    snprintf(b, cap, "%llud%02lluh", (unsigned long long)(s / 86400),
-             (unsigned long long)(s / 3600 % 24));
+    ui_fmt_kb(b, cap, n / 1024);
 }
 
 static void ui__fmt_exit(char *b, size_t cap, int code, int sig, bool core, bool requested) {
@@ -265,7 +240,7 @@ static void ui__header(ui_grid *g, ui_view *v) {
   char el[32] = "0.0s";
   uint64_t until = v->finished && v->t_end ? v->t_end : v->now;
   if (s && s->t0 && until > s->t0)
-    ui__fmt_dur(el, sizeof el, until - s->t0);
+    ui_fmt_dur(el, sizeof el, until - s->t0);
   int x = ui_grid_printf(g, 0, 0, W, UI_S_TITLE, v->utf8, " forktop %s ", FT_VERSION);
   x += ui_put_text(g, x, 0, W - x, UI_S_TITLE, v->title, strlen(v->title), v->utf8);
   x += ui_grid_printf(g, x, 0, W - x, UI_S_TITLE, v->utf8, "  %s", el);
@@ -302,7 +277,7 @@ static void ui__header(ui_grid *g, ui_view *v) {
   const ft_mtotals *t = &s->totals;
   char cpu[32], mem[32];
   snprintf(cpu, sizeof cpu, "%.1f%%", t->cpu);
-  ui__fmt_kb(mem, sizeof mem, t->rss_kb);
+  ui_fmt_kb(mem, sizeof mem, t->rss_kb);
   x = ui_grid_printf(g, 0, ty, W, UI_S_NORMAL, v->utf8, " Processes: %u running, %u exited",
                      t->running, t->exited);
   if (t->failed)
@@ -430,7 +405,7 @@ static void ui__task_cell(ui_grid *g, const ui_view *v, int x, int y, int room, 
       ui_hosts_put(g, v, x + col, y, room - col, UI_S_DIM, p->launches);
   } else if (p->role == FT_MROLE_WORKER) {
     if (p->busy) {
-      ui__fmt_dur(b, sizeof b, v->now > p->task_t ? v->now - p->task_t : 0);
+      ui_fmt_dur(b, sizeof b, v->now > p->task_t ? v->now - p->task_t : 0);
       ui__piece(g, v, x, y, room, &col, base, "task %llu %s", (unsigned long long)p->task, b);
     } else {
       ui__piece(g, v, x, y, room, &col, UI_S_DIM, "idle");
@@ -584,7 +559,7 @@ static void ui__pools(ui_grid *g, ui_view *v) {
       x += ui_grid_printf(g, x, y, end - x, UI_S_OK, v->utf8, "  done");
     else if (p->eta_s >= 0) {
       char d[32];
-      ui__fmt_dur(d, sizeof d, (uint64_t)(p->eta_s * 1e9));
+      ui_fmt_dur(d, sizeof d, (uint64_t)(p->eta_s * 1e9));
       x += ui_grid_printf(g, x, y, end - x, UI_S_NORMAL, v->utf8, "  ETA %s", d);
     }
     x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "  %d workers", p->workers);
@@ -665,7 +640,7 @@ static void ui__exit_row(ui_grid *g, const ui_view *v, int x, int y, int w, cons
   const ft_model_snap *s = v->snap;
   char t[32], what[128];
   int end = x + w;
-  ui__fmt_dur(t, sizeof t, e->t_ns > s->t0 ? e->t_ns - s->t0 : 0);
+  ui_fmt_dur(t, sizeof t, e->t_ns > s->t0 ? e->t_ns - s->t0 : 0);
   x += ui_grid_printf(g, x, y, end - x, UI_S_DIM, v->utf8, "%7s ", t);
   x += ui_grid_printf(g, x, y, end - x, UI_S_NORMAL, v->utf8, "%6d ", (int)e->pid);
   if (e->host) { /* a remote pid: said with its host, it is not ours */

@@ -125,7 +125,8 @@ int ui_col_cmp(const ui_view *v, ui_col c, const ft_mproc *x, const ft_mproc *y)
   }
 }
 
-static void ui__fmt_kb(char *b, size_t cap, uint64_t kb) {
+/* Memory given in KiB as the screen shows it: 512K, 1.5M, 2.25G. */
+void ui_fmt_kb(char *b, size_t cap, uint64_t kb) {
   if (kb < 1024)
     snprintf(b, cap, "%lluK", (unsigned long long)kb);
   else if (kb < 1024 * 1024)
@@ -143,7 +144,8 @@ static void ui__fmt_rate(char *b, size_t cap, double bps) {
     snprintf(b, cap, "%.1fM/s", bps / (1024 * 1024));
 }
 
-static void ui__fmt_dur(char *b, size_t cap, uint64_t ns) {
+/* A span of time as the screen shows it: 4.2s, 3:07, 2h05, 1d03h. */
+void ui_fmt_dur(char *b, size_t cap, uint64_t ns) {
   uint64_t s = ns / UI__NS;
   if (s < 60)
     snprintf(b, cap, "%.1fs", (double)ns / 1e9);
@@ -202,7 +204,7 @@ char *ui_col_text(const ui_view *v, const ft_mproc *p, ui_col c, char *buf, size
     break;
   case UI_C_RSS:
     if (read)
-      ui__fmt_kb(buf, cap, p->rss_kb);
+      ui_fmt_kb(buf, cap, p->rss_kb);
     else
       snprintf(buf, cap, "-");
     break;
@@ -223,7 +225,7 @@ char *ui_col_text(const ui_view *v, const ft_mproc *p, ui_col c, char *buf, size
       snprintf(buf, cap, "-");
     break;
   case UI_C_AGE:
-    ui__fmt_dur(buf, cap, ui__age(v, p));
+    ui_fmt_dur(buf, cap, ui__age(v, p));
     break;
   case UI_C_PROCESS: {
     size_t k = 0;

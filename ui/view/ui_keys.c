@@ -109,22 +109,10 @@ static ui_action ui__mouse(ui_view *v, const ui_key *k) {
 }
 
 static ui_action ui__signal_menu(ui_view *v, const ui_key *k) {
-  int n = (int)ui_menu_nsignals;
+  int code = k->code == 'k' ? UI_K_UP : k->code == 'j' ? UI_K_DOWN : k->code; /* vi's too */
+  if (ui_setup_move(&v->sig_sel, (int)ui_menu_nsignals, code))
+    return ui__none();
   switch (k->code) {
-  case UI_K_UP:
-  case 'k':
-    v->sig_sel = v->sig_sel > 0 ? v->sig_sel - 1 : 0;
-    break;
-  case UI_K_DOWN:
-  case 'j':
-    v->sig_sel = v->sig_sel + 1 < n ? v->sig_sel + 1 : n - 1;
-    break;
-  case UI_K_HOME:
-    v->sig_sel = 0;
-    break;
-  case UI_K_END:
-    v->sig_sel = n - 1;
-    break;
   case UI_K_ENTER: {
     v->mode = UI_MODE_NORMAL;
     if (v->readonly)
@@ -591,7 +579,7 @@ static void ui__overlay(ui_grid *g, ui_view *v) {
       snprintf(title, sizeof title, "send to %zu tagged (Enter, Esc)", v->ntagged);
     else
       snprintf(title, sizeof title, "send to %d (Enter, Esc)", (int)v->sel_pid);
-    ui_keys_box(g, v, title, ptrs, n, v->sig_sel);
+    ui_setup_list(g, v, title, ptrs, n, v->sig_sel);
   } else if (v->mode == UI_MODE_QUIT) {
     char first[64];
     snprintf(first, sizeof first, "The %s is still running.", v->note[0] ? "command" : "workload");

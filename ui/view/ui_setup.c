@@ -5,7 +5,9 @@
  * column, the chosen ones first in their order, then the meters: Space or
  * Enter shows or hides one, F7/F8 (or [ and ]) move a chosen column left
  * or right, Esc, F2 or F10 close it.  What it changes is saved in
- * forktoprc by the dashboard.  No curses here. */
+ * forktoprc by the dashboard.  The menus' shared parts live here too:
+ * moving the selection, and the list drawn scrolled to it (the signal
+ * menu uses both).  No curses here. */
 #include "ui_view.h"
 
 #include <stdio.h>
@@ -63,21 +65,31 @@ static void ui__shift(ui_view *v, int item, int dir) {
   v->menu_sel += dir;
 }
 
+/* Move a menu's selection (*sel of n lines) by Up, Down, Home or End. */
+bool ui_setup_move(int *sel, int n, int code) {
+  switch (code) {
+  case UI_K_UP:
+    *sel = *sel > 0 ? *sel - 1 : 0;
+    return true;
+  case UI_K_DOWN:
+    *sel = *sel + 1 < n ? *sel + 1 : n - 1;
+    return true;
+  case UI_K_HOME:
+    *sel = 0;
+    return true;
+  case UI_K_END:
+    *sel = n - 1;
+    return true;
+  default:
+    return false;
+  }
+}
+
 static ui_action ui__sort_key(ui_view *v, const ui_key *k) {
   int n = v->ncols;
+  if (ui_setup_move(&v->menu_sel, n, k->code))
+    return (ui_action){UI_ACT_NONE, 0, 0};
   switch (k->code) {
-  case UI_K_UP:
-    v->menu_sel = v->menu_sel > 0 ? v->menu_sel - 1 : 0;
-    break;
-  case UI_K_DOWN:
-    v->menu_sel = v->menu_sel + 1 < n ? v->menu_sel + 1 : n - 1;
-    break;
-  case UI_K_HOME:
-    v->menu_sel = 0;
-    break;
-  case UI_K_END:
-    v->menu_sel = n - 1;
-    break;
   case UI_K_ENTER: {
     v->mode = UI_MODE_NORMAL;
     if (v->menu_sel < 0 || v->menu_sel >= n)
@@ -112,19 +124,9 @@ ui_action ui_setup_key(ui_view *v, const ui_key *k) {
   if (v->menu_sel >= n)
     v->menu_sel = n - 1;
   int item = items[v->menu_sel];
+  if (ui_setup_move(&v->menu_sel, n, k->code))
+    return (ui_action){UI_ACT_NONE, 0, 0};
   switch (k->code) {
-  case UI_K_UP:
-    v->menu_sel = v->menu_sel > 0 ? v->menu_sel - 1 : 0;
-    break;
-  case UI_K_DOWN:
-    v->menu_sel = v->menu_sel + 1 < n ? v->menu_sel + 1 : n - 1;
-    break;
-  case UI_K_HOME:
-    v->menu_sel = 0;
-    break;
-  case UI_K_END:
-    v->menu_sel = n - 1;
-    break;
   case ' ':
   case UI_K_ENTER:
     ui__toggle(v, item);
@@ -158,9 +160,9 @@ ui_action ui_setup_key(ui_view *v, const ui_key *k) {
   return (ui_action){UI_ACT_NONE, 0, 0};
 }
 
-/* A box of n lines; on a short screen, the part around the selection. */
-static void ui__list_box(ui_grid *g, const ui_view *v, const char *title, const char *const *lines,
-                         int n, int sel) {
+/* A menu: a box of n lines; on a short screen, the part around the selection. */
+void ui_setup_list(ui_grid *g, const ui_view *v, const char *title, const char *const *lines, int n,
+                   int sel) {
   int room = g->h - 2, start = 0;
   if (room > 0 && n > room) {
     start = sel - room / 2;
@@ -182,7 +184,7 @@ void ui_setup_draw(ui_grid *g, ui_view *v) {
                c == v->sort ? (v->sort_rev ? "^" : "v") : " ", ui_col_name(c), ui_col_title(c));
       ptrs[n] = lines[n];
     }
-    ui__list_box(g, v, "sort by (Enter; again: reverse)", ptrs, n, sel);
+    ui_setup_list(g, v, "sort by (Enter; again: reverse)", ptrs, n, sel);
     return;
   }
   int items[UI_C_COUNT + 1], ni = ui__items(v, items);
@@ -199,5 +201,5 @@ void ui_setup_draw(ui_grid *g, ui_view *v) {
   snprintf(lines[n], sizeof lines[n], "Space show/hide  F7 F8 [ ] move  Esc done (saved)");
   ptrs[n] = lines[n];
   n++;
-  ui__list_box(g, v, "setup: columns and meters", ptrs, n, sel);
+  ui_setup_list(g, v, "setup: columns and meters", ptrs, n, sel);
 }

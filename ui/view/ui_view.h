@@ -269,6 +269,10 @@ bool ui_col_match(const ui_view *v, const ft_mproc *p, const char *needle);
 bool ui_col_right(ui_col c);
 /* Fit the chosen columns into w cells (the layout's column fields). */
 void ui_cols_fit(ui_view *v, int w);
+/* The columns' formats, shared with the panels: memory in KiB (512K, 1.5M,
+ * 2.25G) and a span of nanoseconds (4.2s, 3:07, 2h05, 1d03h). */
+void ui_fmt_kb(char *b, size_t cap, uint64_t kb);
+void ui_fmt_dur(char *b, size_t cap, uint64_t ns);
 
 /* ------------------------------------------------------------ settings */
 
@@ -430,6 +434,12 @@ void ui_keys_draw(ui_grid *g, ui_view *v);
 /* The sort menu and the setup screen (ui_setup.c): a key, the drawing. */
 ui_action ui_setup_key(ui_view *v, const ui_key *k);
 void ui_setup_draw(ui_grid *g, ui_view *v);
+/* What every menu shares (the sort, setup and signal menus): Up, Down,
+ * Home or End moves *sel among n lines (true: code was one of them), and
+ * the menu drawn as a box, scrolled to the selection on a short screen. */
+bool ui_setup_move(int *sel, int n, int code);
+void ui_setup_list(ui_grid *g, const ui_view *v, const char *title, const char *const *lines, int n,
+                   int sel);
 /* Draw a box with lines in the middle of the grid, line sel marked. */
 void ui_keys_box(ui_grid *g, const ui_view *v, const char *title, const char *const *lines, int n,
                  int sel);
