@@ -135,6 +135,9 @@ static void assert_same(const ft_event *a, const ft_event *b) {
     assert_int_equal(a->u.task.code, b->u.task.code);
     assert_int_equal(a->u.task.signal, b->u.task.signal);
     assert_int_equal(a->u.task.dur_ns, b->u.task.dur_ns);
+    assert_int_equal(a->u.task.cause != NULL, b->u.task.cause != NULL);
+    if (a->u.task.cause)
+      assert_string_equal(a->u.task.cause, b->u.task.cause);
     break;
   case FT_EV_WORKER_REPLACED:
     /* field by field: memcmp would compare the padding too */
@@ -307,6 +310,13 @@ static void test_round_trip_pool_kinds(void **state) {
     e.u.task.dur_ns = 1500000000ull;
     e.u.task.task = UINT64_C(1) << 40;
     round_trip(&e, fails[i].want);
+  }
+  { /* a worker gone for a reason its exit does not say: the cause, as given */
+    ft_event e = base(FT_EV_TASK_FAIL);
+    e.u.task.status = FT_EWORKER;
+    e.u.task.cause = "host n2 lost: no word from its workers for 3.0 s (heartbeat)";
+    round_trip(&e, "\"status\":\"FT_EWORKER\",\"cause\":\"host n2 lost: no word from its "
+                   "workers for 3.0 s (heartbeat)\"}");
   }
 
   ft_event e = base(FT_EV_WORKER_REPLACED);

@@ -170,11 +170,12 @@ class Remote(ForktopCase):
                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             c, _ = srv.accept()
             hello = b""
-            while len(hello) < 48:
-                hello += c.recv(48 - len(hello))
+            while len(hello) < 56:
+                hello += c.recv(56 - len(hello))
             ln, typ, ver, pid = struct.unpack("<IIII", hello[:16])
-            self.assertEqual((ln, typ, pid), (48, 1, w.pid))
-            self.assertEqual(hello[16:], bytes.fromhex("ab" * 32))
+            self.assertEqual((ln, typ, pid), (56, 1, w.pid))
+            self.assertEqual(hello[16:48], bytes.fromhex("ab" * 32))
+            self.assertEqual(hello[48:], b"\xff" * 8)  # no Slurm job or step here
             if not refuse:
                 blob = b"w.ini\0" + wl.encode() + b"\0"
                 pad = b"\0" * (-len(blob) % 8)

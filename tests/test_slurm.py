@@ -8,6 +8,7 @@ worker PID, job and step ids to files; squeue; /proc of every node (this
 namespace sees every node's processes) for anything with the job's
 SLURM_JOB_ID left behind.
 """
+import json
 import os
 import re
 import signal
@@ -101,21 +102,15 @@ class Slurm(ForktopCase):
         return out
 
     def assert_released(self, job, within=5.0):
-        """The allocation and everything of it are gone within 5 s.
-
-        Known gap: after forktop is SIGKILLed, slurmstepd retries telling the
-        dead srun that its task ended, and the job stays COMPLETING 2.3-3 s
-        (more on a loaded machine).  So within the time it must no longer be
-        pending or running, nor have a process on a node; it must then leave
-        squeue (COMPLETING done) within 10 s more."""
+        """The allocation and everything of it are gone within 5 s: squeue
+        lists it neither pending nor running nor completing, and no process
+        of it is left on a node."""
         deadline = time.monotonic() + within
-        self.assertTrue(wait_for(lambda: not job_queued(job, "PD,CF,R,S"), timeout=within),
-                        "squeue -j %s still lists it running" % job)
+        self.assertTrue(wait_for(lambda: not job_queued(job), timeout=within),
+                        "squeue -j %s still lists it" % job)
         self.assertTrue(wait_for(lambda: not job_pids(job),
                                  timeout=max(0.1, deadline - time.monotonic())),
                         "left with SLURM_JOB_ID=%s: %s" % (job, job_pids(job)))
-        self.assertTrue(wait_for(lambda: not job_queued(job), timeout=10),
-                        "squeue -j %s still lists it completing" % job)
 
     # The workers run on both nodes as steps of one job; every task is done;
     # they connected to the head's bridge address, not 0.0.0.0 or
@@ -285,9 +280,11 @@ class Slurm(ForktopCase):
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-            # srun was killed with forktop: slurmstepd retries telling it
-            # the task ended for about 2.3 s before the step can end
+            # the sruns outlive forktop by the moment their workers take to
+            # end (were they killed with it, each node's slurmstepd would
+            # retry telling them for 2.3 s, the job completing meanwhile)
             self.assert_released(job, within=5 - (time.monotonic() - t_kill))
+            self.assertLess(time.monotonic() - t_kill, 2.0)
 
     # A connection with a wrong token (from a node) is refused and closed
     # within the hello deadline; the run goes on and completes.  forktop
@@ -325,8 +322,9 @@ class Slurm(ForktopCase):
         self.assertEqual(s["tasks_done"], 6)
 
     # A node lost mid-run (its link taken down): within heartbeat + 1 s its
-    # running tasks fail (the worker is killed), its workers are replaced on
-    # the other node, every other task is done there; no hang; exit 1.
+    # running tasks fail with the host's cause (not with the SIGKILL sent
+    # to their local srun), its workers are replaced on the other node,
+    # every other task is done there; no hang; exit 1.
     def test_node_loss(self):
         import threading
         d = self.dir
@@ -367,6 +365,7 @@ class Slurm(ForktopCase):
                 if proc.poll() is None:
                     proc.kill()
                 th.join()
+                proc.stdout.close()
                 err = proc.stderr.read()
                 proc.stderr.close()
         self.assertLess(took, 1 + 1 + 0.5)  # heartbeat + 1 s, and the tick
@@ -375,11 +374,14 @@ class Slurm(ForktopCase):
         o = self.outcomes(evs)
         failed = {t for t, v in o.items() if v[0] == "task_fail"}
         self.assertTrue(failed)
-        self.assertTrue(all(o[t][1] == "FT_EWORKER" for t in failed), o)
+        self.assertTrue(all(o[t][1:] == ("FT_EWORKER", None, None) for t in failed), o)
         # a host event says ftn2 is lost, with the cause, before its tasks fail
         lost = [e for e in self.kinds(evs, "host") if e.get("state") == "lost"]
         self.assertEqual([e["name"] for e in lost], ["ftn2"], lost)
         self.assertIn("heartbeat", lost[0]["cause"])
+        # and each of its tasks fails with that cause, said on the task
+        for e in self.kinds(evs, "task_fail"):
+            self.assertEqual(e.get("cause"), "host ftn2 lost: " + lost[0]["cause"], e)
         fails = [e["t"] for e in self.kinds(evs, "task_fail")]
         self.assertLessEqual(lost[0]["t"], min(fails))
         self.assertEqual({t for t, v in o.items() if v[0] == "task_done"}, set(range(30)) - failed)
@@ -480,9 +482,159 @@ class Slurm(ForktopCase):
         self.assertTrue(out.splitlines()[-1].find('"interrupted":true') > 0)
         self.assertFalse(job_queued(job))  # released before forktop exited
         self.assert_released(job)
-        # Not here: `forktop check -- forktop run W --slurm nodes=2`.  srun
-        # exits without reaping a helper child of its own, which check
-        # reports as a zombie (1 run in a few); see the issue's notes.
+
+    # `forktop check -- forktop run W --slurm nodes=2` is clean, every time.
+    # It was not, 1 run in 3: check, scanning /proc in the head's network
+    # namespace where the connector does not reach, saw an exited srun as
+    # a zombie for the moment before forktop reaped it, and when forktop
+    # later exited took it for a zombie its parent had left unreaped; and
+    # 1 run in 20 it saw srun's shepherd (a helper srun forks and never
+    # waits for) a zombie of srun's in the ms before srun exits.
+    def test_check_clean(self):
+        wl = self.workload("[workload]\nname = c\n[pool p]\nworkers = 4\nitems = 8\n"
+                           "task = cpu 5\n")
+        for i in range(6):
+            p = subprocess.run(self.ft_cmd("check", "--", FORKTOP, "run", wl, "--slurm", "nodes=2",
+                                           "--headless"), capture_output=True, text=True,
+                               env=self.env, timeout=60)
+            self.assertEqual(p.returncode, 0, "run %d:\n%s" % (i, p.stdout[-3000:]))
+            self.assertIn("8 tasks (8 done, 0 failed)", p.stdout)
+
+    # forktop missing on the nodes (the directory srun is told to run it
+    # from hidden by an empty tmpfs in each node's own mount namespace, so
+    # the path does not exist there, as on a node without the install):
+    # the workers' steps fail at once; after the quick-death backoff every
+    # task fails with srun's message (slurmstepd's execve error), exit 1,
+    # no hang, nothing of the job left.
+    def test_forktop_missing(self):
+        wl = self.workload("[workload]\nname = m\n[pool p]\nhosts = slurm:2\nworkers = 2\n"
+                           "items = 6\ntask = print {}\n")
+        hide = os.path.dirname(os.path.realpath(FORKTOP))
+        hidden = []
+        try:
+            for n in ("1", "2"):
+                subprocess.run(["sh", CLUSTER, "node", n, "mount", "-t", "tmpfs", "-o", "size=64k",
+                                "forktop-missing", hide], check=True, timeout=10)
+                hidden.append(n)
+            t0 = time.monotonic()
+            evs, s = self.run_slurm(wl, expect=1, timeout=30)
+            took = time.monotonic() - t0
+        finally:
+            for n in hidden:
+                subprocess.run(["sh", CLUSTER, "node", n, "umount", hide], timeout=10)
+        self.assertLess(took, 20)
+        fails = self.kinds(evs, "task_fail")
+        self.assertEqual(sorted(e["task"] for e in fails), list(range(6)))
+        for e in fails:
+            self.assertEqual(e["status"], "FT_EWORKER", e)
+            self.assertRegex(e.get("cause", ""), r"execve\(\): %s: No such file or directory"
+                             % re.escape(os.path.realpath(FORKTOP)), e)
+        self.assertEqual(s["tasks_failed"], 6)
+        # the backoff: the worker whose fifth quick death failed the work
+        # had each step started longer after the one before exited (8, 16,
+        # 32, 64 ms)
+        spawns = max(([e for e in self.kinds(evs, "spawn", role="worker", worker=w)
+                       if "host" not in e] for w in (0, 1)), key=len)
+        self.assertGreaterEqual(len(spawns), 5, spawns)
+        exits = {e["pid"]: e["t"] for e in self.kinds(evs, "exit") if "host" not in e}
+        waits = [b["t"] - exits[a["pid"]] for a, b in zip(spawns, spawns[1:])]
+        self.assertGreater(waits[-1], waits[0], waits)
+        self.assertGreater(waits[-1], 0.05, waits)
+        jobs = {a.split("=", 1)[1] for e in self.kinds(evs, "exec") for a in e.get("argv", [])
+                if a.startswith("--jobid=")}
+        self.assertEqual(len(jobs), 1, jobs)
+        self.assert_released(jobs.pop())
+
+    # k on a remote worker in the dashboard (in tmux): forktop runs
+    # `scancel --signal=15 JOB.STEP` (the worker's step, as its spawn says),
+    # never a signal to the local srun.  Ground truth from strace: attached
+    # to both remote workers (inside their nodes) and to both local sruns,
+    # the selected worker gets SIGTERM from its node's slurmstepd and dies
+    # of it, the other worker and both sruns get none.
+    def test_k_through_scancel(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = k\n[pool p]\nhosts = slurm:2\nworkers = 2\n"
+                           "chunksize = 1\nitems = 4\ntask = sleep 30s\n")
+        rec, sock = os.path.join(d, "rec.jsonl"), "ftslurm-%d" % os.getpid()
+        env = dict(self.env, XDG_CONFIG_HOME=os.path.join(d, "cfg"), LANG="C.UTF-8")
+        os.makedirs(env["XDG_CONFIG_HOME"])
+        tm = ["tmux", "-L", sock, "-f", "/dev/null"]
+        subprocess.run(tm + ["new-session", "-d", "-s", "ft", "-x", "160", "-y", "45",
+                             "sh %s exec %s run %s --record %s; echo EXIT=$?; sleep 60"
+                             % (CLUSTER, FORKTOP, wl, rec)], env=env, check=True, timeout=10)
+        tracers = []
+
+        def screen():
+            return subprocess.run(tm + ["capture-pane", "-p", "-t", "ft"], capture_output=True,
+                                  text=True, timeout=10).stdout
+
+        def events():
+            with open(rec) as f:
+                return [json.loads(ln) for ln in f if ln.endswith("\n")]
+
+        def trace(cmd, out):
+            t = subprocess.Popen(cmd + ["-o", out], stderr=subprocess.PIPE, text=True, env=env)
+            tracers.append(t)
+            self.assertIn("attached", t.stderr.readline())
+        try:
+            remote = lambda: [e for e in events() if e["ev"] == "spawn" and "host" in e]
+            self.assertTrue(wait_for(lambda: os.path.exists(rec) and len(remote()) == 2,
+                                     timeout=30))
+            hosts = {e["host"]: e["name"] for e in events() if e["ev"] == "host"}
+            first = remote()  # the two traced (a replacement comes later)
+            for e in first:
+                trace(["sh", CLUSTER, "node", hosts[e["host"]][-1], "strace", "-e", "trace=none",
+                       "-p", str(e["pid"])], os.path.join(d, "w.%d" % e["pid"]))
+                trace(["strace", "-f", "-e", "trace=none", "-p", str(e["launcher_pid"])],
+                      os.path.join(d, "s.%d" % e["launcher_pid"]))
+            self.assertTrue(wait_for(lambda: re.search(r"worker [01] +task", screen()), timeout=10))
+            for key in ("End", "k", "Enter"):
+                subprocess.run(tm + ["send-keys", "-t", "ft", key], check=True, timeout=10)
+                time.sleep(0.3)
+            self.assertTrue(wait_for(lambda: "sent SIGTERM to" in screen(), timeout=10), screen())
+            m = re.search(r"sent SIGTERM to (\d+) on host (\S+)", screen())
+            victim = [e for e in first if e["pid"] == int(m.group(1))
+                      and hosts[e["host"]] == m.group(2)]
+            self.assertEqual(len(victim), 1, (m.group(0), first))
+            victim = victim[0]
+            wpath = os.path.join(d, "w.%d" % victim["pid"])
+            def traced():
+                with open(wpath) as f:
+                    return f.read()
+            self.assertTrue(wait_for(lambda: "+++" in traced(), timeout=10),
+                            [e for e in events() if e.get("name") == "scancel" or
+                             e["ev"] in ("exit", "output")])
+            got = traced()
+            self.assertIn("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER", got)
+            self.assertIn("+++ killed by SIGTERM +++", got)
+            # the one command forktop ran for it (a shell that ignores
+            # scancel's status, see ft__tcp_signal_worker)
+            scancels = [e["argv"][3:] for e in events() if e["ev"] == "spawn"
+                        and e.get("role") == "process" and e["name"] == "scancel"]
+            self.assertEqual(scancels, [["scancel", "--signal=15", victim["step"]]])
+            job = victim["step"].split(".")[0]
+            # before the stop (which ends them all): nothing else got a SIGTERM
+            time.sleep(0.5)
+            for e in first:
+                with open(os.path.join(d, "s.%d" % e["launcher_pid"])) as f:
+                    self.assertNotIn("SIGTERM", f.read(), "srun %d signalled" % e["launcher_pid"])
+                if e != victim:
+                    with open(os.path.join(d, "w.%d" % e["pid"])) as f:
+                        self.assertNotIn("--- SIGTERM", f.read())
+            for key in ("q", "s"):
+                time.sleep(0.5)
+                subprocess.run(tm + ["send-keys", "-t", "ft", key], check=True, timeout=10)
+            self.assertTrue(wait_for(lambda: "EXIT=" in screen(), timeout=20), screen())
+        finally:
+            subprocess.run(tm + ["kill-server"], stderr=subprocess.DEVNULL, timeout=10)
+            for t in tracers:
+                try:
+                    t.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    t.kill()
+                    t.wait()
+                t.stderr.close()
+        self.assert_released(job)
 
     # A bad partition: no allocation; the error says salloc's reason; no
     # task runs; exit 1, no hang, nothing left.

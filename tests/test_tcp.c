@@ -2,7 +2,9 @@
  * oversized, malformed frames refused), the token comparison, the
  * registry of task functions by name, and a pool whose "worker" is this
  * test speaking the protocol by hand: a wrong token, a reused token and a
- * chunk's wrong seq are refused, the last by killing the worker's launcher. */
+ * chunk's wrong seq are refused, the last by killing the worker's launcher;
+ * and a launcher that cannot start its worker fails the work with its
+ * own words. */
 #include "ft_test_tcp.h"
 
 #include "ft_internal.h"
@@ -304,6 +306,41 @@ static void test_terminate_fails_begun_chunk_under_its_worker(void **state) {
   ft_test_tcp_end(&hw);
 }
 
+/* A launcher that cannot start its worker: it says why on stderr and
+ * exits 2, as srun does when forktop is missing on the node, after 150 ms
+ * (more than the pool's 100 ms quick-death window: srun takes that long).
+ * After the backoff the task fails with FT_EWORKER, the launcher's code
+ * and its words as the item's value; nothing hangs. */
+static void test_launcher_cannot_start(void **state) {
+  ft_test *T = *state;
+  char *launch[] = {
+      "sh", "-c",
+      "sleep 0.15; echo \"launch: error: execve(): $0: No such file or directory\" >&2; "
+      "exit 2",
+      NULL};
+  char *argv[] = {"/nonexistent/forktop", "worker", NULL};
+  ft_pool_tcp tcp = {.argv = argv, .launch = launch};
+  ft_pool_opts o = {.workers = 1};
+  ft_pool *p = NULL;
+  assert_int_equal(ft_pool_new_tcp(T->loop, &o, &tcp, &p), 0);
+  assert_int_equal(ft_task_register("test.a", task_a), 0);
+  ft_result *r = NULL;
+  assert_int_equal(ft_pool_apply_async(p, task_a, (ft_slice){"x", 1}, NULL, NULL, NULL, &r), 0);
+  FT_TEST_UNTIL(T->loop, ft_result_ready(r));
+  ft_item it;
+  assert_int_equal(ft_result_get(r, 0, &it), FT_EWORKER);
+  assert_int_equal(it.code, 2);
+  assert_int_equal(it.worker, 0); /* never run */
+  const char *want = "launch: error: execve(): /nonexistent/forktop: No such file or directory";
+  assert_int_equal(it.value.len, strlen(want));
+  assert_memory_equal(it.value.ptr, want, strlen(want));
+  ft_pool_stats st;
+  ft_pool_stats_get(p, &st);
+  assert_true(st.workers_started >= 5); /* the backoff's quick deaths, then the failure */
+  ft_result_free(r);
+  ft_pool_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_frame_truncated),
@@ -313,6 +350,7 @@ int main(void) {
       cmocka_unit_test(test_registry),
       FT_TEST(test_pool_refuses),
       FT_TEST(test_terminate_fails_begun_chunk_under_its_worker),
+      FT_TEST(test_launcher_cannot_start),
   };
   return FT_TEST_RUN(tests, 60);
 }

@@ -31,6 +31,7 @@ typedef struct ui_zombie {
   pid_t pid, ppid;
   char comm[64], parent[64];
   uint64_t first, last; /* seen, ns */
+  uint64_t start;       /* its start time (ticks after boot): the same zombie, not a reused pid */
   bool orphaned;        /* its parent died and forktop reaped it */
 } ui_zombie;
 
@@ -151,10 +152,17 @@ static void ui_check_scan(ft_timer *t, void *ud) {
       z->pid = p->pid;
       z->ppid = p->ppid;
       z->first = now;
+      z->start = p->start_ticks;
       snprintf(z->comm, sizeof z->comm, "%s", p->comm);
       ft_tree_proc parent;
       if (ft_tree_read(p->ppid, &parent) == 0)
         snprintf(z->parent, sizeof z->parent, "%s", parent.comm);
+      /* seen before under another parent: that one exited without reaping it */
+      for (size_t k = 0; k + 1 < c->nzombies; k++)
+        if (c->zombies[k].pid == p->pid && c->zombies[k].start == p->start_ticks) {
+          c->zombies[k].orphaned = true;
+          c->zombies[k].last = now;
+        }
     }
     z->last = now;
   }
@@ -190,14 +198,27 @@ static void ui_check_hook(const ft_event *ev, void *ud) {
     return;
   if (p)
     p->exited = true;
-  /* A zombie whose parent exits goes to forktop, the subreaper, which
-   * reaps it at once; its own exit was reported when it died, so that is
-   * known from its parent's exit (or from an orphan's reaping). */
-  for (size_t k = 0; k < c->nzombies; k++)
-    if (c->zombies[k].ppid == ev->pid || (ev->u.exit.orphan && c->zombies[k].pid == ev->pid)) {
-      c->zombies[k].orphaned = true;
-      c->zombies[k].last = ev->t_ns;
+  /* A zombie whose parent exits goes to a subreaper (forktop, or one in
+   * the tree), which reaps it; its own exit was reported when it died, so
+   * that is known from an orphan's reaping, or from its parent's exit
+   * while it is still there, a zombie.
+   *
+   * The race: a scan (every 50 ms; the only way where the connector does
+   * not reach, in a network namespace) sees a process exited and not yet
+   * reaped; its parent reaps it a moment later, and exits much later.
+   * That zombie was reaped by its parent: at the parent's exit it is gone
+   * (a pid since reused is another process: the start time tells).  Its
+   * orphan reaping, when it was orphaned, has no such doubt. */
+  for (size_t k = 0; k < c->nzombies; k++) {
+    ui_zombie *z = &c->zombies[k];
+    ft_tree_proc tp;
+    bool there = z->ppid == ev->pid && ft_tree_read(z->pid, &tp) == 0 && tp.state == 'Z' &&
+                 (!z->start || tp.start_ticks == z->start);
+    if (there || (ev->u.exit.orphan && z->pid == ev->pid)) {
+      z->orphaned = true;
+      z->last = ev->t_ns;
     }
+  }
 }
 
 static void ui_wake(ft_timer *t, void *ud) {
@@ -305,8 +326,13 @@ static size_t ui_report_zombies(ui_check *c, json_t *zombies) {
     for (size_t i = 0; i < c->tree.n; i++)
       still |= c->tree.procs[i].pid == z->pid && c->tree.procs[i].state == 'Z';
     uint64_t dur = (still ? ft_now_ns() : z->last) - z->first;
-    if (!still && !z->orphaned && dur < UI_ZOMBIE_NS)
-      continue; /* reaped by its parent, if a little late */
+    /* Reaped within UI_ZOMBIE_NS is no leak, by its parent (if a little
+     * late) or, its parent exiting, by the subreaper at once: a parent may
+     * exit without waiting for a child that ended as it did (srun's
+     * shepherd, a helper that exits when srun is done, is a zombie of
+     * srun's for the few ms until srun exits). */
+    if (!still && dur < UI_ZOMBIE_NS)
+      continue;
     json_array_append_new(zombies, json_pack("{s:i,s:o,s:i,s:o,s:f,s:s}", "pid", (int)z->pid,
                                              "comm", ui_check_str(z->comm), "parent_pid",
                                              (int)z->ppid, "parent", ui_check_str(z->parent),

@@ -102,7 +102,7 @@ void ui_printer_keep_queues(const ft_event *ev, void *ud) {
 void ui_printer_event(const ft_event *ev, void *ud) {
   ui_printer *pr = ud;
   FILE *f = pr->out;
-  char what[96];
+  char what[512];
   ft_buf nb = {0}, xb = {0};
   const char *name = ui_safe_cstr(&nb, ev->name);
   if (ev->kind == FT_EV_QUEUE) {
@@ -174,7 +174,9 @@ void ui_printer_event(const ft_event *ev, void *ud) {
             (unsigned long long)ev->u.task.task, ev->pid, on, (double)ev->u.task.dur_ns / 1e9);
     break;
   case FT_EV_TASK_FAIL:
-    if (ev->u.task.status == FT_EWORKER && ev->u.task.signal)
+    if (ev->u.task.status == FT_EWORKER && ev->u.task.cause) /* a launcher's words: untrusted */
+      snprintf(what, sizeof what, "worker gone (%s)", ui_safe_cstr(&xb, ev->u.task.cause));
+    else if (ev->u.task.status == FT_EWORKER && ev->u.task.signal)
       snprintf(what, sizeof what, "worker died (%s)", ft_signal_name(ev->u.task.signal));
     else if (ev->u.task.status == FT_EWORKER)
       snprintf(what, sizeof what, "worker exited with code %d", ev->u.task.code);

@@ -246,6 +246,10 @@ typedef struct ft_event {
       int code;        /* the task's return code (FT_ETASK) or worker exit code */
       int signal;      /* the signal that killed the worker (FT_EWORKER) */
       uint64_t dur_ns; /* run time, for done / fail */
+      /* FT_EWORKER: why, in words, when its worker's exit does not say it
+       * (a remote worker's host lost; a launcher that could not start
+       * it: srun's message), or NULL.  Untrusted text (a launcher's). */
+      const char *cause;
     } task;
     struct {
       int worker;
@@ -501,6 +505,20 @@ typedef struct ft_pool_tcp {
   /* With launch: worker w is placed on hosts[w % nhosts] ("-w HOST" after
    * launch); NULL-terminated, or NULL. */
   char *const *hosts;
+  /* With launch: the Slurm job the workers' steps run in ("1234"), or
+   * NULL.  A worker whose hello names a step of that job (its
+   * SLURM_STEP_ID) is then signalled (ft_loop_signal_host, the dashboard's
+   * k) through `scancel --signal=N JOB.STEP`, never through its local
+   * launcher, and its spawn event carries "JOB.STEP" as its step. */
+  const char *job;
+  /* With launch: when forktop dies (SIGKILL included), its launchers are
+   * spared by the run's guard (not killed with the rest; no parent-death
+   * signal), so that each outlives it by the moments its worker takes to
+   * end (a worker leaves when its connection closes) and reports that end
+   * where it must: srun killed first leaves its step completing for 2.3 s
+   * while slurmstepd retries the dead srun.  Whoever sets it must end the
+   * launchers by other means too (Slurm: the allocation's release). */
+  bool spare_launchers;
 } ft_pool_tcp;
 
 /* A pool whose workers run argv and connect back over TCP (opts->initializer
@@ -521,7 +539,9 @@ typedef struct ft_item {
   int code;       /* task return code (FT_ETASK) or worker exit code (FT_EWORKER) */
   int signal;     /* signal that killed the worker (FT_EWORKER) */
   pid_t worker;   /* pid of the worker that ran it */
-  ft_slice value; /* the result, or the task's error message; points into
+  ft_slice value; /* the result, or the task's error message, or (FT_EWORKER)
+                     why its worker is gone when the exit status does not
+                     say (a remote host lost; srun's message); points into
                      the result: valid until ft_result_free (ft_iter_free) */
 } ft_item;
 

@@ -133,6 +133,7 @@ void ft__child_release(ft__child *c) {
   c->released = true;
   c->on_exit = NULL;
   c->owner = NULL;
+  c->errtail = NULL; /* the owner's buffer: its stderr may go on after */
   if (!c->reaped)
     ft__child_signal(c, SIGKILL);
   ft__child_maybe_free(c);
@@ -512,7 +513,9 @@ FT__CHILD_PATH static void ft__child_main(const ft__spawn_opts *o, ft__fdpair io
    * sends itself the signal.  The kernel sends it when the forking THREAD
    * ends: right only because the loop's thread is the program's only one
    * (forktop's is). */
-  if (fi->pdeath) {
+  if (o->spare && o->spare_fd >= 0)
+    ft__sys_write(o->spare_fd, "0", 1); /* out of the run's cgroup: see ft_guard_outer_procs */
+  if (fi->pdeath && !o->spare) {
     ft__sys_pdeathsig(fi->pdeath);
     if (ft__sys_getppid() != fi->parent)
       ft__sys4(SYS_kill, ft__sys4(SYS_getpid, 0, 0, 0, 0), fi->pdeath, 0, 0);
@@ -615,6 +618,8 @@ int ft__spawn_prepare(ft_loop *loop, const ft__spawn_opts *o, ft__prep *s, bool 
                          c->namebuf, sizeof c->namebuf);
   c->on_exit = o->on_exit;
   c->owner = o->owner;
+  c->errtail = o->errtail_cap ? o->errtail : NULL;
+  c->errtail_cap = o->errtail_cap;
   c->ppid = loop->pid;
   int rc = c->name ? 0 : -ENOMEM;
   const ft_stdio *ios[3] = {&o->in, &o->out, &o->err};

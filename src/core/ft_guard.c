@@ -29,6 +29,11 @@
  * With FT_GUARD_HANGUP (a watched command's tree) the guardian first hangs
  * up every process of the run (SIGHUP, SIGCONT), as a terminal that closes
  * does, and gives it FT_GUARD_HANGUP_MS to end before it kills the rest.
+ * A child may be spared (ft__spawn_opts.spare, ft_guard_outer_procs): it
+ * leaves the run's cgroup, runs without the tag or a parent-death signal,
+ * and outlives forktop by what it takes to end by other means (a Slurm
+ * pool's srun, which must hear its remote worker end; the allocation's
+ * release ends it otherwise).
  * On a normal end forktop leaves the cgroup and sends the guardian a byte;
  * the guardian kills what may be left, removes the cgroup and exits, and
  * forktop waits for that, so that nothing of the run, the guardian
@@ -206,6 +211,22 @@ static int ft__cgroup_own(char *out, size_t cap) {
   }
   fclose(f);
   return rc;
+}
+
+/* See ft_guard.h. */
+int ft_guard_outer_procs(void) {
+  char mnt[PATH_MAX], own[PATH_MAX], path[PATH_MAX];
+  int rc;
+  if ((rc = ft__cgroup2_mount(mnt, sizeof mnt)) < 0 || (rc = ft__cgroup_own(own, sizeof own)) < 0)
+    return rc;
+  char *slash = strrchr(own, '/');
+  if (!slash || strncmp(slash + 1, "forktop-", 8) != 0)
+    return -ENOENT; /* not in a run's cgroup */
+  *slash = '\0';
+  if ((size_t)snprintf(path, sizeof path, "%s%s/cgroup.procs", mnt, own) >= sizeof path)
+    return -ENAMETOOLONG;
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  return fd < 0 ? -errno : fd;
 }
 
 /* Write a short string to dir/file; 0 or -errno. */

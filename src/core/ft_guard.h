@@ -33,6 +33,14 @@ int ft_guard_start(unsigned flags, ft_guard **out);
  * (PR_SET_PDEATHSIG: the environment tag's only hold on forked functions).
  * NULL is a no-op. */
 void ft_guard_bind(ft_guard *g, ft_loop *loop);
+/* An fd (O_WRONLY, O_CLOEXEC) on cgroup.procs of the cgroup above the
+ * run's (forktop-<pid>, where ft_guard_start put this process), or
+ * -errno.  A child that writes "0" there, its environment without the
+ * guard's tag and without a parent-death signal (ft__spawn_opts.spare),
+ * is spared when forktop dies: for a launcher that must outlive forktop
+ * by the moments its remote process takes to end (srun: see
+ * ft_transport_tcp.c), whose end someone else ensures. */
+int ft_guard_outer_procs(void);
 /* The run ended and everything it started was reaped: leave the cgroup,
  * have the guardian kill what may remain and remove the cgroup, and wait
  * (at most a few seconds) until it has.  NULL is a no-op. */

@@ -86,6 +86,12 @@ struct ft__child {
   uint64_t sent;   /* signals sent through ft__child_signal, bit n for signal n */
   ft__exit_cb on_exit;
   void *owner;
+  /* The owner's buffer (errtail_cap bytes, NUL-terminated) that the first
+   * of its captured stderr lines are copied into, joined by "; ", until
+   * full (a launcher's own error, said as a cause); NULL: none.  Dropped
+   * when the owner lets go. */
+  char *errtail;
+  size_t errtail_cap;
 };
 
 typedef struct ft__spawn_opts {
@@ -100,8 +106,16 @@ typedef struct ft__spawn_opts {
   ft_stdio in, out, err;
   const int *keep_fds; /* loop-owned fds the forked function keeps */
   int nkeep;
+  int spare_fd; /* with spare: see below (in the padding: a Process holds these options) */
   ft__exit_cb on_exit;
   void *owner;
+  char *errtail; /* see ft__child (err must be captured); NULL: none */
+  uint16_t errtail_cap;
+  /* Spared by the run's guard when forktop dies: no parent-death signal,
+   * and the child writes "0" to spare_fd (ft_guard_outer_procs: the
+   * cgroup above the run's; -1: none) before it execs.  Its environment
+   * must not carry the guard's tag either (give envp without it). */
+  bool spare;
 } ft__spawn_opts;
 
 int ft__spawn(ft_loop *loop, const ft__spawn_opts *o, ft__child **out);

@@ -150,6 +150,8 @@ static void ft__put_task(ft__jw *w, const ft_event *ev) {
     ft__put(w, "signal", json_string_nocheck(ft_signal_name(ev->u.task.signal)));
     ft__put_int(w, "signo", ev->u.task.signal);
   }
+  if (ev->u.task.cause)
+    ft__put_str(w, "cause", ev->u.task.cause);
 }
 
 static void ft__put_queue(ft__jw *w, const ft_event *ev) {
@@ -550,6 +552,7 @@ static void ft__get_kind(ft__jr *r, ft_event *ev, const char **s, size_t *n) {
     ev->u.task.status = ft__status(r, ft__str(r, "status", true, NULL));
     ev->u.task.code = (int)ft__int(r, "code", false, INT_MIN, INT_MAX, 0);
     ev->u.task.signal = ft__signal(r);
+    s[1] = ft__str(r, "cause", false, &n[1]);
     break;
   case FT_EV_WORKER_REPLACED:
     ev->u.replaced.worker = (int)ft__int(r, "worker", true, INT_MIN, INT_MAX, 0);
@@ -741,6 +744,8 @@ int ft_event_from_json(const char *line, size_t len, ft_event *ev, ft_buf *strin
     ev->u.output.line = strings->data + at_s1;
   else if (kind == FT_EV_ERROR)
     ev->u.error.what = strings->data + at_s1;
+  else if (kind == FT_EV_TASK_FAIL)
+    ev->u.task.cause = FT__AT(1);
 #undef FT__AT
   json_decref(r.o);
   return 0;

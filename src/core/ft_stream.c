@@ -13,8 +13,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* The first stderr lines of a child whose owner keeps them (errtail). */
+static void ft__errtail_add(ft__child *c, const char *p, size_t n) {
+  size_t have = strnlen(c->errtail, c->errtail_cap), room;
+  if (have + 3 >= c->errtail_cap || !n)
+    return;
+  if (have) {
+    memcpy(c->errtail + have, "; ", 2);
+    have += 2;
+  }
+  room = c->errtail_cap - have - 1;
+  memcpy(c->errtail + have, p, n < room ? n : room);
+  c->errtail[have + (n < room ? n : room)] = '\0';
+}
+
 static void ft__emit_line(ft__stream *s, const char *p, size_t n, bool truncated) {
   ft__child *c = s->child;
+  if (s->stream == 2 && c->errtail)
+    ft__errtail_add(c, p, n);
   ft_event ev = {.kind = FT_EV_OUTPUT, .pid = c->pid, .ppid = c->ppid, .name = c->name};
   ev.u.output.stream = s->stream;
   ev.u.output.line = p;

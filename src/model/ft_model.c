@@ -344,6 +344,8 @@ static void ft__apply_task(ft_model *m, const ft_event *ev) {
       e->code = ev->u.task.code;
       e->signal = ev->u.task.signal;
       e->runtime_ns = ev->u.task.dur_ns;
+      if (ev->u.task.cause) /* why its worker is gone (a host lost), its start cut */
+        ft__copy_name(e->what, sizeof e->what, ev->u.task.cause);
     }
     break;
   }

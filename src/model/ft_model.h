@@ -171,7 +171,7 @@ typedef struct ft_mexit {
   uint64_t task;
   ft_replace_reason reason;
   uint64_t runtime_ns;
-  char what[64]; /* FT_MEXIT_ERROR: what could not be done */
+  char what[64]; /* FT_MEXIT_ERROR: what could not be done; TASK_FAIL: the cause, or "" */
 } ft_mexit;
 
 /* -------------------------------------------------------- the snapshot */

@@ -43,9 +43,11 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   int code = ft__child_exitcode(c);
   if (p->tr->ops->exit_code)
     code = p->tr->ops->exit_code(p->tr, w, code);
+  p->cause = p->tr->ops->exit_cause ? p->tr->ops->exit_cause(p->tr, w) : NULL;
   ft__pool_fail_running(p, w, p->terminated ? FT_ECANCELED : FT_EWORKER, code > 0 ? code : 0,
                         code < 0 ? -code : 0);
-  ft__pool_host_exit(p, wk, c);
+  ft__pool_host_exit(p, wk, c, code);
+  p->cause = NULL;
   ft__child_release(c);
   wk->child = NULL;
   p->alive--;
@@ -65,8 +67,11 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   uint64_t now = ft_now_ns();
   /* s6-style backoff: a worker that dies young without finishing a task
    * waits longer each time before it is restarted, so a crash at start-up
-   * cannot turn into a fork storm. */
-  if (!recycled && wk->records == 0 && now - wk->started_ns < FT__QUICK_DEATH_NS)
+   * cannot turn into a fork storm.  A remote worker whose launcher never
+   * got it started is one however long the launcher took (srun's own
+   * start-up alone takes 50-100 ms, more on a loaded machine). */
+  bool unborn = p->tr->ops->never_started && p->tr->ops->never_started(p->tr, w);
+  if (!recycled && wk->records == 0 && (unborn || now - wk->started_ns < FT__QUICK_DEATH_NS))
     wk->quick_deaths++;
   else
     wk->quick_deaths = 0;
@@ -77,8 +82,11 @@ static void ft__worker_on_exit(ft__child *c, void *owner) {
   /* Workers that cannot even start (an initializer failing, say) would
    * leave the work waiting forever: after a few deaths in a row with no
    * worker alive, fail the work with the cause instead of hanging. */
-  if (wk->quick_deaths >= FT__MAX_QUICK_DEATHS && p->alive == 0)
+  if (wk->quick_deaths >= FT__MAX_QUICK_DEATHS && p->alive == 0) {
+    p->cause = p->tr->ops->exit_cause ? p->tr->ops->exit_cause(p->tr, w) : NULL;
     ft__pool_cancel_all(p, FT_EWORKER, code > 0 ? code : 0, code < 0 ? -code : 0);
+    p->cause = NULL;
+  }
   unsigned shift = wk->quick_deaths > 7 ? 7 : wk->quick_deaths - 1;
   wk->respawn_at = now + (8ull * 1000 * 1000 << shift); /* 8 ms .. ~1 s */
   ft__pool_arm_respawn(p);

@@ -47,12 +47,12 @@ static void ft__peer_name(int fd, char *out, size_t cap) {
 }
 
 /* Worker w said hello over fd: it is process rpid on the peer's host. */
-void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd, const char *node) {
+void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd, const char *node, const char *step) {
   char addr[INET6_ADDRSTRLEN];
   ft__peer_name(fd, addr, sizeof addr);
   ft__host_info info = {
       .name = node ? node : addr, .address = addr, .launcher = node ? "slurm" : p->tr->ops->name};
-  ft__pool_on_remote(p, w, rpid, &info, NULL);
+  ft__pool_on_remote(p, w, rpid, &info, step);
 }
 
 /* Worker w is process rpid on the host info names. */
@@ -75,16 +75,19 @@ void ft__pool_on_remote(ft_pool *p, int w, pid_t rpid, const ft__host_info *info
 }
 
 /* Worker wk's launcher c exited: so did the worker (a launcher ends with
- * its worker, or its worker is lost with it), with the same status. */
-void ft__pool_host_exit(ft_pool *p, ft__worker *wk, const ft__child *c) {
+ * its worker, or its worker is lost with it), with the status its
+ * transport reads from the launcher's (code: >= 0, or -signal; srun's
+ * 128+N is signal N), or, gone for a cause of the transport's own (its
+ * host lost), with a status not known (-1). */
+void ft__pool_host_exit(ft_pool *p, ft__worker *wk, const ft__child *c, int code) {
   if (!wk->host)
     return;
   ft_event ev = {.kind = FT_EV_EXIT, .host = wk->host, .pid = wk->rpid, .name = p->name};
-  ev.u.exit.signal = c->exit_signal;
-  ev.u.exit.code = c->exit_signal ? 0 : c->exit_code;
+  ev.u.exit.signal = code < 0 ? -code : 0;
+  ev.u.exit.code = p->cause ? -1 : code > 0 ? code : 0;
   ev.u.exit.core = c->core;
   ev.u.exit.requested =
-      c->exit_signal > 0 && c->exit_signal < 64 && (c->sent >> c->exit_signal) & 1;
+      ev.u.exit.signal > 0 && ev.u.exit.signal < 64 && (c->sent >> ev.u.exit.signal) & 1;
   ev.u.exit.runtime_ns = c->end_ns > c->start_ns ? c->end_ns - c->start_ns : 0;
   ft__emit(p->loop, &ev);
   wk->host = 0;

@@ -150,6 +150,10 @@ struct ft_pool {
   unsigned nstreams;    /* of them, those still pulling items: close waits for them */
   ft_timer *respawn_timer;
   ft_pool_stats stats;
+  /* While a dead worker's items are failed (ft__worker_on_exit): why it
+   * is gone when its exit status does not say (the transport's
+   * exit_cause), or NULL.  Each item's task_fail and value carry it. */
+  const char *cause;
 };
 
 /* ft_pool_io.c: publishing, outcomes, failures. */
@@ -157,7 +161,7 @@ bool ft__pool_prepare(ft_loop *loop, void *ud);
 void ft__pool_fail_running(ft_pool *p, int w, int status, int code, int signo);
 /* A remote worker's exit, from its launcher's (ft_pool_host.c); it
  * forgets its remote identity. */
-void ft__pool_host_exit(ft_pool *p, ft__worker *wk, const ft__child *c);
+void ft__pool_host_exit(ft_pool *p, ft__worker *wk, const ft__child *c, int code);
 void ft__pool_cancel_all(ft_pool *p, int status, int code, int signo);
 void ft__pool_cancel_result(ft_pool *p, ft_result *r, int status);
 void ft__result_item_done(ft_result *r, size_t i, int status, int code, int signo, pid_t worker,

@@ -30,6 +30,8 @@ static void ft__emit_task(ft_pool *p, ft_event_kind kind, ft_result *r, size_t i
     ev.u.task.status = it->status;
     ev.u.task.code = it->code;
     ev.u.task.signal = it->signal;
+    if (kind == FT_EV_TASK_FAIL && it->status == FT_EWORKER)
+      ev.u.task.cause = p->cause;
   }
   ev.u.task.dur_ns = dur;
   ft__emit(p->loop, &ev);
@@ -102,6 +104,17 @@ void ft__result_item_done(ft_result *r, size_t i, int status, int code, int sign
   ft__result_unref(r);
 }
 
+/* A dead worker's item's value: the cause of its death in words, when
+ * the transport gave one (p->cause), as a failed task's value is its
+ * message. */
+static const char *ft__cause(const ft_pool *p, int status) {
+  return status == FT_EWORKER ? p->cause : NULL;
+}
+static size_t ft__cause_len(const ft_pool *p, int status) {
+  const char *c = ft__cause(p, status);
+  return c ? strlen(c) : 0;
+}
+
 /* Wire bytes of item i of r, found at offset off of r->args when copied. */
 static size_t ft__arg_wire(const ft_result *r, size_t i, size_t off) {
   return r->src ? ft__wire_len(r->src[i].len) : ft__wire_size(r->args + off);
@@ -128,13 +141,15 @@ static void ft__chunk_fail_rest(ft_pool *p, ft__chunk *ch, uint32_t ran, int sta
     if (k >= ran) {
       ft__item_out it = {.status = status, .code = rest_code, .signal = (uint16_t)rest_signo};
       ft__emit_task(p, FT_EV_TASK_FAIL, r, i, -1, 0, now, &it, 0);
-      ft__result_item_done(r, i, status, rest_code, rest_signo, 0, NULL, 0);
+      ft__result_item_done(r, i, status, rest_code, rest_signo, 0, ft__cause(p, status),
+                           ft__cause_len(p, status));
       continue;
     }
     ft__item_out it = {.status = status, .code = code, .signal = (uint16_t)signo};
     ft__emit_task(p, FT_EV_TASK_FAIL, r, i, ch->worker, pid, now, &it,
                   ch->started ? now - ch->t_start : 0);
-    ft__result_item_done(r, i, status, code, signo, pid, NULL, 0);
+    ft__result_item_done(r, i, status, code, signo, pid, ft__cause(p, status),
+                         ft__cause_len(p, status));
   }
   ft__chunk_free(p, ch);
 }
@@ -330,7 +345,8 @@ void ft__pool_fail_running(ft_pool *p, int w, int status, int code, int signo) {
 static void ft__item_cancel(ft_pool *p, ft_result *r, size_t i, int status, int code, int signo) {
   ft__item_out it = {.status = status, .code = code, .signal = (uint16_t)signo};
   ft__emit_task(p, FT_EV_TASK_FAIL, r, i, -1, 0, ft_now_ns(), &it, 0);
-  ft__result_item_done(r, i, status, code, signo, 0, NULL, 0);
+  ft__result_item_done(r, i, status, code, signo, 0, ft__cause(p, status),
+                       ft__cause_len(p, status));
 }
 
 /* Fail everything no worker holds: pending items, retries, and every live

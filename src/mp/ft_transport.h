@@ -40,9 +40,12 @@
  * Ownership must be exact (recorded by the transport when the worker takes
  * a chunk, never inferred later), so a death fails exactly what was lost.
  * The status the items fail with is the local process's exit status, as
- * is: a transport whose process is a launcher (srun exits 128+N for
- * signal N; a lost host has a cause of its own) will need worker_exited
- * to say the real cause, which this interface does not carry yet.
+ * the transport reads it (`exit_code`: srun exits 128+N for signal N),
+ * unless the transport knows better why the worker is gone (`exit_cause`:
+ * its host was lost, its launcher could not start it): the items then
+ * fail with that cause in words too (and with no code or signal when the
+ * launcher was killed by the transport: that signal is ours, not the
+ * worker's; exit_code says 0).
  *
  * Terminate.  The pool first tells the transport (`terminate`: no chunk is
  * sent to a worker any more; shared-memory workers, which claim chunks
@@ -249,12 +252,21 @@ typedef struct ft__transport_ops {
    * the submission (a remote transport needs functions registered by name). */
   int (*check_fn)(ft__transport *t, uintptr_t fn, uint32_t kind);
   /* Optional: signal remote worker w (the dashboard's k; ft_pool_host.c).
-   * Without it, its launcher, the local process, is signalled (right for
-   * a TCP worker, which is its launcher exec'd; Slurm: scancel --signal). */
+   * Without it, its launcher, the local process, is signalled.  TCP: a
+   * worker in a Slurm step through scancel --signal, else its launcher
+   * (a TCP worker is its launcher exec'd). */
   int (*signal_worker)(ft__transport *t, int w, int signo);
   /* Optional: worker w's exit code (>= 0, or -signal) as its process's
    * exit code reads it (a launcher's 128+N is the worker's signal N). */
   int (*exit_code)(ft__transport *t, int w, int code);
+  /* Optional: why worker w is gone, in words, when its process's exit
+   * does not say it (its host lost; its launcher's own error), or NULL.
+   * Valid until w is started again. */
+  const char *(*exit_cause)(ft__transport *t, int w);
+  /* Optional: whether worker w's process (a launcher) exited without the
+   * worker ever starting (it never said hello): a start-up failure for
+   * the pool's backoff, however long the launcher took. */
+  bool (*never_started)(ft__transport *t, int w);
 } ft__transport_ops;
 
 struct ft__transport {
@@ -280,9 +292,10 @@ int ft__pool_new(ft_loop *loop, const ft_pool_opts *opts, ft__transport_new_fn m
  * process rpid on the host at the connection's other end (named node
  * when the launcher placed it there, srun -w NODE; else by its address).
  * The pool announces the host (a `host` event, the first
- * time), the worker there (a `spawn` with host and launcher_pid), and
- * signals it through its launcher from then on (ft_pool_host.c). */
-void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd, const char *node);
+ * time), the worker there (a `spawn` with host, launcher_pid and its
+ * launcher's step, "JOB.STEP" or NULL), and signals it through the
+ * transport's signal_worker, or its launcher, from then on (ft_pool_host.c). */
+void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd, const char *node, const char *step);
 /* The same with the host said outright (a launcher that knows the node's
  * name), and the launcher's step id for the worker (NULL: none). */
 void ft__pool_on_remote(ft_pool *p, int w, pid_t rpid, const ft__host_info *info, const char *step);

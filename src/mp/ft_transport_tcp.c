@@ -1,7 +1,8 @@
 /* ft_transport_tcp.c - the TCP worker transport, parent's side: a listener
- * on one address (ephemeral port), one local launcher process per worker
- * (it execs the worker command; srun will go in front of it), workers that
- * connect back and prove a one-time token, chunks framed and sent to a
+ * on one address (ephemeral port), one local process per worker (the
+ * worker command, or srun in front of it: ft_transport_tcp_launch.c, with
+ * what its end means), workers that connect back and prove a one-time
+ * token, chunks framed and sent to a
  * worker with room (2 in flight, up to 16 for a worker whose chunks are
  * quick: FT__DEPTH_MAX; a turn's frames in one send), results read from
  * the connections, many frames a read.  The frames: ft_transport_tcp.h;
@@ -11,20 +12,16 @@
  * connection that drops, a worker silent past the heartbeat, a connection
  * that never comes, or a frame that breaks the protocol makes us SIGKILL the
  * launcher, and the pool hears of it through that exit. */
-#include "ft_transport_tcp.h"
-#include "ft_pool_int.h"
+#include "ft_guard.h"
+#include "ft_transport_tcp_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-extern char **environ;
 
 /* Chunks sent to a worker ahead of its results: FT__DEPTH, or more for a
  * worker whose chunks take little time (up to FT__DEPTH_MAX, about
@@ -43,69 +40,7 @@ extern char **environ;
   (1u << 20) /* a chunk's items take at most this (one item may take more)                         \
               */
 
-typedef struct ft__conn {
-  struct ft__tcp *t;
-  int fd;
-  ft__watch *w;
-  int worker; /* -1 until its hello */
-  bool eof;
-  uint64_t t_open, last_heard;
-  ft_buf in, out;
-  size_t out_off;
-  struct ft__conn *next; /* connections without a worker yet */
-} ft__conn;
-
-typedef struct ft__tw {
-  uint8_t token[FT__TOKEN_LEN];
-  bool token_live; /* not yet used */
-  ft__conn *c;
-  uint64_t launched;
-  pid_t parent; /* the loop's process, which the launcher must not outlive */
-  bool bye_sent, recycled;
-  int inflight;
-  uint64_t chunk_ns; /* its chunks' time, worker's clock (a moving average), or 0 */
-  uint64_t dropped;  /* when its connection dropped (a launcher's grace), or 0 */
-  char *argv[96];
-  char **envp;
-  char tokenenv[16 + 2 * FT__TOKEN_LEN];
-} ft__tw;
-
-typedef struct ft__tchunk {
-  uint64_t seq;
-  bool live;
-  int owner; /* -1: not sent yet */
-  bool started;
-  uint64_t t_start; /* the worker's clock, from its START */
-  uint32_t nitems, reported;
-  char *frame;
-  size_t len;
-} ft__tchunk;
-
-typedef struct ft__tcp {
-  ft__transport base;
-  int n;
-  int lfd;
-  ft__watch *lw;
-  char connect[64]; /* ADDR:PORT */
-  char **argv;      /* the worker command (copied), NULL-terminated */
-  bool launcher;    /* argv starts with a launcher (srun): see ft_pool_tcp */
-  int nhosts;       /* hosts the workers are placed on (-w HOST), or 0 */
-  size_t hostarg;   /* where HOST is in a worker's argv */
-  bool *lost;       /* per host: it stopped answering; no worker is placed there again */
-  int *host;        /* per worker: the host it runs on */
-  ft_buf setup;
-  uint32_t maxtasks;
-  uint64_t heartbeat_ns;
-  ft_timer *tick;
-  ft__tw *ws;
-  ft__conn *pending;
-  ft__tchunk *chunks;    /* nslots of them, indexed by seq & (nslots - 1) */
-  size_t nslots;         /* the pool's */
-  uint64_t oldest, next; /* seqs: oldest live, next to publish */
-  bool closing;
-  bool stopped;     /* terminated: no chunk is sent any more */
-  uint64_t refused; /* frames refused (a protocol break) */
-} ft__tcp;
+/* (the transport's types: ft_transport_tcp_int.h) */
 
 /* Kill worker w's launcher: how a death learnt from the channel reaches
  * the pool (through that process's exit). */
@@ -223,11 +158,17 @@ static bool ft__tcp_hello(ft__tcp *t, ft__conn *c, const char *f) {
   tw->token_live = false;
   explicit_bzero(tw->token, sizeof tw->token);
   tw->c = c;
+  tw->hello = true;
   c->worker = found;
+  /* its step, when it runs in the pool's job: how it is signalled */
+  char job[24];
+  snprintf(job, sizeof job, "%u", (unsigned)h.job);
+  if (t->job[0] && h.step != FT__NO_STEP && strcmp(job, t->job) == 0)
+    snprintf(tw->step, sizeof tw->step, "%s.%u", t->job, (unsigned)h.step);
   /* the host (the node its step was placed on, when the launcher places
    * them: srun -w NODE), the worker there */
   ft__pool_on_hello(t->base.pool, found, (pid_t)h.pid, c->fd,
-                    t->hostarg ? tw->argv[t->hostarg] : NULL);
+                    t->hostarg ? tw->argv[t->hostarg] : NULL, tw->step[0] ? tw->step : NULL);
   ft__f_setup s = {{(uint32_t)(sizeof s + FT__ALIGN8(t->setup.len)), FT__F_SETUP},
                    (uint32_t)found,
                    t->maxtasks,
@@ -416,7 +357,8 @@ static void ft__tcp_hosts_check(ft__tcp *t, uint64_t now) {
       continue; /* the last host answering is never given up */
     t->lost[h] = true;
     /* said first: the tasks its workers held fail next, and the stream
-     * must tell why before it tells that */
+     * must tell why before it tells that; those tasks fail with the same
+     * words (exit_cause), not with the SIGKILL we send their launchers */
     char cause[64];
     snprintf(cause, sizeof cause, "no word from its workers for %.1f s (heartbeat)",
              (double)t->heartbeat_ns / 1e9);
@@ -426,8 +368,11 @@ static void ft__tcp_hosts_check(ft__tcp *t, uint64_t now) {
         break;
       }
     for (int w = 0; w < t->n; w++)
-      if (t->host[w] == h)
+      if (t->host[w] == h && t->base.pool->workers[w].state == FT__W_ALIVE) {
+        snprintf(t->ws[w].cause, sizeof t->ws[w].cause, "host %s lost: %s",
+                 t->argv[t->hostarg - 1 + (size_t)h], cause);
         ft__tcp_kill(t, w);
+      }
   }
 }
 
@@ -459,60 +404,6 @@ static void ft__tcp_on_tick(ft_timer *tm, void *ud) {
 }
 
 /* ------------------------------------------------------------- the ops */
-
-/* The launcher: runs in the forked child (signals reset, the loop's fds
- * closed), and execs the worker command with the token in its
- * environment.  It dies with us (a remote launcher, srun, will be watched
- * by its connection instead). */
-static int ft__tcp_launch(void *arg) {
-  ft__tw *tw = arg;
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != tw->parent)
-    return 1; /* the parent died before the prctl */
-  execvpe(tw->argv[0], tw->argv, tw->envp ? tw->envp : environ);
-  return 127;
-}
-
-static void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
-  ft__tcp *t = (ft__tcp *)tr;
-  ft__tw *tw = &t->ws[w];
-  tw->launched = ft_now_ns();
-  tw->parent = t->base.pool->loop->pid;
-  tw->bye_sent = tw->recycled = false;
-  tw->inflight = 0;
-  tw->chunk_ns = 0;
-  tw->dropped = 0;
-  /* On its own host, or (that host lost) on the next one still answering. */
-  for (int k = 0; t->nhosts && k < t->nhosts; k++) {
-    int h = (w + k) % t->nhosts;
-    if (!t->lost[h]) {
-      t->host[w] = h;
-      tw->argv[t->hostarg] = t->argv[t->hostarg - 1 + (size_t)h];
-      break;
-    }
-  }
-  /* A fresh one-time token for every process started in this slot. */
-  tw->token_live = getrandom(tw->token, sizeof tw->token, 0) == (ssize_t)sizeof tw->token;
-  int k = snprintf(tw->tokenenv, sizeof tw->tokenenv, "FORKTOP_TOKEN=");
-  for (int i = 0; i < FT__TOKEN_LEN; i++)
-    k += snprintf(tw->tokenenv + k, sizeof tw->tokenenv - (size_t)k, "%02x", tw->token[i]);
-  size_t ne = 0;
-  while (environ[ne])
-    ne++;
-  free(tw->envp);
-  tw->envp = ft__xalloc((ne + 2) * sizeof *tw->envp);
-  if (tw->envp) {
-    size_t j = 0;
-    for (size_t i = 0; i < ne; i++)
-      if (strncmp(environ[i], "FORKTOP_TOKEN=", 14))
-        tw->envp[j++] = environ[i];
-    tw->envp[j++] = tw->tokenenv;
-  }
-  /* Without a token or an environment the worker cannot prove itself:
-   * its hello is refused and the connect deadline kills it. */
-  so->target = ft__tcp_launch;
-  so->arg = tw;
-}
 
 static bool ft__tcp_worker_exited(ft__transport *tr, int w) {
   ft__tcp *t = (ft__tcp *)tr;
@@ -682,14 +573,6 @@ static void ft__tcp_terminate(ft__transport *tr) {
   ft__tcp_close(tr);
 }
 
-/* A launcher (srun) exits 128+N when its remote task died of signal N. */
-static int ft__tcp_exit_code(ft__transport *tr, int w, int code) {
-  (void)w;
-  if (((ft__tcp *)tr)->launcher && code > 128 && code < 128 + 65)
-    return -(code - 128);
-  return code;
-}
-
 static int ft__tcp_check_fn(ft__transport *tr, uintptr_t fn, uint32_t kind) {
   (void)tr;
   return ft__task_name(fn, kind) ? 0 : FT_ENOTREG;
@@ -720,6 +603,8 @@ static void ft__tcp_free(ft__transport *tr) {
     close(t->lfd);
   ft_timer_free(t->tick);
   ft_buf_free(&t->setup);
+  if (t->spare_fd >= 0)
+    close(t->spare_fd);
   for (size_t i = 0; t->argv && t->argv[i]; i++)
     free(t->argv[i]);
   free(t->argv);
@@ -747,6 +632,9 @@ static const ft__transport_ops ft__tcp_ops = {
     .free = ft__tcp_free,
     .check_fn = ft__tcp_check_fn,
     .exit_code = ft__tcp_exit_code,
+    .exit_cause = ft__tcp_exit_cause,
+    .never_started = ft__tcp_never_started,
+    .signal_worker = ft__tcp_signal_worker,
 };
 
 /* Listen on cfg's address (an ephemeral port) for pool p's n workers. */
@@ -761,6 +649,7 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   t->base = (ft__transport){.ops = &ft__tcp_ops, .pool = p};
   t->n = n;
   t->lfd = -1;
+  t->spare_fd = -1;
   t->maxtasks = opts->maxtasksperchild;
   t->heartbeat_ns = (uint64_t)((tc->heartbeat > 0 ? tc->heartbeat : 3.0) * 1e9);
   t->nslots = p->nslots;
@@ -797,6 +686,12 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   while (tc->argv[na])
     na++;
   t->launcher = nl > 0;
+  if ((t->spare = t->launcher && tc->spare_launchers))
+    t->spare_fd = ft_guard_outer_procs(); /* < 0: not in a run's cgroup (the tag is all) */
+  if (t->spare_fd < 0)
+    t->spare_fd = -1;
+  if (t->launcher && tc->job)
+    snprintf(t->job, sizeof t->job, "%s", tc->job);
   t->nhosts = (int)nh;
   t->lost = ft__xalloc((nh ? nh : 1) * sizeof *t->lost);
   t->host = ft__xalloc((size_t)n * sizeof *t->host);

@@ -6,7 +6,9 @@
  * run the same build).  What a frame's body must be is checked by
  * ft__frame_check before anything reads it, on both sides:
  *
- *   HELLO  w->p  u32 version, u32 pid, token[32]          (the first frame)
+ *   HELLO  w->p  u32 version, u32 pid, token[32], u32 job, u32 step
+ *                (the first frame; job and step: the worker's Slurm job
+ *                step, SLURM_JOB_ID and SLURM_STEP_ID, or FT__NO_STEP)
  *   SETUP  p->w  u32 worker, u32 maxtasks, u32 heartbeat_ms, u32 len, bytes
  *   CHUNK  p->w  u64 seq, u32 kind, u32 nitems, u32 namelen, u32 pad,
  *                name (padded to 8), nitems items in wire form
@@ -25,7 +27,8 @@
 
 #define FT__FRAME_MAX (16u << 20)
 #define FT__TOKEN_LEN 32
-#define FT__TCP_VERSION 1
+#define FT__TCP_VERSION 2
+#define FT__NO_STEP UINT32_MAX
 #define FT__FN_NAME_MAX 64
 
 enum {
@@ -46,6 +49,7 @@ typedef struct ft__f_hello {
   ft__fhdr h;
   uint32_t version, pid;
   uint8_t token[FT__TOKEN_LEN];
+  uint32_t job, step;
 } ft__f_hello;
 
 typedef struct ft__f_setup {

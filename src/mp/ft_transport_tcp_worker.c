@@ -270,12 +270,24 @@ static int ft__take_token(uint8_t token[FT__TOKEN_LEN], ft_buf *err) {
   return 0;
 }
 
+/* A Slurm id from the environment (srun sets them in a step's tasks), or
+ * FT__NO_STEP: the pool signals the worker through its step with it. */
+static uint32_t ft__slurm_id(const char *name) {
+  const char *v = getenv(name);
+  char *end;
+  errno = 0;
+  unsigned long n = v && *v >= '0' && *v <= '9' ? strtoul(v, &end, 10) : FT__NO_STEP;
+  return n < FT__NO_STEP && !errno && v && !*end ? (uint32_t)n : FT__NO_STEP;
+}
+
 /* Be a TCP pool's worker until told to leave or the connection drops. */
 int ft_worker_serve(const char *addr, ft_worker_setup_fn setup, void *ud, ft_buf *err) {
   /* Static: the heartbeat thread uses it until the process exits, after
    * this returns (one worker a process). */
   static ft__tw_state s = {.fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
-  ft__f_hello hello = {{sizeof hello, FT__F_HELLO}, FT__TCP_VERSION, (uint32_t)getpid(), {0}};
+  ft__f_hello hello = {{sizeof hello, FT__F_HELLO},  FT__TCP_VERSION,
+                       (uint32_t)getpid(),           {0},
+                       ft__slurm_id("SLURM_JOB_ID"), ft__slurm_id("SLURM_STEP_ID")};
   int status = 2;
   if (ft__take_token(hello.token, err) < 0 || (s.fd = ft__connect(addr, err)) < 0)
     goto done;

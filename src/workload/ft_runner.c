@@ -131,6 +131,8 @@ static int ft__start_tcp_pool(ft_runner *r, ft__unit *u, const ft_plan_pool *pp,
   if (!rc && u->slurm) {
     snprintf(jobid, sizeof jobid, "--jobid=%s", ft__slurm_job(u->slurm));
     tcp.launch = launch;
+    tcp.job = ft__slurm_job(u->slurm);
+    tcp.spare_launchers = true; /* the holder's scancel ends them if their workers do not */
     tcp.hosts = ft__slurm_nodes(u->slurm);
     if (!tcp.bind)
       tcp.bind = ft__slurm_bind(u->slurm);

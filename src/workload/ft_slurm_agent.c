@@ -13,13 +13,21 @@
  *
  * The step never outlives the allocation: we close its stdin when the
  * allocation is being released (the agents end at EOF, srun with them),
- * scancel ends the step in any case, and the run's guardian kills srun if
- * forktop dies. */
+ * and scancel ends the step in any case.  If forktop dies, srun is spared
+ * by the run's guard (ft__spawn_opts.spare): its stdin reaches EOF, the
+ * agents end, and srun, alive, hears of it and ends its step at once;
+ * killed with forktop, it would leave the step completing for 2.3 s while
+ * each node's slurmstepd retried telling it.  The holder's scancel ends
+ * it if the agents do not. */
 #include "ft_runner_int.h"
+
+#include "ft_guard.h"
 
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #define FT__AGENT_LINE 256              /* the longest line an agent writes is well under */
 #define FT__AGENT_LAST_NS 1000000000ull /* the longest we wait for its last round */
@@ -180,10 +188,20 @@ int ft__slurm_agent_new(ft_loop *loop, const ft__slurm *s, const char *exe, ft__
                   "--job",
                   job,
                   NULL};
-  ft__slurm_agent *a = calloc(1, sizeof *a);
+  /* its environment without the guard's tag (see the top of the file) */
+  size_t ne = 0, k = 0;
+  while (environ[ne])
+    ne++;
+  char **envp = calloc(ne + 1, sizeof *envp);
+  ft__slurm_agent *a = envp ? calloc(1, sizeof *a) : NULL;
   *out = NULL;
-  if (!a)
+  if (!a) {
+    free(envp);
     return -ENOMEM;
+  }
+  for (size_t i = 0; i < ne; i++)
+    if (strncmp(environ[i], FT_GUARD_ENV "=", sizeof FT_GUARD_ENV) != 0)
+      envp[k++] = environ[i];
   a->loop = loop;
   a->s = s;
   ft__spawn_opts o = {.name = "slurm-agent",
@@ -193,9 +211,15 @@ int ft__slurm_agent_new(ft_loop *loop, const ft__slurm *s, const char *exe, ft__
                       .in = {.mode = FT_STDIO_PIPE},
                       .out = {.mode = FT_STDIO_PIPE},
                       .err = {.mode = FT_STDIO_NULL},
-                      .on_exit = ft__agent_close_in};
+                      .on_exit = ft__agent_close_in,
+                      .envp = envp,
+                      .spare = true,
+                      .spare_fd = ft_guard_outer_procs()};
   o.owner = a;
   int rc = ft__spawn(loop, &o, &a->c);
+  if (o.spare_fd >= 0)
+    close(o.spare_fd);
+  free(envp);
   if (rc < 0) {
     free(a);
     return rc;

@@ -23,6 +23,15 @@
 # namespace, a link, a PID, a path); `down` undoes exactly that, in
 # reverse, then asserts nothing of it remains.  Exits 77 when not root or
 # namespaces are not available.
+#
+# One cluster a machine (its names and addresses are fixed), and several
+# ctest runs may want it at once (developers' worktrees): `up` records its
+# owner, the process that asked (ctest; FT_SLURM_OWNER=PID to name
+# another), and while that owner lives another `up` waits for its `down`
+# (at most FT_SLURM_WAIT seconds, 240 by default, under ctest's 300 s
+# timeout, then skips: 77), and
+# another `down` leaves it alone.  A cluster whose owner is gone is taken
+# down by the next `up`.
 set -u
 
 DIR=${FT_SLURM_DIR:-/tmp/forktop-slurm}
@@ -39,6 +48,15 @@ skip() {
   exit 77
 }
 record() { echo "$*" >>"$MADE"; }
+
+# "PID STARTTIME" of process $1 (the start time tells a reused pid), or nothing.
+proc_id() { [ -r "/proc/$1/stat" ] && echo "$1 $(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20)"; }
+OWNER=$(proc_id "${FT_SLURM_OWNER:-$PPID}")
+# Whether the recorded cluster's owner is alive and not us.
+owned_by_other() {
+  o=$(sed -n 's/^owner //p' "$MADE" 2>/dev/null | tail -1)
+  [ -n "$o" ] && [ "$o" != "$OWNER" ] && [ "$(proc_id "${o%% *}")" = "$o" ]
+}
 inhead() { nsenter --net=/run/netns/$HEAD "$@"; }
 
 # The PID namespace's init (slurmd) of node N, as seen from here.
@@ -115,13 +133,24 @@ up() {
   need_root
   command -v nsenter >/dev/null && command -v unshare >/dev/null && command -v ip >/dev/null ||
     skip "nsenter, unshare or ip missing"
+  waited=0
+  while [ -e "$MADE" ] && owned_by_other; do
+    [ $waited = 0 ] && echo "cluster.sh: the cluster is another run's (owner $(sed -n 's/^owner //p' "$MADE")): waiting for its down" >&2
+    [ $waited -lt "${FT_SLURM_WAIT:-240}" ] || skip "the cluster stayed another run's for ${FT_SLURM_WAIT:-240} s"
+    sleep 1
+    waited=$((waited + 1))
+  done
   if [ -e "$MADE" ]; then
     echo "cluster.sh: a cluster from an earlier run is recorded in $DIR: taking it down first" >&2
+    me=$OWNER
+    OWNER=$(sed -n 's/^owner //p' "$MADE" | tail -1) # its owner is gone: down as it
     down || die "the earlier cluster could not be taken down"
+    OWNER=$me
   fi
   mkdir -p "$DIR" || die "cannot make $DIR"
   : >"$MADE"
   record "path $DIR"
+  record "owner $OWNER"
   install_missing
   # Namespaces available?  Try before making anything else.
   [ -d /run/netns ] || record "netnsdir /run/netns"
@@ -270,6 +299,10 @@ down() {
     echo "cluster.sh: down: nothing recorded in $DIR; nothing to do"
     return 0
   }
+  if owned_by_other; then
+    echo "cluster.sh: down: the cluster is another run's (owner $(sed -n 's/^owner //p' "$MADE")): left up"
+    return 0
+  fi
   undo
   check_gone
   bad=$?

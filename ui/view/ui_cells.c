@@ -661,7 +661,10 @@ static void ui__exit_row(ui_grid *g, const ui_view *v, int x, int y, int w, cons
     st = e->reason == FT_REPLACE_RECYCLED ? UI_S_DIM : UI_S_WARN;
     break;
   case FT_MEXIT_TASK_FAIL:
-    if (e->status == FT_EWORKER && e->signal)
+    if (e->status == FT_EWORKER && e->what[0]) /* untrusted: ui_put_text cleans it */
+      snprintf(what, sizeof what, "task %llu: worker gone (%s)", (unsigned long long)e->task,
+               e->what);
+    else if (e->status == FT_EWORKER && e->signal)
       snprintf(what, sizeof what, "task %llu: worker died (%s)", (unsigned long long)e->task,
                ft_signal_name(e->signal));
     else if (e->status == FT_ETASK)

@@ -1,0 +1,91 @@
+/* ft_transport_tcp_int.h - the TCP transport's parent side, shared by
+ * ft_transport_tcp.c (the listener, connections, chunks, the ops) and
+ * ft_transport_tcp_launch.c (a worker's local process and what its end
+ * means: the launcher, srun in front of it, its exit status and cause,
+ * signalling a worker in a Slurm step). */
+#ifndef FT_TRANSPORT_TCP_INT_H
+#define FT_TRANSPORT_TCP_INT_H
+
+#include "ft_pool_int.h"
+#include "ft_transport_tcp.h"
+
+typedef struct ft__conn {
+  struct ft__tcp *t;
+  int fd;
+  ft__watch *w;
+  int worker; /* -1 until its hello */
+  bool eof;
+  uint64_t t_open, last_heard;
+  ft_buf in, out;
+  size_t out_off;
+  struct ft__conn *next; /* connections without a worker yet */
+} ft__conn;
+
+typedef struct ft__tw {
+  uint8_t token[FT__TOKEN_LEN];
+  bool token_live; /* not yet used */
+  ft__conn *c;
+  uint64_t launched;
+  pid_t parent; /* the loop's process, which the launcher must not outlive */
+  bool bye_sent, recycled;
+  int inflight;
+  uint64_t chunk_ns; /* its chunks' time, worker's clock (a moving average), or 0 */
+  uint64_t dropped;  /* when its connection dropped (a launcher's grace), or 0 */
+  char *argv[96];
+  char **envp;
+  char tokenenv[16 + 2 * FT__TOKEN_LEN];
+  char cause[256];   /* why it was killed when its exit will not say (its host lost), or "" */
+  bool hello;        /* it said hello: its launcher did start it */
+  char step[40];     /* its Slurm step, "JOB.STEP", from its hello (job: the pool's), or "" */
+  bool spare;        /* its launcher is spared by the run's guard (ft_pool_tcp.spare_launchers) */
+  char errtail[512]; /* a launcher's first stderr lines (srun's own errors) */
+} ft__tw;
+
+typedef struct ft__tchunk {
+  uint64_t seq;
+  bool live;
+  int owner; /* -1: not sent yet */
+  bool started;
+  uint64_t t_start; /* the worker's clock, from its START */
+  uint32_t nitems, reported;
+  char *frame;
+  size_t len;
+} ft__tchunk;
+
+typedef struct ft__tcp {
+  ft__transport base;
+  int n;
+  int lfd;
+  ft__watch *lw;
+  char connect[64]; /* ADDR:PORT */
+  char **argv;      /* the worker command (copied), NULL-terminated */
+  bool launcher;    /* argv starts with a launcher (srun): see ft_pool_tcp */
+  char job[24];     /* the launcher's Slurm job (ft_pool_tcp.job), or "" */
+  bool spare;       /* ft_pool_tcp.spare_launchers */
+  int spare_fd;     /* ft_guard_outer_procs, or -1 */
+  int nhosts;       /* hosts the workers are placed on (-w HOST), or 0 */
+  size_t hostarg;   /* where HOST is in a worker's argv */
+  bool *lost;       /* per host: it stopped answering; no worker is placed there again */
+  int *host;        /* per worker: the host it runs on */
+  ft_buf setup;
+  uint32_t maxtasks;
+  uint64_t heartbeat_ns;
+  ft_timer *tick;
+  ft__tw *ws;
+  ft__conn *pending;
+  ft__tchunk *chunks;    /* nslots of them, indexed by seq & (nslots - 1) */
+  size_t nslots;         /* the pool's */
+  uint64_t oldest, next; /* seqs: oldest live, next to publish */
+  bool closing;
+  bool stopped;     /* terminated: no chunk is sent any more */
+  uint64_t refused; /* frames refused (a protocol break) */
+} ft__tcp;
+
+/* ft_transport_tcp_launch.c: the ops about a worker's local process. */
+void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so);
+int ft__tcp_exit_code(ft__transport *tr, int w, int code);
+const char *ft__tcp_exit_cause(ft__transport *tr, int w);
+int ft__tcp_signal_worker(ft__transport *tr, int w, int signo);
+bool ft__tcp_never_started(ft__transport *tr, int w);
+
+#endif
