@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -297,7 +298,12 @@ class Limits(ForktopCase):
 
     # 4. no cap on tasks running at once: the slot ring of chunks in flight
     # (was a fixed 1,024 whatever the workers) grows with the pool, so
-    # 1,100 workers run 1,100 one-second tasks all at once, in one round.
+    # 1,100 workers run 1,100 tasks all at once, in one round.  Each task
+    # reads one byte from a FIFO the test holds open, and the bytes are
+    # written only once every task has started: a cap would leave tasks
+    # unstarted and the run would hang (the timeout fails it).  A fixed
+    # sleep instead (1 s) failed under ASan, where 1,100 workers take
+    # longer than that to start.
     def test_more_than_1024_tasks_at_once(self):
         n = 1100
         if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < 8 * n:
@@ -305,16 +311,43 @@ class Limits(ForktopCase):
         nproc = resource.getrlimit(resource.RLIMIT_NPROC)[0]
         if os.geteuid() != 0 and nproc != resource.RLIM_INFINITY and nproc < 4 * n:
             self.skipTest("the process limit is below %d" % (4 * n))
-        wl = self.workload("[workload]\nname = wide\n[pool p]\nworkers = %d\nitems = %d\n"
-                           "chunksize = 1\ntask = sleep 1s\n" % (n, n))
-        p = self.run_ft("run", wl, "--json", timeout=60)
-        evs, s = self.json_events(p)
+        fifo = os.path.join(self.dir, "gate")
+        os.mkfifo(fifo)
+        gate = os.open(fifo, os.O_RDWR | os.O_CLOEXEC)  # a writer from the start: no open blocks
+        try:
+            wl = self.workload("[workload]\nname = wide\n[pool p]\nworkers = %d\nitems = %d\n"
+                               "chunksize = 1\ntask = exec dd if=%s of=/dev/null bs=1 count=1 "
+                               "status=none\n" % (n, n, fifo))
+            p = subprocess.Popen([FORKTOP, "run", wl, "--json"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=self.env)
+            lines, started = [], 0
+            watchdog = threading.Timer(120, p.kill)  # tasks held back for good: fail, not hang
+            watchdog.start()
+            try:
+                for line in p.stdout:
+                    lines.append(line)
+                    started += '"ev":"task_start"' in line
+                    if started == n:
+                        os.write(gate, b"x" * n)  # every task started: each may now end
+                        started += 1
+                p.wait(timeout=60)
+            finally:
+                watchdog.cancel()
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+                err = p.stderr.read()
+                p.stdout.close()
+                p.stderr.close()
+        finally:
+            os.close(gate)
+        evs, s = self.json_events(subprocess.CompletedProcess(p.args, p.returncode,
+                                                              "".join(lines), err))
         self.assertNotIn("error", s)
         self.assertEqual(s["tasks_done"], n)
         # every task began before the first one ended: none waited for a slot
         ran = [e["ev"] for e in evs if e["ev"] in ("task_start", "task_done")]
-        first_done = ran.index("task_done")
-        self.assertEqual(first_done, n, "tasks started before the first ended")
+        self.assertEqual(ran.index("task_done"), n, "tasks started before the first ended")
         self.assertEqual(len({e["worker"] for e in self.kinds(evs, "task_start")}), n)
 
     def test_absurd_item_counts_refused(self):

@@ -330,7 +330,8 @@ static void ui_jobs_finish(ui_map *m) {
     for (ui_job *j = m->tab[i]; j; j = j->next)
       if (v && j->ended)
         v[n++] = j;
-  qsort(v, n, sizeof *v, ui_seq_cmp);
+  if (n) /* (v is NULL when there were none) */
+    qsort(v, n, sizeof *v, ui_seq_cmp);
   for (size_t i = 0; i < n; i++)
     ui_job_write(m, v[i]);
   free(v);
