@@ -8,6 +8,7 @@ Ground truth from outside forktop: the test's tag in /proc/*/environ, and
 files the command's processes write themselves.
 """
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -127,15 +128,28 @@ class TruthWatchKill(ForktopCase):
                 self.assertGreater(took, 1.5, "killed before the hangup's grace")
 
     # forktop -p PID watches a tree that is not its own: killing forktop
-    # leaves it alone.
+    # leaves it alone.  The tree is taken once it has settled (both sleeps
+    # executed: until then a child's command line reads "sh", then
+    # "setsid", and reads empty in the middle of an exec), and held by
+    # pidfds, which become readable when their process ends: before, a
+    # tree caught still starting read as "touched" once its setsid'd child
+    # went on to execute setsid, which no one had signalled.
     def test_sigkill_leaves_a_watched_pid_alone(self):
+        for i in range(3):
+            with self.subTest(round=i):
+                self.watch_and_kill()
+
+    def watch_and_kill(self):
         tree = subprocess.Popen(["sh", "-c", "sleep 100 & setsid sleep 100 & wait"], env=self.env,
                                 stdout=subprocess.DEVNULL, start_new_session=True)
+        fds = []
         try:
-            def tree_pids():
-                return [q for q in tagged_pids(self.tag) if cmdline(q)[:1] in ([b"sh"], [b"sleep"])]
-            self.assertTrue(wait_for(lambda: len(tree_pids()) == 3, timeout=10))
-            before = sorted(tree_pids())
+            def sleeps():
+                return [q for q in tagged_pids(self.tag) if cmdline(q) == [b"sleep", b"100"]]
+            self.assertTrue(wait_for(lambda: len(sleeps()) == 2, timeout=10), "the tree did not come up")
+            before = sorted([tree.pid] + sleeps())
+            fds = [os.pidfd_open(q) for q in before]
+            self.assertEqual(sorted([tree.pid] + sleeps()), before, "the tree changed as it was taken")
             p = subprocess.Popen([FORKTOP, "--json", "-p", str(tree.pid)], stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL, env=self.env)
             p.stdout.readline()  # watching
@@ -143,15 +157,19 @@ class TruthWatchKill(ForktopCase):
             p.wait(timeout=10)
             p.stdout.close()
             # Nothing ends within the time a guardian would take.
-            changed = wait_for(lambda: sorted(tree_pids()) != before, timeout=1.5)
-            self.assertFalse(changed, "the watched tree was touched: %s -> %s"
-                             % (before, sorted(tree_pids())))
+            poller = select.poll()
+            for fd in fds:
+                poller.register(fd, select.POLLIN)
+            ended = poller.poll(1500)
+            self.assertEqual(ended, [], "the watched tree was touched: %s ended"
+                             % [before[fds.index(fd)] for fd, _ in ended])
         finally:
+            for fd in fds:
+                os.close(fd)
             for q in tagged_pids(self.tag):
                 if q != os.getpid():
                     kill_quietly(q)
             tree.wait(timeout=10)
-
 
 if __name__ == "__main__":
     main()
