@@ -68,11 +68,11 @@ def cgroup2_mount():
 
 
 def forktop_cgroups(pid):
-    """Directories named forktop-PID anywhere under the cgroup v2 mount."""
+    """Directories named forktop-PID.START anywhere under the cgroup v2 mount."""
     root = cgroup2_mount()
     found = []
     for d, subdirs, _ in os.walk(root) if root else ():
-        found += [os.path.join(d, s) for s in subdirs if s == "forktop-%d" % pid]
+        found += [os.path.join(d, s) for s in subdirs if s.startswith("forktop-%d." % pid)]
     return found
 
 

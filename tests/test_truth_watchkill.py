@@ -8,6 +8,7 @@ Ground truth from outside forktop: the test's tag in /proc/*/environ, and
 files the command's processes write themselves.
 """
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -126,16 +127,86 @@ class TruthWatchKill(ForktopCase):
                 took = self.kill_and_check(p, 4.5)
                 self.assertGreater(took, 1.5, "killed before the hangup's grace")
 
+    # A guardian still at its run's hangup when a later forktop gets its
+    # forktop's pid must leave that forktop's run alone (before: it found
+    # the run's processes by a cgroup named forktop-<pid>, which the later
+    # forktop's guardian had made again, and hung up the later forktop and
+    # its command).  The guardian is held stopped while the pid is handed
+    # on (ns_last_pid, root only), then let go.
+    def test_a_guardian_leaves_a_later_forktop_of_its_pid_alone(self):
+        if os.geteuid() != 0 or not os.access("/proc/sys/kernel/ns_last_pid", os.W_OK):
+            self.skipTest("needs root (ns_last_pid)")
+        hups = os.path.join(self.dir, "hups")
+        script = os.path.join(self.dir, "hup.sh")
+        with open(script, "w") as f:
+            f.write('trap \'echo hup >> "%s"; exit 0\' HUP\nsleep 100 &\nwait\n' % hups)
+        first = self.start("exec sleep 100", 1)
+        with open("/proc/%d/cgroup" % first.pid) as f:
+            if "/forktop-" not in f.read():
+                first.kill()
+                first.wait()
+                self.skipTest("no cgroup for the run")
+        guards = [q for q in tagged_pids(self.tag) if comm_of(q) == "forktop-guard"]
+        self.assertEqual(len(guards), 1, guards)
+        gfd = os.pidfd_open(guards[0])
+        later = None
+        try:
+            os.kill(guards[0], signal.SIGSTOP)
+            pid = first.pid
+            first.kill()
+            first.wait(timeout=10)
+            self.assertTrue(wait_for(lambda: not [q for q in tagged_pids(self.tag)
+                                                  if cmdline(q) == [b"sleep", b"100"]], timeout=5))
+            for _ in range(200):
+                with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                    f.write(str(pid - 1))
+                later = subprocess.Popen([FORKTOP, "--json", "--", "sh", script],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         env=self.env)
+                if later.pid == pid:
+                    break
+                later.kill()
+                later.wait(timeout=10)
+                later = None
+            if later is None:
+                self.skipTest("pid %d not handed on" % pid)
+            self.assertTrue(wait_for(lambda: [q for q in tagged_pids(self.tag)
+                                              if cmdline(q) == [b"sleep", b"100"]], timeout=10))
+            os.kill(guards[0], signal.SIGCONT)
+            poller = select.poll()
+            poller.register(gfd, select.POLLIN)
+            self.assertTrue(poller.poll(10000), "the first run's guardian did not end")
+            self.assertIsNone(later.poll(), "the later forktop was ended")
+            self.assertFalse(os.path.exists(hups), "the later run was hung up")
+        finally:
+            os.kill(guards[0], signal.SIGCONT)
+            os.close(gfd)
+            if later is not None:
+                self.kill_and_check(later, 4.5)
+
     # forktop -p PID watches a tree that is not its own: killing forktop
-    # leaves it alone.
+    # leaves it alone.  The tree is taken once it has settled (both sleeps
+    # executed: until then a child's command line reads "sh", then
+    # "setsid", and reads empty in the middle of an exec), and held by
+    # pidfds, which become readable when their process ends: before, a
+    # tree caught still starting read as "touched" once its setsid'd child
+    # went on to execute setsid, which no one had signalled.
     def test_sigkill_leaves_a_watched_pid_alone(self):
+        for i in range(3):
+            with self.subTest(round=i):
+                self.watch_and_kill()
+
+    def watch_and_kill(self):
         tree = subprocess.Popen(["sh", "-c", "sleep 100 & setsid sleep 100 & wait"], env=self.env,
                                 stdout=subprocess.DEVNULL, start_new_session=True)
+        fds = []
         try:
-            def tree_pids():
-                return [q for q in tagged_pids(self.tag) if cmdline(q)[:1] in ([b"sh"], [b"sleep"])]
-            self.assertTrue(wait_for(lambda: len(tree_pids()) == 3, timeout=10))
-            before = sorted(tree_pids())
+            def sleeps():
+                return [q for q in tagged_pids(self.tag) if cmdline(q) == [b"sleep", b"100"]]
+            self.assertTrue(wait_for(lambda: len(sleeps()) == 2, timeout=10), "the tree did not come up")
+            before = sorted([tree.pid] + sleeps())
+            fds = [os.pidfd_open(q) for q in before]
+            self.assertEqual(sorted([tree.pid] + sleeps()), before, "the tree changed as it was taken")
             p = subprocess.Popen([FORKTOP, "--json", "-p", str(tree.pid)], stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL, env=self.env)
             p.stdout.readline()  # watching
@@ -143,15 +214,19 @@ class TruthWatchKill(ForktopCase):
             p.wait(timeout=10)
             p.stdout.close()
             # Nothing ends within the time a guardian would take.
-            changed = wait_for(lambda: sorted(tree_pids()) != before, timeout=1.5)
-            self.assertFalse(changed, "the watched tree was touched: %s -> %s"
-                             % (before, sorted(tree_pids())))
+            poller = select.poll()
+            for fd in fds:
+                poller.register(fd, select.POLLIN)
+            ended = poller.poll(1500)
+            self.assertEqual(ended, [], "the watched tree was touched: %s ended"
+                             % [before[fds.index(fd)] for fd, _ in ended])
         finally:
+            for fd in fds:
+                os.close(fd)
             for q in tagged_pids(self.tag):
                 if q != os.getpid():
                     kill_quietly(q)
             tree.wait(timeout=10)
-
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,7 @@
  * terminal's Ctrl-C, Ctrl-\ and hangup never reach it.
  *
  * What forktop started is found two ways:
- * - a cgroup v2, forktop-<pid>, made by the guardian (which stays
+ * - a cgroup v2, forktop-<pid>.<start time>, made by the guardian (which stays
  *   outside) under forktop's own and entered by forktop before its first
  *   fork for the run: every process of the run is born in it, and no double fork, setsid or
  * scrubbed environment gets out.  The guardian writes 1 to its cgroup.kill, waits for "populated 0"
@@ -61,13 +61,13 @@
 #define FT__GUARD_MSG_HUNG 'H'              /* then a pid and a start time */
 
 struct ft_guard {
-  pid_t pid;     /* forktop: who is guarded */
-  int down;      /* ours to write: 'D' when the run ended normally */
-  int up;        /* ours to read: a byte once the guardian runs, EOF once it has gone */
-  int cg_parent; /* our own cgroup's directory, or -1 */
-  int cg;        /* the run's cgroup directory, or -1 */
-  bool hangup;   /* FT_GUARD_HANGUP */
-  char cg_name[32];
+  pid_t pid;        /* forktop: who is guarded */
+  int down;         /* ours to write: 'D' when the run ended normally */
+  int up;           /* ours to read: a byte once the guardian runs, EOF once it has gone */
+  int cg_parent;    /* our own cgroup's directory, or -1 */
+  int cg;           /* the run's cgroup directory, or -1 */
+  bool hangup;      /* FT_GUARD_HANGUP */
+  char cg_name[72]; /* forktop-<tag>: no later forktop of our pid takes the name */
   char tag[64];
 };
 
@@ -247,13 +247,19 @@ static int ft__cg_enter(int dir, pid_t pid) {
   return ft__cg_write(dir, "cgroup.procs", s);
 }
 
-/* Where the run's cgroup goes: forktop-<pid> under our own cgroup (the
- * guardian makes it: see ft__cg_make).  Under our own, not beside it: a
- * forktop run inside a run stays inside the outer run's cgroup (and is
- * killed with it), and a cgroup that holds processes may always have a
- * child cgroup that gets them (v2's no-internal-process rule only bars it
- * when controllers are enabled below, which a cgroup with processes in it
- * cannot have). */
+/* Where the run's cgroup goes: forktop-<pid>.<start time> under our own
+ * cgroup (the guardian makes it: see ft__cg_make).  Under our own, not
+ * beside it: a forktop run inside a run stays inside the outer run's
+ * cgroup (and is killed with it), and a cgroup that holds processes may
+ * always have a child cgroup that gets them (v2's no-internal-process
+ * rule only bars it when controllers are enabled below, which a cgroup
+ * with processes in it cannot have).  The start time makes the name this
+ * run's alone: the guardian finds the run's processes by the name
+ * (ft__proc_in_cg) and removes the cgroup by it.  With the pid alone
+ * (before), a guardian still hanging up a run whose forktop had died
+ * (FT_GUARD_HANGUP_MS) took a later forktop that got the same pid, and
+ * the cgroup it made again under the same name, for its own: it hung up
+ * that forktop and its command, which it had nothing to do with. */
 static int ft__cgroup_locate(ft_guard *g) {
   char mnt[PATH_MAX], own[PATH_MAX], dir[PATH_MAX];
   int rc;
@@ -261,7 +267,7 @@ static int ft__cgroup_locate(ft_guard *g) {
     return rc;
   if ((size_t)snprintf(dir, sizeof dir, "%s%s", mnt, strcmp(own, "/") ? own : "") >= sizeof dir)
     return -ENAMETOOLONG;
-  snprintf(g->cg_name, sizeof g->cg_name, "forktop-%d", (int)g->pid);
+  snprintf(g->cg_name, sizeof g->cg_name, "forktop-%s", g->tag);
   if ((g->cg_parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
     return -errno;
   return 0;

@@ -21,7 +21,7 @@ enum {
 #define FT_GUARD_ENV "FORKTOP_GUARD"
 
 /* Start guarding this process: fork the guardian, which makes a cgroup v2
- * (forktop-<pid>, under our own) where it can; enter it (the guardian
+ * (forktop-<pid>.<start time>, under our own) where it can; enter it (the guardian
  * stays outside); set FT_GUARD_ENV=<pid>.<start time> in our environment
  * (inherited by every program the run executes).  Call it before the
  * run's first fork, with no other thread running.  Once we are gone (exit, SIGKILL, any signal),
