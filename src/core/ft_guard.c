@@ -275,9 +275,10 @@ static int ft__cgroup_locate(ft_guard *g) {
 
 /* In the guardian: make the run's cgroup and open it; the fd, or -1.  The
  * guardian makes it, not forktop, so that no moment exists where the
- * cgroup is there and nobody would remove it if forktop died.  One left
- * by a forktop of the same pid is reused if it is empty (rmdir fails when
- * it is not). */
+ * cgroup is there and nobody would remove it if forktop died.  Its name
+ * holds forktop's pid and start time, so one left under that name could
+ * only be this forktop's own; it is reused if it is empty (rmdir fails
+ * when it is not), never taken over with processes in it. */
 static int ft__cg_make(int parent, const char *name) {
   if (mkdirat(parent, name, 0755) < 0 &&
       (errno != EEXIST || unlinkat(parent, name, AT_REMOVEDIR) < 0 ||
