@@ -135,6 +135,8 @@ bool ft__loop_reap_some(ft_loop *loop, bool unwatched);
 void ft__streams_close_all(ft_loop *loop);
 /* Free every child record (loop teardown, after all were reaped). */
 void ft__children_free_all(ft_loop *loop);
+/* A child's pidfd is readable: it exited; reap it (ft_child_reap.c). */
+void ft__on_pidfd(ft_loop *loop, ft__watch *w, uint32_t events);
 /* Room for one more element in an array of n, doubling; 0 or -ENOMEM. */
 int ft__grow(void **arr, size_t *cap, size_t n, size_t size);
 /* The fds a forked function's child closes, sorted.  It lives on the

@@ -37,6 +37,11 @@ typedef struct ft__prep {
 
 /* Room in the pid table for n more children: 0 or -ENOMEM. */
 int ft__ptab_reserve(ft_loop *loop, int n);
+/* Free a child's record now (ft_child_reap.c). */
+void ft__child_free(ft__child *c);
+/* A child's exit, as waitid said it: its record, its owner's callback and
+ * the exit event (ft_child_reap.c). */
+void ft__dispatch_exit(ft_loop *loop, ft__child *c, const siginfo_t *si);
 /* 0, or why a spawn cannot happen now. */
 int ft__spawn_check(ft_loop *loop);
 /* Everything but the fork; late: captured pipes are the child's to make. */
