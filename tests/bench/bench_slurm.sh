@@ -125,7 +125,7 @@ cat >"$work/probe.py" <<'EOF'
 #              replacement's remote spawn (connected)
 #   taskfail   that kill to its task's task_fail
 #   agent1/2   each node's agent's CPU % of a core over its life (from
-#              /proc/PID/schedstat, read on the node 4 tasks before the end)
+#              /proc/PID/schedstat, read on the node half way through)
 # Prints "name value" lines.
 import json, subprocess, sys
 ft, cl, ini, tasks = sys.argv[1:4] + [int(sys.argv[4])]
@@ -141,14 +141,18 @@ done = 0
 
 def node(n, script):
     return subprocess.run(["sh", cl, "node", str(n), "sh", "-c", script],
-                          capture_output=True, text=True, timeout=20).stdout
+                          stdout=subprocess.PIPE, text=True, timeout=20).stdout
 
 def agent_cpu(n):
     # The agent's CPU time over its age, from its own /proc on node n:
     # schedstat's nanoseconds on a CPU (utime + stime counts 10 ms ticks,
     # too coarse for a mostly idle process), its start from stat.
-    s = node(n, "p=$(pgrep -f '^[^ ]*forktop agent' | head -1); cat /proc/$p/schedstat"
-                " /proc/$p/stat /proc/uptime; getconf CLK_TCK").split("\n")
+    s = node(n, "p=$(pgrep -f '^[^ ]*forktop agent' | head -1)"
+                "; [ -n \"$p\" ] && cat /proc/$p/schedstat /proc/$p/stat /proc/uptime && getconf CLK_TCK"
+                " || { echo \"probe.py: no agent on node %d\"; ps -eo pid,ppid,etimes,args; } >&2"
+                % n).split("\n")
+    if len(s) < 4:
+        return None
     ns, stat, up, hz = int(s[0].split()[0]), s[1], float(s[2].split()[0]), float(s[3])
     age = up - int(stat[stat.rindex(")") + 2:].split()[19]) / hz
     return 100.0 * ns / 1e9 / age
@@ -165,8 +169,10 @@ try:
             nodes[e["host"]] = int(e["name"][3:])
         elif ev == "task_done":
             done += 1
-            if done == tasks - 4:
-                # Near the end, the agents still up: their CPU over the run.
+            if done == tasks // 2:
+                # Half way, the agents still up (near the end the stream,
+                # read late on a loaded machine, came after one was gone):
+                # their CPU so far.
                 for n in (1, 2):
                     agents[n] = agent_cpu(n)
         elif ev in ("spawn", "exec") and "alloc" not in out and \
@@ -200,7 +206,7 @@ p.wait()
 for k in ("alloc", "connected", "replace", "taskfail"):
     print(k, "%.3f" % out[k] if k in out else "-")
 for n in (1, 2):
-    print("agent%d" % n, "%.2f" % agents[n] if n in agents else "-")
+    print("agent%d" % n, "%.2f" % agents[n] if agents.get(n) is not None else "-")
 EOF
 cat >"$work/probe.ini" <<EOF
 [workload]
@@ -212,7 +218,7 @@ tasks = 60
 task = sleep 0.4
 EOF
 
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+median() { grep -v '^-$' | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 anchor() { # depth
   job=$(sh "$CL" exec salloc --no-shell -N2 2>&1 | sed -n 's/.*Granted job allocation \([0-9]*\).*/\1/p')
