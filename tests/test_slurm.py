@@ -144,7 +144,10 @@ class Slurm(ForktopCase):
         self.assertEqual({hosts[e["host"]] for e in remote}, {"ftn1", "ftn2"})
         for e in remote:
             self.assertIn(e["launcher_pid"], {x["pid"] for x in steps})
-        self.assert_released(jobs.pop())
+        job = jobs.pop()
+        # each host event names the job its workers run in (docs/json.md)
+        self.assertEqual({e.get("job") for e in self.kinds(evs, "host")}, {job})
+        self.assert_released(job)
 
     # The nodes' agents: `stat` samples with `host` for both nodes, of the
     # remote workers (their pids as their spawns announce them) and of their

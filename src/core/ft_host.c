@@ -23,6 +23,7 @@ typedef struct ft__host_hook {
 
 typedef struct ft__host {
   char name[FT__HOST_STR], launcher[16];
+  char address[64], job[32]; /* as the join said them: every state event says them too */
   bool lost;
   ft__host_hook *hooks;
   size_t nhooks;
@@ -74,6 +75,8 @@ int ft__host_join(ft_loop *loop, const ft__host_info *info, uint32_t *id) {
   memset(h, 0, sizeof *h);
   ft__copy(h->name, sizeof h->name, info->name);
   ft__copy(h->launcher, sizeof h->launcher, info->launcher);
+  ft__copy(h->address, sizeof h->address, info->address);
+  ft__copy(h->job, sizeof h->job, info->job);
   *id = (uint32_t)hs->n;
   ft__host_emit(loop, *id, info, false, NULL);
   return 0;
@@ -87,7 +90,10 @@ void ft__host_set_state(ft_loop *loop, uint32_t id, const ft__host_info *info, b
   if (!h || h->lost == lost)
     return;
   h->lost = lost;
-  ft__host_info known = {.name = h->name, .launcher = h->launcher}; /* info may be NULL */
+  ft__host_info known = {.name = h->name,
+                         .launcher = h->launcher,
+                         .address = h->address[0] ? h->address : NULL,
+                         .job = h->job[0] ? h->job : NULL}; /* info may be NULL */
   ft__host_emit(loop, id, info ? info : &known, lost, cause);
 }
 

@@ -50,8 +50,13 @@ static void ft__peer_name(int fd, char *out, size_t cap) {
 void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd, const char *node, const char *step) {
   char addr[INET6_ADDRSTRLEN];
   ft__peer_name(fd, addr, sizeof addr);
-  ft__host_info info = {
-      .name = node ? node : addr, .address = addr, .launcher = node ? "slurm" : p->tr->ops->name};
+  char job[32] = ""; /* a Slurm step is "JOB.STEP": its host event names the job */
+  if (step)
+    snprintf(job, sizeof job, "%.*s", (int)strcspn(step, "."), step);
+  ft__host_info info = {.name = node ? node : addr,
+                        .address = addr,
+                        .launcher = node ? "slurm" : p->tr->ops->name,
+                        .job = job[0] ? job : NULL};
   ft__pool_on_remote(p, w, rpid, &info, step);
 }
 
