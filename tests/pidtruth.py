@@ -15,6 +15,7 @@ import os
 import socket
 import struct
 import threading
+import time
 
 NETLINK_CONNECTOR, CN_IDX_PROC, CN_VAL_PROC = 11, 1, 1
 PROC_CN_MCAST_LISTEN, PROC_CN_MCAST_IGNORE = 1, 2
@@ -49,6 +50,7 @@ class ForkTruth:
         return self
 
     def __exit__(self, *exc):
+        self.stop_ns = time.monotonic_ns()  # the connector's clock
         self.stop.set()
         self.thread.join()
         self._op(PROC_CN_MCAST_IGNORE)
@@ -56,12 +58,13 @@ class ForkTruth:
         return False
 
     def _read(self):
-        # After stop, what is queued is read too: forktop has exited, so
-        # every message of its tree is queued by then.
+        # After stop, what was queued before it is read too (forktop has
+        # exited, so every message of its tree was), and no more: a busy
+        # machine's messages never leave the socket empty.
         while True:
             try:
-                d = self.sock.recv(65536)
-            except socket.timeout:
+                d = self.sock.recv(65536, socket.MSG_DONTWAIT if self.stop.is_set() else 0)
+            except (socket.timeout, BlockingIOError):
                 if self.stop.is_set():
                     return
                 continue
@@ -71,6 +74,8 @@ class ForkTruth:
             off = 16 + 20  # nlmsghdr, cn_msg
             while off + 16 <= len(d):
                 what, _cpu, ts = struct.unpack_from("=IIQ", d, off)
+                if self.stop.is_set() and ts > self.stop_ns:
+                    return
                 b = off + 16
                 if what == EV_FORK:
                     _ppid, ptgid, cpid, ctgid = struct.unpack_from("=iiii", d, b)

@@ -210,7 +210,9 @@ class TruthWatch(ForktopCase):
             if not f.startswith("t."):
                 continue
             name = None
-            for line in open(os.path.join(d, f)):
+            with open(os.path.join(d, f)) as fh:
+                lines = fh.readlines()
+            for line in lines:
                 if line.startswith("execve(") and line.rstrip().endswith("= 0"):
                     name = os.path.basename(line.split('"')[1])[:15]
                 elif line.startswith("+++ exited with "):
