@@ -245,7 +245,8 @@ class TruthWatch(ForktopCase):
             exits = self.assert_once(evs, "round %d" % rnd)
             got = collections.Counter((e["name"], e.get("code", e.get("signal")))
                                       for e in evs if e["ev"] == "exit")  # a reused pid's both
-            self.assertEqual(got, want, "round %d" % rnd)
+            self.assertEqual(got, want, ("round %d" % rnd, "told, not true:", got - want,
+                                         "true, not told:", want - got, s))
             self.assertEqual((s["processes"], s["exited"], s["unknown"]), (len(truth),) * 2 + (0,), s)
             # a real lifetime for every one, never 0.0
             self.assertEqual([e for e in evs if e["ev"] == "exit" and not e["runtime"] > 0], [])
