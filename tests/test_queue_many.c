@@ -35,10 +35,7 @@ static int batch_producer(void *arg) {
 static void test_batches_in_order(void **state) {
   ft_test *t = *state;
   assert_int_equal(ft_queue_new(t->loop, "many", 1000, 1 << 16, &q), 0);
-  ft_process *p;
-  ft_process_opts o = {.target = batch_producer};
-  assert_int_equal(ft_process_new(t->loop, &o, &p), 0);
-  assert_int_equal(ft_process_start(p), 0);
+  ft_process *p = ft_test_child_start(t->loop, batch_producer, NULL);
   uint64_t buf[64], next = 0;
   ft_slice items[64];
   while (next < TOTAL) {
@@ -52,10 +49,7 @@ static void test_batches_in_order(void **state) {
       assert_int_equal(v, next++);
     }
   }
-  assert_int_equal(ft_process_join(p, 30), 0);
-  int code = -1;
-  ft_process_exitcode(p, &code);
-  assert_int_equal(code, 0);
+  assert_int_equal(ft_test_child_end(p, 30, "the producer"), 0);
   ft_queue_stats st;
   ft_queue_stats_get(q, &st);
   assert_int_equal(st.puts, TOTAL);
@@ -63,7 +57,6 @@ static void test_batches_in_order(void **state) {
   assert_int_equal(st.bytes_in, 8ull * TOTAL);
   assert_int_equal(st.bytes_out, 8ull * TOTAL);
   assert_true(st.high_water >= 1 && st.high_water <= 1000);
-  ft_process_free(p);
   ft_queue_free(q);
 }
 

@@ -46,10 +46,7 @@ static int pinger(void *arg) {
 static void test_capacity_one_ping_pong(void **state) {
   ft_test *t = *state;
   assert_int_equal(ft_queue_new(t->loop, "pingpong", 1, 64, &q), 0);
-  ft_process *p;
-  ft_process_opts o = {.target = pinger, .arg = (void *)(uintptr_t)7};
-  assert_int_equal(ft_process_new(t->loop, &o, &p), 0);
-  assert_int_equal(ft_process_start(p), 0);
+  ft_process *p = ft_test_child_start(t->loop, pinger, (void *)(uintptr_t)7);
   unsigned seed = 11;
   for (uint32_t i = 0; i < PINGS; i++) {
     uint32_t v = 0;
@@ -60,10 +57,7 @@ static void test_capacity_one_ping_pong(void **state) {
       fail_msg("get %u: %s (a lost wake)", i, ft_strerror(rc));
     assert_int_equal(v, i);
   }
-  assert_int_equal(ft_process_join(p, 30), 0);
-  int code = -1;
-  ft_process_exitcode(p, &code);
-  assert_int_equal(code, 0);
+  assert_int_equal(ft_test_child_end(p, 30, "the pinger"), 0);
   ft_queue_stats st;
   ft_queue_stats_get(q, &st);
   assert_int_equal(st.puts, PINGS);
@@ -71,7 +65,6 @@ static void test_capacity_one_ping_pong(void **state) {
   assert_int_equal(st.high_water, 1);
   assert_true(st.put_blocked_ns > 0 && st.get_blocked_ns > 0);
   assert_int_equal(st.producers_blocked + st.consumers_blocked, 0);
-  ft_process_free(p);
   ft_queue_free(q);
 }
 
@@ -87,14 +80,48 @@ static int get_one(void *arg) {
   return ft_queue_get(q, &c, 1, &len, -1) == 0 && c == 'g' ? 0 : 1;
 }
 
-/* Wait until the stats say one of the side is blocked (5 s at most). */
-static void await_blocked(bool producer) {
+/* How many of one side (producers, or consumers) the stats count blocked. */
+static uint32_t blocked_of(const ft_queue_stats *st, bool producer) {
+  return producer ? st->producers_blocked : st->consumers_blocked;
+}
+
+/* Wait until the stats count n of one side blocked (5 s at most). */
+static void await_blocked(bool producer, uint32_t n) {
   uint64_t end = ft_now_ns() + 5000000000ull;
   ft_queue_stats st;
-  do {
+  do
     ft_queue_stats_get(q, &st);
-  } while ((producer ? st.producers_blocked : st.consumers_blocked) < 1 && ft_now_ns() < end);
-  assert_int_equal(producer ? st.producers_blocked : st.consumers_blocked, 1);
+  while (blocked_of(&st, producer) < n && ft_now_ns() < end);
+  assert_int_equal(blocked_of(&st, producer), n);
+}
+
+/* A new queue q of one item, named name, that a producer blocks on (it is
+ * full) or a consumer blocks on (it is empty). */
+static void new_queue(ft_test *t, const char *name, bool producer) {
+  assert_int_equal(ft_queue_new(t->loop, name, 1, 64, &q), 0);
+  if (producer)
+    assert_int_equal(ft_queue_put(q, "g", 1, 0), 0);
+}
+
+/* Start a process blocked in put on a full queue (producer) or in get on
+ * an empty one, and wait until the stats count it. */
+static ft_process *start_blocked(ft_test *t, bool producer) {
+  ft_process *p = ft_test_child_start(t->loop, producer ? put_one : get_one, NULL);
+  await_blocked(producer, 1);
+  return p;
+}
+
+/* The one call of the other side that lets p, blocked in put (producer)
+ * or in get, go on: a get, or a put of the 'g' get_one wants.  p must then
+ * end (10 s at most, named what if it does not), its own call done. */
+static void wake_blocked(ft_process *p, bool producer, const char *what) {
+  char c;
+  size_t len;
+  if (producer)
+    assert_int_equal(ft_queue_get(q, &c, 1, &len, 0), 0);
+  else
+    assert_int_equal(ft_queue_put(q, "g", 1, 0), 0);
+  assert_int_equal(ft_test_child_end(p, 10, what), 0);
 }
 
 /* A producer blocked on a full queue is woken by one get, and a consumer
@@ -106,32 +133,17 @@ static void test_one_call_wakes_the_blocked(void **state) {
   unsigned seed = 3;
   for (int round = 0; round < 80; round++) {
     bool producer = round % 2 == 0;
-    assert_int_equal(ft_queue_new(t->loop, "wake", 1, 64, &q), 0);
-    if (producer)
-      assert_int_equal(ft_queue_put(q, "g", 1, 0), 0);
-    ft_process *p;
-    ft_process_opts o = {.target = producer ? put_one : get_one};
-    assert_int_equal(ft_process_new(t->loop, &o, &p), 0);
-    assert_int_equal(ft_process_start(p), 0);
-    await_blocked(producer);
+    new_queue(t, "wake", producer);
+    ft_process *p = start_blocked(t, producer);
     uint64_t end = ft_now_ns() + (uint64_t)(rand_r(&seed) % 300) * 1000u;
     while (ft_now_ns() < end)
       ;
-    char c;
-    size_t len;
-    if (producer)
-      assert_int_equal(ft_queue_get(q, &c, 1, &len, 0), 0);
-    else
-      assert_int_equal(ft_queue_put(q, "g", 1, 0), 0);
-    if (ft_process_join(p, 10))
-      fail_msg("round %d: the blocked %s was not woken", round, producer ? "put" : "get");
-    int code = -1;
-    ft_process_exitcode(p, &code);
-    assert_int_equal(code, 0);
+    char what[64];
+    snprintf(what, sizeof what, "round %d: the blocked %s", round, producer ? "put" : "get");
+    wake_blocked(p, producer, what);
     ft_queue_stats st;
     ft_queue_stats_get(q, &st);
     assert_int_equal(st.depth, producer ? 1 : 0); /* its item went in, or it took ours */
-    ft_process_free(p);
     ft_queue_free(q);
   }
 }
@@ -143,17 +155,6 @@ static int dying_sleeper(void *arg) {
   size_t len;
   ft_queue_get(q, &c, 1, &len, -1);
   return 0;
-}
-
-/* Start a process blocked in put on a full queue (producer) or in get on
- * an empty one, and wait until the stats count it. */
-static ft_process *start_blocked(ft_test *t, bool producer) {
-  ft_process *p;
-  ft_process_opts o = {.target = producer ? put_one : get_one};
-  assert_int_equal(ft_process_new(t->loop, &o, &p), 0);
-  assert_int_equal(ft_process_start(p), 0);
-  await_blocked(producer);
-  return p;
 }
 
 /* A consumer killed as it arms the producers, their lock in its hands:
@@ -174,13 +175,7 @@ static void test_sleeper_killed_while_arming(void **state) {
   size_t len;
   assert_int_equal(ft_queue_get(q, &c, 1, &len, 1), 0);
   assert_int_equal(c, 'a');
-  ft_process *p = start_blocked(t, false);
-  assert_int_equal(ft_queue_put(q, "g", 1, 0), 0);
-  assert_int_equal(ft_process_join(p, 10), 0);
-  int code = -1;
-  ft_process_exitcode(p, &code);
-  assert_int_equal(code, 0);
-  ft_process_free(p);
+  wake_blocked(start_blocked(t, false), false, "the consumer blocked after the death");
   ft_queue_stats_get(q, &st);
   assert_int_equal(st.consumers_blocked + st.producers_blocked, 0);
   ft_queue_free(q);
@@ -222,46 +217,31 @@ static void test_sleeper_killed_asleep(void **state) {
   ft_test *t = *state;
   for (int side = 0; side < 2; side++) {
     bool producer = side == 0;
-    assert_int_equal(ft_queue_new(t->loop, "killed", 1, 64, &q), 0);
-    if (producer)
-      assert_int_equal(ft_queue_put(q, "g", 1, 0), 0);
+    new_queue(t, "killed", producer);
     ft_process *keep = start_blocked(t, producer);
     uint64_t before = 0, from = 0, low = 0;
     for (int round = 0; round < 20; round++) {
-      ft_process *p;
-      ft_process_opts o = {.target = producer ? put_one : get_one};
-      assert_int_equal(ft_process_new(t->loop, &o, &p), 0);
       if (!from)
         from = ft_now_ns();
-      assert_int_equal(ft_process_start(p), 0);
+      ft_process *p = ft_test_child_start(t->loop, producer ? put_one : get_one, NULL);
       if (round % 2 == 0 && round > 0)
         await_futex_wait(ft_process_pid(p)); /* the dead one's slot unread until then */
+      await_blocked(producer, 2);
       ft_queue_stats st;
-      uint64_t end = ft_now_ns() + 5000000000ull;
-      do
-        ft_queue_stats_get(q, &st);
-      while ((producer ? st.producers_blocked : st.consumers_blocked) < 2 && ft_now_ns() < end);
-      assert_int_equal(producer ? st.producers_blocked : st.consumers_blocked, 2);
       uint64_t seen = ft_now_ns(); /* blocked from before here, and until the kill: */
       do
         ft_queue_stats_get(q, &st);
-      while ((producer ? st.producers_blocked : st.consumers_blocked) == 2 &&
-             ft_now_ns() < seen + 2000000);
-      assert_int_equal(producer ? st.producers_blocked : st.consumers_blocked, 2);
+      while (blocked_of(&st, producer) == 2 && ft_now_ns() < seen + 2000000);
+      assert_int_equal(blocked_of(&st, producer), 2);
       low += ft_now_ns() - seen;
       assert_int_equal(ft_process_kill(p), 0);
-      assert_int_equal(ft_process_join(p, 10), 0);
-      int code = 0;
-      ft_process_exitcode(p, &code);
-      assert_int_equal(code, -SIGKILL);
-      ft_process_free(p);
+      assert_int_equal(ft_test_child_end(p, 10, "a killed sleeper"), -SIGKILL);
       if (round % 2)
         continue; /* the next sleeper finds the dead slot */
       ft_queue_stats_get(q, &st);
       uint64_t ns = producer ? st.put_blocked_ns : st.get_blocked_ns;
-      if ((producer ? st.producers_blocked : st.consumers_blocked) != 1)
-        fail_msg("round %d: %u blocked after a kill, not 1", round,
-                 producer ? st.producers_blocked : st.consumers_blocked);
+      if (blocked_of(&st, producer) != 1)
+        fail_msg("round %d: %u blocked after a kill, not 1", round, blocked_of(&st, producer));
       uint64_t high = 2 * (ft_now_ns() - from); /* two sleepers since `from` */
       if (ns < before + low || ns > before + high)
         fail_msg("round %d: blocked time grew by %lld ns, not %llu to %llu", round,
@@ -269,17 +249,7 @@ static void test_sleeper_killed_asleep(void **state) {
       before = ns;
       from = low = 0;
     }
-    char c;
-    size_t len;
-    if (producer)
-      assert_int_equal(ft_queue_get(q, &c, 1, &len, 0), 0);
-    else
-      assert_int_equal(ft_queue_put(q, "g", 1, 0), 0);
-    assert_int_equal(ft_process_join(keep, 10), 0);
-    int code = -1;
-    ft_process_exitcode(keep, &code);
-    assert_int_equal(code, 0);
-    ft_process_free(keep);
+    wake_blocked(keep, producer, "the sleeper left asleep");
     ft_queue_stats st;
     ft_queue_stats_get(q, &st);
     assert_int_equal(st.producers_blocked + st.consumers_blocked, 0);
