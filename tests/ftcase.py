@@ -3,8 +3,9 @@ its environment, and after each test no tagged process may be alive and the
 test process holds no descriptor it did not hold before (nothing left
 behind).  Also ways to wait by polling instead of sleeping.
 
-A test file imports this, subclasses ForktopCase, and is run by ctest as
-`python3 tests/test_X.py FORKTOP_BINARY WORKLOADS_DIR`.
+A test file imports this, subclasses ForktopCase (or MapCase, for `forktop
+map`), and is run by ctest as `python3 tests/test_X.py FORKTOP_BINARY
+WORKLOADS_DIR`.
 """
 import json
 import os
@@ -50,6 +51,15 @@ def kill_quietly(pid):
         os.kill(pid, signal.SIGKILL)
     except OSError:
         pass
+
+
+def lines_of(path):
+    """A file's lines, or [] where there is no file."""
+    try:
+        with open(path) as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
 
 
 def open_fds():
@@ -129,6 +139,52 @@ class ForktopCase(unittest.TestCase):
 
     def output_lines(self, evs, name=None):
         return [e["line"] for e in evs if e["ev"] == "output" and (name is None or e.get("name") == name)]
+
+
+class MapCase(ForktopCase):
+    """A `forktop map` test: its joblog read back, and runs started in the
+    background (popen) and waited for (finish)."""
+    JOBLOG_HEADER = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand"
+
+    def joblog(self, path):
+        """The rows of a joblog (GNU parallel's header, a newline at the
+        end), each a list of its columns."""
+        with open(path) as f:
+            lines = f.read().split("\n")
+        self.assertEqual(lines[0], self.JOBLOG_HEADER)
+        self.assertEqual(lines[-1], "", "the joblog ends with a newline")
+        return [line.split("\t") for line in lines[1:-1]]
+
+    def popen(self, *args, **kw):
+        """`forktop map ARGS` started: stdin a pipe and stdout to the file
+        self.dir/out (what finish reads) unless kw says otherwise, stderr a
+        pipe (finish reads it)."""
+        out = open(os.path.join(self.dir, "out"), "w")
+        try:
+            kw.setdefault("stdin", subprocess.PIPE)
+            kw.setdefault("stdout", out)
+            return subprocess.Popen([FORKTOP, "map", *args], stderr=subprocess.PIPE,
+                                    env=self.env, **kw)
+        finally:
+            out.close()
+
+    def finish(self, p, close_stdin=True):
+        """Wait for p from popen (killed if it outlives the timeout):
+        (status, the lines of the file its stdout went to, its stderr)."""
+        if close_stdin:
+            try:
+                p.stdin.close()
+            except (BrokenPipeError, ValueError):
+                pass
+        try:
+            p.wait(timeout=TIMEOUT)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            err = p.stderr.read().decode()
+            p.stderr.close()
+        return p.returncode, lines_of(os.path.join(self.dir, "out")), err
 
 
 def main():

@@ -15,21 +15,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftcase import FORKTOP, ForktopCase, main, wait_for  # noqa: E402
-
-HEADER = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand"
+from ftcase import FORKTOP, MapCase, main, wait_for  # noqa: E402
 
 
-class Map(ForktopCase):
-
-
-    def joblog(self, path):
-        with open(path) as f:
-            lines = f.read().split("\n")
-        self.assertEqual(lines[0], HEADER)
-        self.assertEqual(lines[-1], "", "the joblog ends with a newline")
-        return [line.split("\t") for line in lines[1:-1]]
-
+class Map(MapCase):
     # 1. seq 100 | map -j 4 --json -- sh -c 'exit $(( {} % 3 ))': 100 tasks,
     # 67 failed with the right codes; each command's $$ and code (written by
     # the command itself) match the stream's PIDs and exit codes; exit 1.
@@ -261,8 +250,8 @@ class Map(ForktopCase):
         for mode, marker in (("--headless", "start "), ("--json", '"task_start"')):
             fifo = os.path.join(self.dir, "go" + mode)
             os.mkfifo(fifo)
-            p = subprocess.Popen([FORKTOP, "map", mode, "--", "sh", "-c", "read x < %s; exit 0" % fifo,
-                                  ":::", "1"], stdout=subprocess.PIPE, env=self.env)
+            p = self.popen(mode, "--", "sh", "-c", "read x < %s; exit 0" % fifo, ":::", "1",
+                           stdout=subprocess.PIPE)
             try:
                 seen, deadline = b"", time.monotonic() + 10
                 while marker.encode() not in seen and time.monotonic() < deadline:
@@ -283,10 +272,10 @@ class Map(ForktopCase):
                     except OSError:
                         return p.poll() is not None
                 wait_for(release, timeout=10)
-                rest = p.stdout.read()
+                rest = p.stdout.read().decode()
                 p.stdout.close()
-                status = p.wait(timeout=30)
-            self.assertEqual(status, 0, rest)
+                status, _, err = self.finish(p)
+            self.assertEqual(status, 0, rest + err)
 
 if __name__ == "__main__":
     main()

@@ -15,27 +15,17 @@ import pty
 import select
 import shlex
 import signal
-import subprocess
 import sys
 import termios
 import threading
 import struct
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftcase import FORKTOP, TIMEOUT, ForktopCase, main, wait_for  # noqa: E402
+from ftcase import FORKTOP, MapCase, lines_of, main, wait_for  # noqa: E402
 
-HEADER = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand"
 
 with open(FORKTOP, "rb") as _f:  # an AddressSanitizer build keeps freed memory a while
     ASAN = b"__asan_init" in _f.read()
-
-
-def lines_of(path):
-    try:
-        with open(path) as f:
-            return f.read().splitlines()
-    except FileNotFoundError:
-        return []
 
 
 def vm_hwm_kib(pid):
@@ -46,41 +36,7 @@ def vm_hwm_kib(pid):
     return 0
 
 
-class MapStream(ForktopCase):
-    def joblog(self, path):
-        with open(path) as f:
-            lines = f.read().split("\n")
-        self.assertEqual(lines[0], HEADER)
-        self.assertEqual(lines[-1], "", "the joblog ends with a newline")
-        return [line.split("\t") for line in lines[1:-1]]
-
-    def popen(self, *args, **kw):
-        out = open(os.path.join(self.dir, "out"), "w")
-        try:
-            kw.setdefault("stdin", subprocess.PIPE)
-            return subprocess.Popen([FORKTOP, "map", *args], stdout=out,
-                                    stderr=subprocess.PIPE, env=self.env, **kw)
-        finally:
-            out.close()
-
-    def finish(self, p, close_stdin=True):
-        """Wait for p (killed if it outlives the timeout): (status, its
-        stdout's lines, its stderr)."""
-        if close_stdin:
-            try:
-                p.stdin.close()
-            except (BrokenPipeError, ValueError):
-                pass
-        try:
-            p.wait(timeout=TIMEOUT)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            err = p.stderr.read().decode()
-            p.stderr.close()
-        return p.returncode, lines_of(os.path.join(self.dir, "out")), err
-
+class MapStream(MapCase):
     # 1. Each line runs as it comes, through a pipe the test holds open:
     # line k+1 is written only once line k's command has written its mark.
     # Reading stdin to its end before starting (the old way) never starts
