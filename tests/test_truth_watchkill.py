@@ -49,18 +49,36 @@ class TruthWatchKill(ForktopCase):
         self.assertTrue(gone, "left behind %.1f s after SIGKILL: %s" % (within, left))
         return time.monotonic() - t0
 
+    def kill_tagged(self):
+        """SIGKILL to every process of the test's tag but this one."""
+        for q in tagged_pids(self.tag):
+            if q != os.getpid():
+                kill_quietly(q)
+
     def each_way(self):
         yield "cgroup", self.env
         yield "no cgroup", dict(self.env, FORKTOP_NO_CGROUP="1")
 
+    def kill_rounds(self, cmd, sleeps, rounds, hups=None):
+        """`rounds` times each way (with and without a cgroup): forktop --
+        sh -c CMD started (start), killed, and its whole tree gone within
+        2.5 s; and, given hups, the tree's own trap wrote "hup" there once
+        (the file is removed before each round)."""
+        for how, env in self.each_way():
+            for i in range(rounds):
+                with self.subTest(how=how, round=i):
+                    if hups and os.path.exists(hups):
+                        os.unlink(hups)
+                    p = self.start(cmd, sleeps, env)
+                    self.kill_and_check(p, 2.5)
+                    if hups:
+                        with open(hups) as f:
+                            self.assertEqual(f.read(), "hup\n")
+
     # The sleeps get no SIGHUP from the kernel (only forktop's own child
     # does); the setsid'd one is in a session of its own.
     def test_sigkill_ends_the_whole_tree(self):
-        for how, env in self.each_way():
-            for i in range(5):
-                with self.subTest(how=how, round=i):
-                    p = self.start("sleep 100 & setsid sleep 100 & wait", 2, env)
-                    self.kill_and_check(p, 2.5)
+        self.kill_rounds("sleep 100 & setsid sleep 100 & wait", 2, 5)
 
     # What the tree hears is a hangup, as from a terminal that closes: a
     # setsid'd grandchild that handles SIGHUP says so itself.
@@ -69,14 +87,7 @@ class TruthWatchKill(ForktopCase):
         script = os.path.join(self.dir, "hup.sh")
         with open(script, "w") as f:
             f.write('trap \'echo hup >> "%s"; exit 0\' HUP\nsleep 100 &\nwait\n' % hups)
-        for how, env in self.each_way():
-            with self.subTest(how=how):
-                if os.path.exists(hups):
-                    os.unlink(hups)
-                p = self.start("setsid sh %s & wait" % script, 1, env)
-                self.kill_and_check(p, 2.5)
-                with open(hups) as f:
-                    self.assertEqual(f.read(), "hup\n")
+        self.kill_rounds("setsid sh %s & wait" % script, 1, 1, hups)
 
     # The command, forktop's own child, is hung up by the kernel as forktop
     # dies (its parent death signal): the guardian does not hang it up a
@@ -90,15 +101,7 @@ class TruthWatchKill(ForktopCase):
             f.write('exec 2>/dev/null\nn=0\ntrap \'echo hup >> "%s"; n=$((n + 1))\' HUP\n'
                     'while [ $n = 0 ]; do sleep 100 & wait $!; done\n'
                     'sleep 0.5 & wait $!\n' % hups)
-        for how, env in self.each_way():
-            for i in range(5):
-                with self.subTest(how=how, round=i):
-                    if os.path.exists(hups):
-                        os.unlink(hups)
-                    p = self.start("exec sh %s" % script, 1, env)
-                    self.kill_and_check(p, 2.5)
-                    with open(hups) as f:
-                        self.assertEqual(f.read(), "hup\n")
+        self.kill_rounds("exec sh %s" % script, 1, 5, hups)
 
     # A forktop inside a forktop, without cgroups: the inner run's guardian
     # was forked by the inner forktop and carries the outer run's tag in
@@ -115,9 +118,7 @@ class TruthWatchKill(ForktopCase):
                 try:
                     self.kill_and_check(p, 8)
                 finally:
-                    for q in tagged_pids(self.tag):
-                        if q != os.getpid():
-                            kill_quietly(q)
+                    self.kill_tagged()
 
     # What ignores SIGHUP is killed once the grace is over.
     def test_what_ignores_sighup_is_killed(self):
@@ -223,9 +224,7 @@ class TruthWatchKill(ForktopCase):
         finally:
             for fd in fds:
                 os.close(fd)
-            for q in tagged_pids(self.tag):
-                if q != os.getpid():
-                    kill_quietly(q)
+            self.kill_tagged()
             tree.wait(timeout=10)
 
 if __name__ == "__main__":
