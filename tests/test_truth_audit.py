@@ -17,9 +17,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftcase import FORKTOP, ForktopCase, main, wait_for  # noqa: E402
+from ftcase import FORKTOP, main, wait_for  # noqa: E402
+from pidtruth import ROOT, WatchCase  # noqa: E402
 
-ROOT = os.geteuid() == 0  # the process-event connector (and taskstats) need root
 STRACE = shutil.which("strace")
 
 
@@ -57,19 +57,11 @@ def strace_truth(d):
     return truth
 
 
-class TruthAudit(ForktopCase):
-    def watch(self, *args, expect=0, stdin=None, timeout=60):
-        p = self.run_ft("--json", *args, stdin=stdin, timeout=timeout)
-        return self.json_events(p, expect)
-
+class TruthAudit(WatchCase):
     def assert_once(self, evs, what):
-        """Each pid spawned exactly once and exits exactly once; {pid: exit}."""
-        spawns = collections.Counter(e["pid"] for e in evs if e["ev"] == "spawn")
-        exits = collections.Counter(e["pid"] for e in evs if e["ev"] == "exit")
-        self.assertEqual([p for p, n in spawns.items() if n > 1], [], what + ": spawned twice")
-        self.assertEqual([p for p, n in exits.items() if n > 1], [], what + ": exited twice")
-        self.assertEqual(set(exits), set(spawns), what + ": spawns and exits differ")
-        return {e["pid"]: e for e in evs if e["ev"] == "exit"}
+        """Each process spawned once and exits once (a pid twice only where
+        the kernel's record has two: WatchCase.assert_once); {pid: exit}."""
+        return super().assert_once(evs, what, every_spawn_exits=True)
 
     def against_strace(self, cmd, what, expect=0, stdin=None, extra=()):
         """Run cmd under strace under forktop; every process strace saw must
@@ -93,9 +85,10 @@ class TruthAudit(ForktopCase):
             self.assertEqual(got, end, "%s: exit of %d (%s): %s" % (what, pid, name, e))
             if name:
                 self.assertEqual(e["name"], name, "%s: name of %d" % (what, pid))
-        failed = sum(1 for e in exits.values() if e.get("code") != 0)
+        ends = [e for e in evs if e["ev"] == "exit"]  # a reused pid's both
+        failed = sum(1 for e in ends if e.get("code") != 0)
         self.assertEqual((s["processes"], s["exited"], s["failed"]),
-                         (len(exits), len(exits), failed), what + ": summary %s" % s)
+                         (len(ends), len(ends), failed), what + ": summary %s" % s)
         return evs, s, truth
 
     # 1. A command that execs twice and exits at once (sh -> exec env ->
@@ -162,18 +155,21 @@ class TruthAudit(ForktopCase):
         for rnd in range(3):
             d = os.path.join(self.dir, "r%d" % rnd)
             os.mkdir(d)
-            p = subprocess.Popen([FORKTOP, "--json", "--", "sh", "-c",
-                                  'sleep 30 & "$0" -c "$1" "$2" & "$0" -c "$1" "$2" & wait',
-                                  sys.executable, grand, d],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 env=self.env)
-            ups = wait_for(lambda: len([f for f in os.listdir(d) if f.startswith("up.")]) == 2)
-            self.assertTrue(ups, "the workers never started")
-            t = time.monotonic()
-            p.send_signal(signal.SIGINT)
-            out, err = p.communicate(timeout=30)
+            with self.recording() as truth:
+                p = subprocess.Popen([FORKTOP, "--json", "--", "sh", "-c",
+                                      'sleep 30 & "$0" -c "$1" "$2" & "$0" -c "$1" "$2" & wait',
+                                      sys.executable, grand, d],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=self.env)
+                ups = wait_for(lambda: len([f for f in os.listdir(d) if f.startswith("up.")]) == 2)
+                self.assertTrue(ups, "the workers never started")
+                t = time.monotonic()
+                p.send_signal(signal.SIGINT)
+                out, err = p.communicate(timeout=30)
+                took = time.monotonic() - t
+            self.keep_truth(truth, p.pid)
             self.assertEqual(p.returncode, 130, err)
-            self.assertLess(time.monotonic() - t, 1.9, "waited for the grace: something got no SIGTERM")
+            self.assertLess(took, 1.9, "waited for the grace: something got no SIGTERM")
             evs = [json.loads(line) for line in out.splitlines()]
             exits = self.assert_once(evs[:-1], "run %d" % rnd)
             got = {int(f[4:]) for f in os.listdir(d) if f.startswith("got.")}

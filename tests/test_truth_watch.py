@@ -5,7 +5,6 @@ Ground truth comes from outside forktop: PIDs and exit codes the programs
 write to files themselves, `strace -ff`, /proc.  Racy cases run many times.
 """
 import collections
-import json
 import os
 import pty
 import select
@@ -17,10 +16,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftcase import FORKTOP, ForktopCase, main, wait_for  # noqa: E402
-from pidtruth import ForkTruth  # noqa: E402
-
-ROOT = os.geteuid() == 0  # the process-event connector (and taskstats) need root
+from ftcase import FORKTOP, main, wait_for  # noqa: E402
+from pidtruth import ROOT, WatchCase  # noqa: E402
 
 POOL = """
 import multiprocessing as mp, os, sys
@@ -70,25 +67,7 @@ with open("/proc/sys/kernel/ns_last_pid", "r+") as lk:
 """
 
 
-class TruthWatch(ForktopCase):
-
-
-    def watch(self, *args, expect=0, stdin=None, timeout=60):
-        """forktop --json ARGS: its events and summary; self.truth is what
-        the kernel says its tree was (ForkTruth.tree), or None."""
-        self.truth = None
-        if ROOT:
-            with ForkTruth() as t:
-                p = self.run_ft("--json", *args, stdin=stdin, timeout=timeout)
-        else:
-            p = self.run_ft("--json", *args, stdin=stdin, timeout=timeout)
-        self.assertEqual(p.returncode, expect, p.stderr + p.stdout[-3000:])
-        evs = [json.loads(line) for line in p.stdout.splitlines()]
-        self.assertEqual(evs[-1]["ev"], "summary")
-        if ROOT and not t.lost:
-            self.truth = t.tree(evs[0]["pid"])
-        return evs[:-1], evs[-1]
-
+class TruthWatch(WatchCase):
     def subdir(self, name):
         d = os.path.join(self.dir, name)
         os.mkdir(d)
@@ -97,28 +76,6 @@ class TruthWatch(ForktopCase):
     @staticmethod
     def pids_in(d, prefix):
         return {int(f.split(".")[1]) for f in os.listdir(d) if f.startswith(prefix + ".")}
-
-    def assert_once(self, evs, what):
-        """Each process spawned at most once and exits at most once; returns
-        {pid: exit} (a reused pid's last).  A pid is told twice only where
-        the kernel's own record (self.truth) has two processes with that pid
-        in the tree: a busy machine, or a test writing ns_last_pid, may hand
-        a pid freed a moment ago to the next fork (seen in a suite run: gcc
-        pid 1100 of make exits, 58 ms later an `as` forked by another gcc is
-        pid 1100; the connector's record has both forks and both exits)."""
-        spawns = collections.Counter(e["pid"] for e in evs if e["ev"] == "spawn")
-        exits = collections.Counter(e["pid"] for e in evs if e["ev"] == "exit")
-        forks, ends = self.truth or (collections.Counter(), collections.Counter())
-        self.assertEqual([p for p, n in spawns.items() if n > max(1, forks[p])], [],
-                         what + ": spawned twice")
-        self.assertEqual([p for p, n in exits.items() if n > max(1, ends[p])], [],
-                         what + ": exited twice")
-        for p in [p for p, n in spawns.items() if n > 1]:  # each one's spawn before its exit
-            told = [e["ev"] for e in evs if e.get("pid") == p and e["ev"] in ("spawn", "exit")]
-            self.assertEqual(told[:2 * len(told) // 2], ["spawn", "exit"] * (len(told) // 2),
-                             (what, p, told))
-        self.assertEqual(set(exits) - set(spawns), set(), what + ": exits of processes never spawned")
-        return {e["pid"]: e for e in evs if e["ev"] == "exit"}
 
     # 1. A Pool(35): the interpreter and its 35 workers, each once, each
     # exit seen; nothing else (before: 15-20 phantom workers that never ended).
