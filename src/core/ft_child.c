@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <sys/epoll.h>
@@ -450,6 +452,73 @@ void ft__fork_begin(ft_loop *loop, const ft__fdlist *functions, sigset_t *old, f
   fi->title_at = functions && loop->title_cap ? loop->title_at : NULL;
   fi->title_cap = loop->title_cap;
   fi->prog = loop->title_prog;
+  fi->split = NULL;
+}
+
+int ft__split_test_die_after = -1;
+
+#ifdef SYS_clone3
+/* clone3's arguments, as far as the version we use (CLONE_ARGS_SIZE_VER0). */
+typedef struct ft__clone_args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+} ft__clone_args;
+#endif
+
+/* In a batch's first child, before anything else: fork the siblings the
+ * parent handed us (ft__spawn_batch), as its children, not ours
+ * (CLONE_PARENT), so that two CPUs fork the batch at once.
+ *
+ * The kernel writes each sibling's pid into the shared slot as it makes
+ * it (CLONE_PARENT_SETTID), before the sibling runs and before clone3
+ * returns: killed at any point, we cannot leave the parent a child it does
+ * not know of.  A slot left at 0 was not forked, and the parent forks it
+ * itself; so does a clone3 this kernel lacks (ENOSYS), or a refusal.
+ *
+ * clone3 is not libc's fork, which tells the kernel where the thread's
+ * cached tid lives (CLONE_CHILD_SETTID) and registers the child's
+ * robust-mutex list anew: both are done here by hand, from where the
+ * kernel says they are in us (our list is empty: fork emptied it).
+ * Without them a robust mutex the sibling locks would bear our tid, and
+ * the sibling's death while holding it would go unnoticed. */
+FT__CHILD_PATH static void ft__split_forks(const ft__forkinfo *fi) {
+  const ft__split *sp = fi->split;
+#ifdef SYS_clone3
+  int *tid_at = NULL;
+  void *robust = NULL;
+  size_t robust_len = 0;
+  if (ft__sys4(SYS_prctl, PR_GET_TID_ADDRESS, (long)&tid_at, 0, 0) == 0 && tid_at &&
+      ft__sys4(SYS_get_robust_list, 0, (long)&robust, (long)&robust_len, 0) == 0)
+    for (int k = 0; k < sp->n; k++) {
+      ft__split_slot *sl = &sp->slot[k];
+      if (k == ft__split_test_die_after)
+        break;
+      if (sl->s.index < 0)
+        continue; /* its preparation failed */
+      sl->start_ns = ft_now_ns();
+      ft__clone_args ca = {.flags = CLONE_PARENT | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID |
+                                    CLONE_CHILD_CLEARTID,
+                           .parent_tid = (uintptr_t)&sl->pid,
+                           .child_tid = (uintptr_t)tid_at};
+      long pid = ft__sys4(SYS_clone3, (long)&ca, sizeof ca, 0, 0);
+      if (pid == 0) {
+        ft__sys4(SYS_set_robust_list, (long)robust, (long)robust_len, 0, 0);
+        ft__forkinfo mine_fi = *fi;
+        mine_fi.split = NULL;
+        mine_fi.sock = sl->sock;
+        ft__spawn_opts snap = sl->o;
+        ft__prep mine = sl->s;
+        if (mine.errpipe[0] >= 0)
+          ft__sys_close(mine.errpipe[0]);
+        ft__child_main(&snap, mine.io, mine.errpipe[1], &mine_fi, mine.index);
+      }
+      if (pid < 0)
+        break; /* the parent forks the rest */
+    }
+#endif
+  if (ft__split_test_die_after >= 0)
+    ft__sys4(SYS_kill, ft__sys4(SYS_getpid, 0, 0, 0, 0), SIGKILL, 0, 0);
+  char one = 1;
+  ft__sys_write(sp->done, &one, 1);
 }
 
 /* Fork a prepared child; in the parent, its pid or -errno (the signal mask
@@ -464,6 +533,8 @@ FT__CHILD_PATH pid_t ft__spawn_fork(const ft__spawn_opts *o, ft__prep *s, const 
   if (pid == 0) {
     if (mine.errpipe[0] >= 0)
       ft__sys_close(mine.errpipe[0]);
+    if (fi->split)
+      ft__split_forks(fi);
     ft__child_main(&snap, mine.io, mine.errpipe[1], fi, mine.index);
   }
   return pid < 0 ? -errno : pid;

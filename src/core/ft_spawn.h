@@ -15,6 +15,8 @@ typedef struct ft__fdpair {
   bool late;      /* captured through a pipe the child makes (ft__spawn_batch) */
 } ft__fdpair;
 
+struct ft__split;
+
 /* What the parent works out for its children just before forking. */
 typedef struct ft__forkinfo {
   uint64_t handled;        /* signals to reset (bit s-1 for signal s) */
@@ -24,7 +26,8 @@ typedef struct ft__forkinfo {
   pid_t parent;            /* our pid, as the child must see it */
   char *title_at;          /* the argv area a forked function retitles, or NULL */
   size_t title_cap;
-  const char *prog; /* the title's first word */
+  const char *prog;              /* the title's first word */
+  const struct ft__split *split; /* for a batch's first child: the siblings it forks, or NULL */
 } ft__forkinfo;
 
 /* A child between its preparation and its fork. */
@@ -34,6 +37,27 @@ typedef struct ft__prep {
   int index; /* in its batch */
   ft__child *c;
 } ft__prep;
+
+/* A sibling a batch's first child forks in our stead (ft__spawn_batch):
+ * copies of what ft__spawn_fork reads, and what comes back.  In memory
+ * shared with that child (MAP_SHARED). */
+typedef struct ft__split_slot {
+  ft__spawn_opts o;
+  ft__prep s;
+  int sock;          /* the forkinfo's sock for this one */
+  pid_t pid;         /* written by the kernel as the sibling is made, else 0 */
+  uint64_t start_ns; /* when it was forked */
+} ft__split_slot;
+
+typedef struct ft__split {
+  ft__split_slot *slot;
+  int n;
+  int done; /* the pipe the forker writes a byte to once it has forked all it could */
+} ft__split;
+
+/* For tests: a batch's forker kills itself (SIGKILL) after forking this
+ * many siblings, before saying it is done; -1, never. */
+extern int ft__split_test_die_after;
 
 /* Room in the pid table for n more children: 0 or -ENOMEM. */
 int ft__ptab_reserve(ft_loop *loop, int n);

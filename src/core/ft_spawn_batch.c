@@ -3,12 +3,78 @@
 #include "ft_spawn.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define FT__LATE_GROUP 128 /* children of a batch sending over one socket */
+#define FT__SPLIT_MIN 8    /* a batch of this many forks on two CPUs */
+
+/* CPUs this thread may run on. */
+static int ft__cpus_ours(void) {
+  cpu_set_t set;
+  return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : ft_cpu_count();
+}
+
+/* The second half of a batch, [*mid, n), for its first child to fork
+ * (ft__split_forks): their copies in memory it shares, and a pipe for its
+ * word that it is done (done[0] ours, done[1] its).  Nothing of the kind
+ * when there are too few, one CPU, or no memory or fds for it. */
+static void ft__split_begin(const ft__spawn_opts *o, const ft__prep *s, const int *rc,
+                            const int *sv, int n, int first, long room, ft__split *sp, int *mid,
+                            int done[2]) {
+  *mid = n;
+  if (first < 0 || n - first < FT__SPLIT_MIN || room < 2 || ft__cpus_ours() < 2)
+    return;
+  int m = first + 1 + (n - first - 1) / 2;
+  size_t len = (size_t)(n - m) * sizeof *sp->slot;
+  ft__split_slot *slot = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (slot == MAP_FAILED)
+    return;
+  if (pipe2(done, O_CLOEXEC) < 0) {
+    munmap(slot, len);
+    done[0] = done[1] = -1;
+    return;
+  }
+  for (int i = m; i < n; i++) {
+    ft__split_slot *sl = &slot[i - m];
+    sl->o = o[i];
+    sl->s = s[i];
+    sl->s.index = rc[i] ? -1 : i;
+    sl->sock = sv ? sv[2 * (i / FT__LATE_GROUP) + 1] : -1;
+  }
+  *sp = (ft__split){.slot = slot, .n = n - m, .done = done[1]};
+  *mid = m;
+}
+
+/* Once ours are forked: wait for the first child's word (or its death),
+ * take the pids of the siblings it forked, and fork those it did not. */
+static void ft__split_end(const ft__spawn_opts *o, ft__prep *s, int *rc, const int *sv, int mid,
+                          ft__split *sp, int done[2], ft__forkinfo *fi, bool forker) {
+  close(done[1]); /* the forker's copy, and our children's, alone hold it now */
+  char one;
+  while (forker && read(done[0], &one, 1) < 0 && errno == EINTR) {
+  }
+  close(done[0]);
+  for (int k = 0; k < sp->n; k++) {
+    int i = mid + k;
+    const ft__split_slot *sl = &sp->slot[k];
+    if (rc[i])
+      continue;
+    if (sl->pid > 0) {
+      rc[i] = sl->pid;
+      s[i].c->start_ns = sl->start_ns;
+      continue;
+    }
+    fi->sock = sv ? sv[2 * (i / FT__LATE_GROUP) + 1] : -1;
+    rc[i] = ft__spawn_fork(&o[i], &s[i], fi);
+  }
+  munmap(sp->slot, (size_t)sp->n * sizeof *sp->slot);
+}
 
 /* Fork n forked-function children at once (a pool's workers), all keeping
  * the same fds (o[0].keep_fds): every preparation first, then the forks back
@@ -33,9 +99,10 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
    * every later child would inherit and close), so each group of
    * FT__LATE_GROUP children sends over a socket of its own. */
   int ngroups = (n + FT__LATE_GROUP - 1) / FT__LATE_GROUP;
-  int *sv = ft__xalloc_nofork((size_t)ngroups * 2 * sizeof *sv);
+  /* The groups' socket pairs, then the split's pipe (ft__split_begin). */
+  int *sv = ft__xalloc_nofork((size_t)(ngroups + 1) * 2 * sizeof *sv);
   int err = !s || !late || !got || !sv ? -ENOMEM : ft__spawn_check(loop);
-  for (int g = 0; g < ngroups && sv; g++)
+  for (int g = 0; g <= ngroups && sv; g++)
     sv[2 * g] = sv[2 * g + 1] = -1;
   /* Each child costs us its pidfd and, late, the read end of each
    * captured pipe, and its held end too while fds are numbered below
@@ -73,10 +140,18 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
           rc[i] = e;
         }
   }
+  /* Our children and the forker's alike close the pipe's ends with the
+   * loop's fds (they follow the sockets in sv). */
+  ft__split split = {0};
+  int mid = n, first = 0;
+  while (first < n && rc[first])
+    first++;
+  if (!err && sv)
+    ft__split_begin(o, s, rc, sv, n, first < n ? first : -1, room, &split, &mid, &sv[2 * ngroups]);
   ft__fdlist fl = {.fds = fl.inline_fds};
   if (!err &&
       ((err = ft__ptab_reserve(loop, n)) < 0 ||
-       (err = ft__loop_child_fds(loop, o[0].keep_fds, o[0].nkeep, sv, 2 * ngroups, &fl)) < 0))
+       (err = ft__loop_child_fds(loop, o[0].keep_fds, o[0].nkeep, sv, 2 * ngroups + 2, &fl)) < 0))
     for (int i = 0; i < n; i++)
       if (!rc[i]) {
         ft__spawn_abort(loop, &s[i]);
@@ -85,11 +160,17 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
   sigset_t old;
   ft__forkinfo fi;
   ft__fork_begin(loop, &fl, &old, &fi);
-  for (int i = 0; i < n; i++) {
+  bool forker = false;
+  for (int i = 0; i < mid; i++) {
     fi.sock = sv ? sv[2 * (i / FT__LATE_GROUP) + 1] : -1;
+    fi.split = i == first && split.slot ? &split : NULL;
     if (!rc[i])
       rc[i] = ft__spawn_fork(&o[i], &s[i], &fi); /* a pid, for now */
+    forker |= fi.split && rc[i] > 0;
   }
+  fi.split = NULL;
+  if (split.slot)
+    ft__split_end(o, s, rc, sv, mid, &split, &sv[2 * ngroups], &fi, forker);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   ft__fdlist_free(&fl);
   for (int g = 0; g < ngroups && sv; g++)
@@ -131,5 +212,5 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
   ft__xfree_nofork(s, (size_t)n * sizeof *s);
   ft__xfree_nofork(late, (size_t)n);
   ft__xfree_nofork(got, (size_t)n * sizeof *got);
-  ft__xfree_nofork(sv, (size_t)ngroups * 2 * sizeof *sv);
+  ft__xfree_nofork(sv, (size_t)(ngroups + 1) * 2 * sizeof *sv);
 }
