@@ -231,7 +231,10 @@ FT__CHILD_PATH static void ft__child_retitle(const ft__spawn_opts *o, const ft__
 
 /* In a batch's child: make the pipes of the streams captured late and send
  * both ends of each home (the read end to watch, the write end to hold),
- * with our index in the batch, in one message; keep the write ends. */
+ * with our index in the batch, in one message; keep the write ends.  The
+ * read end is made non-blocking here, on its own open file (the write
+ * end's stays blocking): two system calls a child fewer for the parent,
+ * which makes them one after the other. */
 FT__CHILD_PATH static long ft__child_late_pipes(ft__fdpair io[3], int sock, int index) {
   int fds[4], n = 0;
   long err = 0;
@@ -239,6 +242,8 @@ FT__CHILD_PATH static long ft__child_late_pipes(ft__fdpair io[3], int sock, int 
     if (io[t].late && !(err = ft__sys_pipe2(&fds[n], O_CLOEXEC))) {
       io[t].child = fds[n + 1];
       n += 2;
+      if ((err = ft__sys4(SYS_fcntl, fds[n - 2], F_SETFL, O_NONBLOCK, 0)) > 0)
+        err = 0;
     }
   union {
     struct cmsghdr h;

@@ -139,13 +139,11 @@ ft__stream *ft__stream_new(ft__child *c, int stream, int fd) {
 }
 
 /* Stream `stream` of c from a pipe its child made (ft__spawn_batch): rfd,
- * our end, made non-blocking and watched; wfd, the child's end, held as
- * ft__spawn_finish holds one (below loop->hold_below), or closed.  0, or
- * -ENOMEM with both closed. */
+ * our end, non-blocking already (ft__child_late_pipes), watched; wfd, the
+ * child's end, held as ft__spawn_finish holds one (below
+ * loop->hold_below), or closed.  0, or -ENOMEM with both closed. */
 int ft__stream_adopt(ft__child *c, int stream, int rfd, int wfd) {
-  ft__stream *s = NULL;
-  if (fcntl(rfd, F_SETFL, O_NONBLOCK) == 0)
-    s = c->streams[stream] = ft__stream_new(c, stream, rfd);
+  ft__stream *s = c->streams[stream] = ft__stream_new(c, stream, rfd);
   if (!s)
     close(rfd);
   if (s && wfd < c->loop->hold_below)
