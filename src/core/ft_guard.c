@@ -111,12 +111,24 @@ static int ft__kill_all(const int *pidfds, int n) {
   return 0;
 }
 
-/* One round: SIGSTOP every tagged process (so none forks on while its
- * kin are being found), then SIGKILL them.  Each is held by a pidfd from
- * before its environment is read, so a pid reused meanwhile is never hit.
- * Returns how many were found. */
-static int ft__sweep_round(const ft__guardian *a, char **buf, size_t *cap) {
-  int fds[256], n = 0, found = 0;
+/* What a walk asks of each process (ft__each_proc): 1 if it is one of
+ * those looked for, else 0.  pidfd holds it (-1 where there are no
+ * pidfds: valgrind); fn may keep it, setting *pidfd to -1, else the walker
+ * closes it. */
+typedef int ft__proc_fn(const ft__guardian *a, pid_t pid, int *pidfd, void *ud);
+
+/* Call fn for every process in /proc but the guardian and forktop; returns
+ * the sum of what fn returned.  The race: a pid read from /proc may end and
+ * be reused by an unrelated process at any moment, between the listing,
+ * the test (its environment, its cgroup) and the signal.  So each is held
+ * by a pidfd taken BEFORE it is tested: the pidfd refers to the process
+ * that was there when it was opened, a signal through it reaches that
+ * process or none, and a pid reused after the test is never hit.  One
+ * reused between the listing and the pidfd is what the test then looks at,
+ * and is signalled only if it is itself one of the run's.  Where there are
+ * no pidfds (valgrind) fn signals by pid, and that race is open. */
+static int ft__each_proc(const ft__guardian *a, ft__proc_fn *fn, void *ud) {
+  int found = 0;
   DIR *d = opendir("/proc");
   if (!d)
     return 0;
@@ -129,23 +141,45 @@ static int ft__sweep_round(const ft__guardian *a, char **buf, size_t *cap) {
     int pfd = ft__pidfd_open((pid_t)pid);
     if (pfd < 0 && errno != ENOSYS)
       continue; /* gone */
-    if (!ft__proc_tagged((pid_t)pid, a->tag, buf, cap)) {
-      if (pfd >= 0)
-        close(pfd);
-      continue;
-    }
-    found++;
-    if (pfd < 0) { /* no pidfds here (valgrind): by pid */
-      kill((pid_t)pid, SIGKILL);
-      continue;
-    }
-    ft__pidfd_signal(pfd, SIGSTOP);
-    fds[n++] = pfd;
-    if (n == (int)FT_ARRAY_LEN(fds))
-      n = ft__kill_all(fds, n);
+    found += fn(a, (pid_t)pid, &pfd, ud);
+    if (pfd >= 0)
+      close(pfd);
   }
   closedir(d);
-  ft__kill_all(fds, n);
+  return found;
+}
+
+/* A sweep round's state: the environment buffer, and the pidfds of the
+ * processes it stopped and has yet to kill. */
+typedef struct ft__sweep_walk {
+  char **buf;
+  size_t *cap;
+  int fds[256], n;
+} ft__sweep_walk;
+
+/* A tagged process: SIGSTOP it and keep its pidfd for the SIGKILL. */
+static int ft__sweep_one(const ft__guardian *a, pid_t pid, int *pidfd, void *ud) {
+  ft__sweep_walk *w = ud;
+  if (!ft__proc_tagged(pid, a->tag, w->buf, w->cap))
+    return 0;
+  if (*pidfd < 0) { /* no pidfds here (valgrind): by pid */
+    kill(pid, SIGKILL);
+    return 1;
+  }
+  ft__pidfd_signal(*pidfd, SIGSTOP);
+  w->fds[w->n++] = *pidfd;
+  *pidfd = -1;
+  if (w->n == (int)FT_ARRAY_LEN(w->fds))
+    w->n = ft__kill_all(w->fds, w->n);
+  return 1;
+}
+
+/* One round: SIGSTOP every tagged process (so none forks on while its
+ * kin are being found), then SIGKILL them.  Returns how many were found. */
+static int ft__sweep_round(const ft__guardian *a, char **buf, size_t *cap) {
+  ft__sweep_walk w = {.buf = buf, .cap = cap, .n = 0};
+  int found = ft__each_proc(a, ft__sweep_one, &w);
+  ft__kill_all(w.fds, w.n);
   return found;
 }
 
@@ -355,45 +389,42 @@ static bool ft__kernel_hung(const ft__guardian *a, pid_t pid) {
   return false;
 }
 
+/* A hangup round's state: the environment buffer, and whether to hang
+ * up or only count. */
+typedef struct ft__hangup_walk {
+  char **buf;
+  size_t *cap;
+  bool hangup;
+} ft__hangup_walk;
+
+/* One of the run's: SIGHUP, then SIGCONT (see ft__hangup_round). */
+static int ft__hangup_one(const ft__guardian *a, pid_t pid, int *pidfd, void *ud) {
+  const ft__hangup_walk *w = ud;
+  if (!ft__proc_ours(a, pid, w->buf, w->cap))
+    return 0;
+  for (int i = w->hangup && ft__kernel_hung(a, pid); w->hangup && i < 2; i++) {
+    int signo = i ? SIGCONT : SIGHUP;
+    if (*pidfd >= 0)
+      ft__pidfd_signal(*pidfd, signo);
+    else
+      kill(pid, signo); /* no pidfds here (valgrind): by pid */
+  }
+  return 1;
+}
+
 /* Each process of the run, once: SIGHUP, then SIGCONT (so that a stopped
  * one gets its hangup), as a terminal that closes sends them to its
  * session; hangup false only counts them.  One the kernel hung up as
  * forktop died (its parent death signal) gets SIGCONT alone: a program
- * that counts its hangups hears one, as from a terminal.  Each is held by a pidfd from
- * before it is checked, so a pid reused meanwhile is never hit.  The
- * race: a process may fork while the walk goes on, and its child be
- * missed (it is born after its pid's place in /proc was passed, or gets
- * no hangup of its own); the kill that follows the hangup takes it, as
- * it takes whatever ignores SIGHUP.  Returns how many were found. */
+ * that counts its hangups hears one, as from a terminal.  Each is held by
+ * a pidfd from before it is checked (ft__each_proc).  The race: a process
+ * may fork while the walk goes on, and its child be missed (it is born
+ * after its pid's place in /proc was passed, or gets no hangup of its
+ * own); the kill that follows the hangup takes it, as it takes whatever
+ * ignores SIGHUP.  Returns how many were found. */
 static int ft__hangup_round(const ft__guardian *a, bool hangup, char **buf, size_t *cap) {
-  int found = 0;
-  DIR *d = opendir("/proc");
-  if (!d)
-    return 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    char *end;
-    long pid = strtol(e->d_name, &end, 10);
-    if (*end || pid <= 0 || pid == getpid() || pid == a->watched)
-      continue;
-    int pfd = ft__pidfd_open((pid_t)pid);
-    if (pfd < 0 && errno != ENOSYS)
-      continue; /* gone */
-    if (ft__proc_ours(a, (pid_t)pid, buf, cap)) {
-      found++;
-      for (int i = hangup && ft__kernel_hung(a, (pid_t)pid); hangup && i < 2; i++) {
-        int signo = i ? SIGCONT : SIGHUP;
-        if (pfd >= 0)
-          ft__pidfd_signal(pfd, signo);
-        else
-          kill((pid_t)pid, signo); /* no pidfds here (valgrind): by pid */
-      }
-    }
-    if (pfd >= 0)
-      close(pfd);
-  }
-  closedir(d);
-  return found;
+  ft__hangup_walk w = {.buf = buf, .cap = cap, .hangup = hangup};
+  return ft__each_proc(a, ft__hangup_one, &w);
 }
 
 /* Hang up the run (FT_GUARD_HANGUP) and wait, at most
