@@ -2,14 +2,13 @@
  * environment's tag, its cgroup, its credentials; and its own environment
  * made untagged.  Private to ft_guard.c (ft_guard_int.h). */
 #include "ft_guard_int.h"
+#include "ft_internal.h"
 
-#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ft_guard.h"
 
@@ -29,29 +28,8 @@ static bool ft__env_has(const char *env, size_t n, const char *tag) {
 /* Whether process pid was executed with the tag in its environment (a
  * zombie's or an exiting process's environment reads empty). */
 bool ft__proc_tagged(pid_t pid, const char *tag, char **buf, size_t *cap) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  size_t len = 0;
-  for (;;) {
-    if (len == *cap) {
-      size_t ncap = *cap ? *cap * 2 : 65536;
-      char *nb = ncap <= (64u << 20) ? realloc(*buf, ncap) : NULL;
-      if (!nb)
-        break;
-      *buf = nb;
-      *cap = ncap;
-    }
-    ssize_t r = read(fd, *buf + len, *cap - len);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    len += (size_t)r;
-  }
-  close(fd);
+  size_t len;
+  ft__read_proc_grow(pid, "environ", buf, cap, 64u << 20, &len);
   return ft__env_has(*buf, len, tag);
 }
 
@@ -115,13 +93,10 @@ bool ft__same_creds(pid_t pid) {
  * FORKTOP_GUARD.<tag>, which no sweep matches. */
 void ft__guard_untag_self(void) {
   char stat[1024], *p;
-  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
+  size_t n;
+  ft__read_proc_file(0, "stat", stat, sizeof stat, &n);
+  if (n == 0)
     return;
-  stat[n] = '\0';
   if (!(p = strrchr(stat, ')')))
     return;
   p++;

@@ -381,6 +381,16 @@ char *ft__strdup(const char *s);
 void ft__set_cloexec_nonblock(int fd, bool nonblock);
 int ft__pidfd_open(pid_t pid);
 int ft__pidfd_signal(int pidfd, int signo);
+/* Read /proc/PID/NAME (PID 0: /proc/self/NAME) into buf[cap] (cap > 0), at most
+ * cap - 1 bytes, NUL-terminated, *len of them.  0 when all of it was read,
+ * -EFBIG when it is longer (buf holds its start), -errno when it cannot
+ * be opened (buf empty) or a read fails (buf holds what came before). */
+int ft__read_proc_file(pid_t pid, const char *name, char *buf, size_t cap, size_t *len);
+/* The same, all of it, into *buf (*cap bytes, malloc'ed, reused between
+ * calls), grown by doubling from 64 KiB up to max bytes; no NUL added.
+ * -EFBIG (past max) or -ENOMEM: *buf holds its first *len bytes. */
+int ft__read_proc_grow(pid_t pid, const char *name, char **buf, size_t *cap, size_t max,
+                       size_t *len);
 /* Read /proc/PID/comm into buf (empty string on failure). */
 void ft__read_comm(pid_t pid, char *buf, size_t cap);
 /* Find this process's argv area (/proc/self/stat's arg_start and arg_end)

@@ -302,20 +302,84 @@ int ft__pidfd_signal(int pidfd, int signo) {
   return (int)syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0);
 }
 
-void ft__read_comm(pid_t pid, char *buf, size_t cap) {
+/* Open /proc/PID/NAME (PID 0: /proc/self/NAME); the fd or -errno. */
+static int ft__proc_open(pid_t pid, const char *name) {
   char path[64];
-  buf[0] = '\0';
-  snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+  int n = pid ? snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name)
+              : snprintf(path, sizeof path, "/proc/self/%s", name);
+  if (n < 0 || (size_t)n >= sizeof path)
+    return -ENAMETOOLONG;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+/* Read fd into buf from *len on, until EOF or *len is room; 0, or the
+ * -errno of a failed read (what came before it is kept). */
+static int ft__read_upto(int fd, char *buf, size_t room, size_t *len) {
+  while (*len < room) {
+    ssize_t r = read(fd, buf + *len, room - *len);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return r < 0 ? -errno : 0;
+    *len += (size_t)r;
+  }
+  return 0;
+}
+
+/* Read a /proc file into buf (see ft_internal.h). */
+int ft__read_proc_file(pid_t pid, const char *name, char *buf, size_t cap, size_t *len) {
+  *len = 0;
+  buf[0] = '\0';
+  int fd = ft__proc_open(pid, name);
   if (fd < 0)
-    return;
-  ssize_t n = read(fd, buf, cap - 1);
+    return fd;
+  int rc = ft__read_upto(fd, buf, cap - 1, len);
+  if (rc == 0 && *len == cap - 1) {
+    char more;
+    size_t extra = 0;
+    if (ft__read_upto(fd, &more, 1, &extra) == 0 && extra == 1)
+      rc = -EFBIG;
+  }
   close(fd);
-  if (n <= 0)
-    return;
-  if (buf[n - 1] == '\n')
-    n--;
-  buf[n] = '\0';
+  buf[*len] = '\0';
+  return rc;
+}
+
+#define FT__PROC_GROW_FIRST 65536 /* ft__read_proc_grow's first buffer */
+
+/* Read a /proc file whole into a growing buffer (see ft_internal.h). */
+int ft__read_proc_grow(pid_t pid, const char *name, char **buf, size_t *cap, size_t max,
+                       size_t *len) {
+  *len = 0;
+  int fd = ft__proc_open(pid, name);
+  if (fd < 0)
+    return fd;
+  int rc = 0;
+  for (;;) {
+    if (*len == *cap) {
+      size_t ncap = *cap ? *cap * 2 : FT__PROC_GROW_FIRST;
+      char *nb = ncap <= max ? realloc(*buf, ncap) : NULL;
+      if (!nb) {
+        rc = ncap <= max ? -ENOMEM : -EFBIG;
+        break;
+      }
+      *buf = nb;
+      *cap = ncap;
+    }
+    if ((rc = ft__read_upto(fd, *buf, *cap, len)) < 0 || *len < *cap)
+      break; /* a failed read, or EOF */
+  }
+  close(fd);
+  return rc;
+}
+
+/* A process's name, without the newline /proc puts after it. */
+void ft__read_comm(pid_t pid, char *buf, size_t cap) {
+  size_t n;
+  ft__read_proc_file(pid, "comm", buf, cap, &n);
+  if (n > 0 && buf[n - 1] == '\n')
+    buf[n - 1] = '\0';
 }
 
 /* The argv area, where the kernel reads /proc/PID/cmdline from: a forked
@@ -325,14 +389,10 @@ void ft__title_area(ft_loop *loop) {
   loop->title_known = true;
   loop->title_cap = 0;
   char buf[1024];
-  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  size_t n;
+  ft__read_proc_file(0, "stat", buf, sizeof buf, &n);
+  if (n == 0)
     return;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return;
-  buf[n] = '\0';
   char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
   unsigned long long start = 0, end = 0;
   /* after ") ": field 3 (state) onwards; arg_start is field 48, arg_end 49 */
@@ -360,25 +420,10 @@ void ft__title_area(ft_loop *loop) {
  * command line is read), exited (none), or rewritten its own argv area as
  * setproctitle does (what it wrote is read, one string or several). */
 const char *const *ft__read_argv(pid_t pid, char *buf, const char **vec, bool *cut) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-  *cut = false;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return NULL;
-  size_t n = 0;
-  ssize_t r;
-  while (n < FT__ARGV_BYTES - 1 &&
-         ((r = read(fd, buf + n, FT__ARGV_BYTES - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
-    n += r > 0 ? (size_t)r : 0;
-  if (n == FT__ARGV_BYTES - 1) {
-    char more;
-    *cut = read(fd, &more, 1) == 1;
-  }
-  close(fd);
+  size_t n;
+  *cut = ft__read_proc_file(pid, "cmdline", buf, FT__ARGV_BYTES, &n) == -EFBIG;
   if (n == 0)
     return NULL;
-  buf[n] = '\0';
   if (buf[n - 1] == '\0')
     n--; /* the last argument's own NUL */
   size_t k = 0;
