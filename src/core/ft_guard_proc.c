@@ -109,6 +109,11 @@ void ft__guard_untag_self(void) {
   uintptr_t at = (uintptr_t)strtoull(p, &end, 10), to = (uintptr_t)strtoull(end, NULL, 10);
   char *e = (char *)at, *env_end = (char *)to;
   size_t tl = strlen(FT_GUARD_ENV);
+  /* Only when our tag is where the kernel says the area is: under an
+   * emulator (valgrind) the area is the host's, not this program's. */
+  const char *mine = getenv(FT_GUARD_ENV);
+  if (!mine || (uintptr_t)mine < at + tl + 1 || (uintptr_t)mine >= to)
+    return;
   for (; at && e < env_end; e += strnlen(e, (size_t)(env_end - e)) + 1)
     if ((size_t)(env_end - e) > tl && strncmp(e, FT_GUARD_ENV, tl) == 0 && e[tl] == '=')
       e[tl] = '.';
