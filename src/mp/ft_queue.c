@@ -190,6 +190,28 @@ static void ft__q_moved(const ft__qshm *s, ft__qside *side, uint64_t pos, size_t
   atomic_store_explicit(&side->off_pos, pos, memory_order_release);
 }
 
+/* Commit n records of bytes payload bytes on side me, moving it to pos at
+ * ring offset off: the counters first (readers of pos trust them), then
+ * pos with release; only now do the records exist (a put) or are they
+ * gone (a get).  Returns the side's new item count. */
+static inline uint64_t ft__q_commit(const ft__qshm *s, ft__qside *me, uint64_t n, uint64_t bytes,
+                                    uint64_t pos, size_t off) {
+  uint64_t items = atomic_load_explicit(&me->items, memory_order_relaxed) + n;
+  atomic_store_explicit(&me->items, items, memory_order_relaxed);
+  atomic_store_explicit(&me->bytes, atomic_load_explicit(&me->bytes, memory_order_relaxed) + bytes,
+                        memory_order_relaxed);
+  atomic_store_explicit(&me->pos, pos, memory_order_release);
+  ft__q_moved(s, me, pos, off);
+  return items;
+}
+
+/* The producers' cached view of the consumers, refreshed (their lock held). */
+static inline void ft__q_look(ft__qshm *s) {
+  s->put.seen_pos = atomic_load_explicit(&s->get.pos, memory_order_acquire);
+  s->put.seen_items = atomic_load_explicit(&s->get.items, memory_order_relaxed);
+  s->put.seen_bytes = atomic_load_explicit(&s->get.bytes, memory_order_relaxed);
+}
+
 /* Copy in or out at ring offset off (less than twice the ring's size),
  * wrapping at its end. */
 static void ft__q_copy_in(ft__qshm *s, size_t off, const void *src, size_t n) {
@@ -236,6 +258,15 @@ static bool ft__q_must_wake(ft__qside *other) {
 static void ft__q_wake(ft__qside *me) {
   atomic_fetch_add(&me->seq, 1);
   ft__futex_wake(&me->seq, INT_MAX);
+}
+
+/* Let go of side me's lock after a commit (none when !moved), and wake
+ * the other side if it armed us. */
+static inline void ft__q_leave(ft__qside *me, ft__qside *other, bool moved) {
+  bool wake = moved && ft__q_must_wake(other);
+  ft__q_unlock(me);
+  if (wake)
+    ft__q_wake(me);
 }
 
 /* Exact counts of sleepers, though a sleeper may be killed asleep.  It
@@ -435,9 +466,7 @@ static int ft__q_has_room(ft__qshm *s, const void *ud) {
       return 1;
     if (fresh)
       break;
-    p->seen_pos = atomic_load_explicit(&s->get.pos, memory_order_acquire);
-    p->seen_items = atomic_load_explicit(&s->get.items, memory_order_relaxed);
-    p->seen_bytes = atomic_load_explicit(&s->get.bytes, memory_order_relaxed);
+    ft__q_look(s);
   }
   return 0;
 }
@@ -477,6 +506,32 @@ static bool ft__q_item_now(const ft__qshm *s, const void *ud) {
 
 static const ft__q_want ft__q_item = {ft__q_has_item, ft__q_item_now, FT_EEMPTY};
 
+/* A producer's wait for room for a record of len payload bytes (at most
+ * max_bytes), with the producers' lock held and still held on return: 0
+ * and *need filled in, or an error.  For ft_queue_put and for each run of
+ * ft_queue_put_many, whose *deadline carries across its runs. */
+static inline int ft__q_enter_put(ft__qshm *s, size_t len, double timeout, uint64_t *deadline,
+                                  ft__q_need *need) {
+  *need = (ft__q_need){8 + FT__ALIGN8_Q(len), len};
+  return ft__q_wait(s, &s->put, &s->get, &ft__q_room, need, ft__q_has_room(s, need), timeout,
+                    deadline);
+}
+
+/* A consumer's way in, for ft_queue_get and ft_queue_get_many: the
+ * consumers' lock, then a wait for an item.  0: an item at the head, *head
+ * set and the lock held; or an error, the lock let go. */
+static inline int ft__q_enter_get(ft__qshm *s, double timeout, uint64_t *head) {
+  uint64_t deadline = 0;
+  ft__q_lock(s, &s->get);
+  int rc = ft__q_wait(s, &s->get, &s->put, &ft__q_item, NULL, ft__q_has_item(s, NULL), timeout,
+                      &deadline);
+  if (rc < 0)
+    ft__q_unlock(&s->get);
+  else
+    *head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
+  return rc;
+}
+
 /* Put an item, blocking up to timeout while the queue is full. */
 int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout) {
   if (!q || (!data && len))
@@ -484,11 +539,10 @@ int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout) {
   ft__qshm *s = q->shm;
   if (len > s->max_bytes || len > UINT32_MAX)
     return FT_E2BIG;
-  ft__q_need need = {8 + FT__ALIGN8_Q(len), len};
+  ft__q_need need;
   uint64_t deadline = 0;
   ft__q_lock(s, &s->put);
-  int rc = ft__q_wait(s, &s->put, &s->get, &ft__q_room, &need, ft__q_has_room(s, &need), timeout,
-                      &deadline);
+  int rc = ft__q_enter_put(s, len, timeout, &deadline, &need);
   if (rc < 0) {
     ft__q_unlock(&s->put);
     return rc;
@@ -506,30 +560,17 @@ int ft_queue_put(ft_queue *q, const void *data, size_t len, double timeout) {
     }
     ft__q_copy_in(s, off + 8, data, len);
   }
-  /* Commit: the counters first (readers of the tail trust them), then the
-   * tail with release; only now does the item exist. */
-  uint64_t puts = atomic_load_explicit(&s->put.items, memory_order_relaxed) + 1;
-  atomic_store_explicit(&s->put.items, puts, memory_order_relaxed);
-  atomic_store_explicit(&s->put.bytes,
-                        atomic_load_explicit(&s->put.bytes, memory_order_relaxed) + len,
-                        memory_order_relaxed);
-  atomic_store_explicit(&s->put.pos, tail + need.bytes, memory_order_release);
-  ft__q_moved(s, &s->put, tail + need.bytes, off + need.bytes);
+  uint64_t puts = ft__q_commit(s, &s->put, 1, len, tail + need.bytes, off + need.bytes);
   /* The high-water mark without a cache miss per put: the cached view
    * overestimates the depth, so only when it passes the mark is the real
    * depth read (and the cache refreshed with it). */
   if (puts - s->put.seen_items > atomic_load_explicit(&s->high_water, memory_order_relaxed)) {
-    s->put.seen_pos = atomic_load_explicit(&s->get.pos, memory_order_acquire);
-    s->put.seen_items = atomic_load_explicit(&s->get.items, memory_order_relaxed);
-    s->put.seen_bytes = atomic_load_explicit(&s->get.bytes, memory_order_relaxed);
+    ft__q_look(s);
     uint64_t depth = puts - s->put.seen_items;
     if (depth > atomic_load_explicit(&s->high_water, memory_order_relaxed))
       atomic_store_explicit(&s->high_water, depth, memory_order_relaxed);
   }
-  bool wake = ft__q_must_wake(&s->get);
-  ft__q_unlock(&s->put);
-  if (wake)
-    ft__q_wake(&s->put);
+  ft__q_leave(&s->put, &s->get, true);
   return 0;
 }
 
@@ -538,15 +579,10 @@ int ft_queue_get(ft_queue *q, void *buf, size_t cap, size_t *len, double timeout
   if (!q || !len || (!buf && cap))
     return FT_EINVAL;
   ft__qshm *s = q->shm;
-  uint64_t deadline = 0;
-  ft__q_lock(s, &s->get);
-  int rc = ft__q_wait(s, &s->get, &s->put, &ft__q_item, NULL, ft__q_has_item(s, NULL), timeout,
-                      &deadline);
-  if (rc < 0) {
-    ft__q_unlock(&s->get);
+  uint64_t head;
+  int rc = ft__q_enter_get(s, timeout, &head);
+  if (rc < 0)
     return rc;
-  }
-  uint64_t head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
   size_t off = ft__q_off(s, &s->get, head);
   uint32_t n;
   memcpy(&n, s->ring + off, sizeof n); /* a header never wraps */
@@ -560,19 +596,8 @@ int ft_queue_get(ft_queue *q, void *buf, size_t cap, size_t *len, double timeout
     memcpy(buf, s->ring + off + 8, 8); /* inlined: a word */
   else
     ft__q_copy_out(s, off + 8, buf, n);
-  /* Commit: counters, then the head with release; the item is gone only now. */
-  atomic_store_explicit(&s->get.items,
-                        atomic_load_explicit(&s->get.items, memory_order_relaxed) + 1,
-                        memory_order_relaxed);
-  atomic_store_explicit(&s->get.bytes,
-                        atomic_load_explicit(&s->get.bytes, memory_order_relaxed) + n,
-                        memory_order_relaxed);
-  atomic_store_explicit(&s->get.pos, head + rec, memory_order_release);
-  ft__q_moved(s, &s->get, head + rec, off + rec);
-  bool wake = ft__q_must_wake(&s->put);
-  ft__q_unlock(&s->get);
-  if (wake)
-    ft__q_wake(&s->get);
+  ft__q_commit(s, &s->get, 1, n, head + rec, off + rec);
+  ft__q_leave(&s->get, &s->put, true);
   return 0;
 }
 
@@ -580,9 +605,7 @@ int ft_queue_get(ft_queue *q, void *buf, size_t cap, size_t *len, double timeout
  * (one look per batch).  Called with the producers' lock held. */
 static size_t ft__q_fit(ft__qshm *s, const ft_slice *items, size_t n) {
   ft__qside *p = &s->put;
-  p->seen_pos = atomic_load_explicit(&s->get.pos, memory_order_acquire);
-  p->seen_items = atomic_load_explicit(&s->get.items, memory_order_relaxed);
-  p->seen_bytes = atomic_load_explicit(&s->get.bytes, memory_order_relaxed);
+  ft__q_look(s);
   uint64_t used_items = atomic_load_explicit(&p->items, memory_order_relaxed) - p->seen_items;
   uint64_t used_bytes = atomic_load_explicit(&p->bytes, memory_order_relaxed) - p->seen_bytes;
   uint64_t used_ring = atomic_load_explicit(&p->pos, memory_order_relaxed) - p->seen_pos;
@@ -598,8 +621,8 @@ static size_t ft__q_fit(ft__qshm *s, const ft_slice *items, size_t n) {
 }
 
 /* Write m records at the tail and commit them with one store of the tail
- * (after the counters, as ft_queue_put does): a producer killed before
- * that store leaves none of them.  The lock is held. */
+ * (ft__q_commit): a producer killed before that store leaves none of
+ * them.  The lock is held. */
 static void ft__q_put_run(ft__qshm *s, const ft_slice *items, size_t m) {
   uint64_t tail = atomic_load_explicit(&s->put.pos, memory_order_relaxed), bytes = 0;
   size_t off = ft__q_off(s, &s->put, tail); /* kept up as we go */
@@ -625,13 +648,7 @@ static void ft__q_put_run(ft__qshm *s, const ft_slice *items, size_t m) {
     tail += rec;
     bytes += len;
   }
-  uint64_t puts = atomic_load_explicit(&s->put.items, memory_order_relaxed) + m;
-  atomic_store_explicit(&s->put.items, puts, memory_order_relaxed);
-  atomic_store_explicit(&s->put.bytes,
-                        atomic_load_explicit(&s->put.bytes, memory_order_relaxed) + bytes,
-                        memory_order_relaxed);
-  atomic_store_explicit(&s->put.pos, tail, memory_order_release);
-  ft__q_moved(s, &s->put, tail, off);
+  uint64_t puts = ft__q_commit(s, &s->put, m, bytes, tail, off);
   uint64_t depth = puts - s->put.seen_items; /* seen just now, in ft__q_fit */
   if (depth > atomic_load_explicit(&s->high_water, memory_order_relaxed))
     atomic_store_explicit(&s->high_water, depth, memory_order_relaxed);
@@ -654,9 +671,8 @@ int ft_queue_put_many(ft_queue *q, const ft_slice *items, size_t n, size_t *done
       rc = items[k].ptr || !items[k].len ? FT_E2BIG : FT_EINVAL;
       break;
     }
-    ft__q_need need = {8 + FT__ALIGN8_Q(items[k].len), items[k].len};
-    if ((rc = ft__q_wait(s, &s->put, &s->get, &ft__q_room, &need, ft__q_has_room(s, &need), timeout,
-                         &deadline)) < 0)
+    ft__q_need need;
+    if ((rc = ft__q_enter_put(s, items[k].len, timeout, &deadline, &need)) < 0)
       break;
     size_t m = ft__q_fit(s, items + k, n - k); /* at least 1: item k has room */
     for (size_t i = 1; i < m; i++) /* an item too big or no item: a run ends before it */
@@ -683,17 +699,12 @@ int ft_queue_get_many(ft_queue *q, void *buf, size_t cap, ft_slice *items, size_
   if (!q || !got || !items || !max || (!buf && cap))
     return FT_EINVAL;
   ft__qshm *s = q->shm;
-  uint64_t deadline = 0;
-  ft__q_lock(s, &s->get);
-  int rc = ft__q_wait(s, &s->get, &s->put, &ft__q_item, NULL, ft__q_has_item(s, NULL), timeout,
-                      &deadline);
-  if (rc < 0) {
-    ft__q_unlock(&s->get);
+  uint64_t head, bytes = 0;
+  int rc = ft__q_enter_get(s, timeout, &head);
+  if (rc < 0)
     return rc;
-  }
-  uint64_t head = atomic_load_explicit(&s->get.pos, memory_order_relaxed);
   /* Every record up to the tail seen now is whole (the tail is stored last). */
-  uint64_t tail = atomic_load_explicit(&s->put.pos, memory_order_acquire), bytes = 0;
+  uint64_t tail = atomic_load_explicit(&s->put.pos, memory_order_acquire);
   s->get.seen_pos = tail;
   size_t m = 0, used = 0, off = ft__q_off(s, &s->get, head); /* kept up, as in ft__q_put_run */
   while (m < max && head != tail) {
@@ -721,20 +732,9 @@ int ft_queue_get_many(ft_queue *q, void *buf, size_t cap, ft_slice *items, size_
     bytes += h[0];
     head += 8 + FT__ALIGN8_Q(h[0]);
   }
-  if (m) { /* commit, as ft_queue_get does: counters, then the head */
-    atomic_store_explicit(&s->get.items,
-                          atomic_load_explicit(&s->get.items, memory_order_relaxed) + m,
-                          memory_order_relaxed);
-    atomic_store_explicit(&s->get.bytes,
-                          atomic_load_explicit(&s->get.bytes, memory_order_relaxed) + bytes,
-                          memory_order_relaxed);
-    atomic_store_explicit(&s->get.pos, head, memory_order_release);
-    ft__q_moved(s, &s->get, head, off);
-  }
-  bool wake = m && ft__q_must_wake(&s->put);
-  ft__q_unlock(&s->get);
-  if (wake)
-    ft__q_wake(&s->get);
+  if (m)
+    ft__q_commit(s, &s->get, m, bytes, head, off);
+  ft__q_leave(&s->get, &s->put, m != 0);
   *got = m;
   return rc;
 }
