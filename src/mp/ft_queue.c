@@ -11,7 +11,7 @@
  * mutex is told EOWNERDEAD, marks it consistent, and goes on.  Waiting is
  * done on futex words, never on a condition variable: a waiter killed
  * inside pthread_cond_wait can wedge glibc's condvar for everyone else. */
-#include "ft_internal.h"
+#include "ft_queue_int.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -22,8 +22,6 @@
 #define FT__Q_DEFAULT_BYTES (1u << 20)
 #define FT__Q_SPIN 400
 #define FT__ALIGN8_Q(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
-#define FT__Q_LINE 64
-#define FT__Q_SLOTS 8192 /* sleepers of one side with a slot (more are counted as before) */
 
 /* Called (when set) in the middle of a put, with the lock held and half the
  * item copied: the tests use it to kill a producer at the worst moment. */
@@ -31,53 +29,6 @@ void (*ft__queue_put_midpoint_hook)(void);
 /* Called (when set) by a side about to sleep, once it has armed the other
  * side and holds that side's lock: the tests kill a sleeper there. */
 void (*ft__queue_arm_hook)(void);
-
-/* One side of the queue: its lock, its end of the ring, its counters, in
- * three parts on cache lines apart, so that nothing one side writes on
- * every operation shares a line with what the other side reads:
- *  - the lock, this side's cached view of the other side and its ring
- *    offset (written by this side only, under its lock);
- *  - pos, items, bytes: written by this side at each commit, read by the
- *    other side only when its cached view runs out;
- *  - seq, armed and the waiting statistics: written only when someone
- *    sleeps, read by the other side at each commit (ft__q_must_wake). */
-typedef struct ft__qside {
-  _Alignas(FT__Q_LINE) pthread_mutex_t lock;
-  uint64_t seen_pos, seen_items, seen_bytes; /* the other side's pos, items, bytes when last */
-                                             /* looked at (under this side's lock) */
-  _Atomic uint64_t off, off_pos;             /* pos % ring_cap, and the pos it is for */
-  _Alignas(FT__Q_LINE) _Atomic uint64_t pos; /* tail (producers) or head (consumers), monotonic */
-  _Atomic uint64_t items;                    /* puts or gets */
-  _Atomic uint64_t bytes;                    /* bytes in or out */
-  _Alignas(FT__Q_LINE) _Atomic uint32_t seq; /* futex: bumped by a commit that wakes */
-  _Atomic uint32_t armed;      /* some of this side sleep on the other's seq (its lock guards it) */
-  _Atomic uint32_t nslots;     /* sleeper slots made so far (the other side's lock guards them) */
-  uint32_t hint;               /* where the next sleeper looks for a free slot (the same) */
-  _Atomic uint32_t blocked;    /* of this side, blocked right now without a slot */
-  _Atomic uint64_t blocked_ns; /* the time of sleeps without a slot */
-} ft__qside;
-
-/* A sleeper's slot: the sleeper holds its robust mutex while it sleeps,
- * so when the kernel reaps a sleeper killed asleep the mutex says
- * EOWNERDEAD to the next one to try it (see ft__q_claim). */
-typedef struct ft__qslot {
-  pthread_mutex_t m;
-  _Atomic uint32_t state; /* 1: a sleeper is in it (counted as blocked) */
-  _Atomic uint64_t t0;    /* when that sleeper began to block */
-  _Atomic uint64_t base;  /* ns when it came in */
-  _Atomic uint64_t ns;    /* blocked time of every sleep this slot has held */
-} ft__qslot;
-
-typedef struct ft__qshm {
-  uint64_t ring_cap, max_items, max_bytes; /* read-only after ft_queue_new */
-  _Atomic uint32_t closed;
-  _Atomic uint32_t owner_deaths;
-  _Alignas(FT__Q_LINE) _Atomic uint64_t high_water; /* written by producers, under their lock */
-  ft__qside put;
-  ft__qside get;
-  uint64_t slots_off; /* where the slots are: FT__Q_SLOTS producers', then consumers' */
-  _Alignas(FT__Q_LINE) char ring[];
-} ft__qshm;
 
 struct ft_queue {
   ft_loop *loop;
@@ -89,17 +40,6 @@ struct ft_queue {
 
 static void ft__queue_sample(ft_loop *loop, void *ud);
 static void ft__queue_detach(void *ud) { ((ft_queue *)ud)->loop = NULL; }
-
-/* A robust process-shared mutex: the side locks and the sleepers' slots. */
-static int ft__q_mutex_init(pthread_mutex_t *m) {
-  pthread_mutexattr_t a;
-  pthread_mutexattr_init(&a);
-  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-  int rc = pthread_mutex_init(m, &a);
-  pthread_mutexattr_destroy(&a);
-  return rc;
-}
 
 /* Make a queue (before forking the processes that use it). */
 int ft_queue_new(ft_loop *loop, const char *name, size_t max_items, size_t max_bytes,
@@ -267,106 +207,6 @@ static inline void ft__q_leave(ft__qside *me, ft__qside *other, bool moved) {
   ft__q_unlock(me);
   if (wake)
     ft__q_wake(me);
-}
-
-/* Exact counts of sleepers, though a sleeper may be killed asleep.  It
- * does not hold its side's lock asleep, so that lock's EOWNERDEAD cannot
- * tell of it: a plain count would stay one too high for good, and its
- * time be lost.  So each sleeper, under the other side's lock (which
- * guards this side's slots), trylocks a free slot's robust mutex, notes
- * when it began and sets state; it lets go once awake and its time
- * stored.  The kernel, reaping a sleeper killed in between, marks the
- * mutex, and whoever tries it next is told EOWNERDEAD: ft_queue_stats_get
- * (it tries every slot in use; the sampler calls it at each tick) or a
- * sleeper looking for a slot.  That one counts the dead one's time up to
- * now and frees the slot.  The time is stored, not added (ns = base +
- * elapsed): one killed after storing its own and before clearing state
- * is not counted twice (its time runs to when its death was noticed).
- * One killed between taking the mutex and setting state was never
- * counted.  Past FT__Q_SLOTS sleepers of one side at once, the others go
- * without a slot, on the plain counters (`blocked`, `blocked_ns`). */
-static ft__qslot *ft__q_slots(ft__qshm *s, const ft__qside *me) {
-  return (ft__qslot *)((char *)s + s->slots_off) + (me == &s->get ? FT__Q_SLOTS : 0);
-}
-
-/* A dead sleeper's slot, its mutex now ours: count its time and free it. */
-static void ft__q_reclaim(ft__qslot *sl) {
-  if (atomic_load(&sl->state)) {
-    atomic_store(&sl->ns, atomic_load(&sl->base) + (ft_now_ns() - atomic_load(&sl->t0)));
-    atomic_store(&sl->state, 0);
-  }
-  pthread_mutex_consistent(&sl->m);
-}
-
-/* Take a slot for a sleeper of side me (the other side's lock held) and
- * fill it in, or NULL when all FT__Q_SLOTS are held by live sleepers.  The
- * first pass skips slots in use; the second tries them too, for the dead. */
-static ft__qslot *ft__q_claim(ft__qshm *s, ft__qside *me, uint64_t t0) {
-  ft__qslot *sl = ft__q_slots(s, me), *got = NULL;
-  uint32_t n = atomic_load_explicit(&me->nslots, memory_order_relaxed);
-  for (int pass = 0; pass < 2 && !got; pass++)
-    for (uint32_t k = 0, i = me->hint; k < n && !got; k++, i = i + 1 < n ? i + 1 : 0) {
-      ft__qslot *c = &sl[i];
-      if (!pass && atomic_load_explicit(&c->state, memory_order_relaxed))
-        continue;
-      int r = pthread_mutex_trylock(&c->m);
-      if (r == EOWNERDEAD)
-        ft__q_reclaim(c);
-      else if (r)
-        continue;
-      got = c;
-      me->hint = i + 1 < n ? i + 1 : 0;
-    }
-  if (!got && n < FT__Q_SLOTS) { /* a new slot; it exists for others once nslots says so */
-    got = &sl[n];
-    if (ft__q_mutex_init(&got->m) || pthread_mutex_trylock(&got->m))
-      got = NULL; /* (its ns is still 0: only a published slot's sleeper stores it) */
-  }
-  if (!got)
-    atomic_fetch_add(&me->blocked, 1);
-  else {
-    atomic_store_explicit(&got->base, atomic_load_explicit(&got->ns, memory_order_relaxed),
-                          memory_order_relaxed);
-    atomic_store_explicit(&got->t0, t0, memory_order_relaxed);
-    atomic_store_explicit(&got->state, 1, memory_order_release);
-    if (got - sl == n)
-      atomic_store_explicit(&me->nslots, n + 1, memory_order_release);
-  }
-  return got;
-}
-
-/* The sleeper woke: its time, then the slot free, then its mutex. */
-static void ft__q_unclaim(ft__qside *me, ft__qslot *sl, uint64_t t0) {
-  uint64_t dt = ft_now_ns() - t0;
-  if (!sl) {
-    atomic_fetch_sub(&me->blocked, 1);
-    atomic_fetch_add(&me->blocked_ns, dt);
-    return;
-  }
-  atomic_store_explicit(&sl->ns, atomic_load_explicit(&sl->base, memory_order_relaxed) + dt,
-                        memory_order_relaxed);
-  atomic_store_explicit(&sl->state, 0, memory_order_release);
-  pthread_mutex_unlock(&sl->m);
-}
-
-/* For ft_queue_stats_get: side me's sleepers alive now and their time,
- * the dead among them reclaimed on the way. */
-static void ft__q_sleepers(ft__qshm *s, ft__qside *me, uint32_t *blocked, uint64_t *ns) {
-  ft__qslot *sl = ft__q_slots(s, me);
-  uint32_t n = atomic_load_explicit(&me->nslots, memory_order_acquire);
-  *blocked = atomic_load(&me->blocked);
-  *ns = atomic_load(&me->blocked_ns);
-  for (uint32_t i = 0; i < n; i++) {
-    if (atomic_load(&sl[i].state)) {
-      int r = pthread_mutex_trylock(&sl[i].m);
-      *blocked += r == EBUSY; /* its sleeper holds it: alive */
-      if (r == EOWNERDEAD)
-        ft__q_reclaim(&sl[i]);
-      if (r == 0 || r == EOWNERDEAD) /* (0: it woke just now) */
-        pthread_mutex_unlock(&sl[i].m);
-    }
-    *ns += atomic_load(&sl[i].ns);
-  }
 }
 
 /* Block side `me` until the other side commits, the queue closes, or the
