@@ -189,48 +189,74 @@ static inline bool ft__item_plain(ft_pool *p, ft_result *r, size_t i, pid_t pid,
   return true;
 }
 
+/* The common start of a record of worker w's outcomes for chunk seq,
+ * from its item first (ft__pool_on_packed, ft__pool_on_results). */
+typedef struct ft__rec_in {
+  ft__chunk *ch;  /* NULL: none (let go of: the pool is being freed) */
+  ft__worker *wk; /* the worker, this record counted */
+  ft_result *r;
+  pid_t pid;
+  size_t i;   /* the result's index of item first */
+  bool heard; /* someone listens: a map of millions need not call for nobody */
+} ft__rec_in;
+
+static inline ft__rec_in ft__chunk_begin(ft_pool *p, int w, uint64_t seq, uint32_t first) {
+  ft__rec_in c = {.ch = ft__chunk_of(p, seq)};
+  if (!c.ch)
+    return c;
+  c.wk = &p->workers[w];
+  c.wk->records++;
+  c.r = c.ch->res;
+  c.pid = c.wk->pid;
+  c.i = c.ch->first + first;
+  c.heard = p->loop->nhooks > 0;
+  return c;
+}
+
+/* The end of a record: a chunk now done counts for its worker, and is freed. */
+static inline void ft__chunk_end(ft_pool *p, const ft__rec_in *c) {
+  if (c->ch->ndone == c->ch->nitems) {
+    c->wk->tasks++;
+    ft__chunk_free(p, c->ch);
+  }
+}
+
 /* Worker w's outcomes of count items of chunk seq, from its item first,
  * from a PACKED record (no times of their own: the record's end, t). */
 void ft__pool_on_packed(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32_t count, uint64_t t,
                         const char *body) {
-  ft__chunk *ch = ft__chunk_of(p, seq);
-  if (!ch)
+  ft__rec_in c = ft__chunk_begin(p, w, seq, first);
+  if (!c.ch)
     return; /* let go of (the pool is being freed) */
-  ft__worker *wk = &p->workers[w];
-  wk->records++;
-  ft_result *r = ch->res;
-  pid_t pid = wk->pid;
-  size_t i = ch->first + first;
-  bool heard = p->loop->nhooks > 0;
   /* Nobody follows the items one by one: their outcomes are stored in a
    * loop of plain stores (the conditions of ft__item_plain, hoisted),
    * up to an item that needs more (a failure, a long value, the last). */
-  bool plain = !heard && !r->order && !r->on_item;
-  for (uint32_t k = 0; k < count; k++, i++) {
+  bool plain = !c.heard && !c.r->order && !c.r->on_item;
+  for (uint32_t k = 0; k < count; k++, c.i++) {
     ft__rec_packed h;
     if (plain) {
-      ft__item_out *items = r->items;
-      uint64_t *done = r->done;
-      size_t ndone = r->ndone, last = r->n - 1, k0 = k;
-      for (; k < count; k++, i++) {
+      ft__item_out *items = c.r->items;
+      uint64_t *done = c.r->done;
+      size_t ndone = c.r->ndone, last = c.r->n - 1, k0 = k;
+      for (; k < count; k++, c.i++) {
         memcpy(&h, body, sizeof h);
         if (h.code || h.len > sizeof items->v.inline_ || ndone >= last)
           break;
-        uint64_t bit = 1ull << (i % 64);
-        if (!(done[i / 64] & bit)) {
-          done[i / 64] |= bit;
-          items[i] = (ft__item_out){.worker = (uint32_t)pid, .len = h.len};
+        uint64_t bit = 1ull << (c.i % 64);
+        if (!(done[c.i / 64] & bit)) {
+          done[c.i / 64] |= bit;
+          items[c.i] = (ft__item_out){.worker = (uint32_t)c.pid, .len = h.len};
           if (h.len == sizeof items->v.inline_)
-            memcpy(items[i].v.inline_, body + sizeof h, sizeof items->v.inline_);
+            memcpy(items[c.i].v.inline_, body + sizeof h, sizeof items->v.inline_);
           else if (h.len)
-            memcpy(items[i].v.inline_, body + sizeof h, h.len);
+            memcpy(items[c.i].v.inline_, body + sizeof h, h.len);
           ndone++;
         }
         body += sizeof h + FT__ALIGN8(h.len);
       }
-      p->stats.tasks_done += ndone - r->ndone;
-      r->ndone = ndone;
-      ch->ndone += (uint32_t)(k - k0);
+      p->stats.tasks_done += ndone - c.r->ndone;
+      c.r->ndone = ndone;
+      c.ch->ndone += (uint32_t)(k - k0);
       if (k == count)
         break;
     }
@@ -243,56 +269,44 @@ void ft__pool_on_packed(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32_
       len = 0;
     }
     body += sizeof h + FT__ALIGN8(len);
-    ch->ndone++;
-    if (!heard && !status && ft__item_plain(p, r, i, pid, val, len))
+    c.ch->ndone++;
+    if (!c.heard && !status && ft__item_plain(p, c.r, c.i, c.pid, val, len))
       continue;
-    if (heard) {
+    if (c.heard) {
       if (first + k > 0)
-        ft__emit_task(p, FT_EV_TASK_START, r, i, w, pid, t, NULL, 0);
+        ft__emit_task(p, FT_EV_TASK_START, c.r, c.i, w, c.pid, t, NULL, 0);
       ft__item_out o = {.status = status, .code = h.code};
-      ft__emit_task(p, status ? FT_EV_TASK_FAIL : FT_EV_TASK_DONE, r, i, w, pid, t, &o, 0);
+      ft__emit_task(p, status ? FT_EV_TASK_FAIL : FT_EV_TASK_DONE, c.r, c.i, w, c.pid, t, &o, 0);
     }
-    ft__result_item_done(r, i, status, h.code, 0, pid, val, len);
+    ft__result_item_done(c.r, c.i, status, h.code, 0, c.pid, val, len);
   }
-  if (ch->ndone == ch->nitems) {
-    wk->tasks++;
-    ft__chunk_free(p, ch);
-  }
+  ft__chunk_end(p, &c);
 }
 
 /* Worker w's outcomes of count items of chunk seq, from its item first. */
 void ft__pool_on_results(ft_pool *p, int w, uint64_t seq, uint32_t first, uint32_t count,
                          const char *body) {
-  ft__chunk *ch = ft__chunk_of(p, seq);
-  if (!ch)
+  ft__rec_in c = ft__chunk_begin(p, w, seq, first);
+  if (!c.ch)
     return; /* let go of (the pool is being freed) */
-  ft__worker *wk = &p->workers[w];
-  wk->records++;
-  ft_result *r = ch->res;
-  pid_t pid = wk->pid;
-  size_t i = ch->first + first;
-  bool heard = p->loop->nhooks > 0; /* a map of millions need not call for nobody */
-  for (uint32_t k = 0; k < count; k++, i++) {
+  for (uint32_t k = 0; k < count; k++, c.i++) {
     ft__rec_item it;
     memcpy(&it, body, sizeof it);
     const char *val = body + sizeof it;
     body += sizeof it + FT__ALIGN8(it.len);
-    if (heard) {
+    if (c.heard) {
       if (first + k > 0)
-        ft__emit_task(p, FT_EV_TASK_START, r, i, w, pid, it.t_start, NULL, 0);
+        ft__emit_task(p, FT_EV_TASK_START, c.r, c.i, w, c.pid, it.t_start, NULL, 0);
       ft__item_out o = {.status = it.status, .code = it.code};
-      ft__emit_task(p, it.status ? FT_EV_TASK_FAIL : FT_EV_TASK_DONE, r, i, w, pid, it.t_end, &o,
-                    it.t_end - it.t_start);
+      ft__emit_task(p, it.status ? FT_EV_TASK_FAIL : FT_EV_TASK_DONE, c.r, c.i, w, c.pid, it.t_end,
+                    &o, it.t_end - it.t_start);
     }
-    ch->ndone++;
-    if (!heard && !it.status && ft__item_plain(p, r, i, pid, val, it.len))
+    c.ch->ndone++;
+    if (!c.heard && !it.status && ft__item_plain(p, c.r, c.i, c.pid, val, it.len))
       continue;
-    ft__result_item_done(r, i, it.status, it.code, 0, pid, val, it.len);
+    ft__result_item_done(c.r, c.i, it.status, it.code, 0, c.pid, val, it.len);
   }
-  if (ch->ndone == ch->nitems) {
-    wk->tasks++;
-    ft__chunk_free(p, ch);
-  }
+  ft__chunk_end(p, &c);
 }
 
 /* Items of a chunk that its dead worker never started go back to the
