@@ -10,7 +10,9 @@
  * a get leaves a queue that is whole: the next one to take that side's
  * mutex is told EOWNERDEAD, marks it consistent, and goes on.  Waiting is
  * done on futex words, never on a condition variable: a waiter killed
- * inside pthread_cond_wait can wedge glibc's condvar for everyone else. */
+ * inside pthread_cond_wait can wedge glibc's condvar for everyone else.
+ * The sleepers' slots, which keep the counts of the blocked exact, are in
+ * ft_queue_sleep.c. */
 #include "ft_queue_int.h"
 
 #include <limits.h>
@@ -213,8 +215,8 @@ static inline void ft__q_leave(ft__qside *me, ft__qside *other, bool moved) {
  * deadline passes.  The side's lock is released meanwhile (a producer
  * asleep on a full queue must not hold up the others, nor their timeouts)
  * and taken again before returning.  Spin first (two processes on two
- * cores usually meet within microseconds), then register and sleep as
- * told above.  Returns FT_ETIMEDOUT at the deadline. */
+ * cores usually meet within microseconds), then take a slot (ft__q_claim)
+ * and sleep as told above.  Returns FT_ETIMEDOUT at the deadline. */
 static int ft__q_block(ft__qshm *s, ft__qside *me, ft__qside *other,
                        bool (*ready)(const ft__qshm *, const void *), const void *ud,
                        uint64_t deadline) {
