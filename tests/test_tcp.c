@@ -3,8 +3,9 @@
  * registry of task functions by name, and a pool whose "worker" is this
  * test speaking the protocol by hand: a wrong token, a reused token and a
  * chunk's wrong seq are refused, the last by killing the worker's launcher;
- * and a launcher that cannot start its worker fails the work with its
- * own words. */
+ * a launcher that cannot start its worker fails the work with its own
+ * words; and a host where launchers keep failing to start workers is
+ * given up while another host works. */
 #include "ft_test_tcp.h"
 
 #include "ft_internal.h"
@@ -341,6 +342,200 @@ static void test_launcher_cannot_start(void **state) {
   ft_pool_free(p);
 }
 
+/* ------------------------------------------- a host where none starts */
+
+/* The host events seen, their strings copied. */
+typedef struct host_evs {
+  int n;
+  char name[4][32];
+  bool lost[4];
+  char cause[4][640];
+} host_evs;
+
+static void on_host(const ft_event *ev, void *ud) {
+  host_evs *h = ud;
+  if (ev->kind != FT_EV_HOST || h->n == 4)
+    return;
+  snprintf(h->name[h->n], sizeof h->name[0], "%s", ev->name);
+  h->lost[h->n] = ev->u.host.lost;
+  snprintf(h->cause[h->n], sizeof h->cause[0], "%s", ev->u.host.cause ? ev->u.host.cause : "");
+  h->n++;
+}
+
+/* Lines in file path (0 when it does not exist). */
+static int count_lines(const char *dir, const char *name) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "r");
+  int n = 0;
+  for (int ch; f && (ch = fgetc(f)) != EOF;)
+    n += ch == '\n';
+  if (f)
+    fclose(f);
+  return n;
+}
+
+static void touch(const char *dir, const char *name) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fclose(f);
+}
+
+/* A launcher started on host "good" writes good.N (N: how many it is
+ * there: the token and the address it was given) and waits as its worker
+ * would; one on "bad" notes itself in bad.count, waits for the test's
+ * "go", then says why it cannot start the worker on stderr and exits 2,
+ * as srun does on a node without forktop. */
+typedef struct two_hosts {
+  char dir[64], script[1024];
+  char *launch[5], *hosts[3], *argv[2];
+  ft_pool *pool;
+} two_hosts;
+
+static void two_hosts_start(ft_loop *loop, two_hosts *x, const char *bad) {
+  memset(x, 0, sizeof *x);
+  snprintf(x->dir, sizeof x->dir, "/tmp/ft_tcp_XXXXXX");
+  assert_non_null(mkdtemp(x->dir));
+  const char *d = x->dir;
+  snprintf(
+      x->script, sizeof x->script,
+      "case $2 in %s) echo x >> %s/bad.count; "
+      "while [ ! -e %s/go ]; do sleep 0.01; done; "
+      "echo \"launch: error: execve(): /nonexistent/forktop: No such file or directory\" >&2; "
+      "exit 2;; "
+      "*) n=$(($(ls %s | grep -c '^good') + 1)); printf '%%s %%s\\n' \"$FORKTOP_TOKEN\" \"$5\" > "
+      "%s/tmp.$$ && mv %s/tmp.$$ %s/good.$n && exec sleep 30;; esac",
+      bad, d, d, d, d, d, d);
+  char *launch[] = {"sh", "-c", x->script, "sh", NULL};
+  memcpy(x->launch, launch, sizeof launch);
+  x->hosts[0] = "good";
+  x->hosts[1] = "bad";
+  x->argv[0] = "worker";
+  ft_pool_tcp tcp = {.argv = x->argv, .launch = x->launch, .hosts = x->hosts};
+  ft_pool_opts o = {.workers = 2}; /* worker 0 on good, worker 1 on bad */
+  assert_int_equal(ft_pool_new_tcp(loop, &o, &tcp, &x->pool), 0);
+}
+
+/* Say hello as good's nth launcher's worker; the connection. */
+static int two_hosts_hello(ft_loop *loop, two_hosts *x, int nth) {
+  char name[16], path[128], token[65], addr[64];
+  snprintf(name, sizeof name, "good.%d", nth);
+  snprintf(path, sizeof path, "%s/%s", x->dir, name);
+  FT_TEST_UNTIL(loop, access(path, F_OK) == 0);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  assert_int_equal(fscanf(f, "%64s %63s", token, addr), 2);
+  fclose(f);
+  int fd = ft_test_tcp_dial(addr);
+  ft_test_tcp_hello(fd, token, getpid());
+  ft_buf in = {0}; /* its setup: it was taken */
+  FT_TEST_UNTIL(loop, (ft_test_tcp_pull(fd, &in), ft__frame_check(in.data, in.len, false) > 0));
+  ft_buf_free(&in);
+  return fd;
+}
+
+static void two_hosts_end(ft_loop *loop, two_hosts *x, host_evs *h, int *fds, int nfds) {
+  ft_pool_terminate(x->pool);
+  assert_int_equal(ft_pool_join(x->pool, 10), 0);
+  ft_pool_free(x->pool);
+  ft_loop_remove_hook(loop, on_host, h);
+  for (int i = 0; i < nfds; i++)
+    close(fds[i]);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", x->dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* Turn the loop for ms milliseconds. */
+static void turn(ft_loop *loop, int ms) {
+  uint64_t end = ft_now_ns() + (uint64_t)ms * 1000 * 1000;
+  while (ft_now_ns() < end) {
+    ft_loop_run(loop, FT_RUN_NOWAIT);
+    usleep(1000);
+  }
+}
+
+static const char *bad_cause = "could not start a worker in 5 tries: launch: error: execve(): "
+                               "/nonexistent/forktop: No such file or directory";
+
+/* Worker 1's launcher never starts it on host "bad" while worker 0 works
+ * on "good": after 5 launches there in a row (the quick-death limit) the
+ * host is given up, announced lost (never up) with the launcher's words,
+ * and worker 1 is started on "good" instead; "bad" gets no launch more. */
+static void test_host_given_up(void **state) {
+  ft_test *T = *state;
+  host_evs h = {0};
+  assert_int_equal(ft_loop_add_hook(T->loop, on_host, &h), 0);
+  two_hosts x;
+  two_hosts_start(T->loop, &x, "bad");
+  int fds[2];
+  fds[0] = two_hosts_hello(T->loop, &x, 1);
+  touch(x.dir, "go");
+  FT_TEST_UNTIL(T->loop, h.n == 2);
+  assert_string_equal(h.name[1], "bad");
+  assert_true(h.lost[1]);
+  assert_string_equal(h.cause[1], bad_cause);
+  assert_int_equal(count_lines(x.dir, "bad.count"), 5);
+  /* its worker runs on good now, the only host answering */
+  fds[1] = two_hosts_hello(T->loop, &x, 2);
+  turn(T->loop, 300);
+  assert_int_equal(count_lines(x.dir, "bad.count"), 5);
+  assert_int_equal(h.n, 2); /* good's up, bad's lost: nothing more */
+  assert_string_equal(h.name[0], "good");
+  assert_false(h.lost[0]);
+  two_hosts_end(T->loop, &x, &h, fds, 2);
+}
+
+/* The same while "good" has no worker that said hello yet: "bad" is not
+ * given up (nothing says the fault is its own), however many times it
+ * fails, until good's worker says hello; then at once (the 250 ms tick). */
+static void test_host_given_up_once_another_works(void **state) {
+  ft_test *T = *state;
+  host_evs h = {0};
+  assert_int_equal(ft_loop_add_hook(T->loop, on_host, &h), 0);
+  two_hosts x;
+  two_hosts_start(T->loop, &x, "bad");
+  touch(x.dir, "go");
+  FT_TEST_UNTIL(T->loop, count_lines(x.dir, "bad.count") >= 7);
+  assert_int_equal(h.n, 0);
+  int fds[2];
+  fds[0] = two_hosts_hello(T->loop, &x, 1);
+  uint64_t t0 = ft_now_ns();
+  FT_TEST_UNTIL(T->loop, h.n == 2);
+  assert_true(ft_now_ns() - t0 < 1500ull * 1000 * 1000); /* a tick, or the next failure */
+  assert_string_equal(h.name[1], "bad");
+  assert_true(h.lost[1]);
+  assert_true(strstr(h.cause[1], "No such file or directory") != NULL);
+  int n = count_lines(x.dir, "bad.count");
+  fds[1] = two_hosts_hello(T->loop, &x, 2);
+  turn(T->loop, 300);
+  assert_int_equal(count_lines(x.dir, "bad.count"), n);
+  two_hosts_end(T->loop, &x, &h, fds, 2);
+}
+
+/* Every host fails the same way: none is given up (the backoff fails
+ * the work with the launcher's words, as with one host). */
+static void test_no_host_given_up_when_none_works(void **state) {
+  ft_test *T = *state;
+  host_evs h = {0};
+  assert_int_equal(ft_loop_add_hook(T->loop, on_host, &h), 0);
+  two_hosts x;
+  two_hosts_start(T->loop, &x, "*");
+  touch(x.dir, "go");
+  assert_int_equal(ft_task_register("test.a", task_a), 0);
+  ft_result *r = NULL;
+  assert_int_equal(ft_pool_apply_async(x.pool, task_a, (ft_slice){"x", 1}, NULL, NULL, NULL, &r),
+                   0);
+  FT_TEST_UNTIL(T->loop, ft_result_ready(r));
+  ft_item it;
+  assert_int_equal(ft_result_get(r, 0, &it), FT_EWORKER);
+  assert_int_equal(h.n, 0);
+  ft_result_free(r);
+  two_hosts_end(T->loop, &x, &h, NULL, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_frame_truncated),
@@ -351,6 +546,9 @@ int main(void) {
       FT_TEST(test_pool_refuses),
       FT_TEST(test_terminate_fails_begun_chunk_under_its_worker),
       FT_TEST(test_launcher_cannot_start),
+      FT_TEST(test_host_given_up),
+      FT_TEST(test_host_given_up_once_another_works),
+      FT_TEST(test_no_host_given_up_when_none_works),
   };
   return FT_TEST_RUN(tests, 60);
 }

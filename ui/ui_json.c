@@ -47,7 +47,8 @@ void ui_json_start(ui_json *j, const struct timespec *wall) {
 /* What the summary says of a remote host. */
 typedef struct ui_jhost {
   uint32_t id;
-  char name[96], launcher[16], cause[128];
+  char name[96], launcher[16];
+  char cause[640]; /* its launcher's words may be in it (srun's stderr: up to 512 bytes) */
   bool lost;
   unsigned processes, exited, failed;
 } ui_jhost;

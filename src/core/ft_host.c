@@ -55,8 +55,9 @@ static void ft__host_emit(ft_loop *loop, uint32_t id, const ft__host_info *info,
 }
 
 /* The host named info->name for launcher info->launcher: its number,
- * made (and announced with a `host` event, state up) the first time.  0
- * or -ENOMEM. */
+ * made (and announced with a `host` event, state up, or lost with
+ * info->cause: a host whose launcher gave it up before any of its workers
+ * reached us was never up) the first time.  0 or -ENOMEM. */
 int ft__host_join(ft_loop *loop, const ft__host_info *info, uint32_t *id) {
   if (!loop->hosts && !(loop->hosts = calloc(1, sizeof *loop->hosts)))
     return -ENOMEM;
@@ -77,8 +78,9 @@ int ft__host_join(ft_loop *loop, const ft__host_info *info, uint32_t *id) {
   ft__copy(h->launcher, sizeof h->launcher, info->launcher);
   ft__copy(h->address, sizeof h->address, info->address);
   ft__copy(h->job, sizeof h->job, info->job);
+  h->lost = info->lost;
   *id = (uint32_t)hs->n;
-  ft__host_emit(loop, *id, info, false, NULL);
+  ft__host_emit(loop, *id, info, info->lost, info->lost ? info->cause : NULL);
   return 0;
 }
 

@@ -321,11 +321,14 @@ typedef struct ft__host_info {
   const char *address;  /* where it is reached from ("10.0.0.2"), or NULL */
   const char *launcher; /* "tcp", "slurm" */
   const char *job;      /* the launcher's job id, or NULL */
+  bool lost;            /* ft__host_join: a host first met lost (given up before any */
+  const char *cause;    /* of its workers reached us), and why; else up */
 } ft__host_info;
 /* Signal remote pid of host through one launcher: 0, -ESRCH (not mine),
  * -ENOTSUP (it cannot), or another -errno. */
 typedef int (*ft__host_signal_cb)(ft_loop *loop, uint32_t host, pid_t pid, int signo, void *ud);
-/* The host's number (1, 2, ...), announced by a `host` event the first time. */
+/* The host's number (1, 2, ...), announced by a `host` event the first
+ * time (state up, or lost with info->cause when info->lost). */
 int ft__host_join(ft_loop *loop, const ft__host_info *info, uint32_t *id);
 /* A `host` event when host id goes up or lost (cause: why; info NULL:
  * the name and launcher it joined with). */

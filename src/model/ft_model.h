@@ -137,7 +137,8 @@ void ft_mqueue_spark(const ft_mqueue *q, uint64_t t0, uint64_t now, uint64_t out
 typedef struct ft_mhost {
   uint32_t id; /* the number its events carry (never 0) */
   char name[FT_MODEL_NAME_MAX];
-  char address[64], launcher[16], job[32], cause[96];
+  /* cause may hold a launcher's words (srun's stderr: up to 512 bytes) */
+  char address[64], launcher[16], job[32], cause[640];
   bool lost;                        /* its last host event said lost */
   uint64_t t_join, t_state;         /* its first host event, its last change of state */
   uint64_t last_heard;              /* its newest event of any kind */

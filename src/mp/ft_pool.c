@@ -8,7 +8,6 @@
 
 #define FT__QUICK_DEATH_NS (100ull * 1000 * 1000)
 #define FT__TERM_GRACE_NS (1000ull * 1000 * 1000)
-#define FT__MAX_QUICK_DEATHS 5
 
 static int ft__worker_spawn(ft_pool *p, ft__worker *wk);
 static void ft__pool_arm_respawn(ft_pool *p);

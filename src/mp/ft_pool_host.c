@@ -60,6 +60,16 @@ void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd, const char *node, 
   ft__pool_on_remote(p, w, rpid, &info, step);
 }
 
+/* Host node lost for cause: joined lost when none of its workers ever
+ * reached us (it was never up), else marked lost. */
+void ft__pool_host_lost(ft_pool *p, const char *node, const char *job, const char *cause) {
+  ft__host_info info = {
+      .name = node, .launcher = "slurm", .job = job, .lost = true, .cause = cause};
+  uint32_t host;
+  if (ft__host_join(p->loop, &info, &host) == 0)
+    ft__host_set_state(p->loop, host, NULL, true, cause);
+}
+
 /* Worker w is process rpid on the host info names. */
 void ft__pool_on_remote(ft_pool *p, int w, pid_t rpid, const ft__host_info *info,
                         const char *step) {

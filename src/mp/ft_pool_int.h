@@ -10,6 +10,13 @@
 
 /* ------------------------------------------------------ parent side */
 
+/* Quick deaths in a row (a worker that dies young without finishing a
+ * task, or whose launcher never got it started) after which, with no
+ * worker alive, the pool fails its work with the cause; and, on a pool
+ * across hosts, the launches in a row that failed to start a worker on
+ * one host after which that host is given up (ft_transport_tcp.c). */
+#define FT__MAX_QUICK_DEATHS 5
+
 typedef enum ft__worker_state {
   FT__W_EMPTY = 0, /* no process in this slot (waiting for a respawn) */
   FT__W_ALIVE,

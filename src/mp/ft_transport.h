@@ -299,6 +299,11 @@ void ft__pool_on_hello(ft_pool *p, int w, pid_t rpid, int fd, const char *node, 
 /* The same with the host said outright (a launcher that knows the node's
  * name), and the launcher's step id for the worker (NULL: none). */
 void ft__pool_on_remote(ft_pool *p, int w, pid_t rpid, const ft__host_info *info, const char *step);
+/* Called by transports: host node (the launcher's name for it, srun -w
+ * NODE; job: its Slurm job, or NULL) is lost for cause: a `host` event
+ * saying so, which announces the host if none of its workers ever said
+ * hello (it was never up). */
+void ft__pool_host_lost(ft_pool *p, const char *node, const char *job, const char *cause);
 /* Called by transports: worker w began chunk seq at t. */
 void ft__pool_on_start(ft_pool *p, int w, uint64_t seq, uint64_t t);
 /* Called by transports: worker w's outcomes of count items of chunk seq,

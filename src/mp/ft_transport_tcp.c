@@ -155,6 +155,12 @@ static bool ft__tcp_hello(ft__tcp *t, ft__conn *c, const char *f) {
   if (found < 0 || h.version != FT__TCP_VERSION || t->ws[found].c)
     return false;
   ft__tw *tw = &t->ws[found];
+  if (t->nhosts && t->hosts[t->host[found]].lost) {
+    tw->token_live = false; /* launched there before it was given up: it goes */
+    return false;
+  }
+  if (t->nhosts)
+    t->hosts[t->host[found]].start_fails = 0; /* its host starts workers */
   tw->token_live = false;
   explicit_bzero(tw->token, sizeof tw->token);
   tw->c = c;
@@ -352,28 +358,15 @@ static void ft__tcp_hosts_check(ft__tcp *t, uint64_t now) {
       silent += now - tw->c->last_heard > t->heartbeat_ns;
     }
     for (int k = 0; k < t->nhosts; k++)
-      live += !t->lost[k] && k != h;
-    if (t->lost[h] || !conns || silent < conns || !live)
+      live += !t->hosts[k].lost && k != h;
+    if (t->hosts[h].lost || !conns || silent < conns || !live)
       continue; /* the last host answering is never given up */
-    t->lost[h] = true;
-    /* said first: the tasks its workers held fail next, and the stream
-     * must tell why before it tells that; those tasks fail with the same
-     * words (exit_cause), not with the SIGKILL we send their launchers */
     char cause[64];
     snprintf(cause, sizeof cause, "no word from its workers for %.1f s (heartbeat)",
              (double)t->heartbeat_ns / 1e9);
-    for (int w = 0; w < t->n; w++)
-      if (t->host[w] == h && t->base.pool->workers[w].host) {
-        ft__host_set_state(t->base.pool->loop, t->base.pool->workers[w].host, NULL, true, cause);
-        break;
-      }
-    for (int w = 0; w < t->n; w++)
-      if (t->host[w] == h && t->base.pool->workers[w].state == FT__W_ALIVE) {
-        snprintf(t->ws[w].cause, sizeof t->ws[w].cause, "host %s lost: %s",
-                 t->argv[t->hostarg - 1 + (size_t)h], cause);
-        ft__tcp_kill(t, w);
-      }
+    ft__tcp_host_lost(t, h, cause);
   }
+  ft__tcp_starts_check(t);
 }
 
 /* Every 250 ms: a hello late by 2 s closes its connection; a worker that
@@ -409,6 +402,7 @@ static bool ft__tcp_worker_exited(ft__transport *tr, int w) {
   ft__tcp *t = (ft__tcp *)tr;
   ft__tw *tw = &t->ws[w];
   tw->token_live = false;
+  ft__tcp_launcher_exited(t, w);
   ft__conn *c = tw->c;
   if (c) {
     bool progress = false;
@@ -609,7 +603,7 @@ static void ft__tcp_free(ft__transport *tr) {
     free(t->argv[i]);
   free(t->argv);
   free(t->ws);
-  free(t->lost);
+  free(t->hosts);
   free(t->host);
   free(t);
 }
@@ -693,9 +687,9 @@ int ft__transport_tcp_new(ft_pool *p, int n, const ft_pool_opts *opts, const voi
   if (t->launcher && tc->job)
     snprintf(t->job, sizeof t->job, "%s", tc->job);
   t->nhosts = (int)nh;
-  t->lost = ft__xalloc((nh ? nh : 1) * sizeof *t->lost);
+  t->hosts = ft__xalloc((nh ? nh : 1) * sizeof *t->hosts);
   t->host = ft__xalloc((size_t)n * sizeof *t->host);
-  if (!t->lost || !t->host) {
+  if (!t->hosts || !t->host) {
     rc = -ENOMEM;
     goto fail;
   }

@@ -41,6 +41,13 @@ typedef struct ft__tw {
   char errtail[512]; /* a launcher's first stderr lines (srun's own errors) */
 } ft__tw;
 
+/* A host the workers are placed on (ft_pool_tcp.hosts). */
+typedef struct ft__thost {
+  bool lost;       /* given up: no worker is placed there again */
+  int start_fails; /* launches there in a row whose worker never said hello */
+  char why[512];   /* the last of those launchers' own words (srun's stderr), or "" */
+} ft__thost;
+
 typedef struct ft__tchunk {
   uint64_t seq;
   bool live;
@@ -65,7 +72,7 @@ typedef struct ft__tcp {
   int spare_fd;     /* ft_guard_outer_procs, or -1 */
   int nhosts;       /* hosts the workers are placed on (-w HOST), or 0 */
   size_t hostarg;   /* where HOST is in a worker's argv */
-  bool *lost;       /* per host: it stopped answering; no worker is placed there again */
+  ft__thost *hosts; /* nhosts of them */
   int *host;        /* per worker: the host it runs on */
   ft_buf setup;
   uint32_t maxtasks;
@@ -87,5 +94,14 @@ int ft__tcp_exit_code(ft__transport *tr, int w, int code);
 const char *ft__tcp_exit_cause(ft__transport *tr, int w);
 int ft__tcp_signal_worker(ft__transport *tr, int w, int signo);
 bool ft__tcp_never_started(ft__transport *tr, int w);
+/* Worker w's launcher exited: count a start that failed on its host. */
+void ft__tcp_launcher_exited(ft__tcp *t, int w);
+/* Give up every host where FT__MAX_QUICK_DEATHS launches in a row failed
+ * to start a worker, while another host runs workers. */
+void ft__tcp_starts_check(ft__tcp *t);
+/* Host h is given up for cause: a `host` event (state lost), no worker
+ * is placed there again, and its workers alive are killed, their tasks
+ * failing with "host NAME lost: cause". */
+void ft__tcp_host_lost(ft__tcp *t, int h, const char *cause);
 
 #endif

@@ -51,7 +51,7 @@ void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   /* On its own host, or (that host lost) on the next one still answering. */
   for (int k = 0; t->nhosts && k < t->nhosts; k++) {
     int h = (w + k) % t->nhosts;
-    if (!t->lost[h]) {
+    if (!t->hosts[h].lost) {
       t->host[w] = h;
       tw->argv[t->hostarg] = t->argv[t->hostarg - 1 + (size_t)h];
       break;
@@ -151,4 +151,85 @@ int ft__tcp_signal_worker(ft__transport *tr, int w, int signo) {
 /* A launcher that exited without its worker ever saying hello. */
 bool ft__tcp_never_started(ft__transport *tr, int w) {
   return ((ft__tcp *)tr)->launcher && !((ft__tcp *)tr)->ws[w].hello;
+}
+
+/* The name of host h (as the launcher places workers there: srun -w NAME). */
+static const char *ft__tcp_host_name(const ft__tcp *t, int h) {
+  return t->argv[t->hostarg - 1 + (size_t)h];
+}
+
+/* Host h is given up.  Said first: the tasks its workers held fail next,
+ * and the stream must tell why before it tells that; those tasks fail
+ * with the same words (exit_cause), not with the SIGKILL we send their
+ * launchers. */
+void ft__tcp_host_lost(ft__tcp *t, int h, const char *cause) {
+  t->hosts[h].lost = true;
+  ft__pool_host_lost(t->base.pool, ft__tcp_host_name(t, h), t->job[0] ? t->job : NULL, cause);
+  for (int w = 0; w < t->n; w++) {
+    ft__child *c = t->base.pool->workers[w].child;
+    if (t->host[w] != h || t->base.pool->workers[w].state != FT__W_ALIVE || !c || c->reaped)
+      continue; /* (a launcher whose exit is being told now is gone already) */
+    snprintf(t->ws[w].cause, sizeof t->ws[w].cause, "host %s lost: %s", ft__tcp_host_name(t, h),
+             cause);
+    ft__child_signal(c, SIGKILL);
+  }
+}
+
+/* Worker w's launcher exited.  One that never got its worker to say
+ * hello is a start that failed on its host (a hello there starts the
+ * count again); its words, or its status when it said nothing, are kept
+ * as the host's cause should it be given up.  A launcher we killed
+ * ourselves (its host lost) says nothing of its host. */
+void ft__tcp_launcher_exited(ft__tcp *t, int w) {
+  ft__tw *tw = &t->ws[w];
+  if (!t->launcher || !t->nhosts || tw->hello || tw->cause[0])
+    return;
+  ft__thost *h = &t->hosts[t->host[w]];
+  if (h->lost)
+    return;
+  h->start_fails++;
+  if (tw->errtail[0]) {
+    snprintf(h->why, sizeof h->why, "%s", tw->errtail);
+  } else {
+    const ft__child *c = t->base.pool->workers[w].child;
+    int code = c ? ft__child_exitcode(c) : 0;
+    snprintf(h->why, sizeof h->why, "%s exited with %s %d, saying nothing", tw->argv[0],
+             code < 0 ? "signal" : "code", code < 0 ? -code : code);
+  }
+  ft__tcp_starts_check(t);
+}
+
+/* A host where FT__MAX_QUICK_DEATHS launches in a row failed to start a
+ * worker (forktop missing there, say), and where no worker runs now, is
+ * given up once another host runs workers that said hello: its workers
+ * are then placed there, and it gets no more launches.  Its failed
+ * launchers held no task (a worker is sent chunks only after its hello),
+ * so nothing fails with it; launchers still starting there are killed as
+ * a lost host's are (a hello from one meanwhile is refused: ft__tcp_hello),
+ * and their workers placed elsewhere too.  Until another
+ * host is seen working, none is given up: when every host fails the same
+ * way, the pool's own backoff rule fails the work with the launcher's
+ * words (ft_pool.c), and the hosts are not to blame one by one. */
+void ft__tcp_starts_check(ft__tcp *t) {
+  for (int h = 0; h < t->nhosts; h++) {
+    ft__thost *th = &t->hosts[h];
+    if (th->lost || th->start_fails < FT__MAX_QUICK_DEATHS)
+      continue;
+    bool here = false, elsewhere = false;
+    for (int w = 0; w < t->n; w++) {
+      const ft__tw *tw = &t->ws[w];
+      if (t->base.pool->workers[w].state != FT__W_ALIVE || !tw->hello || !tw->c || tw->dropped)
+        continue;
+      if (t->host[w] == h)
+        here = true;
+      else if (!t->hosts[t->host[w]].lost)
+        elsewhere = true;
+    }
+    if (here || !elsewhere)
+      continue;
+    char cause[sizeof th->why + 64];
+    snprintf(cause, sizeof cause, "could not start a worker in %d tries: %s", th->start_fails,
+             th->why);
+    ft__tcp_host_lost(t, h, cause);
+  }
 }
