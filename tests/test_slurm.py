@@ -60,6 +60,32 @@ def job_queued(job, states="PD,CF,R,S,CG"):
     return head("squeue", "-h", "-j", str(job), "-t", states, "-o", "%i").stdout.strip() != ""
 
 
+class forktop_hidden:
+    """forktop missing on the nodes named (1, 2): an empty tmpfs over its
+    directory in each node's own mount namespace, as on a node without
+    the install; unmounted on leaving."""
+
+    def __init__(self, *nodes):
+        self.nodes, self.hidden = nodes, []
+        self.dir = os.path.dirname(os.path.realpath(FORKTOP))
+
+    def __enter__(self):
+        try:
+            for n in self.nodes:
+                subprocess.run(["sh", CLUSTER, "node", n, "mount", "-t", "tmpfs", "-o",
+                                "size=64k", "forktop-missing", self.dir], check=True, timeout=10)
+                self.hidden.append(n)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for n in self.hidden:
+            subprocess.run(["sh", CLUSTER, "node", n, "umount", self.dir], timeout=10)
+        self.hidden = []
+
+
 class Forked:
     """A child forked by hand, with the Popen calls the test makes of it."""
 
@@ -512,19 +538,10 @@ class Slurm(ForktopCase):
     def test_forktop_missing(self):
         wl = self.workload("[workload]\nname = m\n[pool p]\nhosts = slurm:2\nworkers = 2\n"
                            "items = 6\ntask = print {}\n")
-        hide = os.path.dirname(os.path.realpath(FORKTOP))
-        hidden = []
-        try:
-            for n in ("1", "2"):
-                subprocess.run(["sh", CLUSTER, "node", n, "mount", "-t", "tmpfs", "-o", "size=64k",
-                                "forktop-missing", hide], check=True, timeout=10)
-                hidden.append(n)
+        with forktop_hidden("1", "2"):
             t0 = time.monotonic()
             evs, s = self.run_slurm(wl, expect=1, timeout=30)
             took = time.monotonic() - t0
-        finally:
-            for n in hidden:
-                subprocess.run(["sh", CLUSTER, "node", n, "umount", hide], timeout=10)
         self.assertLess(took, 20)
         fails = self.kinds(evs, "task_fail")
         self.assertEqual(sorted(e["task"] for e in fails), list(range(6)))
@@ -547,6 +564,80 @@ class Slurm(ForktopCase):
                 if a.startswith("--jobid=")}
         self.assertEqual(len(jobs), 1, jobs)
         self.assert_released(jobs.pop())
+
+    # forktop missing on ONE node (ftn2, hidden as above): ftn2 is given
+    # up after the quick-death limit of launches in a row that never got a
+    # worker started there (5), while ftn1 works: a `host` event says it is
+    # lost (it was never up), with srun's words; no srun is started for
+    # ftn2 after it (strace on forktop counts every srun exec'd); its
+    # workers run on ftn1 instead, and every task is done there (the
+    # files the tasks write say where, and under which worker).  Exit 1,
+    # as for a lost node: its launchers failed.  The headless stream says
+    # the same.  Nothing of the job is left.
+    def test_forktop_missing_on_one_node(self):
+        d = self.dir
+        wl = self.workload("[workload]\nname = o\n[pool p]\nhosts = slurm:2\nworkers = 4\n"
+                           "chunksize = 1\ntasks = 24\n"
+                           "task = shell echo $(hostname) $PPID > %s/t.{}; sleep 150ms\n" % d)
+        trace = os.path.join(d, "trace")
+        with forktop_hidden("2"):
+            p = subprocess.run(["sh", CLUSTER, "exec", "strace", "-ff", "--seccomp-bpf", "-qq",
+                                "-ttt", "-s", "256", "-e", "trace=execve", "-e", "signal=none",
+                                "-o", trace, FORKTOP, "run", wl, "--json"],
+                               capture_output=True, text=True, env=self.env, timeout=60)
+            wall = json.loads(p.stdout.splitlines()[0])["wall"] if p.stdout else 0
+            evs, s = self.json_events(p, expect=1)
+            hl = subprocess.run(self.ft_cmd("run", wl, "--headless"), capture_output=True,
+                                text=True, env=self.env, timeout=60)
+        # ftn2: announced once, lost, with srun's words and the job
+        hosts = self.kinds(evs, "host")
+        self.assertEqual(sorted((e["name"], e["state"]) for e in hosts),
+                         [("ftn1", "up"), ("ftn2", "lost")], hosts)
+        lost = [e for e in hosts if e["name"] == "ftn2"][0]
+        self.assertRegex(lost["cause"], r"^could not start a worker in 5 tries: .*"
+                         r"slurmstepd-ftn2: error: execve\(\): %s: No such file or directory"
+                         % re.escape(os.path.realpath(FORKTOP)))
+        job = lost["job"]
+        self.assertEqual({e["job"] for e in hosts}, {job})
+        summary_hosts = {h["name"]: h for h in s["hosts"]}
+        self.assertEqual(summary_hosts["ftn2"]["state"], "lost")
+        self.assertEqual(summary_hosts["ftn2"]["cause"], lost["cause"])  # whole
+        # srun starts for ftn2 (ground truth: strace): at least the 5 that
+        # failed, at most one more a worker placed there (2 of 4), each
+        # before ftn2 was given up; and all of them for ftn1 after it
+        starts = []
+        for fn in os.listdir(d):
+            if not fn.startswith("trace."):
+                continue
+            with open(os.path.join(d, fn)) as f:  # one process a file (-ff): no line split
+                for ln in f:
+                    m = re.match(r"([\d.]+) execve\(\"[^\"]*/srun\", \[(.*)\], .* = 0$", ln)
+                    if m and '"worker"' in m.group(2):
+                        node = re.search(r'"-w", "(ftn\d)"', m.group(2)).group(1)
+                        starts.append((float(m.group(1)), node))
+        on2 = [t for t, n in starts if n == "ftn2"]
+        self.assertTrue(5 <= len(on2) <= 6, starts)
+        self.assertLessEqual(max(on2), wall + lost["t"] + 0.002, (on2, wall + lost["t"]))
+        self.assertGreaterEqual(len([t for t, n in starts if n == "ftn1"]), 4, starts)
+        # every task done on ftn1, by more than its own two workers
+        o = self.outcomes(evs)
+        self.assertEqual(o, {t: ("task_done", None, None, None) for t in range(24)})
+        self.assertEqual((s["tasks_done"], s["tasks_failed"], s["exit_status"]), (24, 0, 1))
+        ran = []
+        for i in range(24):
+            with open(os.path.join(d, "t.%d" % i)) as f:
+                ran.append(tuple(f.read().split()))
+        self.assertEqual({r[0] for r in ran}, {"ftn1"}, ran)
+        self.assertGreater(len(set(ran)), 2, ran)
+        remote = [e for e in self.kinds(evs, "spawn", role="worker") if "host" in e]
+        self.assertEqual({e["host"] for e in remote},
+                         {e["host"] for e in hosts if e["name"] == "ftn1"})
+        # the headless stream tells it too
+        self.assertEqual(hl.returncode, 1, hl.stderr[-2000:])
+        self.assertRegex(hl.stdout, r"host +ftn2 +LOST \(slurm job \d+\): could not start a "
+                         r"worker in 5 tries: .*No such file or directory")
+        self.assertIn("24 tasks (24 done, 0 failed)", hl.stdout + hl.stderr)
+        self.assert_released(job)
 
     # k on a remote worker in the dashboard (in tmux): forktop runs
     # `scancel --signal=15 JOB.STEP` (the worker's step, as its spawn says),
