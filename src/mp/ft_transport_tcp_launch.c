@@ -6,7 +6,9 @@
  * exit status as the worker's (srun's 128+N is signal N), or a cause of
  * the transport's own (its host lost) or the launcher's own words (srun
  * could not start the worker).  A worker in a Slurm step is signalled
- * through scancel, never through its srun. */
+ * through scancel, never through its srun.  And the hosts given up: one
+ * silent past the heartbeat (ft_transport_tcp.c finds it), or one where
+ * launches keep failing to start a worker while another host works. */
 #include "ft_guard.h"
 #include "ft_transport_tcp_int.h"
 
