@@ -32,8 +32,7 @@
 #define FT__DEPTH 2
 #define FT__DEPTH_MAX 16
 #define FT__AHEAD_NS (1000ull * 1000)
-#define FT__HELLO_NS (2ull * 1000 * 1000 * 1000)    /* from accept to hello */
-#define FT__CONNECT_NS (10ull * 1000 * 1000 * 1000) /* from launch to hello */
+#define FT__HELLO_NS (2ull * 1000 * 1000 * 1000) /* from accept to hello */
 #define FT__TICK_NS (250ull * 1000 * 1000)
 #define FT__LAUNCHER_GRACE_NS (1000ull * 1000 * 1000) /* a launcher's own exit, after EOF */
 #define FT__CHUNK_BYTES                                                                            \
@@ -389,9 +388,10 @@ static void ft__tcp_on_tick(ft_timer *tm, void *ud) {
     ft__tw *tw = &t->ws[w];
     if (t->base.pool->workers[w].state != FT__W_ALIVE)
       continue;
+    tw->no_hello = !tw->dropped && !tw->c && now - tw->launched > FT__CONNECT_NS;
     if (tw->dropped ? now - tw->dropped > FT__LAUNCHER_GRACE_NS
         : tw->c     ? now - tw->c->last_heard > t->heartbeat_ns
-                    : now - tw->launched > FT__CONNECT_NS)
+                    : tw->no_hello)
       ft__tcp_kill(t, w);
   }
 }

@@ -9,6 +9,8 @@
 #include "ft_pool_int.h"
 #include "ft_transport_tcp.h"
 
+#define FT__CONNECT_NS (10ull * 1000 * 1000 * 1000) /* from launch to hello */
+
 typedef struct ft__conn {
   struct ft__tcp *t;
   int fd;
@@ -36,6 +38,7 @@ typedef struct ft__tw {
   char tokenenv[16 + 2 * FT__TOKEN_LEN];
   char cause[256];   /* why it was killed when its exit will not say (its host lost), or "" */
   bool hello;        /* it said hello: its launcher did start it */
+  bool no_hello;     /* killed for no hello in FT__CONNECT_NS */
   char step[40];     /* its Slurm step, "JOB.STEP", from its hello (job: the pool's), or "" */
   bool spare;        /* its launcher is spared by the run's guard (ft_pool_tcp.spare_launchers) */
   char errtail[512]; /* a launcher's first stderr lines (srun's own errors) */

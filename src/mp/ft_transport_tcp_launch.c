@@ -43,7 +43,7 @@ void ft__tcp_worker_start(ft__transport *tr, int w, ft__spawn_opts *so) {
   tw->chunk_ns = 0;
   tw->dropped = 0;
   tw->cause[0] = '\0';
-  tw->hello = false;
+  tw->hello = tw->no_hello = false;
   tw->step[0] = '\0';
   tw->errtail[0] = '\0';
   if (t->launcher) { /* what srun says when it cannot start the worker */
@@ -192,6 +192,9 @@ void ft__tcp_launcher_exited(ft__tcp *t, int w) {
   h->start_fails++;
   if (tw->errtail[0]) {
     snprintf(h->why, sizeof h->why, "%s", tw->errtail);
+  } else if (tw->no_hello) {
+    snprintf(h->why, sizeof h->why, "no worker connected back within %.0f s of its %s",
+             (double)FT__CONNECT_NS / 1e9, tw->argv[0]);
   } else {
     const ft__child *c = t->base.pool->workers[w].child;
     int code = c ? ft__child_exitcode(c) : 0;
