@@ -550,6 +550,9 @@ class Slurm(ForktopCase):
             self.assertRegex(e.get("cause", ""), r"execve\(\): %s: No such file or directory"
                              % re.escape(os.path.realpath(FORKTOP)), e)
         self.assertEqual(s["tasks_failed"], 6)
+        # no node is blamed when none works (a node is given up only while
+        # another's workers run): no host event at all
+        self.assertEqual(self.kinds(evs, "host"), [])
         # the backoff: the worker whose fifth quick death failed the work
         # had each step started longer after the one before exited (8, 16,
         # 32, 64 ms)
