@@ -605,23 +605,33 @@ class Slurm(ForktopCase):
         summary_hosts = {h["name"]: h for h in s["hosts"]}
         self.assertEqual(summary_hosts["ftn2"]["state"], "lost")
         self.assertEqual(summary_hosts["ftn2"]["cause"], lost["cause"])  # whole
-        # srun starts for ftn2 (ground truth: strace): at least the 5 that
-        # failed, at most one more a worker placed there (2 of 4), each
-        # before ftn2 was given up; and all of them for ftn1 after it
-        starts = []
+        # srun starts (ground truth: strace, one file a process): for ftn2,
+        # at least the 5 that failed, none after ftn2 was given up, which
+        # is at once (within a 250 ms tick) once it failed 5 times and
+        # ftn1 works; when ftn1 worked before that 5th failure (normally:
+        # not promised on a loaded machine, where more may fail first), at
+        # most one more (the other of its 2 workers, then in flight)
+        starts = []  # (when, node, pid)
         for fn in os.listdir(d):
             if not fn.startswith("trace."):
                 continue
-            with open(os.path.join(d, fn)) as f:  # one process a file (-ff): no line split
+            with open(os.path.join(d, fn)) as f:
                 for ln in f:
                     m = re.match(r"([\d.]+) execve\(\"[^\"]*/srun\", \[(.*)\], .* = 0$", ln)
                     if m and '"worker"' in m.group(2):
                         node = re.search(r'"-w", "(ftn\d)"', m.group(2)).group(1)
-                        starts.append((float(m.group(1)), node))
-        on2 = [t for t, n in starts if n == "ftn2"]
-        self.assertTrue(5 <= len(on2) <= 6, starts)
-        self.assertLessEqual(max(on2), wall + lost["t"] + 0.002, (on2, wall + lost["t"]))
-        self.assertGreaterEqual(len([t for t, n in starts if n == "ftn1"]), 4, starts)
+                        starts.append((float(m.group(1)), node, int(fn.split(".")[1])))
+        on2 = sorted(t for t, n, _ in starts if n == "ftn2")
+        self.assertGreaterEqual(len(on2), 5, starts)
+        self.assertGreaterEqual(len([t for t, n, _ in starts if n == "ftn1"]), 4, starts)
+        t_lost = wall + lost["t"]
+        self.assertLess(max(on2), t_lost + 0.002, (on2, t_lost))
+        ended = {e["pid"]: wall + e["t"] for e in self.kinds(evs, "exit") if "host" not in e}
+        failed2 = sorted(ended[pid] for _, n, pid in starts if n == "ftn2" and pid in ended)
+        t_up = wall + [e for e in hosts if e["name"] == "ftn1"][0]["t"]
+        self.assertLess(t_lost, max(t_up, failed2[4]) + 0.5, (t_up, failed2, t_lost))
+        if t_up < failed2[4]:
+            self.assertLessEqual(len(on2), 6, starts)
         # every task done on ftn1, by more than its own two workers
         o = self.outcomes(evs)
         self.assertEqual(o, {t: ("task_done", None, None, None) for t in range(24)})
