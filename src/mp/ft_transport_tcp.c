@@ -156,6 +156,7 @@ static bool ft__tcp_hello(ft__tcp *t, ft__conn *c, const char *f) {
   ft__tw *tw = &t->ws[found];
   if (t->nhosts && t->hosts[t->host[found]].lost) {
     tw->token_live = false; /* launched there before it was given up: it goes */
+    explicit_bzero(tw->token, sizeof tw->token);
     return false;
   }
   if (t->nhosts)

@@ -209,12 +209,14 @@ void ft__tcp_launcher_exited(ft__tcp *t, int w) {
  * given up once another host runs workers that said hello: its workers
  * are then placed there, and it gets no more launches.  Its failed
  * launchers held no task (a worker is sent chunks only after its hello),
- * so nothing fails with it; launchers still starting there are killed as
- * a lost host's are (a hello from one meanwhile is refused: ft__tcp_hello),
- * and their workers placed elsewhere too.  Until another
- * host is seen working, none is given up: when every host fails the same
- * way, the pool's own backoff rule fails the work with the launcher's
- * words (ft_pool.c), and the hosts are not to blame one by one. */
+ * so nothing fails with it.  Launchers still starting there are killed
+ * as a lost host's are, and their workers placed elsewhere too; one whose
+ * worker says hello between the kill and its exit is refused
+ * (ft__tcp_hello).  Until another host is seen working, none is given
+ * up: when every host fails the same way, the pool's own backoff rule
+ * fails the work with the launcher's words (ft_pool.c), and no host is
+ * to blame more than another.  Checked at each failed start and each
+ * tick (another host may start working later). */
 void ft__tcp_starts_check(ft__tcp *t) {
   for (int h = 0; h < t->nhosts; h++) {
     ft__thost *th = &t->hosts[h];
