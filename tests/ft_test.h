@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -65,5 +66,15 @@ const ft_rec_event *ft_test_find(const ft_test *t, ft_event_kind kind, pid_t pid
 void ft_test_clear(ft_test *t);
 /* Number of distinct worker pids seen in task events of the given kind. */
 size_t ft_test_distinct_task_pids(const ft_test *t, ft_event_kind kind);
+
+/* A task's 8-byte result, and reading one back (its length checked). */
+static inline int put_u64(ft_buf *out, uint64_t v) { return ft_buf_append(out, &v, sizeof v); }
+
+static inline uint64_t get_u64(ft_slice s) {
+  uint64_t v = 0;
+  assert_int_equal(s.len, sizeof v);
+  memcpy(&v, s.ptr, sizeof v);
+  return v;
+}
 
 #endif

@@ -10,15 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int put_u64(ft_buf *out, uint64_t v) { return ft_buf_append(out, &v, sizeof v); }
-
-static uint64_t get_u64(ft_slice s) {
-  uint64_t v = 0;
-  assert_int_equal(s.len, sizeof v);
-  memcpy(&v, s.ptr, sizeof v);
-  return v;
-}
-
 /* Sleep the given milliseconds, return our pid. */
 static int sleep_ms(void *ctx, ft_slice arg, ft_buf *out) {
   (void)ctx;

@@ -11,8 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int put_u64(ft_buf *out, uint64_t v) { return ft_buf_append(out, &v, sizeof v); }
-
 static ft_pool *new_pool(ft_test *t, int workers, unsigned maxtasks) {
   ft_pool *p;
   ft_pool_opts o = {.name = "testpool", .workers = workers, .maxtasksperchild = maxtasks};
