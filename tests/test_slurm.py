@@ -413,6 +413,8 @@ class Slurm(ForktopCase):
             self.assertEqual(e.get("cause"), "host ftn2 lost: " + lost[0]["cause"], e)
         fails = [e["t"] for e in self.kinds(evs, "task_fail")]
         self.assertLessEqual(lost[0]["t"], min(fails))
+        # the summary says why the exit status is 1: the host lost, first
+        self.assertEqual(s.get("error"), "host ftn2 lost: " + lost[0]["cause"], s)
         self.assertEqual({t for t, v in o.items() if v[0] == "task_done"}, set(range(30)) - failed)
         # ftn2's workers were replaced on ftn1: more than its own two workers
         # ran tasks there (ground truth: the tasks' host names and parents)
@@ -605,6 +607,8 @@ class Slurm(ForktopCase):
         summary_hosts = {h["name"]: h for h in s["hosts"]}
         self.assertEqual(summary_hosts["ftn2"]["state"], "lost")
         self.assertEqual(summary_hosts["ftn2"]["cause"], lost["cause"])  # whole
+        # and why its exit status is 1 though every task was done
+        self.assertEqual(s.get("error"), "host ftn2 lost: " + lost["cause"], s)
         # srun starts (ground truth: strace, one file a process): for ftn2,
         # at least the 5 that failed, none after ftn2 was given up, which
         # is at once (within a 250 ms tick) once it failed 5 times and

@@ -52,7 +52,7 @@ static void ui_note_problem(void *ud) {
   ft_run_summary sum;
   ft_runner_summary(r->runner, &sum);
   if (sum.error[0] && !r->noted) {
-    char note[300];
+    char note[sizeof sum.error + 16];
     snprintf(note, sizeof note, "NOT AS ASKED: %s", sum.error);
     ui_dash_set_note(r->s.dash, note);
     r->noted = true;

@@ -646,6 +646,11 @@ static void ft__runner_hook(const ft_event *ev, void *ud) {
   case FT_EV_ERROR:
     r->last_err = ev->u.error.err;
     break;
+  case FT_EV_HOST: /* a host lost is work not run as asked, even if done elsewhere */
+    if (ev->u.host.lost && !r->stopping && !r->cleaning)
+      ft__problem(r, "host %s lost: %s", ev->name ? ev->name : "?",
+                  ev->u.host.cause ? ev->u.host.cause : "no cause given");
+    break;
   case FT_EV_TASK_DONE:
     r->sum.tasks_done++;
     break;

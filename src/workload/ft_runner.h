@@ -18,7 +18,7 @@ typedef struct ft_run_summary {
   unsigned not_started;   /* processes the plan asked for that could not be started */
   uint64_t tasks_not_run; /* tasks never submitted, or cancelled before they ran */
   bool interrupted;       /* stopped by ft_runner_stop */
-  char error[256];        /* why the work did not run as asked ("" when it did) */
+  char error[704];        /* why the work did not run as asked ("" when it did) */
 } ft_run_summary;
 
 /* Make a runner for plan (which must outlive it); nothing starts yet.
