@@ -77,4 +77,11 @@ static inline uint64_t get_u64(ft_slice s) {
   return v;
 }
 
+/* Close, join (30 s at most) and free a pool, each step succeeding. */
+static inline void close_join_free(ft_pool *p) {
+  assert_int_equal(ft_pool_close(p), 0);
+  assert_int_equal(ft_pool_join(p, 30), 0);
+  ft_pool_free(p);
+}
+
 #endif

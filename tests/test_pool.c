@@ -61,12 +61,6 @@ static ft_pool *new_pool(ft_test *t, int workers, unsigned maxtasks) {
   return p;
 }
 
-static void close_join_free(ft_pool *p) {
-  assert_int_equal(ft_pool_close(p), 0);
-  assert_int_equal(ft_pool_join(p, 30), 0);
-  ft_pool_free(p);
-}
-
 /* The seed: Pool(35), 35 apply_async random sleeps; all complete, on many workers. */
 static void test_pool35_apply_async_random_sleeps(void **state) {
   ft_test *t = *state;

@@ -97,12 +97,6 @@ static void assert_work_runs_on_known_workers(ft_pool *p) {
   ft_result_free(r);
 }
 
-static void close_join_free(ft_pool *p) {
-  assert_int_equal(ft_pool_close(p), 0);
-  assert_int_equal(ft_pool_join(p, 30), 0);
-  ft_pool_free(p);
-}
-
 /* Pool(35), eight times: 35 workers, all our children, each spawned once
  * in the events, all doing work. */
 static void test_split_workers_are_ours_and_told_once(void **state) {

@@ -242,8 +242,7 @@ FT__CHILD_PATH static long ft__child_late_pipes(ft__fdpair io[3], int sock, int 
     if (io[t].late && !(err = ft__sys_pipe2(&fds[n], O_CLOEXEC))) {
       io[t].child = fds[n + 1];
       n += 2;
-      if ((err = ft__sys4(SYS_fcntl, fds[n - 2], F_SETFL, O_NONBLOCK, 0)) > 0)
-        err = 0;
+      err = ft__sys4(SYS_fcntl, fds[n - 2], F_SETFL, O_NONBLOCK, 0); /* 0 or -errno */
     }
   union {
     struct cmsghdr h;

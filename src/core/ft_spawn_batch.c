@@ -14,6 +14,12 @@
 #define FT__LATE_GROUP 128 /* children of a batch sending over one socket */
 #define FT__SPLIT_MIN 8    /* a batch of this many forks on two CPUs */
 
+/* The socket child i of a batch sends its pipes' ends home over (see
+ * ft__spawn_batch), or -1. */
+static inline int ft__late_sock(const int *sv, int i) {
+  return sv ? sv[2 * (i / FT__LATE_GROUP) + 1] : -1;
+}
+
 /* CPUs this thread may run on. */
 static int ft__cpus_ours(void) {
   cpu_set_t set;
@@ -45,7 +51,7 @@ static void ft__split_begin(const ft__spawn_opts *o, const ft__prep *s, const in
     sl->o = o[i];
     sl->s = s[i];
     sl->s.index = rc[i] ? -1 : i;
-    sl->sock = sv ? sv[2 * (i / FT__LATE_GROUP) + 1] : -1;
+    sl->sock = ft__late_sock(sv, i);
   }
   *sp = (ft__split){.slot = slot, .n = n - m, .done = done[1]};
   *mid = m;
@@ -70,7 +76,7 @@ static void ft__split_end(const ft__spawn_opts *o, ft__prep *s, int *rc, const i
       s[i].c->start_ns = sl->start_ns;
       continue;
     }
-    fi->sock = sv ? sv[2 * (i / FT__LATE_GROUP) + 1] : -1;
+    fi->sock = ft__late_sock(sv, i);
     rc[i] = ft__spawn_fork(&o[i], &s[i], fi);
   }
   munmap(sp->slot, (size_t)sp->n * sizeof *sp->slot);
@@ -162,7 +168,7 @@ void ft__spawn_batch(ft_loop *loop, const ft__spawn_opts *o, int n, ft__child **
   ft__fork_begin(loop, &fl, &old, &fi);
   bool forker = false;
   for (int i = 0; i < mid; i++) {
-    fi.sock = sv ? sv[2 * (i / FT__LATE_GROUP) + 1] : -1;
+    fi.sock = ft__late_sock(sv, i);
     fi.split = i == first && split.slot ? &split : NULL;
     if (!rc[i])
       rc[i] = ft__spawn_fork(&o[i], &s[i], &fi); /* a pid, for now */

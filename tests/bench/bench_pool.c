@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "forktop.h"
+#include "ui_stats.h"
 
 static void die(const char *what, int rc) {
   fprintf(stderr, "bench_pool: %s: %s\n", what, ft_strerror(rc));
@@ -33,11 +34,6 @@ static void *bench_alloc(size_t len) {
 }
 
 static double secs(uint64_t ns) { return (double)ns / 1e9; }
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 /* n trivial tasks through map with the given chunksize; tasks per second. */
 static double map_rate(ft_loop *loop, size_t n, size_t chunksize) {
@@ -93,8 +89,8 @@ int main(void) {
     double r[3];
     for (int k = 0; k < 3; k++)
       r[k] = map_rate(loop, n, sizes[i]);
-    qsort(r, 3, sizeof r[0], cmp_double);
-    best = r[1] > best ? r[1] : best;
+    double m = ui_stats_median(r, 3);
+    best = m > best ? m : best;
   }
   printf("case=pool_map_best_chunksize value=%.0f unit=tasks/s better=higher desc=200k trivial "
          "tasks, map, best chunksize, 2 workers\n",
@@ -140,10 +136,9 @@ int main(void) {
     ft_pool_free(p);
     life[k] = secs(ft_now_ns() - t0) * 1000;
   }
-  qsort(life, 5, sizeof life[0], cmp_double);
   printf("case=pool35_lifecycle value=%.3f unit=ms better=lower desc=Pool(35) create + close + "
          "join, median of 5\n",
-         life[2]);
+         ui_stats_median(life, 5));
   ft_loop_free(loop);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "forktop.h"
+#include "ui_stats.h"
 
 static double cpu_s(void) {
   struct rusage a, b;
@@ -19,16 +20,6 @@ static double cpu_s(void) {
          (double)(a.ru_utime.tv_usec + a.ru_stime.tv_usec + b.ru_utime.tv_usec +
                   b.ru_stime.tv_usec) /
              1e6;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv) {
@@ -66,8 +57,8 @@ int main(int argc, char **argv) {
     }
   double mw[16], mc[16];
   for (int i = 0; i < nsizes; i++) {
-    mw[i] = median(wall[i], rounds);
-    mc[i] = median(cpu[i], rounds);
+    mw[i] = ui_stats_median(wall[i], (size_t)rounds);
+    mc[i] = ui_stats_median(cpu[i], (size_t)rounds);
     printf("case=pool_start_%d value=%.1f unit=ms better=lower desc=Pool(%d) create + close + "
            "join, median of %d: %.0f us a worker; CPU %.1f ms (%.0f us a worker)\n",
            sizes[i], mw[i] * 1e3, sizes[i], rounds, mw[i] * 1e6 / sizes[i], mc[i] * 1e3,
