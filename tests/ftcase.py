@@ -9,10 +9,12 @@ WORKLOADS_DIR`.
 """
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -190,3 +192,26 @@ class MapCase(ForktopCase):
 def main():
     # extra arguments after the binary and the workloads go to unittest (-k NAME)
     unittest.main(argv=[sys.argv[0], "-v", *sys.argv[3:]])
+
+
+def drain_pty(fd):
+    """Read what a program under the pty fd writes, as it comes, on a thread:
+    (the bytes so far, growing; a function that stops the thread)."""
+    screen = bytearray()
+    stop = threading.Event()
+
+    def drain():
+        while not stop.is_set():
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            try:
+                if ready:
+                    screen.extend(os.read(fd, 65536))
+            except OSError:
+                return
+    t = threading.Thread(target=drain)
+    t.start()
+
+    def stop_drain():
+        stop.set()
+        t.join()
+    return screen, stop_drain

@@ -12,7 +12,6 @@ producer's own count of what it could write, /proc/PID/status.
 import fcntl
 import os
 import pty
-import select
 import shlex
 import signal
 import sys
@@ -21,7 +20,7 @@ import threading
 import struct
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftcase import FORKTOP, MapCase, lines_of, main, wait_for  # noqa: E402
+from ftcase import FORKTOP, drain_pty, MapCase, lines_of, main, wait_for  # noqa: E402
 
 
 with open(FORKTOP, "rb") as _f:  # an AddressSanitizer build keeps freed memory a while
@@ -243,19 +242,7 @@ class MapStream(MapCase):
             os.execv(FORKTOP, [FORKTOP, "map", "-j", "2", "--", "sh", "-c",
                                'echo "$1" >> %s' % marks, "sh", "{}"])
         os.close(r)
-        screen = bytearray()
-        stop = threading.Event()
-
-        def drain():
-            while not stop.is_set():
-                ready, _, _ = select.select([fd], [], [], 0.05)
-                try:
-                    if ready:
-                        screen.extend(os.read(fd, 65536))
-                except OSError:
-                    return
-        t = threading.Thread(target=drain)
-        t.start()
+        screen, stop_drain = drain_pty(fd)
         status = [None]
         try:
             for i, item in enumerate(["one", "two", "three"]):
@@ -280,8 +267,7 @@ class MapStream(MapCase):
             if status[0] is None:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
-            stop.set()
-            t.join()
+            stop_drain()
             os.close(fd)
         self.assertEqual(lines_of(marks), ["one", "two", "three"])
         self.assertEqual(status[0], 0)

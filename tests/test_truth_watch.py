@@ -7,16 +7,14 @@ write to files themselves, `strace -ff`, /proc.  Racy cases run many times.
 import collections
 import os
 import pty
-import select
 import signal
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftcase import FORKTOP, main, wait_for  # noqa: E402
+from ftcase import FORKTOP, drain_pty, main, wait_for  # noqa: E402
 from pidtruth import ROOT, WatchCase  # noqa: E402
 
 POOL = """
@@ -303,19 +301,7 @@ class TruthWatch(WatchCase):
         if pid == 0:
             os.environ.update(self.env, TERM="xterm", COLUMNS="100", LINES="30")
             os.execv(FORKTOP, [FORKTOP, "-p", str(tree.pid)])
-        screen = bytearray()
-        stop = threading.Event()
-
-        def drain():
-            while not stop.is_set():
-                r, _, _ = select.select([fd], [], [], 0.05)
-                try:
-                    if r:
-                        screen.extend(os.read(fd, 65536))
-                except OSError:
-                    return
-        t = threading.Thread(target=drain)
-        t.start()
+        screen, stop_drain = drain_pty(fd)
         try:
             self.assertTrue(wait_for(lambda: b"Signal" in screen or b"Quit" in screen, timeout=10),
                             "the dashboard never drew")
@@ -334,8 +320,7 @@ class TruthWatch(WatchCase):
             _, status = os.waitpid(pid, 0)
             self.assertEqual(os.waitstatus_to_exitcode(status), 5 if ROOT else 0)
         finally:
-            stop.set()
-            t.join()
+            stop_drain()
             if tree.poll() is None:
                 tree.kill()
                 tree.wait()
