@@ -141,12 +141,18 @@ class Slurm(ForktopCase):
     # The workers run on both nodes as steps of one job; every task is done;
     # they connected to the head's bridge address, not 0.0.0.0 or
     # loopback; the token is not in their argv; the job is gone after.
+    # Each task waits (polling, at most 30 s) until a task has run on each
+    # node: without that gate a slow node's workers (under ASan, say) may
+    # connect after the other node has done all 16 tasks.
     def test_across_nodes(self):
         d = self.dir
+        gate = ("touch {d}/on.$(hostname) && i=0 && while [ ! -e {d}/on.ftn1 ] || "
+                "[ ! -e {d}/on.ftn2 ]\\; do i=$((i+1)) && [ $i -le 600 ] || exit 9\\; "
+                "sleep 0.05\\; done").format(d=d)  # "\\;" is a literal ';' in a step
         wl = self.workload("[workload]\nname = a\n[pool p]\nhosts = slurm:2\nworkers = 4\n"
-                           "items = 16\ntask = cpu 30; shell echo {} $(hostname) "
-                           "$SLURM_JOB_ID $SLURM_STEP_ID && tr '\\0' ' ' < /proc/$PPID/cmdline "
-                           "> %s/cmd.{}\n" % d)
+                           "chunksize = 1\nitems = 16\ntask = cpu 30; shell %s && echo {} "
+                           "$(hostname) $SLURM_JOB_ID $SLURM_STEP_ID && tr '\\0' ' ' < "
+                           "/proc/$PPID/cmdline > %s/cmd.{}\n" % (gate, d))
         evs, s = self.run_slurm(wl)
         lines = [ln.split() for ln in self.output_lines(evs)]
         self.assertEqual(sorted(int(ln[0]) for ln in lines), list(range(16)))
