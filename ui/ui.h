@@ -26,6 +26,8 @@ typedef struct ui_printer {
   uint64_t last_t; /* the time of the last line */
   ui_qseen q[UI_MAX_QUEUES];
   size_t nq;
+  char name_raw[40];   /* the last short name printed, as it came */
+  char name_safe[160]; /* the same made safe (4 bytes a byte at most) */
 } ui_printer;
 
 /* Print one event (an event hook: ud is the ui_printer). */

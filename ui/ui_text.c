@@ -24,19 +24,120 @@ const char *ui_safe_cstr(ft_buf *b, const char *s) {
   return b->data;
 }
 
-/* The time a line shows, in seconds since the start.  Events reach the
- * printer in the order forktop learns of them, but not all are stamped
- * then: a worker stamps its task records itself, and they arrive after
- * events the loop stamped later (a spawn, some output), so printing the
- * events' own stamps made the lines go back in time.  A line therefore
- * shows when it is printed: live, the clock now; in a replay, the
- * recording's clock (the latest time it has reached). */
-static double ui_line_secs(ui_printer *pr, const ft_event *ev) {
+/* The time a line shows, since the start.  Events reach the printer in
+ * the order forktop learns of them, but not all are stamped then: a
+ * worker stamps its task records itself, and they arrive after events the
+ * loop stamped later (a spawn, some output), so printing the events' own
+ * stamps made the lines go back in time.  A line therefore shows when it
+ * is printed: live, the clock now; in a replay, the recording's clock (the
+ * latest time it has reached). */
+static uint64_t ui_line_ns(ui_printer *pr, const ft_event *ev) {
   uint64_t t = pr->replay ? ev->t_ns : ft_now_ns();
   if (t < pr->last_t)
     t = pr->last_t;
   pr->last_t = t;
-  return t > pr->t0 ? (double)(t - pr->t0) / 1e9 : 0.0;
+  return t > pr->t0 ? t - pr->t0 : 0;
+}
+
+/* Nanoseconds as seconds with three decimals (rounded half up from the
+ * exact count, so every line rounds alike), right-aligned in width bytes,
+ * at d; returns the length.  printf's "%8.3f" costs a tenth of a
+ * microsecond, once or twice for every task of a long map. */
+static size_t ui_secs3(char *d, uint64_t ns, size_t width) {
+  uint64_t ms = ns / 1000000u + (ns % 1000000u >= 500000u);
+  char tmp[32];
+  size_t n = 0;
+  for (int k = 0; k < 3; k++, ms /= 10)
+    tmp[n++] = (char)('0' + ms % 10);
+  tmp[n++] = '.';
+  do {
+    tmp[n++] = (char)('0' + ms % 10);
+    ms /= 10;
+  } while (ms);
+  size_t len = 0;
+  for (; len + n < width; len++)
+    d[len] = ' ';
+  while (n)
+    d[len++] = tmp[--n];
+  return len;
+}
+
+/* "[   1.234]": the line's time, as ui_line_ns has it. */
+static const char *ui_stamp(ui_printer *pr, const ft_event *ev, char *buf) {
+  size_t n = 1;
+  buf[0] = '[';
+  n += ui_secs3(buf + 1, ui_line_ns(pr, ev), 8);
+  buf[n++] = ']';
+  buf[n] = '\0';
+  return buf;
+}
+
+/* Append s, then spaces up to width bytes, to d at *n. */
+static void ui_put_pad(char *d, size_t *n, const char *s, size_t width) {
+  size_t l = strlen(s);
+  memcpy(d + *n, s, l);
+  *n += l;
+  for (; l < width; l++)
+    d[(*n)++] = ' ';
+}
+
+static void ui_put_u64(char *d, size_t *n, uint64_t v) {
+  char tmp[24];
+  size_t k = 0;
+  do {
+    tmp[k++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (k)
+    d[(*n)++] = tmp[--k];
+}
+
+/* The name made safe for a terminal, the last short one kept: a map's
+ * every task line names the same pool. */
+static const char *ui_line_name(ui_printer *pr, ft_buf *b, const char *name) {
+  const char *s = name ? name : "";
+  size_t l = strlen(s);
+  if (l >= sizeof pr->name_raw)
+    return ui_safe_cstr(b, s);
+  if (strcmp(pr->name_raw, s) != 0 || !pr->name_safe[0]) {
+    const char *safe = ui_safe_cstr(b, s);
+    if (strlen(safe) >= sizeof pr->name_safe)
+      return safe;
+    memcpy(pr->name_raw, s, l + 1);
+    snprintf(pr->name_safe, sizeof pr->name_safe, "%s", safe);
+  }
+  return pr->name_safe;
+}
+
+/* A task's start or end, the one line a task of a long map prints: built
+ * by hand, as "%s start    %-16s task %llu on pid %d%s" would be. */
+static void ui_task_line(ui_printer *pr, const ft_event *ev, const char *t, const char *name,
+                         const char *on) {
+  char line[384];
+  size_t n = 0;
+  ui_put_pad(line, &n, t, 0);
+  ui_put_pad(line, &n, ev->kind == FT_EV_TASK_START ? " start    " : " done     ", 0);
+  if (strlen(name) > 160) { /* longer than the line: printf's way */
+    fprintf(pr->out, "%.*s%s task %llu on pid %d%s", (int)n, line, name,
+            (unsigned long long)ev->u.task.task, ev->pid, on);
+    n = 0;
+  } else {
+    ui_put_pad(line, &n, name, 16);
+    ui_put_pad(line, &n, " task ", 0);
+    ui_put_u64(line, &n, ev->u.task.task);
+    ui_put_pad(line, &n, " on pid ", 0);
+    if (ev->pid < 0)
+      line[n++] = '-';
+    ui_put_u64(line, &n, ev->pid < 0 ? -(uint64_t)ev->pid : (uint64_t)ev->pid);
+    ui_put_pad(line, &n, on, 0);
+  }
+  if (ev->kind == FT_EV_TASK_DONE) {
+    ui_put_pad(line, &n, " in ", 0);
+    n += ui_secs3(line + n, ev->u.task.dur_ns, 0);
+    ui_put_pad(line, &n, " s", 0);
+  }
+  line[n++] = '\n';
+  fwrite(line, 1, n, pr->out);
 }
 
 static void ui_exit_text(const ft_event *ev, char *buf, size_t cap) {
@@ -77,9 +178,9 @@ static void ui_queue_line(ui_printer *pr, const ft_event *ev, const char *name) 
   seen->gets = q->gets;
   seen->closed = q->closed;
   seen->last_t = ev->t_ns;
-  fprintf(pr->out,
-          "[%8.3f] queue    %-16s depth %llu/%llu, %llu puts, %llu gets, high water %llu%s\n",
-          ui_line_secs(pr, ev), name, (unsigned long long)q->depth, (unsigned long long)q->capacity,
+  char t[40];
+  fprintf(pr->out, "%s queue    %-16s depth %llu/%llu, %llu puts, %llu gets, high water %llu%s\n",
+          ui_stamp(pr, ev, t), name, (unsigned long long)q->depth, (unsigned long long)q->capacity,
           (unsigned long long)q->puts, (unsigned long long)q->gets,
           (unsigned long long)q->high_water, q->closed ? ", closed" : "");
 }
@@ -104,30 +205,31 @@ void ui_printer_event(const ft_event *ev, void *ud) {
   FILE *f = pr->out;
   char what[512];
   ft_buf nb = {0}, xb = {0};
-  const char *name = ui_safe_cstr(&nb, ev->name);
+  const char *name = ui_line_name(pr, &nb, ev->name);
   if (ev->kind == FT_EV_QUEUE) {
     ui_queue_line(pr, ev, name);
     ft_buf_free(&nb);
     return;
   }
-  double t = ui_line_secs(pr, ev);
+  char t[40];
+  ui_stamp(pr, ev, t);
   char on[24] = ""; /* a remote process: its pid is its host's, not ours */
   if (ev->host && ev->kind != FT_EV_HOST)
     snprintf(on, sizeof on, " on host %u", (unsigned)ev->host);
   switch (ev->kind) {
   case FT_EV_SPAWN:
     if (ev->u.spawn.worker >= 0)
-      fprintf(f, "[%8.3f] spawn    %-16s pid %d%s ppid %d (worker %d)\n", t, name, ev->pid, on,
-              ev->ppid, ev->u.spawn.worker);
+      fprintf(f, "%s spawn    %-16s pid %d%s ppid %d (worker %d)\n", t, name, ev->pid, on, ev->ppid,
+              ev->u.spawn.worker);
     else
-      fprintf(f, "[%8.3f] spawn    %-16s pid %d%s ppid %d\n", t, name, ev->pid, on, ev->ppid);
+      fprintf(f, "%s spawn    %-16s pid %d%s ppid %d\n", t, name, ev->pid, on, ev->ppid);
     break;
   case FT_EV_EXEC:
     if (ev->u.exec.err) {
-      fprintf(f, "[%8.3f] exec     %-16s pid %d: %s: %s\n", t, name, ev->pid,
+      fprintf(f, "%s exec     %-16s pid %d: %s: %s\n", t, name, ev->pid,
               ui_safe_cstr(&xb, ev->u.exec.path), ft_strerror(ev->u.exec.err));
     } else if (ev->u.exec.argv) { /* what it runs, each argument made safe */
-      fprintf(f, "[%8.3f] exec     %-16s pid %d:", t, name, ev->pid);
+      fprintf(f, "%s exec     %-16s pid %d:", t, name, ev->pid);
       for (size_t i = 0; ev->u.exec.argv[i]; i++) {
         const char *a = ui_safe_cstr(&xb, ev->u.exec.argv[i]);
         /* as a shell would read it back: quoted when a shell would split it */
@@ -145,33 +247,30 @@ void ui_printer_event(const ft_event *ev, void *ud) {
     break;
   case FT_EV_EXIT:
     if (!ev->u.exit.signal && ev->u.exit.code < 0) {
-      fprintf(f, "[%8.3f] exit     %-16s pid %d (status unknown: seen by scanning)\n", t, name,
-              ev->pid);
+      fprintf(f, "%s exit     %-16s pid %d (status unknown: seen by scanning)\n", t, name, ev->pid);
       break;
     }
     ui_exit_text(ev, what, sizeof what);
     if (ev->u.exit.orphan)
-      fprintf(f, "[%8.3f] exit     %-16s pid %d %s (orphan, reparented to forktop)\n", t, name,
-              ev->pid, what);
+      fprintf(f, "%s exit     %-16s pid %d %s (orphan, reparented to forktop)\n", t, name, ev->pid,
+              what);
     else if (!ev->u.exit.runtime_ns) /* watched, not forked by us: no start time */
-      fprintf(f, "[%8.3f] exit     %-16s pid %d%s %s\n", t, name, ev->pid, on, what);
-    else
-      fprintf(f, "[%8.3f] exit     %-16s pid %d%s %s after %.3f s\n", t, name, ev->pid, on, what,
-              (double)ev->u.exit.runtime_ns / 1e9);
+      fprintf(f, "%s exit     %-16s pid %d%s %s\n", t, name, ev->pid, on, what);
+    else {
+      char after[32];
+      after[ui_secs3(after, ev->u.exit.runtime_ns, 0)] = '\0';
+      fprintf(f, "%s exit     %-16s pid %d%s %s after %s s\n", t, name, ev->pid, on, what, after);
+    }
     break;
   case FT_EV_OUTPUT:
     ui_sanitize(ev->u.output.line, ev->u.output.len, &xb);
-    fprintf(f, "[%8.3f] %-6s   %-16s pid %d | %.*s%s\n", t,
+    fprintf(f, "%s %-6s   %-16s pid %d | %.*s%s\n", t,
             ev->u.output.stream == 2 ? "stderr" : "stdout", name, ev->pid, (int)xb.len,
             xb.data ? xb.data : "", ev->u.output.truncated ? " [truncated]" : "");
     break;
   case FT_EV_TASK_START:
-    fprintf(f, "[%8.3f] start    %-16s task %llu on pid %d%s\n", t, name,
-            (unsigned long long)ev->u.task.task, ev->pid, on);
-    break;
   case FT_EV_TASK_DONE:
-    fprintf(f, "[%8.3f] done     %-16s task %llu on pid %d%s in %.3f s\n", t, name,
-            (unsigned long long)ev->u.task.task, ev->pid, on, (double)ev->u.task.dur_ns / 1e9);
+    ui_task_line(pr, ev, t, name, on);
     break;
   case FT_EV_TASK_FAIL:
     if (ev->u.task.status == FT_EWORKER && ev->u.task.cause) /* a launcher's words: untrusted */
@@ -184,23 +283,23 @@ void ui_printer_event(const ft_event *ev, void *ud) {
       snprintf(what, sizeof what, "task failed with code %d", ev->u.task.code);
     else
       snprintf(what, sizeof what, "%s", ft_strerror(ev->u.task.status));
-    fprintf(f, "[%8.3f] FAILED   %-16s task %llu on pid %d%s: %s\n", t, name,
+    fprintf(f, "%s FAILED   %-16s task %llu on pid %d%s: %s\n", t, name,
             (unsigned long long)ev->u.task.task, ev->pid, on, what);
     break;
   case FT_EV_WORKER_REPLACED:
-    fprintf(f, "[%8.3f] replace  %-16s worker %d: pid %d -> %d (%s)\n", t, name,
-            ev->u.replaced.worker, ev->u.replaced.old_pid, ev->u.replaced.new_pid,
+    fprintf(f, "%s replace  %-16s worker %d: pid %d -> %d (%s)\n", t, name, ev->u.replaced.worker,
+            ev->u.replaced.old_pid, ev->u.replaced.new_pid,
             ev->u.replaced.reason == FT_REPLACE_RECYCLED ? "maxtasksperchild" : "died");
     break;
   case FT_EV_POOL_START:
-    fprintf(f, "[%8.3f] pool     %-16s %d workers started\n", t, name, ev->u.pool.workers);
+    fprintf(f, "%s pool     %-16s %d workers started\n", t, name, ev->u.pool.workers);
     break;
   case FT_EV_POOL_END:
-    fprintf(f, "[%8.3f] pool     %-16s finished\n", t, name);
+    fprintf(f, "%s pool     %-16s finished\n", t, name);
     break;
   case FT_EV_HOST: { /* the launcher's words (a job id, a cause) are untrusted too */
     ft_buf jb = {0}, cb = {0};
-    fprintf(f, "[%8.3f] host     %-16s %s (%s%s%s)%s%s\n", t, name, ev->u.host.lost ? "LOST" : "up",
+    fprintf(f, "%s host     %-16s %s (%s%s%s)%s%s\n", t, name, ev->u.host.lost ? "LOST" : "up",
             ui_safe_cstr(&xb, ev->u.host.launcher), ev->u.host.job ? " job " : "",
             ev->u.host.job ? ui_safe_cstr(&jb, ev->u.host.job) : "", ev->u.host.cause ? ": " : "",
             ev->u.host.cause ? ui_safe_cstr(&cb, ev->u.host.cause) : "");
@@ -209,12 +308,12 @@ void ui_printer_event(const ft_event *ev, void *ud) {
     break;
   }
   case FT_EV_ZOMBIE:
-    fprintf(f, "[%8.3f] ZOMBIE   %-16s pid %d: its parent %d does not reap it\n", t, name, ev->pid,
+    fprintf(f, "%s ZOMBIE   %-16s pid %d: its parent %d does not reap it\n", t, name, ev->pid,
             ev->ppid);
     break;
   case FT_EV_ERROR:
-    fprintf(f, "[%8.3f] ERROR    %-16s cannot %s: %s\n", t, name,
-            ui_safe_cstr(&xb, ev->u.error.what), ft_strerror(ev->u.error.err));
+    fprintf(f, "%s ERROR    %-16s cannot %s: %s\n", t, name, ui_safe_cstr(&xb, ev->u.error.what),
+            ft_strerror(ev->u.error.err));
     break;
   default:
     break;

@@ -18,6 +18,9 @@
 #define FT_LINE_MAX 8192
 /* How much output is read from a stream at once when its child exits. */
 #define FT_DRAIN_MAX (1u << 20)
+/* The most arguments an event's argv holds in the JSON stream (more are
+ * cut: argv_truncated); ft_json_write.c and ft_json.c. */
+#define FT_JSON_MAX_ARGV 4096
 
 /* ------------------------------------------------------------ fd watches */
 
