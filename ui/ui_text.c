@@ -45,21 +45,30 @@ static uint64_t ui_line_ns(ui_printer *pr, const ft_event *ev) {
  * microsecond, once or twice for every task of a long map. */
 static size_t ui_secs3(char *d, uint64_t ns, size_t width) {
   uint64_t ms = ns / 1000000u + (ns % 1000000u >= 500000u);
+  uint64_t whole = ms / 1000u;
+  unsigned frac = (unsigned)(ms % 1000u);
   char tmp[32];
-  size_t n = 0;
-  for (int k = 0; k < 3; k++, ms /= 10)
-    tmp[n++] = (char)('0' + ms % 10);
-  tmp[n++] = '.';
-  do {
-    tmp[n++] = (char)('0' + ms % 10);
-    ms /= 10;
-  } while (ms);
-  size_t len = 0;
-  for (; len + n < width; len++)
-    d[len] = ' ';
-  while (n)
-    d[len++] = tmp[--n];
-  return len;
+  size_t n = sizeof tmp;
+  tmp[--n] = (char)('0' + frac % 10);
+  tmp[--n] = (char)('0' + frac / 10 % 10);
+  tmp[--n] = (char)('0' + frac / 100);
+  tmp[--n] = '.';
+  if (whole < 1000000000u) { /* 32-bit division, as good as always */
+    unsigned w = (unsigned)whole;
+    do {
+      tmp[--n] = (char)('0' + w % 10);
+      w /= 10;
+    } while (w);
+  } else {
+    do {
+      tmp[--n] = (char)('0' + whole % 10);
+      whole /= 10;
+    } while (whole);
+  }
+  size_t len = sizeof tmp - n, pad = width > len ? width - len : 0;
+  memset(d, ' ', pad);
+  memcpy(d + pad, tmp + n, len);
+  return pad + len;
 }
 
 /* "[   1.234]": the line's time, as ui_line_ns has it. */

@@ -158,31 +158,35 @@ static void ft__str_lit(ft__jw *w, const char *s, size_t n) {
   w->out->len += o;
 }
 
-/* ,"key": (keys are short ASCII literals). */
-static void ft__key(ft__jw *w, const char *k) {
-  char tmp[64];
+/* ,"key": (keys are short ASCII literals), written in place with room
+ * for a number after it: returns where that goes, or NULL (bad). */
+static char *ft__key(ft__jw *w, const char *k) {
   size_t l = strlen(k);
-  if (l > sizeof tmp - 4) {
+  ft_buf *b = w->out;
+  if (w->bad || l > 64 || (b->cap - b->len < l + 4 + 48 && ft_buf_reserve(b, l + 4 + 48) < 0)) {
     w->bad = true;
-    return;
+    return NULL;
   }
-  tmp[0] = w->sep;
-  tmp[1] = '"';
-  memcpy(tmp + 2, k, l);
-  tmp[l + 2] = '"';
-  tmp[l + 3] = ':';
+  char *d = b->data + b->len;
+  d[0] = w->sep;
+  d[1] = '"';
+  memcpy(d + 2, k, l);
+  d[l + 2] = '"';
+  d[l + 3] = ':';
   w->sep = ',';
-  ft__raw(w, tmp, l + 4);
+  b->len += l + 4;
+  return d + l + 4;
 }
 
 static void ft__put_int(ft__jw *w, const char *k, long long v) {
-  char tmp[24];
+  char *d = ft__key(w, k);
+  if (!d)
+    return;
   size_t n = 0;
-  ft__key(w, k);
   if (v < 0)
-    tmp[n++] = '-';
-  n += ft__fmt_u64(tmp + n, v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v);
-  ft__raw(w, tmp, n);
+    d[n++] = '-';
+  n += ft__fmt_u64(d + n, v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v);
+  w->out->len += n;
 }
 
 static void ft__put_u64(ft__jw *w, const char *k, uint64_t v) {
@@ -275,8 +279,11 @@ static void ft__put_secs(ft__jw *w, const char *k, uint64_t ns) {
       n += m;
     }
   }
-  ft__key(w, k);
-  ft__raw(w, tmp, n);
+  char *d = ft__key(w, k);
+  if (d) {
+    memcpy(d, tmp, n);
+    w->out->len += n;
+  }
 }
 
 /* A command line as an array of strings (each by the strings' rules);
