@@ -88,12 +88,22 @@ cpu_pct() {
     'BEGIN { printf "%.2f", (b - a) / hz / (y - x) * 100 }'
 }
 
-# stop: end this forktop (its pane goes, it gets SIGHUP) and wait for it
+# stop: end this forktop (its pane goes, it gets SIGHUP) and the anchor of
+# its tree (htop, btop: their window goes too), and wait for both, so that
+# neither runs into the next measurement: each takes 1.7-2 s to exit, and
+# btop at 99 % of a CPU in that time cut the bare ring of the queue part
+# after it to a third; one that outlives 10 s is killed
 stop() {
   tm kill-server
   i=0
-  while kill -0 "$FT_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  while { kill -0 "$FT_PID" 2>/dev/null || kill -0 "${TOP_PID:-$FT_PID}" 2>/dev/null; } &&
+    [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  [ -n "${TOP_PID:-}" ] && kill -KILL "$TOP_PID" 2>/dev/null
   FT_PID=
+  TOP_PID=
 }
 
 # cpu_of MODE...: forktop's own CPU while it holds the N processes (and,
@@ -113,13 +123,15 @@ anchor_of() {
   if [ "${1:-}" = htop ]; then
     tm new-window -t "$SESSION" "htop -d 1"
     sleep 1
-    cpu_pct "$(pgrep -n -x htop)"
+    TOP_PID=$(pgrep -n -x htop)
+    cpu_pct "$TOP_PID"
   elif [ "${1:-}" = btop ]; then
     mkdir -p "$WORK/cfg/btop"
     echo 'update_ms = 100' >"$WORK/cfg/btop/btop.conf"
     tm new-window -t "$SESSION" "XDG_CONFIG_HOME=$WORK/cfg btop"
     sleep 2
-    cpu_pct "$(pgrep -n -x btop)"
+    TOP_PID=$(pgrep -n -x btop)
+    cpu_pct "$TOP_PID"
   else
     "$ANCHOR" "$FT_PID" 10 | awk '{ print $2 }'
   fi
