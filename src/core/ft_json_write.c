@@ -294,7 +294,7 @@ static void ft__put_argv(ft__jw *w, const char *const *argv, bool cut) {
   size_t i;
   ft__key(w, "argv");
   ft__raw(w, "[", 1);
-  for (i = 0; argv[i] && i < FT_JSON_MAX_ARGV; i++) {
+  for (i = 0; i < FT_JSON_MAX_ARGV && argv[i]; i++) {
     if (i)
       ft__raw(w, ",", 1);
     ft__str_lit(w, argv[i], strlen(argv[i]));
