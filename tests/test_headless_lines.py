@@ -5,7 +5,9 @@ forktop: each task's shell writes its parent's pid, $PPID, to a file named
 by the task's item), and the lines' times never go back.  A replay of the
 run's recording prints each task line's time as the recording's clock so
 far, rounded half up to the millisecond, and each run time as the
-recorded one rounded alike, to the digit."""
+recorded one rounded alike, to the digit.  Every exec has its line, also
+one whose command line forktop could not read before the process went
+(the line then names the program alone; it was dropped, 1 run in 20)."""
 import json
 import os
 import re
@@ -71,6 +73,28 @@ class HeadlessLines(ForktopCase):
                for ts, kind, _, t, pid, dur in task_lines(r.stdout)]
         self.assertEqual(got, want)
         self.assertEqual(len({dur for *_, dur in want if dur}) > 1, True, "every run time alike")
+
+        # every exec told has its line, live and replayed, with its command
+        # line when known; without one (forktop read it too late: made so
+        # here by taking it out of the recording) the program alone
+        execs = [e for e in evs if e["ev"] == "exec"]
+        self.assertEqual(len(execs), self.N)  # each task's shell
+        exec_line = re.compile(r"^\[ *\d+\.\d{3}\] exec {5}sh {14} pid (\d+): (.*)$")
+
+        def exec_lines(text):
+            return {int(m.group(1)): m.group(2) for m in map(exec_line.match, text.splitlines())
+                    if m}
+        for out in (p.stdout, r.stdout):
+            self.assertEqual(sorted(exec_lines(out)), sorted(e["pid"] for e in execs))
+        cut = os.path.join(d, "cut.jsonl")
+        with open(cut, "w") as f:
+            for e in evs:
+                e.pop("argv", None) if e["ev"] == "exec" else None
+                f.write(json.dumps(e) + "\n")
+        r2 = self.run_ft("replay", "--headless", "--speed", "0", cut)
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        self.assertEqual(exec_lines(r2.stdout),
+                         {e["pid"]: "sh (arguments unknown)" for e in execs})
 
 
 if __name__ == "__main__":

@@ -252,6 +252,9 @@ void ui_printer_event(const ft_event *ev, void *ud) {
         fputc('\'', f);
       }
       fprintf(f, "%s\n", ev->u.exec.argv_cut ? " ..." : "");
+    } else { /* its command line was not read (it had gone): the program alone */
+      fprintf(f, "%s exec     %-16s pid %d: %s (arguments unknown)\n", t, name, ev->pid,
+              ui_safe_cstr(&xb, ev->u.exec.path ? ev->u.exec.path : ev->name));
     }
     break;
   case FT_EV_EXIT:
