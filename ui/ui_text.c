@@ -39,36 +39,45 @@ static uint64_t ui_line_ns(ui_printer *pr, const ft_event *ev) {
   return t > pr->t0 ? t - pr->t0 : 0;
 }
 
+/* Append s, then spaces up to width bytes, to d at *n. */
+static void ui_put_pad(char *d, size_t *n, const char *s, size_t width) {
+  size_t l = strlen(s);
+  memcpy(d + *n, s, l);
+  *n += l;
+  for (; l < width; l++)
+    d[(*n)++] = ' ';
+}
+
+/* v in decimal, appended to d at *n. */
+static void ui_put_u64(char *d, size_t *n, uint64_t v) {
+  char tmp[24];
+  size_t k = 0;
+  do {
+    tmp[k++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (k)
+    d[(*n)++] = tmp[--k];
+}
+
 /* Nanoseconds as seconds with three decimals (rounded half up from the
  * exact count, so every line rounds alike), right-aligned in width bytes,
  * at d; returns the length.  printf's "%8.3f" costs a tenth of a
  * microsecond, once or twice for every task of a long map. */
 static size_t ui_secs3(char *d, uint64_t ns, size_t width) {
   uint64_t ms = ns / 1000000u + (ns % 1000000u >= 500000u);
-  uint64_t whole = ms / 1000u;
   unsigned frac = (unsigned)(ms % 1000u);
   char tmp[32];
-  size_t n = sizeof tmp;
-  tmp[--n] = (char)('0' + frac % 10);
-  tmp[--n] = (char)('0' + frac / 10 % 10);
-  tmp[--n] = (char)('0' + frac / 100);
-  tmp[--n] = '.';
-  if (whole < 1000000000u) { /* 32-bit division, as good as always */
-    unsigned w = (unsigned)whole;
-    do {
-      tmp[--n] = (char)('0' + w % 10);
-      w /= 10;
-    } while (w);
-  } else {
-    do {
-      tmp[--n] = (char)('0' + whole % 10);
-      whole /= 10;
-    } while (whole);
-  }
-  size_t len = sizeof tmp - n, pad = width > len ? width - len : 0;
+  size_t n = 0;
+  ui_put_u64(tmp, &n, ms / 1000u);
+  tmp[n++] = '.';
+  tmp[n++] = (char)('0' + frac / 100);
+  tmp[n++] = (char)('0' + frac / 10 % 10);
+  tmp[n++] = (char)('0' + frac % 10);
+  size_t pad = width > n ? width - n : 0;
   memset(d, ' ', pad);
-  memcpy(d + pad, tmp + n, len);
-  return pad + len;
+  memcpy(d + pad, tmp, n);
+  return pad + n;
 }
 
 /* "[   1.234]": the line's time, as ui_line_ns has it. */
@@ -79,26 +88,6 @@ static const char *ui_stamp(ui_printer *pr, const ft_event *ev, char *buf) {
   buf[n++] = ']';
   buf[n] = '\0';
   return buf;
-}
-
-/* Append s, then spaces up to width bytes, to d at *n. */
-static void ui_put_pad(char *d, size_t *n, const char *s, size_t width) {
-  size_t l = strlen(s);
-  memcpy(d + *n, s, l);
-  *n += l;
-  for (; l < width; l++)
-    d[(*n)++] = ' ';
-}
-
-static void ui_put_u64(char *d, size_t *n, uint64_t v) {
-  char tmp[24];
-  size_t k = 0;
-  do {
-    tmp[k++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (k)
-    d[(*n)++] = tmp[--k];
 }
 
 /* The name made safe for a terminal, the last short one kept: a map's
